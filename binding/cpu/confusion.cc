@@ -1,0 +1,555 @@
+// CPU kernels of the soft-confusion-matrix family (spec A, B). Each loss is two sweeps over the
+// rows: pass 1 reduces the batch sums (per class), a scalar step turns them into per-class
+// gradient constants, pass 2 writes the gradient. Binary rows run in 8-lane blocks; multi-class
+// rows go through a softmax whose probabilities are parked in the gradient row, not a buffer.
+#include <algorithm>
+#include <type_traits>
+#include <cfloat>
+#include <vector>
+
+#include "fusedloss/confusion.h"
+#include "fusedloss/confusion_math.h"
+#include "parallel.h"
+#include "simd.h"
+
+namespace fl {
+namespace {
+
+constexpr int64_t kChunk = 8192;  // elements per chunk; fixes the summation order
+
+int64_t rows_per_chunk(int32_t classes) { return std::max<int64_t>(1, kChunk / classes); }
+
+// Calls f with each flag turned into std::true_type or std::false_type, so each hot loop is
+// compiled without branches on them.
+template <class F>
+void with_flags(F&& f) {
+  f();
+}
+template <class F, class... Rest>
+void with_flags(F&& f, bool first, Rest... rest) {
+  if (first)
+    with_flags([&](auto... t) { f(std::true_type{}, t...); }, rest...);
+  else
+    with_flags([&](auto... t) { f(std::false_type{}, t...); }, rest...);
+}
+
+template <class L>
+FL_HD float label_value(const L* labels, int64_t i) {
+  return static_cast<float>(labels[i]);
+}
+
+// ---- validation: a vectorisable scan first, the exact index only when something is wrong ----
+
+template <bool Logits, class L>
+FL_SIMD_CLONES bool binary_chunk_valid(const float* x, const L* y, const float* w, int64_t b,
+                                       int64_t e) {
+  int bad = 0;
+  for (int64_t i = b; i < e; ++i) {
+    const float xi = x[i], yi = label_value(y, i);
+    bad |= Logits ? !(std::fabs(xi) <= FLT_MAX) : !(xi >= 0.0f && xi <= 1.0f);
+    bad |= !(yi >= 0.0f && yi <= 1.0f);
+    if (w) bad |= !(w[i] >= 0.0f && w[i] <= FLT_MAX);
+  }
+  return bad == 0;
+}
+
+Status score_fault(bool logits, int64_t i, float v) {
+  if (!(std::fabs(v) <= FLT_MAX)) return Status::at(Fault::ScoreNotFinite, i, v);
+  if (!logits && !(v >= 0.0f && v <= 1.0f)) return Status::at(Fault::ProbabilityOutOfRange, i, v);
+  return Status{};
+}
+
+Status weight_fault(const float* w, int64_t i) {
+  if (w && !(w[i] >= 0.0f && w[i] <= FLT_MAX)) return Status::at(Fault::WeightInvalid, i, w[i]);
+  return Status{};
+}
+
+// The first invalid element of rows [b, e): scores, then labels, then weights of each row.
+template <class L>
+Status find_fault(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e) {
+  const bool logits = pb.input == Input::Logits;
+  const int64_t c = pb.classes;
+  for (int64_t i = b; i < e; ++i) {
+    for (int64_t k = 0; k < c; ++k) {
+      const Status s = score_fault(logits, i * c + k, pb.scores[i * c + k]);
+      if (!s.ok()) return s;
+    }
+    const double yi = static_cast<double>(y[i]);
+    const bool label_ok = c == 1 ? (yi >= 0 && yi <= 1) : (yi >= 0 && yi < c);
+    if (!label_ok) return Status::at(Fault::LabelOutOfRange, i, yi);
+    const Status s = weight_fault(pb.weights, i);
+    if (!s.ok()) return s;
+  }
+  return Status{};
+}
+
+template <class L>
+bool rows_valid(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e) {
+  if (pb.classes == 1) {
+    return pb.input == Input::Logits ? binary_chunk_valid<true>(pb.scores, y, pb.weights, b, e)
+                                     : binary_chunk_valid<false>(pb.scores, y, pb.weights, b, e);
+  }
+  return find_fault(pb, y, b, e).ok();
+}
+
+// Per-chunk partial sums: [n, then per class tp, s (sum yhat), n1]; the first fault seen.
+struct Partial {
+  std::vector<double> sums;
+  Status status;
+};
+
+Status first_fault(const std::vector<Partial>& parts) {
+  for (const Partial& p : parts)
+    if (!p.status.ok()) return p.status;
+  return Status{};
+}
+
+// ---- AnyLoss pass 1 ----
+// With a stash buffer (the gradient), pass 1 also leaves there what pass 2 would recompute:
+// d yhat / d score for binary rows, the probabilities for multi-class rows.
+
+template <bool Logits, bool Weighted, bool Stash, class L>
+FL_SIMD_CLONES void binary_sums(const float* x, const L* y, const float* w, int64_t b, int64_t e,
+                                float amp, double* out /* n, tp, s, n1 */, float* stash) {
+  double an[kLanes] = {}, atp[kLanes] = {}, as[kLanes] = {}, an1[kLanes] = {};
+  auto cell = [&](int64_t i, int j) {
+    const Amplified a = amplify<Logits>(x[i], amp);
+    const float yi = label_value(y, i), wi = Weighted ? w[i] : 1.0f;
+    if (Stash) stash[i] = a.slope;
+    an[j] += wi;
+    atp[j] += wi * yi * a.yhat;
+    as[j] += wi * a.yhat;
+    an1[j] += wi * yi;
+  };
+  int64_t i = b;
+  for (; i + kLanes <= e; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) cell(i + j, j);
+  for (int j = 0; i < e; ++i, ++j) cell(i, j);
+  for (int j = 0; j < kLanes; ++j) {
+    out[0] += an[j];
+    out[1] += atp[j];
+    out[2] += as[j];
+    out[3] += an1[j];
+  }
+}
+
+// Softmax of one row into p (p may be the gradient row).
+FL_SIMD_CLONES void softmax_row(const float* x, int32_t c, float* p) {
+  float m = x[0];
+  for (int32_t k = 1; k < c; ++k) m = x[k] > m ? x[k] : m;
+  float sum = 0;
+  for (int32_t k = 0; k < c; ++k) {
+    p[k] = exp_nonpos(x[k] - m);
+    sum += p[k];
+  }
+  const float inv = 1.0f / sum;
+  for (int32_t k = 0; k < c; ++k) p[k] *= inv;
+}
+
+// Probabilities of row i: the softmax for logits (written to dst), the scores otherwise.
+const float* row_probabilities(const ConfusionProblem& pb, int64_t i, float* dst) {
+  const float* x = pb.scores + i * pb.classes;
+  if (pb.input == Input::Probabilities) return x;
+  softmax_row(x, pb.classes, dst);
+  return dst;
+}
+
+template <class L>
+void multiclass_sums(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e, float amp,
+                     double* out, float* scratch, float* stash) {
+  const int32_t c = pb.classes;
+  double* tp = out + 1;
+  double* s = tp + c;
+  double* n1 = s + c;
+  for (int64_t i = b; i < e; ++i) {
+    const float* p = row_probabilities(pb, i, stash ? stash + i * c : scratch);
+    const double wi = pb.weights ? pb.weights[i] : 1.0;
+    const int32_t yi = static_cast<int32_t>(y[i]);
+    out[0] += wi;
+    for (int32_t k = 0; k < c; ++k) s[k] += wi * amplify<false>(p[k], amp).yhat;
+    tp[yi] += wi * amplify<false>(p[yi], amp).yhat;
+    n1[yi] += wi;
+  }
+}
+
+template <class L>
+Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* counts,
+                    float* stash) {
+  const int32_t c = pb.classes;
+  const int64_t rpc = rows_per_chunk(c);
+  std::vector<Partial> parts(static_cast<size_t>(chunk_count(pb.rows, rpc)));
+  parallel_chunks(pb.rows, rpc, [&](int64_t ci, int64_t b, int64_t e) {
+    Partial& part = parts[ci];
+    if (!rows_valid(pb, y, b, e)) {
+      part.status = find_fault(pb, y, b, e);
+      return;
+    }
+    part.sums.assign(1 + 3 * static_cast<size_t>(c), 0.0);
+    if (c == 1) {
+      with_flags([&](auto lg, auto wt, auto st) {
+        binary_sums<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp,
+                                                   part.sums.data(), stash);
+      }, pb.input == Input::Logits, pb.weights != nullptr, stash != nullptr);
+    } else {
+      std::vector<float> scratch(c);
+      multiclass_sums(pb, y, b, e, amp, part.sums.data(), scratch.data(), stash);
+    }
+  });
+  const Status st = first_fault(parts);
+  if (!st.ok()) return st;
+  std::vector<double> total(1 + 3 * static_cast<size_t>(c), 0.0);
+  for (const Partial& p : parts)
+    for (size_t j = 0; j < total.size(); ++j) total[j] += p.sums[j];
+  const double n = total[0];
+  for (int32_t k = 0; k < c; ++k) {
+    const double tp = total[1 + k], s = total[1 + c + k], n1 = total[1 + 2 * c + k];
+    counts[k] = Counts{tp, n1 - tp, s - tp, n - n1 - s + tp};
+  }
+  return Status{};
+}
+
+// ---- AnyLoss pass 2 ----
+
+template <bool Logits, bool Weighted, bool Stashed, class L>
+FL_SIMD_CLONES void binary_backward(const float* x, const L* y, const float* w, int64_t b,
+                                    int64_t e, float amp, float dpos, float dneg, float* g) {
+  for (int64_t i = b; i < e; ++i) {
+    const float slope = Stashed ? g[i] : amplify<Logits>(x[i], amp).slope;
+    const float yi = label_value(y, i), wi = Weighted ? w[i] : 1.0f;
+    g[i] = wi * (yi * dpos + (1.0f - yi) * dneg) * slope;
+  }
+}
+
+template <class L>
+void multiclass_backward(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e, float amp,
+                         const double* dpos, const double* dneg, float* grad, bool stashed,
+                         float* u) {
+  const int32_t c = pb.classes;
+  const bool logits = pb.input == Input::Logits;
+  for (int64_t i = b; i < e; ++i) {
+    float* g = grad + i * c;
+    const float* p = logits && stashed ? g : row_probabilities(pb, i, g);
+    const float wi = pb.weights ? pb.weights[i] : 1.0f;
+    const int32_t yi = static_cast<int32_t>(y[i]);
+    for (int32_t k = 0; k < c; ++k)
+      u[k] = wi * static_cast<float>(k == yi ? dpos[k] : dneg[k]) * amplify<false>(p[k], amp).slope;
+    if (!logits) {
+      std::copy(u, u + c, g);
+      continue;
+    }
+    double dot = 0;  // softmax backward: g_k = p_k (u_k - sum_j p_j u_j)
+    for (int32_t k = 0; k < c; ++k) dot += static_cast<double>(p[k]) * u[k];
+    for (int32_t k = 0; k < c; ++k) g[k] = p[k] * (u[k] - static_cast<float>(dot));
+  }
+}
+
+template <class L>
+void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const double* dpos,
+                    const double* dneg, float* grad, bool stashed) {
+  const int32_t c = pb.classes;
+  parallel_chunks(pb.rows, rows_per_chunk(c), [&](int64_t, int64_t b, int64_t e) {
+    if (c == 1) {
+      const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
+      with_flags([&](auto lg, auto wt, auto st) {
+        binary_backward<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp, dp, dn,
+                                                      grad);
+      }, pb.input == Input::Logits, pb.weights != nullptr, stashed);
+    } else {
+      std::vector<float> u(c);
+      multiclass_backward(pb, y, b, e, amp, dpos, dneg, grad, stashed, u.data());
+    }
+  });
+}
+
+// ---- Overlap losses (Dice, Tversky) ----
+
+// One cell's score for per-example mode, and d score / d pt (spec B.3 with the sums reduced to
+// the cell). The same expression serves global mode with the batch sums passed in.
+struct OverlapTerm {
+  double score, dscore_dpt;
+};
+
+FL_HD OverlapTerm overlap_term(const OverlapParams& op, double sum_i, double sum_p, double sum_y,
+                               double pt, double y) {
+  const double num = op.num_i * sum_i + op.smooth;
+  const double den = op.den_i * sum_i + op.den_p * sum_p + op.den_y * sum_y + op.smooth;
+  const double dp = op.exponent == 2 ? 2 * pt : 1.0;  // d pt^e / d pt
+  return OverlapTerm{num / den, (op.num_i * y * den - num * (op.den_i * y + op.den_p * dp)) / (den * den)};
+}
+
+double power(double v, int32_t e) { return e == 2 ? v * v : v; }
+
+// Self-adjusted softmax row: pt_k = p_k r_k^alpha with r_k = 1 - p_k computed without
+// cancellation for the dominant class d (r_d = sum_{j != d} e_j / sum_j e_j).
+struct AdjustedRow {
+  int32_t d = 0;   // dominant class
+  double r_d = 0;  // 1 - p_d, accurate
+};
+
+AdjustedRow adjusted_row(const float* x, int32_t c) {
+  AdjustedRow a;
+  for (int32_t k = 1; k < c; ++k)
+    if (x[k] > x[a.d]) a.d = k;
+  double rest = 0, all = 0;
+  for (int32_t k = 0; k < c; ++k) {
+    const double ek = std::exp(static_cast<double>(x[k]) - x[a.d]);
+    all += ek;
+    if (k != a.d) rest += ek;
+  }
+  a.r_d = rest / all;
+  return a;
+}
+
+double one_minus(const AdjustedRow& a, int32_t k, const float* p) {
+  return k == a.d ? a.r_d : 1.0 - p[k];
+}
+
+// d loss / d x_j for a softmax row given G_m = d loss / d pt_m, pt_m = p_m r_m^alpha:
+//   dx_j = b_j - p_j sum_{m != j} b_m / r_m,   b_m = G_m r_m^alpha (1 - (1 + alpha) p_m) p_m,
+// where every b_m / r_m with m != d is bounded (r_m >= p_d >= 1/C) and p_j b_d / r_d is taken as
+// (p_j / r_d) b_d with p_j <= r_d. For alpha = 0 this is the plain softmax backward.
+void adjusted_softmax_backward(const float* x, int32_t c, const float* p, const double* G,
+                               double alpha, float* g, double* b) {
+  const AdjustedRow a = adjusted_row(x, c);
+  double rest = 0;  // sum over m != d of b_m / r_m
+  for (int32_t m = 0; m < c; ++m) {
+    const double r = one_minus(a, m, p);
+    b[m] = G[m] * std::pow(r, alpha) * (1 - (1 + alpha) * p[m]) * p[m];
+    if (m != a.d) rest += b[m] / r;
+  }
+  for (int32_t j = 0; j < c; ++j) {
+    if (j == a.d) {
+      g[j] = static_cast<float>(b[j] - p[j] * rest);
+    } else {
+      const double r = 1.0 - p[j];
+      const double bd_term = a.r_d > 0 ? (p[j] / a.r_d) * b[a.d] : 0.0;
+      g[j] = static_cast<float>(b[j] - p[j] * (rest - b[j] / r) - bd_term);
+    }
+  }
+}
+
+template <class L>
+void overlap_multiclass_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op,
+                             int64_t b, int64_t e, double* out, float* scratch) {
+  const int32_t c = pb.classes;
+  double* si = out + 1;  // [n][I_k][P_k][Y_k], or [loss] in per-example mode
+  double* sp = si + c;
+  double* sy = sp + c;
+  for (int64_t i = b; i < e; ++i) {
+    const float* x = pb.scores + i * c;
+    const float* p = row_probabilities(pb, i, scratch);
+    const AdjustedRow a = op.adjust != 0 && pb.input == Input::Logits ? adjusted_row(x, c) : AdjustedRow{};
+    const double wi = pb.weights ? pb.weights[i] : 1.0;
+    const int32_t yi = static_cast<int32_t>(y[i]);
+    for (int32_t k = 0; k < c; ++k) {
+      const double r = pb.input == Input::Logits && op.adjust != 0 ? one_minus(a, k, p) : 1.0 - p[k];
+      const double pt = op.adjust == 0 ? p[k] : p[k] * std::pow(r, static_cast<double>(op.adjust));
+      const double yk = k == yi ? 1.0 : 0.0;
+      if (op.per_example) {
+        out[0] += wi * (1 - overlap_term(op, pt * yk, power(pt, op.exponent), yk, pt, yk).score);
+      } else {
+        si[k] += wi * pt * yk;
+        sp[k] += wi * power(pt, op.exponent);
+        sy[k] += wi * yk;
+      }
+    }
+  }
+}
+
+template <bool Logits, class L>
+void overlap_binary_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op, int64_t b,
+                         int64_t e, double* out) {
+  for (int64_t i = b; i < e; ++i) {
+    const Adjusted a = adjust_binary<Logits>(pb.scores[i], op.adjust);
+    const double yi = label_value(y, i), wi = pb.weights ? pb.weights[i] : 1.0;
+    const double pt = a.pt;
+    if (op.per_example) {
+      out[0] += wi * (1 - overlap_term(op, pt * yi, power(pt, op.exponent), power(yi, op.exponent), pt, yi).score);
+    } else {
+      out[1] += wi * pt * yi;
+      out[2] += wi * power(pt, op.exponent);
+      out[3] += wi * power(yi, op.exponent);
+    }
+  }
+}
+
+template <class L>
+void overlap_backward_rows(const ConfusionProblem& pb, const L* y, const OverlapParams& op,
+                           const std::vector<double>& sums, double scale, int64_t b, int64_t e,
+                           float* grad) {
+  const int32_t c = pb.classes;
+  const bool logits = pb.input == Input::Logits;
+  std::vector<double> G(c), work(c);
+  for (int64_t i = b; i < e; ++i) {
+    const double wi = pb.weights ? pb.weights[i] : 1.0;
+    if (c == 1) {
+      const Adjusted a = logits ? adjust_binary<true>(pb.scores[i], op.adjust)
+                                : adjust_binary<false>(pb.scores[i], op.adjust);
+      const double yi = label_value(y, i), pt = a.pt;
+      const OverlapTerm t = op.per_example
+          ? overlap_term(op, pt * yi, power(pt, op.exponent), power(yi, op.exponent), pt, yi)
+          : overlap_term(op, sums[1], sums[2], sums[3], pt, yi);
+      grad[i] = static_cast<float>(-scale * wi * t.dscore_dpt * a.slope);
+      continue;
+    }
+    const float* x = pb.scores + i * c;
+    float* g = grad + i * c;
+    const float* p = row_probabilities(pb, i, g);
+    const AdjustedRow a = op.adjust != 0 && logits ? adjusted_row(x, c) : AdjustedRow{};
+    const int32_t yi = static_cast<int32_t>(y[i]);
+    const double alpha = op.adjust;
+    for (int32_t k = 0; k < c; ++k) {
+      const double r = logits && alpha != 0 ? one_minus(a, k, p) : 1.0 - p[k];
+      const double pt = alpha == 0 ? p[k] : p[k] * std::pow(r, alpha);
+      const double yk = k == yi ? 1.0 : 0.0;
+      const OverlapTerm t = op.per_example
+          ? overlap_term(op, pt * yk, power(pt, op.exponent), yk, pt, yk)
+          : overlap_term(op, sums[1 + k], sums[1 + c + k], sums[1 + 2 * c + k], pt, yk);
+      G[k] = -scale * wi * t.dscore_dpt;  // d loss / d pt
+      if (!logits) {  // probabilities: d pt / d p = r^(alpha-1) (1 - (1+alpha) p), r floored
+        const double rf = std::max(r, 1e-7);
+        G[k] *= alpha == 0 ? 1.0 : std::pow(rf, alpha - 1) * (1 - (1 + alpha) * p[k]);
+      }
+    }
+    if (!logits) {
+      for (int32_t k = 0; k < c; ++k) g[k] = static_cast<float>(G[k]);
+    } else {
+      adjusted_softmax_backward(x, c, p, G.data(), alpha, g, work.data());
+    }
+  }
+}
+
+template <class L>
+Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams& op, double* loss,
+                     float* grad) {
+  const int32_t c = pb.classes;
+  const int64_t rpc = rows_per_chunk(c);
+  std::vector<Partial> parts(static_cast<size_t>(chunk_count(pb.rows, rpc)));
+  parallel_chunks(pb.rows, rpc, [&](int64_t ci, int64_t b, int64_t e) {
+    Partial& part = parts[ci];
+    if (!rows_valid(pb, y, b, e)) {
+      part.status = find_fault(pb, y, b, e);
+      return;
+    }
+    part.sums.assign(1 + 3 * static_cast<size_t>(c), 0.0);
+    if (c == 1) {
+      if (pb.input == Input::Logits)
+        overlap_binary_sums<true>(pb, y, op, b, e, part.sums.data());
+      else
+        overlap_binary_sums<false>(pb, y, op, b, e, part.sums.data());
+    } else {
+      std::vector<float> scratch(c);
+      overlap_multiclass_sums(pb, y, op, b, e, part.sums.data(), scratch.data());
+    }
+  });
+  const Status st = first_fault(parts);
+  if (!st.ok()) return st;
+  std::vector<double> sums(1 + 3 * static_cast<size_t>(c), 0.0);
+  for (const Partial& p : parts)
+    for (size_t j = 0; j < sums.size(); ++j) sums[j] += p.sums[j];
+
+  // Global: loss = mean_k (1 - score_k). Per example: mean over rows and classes.
+  const double scale = op.per_example ? 1.0 / (static_cast<double>(pb.rows) * c) : 1.0 / c;
+  if (op.per_example) {
+    *loss = pb.rows > 0 ? sums[0] * scale : 0.0;
+  } else {
+    double total = 0;
+    for (int32_t k = 0; k < c; ++k)
+      total += 1 - overlap_term(op, sums[1 + k], sums[1 + c + k], sums[1 + 2 * c + k], 0, 0).score;
+    *loss = total * scale;
+  }
+  parallel_chunks(pb.rows, rpc, [&](int64_t, int64_t b, int64_t e) {
+    overlap_backward_rows(pb, y, op, sums, scale, b, e, grad);
+  });
+  return Status{};
+}
+
+// ---- Binary cross-entropy ----
+
+template <bool Weighted, class L>
+FL_SIMD_CLONES void bce_rows(const float* x, const L* y, const float* w, int64_t b, int64_t e,
+                             float pos_weight, float scale, float* g, double* loss) {
+  double acc[kLanes] = {};
+  int64_t i = b;
+  auto cell = [&](int64_t k, int j) {
+    const float yi = label_value(y, k), wi = Weighted ? w[k] : 1.0f, xi = x[k];
+    const float py = pos_weight * yi, sp = softplus(xi);  // softplus(-x) = softplus(x) - x
+    acc[j] += wi * (py * (sp - xi) + (1.0f - yi) * sp);
+    g[k] = scale * wi * (logistic(xi).value * (py + 1.0f - yi) - py);
+  };
+  for (; i + kLanes <= e; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) cell(i + j, j);
+  for (int j = 0; i < e; ++i, ++j) cell(i, j);
+  for (int j = 0; j < kLanes; ++j) *loss += acc[j];
+}
+
+template <class L>
+Status bce_typed(const ConfusionProblem& pb, const L* y, float pos_weight, bool sum, double* loss,
+                 float* grad) {
+  const double scale = sum || pb.rows == 0 ? 1.0 : 1.0 / static_cast<double>(pb.rows);
+  std::vector<Partial> parts(static_cast<size_t>(chunk_count(pb.rows, kChunk)));
+  parallel_chunks(pb.rows, kChunk, [&](int64_t ci, int64_t b, int64_t e) {
+    Partial& part = parts[ci];
+    if (!rows_valid(pb, y, b, e)) {
+      part.status = find_fault(pb, y, b, e);
+      return;
+    }
+    part.sums.assign(1, 0.0);
+    with_flags([&](auto wt) {
+      bce_rows<wt.value>(pb.scores, y, pb.weights, b, e, pos_weight, static_cast<float>(scale), grad,
+                         part.sums.data());
+    }, pb.weights != nullptr);
+  });
+  const Status st = first_fault(parts);
+  if (!st.ok()) return st;
+  double total = 0;
+  for (const Partial& p : parts) total += p.sums[0];
+  *loss = total * scale;
+  return Status{};
+}
+
+template <class F>
+auto with_labels(const ConfusionProblem& pb, F&& f) {
+  switch (pb.label_type) {
+    case LabelType::Uint8:
+      return f(static_cast<const uint8_t*>(pb.labels));
+    case LabelType::Int32:
+      return f(static_cast<const int32_t*>(pb.labels));
+    default:
+      return f(static_cast<const float*>(pb.labels));
+  }
+}
+
+}  // namespace
+
+Status confusion_counts_cpu(const ConfusionProblem& pb, float amplifier, Counts* counts,
+                            float* stash) {
+  return with_labels(pb, [&](auto y) { return counts_typed(pb, y, amplifier, counts, stash); });
+}
+
+void confusion_backward_cpu(const ConfusionProblem& pb, float amplifier, const double* dpos,
+                            const double* dneg, float* grad, bool stashed) {
+  with_labels(pb, [&](auto y) { backward_typed(pb, y, amplifier, dpos, dneg, grad, stashed); });
+}
+
+Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, const MetricParams& mp,
+                   double* loss, float* grad) {
+  std::vector<Counts> counts(pb.classes);
+  const Status st = confusion_counts_cpu(pb, amplifier, counts.data(), grad);
+  if (!st.ok()) return st;
+  std::vector<double> dpos(pb.classes), dneg(pb.classes);
+  *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
+  confusion_backward_cpu(pb, amplifier, dpos.data(), dneg.data(), grad, true);
+  return Status{};
+}
+
+Status bce_cpu(const ConfusionProblem& pb, float pos_weight, bool sum, double* loss, float* grad) {
+  return with_labels(pb, [&](auto y) { return bce_typed(pb, y, pos_weight, sum, loss, grad); });
+}
+
+Status overlap_loss_cpu(const ConfusionProblem& pb, const OverlapParams& op, double* loss,
+                        float* grad) {
+  return with_labels(pb, [&](auto y) { return overlap_typed(pb, y, op, loss, grad); });
+}
+
+}  // namespace fl

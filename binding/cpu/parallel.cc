@@ -1,0 +1,128 @@
+#include "parallel.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace fl {
+namespace {
+
+// One job at a time runs on the pool; `generation` tells sleeping workers a new one is posted.
+class Pool {
+ public:
+  explicit Pool(int n) { start(n); }
+  ~Pool() { stop(); }
+
+  int size() {
+    std::lock_guard<std::mutex> job(job_mutex_);
+    return static_cast<int>(workers_.size()) + 1;
+  }
+
+  void resize(int n) {
+    std::lock_guard<std::mutex> job(job_mutex_);
+    stop();
+    start(n);
+  }
+
+  void run(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t, int64_t)>& body) {
+    const int64_t chunks = chunk_count(n, chunk);
+    std::unique_lock<std::mutex> job(job_mutex_, std::try_to_lock);
+    if (chunks <= 1 || !job.owns_lock() || workers_.empty()) {
+      for (int64_t c = 0; c < chunks; ++c) body(c, c * chunk, std::min(n, (c + 1) * chunk));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lk(mutex_);
+      body_ = &body;
+      n_ = n;
+      chunk_ = chunk;
+      chunks_ = chunks;
+      next_.store(0);
+      active_ = static_cast<int>(workers_.size());
+      ++generation_;
+    }
+    wake_.notify_all();
+    drain();
+    std::unique_lock<std::mutex> lk(mutex_);
+    done_.wait(lk, [&] { return active_ == 0; });
+    body_ = nullptr;
+  }
+
+ private:
+  void drain() {
+    for (int64_t c; (c = next_.fetch_add(1)) < chunks_;)
+      (*body_)(c, c * chunk_, std::min(n_, (c + 1) * chunk_));
+  }
+
+  void worker() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(mutex_);
+        wake_.wait(lk, [&] { return quit_ || generation_ != seen; });
+        if (quit_) return;
+        seen = generation_;
+      }
+      drain();
+      std::lock_guard<std::mutex> lk(mutex_);
+      if (--active_ == 0) done_.notify_one();
+    }
+  }
+
+  void start(int n) {
+    quit_ = false;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { worker(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lk(mutex_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  std::mutex job_mutex_;  // held for the whole of a job or a resize
+  std::mutex mutex_;      // guards the fields below
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int64_t, int64_t, int64_t)>* body_ = nullptr;
+  int64_t n_ = 0, chunk_ = 1, chunks_ = 0;
+  std::atomic<int64_t> next_{0};
+  int active_ = 0;
+  uint64_t generation_ = 0;
+  bool quit_ = false;
+};
+
+int initial_threads() {
+  if (const char* env = std::getenv("FUSEDLOSS_THREADS")) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 1 && v <= 1024) return static_cast<int>(v);
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+Pool& pool() {
+  // Never destroyed: worker threads must not be joined during static destruction at exit.
+  static Pool* p = new Pool(initial_threads());
+  return *p;
+}
+
+}  // namespace
+
+int threads() { return pool().size(); }
+void set_threads(int n) { pool().resize(n < 1 ? 1 : n); }
+
+void parallel_chunks(int64_t n, int64_t chunk,
+                     const std::function<void(int64_t, int64_t, int64_t)>& body) {
+  pool().run(n, chunk, body);
+}
+
+}  // namespace fl

@@ -1,0 +1,189 @@
+// Confusion-matrix metrics as functions of soft counts, each with the two derivatives a fused
+// kernel needs (spec A.3): g_pos = dM/dTP - dM/dFN (moving one positive row's prediction up)
+// and g_neg = dM/dFP - dM/dTN. Denominators carry eps as the official AnyLoss code does;
+// G-mean and MCC clamp as spec A.5 says, differentiating as if the clamp were not there.
+#pragma once
+
+#include "fusedloss/confusion.h"
+#include "fusedloss/math.h"
+
+namespace fl {
+
+struct MetricValue {
+  double value = 0, g_pos = 0, g_neg = 0;
+};
+
+FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
+  const double e = mp.eps;
+  const double n1 = c.tp + c.fn, n0 = c.fp + c.tn, n = n1 + n0, s = c.tp + c.fp;
+  MetricValue m;
+  switch (mp.metric) {
+    case Metric::Accuracy: {
+      const double d = n + e;
+      m.value = (c.tp + c.tn) / d;
+      m.g_pos = 1 / d;
+      m.g_neg = -1 / d;
+      break;
+    }
+    case Metric::Precision: {
+      const double d = s + e;
+      m.value = c.tp / d;
+      m.g_pos = (c.fp + e) / (d * d);
+      m.g_neg = -c.tp / (d * d);
+      break;
+    }
+    case Metric::Recall: {
+      const double d = n1 + e;
+      m.value = c.tp / d;
+      m.g_pos = 1 / d;
+      break;
+    }
+    case Metric::Specificity: {
+      const double d = n0 + e;
+      m.value = c.tn / d;
+      m.g_neg = -1 / d;
+      break;
+    }
+    case Metric::F1:
+    case Metric::FBeta: {
+      const double b2 = mp.metric == Metric::F1 ? 1.0 : mp.beta * mp.beta;
+      const double d = b2 * n1 + s + e;
+      m.value = (1 + b2) * c.tp / d;
+      m.g_pos = (1 + b2) * (b2 * n1 + c.fp + e) / (d * d);
+      m.g_neg = -(1 + b2) * c.tp / (d * d);
+      break;
+    }
+    case Metric::BalancedAccuracy: {  // official form (N0 TP + N1 TN) / (2 N1 N0 + eps)
+      const double d = 2 * n1 * n0 + e;
+      m.value = (n0 * c.tp + n1 * c.tn) / d;
+      m.g_pos = n0 / d;
+      m.g_neg = -n1 / d;
+      break;
+    }
+    case Metric::GMeanSquared: {  // official "sur_gmean": TP TN / (N1 N0 + eps)
+      const double d = n1 * n0 + e;
+      m.value = c.tp * c.tn / d;
+      m.g_pos = c.tn / d;
+      m.g_neg = -c.tp / d;
+      break;
+    }
+    case Metric::GMean: {  // sqrt(TP TN / (N1 N0 + eps)) with TP, TN clamped at eps
+      const double d = n1 * n0 + e;
+      const double tp = c.tp > e ? c.tp : e, tn = c.tn > e ? c.tn : e;
+      m.value = std::sqrt(tp * tn / d);
+      m.g_pos = m.value / (2 * tp);
+      m.g_neg = -m.value / (2 * tn);
+      break;
+    }
+    case Metric::MCC: {  // (N TP - N1 S) / Q, Q = sqrt(N1 N0 S (N - S)) clamped at eps
+      const double q = std::sqrt(n1 * n0 * s * (n - s));
+      if (q > e) {
+        m.value = (n * c.tp - n1 * s) / q;
+        const double k = (n - 2 * s) / (2 * s * (n - s));
+        m.g_pos = n0 / q - m.value * k;
+        m.g_neg = -n1 / q - m.value * k;
+      } else {
+        m.value = (n * c.tp - n1 * s) / e;
+        m.g_pos = n0 / e;
+        m.g_neg = -n1 / e;
+      }
+      break;
+    }
+    case Metric::Jaccard: {  // TP / (TP + FN + FP + eps)
+      const double d = n1 + c.fp + e;
+      m.value = c.tp / d;
+      m.g_pos = 1 / d;
+      m.g_neg = -c.tp / (d * d);
+      break;
+    }
+    default:
+      break;
+  }
+  return m;
+}
+
+}  // namespace fl
+
+namespace fl {
+
+// AnyLoss's approximation of a prediction (spec A.2): yhat = sigmoid(L (p - 1/2)), with
+// p = sigmoid(score) for logits or p = score for probabilities, and d yhat / d score (A.4).
+struct Amplified {
+  float yhat, slope;
+};
+
+template <bool Logits>
+FL_HD Amplified amplify(float score, float amplifier) {
+  float p = score, dp = 1.0f;
+  if (Logits) {
+    const Logistic s = logistic(score);
+    p = s.value;
+    dp = s.slope;
+  }
+  const Logistic a = logistic(amplifier * (p - 0.5f));
+  return Amplified{a.value, amplifier * a.slope * dp};
+}
+
+// Self-adjusting Dice's pt = p (1 - p)^alpha and d pt / d score (spec B.3, product form). For
+// probabilities (1 - p) is floored at 1e-7: the exact derivative is unbounded at p = 1, alpha < 1.
+struct Adjusted {
+  float pt, slope;
+};
+
+template <bool Logits>
+FL_HD Adjusted adjust_binary(float score, float alpha) {
+  float p, q, dp;  // p, 1 - p, d p / d score
+  if (Logits) {
+    const Logistic s = logistic(score);
+    p = s.value;
+    q = logistic_complement(score);
+    dp = s.slope;
+  } else {
+    p = score;
+    q = 1.0f - score;
+    dp = 1.0f;
+  }
+  if (alpha == 0.0f) return Adjusted{p, dp};
+  if (Logits) {
+    const float qa = std::pow(q, alpha);
+    return Adjusted{p * qa, p * qa * (1.0f - (1.0f + alpha) * p)};
+  }
+  const float qf = q > 1e-7f ? q : 1e-7f;
+  return Adjusted{p * std::pow(q, alpha), std::pow(qf, alpha - 1.0f) * (1.0f - (1.0f + alpha) * p)};
+}
+
+}  // namespace fl
+
+namespace fl {
+
+// AnyLoss's scalar step (spec A.3, A.6): from per-class counts to the loss 1 - M (macro: the mean
+// of the per-class metrics; micro: one metric of the summed counts) and, per class, d loss / d yhat
+// for a positive cell (dpos) and a negative cell (dneg).
+FL_HD double anyloss_constants(const Counts* counts, int32_t classes, Average avg,
+                               const MetricParams& mp, double* dpos, double* dneg) {
+  if (avg == Average::Micro) {
+    Counts sum;
+    for (int32_t k = 0; k < classes; ++k) {
+      sum.tp += counts[k].tp;
+      sum.fn += counts[k].fn;
+      sum.fp += counts[k].fp;
+      sum.tn += counts[k].tn;
+    }
+    const MetricValue m = metric_value(sum, mp);
+    for (int32_t k = 0; k < classes; ++k) {
+      dpos[k] = -m.g_pos;
+      dneg[k] = -m.g_neg;
+    }
+    return 1 - m.value;
+  }
+  double total = 0;
+  for (int32_t k = 0; k < classes; ++k) {
+    const MetricValue m = metric_value(counts[k], mp);
+    total += m.value;
+    dpos[k] = -m.g_pos / classes;
+    dneg[k] = -m.g_neg / classes;
+  }
+  return 1 - total / classes;
+}
+
+}  // namespace fl

@@ -1,0 +1,87 @@
+// Per-element formulas shared by the CPU kernels and the CUDA kernels. Everything here is
+// marked host+device so nvcc and the host compiler build the same source. Stable forms only
+// (spec "Conventions"): no exp of a positive argument, no 1 - sigmoid by subtraction.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__CUDACC__)
+#define FL_HD __host__ __device__ __forceinline__
+#else
+#define FL_HD inline __attribute__((always_inline))
+#endif
+
+namespace fl {
+
+// exp(x) for x <= 0 in float, branch-free so loops vectorise (Cephes-style: x = n ln2 + r,
+// |r| <= ln2/2, degree-6 polynomial; about 1 ulp). Arguments below -87 return ~1e-38 instead
+// of underflowing, which only matters where the caller multiplies by a value that small.
+FL_HD float exp_nonpos(float x) {
+#if defined(__CUDA_ARCH__)
+  return __expf(x);
+#else
+  x = x < -87.0f ? -87.0f : x;
+  // Round x / ln2 to nearest by the 1.5 * 2^23 trick: no floor call, so SSE2 code vectorises.
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f;      // ln2 split in two so r stays exact
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+#endif
+}
+
+// The logistic function and its derivative from e = exp(-|t|): sigma(t) and sigma(t)(1-sigma(t))
+// without cancellation (spec "Conventions").
+struct Logistic {
+  float value;  // sigma(t)
+  float slope;  // sigma(t) * (1 - sigma(t)) = e / (1 + e)^2
+};
+
+FL_HD Logistic logistic(float t) {
+  const float e = exp_nonpos(-std::fabs(t));
+  const float inv = 1.0f / (1.0f + e);
+  Logistic s;
+  s.value = t >= 0.0f ? inv : e * inv;
+  s.slope = e * inv * inv;
+  return s;
+}
+
+// 1 - sigma(t) = sigma(-t), returned with sigma(t) so no subtraction loses the small one.
+FL_HD float logistic_complement(float t) {
+  const float e = exp_nonpos(-std::fabs(t));
+  const float inv = 1.0f / (1.0f + e);
+  return t >= 0.0f ? e * inv : inv;
+}
+
+// log1p(e) for e in [0, 1], branch-free: 2 atanh(t) with t = e / (2 + e) in [0, 1/3], whose odd
+// series converges to float precision in eight terms and keeps full relative accuracy as e -> 0.
+FL_HD float log1p_unit(float e) {
+  const float t = e / (2.0f + e), t2 = t * t;
+  float s = 1.0f / 15.0f;
+  s = s * t2 + 1.0f / 13.0f;
+  s = s * t2 + 1.0f / 11.0f;
+  s = s * t2 + 1.0f / 9.0f;
+  s = s * t2 + 1.0f / 7.0f;
+  s = s * t2 + 1.0f / 5.0f;
+  s = s * t2 + 1.0f / 3.0f;
+  s = s * t2 + 1.0f;
+  return 2.0f * t * s;
+}
+
+// softplus(t) = log(1 + e^t) = max(t, 0) + log1p(exp(-|t|)).
+FL_HD float softplus(float t) {
+  return (t > 0.0f ? t : 0.0f) + log1p_unit(exp_nonpos(-std::fabs(t)));
+}
+
+}  // namespace fl

@@ -1,0 +1,26 @@
+// What a kernel reports instead of throwing: the core knows nothing of JavaScript, so the
+// N-API layer turns a Status into a RangeError naming the argument and the offending index.
+#pragma once
+
+#include <cstdint>
+
+namespace fl {
+
+enum class Fault : int32_t {
+  None = 0,
+  ScoreNotFinite,         // scores[index] is NaN or +-Infinity
+  ProbabilityOutOfRange,  // scores[index] outside [0, 1] with input 'probabilities'
+  LabelOutOfRange,        // labels[index] outside [0, 1] (binary) or [0, classes) (multi-class)
+  WeightInvalid,          // weights[index] negative or not finite
+};
+
+struct Status {
+  Fault fault = Fault::None;
+  int64_t index = -1;  // element index into the named argument
+  double value = 0;    // the value found there
+
+  bool ok() const { return fault == Fault::None; }
+  static Status at(Fault f, int64_t i, double v) { return Status{f, i, v}; }
+};
+
+}  // namespace fl

@@ -1,0 +1,221 @@
+#include "args.h"
+
+#include <cmath>
+#include <memory>
+#include <sstream>
+
+namespace fl::napi {
+namespace {
+
+std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_float32_array: return "a Float32Array";
+      case napi_float64_array: return "a Float64Array";
+      case napi_int32_array: return "an Int32Array";
+      case napi_uint8_array: return "a Uint8Array";
+      default: return "another typed array";
+    }
+  }
+  if (v.IsArray()) return "an Array";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  if (v.IsBoolean()) return "a boolean";
+  return "an object";
+}
+
+template <class T>
+ArrayArg<T> typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
+                      napi_typedarray_type type, const char* type_name) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     std::string(name) + " must be " + type_name + ", got " + describe(v));
+  auto a = v.As<Napi::TypedArrayOf<T>>();
+  return ArrayArg<T>{a.Data(), a.ElementLength(), v};
+}
+
+std::string fmt(double v) {
+  std::ostringstream s;
+  s.precision(9);
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+void throw_type_error(Napi::Env env, const std::string& code, const std::string& msg) {
+  Napi::TypeError e = Napi::TypeError::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
+void throw_range_error(Napi::Env env, const std::string& code, const std::string& msg) {
+  Napi::RangeError e = Napi::RangeError::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
+ArrayArg<float> float32_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return typed_arg<float>(info, i, name, napi_float32_array, "a Float32Array");
+}
+
+ArrayArg<float> optional_float32_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return ArrayArg<float>{};
+  return float32_arg(info, i, name);
+}
+
+ArrayArg<double> float64_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return typed_arg<double>(info, i, name, napi_float64_array, "a Float64Array");
+}
+
+LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool integer_only) {
+  const Napi::Value v = info[i];
+  if (v.IsTypedArray()) {
+    auto a = v.As<Napi::TypedArray>();
+    const void* data = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+    switch (a.TypedArrayType()) {
+      case napi_float32_array:
+        if (!integer_only) return LabelsArg{data, a.ElementLength(), LabelType::Float32, v};
+        break;
+      case napi_uint8_array: return LabelsArg{data, a.ElementLength(), LabelType::Uint8, v};
+      case napi_int32_array: return LabelsArg{data, a.ElementLength(), LabelType::Int32, v};
+      default: break;
+    }
+  }
+  throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                   std::string(name) + " must be " +
+                       (integer_only ? "an Int32Array or Uint8Array of class ids"
+                                     : "a Float32Array, Uint8Array or Int32Array") +
+                       ", got " + describe(v));
+}
+
+Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsObject())
+    throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     std::string(name) + " must be an object, got " + describe(info[i]));
+  return info[i].As<Napi::Object>();
+}
+
+double number_field(const Napi::Object& o, const char* key, double lo, double hi) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsNumber())
+    throw_type_error(o.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     std::string("options.") + key + " must be a number, got " + describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi))
+    throw_range_error(o.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      std::string("options.") + key + " must be in [" + fmt(lo) + ", " + fmt(hi) +
+                          "], got " + fmt(d));
+  return d;
+}
+
+int32_t int_field(const Napi::Object& o, const char* key, int32_t lo, int32_t hi) {
+  const double d = number_field(o, key, lo, hi);
+  if (d != std::floor(d))
+    throw_range_error(o.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      std::string("options.") + key + " must be an integer, got " + fmt(d));
+  return static_cast<int32_t>(d);
+}
+
+bool bool_field(const Napi::Object& o, const char* key) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsBoolean())
+    throw_type_error(o.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     std::string("options.") + key + " must be a boolean, got " + describe(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+void require_length(Napi::Env env, const char* name, size_t got, size_t want, const std::string& why) {
+  if (got != want)
+    throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                      std::string(name) + " has length " + std::to_string(got) + ", expected " +
+                          std::to_string(want) + " (" + why + ")");
+}
+
+void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
+  const std::string at = "[" + std::to_string(st.index) + "] = " + fmt(st.value);
+  switch (st.fault) {
+    case Fault::ScoreNotFinite:
+      throw_range_error(env, "ERR_FUSEDLOSS_NON_FINITE",
+                        std::string(names.scores) + at + " is not finite; scores must be finite numbers");
+    case Fault::ProbabilityOutOfRange:
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        std::string(names.scores) + at +
+                            " is outside [0, 1]; with input 'probabilities' scores must be probabilities");
+    case Fault::LabelOutOfRange:
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        std::string(names.labels) + at +
+                            " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
+    case Fault::WeightInvalid:
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        std::string(names.weights) + at + " is invalid; weights must be finite and >= 0");
+    default:
+      throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected kernel status");
+  }
+}
+
+namespace {
+
+class Job : public Napi::AsyncWorker {
+ public:
+  Job(Napi::Env env, const std::vector<Napi::Value>& keep, std::function<Status()> work,
+      std::function<Napi::Value(Napi::Env)> finish, ArgNames names)
+      : Napi::AsyncWorker(env, "fusedloss"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        finish_(std::move(finish)),
+        names_(names) {
+    for (const Napi::Value& v : keep)
+      if (v.IsObject()) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      status_ = work_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      if (!status_.ok()) throw_status(env, status_, names_);
+      deferred_.Resolve(finish_(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> keep_;
+  std::function<Status()> work_;
+  std::function<Napi::Value(Napi::Env)> finish_;
+  ArgNames names_;
+  Status status_;
+};
+
+}  // namespace
+
+Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
+                std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish,
+                ArgNames names) {
+  if (!async) {
+    const Status st = work();
+    if (!st.ok()) throw_status(env, st, names);
+    return finish(env);
+  }
+  auto* job = new Job(env, keep, std::move(work), std::move(finish), names);
+  Napi::Promise p = job->promise();
+  job->Queue();  // the worker deletes itself after OnOK/OnError
+  return p;
+}
+
+}  // namespace fl::napi

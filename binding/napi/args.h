@@ -1,0 +1,65 @@
+// Argument conversion and checking for the N-API layer. Every failure throws a TypeError or
+// RangeError whose `code` starts with ERR_FUSEDLOSS_ and whose message names the argument, what
+// was expected and what came. The TypeScript layer checks the same things first; these checks
+// keep the addon safe when it is called directly.
+#pragma once
+
+#include <napi.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fusedloss/confusion.h"
+#include "fusedloss/status.h"
+
+namespace fl::napi {
+
+[[noreturn]] void throw_type_error(Napi::Env env, const std::string& code, const std::string& msg);
+[[noreturn]] void throw_range_error(Napi::Env env, const std::string& code, const std::string& msg);
+
+template <class T>
+struct ArrayArg {
+  T* data = nullptr;
+  size_t length = 0;
+  Napi::Value value;  // kept alive by async jobs
+};
+
+ArrayArg<float> float32_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// null or undefined gives an empty ArrayArg.
+ArrayArg<float> optional_float32_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
+ArrayArg<double> float64_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+struct LabelsArg {
+  const void* data = nullptr;
+  size_t length = 0;
+  LabelType type = LabelType::Float32;
+  Napi::Value value;
+};
+// Float32Array, Uint8Array or Int32Array; integer_only refuses Float32Array (class ids).
+LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool integer_only);
+
+// Fields of the plain params object the TypeScript layer passes.
+Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
+double number_field(const Napi::Object& o, const char* key, double lo, double hi);
+int32_t int_field(const Napi::Object& o, const char* key, int32_t lo, int32_t hi);
+bool bool_field(const Napi::Object& o, const char* key);
+
+void require_length(Napi::Env env, const char* name, size_t got, size_t want, const std::string& why);
+
+// The names the arguments have in the public API, for messages about a Status.
+struct ArgNames {
+  const char* scores = "scores";
+  const char* labels = "labels";
+  const char* weights = "weights";
+};
+[[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
+
+// Runs `work` on the calling thread (async false) or on the libuv pool, returning a Promise
+// (async true). `keep` holds the typed arrays alive until the work is done; `finish` builds the
+// JavaScript result on the main thread.
+Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
+                std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish,
+                ArgNames names);
+
+}  // namespace fl::napi

@@ -1,0 +1,183 @@
+// N-API glue of the soft-confusion-matrix family: convert, check, call the core, nothing else.
+#include <memory>
+
+#include "args.h"
+#include "fusedloss/confusion.h"
+#include "fusedloss/confusion_math.h"
+#include "module.h"
+
+namespace fl::napi {
+namespace {
+
+struct Problem {
+  ConfusionProblem pb;
+  std::vector<Napi::Value> keep;  // typed arrays an async job must keep alive
+};
+
+// Arguments (scores, labels, weights, ..., params) shared by every loss of the family.
+Problem problem_args(const Napi::CallbackInfo& info, const Napi::Object& params, const ArgNames& n) {
+  Napi::Env env = info.Env();
+  Problem p;
+  p.pb.classes = int_field(params, "classes", 1, 1 << 24);
+  p.pb.input = static_cast<Input>(int_field(params, "input", 0, 1));
+  const ArrayArg<float> scores = float32_arg(info, 0, n.scores);
+  const LabelsArg labels = labels_arg(info, 1, n.labels, p.pb.classes > 1);
+  const ArrayArg<float> weights = optional_float32_arg(info, 2, n.weights);
+  const size_t rows = labels.length;
+  require_length(env, n.scores, scores.length, rows * p.pb.classes,
+                 std::to_string(rows) + " labels x " + std::to_string(p.pb.classes) + " classes");
+  if (weights.data) require_length(env, n.weights, weights.length, rows, "one weight per row");
+  p.pb.scores = scores.data;
+  p.pb.rows = static_cast<int64_t>(rows);
+  p.pb.labels = labels.data;
+  p.pb.label_type = labels.type;
+  p.pb.weights = weights.data;
+  p.keep = {scores.value, labels.value, weights.value};
+  return p;
+}
+
+// The gradient buffer: as long as the scores, and not overlapping them.
+float* out_arg(const Napi::CallbackInfo& info, size_t i, Problem& p) {
+  const ArrayArg<float> out = float32_arg(info, i, "options.out");
+  require_length(info.Env(), "options.out", out.length, static_cast<size_t>(p.pb.rows) * p.pb.classes,
+                 "the gradient has the layout of the scores");
+  const float* s = p.pb.scores;
+  const size_t n = out.length;
+  if (n > 0 && out.data < s + n && s < out.data + n)
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "options.out must not share memory with the scores");
+  p.keep.push_back(out.value);
+  return out.data;
+}
+
+bool async_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+
+Napi::Value number_result(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+
+// confusionCounts(scores, labels, weights, stash|null, params{classes, input, amplifier}, async)
+//   -> Float64Array [tp, fn, fp, tn] per class; a stash buffer then goes to confusionBackward.
+Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
+  const ArgNames names;
+  const Napi::Object params = object_arg(info, 4, "params");
+  Problem p = problem_args(info, params, names);
+  float* stash = info[3].IsNull() || info[3].IsUndefined() ? nullptr : out_arg(info, 3, p);
+  const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  auto counts = std::make_shared<std::vector<Counts>>(p.pb.classes);
+  const ConfusionProblem pb = p.pb;
+  return run(
+      info.Env(), async_arg(info, 5), p.keep,
+      [=] { return confusion_counts_cpu(pb, amp, counts->data(), stash); },
+      [=](Napi::Env env) {
+        auto out = Napi::Float64Array::New(env, 4 * counts->size());
+        for (size_t k = 0; k < counts->size(); ++k) {
+          out[4 * k] = (*counts)[k].tp;
+          out[4 * k + 1] = (*counts)[k].fn;
+          out[4 * k + 2] = (*counts)[k].fp;
+          out[4 * k + 3] = (*counts)[k].tn;
+        }
+        return out;
+      },
+      names);
+}
+
+// confusionBackward(scores, labels, weights, out, dpos, dneg, params{classes, input, amplifier,
+// stashed}, async) -> undefined; fills out. The inputs were validated by confusionCounts.
+Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
+  const ArgNames names;
+  const Napi::Object params = object_arg(info, 6, "params");
+  Problem p = problem_args(info, params, names);
+  float* out = out_arg(info, 3, p);
+  const ArrayArg<double> dpos = float64_arg(info, 4, "dpos"), dneg = float64_arg(info, 5, "dneg");
+  require_length(info.Env(), "dpos", dpos.length, p.pb.classes, "one per class");
+  require_length(info.Env(), "dneg", dneg.length, p.pb.classes, "one per class");
+  p.keep.push_back(dpos.value);
+  p.keep.push_back(dneg.value);
+  const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  const bool stashed = bool_field(params, "stashed");
+  const ConfusionProblem pb = p.pb;
+  const double* dp = dpos.data;
+  const double* dn = dneg.data;
+  return run(
+      info.Env(), async_arg(info, 7), p.keep,
+      [=] {
+        confusion_backward_cpu(pb, amp, dp, dn, out, stashed);
+        return Status{};
+      },
+      [](Napi::Env env) { return env.Undefined(); }, names);
+}
+
+// anyLoss(scores, labels, weights, out, params{classes, input, amplifier, metric, beta, eps,
+// average}, async) -> loss
+Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
+  const ArgNames names;
+  const Napi::Object params = object_arg(info, 4, "params");
+  Problem p = problem_args(info, params, names);
+  float* out = out_arg(info, 3, p);
+  const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  MetricParams mp;
+  mp.metric = static_cast<Metric>(int_field(params, "metric", 0, static_cast<int>(Metric::Count_) - 1));
+  mp.beta = number_field(params, "beta", 1e-6, 1e6);
+  mp.eps = number_field(params, "eps", 0, 1);
+  const Average avg = static_cast<Average>(int_field(params, "average", 0, 1));
+  const ConfusionProblem pb = p.pb;
+  auto loss = std::make_shared<double>(0);
+  return run(
+      info.Env(), async_arg(info, 5), p.keep,
+      [=] { return anyloss_cpu(pb, amp, avg, mp, loss.get(), out); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+}
+
+// overlapLoss(scores, labels, weights, out, params{classes, input, numI, denI, denP, denY, smooth,
+// exponent, adjust, perExample}, async) -> loss
+Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
+  const ArgNames names;
+  const Napi::Object params = object_arg(info, 4, "params");
+  Problem p = problem_args(info, params, names);
+  float* out = out_arg(info, 3, p);
+  OverlapParams op;
+  op.num_i = number_field(params, "numI", 0, 1e6);
+  op.den_i = number_field(params, "denI", -1e6, 1e6);
+  op.den_p = number_field(params, "denP", 0, 1e6);
+  op.den_y = number_field(params, "denY", 0, 1e6);
+  op.smooth = number_field(params, "smooth", 1e-12, 1e12);
+  op.exponent = int_field(params, "exponent", 1, 2);
+  op.adjust = static_cast<float>(number_field(params, "adjust", 0, 1e3));
+  op.per_example = bool_field(params, "perExample");
+  const ConfusionProblem pb = p.pb;
+  auto loss = std::make_shared<double>(0);
+  return run(
+      info.Env(), async_arg(info, 5), p.keep,
+      [=] { return overlap_loss_cpu(pb, op, loss.get(), out); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+}
+
+// binaryCrossEntropy(logits, labels, weights, out, params{posWeight, sum}, async) -> loss
+Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
+  ArgNames names;
+  names.scores = "logits";
+  const Napi::Object params = object_arg(info, 4, "params");
+  params.Set("classes", 1);
+  params.Set("input", 0);
+  Problem p = problem_args(info, params, names);
+  float* out = out_arg(info, 3, p);
+  const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
+  const bool sum = bool_field(params, "sum");
+  const ConfusionProblem pb = p.pb;
+  auto loss = std::make_shared<double>(0);
+  return run(
+      info.Env(), async_arg(info, 5), p.keep,
+      [=] { return bce_cpu(pb, pos_weight, sum, loss.get(), out); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+}
+
+}  // namespace
+
+void init_confusion(Napi::Env env, Napi::Object exports) {
+  exports.Set("confusionCounts", Napi::Function::New(env, ConfusionCounts, "confusionCounts"));
+  exports.Set("confusionBackward", Napi::Function::New(env, ConfusionBackward, "confusionBackward"));
+  exports.Set("anyLoss", Napi::Function::New(env, AnyLoss, "anyLoss"));
+  exports.Set("overlapLoss", Napi::Function::New(env, OverlapLoss, "overlapLoss"));
+  exports.Set("binaryCrossEntropy", Napi::Function::New(env, BinaryCrossEntropy, "binaryCrossEntropy"));
+}
+
+}  // namespace fl::napi

@@ -1,0 +1,75 @@
+// Module init: the families' functions plus the backend facts (threads, CUDA discovery) and the
+// machine probes the benchmarks use.
+#include "args.h"
+#include "fusedloss/cuda_device.h"
+#include "fusedloss/probe.h"
+#include "module.h"
+#include "parallel.h"
+
+namespace fl::napi {
+namespace {
+
+// { threads, cuda: { compiled, available, reason, runtimeVersion, driverVersion, devices } }
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  static const CudaStatus cuda = cuda_discover();  // once per process
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("compiled", cuda.compiled);
+  c.Set("available", cuda.available);
+  c.Set("reason", cuda.reason);
+  c.Set("runtimeVersion", cuda.runtime_version);
+  c.Set("driverVersion", cuda.driver_version);
+  Napi::Array devices = Napi::Array::New(env, cuda.devices.size());
+  for (size_t i = 0; i < cuda.devices.size(); ++i) {
+    const CudaDevice& d = cuda.devices[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("index", d.index);
+    o.Set("name", d.name);
+    o.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    o.Set("totalMemory", static_cast<double>(d.total_memory));
+    o.Set("multiprocessors", d.multiprocessors);
+    devices[i] = o;
+  }
+  c.Set("devices", devices);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("threads", threads());
+  r.Set("cuda", c);
+  return r;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber())
+    throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE", "n must be a number");
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1 && n <= 1024) || n != static_cast<int>(n))
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "n must be an integer in [1, 1024]");
+  set_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threads()); }
+
+// triadBandwidth(n, reps) -> GB/s
+Napi::Value TriadBandwidth(const Napi::CallbackInfo& info) {
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  const int reps = info[1].As<Napi::Number>().Int32Value();
+  if (!(n >= 1024 && n <= 1e10) || reps < 1)
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE", "triadBandwidth(n >= 1024, reps >= 1)");
+  return Napi::Number::New(info.Env(), triad_bandwidth_cpu(static_cast<int64_t>(n), reps));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
+  exports.Set("triadBandwidth", Napi::Function::New(env, TriadBandwidth, "triadBandwidth"));
+  init_confusion(env, exports);
+  return exports;
+}
+
+}  // namespace
+}  // namespace fl::napi
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return fl::napi::Init(env, exports); }
+NODE_API_MODULE(fusedloss, InitModule)

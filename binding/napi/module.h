@@ -1,0 +1,8 @@
+// One init function per family; module.cc calls each.
+#pragma once
+
+#include <napi.h>
+
+namespace fl::napi {
+void init_confusion(Napi::Env env, Napi::Object exports);
+}
