@@ -37,7 +37,10 @@ ArrayArg<T> typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name
   return ArrayArg<T>{a.Data(), a.ElementLength(), v};
 }
 
+// Numbers as JavaScript prints them, so native and TypeScript messages read alike.
 std::string fmt(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   std::ostringstream s;
   s.precision(9);
   s << v;

@@ -1,0 +1,131 @@
+// Checking and converting the array arguments. Float32Array is the zero-copy path; other numeric
+// arrays are converted (a copy: slower). Value checks (finite scores, labels in range) are done
+// by the backend that reads the data anyway: in the native kernels' first pass, or by
+// checkValues below for the JavaScript reference.
+import { describe, rangeError, typeError } from './errors';
+
+export type NumericArray = Float32Array | Float64Array | ArrayLike<number>;
+export type BinaryLabels = Float32Array | Uint8Array | Int32Array | ArrayLike<number>;
+export type ClassLabels = Int32Array | Uint8Array | ArrayLike<number>;
+
+function isNumericArrayLike(v: unknown): v is ArrayLike<number> {
+  if (ArrayBuffer.isView(v)) return !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+  return Array.isArray(v);
+}
+
+/** `v` as a Float32Array: itself when it is one, else a converted copy. */
+export function toFloat32(fn: string, name: string, v: unknown): Float32Array {
+  if (v instanceof Float32Array) return v;
+  if (isNumericArrayLike(v)) {
+    const out = new Float32Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x !== 'number') {
+        throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name}[${i}] must be a number, got ${describe(x)}`);
+      }
+      out[i] = x;
+    }
+    return out;
+  }
+  throw typeError(
+    'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+    `${fn}: ${name} must be a Float32Array (or another array of numbers, converted), got ${describe(v)}`,
+  );
+}
+
+/** Binary labels: Float32Array, Uint8Array and Int32Array pass as they are; others become Float32Array. */
+export function toBinaryLabels(fn: string, name: string, v: unknown): Float32Array | Uint8Array | Int32Array {
+  if (v instanceof Float32Array || v instanceof Uint8Array || v instanceof Int32Array) return v;
+  return toFloat32(fn, name, v);
+}
+
+/** Class ids: Int32Array and Uint8Array pass; other arrays of integers become an Int32Array. */
+export function toClassLabels(fn: string, name: string, v: unknown): Int32Array | Uint8Array {
+  if (v instanceof Int32Array || v instanceof Uint8Array) return v;
+  if (isNumericArrayLike(v)) {
+    const out = new Int32Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x !== 'number' || !Number.isInteger(x)) {
+        throw typeError(
+          'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+          `${fn}: ${name}[${i}] must be an integer class id, got ${describe(x)}`,
+        );
+      }
+      out[i] = x;
+    }
+    return out;
+  }
+  throw typeError(
+    'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+    `${fn}: ${name} must be an Int32Array of class ids (or Uint8Array, or an array of integers), got ${describe(v)}`,
+  );
+}
+
+export function requireLength(fn: string, name: string, got: number, want: number, why: string): void {
+  if (got !== want) {
+    throw rangeError('ERR_FUSEDLOSS_LENGTH_MISMATCH', `${fn}: ${name} has length ${got}, expected ${want} (${why})`);
+  }
+}
+
+/** The gradient buffer: options.out when given (checked), else a new Float32Array. */
+export function gradBuffer(fn: string, out: unknown, length: number, scores: Float32Array): Float32Array {
+  if (out === undefined) return new Float32Array(length);
+  if (!(out instanceof Float32Array)) {
+    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: options.out must be a Float32Array, got ${describe(out)}`);
+  }
+  requireLength(fn, 'options.out', out.length, length, 'the gradient has the layout of the scores');
+  if (out.buffer === scores.buffer) {
+    const a = out.byteOffset, b = scores.byteOffset;
+    if (a < b + scores.byteLength && b < a + out.byteLength) {
+      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.out must not share memory with the scores`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The value checks the native kernels make in their first pass, for the JavaScript reference:
+ * finite scores (in [0, 1] for probabilities), labels in [0, 1] (binary) or [0, classes), and
+ * finite non-negative weights. Messages match the native ones.
+ */
+export function checkValues(
+  fn: string,
+  names: { scores: string; labels: string; weights: string },
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number> | undefined,
+  classes: number,
+  probabilities: boolean,
+): void {
+  const rows = labels.length;
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < classes; k++) {
+      const j = i * classes + k;
+      const v = scores[j];
+      if (!Number.isFinite(v)) {
+        throw rangeError('ERR_FUSEDLOSS_NON_FINITE', `${fn}: ${names.scores}[${j}] = ${v} is not finite; scores must be finite numbers`);
+      }
+      if (probabilities && !(v >= 0 && v <= 1)) {
+        throw rangeError(
+          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+          `${fn}: ${names.scores}[${j}] = ${v} is outside [0, 1]; with input 'probabilities' scores must be probabilities`,
+        );
+      }
+    }
+    const y = labels[i];
+    const ok = classes === 1 ? y >= 0 && y <= 1 : y >= 0 && y < classes;
+    if (!ok) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: ${names.labels}[${i}] = ${y} is out of range; binary labels must be in [0, 1], class ids in [0, classes)`,
+      );
+    }
+    if (weights && !(weights[i] >= 0 && Number.isFinite(weights[i]))) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: ${names.weights}[${i}] = ${weights[i]} is invalid; weights must be finite and >= 0`,
+      );
+    }
+  }
+}

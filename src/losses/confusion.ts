@@ -1,0 +1,516 @@
+// The soft-confusion-matrix family (spec A, B): options, defaults, checks and dispatch to the
+// native CPU kernels (binding/cpu/confusion.cc) or the float64 reference
+// (src/reference/confusion.ts). Binary cross-entropy lives here too: it is the baseline every
+// imbalanced-learning comparison with AnyLoss needs, and it shares the binary problem's checks.
+import {
+  checkValues,
+  gradBuffer,
+  requireLength,
+  toBinaryLabels,
+  toClassLabels,
+  toFloat32,
+  type BinaryLabels,
+  type ClassLabels,
+  type NumericArray,
+} from '../arrays';
+import { describe, rangeError, typeError } from '../errors';
+import { nativeAddon, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
+import {
+  referenceAnyLoss,
+  referenceBce,
+  referenceCounts,
+  referenceMetric,
+  referenceOverlap,
+  type Counts,
+  type MetricValue,
+  type OverlapForm,
+  type RefProblem,
+} from '../reference/confusion';
+import { differentiateMetric, metricId, METRICS, type CustomMetric, type MetricName } from './metric';
+
+export type { Counts } from '../reference/confusion';
+export type { CustomMetric, MetricName } from './metric';
+
+/** A loss value and its gradient with respect to the scores (same length and layout). */
+export interface LossResult {
+  loss: number;
+  grad: Float32Array;
+}
+
+/** Options every loss of this family takes. */
+export interface ProblemOptions {
+  /**
+   * Number of classes. Absent or 1: a binary problem, one score per row and labels in [0, 1]
+   * (soft labels allowed). C >= 2: scores are rows x C (row-major) and labels are class ids in
+   * [0, C), scored one-vs-rest per class.
+   */
+  classes?: number;
+  /**
+   * What the scores are. 'logits' (default): raw outputs, read through a sigmoid (binary) or a
+   * softmax over each row (multi-class). 'probabilities': used as given, each in [0, 1].
+   */
+  input?: 'logits' | 'probabilities';
+  /** Per-row weights >= 0 (default: all 1). Each row's contribution to the sums is scaled. */
+  weights?: NumericArray;
+  /** Gradient buffer to fill (length = scores.length, not overlapping the scores). Default: a new array. */
+  out?: Float32Array;
+  /**
+   * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
+   * TypeScript reference, 'cuda' the GPU (this family has no CUDA kernel in this version),
+   * 'auto' the CPU when the addon loaded, else 'js'.
+   */
+  backend?: Backend;
+}
+
+export interface AnyLossOptions extends ProblemOptions {
+  /**
+   * The confusion-matrix metric to maximise; the loss is 1 - metric (default 'f1'). A function
+   * of the soft counts `{ tp, fn, fp, tn }` defines a custom metric; its derivatives are taken
+   * by fourth-order finite differences in float64 (see differentiateMetric).
+   */
+  metric?: MetricName | CustomMetric;
+  /** F-beta's beta, > 0 (default 1). Only with metric 'fbeta'. */
+  beta?: number;
+  /** Multi-class: 'macro' (default) averages the per-class metrics, 'micro' scores the summed counts. */
+  average?: 'macro' | 'micro';
+  /**
+   * L of the approximation yhat = sigmoid(L (p - 1/2)), > 0 (default 73, the value of the
+   * authors' notebooks; their README suggests 2 to 70). Larger is closer to 0/1 predictions.
+   */
+  amplifier?: number;
+  /** Added to the metric's denominators, >= 0 (default 1e-5, as the official code). */
+  epsilon?: number;
+}
+
+export interface SoftConfusionOptions extends Omit<ProblemOptions, 'out'> {
+  /** L of yhat = sigmoid(L (p - 1/2)), > 0 (default 73). */
+  amplifier?: number;
+}
+
+/** Per-class soft counts (binary problems have one class: the positive one). */
+export interface SoftCounts {
+  tp: Float64Array;
+  fn: Float64Array;
+  fp: Float64Array;
+  tn: Float64Array;
+}
+
+export interface DiceOptions extends ProblemOptions {
+  /** gamma added to numerator and denominator, > 0 (default 1, as the Dice-loss paper's training scripts; their class default is 1e-4). */
+  smooth?: number;
+  /** Self-adjusting exponent: pt = p (1 - p)^alpha, >= 0 (default 0: plain Dice). */
+  alpha?: number;
+  /** Square the denominator's terms (V-Net form): sum pt^2 + sum y^2 (default false). */
+  squareDenominator?: boolean;
+  /** 'global' (default): one Dice per class over the batch; 'per-example': one per cell, averaged. */
+  mode?: 'global' | 'per-example';
+}
+
+export interface TverskyOptions extends ProblemOptions {
+  /** Weight of false positives, >= 0 (default 0.5; alpha = beta = 0.5 is Dice). */
+  alpha?: number;
+  /** Weight of false negatives, >= 0 (default 0.5). Salehi et al. (2017) favour 0.3 / 0.7 for imbalanced data. */
+  beta?: number;
+  /** gamma added to numerator and denominator, > 0 (default 1). */
+  smooth?: number;
+  /** 'global' (default) or 'per-example'. */
+  mode?: 'global' | 'per-example';
+}
+
+export interface BinaryCrossEntropyOptions extends Omit<ProblemOptions, 'classes' | 'input'> {
+  /** Weight of the positive term (PyTorch's pos_weight), >= 0 (default 1). */
+  posWeight?: number;
+  /** 'mean' (default) over rows, or 'sum'. */
+  reduction?: 'mean' | 'sum';
+}
+
+export const DEFAULTS = {
+  metric: 'f1' as MetricName,
+  beta: 1,
+  average: 'macro' as const,
+  amplifier: 73,
+  epsilon: 1e-5,
+  smooth: 1,
+  diceAlpha: 0,
+  tverskyAlpha: 0.5,
+  tverskyBeta: 0.5,
+  posWeight: 1,
+};
+
+const problemSchema: Record<string, OptionSpec> = {
+  classes: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  input: { kind: 'enum', values: ['logits', 'probabilities'] },
+  weights: { kind: 'any' },
+  out: { kind: 'any' },
+  backend: backendSpec,
+};
+const amplifierSpec: OptionSpec = { kind: 'number', min: 0, minExclusive: true, max: 1e6 };
+
+const anyLossSchema: Record<string, OptionSpec> = {
+  ...problemSchema,
+  metric: { kind: 'any' },
+  beta: { kind: 'number', min: 0, minExclusive: true, max: 1e6 },
+  average: { kind: 'enum', values: ['macro', 'micro'] },
+  amplifier: amplifierSpec,
+  epsilon: { kind: 'number', min: 0, max: 1 },
+};
+const softConfusionSchema: Record<string, OptionSpec> = { ...problemSchema, amplifier: amplifierSpec };
+delete softConfusionSchema.out;
+const modeSpec: OptionSpec = { kind: 'enum', values: ['global', 'per-example'] };
+const smoothSpec: OptionSpec = { kind: 'number', min: 1e-12, max: 1e12 };
+const diceSchema: Record<string, OptionSpec> = {
+  ...problemSchema,
+  smooth: smoothSpec,
+  alpha: { kind: 'number', min: 0, max: 1e3 },
+  squareDenominator: { kind: 'boolean' },
+  mode: modeSpec,
+};
+const tverskySchema: Record<string, OptionSpec> = {
+  ...problemSchema,
+  alpha: { kind: 'number', min: 0, max: 1e6 },
+  beta: { kind: 'number', min: 0, max: 1e6 },
+  smooth: smoothSpec,
+  mode: modeSpec,
+};
+const bceSchema: Record<string, OptionSpec> = {
+  weights: { kind: 'any' },
+  out: { kind: 'any' },
+  backend: backendSpec,
+  posWeight: { kind: 'number', min: 0, max: 1e12 },
+  reduction: { kind: 'enum', values: ['mean', 'sum'] },
+};
+
+type Labels = Float32Array | Uint8Array | Int32Array;
+
+/** A checked problem: arrays converted, lengths consistent, backend chosen. */
+interface Problem {
+  fn: string;
+  scores: Float32Array;
+  labels: Labels;
+  weights: Float32Array | null;
+  classes: number;
+  probabilities: boolean;
+  backend: ResolvedBackend;
+  names: { scores: string; labels: string; weights: string };
+}
+
+function problem(
+  fn: string,
+  scores: unknown,
+  labels: unknown,
+  o: Record<string, unknown>,
+  scoresName = 'scores',
+): Problem {
+  const classes = opt(o, 'classes', 1);
+  const s = toFloat32(fn, scoresName, scores);
+  const y = classes === 1 ? toBinaryLabels(fn, 'labels', labels) : toClassLabels(fn, 'labels', labels);
+  const rows = y.length;
+  requireLength(fn, scoresName, s.length, rows * classes, `${rows} labels x ${classes} classes`);
+  const weights = o.weights === undefined ? null : toFloat32(fn, 'options.weights', o.weights);
+  if (weights) requireLength(fn, 'options.weights', weights.length, rows, 'one weight per row');
+  return {
+    fn,
+    scores: s,
+    labels: y,
+    weights,
+    classes,
+    probabilities: opt<string>(o, 'input', 'logits') === 'probabilities',
+    backend: resolveBackend(fn, opt(o, 'backend', 'auto')),
+    names: { scores: scoresName, labels: 'labels', weights: 'options.weights' },
+  };
+}
+
+/** The reference's view of a problem, after the value checks the native kernels make. */
+function refProblem(pb: Problem): RefProblem {
+  checkValues(pb.fn, pb.names, pb.scores, pb.labels, pb.weights ?? undefined, pb.classes, pb.probabilities);
+  return {
+    scores: pb.scores,
+    labels: pb.labels,
+    weights: pb.weights ?? undefined,
+    classes: pb.classes,
+    probabilities: pb.probabilities,
+  };
+}
+
+function nativeParams(pb: Problem): { classes: number; input: number } {
+  return { classes: pb.classes, input: pb.probabilities ? 1 : 0 };
+}
+
+function native() {
+  // resolveBackend returned 'cpu', so the addon is there.
+  return nativeAddon()!;
+}
+
+/** Applies f to a value or to a promise's result, so one flow serves the sync and async twins. */
+function then<T, U>(v: T | Promise<T>, f: (t: T) => U | Promise<U>): U | Promise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
+function withGrad(out: Float32Array, loss: number, grad: Float64Array): LossResult {
+  out.set(grad);
+  return { loss, grad: out };
+}
+
+function countsFromArray(a: Float64Array, k: number): Counts {
+  return { tp: a[4 * k], fn: a[4 * k + 1], fp: a[4 * k + 2], tn: a[4 * k + 3] };
+}
+
+// ---- anyLoss ----
+
+function anyLossImpl(scores: unknown, labels: unknown, options: unknown, fn: string, async: boolean): LossResult | Promise<LossResult> {
+  const o = readOptions(fn, options, anyLossSchema);
+  const metric = o.metric ?? DEFAULTS.metric;
+  const known = `one of ${METRICS.map((m) => `'${m}'`).join(', ')} or a function of { tp, fn, fp, tn }`;
+  if (typeof metric !== 'function' && typeof metric !== 'string') {
+    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: options.metric must be ${known}, got ${describe(metric)}`);
+  }
+  if (typeof metric === 'string' && !(METRICS as readonly string[]).includes(metric)) {
+    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.metric must be ${known}, got '${metric}'`);
+  }
+  if (o.beta !== undefined && metric !== 'fbeta') {
+    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.beta applies only to metric 'fbeta', got metric ${describe(metric)}`);
+  }
+  const pb = problem(fn, scores, labels, o);
+  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
+  const amplifier = opt(o, 'amplifier', DEFAULTS.amplifier);
+  const average = opt<'macro' | 'micro'>(o, 'average', DEFAULTS.average);
+  const beta = opt(o, 'beta', DEFAULTS.beta);
+  const eps = opt(o, 'epsilon', DEFAULTS.epsilon);
+  const metricFn = (c: Counts): MetricValue =>
+    typeof metric === 'function' ? differentiateMetric(fn, metric as CustomMetric, c) : referenceMetric(metric as string, c, beta, eps);
+
+  if (pb.backend === 'js') {
+    const r = referenceAnyLoss(refProblem(pb), amplifier, average, metricFn);
+    return withGrad(out, r.loss, r.grad);
+  }
+  const params = { ...nativeParams(pb), amplifier };
+  if (typeof metric !== 'function') {
+    const full = { ...params, metric: metricId(metric as MetricName), beta, eps, average: average === 'micro' ? 1 : 0 };
+    return then(
+      nativeCall(fn, () => native().anyLoss(pb.scores, pb.labels, pb.weights, out, full, async)),
+      (loss) => ({ loss, grad: out }),
+    );
+  }
+  // Custom metric: native pass 1 (counts, stashing into out), the scalar step here, native pass 2.
+  return then(
+    nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
+    (arr) => {
+      const { loss, dpos, dneg } = scalarStep(arr, pb.classes, average, metricFn);
+      return then(
+        nativeCall(fn, () =>
+          native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, { ...params, stashed: true }, async),
+        ),
+        () => ({ loss, grad: out }),
+      );
+    },
+  );
+}
+
+/** AnyLoss's scalar step (spec A.3, A.6) for metrics evaluated in JavaScript. */
+function scalarStep(
+  arr: Float64Array,
+  classes: number,
+  average: 'macro' | 'micro',
+  metric: (c: Counts) => MetricValue,
+): { loss: number; dpos: Float64Array; dneg: Float64Array } {
+  const dpos = new Float64Array(classes), dneg = new Float64Array(classes);
+  const counts = Array.from({ length: classes }, (_, k) => countsFromArray(arr, k));
+  if (average === 'micro') {
+    const sum = counts.reduce((a, c) => ({ tp: a.tp + c.tp, fn: a.fn + c.fn, fp: a.fp + c.fp, tn: a.tn + c.tn }));
+    const m = metric(sum);
+    dpos.fill(-m.gPos);
+    dneg.fill(-m.gNeg);
+    return { loss: 1 - m.value, dpos, dneg };
+  }
+  let total = 0;
+  counts.forEach((c, k) => {
+    const m = metric(c);
+    total += m.value;
+    dpos[k] = -m.gPos / classes;
+    dneg[k] = -m.gNeg / classes;
+  });
+  return { loss: 1 - total / classes, dpos, dneg };
+}
+
+/**
+ * AnyLoss (Han, Moniz and Chawla, 2024): 1 - a confusion-matrix metric computed on amplified
+ * predictions yhat = sigmoid(L (p - 1/2)), differentiable in the scores. Binary by default;
+ * `classes: C` for multi-class one-vs-rest with macro or micro averaging.
+ *
+ * @example
+ * const { loss, grad } = anyLoss(logits, labels, { metric: 'f1' });
+ */
+export function anyLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: AnyLossOptions): LossResult {
+  return anyLossImpl(scores, labels, options, 'anyLoss', false) as LossResult;
+}
+
+/** anyLoss off the main thread (the native backend; 'js' computes before resolving). */
+export async function anyLossAsync(
+  scores: NumericArray,
+  labels: BinaryLabels | ClassLabels,
+  options?: AnyLossOptions,
+): Promise<LossResult> {
+  return anyLossImpl(scores, labels, options, 'anyLossAsync', true);
+}
+
+// ---- softConfusion ----
+
+function softConfusionImpl(scores: unknown, labels: unknown, options: unknown, fn: string, async: boolean): SoftCounts | Promise<SoftCounts> {
+  const o = readOptions(fn, options, softConfusionSchema);
+  const pb = problem(fn, scores, labels, o);
+  const amplifier = opt(o, 'amplifier', DEFAULTS.amplifier);
+  const split = (arr: Float64Array): SoftCounts => {
+    const c = pb.classes;
+    const pick = (j: number) => Float64Array.from({ length: c }, (_, k) => arr[4 * k + j]);
+    return { tp: pick(0), fn: pick(1), fp: pick(2), tn: pick(3) };
+  };
+  if (pb.backend === 'js') {
+    const counts = referenceCounts(refProblem(pb), amplifier);
+    return split(Float64Array.from(counts.flatMap((c) => [c.tp, c.fn, c.fp, c.tn])));
+  }
+  const params = { ...nativeParams(pb), amplifier };
+  return then(nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)), split);
+}
+
+/**
+ * The soft confusion matrix alone: per class, the weighted sums TP = sum y yhat, FN, FP, TN of
+ * AnyLoss's amplified predictions (no gradient).
+ */
+export function softConfusion(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: SoftConfusionOptions): SoftCounts {
+  return softConfusionImpl(scores, labels, options, 'softConfusion', false) as SoftCounts;
+}
+
+export async function softConfusionAsync(
+  scores: NumericArray,
+  labels: BinaryLabels | ClassLabels,
+  options?: SoftConfusionOptions,
+): Promise<SoftCounts> {
+  return softConfusionImpl(scores, labels, options, 'softConfusionAsync', true);
+}
+
+// ---- Dice and Tversky ----
+
+function overlapImpl(
+  scores: unknown,
+  labels: unknown,
+  o: Record<string, unknown>,
+  form: OverlapForm,
+  fn: string,
+  async: boolean,
+): LossResult | Promise<LossResult> {
+  const pb = problem(fn, scores, labels, o);
+  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
+  if (pb.backend === 'js') {
+    const r = referenceOverlap(refProblem(pb), form);
+    return withGrad(out, r.loss, r.grad);
+  }
+  const params = { ...nativeParams(pb), ...form };
+  return then(
+    nativeCall(fn, () => native().overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async)),
+    (loss) => ({ loss, grad: out }),
+  );
+}
+
+function diceForm(fn: string, options: unknown): [Record<string, unknown>, OverlapForm] {
+  const o = readOptions(fn, options, diceSchema);
+  return [
+    o,
+    {
+      numI: 2,
+      denI: 0,
+      denP: 1,
+      denY: 1,
+      smooth: opt(o, 'smooth', DEFAULTS.smooth),
+      exponent: opt(o, 'squareDenominator', false) ? 2 : 1,
+      adjust: opt(o, 'alpha', DEFAULTS.diceAlpha),
+      perExample: opt<string>(o, 'mode', 'global') === 'per-example',
+    },
+  ];
+}
+
+function tverskyForm(fn: string, options: unknown): [Record<string, unknown>, OverlapForm] {
+  const o = readOptions(fn, options, tverskySchema);
+  const a = opt(o, 'alpha', DEFAULTS.tverskyAlpha), b = opt(o, 'beta', DEFAULTS.tverskyBeta);
+  // TI = (TP + g) / (TP + a FP + b FN + g) with FP = P - TP, FN = Y - TP (spec B.1)
+  return [
+    o,
+    {
+      numI: 1,
+      denI: 1 - a - b,
+      denP: a,
+      denY: b,
+      smooth: opt(o, 'smooth', DEFAULTS.smooth),
+      exponent: 1,
+      adjust: 0,
+      perExample: opt<string>(o, 'mode', 'global') === 'per-example',
+    },
+  ];
+}
+
+/**
+ * Dice loss (Milletari et al. 2016; self-adjusting form of Li et al. 2020): 1 - (2 sum pt y + g) /
+ * (sum pt^e + sum y^e + g) with pt = p (1 - p)^alpha, per class (one-vs-rest), averaged over classes.
+ */
+export function diceLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: DiceOptions): LossResult {
+  const [o, form] = diceForm('diceLoss', options);
+  return overlapImpl(scores, labels, o, form, 'diceLoss', false) as LossResult;
+}
+
+export async function diceLossAsync(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: DiceOptions): Promise<LossResult> {
+  const [o, form] = diceForm('diceLossAsync', options);
+  return overlapImpl(scores, labels, o, form, 'diceLossAsync', true);
+}
+
+/**
+ * Tversky loss (Salehi, Erdogmus and Gholipour 2017): 1 - (TP + g) / (TP + alpha FP + beta FN + g)
+ * on soft counts of the probabilities, per class, averaged over classes.
+ */
+export function tverskyLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: TverskyOptions): LossResult {
+  const [o, form] = tverskyForm('tverskyLoss', options);
+  return overlapImpl(scores, labels, o, form, 'tverskyLoss', false) as LossResult;
+}
+
+export async function tverskyLossAsync(
+  scores: NumericArray,
+  labels: BinaryLabels | ClassLabels,
+  options?: TverskyOptions,
+): Promise<LossResult> {
+  const [o, form] = tverskyForm('tverskyLossAsync', options);
+  return overlapImpl(scores, labels, o, form, 'tverskyLossAsync', true);
+}
+
+// ---- binaryCrossEntropy ----
+
+function bceImpl(logits: unknown, labels: unknown, options: unknown, fn: string, async: boolean): LossResult | Promise<LossResult> {
+  const o = readOptions(fn, options, bceSchema);
+  const pb = problem(fn, logits, labels, o, 'logits');
+  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
+  const posWeight = opt(o, 'posWeight', DEFAULTS.posWeight);
+  const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
+  if (pb.backend === 'js') {
+    const r = referenceBce(refProblem(pb), posWeight, reduction);
+    return withGrad(out, r.loss, r.grad);
+  }
+  const params = { posWeight, sum: reduction === 'sum' };
+  return then(
+    nativeCall(fn, () => native().binaryCrossEntropy(pb.scores, pb.labels, pb.weights, out, params, async)),
+    (loss) => ({ loss, grad: out }),
+  );
+}
+
+/**
+ * Binary cross-entropy with logits (as PyTorch's BCEWithLogitsLoss): mean over rows of
+ * w (posWeight y softplus(-x) + (1 - y) softplus(x)); labels in [0, 1].
+ */
+export function binaryCrossEntropy(logits: NumericArray, labels: BinaryLabels, options?: BinaryCrossEntropyOptions): LossResult {
+  return bceImpl(logits, labels, options, 'binaryCrossEntropy', false) as LossResult;
+}
+
+export async function binaryCrossEntropyAsync(
+  logits: NumericArray,
+  labels: BinaryLabels,
+  options?: BinaryCrossEntropyOptions,
+): Promise<LossResult> {
+  return bceImpl(logits, labels, options, 'binaryCrossEntropyAsync', true);
+}
