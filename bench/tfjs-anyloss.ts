@@ -46,11 +46,14 @@ function runner(x: tf.Tensor, constants: tf.Tensor[], loss: (x: tf.Tensor) => tf
 
 /** Binary AnyLoss-F1: p = sigmoid(x), yhat = sigmoid(L (p - 1/2)), loss = 1 - 2 TP / (N1 + S + eps). */
 export function anyLossF1Binary(scores: Float32Array, labels: Float32Array, amplifier = 73, eps = 1e-5): TfjsRunner {
-  const x = tf.tensor1d(scores), y = tf.tensor1d(labels);
+  const x = tf.tensor1d(scores),
+    y = tf.tensor1d(labels);
   return runner(x, [y], (xs) => {
     const p = tf.sigmoid(xs);
     const yhat = tf.sigmoid(p.sub(0.5).mul(amplifier));
-    const tp = y.mul(yhat).sum(), s = yhat.sum(), n1 = y.sum();
+    const tp = y.mul(yhat).sum(),
+      s = yhat.sum(),
+      n1 = y.sum();
     return tf.sub(1, tp.mul(2).div(n1.add(s).add(eps))) as tf.Scalar;
   });
 }
@@ -60,12 +63,20 @@ export function anyLossF1Binary(scores: Float32Array, labels: Float32Array, ampl
  * TP_k, S_k, N1_k summed over rows, loss = 1 - mean_k F1_k. The one-hot is built as int32 and
  * cast: tf.oneHot(..., 'float32') is wrong on the wasm backend of tfjs 4.22.
  */
-export function anyLossF1Macro(scores: Float32Array, labels: Int32Array, classes: number, amplifier = 73, eps = 1e-5): TfjsRunner {
+export function anyLossF1Macro(
+  scores: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  amplifier = 73,
+  eps = 1e-5,
+): TfjsRunner {
   const x = tf.tensor2d(scores, [labels.length, classes]);
   const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes, 1, 0, 'int32').cast('float32'));
   return runner(x, [onehot], (xs) => {
     const yhat = tf.sigmoid(tf.softmax(xs).sub(0.5).mul(amplifier));
-    const tp = onehot.mul(yhat).sum(0), s = yhat.sum(0), n1 = onehot.sum(0);
+    const tp = onehot.mul(yhat).sum(0),
+      s = yhat.sum(0),
+      n1 = onehot.sum(0);
     return tf.sub(1, tp.mul(2).div(n1.add(s).add(eps)).mean()) as tf.Scalar;
   });
 }

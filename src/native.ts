@@ -26,24 +26,46 @@ export interface NativeAddon {
   getThreads(): number;
   triadBandwidth(n: number, reps: number): number;
   confusionCounts(
-    scores: Float32Array, labels: Labels, weights: Float32Array | null, stash: Float32Array | null,
-    params: object, async: boolean,
+    scores: Float32Array,
+    labels: Labels,
+    weights: Float32Array | null,
+    stash: Float32Array | null,
+    params: object,
+    async: boolean,
   ): MaybeAsync<CountsArray>;
   confusionBackward(
-    scores: Float32Array, labels: Labels, weights: Float32Array | null, out: Float32Array,
-    dpos: Float64Array, dneg: Float64Array, params: object, async: boolean,
+    scores: Float32Array,
+    labels: Labels,
+    weights: Float32Array | null,
+    out: Float32Array,
+    dpos: Float64Array,
+    dneg: Float64Array,
+    params: object,
+    async: boolean,
   ): MaybeAsync<void>;
   anyLoss(
-    scores: Float32Array, labels: Labels, weights: Float32Array | null, out: Float32Array,
-    params: object, async: boolean,
+    scores: Float32Array,
+    labels: Labels,
+    weights: Float32Array | null,
+    out: Float32Array,
+    params: object,
+    async: boolean,
   ): MaybeAsync<number>;
   overlapLoss(
-    scores: Float32Array, labels: Labels, weights: Float32Array | null, out: Float32Array,
-    params: object, async: boolean,
+    scores: Float32Array,
+    labels: Labels,
+    weights: Float32Array | null,
+    out: Float32Array,
+    params: object,
+    async: boolean,
   ): MaybeAsync<number>;
   binaryCrossEntropy(
-    logits: Float32Array, labels: Labels, weights: Float32Array | null, out: Float32Array,
-    params: object, async: boolean,
+    logits: Float32Array,
+    labels: Labels,
+    weights: Float32Array | null,
+    out: Float32Array,
+    params: object,
+    async: boolean,
   ): MaybeAsync<number>;
 }
 
@@ -126,7 +148,8 @@ export function backends(): BackendReport {
  * no thread pool and this does nothing.
  */
 export function setThreads(n: number): void {
-  if (typeof n !== 'number') throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `setThreads: n must be a number, got ${describe(n)}`);
+  if (typeof n !== 'number')
+    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `setThreads: n must be a number, got ${describe(n)}`);
   if (!Number.isInteger(n) || n < 1 || n > 1024) {
     throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `setThreads: n must be an integer in [1, 1024], got ${n}`);
   }
@@ -150,7 +173,8 @@ export function resolveBackend(fn: string, requested: Backend): ResolvedBackend 
     case 'js':
       return 'js';
     case 'cpu':
-      if (!addon) throw backendError(`${fn}: backend 'cpu' is unavailable: the native addon could not be loaded (${loadError})`);
+      if (!addon)
+        throw backendError(`${fn}: backend 'cpu' is unavailable: the native addon could not be loaded (${loadError})`);
       return 'cpu';
     case 'cuda': {
       const cuda = backends().cuda;

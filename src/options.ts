@@ -27,11 +27,7 @@ export type OptionSpec = NumberSpec | EnumSpec | BooleanSpec | AnySpec;
  * Checks `options` (undefined or a plain object) against `schema` and returns it as a record.
  * `fn` names the public function in messages.
  */
-export function readOptions(
-  fn: string,
-  options: unknown,
-  schema: Record<string, OptionSpec>,
-): Record<string, unknown> {
+export function readOptions(fn: string, options: unknown, schema: Record<string, OptionSpec>): Record<string, unknown> {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) {
     throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: options must be an object, got ${describe(options)}`);
@@ -56,7 +52,8 @@ function checkOption(fn: string, key: string, spec: OptionSpec, v: unknown): voi
   const name = `${fn}: options.${key}`;
   switch (spec.kind) {
     case 'number': {
-      if (typeof v !== 'number') throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(v)}`);
+      if (typeof v !== 'number')
+        throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(v)}`);
       const bounds = [
         spec.min !== undefined ? `${spec.minExclusive ? '>' : '>='} ${spec.min}` : '',
         spec.max !== undefined ? `<= ${spec.max}` : '',
@@ -82,7 +79,8 @@ function checkOption(fn: string, key: string, spec: OptionSpec, v: unknown): voi
       }
       return;
     case 'boolean':
-      if (typeof v !== 'boolean') throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${name} must be a boolean, got ${describe(v)}`);
+      if (typeof v !== 'boolean')
+        throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${name} must be a boolean, got ${describe(v)}`);
       return;
     case 'any':
       return;

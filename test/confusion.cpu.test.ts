@@ -34,7 +34,8 @@ function expectAgree(a: { loss: number; grad: Float32Array }, b: { loss: number;
   expect(gradError(a.grad, b.grad)).toBeLessThan(GRAD_TOL);
 }
 
-const metricOptions = (metric: (typeof METRICS)[number]): AnyLossOptions => (metric === 'fbeta' ? { metric, beta: 2 } : { metric });
+const metricOptions = (metric: (typeof METRICS)[number]): AnyLossOptions =>
+  metric === 'fbeta' ? { metric, beta: 2 } : { metric };
 
 describe('anyLoss cpu vs reference, binary', () => {
   for (const n of [1, 7, 8191, 8193, 20011]) {
@@ -42,14 +43,19 @@ describe('anyLoss cpu vs reference, binary', () => {
       it(`${metric}, n = ${n}, logits`, () => {
         const x = randomScores(n, n, 0.1); // near 0: where L = 73 has its gradient
         const y = randomBinaryLabels(n, n + 1);
-        expectAgree(anyLoss(x, y, { ...metricOptions(metric), backend: 'cpu' }), anyLoss(x, y, { ...metricOptions(metric), backend: 'js' }));
+        expectAgree(
+          anyLoss(x, y, { ...metricOptions(metric), backend: 'cpu' }),
+          anyLoss(x, y, { ...metricOptions(metric), backend: 'js' }),
+        );
       });
     }
   }
   for (const metric of METRICS) {
     it(`${metric}, probabilities, weights, amplifier 20`, () => {
       const n = 9001;
-      const p = randomProbabilities(n, 3), y = randomBinaryLabels(n, 4), w = randomWeights(n, 5);
+      const p = randomProbabilities(n, 3),
+        y = randomBinaryLabels(n, 4),
+        w = randomWeights(n, 5);
       const o: AnyLossOptions = { ...metricOptions(metric), input: 'probabilities', weights: w, amplifier: 20 };
       expectAgree(anyLoss(p, y, { ...o, backend: 'cpu' }), anyLoss(p, y, { ...o, backend: 'js' }));
     });
@@ -57,18 +63,23 @@ describe('anyLoss cpu vs reference, binary', () => {
 
   it('label types Float32Array, Uint8Array, Int32Array and soft labels agree', () => {
     const n = 5000;
-    const x = randomScores(n, 8, 0.1), y = randomBinaryLabels(n, 9);
+    const x = randomScores(n, 8, 0.1),
+      y = randomBinaryLabels(n, 9);
     const ref = anyLoss(x, y, { backend: 'js' });
     expectAgree(anyLoss(x, Uint8Array.from(y), { backend: 'cpu' }), ref);
     expectAgree(anyLoss(x, Int32Array.from(y), { backend: 'cpu' }), ref);
     expectAgree(anyLoss(x, Array.from(y), { backend: 'cpu' }), ref);
     const soft = randomProbabilities(n, 10);
-    expectAgree(anyLoss(x, soft, { metric: 'mcc', backend: 'cpu' }), anyLoss(x, soft, { metric: 'mcc', backend: 'js' }));
+    expectAgree(
+      anyLoss(x, soft, { metric: 'mcc', backend: 'cpu' }),
+      anyLoss(x, soft, { metric: 'mcc', backend: 'js' }),
+    );
   });
 
   it('n = 10^6', () => {
     const n = 1_000_000;
-    const x = randomScores(n, 1, 0.2), y = randomBinaryLabels(n, 2, 0.1);
+    const x = randomScores(n, 1, 0.2),
+      y = randomBinaryLabels(n, 2, 0.1);
     expectAgree(anyLoss(x, y, { backend: 'cpu' }), anyLoss(x, y, { backend: 'js' }));
   });
 });
@@ -76,7 +87,11 @@ describe('anyLoss cpu vs reference, binary', () => {
 describe('anyLoss cpu vs reference, multi-class', () => {
   for (const average of ['macro', 'micro'] as const) {
     for (const metric of METRICS) {
-      for (const [rows, C] of [[1, 3], [503, 10], [3001, 7]] as const) {
+      for (const [rows, C] of [
+        [1, 3],
+        [503, 10],
+        [3001, 7],
+      ] as const) {
         it(`${metric}, ${average}, ${rows} x ${C}`, () => {
           const x = randomScores(rows * C, rows + C, 2);
           const y = randomClassLabels(rows, C, rows);
@@ -87,8 +102,11 @@ describe('anyLoss cpu vs reference, multi-class', () => {
     }
   }
   it('probabilities input with weights', () => {
-    const rows = 777, C = 5;
-    const p = randomProbabilities(rows * C, 7), y = randomClassLabels(rows, C, 8), w = randomWeights(rows, 9);
+    const rows = 777,
+      C = 5;
+    const p = randomProbabilities(rows * C, 7),
+      y = randomClassLabels(rows, C, 8),
+      w = randomWeights(rows, 9);
     const o: AnyLossOptions = { classes: C, input: 'probabilities', weights: w, metric: 'balanced-accuracy' };
     expectAgree(anyLoss(p, y, { ...o, backend: 'cpu' }), anyLoss(p, y, { ...o, backend: 'js' }));
   });
@@ -97,14 +115,17 @@ describe('anyLoss cpu vs reference, multi-class', () => {
 describe('custom metric on the CPU', () => {
   it('a user-written F1 gives the built-in F1 loss and gradient', () => {
     const n = 4096;
-    const x = randomScores(n, 12, 0.1), y = randomBinaryLabels(n, 13);
+    const x = randomScores(n, 12, 0.1),
+      y = randomBinaryLabels(n, 13);
     const f1 = ({ tp, fn, fp }: { tp: number; fn: number; fp: number }) => (2 * tp) / (2 * tp + fn + fp + 1e-5);
     expectAgree(anyLoss(x, y, { metric: f1, backend: 'cpu' }), anyLoss(x, y, { metric: 'f1', backend: 'cpu' }));
     expectAgree(anyLoss(x, y, { metric: f1, backend: 'js' }), anyLoss(x, y, { metric: 'f1', backend: 'js' }));
   });
   it('multi-class macro and micro with a custom metric match the built-in', () => {
-    const rows = 600, C = 4;
-    const x = randomScores(rows * C, 14, 2), y = randomClassLabels(rows, C, 15);
+    const rows = 600,
+      C = 4;
+    const x = randomScores(rows * C, 14, 2),
+      y = randomClassLabels(rows, C, 15);
     const jaccard = ({ tp, fn, fp }: { tp: number; fn: number; fp: number }) => tp / (tp + fn + fp + 1e-5);
     for (const average of ['macro', 'micro'] as const) {
       expectAgree(
@@ -117,8 +138,11 @@ describe('custom metric on the CPU', () => {
 
 describe('softConfusion', () => {
   it('cpu counts equal the reference counts and add up to the weighted row count', () => {
-    const rows = 3000, C = 6;
-    const x = randomScores(rows * C, 16, 2), y = randomClassLabels(rows, C, 17), w = randomWeights(rows, 18);
+    const rows = 3000,
+      C = 6;
+    const x = randomScores(rows * C, 16, 2),
+      y = randomClassLabels(rows, C, 17),
+      w = randomWeights(rows, 18);
     const a = softConfusion(x, y, { classes: C, weights: w, backend: 'cpu' });
     const b = softConfusion(x, y, { classes: C, weights: w, backend: 'js' });
     const total = w.reduce((s, v) => s + v, 0);
@@ -193,7 +217,11 @@ describe('dice and tversky cpu vs reference', () => {
     'dice per-example self-adjusting': { alpha: 1.5, mode: 'per-example' as const },
   };
   for (const [name, extra] of Object.entries(variants)) {
-    for (const [rows, classes] of [[1, 1], [9000, 1], [1500, 5]] as const) {
+    for (const [rows, classes] of [
+      [1, 1],
+      [9000, 1],
+      [1500, 5],
+    ] as const) {
       for (const input of ['logits', 'probabilities'] as const) {
         it(`${name}, ${rows} x ${classes}, ${input}`, () => {
           const n = rows * classes;
@@ -209,27 +237,35 @@ describe('dice and tversky cpu vs reference', () => {
   it('self-adjusting softmax Dice is exact where 1 - p rounds to 0 in float32', () => {
     // 1 - p_0 = 3 e^-20 ~ 6e-9: float32 p_0 is exactly 1, yet (1 - p)^(alpha - 1) matters. The
     // float64 reference still resolves it; the kernel gets it from sum_{j != 0} e^(x_j - x_0).
-    const rows = 50, C = 4;
+    const rows = 50,
+      C = 4;
     const x = Float32Array.from({ length: rows * C }, (_, i) => (i % C === 0 ? 20 : 0));
     const y = randomClassLabels(rows, C, 43);
-    expectAgree(diceLoss(x, y, { classes: C, alpha: 0.5, backend: 'cpu' }), diceLoss(x, y, { classes: C, alpha: 0.5, backend: 'js' }));
+    expectAgree(
+      diceLoss(x, y, { classes: C, alpha: 0.5, backend: 'cpu' }),
+      diceLoss(x, y, { classes: C, alpha: 0.5, backend: 'js' }),
+    );
   });
   it('self-adjusting softmax Dice stays finite and bounded when 1 - p underflows', () => {
-    const rows = 50, C = 4;
+    const rows = 50,
+      C = 4;
     const x = Float32Array.from({ length: rows * C }, (_, i) => (i % C === 0 ? 800 : 0));
     const r = diceLoss(x, randomClassLabels(rows, C, 43), { classes: C, alpha: 0.5, backend: 'cpu' });
     expect(r.grad.every((g) => Number.isFinite(g) && Math.abs(g) < 1)).toBe(true);
   });
   for (const mode of ['global', 'per-example'] as const) {
     it(`tversky 0.3/0.7, ${mode}`, () => {
-      const rows = 4000, C = 3;
-      const x = randomScores(rows * C, 44, 2), y = randomClassLabels(rows, C, 45);
+      const rows = 4000,
+        C = 3;
+      const x = randomScores(rows * C, 44, 2),
+        y = randomClassLabels(rows, C, 45);
       const o = { classes: C, alpha: 0.3, beta: 0.7, mode };
       expectAgree(tverskyLoss(x, y, { ...o, backend: 'cpu' }), tverskyLoss(x, y, { ...o, backend: 'js' }));
     });
   }
   it('a batch without positives still has a Dice gradient (spec B.4)', () => {
-    const x = randomScores(100, 46), y = new Float32Array(100);
+    const x = randomScores(100, 46),
+      y = new Float32Array(100);
     expect(diceLoss(x, y).grad.some((g) => g > 0)).toBe(true);
   });
 });
@@ -238,11 +274,18 @@ describe('binaryCrossEntropy cpu vs reference', () => {
   for (const n of [1, 8193, 100_000]) {
     it(`n = ${n}, weights and posWeight, logits up to +-1e4`, () => {
       const x = randomScores(n, 50, 30);
-      if (n > 10) x[3] = 1e4, x[4] = -1e4;
-      const y = randomProbabilities(n, 51), w = randomWeights(n, 52);
+      if (n > 10) {
+        x[3] = 1e4;
+        x[4] = -1e4;
+      }
+      const y = randomProbabilities(n, 51),
+        w = randomWeights(n, 52);
       for (const reduction of ['mean', 'sum'] as const) {
         const o = { weights: w, posWeight: 3, reduction };
-        expectAgree(binaryCrossEntropy(x, y, { ...o, backend: 'cpu' }), binaryCrossEntropy(x, y, { ...o, backend: 'js' }));
+        expectAgree(
+          binaryCrossEntropy(x, y, { ...o, backend: 'cpu' }),
+          binaryCrossEntropy(x, y, { ...o, backend: 'js' }),
+        );
       }
     });
   }
@@ -253,9 +296,13 @@ describe('threads', () => {
   afterAll(() => setThreads(initial));
   it('1 and 2 threads give bitwise-identical results', () => {
     const n = 300_001;
-    const x = randomScores(n, 60, 0.2), y = randomBinaryLabels(n, 61), w = randomWeights(n, 62);
-    const rows = 20_000, C = 10;
-    const xm = randomScores(rows * C, 63, 2), ym = randomClassLabels(rows, C, 64);
+    const x = randomScores(n, 60, 0.2),
+      y = randomBinaryLabels(n, 61),
+      w = randomWeights(n, 62);
+    const rows = 20_000,
+      C = 10;
+    const xm = randomScores(rows * C, 63, 2),
+      ym = randomClassLabels(rows, C, 64);
     const run = () => [
       anyLoss(x, y, { weights: w }),
       anyLoss(xm, ym, { classes: C, metric: 'mcc' }),

@@ -25,7 +25,10 @@ import {
 } from './helpers';
 
 const EPS = 1e-5;
-const metricOf = (name: string, beta = 2) => (c: Counts) => referenceMetric(name, c, beta, EPS);
+const metricOf =
+  (name: string, beta = 2) =>
+  (c: Counts) =>
+    referenceMetric(name, c, beta, EPS);
 
 describe('reference anyLoss vs finite differences', () => {
   // A moderate amplifier keeps the loss smooth on the step scale; 73 is tested on the CPU path.
@@ -44,7 +47,13 @@ describe('reference anyLoss vs finite differences', () => {
           const scores = c.probabilities ? randomProbabilities(n, 11) : randomScores(n, 11);
           const labels = c.classes === 1 ? randomBinaryLabels(rows, 12, 0.4) : randomClassLabels(rows, c.classes, 12);
           const weights = randomWeights(rows, 13);
-          const pb = (s: ArrayLike<number>): RefProblem => ({ scores: s, labels, weights, classes: c.classes, probabilities: c.probabilities });
+          const pb = (s: ArrayLike<number>): RefProblem => ({
+            scores: s,
+            labels,
+            weights,
+            classes: c.classes,
+            probabilities: c.probabilities,
+          });
           const amplifier = 6;
           const loss = (s: ArrayLike<number>) => referenceAnyLoss(pb(s), amplifier, average, metricOf(metric)).loss;
           const { grad } = referenceAnyLoss(pb(scores), amplifier, average, metricOf(metric));
@@ -100,10 +109,16 @@ describe('reference anyLoss, hand-computed', () => {
   });
 
   it('macro multi-class is the mean of one-vs-rest binary losses on the softmax', () => {
-    const rows = 9, C = 3;
+    const rows = 9,
+      C = 3;
     const scores = randomScores(rows * C, 5);
     const labels = randomClassLabels(rows, C, 6);
-    const multi = referenceAnyLoss({ scores, labels, classes: C, probabilities: false }, 20, 'macro', metricOf('f1')).loss;
+    const multi = referenceAnyLoss(
+      { scores, labels, classes: C, probabilities: false },
+      20,
+      'macro',
+      metricOf('f1'),
+    ).loss;
     let total = 0;
     for (let k = 0; k < C; k++) {
       const p = Array.from({ length: rows }, (_, i) => {
@@ -111,7 +126,12 @@ describe('reference anyLoss, hand-computed', () => {
         return row[k] / row.reduce((a, b) => a + b, 0);
       });
       const y = Array.from(labels, (l) => (l === k ? 1 : 0));
-      total += referenceAnyLoss({ scores: p, labels: y, classes: 1, probabilities: true }, 20, 'macro', metricOf('f1')).loss;
+      total += referenceAnyLoss(
+        { scores: p, labels: y, classes: 1, probabilities: true },
+        20,
+        'macro',
+        metricOf('f1'),
+      ).loss;
     }
     expect(multi).toBeCloseTo(total / C, 12);
   });
@@ -131,12 +151,12 @@ describe('custom metric derivatives', () => {
     specificity: (c) => c.tn / (c.tn + c.fp + EPS),
     f1: (c) => (2 * c.tp) / (2 * c.tp + c.fn + c.fp + EPS),
     'balanced-accuracy': (c) => {
-      const n1 = c.tp + c.fn, n0 = c.fp + c.tn;
+      const n1 = c.tp + c.fn,
+        n0 = c.fp + c.tn;
       return (n0 * c.tp + n1 * c.tn) / (2 * n1 * n0 + EPS);
     },
     'gmean-squared': (c) => (c.tp * c.tn) / ((c.tp + c.fn) * (c.fp + c.tn) + EPS),
-    mcc: (c) =>
-      (c.tp * c.tn - c.fp * c.fn) / Math.sqrt((c.tp + c.fp) * (c.tp + c.fn) * (c.tn + c.fp) * (c.tn + c.fn)),
+    mcc: (c) => (c.tp * c.tn - c.fp * c.fn) / Math.sqrt((c.tp + c.fp) * (c.tp + c.fn) * (c.tn + c.fp) * (c.tn + c.fn)),
     jaccard: (c) => c.tp / (c.tp + c.fn + c.fp + EPS),
   };
   for (const [name, f] of Object.entries(asUserFunction)) {
@@ -163,15 +183,34 @@ describe('custom metric derivatives', () => {
 describe('reference dice / tversky vs finite differences', () => {
   const forms: Record<string, OverlapForm> = {
     dice: { numI: 2, denI: 0, denP: 1, denY: 1, smooth: 1, exponent: 1, adjust: 0, perExample: false },
-    'dice squared, self-adjusting': { numI: 2, denI: 0, denP: 1, denY: 1, smooth: 0.5, exponent: 2, adjust: 0.7, perExample: false },
-    'dice per example, self-adjusting': { numI: 2, denI: 0, denP: 1, denY: 1, smooth: 1, exponent: 1, adjust: 1.5, perExample: true },
+    'dice squared, self-adjusting': {
+      numI: 2,
+      denI: 0,
+      denP: 1,
+      denY: 1,
+      smooth: 0.5,
+      exponent: 2,
+      adjust: 0.7,
+      perExample: false,
+    },
+    'dice per example, self-adjusting': {
+      numI: 2,
+      denI: 0,
+      denP: 1,
+      denY: 1,
+      smooth: 1,
+      exponent: 1,
+      adjust: 1.5,
+      perExample: true,
+    },
     'tversky 0.3/0.7': { numI: 1, denI: 0, denP: 0.3, denY: 0.7, smooth: 1, exponent: 1, adjust: 0, perExample: false },
   };
   for (const [name, form] of Object.entries(forms)) {
     for (const classes of [1, 4]) {
       for (const probabilities of [false, true]) {
         it(`${name}, classes ${classes}, ${probabilities ? 'probabilities' : 'logits'}`, () => {
-          const rows = 17, n = rows * classes;
+          const rows = 17,
+            n = rows * classes;
           const scores = probabilities ? randomProbabilities(n, 31) : randomScores(n, 31);
           const labels = classes === 1 ? randomBinaryLabels(rows, 32) : randomClassLabels(rows, classes, 32);
           const weights = randomWeights(rows, 33);
@@ -184,17 +223,38 @@ describe('reference dice / tversky vs finite differences', () => {
   }
 
   it('Tversky with alpha = beta = 1/2 is Dice with twice the smoothing (spec B.1)', () => {
-    const scores = randomScores(40, 3), labels = randomBinaryLabels(40, 4);
+    const scores = randomScores(40, 3),
+      labels = randomBinaryLabels(40, 4);
     const pb: RefProblem = { scores, labels, classes: 1, probabilities: false };
-    const tversky = referenceOverlap(pb, { numI: 1, denI: 0, denP: 0.5, denY: 0.5, smooth: 0.5, exponent: 1, adjust: 0, perExample: false });
-    const dice = referenceOverlap(pb, { numI: 2, denI: 0, denP: 1, denY: 1, smooth: 1, exponent: 1, adjust: 0, perExample: false });
+    const tversky = referenceOverlap(pb, {
+      numI: 1,
+      denI: 0,
+      denP: 0.5,
+      denY: 0.5,
+      smooth: 0.5,
+      exponent: 1,
+      adjust: 0,
+      perExample: false,
+    });
+    const dice = referenceOverlap(pb, {
+      numI: 2,
+      denI: 0,
+      denP: 1,
+      denY: 1,
+      smooth: 1,
+      exponent: 1,
+      adjust: 0,
+      perExample: false,
+    });
     expect(tversky.loss).toBeCloseTo(dice.loss, 14);
   });
 });
 
 describe('reference binary cross-entropy', () => {
   it('matches finite differences with weights and posWeight', () => {
-    const scores = randomScores(25, 41, 3), labels = randomProbabilities(25, 42), weights = randomWeights(25, 43);
+    const scores = randomScores(25, 41, 3),
+      labels = randomProbabilities(25, 42),
+      weights = randomWeights(25, 43);
     const pb = (s: ArrayLike<number>): RefProblem => ({ scores: s, labels, weights, classes: 1, probabilities: false });
     const fd = finiteDifferences((s) => referenceBce(pb(s), 2.5, 'mean').loss, scores, 1e-6);
     expect(gradError(referenceBce(pb(scores), 2.5, 'mean').grad, fd)).toBeLessThan(1e-7);

@@ -57,7 +57,8 @@ export function finiteDifferences(f: (x: Float64Array) => number, x: ArrayLike<n
 
 /** max |a - b| / max |b| (0 when b is all zero and a equals it). */
 export function gradError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < b.length; i++) {
     diff = Math.max(diff, Math.abs(a[i] - b[i]));
     scale = Math.max(scale, Math.abs(b[i]));

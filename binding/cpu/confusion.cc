@@ -2,12 +2,13 @@
 // rows: pass 1 reduces the batch sums (per class), a scalar step turns them into per-class
 // gradient constants, pass 2 writes the gradient. Binary rows run in 8-lane blocks; multi-class
 // rows go through a softmax whose probabilities are parked in the gradient row, not a buffer.
+#include "fusedloss/confusion.h"
+
 #include <algorithm>
-#include <type_traits>
 #include <cfloat>
+#include <type_traits>
 #include <vector>
 
-#include "fusedloss/confusion.h"
 #include "fusedloss/confusion_math.h"
 #include "parallel.h"
 #include "simd.h"
@@ -17,7 +18,9 @@ namespace {
 
 constexpr int64_t kChunk = 8192;  // elements per chunk; fixes the summation order
 
-int64_t rows_per_chunk(int32_t classes) { return std::max<int64_t>(1, kChunk / classes); }
+int64_t rows_per_chunk(int32_t classes) {
+  return std::max<int64_t>(1, kChunk / classes);
+}
 
 // Calls f with each flag turned into std::true_type or std::false_type, so each hot loop is
 // compiled without branches on them.
@@ -186,10 +189,12 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
     }
     part.sums.assign(1 + 3 * static_cast<size_t>(c), 0.0);
     if (c == 1) {
-      with_flags([&](auto lg, auto wt, auto st) {
-        binary_sums<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp,
-                                                   part.sums.data(), stash);
-      }, pb.input == Input::Logits, pb.weights != nullptr, stash != nullptr);
+      with_flags(
+          [&](auto lg, auto wt, auto st) {
+            binary_sums<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp,
+                                                      part.sums.data(), stash);
+          },
+          pb.input == Input::Logits, pb.weights != nullptr, stash != nullptr);
     } else {
       std::vector<float> scratch(c);
       multiclass_sums(pb, y, b, e, amp, part.sums.data(), scratch.data(), stash);
@@ -250,10 +255,12 @@ void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const dou
   parallel_chunks(pb.rows, rows_per_chunk(c), [&](int64_t, int64_t b, int64_t e) {
     if (c == 1) {
       const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
-      with_flags([&](auto lg, auto wt, auto st) {
-        binary_backward<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp, dp, dn,
-                                                      grad);
-      }, pb.input == Input::Logits, pb.weights != nullptr, stashed);
+      with_flags(
+          [&](auto lg, auto wt, auto st) {
+            binary_backward<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp, dp,
+                                                          dn, grad);
+          },
+          pb.input == Input::Logits, pb.weights != nullptr, stashed);
     } else {
       std::vector<float> u(c);
       multiclass_backward(pb, y, b, e, amp, dpos, dneg, grad, stashed, u.data());
@@ -274,10 +281,13 @@ FL_HD OverlapTerm overlap_term(const OverlapParams& op, double sum_i, double sum
   const double num = op.num_i * sum_i + op.smooth;
   const double den = op.den_i * sum_i + op.den_p * sum_p + op.den_y * sum_y + op.smooth;
   const double dp = op.exponent == 2 ? 2 * pt : 1.0;  // d pt^e / d pt
-  return OverlapTerm{num / den, (op.num_i * y * den - num * (op.den_i * y + op.den_p * dp)) / (den * den)};
+  return OverlapTerm{num / den,
+                     (op.num_i * y * den - num * (op.den_i * y + op.den_p * dp)) / (den * den)};
 }
 
-double power(double v, int32_t e) { return e == 2 ? v * v : v; }
+double power(double v, int32_t e) {
+  return e == 2 ? v * v : v;
+}
 
 // Self-adjusted softmax row: pt_k = p_k r_k^alpha with r_k = 1 - p_k computed without
 // cancellation for the dominant class d (r_d = sum_{j != d} e_j / sum_j e_j).
@@ -338,11 +348,13 @@ void overlap_multiclass_sums(const ConfusionProblem& pb, const L* y, const Overl
   for (int64_t i = b; i < e; ++i) {
     const float* x = pb.scores + i * c;
     const float* p = row_probabilities(pb, i, scratch);
-    const AdjustedRow a = op.adjust != 0 && pb.input == Input::Logits ? adjusted_row(x, c) : AdjustedRow{};
+    const AdjustedRow a =
+        op.adjust != 0 && pb.input == Input::Logits ? adjusted_row(x, c) : AdjustedRow{};
     const double wi = pb.weights ? pb.weights[i] : 1.0;
     const int32_t yi = static_cast<int32_t>(y[i]);
     for (int32_t k = 0; k < c; ++k) {
-      const double r = pb.input == Input::Logits && op.adjust != 0 ? one_minus(a, k, p) : 1.0 - p[k];
+      const double r =
+          pb.input == Input::Logits && op.adjust != 0 ? one_minus(a, k, p) : 1.0 - p[k];
       const double pt = op.adjust == 0 ? p[k] : p[k] * std::pow(r, static_cast<double>(op.adjust));
       const double yk = k == yi ? 1.0 : 0.0;
       if (op.per_example) {
@@ -364,7 +376,10 @@ void overlap_binary_sums(const ConfusionProblem& pb, const L* y, const OverlapPa
     const double yi = label_value(y, i), wi = pb.weights ? pb.weights[i] : 1.0;
     const double pt = a.pt;
     if (op.per_example) {
-      out[0] += wi * (1 - overlap_term(op, pt * yi, power(pt, op.exponent), power(yi, op.exponent), pt, yi).score);
+      out[0] +=
+          wi *
+          (1 -
+           overlap_term(op, pt * yi, power(pt, op.exponent), power(yi, op.exponent), pt, yi).score);
     } else {
       out[1] += wi * pt * yi;
       out[2] += wi * power(pt, op.exponent);
@@ -386,9 +401,9 @@ void overlap_backward_rows(const ConfusionProblem& pb, const L* y, const Overlap
       const Adjusted a = logits ? adjust_binary<true>(pb.scores[i], op.adjust)
                                 : adjust_binary<false>(pb.scores[i], op.adjust);
       const double yi = label_value(y, i), pt = a.pt;
-      const OverlapTerm t = op.per_example
-          ? overlap_term(op, pt * yi, power(pt, op.exponent), power(yi, op.exponent), pt, yi)
-          : overlap_term(op, sums[1], sums[2], sums[3], pt, yi);
+      const OverlapTerm t = op.per_example ? overlap_term(op, pt * yi, power(pt, op.exponent),
+                                                          power(yi, op.exponent), pt, yi)
+                                           : overlap_term(op, sums[1], sums[2], sums[3], pt, yi);
       grad[i] = static_cast<float>(-scale * wi * t.dscore_dpt * a.slope);
       continue;
     }
@@ -402,9 +417,10 @@ void overlap_backward_rows(const ConfusionProblem& pb, const L* y, const Overlap
       const double r = logits && alpha != 0 ? one_minus(a, k, p) : 1.0 - p[k];
       const double pt = alpha == 0 ? p[k] : p[k] * std::pow(r, alpha);
       const double yk = k == yi ? 1.0 : 0.0;
-      const OverlapTerm t = op.per_example
-          ? overlap_term(op, pt * yk, power(pt, op.exponent), yk, pt, yk)
-          : overlap_term(op, sums[1 + k], sums[1 + c + k], sums[1 + 2 * c + k], pt, yk);
+      const OverlapTerm t =
+          op.per_example
+              ? overlap_term(op, pt * yk, power(pt, op.exponent), yk, pt, yk)
+              : overlap_term(op, sums[1 + k], sums[1 + c + k], sums[1 + 2 * c + k], pt, yk);
       G[k] = -scale * wi * t.dscore_dpt;  // d loss / d pt
       if (!logits) {  // probabilities: d pt / d p = r^(alpha-1) (1 - (1+alpha) p), r floored
         const double rf = std::max(r, 1e-7);
@@ -495,10 +511,12 @@ Status bce_typed(const ConfusionProblem& pb, const L* y, float pos_weight, bool 
       return;
     }
     part.sums.assign(1, 0.0);
-    with_flags([&](auto wt) {
-      bce_rows<wt.value>(pb.scores, y, pb.weights, b, e, pos_weight, static_cast<float>(scale), grad,
-                         part.sums.data());
-    }, pb.weights != nullptr);
+    with_flags(
+        [&](auto wt) {
+          bce_rows<wt.value>(pb.scores, y, pb.weights, b, e, pos_weight, static_cast<float>(scale),
+                             grad, part.sums.data());
+        },
+        pb.weights != nullptr);
   });
   const Status st = first_fault(parts);
   if (!st.ok()) return st;

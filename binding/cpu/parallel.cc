@@ -117,8 +117,12 @@ Pool& pool() {
 
 }  // namespace
 
-int threads() { return pool().size(); }
-void set_threads(int n) { pool().resize(n < 1 ? 1 : n); }
+int threads() {
+  return pool().size();
+}
+void set_threads(int n) {
+  pool().resize(n < 1 ? 1 : n);
+}
 
 void parallel_chunks(int64_t n, int64_t chunk,
                      const std::function<void(int64_t, int64_t, int64_t)>& body) {

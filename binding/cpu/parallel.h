@@ -22,7 +22,9 @@ void set_threads(int n);
 void parallel_chunks(int64_t n, int64_t chunk,
                      const std::function<void(int64_t, int64_t, int64_t)>& body);
 
-inline int64_t chunk_count(int64_t n, int64_t chunk) { return n <= 0 ? 0 : (n + chunk - 1) / chunk; }
+inline int64_t chunk_count(int64_t n, int64_t chunk) {
+  return n <= 0 ? 0 : (n + chunk - 1) / chunk;
+}
 
 // Deterministic reduction: map(begin, end, partial) fills the partial of one chunk (a T that
 // starts value-initialised); the partials are then folded left to right with combine(acc, p).

@@ -1,6 +1,6 @@
 // Hot loops are written as explicit 8-lane blocks (so strict IEEE code still vectorises and the
-// summation order is fixed) and compiled twice: for the portable x86-64 baseline and for x86-64-v3 (AVX2 + FMA),
-// picked at load time by the ifunc resolver GCC emits for target_clones.
+// summation order is fixed) and compiled twice: for the portable x86-64 baseline and for x86-64-v3
+// (AVX2 + FMA), picked at load time by the ifunc resolver GCC emits for target_clones.
 #pragma once
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FUSEDLOSS_NO_CLONES)

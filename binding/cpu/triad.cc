@@ -27,7 +27,8 @@ double triad_bandwidth_cpu(int64_t n, int reps) {
       const double* __restrict pc = c.get();
       for (int64_t i = lo; i < hi; ++i) pa[i] = pb[i] + 3.0 * pc[i];
     });
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return 24.0 * static_cast<double>(n) / best / 1e9;
 }

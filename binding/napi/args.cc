@@ -12,11 +12,16 @@ std::string describe(const Napi::Value& v) {
   if (v.IsNull()) return "null";
   if (v.IsTypedArray()) {
     switch (v.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_float32_array: return "a Float32Array";
-      case napi_float64_array: return "a Float64Array";
-      case napi_int32_array: return "an Int32Array";
-      case napi_uint8_array: return "a Uint8Array";
-      default: return "another typed array";
+      case napi_float32_array:
+        return "a Float32Array";
+      case napi_float64_array:
+        return "a Float64Array";
+      case napi_int32_array:
+        return "an Int32Array";
+      case napi_uint8_array:
+        return "a Uint8Array";
+      default:
+        return "another typed array";
     }
   }
   if (v.IsArray()) return "an Array";
@@ -74,7 +79,8 @@ ArrayArg<double> float64_arg(const Napi::CallbackInfo& info, size_t i, const cha
   return typed_arg<double>(info, i, name, napi_float64_array, "a Float64Array");
 }
 
-LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool integer_only) {
+LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
+                     bool integer_only) {
   const Napi::Value v = info[i];
   if (v.IsTypedArray()) {
     auto a = v.As<Napi::TypedArray>();
@@ -83,9 +89,12 @@ LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
       case napi_float32_array:
         if (!integer_only) return LabelsArg{data, a.ElementLength(), LabelType::Float32, v};
         break;
-      case napi_uint8_array: return LabelsArg{data, a.ElementLength(), LabelType::Uint8, v};
-      case napi_int32_array: return LabelsArg{data, a.ElementLength(), LabelType::Int32, v};
-      default: break;
+      case napi_uint8_array:
+        return LabelsArg{data, a.ElementLength(), LabelType::Uint8, v};
+      case napi_int32_array:
+        return LabelsArg{data, a.ElementLength(), LabelType::Int32, v};
+      default:
+        break;
     }
   }
   throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
@@ -131,7 +140,8 @@ bool bool_field(const Napi::Object& o, const char* key) {
   return v.As<Napi::Boolean>().Value();
 }
 
-void require_length(Napi::Env env, const char* name, size_t got, size_t want, const std::string& why) {
+void require_length(Napi::Env env, const char* name, size_t got, size_t want,
+                    const std::string& why) {
   if (got != want)
     throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
                       std::string(name) + " has length " + std::to_string(got) + ", expected " +
@@ -142,19 +152,23 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
   const std::string at = "[" + std::to_string(st.index) + "] = " + fmt(st.value);
   switch (st.fault) {
     case Fault::ScoreNotFinite:
-      throw_range_error(env, "ERR_FUSEDLOSS_NON_FINITE",
-                        std::string(names.scores) + at + " is not finite; scores must be finite numbers");
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_NON_FINITE",
+          std::string(names.scores) + at + " is not finite; scores must be finite numbers");
     case Fault::ProbabilityOutOfRange:
-      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                        std::string(names.scores) + at +
-                            " is outside [0, 1]; with input 'probabilities' scores must be probabilities");
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+          std::string(names.scores) + at +
+              " is outside [0, 1]; with input 'probabilities' scores must be probabilities");
     case Fault::LabelOutOfRange:
-      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                        std::string(names.labels) + at +
-                            " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+          std::string(names.labels) + at +
+              " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
     case Fault::WeightInvalid:
-      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                        std::string(names.weights) + at + " is invalid; weights must be finite and >= 0");
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+          std::string(names.weights) + at + " is invalid; weights must be finite and >= 0");
     default:
       throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected kernel status");
   }

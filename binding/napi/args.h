@@ -45,7 +45,8 @@ double number_field(const Napi::Object& o, const char* key, double lo, double hi
 int32_t int_field(const Napi::Object& o, const char* key, int32_t lo, int32_t hi);
 bool bool_field(const Napi::Object& o, const char* key);
 
-void require_length(Napi::Env env, const char* name, size_t got, size_t want, const std::string& why);
+void require_length(Napi::Env env, const char* name, size_t got, size_t want,
+                    const std::string& why);
 
 // The names the arguments have in the public API, for messages about a Status.
 struct ArgNames {

@@ -1,8 +1,9 @@
 // N-API glue of the soft-confusion-matrix family: convert, check, call the core, nothing else.
+#include "fusedloss/confusion.h"
+
 #include <memory>
 
 #include "args.h"
-#include "fusedloss/confusion.h"
 #include "fusedloss/confusion_math.h"
 #include "module.h"
 
@@ -15,7 +16,8 @@ struct Problem {
 };
 
 // Arguments (scores, labels, weights, ..., params) shared by every loss of the family.
-Problem problem_args(const Napi::CallbackInfo& info, const Napi::Object& params, const ArgNames& n) {
+Problem problem_args(const Napi::CallbackInfo& info, const Napi::Object& params,
+                     const ArgNames& n) {
   Napi::Env env = info.Env();
   Problem p;
   p.pb.classes = int_field(params, "classes", 1, 1 << 24);
@@ -39,7 +41,8 @@ Problem problem_args(const Napi::CallbackInfo& info, const Napi::Object& params,
 // The gradient buffer: as long as the scores, and not overlapping them.
 float* out_arg(const Napi::CallbackInfo& info, size_t i, Problem& p) {
   const ArrayArg<float> out = float32_arg(info, i, "options.out");
-  require_length(info.Env(), "options.out", out.length, static_cast<size_t>(p.pb.rows) * p.pb.classes,
+  require_length(info.Env(), "options.out", out.length,
+                 static_cast<size_t>(p.pb.rows) * p.pb.classes,
                  "the gradient has the layout of the scores");
   const float* s = p.pb.scores;
   const size_t n = out.length;
@@ -50,9 +53,13 @@ float* out_arg(const Napi::CallbackInfo& info, size_t i, Problem& p) {
   return out.data;
 }
 
-bool async_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+bool async_arg(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].ToBoolean().Value();
+}
 
-Napi::Value number_result(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+Napi::Value number_result(Napi::Env env, double v) {
+  return Napi::Number::New(env, v);
+}
 
 // confusionCounts(scores, labels, weights, stash|null, params{classes, input, amplifier}, async)
 //   -> Float64Array [tp, fn, fp, tn] per class; a stash buffer then goes to confusionBackward.
@@ -115,7 +122,8 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   float* out = out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
   MetricParams mp;
-  mp.metric = static_cast<Metric>(int_field(params, "metric", 0, static_cast<int>(Metric::Count_) - 1));
+  mp.metric =
+      static_cast<Metric>(int_field(params, "metric", 0, static_cast<int>(Metric::Count_) - 1));
   mp.beta = number_field(params, "beta", 1e-6, 1e6);
   mp.eps = number_field(params, "eps", 0, 1);
   const Average avg = static_cast<Average>(int_field(params, "average", 0, 1));
@@ -174,10 +182,12 @@ Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
 
 void init_confusion(Napi::Env env, Napi::Object exports) {
   exports.Set("confusionCounts", Napi::Function::New(env, ConfusionCounts, "confusionCounts"));
-  exports.Set("confusionBackward", Napi::Function::New(env, ConfusionBackward, "confusionBackward"));
+  exports.Set("confusionBackward",
+              Napi::Function::New(env, ConfusionBackward, "confusionBackward"));
   exports.Set("anyLoss", Napi::Function::New(env, AnyLoss, "anyLoss"));
   exports.Set("overlapLoss", Napi::Function::New(env, OverlapLoss, "overlapLoss"));
-  exports.Set("binaryCrossEntropy", Napi::Function::New(env, BinaryCrossEntropy, "binaryCrossEntropy"));
+  exports.Set("binaryCrossEntropy",
+              Napi::Function::New(env, BinaryCrossEntropy, "binaryCrossEntropy"));
 }
 
 }  // namespace fl::napi

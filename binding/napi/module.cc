@@ -1,9 +1,10 @@
 // Module init: the families' functions plus the backend facts (threads, CUDA discovery) and the
 // machine probes the benchmarks use.
+#include "module.h"
+
 #include "args.h"
 #include "fusedloss/cuda_device.h"
 #include "fusedloss/probe.h"
-#include "module.h"
 #include "parallel.h"
 
 namespace fl::napi {
@@ -48,14 +49,17 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threads()); }
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), threads());
+}
 
 // triadBandwidth(n, reps) -> GB/s
 Napi::Value TriadBandwidth(const Napi::CallbackInfo& info) {
   const double n = info[0].As<Napi::Number>().DoubleValue();
   const int reps = info[1].As<Napi::Number>().Int32Value();
   if (!(n >= 1024 && n <= 1e10) || reps < 1)
-    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE", "triadBandwidth(n >= 1024, reps >= 1)");
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "triadBandwidth(n >= 1024, reps >= 1)");
   return Napi::Number::New(info.Env(), triad_bandwidth_cpu(static_cast<int64_t>(n), reps));
 }
 
@@ -71,5 +75,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 }  // namespace fl::napi
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return fl::napi::Init(env, exports); }
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return fl::napi::Init(env, exports);
+}
 NODE_API_MODULE(fusedloss, InitModule)

@@ -258,18 +258,30 @@ function countsFromArray(a: Float64Array, k: number): Counts {
 
 // ---- anyLoss ----
 
-function anyLossImpl(scores: unknown, labels: unknown, options: unknown, fn: string, async: boolean): LossResult | Promise<LossResult> {
+function anyLossImpl(
+  scores: unknown,
+  labels: unknown,
+  options: unknown,
+  fn: string,
+  async: boolean,
+): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, anyLossSchema);
   const metric = o.metric ?? DEFAULTS.metric;
   const known = `one of ${METRICS.map((m) => `'${m}'`).join(', ')} or a function of { tp, fn, fp, tn }`;
   if (typeof metric !== 'function' && typeof metric !== 'string') {
-    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: options.metric must be ${known}, got ${describe(metric)}`);
+    throw typeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      `${fn}: options.metric must be ${known}, got ${describe(metric)}`,
+    );
   }
   if (typeof metric === 'string' && !(METRICS as readonly string[]).includes(metric)) {
     throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.metric must be ${known}, got '${metric}'`);
   }
   if (o.beta !== undefined && metric !== 'fbeta') {
-    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.beta applies only to metric 'fbeta', got metric ${describe(metric)}`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.beta applies only to metric 'fbeta', got metric ${describe(metric)}`,
+    );
   }
   const pb = problem(fn, scores, labels, o);
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
@@ -278,7 +290,9 @@ function anyLossImpl(scores: unknown, labels: unknown, options: unknown, fn: str
   const beta = opt(o, 'beta', DEFAULTS.beta);
   const eps = opt(o, 'epsilon', DEFAULTS.epsilon);
   const metricFn = (c: Counts): MetricValue =>
-    typeof metric === 'function' ? differentiateMetric(fn, metric as CustomMetric, c) : referenceMetric(metric as string, c, beta, eps);
+    typeof metric === 'function'
+      ? differentiateMetric(fn, metric as CustomMetric, c)
+      : referenceMetric(metric as string, c, beta, eps);
 
   if (pb.backend === 'js') {
     const r = referenceAnyLoss(refProblem(pb), amplifier, average, metricFn);
@@ -299,7 +313,16 @@ function anyLossImpl(scores: unknown, labels: unknown, options: unknown, fn: str
       const { loss, dpos, dneg } = scalarStep(arr, pb.classes, average, metricFn);
       return then(
         nativeCall(fn, () =>
-          native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, { ...params, stashed: true }, async),
+          native().confusionBackward(
+            pb.scores,
+            pb.labels,
+            pb.weights,
+            out,
+            dpos,
+            dneg,
+            { ...params, stashed: true },
+            async,
+          ),
         ),
         () => ({ loss, grad: out }),
       );
@@ -314,7 +337,8 @@ function scalarStep(
   average: 'macro' | 'micro',
   metric: (c: Counts) => MetricValue,
 ): { loss: number; dpos: Float64Array; dneg: Float64Array } {
-  const dpos = new Float64Array(classes), dneg = new Float64Array(classes);
+  const dpos = new Float64Array(classes),
+    dneg = new Float64Array(classes);
   const counts = Array.from({ length: classes }, (_, k) => countsFromArray(arr, k));
   if (average === 'micro') {
     const sum = counts.reduce((a, c) => ({ tp: a.tp + c.tp, fn: a.fn + c.fn, fp: a.fp + c.fp, tn: a.tn + c.tn }));
@@ -341,7 +365,11 @@ function scalarStep(
  * @example
  * const { loss, grad } = anyLoss(logits, labels, { metric: 'f1' });
  */
-export function anyLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: AnyLossOptions): LossResult {
+export function anyLoss(
+  scores: NumericArray,
+  labels: BinaryLabels | ClassLabels,
+  options?: AnyLossOptions,
+): LossResult {
   return anyLossImpl(scores, labels, options, 'anyLoss', false) as LossResult;
 }
 
@@ -356,7 +384,13 @@ export async function anyLossAsync(
 
 // ---- softConfusion ----
 
-function softConfusionImpl(scores: unknown, labels: unknown, options: unknown, fn: string, async: boolean): SoftCounts | Promise<SoftCounts> {
+function softConfusionImpl(
+  scores: unknown,
+  labels: unknown,
+  options: unknown,
+  fn: string,
+  async: boolean,
+): SoftCounts | Promise<SoftCounts> {
   const o = readOptions(fn, options, softConfusionSchema);
   const pb = problem(fn, scores, labels, o);
   const amplifier = opt(o, 'amplifier', DEFAULTS.amplifier);
@@ -370,14 +404,21 @@ function softConfusionImpl(scores: unknown, labels: unknown, options: unknown, f
     return split(Float64Array.from(counts.flatMap((c) => [c.tp, c.fn, c.fp, c.tn])));
   }
   const params = { ...nativeParams(pb), amplifier };
-  return then(nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)), split);
+  return then(
+    nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)),
+    split,
+  );
 }
 
 /**
  * The soft confusion matrix alone: per class, the weighted sums TP = sum y yhat, FN, FP, TN of
  * AnyLoss's amplified predictions (no gradient).
  */
-export function softConfusion(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: SoftConfusionOptions): SoftCounts {
+export function softConfusion(
+  scores: NumericArray,
+  labels: BinaryLabels | ClassLabels,
+  options?: SoftConfusionOptions,
+): SoftCounts {
   return softConfusionImpl(scores, labels, options, 'softConfusion', false) as SoftCounts;
 }
 
@@ -431,7 +472,8 @@ function diceForm(fn: string, options: unknown): [Record<string, unknown>, Overl
 
 function tverskyForm(fn: string, options: unknown): [Record<string, unknown>, OverlapForm] {
   const o = readOptions(fn, options, tverskySchema);
-  const a = opt(o, 'alpha', DEFAULTS.tverskyAlpha), b = opt(o, 'beta', DEFAULTS.tverskyBeta);
+  const a = opt(o, 'alpha', DEFAULTS.tverskyAlpha),
+    b = opt(o, 'beta', DEFAULTS.tverskyBeta);
   // TI = (TP + g) / (TP + a FP + b FN + g) with FP = P - TP, FN = Y - TP (spec B.1)
   return [
     o,
@@ -457,7 +499,11 @@ export function diceLoss(scores: NumericArray, labels: BinaryLabels | ClassLabel
   return overlapImpl(scores, labels, o, form, 'diceLoss', false) as LossResult;
 }
 
-export async function diceLossAsync(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: DiceOptions): Promise<LossResult> {
+export async function diceLossAsync(
+  scores: NumericArray,
+  labels: BinaryLabels | ClassLabels,
+  options?: DiceOptions,
+): Promise<LossResult> {
   const [o, form] = diceForm('diceLossAsync', options);
   return overlapImpl(scores, labels, o, form, 'diceLossAsync', true);
 }
@@ -466,7 +512,11 @@ export async function diceLossAsync(scores: NumericArray, labels: BinaryLabels |
  * Tversky loss (Salehi, Erdogmus and Gholipour 2017): 1 - (TP + g) / (TP + alpha FP + beta FN + g)
  * on soft counts of the probabilities, per class, averaged over classes.
  */
-export function tverskyLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: TverskyOptions): LossResult {
+export function tverskyLoss(
+  scores: NumericArray,
+  labels: BinaryLabels | ClassLabels,
+  options?: TverskyOptions,
+): LossResult {
   const [o, form] = tverskyForm('tverskyLoss', options);
   return overlapImpl(scores, labels, o, form, 'tverskyLoss', false) as LossResult;
 }
@@ -482,7 +532,13 @@ export async function tverskyLossAsync(
 
 // ---- binaryCrossEntropy ----
 
-function bceImpl(logits: unknown, labels: unknown, options: unknown, fn: string, async: boolean): LossResult | Promise<LossResult> {
+function bceImpl(
+  logits: unknown,
+  labels: unknown,
+  options: unknown,
+  fn: string,
+  async: boolean,
+): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, bceSchema);
   const pb = problem(fn, logits, labels, o, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
@@ -503,7 +559,11 @@ function bceImpl(logits: unknown, labels: unknown, options: unknown, fn: string,
  * Binary cross-entropy with logits (as PyTorch's BCEWithLogitsLoss): mean over rows of
  * w (posWeight y softplus(-x) + (1 - y) softplus(x)); labels in [0, 1].
  */
-export function binaryCrossEntropy(logits: NumericArray, labels: BinaryLabels, options?: BinaryCrossEntropyOptions): LossResult {
+export function binaryCrossEntropy(
+  logits: NumericArray,
+  labels: BinaryLabels,
+  options?: BinaryCrossEntropyOptions,
+): LossResult {
   return bceImpl(logits, labels, options, 'binaryCrossEntropy', false) as LossResult;
 }
 

@@ -42,7 +42,10 @@ export function softplus(t: number): number {
  * if the clamp were not there.
  */
 export function referenceMetric(name: string, c: Counts, beta: number, eps: number): MetricValue {
-  const n1 = c.tp + c.fn, n0 = c.fp + c.tn, n = n1 + n0, s = c.tp + c.fp;
+  const n1 = c.tp + c.fn,
+    n0 = c.fp + c.tn,
+    n = n1 + n0,
+    s = c.tp + c.fp;
   switch (name) {
     case 'accuracy':
       return { value: (c.tp + c.tn) / (n + eps), gPos: 1 / (n + eps), gNeg: -1 / (n + eps) };
@@ -74,7 +77,8 @@ export function referenceMetric(name: string, c: Counts, beta: number, eps: numb
     }
     case 'gmean': {
       const d = n1 * n0 + eps;
-      const tp = Math.max(c.tp, eps), tn = Math.max(c.tn, eps);
+      const tp = Math.max(c.tp, eps),
+        tn = Math.max(c.tn, eps);
       const m = Math.sqrt((tp * tn) / d);
       return { value: m, gPos: m / (2 * tp), gNeg: -m / (2 * tn) };
     }
@@ -126,10 +130,12 @@ export function referenceCounts(pb: RefProblem, amplifier: number): Counts[] {
   const n1 = new Array<number>(pb.classes).fill(0);
   let n = 0;
   for (let i = 0; i < rows; i++) {
-    const p = rowProbabilities(pb, i), w = weight(pb, i);
+    const p = rowProbabilities(pb, i),
+      w = weight(pb, i);
     n += w;
     for (let k = 0; k < pb.classes; k++) {
-      const yhat = amplify(p[k], amplifier), y = target(pb, i, k);
+      const yhat = amplify(p[k], amplifier),
+        y = target(pb, i, k);
       tp[k] += w * y * yhat;
       s[k] += w * yhat;
       n1[k] += w * y;
@@ -149,7 +155,8 @@ export function referenceAnyLoss(
   metric: (c: Counts) => MetricValue,
 ): { loss: number; grad: Float64Array } {
   const counts = referenceCounts(pb, amplifier);
-  const C = pb.classes, rows = pb.labels.length;
+  const C = pb.classes,
+    rows = pb.labels.length;
   let loss: number;
   let g: MetricValue[];
   if (average === 'micro') {
@@ -164,10 +171,12 @@ export function referenceAnyLoss(
   }
   const grad = new Float64Array(rows * C);
   for (let i = 0; i < rows; i++) {
-    const p = rowProbabilities(pb, i), w = weight(pb, i);
+    const p = rowProbabilities(pb, i),
+      w = weight(pb, i);
     // u_k = d loss / d p_k = -w (y g_pos + (1 - y) g_neg) L yhat (1 - yhat)   (spec A.4)
     const u = p.map((pk, k) => {
-      const yhat = amplify(pk, amplifier), y = target(pb, i, k);
+      const yhat = amplify(pk, amplifier),
+        y = target(pb, i, k);
       return -w * (y * g[k].gPos + (1 - y) * g[k].gNeg) * amplifier * yhat * (1 - yhat);
     });
     for (let k = 0; k < C; k++) grad[i * C + k] = chainToScores(pb, p, u, k);
@@ -198,21 +207,29 @@ export interface OverlapForm {
 
 /** Dice / Tversky (spec B.1, B.3), batch-global or per example, binary or one-vs-rest. */
 export function referenceOverlap(pb: RefProblem, f: OverlapForm): { loss: number; grad: Float64Array } {
-  const C = pb.classes, rows = pb.labels.length, e = f.exponent, a = f.adjust;
+  const C = pb.classes,
+    rows = pb.labels.length,
+    e = f.exponent,
+    a = f.adjust;
   const pt = (p: number): number => p * (1 - p) ** a;
   const score = (I: number, P: number, Y: number): number =>
     (f.numI * I + f.smooth) / (f.denI * I + f.denP * P + f.denY * Y + f.smooth);
   // d score / d pt for a cell with label y, given the sums the score was computed from
   const dScore = (I: number, P: number, Y: number, ptv: number, y: number): number => {
-    const num = f.numI * I + f.smooth, den = f.denI * I + f.denP * P + f.denY * Y + f.smooth;
+    const num = f.numI * I + f.smooth,
+      den = f.denI * I + f.denP * P + f.denY * Y + f.smooth;
     return (f.numI * y * den - num * (f.denI * y + f.denP * e * ptv ** (e - 1))) / den ** 2;
   };
   const probs = Array.from({ length: rows }, (_, i) => rowProbabilities(pb, i));
-  const I = new Array<number>(C).fill(0), P = new Array<number>(C).fill(0), Y = new Array<number>(C).fill(0);
+  const I = new Array<number>(C).fill(0),
+    P = new Array<number>(C).fill(0),
+    Y = new Array<number>(C).fill(0);
   let loss = 0;
   for (let i = 0; i < rows; i++) {
     for (let k = 0; k < C; k++) {
-      const t = pt(probs[i][k]), y = target(pb, i, k), w = weight(pb, i);
+      const t = pt(probs[i][k]),
+        y = target(pb, i, k),
+        w = weight(pb, i);
       if (f.perExample) loss += w * (1 - score(t * y, t ** e, y ** e));
       I[k] += w * t * y;
       P[k] += w * t ** e;
@@ -225,10 +242,12 @@ export function referenceOverlap(pb: RefProblem, f: OverlapForm): { loss: number
 
   const grad = new Float64Array(rows * C);
   for (let i = 0; i < rows; i++) {
-    const p = probs[i], w = weight(pb, i);
+    const p = probs[i],
+      w = weight(pb, i);
     // u_k = d loss / d p_k through pt_k = p_k (1 - p_k)^a, d pt / d p = (1-p)^(a-1) (1 - (1+a) p)
     const u = p.map((pk, k) => {
-      const t = pt(pk), y = target(pb, i, k);
+      const t = pt(pk),
+        y = target(pb, i, k);
       const G = f.perExample ? dScore(t * y, t ** e, y ** e, t, y) : dScore(I[k], P[k], Y[k], t, y);
       // probabilities given as 1 would make (1 - p)^(a - 1) infinite: floored as the kernels do
       const q = pb.probabilities ? Math.max(1 - pk, 1e-7) : 1 - pk;
@@ -249,11 +268,14 @@ export function referenceBce(
   posWeight: number,
   reduction: 'mean' | 'sum',
 ): { loss: number; grad: Float64Array } {
-  const rows = pb.labels.length, scale = reduction === 'sum' || rows === 0 ? 1 : 1 / rows;
+  const rows = pb.labels.length,
+    scale = reduction === 'sum' || rows === 0 ? 1 : 1 / rows;
   const grad = new Float64Array(rows);
   let loss = 0;
   for (let i = 0; i < rows; i++) {
-    const x = pb.scores[i], y = pb.labels[i], w = weight(pb, i);
+    const x = pb.scores[i],
+      y = pb.labels[i],
+      w = weight(pb, i);
     loss += w * (posWeight * y * softplus(-x) + (1 - y) * softplus(x));
     grad[i] = scale * w * (sigmoid(x) * (posWeight * y + 1 - y) - posWeight * y);
   }

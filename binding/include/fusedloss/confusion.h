@@ -16,10 +16,10 @@ enum class Input : int32_t { Logits = 0, Probabilities = 1 };
 struct ConfusionProblem {
   const float* scores = nullptr;  // rows x classes, row-major
   int64_t rows = 0;
-  int32_t classes = 1;            // 1: binary (labels are 0/1 or soft in [0,1]); >1: class ids
-  const void* labels = nullptr;   // rows entries of label_type
+  int32_t classes = 1;           // 1: binary (labels are 0/1 or soft in [0,1]); >1: class ids
+  const void* labels = nullptr;  // rows entries of label_type
   LabelType label_type = LabelType::Float32;
-  const float* weights = nullptr; // optional per-row weights (>= 0)
+  const float* weights = nullptr;  // optional per-row weights (>= 0)
   Input input = Input::Logits;
 };
 

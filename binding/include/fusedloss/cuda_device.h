@@ -11,17 +11,17 @@ namespace fl {
 struct CudaDevice {
   int index = 0;
   std::string name;
-  int major = 0, minor = 0;      // compute capability
-  size_t total_memory = 0;       // bytes
+  int major = 0, minor = 0;  // compute capability
+  size_t total_memory = 0;   // bytes
   int multiprocessors = 0;
 };
 
 struct CudaStatus {
-  bool compiled = false;   // the addon was built with nvcc
-  bool available = false;  // at least one usable device
-  std::string reason;      // why not, when not available
-  int runtime_version = 0; // e.g. 13000
-  int driver_version = 0;  // 0 when no driver
+  bool compiled = false;    // the addon was built with nvcc
+  bool available = false;   // at least one usable device
+  std::string reason;       // why not, when not available
+  int runtime_version = 0;  // e.g. 13000
+  int driver_version = 0;   // 0 when no driver
   std::vector<CudaDevice> devices;
 };
 

@@ -25,7 +25,7 @@ FL_HD float exp_nonpos(float x) {
   x = x < -87.0f ? -87.0f : x;
   // Round x / ln2 to nearest by the 1.5 * 2^23 trick: no floor call, so SSE2 code vectorises.
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = x - n * 0.693359375f;      // ln2 split in two so r stays exact
+  float r = x - n * 0.693359375f;  // ln2 split in two so r stays exact
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;

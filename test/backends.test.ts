@@ -1,0 +1,98 @@
+// What backends() reports, async results against sync ones, and the js fallback.
+import { describe, expect, it } from 'vitest';
+import {
+  anyLoss,
+  anyLossAsync,
+  backends,
+  binaryCrossEntropy,
+  binaryCrossEntropyAsync,
+  diceLoss,
+  diceLossAsync,
+  softConfusion,
+  softConfusionAsync,
+  tverskyLoss,
+  tverskyLossAsync,
+} from '../src';
+import { bitwiseEqual, randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
+
+describe('backends()', () => {
+  const b = backends();
+  it('reports the js reference and the native CPU', () => {
+    expect(b.js.available).toBe(true);
+    expect(b.cpu.available).toBe(true);
+    expect(b.cpu.threads).toBeGreaterThanOrEqual(1);
+  });
+  it('reports CUDA with the runtime reason when no device can be used', () => {
+    expect(typeof b.cuda.compiled).toBe('boolean');
+    if (b.cuda.available) {
+      expect(b.cuda.devices.length).toBeGreaterThan(0);
+    } else {
+      expect(b.cuda.reason).toMatch(/\w/);
+      expect(b.cuda.devices).toEqual([]);
+      // This project's CI machines build with nvcc but have no driver.
+      if (b.cuda.compiled && b.cuda.driverVersion === 0) expect(b.cuda.reason).toMatch(/driver/i);
+    }
+  });
+});
+
+describe('Async twins give the sync results bit for bit', () => {
+  const n = 50_000,
+    rows = 5000,
+    C = 5;
+  const x = randomScores(n, 1, 0.2),
+    y = randomBinaryLabels(n, 2);
+  const xm = randomScores(rows * C, 3, 2),
+    ym = randomClassLabels(rows, C, 4);
+  const pairs: [
+    string,
+    () => { loss: number; grad: Float32Array },
+    () => Promise<{ loss: number; grad: Float32Array }>,
+  ][] = [
+    ['anyLoss', () => anyLoss(x, y), () => anyLossAsync(x, y)],
+    [
+      'anyLoss custom metric',
+      () => anyLoss(xm, ym, { classes: C, metric: (c) => c.tp / (c.tp + c.fn + c.fp) }),
+      () => anyLossAsync(xm, ym, { classes: C, metric: (c) => c.tp / (c.tp + c.fn + c.fp) }),
+    ],
+    ['diceLoss', () => diceLoss(xm, ym, { classes: C }), () => diceLossAsync(xm, ym, { classes: C })],
+    [
+      'tverskyLoss',
+      () => tverskyLoss(x, y, { alpha: 0.3, beta: 0.7 }),
+      () => tverskyLossAsync(x, y, { alpha: 0.3, beta: 0.7 }),
+    ],
+    ['binaryCrossEntropy', () => binaryCrossEntropy(x, y), () => binaryCrossEntropyAsync(x, y)],
+  ];
+  for (const [name, sync, async] of pairs) {
+    it(name, async () => {
+      const a = sync();
+      const b = await async();
+      expect(b.loss).toBe(a.loss);
+      expect(bitwiseEqual(b.grad, a.grad)).toBe(true);
+    });
+  }
+  it('many concurrent calls all match', async () => {
+    const want = anyLoss(x, y);
+    const got = await Promise.all(Array.from({ length: 16 }, () => anyLossAsync(x, y)));
+    for (const r of got) {
+      expect(r.loss).toBe(want.loss);
+      expect(bitwiseEqual(r.grad, want.grad)).toBe(true);
+    }
+  });
+  it('softConfusionAsync', async () => {
+    const a = softConfusion(xm, ym, { classes: C });
+    const b = await softConfusionAsync(xm, ym, { classes: C });
+    expect(Array.from(b.tp)).toEqual(Array.from(a.tp));
+    expect(Array.from(b.tn)).toEqual(Array.from(a.tn));
+  });
+});
+
+describe('options.out', () => {
+  it('is filled and returned', () => {
+    const x = randomScores(100, 5),
+      y = randomBinaryLabels(100, 6);
+    const out = new Float32Array(100);
+    const r = anyLoss(x, y, { out });
+    expect(r.grad).toBe(out);
+    expect(bitwiseEqual(out, anyLoss(x, y).grad)).toBe(true);
+  });
+});
