@@ -43,17 +43,22 @@ FL_HD float label_value(const L* labels, int64_t i) {
 
 // ---- validation: a vectorisable scan first, the exact index only when something is wrong ----
 
+// Scores [b, e) finite (logits) or in [0, 1] (probabilities); labels [rb, re) in [0, 1] (binary)
+// or [0, classes); weights [rb, re) finite and >= 0.
 template <bool Logits, class L>
-FL_SIMD_CLONES bool binary_chunk_valid(const float* __restrict x, const L* __restrict y,
-                                       const float* __restrict w, int64_t b, int64_t e) {
+FL_SIMD_CLONES bool chunk_valid(const float* __restrict x, int64_t b, int64_t e,
+                                const L* __restrict y, const float* __restrict w, int64_t rb,
+                                int64_t re, int32_t classes) {
   int bad = 0;
-  for (int64_t i = b; i < e; ++i) {
-    const float xi = x[i], yi = label_value(y, i);
-    bad |= Logits ? !(std::fabs(xi) <= FLT_MAX) : !(xi >= 0.0f && xi <= 1.0f);
-    bad |= !(yi >= 0.0f && yi <= 1.0f);
+  for (int64_t i = b; i < e; ++i)
+    bad |= Logits ? !(std::fabs(x[i]) <= FLT_MAX) : !(x[i] >= 0.0f && x[i] <= 1.0f);
+  const float top = classes == 1 ? 1.0f : static_cast<float>(classes - 1);
+  for (int64_t i = rb; i < re; ++i) {
+    const float yi = label_value(y, i);
+    bad |= !(yi >= 0.0f && yi <= top);
   }
   if (w)
-    for (int64_t i = b; i < e; ++i) bad |= !(w[i] >= 0.0f && w[i] <= FLT_MAX);
+    for (int64_t i = rb; i < re; ++i) bad |= !(w[i] >= 0.0f && w[i] <= FLT_MAX);
   return bad == 0;
 }
 
@@ -89,11 +94,10 @@ Status find_fault(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e) 
 
 template <class L>
 bool rows_valid(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e) {
-  if (pb.classes == 1) {
-    return pb.input == Input::Logits ? binary_chunk_valid<true>(pb.scores, y, pb.weights, b, e)
-                                     : binary_chunk_valid<false>(pb.scores, y, pb.weights, b, e);
-  }
-  return find_fault(pb, y, b, e).ok();
+  const int64_t c = pb.classes;
+  return pb.input == Input::Logits
+             ? chunk_valid<true>(pb.scores, b * c, e * c, y, pb.weights, b, e, pb.classes)
+             : chunk_valid<false>(pb.scores, b * c, e * c, y, pb.weights, b, e, pb.classes);
 }
 
 // Per-chunk partial sums: [n, then per class tp, s (sum yhat), n1]; the first fault seen.
