@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { anyLoss, setThreads } from '../src';
 import { nativeAddon } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
-import { mulberry32, normals, timeCalls, type Timing } from './timing';
+import { mulberry32 } from '../src/random';
+import { normals, timeCalls, type Timing } from './timing';
 
 const THREADS = os.availableParallelism();
 const BASELINE = `fusedloss cpu, ${THREADS} threads`;

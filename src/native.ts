@@ -9,6 +9,16 @@ type CountsArray = Float64Array;
 type Labels = Float32Array | Uint8Array | Int32Array;
 type MaybeAsync<T> = T | Promise<T>;
 
+/** A loss entry point: fills `out` with the gradient and returns the loss (a Promise when async). */
+type LossCall = (
+  scores: Float32Array,
+  labels: Labels,
+  weights: Float32Array | null,
+  out: Float32Array,
+  params: object,
+  async: boolean,
+) => MaybeAsync<number>;
+
 /** The addon's functions. Arguments are checked again natively; see binding/napi. */
 export interface NativeAddon {
   backends(): {
@@ -43,30 +53,9 @@ export interface NativeAddon {
     params: object,
     async: boolean,
   ): MaybeAsync<void>;
-  anyLoss(
-    scores: Float32Array,
-    labels: Labels,
-    weights: Float32Array | null,
-    out: Float32Array,
-    params: object,
-    async: boolean,
-  ): MaybeAsync<number>;
-  overlapLoss(
-    scores: Float32Array,
-    labels: Labels,
-    weights: Float32Array | null,
-    out: Float32Array,
-    params: object,
-    async: boolean,
-  ): MaybeAsync<number>;
-  binaryCrossEntropy(
-    logits: Float32Array,
-    labels: Labels,
-    weights: Float32Array | null,
-    out: Float32Array,
-    params: object,
-    async: boolean,
-  ): MaybeAsync<number>;
+  anyLoss: LossCall;
+  overlapLoss: LossCall;
+  binaryCrossEntropy: LossCall;
 }
 
 export interface CudaDevice {

@@ -181,29 +181,21 @@ describe('custom metric derivatives', () => {
 });
 
 describe('reference dice / tversky vs finite differences', () => {
+  const dice: OverlapForm = {
+    numI: 2,
+    denI: 0,
+    denP: 1,
+    denY: 1,
+    smooth: 1,
+    exponent: 1,
+    adjust: 0,
+    perExample: false,
+  };
   const forms: Record<string, OverlapForm> = {
-    dice: { numI: 2, denI: 0, denP: 1, denY: 1, smooth: 1, exponent: 1, adjust: 0, perExample: false },
-    'dice squared, self-adjusting': {
-      numI: 2,
-      denI: 0,
-      denP: 1,
-      denY: 1,
-      smooth: 0.5,
-      exponent: 2,
-      adjust: 0.7,
-      perExample: false,
-    },
-    'dice per example, self-adjusting': {
-      numI: 2,
-      denI: 0,
-      denP: 1,
-      denY: 1,
-      smooth: 1,
-      exponent: 1,
-      adjust: 1.5,
-      perExample: true,
-    },
-    'tversky 0.3/0.7': { numI: 1, denI: 0, denP: 0.3, denY: 0.7, smooth: 1, exponent: 1, adjust: 0, perExample: false },
+    dice,
+    'dice squared, self-adjusting': { ...dice, smooth: 0.5, exponent: 2, adjust: 0.7 },
+    'dice per example, self-adjusting': { ...dice, adjust: 1.5, perExample: true },
+    'tversky 0.3/0.7': { ...dice, numI: 1, denP: 0.3, denY: 0.7 },
   };
   for (const [name, form] of Object.entries(forms)) {
     for (const classes of [1, 4]) {
@@ -226,27 +218,8 @@ describe('reference dice / tversky vs finite differences', () => {
     const scores = randomScores(40, 3),
       labels = randomBinaryLabels(40, 4);
     const pb: RefProblem = { scores, labels, classes: 1, probabilities: false };
-    const tversky = referenceOverlap(pb, {
-      numI: 1,
-      denI: 0,
-      denP: 0.5,
-      denY: 0.5,
-      smooth: 0.5,
-      exponent: 1,
-      adjust: 0,
-      perExample: false,
-    });
-    const dice = referenceOverlap(pb, {
-      numI: 2,
-      denI: 0,
-      denP: 1,
-      denY: 1,
-      smooth: 1,
-      exponent: 1,
-      adjust: 0,
-      perExample: false,
-    });
-    expect(tversky.loss).toBeCloseTo(dice.loss, 14);
+    const tversky = referenceOverlap(pb, { ...dice, numI: 1, denP: 0.5, denY: 0.5, smooth: 0.5 });
+    expect(tversky.loss).toBeCloseTo(referenceOverlap(pb, dice).loss, 14);
   });
 });
 

@@ -1,17 +1,7 @@
 // Shared test helpers: seeded data, finite differences, and the agreement measures DESIGN.md
 // sets between backends (loss relative, gradient relative to its largest entry).
 
-/** mulberry32: a small seeded PRNG, so every failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../src/random';
 
 /** Normal-ish values (sum of uniforms) times scale. */
 export function randomScores(n: number, seed: number, scale = 1): Float32Array {

@@ -1,0 +1,14 @@
+// A small seeded PRNG for everything that must be reproducible: test data, benchmark inputs, the
+// demo's split (and, with the ranking family, seeded tie-breaking).
+
+/** mulberry32: a 32-bit state PRNG returning floats uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
