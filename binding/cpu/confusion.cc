@@ -184,55 +184,54 @@ FL_HD double lane_sum(const float* __restrict v, int32_t n) {
   return s;
 }
 
-// Softmax of one row into p (p may be the gradient row; it must not be x).
-FL_HD void softmax_row(const float* __restrict x, int32_t c, float* __restrict p) {
-  float m = x[0];
-  for (int32_t k = 1; k < c; ++k) m = x[k] > m ? x[k] : m;
-  for (int32_t k = 0; k < c; ++k) p[k] = exp_nonpos(x[k] - m);
-  const float inv = static_cast<float>(1.0 / lane_sum(p, c));
-  for (int32_t k = 0; k < c; ++k) p[k] *= inv;
+// Softmax of rows [0, rows) of x into p, with the exponentials taken in one flat loop over the
+// whole block rather than row by row (short rows would spend most of their time in remainders).
+FL_HD void softmax_rows(const float* __restrict x, int64_t rows, int32_t c, float* __restrict p) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * c;
+    float m = xr[0];
+    for (int32_t k = 1; k < c; ++k) m = xr[k] > m ? xr[k] : m;
+    for (int32_t k = 0; k < c; ++k) p[r * c + k] = xr[k] - m;
+  }
+  for (int64_t k = 0; k < rows * c; ++k) p[k] = exp_nonpos(p[k]);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float inv = static_cast<float>(1.0 / lane_sum(p + r * c, c));
+    for (int32_t k = 0; k < c; ++k) p[r * c + k] *= inv;
+  }
 }
 
-// Probabilities of row i: the softmax for logits (written to dst), the scores otherwise.
-FL_HD const float* row_probabilities(const ConfusionProblem& pb, int64_t i, float* dst) {
-  const float* x = pb.scores + i * pb.classes;
+// Probabilities of rows [b, e): the softmax for logits (written to dst), the scores otherwise.
+FL_HD const float* block_probabilities(const ConfusionProblem& pb, int64_t b, int64_t e,
+                                       float* dst) {
+  const float* x = pb.scores + b * pb.classes;
   if (pb.input == Input::Probabilities) return x;
-  softmax_row(x, pb.classes, dst);
+  softmax_rows(x, e - b, pb.classes, dst);
   return dst;
 }
 
-FL_HD void amplified_row(const float* __restrict p, int32_t c, float amp, float* __restrict yhat) {
-  for (int32_t k = 0; k < c; ++k) yhat[k] = amplify<false>(p[k], amp).yhat;
-}
-
-FL_HD void add_scaled(float* __restrict acc, const float* __restrict v, int32_t c, float scale) {
-  for (int32_t k = 0; k < c; ++k) acc[k] += scale * v[k];
-}
-
-// Per-class sums of the rows [b, e) into out = [n, tp_k, s_k, n1_k]. Per-class s_k goes through
-// float blocks of kBlockSteps rows as in binary_sums; the per-row terms go to double directly.
+// Per-class sums of the rows [b, e) into out = [n, tp_k, s_k, n1_k]. yhat is computed for the
+// whole block in one flat loop; s_k goes through float blocks of kBlockSteps rows as in
+// binary_sums, the per-row terms go to double directly. `stash` (or, without one, `probs`)
+// receives the block's probabilities; `yhat` and `fs` are scratch (block and classes long).
 template <class L>
 FL_SIMD_CLONES void multiclass_sums(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e,
-                                    float amp, double* out, float* scratch /* 3 * classes */,
-                                    float* stash) {
+                                    float amp, double* out, float* probs, float* yhat, float* fs) {
   const int32_t c = pb.classes;
   double* tp = out + 1;
   double* s = tp + c;
   double* n1 = s + c;
-  float* yhat = scratch + c;
-  float* fs = yhat + c;
+  const float* p = block_probabilities(pb, b, e, probs);
+  for (int64_t k = 0; k < (e - b) * c; ++k) yhat[k] = amplify<false>(p[k], amp).yhat;
   std::fill(fs, fs + c, 0.0f);
-  int64_t rows = 0;
   for (int64_t i = b; i < e; ++i) {
-    const float* p = row_probabilities(pb, i, stash ? stash + i * c : scratch);
-    amplified_row(p, c, amp, yhat);
+    const float* yh = yhat + (i - b) * c;
     const float wi = pb.weights ? pb.weights[i] : 1.0f;
     const int32_t yi = static_cast<int32_t>(y[i]);
-    add_scaled(fs, yhat, c, wi);
+    for (int32_t k = 0; k < c; ++k) fs[k] += wi * yh[k];
     out[0] += wi;
-    tp[yi] += static_cast<double>(wi) * yhat[yi];
+    tp[yi] += static_cast<double>(wi) * yh[yi];
     n1[yi] += wi;
-    if (++rows % kBlockSteps == 0 || i + 1 == e) {
+    if ((i - b + 1) % kBlockSteps == 0 || i + 1 == e) {
       for (int32_t k = 0; k < c; ++k) s[k] += fs[k];
       std::fill(fs, fs + c, 0.0f);
     }
@@ -260,8 +259,11 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
           },
           pb.input == Input::Logits, pb.weights != nullptr, stash != nullptr);
     } else {
-      std::vector<float> scratch(3 * static_cast<size_t>(c));
-      multiclass_sums(pb, y, b, e, amp, part.sums.data(), scratch.data(), stash);
+      const size_t block = static_cast<size_t>(e - b) * c;
+      std::vector<float> scratch((stash ? 1 : 2) * block + c);
+      float* probs = stash ? stash + b * c : scratch.data() + block + c;
+      multiclass_sums(pb, y, b, e, amp, part.sums.data(), probs, scratch.data(),
+                      scratch.data() + block);
     }
   });
   const Status st = first_fault(parts);
@@ -295,14 +297,6 @@ FL_SIMD_CLONES void binary_backward(const float* __restrict x, const L* __restri
   }
 }
 
-// u_k = w (y == k ? dpos_k : dneg_k) d yhat_k / d p_k for one row.
-FL_HD void row_upstream(const float* __restrict p, int32_t c, int32_t label, float w,
-                        const float* __restrict dpos, const float* __restrict dneg, float amp,
-                        float* __restrict u) {
-  for (int32_t k = 0; k < c; ++k)
-    u[k] = w * (k == label ? dpos[k] : dneg[k]) * amplify<false>(p[k], amp).slope;
-}
-
 // Softmax backward in place: g holds p and becomes p_k (u_k - sum_j p_j u_j).
 FL_HD void softmax_backward_inplace(float* __restrict g, const float* __restrict u, int32_t c) {
   double acc[kLanes] = {};
@@ -316,22 +310,27 @@ FL_HD void softmax_backward_inplace(float* __restrict g, const float* __restrict
   for (int32_t k = 0; k < c; ++k) g[k] *= u[k] - d;
 }
 
+// Rows [b, e): u_k = w (y == k ? dpos_k : dneg_k) d yhat_k / d p_k, then the softmax backward
+// (logits) or u itself (probabilities). `u` is scratch, (e - b) x classes.
 template <class L>
 FL_SIMD_CLONES void multiclass_backward(const ConfusionProblem& pb, const L* y, int64_t b,
                                         int64_t e, float amp, const float* dpos, const float* dneg,
                                         float* grad, bool stashed, float* u) {
   const int32_t c = pb.classes;
   const bool logits = pb.input == Input::Logits;
+  float* g = grad + b * c;
+  // Logits: the probabilities live in g (stashed by pass 1, or computed there now).
+  const float* p = logits && stashed ? g : block_probabilities(pb, b, e, g);
+  for (int64_t k = 0; k < (e - b) * c; ++k) u[k] = amplify<false>(p[k], amp).slope;
   for (int64_t i = b; i < e; ++i) {
-    float* g = grad + i * c;
-    // Logits: the probabilities live in g (stashed by pass 1, or computed there now).
-    const float* p = logits && stashed ? g : row_probabilities(pb, i, g);
+    float* ur = u + (i - b) * c;
     const float wi = pb.weights ? pb.weights[i] : 1.0f;
-    row_upstream(p, c, static_cast<int32_t>(y[i]), wi, dpos, dneg, amp, u);
+    const int32_t yi = static_cast<int32_t>(y[i]);
+    for (int32_t k = 0; k < c; ++k) ur[k] *= wi * (k == yi ? dpos[k] : dneg[k]);
     if (logits)
-      softmax_backward_inplace(g, u, c);
+      softmax_backward_inplace(g + (i - b) * c, ur, c);
     else
-      std::copy(u, u + c, g);
+      std::copy(ur, ur + c, g + (i - b) * c);
   }
 }
 
@@ -350,7 +349,7 @@ void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const dou
           },
           pb.input == Input::Logits, pb.weights != nullptr, stashed);
     } else {
-      std::vector<float> u(c);
+      std::vector<float> u(static_cast<size_t>(e - b) * c);
       multiclass_backward(pb, y, b, e, amp, dp.data(), dn.data(), grad, stashed, u.data());
     }
   });
@@ -435,7 +434,7 @@ void overlap_multiclass_sums(const ConfusionProblem& pb, const L* y, const Overl
   double* sy = sp + c;
   for (int64_t i = b; i < e; ++i) {
     const float* x = pb.scores + i * c;
-    const float* p = row_probabilities(pb, i, scratch);
+    const float* p = block_probabilities(pb, i, i + 1, scratch);
     const AdjustedRow a =
         op.adjust != 0 && pb.input == Input::Logits ? adjusted_row(x, c) : AdjustedRow{};
     const double wi = pb.weights ? pb.weights[i] : 1.0;
@@ -497,7 +496,7 @@ void overlap_backward_rows(const ConfusionProblem& pb, const L* y, const Overlap
     }
     const float* x = pb.scores + i * c;
     float* g = grad + i * c;
-    const float* p = row_probabilities(pb, i, g);
+    const float* p = block_probabilities(pb, i, i + 1, g);
     const AdjustedRow a = op.adjust != 0 && logits ? adjusted_row(x, c) : AdjustedRow{};
     const int32_t yi = static_cast<int32_t>(y[i]);
     const double alpha = op.adjust;
