@@ -321,9 +321,15 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nMachine limit: memory bandwidth, ${triadGBs.toFixed(1)} GB/s (STREAM triad, 24 B/element, same run).`);
-  console.log('AnyLoss is memory-bound (a few flops per byte moved), so the memory-bandwidth limit applies: GB/s');
   console.log(
-    'counts the two-pass kernel\'s actual traffic, "GB/s min" the compulsory minimum, "% triad" GB/s / triad.',
+    'AnyLoss streams its inputs (no reuse), so memory bandwidth is its roofline ceiling. It does about 50 flops',
+  );
+  console.log(
+    'per element (two sigmoids) for 12 compulsory bytes, so on a core slower than its share of the bandwidth it is',
+  );
+  console.log('compute-bound instead: compare the 1- and 2-thread rows (near 2x means compute-bound).');
+  console.log(
+    'GB/s counts the two-pass kernel\'s actual traffic, "GB/s min" the compulsory minimum, "% triad" GB/s / triad.',
   );
   for (const c of CASES) {
     if (c.bytes) console.log(`  ${c.loss} ${c.size}: GB/s = ${c.bytes.actualNote}; GB/s min = ${c.bytes.minimumNote}.`);
@@ -339,7 +345,7 @@ async function main(): Promise<void> {
   const report = {
     machine,
     triad: { GBps: triadGBs, doubles: triadN, threads: THREADS },
-    limit: 'memory bandwidth (AnyLoss is memory-bound)',
+    limit: 'memory bandwidth (the roofline ceiling of a streaming loss; see the printed note on compute)',
     cases: CASES.map((c) => ({ loss: c.loss, size: c.size, bytes: c.bytes })),
     tolerance: { loss: LOSS_TOL, grad: GRAD_TOL },
     rows,
