@@ -1,4 +1,6 @@
 // What backends() reports, async results against sync ones, and the js fallback.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   anyLoss,
@@ -83,6 +85,30 @@ describe('Async twins give the sync results bit for bit', () => {
     const b = await softConfusionAsync(xm, ym, { classes: C });
     expect(Array.from(b.tp)).toEqual(Array.from(a.tp));
     expect(Array.from(b.tn)).toEqual(Array.from(a.tn));
+  });
+});
+
+describe('FUSEDLOSS_THREADS', () => {
+  it('sets the initial pool size of a new process', () => {
+    const script = `console.log(require(${JSON.stringify(path.resolve(__dirname, '../build/Release/fusedloss.node'))}).getThreads())`;
+    for (const n of ['1', '3']) {
+      const got = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, FUSEDLOSS_THREADS: n } });
+      expect(got.toString().trim()).toBe(n);
+    }
+  });
+});
+
+describe('empty input', () => {
+  it('gives a finite loss and an empty gradient', () => {
+    for (const backend of ['cpu', 'js'] as const) {
+      const r = anyLoss(new Float32Array(0), new Float32Array(0), { backend });
+      expect(Number.isFinite(r.loss)).toBe(true);
+      expect(r.grad.length).toBe(0);
+      expect(Number.isFinite(diceLoss(new Float32Array(0), new Int32Array(0), { classes: 3, backend }).loss)).toBe(
+        true,
+      );
+      expect(binaryCrossEntropy(new Float32Array(0), new Float32Array(0), { backend }).loss).toBe(0);
+    }
   });
 });
 

@@ -15,13 +15,14 @@ struct Problem {
   std::vector<Napi::Value> keep;  // typed arrays an async job must keep alive
 };
 
-// Arguments (scores, labels, weights, ..., params) shared by every loss of the family.
-Problem problem_args(const Napi::CallbackInfo& info, const Napi::Object& params,
+// Arguments (scores, labels, weights, ...) shared by every loss of the family, for a problem of
+// `classes` classes and the given input kind.
+Problem problem_args(const Napi::CallbackInfo& info, int32_t classes, Input input,
                      const ArgNames& n) {
   Napi::Env env = info.Env();
   Problem p;
-  p.pb.classes = int_field(params, "classes", 1, 1 << 24);
-  p.pb.input = static_cast<Input>(int_field(params, "input", 0, 1));
+  p.pb.classes = classes;
+  p.pb.input = input;
   const ArrayArg<float> scores = float32_arg(info, 0, n.scores);
   const LabelsArg labels = labels_arg(info, 1, n.labels, p.pb.classes > 1);
   const ArrayArg<float> weights = optional_float32_arg(info, 2, n.weights);
@@ -36,6 +37,13 @@ Problem problem_args(const Napi::CallbackInfo& info, const Napi::Object& params,
   p.pb.weights = weights.data;
   p.keep = {scores.value, labels.value, weights.value};
   return p;
+}
+
+int32_t classes_field(const Napi::Object& params) {
+  return int_field(params, "classes", 1, 1 << 24);
+}
+Input input_field(const Napi::Object& params) {
+  return static_cast<Input>(int_field(params, "input", 0, 1));
 }
 
 // The gradient buffer: as long as the scores, and not overlapping them.
@@ -66,7 +74,7 @@ Napi::Value number_result(Napi::Env env, double v) {
 Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, params, names);
+  Problem p = problem_args(info, classes_field(params), input_field(params), names);
   float* stash = info[3].IsNull() || info[3].IsUndefined() ? nullptr : out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
   auto counts = std::make_shared<std::vector<Counts>>(p.pb.classes);
@@ -92,7 +100,7 @@ Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
 Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 6, "params");
-  Problem p = problem_args(info, params, names);
+  Problem p = problem_args(info, classes_field(params), input_field(params), names);
   float* out = out_arg(info, 3, p);
   const ArrayArg<double> dpos = float64_arg(info, 4, "dpos"), dneg = float64_arg(info, 5, "dneg");
   require_length(info.Env(), "dpos", dpos.length, p.pb.classes, "one per class");
@@ -118,7 +126,7 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
 Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, params, names);
+  Problem p = problem_args(info, classes_field(params), input_field(params), names);
   float* out = out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
   MetricParams mp;
@@ -140,7 +148,7 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
 Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, params, names);
+  Problem p = problem_args(info, classes_field(params), input_field(params), names);
   float* out = out_arg(info, 3, p);
   OverlapParams op;
   op.num_i = number_field(params, "numI", 0, 1e6);
@@ -164,9 +172,7 @@ Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
   ArgNames names;
   names.scores = "logits";
   const Napi::Object params = object_arg(info, 4, "params");
-  params.Set("classes", 1);
-  params.Set("input", 0);
-  Problem p = problem_args(info, params, names);
+  Problem p = problem_args(info, 1, Input::Logits, names);
   float* out = out_arg(info, 3, p);
   const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
   const bool sum = bool_field(params, "sum");
