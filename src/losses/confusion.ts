@@ -17,6 +17,7 @@ import { describe, rangeError, typeError } from '../errors';
 import { nativeAddon, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
+  anyLossConstants,
   referenceAnyLoss,
   referenceBce,
   referenceCounts,
@@ -310,7 +311,8 @@ function anyLossImpl(
   return then(
     nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
     (arr) => {
-      const { loss, dpos, dneg } = scalarStep(arr, pb.classes, average, metricFn);
+      const counts = Array.from({ length: pb.classes }, (_, k) => countsFromArray(arr, k));
+      const { loss, dpos, dneg } = anyLossConstants(counts, average, metricFn);
       return then(
         nativeCall(fn, () =>
           native().confusionBackward(
@@ -328,33 +330,6 @@ function anyLossImpl(
       );
     },
   );
-}
-
-/** AnyLoss's scalar step (spec A.3, A.6) for metrics evaluated in JavaScript. */
-function scalarStep(
-  arr: Float64Array,
-  classes: number,
-  average: 'macro' | 'micro',
-  metric: (c: Counts) => MetricValue,
-): { loss: number; dpos: Float64Array; dneg: Float64Array } {
-  const dpos = new Float64Array(classes),
-    dneg = new Float64Array(classes);
-  const counts = Array.from({ length: classes }, (_, k) => countsFromArray(arr, k));
-  if (average === 'micro') {
-    const sum = counts.reduce((a, c) => ({ tp: a.tp + c.tp, fn: a.fn + c.fn, fp: a.fp + c.fp, tn: a.tn + c.tn }));
-    const m = metric(sum);
-    dpos.fill(-m.gPos);
-    dneg.fill(-m.gNeg);
-    return { loss: 1 - m.value, dpos, dneg };
-  }
-  let total = 0;
-  counts.forEach((c, k) => {
-    const m = metric(c);
-    total += m.value;
-    dpos[k] = -m.gPos / classes;
-    dneg[k] = -m.gNeg / classes;
-  });
-  return { loss: 1 - total / classes, dpos, dneg };
 }
 
 /**

@@ -145,6 +145,36 @@ export function referenceCounts(pb: RefProblem, amplifier: number): Counts[] {
 }
 
 /**
+ * AnyLoss's scalar step (spec A.3, A.6): from per-class counts to the loss 1 - M (macro: 1 - the
+ * mean of the per-class metrics; micro: one metric of the summed counts) and, per class, d loss /
+ * d yhat for a cell whose label is positive (dpos) or negative (dneg).
+ */
+export function anyLossConstants(
+  counts: Counts[],
+  average: 'macro' | 'micro',
+  metric: (c: Counts) => MetricValue,
+): { loss: number; dpos: Float64Array; dneg: Float64Array } {
+  const C = counts.length;
+  const dpos = new Float64Array(C),
+    dneg = new Float64Array(C);
+  if (average === 'micro') {
+    const sum = counts.reduce((a, c) => ({ tp: a.tp + c.tp, fn: a.fn + c.fn, fp: a.fp + c.fp, tn: a.tn + c.tn }));
+    const m = metric(sum);
+    dpos.fill(-m.gPos);
+    dneg.fill(-m.gNeg);
+    return { loss: 1 - m.value, dpos, dneg };
+  }
+  let total = 0;
+  counts.forEach((c, k) => {
+    const m = metric(c);
+    total += m.value;
+    dpos[k] = -m.gPos / C;
+    dneg[k] = -m.gNeg / C;
+  });
+  return { loss: 1 - total / C, dpos, dneg };
+}
+
+/**
  * AnyLoss (spec A.2 to A.6): loss = 1 - M (macro: 1 - mean_k M_k; micro: M of the summed
  * counts) and its gradient with respect to the scores.
  */
@@ -154,30 +184,18 @@ export function referenceAnyLoss(
   average: 'macro' | 'micro',
   metric: (c: Counts) => MetricValue,
 ): { loss: number; grad: Float64Array } {
-  const counts = referenceCounts(pb, amplifier);
   const C = pb.classes,
     rows = pb.labels.length;
-  let loss: number;
-  let g: MetricValue[];
-  if (average === 'micro') {
-    const sum = counts.reduce((a, c) => ({ tp: a.tp + c.tp, fn: a.fn + c.fn, fp: a.fp + c.fp, tn: a.tn + c.tn }));
-    const m = metric(sum);
-    loss = 1 - m.value;
-    g = counts.map(() => m);
-  } else {
-    g = counts.map((c) => metric(c));
-    loss = 1 - g.reduce((a, m) => a + m.value, 0) / C;
-    g = g.map((m) => ({ value: m.value, gPos: m.gPos / C, gNeg: m.gNeg / C }));
-  }
+  const { loss, dpos, dneg } = anyLossConstants(referenceCounts(pb, amplifier), average, metric);
   const grad = new Float64Array(rows * C);
   for (let i = 0; i < rows; i++) {
     const p = rowProbabilities(pb, i),
       w = weight(pb, i);
-    // u_k = d loss / d p_k = -w (y g_pos + (1 - y) g_neg) L yhat (1 - yhat)   (spec A.4)
+    // u_k = d loss / d p_k = w (y dpos + (1 - y) dneg) L yhat (1 - yhat)   (spec A.4)
     const u = p.map((pk, k) => {
       const yhat = amplify(pk, amplifier),
         y = target(pb, i, k);
-      return -w * (y * g[k].gPos + (1 - y) * g[k].gNeg) * amplifier * yhat * (1 - yhat);
+      return w * (y * dpos[k] + (1 - y) * dneg[k]) * amplifier * yhat * (1 - yhat);
     });
     for (let k = 0; k < C; k++) grad[i * C + k] = chainToScores(pb, p, u, k);
   }
