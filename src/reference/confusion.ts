@@ -38,8 +38,8 @@ export function softplus(t: number): number {
 
 /**
  * The built-in metrics of spec A.3 with eps in the denominators as the official AnyLoss code
- * has it; G-mean clamps TP and TN at eps and MCC clamps Q at eps (spec A.5), differentiating as
- * if the clamp were not there.
+ * has it; G-mean's derivative M / 2TP divides by max(TP, eps) (likewise TN), and MCC clamps Q
+ * at eps (spec A.5), differentiating as if the clamp were not there.
  */
 export function referenceMetric(name: string, c: Counts, beta: number, eps: number): MetricValue {
   const n1 = c.tp + c.fn,
@@ -76,11 +76,8 @@ export function referenceMetric(name: string, c: Counts, beta: number, eps: numb
       return { value: (c.tp * c.tn) / d, gPos: c.tn / d, gNeg: -c.tp / d };
     }
     case 'gmean': {
-      const d = n1 * n0 + eps;
-      const tp = Math.max(c.tp, eps),
-        tn = Math.max(c.tn, eps);
-      const m = Math.sqrt((tp * tn) / d);
-      return { value: m, gPos: m / (2 * tp), gNeg: -m / (2 * tn) };
+      const m = Math.sqrt((c.tp * c.tn) / (n1 * n0 + eps));
+      return { value: m, gPos: m / (2 * Math.max(c.tp, eps)), gNeg: -m / (2 * Math.max(c.tn, eps)) };
     }
     case 'mcc': {
       const q = Math.sqrt(n1 * n0 * s * (n - s));

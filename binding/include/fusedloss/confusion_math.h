@@ -1,7 +1,7 @@
 // Confusion-matrix metrics as functions of soft counts, each with the two derivatives a fused
 // kernel needs (spec A.3): g_pos = dM/dTP - dM/dFN (moving one positive row's prediction up)
-// and g_neg = dM/dFP - dM/dTN. Denominators carry eps as the official AnyLoss code does;
-// G-mean and MCC clamp as spec A.5 says, differentiating as if the clamp were not there.
+// and g_neg = dM/dFP - dM/dTN. Denominators carry eps as the official AnyLoss code does; G-mean's
+// derivative M / 2TP divides by max(TP, eps) and MCC clamps its denominator at eps (spec A.5).
 #pragma once
 
 #include "fusedloss/confusion.h"
@@ -67,12 +67,11 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
       m.g_neg = -c.tp / d;
       break;
     }
-    case Metric::GMean: {  // sqrt(TP TN / (N1 N0 + eps)) with TP, TN clamped at eps
+    case Metric::GMean: {  // sqrt(TP TN / (N1 N0 + eps)); d/dTP = M / 2TP divides by max(TP, eps)
       const double d = n1 * n0 + e;
-      const double tp = c.tp > e ? c.tp : e, tn = c.tn > e ? c.tn : e;
-      m.value = std::sqrt(tp * tn / d);
-      m.g_pos = m.value / (2 * tp);
-      m.g_neg = -m.value / (2 * tn);
+      m.value = std::sqrt(c.tp * c.tn / d);
+      m.g_pos = m.value / (2 * (c.tp > e ? c.tp : e));
+      m.g_neg = -m.value / (2 * (c.tn > e ? c.tn : e));
       break;
     }
     case Metric::MCC: {  // (N TP - N1 S) / Q, Q = sqrt(N1 N0 S (N - S)) clamped at eps
