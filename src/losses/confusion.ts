@@ -397,6 +397,7 @@ export function softConfusion(
   return softConfusionImpl(scores, labels, options, 'softConfusion', false) as SoftCounts;
 }
 
+/** softConfusion off the main thread (the native backend; 'js' computes before resolving). */
 export async function softConfusionAsync(
   scores: NumericArray,
   labels: BinaryLabels | ClassLabels,
@@ -474,6 +475,7 @@ export function diceLoss(scores: NumericArray, labels: BinaryLabels | ClassLabel
   return overlapImpl(scores, labels, o, form, 'diceLoss', false) as LossResult;
 }
 
+/** diceLoss off the main thread (the native backend; 'js' computes before resolving). */
 export async function diceLossAsync(
   scores: NumericArray,
   labels: BinaryLabels | ClassLabels,
@@ -496,6 +498,7 @@ export function tverskyLoss(
   return overlapImpl(scores, labels, o, form, 'tverskyLoss', false) as LossResult;
 }
 
+/** tverskyLoss off the main thread (the native backend; 'js' computes before resolving). */
 export async function tverskyLossAsync(
   scores: NumericArray,
   labels: BinaryLabels | ClassLabels,
@@ -542,6 +545,7 @@ export function binaryCrossEntropy(
   return bceImpl(logits, labels, options, 'binaryCrossEntropy', false) as LossResult;
 }
 
+/** binaryCrossEntropy off the main thread (the native backend; 'js' computes before resolving). */
 export async function binaryCrossEntropyAsync(
   logits: NumericArray,
   labels: BinaryLabels,
