@@ -259,6 +259,8 @@ function countsFromArray(a: Float64Array, k: number): Counts {
 
 // ---- anyLoss ----
 
+const KNOWN_METRICS = `one of ${METRICS.map((m) => `'${m}'`).join(', ')} or a function of { tp, fn, fp, tn }`;
+
 function anyLossImpl(
   scores: unknown,
   labels: unknown,
@@ -268,15 +270,17 @@ function anyLossImpl(
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, anyLossSchema);
   const metric = o.metric ?? DEFAULTS.metric;
-  const known = `one of ${METRICS.map((m) => `'${m}'`).join(', ')} or a function of { tp, fn, fp, tn }`;
   if (typeof metric !== 'function' && typeof metric !== 'string') {
     throw typeError(
       'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
-      `${fn}: options.metric must be ${known}, got ${describe(metric)}`,
+      `${fn}: options.metric must be ${KNOWN_METRICS}, got ${describe(metric)}`,
     );
   }
   if (typeof metric === 'string' && !(METRICS as readonly string[]).includes(metric)) {
-    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.metric must be ${known}, got '${metric}'`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.metric must be ${KNOWN_METRICS}, got '${metric}'`,
+    );
   }
   if (o.beta !== undefined && metric !== 'fbeta') {
     throw rangeError(
