@@ -376,6 +376,29 @@ double power(double v, int32_t e) {
   return e == 2 ? v * v : v;
 }
 
+// Overlap sums per class are triples (I, P, Y) = (sum pt y, sum pt^e, sum y^e); slot 0 of a
+// chunk's partial holds the per-example loss instead.
+constexpr int kTriple = 3;
+
+// The score and d score / d pt of one cell: against its class's batch sums (global mode) or
+// against the cell alone (per example).
+OverlapTerm overlap_cell(const OverlapParams& op, const double* sums, double pt, double y) {
+  if (op.per_example)
+    return overlap_term(op, pt * y, power(pt, op.exponent), power(y, op.exponent), pt, y);
+  return overlap_term(op, sums[0], sums[1], sums[2], pt, y);
+}
+
+void add_overlap_cell(const OverlapParams& op, double w, double pt, double y, double* loss,
+                      double* sums) {
+  if (op.per_example) {
+    *loss += w * (1 - overlap_cell(op, nullptr, pt, y).score);
+  } else {
+    sums[0] += w * pt * y;
+    sums[1] += w * power(pt, op.exponent);
+    sums[2] += w * power(y, op.exponent);
+  }
+}
+
 // Self-adjusted softmax row: pt_k = p_k r_k^alpha with r_k = 1 - p_k computed without
 // cancellation for the dominant class d (r_d = sum_{j != d} e_j / sum_j e_j).
 struct AdjustedRow {
@@ -397,20 +420,25 @@ AdjustedRow adjusted_row(const float* x, int32_t c) {
   return a;
 }
 
-double one_minus(const AdjustedRow& a, int32_t k, const float* p) {
-  return k == a.d ? a.r_d : 1.0 - p[k];
+// 1 - p_k of a softmax row (accurate for the dominant class when `a` was computed).
+double one_minus(const AdjustedRow* a, int32_t k, const float* p) {
+  return a && k == a->d ? a->r_d : 1.0 - p[k];
+}
+
+// pt = p r^alpha of one cell of a multi-class row, with r = one_minus(...).
+double adjusted_pt(double p, double r, double alpha) {
+  return alpha == 0 ? p : p * std::pow(r, alpha);
 }
 
 // d loss / d x_j for a softmax row given G_m = d loss / d pt_m, pt_m = p_m r_m^alpha:
 //   dx_j = b_j - p_j sum_{m != j} b_m / r_m,   b_m = G_m r_m^alpha (1 - (1 + alpha) p_m) p_m,
 // where every b_m / r_m with m != d is bounded (r_m >= p_d >= 1/C) and p_j b_d / r_d is taken as
 // (p_j / r_d) b_d with p_j <= r_d. For alpha = 0 this is the plain softmax backward.
-void adjusted_softmax_backward(const float* x, int32_t c, const float* p, const double* G,
+void adjusted_softmax_backward(const AdjustedRow& a, int32_t c, const float* p, const double* G,
                                double alpha, float* g, double* b) {
-  const AdjustedRow a = adjusted_row(x, c);
   double rest = 0;  // sum over m != d of b_m / r_m
   for (int32_t m = 0; m < c; ++m) {
-    const double r = one_minus(a, m, p);
+    const double r = one_minus(&a, m, p);
     b[m] = G[m] * std::pow(r, alpha) * (1 - (1 + alpha) * p[m]) * p[m];
     if (m != a.d) rest += b[m] / r;
   }
@@ -425,100 +453,69 @@ void adjusted_softmax_backward(const float* x, int32_t c, const float* p, const 
   }
 }
 
+// Pass 1 of the overlap losses over rows [b, e): out = [per-example loss][(I, P, Y) per class].
 template <class L>
-void overlap_multiclass_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op,
-                             int64_t b, int64_t e, double* out, float* scratch) {
+void overlap_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op, int64_t b,
+                  int64_t e, double* out, float* scratch) {
   const int32_t c = pb.classes;
-  double* si = out + 1;  // [n][I_k][P_k][Y_k], or [loss] in per-example mode
-  double* sp = si + c;
-  double* sy = sp + c;
+  const bool logits = pb.input == Input::Logits;
   for (int64_t i = b; i < e; ++i) {
-    const float* x = pb.scores + i * c;
+    const double wi = pb.weights ? pb.weights[i] : 1.0;
+    if (c == 1) {
+      const Adjusted a = logits ? adjust_binary<true>(pb.scores[i], op.adjust)
+                                : adjust_binary<false>(pb.scores[i], op.adjust);
+      add_overlap_cell(op, wi, a.pt, label_value(y, i), out, out + 1);
+      continue;
+    }
     const float* p = block_probabilities(pb, i, i + 1, scratch);
     const AdjustedRow a =
-        op.adjust != 0 && pb.input == Input::Logits ? adjusted_row(x, c) : AdjustedRow{};
-    const double wi = pb.weights ? pb.weights[i] : 1.0;
+        logits && op.adjust != 0 ? adjusted_row(pb.scores + i * c, c) : AdjustedRow{};
+    const AdjustedRow* careful = logits && op.adjust != 0 ? &a : nullptr;
     const int32_t yi = static_cast<int32_t>(y[i]);
     for (int32_t k = 0; k < c; ++k) {
-      const double r =
-          pb.input == Input::Logits && op.adjust != 0 ? one_minus(a, k, p) : 1.0 - p[k];
-      const double pt = op.adjust == 0 ? p[k] : p[k] * std::pow(r, static_cast<double>(op.adjust));
-      const double yk = k == yi ? 1.0 : 0.0;
-      if (op.per_example) {
-        out[0] += wi * (1 - overlap_term(op, pt * yk, power(pt, op.exponent), yk, pt, yk).score);
-      } else {
-        si[k] += wi * pt * yk;
-        sp[k] += wi * power(pt, op.exponent);
-        sy[k] += wi * yk;
-      }
+      const double pt = adjusted_pt(p[k], one_minus(careful, k, p), op.adjust);
+      add_overlap_cell(op, wi, pt, k == yi ? 1.0 : 0.0, out, out + 1 + kTriple * k);
     }
   }
 }
 
-template <bool Logits, class L>
-void overlap_binary_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op, int64_t b,
-                         int64_t e, double* out) {
-  for (int64_t i = b; i < e; ++i) {
-    const Adjusted a = adjust_binary<Logits>(pb.scores[i], op.adjust);
-    const double yi = label_value(y, i), wi = pb.weights ? pb.weights[i] : 1.0;
-    const double pt = a.pt;
-    if (op.per_example) {
-      out[0] +=
-          wi *
-          (1 -
-           overlap_term(op, pt * yi, power(pt, op.exponent), power(yi, op.exponent), pt, yi).score);
-    } else {
-      out[1] += wi * pt * yi;
-      out[2] += wi * power(pt, op.exponent);
-      out[3] += wi * power(yi, op.exponent);
-    }
-  }
-}
-
+// Pass 2 of the overlap losses over rows [b, e), given the batch sums.
 template <class L>
 void overlap_backward_rows(const ConfusionProblem& pb, const L* y, const OverlapParams& op,
                            const std::vector<double>& sums, double scale, int64_t b, int64_t e,
                            float* grad) {
   const int32_t c = pb.classes;
   const bool logits = pb.input == Input::Logits;
+  const double alpha = op.adjust;
   std::vector<double> G(c), work(c);
   for (int64_t i = b; i < e; ++i) {
     const double wi = pb.weights ? pb.weights[i] : 1.0;
     if (c == 1) {
       const Adjusted a = logits ? adjust_binary<true>(pb.scores[i], op.adjust)
                                 : adjust_binary<false>(pb.scores[i], op.adjust);
-      const double yi = label_value(y, i), pt = a.pt;
-      const OverlapTerm t = op.per_example ? overlap_term(op, pt * yi, power(pt, op.exponent),
-                                                          power(yi, op.exponent), pt, yi)
-                                           : overlap_term(op, sums[1], sums[2], sums[3], pt, yi);
+      const OverlapTerm t = overlap_cell(op, sums.data() + 1, a.pt, label_value(y, i));
       grad[i] = static_cast<float>(-scale * wi * t.dscore_dpt * a.slope);
       continue;
     }
-    const float* x = pb.scores + i * c;
     float* g = grad + i * c;
     const float* p = block_probabilities(pb, i, i + 1, g);
-    const AdjustedRow a = op.adjust != 0 && logits ? adjusted_row(x, c) : AdjustedRow{};
+    // The softmax backward needs the dominant class and its accurate 1 - p in every case.
+    const AdjustedRow a = logits ? adjusted_row(pb.scores + i * c, c) : AdjustedRow{};
+    const AdjustedRow* careful = logits ? &a : nullptr;
     const int32_t yi = static_cast<int32_t>(y[i]);
-    const double alpha = op.adjust;
     for (int32_t k = 0; k < c; ++k) {
-      const double r = logits && alpha != 0 ? one_minus(a, k, p) : 1.0 - p[k];
-      const double pt = alpha == 0 ? p[k] : p[k] * std::pow(r, alpha);
-      const double yk = k == yi ? 1.0 : 0.0;
+      const double r = one_minus(careful, k, p);
+      const double pt = adjusted_pt(p[k], r, alpha);
       const OverlapTerm t =
-          op.per_example
-              ? overlap_term(op, pt * yk, power(pt, op.exponent), yk, pt, yk)
-              : overlap_term(op, sums[1 + k], sums[1 + c + k], sums[1 + 2 * c + k], pt, yk);
+          overlap_cell(op, sums.data() + 1 + kTriple * k, pt, k == yi ? 1.0 : 0.0);
       G[k] = -scale * wi * t.dscore_dpt;  // d loss / d pt
-      if (!logits) {  // probabilities: d pt / d p = r^(alpha-1) (1 - (1+alpha) p), r floored
-        const double rf = std::max(r, 1e-7);
-        G[k] *= alpha == 0 ? 1.0 : std::pow(rf, alpha - 1) * (1 - (1 + alpha) * p[k]);
-      }
+      if (!logits && alpha != 0)  // probabilities: d pt / d p = r^(alpha-1) (1 - (1+alpha) p)
+        G[k] *= std::pow(std::max(r, 1e-7), alpha - 1) * (1 - (1 + alpha) * p[k]);
     }
-    if (!logits) {
+    if (logits)
+      adjusted_softmax_backward(a, c, p, G.data(), alpha, g, work.data());
+    else
       for (int32_t k = 0; k < c; ++k) g[k] = static_cast<float>(G[k]);
-    } else {
-      adjusted_softmax_backward(x, c, p, G.data(), alpha, g, work.data());
-    }
   }
 }
 
@@ -534,20 +531,13 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
       part.status = find_fault(pb, y, b, e);
       return;
     }
-    part.sums.assign(1 + 3 * static_cast<size_t>(c), 0.0);
-    if (c == 1) {
-      if (pb.input == Input::Logits)
-        overlap_binary_sums<true>(pb, y, op, b, e, part.sums.data());
-      else
-        overlap_binary_sums<false>(pb, y, op, b, e, part.sums.data());
-    } else {
-      std::vector<float> scratch(c);
-      overlap_multiclass_sums(pb, y, op, b, e, part.sums.data(), scratch.data());
-    }
+    part.sums.assign(1 + kTriple * static_cast<size_t>(c), 0.0);
+    std::vector<float> scratch(c);
+    overlap_sums(pb, y, op, b, e, part.sums.data(), scratch.data());
   });
   const Status st = first_fault(parts);
   if (!st.ok()) return st;
-  std::vector<double> sums(1 + 3 * static_cast<size_t>(c), 0.0);
+  std::vector<double> sums(1 + kTriple * static_cast<size_t>(c), 0.0);
   for (const Partial& p : parts)
     for (size_t j = 0; j < sums.size(); ++j) sums[j] += p.sums[j];
 
@@ -557,8 +547,10 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
     *loss = pb.rows > 0 ? sums[0] * scale : 0.0;
   } else {
     double total = 0;
-    for (int32_t k = 0; k < c; ++k)
-      total += 1 - overlap_term(op, sums[1 + k], sums[1 + c + k], sums[1 + 2 * c + k], 0, 0).score;
+    for (int32_t k = 0; k < c; ++k) {
+      const double* t = sums.data() + 1 + kTriple * k;
+      total += 1 - overlap_term(op, t[0], t[1], t[2], 0, 0).score;
+    }
     *loss = total * scale;
   }
   parallel_chunks(pb.rows, rpc, [&](int64_t, int64_t b, int64_t e) {
