@@ -294,7 +294,7 @@ describe('binaryCrossEntropy cpu vs reference', () => {
 describe('threads', () => {
   const initial = getThreads();
   afterAll(() => setThreads(initial));
-  it('1 and 2 threads give bitwise-identical results', () => {
+  it('1, 2 and 8 threads give bitwise-identical results', () => {
     const n = 300_001;
     const x = randomScores(n, 60, 0.2),
       y = randomBinaryLabels(n, 61),
@@ -311,12 +311,14 @@ describe('threads', () => {
     ];
     setThreads(1);
     const one = run();
-    setThreads(2);
-    expect(getThreads()).toBe(2);
-    const two = run();
-    for (let i = 0; i < one.length; i++) {
-      expect(two[i].loss).toBe(one[i].loss);
-      expect(bitwiseEqual(two[i].grad, one[i].grad)).toBe(true);
+    for (const n of [2, 8]) {
+      setThreads(n);
+      expect(getThreads()).toBe(n);
+      const many = run();
+      for (let i = 0; i < one.length; i++) {
+        expect(many[i].loss).toBe(one[i].loss);
+        expect(bitwiseEqual(many[i].grad, one[i].grad)).toBe(true);
+      }
     }
   });
 });
