@@ -37,7 +37,7 @@ void with_flags(F&& f, bool first, Rest... rest) {
 }
 
 template <class L>
-FL_HD float label_value(const L* labels, int64_t i) {
+FL_INLINE float label_value(const L* labels, int64_t i) {
   return static_cast<float>(labels[i]);
 }
 
@@ -173,7 +173,7 @@ FL_SIMD_CLONES void binary_sums(const float* __restrict x, const L* __restrict y
 }
 
 // Sum of v[0, n) in kLanes double lanes, combined in a fixed order (vectorises).
-FL_HD double lane_sum(const float* __restrict v, int32_t n) {
+FL_INLINE double lane_sum(const float* __restrict v, int32_t n) {
   double acc[kLanes] = {};
   int32_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
@@ -186,7 +186,8 @@ FL_HD double lane_sum(const float* __restrict v, int32_t n) {
 
 // Softmax of rows [0, rows) of x into p, with the exponentials taken in one flat loop over the
 // whole block rather than row by row (short rows would spend most of their time in remainders).
-FL_HD void softmax_rows(const float* __restrict x, int64_t rows, int32_t c, float* __restrict p) {
+FL_INLINE void softmax_rows(const float* __restrict x, int64_t rows, int32_t c,
+                            float* __restrict p) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * c;
     float m = xr[0];
@@ -201,8 +202,8 @@ FL_HD void softmax_rows(const float* __restrict x, int64_t rows, int32_t c, floa
 }
 
 // Probabilities of rows [b, e): the softmax for logits (written to dst), the scores otherwise.
-FL_HD const float* block_probabilities(const ConfusionProblem& pb, int64_t b, int64_t e,
-                                       float* dst) {
+FL_INLINE const float* block_probabilities(const ConfusionProblem& pb, int64_t b, int64_t e,
+                                           float* dst) {
   const float* x = pb.scores + b * pb.classes;
   if (pb.input == Input::Probabilities) return x;
   softmax_rows(x, e - b, pb.classes, dst);
@@ -298,7 +299,7 @@ FL_SIMD_CLONES void binary_backward(const float* __restrict x, const L* __restri
 }
 
 // Softmax backward in place: g holds p and becomes p_k (u_k - sum_j p_j u_j).
-FL_HD void softmax_backward_inplace(float* __restrict g, const float* __restrict u, int32_t c) {
+FL_INLINE void softmax_backward_inplace(float* __restrict g, const float* __restrict u, int32_t c) {
   double acc[kLanes] = {};
   int32_t i = 0;
   for (; i + kLanes <= c; i += kLanes)
@@ -363,8 +364,8 @@ struct OverlapTerm {
   double score, dscore_dpt;
 };
 
-FL_HD OverlapTerm overlap_term(const OverlapParams& op, double sum_i, double sum_p, double sum_y,
-                               double pt, double y) {
+FL_INLINE OverlapTerm overlap_term(const OverlapParams& op, double sum_i, double sum_p,
+                                   double sum_y, double pt, double y) {
   const double num = op.num_i * sum_i + op.smooth;
   const double den = op.den_i * sum_i + op.den_p * sum_p + op.den_y * sum_y + op.smooth;
   const double dp = op.exponent == 2 ? 2 * pt : 1.0;  // d pt^e / d pt

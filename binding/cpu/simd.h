@@ -9,6 +9,10 @@
 #define FL_SIMD_CLONES
 #endif
 
+// Row helpers of the CPU kernels, inlined into the cloned loops that call them (so they are
+// compiled for each clone's target).
+#define FL_INLINE inline __attribute__((always_inline))
+
 namespace fl {
 constexpr int kLanes = 8;
 }
