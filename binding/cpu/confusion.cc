@@ -144,8 +144,16 @@ FL_SIMD_CLONES void binary_sums(const float* __restrict x, const L* __restrict y
     float fn[kLanes] = {}, ftp[kLanes] = {}, fs[kLanes] = {}, fn1[kLanes] = {};
     float ybuf[kBlockSteps * kLanes];
     const float* yf = float_labels(y, block, end, ybuf);
+    // The two stages of amplify in two loops: one fused loop keeps too many constants live and
+    // spills (measured: 2.35 -> 1.58 ns per element on one core).
+    float z[kBlockSteps * kLanes], dz[kBlockSteps * kLanes];  // separate arrays: no shuffles
+    for (int64_t i = block; i < end; ++i) {
+      const AmplifierInput in = amplifier_input<Logits>(x[i], amp);
+      z[i - block] = in.z;
+      dz[i - block] = in.dz;
+    }
     auto cell = [&](int64_t i, int j) {
-      const Amplified a = amplify<Logits>(x[i], amp);
+      const Amplified a = amplified(AmplifierInput{z[i - block], dz[i - block]});
       const float yi = yf[i - block], wi = Weighted ? w[i] : 1.0f;
       if (Stash) stash[i] = a.slope;
       fn[j] += wi;
@@ -574,9 +582,10 @@ FL_SIMD_CLONES void bce_rows(const float* __restrict x, const L* __restrict y,
     const float* yf = float_labels(y, block, end, ybuf);
     auto cell = [&](int64_t k, int j) {
       const float yi = yf[k - block], wi = Weighted ? w[k] : 1.0f, xi = x[k];
-      const float py = pos_weight * yi, sp = softplus(xi);  // softplus(-x) = softplus(x) - x
+      const SigmoidSoftplus t = sigmoid_softplus(xi);
+      const float py = pos_weight * yi, sp = t.softplus;  // softplus(-x) = softplus(x) - x
       f[j] += wi * (py * (sp - xi) + (1.0f - yi) * sp);
-      g[k] = scale * wi * (logistic(xi).value * (py + 1.0f - yi) - py);
+      g[k] = scale * wi * (t.sigmoid * (py + 1.0f - yi) - py);
     };
     int64_t i = block;
     for (; i + kLanes <= end; i += kLanes)

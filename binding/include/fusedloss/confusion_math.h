@@ -105,22 +105,32 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
 
 namespace fl {
 
-// AnyLoss's approximation of a prediction (spec A.2): yhat = sigmoid(L (p - 1/2)), with
-// p = sigmoid(score) for logits or p = score for probabilities, and d yhat / d score (A.4).
-struct Amplified {
-  float yhat, slope;
+// AnyLoss's approximation of a prediction (spec A.2): yhat = sigmoid(z), z = L (p - 1/2), with
+// p = sigmoid(score) for logits or p = score for probabilities, and d yhat / d score (A.4). It is
+// two stages, so a CPU loop can run each over a block with fewer live registers.
+struct AmplifierInput {
+  float z, dz;  // z = L (p - 1/2) and d z / d score
 };
 
 template <bool Logits>
+FL_HD AmplifierInput amplifier_input(float score, float amplifier) {
+  if (!Logits) return AmplifierInput{amplifier * (score - 0.5f), amplifier};
+  const Logistic s = logistic(score);
+  return AmplifierInput{amplifier * (s.value - 0.5f), amplifier * s.slope};
+}
+
+struct Amplified {
+  float yhat, slope;  // yhat and d yhat / d score
+};
+
+FL_HD Amplified amplified(const AmplifierInput& in) {
+  const Logistic a = logistic(in.z);
+  return Amplified{a.value, a.slope * in.dz};
+}
+
+template <bool Logits>
 FL_HD Amplified amplify(float score, float amplifier) {
-  float p = score, dp = 1.0f;
-  if (Logits) {
-    const Logistic s = logistic(score);
-    p = s.value;
-    dp = s.slope;
-  }
-  const Logistic a = logistic(amplifier * (p - 0.5f));
-  return Amplified{a.value, amplifier * a.slope * dp};
+  return amplified(amplifier_input<Logits>(score, amplifier));
 }
 
 // Self-adjusting Dice's pt = p (1 - p)^alpha and d pt / d score (spec B.3, product form). For

@@ -79,9 +79,15 @@ FL_HD float log1p_unit(float e) {
   return 2.0f * t * s;
 }
 
-// softplus(t) = log(1 + e^t) = max(t, 0) + log1p(exp(-|t|)).
-FL_HD float softplus(float t) {
-  return (t > 0.0f ? t : 0.0f) + log1p_unit(exp_nonpos(-std::fabs(t)));
+// sigma(t) and softplus(t) = log(1 + e^t) = max(t, 0) + log1p(exp(-|t|)), from one exponential.
+struct SigmoidSoftplus {
+  float sigmoid, softplus;
+};
+
+FL_HD SigmoidSoftplus sigmoid_softplus(float t) {
+  const float e = exp_nonpos(-std::fabs(t));
+  const float inv = 1.0f / (1.0f + e);
+  return SigmoidSoftplus{t >= 0.0f ? inv : e * inv, (t > 0.0f ? t : 0.0f) + log1p_unit(e)};
 }
 
 }  // namespace fl
