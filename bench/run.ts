@@ -34,6 +34,7 @@ interface Bytes {
 interface BackendEntry {
   reps: number;
   warmup?: number;
+  warmupMs?: number;
   /** A native CPU row: report GB/s. */
   native?: boolean;
   /** Overrides the case's byte count (another label type, say). */
@@ -62,6 +63,7 @@ function fusedEntry(
   return {
     reps,
     warmup: backend === 'cpu' ? 3 : 1,
+    warmupMs: backend === 'cpu' ? 500 : 0,
     native: backend === 'cpu',
     bytes,
     setup: () => {
@@ -204,7 +206,7 @@ async function runCase(c: Case): Promise<Row[]> {
     process.stdout.write(`  ${c.loss} ${c.size} ${backend} ... `);
     const runner = await entry.setup();
     results.set(backend, runner.result());
-    const t = timeCalls(() => runner.step(), { reps: entry.reps, warmup: entry.warmup });
+    const t = timeCalls(() => runner.step(), { reps: entry.reps, warmup: entry.warmup, warmupMs: entry.warmupMs });
     runner.dispose?.();
     console.log(`${t.medianMs.toFixed(2)} ms`);
     const row: Row = { loss: c.loss, size: c.size, backend, ...t };

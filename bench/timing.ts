@@ -13,13 +13,20 @@ export interface TimeOptions {
   reps: number;
   /** Untimed calls first (default 1). */
   warmup?: number;
+  /** Keep warming up until this much time has passed too (default 0): lets the JIT, the thread
+   * pool and the loader's own start-up work settle before fast calls are timed. */
+  warmupMs?: number;
   /** Stop early once this much time has gone on timed calls and at least 3 were made (default 10 s). */
   budgetMs?: number;
 }
 
 /** Times `fn` call by call and returns the median and the minimum, in milliseconds. */
-export function timeCalls(fn: () => unknown, { reps, warmup = 1, budgetMs = 10_000 }: TimeOptions): Timing {
-  for (let i = 0; i < warmup; i++) fn();
+export function timeCalls(
+  fn: () => unknown,
+  { reps, warmup = 1, warmupMs = 0, budgetMs = 10_000 }: TimeOptions,
+): Timing {
+  const warmStart = performance.now();
+  for (let i = 0; i < warmup || performance.now() - warmStart < warmupMs; i++) fn();
   const times: number[] = [];
   const start = performance.now();
   while (times.length < reps && (times.length < 3 || performance.now() - start < budgetMs)) {
