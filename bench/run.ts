@@ -11,6 +11,7 @@ import { anyLoss, setThreads } from '../src';
 import { nativeAddon } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
 import { mulberry32 } from '../src/random';
+import { barChartSvg } from './chart';
 import { normals, timeCalls, type Timing } from './timing';
 
 const THREADS = os.availableParallelism();
@@ -353,7 +354,10 @@ async function main(): Promise<void> {
     rows,
   };
   fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-  console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+  const chart = path.join(dir, 'latest.svg');
+  const title = `fused forward+backward, median ms (log scale): ${machine.cpu}, ${THREADS} threads, ${machine.date.slice(0, 10)}`;
+  fs.writeFileSync(chart, barChartSvg(rows, title));
+  console.log(`\nwrote ${path.relative(process.cwd(), file)} and ${path.relative(process.cwd(), chart)}`);
 }
 
 main().catch((e: unknown) => {
