@@ -76,8 +76,9 @@ class Pool {
       (*body_)(c, c * chunk_, std::min(n_, (c + 1) * chunk_));
   }
 
-  void worker() {
-    uint64_t seen = 0;
+  // `seen` starts at the generation current when the worker is created: a worker started by a
+  // resize must not take the last finished job for a new one.
+  void worker(uint64_t seen) {
     for (;;) {
       auto posted = [&] {
         return quit_.load() || generation_.load(std::memory_order_acquire) != seen;
@@ -98,7 +99,8 @@ class Pool {
 
   void start(int n) {
     quit_.store(false);
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { worker(); });
+    const uint64_t now = generation_.load();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, now] { worker(now); });
   }
 
   void stop() {
