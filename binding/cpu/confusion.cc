@@ -298,18 +298,17 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
 
 // ---- AnyLoss pass 2 ----
 
-template <bool Logits, bool Weighted, bool Stashed, class L>
-FL_SIMD_CLONES void binary_backward(const float* __restrict x, const L* __restrict y,
-                                    const float* __restrict w, int64_t b, int64_t e, float amp,
-                                    float dpos, float dneg, float* __restrict g) {
+// Binary rows [b, e): g holds pass 1's stash, d yhat / d score, and becomes the gradient.
+template <bool Weighted, class L>
+FL_SIMD_CLONES void binary_backward(const L* __restrict y, const float* __restrict w, int64_t b,
+                                    int64_t e, float dpos, float dneg, float* __restrict g) {
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
     const int64_t end = std::min(e, block + kBlockSteps * kLanes);
     float ybuf[kBlockSteps * kLanes];
     const float* yf = float_labels(y, block, end, ybuf);
     for (int64_t i = block; i < end; ++i) {
-      const float slope = Stashed ? g[i] : amplify<Logits>(x[i], amp).slope;
       const float yi = yf[i - block], wi = Weighted ? w[i] : 1.0f;
-      g[i] = wi * (yi * dpos + (1.0f - yi) * dneg) * slope;
+      g[i] *= wi * (yi * dpos + (1.0f - yi) * dneg);
     }
   }
 }
@@ -332,12 +331,12 @@ FL_INLINE void softmax_backward_inplace(float* __restrict g, const float* __rest
 template <class L>
 FL_SIMD_CLONES void multiclass_backward(const ConfusionProblem& pb, const L* y, int64_t b,
                                         int64_t e, float amp, const float* dpos, const float* dneg,
-                                        float* grad, bool stashed, float* u) {
+                                        float* grad, float* u) {
   const int32_t c = pb.classes;
   const bool logits = pb.input == Input::Logits;
   float* g = grad + b * c;
-  // Logits: the probabilities live in g (stashed by pass 1, or computed there now).
-  const float* p = logits && stashed ? g : block_probabilities(pb, b, e, g);
+  // Logits: pass 1 stashed the probabilities in g. Probabilities: they are the scores.
+  const float* p = logits ? g : pb.scores + b * c;
   for (int64_t k = 0; k < (e - b) * c; ++k) u[k] = amplify<false>(p[k], amp).slope;
   for (int64_t i = b; i < e; ++i) {
     float* ur = u + (i - b) * c;
@@ -353,21 +352,17 @@ FL_SIMD_CLONES void multiclass_backward(const ConfusionProblem& pb, const L* y, 
 
 template <class L>
 void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const double* dpos,
-                    const double* dneg, float* grad, bool stashed) {
+                    const double* dneg, float* grad) {
   const int32_t c = pb.classes;
   const std::vector<float> dp(dpos, dpos + c), dn(dneg, dneg + c);
   parallel_chunks(pb.rows, rows_per_chunk(c), [&](int64_t, int64_t b, int64_t e) {
     if (c == 1) {
       const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
-      with_flags(
-          [&](auto lg, auto wt, auto st) {
-            binary_backward<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp, dp,
-                                                          dn, grad);
-          },
-          pb.input == Input::Logits, pb.weights != nullptr, stashed);
+      with_flags([&](auto wt) { binary_backward<wt.value>(y, pb.weights, b, e, dp, dn, grad); },
+                 pb.weights != nullptr);
     } else {
       std::vector<float> u(static_cast<size_t>(e - b) * c);
-      multiclass_backward(pb, y, b, e, amp, dp.data(), dn.data(), grad, stashed, u.data());
+      multiclass_backward(pb, y, b, e, amp, dp.data(), dn.data(), grad, u.data());
     }
   });
 }
@@ -651,8 +646,8 @@ Status confusion_counts_cpu(const ConfusionProblem& pb, float amplifier, Counts*
 }
 
 void confusion_backward_cpu(const ConfusionProblem& pb, float amplifier, const double* dpos,
-                            const double* dneg, float* grad, bool stashed) {
-  with_labels(pb, [&](auto y) { backward_typed(pb, y, amplifier, dpos, dneg, grad, stashed); });
+                            const double* dneg, float* grad) {
+  with_labels(pb, [&](auto y) { backward_typed(pb, y, amplifier, dpos, dneg, grad); });
 }
 
 Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, const MetricParams& mp,
@@ -662,7 +657,7 @@ Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, con
   if (!st.ok()) return st;
   std::vector<double> dpos(pb.classes), dneg(pb.classes);
   *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
-  confusion_backward_cpu(pb, amplifier, dpos.data(), dneg.data(), grad, true);
+  confusion_backward_cpu(pb, amplifier, dpos.data(), dneg.data(), grad);
   return Status{};
 }
 

@@ -95,8 +95,9 @@ Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
       names);
 }
 
-// confusionBackward(scores, labels, weights, out, dpos, dneg, params{classes, input, amplifier,
-// stashed}, async) -> undefined; fills out. The inputs were validated by confusionCounts.
+// confusionBackward(scores, labels, weights, out, dpos, dneg, params{classes, input, amplifier},
+// async) -> undefined. `out` holds what confusionCounts stashed in it and becomes the gradient;
+// the inputs were validated by that call.
 Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 6, "params");
@@ -108,14 +109,13 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   p.keep.push_back(dpos.value);
   p.keep.push_back(dneg.value);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
-  const bool stashed = bool_field(params, "stashed");
   const ConfusionProblem pb = p.pb;
   const double* dp = dpos.data;
   const double* dn = dneg.data;
   return run(
       info.Env(), async_arg(info, 7), p.keep,
       [=] {
-        confusion_backward_cpu(pb, amp, dp, dn, out, stashed);
+        confusion_backward_cpu(pb, amp, dp, dn, out);
         return Status{};
       },
       [](Napi::Env env) { return env.Undefined(); }, names);

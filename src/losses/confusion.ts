@@ -319,16 +319,7 @@ function anyLossImpl(
       const { loss, dpos, dneg } = anyLossConstants(counts, average, metricFn);
       return then(
         nativeCall(fn, () =>
-          native().confusionBackward(
-            pb.scores,
-            pb.labels,
-            pb.weights,
-            out,
-            dpos,
-            dneg,
-            { ...params, stashed: true },
-            async,
-          ),
+          native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
         ),
         () => ({ loss, grad: out }),
       );

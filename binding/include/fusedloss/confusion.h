@@ -52,17 +52,16 @@ struct Counts {
 };
 
 // Pass 1 of AnyLoss: counts[k] for k < classes, with yhat = sigmoid(amplifier * (p - 1/2)).
-// A non-null stash (the gradient buffer, rows x classes) receives what pass 2 would otherwise
-// recompute, so pass 2 reads one array instead of evaluating the sigmoids again.
+// A non-null stash (the gradient buffer, rows x classes) receives what pass 2 needs per element:
+// d yhat / d score for binary rows, the softmax probabilities for multi-class logits.
 Status confusion_counts_cpu(const ConfusionProblem& pb, float amplifier, Counts* counts,
                             float* stash);
 
-// Pass 2 of AnyLoss: grad = d loss / d scores given, per class, the derivative of the loss with
-// respect to yhat for a cell whose label is positive (dpos[k]) or negative (dneg[k]).
-// Soft labels mix the two: y * dpos + (1 - y) * dneg. `stashed`: grad holds pass 1's stash.
-// Assumes pass 1 validated the inputs.
+// Pass 2 of AnyLoss: grad (holding pass 1's stash) becomes d loss / d scores given, per class, the
+// derivative of the loss with respect to yhat for a cell whose label is positive (dpos[k]) or
+// negative (dneg[k]). Soft labels mix the two: y * dpos + (1 - y) * dneg.
 void confusion_backward_cpu(const ConfusionProblem& pb, float amplifier, const double* dpos,
-                            const double* dneg, float* grad, bool stashed);
+                            const double* dneg, float* grad);
 
 // AnyLoss with a built-in metric, both passes and the scalar step between them.
 Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, const MetricParams& mp,
