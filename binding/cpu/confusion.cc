@@ -113,7 +113,7 @@ Status first_fault(const std::vector<Partial>& parts) {
 }
 
 // ---- AnyLoss pass 1 ----
-// With a stash buffer (the gradient), pass 1 also leaves there what pass 2 would recompute:
+// With a stash buffer (the gradient), pass 1 also leaves there what pass 2 needs per element:
 // d yhat / d score for binary rows, the probabilities for multi-class rows.
 
 // Reductions add nonnegative terms into float lanes for kBlockSteps steps, then flush them into
