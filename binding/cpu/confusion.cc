@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fusedloss/confusion_math.h"
+#include "fusedloss/dispatch.h"
 #include "parallel.h"
 #include "simd.h"
 
@@ -20,20 +21,6 @@ constexpr int64_t kChunk = 8192;  // elements per chunk; fixes the summation ord
 
 int64_t rows_per_chunk(int32_t classes) {
   return std::max<int64_t>(1, kChunk / classes);
-}
-
-// Calls f with each flag turned into std::true_type or std::false_type, so each hot loop is
-// compiled without branches on them.
-template <class F>
-void with_flags(F&& f) {
-  f();
-}
-template <class F, class... Rest>
-void with_flags(F&& f, bool first, Rest... rest) {
-  if (first)
-    with_flags([&](auto... t) { f(std::true_type{}, t...); }, rest...);
-  else
-    with_flags([&](auto... t) { f(std::false_type{}, t...); }, rest...);
 }
 
 template <class L>
@@ -626,19 +613,11 @@ Status bce_typed(const ConfusionProblem& pb, const L* y, float pos_weight, bool 
   return Status{};
 }
 
-template <class F>
-auto with_labels(const ConfusionProblem& pb, F&& f) {
-  switch (pb.label_type) {
-    case LabelType::Uint8:
-      return f(static_cast<const uint8_t*>(pb.labels));
-    case LabelType::Int32:
-      return f(static_cast<const int32_t*>(pb.labels));
-    default:
-      return f(static_cast<const float*>(pb.labels));
-  }
-}
-
 }  // namespace
+
+Status confusion_find_fault(const ConfusionProblem& pb, int64_t row_begin, int64_t row_end) {
+  return with_labels(pb, [&](auto y) { return find_fault(pb, y, row_begin, row_end); });
+}
 
 Status confusion_counts_cpu(const ConfusionProblem& pb, float amplifier, Counts* counts,
                             float* stash) {

@@ -63,6 +63,11 @@ Status confusion_counts_cpu(const ConfusionProblem& pb, float amplifier, Counts*
 void confusion_backward_cpu(const ConfusionProblem& pb, float amplifier, const double* dpos,
                             const double* dneg, float* grad);
 
+// The first invalid input of rows [row_begin, row_end): each row's scores, then its label, then its
+// weight (the order every kernel of the family reports in). The GPU kernels find the first bad
+// row; this names the element.
+Status confusion_find_fault(const ConfusionProblem& pb, int64_t row_begin, int64_t row_end);
+
 // AnyLoss with a built-in metric, both passes and the scalar step between them.
 Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, const MetricParams& mp,
                    double* loss, float* grad);
