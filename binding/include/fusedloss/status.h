@@ -1,8 +1,10 @@
 // What a kernel reports instead of throwing: the core knows nothing of JavaScript, so the
-// N-API layer turns a Status into a RangeError naming the argument and the offending index.
+// N-API layer turns a Status into a RangeError naming the argument and the offending index, or,
+// for a CUDA failure, into an Error with code ERR_FUSEDLOSS_CUDA and the runtime's message.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace fl {
 
@@ -12,15 +14,17 @@ enum class Fault : int32_t {
   ProbabilityOutOfRange,  // scores[index] outside [0, 1] with input 'probabilities'
   LabelOutOfRange,        // labels[index] outside [0, 1] (binary) or [0, classes) (multi-class)
   WeightInvalid,          // weights[index] negative or not finite
+  Cuda,                   // the CUDA runtime failed; `message` holds its name and words
 };
 
 struct Status {
   Fault fault = Fault::None;
-  int64_t index = -1;  // element index into the named argument
-  double value = 0;    // the value found there
+  int64_t index = -1;   // element index into the named argument
+  double value = 0;     // the value found there
+  std::string message;  // Fault::Cuda only
 
   bool ok() const { return fault == Fault::None; }
-  static Status at(Fault f, int64_t i, double v) { return Status{f, i, v}; }
+  static Status at(Fault f, int64_t i, double v) { return Status{f, i, v, {}}; }
 };
 
 }  // namespace fl

@@ -1,0 +1,425 @@
+// CUDA kernels of AnyLoss (spec A): pass 1 reduces the soft counts per class, the host turns them
+// into per-class derivatives (the same anyloss_constants as the CPU), pass 2 writes the gradient.
+// Per-element math comes from confusion_math.h, shared with binding/cpu/confusion.cc. Pass 2
+// recomputes yhat from the scores instead of reading a stash: on a GPU that costs no more memory
+// traffic than the stash would, and it lets counts and backward run as separate calls.
+#include <algorithm>
+#include <cfloat>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "fusedloss/confusion_math.h"
+#include "fusedloss/dispatch.h"
+#include "reduce.cuh"
+#include "runtime.cuh"
+
+namespace fl {
+namespace FL_GPU_NS {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kBlockSteps = 16;  // float terms per thread before flushing into double, as on CPU
+constexpr unsigned long long kNoFault = ~0ull;
+
+// Input checks of one row, in the order confusion_find_fault names them. Scores are checked by
+// the threads that read them; labels and weights by one thread per row.
+template <bool Logits>
+__device__ __forceinline__ bool score_ok(float x) {
+  return Logits ? fabsf(x) <= FLT_MAX : (x >= 0.0f && x <= 1.0f);
+}
+__device__ __forceinline__ bool weight_ok(float w) {
+  return w >= 0.0f && w <= FLT_MAX;
+}
+
+template <bool Weighted>
+__device__ __forceinline__ float weight_at(const float* w, int64_t i) {
+  return Weighted ? w[i] : 1.0f;
+}
+
+// Sums n, tp, s = sum yhat, n1 = sum y over binary rows into partials[block][4]; the first
+// invalid row any thread meets lowers *fault_row.
+template <bool Logits, bool Weighted, class L>
+__global__ void __launch_bounds__(kThreads)
+    binary_counts(const float* __restrict__ x, const L* __restrict__ y, const float* __restrict__ w,
+                  int64_t n, float amp, double* __restrict__ partials,
+                  unsigned long long* fault_row) {
+  __shared__ double scratch[4 * 32];
+  double acc[4] = {0, 0, 0, 0};
+  float f[4] = {0, 0, 0, 0};
+  int steps = 0;
+  unsigned long long bad = kNoFault;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += stride) {
+    const float xi = x[i], yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
+    const bool ok = score_ok<Logits>(xi) && yi >= 0.0f && yi <= 1.0f && weight_ok(wi);
+    if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(i);
+    const Amplified a = amplify<Logits>(xi, amp);
+    f[0] += wi;
+    f[1] += wi * yi * a.yhat;
+    f[2] += wi * a.yhat;
+    f[3] += wi * yi;
+    if (++steps == kBlockSteps) {
+      for (int j = 0; j < 4; ++j) acc[j] += f[j], f[j] = 0.0f;
+      steps = 0;
+    }
+  }
+  for (int j = 0; j < 4; ++j) acc[j] += f[j];
+  if (bad != kNoFault) atomicMin(fault_row, bad);
+  block_sum(acc, scratch);
+  if (linear_thread() == 0)
+    for (int j = 0; j < 4; ++j) partials[blockIdx.x * 4 + j] = acc[j];
+}
+
+template <bool Logits, bool Weighted, class L>
+__global__ void __launch_bounds__(kThreads)
+    binary_backward(const float* __restrict__ x, const L* __restrict__ y,
+                    const float* __restrict__ w, int64_t n, float amp, float dpos, float dneg,
+                    float* __restrict__ g) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += stride) {
+    const float yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
+    g[i] = amplify<Logits>(x[i], amp).slope * (wi * (yi * dpos + (1.0f - yi) * dneg));
+  }
+}
+
+// ---- multi-class: rows of `classes` scores ----
+
+// Rows are handled by groups of `width` lanes (a power of two <= 32, at least the class count
+// when that is smaller), several rows per warp for short rows, one warp per row for long ones.
+int group_width(int32_t classes) {
+  int g = 1;
+  while (g < classes && g < 32) g *= 2;
+  return g;
+}
+
+// Softmax statistics of a row of logits: p_k = exp(x_k - max) * inv, inv = 1 / sum exp(x - max),
+// as the CPU's softmax_rows computes it.
+struct RowStats {
+  float max, inv;
+};
+
+__global__ void __launch_bounds__(kThreads)
+    softmax_stats(const float* __restrict__ x, int64_t rows, int32_t c, int width,
+                  RowStats* __restrict__ stats) {
+  const int tid = threadIdx.x, lane = tid % width;
+  const int64_t per_block = kThreads / width;
+  // Every lane runs every iteration (the shuffles need the whole warp); rows past the end idle.
+  for (int64_t base = blockIdx.x * per_block; base < rows; base += gridDim.x * per_block) {
+    const int64_t r = base + tid / width;
+    const bool active = r < rows;
+    const float* xr = x + r * c;
+    float m = -FLT_MAX;
+    if (active)
+      for (int32_t k = lane; k < c; k += width) m = fmaxf(m, xr[k]);
+    m = group_max(m, width);
+    double s = 0;
+    if (active)
+      for (int32_t k = lane; k < c; k += width) s += exp_nonpos(xr[k] - m);
+    s = group_sum(s, width);
+    if (active && lane == 0) stats[r] = RowStats{m, static_cast<float>(1.0 / s)};
+  }
+}
+
+template <bool Logits>
+__device__ __forceinline__ float probability(const float* x, const RowStats* stats, int64_t r,
+                                             int32_t c, int32_t k) {
+  const float v = x[r * c + k];
+  if (!Logits) return v;
+  const RowStats st = stats[r];
+  return exp_nonpos(v - st.max) * st.inv;
+}
+
+// Per-class sums over a chunk of rows: the block is tile_x classes by tile_y rows; block (chunk,
+// tile) writes partials[chunk][3 k + {0, 1, 2}] = (tp, s, n1) for the tile's classes k. n is the
+// sum of n1 over classes (labels are valid by then).
+template <bool Logits, bool Weighted, class L>
+__global__ void __launch_bounds__(kThreads)
+    multiclass_counts(const float* __restrict__ x, const L* __restrict__ y,
+                      const float* __restrict__ w, int64_t rows, int32_t c, float amp,
+                      const RowStats* __restrict__ stats, int64_t chunk_rows,
+                      double* __restrict__ partials, unsigned long long* fault_row) {
+  __shared__ double sums[3][kThreads];
+  const int tx = threadIdx.x, ty = threadIdx.y, t = ty * blockDim.x + tx;
+  const int32_t k = blockIdx.y * blockDim.x + tx;
+  const int64_t begin = blockIdx.x * chunk_rows;
+  const int64_t end = begin + chunk_rows < rows ? begin + chunk_rows : rows;
+  double acc[3] = {0, 0, 0};
+  float f[3] = {0, 0, 0};
+  int steps = 0;
+  unsigned long long bad = kNoFault;
+  if (k < c) {
+    for (int64_t r = begin + ty; r < end; r += blockDim.y) {
+      const float xv = x[r * c + k];
+      const int32_t label = static_cast<int32_t>(y[r]);
+      const float wi = weight_at<Weighted>(w, r);
+      bool ok = score_ok<Logits>(xv);
+      if (k == 0) ok = ok && label >= 0 && label < c && weight_ok(wi);
+      if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(r);
+      const float yhat = amplify<false>(probability<Logits>(x, stats, r, c, k), amp).yhat;
+      const float hit = label == k ? wi : 0.0f;
+      f[0] += hit * yhat;
+      f[1] += wi * yhat;
+      f[2] += hit;
+      if (++steps == kBlockSteps) {
+        for (int j = 0; j < 3; ++j) acc[j] += f[j], f[j] = 0.0f;
+        steps = 0;
+      }
+    }
+  }
+  for (int j = 0; j < 3; ++j) sums[j][t] = acc[j] + f[j];
+  if (bad != kNoFault) atomicMin(fault_row, bad);
+  __syncthreads();
+  // A fixed tree over the tile's rows (ty), one column per class.
+  for (int half = blockDim.y / 2; half > 0; half /= 2) {
+    if (ty < half)
+      for (int j = 0; j < 3; ++j) sums[j][t] += sums[j][t + half * blockDim.x];
+    __syncthreads();
+  }
+  if (ty == 0 && k < c)
+    for (int j = 0; j < 3; ++j)
+      partials[blockIdx.x * (3 * static_cast<int64_t>(c)) + 3 * k + j] = sums[j][tx];
+}
+
+// Gradient of multi-class rows: u_k = w (k == label ? dpos_k : dneg_k) d yhat_k / d p_k, then
+// the softmax backward p_k (u_k - sum_j p_j u_j) (logits) or u itself (probabilities).
+template <bool Logits, bool Weighted, class L>
+__global__ void __launch_bounds__(kThreads)
+    multiclass_backward(const float* __restrict__ x, const L* __restrict__ y,
+                        const float* __restrict__ w, int64_t rows, int32_t c, int width, float amp,
+                        const RowStats* __restrict__ stats, const float* __restrict__ dpos,
+                        const float* __restrict__ dneg, float* __restrict__ g) {
+  const int tid = threadIdx.x, lane = tid % width;
+  const int64_t per_block = kThreads / width;
+  for (int64_t base = blockIdx.x * per_block; base < rows; base += gridDim.x * per_block) {
+    const int64_t r = base + tid / width;
+    const bool active = r < rows;
+    const int32_t label = active ? static_cast<int32_t>(y[r]) : 0;
+    const float wi = active ? weight_at<Weighted>(w, r) : 0.0f;
+    auto u = [&](int32_t k, float p) {
+      return amplify<false>(p, amp).slope * (wi * (k == label ? dpos[k] : dneg[k]));
+    };
+    double dot = 0;
+    if (Logits && active)
+      for (int32_t k = lane; k < c; k += width) {
+        const float p = probability<true>(x, stats, r, c, k);
+        dot += static_cast<double>(p) * u(k, p);
+      }
+    if (Logits) dot = group_sum(dot, width);
+    if (!active) continue;
+    const float d = static_cast<float>(dot);
+    for (int32_t k = lane; k < c; k += width) {
+      const float p = probability<Logits>(x, stats, r, c, k);
+      g[r * c + k] = Logits ? p * (u(k, p) - d) : u(k, p);
+    }
+  }
+}
+
+// ---- host side ----
+
+// The problem's arrays on the device.
+struct DeviceProblem {
+  const float* x = nullptr;
+  const void* y = nullptr;
+  const float* w = nullptr;
+  RowStats* stats = nullptr;  // multi-class logits: per-row softmax statistics
+};
+
+size_t label_bytes(LabelType t) {
+  return t == LabelType::Uint8 ? 1 : 4;
+}
+
+Status upload_problem(Session& s, const ConfusionProblem& pb, DeviceProblem* d) {
+  const size_t n = static_cast<size_t>(pb.rows) * pb.classes;
+  float* x = nullptr;
+  Status st = s.upload(Slot::Scores, pb.scores, n, &x);
+  if (!st.ok()) return st;
+  d->x = x;
+  const size_t label_size = static_cast<size_t>(pb.rows) * label_bytes(pb.label_type);
+  void* y = nullptr;
+  st = s.buffer(Slot::Labels, label_size, &y);
+  if (st.ok()) st = s.copy_in(y, pb.labels, label_size);
+  if (!st.ok()) return st;
+  d->y = y;
+  if (pb.weights) {
+    float* w = nullptr;
+    st = s.upload(Slot::Weights, pb.weights, static_cast<size_t>(pb.rows), &w);
+    if (!st.ok()) return st;
+    d->w = w;
+  }
+  if (pb.classes > 1 && pb.input == Input::Logits) {
+    st = s.buffer(Slot::Rows, static_cast<size_t>(pb.rows), &d->stats);
+    if (!st.ok()) return st;
+    FL_LAUNCH(grid_for(pb.rows, kThreads / group_width(pb.classes)), kThreads, 0, s.stream(),
+              softmax_stats)
+    (d->x, pb.rows, pb.classes, group_width(pb.classes), d->stats);
+    FL_CUDA_LAUNCHED("softmax_stats");
+  }
+  s.mark(Phase::Uploaded);
+  return Status{};
+}
+
+// Pass 1 on the device, the first invalid row (if any) named exactly by the host's check.
+Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d, float amp,
+                        Counts* counts) {
+  const int32_t c = pb.classes;
+  const bool logits = pb.input == Input::Logits, weighted = pb.weights != nullptr;
+  // Launch shape: binary, blocks over the rows; multi-class, tiles of classes by chunks of rows,
+  // with the chunk count bounded so the partials stay under 64 MiB.
+  const int tile_x = c == 1 ? kThreads : group_width(c), tile_y = kThreads / tile_x;
+  const int tiles = c == 1 ? 1 : (c + tile_x - 1) / tile_x;
+  const int64_t row_groups = (pb.rows + tile_y - 1) / tile_y;
+  const int64_t by_memory = std::max<int64_t>(1, (int64_t{64} << 20) / (24 * int64_t{c}));
+  const int64_t fill = (8 * int64_t{multiprocessors()} + tiles - 1) / tiles;
+  const int64_t chunks = c == 1 ? grid_for(pb.rows, kThreads)
+                                : std::max<int64_t>(1, std::min({fill, row_groups, by_memory}));
+  const int64_t chunk_rows = (pb.rows + chunks - 1) / chunks;
+  const int width = c == 1 ? 4 : 3 * c;  // values per partial
+
+  double* partials = nullptr;
+  unsigned char* result = nullptr;  // fault row, then the sums
+  Status st = s.buffer(Slot::Partials, static_cast<size_t>(chunks) * width, &partials);
+  if (st.ok()) st = s.buffer(Slot::Result, 8 + static_cast<size_t>(width) * 8, &result);
+  if (!st.ok()) return st;
+  auto* fault_row = reinterpret_cast<unsigned long long*>(result);
+  auto* sums = reinterpret_cast<double*>(result + 8);
+  FL_CUDA_TRY(cudaMemsetAsync(fault_row, 0xff, 8, s.stream()));
+
+  with_labels(pb, [&](auto y) {
+    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
+    const L* dy = static_cast<const L*>(d.y);
+    with_flags(
+        [&](auto lg, auto wt) {
+          if (c == 1)
+            FL_LAUNCH(static_cast<int>(chunks), kThreads, 0, s.stream(),
+                      binary_counts<lg.value, wt.value, L>)
+          (d.x, dy, d.w, pb.rows, amp, partials, fault_row);
+          else FL_LAUNCH(dim3(static_cast<unsigned>(chunks), tiles), dim3(tile_x, tile_y), 0,
+                         s.stream(), multiclass_counts<lg.value, wt.value, L>)(
+              d.x, dy, d.w, pb.rows, c, amp, d.stats, chunk_rows, partials, fault_row);
+        },
+        logits, weighted);
+  });
+  FL_CUDA_LAUNCHED("counts kernel");
+  FL_LAUNCH(grid_for(width, kThreads), kThreads, 0, s.stream(), column_sums<double>)
+  (partials, static_cast<int>(chunks), width, sums);
+  FL_CUDA_LAUNCHED("column_sums");
+  s.mark(Phase::Computed);
+
+  std::vector<unsigned char> host(8 + static_cast<size_t>(width) * 8);
+  st = s.copy_out(host.data(), result, host.size());
+  if (!st.ok()) return st;
+  unsigned long long bad;
+  std::memcpy(&bad, host.data(), 8);
+  if (bad != kNoFault) {
+    const int64_t row = static_cast<int64_t>(bad);
+    st = confusion_find_fault(pb, row, row + 1);
+    if (st.ok()) st = cuda_fault(cudaErrorUnknown, "the device flagged a row the host finds valid");
+    return st;
+  }
+  std::vector<double> v(width);
+  std::memcpy(v.data(), host.data() + 8, v.size() * 8);
+  if (c == 1) {
+    const double n = v[0], tp = v[1], sy = v[2], n1 = v[3];
+    counts[0] = Counts{tp, n1 - tp, sy - tp, n - n1 - sy + tp};
+    return Status{};
+  }
+  double n = 0;
+  for (int32_t k = 0; k < c; ++k) n += v[3 * k + 2];
+  for (int32_t k = 0; k < c; ++k) {
+    const double tp = v[3 * k], sy = v[3 * k + 1], n1 = v[3 * k + 2];
+    counts[k] = Counts{tp, n1 - tp, sy - tp, n - n1 - sy + tp};
+  }
+  return Status{};
+}
+
+// Pass 2 on the device, then the gradient back to the host.
+Status backward_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d, float amp,
+                          const double* dpos, const double* dneg, float* grad) {
+  const int32_t c = pb.classes;
+  const size_t n = static_cast<size_t>(pb.rows) * c;
+  float* g = nullptr;
+  Status st = s.buffer(Slot::Grad, n, &g);
+  if (!st.ok()) return st;
+  float* constants = nullptr;
+  if (c > 1) {
+    std::vector<float> dc(2 * static_cast<size_t>(c));
+    for (int32_t k = 0; k < c; ++k) {
+      dc[k] = static_cast<float>(dpos[k]);
+      dc[c + k] = static_cast<float>(dneg[k]);
+    }
+    st = s.upload(Slot::Constants, dc.data(), dc.size(), &constants);
+    if (!st.ok()) return st;
+  }
+  const int width = group_width(c);
+  with_labels(pb, [&](auto y) {
+    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
+    const L* dy = static_cast<const L*>(d.y);
+    with_flags(
+        [&](auto lg, auto wt) {
+          if (c == 1)
+            FL_LAUNCH(grid_for(pb.rows, kThreads), kThreads, 0, s.stream(),
+                      binary_backward<lg.value, wt.value, L>)
+          (d.x, dy, d.w, pb.rows, amp, static_cast<float>(dpos[0]), static_cast<float>(dneg[0]), g);
+          else FL_LAUNCH(grid_for(pb.rows, kThreads / width), kThreads, 0, s.stream(),
+                         multiclass_backward<lg.value, wt.value, L>)(
+              d.x, dy, d.w, pb.rows, c, width, amp, d.stats, constants, constants + c, g);
+        },
+        pb.input == Input::Logits, pb.weights != nullptr);
+  });
+  FL_CUDA_LAUNCHED("backward kernel");
+  s.mark(Phase::Computed);
+  st = s.copy_out(grad, g, n * sizeof(float));
+  s.mark(Phase::Downloaded);
+  return st;
+}
+
+}  // namespace
+
+Status confusion_counts(const ConfusionProblem& pb, float amplifier, Counts* counts) {
+  if (pb.rows == 0) {
+    std::fill(counts, counts + pb.classes, Counts{});
+    return Status{};
+  }
+  Session s;
+  DeviceProblem d;
+  Status st = s.status();
+  if (st.ok()) st = upload_problem(s, pb, &d);
+  if (st.ok()) st = counts_on_device(s, pb, d, amplifier, counts);
+  s.mark(Phase::Downloaded);
+  return st;
+}
+
+Status confusion_backward(const ConfusionProblem& pb, float amplifier, const double* dpos,
+                          const double* dneg, float* grad) {
+  if (pb.rows == 0) return Status{};
+  Session s;
+  DeviceProblem d;
+  Status st = s.status();
+  if (st.ok()) st = upload_problem(s, pb, &d);
+  if (st.ok()) st = backward_on_device(s, pb, d, amplifier, dpos, dneg, grad);
+  return st;
+}
+
+Status anyloss(const ConfusionProblem& pb, float amplifier, Average avg, const MetricParams& mp,
+               double* loss, float* grad) {
+  std::vector<Counts> counts(pb.classes);
+  std::vector<double> dpos(pb.classes), dneg(pb.classes);
+  if (pb.rows == 0) {
+    *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
+    return Status{};
+  }
+  Session s;
+  DeviceProblem d;
+  Status st = s.status();
+  if (st.ok()) st = upload_problem(s, pb, &d);
+  if (st.ok()) st = counts_on_device(s, pb, d, amplifier, counts.data());
+  if (!st.ok()) return st;
+  *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
+  return backward_on_device(s, pb, d, amplifier, dpos.data(), dneg.data(), grad);
+}
+
+}  // namespace FL_GPU_NS
+}  // namespace fl

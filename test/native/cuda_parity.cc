@@ -1,0 +1,313 @@
+// The CUDA kernels held against the CPU kernels, with no Node involved: every GPU entry point on
+// odd sizes, saturated and peaked inputs, one-class batches and invalid inputs, printing the
+// largest errors of each case. Built twice from this file: cuda_parity_sim runs the kernels in
+// the simulator (CI), cuda_parity on a real device, where it also prints kernel times.
+//   cuda_parity [--require-device]   exit 1 on any failed case (or, with the flag, no device)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fusedloss/confusion.h"
+#include "fusedloss/confusion_math.h"
+#include "fusedloss/gpu.h"
+
+#if defined(FL_PARITY_SIM)
+namespace gpu = fl::sim;
+constexpr const char* kBackend = "cuda-sim";
+#else
+#include "fusedloss/cuda_device.h"
+namespace gpu = fl::cuda;
+constexpr const char* kBackend = "cuda";
+#endif
+
+namespace {
+
+using fl::ConfusionProblem;
+using fl::Counts;
+using fl::Status;
+
+// Agreement required between backends (DESIGN.md, Numerics): loss within 1e-5 relative,
+// gradient within 1e-4 of its largest magnitude, counts within 1e-5 of the batch weight.
+constexpr double kLossTol = 1e-5, kGradTol = 1e-4, kCountTol = 1e-5;
+
+struct Rng {  // xorshift64*: fixed streams, no library dependence
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  uint64_t next() {
+    s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1Dull;
+  }
+  double uniform() { return (next() >> 11) * 0x1.0p-53; }
+  double normal() {
+    const double u = std::max(uniform(), 1e-300), v = uniform();
+    return std::sqrt(-2 * std::log(u)) * std::cos(6.283185307179586 * v);
+  }
+};
+
+enum class Scores { Normal, Saturated, Peaked };
+enum class Labels { Random, AllZero, AllOne };
+
+struct Case {
+  int64_t rows;
+  int32_t classes;
+  fl::Input input;
+  fl::LabelType label_type;
+  bool weighted;
+  Scores scores;
+  Labels labels;
+  fl::Metric metric;
+  fl::Average average;
+  uint64_t seed;
+};
+
+struct Data {
+  std::vector<float> x, w, soft;
+  std::vector<uint8_t> u8;
+  std::vector<int32_t> i32;
+  ConfusionProblem pb;
+};
+
+Data make(const Case& c) {
+  Rng rng(c.seed);
+  Data d;
+  const int64_t n = c.rows * c.classes;
+  d.x.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    double v = rng.normal();
+    if (c.scores == Scores::Saturated) v *= 1e4;  // sigmoids and softmaxes pinned at 0 or 1
+    if (c.scores == Scores::Peaked) v = (i % c.classes == 0 ? 30 : 0) + 0.01 * v;
+    if (c.input == fl::Input::Probabilities)
+      v = c.scores == Scores::Normal ? rng.uniform() : (v > 0 ? 1.0 : 0.0);
+    d.x[i] = static_cast<float>(v);
+  }
+  auto label = [&](int64_t) -> int32_t {
+    if (c.labels == Labels::AllZero) return 0;
+    if (c.labels == Labels::AllOne) return c.classes == 1 ? 1 : c.classes - 1;
+    return static_cast<int32_t>(rng.next() % (c.classes == 1 ? 2 : c.classes));
+  };
+  d.pb.rows = c.rows;
+  d.pb.classes = c.classes;
+  d.pb.input = c.input;
+  d.pb.label_type = c.label_type;
+  d.pb.scores = d.x.data();
+  switch (c.label_type) {
+    case fl::LabelType::Float32:  // soft binary labels
+      for (int64_t i = 0; i < c.rows; ++i)
+        d.soft.push_back(c.labels == Labels::Random ? static_cast<float>(rng.uniform())
+                                                    : static_cast<float>(label(i)));
+      d.pb.labels = d.soft.data();
+      break;
+    case fl::LabelType::Uint8:
+      for (int64_t i = 0; i < c.rows; ++i) d.u8.push_back(static_cast<uint8_t>(label(i)));
+      d.pb.labels = d.u8.data();
+      break;
+    case fl::LabelType::Int32:
+      for (int64_t i = 0; i < c.rows; ++i) d.i32.push_back(label(i));
+      d.pb.labels = d.i32.data();
+      break;
+  }
+  if (c.weighted) {
+    for (int64_t i = 0; i < c.rows; ++i) d.w.push_back(static_cast<float>(2 * rng.uniform()));
+    d.pb.weights = d.w.data();
+  }
+  return d;
+}
+
+std::string describe(const Case& c) {
+  static const char* metrics[] = {"accuracy", "precision", "recall",  "specificity",
+                                  "f1",       "fbeta",     "bal-acc", "gmean",
+                                  "gmean2",   "mcc",       "jaccard"};
+  static const char* scores[] = {"normal", "saturated", "peaked"};
+  static const char* labels[] = {"random", "all-0", "all-1"};
+  static const char* types[] = {"f32", "u8", "i32"};
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%-11s rows %6lld C %4d %-5s labels %s/%-6s%s %-9s %s",
+                metrics[static_cast<int>(c.metric)], static_cast<long long>(c.rows), c.classes,
+                c.input == fl::Input::Logits ? "logit" : "prob",
+                types[static_cast<int>(c.label_type)], labels[static_cast<int>(c.labels)],
+                c.weighted ? " w" : "  ", scores[static_cast<int>(c.scores)],
+                c.average == fl::Average::Micro ? "micro" : "macro");
+  return buf;
+}
+
+int passed = 0, failed = 0;
+
+void report(bool ok, const std::string& what) {
+  (ok ? passed : failed) += 1;
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+}
+
+std::string status_text(const Status& s) {
+  if (s.ok()) return "ok";
+  if (s.fault == fl::Fault::Cuda) return "CUDA: " + s.message;
+  return "fault " + std::to_string(static_cast<int>(s.fault)) + " at " + std::to_string(s.index);
+}
+
+// AnyLoss and its counts on both backends.
+void run_case(const Case& c, bool timed) {
+  Data d = make(c);
+  fl::MetricParams mp;
+  mp.metric = c.metric;
+  mp.beta = 2;
+  const float amp = 73;
+  const size_t n = d.x.size();
+  std::vector<float> g_cpu(n), g_gpu(n);
+  double l_cpu = 0, l_gpu = 0;
+  const Status s_cpu = fl::anyloss_cpu(d.pb, amp, c.average, mp, &l_cpu, g_cpu.data());
+  if (timed) gpu::anyloss(d.pb, amp, c.average, mp, &l_gpu, g_gpu.data());  // warm-up: buffers
+  const auto t0 = std::chrono::steady_clock::now();
+  const Status s_gpu = gpu::anyloss(d.pb, amp, c.average, mp, &l_gpu, g_gpu.data());
+  const double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!s_cpu.ok() || !s_gpu.ok()) {
+    report(false, describe(c) + ": cpu " + status_text(s_cpu) + ", gpu " + status_text(s_gpu));
+    return;
+  }
+  double gmax = 0, gdiff = 0;
+  for (size_t i = 0; i < n; ++i) {
+    gmax = std::max(gmax, static_cast<double>(std::fabs(g_cpu[i])));
+    gdiff = std::max(gdiff, static_cast<double>(std::fabs(g_cpu[i] - g_gpu[i])));
+  }
+  const double ldiff = std::fabs(l_cpu - l_gpu) / std::max(1.0, std::fabs(l_cpu));
+  const double grel = gmax > 0 ? gdiff / gmax : gdiff;
+
+  std::vector<Counts> k_cpu(c.classes), k_gpu(c.classes);
+  std::vector<float> stash(n);
+  const Status sc = fl::confusion_counts_cpu(d.pb, amp, k_cpu.data(), stash.data());
+  const Status sg = gpu::confusion_counts(d.pb, amp, k_gpu.data());
+  double total = 0, cdiff = 0;
+  for (int32_t k = 0; k < c.classes; ++k) {
+    const Counts& a = k_cpu[k];
+    const Counts& b = k_gpu[k];
+    total = std::max(total, a.tp + a.fn + a.fp + a.tn);
+    cdiff = std::max({cdiff, std::fabs(a.tp - b.tp), std::fabs(a.fn - b.fn), std::fabs(a.fp - b.fp),
+                      std::fabs(a.tn - b.tn)});
+  }
+  const double crel = cdiff / std::max(1.0, total);
+  const bool ok = sc.ok() && sg.ok() && ldiff <= kLossTol && grel <= kGradTol &&
+                  crel <= kCountTol && std::isfinite(l_gpu);
+  char buf[160];
+  std::snprintf(buf, sizeof buf, ": loss %.2e, grad %.2e, counts %.2e", ldiff, grel, crel);
+  std::string line = describe(c) + buf;
+  if (timed) {
+    const fl::GpuTimes t = gpu::last_times();
+    std::snprintf(buf, sizeof buf, " | wall %.3f ms: in %.3f, kernels %.3f, out %.3f", wall_ms,
+                  t.upload_ms, t.kernels_ms, t.download_ms);
+    line += buf;
+  }
+  report(ok, line);
+}
+
+// An invalid input must be named exactly as the CPU names it.
+void run_fault_case(const Case& c, int64_t row, int which /* 0 score, 1 label, 2 weight */) {
+  Data d = make(c);
+  const int64_t k = c.classes - 1;
+  if (which == 0) d.x[row * c.classes + k] = NAN;
+  if (which == 1) {
+    if (!d.soft.empty()) d.soft[row] = 2;
+    if (!d.i32.empty()) d.i32[row] = c.classes;
+    if (!d.u8.empty()) d.u8[row] = static_cast<uint8_t>(c.classes == 1 ? 2 : c.classes);
+  }
+  if (which == 2) d.w[row] = -1;
+  fl::MetricParams mp;
+  double l = 0;
+  std::vector<float> g(d.x.size());
+  const Status a = fl::anyloss_cpu(d.pb, 73, c.average, mp, &l, g.data());
+  const Status b = gpu::anyloss(d.pb, 73, c.average, mp, &l, g.data());
+  static const char* what[] = {"NaN score", "bad label", "negative weight"};
+  const bool ok = !a.ok() && a.fault == b.fault && a.index == b.index;
+  report(ok, describe(c) + ": " + what[which] + " in row " + std::to_string(row) + ": cpu " +
+                 status_text(a) + ", gpu " + status_text(b));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool require = argc > 1 && std::strcmp(argv[1], "--require-device") == 0;
+#if !defined(FL_PARITY_SIM)
+  const fl::CudaStatus dev = fl::cuda_discover();
+  if (!dev.available) {
+    std::printf("cuda_parity: skipped, no usable CUDA device (%s)\n", dev.reason.c_str());
+    return require ? 1 : 0;
+  }
+  std::printf("cuda_parity on %s (sm_%d%d)\n", dev.devices[0].name.c_str(), dev.devices[0].major,
+              dev.devices[0].minor);
+  const bool timed = true;
+#else
+  (void)require;
+  const bool timed = false;
+#endif
+  gpu::set_profiling(timed);
+  using fl::Average;
+  using fl::Input;
+  using fl::LabelType;
+  using fl::Metric;
+  uint64_t seed = 1;
+
+  // Binary: every size, both inputs, every label type, weights on and off.
+  const Metric binary_metrics[] = {Metric::F1,    Metric::MCC,   Metric::BalancedAccuracy,
+                                   Metric::GMean, Metric::FBeta, Metric::Accuracy};
+  // One row is F1 only: a single soft-labelled row makes MCC's denominator vanish (clamped at
+  // eps, spec A.5), and its gradient y dpos + (1 - y) dneg, with dpos and dneg ~ 1/eps, cancels to
+  // rounding noise on every backend.
+  int m = 0;
+  for (int64_t rows : {1, 31, 33, 1000, 4097, 100000})
+    for (Input in : {Input::Logits, Input::Probabilities})
+      for (LabelType lt : {LabelType::Float32, LabelType::Uint8, LabelType::Int32})
+        for (bool w : {false, true})
+          run_case({rows, 1, in, lt, w, Scores::Normal, Labels::Random,
+                    rows == 1 ? Metric::F1 : binary_metrics[m++ % 6], Average::Macro, seed++},
+                   false);
+  // Saturated scores and one-class batches.
+  for (Scores sc : {Scores::Saturated, Scores::Normal})
+    for (Labels lb : {Labels::AllZero, Labels::AllOne, Labels::Random})
+      for (Metric mt : {Metric::F1, Metric::MCC, Metric::GMean, Metric::Precision})
+        run_case(
+            {4097, 1, Input::Logits, LabelType::Uint8, false, sc, lb, mt, Average::Macro, seed++},
+            false);
+  // Multi-class: short rows (several per warp), a row per warp, rows wider than a warp and more
+  // classes than one tile holds; logits and probabilities; macro and micro.
+  for (int32_t classes : {2, 3, 10, 33, 100, 1500})
+    for (int64_t rows : {1, 31, 1000, 4097})
+      for (Input in : {Input::Logits, Input::Probabilities}) {
+        if (static_cast<int64_t>(classes) * rows > 2000000) continue;
+        const bool w = (rows + classes) % 2 == 1;
+        run_case({rows, classes, in, rows % 2 ? LabelType::Int32 : LabelType::Uint8, w,
+                  Scores::Normal, Labels::Random, rows == 31 ? Metric::MCC : Metric::F1,
+                  classes == 10 ? Average::Micro : Average::Macro, seed++},
+                 false);
+      }
+  for (Scores sc : {Scores::Saturated, Scores::Peaked})
+    for (Labels lb : {Labels::AllZero, Labels::Random})
+      run_case({1000, 10, Input::Logits, LabelType::Int32, true, sc, lb, Metric::F1, Average::Macro,
+                seed++},
+               false);
+  // Invalid inputs: the first bad row wins, whichever thread found it.
+  for (int which : {0, 1, 2}) {
+    run_fault_case({4097, 1, Input::Logits, LabelType::Float32, true, Scores::Normal,
+                    Labels::Random, Metric::F1, Average::Macro, seed++},
+                   4000, which);
+    run_fault_case({1000, 7, Input::Probabilities, LabelType::Int32, true, Scores::Normal,
+                    Labels::Random, Metric::F1, Average::Macro, seed++},
+                   517, which);
+  }
+  // Sizes worth timing on a device (in the simulator they only add run time).
+  if (timed)
+    for (int64_t rows : {int64_t{1} << 20, int64_t{1} << 24})
+      run_case({rows, 1, Input::Logits, LabelType::Uint8, false, Scores::Normal, Labels::Random,
+                Metric::F1, Average::Macro, seed++},
+               true);
+  if (timed)
+    for (int32_t classes : {10, 1000})
+      run_case({(int64_t{1} << 22) / classes, classes, Input::Logits, LabelType::Int32, false,
+                Scores::Normal, Labels::Random, Metric::F1, Average::Macro, seed++},
+               true);
+
+  std::printf("cuda_parity (%s): %d cases passed, %d failed\n", kBackend, passed, failed);
+  return failed == 0 ? 0 : 1;
+}
