@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { anyLoss, setThreads } from '../src';
+import { anyLoss, backends, setThreads } from '../src';
 import { nativeAddon } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
 import { mulberry32 } from '../src/random';
@@ -50,21 +50,22 @@ interface Case {
   backends: Record<string, BackendEntry>;
 }
 
-type FusedCall = (backend: 'cpu' | 'js', out: Float32Array) => number;
+type FusedBackend = 'cpu' | 'cuda' | 'js';
+type FusedCall = (backend: FusedBackend, out: Float32Array) => number;
 
 /** One fusedloss row: `call` fills `out` (reused, so no allocation is timed) and returns the loss. */
 function fusedEntry(
   call: FusedCall,
   length: number,
-  backend: 'cpu' | 'js',
+  backend: FusedBackend,
   threads: number,
   reps: number,
   bytes?: Bytes,
 ): BackendEntry {
   return {
     reps,
-    warmup: backend === 'cpu' ? 3 : 1,
-    warmupMs: backend === 'cpu' ? 500 : 0,
+    warmup: backend === 'js' ? 1 : 3,
+    warmupMs: backend === 'js' ? 0 : 500,
     native: backend === 'cpu',
     bytes,
     setup: () => {
@@ -81,11 +82,26 @@ function fusedEntry(
   };
 }
 
-/** The usual fusedloss rows: native CPU on 1 and on all threads, and the float64 reference. */
-function fused(call: FusedCall, length: number, reps: { cpu: number; js: number }): Record<string, BackendEntry> {
+const CUDA = backends().cuda;
+if (!CUDA.available) console.log(`fusedloss cuda rows skipped: ${CUDA.reason}`);
+
+/**
+ * The usual fusedloss rows: native CPU on 1 and on all threads, the float64 reference, and the
+ * GPU (host arrays in, gradient back on the host: copies included) for a loss with CUDA kernels
+ * when a device exists.
+ */
+function fused(
+  call: FusedCall,
+  length: number,
+  reps: { cpu: number; js: number },
+  cuda = false,
+): Record<string, BackendEntry> {
   return {
     'fusedloss cpu, 1 thread': fusedEntry(call, length, 'cpu', 1, reps.cpu),
     [BASELINE]: fusedEntry(call, length, 'cpu', THREADS, reps.cpu),
+    ...(cuda && CUDA.available
+      ? { [`fusedloss cuda (${CUDA.devices[0].name})`]: fusedEntry(call, length, 'cuda', THREADS, reps.cpu) }
+      : {}),
     'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, reps.js),
   };
 }
@@ -137,7 +153,7 @@ const CASES: Case[] = [
       minimumNote: '12 B/el: read scores and labels once, write grad once',
     },
     backends: {
-      ...fused((backend, out) => anyLoss(binX, binY, { backend, out }).loss, N, { cpu: 60, js: 5 }),
+      ...fused((backend, out) => anyLoss(binX, binY, { backend, out }).loss, N, { cpu: 60, js: 5 }, true),
       [`${BASELINE}, Uint8 labels`]: fusedEntry(
         (backend, out) => anyLoss(binX, binYu8, { backend, out }).loss,
         N,
@@ -164,7 +180,12 @@ const CASES: Case[] = [
       minimumNote: `${(8 * C + 4) / C} B/el: read scores and labels once, write grad once`,
     },
     backends: {
-      ...fused((backend, out) => anyLoss(mcX, mcY, { classes: C, backend, out }).loss, ROWS * C, { cpu: 60, js: 5 }),
+      ...fused(
+        (backend, out) => anyLoss(mcX, mcY, { classes: C, backend, out }).loss,
+        ROWS * C,
+        { cpu: 60, js: 5 },
+        true,
+      ),
       ...tfjs(() => anyLossF1Macro(mcX, mcY, C), { cpu: 5, wasm: 10 }),
     },
   },

@@ -20,7 +20,7 @@ const files = execFileSync(
   },
 )
   .split('\n')
-  .filter((f) => /\.(h|cc|cu|cuh)$/.test(f));
+  .filter((f) => /\.(h|inc|cc|cu|cuh)$/.test(f));
 const fix = process.argv.includes('--fix');
 let bad = 0;
 for (const f of files) {

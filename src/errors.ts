@@ -1,5 +1,7 @@
 // Every error fusedloss throws on bad input is a TypeError or RangeError whose `code` starts
 // with ERR_FUSEDLOSS_ and whose message names the argument, what was expected and what came.
+// A backend that cannot run gives ERR_FUSEDLOSS_BACKEND_UNAVAILABLE; a failure inside the CUDA
+// runtime gives ERR_FUSEDLOSS_CUDA with the runtime's own message (both plain Errors).
 
 export type FusedLossErrorCode =
   | 'ERR_FUSEDLOSS_INVALID_ARG_TYPE'
@@ -8,7 +10,8 @@ export type FusedLossErrorCode =
   | 'ERR_FUSEDLOSS_UNKNOWN_OPTION'
   | 'ERR_FUSEDLOSS_NON_FINITE'
   | 'ERR_FUSEDLOSS_INVALID_RETURN_VALUE'
-  | 'ERR_FUSEDLOSS_BACKEND_UNAVAILABLE';
+  | 'ERR_FUSEDLOSS_BACKEND_UNAVAILABLE'
+  | 'ERR_FUSEDLOSS_CUDA';
 
 export type FusedLossError = (TypeError | RangeError | Error) & { code: FusedLossErrorCode };
 

@@ -21,8 +21,11 @@ type LossCall = (
 
 /** The addon's functions. Arguments are checked again natively; see binding/napi. */
 export interface NativeAddon {
-  backends(): {
+  /** probeCuda false: report CUDA without asking the runtime (FUSEDLOSS_BACKEND=cpu or js). */
+  backends(probeCuda: boolean): {
     threads: number;
+    /** Whether this build contains the simulated CUDA kernels (the 'cuda-sim' backend). */
+    sim: boolean;
     cuda: {
       compiled: boolean;
       available: boolean;
@@ -74,6 +77,11 @@ export interface BackendReport {
   /** The native multithreaded CPU kernels. */
   cpu: { available: boolean; threads?: number; reason?: string };
   /**
+   * The CUDA kernels run on the CPU by the execution-model simulator (cuda/sim): slow, for
+   * testing the CUDA code without a GPU. Builds from a clone include it; release prebuilds do not.
+   */
+  'cuda-sim': { available: boolean; reason?: string };
+  /**
    * The CUDA kernels. `compiled` says whether this build of the addon contains them; `reason`
    * says why they cannot run (no device, no driver, ...), in the CUDA runtime's own words.
    */
@@ -107,18 +115,42 @@ export function nativeAddon(): NativeAddon | null {
   return addon;
 }
 
+const BACKENDS = ['auto', 'cpu', 'cuda', 'cuda-sim', 'js'] as const;
+export type Backend = (typeof BACKENDS)[number];
+export type ResolvedBackend = Exclude<Backend, 'auto'>;
+
+/**
+ * FUSEDLOSS_BACKEND, when set, is what 'auto' means for every call: 'cpu' and 'js' never touch
+ * CUDA (the runtime is not even asked for devices); 'cuda' and 'cuda-sim' run every loss that has
+ * CUDA kernels there, whatever its size, and the others on the CPU.
+ */
+const envBackend: Backend = (() => {
+  const v = process.env.FUSEDLOSS_BACKEND;
+  if (v === undefined || v === '') return 'auto';
+  if ((BACKENDS as readonly string[]).includes(v)) return v as Backend;
+  process.emitWarning(
+    `fusedloss: FUSEDLOSS_BACKEND=${JSON.stringify(v)} is not one of ${BACKENDS.join(', ')}; using 'auto'`,
+    { code: 'FUSEDLOSS_BAD_ENV' },
+  );
+  return 'auto';
+})();
+
+const probeCuda = envBackend !== 'cpu' && envBackend !== 'js';
+
 let cudaReport: BackendReport['cuda'] | undefined;
 
 /** What exists on this machine, and why not when something does not. */
 export function backends(): BackendReport {
   if (!addon) {
+    const why = `the native addon could not be loaded: ${loadError}`;
     return {
       js: { available: true },
-      cpu: { available: false, reason: `the native addon could not be loaded: ${loadError}` },
-      cuda: { available: false, compiled: false, reason: 'the native addon could not be loaded', devices: [] },
+      cpu: { available: false, reason: why },
+      'cuda-sim': { available: false, reason: why },
+      cuda: { available: false, compiled: false, reason: why, devices: [] },
     };
   }
-  const b = addon.backends();
+  const b = addon.backends(probeCuda);
   cudaReport ??= {
     available: b.cuda.available,
     compiled: b.cuda.compiled,
@@ -127,7 +159,14 @@ export function backends(): BackendReport {
     driverVersion: b.cuda.driverVersion,
     devices: b.cuda.devices,
   };
-  return { js: { available: true }, cpu: { available: true, threads: b.threads }, cuda: cudaReport };
+  return {
+    js: { available: true },
+    cpu: { available: true, threads: b.threads },
+    'cuda-sim': b.sim
+      ? { available: true }
+      : { available: false, reason: 'this build of the addon has no simulator (release builds leave it out)' },
+    cuda: cudaReport,
+  };
 }
 
 /**
@@ -150,32 +189,59 @@ export function getThreads(): number {
   return addon ? addon.getThreads() : 1;
 }
 
-export type Backend = 'auto' | 'cpu' | 'cuda' | 'js';
-export type ResolvedBackend = 'cpu' | 'js';
+/**
+ * Under 'auto', a loss with CUDA kernels runs on the GPU only from this many elements (scores)
+ * up: below it the copies to and from the device (8 bytes per element over PCIe, about 12-25
+ * GB/s, plus about 20 us per call) cost more than the threaded CPU kernels take. An estimate from
+ * those figures, not yet a measurement on a GPU machine; the one place to change it.
+ */
+export const CUDA_AUTO_MIN_ELEMENTS = 1 << 20;
+
+/** What a loss offers beyond the CPU, and how large this call is. */
+export interface Dispatch {
+  /** The loss has CUDA kernels (and so runs on 'cuda' and 'cuda-sim'). */
+  cuda: boolean;
+  /** Elements of the main input (the scores). */
+  elements: number;
+}
 
 /**
- * The backend a call runs on. 'auto' is the native CPU when the addon loaded, else the
- * reference. CUDA kernels arrive family by family: a loss without one refuses 'cuda' and says why.
+ * The backend a call runs on. 'auto' (or FUSEDLOSS_BACKEND, when set) picks CUDA for a loss with
+ * CUDA kernels when a device exists and the problem has at least CUDA_AUTO_MIN_ELEMENTS elements,
+ * else the native CPU when the addon loaded, else the reference. An explicit backend that cannot
+ * run is refused with the reason.
  */
-export function resolveBackend(fn: string, requested: Backend): ResolvedBackend {
+export function resolveBackend(fn: string, requested: Backend, d: Dispatch): ResolvedBackend {
+  const unavailable = (b: string, why: string) => backendError(`${fn}: backend '${b}' is unavailable: ${why}`);
   switch (requested) {
     case 'js':
       return 'js';
     case 'cpu':
-      if (!addon)
-        throw backendError(`${fn}: backend 'cpu' is unavailable: the native addon could not be loaded (${loadError})`);
+      if (!addon) throw unavailable('cpu', `the native addon could not be loaded (${loadError})`);
       return 'cpu';
-    case 'cuda': {
-      const cuda = backends().cuda;
-      throw backendError(
-        cuda.available
-          ? `${fn}: backend 'cuda' has no kernel for this loss in this version; use 'cpu' or 'auto'`
-          : `${fn}: backend 'cuda' is unavailable: ${cuda.reason}`,
-      );
+    case 'cuda':
+    case 'cuda-sim': {
+      const report = backends()[requested];
+      if (!report.available) throw unavailable(requested, report.reason ?? 'unknown reason');
+      if (!d.cuda) throw unavailable(requested, `${fn} has no CUDA kernel in this version; use 'cpu' or 'auto'`);
+      return requested;
     }
-    default:
-      return addon ? 'cpu' : 'js';
+    default: {
+      if (envBackend !== 'auto') {
+        if (envBackend === 'js' || !addon) return 'js';
+        if (envBackend === 'cpu' || !d.cuda) return 'cpu';
+        return backends()[envBackend].available ? envBackend : 'cpu';
+      }
+      if (!addon) return 'js';
+      if (d.cuda && d.elements >= CUDA_AUTO_MIN_ELEMENTS && backends().cuda.available) return 'cuda';
+      return 'cpu';
+    }
   }
+}
+
+/** The device code the addon's params take for a native backend. */
+export function deviceCode(b: ResolvedBackend): number {
+  return b === 'cuda' ? 1 : b === 'cuda-sim' ? 2 : 0;
 }
 
 /** Prefixes native error messages with the public function's name, as the TypeScript checks do. */

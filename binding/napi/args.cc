@@ -148,6 +148,24 @@ void require_length(Napi::Env env, const char* name, size_t got, size_t want,
                           std::to_string(want) + " (" + why + ")");
 }
 
+Device device_field(const Napi::Object& params) {
+  const auto d = static_cast<Device>(int_field(params, "device", 0, 2));
+  const bool built = d == Device::Cpu || (d == Device::Cuda && FUSEDLOSS_WITH_CUDA) ||
+                     (d == Device::Sim && FUSEDLOSS_WITH_SIM);
+  if (!built)
+    throw_range_error(params.Env(), "ERR_FUSEDLOSS_BACKEND_UNAVAILABLE",
+                      std::string("backend '") + (d == Device::Cuda ? "cuda" : "cuda-sim") +
+                          "' is not part of this build of the addon");
+  return d;
+}
+
+Status not_built(const char* backend) {
+  Status st;
+  st.fault = Fault::Cuda;
+  st.message = std::string("backend '") + backend + "' is not part of this build";
+  return st;
+}
+
 void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
   const std::string at = "[" + std::to_string(st.index) + "] = " + fmt(st.value);
   switch (st.fault) {
@@ -169,6 +187,11 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
       throw_range_error(
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
           std::string(names.weights) + at + " is invalid; weights must be finite and >= 0");
+    case Fault::Cuda: {
+      Napi::Error e = Napi::Error::New(env, "CUDA failed: " + st.message);
+      e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_CUDA"));
+      throw e;
+    }
     default:
       throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected kernel status");
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fusedloss/confusion.h"
+#include "fusedloss/gpu.h"
 #include "fusedloss/status.h"
 
 namespace fl::napi {
@@ -47,6 +48,27 @@ bool bool_field(const Napi::Object& o, const char* key);
 
 void require_length(Napi::Env env, const char* name, size_t got, size_t want,
                     const std::string& why);
+
+// Where a call runs: params.device, 0 the CPU, 1 CUDA, 2 the CUDA simulator. A device this build
+// lacks is refused here (the TypeScript layer has already chosen among those that exist).
+enum class Device : int32_t { Cpu = 0, Cuda = 1, Sim = 2 };
+Device device_field(const Napi::Object& params);
+
+// Runs `call`, a call of a GPU API function written without its namespace, on the CUDA device or
+// the simulator, e.g. FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss, grad)).
+#define FL_GPU_CALL(dev, call) \
+  ((dev) == ::fl::napi::Device::Cuda ? FL_CUDA_CALL(call) : FL_SIM_CALL(call))
+#if FUSEDLOSS_WITH_CUDA
+#define FL_CUDA_CALL(call) ::fl::cuda::call
+#else
+#define FL_CUDA_CALL(call) ::fl::napi::not_built("cuda")
+#endif
+#if FUSEDLOSS_WITH_SIM
+#define FL_SIM_CALL(call) ::fl::sim::call
+#else
+#define FL_SIM_CALL(call) ::fl::napi::not_built("cuda-sim")
+#endif
+Status not_built(const char* backend);
 
 // The names the arguments have in the public API, for messages about a Status.
 struct ArgNames {

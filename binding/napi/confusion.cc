@@ -69,19 +69,24 @@ Napi::Value number_result(Napi::Env env, double v) {
   return Napi::Number::New(env, v);
 }
 
-// confusionCounts(scores, labels, weights, stash|null, params{classes, input, amplifier}, async)
-//   -> Float64Array [tp, fn, fp, tn] per class; a stash buffer then goes to confusionBackward.
+// confusionCounts(scores, labels, weights, stash|null, params{classes, input, amplifier, device},
+// async) -> Float64Array [tp, fn, fp, tn] per class. On the CPU a stash buffer receives what
+// confusionBackward then reads; the GPU recomputes it and leaves the buffer alone.
 Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
   Problem p = problem_args(info, classes_field(params), input_field(params), names);
   float* stash = info[3].IsNull() || info[3].IsUndefined() ? nullptr : out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  const Device dev = device_field(params);
   auto counts = std::make_shared<std::vector<Counts>>(p.pb.classes);
   const ConfusionProblem pb = p.pb;
   return run(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] { return confusion_counts_cpu(pb, amp, counts->data(), stash); },
+      [=] {
+        return dev == Device::Cpu ? confusion_counts_cpu(pb, amp, counts->data(), stash)
+                                  : FL_GPU_CALL(dev, confusion_counts(pb, amp, counts->data()));
+      },
       [=](Napi::Env env) {
         auto out = Napi::Float64Array::New(env, 4 * counts->size());
         for (size_t k = 0; k < counts->size(); ++k) {
@@ -95,9 +100,9 @@ Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
       names);
 }
 
-// confusionBackward(scores, labels, weights, out, dpos, dneg, params{classes, input, amplifier},
-// async) -> undefined. `out` holds what confusionCounts stashed in it and becomes the gradient;
-// the inputs were validated by that call.
+// confusionBackward(scores, labels, weights, out, dpos, dneg, params{classes, input, amplifier,
+// device}, async) -> undefined. `out` becomes the gradient; on the CPU it must hold what
+// confusionCounts stashed in it. The inputs were validated by that call.
 Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 6, "params");
@@ -109,12 +114,14 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   p.keep.push_back(dpos.value);
   p.keep.push_back(dneg.value);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   const double* dp = dpos.data;
   const double* dn = dneg.data;
   return run(
       info.Env(), async_arg(info, 7), p.keep,
       [=] {
+        if (dev != Device::Cpu) return FL_GPU_CALL(dev, confusion_backward(pb, amp, dp, dn, out));
         confusion_backward_cpu(pb, amp, dp, dn, out);
         return Status{};
       },
@@ -122,7 +129,7 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
 }
 
 // anyLoss(scores, labels, weights, out, params{classes, input, amplifier, metric, beta, eps,
-// average}, async) -> loss
+// average, device}, async) -> loss
 Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
@@ -135,11 +142,15 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   mp.beta = number_field(params, "beta", 1e-6, 1e6);
   mp.eps = number_field(params, "eps", 0, 1);
   const Average avg = static_cast<Average>(int_field(params, "average", 0, 1));
+  const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   auto loss = std::make_shared<double>(0);
   return run(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] { return anyloss_cpu(pb, amp, avg, mp, loss.get(), out); },
+      [=] {
+        return dev == Device::Cpu ? anyloss_cpu(pb, amp, avg, mp, loss.get(), out)
+                                  : FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss.get(), out));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, names);
 }
 

@@ -4,16 +4,26 @@
 
 #include "args.h"
 #include "fusedloss/cuda_device.h"
+#include "fusedloss/gpu.h"
 #include "fusedloss/probe.h"
 #include "parallel.h"
 
 namespace fl::napi {
 namespace {
 
-// { threads, cuda: { compiled, available, reason, runtimeVersion, driverVersion, devices } }
+// backends(probeCuda) -> { threads, sim, cuda: { compiled, available, reason, runtimeVersion,
+// driverVersion, devices } }. Without probeCuda the CUDA runtime is not touched at all.
+CudaStatus not_probed() {
+  CudaStatus s;
+  s.compiled = FUSEDLOSS_WITH_CUDA != 0;
+  s.reason = "not probed: FUSEDLOSS_BACKEND keeps fusedloss off CUDA";
+  return s;
+}
+
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  static const CudaStatus cuda = cuda_discover();  // once per process
+  static const CudaStatus probed = info[0].ToBoolean() ? cuda_discover() : not_probed();
+  const CudaStatus& cuda = probed;  // asked once per process
   Napi::Object c = Napi::Object::New(env);
   c.Set("compiled", cuda.compiled);
   c.Set("available", cuda.available);
@@ -34,6 +44,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   c.Set("devices", devices);
   Napi::Object r = Napi::Object::New(env);
   r.Set("threads", threads());
+  r.Set("sim", FUSEDLOSS_WITH_SIM != 0);
   r.Set("cuda", c);
   return r;
 }

@@ -14,7 +14,7 @@ import {
   type NumericArray,
 } from '../arrays';
 import { describe, rangeError, typeError } from '../errors';
-import { nativeAddon, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import { deviceCode, nativeAddon, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   anyLossConstants,
@@ -58,8 +58,11 @@ export interface ProblemOptions {
   out?: Float32Array;
   /**
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
-   * TypeScript reference, 'cuda' the GPU (this family has no CUDA kernel in this version),
-   * 'auto' the CPU when the addon loaded, else 'js'.
+   * TypeScript reference, 'cuda' the GPU (anyLoss and softConfusion; the overlap losses and
+   * binaryCrossEntropy have no CUDA kernel yet), 'cuda-sim' the CUDA kernels run by the simulator
+   * (testing only, slow). 'auto' is CUDA for a loss with CUDA kernels when a device exists and
+   * the scores have at least CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else the CPU when the addon
+   * loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto' (see README).
    */
   backend?: Backend;
 }
@@ -196,11 +199,15 @@ interface Problem {
   names: { scores: string; labels: string; weights: string };
 }
 
+/** Whether a loss has CUDA kernels: AnyLoss's two passes do; the overlap losses and BCE do not yet. */
+type Kernels = { cuda: boolean };
+
 function problem(
   fn: string,
   scores: unknown,
   labels: unknown,
   o: Record<string, unknown>,
+  kernels: Kernels,
   scoresName = 'scores',
 ): Problem {
   const classes = opt(o, 'classes', 1);
@@ -217,7 +224,7 @@ function problem(
     weights,
     classes,
     probabilities: opt<string>(o, 'input', 'logits') === 'probabilities',
-    backend: resolveBackend(fn, opt(o, 'backend', 'auto')),
+    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: kernels.cuda, elements: s.length }),
     names: { scores: scoresName, labels: 'labels', weights: 'options.weights' },
   };
 }
@@ -234,12 +241,12 @@ function refProblem(pb: Problem): RefProblem {
   };
 }
 
-function nativeParams(pb: Problem): { classes: number; input: number } {
-  return { classes: pb.classes, input: pb.probabilities ? 1 : 0 };
+function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
+  return { classes: pb.classes, input: pb.probabilities ? 1 : 0, device: deviceCode(pb.backend) };
 }
 
 function native() {
-  // resolveBackend returned 'cpu', so the addon is there.
+  // resolveBackend returned a native backend, so the addon is there.
   return nativeAddon()!;
 }
 
@@ -288,7 +295,7 @@ function anyLossImpl(
       `${fn}: options.beta applies only to metric 'fbeta', got metric ${describe(metric)}`,
     );
   }
-  const pb = problem(fn, scores, labels, o);
+  const pb = problem(fn, scores, labels, o, { cuda: true });
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const amplifier = opt(o, 'amplifier', DEFAULTS.amplifier);
   const average = opt<'macro' | 'micro'>(o, 'average', DEFAULTS.average);
@@ -362,7 +369,7 @@ function softConfusionImpl(
   async: boolean,
 ): SoftCounts | Promise<SoftCounts> {
   const o = readOptions(fn, options, softConfusionSchema);
-  const pb = problem(fn, scores, labels, o);
+  const pb = problem(fn, scores, labels, o, { cuda: true });
   const amplifier = opt(o, 'amplifier', DEFAULTS.amplifier);
   const split = (arr: Float64Array): SoftCounts => {
     const c = pb.classes;
@@ -411,7 +418,7 @@ function overlapImpl(
   fn: string,
   async: boolean,
 ): LossResult | Promise<LossResult> {
-  const pb = problem(fn, scores, labels, o);
+  const pb = problem(fn, scores, labels, o, { cuda: false });
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   if (pb.backend === 'js') {
     const r = referenceOverlap(refProblem(pb), form);
@@ -513,7 +520,7 @@ function bceImpl(
   async: boolean,
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, bceSchema);
-  const pb = problem(fn, logits, labels, o, 'logits');
+  const pb = problem(fn, logits, labels, o, { cuda: false }, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const posWeight = opt(o, 'posWeight', DEFAULTS.posWeight);
   const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
