@@ -285,7 +285,7 @@ Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProb
   if (!st.ok()) return st;
   auto* fault_row = reinterpret_cast<unsigned long long*>(result);
   auto* sums = reinterpret_cast<double*>(result + 8);
-  FL_CUDA_TRY(cudaMemsetAsync(fault_row, 0xff, 8, s.stream()));
+  FL_CUDA_CHECK(cudaMemsetAsync(fault_row, 0xff, 8, s.stream()), "clearing the fault flag");
 
   with_labels(pb, [&](auto y) {
     using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;

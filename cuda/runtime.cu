@@ -40,10 +40,11 @@ thread_local GpuTimes times;
 
 Status init_state(State& s) {
   if (s.stream) return Status{};
-  FL_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&s.pinned), 2 * kStagingChunk));
-  for (cudaEvent_t& e : s.half_free) FL_CUDA_TRY(cudaEventCreate(&e));
-  for (cudaEvent_t& e : s.phases) FL_CUDA_TRY(cudaEventCreate(&e));
-  FL_CUDA_TRY(cudaStreamCreate(&s.stream));
+  FL_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s.pinned), 2 * kStagingChunk),
+                "allocating pinned staging memory");
+  for (cudaEvent_t& e : s.half_free) FL_CUDA_CHECK(cudaEventCreate(&e), "creating events");
+  for (cudaEvent_t& e : s.phases) FL_CUDA_CHECK(cudaEventCreate(&e), "creating events");
+  FL_CUDA_CHECK(cudaStreamCreate(&s.stream), "creating a stream");
   return Status{};
 }
 
@@ -118,7 +119,7 @@ Status Session::buffer(Slot slot, size_t bytes, void** dev) {
     // Grow to a power of two (at least 1 MiB), so a slowly growing size reallocates rarely.
     size_t size = size_t{1} << 20;
     while (size < bytes) size *= 2;
-    if (s.buffers[i]) FL_CUDA_TRY(cudaFree(s.buffers[i]));
+    if (s.buffers[i]) FL_CUDA_CHECK(cudaFree(s.buffers[i]), "freeing a device buffer");
     s.buffers[i] = nullptr;
     s.sizes[i] = 0;
     const std::string what = "cudaMalloc of " + std::to_string(size) + " bytes";
@@ -135,11 +136,12 @@ Status Session::copy_in(void* dev, const void* host, size_t bytes) {
     const size_t n = std::min(kStagingChunk, bytes - off);
     const int h = s.next_half;
     unsigned char* stage = s.pinned + h * kStagingChunk;
-    FL_CUDA_TRY(cudaEventSynchronize(s.half_free[h]));
+    FL_CUDA_CHECK(cudaEventSynchronize(s.half_free[h]), "waiting for a staging buffer");
     std::memcpy(stage, static_cast<const unsigned char*>(host) + off, n);
-    FL_CUDA_TRY(cudaMemcpyAsync(static_cast<unsigned char*>(dev) + off, stage, n,
-                                cudaMemcpyHostToDevice, s.stream));
-    FL_CUDA_TRY(cudaEventRecord(s.half_free[h], s.stream));
+    FL_CUDA_CHECK(cudaMemcpyAsync(static_cast<unsigned char*>(dev) + off, stage, n,
+                                  cudaMemcpyHostToDevice, s.stream),
+                  "copying to the device");
+    FL_CUDA_CHECK(cudaEventRecord(s.half_free[h], s.stream), "copying to the device");
     s.next_half = 1 - h;
   }
   return Status{};
@@ -152,7 +154,7 @@ Status Session::copy_out(void* host, const void* dev, size_t bytes) {
   int pending_half = 0;
   auto drain = [&]() -> Status {
     if (pending == 0) return Status{};
-    FL_CUDA_TRY(cudaEventSynchronize(s.half_free[pending_half]));
+    FL_CUDA_CHECK(cudaEventSynchronize(s.half_free[pending_half]), "copying to the host");
     std::memcpy(static_cast<unsigned char*>(host) + pending_off,
                 s.pinned + pending_half * kStagingChunk, pending);
     pending = 0;
@@ -161,11 +163,12 @@ Status Session::copy_out(void* host, const void* dev, size_t bytes) {
   for (size_t off = 0; off < bytes; off += kStagingChunk) {
     const size_t n = std::min(kStagingChunk, bytes - off);
     const int h = s.next_half;
-    FL_CUDA_TRY(cudaEventSynchronize(s.half_free[h]));
-    FL_CUDA_TRY(cudaMemcpyAsync(s.pinned + h * kStagingChunk,
-                                static_cast<const unsigned char*>(dev) + off, n,
-                                cudaMemcpyDeviceToHost, s.stream));
-    FL_CUDA_TRY(cudaEventRecord(s.half_free[h], s.stream));
+    FL_CUDA_CHECK(cudaEventSynchronize(s.half_free[h]), "waiting for a staging buffer");
+    FL_CUDA_CHECK(
+        cudaMemcpyAsync(s.pinned + h * kStagingChunk, static_cast<const unsigned char*>(dev) + off,
+                        n, cudaMemcpyDeviceToHost, s.stream),
+        "copying to the host");
+    FL_CUDA_CHECK(cudaEventRecord(s.half_free[h], s.stream), "copying to the host");
     s.next_half = 1 - h;
     const Status st = drain();
     if (!st.ok()) return st;

@@ -14,16 +14,16 @@
 namespace fl {
 namespace FL_GPU_NS {
 
-// A failed CUDA call as a Status (Fault::Cuda): "cudaErrorX: the runtime's words (while ...)".
+// A failed CUDA call as a Status (Fault::Cuda): "cudaErrorX: the runtime's words (what)".
 Status cuda_fault(cudaError_t e, const char* what);
 
-// Returns from the enclosing function with the Status when a CUDA call fails.
+// Returns from the enclosing function with the Status when a CUDA call fails; `what` says, in
+// words a user can act on, what was being done.
 #define FL_CUDA_CHECK(expr, what)                                 \
   do {                                                            \
     const cudaError_t fl_err_ = (expr);                           \
     if (fl_err_ != cudaSuccess) return cuda_fault(fl_err_, what); \
   } while (0)
-#define FL_CUDA_TRY(expr) FL_CUDA_CHECK(expr, #expr)
 // Checks the launch just made: configuration errors on a GPU; in the simulator, the kernel's own
 // faults too (a launch there runs to completion).
 #define FL_CUDA_LAUNCHED(kernel) FL_CUDA_CHECK(cudaGetLastError(), "launch of " kernel)

@@ -26,6 +26,7 @@ import {
   randomWeights,
   relError,
 } from './helpers';
+import { nativeAddon } from '../src/native';
 
 const LOSS_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
@@ -171,6 +172,17 @@ for (const { backend, skip } of gpus) {
       expect(bitwiseEqual(a.grad, c.grad)).toBe(true);
     });
 
+    it('many concurrent async calls give the sync results', async () => {
+      const n = 20_000;
+      const inputs = Array.from({ length: 8 }, (_, i) => [randomScores(n, 30 + i, 0.2), randomBinaryLabels(n, 40 + i)]);
+      const got = await Promise.all(inputs.map(([x, y]) => anyLossAsync(x, y, { backend })));
+      inputs.forEach(([x, y], i) => {
+        const want = anyLoss(x, y, { backend });
+        expect(got[i].loss).toBe(want.loss);
+        expect(bitwiseEqual(got[i].grad, want.grad)).toBe(true);
+      });
+    });
+
     it('refuses a loss without CUDA kernels, saying so', () => {
       expect(() => diceLoss(new Float32Array(4), new Int32Array(2), { classes: 2, backend })).toThrow(
         expect.objectContaining({
@@ -181,6 +193,20 @@ for (const { backend, skip } of gpus) {
     });
   });
 }
+
+// The addon asked for the device directly (the TypeScript layer would refuse first): the CUDA
+// runtime's failure comes back as an Error with code ERR_FUSEDLOSS_CUDA and the runtime's words.
+it.skipIf(!report.cuda.compiled || report.cuda.available)('a CUDA runtime failure becomes ERR_FUSEDLOSS_CUDA', () => {
+  const x = randomScores(100, 50),
+    y = randomBinaryLabels(100, 51);
+  const params = { classes: 1, input: 0, device: 1, amplifier: 73, metric: 4, beta: 1, eps: 1e-5, average: 0 };
+  expect(() => nativeAddon()!.anyLoss(x, y, null, new Float32Array(100), params, false)).toThrow(
+    expect.objectContaining({
+      code: 'ERR_FUSEDLOSS_CUDA',
+      message: expect.stringContaining(report.cuda.reason!.split(':')[0]),
+    }),
+  );
+});
 
 describe('FUSEDLOSS_BACKEND', () => {
   const run = (env: string, code: string) =>
