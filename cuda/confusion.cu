@@ -143,44 +143,48 @@ __global__ void __launch_bounds__(kThreads)
                       double* __restrict__ partials, unsigned long long* fault_row) {
   __shared__ double sums[3][kThreads];
   const int tx = threadIdx.x, ty = threadIdx.y, t = ty * blockDim.x + tx;
-  const int32_t k = blockIdx.y * blockDim.x + tx;
   const int64_t begin = blockIdx.x * chunk_rows;
   const int64_t end = begin + chunk_rows < rows ? begin + chunk_rows : rows;
-  double acc[3] = {0, 0, 0};
-  float f[3] = {0, 0, 0};
-  int steps = 0;
   unsigned long long bad = kNoFault;
-  if (k < c) {
-    for (int64_t r = begin + ty; r < end; r += blockDim.y) {
-      const float xv = x[r * c + k];
-      const int32_t label = static_cast<int32_t>(y[r]);
-      const float wi = weight_at<Weighted>(w, r);
-      bool ok = score_ok<Logits>(xv);
-      if (k == 0) ok = ok && label >= 0 && label < c && weight_ok(wi);
-      if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(r);
-      const float yhat = amplify<false>(probability<Logits>(x, stats, r, c, k), amp).yhat;
-      const float hit = label == k ? wi : 0.0f;
-      f[0] += hit * yhat;
-      f[1] += wi * yhat;
-      f[2] += hit;
-      if (++steps == kBlockSteps) {
-        for (int j = 0; j < 3; ++j) acc[j] += f[j], f[j] = 0.0f;
-        steps = 0;
+  // Grids hold at most 65535 tiles in y; beyond that, blocks take further tiles in turn.
+  for (int32_t tile = blockIdx.y; tile * static_cast<int32_t>(blockDim.x) < c; tile += gridDim.y) {
+    const int32_t k = tile * blockDim.x + tx;
+    double acc[3] = {0, 0, 0};
+    float f[3] = {0, 0, 0};
+    int steps = 0;
+    if (k < c) {
+      for (int64_t r = begin + ty; r < end; r += blockDim.y) {
+        const float xv = x[r * c + k];
+        const int32_t label = static_cast<int32_t>(y[r]);
+        const float wi = weight_at<Weighted>(w, r);
+        bool ok = score_ok<Logits>(xv);
+        if (k == 0) ok = ok && label >= 0 && label < c && weight_ok(wi);
+        if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(r);
+        const float yhat = amplify<false>(probability<Logits>(x, stats, r, c, k), amp).yhat;
+        const float hit = label == k ? wi : 0.0f;
+        f[0] += hit * yhat;
+        f[1] += wi * yhat;
+        f[2] += hit;
+        if (++steps == kBlockSteps) {
+          for (int j = 0; j < 3; ++j) acc[j] += f[j], f[j] = 0.0f;
+          steps = 0;
+        }
       }
     }
-  }
-  for (int j = 0; j < 3; ++j) sums[j][t] = acc[j] + f[j];
-  if (bad != kNoFault) atomicMin(fault_row, bad);
-  __syncthreads();
-  // A fixed tree over the tile's rows (ty), one column per class.
-  for (int half = blockDim.y / 2; half > 0; half /= 2) {
-    if (ty < half)
-      for (int j = 0; j < 3; ++j) sums[j][t] += sums[j][t + half * blockDim.x];
+    for (int j = 0; j < 3; ++j) sums[j][t] = acc[j] + f[j];
     __syncthreads();
+    // A fixed tree over the tile's rows (ty), one column per class.
+    for (int half = blockDim.y / 2; half > 0; half /= 2) {
+      if (ty < half)
+        for (int j = 0; j < 3; ++j) sums[j][t] += sums[j][t + half * blockDim.x];
+      __syncthreads();
+    }
+    if (ty == 0 && k < c)
+      for (int j = 0; j < 3; ++j)
+        partials[blockIdx.x * (3 * static_cast<int64_t>(c)) + 3 * k + j] = sums[j][tx];
+    __syncthreads();  // the next tile rewrites sums
   }
-  if (ty == 0 && k < c)
-    for (int j = 0; j < 3; ++j)
-      partials[blockIdx.x * (3 * static_cast<int64_t>(c)) + 3 * k + j] = sums[j][tx];
+  if (bad != kNoFault) atomicMin(fault_row, bad);
 }
 
 // Gradient of multi-class rows: u_k = w (k == label ? dpos_k : dneg_k) d yhat_k / d p_k, then
@@ -292,13 +296,16 @@ Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProb
     const L* dy = static_cast<const L*>(d.y);
     with_flags(
         [&](auto lg, auto wt) {
-          if (c == 1)
+          if (c == 1) {
             FL_LAUNCH(static_cast<int>(chunks), kThreads, 0, s.stream(),
                       binary_counts<lg.value, wt.value, L>)
-          (d.x, dy, d.w, pb.rows, amp, partials, fault_row);
-          else FL_LAUNCH(dim3(static_cast<unsigned>(chunks), tiles), dim3(tile_x, tile_y), 0,
-                         s.stream(), multiclass_counts<lg.value, wt.value, L>)(
-              d.x, dy, d.w, pb.rows, c, amp, d.stats, chunk_rows, partials, fault_row);
+            (d.x, dy, d.w, pb.rows, amp, partials, fault_row);
+          } else {
+            const dim3 grid(static_cast<unsigned>(chunks), std::min(tiles, 65535));
+            FL_LAUNCH(grid, dim3(tile_x, tile_y), 0, s.stream(),
+                      multiclass_counts<lg.value, wt.value, L>)
+            (d.x, dy, d.w, pb.rows, c, amp, d.stats, chunk_rows, partials, fault_row);
+          }
         },
         logits, weighted);
   });
@@ -359,13 +366,16 @@ Status backward_on_device(Session& s, const ConfusionProblem& pb, const DevicePr
     const L* dy = static_cast<const L*>(d.y);
     with_flags(
         [&](auto lg, auto wt) {
-          if (c == 1)
+          if (c == 1) {
+            const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
             FL_LAUNCH(grid_for(pb.rows, kThreads), kThreads, 0, s.stream(),
                       binary_backward<lg.value, wt.value, L>)
-          (d.x, dy, d.w, pb.rows, amp, static_cast<float>(dpos[0]), static_cast<float>(dneg[0]), g);
-          else FL_LAUNCH(grid_for(pb.rows, kThreads / width), kThreads, 0, s.stream(),
-                         multiclass_backward<lg.value, wt.value, L>)(
-              d.x, dy, d.w, pb.rows, c, width, amp, d.stats, constants, constants + c, g);
+            (d.x, dy, d.w, pb.rows, amp, dp, dn, g);
+          } else {
+            FL_LAUNCH(grid_for(pb.rows, kThreads / width), kThreads, 0, s.stream(),
+                      multiclass_backward<lg.value, wt.value, L>)
+            (d.x, dy, d.w, pb.rows, c, width, amp, d.stats, constants, constants + c, g);
+          }
         },
         pb.input == Input::Logits, pb.weights != nullptr);
   });

@@ -137,6 +137,16 @@ const envBackend: Backend = (() => {
 
 const probeCuda = envBackend !== 'cpu' && envBackend !== 'js';
 
+let envWarned = false;
+function warnEnvUnavailable(reason: string): void {
+  if (envWarned) return;
+  envWarned = true;
+  process.emitWarning(
+    `fusedloss: FUSEDLOSS_BACKEND=${envBackend} but that backend is unavailable (${reason}); losses run on the CPU`,
+    { code: 'FUSEDLOSS_BACKEND_UNAVAILABLE' },
+  );
+}
+
 let cudaReport: BackendReport['cuda'] | undefined;
 
 /** What exists on this machine, and why not when something does not. */
@@ -230,7 +240,10 @@ export function resolveBackend(fn: string, requested: Backend, d: Dispatch): Res
       if (envBackend !== 'auto') {
         if (envBackend === 'js' || !addon) return 'js';
         if (envBackend === 'cpu' || !d.cuda) return 'cpu';
-        return backends()[envBackend].available ? envBackend : 'cpu';
+        const gpu = backends()[envBackend];
+        if (gpu.available) return envBackend;
+        warnEnvUnavailable(gpu.reason ?? 'unknown reason');
+        return 'cpu';
       }
       if (!addon) return 'js';
       if (d.cuda && d.elements >= CUDA_AUTO_MIN_ELEMENTS && backends().cuda.available) return 'cuda';

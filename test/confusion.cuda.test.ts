@@ -3,7 +3,7 @@
 // 'cuda' (a real device; skipped, with the reason, where there is none). Odd sizes around warp,
 // block and tile edges, every metric, both inputs, every label type, saturated scores, one-class
 // batches, invalid inputs, the custom-metric path, async twins and determinism.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -220,6 +220,17 @@ describe('FUSEDLOSS_BACKEND', () => {
     const r = f.anyLoss(x, y); console.log(JSON.stringify({ loss: r.loss, cuda: f.backends().cuda.reason ?? '',
       dice: f.diceLoss(x, y).loss }));`;
 
+  it.skipIf(report.cuda.available)('cuda without a device: one warning, then the CPU', () => {
+    const r = spawnSync(process.execPath, ['-e', `${probe}; f.anyLoss(new Float32Array(4), new Float32Array(4));`], {
+      env: { ...process.env, FUSEDLOSS_BACKEND: 'cuda' },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/FUSEDLOSS_BACKEND=cuda but that backend is unavailable/g)).toHaveLength(1);
+    const x = new Float32Array(3000).map((_, i) => Math.sin(i));
+    const y = new Float32Array(3000).map((_, i) => (i % 3 === 0 ? 1 : 0));
+    expect(JSON.parse(r.stdout).loss).toBe(anyLoss(x, y, { backend: 'cpu' }).loss);
+  });
   it('cpu: CUDA is not even probed', () => {
     const out = JSON.parse(run('cpu', probe));
     expect(out.cuda).toMatch(/not probed/);
