@@ -12,6 +12,7 @@ enum class Fault : int32_t {
   ProbabilityOutOfRange,  // scores[index] outside [0, 1] with input 'probabilities'
   LabelOutOfRange,        // labels[index] outside [0, 1] (binary) or [0, classes) (multi-class)
   WeightInvalid,          // weights[index] negative or not finite
+  ClassWeightInvalid,     // class_weights[index] negative or not finite
 };
 
 struct Status {
