@@ -69,24 +69,27 @@ FL_INLINE double nonneg_sum(int32_t n, Term term) {
   return s;
 }
 
-// Largest of x[0, n), n >= 1; `bad` becomes nonzero if an entry is not finite (the value check
-// rides along the sweep that reads the data anyway).
+// Largest of x[0, n), n >= 1; `bad` becomes nonzero if an entry is not finite. The check rides
+// along the sweep that reads the data anyway, as a float sum of x * 0 (NaN iff some x is NaN or
+// infinite), which vectorises where an integer flag beside the float lanes did not (2x slower).
 FL_INLINE float row_max(const float* __restrict x, int32_t n, int& bad) {
-  float m[kLanes];
+  float m[kLanes], zero[kLanes] = {};
   for (int j = 0; j < kLanes; ++j) m[j] = x[0];
   int32_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int j = 0; j < kLanes; ++j) {
       const float v = x[i + j];
-      bad |= !(std::fabs(v) <= FLT_MAX);
+      zero[j] += v * 0.0f;
       m[j] = v > m[j] ? v : m[j];
     }
   for (int j = 0; i < n; ++i, ++j) {
-    bad |= !(std::fabs(x[i]) <= FLT_MAX);
+    zero[j] += x[i] * 0.0f;
     m[j] = x[i] > m[j] ? x[i] : m[j];
   }
-  float r = m[0];
+  float r = m[0], z = 0.0f;
   for (int j = 1; j < kLanes; ++j) r = m[j] > r ? m[j] : r;
+  for (int j = 0; j < kLanes; ++j) z += zero[j];
+  bad |= !(z == 0.0f);
   return r;
 }
 
