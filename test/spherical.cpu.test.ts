@@ -218,6 +218,13 @@ describe('edge cases on the CPU', () => {
     expect(r.loss).toBeCloseTo(2e4, 6);
     expect(Array.from(r.grad)).toEqual([1, -1]);
   });
+  it('a row of 10^6 classes (one row per task, past every cache)', () => {
+    const C = 1_000_000;
+    const x = logits(2, C, 86, false);
+    const t = [C - 1, 12345];
+    expectAgree(softmaxCrossEntropy(x, t, { backend: 'cpu' }), softmaxCrossEntropy(x, t, { backend: 'js' }));
+    expectAgree(zLoss(x, t, { backend: 'cpu' }), zLoss(x, t, { backend: 'js' }));
+  });
   it('classes is inferred from the lengths, and Uint8Array / plain targets are converted', () => {
     const x = randomScores(40, 77);
     const t = randomClassLabels(10, 4, 78);

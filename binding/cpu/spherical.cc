@@ -86,16 +86,6 @@ FL_INLINE Moments row_moments(const float* __restrict x, int32_t n, int& bad) {
   return m;
 }
 
-// o_k - centre in float without losing the digits that matter when |centre| >> the spread: the
-// centre is split into hi + lo, and o_k - hi is exact whenever o_k is within 2x of hi.
-struct SplitCentre {
-  float hi, lo;
-  explicit SplitCentre(double c) : hi(static_cast<float>(c)), lo(static_cast<float>(c - hi)) {}
-};
-FL_INLINE float centred(float o, const SplitCentre& c) {
-  return (o - c.hi) - c.lo;
-}
-
 // sum_k (o_k - centre)^2: the second pass of a two-pass variance (terms >= 0: float blocks).
 FL_INLINE double centred_m2(const float* __restrict x, int32_t n, const SplitCentre& c) {
   return nonneg_sum(n, [&](int32_t k) {
@@ -117,11 +107,11 @@ FL_SIMD_CLONES void spherical_rows(const ClassProblem& pb, const SphericalParams
     AffineRow r;
     if (sp.kind == SphericalKind::ZLoss) {
       const double mean = m.s / c;
-      r = zloss_row(sp.a, sp.b, mean, centred_m2(x, c, SplitCentre(mean)), x[y], c);
+      r = zloss_row(sp.a, sp.b, mean, centred_m2(x, c, split_centre(mean)), x[y], c);
     } else {
       r = spherical_row(sp, m.s, m.q, x[y], c);
     }
-    const SplitCentre centre(r.centre);
+    const SplitCentre centre = split_centre(r.centre);
     const float alpha = static_cast<float>(norm * r.alpha),
                 beta = static_cast<float>(norm * r.beta);
     for (int32_t k = 0; k < c; ++k) g[k] = alpha + beta * centred(x[k], centre);

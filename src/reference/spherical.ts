@@ -39,6 +39,9 @@ function reduce(rowLoss: Float64Array, grad: Float64Array, reduction: Reduction,
   return { loss: total * scale, rowLoss, grad: grad.map((g) => g * scale) };
 }
 
+/** The largest entry (Math.max(...v) overflows the call stack for rows of 10^6). */
+const maxOf = (v: number[]): number => v.reduce((a, b) => (b > a ? b : a), -Infinity);
+
 const row = (pb: ClassRefProblem, i: number): number[] =>
   Array.from({ length: pb.classes }, (_, k) => pb.logits[i * pb.classes + k]);
 
@@ -145,7 +148,7 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     const ldr = p.form === 'ldr-kl';
     const u = x.map((v, k) => (ldr ? (v / T + (k === y ? 0 : p.margin)) / p.lambda : v / T));
     const dudx = ldr ? 1 / (T * p.lambda) : 1 / T;
-    const m = Math.max(...u);
+    const m = maxOf(u);
     const lse = m + Math.log(u.reduce((a, v) => a + Math.exp(v - m), 0));
     const logp = u.map((v) => v - lse);
     const prob = logp.map(Math.exp);
@@ -186,7 +189,7 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
       case 'ldr-kl': {
         // lambda log((1/K) sum_k exp((x_k - x_y + c [k != y]) / lambda)), on x / T
         const v = x.map((xk, k) => (xk / T - x[y] / T + (k === y ? 0 : p.margin)) / p.lambda);
-        const mv = Math.max(...v);
+        const mv = maxOf(v);
         loss = wy * p.lambda * (mv + Math.log(v.reduce((a, t) => a + Math.exp(t - mv), 0)) - Math.log(K));
         dLdu = towardTarget(wy * p.lambda);
         break;

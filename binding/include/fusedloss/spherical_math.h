@@ -29,6 +29,20 @@ struct AffineRow {
   double alpha = 0, beta = 0, centre = 0, gamma = 0;
 };
 
+// o_k - centre in float without losing the digits that matter when |centre| >> the spread (pass
+// 2 of Z-loss, and its centred squares): the centre is split into hi + lo, and o_k - hi is exact
+// whenever o_k is within 2x of hi.
+struct SplitCentre {
+  float hi, lo;
+};
+FL_HD SplitCentre split_centre(double c) {
+  const float hi = static_cast<float>(c);
+  return SplitCentre{hi, static_cast<float>(c - hi)};
+}
+FL_HD float centred(float o, const SplitCentre& c) {
+  return (o - c.hi) - c.lo;
+}
+
 // Z-loss of a row of d logits from its mean, its centred sum of squares m2 = sum (o_k - mean)^2
 // and the target's logit. sigma is the population std; with sigma = 0 (a constant row) z = 0 and
 // the gradient is 0 (see spherical.h).
