@@ -2,7 +2,7 @@
 // the core, nothing else.
 #include "fusedloss/spherical.h"
 
-#include <climits>
+#include <cstdint>
 #include <memory>
 
 #include "args.h"
