@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { anyLoss, backends, setThreads } from '../src';
+import { anyLoss, backends, setThreads, softmaxCrossEntropy, zLoss } from '../src';
 import { nativeAddon } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
+import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
 import { mulberry32 } from '../src/random';
 import { barChartSvg } from './chart';
 import { normals, timeCalls, type Timing } from './timing';
@@ -141,6 +142,54 @@ const C = 10;
 const mcX = normals(ROWS * C, rand);
 const mcY = Int32Array.from({ length: ROWS }, () => Math.floor(rand() * C));
 
+/** B x C logits and B targets of a softmax / spherical case. */
+function classCase(rows: number, classes: number) {
+  const x = normals(rows * classes, rand);
+  const t = Int32Array.from({ length: rows }, () => Math.floor(rand() * classes));
+  const bytes: Bytes = {
+    actual: rows * (8 * classes + 4),
+    actualNote:
+      '8 B/el: each row is read from memory once (its later sweeps hit cache) and its gradient written once, plus an int32 target per row',
+    minimum: rows * (8 * classes + 4),
+    minimumNote: 'the same: read logits and targets once, write grad once',
+  };
+  return { x, t, rows, classes, bytes };
+}
+
+const CLASS_SIZES = [
+  [4096, 1000],
+  [256, 50000],
+] as const;
+
+/** softmaxCrossEntropy and zLoss at the issue's sizes, next to their tfjs compositions. */
+function classCases(): Case[] {
+  return CLASS_SIZES.flatMap(([rows, classes]) => {
+    const c = classCase(rows, classes);
+    const n = rows * classes;
+    const size = `${rows}x${classes}`;
+    return [
+      {
+        loss: 'softmax cross-entropy',
+        size,
+        bytes: c.bytes,
+        backends: {
+          ...fused((backend, out) => softmaxCrossEntropy(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }),
+          ...tfjs(() => softmaxCrossEntropyTfjs(c.x, c.t, classes), { cpu: 3, wasm: 5 }),
+        },
+      },
+      {
+        loss: 'Z-loss',
+        size,
+        bytes: c.bytes,
+        backends: {
+          ...fused((backend, out) => zLoss(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }),
+          ...tfjs(() => zLossTfjs(c.x, c.t, classes), { cpu: 3, wasm: 5 }),
+        },
+      },
+    ];
+  });
+}
+
 const CASES: Case[] = [
   {
     loss: 'AnyLoss-F1 binary',
@@ -189,6 +238,7 @@ const CASES: Case[] = [
       ...tfjs(() => anyLossF1Macro(mcX, mcY, C), { cpu: 5, wasm: 10 }),
     },
   },
+  ...classCases(),
 ];
 
 // ---- measuring ----
@@ -352,6 +402,12 @@ async function main(): Promise<void> {
     'per element (two sigmoids) for 12 compulsory bytes, so on a core slower than its share of the bandwidth it is',
   );
   console.log('compute-bound instead: compare the 1- and 2-thread rows (near 2x means compute-bound).');
+  console.log(
+    'Softmax cross-entropy and Z-loss read each row from memory once (its later sweeps hit cache) and write its',
+  );
+  console.log(
+    'gradient once, 8 B/element; softmax also takes one exponential per element, which can make it compute-bound.',
+  );
   console.log(
     'GB/s counts the two-pass kernel\'s actual traffic, "GB/s min" the compulsory minimum, "% triad" GB/s / triad.',
   );

@@ -20,7 +20,8 @@ export async function useTfjsBackend(name: 'cpu' | 'wasm'): Promise<void> {
   await tf.ready();
 }
 
-function runner(x: tf.Tensor, constants: tf.Tensor[], loss: (x: tf.Tensor) => tf.Scalar): TfjsRunner {
+/** d loss / d x by tf.valueAndGrad on x; `constants` are disposed with the runner. */
+export function runner(x: tf.Tensor, constants: tf.Tensor[], loss: (x: tf.Tensor) => tf.Scalar): TfjsRunner {
   const valueAndGrad = tf.valueAndGrad(loss);
   const call = (): [tf.Tensor, tf.Tensor] =>
     tf.tidy(() => {

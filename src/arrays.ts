@@ -7,6 +7,8 @@ import { describe, rangeError, typeError } from './errors';
 export type NumericArray = Float32Array | Float64Array | ArrayLike<number>;
 export type BinaryLabels = Float32Array | Uint8Array | Int32Array | ArrayLike<number>;
 export type ClassLabels = Int32Array | Uint8Array | ArrayLike<number>;
+/** One class index per row: Int32Array is the zero-copy path, other integer arrays are converted. */
+export type Targets = Int32Array | ArrayLike<number>;
 
 function isNumericArrayLike(v: unknown): v is ArrayLike<number> {
   if (ArrayBuffer.isView(v))
@@ -63,6 +65,15 @@ export function toClassLabels(fn: string, name: string, v: unknown): Int32Array 
   );
 }
 
+/**
+ * Class-index targets as the Int32Array the native kernels read: itself, or a converted copy of
+ * another array of integers (a Uint8Array included).
+ */
+export function toTargets(fn: string, name: string, v: unknown): Int32Array {
+  const y = toClassLabels(fn, name, v);
+  return y instanceof Int32Array ? y : Int32Array.from(y);
+}
+
 export function requireLength(fn: string, name: string, got: number, want: number, why: string): void {
   if (got !== want) {
     throw rangeError('ERR_FUSEDLOSS_LENGTH_MISMATCH', `${fn}: ${name} has length ${got}, expected ${want} (${why})`);
@@ -89,10 +100,21 @@ export function gradBuffer(fn: string, out: unknown, length: number, scores: Flo
   return out;
 }
 
+/** What checkValues accepts. */
+export interface ValueRules {
+  classes: number;
+  /** Labels are binary, in [0, 1]; else class ids in [0, classes). */
+  binary: boolean;
+  /** Scores are probabilities, in [0, 1]; else finite logits. */
+  probabilities?: boolean;
+  /** A class id that marks a row as ignored, allowed besides [0, classes). */
+  ignoreIndex?: number;
+}
+
 /**
  * The value checks the native kernels make in their first pass, for the JavaScript reference:
  * finite scores (in [0, 1] for probabilities), labels in [0, 1] (binary) or [0, classes), and
- * finite non-negative weights. Messages match the native ones.
+ * finite non-negative weights, row by row. Messages match the native ones.
  */
 export function checkValues(
   fn: string,
@@ -100,9 +122,9 @@ export function checkValues(
   scores: ArrayLike<number>,
   labels: ArrayLike<number>,
   weights: ArrayLike<number> | undefined,
-  classes: number,
-  probabilities: boolean,
+  rules: ValueRules,
 ): void {
+  const { classes, binary, probabilities = false, ignoreIndex } = rules;
   const rows = labels.length;
   for (let i = 0; i < rows; i++) {
     for (let k = 0; k < classes; k++) {
@@ -122,18 +144,23 @@ export function checkValues(
       }
     }
     const y = labels[i];
-    const ok = classes === 1 ? y >= 0 && y <= 1 : y >= 0 && y < classes;
+    const ok = binary ? y >= 0 && y <= 1 : (y >= 0 && y < classes) || y === ignoreIndex;
     if (!ok) {
       throw rangeError(
         'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
         `${fn}: ${names.labels}[${i}] = ${y} is out of range; binary labels must be in [0, 1], class ids in [0, classes)`,
       );
     }
-    if (weights && !(weights[i] >= 0 && Number.isFinite(weights[i]))) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: ${names.weights}[${i}] = ${weights[i]} is invalid; weights must be finite and >= 0`,
-      );
-    }
+    if (weights) checkWeight(fn, names.weights, weights, i);
+  }
+}
+
+/** weights[i] finite and >= 0, with the native message. */
+export function checkWeight(fn: string, name: string, weights: ArrayLike<number>, i: number): void {
+  if (!(weights[i] >= 0 && Number.isFinite(weights[i]))) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: ${name}[${i}] = ${weights[i]} is invalid; weights must be finite and >= 0`,
+    );
   }
 }

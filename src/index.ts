@@ -3,7 +3,7 @@
 export { backends, setThreads, getThreads, CUDA_AUTO_MIN_ELEMENTS } from './native';
 export type { Backend, BackendReport, CudaDevice } from './native';
 export type { FusedLossError, FusedLossErrorCode } from './errors';
-export type { NumericArray, BinaryLabels, ClassLabels } from './arrays';
+export type { NumericArray, BinaryLabels, ClassLabels, Targets } from './arrays';
 export {
   anyLoss,
   anyLossAsync,
@@ -15,6 +15,8 @@ export {
   tverskyLossAsync,
   binaryCrossEntropy,
   binaryCrossEntropyAsync,
+  sigmoidFocal,
+  sigmoidFocalAsync,
 } from './losses/confusion';
 export type {
   LossResult,
@@ -25,8 +27,27 @@ export type {
   DiceOptions,
   TverskyOptions,
   BinaryCrossEntropyOptions,
+  SigmoidFocalOptions,
   Counts,
   CustomMetric,
   MetricName,
 } from './losses/confusion';
 export { METRICS } from './losses/metric';
+export {
+  zLoss,
+  zLossAsync,
+  sphericalLoss,
+  sphericalLossAsync,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyAsync,
+} from './losses/spherical';
+export type {
+  ClassLossOptions,
+  ClassLossResult,
+  ZLossOptions,
+  SphericalLossOptions,
+  SoftmaxCrossEntropyOptions,
+  SoftmaxForm,
+  Reduction,
+  RowLossResult,
+} from './losses/spherical';

@@ -59,6 +59,26 @@ export interface NativeAddon {
   anyLoss: LossCall;
   overlapLoss: LossCall;
   binaryCrossEntropy: LossCall;
+  sigmoidFocal: LossCall;
+  /** rowLoss is read only with reduction 'none' (params.reduction 2). */
+  sphericalLoss(
+    logits: Float32Array,
+    targets: Int32Array,
+    out: Float32Array,
+    rowLoss: Float32Array | null,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<number>;
+  softmaxLoss(
+    logits: Float32Array,
+    targets: Int32Array,
+    weights: Float32Array | null,
+    classWeights: Float32Array | null,
+    out: Float32Array,
+    rowLoss: Float32Array | null,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<number>;
 }
 
 export interface CudaDevice {

@@ -1,6 +1,8 @@
-// Shared test helpers: seeded data, finite differences, and the agreement measures DESIGN.md
-// sets between backends (loss relative, gradient relative to its largest entry).
+// Shared test helpers: seeded data, finite differences, the agreement measures DESIGN.md
+// sets between backends (loss relative, gradient relative to its largest entry), and the shape of
+// a documented error.
 
+import { expect } from 'vitest';
 import { mulberry32 as rng } from '../src/random';
 
 /** Normal-ish values (sum of uniforms) times scale. */
@@ -65,4 +67,20 @@ export function bitwiseEqual(a: Float32Array, b: Float32Array): boolean {
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   return ua.every((v, i) => v === ub[i]);
+}
+
+type Ctor = typeof TypeError | typeof RangeError | typeof Error;
+
+/** f throws an instance of `type` whose code is `code` and whose message matches every fragment. */
+export function expectError(f: () => unknown, type: Ctor, code: string, ...fragments: (string | RegExp)[]) {
+  let caught: unknown;
+  try {
+    f();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, 'expected a throw').toBeInstanceOf(type);
+  const e = caught as Error & { code?: string };
+  expect(e.code).toBe(code);
+  for (const f of fragments) expect(e.message).toMatch(f);
 }

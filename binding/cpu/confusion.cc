@@ -12,16 +12,11 @@
 #include "fusedloss/confusion_math.h"
 #include "fusedloss/dispatch.h"
 #include "parallel.h"
+#include "rows.h"
 #include "simd.h"
 
 namespace fl {
 namespace {
-
-constexpr int64_t kChunk = 8192;  // elements per chunk; fixes the summation order
-
-int64_t rows_per_chunk(int32_t classes) {
-  return std::max<int64_t>(1, kChunk / classes);
-}
 
 template <class L>
 FL_INLINE float label_value(const L* labels, int64_t i) {
@@ -49,34 +44,15 @@ FL_SIMD_CLONES bool chunk_valid(const float* __restrict x, int64_t b, int64_t e,
   return bad == 0;
 }
 
-Status score_fault(bool logits, int64_t i, float v) {
-  if (!(std::fabs(v) <= FLT_MAX)) return Status::at(Fault::ScoreNotFinite, i, v);
-  if (!logits && !(v >= 0.0f && v <= 1.0f)) return Status::at(Fault::ProbabilityOutOfRange, i, v);
-  return Status{};
-}
-
-Status weight_fault(const float* w, int64_t i) {
-  if (w && !(w[i] >= 0.0f && w[i] <= FLT_MAX)) return Status::at(Fault::WeightInvalid, i, w[i]);
-  return Status{};
-}
-
 // The first invalid element of rows [b, e): scores, then labels, then weights of each row.
 template <class L>
 Status find_fault(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e) {
-  const bool logits = pb.input == Input::Logits;
   const int64_t c = pb.classes;
-  for (int64_t i = b; i < e; ++i) {
-    for (int64_t k = 0; k < c; ++k) {
-      const Status s = score_fault(logits, i * c + k, pb.scores[i * c + k]);
-      if (!s.ok()) return s;
-    }
+  return first_row_fault(pb.scores, c, pb.input == Input::Logits, pb.weights, b, e, [&](int64_t i) {
     const double yi = static_cast<double>(y[i]);
-    const bool label_ok = c == 1 ? (yi >= 0 && yi <= 1) : (yi >= 0 && yi < c);
-    if (!label_ok) return Status::at(Fault::LabelOutOfRange, i, yi);
-    const Status s = weight_fault(pb.weights, i);
-    if (!s.ok()) return s;
-  }
-  return Status{};
+    const bool ok = c == 1 ? (yi >= 0 && yi <= 1) : (yi >= 0 && yi < c);
+    return ok ? Status{} : Status::at(Fault::LabelOutOfRange, i, yi);
+  });
 }
 
 template <class L>
@@ -102,11 +78,6 @@ Status first_fault(const std::vector<Partial>& parts) {
 // ---- AnyLoss pass 1 ----
 // With a stash buffer (the gradient), pass 1 also leaves there what pass 2 needs per element:
 // d yhat / d score for binary rows, the probabilities for multi-class rows.
-
-// Reductions add nonnegative terms into float lanes for kBlockSteps steps, then flush them into
-// double lanes: a block's float sum of 16 terms is within 1e-6 relative (typically 1e-7), the
-// chunk total is a double, and the conversions stay off the per-element path (27% faster).
-constexpr int64_t kBlockSteps = 16;
 
 // Labels [b, e) as floats: the array itself when it holds floats, else converted into buf (at
 // most kBlockSteps * kLanes entries) so the math loops that follow see one type and vectorise.
@@ -173,18 +144,6 @@ FL_SIMD_CLONES bool binary_sums(const float* __restrict x, const L* __restrict y
     out[3] += dn1[j];
   }
   return bad == 0;
-}
-
-// Sum of v[0, n) in kLanes double lanes, combined in a fixed order (vectorises).
-FL_INLINE double lane_sum(const float* __restrict v, int32_t n) {
-  double acc[kLanes] = {};
-  int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += v[i + j];
-  for (int j = 0; i < n; ++i, ++j) acc[j] += v[i];
-  double s = 0;
-  for (int j = 0; j < kLanes; ++j) s += acc[j];
-  return s;
 }
 
 // Softmax of rows [0, rows) of x into p, with the exponentials taken in one flat loop over the
@@ -558,37 +517,49 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
   return Status{};
 }
 
-// ---- Binary cross-entropy ----
+// ---- Element-wise binary losses (cross-entropy, sigmoid focal) ----
 
-template <bool Weighted, class L>
-FL_SIMD_CLONES void bce_rows(const float* __restrict x, const L* __restrict y,
-                             const float* __restrict w, int64_t b, int64_t e, float pos_weight,
-                             float scale, float* __restrict g, double* loss) {
+struct BceCell {
+  float pos_weight;
+  FL_INLINE ElementLoss operator()(float x, float y) const { return bce_element(x, y, pos_weight); }
+};
+
+struct FocalCell {
+  float gamma, alpha;
+  FL_INLINE ElementLoss operator()(float x, float y) const {
+    return sigmoid_focal_element(x, y, gamma, alpha);
+  }
+};
+
+template <bool Weighted, class Cell, class L>
+FL_SIMD_CLONES void elementwise_rows(const float* __restrict x, const L* __restrict y,
+                                     const float* __restrict w, int64_t b, int64_t e, Cell cell,
+                                     float scale, float* __restrict g, double* loss) {
   double acc[kLanes] = {};  // terms are >= 0: float blocks as in binary_sums
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
     const int64_t end = std::min(e, block + kBlockSteps * kLanes);
     float f[kLanes] = {};
     float ybuf[kBlockSteps * kLanes];
     const float* yf = float_labels(y, block, end, ybuf);
-    auto cell = [&](int64_t k, int j) {
-      const float yi = yf[k - block], wi = Weighted ? w[k] : 1.0f, xi = x[k];
-      const SigmoidSoftplus t = sigmoid_softplus(xi);
-      const float py = pos_weight * yi, sp = t.softplus;  // softplus(-x) = softplus(x) - x
-      f[j] += wi * (py * (sp - xi) + (1.0f - yi) * sp);
-      g[k] = scale * wi * (t.sigmoid * (py + 1.0f - yi) - py);
+    auto add = [&](int64_t k, int j) {
+      const float wi = Weighted ? w[k] : 1.0f;
+      const ElementLoss t = cell(x[k], yf[k - block]);
+      f[j] += wi * t.loss;
+      g[k] = scale * wi * t.grad;
     };
     int64_t i = block;
     for (; i + kLanes <= end; i += kLanes)
-      for (int j = 0; j < kLanes; ++j) cell(i + j, j);
-    for (int j = 0; i < end; ++i, ++j) cell(i, j);
+      for (int j = 0; j < kLanes; ++j) add(i + j, j);
+    for (int j = 0; i < end; ++i, ++j) add(i, j);
     for (int j = 0; j < kLanes; ++j) acc[j] += f[j];
   }
   for (int j = 0; j < kLanes; ++j) *loss += acc[j];
 }
 
-template <class L>
-Status bce_typed(const ConfusionProblem& pb, const L* y, float pos_weight, bool sum, double* loss,
-                 float* grad) {
+// loss = sum (or mean over rows) of w_i cell(x_i, y_i).loss; grad_i = (scale) w_i cell(...).grad.
+template <class Cell, class L>
+Status elementwise_typed(const ConfusionProblem& pb, const L* y, Cell cell, bool sum, double* loss,
+                         float* grad) {
   const double scale = sum || pb.rows == 0 ? 1.0 : 1.0 / static_cast<double>(pb.rows);
   std::vector<Partial> parts(static_cast<size_t>(chunk_count(pb.rows, kChunk)));
   parallel_chunks(pb.rows, kChunk, [&](int64_t ci, int64_t b, int64_t e) {
@@ -600,8 +571,8 @@ Status bce_typed(const ConfusionProblem& pb, const L* y, float pos_weight, bool 
     part.sums.assign(1, 0.0);
     with_flags(
         [&](auto wt) {
-          bce_rows<wt.value>(pb.scores, y, pb.weights, b, e, pos_weight, static_cast<float>(scale),
-                             grad, part.sums.data());
+          elementwise_rows<wt.value>(pb.scores, y, pb.weights, b, e, cell,
+                                     static_cast<float>(scale), grad, part.sums.data());
         },
         pb.weights != nullptr);
   });
@@ -641,7 +612,15 @@ Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, con
 }
 
 Status bce_cpu(const ConfusionProblem& pb, float pos_weight, bool sum, double* loss, float* grad) {
-  return with_labels(pb, [&](auto y) { return bce_typed(pb, y, pos_weight, sum, loss, grad); });
+  return with_labels(
+      pb, [&](auto y) { return elementwise_typed(pb, y, BceCell{pos_weight}, sum, loss, grad); });
+}
+
+Status sigmoid_focal_cpu(const ConfusionProblem& pb, float gamma, float alpha, bool sum,
+                         double* loss, float* grad) {
+  return with_labels(pb, [&](auto y) {
+    return elementwise_typed(pb, y, FocalCell{gamma, alpha}, sum, loss, grad);
+  });
 }
 
 Status overlap_loss_cpu(const ConfusionProblem& pb, const OverlapParams& op, double* loss,

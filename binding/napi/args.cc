@@ -79,6 +79,21 @@ ArrayArg<double> float64_arg(const Napi::CallbackInfo& info, size_t i, const cha
   return typed_arg<double>(info, i, name, napi_float64_array, "a Float64Array");
 }
 
+ArrayArg<int32_t> int32_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return typed_arg<int32_t>(info, i, name, napi_int32_array, "an Int32Array");
+}
+
+ArrayArg<float> grad_arg(const Napi::CallbackInfo& info, size_t i, const float* scores,
+                         size_t length) {
+  const ArrayArg<float> out = float32_arg(info, i, "options.out");
+  require_length(info.Env(), "options.out", out.length, length,
+                 "the gradient has the layout of the scores");
+  if (length > 0 && out.data < scores + length && scores < out.data + length)
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "options.out must not share memory with the scores");
+  return out;
+}
+
 LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
                      bool integer_only) {
   const Napi::Value v = info[i];
@@ -192,6 +207,10 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
       e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_CUDA"));
       throw e;
     }
+    case Fault::ClassWeightInvalid:
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+          std::string(names.class_weights) + at + " is invalid; weights must be finite and >= 0");
     default:
       throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected kernel status");
   }

@@ -30,6 +30,10 @@ ArrayArg<float> float32_arg(const Napi::CallbackInfo& info, size_t i, const char
 // null or undefined gives an empty ArrayArg.
 ArrayArg<float> optional_float32_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 ArrayArg<double> float64_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
+ArrayArg<int32_t> int32_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// The gradient buffer (options.out): `length` floats, not sharing memory with the scores.
+ArrayArg<float> grad_arg(const Napi::CallbackInfo& info, size_t i, const float* scores,
+                         size_t length);
 
 struct LabelsArg {
   const void* data = nullptr;
@@ -75,8 +79,18 @@ struct ArgNames {
   const char* scores = "scores";
   const char* labels = "labels";
   const char* weights = "weights";
+  const char* class_weights = "classWeights";
 };
 [[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
+
+// The trailing `async` argument of every loss entry point.
+inline bool async_arg(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].ToBoolean().Value();
+}
+
+inline Napi::Value number_result(Napi::Env env, double v) {
+  return Napi::Number::New(env, v);
+}
 
 // Runs `work` on the calling thread (async false) or on the libuv pool, returning a Promise
 // (async true). `keep` holds the typed arrays alive until the work is done; `finish` builds the

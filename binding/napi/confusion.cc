@@ -48,25 +48,10 @@ Input input_field(const Napi::Object& params) {
 
 // The gradient buffer: as long as the scores, and not overlapping them.
 float* out_arg(const Napi::CallbackInfo& info, size_t i, Problem& p) {
-  const ArrayArg<float> out = float32_arg(info, i, "options.out");
-  require_length(info.Env(), "options.out", out.length,
-                 static_cast<size_t>(p.pb.rows) * p.pb.classes,
-                 "the gradient has the layout of the scores");
-  const float* s = p.pb.scores;
-  const size_t n = out.length;
-  if (n > 0 && out.data < s + n && s < out.data + n)
-    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                      "options.out must not share memory with the scores");
+  const ArrayArg<float> out =
+      grad_arg(info, i, p.pb.scores, static_cast<size_t>(p.pb.rows) * p.pb.classes);
   p.keep.push_back(out.value);
   return out.data;
-}
-
-bool async_arg(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].ToBoolean().Value();
-}
-
-Napi::Value number_result(Napi::Env env, double v) {
-  return Napi::Number::New(env, v);
 }
 
 // confusionCounts(scores, labels, weights, stash|null, params{classes, input, amplifier, device},
@@ -195,6 +180,24 @@ Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
       [=](Napi::Env env) { return number_result(env, *loss); }, names);
 }
 
+// sigmoidFocal(logits, labels, weights, out, params{gamma, alpha, sum}, async) -> loss
+Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
+  ArgNames names;
+  names.scores = "logits";
+  const Napi::Object params = object_arg(info, 4, "params");
+  Problem p = problem_args(info, 1, Input::Logits, names);
+  float* out = out_arg(info, 3, p);
+  const float gamma = static_cast<float>(number_field(params, "gamma", 0, 1e3));
+  const float alpha = static_cast<float>(number_field(params, "alpha", 0, 1));
+  const bool sum = bool_field(params, "sum");
+  const ConfusionProblem pb = p.pb;
+  auto loss = std::make_shared<double>(0);
+  return run(
+      info.Env(), async_arg(info, 5), p.keep,
+      [=] { return sigmoid_focal_cpu(pb, gamma, alpha, sum, loss.get(), out); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+}
+
 }  // namespace
 
 void init_confusion(Napi::Env env, Napi::Object exports) {
@@ -205,6 +208,7 @@ void init_confusion(Napi::Env env, Napi::Object exports) {
   exports.Set("overlapLoss", Napi::Function::New(env, OverlapLoss, "overlapLoss"));
   exports.Set("binaryCrossEntropy",
               Napi::Function::New(env, BinaryCrossEntropy, "binaryCrossEntropy"));
+  exports.Set("sigmoidFocal", Napi::Function::New(env, SigmoidFocal, "sigmoidFocal"));
 }
 
 }  // namespace fl::napi

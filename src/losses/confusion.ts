@@ -14,13 +14,14 @@ import {
   type NumericArray,
 } from '../arrays';
 import { describe, rangeError, typeError } from '../errors';
-import { deviceCode, nativeAddon, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   anyLossConstants,
   referenceAnyLoss,
   referenceBce,
   referenceCounts,
+  referenceSigmoidFocal,
   referenceMetric,
   referenceOverlap,
   type Counts,
@@ -28,16 +29,12 @@ import {
   type OverlapForm,
   type RefProblem,
 } from '../reference/confusion';
+import { native, andThen, withGrad, type LossResult } from './dispatch';
 import { differentiateMetric, metricId, METRICS, type CustomMetric, type MetricName } from './metric';
 
 export type { Counts } from '../reference/confusion';
 export type { CustomMetric, MetricName } from './metric';
-
-/** A loss value and its gradient with respect to the scores (same length and layout). */
-export interface LossResult {
-  loss: number;
-  grad: Float32Array;
-}
+export type { LossResult } from './dispatch';
 
 /** Options every loss of this family takes. */
 export interface ProblemOptions {
@@ -129,6 +126,15 @@ export interface BinaryCrossEntropyOptions extends Omit<ProblemOptions, 'classes
   reduction?: 'mean' | 'sum';
 }
 
+export interface SigmoidFocalOptions extends Omit<ProblemOptions, 'classes' | 'input'> {
+  /** Focusing exponent gamma in (1 - p_t)^gamma, in [0, 1000] (default 2, Lin et al. 2017; 0 gives alpha-weighted BCE). */
+  gamma?: number;
+  /** Weight of positives, in [0, 1]; negatives get 1 - alpha (default 0.25, Lin et al. 2017; 0.5 weighs both alike, halving BCE). */
+  alpha?: number;
+  /** 'mean' (default) over rows, or 'sum'. */
+  reduction?: 'mean' | 'sum';
+}
+
 export const DEFAULTS = {
   metric: 'f1' as MetricName,
   beta: 1,
@@ -140,6 +146,8 @@ export const DEFAULTS = {
   tverskyAlpha: 0.5,
   tverskyBeta: 0.5,
   posWeight: 1,
+  focalGamma: 2,
+  focalAlpha: 0.25,
 };
 
 const problemSchema: Record<string, OptionSpec> = {
@@ -177,12 +185,20 @@ const tverskySchema: Record<string, OptionSpec> = {
   smooth: smoothSpec,
   mode: modeSpec,
 };
-const bceSchema: Record<string, OptionSpec> = {
+const elementwiseSchema: Record<string, OptionSpec> = {
   weights: { kind: 'any' },
   out: { kind: 'any' },
   backend: backendSpec,
-  posWeight: { kind: 'number', min: 0, max: 1e12 },
   reduction: { kind: 'enum', values: ['mean', 'sum'] },
+};
+const bceSchema: Record<string, OptionSpec> = {
+  ...elementwiseSchema,
+  posWeight: { kind: 'number', min: 0, max: 1e12 },
+};
+const focalSchema: Record<string, OptionSpec> = {
+  ...elementwiseSchema,
+  gamma: { kind: 'number', min: 0, max: 1e3 },
+  alpha: { kind: 'number', min: 0, max: 1 },
 };
 
 type Labels = Float32Array | Uint8Array | Int32Array;
@@ -231,7 +247,11 @@ function problem(
 
 /** The reference's view of a problem, after the value checks the native kernels make. */
 function refProblem(pb: Problem): RefProblem {
-  checkValues(pb.fn, pb.names, pb.scores, pb.labels, pb.weights ?? undefined, pb.classes, pb.probabilities);
+  checkValues(pb.fn, pb.names, pb.scores, pb.labels, pb.weights ?? undefined, {
+    classes: pb.classes,
+    binary: pb.classes === 1,
+    probabilities: pb.probabilities,
+  });
   return {
     scores: pb.scores,
     labels: pb.labels,
@@ -243,21 +263,6 @@ function refProblem(pb: Problem): RefProblem {
 
 function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
   return { classes: pb.classes, input: pb.probabilities ? 1 : 0, device: deviceCode(pb.backend) };
-}
-
-function native() {
-  // resolveBackend returned a native backend, so the addon is there.
-  return nativeAddon()!;
-}
-
-/** Applies f to a value or to a promise's result, so one flow serves the sync and async twins. */
-function then<T, U>(v: T | Promise<T>, f: (t: T) => U | Promise<U>): U | Promise<U> {
-  return v instanceof Promise ? v.then(f) : f(v);
-}
-
-function withGrad(out: Float32Array, loss: number, grad: Float64Array): LossResult {
-  out.set(grad);
-  return { loss, grad: out };
 }
 
 function countsFromArray(a: Float64Array, k: number): Counts {
@@ -313,18 +318,18 @@ function anyLossImpl(
   const params = { ...nativeParams(pb), amplifier };
   if (typeof metric !== 'function') {
     const full = { ...params, metric: metricId(metric as MetricName), beta, eps, average: average === 'micro' ? 1 : 0 };
-    return then(
+    return andThen(
       nativeCall(fn, () => native().anyLoss(pb.scores, pb.labels, pb.weights, out, full, async)),
       (loss) => ({ loss, grad: out }),
     );
   }
   // Custom metric: native pass 1 (counts, stashing into out), the scalar step here, native pass 2.
-  return then(
+  return andThen(
     nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
     (arr) => {
       const counts = Array.from({ length: pb.classes }, (_, k) => countsFromArray(arr, k));
       const { loss, dpos, dneg } = anyLossConstants(counts, average, metricFn);
-      return then(
+      return andThen(
         nativeCall(fn, () =>
           native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
         ),
@@ -381,7 +386,7 @@ function softConfusionImpl(
     return split(Float64Array.from(counts.flatMap((c) => [c.tp, c.fn, c.fp, c.tn])));
   }
   const params = { ...nativeParams(pb), amplifier };
-  return then(
+  return andThen(
     nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)),
     split,
   );
@@ -425,7 +430,7 @@ function overlapImpl(
     return withGrad(out, r.loss, r.grad);
   }
   const params = { ...nativeParams(pb), ...form };
-  return then(
+  return andThen(
     nativeCall(fn, () => native().overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async)),
     (loss) => ({ loss, grad: out }),
   );
@@ -529,7 +534,7 @@ function bceImpl(
     return withGrad(out, r.loss, r.grad);
   }
   const params = { posWeight, sum: reduction === 'sum' };
-  return then(
+  return andThen(
     nativeCall(fn, () => native().binaryCrossEntropy(pb.scores, pb.labels, pb.weights, out, params, async)),
     (loss) => ({ loss, grad: out }),
   );
@@ -554,4 +559,48 @@ export async function binaryCrossEntropyAsync(
   options?: BinaryCrossEntropyOptions,
 ): Promise<LossResult> {
   return bceImpl(logits, labels, options, 'binaryCrossEntropyAsync', true);
+}
+
+// ---- sigmoidFocal ----
+
+function sigmoidFocalImpl(
+  logits: unknown,
+  labels: unknown,
+  options: unknown,
+  fn: string,
+  async: boolean,
+): LossResult | Promise<LossResult> {
+  const o = readOptions(fn, options, focalSchema);
+  const pb = problem(fn, logits, labels, o, { cuda: false }, 'logits');
+  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
+  const gamma = opt(o, 'gamma', DEFAULTS.focalGamma);
+  const alpha = opt(o, 'alpha', DEFAULTS.focalAlpha);
+  const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
+  if (pb.backend === 'js') {
+    const r = referenceSigmoidFocal(refProblem(pb), gamma, alpha, reduction);
+    return withGrad(out, r.loss, r.grad);
+  }
+  const params = { gamma, alpha, sum: reduction === 'sum' };
+  return andThen(
+    nativeCall(fn, () => native().sigmoidFocal(pb.scores, pb.labels, pb.weights, out, params, async)),
+    (loss) => ({ loss, grad: out }),
+  );
+}
+
+/**
+ * Sigmoid focal loss (Lin et al. 2017, RetinaNet; torchvision's sigmoid_focal_loss): mean over
+ * rows of w a_t (1 - p_t)^gamma BCE(x, y), with p = sigmoid(x), p_t = p y + (1 - p)(1 - y) and
+ * a_t = alpha y + (1 - alpha)(1 - y). Labels in [0, 1] (soft labels as torchvision takes them).
+ */
+export function sigmoidFocal(logits: NumericArray, labels: BinaryLabels, options?: SigmoidFocalOptions): LossResult {
+  return sigmoidFocalImpl(logits, labels, options, 'sigmoidFocal', false) as LossResult;
+}
+
+/** sigmoidFocal off the main thread (the native backend; 'js' computes before resolving). */
+export async function sigmoidFocalAsync(
+  logits: NumericArray,
+  labels: BinaryLabels,
+  options?: SigmoidFocalOptions,
+): Promise<LossResult> {
+  return sigmoidFocalImpl(logits, labels, options, 'sigmoidFocalAsync', true);
 }

@@ -296,3 +296,35 @@ export function referenceBce(
   }
   return { loss: loss * scale, grad };
 }
+
+/**
+ * Sigmoid focal loss (spec G; torchvision's sigmoid_focal_loss, which also takes soft labels):
+ * w a_t (1 - p_t)^gamma BCE(x, y) with p_t = p y + (1 - p)(1 - y), a_t = alpha y + (1 - alpha)(1 - y),
+ * mean (or sum) over rows.
+ */
+export function referenceSigmoidFocal(
+  pb: RefProblem,
+  gamma: number,
+  alpha: number,
+  reduction: 'mean' | 'sum',
+): { loss: number; grad: Float64Array } {
+  const rows = pb.labels.length,
+    scale = reduction === 'sum' || rows === 0 ? 1 : 1 / rows;
+  const grad = new Float64Array(rows);
+  let loss = 0;
+  for (let i = 0; i < rows; i++) {
+    const x = pb.scores[i],
+      y = pb.labels[i],
+      w = weight(pb, i);
+    const p = sigmoid(x),
+      q = sigmoid(-x);
+    const ce = y * softplus(-x) + (1 - y) * softplus(x);
+    const miss = y * q + (1 - y) * p; // 1 - p_t
+    const at = alpha * y + (1 - alpha) * (1 - y);
+    loss += w * at * miss ** gamma * ce;
+    // d/dx: (p - y) (1 - p_t)^g + ce g (1 - p_t)^(g-1) d(1 - p_t)/dx, d(1 - p_t)/dx = (1 - 2y) p q
+    const dmiss = miss > 0 ? gamma * miss ** (gamma - 1) * (1 - 2 * y) * p * q : 0;
+    grad[i] = scale * w * at * ((p - y) * miss ** gamma + ce * dmiss);
+  }
+  return { loss: loss * scale, grad };
+}

@@ -97,4 +97,10 @@ namespace fl {
 // Uses pb.scores (logits), rows, labels, label_type and weights of the problem.
 Status bce_cpu(const ConfusionProblem& pb, float pos_weight, bool sum, double* loss, float* grad);
 
+// Sigmoid focal loss (Lin et al. 2017, spec G; torchvision's sigmoid_focal_loss, which also takes
+// soft labels): loss_i = w_i a_t (1 - p_t)^gamma BCE(x_i, y_i) with p_t = p y + (1 - p)(1 - y),
+// a_t = alpha y + (1 - alpha)(1 - y); mean or sum over rows. The same problem fields as bce_cpu.
+Status sigmoid_focal_cpu(const ConfusionProblem& pb, float gamma, float alpha, bool sum,
+                         double* loss, float* grad);
+
 }  // namespace fl

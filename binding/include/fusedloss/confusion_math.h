@@ -196,3 +196,39 @@ FL_HD double anyloss_constants(const Counts* counts, int32_t classes, Average av
 }
 
 }  // namespace fl
+
+namespace fl {
+
+// One element of an element-wise binary loss: its term and d term / d x.
+struct ElementLoss {
+  float loss, grad;
+};
+
+// Binary cross-entropy with logits (PyTorch's BCEWithLogits), label y in [0, 1]:
+// pos_weight y softplus(-x) + (1 - y) softplus(x), with softplus(-x) = softplus(x) - x.
+FL_HD ElementLoss bce_element(float x, float y, float pos_weight) {
+  const SigmoidSoftplus t = sigmoid_softplus(x);
+  const float py = pos_weight * y, sp = t.softplus;
+  return ElementLoss{py * (sp - x) + (1.0f - y) * sp, t.sigmoid * (py + 1.0f - y) - py};
+}
+
+// Sigmoid focal loss (spec G, torchvision's form, which also takes soft labels y in [0, 1]):
+//   ce = y softplus(-x) + (1 - y) softplus(x),  1 - p_t = y (1 - p) + (1 - y) p,  a_t = alpha y +
+//   (1 - alpha)(1 - y), loss = a_t (1 - p_t)^g ce, grad = a_t (1 - p_t)^g ((1 - y) p - y (1 - p) -
+//   g ce (2y - 1) r),  r = p (1 - p) / (1 - p_t),
+// where r <= 1 replaces (1 - p_t)^(g - 1) p (1 - p), which is unbounded for g < 1 as p_t -> 1.
+// Every difference above is a sum of nonnegative terms: no cancellation for hard labels.
+FL_HD ElementLoss sigmoid_focal_element(float x, float y, float gamma, float alpha) {
+  const float e = exp_nonpos(-std::fabs(x));
+  const float inv = 1.0f / (1.0f + e);
+  const float p = x >= 0.0f ? inv : e * inv, q = x >= 0.0f ? e * inv : inv;  // p, 1 - p
+  // y softplus(-x) + (1 - y) softplus(x), each softplus as max(+-x, 0) + log1p(e)
+  const float ce = log1p_unit(e) + y * (x < 0.0f ? -x : 0.0f) + (1.0f - y) * (x > 0.0f ? x : 0.0f);
+  const float miss = y * q + (1.0f - y) * p;  // 1 - p_t
+  const float at = alpha * y + (1.0f - alpha) * (1.0f - y);
+  const float f = at * std::pow(miss, gamma);
+  const float r = miss > 0.0f ? p * q / miss : 0.0f;
+  return ElementLoss{f * ce, f * ((1.0f - y) * p - y * q - gamma * ce * (2.0f * y - 1.0f) * r)};
+}
+
+}  // namespace fl

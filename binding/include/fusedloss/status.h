@@ -15,6 +15,7 @@ enum class Fault : int32_t {
   LabelOutOfRange,        // labels[index] outside [0, 1] (binary) or [0, classes) (multi-class)
   WeightInvalid,          // weights[index] negative or not finite
   Cuda,                   // the CUDA runtime failed; `message` holds its name and words
+  ClassWeightInvalid,     // class_weights[index] negative or not finite
 };
 
 struct Status {

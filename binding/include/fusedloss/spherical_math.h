@@ -1,0 +1,177 @@
+// Per-row formulas of the spherical and softmax families, shared by the CPU kernels and the CUDA
+// kernels (host+device). A kernel reduces a row, calls one of the row steps below in double, and
+// writes the gradient element-wise from the coefficients it returns.
+#pragma once
+
+#include <cmath>
+
+#include "fusedloss/math.h"
+#include "fusedloss/spherical.h"
+
+namespace fl {
+
+FL_HD double softplus64(double t) {
+  return (t > 0 ? t : 0) + std::log1p(std::exp(-std::fabs(t)));
+}
+
+FL_HD double sigmoid64(double t) {
+  const double e = std::exp(-std::fabs(t));
+  return t >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+// ---- spherical family (spec F.1 to F.3) ----
+
+// The gradient of a spherical-family row, dL/do_k = dL/ds + 2 dL/dq o_k + dL/dA [k = c] (spec
+// F.2), written around a centre so that Z-loss keeps its precision when |mean| >> std:
+//   g_k = alpha + beta (o_k - centre) + gamma [k = c].
+struct AffineRow {
+  double loss = 0;
+  double alpha = 0, beta = 0, centre = 0, gamma = 0;
+};
+
+// o_k - centre in float without losing the digits that matter when |centre| >> the spread (pass
+// 2 of Z-loss, and its centred squares): the centre is split into hi + lo, and o_k - hi is exact
+// whenever o_k is within 2x of hi.
+struct SplitCentre {
+  float hi, lo;
+};
+FL_HD SplitCentre split_centre(double c) {
+  const float hi = static_cast<float>(c);
+  return SplitCentre{hi, static_cast<float>(c - hi)};
+}
+FL_HD float centred(float o, const SplitCentre& c) {
+  return (o - c.hi) - c.lo;
+}
+
+// Z-loss of a row of d logits from its mean, its centred sum of squares m2 = sum (o_k - mean)^2
+// and the target's logit. sigma is the population std; with sigma = 0 (a constant row) z = 0 and
+// the gradient is 0 (see spherical.h).
+FL_HD AffineRow zloss_row(double a, double b, double mean, double m2, double target, int32_t d) {
+  AffineRow r;
+  r.centre = mean;
+  if (!(m2 > 0)) {
+    r.loss = softplus64(a * b) / a;
+    return r;
+  }
+  const double sigma = std::sqrt(m2 / d), z = (target - mean) / sigma;
+  const double t = a * (b - z), rho = sigmoid64(t);
+  r.loss = softplus64(t) / a;
+  r.gamma = -rho / sigma;
+  r.alpha = rho / (d * sigma);  // F.2's alpha + beta mean: the form centred at the mean
+  r.beta = rho * z / (d * sigma * sigma);
+  return r;
+}
+
+// The other spherical losses from s = sum o_k, q = sum o_k^2 and A = o_c (spec F.3).
+FL_HD AffineRow spherical_row(const SphericalParams& sp, double s, double q, double A, int32_t d) {
+  double dA = 0, dq = 0, ds = 0;
+  AffineRow r;
+  switch (sp.kind) {
+    case SphericalKind::SquaredError:
+      r.loss = q - 2 * A + 1;
+      dA = -2;
+      dq = 1;
+      break;
+    case SphericalKind::LogSphericalSoftmax: {
+      const double den = q + d * sp.eps;
+      r.loss = std::log(den) - std::log(A * A + sp.eps);
+      dA = -2 * A / (A * A + sp.eps);
+      dq = 1 / den;
+      break;
+    }
+    default: {  // LogTaylorSoftmax; each term 1 + o + o^2/2 >= 1/2, so t >= d/2
+      const double n = 1 + A + A * A / 2, t = d + s + q / 2;
+      r.loss = std::log(t) - std::log(n);
+      dA = -(1 + A) / n;
+      dq = 1 / (2 * t);
+      ds = 1 / t;
+      break;
+    }
+  }
+  r.alpha = ds;
+  r.beta = 2 * dq;
+  r.gamma = dA;
+  return r;
+}
+
+// ---- softmax classification losses (spec G) ----
+
+// Comp-sum's factor p_y^(tau - 1) for tau < 1 reads log p_y floored here, so that it (and the
+// loss) stay finite in float: e^(80 (1 - tau)) <= 5.6e34.
+constexpr double kLogProbFloor = -80;
+
+// The softmax reads u_k = (x_k / T + margin [k != y]) / lambda (LDR-KL) or u_k = x_k / T: the
+// scale of x and the shift of the non-target entries.
+FL_HD double softmax_input_scale(const SoftmaxParams& sp) {
+  return sp.form == SoftmaxForm::LdrKl ? 1 / (sp.temperature * sp.lambda) : 1 / sp.temperature;
+}
+FL_HD double softmax_shift(const SoftmaxParams& sp) {
+  return sp.form == SoftmaxForm::LdrKl ? sp.margin / sp.lambda : 0;
+}
+
+// Pass 1 of a row, relative to its largest logit xmax, with e_k = exp(scale (x_k - xmax)).
+struct SoftmaxSums {
+  float xmax = 0;
+  double sum_exp = 0;     // sum of e_k over every k
+  double target_exp = 0;  // e_y (used when the shift is not 0)
+  double smooth_dot = 0;  // sum_k w_k (xmax - x_k), label smoothing only (w: class weights or 1)
+};
+
+// What pass 2 writes for a row, before the row's weight and the reduction's normaliser:
+//   g_j = (a e_j / S - b w_j) for j != y,   g_y = g_target,
+// with S = sum_exp corrected for the shift. a, b, g_target include d u / d x.
+struct SoftmaxRow {
+  double loss = 0;
+  double a = 0, b = 0, g_target = 0, inv_sum = 0;
+};
+
+// w_y: the target's class weight; w_total: the sum of the class weights (classes without them).
+FL_HD SoftmaxRow softmax_row(const SoftmaxParams& sp, const SoftmaxSums& s, float x_target,
+                             double w_y, double w_total, int32_t classes) {
+  const double scale = softmax_input_scale(sp), shift = softmax_shift(sp);
+  // Non-target entries carry the shift: relative to u's bound scale xmax + shift, the target's
+  // term is e_y e^-shift instead of e_y.
+  const double sum = shift == 0 ? s.sum_exp : s.sum_exp + s.target_exp * std::expm1(-shift);
+  const double log_sum = std::log(sum);
+  const double ell = scale * (static_cast<double>(x_target) - s.xmax) - shift - log_sum;
+  const double py = std::exp(ell), miss = -std::expm1(ell);  // p_y and 1 - p_y, accurately
+  SoftmaxRow r;
+  double c = 0;  // d loss / d u = c (p - e_y) for every form but smoothed cross-entropy
+  switch (sp.form) {
+    case SoftmaxForm::CrossEntropy: {  // PyTorch: (1 - eps) w_y CE + (eps / K) sum_k w_k CE_k
+      const double keep = (1 - sp.smoothing) * w_y, spread = sp.smoothing / classes;
+      r.loss = keep * -ell + spread * (w_total * log_sum + scale * s.smooth_dot);
+      r.a = (keep + spread * w_total) * scale;
+      r.b = spread * scale;
+      r.g_target = (-keep * miss + spread * (w_total * py - w_y)) * scale;
+      r.inv_sum = 1 / sum;
+      return r;
+    }
+    case SoftmaxForm::CompSum: {
+      const double ellc = sp.tau < 1 && ell < kLogProbFloor ? kLogProbFloor : ell;
+      r.loss =
+          sp.scale * w_y * (sp.tau == 1 ? -ell : std::expm1((sp.tau - 1) * ellc) / (1 - sp.tau));
+      c = sp.scale * w_y * std::exp((sp.tau - 1) * ellc);
+      break;
+    }
+    case SoftmaxForm::Focal: {
+      // F = (1 - p)^g - g p (1 - p)^(g - 1) log p = (1 - p)^g (1 - g p log p / (1 - p)); the
+      // ratio log p / (1 - p) -> -1 as p -> 1, where F -> [g = 0].
+      const double f = miss > 0 ? std::pow(miss, sp.gamma) * (1 - sp.gamma * py * ell / miss)
+                                : (sp.gamma == 0 ? 1.0 : 0.0);
+      r.loss = sp.alpha * w_y * std::pow(miss, sp.gamma) * -ell;
+      c = sp.alpha * w_y * f;
+      break;
+    }
+    default:  // LdrKl: lambda (LSE(u) - u_y - log K)
+      r.loss = sp.lambda * w_y * (-ell - std::log(static_cast<double>(classes)));
+      c = sp.lambda * w_y;
+      break;
+  }
+  r.a = c * scale;
+  r.g_target = -c * miss * scale;
+  r.inv_sum = 1 / sum;
+  return r;
+}
+
+}  // namespace fl

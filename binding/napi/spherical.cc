@@ -1,0 +1,125 @@
+// N-API glue of the spherical family and the softmax classification losses: convert, check, call
+// the core, nothing else.
+#include "fusedloss/spherical.h"
+
+#include <cstdint>
+#include <memory>
+
+#include "args.h"
+#include "module.h"
+
+namespace fl::napi {
+namespace {
+
+struct Problem {
+  ClassProblem pb;
+  Reduction reduction = Reduction::Mean;
+  LossOutputs out;                // out.loss is set by the caller
+  std::vector<Napi::Value> keep;  // typed arrays an async job must keep alive
+};
+
+// logits and targets at 0 and 1, the gradient at `out_i` and the per-row losses at out_i + 1
+// (read only with reduction 'none'); classes and reduction from params.
+Problem problem_args(const Napi::CallbackInfo& info, size_t out_i, const Napi::Object& params) {
+  Napi::Env env = info.Env();
+  Problem p;
+  p.pb.classes = int_field(params, "classes", 1, 1 << 24);
+  p.reduction = static_cast<Reduction>(int_field(params, "reduction", 0, 2));
+  const ArrayArg<float> logits = float32_arg(info, 0, "logits");
+  const ArrayArg<int32_t> targets = int32_arg(info, 1, "targets");
+  const size_t rows = targets.length;
+  require_length(env, "logits", logits.length, rows * p.pb.classes,
+                 std::to_string(rows) + " targets x " + std::to_string(p.pb.classes) + " classes");
+  const ArrayArg<float> grad = grad_arg(info, out_i, logits.data, logits.length);
+  p.pb.logits = logits.data;
+  p.pb.rows = static_cast<int64_t>(rows);
+  p.pb.targets = targets.data;
+  p.out.grad = grad.data;
+  p.keep = {logits.value, targets.value, grad.value};
+  if (p.reduction == Reduction::None) {
+    const ArrayArg<float> row_loss = float32_arg(info, out_i + 1, "rowLoss");
+    require_length(env, "rowLoss", row_loss.length, rows, "one loss per row");
+    p.out.row_loss = row_loss.data;
+    p.keep.push_back(row_loss.value);
+  }
+  return p;
+}
+
+ArgNames class_names() {
+  ArgNames names;
+  names.scores = "logits";
+  names.labels = "targets";
+  names.weights = "options.weights";
+  names.class_weights = "options.classWeights";
+  return names;
+}
+
+// sphericalLoss(logits, targets, out, rowLoss|null, params{classes, reduction, kind, a, b, eps},
+// async) -> loss
+Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  Problem p = problem_args(info, 2, params);
+  SphericalParams sp;
+  sp.kind = static_cast<SphericalKind>(int_field(params, "kind", 0, 3));
+  sp.a = number_field(params, "a", 1e-6, 1e6);
+  sp.b = number_field(params, "b", -1e6, 1e6);
+  sp.eps = number_field(params, "eps", 1e-30, 1e6);
+  auto loss = std::make_shared<double>(0);
+  p.out.loss = loss.get();
+  const ClassProblem pb = p.pb;
+  const Reduction reduction = p.reduction;
+  const LossOutputs out = p.out;
+  return run(
+      info.Env(), async_arg(info, 5), p.keep,
+      [=] { return spherical_loss_cpu(pb, sp, reduction, out); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, class_names());
+}
+
+// softmaxLoss(logits, targets, weights|null, classWeights|null, out, rowLoss|null,
+// params{classes, reduction, form, temperature, smoothing, tau, scale, gamma, alpha, lambda,
+// margin, ignoreIndex}, async) -> loss
+Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object params = object_arg(info, 6, "params");
+  Problem p = problem_args(info, 4, params);
+  SoftmaxWeights sw;
+  const ArrayArg<float> weights = optional_float32_arg(info, 2, "options.weights");
+  if (weights.data)
+    require_length(env, "options.weights", weights.length, p.pb.rows, "one weight per row");
+  const ArrayArg<float> class_weights = optional_float32_arg(info, 3, "options.classWeights");
+  if (class_weights.data)
+    require_length(env, "options.classWeights", class_weights.length, p.pb.classes,
+                   "one weight per class");
+  sw.weights = weights.data;
+  sw.class_weights = class_weights.data;
+  sw.ignore_index = int_field(params, "ignoreIndex", INT32_MIN, INT32_MAX);
+  p.keep.push_back(weights.value);
+  p.keep.push_back(class_weights.value);
+  SoftmaxParams sp;
+  sp.form = static_cast<SoftmaxForm>(int_field(params, "form", 0, 3));
+  sp.temperature = number_field(params, "temperature", 1e-6, 1e6);
+  sp.smoothing = number_field(params, "smoothing", 0, 1);
+  sp.tau = number_field(params, "tau", 0, 100);
+  sp.scale = number_field(params, "scale", 0, 1e6);
+  sp.gamma = number_field(params, "gamma", 0, 1e3);
+  sp.alpha = number_field(params, "alpha", 0, 1e6);
+  sp.lambda = number_field(params, "lambda", 1e-6, 1e6);
+  sp.margin = number_field(params, "margin", 0, 1e6);
+  auto loss = std::make_shared<double>(0);
+  p.out.loss = loss.get();
+  const ClassProblem pb = p.pb;
+  const Reduction reduction = p.reduction;
+  const LossOutputs out = p.out;
+  return run(
+      env, async_arg(info, 7), p.keep, [=] { return softmax_loss_cpu(pb, sw, sp, reduction, out); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, class_names());
+}
+
+}  // namespace
+
+void init_spherical(Napi::Env env, Napi::Object exports) {
+  exports.Set("sphericalLoss", Napi::Function::New(env, SphericalLoss, "sphericalLoss"));
+  exports.Set("softmaxLoss", Napi::Function::New(env, SoftmaxLoss, "softmaxLoss"));
+}
+
+}  // namespace fl::napi

@@ -1,0 +1,446 @@
+// The spherical family (spec F.1 to F.3) and the softmax classification losses (spec G): options,
+// defaults, checks and dispatch to the native CPU kernels (binding/cpu/spherical.cc) or the
+// float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
+// logits and its target class.
+import {
+  checkValues,
+  checkWeight,
+  gradBuffer,
+  requireLength,
+  toFloat32,
+  toTargets,
+  type NumericArray,
+  type Targets,
+} from '../arrays';
+import { rangeError, typeError } from '../errors';
+import { nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
+import {
+  referenceSoftmax,
+  referenceSpherical,
+  type ClassRefProblem,
+  type RefResult,
+  type Reduction,
+  type SoftmaxForm,
+  type SphericalKind,
+} from '../reference/spherical';
+import { native, andThen, withGrad, type LossResult, type RowLossResult } from './dispatch';
+
+export type { Reduction, SoftmaxForm } from '../reference/spherical';
+export type { RowLossResult } from './dispatch';
+
+/** Options every loss of this family takes. */
+export interface ClassLossOptions {
+  /**
+   * Number of classes C >= 1 (default logits.length / targets.length). Logits are rows x C,
+   * row-major; targets are class indices in [0, C).
+   */
+  classes?: number;
+  /**
+   * 'mean' (default) over rows, 'sum', or 'none': `loss` is then a Float32Array with one loss per
+   * row, and `grad` the gradient of their sum.
+   */
+  reduction?: Reduction;
+  /** Gradient buffer to fill (length = logits.length, not overlapping the logits). Default: a new array. */
+  out?: Float32Array;
+  /**
+   * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
+   * TypeScript reference, 'cuda' the GPU (this family has no CUDA kernel in this version),
+   * 'auto' the CPU when the addon loaded, else 'js'.
+   */
+  backend?: Backend;
+}
+
+export interface ZLossOptions extends ClassLossOptions {
+  /**
+   * Sharpness a > 0, at most 1e6 (default 1). loss = softplus(a (b - z_c)) / a, z_c the target's
+   * z-score in its row. Defaults a = 1, b = 0 are the authors' released example
+   * (factored_output_layer); the paper tunes a and b per task.
+   */
+  a?: number;
+  /** Offset b, the z-score beyond which a row counts as solved, in [-1e6, 1e6] (default 0; useful b lie below sqrt(C - 1)). */
+  b?: number;
+}
+
+export interface SphericalLossOptions extends ClassLossOptions {
+  /**
+   * Which loss (required): 'mse' ||o - e_c||^2; 'log-spherical-softmax' -log p_c with
+   * p_k = (o_k^2 + eps) / sum_j (o_j^2 + eps); 'log-taylor-softmax' -log p_c with
+   * p_k = (1 + o_k + o_k^2 / 2) / sum_j (1 + o_j + o_j^2 / 2). Z-loss is zLoss.
+   */
+  kind: Exclude<SphericalKind, 'z-loss'>;
+  /**
+   * eps > 0 of the log-spherical softmax, at most 1e6 (default 1e-6, our choice: the authors' value
+   * is not known). Only with kind 'log-spherical-softmax'.
+   */
+  eps?: number;
+}
+
+export interface SoftmaxCrossEntropyOptions extends ClassLossOptions {
+  /**
+   * The loss of p = softmax(logits / temperature) (default 'ce'): 'ce' cross-entropy; 'comp-sum'
+   * (p_y^(tau-1) - 1) / (1 - tau) (Mao, Mohri, Zhong 2023); 'gce' (1 - p_y^q) / q (Zhang, Sabuncu
+   * 2018); 'mae' 2 (1 - p_y) (Ghosh et al. 2017); 'focal' -alpha (1 - p_y)^gamma log p_y (Lin
+   * et al. 2017); 'ldr-kl' lambda log((1/C) sum_k exp((x_k - x_y + margin [k != y]) / lambda))
+   * (Zhu, Ying, Yang 2023).
+   */
+  form?: SoftmaxForm;
+  /** Label smoothing eps in [0, 1] (default 0, as PyTorch; 0.1 is usual): target (1 - eps) e_y + eps / C. Form 'ce' only. */
+  labelSmoothing?: number;
+  /** Temperature T > 0, at most 1e6 (default 1): every form reads logits / T. */
+  temperature?: number;
+  /** Per-row weights >= 0 (default all 1): row i's loss is scaled; the mean's divisor is unchanged. */
+  weights?: NumericArray;
+  /**
+   * Per-class weights >= 0, one per class (default all 1): row i's loss is scaled by
+   * classWeights[y_i], and 'mean' divides by the sum of classWeights[y_i] over counted rows, as
+   * PyTorch's cross_entropy (with label smoothing as PyTorch combines them). Lin et al.'s
+   * per-class alpha_t is this option.
+   */
+  classWeights?: NumericArray;
+  /** Rows whose target is this integer count nothing (default -100, as PyTorch); 'mean' excludes them. A batch with every row ignored has loss 0. */
+  ignoreIndex?: number;
+  /** comp-sum's tau in [0, 100] (default 0.5, our choice: 0 is sum-exponential, 1 CE, 2 half MAE). p_y is floored at e^-80 in p_y^(tau-1) for tau < 1. */
+  tau?: number;
+  /** GCE's q in (0, 1] (default 0.7, Zhang and Sabuncu 2018). */
+  q?: number;
+  /** Focal gamma in [0, 1000] (default 2, Lin et al. 2017). */
+  gamma?: number;
+  /** Focal alpha >= 0, at most 1e6, scales the loss (default 1; use classWeights for a per-class alpha_t). */
+  alpha?: number;
+  /** LDR-KL's lambda > 0, at most 1e6 (default 1, the official class default; the experiments pick 0.1, 1 or 10). */
+  lambda?: number;
+  /** LDR-KL's margin c >= 0, at most 1e6 (default 0.1, as the official experiments). */
+  margin?: number;
+}
+
+/**
+ * The result for the options' reduction: per-row losses with 'none', one number with 'mean', 'sum'
+ * or no reduction given, either when the reduction is only known at run time.
+ */
+export type ClassLossResult<O> = O extends { reduction?: infer R }
+  ? [R] extends ['none']
+    ? RowLossResult
+    : [R] extends ['mean' | 'sum' | undefined]
+      ? LossResult
+      : unknown extends R
+        ? LossResult
+        : LossResult | RowLossResult
+  : LossResult;
+
+export const SPHERICAL_DEFAULTS = {
+  a: 1,
+  b: 0,
+  eps: 1e-6,
+  form: 'ce' as SoftmaxForm,
+  labelSmoothing: 0,
+  temperature: 1,
+  ignoreIndex: -100,
+  tau: 0.5,
+  q: 0.7,
+  gamma: 2,
+  alpha: 1,
+  lambda: 1,
+  margin: 0.1,
+};
+
+const classSchema: Record<string, OptionSpec> = {
+  classes: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  reduction: { kind: 'enum', values: ['mean', 'sum', 'none'] },
+  out: { kind: 'any' },
+  backend: backendSpec,
+};
+const positive = (max: number): OptionSpec => ({ kind: 'number', min: 0, minExclusive: true, max });
+const zLossSchema: Record<string, OptionSpec> = {
+  ...classSchema,
+  a: positive(1e6),
+  b: { kind: 'number', min: -1e6, max: 1e6 },
+};
+const SPHERICAL_KINDS = ['mse', 'log-spherical-softmax', 'log-taylor-softmax'] as const;
+const sphericalSchema: Record<string, OptionSpec> = {
+  ...classSchema,
+  kind: { kind: 'enum', values: SPHERICAL_KINDS },
+  eps: positive(1e6),
+};
+const SOFTMAX_FORMS = ['ce', 'comp-sum', 'gce', 'mae', 'focal', 'ldr-kl'] as const;
+const softmaxSchema: Record<string, OptionSpec> = {
+  ...classSchema,
+  form: { kind: 'enum', values: SOFTMAX_FORMS },
+  labelSmoothing: { kind: 'number', min: 0, max: 1 },
+  temperature: positive(1e6),
+  weights: { kind: 'any' },
+  classWeights: { kind: 'any' },
+  ignoreIndex: { kind: 'number', integer: true, min: -(2 ** 31), max: 2 ** 31 - 1 },
+  tau: { kind: 'number', min: 0, max: 100 },
+  q: positive(1),
+  gamma: { kind: 'number', min: 0, max: 1e3 },
+  alpha: { kind: 'number', min: 0, max: 1e6 },
+  lambda: positive(1e6),
+  margin: { kind: 'number', min: 0, max: 1e6 },
+};
+
+/** The options each softmax form reads besides the shared ones. */
+const FORM_OPTIONS: Record<SoftmaxForm, readonly string[]> = {
+  ce: ['labelSmoothing'],
+  'comp-sum': ['tau'],
+  gce: ['q'],
+  mae: [],
+  focal: ['gamma', 'alpha'],
+  'ldr-kl': ['lambda', 'margin'],
+};
+
+/** A checked problem: arrays converted, lengths consistent, backend chosen. */
+interface Problem {
+  fn: string;
+  logits: Float32Array;
+  targets: Int32Array;
+  classes: number;
+  reduction: Reduction;
+  out: Float32Array;
+  backend: ResolvedBackend;
+}
+
+function problem(fn: string, logits: unknown, targets: unknown, o: Record<string, unknown>): Problem {
+  const x = toFloat32(fn, 'logits', logits);
+  const t = toTargets(fn, 'targets', targets);
+  const rows = t.length;
+  let classes = o.classes as number | undefined;
+  if (classes === undefined) {
+    if (rows === 0 || x.length % rows !== 0 || x.length === 0) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+        `${fn}: logits has length ${x.length}, which is not a positive multiple of the ${rows} targets; pass options.classes`,
+      );
+    }
+    classes = x.length / rows;
+  }
+  requireLength(fn, 'logits', x.length, rows * classes, `${rows} targets x ${classes} classes`);
+  return {
+    fn,
+    logits: x,
+    targets: t,
+    classes,
+    reduction: opt<Reduction>(o, 'reduction', 'mean'),
+    out: gradBuffer(fn, o.out, x.length, x),
+    // No CUDA kernels for this family yet: 'cuda' and 'cuda-sim' are refused with that reason.
+    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: x.length }),
+  };
+}
+
+const NAMES = { scores: 'logits', labels: 'targets', weights: 'options.weights' };
+
+/** The reference's view of a problem, after the value checks the native kernels make. */
+function refProblem(pb: Problem, weights?: Float32Array, ignoreIndex?: number): ClassRefProblem {
+  checkValues(pb.fn, NAMES, pb.logits, pb.targets, weights, { classes: pb.classes, binary: false, ignoreIndex });
+  return { logits: pb.logits, targets: pb.targets, classes: pb.classes };
+}
+
+const REDUCTION_ID: Record<Reduction, number> = { mean: 0, sum: 1, none: 2 };
+
+/** The reference's result in the public shape. */
+function fromReference(pb: Problem, r: RefResult): LossResult | RowLossResult {
+  const res = withGrad(pb.out, r.loss, r.grad);
+  return pb.reduction === 'none' ? { loss: Float32Array.from(r.rowLoss), grad: res.grad } : res;
+}
+
+/** Calls a native entry point with the per-row loss buffer 'none' needs, and shapes its result. */
+function viaNative(
+  pb: Problem,
+  call: (rowLoss: Float32Array | null) => number | Promise<number>,
+): LossResult | RowLossResult | Promise<LossResult | RowLossResult> {
+  const rowLoss = pb.reduction === 'none' ? new Float32Array(pb.targets.length) : null;
+  return andThen(
+    nativeCall(pb.fn, () => call(rowLoss)),
+    (loss) => (rowLoss ? { loss: rowLoss, grad: pb.out } : { loss, grad: pb.out }),
+  );
+}
+
+// ---- zLoss and sphericalLoss ----
+
+const KIND_ID: Record<SphericalKind, number> = {
+  'z-loss': 0,
+  mse: 1,
+  'log-spherical-softmax': 2,
+  'log-taylor-softmax': 3,
+};
+
+function sphericalImpl(
+  logits: unknown,
+  targets: unknown,
+  o: Record<string, unknown>,
+  kind: SphericalKind,
+  fn: string,
+  async: boolean,
+) {
+  const pb = problem(fn, logits, targets, o);
+  const params = {
+    kind,
+    a: opt(o, 'a', SPHERICAL_DEFAULTS.a),
+    b: opt(o, 'b', SPHERICAL_DEFAULTS.b),
+    eps: opt(o, 'eps', SPHERICAL_DEFAULTS.eps),
+  };
+  if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
+  const nativeParams = { ...params, kind: KIND_ID[kind], classes: pb.classes, reduction: REDUCTION_ID[pb.reduction] };
+  return viaNative(pb, (rowLoss) =>
+    native().sphericalLoss(pb.logits, pb.targets, pb.out, rowLoss, nativeParams, async),
+  );
+}
+
+/**
+ * Z-loss (de Brebisson and Vincent 2016): softplus(a (b - z_c)) / a per row, with z_c = (o_c -
+ * mean) / std the target's z-score among the row's C logits. Invariant to o -> lambda o + c
+ * (lambda > 0). A row whose logits are all equal has z_c = 0, loss softplus(a b) / a and
+ * gradient 0 (z is undefined there).
+ *
+ * @example
+ * const { loss, grad } = zLoss(logits, targets); // logits: B x C, targets: B class indices
+ */
+export function zLoss<O extends ZLossOptions = ZLossOptions & { reduction?: 'mean' }>(
+  logits: NumericArray,
+  targets: Targets,
+  options?: O,
+): ClassLossResult<O> {
+  const o = readOptions('zLoss', options, zLossSchema);
+  return sphericalImpl(logits, targets, o, 'z-loss', 'zLoss', false) as ClassLossResult<O>;
+}
+
+/** zLoss off the main thread (the native backend; 'js' computes before resolving). */
+export async function zLossAsync<O extends ZLossOptions = ZLossOptions & { reduction?: 'mean' }>(
+  logits: NumericArray,
+  targets: Targets,
+  options?: O,
+): Promise<ClassLossResult<O>> {
+  const o = readOptions('zLossAsync', options, zLossSchema);
+  return sphericalImpl(logits, targets, o, 'z-loss', 'zLossAsync', true) as Promise<ClassLossResult<O>>;
+}
+
+function sphericalOptions(fn: string, options: unknown): [Record<string, unknown>, SphericalKind] {
+  const o = readOptions(fn, options, sphericalSchema);
+  const kind = o.kind as Exclude<SphericalKind, 'z-loss'> | undefined;
+  if (kind === undefined) {
+    throw typeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      `${fn}: options.kind is required: one of ${SPHERICAL_KINDS.map((k) => `'${k}'`).join(', ')}`,
+    );
+  }
+  if (o.eps !== undefined && kind !== 'log-spherical-softmax') {
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.eps applies only to kind 'log-spherical-softmax', got kind '${kind}'`,
+    );
+  }
+  return [o, kind];
+}
+
+/**
+ * The other spherical losses (Vincent, de Brebisson, Bouthillier 2015; de Brebisson and Vincent
+ * 2016), functions of the target's logit, the row's sum and its sum of squares only: squared error
+ * to the one-hot, log-spherical softmax and log-Taylor softmax (see `kind`).
+ */
+export function sphericalLoss<O extends SphericalLossOptions>(
+  logits: NumericArray,
+  targets: Targets,
+  options: O,
+): ClassLossResult<O> {
+  const [o, kind] = sphericalOptions('sphericalLoss', options);
+  return sphericalImpl(logits, targets, o, kind, 'sphericalLoss', false) as ClassLossResult<O>;
+}
+
+/** sphericalLoss off the main thread (the native backend; 'js' computes before resolving). */
+export async function sphericalLossAsync<O extends SphericalLossOptions>(
+  logits: NumericArray,
+  targets: Targets,
+  options: O,
+): Promise<ClassLossResult<O>> {
+  const [o, kind] = sphericalOptions('sphericalLossAsync', options);
+  return sphericalImpl(logits, targets, o, kind, 'sphericalLossAsync', true) as Promise<ClassLossResult<O>>;
+}
+
+// ---- softmaxCrossEntropy ----
+
+const FORM_ID: Record<SoftmaxForm, number> = { ce: 0, 'comp-sum': 1, gce: 1, mae: 1, focal: 2, 'ldr-kl': 3 };
+
+function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: string, async: boolean) {
+  const o = readOptions(fn, options, softmaxSchema);
+  const form = opt(o, 'form', SPHERICAL_DEFAULTS.form);
+  const formOptions = Object.values(FORM_OPTIONS).flat();
+  for (const key of formOptions) {
+    if (o[key] !== undefined && !FORM_OPTIONS[form].includes(key)) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: options.${key} does not apply to form '${form}'; form '${form}' takes ${FORM_OPTIONS[form].join(', ') || 'no form option'}`,
+      );
+    }
+  }
+  const pb = problem(fn, logits, targets, o);
+  const weights = o.weights === undefined ? undefined : toFloat32(fn, 'options.weights', o.weights);
+  if (weights) requireLength(fn, 'options.weights', weights.length, pb.targets.length, 'one weight per row');
+  const classWeights = o.classWeights === undefined ? undefined : toFloat32(fn, 'options.classWeights', o.classWeights);
+  if (classWeights) requireLength(fn, 'options.classWeights', classWeights.length, pb.classes, 'one weight per class');
+  const p = {
+    form,
+    temperature: opt(o, 'temperature', SPHERICAL_DEFAULTS.temperature),
+    labelSmoothing: opt(o, 'labelSmoothing', SPHERICAL_DEFAULTS.labelSmoothing),
+    tau: opt(o, 'tau', SPHERICAL_DEFAULTS.tau),
+    q: opt(o, 'q', SPHERICAL_DEFAULTS.q),
+    gamma: opt(o, 'gamma', SPHERICAL_DEFAULTS.gamma),
+    alpha: opt(o, 'alpha', SPHERICAL_DEFAULTS.alpha),
+    lambda: opt(o, 'lambda', SPHERICAL_DEFAULTS.lambda),
+    margin: opt(o, 'margin', SPHERICAL_DEFAULTS.margin),
+    ignoreIndex: opt(o, 'ignoreIndex', SPHERICAL_DEFAULTS.ignoreIndex),
+  };
+  if (pb.backend === 'js') {
+    if (classWeights) classWeights.forEach((_, k) => checkWeight(fn, 'options.classWeights', classWeights, k));
+    const ref = refProblem(pb, weights, p.ignoreIndex);
+    return fromReference(pb, referenceSoftmax(ref, { ...p, weights, classWeights }, pb.reduction));
+  }
+  // gce and mae are comp-sum with tau = 1 + q and tau = 2 (times 2) (spec G).
+  const tau = form === 'gce' ? 1 + p.q : form === 'mae' ? 2 : p.tau;
+  const nativeParams = {
+    classes: pb.classes,
+    reduction: REDUCTION_ID[pb.reduction],
+    form: FORM_ID[form],
+    temperature: p.temperature,
+    smoothing: p.labelSmoothing,
+    tau,
+    scale: form === 'mae' ? 2 : 1,
+    gamma: p.gamma,
+    alpha: p.alpha,
+    lambda: p.lambda,
+    margin: p.margin,
+    ignoreIndex: p.ignoreIndex,
+  };
+  return viaNative(pb, (rowLoss) =>
+    native().softmaxLoss(
+      pb.logits,
+      pb.targets,
+      weights ?? null,
+      classWeights ?? null,
+      pb.out,
+      rowLoss,
+      nativeParams,
+      async,
+    ),
+  );
+}
+
+/**
+ * Softmax cross-entropy and its classification relatives (spec G) in one fused pass per row: label
+ * smoothing, temperature, per-row and per-class weights, an ignored target, and `form` 'comp-sum',
+ * 'gce', 'mae', 'focal' or 'ldr-kl'. The gradient of 'ce' is (softmax(x / T) - target) / T per row.
+ *
+ * @example
+ * const { loss, grad } = softmaxCrossEntropy(logits, targets, { labelSmoothing: 0.1 });
+ */
+export function softmaxCrossEntropy<
+  O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
+>(logits: NumericArray, targets: Targets, options?: O): ClassLossResult<O> {
+  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropy', false) as ClassLossResult<O>;
+}
+
+/** softmaxCrossEntropy off the main thread (the native backend; 'js' computes before resolving). */
+export async function softmaxCrossEntropyAsync<
+  O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
+>(logits: NumericArray, targets: Targets, options?: O): Promise<ClassLossResult<O>> {
+  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropyAsync', true) as Promise<ClassLossResult<O>>;
+}

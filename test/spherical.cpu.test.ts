@@ -1,0 +1,308 @@
+// The native CPU kernels of the spherical family and the softmax classification losses against the
+// float64 reference: every loss and form, every reduction, odd shapes, C = 1, 2 and 50000, and rows
+// that are hard on float32 (logits of +-1e4, constant rows, |mean| >> std); bitwise identical
+// results across thread counts.
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  getThreads,
+  setThreads,
+  sigmoidFocal,
+  sigmoidFocalAsync,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyAsync,
+  sphericalLoss,
+  zLoss,
+  zLossAsync,
+  type ClassLossOptions,
+  type SoftmaxCrossEntropyOptions,
+} from '../src';
+import {
+  bitwiseEqual,
+  gradError,
+  randomBinaryLabels,
+  randomClassLabels,
+  randomProbabilities,
+  randomScores,
+  randomWeights,
+} from './helpers';
+
+// DESIGN.md: loss within 1e-5 relative, gradient within 1e-4 of its largest entry. A loss that is
+// 0 up to rounding (LDR-KL with C = 1) is compared to an absolute 1e-14.
+const LOSS_TOL = 1e-5;
+const GRAD_TOL = 1e-4;
+const LOSS_FLOOR = 1e-9;
+
+type Result = { loss: number | Float32Array; grad: Float32Array };
+
+function expectAgree(a: Result, b: Result) {
+  expect(gradError(a.grad, b.grad)).toBeLessThan(GRAD_TOL);
+  expect(a.grad.every(Number.isFinite)).toBe(true);
+  if (typeof a.loss === 'number') {
+    expect(Number.isFinite(a.loss)).toBe(true);
+    const ref = b.loss as number;
+    expect(Math.abs(a.loss - ref)).toBeLessThan(LOSS_TOL * Math.max(Math.abs(ref), LOSS_FLOOR));
+  } else {
+    expect(gradError(a.loss, b.loss as Float32Array)).toBeLessThan(LOSS_TOL);
+  }
+}
+
+/**
+ * rows x C logits; with `hard`, row 0 alternates +-1e4, row 1 is constant, row 2 sits at 1e4 with a
+ * spread of about 1e-2 (|mean| >> std), and row 3 puts +1e4 on one class and -1e4 elsewhere.
+ */
+function logits(rows: number, C: number, seed: number, hard: boolean): Float32Array {
+  const x = randomScores(rows * C, seed, 2);
+  if (!hard) return x;
+  const fill = (r: number, f: (k: number) => number) => {
+    if (r < rows) for (let k = 0; k < C; k++) x[r * C + k] = f(k);
+  };
+  const noise = randomScores(C, seed + 1, 0.01);
+  fill(0, (k) => (k % 2 ? 1e4 : -1e4));
+  fill(1, () => 3.5);
+  fill(2, (k) => 1e4 + noise[k]);
+  fill(3, (k) => (k === C >> 1 ? 1e4 : -1e4));
+  return x;
+}
+
+const SHAPES = [
+  [1, 1],
+  [1, 2],
+  [7, 2],
+  [33, 13],
+  [250, 1000],
+  [3, 50000],
+] as const;
+
+type Call = (x: Float32Array, t: Int32Array, o: ClassLossOptions) => Result;
+
+/**
+ * cpu vs js for one loss on every shape, plain and hard logits, and every reduction. `flatAt` names
+ * a class count where the loss is constant in the logits (gradient 0 up to rounding, where a
+ * relative comparison means nothing): tested apart.
+ */
+function parity(name: string, call: Call, options: object, flatAt?: number) {
+  describe(name, () => {
+    for (const [rows, C] of SHAPES.filter(([, c]) => c !== flatAt)) {
+      for (const hard of [false, true]) {
+        it(`${rows} x ${C}${hard ? ', hard rows' : ''}`, () => {
+          const x = logits(rows, C, rows + C, hard);
+          const t = randomClassLabels(rows, C, rows * 7 + C);
+          for (const reduction of ['mean', 'sum', 'none'] as const) {
+            const o = { ...options, reduction };
+            expectAgree(call(x, t, { ...o, backend: 'cpu' }), call(x, t, { ...o, backend: 'js' }));
+          }
+        });
+      }
+    }
+  });
+}
+
+describe('spherical family cpu vs reference', () => {
+  parity('zLoss, defaults', (x, t, o) => zLoss(x, t, o), {}, 2);
+  parity('zLoss, a 3, b 0.8', (x, t, o) => zLoss(x, t, o), { a: 3, b: 0.8 }, 2);
+  parity('sphericalLoss mse', (x, t, o) => sphericalLoss(x, t, { ...o, kind: 'mse' }), {});
+  for (const kind of ['log-spherical-softmax', 'log-taylor-softmax'] as const) {
+    parity(`sphericalLoss ${kind}`, (x, t, o) => sphericalLoss(x, t, { ...o, kind }), {}, 1);
+  }
+  parity(
+    'sphericalLoss log-spherical-softmax, eps 0.5',
+    (x, t, o) => sphericalLoss(x, t, { ...o, kind: 'log-spherical-softmax' }),
+    { eps: 0.5 },
+    1,
+  );
+});
+
+describe('softmax losses cpu vs reference', () => {
+  const softmax: Call = (x, t, o) => softmaxCrossEntropy(x, t, o);
+  const forms: [string, SoftmaxCrossEntropyOptions][] = [
+    ['ce', {}],
+    ['ce, label smoothing 0.1, temperature 1.5', { labelSmoothing: 0.1, temperature: 1.5 }],
+    ['comp-sum tau 0', { form: 'comp-sum', tau: 0 }],
+    ['comp-sum tau 0.5', { form: 'comp-sum' }],
+    ['comp-sum tau 1.7', { form: 'comp-sum', tau: 1.7 }],
+    ['gce', { form: 'gce' }],
+    ['mae', { form: 'mae' }],
+    ['focal gamma 2 alpha 0.25', { form: 'focal', alpha: 0.25 }],
+    ['focal gamma 0.5, temperature 0.5', { form: 'focal', gamma: 0.5, temperature: 0.5 }],
+    ['ldr-kl', { form: 'ldr-kl' }],
+    ['ldr-kl lambda 0.1 margin 0.5', { form: 'ldr-kl', lambda: 0.1, margin: 0.5 }],
+  ];
+  for (const [name, options] of forms) parity(name, softmax, options);
+
+  describe('weights, class weights and an ignored target', () => {
+    for (const [name, options] of forms) {
+      for (const [rows, C] of [
+        [1, 1],
+        [7, 2],
+        [301, 37],
+      ] as const) {
+        it(`${name}, ${rows} x ${C}`, () => {
+          const x = logits(rows, C, 71 + C, true);
+          const t = randomClassLabels(rows, C, 72);
+          t[rows >> 1] = -1;
+          const o = {
+            ...options,
+            weights: randomWeights(rows, 73),
+            classWeights: randomWeights(C, 74),
+            ignoreIndex: -1,
+          };
+          for (const reduction of ['mean', 'sum', 'none'] as const) {
+            expectAgree(
+              softmax(x, t, { ...o, reduction, backend: 'cpu' }),
+              softmax(x, t, { ...o, reduction, backend: 'js' }),
+            );
+          }
+        });
+      }
+    }
+  });
+
+  it('a batch whose every row is ignored has loss 0 and no gradient', () => {
+    const x = randomScores(12, 75);
+    const r = softmaxCrossEntropy(x, [5, 5, 5], { ignoreIndex: 5, backend: 'cpu' });
+    expect(r.loss).toBe(0);
+    expect(r.grad.every((g) => g === 0)).toBe(true);
+  });
+});
+
+describe('edge cases on the CPU', () => {
+  it('Z-loss: constant rows give softplus(a b) / a and a zero gradient, C = 1 included', () => {
+    const r = zLoss(new Float32Array([2, 2, 2, -1e4, -1e4, -1e4]), [0, 2], { a: 2, b: 0.5, reduction: 'none' });
+    expect(Array.from(r.loss)).toEqual([1, 1].map(() => expect.closeTo(Math.log1p(Math.E) / 2, 6)));
+    expect(r.grad.every((g) => g === 0)).toBe(true);
+    expect(zLoss(new Float32Array([3, -4]), [0, 0], { classes: 1 }).grad.every((g) => g === 0)).toBe(true);
+  });
+  it('Z-loss with C = 2: z_c = +-1 in every non-constant row, so the loss is softplus(a (b -+ 1)) / a and the gradient ~0', () => {
+    const rows = 200;
+    const x = logits(rows, 2, 83, true);
+    const t = randomClassLabels(rows, 2, 84);
+    for (const backend of ['cpu', 'js'] as const) {
+      const r = zLoss(x, t, { a: 2, b: 0.5, reduction: 'none', backend });
+      for (let i = 0; i < rows; i++) {
+        const [o0, o1] = [x[2 * i], x[2 * i + 1]];
+        const z = o0 === o1 ? 0 : (t[i] === 0 ? o0 > o1 : o1 > o0) ? 1 : -1;
+        expect(r.loss[i]).toBeCloseTo(Math.log1p(Math.exp(2 * (0.5 - z))) / 2, 6);
+        // rounding of terms of size 1 / std (std = |o0 - o1| / 2)
+        const std = Math.abs(o0 - o1) / 2;
+        for (const g of [r.grad[2 * i], r.grad[2 * i + 1]]) expect(Math.abs(g)).toBeLessThanOrEqual(1e-5 / std);
+      }
+    }
+  });
+  it('log-spherical and log-Taylor softmax with C = 1: p = 1, loss 0, gradient ~0', () => {
+    const x = logits(50, 1, 85, true);
+    for (const kind of ['log-spherical-softmax', 'log-taylor-softmax'] as const) {
+      for (const backend of ['cpu', 'js'] as const) {
+        const r = sphericalLoss(x, new Int32Array(50), { kind, backend, reduction: 'none' });
+        expect(r.loss.every((l) => Math.abs(l) < 1e-12)).toBe(true);
+        // each gradient is a difference of two terms of size at most 1 / sqrt(eps) = 1000
+        expect(r.grad.every((g) => Math.abs(g) < 1e-3)).toBe(true);
+      }
+    }
+  });
+  it('Z-loss gradient rows sum to ~0 where |mean| >> std (the centred form keeps its digits)', () => {
+    const C = 1000;
+    const x = Float32Array.from(randomScores(C, 76, 1e-2), (v) => 1e4 + v);
+    const { grad } = zLoss(x, [7]);
+    const max = Math.max(...grad.map(Math.abs));
+    expect(Math.abs(grad.reduce((a, g) => a + g, 0))).toBeLessThan(1e-5 * max * Math.sqrt(C));
+    expectAgree(zLoss(x, [7], { backend: 'cpu' }), zLoss(x, [7], { backend: 'js' }));
+  });
+  it('softmax CE of a row with +1e4 on the target and -1e4 elsewhere is 0 with a ~0 gradient', () => {
+    const r = softmaxCrossEntropy(new Float32Array([-1e4, 1e4, -1e4]), [1]);
+    expect(r.loss).toBe(0);
+    // exp_nonpos floors e^-20000 at ~1e-38 rather than underflowing (binding/include/fusedloss/math.h)
+    expect(r.grad.every((g) => Math.abs(g) < 1e-37)).toBe(true);
+  });
+  it('a wrong +-1e4 row gives loss 2e4 and gradient p - e_y', () => {
+    const r = softmaxCrossEntropy(new Float32Array([1e4, -1e4]), [1], { backend: 'cpu' });
+    expect(r.loss).toBeCloseTo(2e4, 6);
+    expect(Array.from(r.grad)).toEqual([1, -1]);
+  });
+  it('a row of 10^6 classes (one row per task, past every cache)', () => {
+    const C = 1_000_000;
+    const x = logits(2, C, 86, false);
+    const t = [C - 1, 12345];
+    expectAgree(softmaxCrossEntropy(x, t, { backend: 'cpu' }), softmaxCrossEntropy(x, t, { backend: 'js' }));
+    expectAgree(zLoss(x, t, { backend: 'cpu' }), zLoss(x, t, { backend: 'js' }));
+  });
+  it('classes is inferred from the lengths, and Uint8Array / plain targets are converted', () => {
+    const x = randomScores(40, 77);
+    const t = randomClassLabels(10, 4, 78);
+    const ref = softmaxCrossEntropy(x, t, { classes: 4 });
+    expectAgree(softmaxCrossEntropy(x, Uint8Array.from(t)), ref);
+    expectAgree(softmaxCrossEntropy(Array.from(x), Array.from(t)), ref);
+  });
+  it('async twins give the sync results', async () => {
+    const x = logits(50, 9, 79, true);
+    const t = randomClassLabels(50, 9, 80);
+    expectAgree(await zLossAsync(x, t, { a: 2 }), zLoss(x, t, { a: 2 }));
+    const none = await softmaxCrossEntropyAsync(x, t, { form: 'focal', reduction: 'none' });
+    expectAgree(none, softmaxCrossEntropy(x, t, { form: 'focal', reduction: 'none' }));
+  });
+  it('options.out is filled and returned', () => {
+    const x = randomScores(60, 81);
+    const out = new Float32Array(60);
+    const r = zLoss(x, randomClassLabels(6, 10, 82), { out });
+    expect(r.grad).toBe(out);
+    expect(out.some((g) => g !== 0)).toBe(true);
+  });
+});
+
+describe('sigmoidFocal cpu vs reference', () => {
+  for (const n of [1, 8193, 100_000]) {
+    for (const gamma of [0, 0.5, 2]) {
+      it(`n = ${n}, gamma ${gamma}, weights, soft and hard labels, logits up to +-1e4`, () => {
+        const x = randomScores(n, 90, 20);
+        if (n > 10) [x[3], x[4]] = [1e4, -1e4];
+        const w = randomWeights(n, 91);
+        for (const y of [randomBinaryLabels(n, 92), randomProbabilities(n, 93)]) {
+          for (const reduction of ['mean', 'sum'] as const) {
+            const o = { gamma, weights: w, reduction };
+            expectAgree(sigmoidFocal(x, y, { ...o, backend: 'cpu' }), sigmoidFocal(x, y, { ...o, backend: 'js' }));
+          }
+        }
+      });
+    }
+  }
+  it('async twin', async () => {
+    const x = randomScores(999, 94, 3),
+      y = randomBinaryLabels(999, 95);
+    expectAgree(await sigmoidFocalAsync(x, y), sigmoidFocal(x, y));
+  });
+});
+
+describe('threads', () => {
+  const initial = getThreads();
+  afterAll(() => setThreads(initial));
+  it('1, 2 and 8 threads give bitwise-identical results', () => {
+    const cases = [
+      [2000, 100],
+      [9, 20000],
+    ] as const;
+    const data = cases.map(([rows, C]) => ({
+      x: logits(rows, C, rows, true),
+      t: randomClassLabels(rows, C, C),
+      cw: randomWeights(C, 3),
+      w: randomWeights(rows, 4),
+    }));
+    const run = () =>
+      data.flatMap(({ x, t, cw, w }) => [
+        zLoss(x, t),
+        sphericalLoss(x, t, { kind: 'log-taylor-softmax' }),
+        softmaxCrossEntropy(x, t, { labelSmoothing: 0.1, classWeights: cw, weights: w }),
+        softmaxCrossEntropy(x, t, { form: 'ldr-kl' }),
+        sigmoidFocal(x, randomBinaryLabels(x.length, 5)),
+      ]);
+    setThreads(1);
+    const one = run();
+    for (const n of [2, 8]) {
+      setThreads(n);
+      expect(getThreads()).toBe(n);
+      const many = run();
+      for (let i = 0; i < one.length; i++) {
+        expect(many[i].loss).toBe(one[i].loss);
+        expect(bitwiseEqual(many[i].grad, one[i].grad)).toBe(true);
+      }
+    }
+  });
+});
