@@ -173,7 +173,7 @@ function classCases(): Case[] {
         size,
         bytes: c.bytes,
         backends: {
-          ...fused((backend, out) => softmaxCrossEntropy(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }),
+          ...fused((backend, out) => softmaxCrossEntropy(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }, true),
           ...tfjs(() => softmaxCrossEntropyTfjs(c.x, c.t, classes), { cpu: 3, wasm: 5 }),
         },
       },
@@ -182,7 +182,7 @@ function classCases(): Case[] {
         size,
         bytes: c.bytes,
         backends: {
-          ...fused((backend, out) => zLoss(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }),
+          ...fused((backend, out) => zLoss(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }, true),
           ...tfjs(() => zLossTfjs(c.x, c.t, classes), { cpu: 3, wasm: 5 }),
         },
       },

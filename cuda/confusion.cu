@@ -87,14 +87,6 @@ __global__ void __launch_bounds__(kThreads)
 
 // ---- multi-class: rows of `classes` scores ----
 
-// Rows are handled by groups of `width` lanes (a power of two <= 32, at least the class count
-// when that is smaller), several rows per warp for short rows, one warp per row for long ones.
-int group_width(int32_t classes) {
-  int g = 1;
-  while (g < classes && g < 32) g *= 2;
-  return g;
-}
-
 // Softmax statistics of a row of logits: p_k = exp(x_k - max) * inv, inv = 1 / sum exp(x - max),
 // as the CPU's softmax_rows computes it.
 struct RowStats {
@@ -256,9 +248,9 @@ Status upload_problem(Session& s, const ConfusionProblem& pb, DeviceProblem* d) 
   if (pb.classes > 1 && pb.input == Input::Logits) {
     st = s.buffer(Slot::Rows, static_cast<size_t>(pb.rows), &d->stats);
     if (!st.ok()) return st;
-    FL_LAUNCH(grid_for(pb.rows, kThreads / group_width(pb.classes)), kThreads, 0, s.stream(),
+    FL_LAUNCH(grid_for(pb.rows, kThreads / row_group_width(pb.classes)), kThreads, 0, s.stream(),
               softmax_stats)
-    (d->x, pb.rows, pb.classes, group_width(pb.classes), d->stats);
+    (d->x, pb.rows, pb.classes, row_group_width(pb.classes), d->stats);
     FL_CUDA_LAUNCHED("softmax_stats");
   }
   s.mark(Phase::Uploaded);
@@ -272,7 +264,7 @@ Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProb
   const bool logits = pb.input == Input::Logits, weighted = pb.weights != nullptr;
   // Launch shape: binary, blocks over the rows; multi-class, tiles of classes by chunks of rows,
   // with the chunk count bounded so the partials stay under 64 MiB.
-  const int tile_x = c == 1 ? kThreads : group_width(c), tile_y = kThreads / tile_x;
+  const int tile_x = c == 1 ? kThreads : row_group_width(c), tile_y = kThreads / tile_x;
   const int tiles = c == 1 ? 1 : (c + tile_x - 1) / tile_x;
   const int64_t row_groups = (pb.rows + tile_y - 1) / tile_y;
   const int64_t by_memory = std::max<int64_t>(1, (int64_t{64} << 20) / (24 * int64_t{c}));
@@ -360,7 +352,7 @@ Status backward_on_device(Session& s, const ConfusionProblem& pb, const DevicePr
     st = s.upload(Slot::Constants, dc.data(), dc.size(), &constants);
     if (!st.ok()) return st;
   }
-  const int width = group_width(c);
+  const int width = row_group_width(c);
   with_labels(pb, [&](auto y) {
     using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
     const L* dy = static_cast<const L*>(d.y);

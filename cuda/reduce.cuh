@@ -10,21 +10,35 @@ namespace FL_GPU_NS {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 
-// Sum over aligned groups of `width` lanes (a power of two <= 32) by butterfly: every lane of a
-// group ends with the group's sum, added in the same order on every lane.
-template <class T>
-__device__ __forceinline__ T group_sum(T v, int width = 32) {
-  for (int o = width / 2; o > 0; o /= 2) v += __shfl_xor_sync(kFullMask, v, o, width);
+struct SumOp {
+  template <class T>
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct MaxOp {
+  template <class T>
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return b > a ? b : a;
+  }
+};
+
+// Reduces over aligned groups of `width` lanes (a power of two <= 32) by butterfly: every lane
+// of a group ends with the group's result, combined in the same order on every lane.
+template <class T, class Op>
+__device__ __forceinline__ T group_reduce(T v, int width, Op op) {
+  for (int o = width / 2; o > 0; o /= 2) v = op(v, __shfl_xor_sync(kFullMask, v, o, width));
   return v;
 }
 
 template <class T>
+__device__ __forceinline__ T group_sum(T v, int width = 32) {
+  return group_reduce(v, width, SumOp{});
+}
+
+template <class T>
 __device__ __forceinline__ T group_max(T v, int width = 32) {
-  for (int o = width / 2; o > 0; o /= 2) {
-    const T u = __shfl_xor_sync(kFullMask, v, o, width);
-    v = u > v ? u : v;
-  }
-  return v;
+  return group_reduce(v, width, MaxOp{});
 }
 
 __device__ __forceinline__ int linear_thread() {
@@ -44,6 +58,38 @@ __device__ void block_sum(T (&v)[N], T* scratch) {
   if (warp == 0)
     for (int j = 0; j < N; ++j) v[j] = group_sum(lane < warps ? scratch[lane * N + j] : T(0));
   __syncthreads();
+}
+
+// Reduces v over the whole block with op; every thread gets the result. `identity` pads the
+// missing warps; `scratch` is 33 values of shared memory, free again on return.
+template <class T, class Op>
+__device__ T block_all(T v, T* scratch, Op op, T identity) {
+  const int tid = linear_thread(), lane = tid % 32, warp = tid / 32;
+  const int warps = blockDim.x * blockDim.y * blockDim.z / 32;
+  v = group_reduce(v, 32, op);
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    const T u = group_reduce(lane < warps ? scratch[lane] : identity, 32, op);
+    if (lane == 0) scratch[32] = u;
+  }
+  __syncthreads();
+  const T r = scratch[32];
+  __syncthreads();
+  return r;
+}
+
+// partials[block] = the block's sum of v[0, n) (grid-stride, fixed order); finish with
+// column_sums(partials, gridDim.x, 1, out).
+template <class T>
+__global__ void partial_sums(const T* __restrict__ v, int64_t n, T* __restrict__ partials) {
+  __shared__ T scratch[32];
+  T acc[1] = {0};
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += stride)
+    acc[0] += v[i];
+  block_sum(acc, scratch);
+  if (threadIdx.x == 0) partials[blockIdx.x] = acc[0];
 }
 
 // out[j] = sum over r < rows of partials[r * cols + j], added in row order: the fixed-order finish

@@ -75,6 +75,15 @@ class Session {
   unsigned marked_ = 0;  // phases recorded (bit mask)
 };
 
+// Rows of `classes` entries are reduced by groups of this many lanes (a power of two <= 32, at
+// least the class count when that is smaller): several rows per warp for short rows, one warp per
+// row for long ones.
+inline int row_group_width(int32_t classes) {
+  int g = 1;
+  while (g < classes && g < 32) g *= 2;
+  return g;
+}
+
 // Grid size for a grid-stride loop over n items with `threads` per block: enough blocks to fill
 // the device several times over, no more (per-block partials stay few).
 int grid_for(int64_t n, int threads);

@@ -13,124 +13,26 @@ import {
   sphericalLoss,
   zLoss,
   zLossAsync,
-  type ClassLossOptions,
-  type SoftmaxCrossEntropyOptions,
 } from '../src';
 import {
   bitwiseEqual,
-  gradError,
   randomBinaryLabels,
   randomClassLabels,
   randomProbabilities,
   randomScores,
   randomWeights,
 } from './helpers';
-
-// DESIGN.md: loss within 1e-5 relative, gradient within 1e-4 of its largest entry. A loss that is
-// 0 up to rounding (LDR-KL with C = 1) is compared to an absolute 1e-14.
-const LOSS_TOL = 1e-5;
-const GRAD_TOL = 1e-4;
-const LOSS_FLOOR = 1e-9;
-
-type Result = { loss: number | Float32Array; grad: Float32Array };
-
-function expectAgree(a: Result, b: Result) {
-  expect(gradError(a.grad, b.grad)).toBeLessThan(GRAD_TOL);
-  expect(a.grad.every(Number.isFinite)).toBe(true);
-  if (typeof a.loss === 'number') {
-    expect(Number.isFinite(a.loss)).toBe(true);
-    const ref = b.loss as number;
-    expect(Math.abs(a.loss - ref)).toBeLessThan(LOSS_TOL * Math.max(Math.abs(ref), LOSS_FLOOR));
-  } else {
-    expect(gradError(a.loss, b.loss as Float32Array)).toBeLessThan(LOSS_TOL);
-  }
-}
-
-/**
- * rows x C logits; with `hard`, row 0 alternates +-1e4, row 1 is constant, row 2 sits at 1e4 with a
- * spread of about 1e-2 (|mean| >> std), and row 3 puts +1e4 on one class and -1e4 elsewhere.
- */
-function logits(rows: number, C: number, seed: number, hard: boolean): Float32Array {
-  const x = randomScores(rows * C, seed, 2);
-  if (!hard) return x;
-  const fill = (r: number, f: (k: number) => number) => {
-    if (r < rows) for (let k = 0; k < C; k++) x[r * C + k] = f(k);
-  };
-  const noise = randomScores(C, seed + 1, 0.01);
-  fill(0, (k) => (k % 2 ? 1e4 : -1e4));
-  fill(1, () => 3.5);
-  fill(2, (k) => 1e4 + noise[k]);
-  fill(3, (k) => (k === C >> 1 ? 1e4 : -1e4));
-  return x;
-}
-
-const SHAPES = [
-  [1, 1],
-  [1, 2],
-  [7, 2],
-  [33, 13],
-  [250, 1000],
-  [3, 50000],
-] as const;
-
-type Call = (x: Float32Array, t: Int32Array, o: ClassLossOptions) => Result;
-
-/**
- * cpu vs js for one loss on every shape, plain and hard logits, and every reduction. `flatAt` names
- * a class count where the loss is constant in the logits (gradient 0 up to rounding, where a
- * relative comparison means nothing): tested apart.
- */
-function parity(name: string, call: Call, options: object, flatAt?: number) {
-  describe(name, () => {
-    for (const [rows, C] of SHAPES.filter(([, c]) => c !== flatAt)) {
-      for (const hard of [false, true]) {
-        it(`${rows} x ${C}${hard ? ', hard rows' : ''}`, () => {
-          const x = logits(rows, C, rows + C, hard);
-          const t = randomClassLabels(rows, C, rows * 7 + C);
-          for (const reduction of ['mean', 'sum', 'none'] as const) {
-            const o = { ...options, reduction };
-            expectAgree(call(x, t, { ...o, backend: 'cpu' }), call(x, t, { ...o, backend: 'js' }));
-          }
-        });
-      }
-    }
-  });
-}
+import { CPU_VS_JS, expectAgree, logits, parity, softmax, SOFTMAX_FORMS, sphericalParity } from './spherical.fixtures';
 
 describe('spherical family cpu vs reference', () => {
-  parity('zLoss, defaults', (x, t, o) => zLoss(x, t, o), {}, 2);
-  parity('zLoss, a 3, b 0.8', (x, t, o) => zLoss(x, t, o), { a: 3, b: 0.8 }, 2);
-  parity('sphericalLoss mse', (x, t, o) => sphericalLoss(x, t, { ...o, kind: 'mse' }), {});
-  for (const kind of ['log-spherical-softmax', 'log-taylor-softmax'] as const) {
-    parity(`sphericalLoss ${kind}`, (x, t, o) => sphericalLoss(x, t, { ...o, kind }), {}, 1);
-  }
-  parity(
-    'sphericalLoss log-spherical-softmax, eps 0.5',
-    (x, t, o) => sphericalLoss(x, t, { ...o, kind: 'log-spherical-softmax' }),
-    { eps: 0.5 },
-    1,
-  );
+  sphericalParity(CPU_VS_JS);
 });
 
 describe('softmax losses cpu vs reference', () => {
-  const softmax: Call = (x, t, o) => softmaxCrossEntropy(x, t, o);
-  const forms: [string, SoftmaxCrossEntropyOptions][] = [
-    ['ce', {}],
-    ['ce, label smoothing 0.1, temperature 1.5', { labelSmoothing: 0.1, temperature: 1.5 }],
-    ['comp-sum tau 0', { form: 'comp-sum', tau: 0 }],
-    ['comp-sum tau 0.5', { form: 'comp-sum' }],
-    ['comp-sum tau 1.7', { form: 'comp-sum', tau: 1.7 }],
-    ['gce', { form: 'gce' }],
-    ['mae', { form: 'mae' }],
-    ['focal gamma 2 alpha 0.25', { form: 'focal', alpha: 0.25 }],
-    ['focal gamma 0.5, temperature 0.5', { form: 'focal', gamma: 0.5, temperature: 0.5 }],
-    ['ldr-kl', { form: 'ldr-kl' }],
-    ['ldr-kl lambda 0.1 margin 0.5', { form: 'ldr-kl', lambda: 0.1, margin: 0.5 }],
-  ];
-  for (const [name, options] of forms) parity(name, softmax, options);
+  for (const [name, options] of SOFTMAX_FORMS) parity(name, softmax, options, CPU_VS_JS);
 
   describe('weights, class weights and an ignored target', () => {
-    for (const [name, options] of forms) {
+    for (const [name, options] of SOFTMAX_FORMS) {
       for (const [rows, C] of [
         [1, 1],
         [7, 2],

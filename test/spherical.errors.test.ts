@@ -245,7 +245,7 @@ describe('backends and async twins', () => {
 describe('the native layer checks again when called directly', () => {
   const addon = nativeAddon()!;
   const out = new Float32Array(6);
-  const sph = { classes: 3, reduction: 0, kind: 0, a: 1, b: 0, eps: 1e-6 };
+  const sph = { classes: 3, reduction: 0, kind: 0, a: 1, b: 0, eps: 1e-6, device: 0 };
   const soft = {
     classes: 3,
     reduction: 0,
@@ -259,6 +259,7 @@ describe('the native layer checks again when called directly', () => {
     lambda: 1,
     margin: 0.1,
     ignoreIndex: -100,
+    device: 0,
   };
   it('wrong typed arrays, lengths and params', () => {
     const TYPE = 'ERR_FUSEDLOSS_INVALID_ARG_TYPE';

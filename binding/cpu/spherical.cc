@@ -36,9 +36,9 @@ bool weight_ok(float w) {
   return w >= 0.0f && w <= FLT_MAX;
 }
 
-// The first invalid input, in the order the TypeScript checks report it: class weights, then
-// per row its logits, its target and its weight. `sw` is null for the spherical losses.
-Status find_fault(const ClassProblem& pb, const SoftmaxWeights* sw) {
+}  // namespace
+
+Status class_problem_fault(const ClassProblem& pb, const SoftmaxWeights* sw) {
   if (sw && sw->class_weights)
     for (int32_t k = 0; k < pb.classes; ++k)
       if (!weight_ok(sw->class_weights[k]))
@@ -51,9 +51,11 @@ Status find_fault(const ClassProblem& pb, const SoftmaxWeights* sw) {
       });
 }
 
+namespace {
+
 Status finish(const ClassProblem& pb, const SoftmaxWeights* sw, const ChunkLoss& total, double norm,
               const LossOutputs& out) {
-  if (total.bad) return find_fault(pb, sw);
+  if (total.bad) return class_problem_fault(pb, sw);
   *out.loss = total.loss * norm;
   return Status{};
 }
@@ -197,20 +199,28 @@ Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Red
   return finish(pb, nullptr, total, norm, out);
 }
 
-Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
-                        Reduction reduction, const LossOutputs& out) {
-  double w_total = pb.classes;
+Status softmax_normaliser(const ClassProblem& pb, const SoftmaxWeights& sw, Reduction reduction,
+                          double* norm, double* w_total) {
+  *w_total = pb.classes;
   if (sw.class_weights) {
-    w_total = 0;
+    *w_total = 0;
     for (int32_t k = 0; k < pb.classes; ++k) {
-      if (!weight_ok(sw.class_weights[k])) return find_fault(pb, &sw);
-      w_total += sw.class_weights[k];
+      if (!weight_ok(sw.class_weights[k])) return class_problem_fault(pb, &sw);
+      *w_total += sw.class_weights[k];
     }
   }
   const ChunkLoss counted = counted_weight(pb, sw);
-  if (counted.bad) return find_fault(pb, &sw);
-  double norm = 1.0;
-  if (reduction == Reduction::Mean) norm = counted.loss > 0 ? 1.0 / counted.loss : 0.0;
+  if (counted.bad) return class_problem_fault(pb, &sw);
+  *norm = 1.0;
+  if (reduction == Reduction::Mean) *norm = counted.loss > 0 ? 1.0 / counted.loss : 0.0;
+  return Status{};
+}
+
+Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
+                        Reduction reduction, const LossOutputs& out) {
+  double norm = 1, w_total = 0;
+  const Status st = softmax_normaliser(pb, sw, reduction, &norm, &w_total);
+  if (!st.ok()) return st;
   const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
   const bool smoothing = sp.form == SoftmaxForm::CrossEntropy && sp.smoothing > 0;
   ChunkLoss total;

@@ -54,8 +54,8 @@ ArgNames class_names() {
   return names;
 }
 
-// sphericalLoss(logits, targets, out, rowLoss|null, params{classes, reduction, kind, a, b, eps},
-// async) -> loss
+// sphericalLoss(logits, targets, out, rowLoss|null, params{classes, reduction, kind, a, b, eps,
+// device}, async) -> loss
 Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   Problem p = problem_args(info, 2, params);
@@ -64,6 +64,7 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
   sp.a = number_field(params, "a", 1e-6, 1e6);
   sp.b = number_field(params, "b", -1e6, 1e6);
   sp.eps = number_field(params, "eps", 1e-30, 1e6);
+  const Device dev = device_field(params);
   auto loss = std::make_shared<double>(0);
   p.out.loss = loss.get();
   const ClassProblem pb = p.pb;
@@ -71,13 +72,16 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
   const LossOutputs out = p.out;
   return run(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] { return spherical_loss_cpu(pb, sp, reduction, out); },
+      [=] {
+        return dev == Device::Cpu ? spherical_loss_cpu(pb, sp, reduction, out)
+                                  : FL_GPU_CALL(dev, spherical_loss(pb, sp, reduction, out));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, class_names());
 }
 
 // softmaxLoss(logits, targets, weights|null, classWeights|null, out, rowLoss|null,
 // params{classes, reduction, form, temperature, smoothing, tau, scale, gamma, alpha, lambda,
-// margin, ignoreIndex}, async) -> loss
+// margin, ignoreIndex, device}, async) -> loss
 Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object params = object_arg(info, 6, "params");
@@ -105,13 +109,18 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
   sp.alpha = number_field(params, "alpha", 0, 1e6);
   sp.lambda = number_field(params, "lambda", 1e-6, 1e6);
   sp.margin = number_field(params, "margin", 0, 1e6);
+  const Device dev = device_field(params);
   auto loss = std::make_shared<double>(0);
   p.out.loss = loss.get();
   const ClassProblem pb = p.pb;
   const Reduction reduction = p.reduction;
   const LossOutputs out = p.out;
   return run(
-      env, async_arg(info, 7), p.keep, [=] { return softmax_loss_cpu(pb, sw, sp, reduction, out); },
+      env, async_arg(info, 7), p.keep,
+      [=] {
+        return dev == Device::Cpu ? softmax_loss_cpu(pb, sw, sp, reduction, out)
+                                  : FL_GPU_CALL(dev, softmax_loss(pb, sw, sp, reduction, out));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, class_names());
 }
 

@@ -13,7 +13,7 @@ import {
   type Targets,
 } from '../arrays';
 import { rangeError, typeError } from '../errors';
-import { nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   referenceSoftmax,
@@ -45,8 +45,10 @@ export interface ClassLossOptions {
   out?: Float32Array;
   /**
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
-   * TypeScript reference, 'cuda' the GPU (this family has no CUDA kernel in this version),
-   * 'auto' the CPU when the addon loaded, else 'js'.
+   * TypeScript reference, 'cuda' the GPU, 'cuda-sim' the CUDA kernels run by the simulator
+   * (testing only, slow). 'auto' is CUDA when a device exists and the logits have at least
+   * CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else the CPU when the addon loaded, else 'js'.
+   * FUSEDLOSS_BACKEND, when set, replaces 'auto' (see README).
    */
   backend?: Backend;
 }
@@ -222,8 +224,7 @@ function problem(fn: string, logits: unknown, targets: unknown, o: Record<string
     classes,
     reduction: opt<Reduction>(o, 'reduction', 'mean'),
     out: gradBuffer(fn, o.out, x.length, x),
-    // No CUDA kernels for this family yet: 'cuda' and 'cuda-sim' are refused with that reason.
-    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: x.length }),
+    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: x.length }),
   };
 }
 
@@ -280,7 +281,13 @@ function sphericalImpl(
     eps: opt(o, 'eps', SPHERICAL_DEFAULTS.eps),
   };
   if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
-  const nativeParams = { ...params, kind: KIND_ID[kind], classes: pb.classes, reduction: REDUCTION_ID[pb.reduction] };
+  const nativeParams = {
+    ...params,
+    kind: KIND_ID[kind],
+    classes: pb.classes,
+    reduction: REDUCTION_ID[pb.reduction],
+    device: deviceCode(pb.backend),
+  };
   return viaNative(pb, (rowLoss) =>
     native().sphericalLoss(pb.logits, pb.targets, pb.out, rowLoss, nativeParams, async),
   );
@@ -409,6 +416,7 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
     lambda: p.lambda,
     margin: p.margin,
     ignoreIndex: p.ignoreIndex,
+    device: deviceCode(pb.backend),
   };
   return viaNative(pb, (rowLoss) =>
     native().softmaxLoss(

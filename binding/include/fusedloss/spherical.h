@@ -76,4 +76,15 @@ struct SoftmaxWeights {
 Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
                         Reduction reduction, const LossOutputs& out);
 
+// What every backend does first for a softmax loss, on the host (it reads B + C values, not the
+// logits): checks the class weights, targets and row weights, and returns the reduction's
+// normaliser (`norm`, see SoftmaxWeights) and the sum of the class weights (`w_total`).
+Status softmax_normaliser(const ClassProblem& pb, const SoftmaxWeights& sw, Reduction reduction,
+                          double* norm, double* w_total);
+
+// The first invalid input of a problem, in the order the TypeScript checks report it: class
+// weights, then per row its logits, its target and its weight. `sw` is null for the spherical
+// losses. The kernels only detect that something is wrong; this names it.
+Status class_problem_fault(const ClassProblem& pb, const SoftmaxWeights* sw);
+
 }  // namespace fl

@@ -1,0 +1,311 @@
+// CUDA kernels of the spherical family and the softmax classification losses (spec F.1 to F.3,
+// G). Rows are independent. A team of threads takes a row: a group of up to 32 lanes for rows
+// shorter than kBlockRowMin classes, a whole block for longer ones (a row of 10^6 classes is
+// split across a block). The team reduces the row, runs the row step of spherical_math.h in
+// double (the one the CPU kernels use), and writes the row's gradient. Row losses go to a
+// per-row buffer summed by a fixed tree, so results are the same on every run.
+#include <algorithm>
+#include <cfloat>
+#include <cstring>
+#include <vector>
+
+#include "fusedloss/dispatch.h"
+#include "fusedloss/spherical_math.h"
+#include "reduce.cuh"
+#include "runtime.cuh"
+
+namespace fl {
+namespace FL_GPU_NS {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int32_t kBlockRowMin = 1024;  // classes from which a row gets a whole block
+
+// The threads that reduce one row: `lane` and `width` stride over its entries.
+struct GroupTeam {
+  int lane, width;
+  __device__ double sum(double v) const { return group_sum(v, width); }
+  __device__ float max(float v) const { return group_max(v, width); }
+};
+
+struct BlockTeam {
+  int lane, width;
+  double* sums;  // shared scratch of block_all, 33 entries each
+  float* maxes;
+  __device__ double sum(double v) const { return block_all(v, sums, SumOp{}, 0.0); }
+  __device__ float max(float v) const { return block_all(v, maxes, MaxOp{}, -FLT_MAX); }
+};
+
+// Runs op(team, row, active) for every row. In a warp every lane must reach the same shuffles,
+// so a group past the last row repeats the last row with active = false: it writes nothing.
+template <class RowOp>
+__global__ void __launch_bounds__(kThreads) rows_by_groups(RowOp op, int64_t rows, int width) {
+  const int tid = threadIdx.x;
+  const int64_t per_block = kThreads / width;
+  for (int64_t base = blockIdx.x * per_block; base < rows; base += gridDim.x * per_block) {
+    const int64_t r = base + tid / width;
+    op(GroupTeam{tid % width, width}, r < rows ? r : rows - 1, r < rows);
+  }
+}
+
+template <class RowOp>
+__global__ void __launch_bounds__(kThreads) rows_by_blocks(RowOp op, int64_t rows) {
+  __shared__ double sums[33];
+  __shared__ float maxes[33];
+  const BlockTeam team{static_cast<int>(threadIdx.x), kThreads, sums, maxes};
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) op(team, r, true);
+}
+
+__device__ __forceinline__ bool finite(float v) {
+  return fabsf(v) <= FLT_MAX;
+}
+
+// What every row op reads and writes.
+struct RowData {
+  const float* x;
+  const int32_t* targets;
+  int32_t classes;
+  double norm;       // the reduction's factor on the gradient
+  float* grad;       // rows x classes
+  double* row_loss;  // rows: each row's (weighted) loss, before the normaliser
+  int* bad;          // set when an input is invalid; the host then names it
+};
+
+// Spherical family: g_k = alpha + beta (o_k - centre) + gamma [k = c] (spherical_math.h).
+struct SphericalRows {
+  RowData d;
+  SphericalParams sp;
+
+  template <class Team>
+  __device__ void operator()(const Team& t, int64_t r, bool active) const {
+    const int32_t c = d.classes;
+    const float* x = d.x + r * c;
+    const int32_t target = d.targets[r];
+    const bool target_ok = target >= 0 && target < c;
+    const int32_t y = target_ok ? target : 0;
+    double s = 0, q = 0;
+    int nonfinite = 0;
+    for (int32_t k = t.lane; k < c; k += t.width) {
+      const float v = x[k];
+      nonfinite |= !finite(v);
+      s += v;
+      q += static_cast<double>(v) * v;
+    }
+    s = t.sum(s);
+    q = t.sum(q);
+    if (active && (nonfinite || !target_ok)) atomicExch(d.bad, 1);
+    AffineRow row;
+    if (sp.kind == SphericalKind::ZLoss) {
+      const double mean = s / c;
+      const SplitCentre centre = split_centre(mean);
+      double m2 = 0;  // the second pass of a two-pass variance
+      for (int32_t k = t.lane; k < c; k += t.width) {
+        const float v = centred(x[k], centre);
+        m2 += v * v;
+      }
+      row = zloss_row(sp.a, sp.b, mean, t.sum(m2), x[y], c);
+    } else {
+      row = spherical_row(sp, s, q, x[y], c);
+    }
+    if (!active) return;
+    const SplitCentre centre = split_centre(row.centre);
+    const float alpha = static_cast<float>(d.norm * row.alpha);
+    const float beta = static_cast<float>(d.norm * row.beta);
+    const float gamma = static_cast<float>(d.norm * row.gamma);
+    float* g = d.grad + r * c;
+    for (int32_t k = t.lane; k < c; k += t.width) {
+      const float gk = alpha + beta * centred(x[k], centre);
+      g[k] = k == y ? gk + gamma : gk;
+    }
+    if (t.lane == 0) d.row_loss[r] = row.loss;
+  }
+};
+
+// Softmax losses: g_j = a e_j / S - b w_j for j != y, g_y from the row step (spherical_math.h),
+// with e_j = exp(scale (x_j - xmax)) computed twice rather than stored.
+template <bool ClassWeighted, bool Smoothing>
+struct SoftmaxRows {
+  RowData d;
+  SoftmaxParams sp;
+  const float* weights;        // per row, or null
+  const float* class_weights;  // per class, used when ClassWeighted
+  int32_t ignore_index;
+  double w_total;
+
+  __device__ float class_weight(int32_t k) const { return ClassWeighted ? class_weights[k] : 1.0f; }
+
+  template <class Team>
+  __device__ void operator()(const Team& t, int64_t r, bool active) const {
+    const int32_t c = d.classes;
+    const float* x = d.x + r * c;
+    const int32_t target = d.targets[r];  // checked on the host: a class or ignore_index
+    const bool ignored = target == ignore_index;
+    const int32_t y = ignored ? 0 : target;  // an ignored row is reduced too: shuffles stay uniform
+    float m = -FLT_MAX;
+    int nonfinite = 0;
+    for (int32_t k = t.lane; k < c; k += t.width) {
+      nonfinite |= !finite(x[k]);
+      m = fmaxf(m, x[k]);
+    }
+    const float xmax = t.max(m);
+    if (active && nonfinite) atomicExch(d.bad, 1);
+    const float scale = static_cast<float>(softmax_input_scale(sp));
+    double sum_exp = 0, target_exp = 0, smooth_dot = 0;
+    for (int32_t k = t.lane; k < c; k += t.width) {
+      const float e = exp_nonpos(scale * (x[k] - xmax));
+      sum_exp += e;
+      if (k == y) target_exp = e;
+      if (Smoothing) smooth_dot += class_weight(k) * (xmax - x[k]);
+    }
+    SoftmaxSums sums;
+    sums.xmax = xmax;
+    sums.sum_exp = t.sum(sum_exp);
+    sums.target_exp = t.sum(target_exp);
+    if (Smoothing) sums.smooth_dot = t.sum(smooth_dot);
+    const SoftmaxRow row = softmax_row(sp, sums, x[y], class_weight(y), w_total, c);
+    if (!active) return;
+    float* g = d.grad + r * c;
+    if (ignored) {
+      for (int32_t k = t.lane; k < c; k += t.width) g[k] = 0.0f;
+      if (t.lane == 0) d.row_loss[r] = 0;
+      return;
+    }
+    const double rw = weights ? weights[r] : 1.0;
+    const float a = static_cast<float>(rw * d.norm * row.a * row.inv_sum);
+    const float bw = static_cast<float>(rw * d.norm * row.b);
+    const float gy = static_cast<float>(rw * d.norm * row.g_target);
+    for (int32_t k = t.lane; k < c; k += t.width) {
+      const float e = exp_nonpos(scale * (x[k] - xmax));
+      g[k] = k == y ? gy : (Smoothing ? a * e - bw * class_weight(k) : a * e);
+    }
+    if (t.lane == 0) d.row_loss[r] = rw * row.loss;
+  }
+};
+
+// The device side of a call: inputs uploaded, outputs allocated, the fault flag cleared.
+struct DeviceRows {
+  RowData d{};
+  double* result = nullptr;  // [0]: the summed row losses; [1]: the fault flag (as an int)
+  double* partials = nullptr;
+};
+
+Status prepare(Session& s, const ClassProblem& pb, DeviceRows* dr) {
+  const size_t n = static_cast<size_t>(pb.rows) * pb.classes;
+  float* x = nullptr;
+  int32_t* targets = nullptr;
+  float* grad = nullptr;
+  double* row_loss = nullptr;
+  Status st = s.upload(Slot::Scores, pb.logits, n, &x);
+  if (st.ok()) st = s.upload(Slot::Labels, pb.targets, static_cast<size_t>(pb.rows), &targets);
+  if (st.ok()) st = s.buffer(Slot::Grad, n, &grad);
+  if (st.ok()) st = s.buffer(Slot::Rows, static_cast<size_t>(pb.rows), &row_loss);
+  if (st.ok()) st = s.buffer(Slot::Result, 2, &dr->result);
+  if (st.ok())
+    st = s.buffer(Slot::Partials, static_cast<size_t>(grid_for(pb.rows, kThreads)), &dr->partials);
+  if (!st.ok()) return st;
+  dr->d =
+      RowData{x, targets, pb.classes, 1.0, grad, row_loss, reinterpret_cast<int*>(dr->result + 1)};
+  FL_CUDA_CHECK(cudaMemsetAsync(dr->result, 0, 2 * sizeof(double), s.stream()),
+                "clearing the fault flag");
+  return Status{};
+}
+
+template <class RowOp>
+Status launch_rows(Session& s, const RowOp& op, int64_t rows, int32_t classes) {
+  if (classes >= kBlockRowMin) {
+    FL_LAUNCH(grid_for(rows, 1), kThreads, 0, s.stream(), rows_by_blocks<RowOp>)(op, rows);
+  } else {
+    const int width = row_group_width(classes);
+    FL_LAUNCH(grid_for(rows, kThreads / width), kThreads, 0, s.stream(), rows_by_groups<RowOp>)
+    (op, rows, width);
+  }
+  FL_CUDA_LAUNCHED("row kernel");
+  return Status{};
+}
+
+// After the row kernel: the summed loss, the fault check, the gradient and row losses back.
+Status finish(Session& s, const ClassProblem& pb, const SoftmaxWeights* sw, const DeviceRows& dr,
+              double norm, const LossOutputs& out) {
+  const int blocks = grid_for(pb.rows, kThreads);
+  FL_LAUNCH(blocks, kThreads, 0, s.stream(), partial_sums<double>)
+  (dr.d.row_loss, pb.rows, dr.partials);
+  FL_CUDA_LAUNCHED("partial_sums");
+  FL_LAUNCH(1, 32, 0, s.stream(), column_sums<double>)(dr.partials, blocks, 1, dr.result);
+  FL_CUDA_LAUNCHED("column_sums");
+  s.mark(Phase::Computed);
+  double result[2];
+  Status st = s.copy_out(result, dr.result, sizeof result);
+  if (!st.ok()) return st;
+  int bad;
+  std::memcpy(&bad, &result[1], sizeof bad);
+  if (bad) {
+    st = class_problem_fault(pb, sw);
+    return st.ok()
+               ? cuda_fault(cudaErrorUnknown, "the device flagged an input the host finds valid")
+               : st;
+  }
+  st = s.copy_out(out.grad, dr.d.grad, static_cast<size_t>(pb.rows) * pb.classes * sizeof(float));
+  if (st.ok() && out.row_loss) {
+    std::vector<double> rows(static_cast<size_t>(pb.rows));
+    st = s.copy_out(rows.data(), dr.d.row_loss, rows.size() * sizeof(double));
+    for (size_t i = 0; st.ok() && i < rows.size(); ++i)
+      out.row_loss[i] = static_cast<float>(rows[i]);
+  }
+  s.mark(Phase::Downloaded);
+  if (st.ok()) *out.loss = result[0] * norm;
+  return st;
+}
+
+}  // namespace
+
+Status spherical_loss(const ClassProblem& pb, const SphericalParams& sp, Reduction reduction,
+                      const LossOutputs& out) {
+  *out.loss = 0;
+  if (pb.rows == 0) return Status{};
+  const double norm = reduction == Reduction::Mean ? 1.0 / pb.rows : 1.0;
+  const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
+  Session s;
+  DeviceRows dr;
+  Status st = s.status();
+  if (st.ok()) st = prepare(s, pb, &dr);
+  if (!st.ok()) return st;
+  s.mark(Phase::Uploaded);
+  dr.d.norm = norm;
+  st = launch_rows(s, SphericalRows{dr.d, sp}, pb.rows, pb.classes);
+  return st.ok() ? finish(s, pb, nullptr, dr, norm, o) : st;
+}
+
+Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
+                    Reduction reduction, const LossOutputs& out) {
+  *out.loss = 0;
+  double norm = 1, w_total = 0;
+  Status st = softmax_normaliser(pb, sw, reduction, &norm, &w_total);
+  if (!st.ok() || pb.rows == 0) return st;
+  const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
+  Session s;
+  DeviceRows dr;
+  st = s.status();
+  if (st.ok()) st = prepare(s, pb, &dr);
+  float* weights = nullptr;
+  float* class_weights = nullptr;
+  if (st.ok() && sw.weights)
+    st = s.upload(Slot::Weights, sw.weights, static_cast<size_t>(pb.rows), &weights);
+  if (st.ok() && sw.class_weights)
+    st = s.upload(Slot::Constants, sw.class_weights, static_cast<size_t>(pb.classes),
+                  &class_weights);
+  if (!st.ok()) return st;
+  s.mark(Phase::Uploaded);
+  dr.d.norm = norm;
+  const bool smoothing = sp.form == SoftmaxForm::CrossEntropy && sp.smoothing > 0;
+  with_flags(
+      [&](auto weighted, auto smooth) {
+        using Op = SoftmaxRows<weighted.value, smooth.value>;
+        st = launch_rows(s, Op{dr.d, sp, weights, class_weights, sw.ignore_index, w_total}, pb.rows,
+                         pb.classes);
+      },
+      class_weights != nullptr, smoothing);
+  return st.ok() ? finish(s, pb, &sw, dr, norm, o) : st;
+}
+
+}  // namespace FL_GPU_NS
+}  // namespace fl
