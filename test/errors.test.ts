@@ -4,21 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { anyLoss, anyLossAsync, binaryCrossEntropy, diceLoss, setThreads, softConfusion, tverskyLoss } from '../src';
 import { nativeAddon } from '../src/native';
-
-type Ctor = typeof TypeError | typeof RangeError | typeof Error;
-
-function expectError(f: () => unknown, type: Ctor, code: string, ...fragments: (string | RegExp)[]) {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a throw').toBeInstanceOf(type);
-  const e = caught as Error & { code?: string };
-  expect(e.code).toBe(code);
-  for (const f of fragments) expect(e.message).toMatch(f);
-}
+import { expectError } from './helpers';
 
 const x = new Float32Array([0.1, -0.2, 0.3, 0.4]);
 const y = new Float32Array([1, 0, 0, 1]);

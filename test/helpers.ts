@@ -1,6 +1,7 @@
 // Shared test helpers: seeded data, finite differences, and the agreement measures DESIGN.md
 // sets between backends (loss relative, gradient relative to its largest entry).
 
+import { expect } from 'vitest';
 import { mulberry32 as rng } from '../src/random';
 
 /** Normal-ish values (sum of uniforms) times scale. */
@@ -65,4 +66,20 @@ export function bitwiseEqual(a: Float32Array, b: Float32Array): boolean {
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   return ua.every((v, i) => v === ub[i]);
+}
+
+type Ctor = typeof TypeError | typeof RangeError | typeof Error;
+
+/** f throws an error of this type and code whose message contains every fragment. */
+export function expectError(f: () => unknown, type: Ctor, code: string, ...fragments: (string | RegExp)[]) {
+  let caught: unknown;
+  try {
+    f();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, 'expected a throw').toBeInstanceOf(type);
+  const e = caught as Error & { code?: string };
+  expect(e.code).toBe(code);
+  for (const f of fragments) expect(e.message).toMatch(f);
 }

@@ -40,6 +40,15 @@ struct LabelsArg {
 // Float32Array, Uint8Array or Int32Array; integer_only refuses Float32Array (class ids).
 LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool integer_only);
 
+// The trailing `async` flag of every loss entry point.
+inline bool async_arg(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].ToBoolean().Value();
+}
+
+inline Napi::Value number_result(Napi::Env env, double v) {
+  return Napi::Number::New(env, v);
+}
+
 // Fields of the plain params object the TypeScript layer passes.
 Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 double number_field(const Napi::Object& o, const char* key, double lo, double hi);
@@ -48,6 +57,11 @@ bool bool_field(const Napi::Object& o, const char* key);
 
 void require_length(Napi::Env env, const char* name, size_t got, size_t want,
                     const std::string& why);
+
+// The gradient buffer options.out at info[i]: a Float32Array of `length` floats that does not
+// overlap the scores; added to `keep` for async jobs.
+float* grad_out_arg(const Napi::CallbackInfo& info, size_t i, const float* scores, size_t length,
+                    std::vector<Napi::Value>& keep);
 
 // Where a call runs: params.device, 0 the CPU, 1 CUDA, 2 the CUDA simulator. A device this build
 // lacks is refused here (the TypeScript layer has already chosen among those that exist).
@@ -75,6 +89,7 @@ struct ArgNames {
   const char* scores = "scores";
   const char* labels = "labels";
   const char* weights = "weights";
+  const char* teacher = "teacherLogits";
 };
 [[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
 

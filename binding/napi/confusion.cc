@@ -46,27 +46,9 @@ Input input_field(const Napi::Object& params) {
   return static_cast<Input>(int_field(params, "input", 0, 1));
 }
 
-// The gradient buffer: as long as the scores, and not overlapping them.
+// The gradient buffer: the layout of the scores.
 float* out_arg(const Napi::CallbackInfo& info, size_t i, Problem& p) {
-  const ArrayArg<float> out = float32_arg(info, i, "options.out");
-  require_length(info.Env(), "options.out", out.length,
-                 static_cast<size_t>(p.pb.rows) * p.pb.classes,
-                 "the gradient has the layout of the scores");
-  const float* s = p.pb.scores;
-  const size_t n = out.length;
-  if (n > 0 && out.data < s + n && s < out.data + n)
-    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                      "options.out must not share memory with the scores");
-  p.keep.push_back(out.value);
-  return out.data;
-}
-
-bool async_arg(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].ToBoolean().Value();
-}
-
-Napi::Value number_result(Napi::Env env, double v) {
-  return Napi::Number::New(env, v);
+  return grad_out_arg(info, i, p.pb.scores, static_cast<size_t>(p.pb.rows) * p.pb.classes, p.keep);
 }
 
 // confusionCounts(scores, labels, weights, stash|null, params{classes, input, amplifier, device},

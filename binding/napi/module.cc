@@ -80,6 +80,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("triadBandwidth", Napi::Function::New(env, TriadBandwidth, "triadBandwidth"));
   init_confusion(env, exports);
+  init_ranking(env, exports);
   return exports;
 }
 

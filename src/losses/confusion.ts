@@ -14,7 +14,8 @@ import {
   type NumericArray,
 } from '../arrays';
 import { describe, rangeError, typeError } from '../errors';
-import { deviceCode, nativeAddon, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import { andThen, native, withGrad, type LossResult } from './common';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   anyLossConstants,
@@ -31,13 +32,8 @@ import {
 import { differentiateMetric, metricId, METRICS, type CustomMetric, type MetricName } from './metric';
 
 export type { Counts } from '../reference/confusion';
+export type { LossResult } from './common';
 export type { CustomMetric, MetricName } from './metric';
-
-/** A loss value and its gradient with respect to the scores (same length and layout). */
-export interface LossResult {
-  loss: number;
-  grad: Float32Array;
-}
 
 /** Options every loss of this family takes. */
 export interface ProblemOptions {
@@ -245,21 +241,6 @@ function nativeParams(pb: Problem): { classes: number; input: number; device: nu
   return { classes: pb.classes, input: pb.probabilities ? 1 : 0, device: deviceCode(pb.backend) };
 }
 
-function native() {
-  // resolveBackend returned a native backend, so the addon is there.
-  return nativeAddon()!;
-}
-
-/** Applies f to a value or to a promise's result, so one flow serves the sync and async twins. */
-function then<T, U>(v: T | Promise<T>, f: (t: T) => U | Promise<U>): U | Promise<U> {
-  return v instanceof Promise ? v.then(f) : f(v);
-}
-
-function withGrad(out: Float32Array, loss: number, grad: Float64Array): LossResult {
-  out.set(grad);
-  return { loss, grad: out };
-}
-
 function countsFromArray(a: Float64Array, k: number): Counts {
   return { tp: a[4 * k], fn: a[4 * k + 1], fp: a[4 * k + 2], tn: a[4 * k + 3] };
 }
@@ -313,18 +294,18 @@ function anyLossImpl(
   const params = { ...nativeParams(pb), amplifier };
   if (typeof metric !== 'function') {
     const full = { ...params, metric: metricId(metric as MetricName), beta, eps, average: average === 'micro' ? 1 : 0 };
-    return then(
+    return andThen(
       nativeCall(fn, () => native().anyLoss(pb.scores, pb.labels, pb.weights, out, full, async)),
       (loss) => ({ loss, grad: out }),
     );
   }
   // Custom metric: native pass 1 (counts, stashing into out), the scalar step here, native pass 2.
-  return then(
+  return andThen(
     nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
     (arr) => {
       const counts = Array.from({ length: pb.classes }, (_, k) => countsFromArray(arr, k));
       const { loss, dpos, dneg } = anyLossConstants(counts, average, metricFn);
-      return then(
+      return andThen(
         nativeCall(fn, () =>
           native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
         ),
@@ -381,7 +362,7 @@ function softConfusionImpl(
     return split(Float64Array.from(counts.flatMap((c) => [c.tp, c.fn, c.fp, c.tn])));
   }
   const params = { ...nativeParams(pb), amplifier };
-  return then(
+  return andThen(
     nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)),
     split,
   );
@@ -425,7 +406,7 @@ function overlapImpl(
     return withGrad(out, r.loss, r.grad);
   }
   const params = { ...nativeParams(pb), ...form };
-  return then(
+  return andThen(
     nativeCall(fn, () => native().overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async)),
     (loss) => ({ loss, grad: out }),
   );
@@ -529,7 +510,7 @@ function bceImpl(
     return withGrad(out, r.loss, r.grad);
   }
   const params = { posWeight, sum: reduction === 'sum' };
-  return then(
+  return andThen(
     nativeCall(fn, () => native().binaryCrossEntropy(pb.scores, pb.labels, pb.weights, out, params, async)),
     (loss) => ({ loss, grad: out }),
   );
