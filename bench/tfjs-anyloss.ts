@@ -20,7 +20,8 @@ export async function useTfjsBackend(name: 'cpu' | 'wasm'): Promise<void> {
   await tf.ready();
 }
 
-function runner(x: tf.Tensor, constants: tf.Tensor[], loss: (x: tf.Tensor) => tf.Scalar): TfjsRunner {
+/** Times loss(x) with tf.valueAndGrad on prepared tensors; dispose frees x and the constants. */
+export function runner(x: tf.Tensor, constants: tf.Tensor[], loss: (x: tf.Tensor) => tf.Scalar): TfjsRunner {
   const valueAndGrad = tf.valueAndGrad(loss);
   const call = (): [tf.Tensor, tf.Tensor] =>
     tf.tidy(() => {
