@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { anyLoss, backends, setThreads, softmaxCrossEntropy, zLoss } from '../src';
+import { anyLoss, backends, listMLE, rankList, setThreads, softmaxCrossEntropy, zLoss } from '../src';
 import { nativeAddon } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
+import { listMLETfjs, rankListTfjs } from './tfjs-ranking';
 import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
 import { mulberry32 } from '../src/random';
 import { barChartSvg } from './chart';
@@ -190,6 +191,62 @@ function classCases(): Case[] {
   });
 }
 
+/**
+ * Lists of n items with distinct relevance (a random permutation per list) and normal scores; the
+ * tfjs baselines take each list's items in relevance order, precomputed as a user would.
+ */
+function rankingInput(lists: number, n: number) {
+  const scores = normals(lists * n, rand);
+  const relevance = new Float32Array(lists * n);
+  const order = new Int32Array(lists * n);
+  for (let l = 0; l < lists; l++) {
+    const perm = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    perm.forEach((v, i) => (relevance[l * n + i] = v));
+    perm.forEach((v, i) => (order[l * n + n - 1 - v] = i));
+  }
+  return { lists, n, scores, relevance, order };
+}
+
+/** ListMLE and RankList (lse) at lists x n: native, reference and the tfjs compositions. */
+function rankingCases(lists: number, n: number, reps: { cpu: number; js: number; tfjs: number }): Case[] {
+  const d = rankingInput(lists, n);
+  const bytes: Bytes = {
+    actual: 12 * lists * n,
+    actualNote: '12 B/item: read scores and relevance, write grad (the sort and scans stay in cache)',
+    minimum: 12 * lists * n,
+    minimumNote: '12 B/item',
+  };
+  const size = `${lists} lists x ${n}`;
+  return [
+    {
+      loss: 'ListMLE',
+      size,
+      bytes,
+      backends: {
+        ...fused((backend, out) => listMLE(d.scores, d.relevance, { listSize: n, backend, out }).loss, lists * n, reps),
+        ...tfjs(() => listMLETfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
+      },
+    },
+    {
+      loss: 'RankList lse',
+      size,
+      bytes,
+      backends: {
+        ...fused(
+          (backend, out) => rankList(d.scores, d.relevance, { listSize: n, backend, out }).loss,
+          lists * n,
+          reps,
+        ),
+        ...tfjs(() => rankListTfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
+      },
+    },
+  ];
+}
+
 const CASES: Case[] = [
   {
     loss: 'AnyLoss-F1 binary',
@@ -239,6 +296,8 @@ const CASES: Case[] = [
     },
   },
   ...classCases(),
+  ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
+  ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
 ];
 
 // ---- measuring ----

@@ -44,25 +44,40 @@ export function toBinaryLabels(fn: string, name: string, v: unknown): Float32Arr
 
 /** Class ids: Int32Array and Uint8Array pass; other arrays of integers become an Int32Array. */
 export function toClassLabels(fn: string, name: string, v: unknown): Int32Array | Uint8Array {
-  if (v instanceof Int32Array || v instanceof Uint8Array) return v;
+  if (v instanceof Uint8Array) return v;
+  return toInt32(
+    fn,
+    name,
+    v,
+    'an integer class id',
+    'an Int32Array of class ids (or Uint8Array, or an array of integers)',
+  );
+}
+
+/**
+ * `v` as an Int32Array: itself when it is one, else a converted copy of an array of integers.
+ * `item` and `whole` describe what an entry and the array must be, for messages.
+ */
+export function toInt32(
+  fn: string,
+  name: string,
+  v: unknown,
+  item = 'an integer',
+  whole = 'an Int32Array (or an array of integers)',
+): Int32Array {
+  if (v instanceof Int32Array) return v;
   if (isNumericArrayLike(v)) {
     const out = new Int32Array(v.length);
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (typeof x !== 'number' || !Number.isInteger(x)) {
-        throw typeError(
-          'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
-          `${fn}: ${name}[${i}] must be an integer class id, got ${describe(x)}`,
-        );
+        throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name}[${i}] must be ${item}, got ${describe(x)}`);
       }
       out[i] = x;
     }
     return out;
   }
-  throw typeError(
-    'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
-    `${fn}: ${name} must be an Int32Array of class ids (or Uint8Array, or an array of integers), got ${describe(v)}`,
-  );
+  throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be ${whole}, got ${describe(v)}`);
 }
 
 /**

@@ -51,3 +51,28 @@ export type {
   Reduction,
   RowLossResult,
 } from './losses/spherical';
+export {
+  rankList,
+  rankListAsync,
+  listMLE,
+  listMLEAsync,
+  plackettLuceDistill,
+  plackettLuceDistillAsync,
+  listNet,
+  listNetAsync,
+  rankNet,
+  rankNetAsync,
+  lambdaLoss,
+  lambdaLossAsync,
+  RANKING_DEFAULTS,
+} from './losses/ranking';
+export type {
+  ListOptions,
+  RankListOptions,
+  ListMLEOptions,
+  PlackettLuceDistillOptions,
+  ListNetOptions,
+  RankNetOptions,
+  LambdaLossOptions,
+} from './losses/ranking';
+export type { LambdaSchemeName } from './reference/ranking';

@@ -19,6 +19,16 @@ type LossCall = (
   async: boolean,
 ) => MaybeAsync<number>;
 
+/** A list loss entry point (binding/napi/ranking.cc): lists cut at offsets, or every params.listSize items. */
+type ListCall = (
+  scores: Float32Array,
+  relevance: Float32Array,
+  offsets: Int32Array | null,
+  out: Float32Array,
+  params: object,
+  async: boolean,
+) => MaybeAsync<number>;
+
 /** The addon's functions. Arguments are checked again natively; see binding/napi. */
 export interface NativeAddon {
   /** probeCuda false: report CUDA without asking the runtime (FUSEDLOSS_BACKEND=cpu or js). */
@@ -76,6 +86,19 @@ export interface NativeAddon {
     classWeights: Float32Array | null,
     out: Float32Array,
     rowLoss: Float32Array | null,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<number>;
+  listMLE: ListCall;
+  rankList: ListCall;
+  listNet: ListCall;
+  rankNet: ListCall;
+  lambdaLoss: ListCall;
+  plackettLuceDistill(
+    student: Float32Array,
+    teacher: Float32Array,
+    labels: Int32Array,
+    out: Float32Array,
     params: object,
     async: boolean,
   ): MaybeAsync<number>;

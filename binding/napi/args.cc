@@ -83,17 +83,6 @@ ArrayArg<int32_t> int32_arg(const Napi::CallbackInfo& info, size_t i, const char
   return typed_arg<int32_t>(info, i, name, napi_int32_array, "an Int32Array");
 }
 
-ArrayArg<float> grad_arg(const Napi::CallbackInfo& info, size_t i, const float* scores,
-                         size_t length) {
-  const ArrayArg<float> out = float32_arg(info, i, "options.out");
-  require_length(info.Env(), "options.out", out.length, length,
-                 "the gradient has the layout of the scores");
-  if (length > 0 && out.data < scores + length && scores < out.data + length)
-    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                      "options.out must not share memory with the scores");
-  return out;
-}
-
 LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
                      bool integer_only) {
   const Napi::Value v = info[i];
@@ -163,6 +152,19 @@ void require_length(Napi::Env env, const char* name, size_t got, size_t want,
                           std::to_string(want) + " (" + why + ")");
 }
 
+float* grad_out_arg(const Napi::CallbackInfo& info, size_t i, const float* scores, size_t length,
+                    std::vector<Napi::Value>& keep) {
+  const ArrayArg<float> out = float32_arg(info, i, "options.out");
+  require_length(info.Env(), "options.out", out.length, length,
+                 "the gradient has the layout of the scores");
+  const size_t n = out.length;
+  if (n > 0 && out.data < scores + n && scores < out.data + n)
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "options.out must not share memory with the scores");
+  keep.push_back(out.value);
+  return out.data;
+}
+
 Device device_field(const Napi::Object& params) {
   const auto d = static_cast<Device>(int_field(params, "device", 0, 2));
   const bool built = d == Device::Cpu || (d == Device::Cuda && FUSEDLOSS_WITH_CUDA) ||
@@ -202,6 +204,15 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
       throw_range_error(
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
           std::string(names.weights) + at + " is invalid; weights must be finite and >= 0");
+    case Fault::RelevanceInvalid:
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        std::string(names.labels) + at +
+                            " is out of range; relevance must be -1 (padding) or a finite number "
+                            ">= 0 (lambdaLoss: at most 64)");
+    case Fault::TeacherNotFinite:
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_NON_FINITE",
+          std::string(names.teacher) + at + " is not finite; logits must be finite numbers");
     case Fault::Cuda: {
       Napi::Error e = Napi::Error::New(env, "CUDA failed: " + st.message);
       e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_CUDA"));

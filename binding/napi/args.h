@@ -31,9 +31,6 @@ ArrayArg<float> float32_arg(const Napi::CallbackInfo& info, size_t i, const char
 ArrayArg<float> optional_float32_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 ArrayArg<double> float64_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 ArrayArg<int32_t> int32_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
-// The gradient buffer (options.out): `length` floats, not sharing memory with the scores.
-ArrayArg<float> grad_arg(const Napi::CallbackInfo& info, size_t i, const float* scores,
-                         size_t length);
 
 struct LabelsArg {
   const void* data = nullptr;
@@ -44,6 +41,15 @@ struct LabelsArg {
 // Float32Array, Uint8Array or Int32Array; integer_only refuses Float32Array (class ids).
 LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool integer_only);
 
+// The trailing `async` flag of every loss entry point.
+inline bool async_arg(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].ToBoolean().Value();
+}
+
+inline Napi::Value number_result(Napi::Env env, double v) {
+  return Napi::Number::New(env, v);
+}
+
 // Fields of the plain params object the TypeScript layer passes.
 Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 double number_field(const Napi::Object& o, const char* key, double lo, double hi);
@@ -52,6 +58,11 @@ bool bool_field(const Napi::Object& o, const char* key);
 
 void require_length(Napi::Env env, const char* name, size_t got, size_t want,
                     const std::string& why);
+
+// The gradient buffer options.out at info[i]: a Float32Array of `length` floats that does not
+// overlap the scores; added to `keep` for async jobs.
+float* grad_out_arg(const Napi::CallbackInfo& info, size_t i, const float* scores, size_t length,
+                    std::vector<Napi::Value>& keep);
 
 // Where a call runs: params.device, 0 the CPU, 1 CUDA, 2 the CUDA simulator. A device this build
 // lacks is refused here (the TypeScript layer has already chosen among those that exist).
@@ -80,17 +91,9 @@ struct ArgNames {
   const char* labels = "labels";
   const char* weights = "weights";
   const char* class_weights = "classWeights";
+  const char* teacher = "teacherLogits";
 };
 [[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
-
-// The trailing `async` argument of every loss entry point.
-inline bool async_arg(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].ToBoolean().Value();
-}
-
-inline Napi::Value number_result(Napi::Env env, double v) {
-  return Napi::Number::New(env, v);
-}
 
 // Runs `work` on the calling thread (async false) or on the libuv pool, returning a Promise
 // (async true). `keep` holds the typed arrays alive until the work is done; `finish` builds the

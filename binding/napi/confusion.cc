@@ -46,12 +46,9 @@ Input input_field(const Napi::Object& params) {
   return static_cast<Input>(int_field(params, "input", 0, 1));
 }
 
-// The gradient buffer: as long as the scores, and not overlapping them.
+// The gradient buffer: the layout of the scores.
 float* out_arg(const Napi::CallbackInfo& info, size_t i, Problem& p) {
-  const ArrayArg<float> out =
-      grad_arg(info, i, p.pb.scores, static_cast<size_t>(p.pb.rows) * p.pb.classes);
-  p.keep.push_back(out.value);
-  return out.data;
+  return grad_out_arg(info, i, p.pb.scores, static_cast<size_t>(p.pb.rows) * p.pb.classes, p.keep);
 }
 
 // confusionCounts(scores, labels, weights, stash|null, params{classes, input, amplifier, device},

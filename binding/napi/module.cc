@@ -81,6 +81,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("triadBandwidth", Napi::Function::New(env, TriadBandwidth, "triadBandwidth"));
   init_confusion(env, exports);
   init_spherical(env, exports);
+  init_ranking(env, exports);
   return exports;
 }
 

@@ -30,12 +30,11 @@ Problem problem_args(const Napi::CallbackInfo& info, size_t out_i, const Napi::O
   const size_t rows = targets.length;
   require_length(env, "logits", logits.length, rows * p.pb.classes,
                  std::to_string(rows) + " targets x " + std::to_string(p.pb.classes) + " classes");
-  const ArrayArg<float> grad = grad_arg(info, out_i, logits.data, logits.length);
+  p.keep = {logits.value, targets.value};
+  p.out.grad = grad_out_arg(info, out_i, logits.data, logits.length, p.keep);
   p.pb.logits = logits.data;
   p.pb.rows = static_cast<int64_t>(rows);
   p.pb.targets = targets.data;
-  p.out.grad = grad.data;
-  p.keep = {logits.value, targets.value, grad.value};
   if (p.reduction == Reduction::None) {
     const ArrayArg<float> row_loss = float32_arg(info, out_i + 1, "rowLoss");
     require_length(env, "rowLoss", row_loss.length, rows, "one loss per row");

@@ -31,7 +31,7 @@ export function andThen<T, U>(v: T | Promise<T>, f: (t: T) => U | Promise<U>): U
 }
 
 /** Copies the reference's float64 gradient into the caller's buffer. */
-export function withGrad(out: Float32Array, loss: number, grad: Float64Array): LossResult {
+export function withGrad(out: Float32Array, loss: number, grad: ArrayLike<number>): LossResult {
   out.set(grad);
   return { loss, grad: out };
 }

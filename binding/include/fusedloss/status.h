@@ -14,6 +14,8 @@ enum class Fault : int32_t {
   ProbabilityOutOfRange,  // scores[index] outside [0, 1] with input 'probabilities'
   LabelOutOfRange,        // labels[index] outside [0, 1] (binary) or [0, classes) (multi-class)
   WeightInvalid,          // weights[index] negative or not finite
+  RelevanceInvalid,       // relevance[index] is neither finite and >= 0 nor -1 (padding)
+  TeacherNotFinite,       // teacher logits[index] is NaN or +-Infinity
   Cuda,                   // the CUDA runtime failed; `message` holds its name and words
   ClassWeightInvalid,     // class_weights[index] negative or not finite
 };

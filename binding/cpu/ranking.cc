@@ -1,0 +1,132 @@
+// CPU kernels of the listwise losses (spec C, D.1 to D.3): per list, a sort of the valid items
+// by relevance in a per-thread buffer, then the reverse and forward log-sum-exp sweeps of
+// ranking_math.h, O(n log n); RankList's exact form and skip-wise windows loop over pairs.
+#include "fusedloss/ranking.h"
+
+#include "ranking_lists.h"
+
+namespace fl {
+namespace {
+
+using ranking::inverse;
+using ranking::ListSum;
+using ranking::mean;
+using ranking::Order;
+using ranking::Scratch;
+
+// Runs per_list(sc, m) -> loss on every list's gathered valid items and scatters the gradient
+// it leaves in sc.g, times 1 / lists.
+template <class PerList>
+Status sorted_lists(const RankingProblem& pb, Order order, uint32_t seed, PerList per_list,
+                    double* loss, float* grad) {
+  const ListSum total = ranking::each_list(
+      pb, order, seed, FLT_MAX, inverse(pb.lists),
+      [&](Scratch& sc, int32_t m) {
+        ListSum one;
+        one.loss = per_list(sc, m);
+        return one;
+      },
+      grad);
+  *loss = mean(total, pb.lists);
+  return total.status;
+}
+
+}  // namespace
+
+Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* loss, float* grad) {
+  // The weights cover the longest list (the caller checked the length).
+  int64_t longest = 0;
+  for (int64_t l = 0; l < pb.lists; ++l) longest = std::max(longest, pb.end(l) - pb.begin(l));
+  for (int64_t k = 0; p.weights && k < longest; ++k)
+    if (!(p.weights[k] >= 0.0f && p.weights[k] <= FLT_MAX))
+      return Status::at(Fault::WeightInvalid, k, p.weights[k]);
+  const PositionWeights a{p.weights, p.top_k > 0 ? p.top_k : INT32_MAX};
+  return sorted_lists(
+      pb, p.ties == Ties::Shuffle ? Order::Shuffled : Order::Relevance, p.seed,
+      [&](Scratch& sc, int32_t m) {
+        return anchor_suffix_loss(sc.s.data(), m, NextPosition{}, a, sc.R.data(), sc.g.data());
+      },
+      loss, grad);
+}
+
+Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* loss, float* grad) {
+  return sorted_lists(
+      pb, Order::Relevance, 0,
+      [&](Scratch& sc, int32_t m) {
+        // p(i): the first position constrained below i; relevance is sorted, so it only grows.
+        for (int32_t i = 0, q = 1; i < m; ++i) {
+          q = std::max(q, i + 1);
+          while (q < m && !constrained(sc.r[i], sc.r[q], p.margin)) ++q;
+          sc.p[i] = q;
+        }
+        const SuffixStarts starts{sc.p.data()};
+        const bool all_pairs = p.skip == 0 || p.skip >= m - 1;
+        if (all_pairs && p.form == RankListForm::Anchor)
+          return anchor_suffix_loss(sc.s.data(), m, starts, PositionWeights{}, sc.R.data(),
+                                    sc.g.data());
+        if (all_pairs && p.form == RankListForm::Lse)
+          return lse_suffix_loss(sc.s.data(), m, starts, sc.R.data(), sc.g.data());
+        return ranklist_window_loss(p.form, sc.s.data(), m, sc.p.data(), p.skip, sc.R.data(),
+                                    sc.g.data());
+      },
+      loss, grad);
+}
+
+Status listnet_cpu(const RankingProblem& pb, ListNetTarget target, float temperature, double* loss,
+                   float* grad) {
+  return sorted_lists(
+      pb, Order::Index, 0,
+      [&](Scratch& sc, int32_t m) {
+        return listnet_list(sc.s.data(), sc.r.data(), m, target, temperature, sc.g.data());
+      },
+      loss, grad);
+}
+
+Status plackett_luce_distill_cpu(const DistillProblem& pb, float tau, double* loss, float* grad) {
+  const int32_t c = pb.classes;
+  const float scale = inverse(pb.rows);
+  const ListSum total = ranking::over_lists(pb.rows, pb.rows * c, [&](int64_t row, Scratch& sc) {
+    const int64_t b = row * c;
+    const float* s = pb.student + b;
+    const float* t = pb.teacher + b;
+    ListSum one;
+    for (int32_t k = 0; k < c && one.status.ok(); ++k) {
+      if (!(std::fabs(s[k]) <= FLT_MAX))
+        one.status = Status::at(Fault::ScoreNotFinite, b + k, s[k]);
+      else if (!(std::fabs(t[k]) <= FLT_MAX))
+        one.status = Status::at(Fault::TeacherNotFinite, b + k, t[k]);
+    }
+    const int32_t y = pb.labels[row];
+    if (one.status.ok() && !(y >= 0 && y < c))
+      one.status = Status::at(Fault::LabelOutOfRange, row, y);
+    if (!one.status.ok()) return one;
+    // pi*: the true class, then the others by teacher logit, descending (ties by index).
+    sc.fit(c);
+    for (int32_t k = 0; k < c; ++k)
+      sc.keys[k] = ranking::Keyed{(static_cast<uint64_t>(descending_bits(t[k])) << 32) | k, k};
+    std::sort(sc.keys.begin(), sc.keys.begin() + c,
+              [](const ranking::Keyed& x, const ranking::Keyed& z) { return x.key < z.key; });
+    const auto first = sc.keys.begin();
+    const auto truth =
+        std::find_if(first, first + c, [&](const ranking::Keyed& x) { return x.item == y; });
+    std::rotate(first, truth, truth + 1);
+    // a_k = softmax(t / tau) at pi*_k, held in sc.r.
+    float tmax = t[0];
+    for (int32_t k = 1; k < c; ++k) tmax = std::max(tmax, t[k]);
+    double z = 0;
+    for (int32_t k = 0; k < c; ++k) z += exp_nonpos((t[k] - tmax) / tau);
+    for (int32_t k = 0; k < c; ++k) {
+      const int32_t i = sc.keys[k].item;
+      sc.s[k] = s[i];
+      sc.r[k] = static_cast<float>(exp_nonpos((t[i] - tmax) / tau) / z);
+    }
+    one.loss = anchor_suffix_loss(sc.s.data(), c, NextPosition{}, PositionWeights{sc.r.data()},
+                                  sc.R.data(), sc.g.data());
+    ranking::scatter(b, c, c, sc, scale, grad);
+    return one;
+  });
+  *loss = mean(total, pb.rows);
+  return total.status;
+}
+
+}  // namespace fl

@@ -1,0 +1,87 @@
+// The log-sum-exp listwise ranking family (spec C and D): RankList (the spec's reconstruction),
+// ListMLE / Plackett-Luce, PLD, ListNet, RankNet and LambdaLoss. A batch is a set of lists laid
+// end to end: scores and relevance share one layout, cut either every list_size items or at
+// offsets. Items with relevance -1 are padding: their scores are never read and their gradient
+// is 0. Every loss is the mean over lists of a per-list loss (RankNet: the mean over the pairs of
+// the batch), and a list without a valid item or pair contributes 0.
+#pragma once
+
+#include <cstdint>
+
+#include "fusedloss/status.h"
+
+namespace fl {
+
+struct RankingProblem {
+  const float* scores = nullptr;     // items, lists laid end to end
+  const float* relevance = nullptr;  // same layout; >= 0 and finite, or -1 (padding)
+  int64_t lists = 0;
+  int32_t list_size = 0;             // fixed length, used when offsets is null
+  const int32_t* offsets = nullptr;  // lists + 1 entries: list l is [offsets[l], offsets[l+1])
+
+  int64_t begin(int64_t l) const { return offsets ? offsets[l] : l * list_size; }
+  int64_t end(int64_t l) const { return offsets ? offsets[l + 1] : (l + 1) * list_size; }
+  int64_t items() const { return lists == 0 ? 0 : end(lists - 1); }
+};
+
+// How items with equal relevance are ordered where a loss needs one order (ListMLE): by index,
+// or by a seeded pseudo-random permutation of the items of each list.
+enum class Ties : int32_t { Index = 0, Shuffle = 1 };
+
+struct ListMLEParams {
+  const float* weights = nullptr;  // a_k per position (>= 0), at least the longest list; null: 1
+  int32_t top_k = 0;               // positions k >= top_k get weight 0; 0: all positions
+  Ties ties = Ties::Index;
+  uint32_t seed = 0;
+};
+
+Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* loss, float* grad);
+
+// PLD (spec D.3): rows of `classes` student and teacher logits and the true class of each row.
+struct DistillProblem {
+  const float* student = nullptr;   // rows x classes
+  const float* teacher = nullptr;   // rows x classes
+  const int32_t* labels = nullptr;  // rows, in [0, classes)
+  int64_t rows = 0;
+  int32_t classes = 0;
+};
+
+Status plackett_luce_distill_cpu(const DistillProblem& pb, float tau, double* loss, float* grad);
+
+enum class RankListForm : int32_t { Lse = 0, Exact = 1, Anchor = 2 };
+
+struct RankListParams {
+  RankListForm form = RankListForm::Lse;
+  int32_t skip = 0;  // constrain pairs at most `skip` positions apart; 0: all pairs
+  float margin = 0;  // pairs whose relevance differs by less than this are ties
+};
+
+Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* loss, float* grad);
+
+enum class ListNetTarget : int32_t { Softmax = 0, Normalize = 1 };
+
+Status listnet_cpu(const RankingProblem& pb, ListNetTarget target, float temperature, double* loss,
+                   float* grad);
+
+enum class PairWeighting : int32_t { None = 0, LabelDiff = 1, LabelDiffSquared = 2 };
+
+Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, double* loss,
+                   float* grad);
+
+enum class LambdaScheme : int32_t { None = 0, LambdaRank, NdcgLoss1, NdcgLoss2, NdcgLoss2PP };
+
+struct LambdaParams {
+  LambdaScheme scheme = LambdaScheme::None;
+  int32_t k = 0;  // NDCG cutoff; 0: the whole list
+  float sigma = 1;
+  float mu = 10;
+  bool mean = false;      // per list: mean over pairs instead of the sum
+  bool normalize = true;  // divide the gains by the ideal DCG (false: LiPO-lambda)
+};
+
+// LambdaLoss's relevance is at most this, so the gains 2^r - 1 stay finite in float.
+constexpr float kLambdaMaxRelevance = 64;
+
+Status lambdaloss_cpu(const RankingProblem& pb, const LambdaParams& p, double* loss, float* grad);
+
+}  // namespace fl

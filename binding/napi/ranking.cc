@@ -1,0 +1,221 @@
+// N-API glue of the ranking family: convert, check, call the core, nothing else. Every list loss
+// is fn(scores, relevance, offsets | null, out, params{listSize, ...}, async) -> loss.
+#include "fusedloss/ranking.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <memory>
+#include <string>
+
+#include "args.h"
+#include "module.h"
+
+namespace fl::napi {
+namespace {
+
+struct Lists {
+  RankingProblem pb;
+  float* out = nullptr;
+  std::vector<Napi::Value> keep;  // typed arrays an async job must keep alive
+};
+
+const ArgNames kNames = [] {
+  ArgNames n;
+  n.labels = "relevance";
+  n.weights = "options.weights";
+  return n;
+}();
+
+// Lists cut every params.listSize items, or at offsets (lists + 1 non-decreasing entries from 0
+// to the number of items).
+void list_layout(const Napi::CallbackInfo& info, const Napi::Object& params, size_t items,
+                 Lists& a) {
+  Napi::Env env = info.Env();
+  if (info[2].IsNull() || info[2].IsUndefined()) {
+    const int32_t size = int_field(params, "listSize", 1, INT32_MAX);
+    if (items % static_cast<size_t>(size) != 0)
+      throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                        "scores has length " + std::to_string(items) +
+                            ", not a multiple of options.listSize = " + std::to_string(size));
+    a.pb.list_size = size;
+    a.pb.lists = static_cast<int64_t>(items / size);
+    return;
+  }
+  const Napi::Value v = info[2];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     "options.offsets must be an Int32Array");
+  auto offsets = v.As<Napi::Int32Array>();
+  const size_t n = offsets.ElementLength();
+  const int32_t* o = offsets.Data();
+  if (n == 0)
+    throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                      "options.offsets has length 0, expected lists + 1 >= 1");
+  for (size_t l = 0; l < n; ++l) {
+    bool ok = l == 0 ? o[0] == 0 : o[l] >= o[l - 1];
+    if (l + 1 == n) ok = ok && static_cast<size_t>(o[l]) == items;
+    if (!ok)
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        "options.offsets[" + std::to_string(l) + "] = " + std::to_string(o[l]) +
+                            " is invalid; offsets must rise from 0 to the number of items (" +
+                            std::to_string(items) + ")");
+  }
+  a.pb.offsets = o;
+  a.pb.lists = static_cast<int64_t>(n - 1);
+  a.keep.push_back(v);
+}
+
+Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
+  Lists a;
+  const ArrayArg<float> scores = float32_arg(info, 0, "scores");
+  const ArrayArg<float> relevance = float32_arg(info, 1, "relevance");
+  require_length(info.Env(), "relevance", relevance.length, scores.length,
+                 "one relevance per score");
+  a.pb.scores = scores.data;
+  a.pb.relevance = relevance.data;
+  a.keep = {scores.value, relevance.value};
+  list_layout(info, params, scores.length, a);
+  a.out = grad_out_arg(info, 3, scores.data, scores.length, a.keep);
+  return a;
+}
+
+// Runs core(pb, loss, grad) on the CPU, sync or async, and returns the loss.
+template <class Core>
+Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core,
+                      const ArgNames& names = kNames) {
+  auto loss = std::make_shared<double>(0);
+  const RankingProblem pb = a.pb;
+  float* out = a.out;
+  return run(
+      info.Env(), async_arg(info, 5), a.keep, [=] { return core(pb, loss.get(), out); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+}
+
+// listMLE(..., params{listSize, weights: Float32Array | null, topK, ties, seed})
+Napi::Value ListMLE(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  Lists a = list_args(info, params);
+  ListMLEParams p;
+  const Napi::Value w = params.Get("weights");
+  if (!w.IsNull() && !w.IsUndefined()) {
+    if (!w.IsTypedArray() || w.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                       "options.weights must be a Float32Array");
+    auto weights = w.As<Napi::Float32Array>();
+    int64_t longest = 0;
+    for (int64_t l = 0; l < a.pb.lists; ++l)
+      longest = std::max(longest, a.pb.end(l) - a.pb.begin(l));
+    if (static_cast<int64_t>(weights.ElementLength()) < longest)
+      throw_range_error(info.Env(), "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                        "options.weights has length " + std::to_string(weights.ElementLength()) +
+                            ", expected at least " + std::to_string(longest) +
+                            " (one weight per position of the longest list)");
+    p.weights = weights.Data();
+    a.keep.push_back(w);
+  }
+  p.top_k = int_field(params, "topK", 0, INT32_MAX);
+  p.ties = static_cast<Ties>(int_field(params, "ties", 0, 1));
+  p.seed = static_cast<uint32_t>(number_field(params, "seed", 0, 4294967295.0));
+  return run_lists(info, a, [p](const RankingProblem& pb, double* loss, float* grad) {
+    return listmle_cpu(pb, p, loss, grad);
+  });
+}
+
+// rankList(..., params{listSize, form, skip, margin})
+Napi::Value RankList(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  RankListParams p;
+  p.form = static_cast<RankListForm>(int_field(params, "form", 0, 2));
+  p.skip = int_field(params, "skip", 0, INT32_MAX);
+  p.margin = static_cast<float>(number_field(params, "margin", 0, FLT_MAX));
+  return run_lists(info, a, [p](const RankingProblem& pb, double* loss, float* grad) {
+    return ranklist_cpu(pb, p, loss, grad);
+  });
+}
+
+// listNet(..., params{listSize, target, temperature})
+Napi::Value ListNet(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  const auto target = static_cast<ListNetTarget>(int_field(params, "target", 0, 1));
+  const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
+  return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
+    return listnet_cpu(pb, target, t, loss, grad);
+  });
+}
+
+// rankNet(..., params{listSize, sigma, weighting})
+Napi::Value RankNet(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  const auto sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
+  const auto w = static_cast<PairWeighting>(int_field(params, "weighting", 0, 2));
+  return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
+    return ranknet_cpu(pb, sigma, w, loss, grad);
+  });
+}
+
+// lambdaLoss(..., params{listSize, scheme, k, sigma, mu, mean, normalize})
+Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  LambdaParams p;
+  p.scheme = static_cast<LambdaScheme>(int_field(params, "scheme", 0, 4));
+  p.k = int_field(params, "k", 0, INT32_MAX);
+  p.sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
+  p.mu = static_cast<float>(number_field(params, "mu", 0, 1e6));
+  p.mean = bool_field(params, "mean");
+  p.normalize = bool_field(params, "normalize");
+  return run_lists(info, a, [p](const RankingProblem& pb, double* loss, float* grad) {
+    return lambdaloss_cpu(pb, p, loss, grad);
+  });
+}
+
+// plackettLuceDistill(student, teacher, labels, out, params{tau}, async)
+Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object params = object_arg(info, 4, "params");
+  const ArrayArg<float> student = float32_arg(info, 0, "studentLogits");
+  const ArrayArg<float> teacher = float32_arg(info, 1, "teacherLogits");
+  const LabelsArg labels = labels_arg(info, 2, "labels", true);
+  if (labels.type != LabelType::Int32)
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE", "labels must be an Int32Array");
+  const size_t rows = labels.length;
+  if (rows == 0 ? student.length != 0 : student.length % rows != 0)
+    throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                      "studentLogits has length " + std::to_string(student.length) +
+                          ", not a multiple of the " + std::to_string(rows) + " labels");
+  require_length(env, "teacherLogits", teacher.length, student.length,
+                 "the layout of the student logits");
+  DistillProblem pb;
+  pb.student = student.data;
+  pb.teacher = teacher.data;
+  pb.labels = static_cast<const int32_t*>(labels.data);
+  pb.rows = static_cast<int64_t>(rows);
+  pb.classes = rows == 0 ? 0 : static_cast<int32_t>(student.length / rows);
+  std::vector<Napi::Value> keep{student.value, teacher.value, labels.value};
+  float* out = grad_out_arg(info, 3, student.data, student.length, keep);
+  const auto tau = static_cast<float>(number_field(params, "tau", 1e-6, 1e6));
+  ArgNames names;
+  names.scores = "studentLogits";
+  auto loss = std::make_shared<double>(0);
+  return run(
+      env, async_arg(info, 5), keep,
+      [=] { return plackett_luce_distill_cpu(pb, tau, loss.get(), out); },
+      [=](Napi::Env e) { return number_result(e, *loss); }, names);
+}
+
+}  // namespace
+
+void init_ranking(Napi::Env env, Napi::Object exports) {
+  exports.Set("listMLE", Napi::Function::New(env, ListMLE, "listMLE"));
+  exports.Set("rankList", Napi::Function::New(env, RankList, "rankList"));
+  exports.Set("listNet", Napi::Function::New(env, ListNet, "listNet"));
+  exports.Set("rankNet", Napi::Function::New(env, RankNet, "rankNet"));
+  exports.Set("lambdaLoss", Napi::Function::New(env, LambdaLoss, "lambdaLoss"));
+  exports.Set("plackettLuceDistill",
+              Napi::Function::New(env, PlackettLuceDistill, "plackettLuceDistill"));
+}
+
+}  // namespace fl::napi

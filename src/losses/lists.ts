@@ -1,0 +1,83 @@
+// The list layout of the ranking family: scores and relevance laid end to end, cut every
+// `listSize` items or at `offsets`, checked here with the native layer's messages; and the value
+// checks the native kernels make as they read each list, for the JavaScript reference.
+import { requireLength, toFloat32, toInt32 } from '../arrays';
+import { rangeError } from '../errors';
+import { opt } from '../options';
+import { PADDING } from '../reference/ranking';
+
+/** A checked batch of lists. */
+export interface ListBatch {
+  scores: Float32Array;
+  relevance: Float32Array;
+  /** lists + 1 entries, always (built from listSize when that was given). */
+  offsets: Int32Array;
+  /** What the addon takes: the offsets when given, else null and params.listSize. */
+  nativeOffsets: Int32Array | null;
+  listSize: number;
+}
+
+export function listBatch(fn: string, scores: unknown, relevance: unknown, o: Record<string, unknown>): ListBatch {
+  const s = toFloat32(fn, 'scores', scores);
+  const r = toFloat32(fn, 'relevance', relevance);
+  requireLength(fn, 'relevance', r.length, s.length, 'one relevance per score');
+  const n = s.length;
+  if (o.listSize !== undefined && o.offsets !== undefined) {
+    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: give options.listSize or options.offsets, not both`);
+  }
+  if (o.offsets !== undefined) {
+    const offsets = toInt32(fn, 'options.offsets', o.offsets);
+    if (offsets.length === 0) {
+      throw rangeError('ERR_FUSEDLOSS_LENGTH_MISMATCH', `${fn}: options.offsets has length 0, expected lists + 1 >= 1`);
+    }
+    offsets.forEach((v, l) => {
+      const ok = (l === 0 ? v === 0 : v >= offsets[l - 1]) && (l + 1 < offsets.length || v === n);
+      if (!ok) {
+        throw rangeError(
+          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+          `${fn}: options.offsets[${l}] = ${v} is invalid; offsets must rise from 0 to the number of items (${n})`,
+        );
+      }
+    });
+    return { scores: s, relevance: r, offsets, nativeOffsets: offsets, listSize: 0 };
+  }
+  // Without either, the whole array is one list.
+  const size = opt(o, 'listSize', Math.max(n, 1));
+  if (n % size !== 0) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      `${fn}: scores has length ${n}, not a multiple of options.listSize = ${size}`,
+    );
+  }
+  const offsets = Int32Array.from({ length: n / size + 1 }, (_, l) => l * size);
+  return { scores: s, relevance: r, offsets, nativeOffsets: null, listSize: size };
+}
+
+/** The longest list's length (padding included). */
+export function longestList(b: ListBatch): number {
+  let m = 0;
+  for (let l = 0; l + 1 < b.offsets.length; l++) m = Math.max(m, b.offsets[l + 1] - b.offsets[l]);
+  return m;
+}
+
+/**
+ * The kernels' value checks, item by item: relevance -1 (padding) or finite in [0, top], then
+ * the score of every item that is not padding.
+ */
+export function checkListValues(fn: string, b: ListBatch, top = Number.MAX_VALUE): void {
+  for (let i = 0; i < b.scores.length; i++) {
+    const r = b.relevance[i];
+    if (!((r >= 0 && r <= top) || r === PADDING)) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: relevance[${i}] = ${r} is out of range; relevance must be -1 (padding) or a finite number >= 0 (lambdaLoss: at most 64)`,
+      );
+    }
+    if (r !== PADDING && !Number.isFinite(b.scores[i])) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_NON_FINITE',
+        `${fn}: scores[${i}] = ${b.scores[i]} is not finite; scores must be finite numbers`,
+      );
+    }
+  }
+}

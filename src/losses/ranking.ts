@@ -1,0 +1,470 @@
+// The log-sum-exp listwise ranking family (spec C, D): options, defaults, checks and dispatch to
+// the native CPU kernels (binding/cpu/ranking*.cc) or the float64 reference
+// (src/reference/ranking.ts). No CUDA kernels yet: 'cuda' and 'cuda-sim' are refused with why.
+import {
+  gradBuffer,
+  requireLength,
+  toClassLabels,
+  toFloat32,
+  toInt32,
+  type ClassLabels,
+  type NumericArray,
+} from '../arrays';
+import { rangeError } from '../errors';
+import { nativeCall, resolveBackend, type Backend } from '../native';
+import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
+import {
+  LAMBDA_MAX_RELEVANCE,
+  referenceLambdaLoss,
+  referenceListMLE,
+  referenceListNet,
+  referencePlackettLuceDistill,
+  referenceRankList,
+  referenceRankNet,
+  type LambdaSchemeName,
+  type RefLists,
+  type RefResult,
+} from '../reference/ranking';
+import { andThen, native, withGrad, type LossResult } from './dispatch';
+import { checkListValues, listBatch, longestList, type ListBatch } from './lists';
+
+/** Options every list loss takes: the list layout, the gradient buffer and the backend. */
+export interface ListOptions {
+  /**
+   * Items per list (an integer >= 1; scores.length must be a multiple). Padded items have
+   * relevance -1: their scores are never read (NaN or -Infinity are fine) and their gradient is 0.
+   * Default: the whole array is one list. Give this or `offsets`, not both.
+   */
+  listSize?: number;
+  /**
+   * Ragged lists: lists + 1 non-decreasing integers from 0 to scores.length; list l is
+   * [offsets[l], offsets[l + 1]). Int32Array is used as is; other arrays are converted.
+   */
+  offsets?: Int32Array | ArrayLike<number>;
+  /** Gradient buffer to fill (length = scores.length, not overlapping the scores). Default: a new array. */
+  out?: Float32Array;
+  /**
+   * 'auto' (default): the native CPU when the addon loaded, else 'js'; 'cpu'; 'js' the float64
+   * reference. This family has no CUDA kernel yet: 'cuda' and 'cuda-sim' are refused.
+   */
+  backend?: Backend;
+}
+
+export interface RankListOptions extends ListOptions {
+  /**
+   * 'lse' (default): softplus(LSE over the constrained pairs of s_j - s_i), one smooth maximum of
+   * the violations; 'exact': the sum over pairs of softplus(s_j - s_i); 'anchor': per item i,
+   * log(1 + sum_j e^{s_j - s_i}) over the items constrained below it (with all pairs: ListMLE).
+   */
+  form?: 'lse' | 'exact' | 'anchor';
+  /** Skip-wise constraint set C_m: only pairs at most `skip` positions apart in the relevance order (integer >= 1). Default: all pairs. */
+  skip?: number;
+  /** Minimum margin W >= 0 (default 0): pairs whose relevance differs by less are ties, unconstrained. Equal relevance is always a tie. */
+  margin?: number;
+}
+
+export interface ListMLEOptions extends ListOptions {
+  /** a_k >= 0 per position k of the relevance order, at least as many as the longest list (default all 1): position-aware ListMLE. */
+  weights?: NumericArray;
+  /** Only the first topK positions' terms count (integer >= 1; default: all); the partition sums still run over every item. */
+  topK?: number;
+  /** Order of items with equal relevance: 'index' (default, deterministic) or 'shuffle' (a permutation drawn from `seed`, per list). */
+  ties?: 'index' | 'shuffle';
+  /** Seed of the tie shuffle, an integer in [0, 2^32) (default 0); pass a new one each step for fresh shuffles. Only with ties 'shuffle'. */
+  seed?: number;
+}
+
+export interface PlackettLuceDistillOptions {
+  /** Teacher temperature tau > 0 (default 4, the paper's CIFAR-100 value): weights a_k = softmax(teacher / tau). */
+  tau?: number;
+  out?: Float32Array;
+  backend?: Backend;
+}
+
+export interface ListNetOptions extends ListOptions {
+  /** Target distribution: 'softmax' (default, allRank) of the relevance, or 'normalize': relevance / its sum (TF-Ranking; lists summing to 0 contribute 0). */
+  target?: 'softmax' | 'normalize';
+  /** The scores are divided by it, > 0 (default 1). */
+  temperature?: number;
+}
+
+export interface RankNetOptions extends ListOptions {
+  /** Score scale sigma > 0 (default 1): each pair costs softplus(-sigma (s_i - s_j)). */
+  sigma?: number;
+  /** Pair weight: 'none' (default), 'label-diff' |r_i - r_j|, 'label-diff-squared' |r_i^2 - r_j^2|. */
+  weighting?: 'none' | 'label-diff' | 'label-diff-squared';
+}
+
+export interface LambdaLossOptions extends ListOptions {
+  /** Pair weighting (spec D.4): 'none' (default: RankNet), 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'. */
+  scheme?: LambdaSchemeName;
+  /** NDCG cutoff: only pairs within the top k predicted ranks, and the ideal DCG over k (integer >= 1; default: the whole list). */
+  k?: number;
+  /** Score scale sigma > 0 (default 1). */
+  sigma?: number;
+  /** ndcgLoss2PP's weight of ndcgLoss2, >= 0 (default 10). */
+  mu?: number;
+  /** Per list: 'sum' (default) or 'mean' over its pairs; then the mean over lists. */
+  reduction?: 'sum' | 'mean';
+  /** Divide the gains by the ideal DCG (default true); false with 'lambdaRank' is LiPO-lambda. */
+  normalize?: boolean;
+}
+
+export const RANKING_DEFAULTS = {
+  form: 'lse' as const,
+  margin: 0,
+  ties: 'index' as const,
+  seed: 0,
+  tau: 4,
+  target: 'softmax' as const,
+  temperature: 1,
+  sigma: 1,
+  weighting: 'none' as const,
+  scheme: 'none' as LambdaSchemeName,
+  mu: 10,
+  reduction: 'sum' as const,
+  normalize: true,
+};
+
+const positive: OptionSpec = { kind: 'number', min: 0, minExclusive: true, max: 1e6 };
+const count: OptionSpec = { kind: 'number', integer: true, min: 1, max: 2 ** 31 - 1 };
+const listSchema: Record<string, OptionSpec> = {
+  listSize: count,
+  offsets: { kind: 'any' },
+  out: { kind: 'any' },
+  backend: backendSpec,
+};
+const rankListSchema = {
+  ...listSchema,
+  form: { kind: 'enum', values: ['lse', 'exact', 'anchor'] },
+  skip: count,
+  margin: { kind: 'number', min: 0, max: 3.4e38 },
+} satisfies Record<string, OptionSpec>;
+const listMLESchema = {
+  ...listSchema,
+  weights: { kind: 'any' },
+  topK: count,
+  ties: { kind: 'enum', values: ['index', 'shuffle'] },
+  seed: { kind: 'number', integer: true, min: 0, max: 2 ** 32 - 1 },
+} satisfies Record<string, OptionSpec>;
+const distillSchema: Record<string, OptionSpec> = { tau: positive, out: { kind: 'any' }, backend: backendSpec };
+const listNetSchema = {
+  ...listSchema,
+  target: { kind: 'enum', values: ['softmax', 'normalize'] },
+  temperature: positive,
+} satisfies Record<string, OptionSpec>;
+const rankNetSchema = {
+  ...listSchema,
+  sigma: positive,
+  weighting: { kind: 'enum', values: ['none', 'label-diff', 'label-diff-squared'] },
+} satisfies Record<string, OptionSpec>;
+const SCHEMES: readonly LambdaSchemeName[] = ['none', 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'];
+const lambdaSchema = {
+  ...listSchema,
+  scheme: { kind: 'enum', values: SCHEMES },
+  k: count,
+  sigma: positive,
+  mu: { kind: 'number', min: 0, max: 1e6 },
+  reduction: { kind: 'enum', values: ['sum', 'mean'] },
+  normalize: { kind: 'boolean' },
+} satisfies Record<string, OptionSpec>;
+
+type Result = LossResult | Promise<LossResult>;
+
+/**
+ * The shared flow of a list loss: read options, check the layout, pick the backend, then run the
+ * reference (after its value checks) or the native kernel with `params`.
+ */
+function runList(
+  fn: string,
+  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'lambdaLoss',
+  scores: unknown,
+  relevance: unknown,
+  options: unknown,
+  schema: Record<string, OptionSpec>,
+  async: boolean,
+  prepare: (
+    o: Record<string, unknown>,
+    b: ListBatch,
+  ) => { params: object; reference: (pb: RefLists) => RefResult; top?: number },
+): Result {
+  const o = readOptions(fn, options, schema);
+  const b = listBatch(fn, scores, relevance, o);
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: b.scores.length });
+  const out = gradBuffer(fn, o.out, b.scores.length, b.scores);
+  const { params, reference, top } = prepare(o, b);
+  if (backend === 'js') {
+    checkListValues(fn, b, top);
+    const r = reference({ scores: b.scores, relevance: b.relevance, offsets: b.offsets });
+    return withGrad(out, r.loss, r.grad);
+  }
+  const full = { ...params, listSize: b.listSize };
+  return andThen(
+    nativeCall(fn, () => native()[call](b.scores, b.relevance, b.nativeOffsets, out, full, async)),
+    (loss) => ({ loss, grad: out }),
+  );
+}
+
+// ---- rankList ----
+
+function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'rankList', scores, relevance, options, rankListSchema, async, (o) => {
+    const form = opt<'lse' | 'exact' | 'anchor'>(o, 'form', RANKING_DEFAULTS.form);
+    const skip = opt(o, 'skip', 0);
+    const margin = opt(o, 'margin', RANKING_DEFAULTS.margin);
+    return {
+      params: { form: ['lse', 'exact', 'anchor'].indexOf(form), skip, margin },
+      reference: (pb) => referenceRankList(pb, { form, skip, margin }),
+    };
+  });
+}
+
+/**
+ * RankList (Naini, Diaz and Busso 2025), as the spec reconstructs it (section C; the paper's
+ * method section could not be read): RankNet's pairwise logistic lifted to lists, over the
+ * pairs the relevance order constrains. Mean over lists.
+ */
+export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): LossResult {
+  return rankListImpl(scores, relevance, options, 'rankList', false) as LossResult;
+}
+
+/** rankList off the main thread (the native backend; 'js' computes before resolving). */
+export async function rankListAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: RankListOptions,
+): Promise<LossResult> {
+  return rankListImpl(scores, relevance, options, 'rankListAsync', true);
+}
+
+// ---- listMLE ----
+
+function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'listMLE', scores, relevance, options, listMLESchema, async, (o, b) => {
+    const ties = opt<'index' | 'shuffle'>(o, 'ties', RANKING_DEFAULTS.ties);
+    if (o.seed !== undefined && ties !== 'shuffle') {
+      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.seed applies only to ties 'shuffle'`);
+    }
+    const weights = o.weights === undefined ? null : toFloat32(fn, 'options.weights', o.weights);
+    if (weights && weights.length < longestList(b)) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+        `${fn}: options.weights has length ${weights.length}, expected at least ${longestList(b)} (one weight per position of the longest list)`,
+      );
+    }
+    weights?.subarray(0, longestList(b)).forEach((w, k) => {
+      if (!(w >= 0 && Number.isFinite(w))) {
+        throw rangeError(
+          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+          `${fn}: options.weights[${k}] = ${w} is invalid; weights must be finite and >= 0`,
+        );
+      }
+    });
+    const topK = opt(o, 'topK', 0);
+    const seed = opt(o, 'seed', RANKING_DEFAULTS.seed);
+    const shuffle = ties === 'shuffle';
+    return {
+      params: { weights, topK, ties: shuffle ? 1 : 0, seed },
+      reference: (pb) => referenceListMLE(pb, { weights: weights ?? undefined, topK, shuffle, seed }),
+    };
+  });
+}
+
+/**
+ * ListMLE: the Plackett-Luce negative log-likelihood of the relevance order (spec D.2),
+ * sum_k a_k (LSE_{m >= k} s_pi(m) - s_pi(k)) per list, mean over lists.
+ */
+export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): LossResult {
+  return listMLEImpl(scores, relevance, options, 'listMLE', false) as LossResult;
+}
+
+/** listMLE off the main thread (the native backend; 'js' computes before resolving). */
+export async function listMLEAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: ListMLEOptions,
+): Promise<LossResult> {
+  return listMLEImpl(scores, relevance, options, 'listMLEAsync', true);
+}
+
+// ---- listNet ----
+
+function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'listNet', scores, relevance, options, listNetSchema, async, (o) => {
+    const target = opt<'softmax' | 'normalize'>(o, 'target', RANKING_DEFAULTS.target);
+    const temperature = opt(o, 'temperature', RANKING_DEFAULTS.temperature);
+    return {
+      params: { target: target === 'normalize' ? 1 : 0, temperature },
+      reference: (pb) => referenceListNet(pb, target, temperature),
+    };
+  });
+}
+
+/** ListNet, top-1 (spec D.1): per list LSE(s / T) - sum_i t_i s_i / T, mean over lists. */
+export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): LossResult {
+  return listNetImpl(scores, relevance, options, 'listNet', false) as LossResult;
+}
+
+/** listNet off the main thread (the native backend; 'js' computes before resolving). */
+export async function listNetAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: ListNetOptions,
+): Promise<LossResult> {
+  return listNetImpl(scores, relevance, options, 'listNetAsync', true);
+}
+
+// ---- rankNet ----
+
+function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'rankNet', scores, relevance, options, rankNetSchema, async, (o) => {
+    const sigma = opt(o, 'sigma', RANKING_DEFAULTS.sigma);
+    const weighting = opt<'none' | 'label-diff' | 'label-diff-squared'>(o, 'weighting', RANKING_DEFAULTS.weighting);
+    return {
+      params: { sigma, weighting: ['none', 'label-diff', 'label-diff-squared'].indexOf(weighting) },
+      reference: (pb) => referenceRankNet(pb, sigma, weighting),
+    };
+  });
+}
+
+/**
+ * RankNet (spec D.5, as allRank): softplus(-sigma (s_i - s_j)) over every pair of a list with
+ * r_i > r_j, optionally weighted; the mean is over all pairs of the batch, not over lists.
+ */
+export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): LossResult {
+  return rankNetImpl(scores, relevance, options, 'rankNet', false) as LossResult;
+}
+
+/** rankNet off the main thread (the native backend; 'js' computes before resolving). */
+export async function rankNetAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: RankNetOptions,
+): Promise<LossResult> {
+  return rankNetImpl(scores, relevance, options, 'rankNetAsync', true);
+}
+
+// ---- lambdaLoss ----
+
+function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'lambdaLoss', scores, relevance, options, lambdaSchema, async, (o) => {
+    const r = {
+      scheme: opt(o, 'scheme', RANKING_DEFAULTS.scheme),
+      k: opt(o, 'k', 0),
+      sigma: opt(o, 'sigma', RANKING_DEFAULTS.sigma),
+      mu: opt(o, 'mu', RANKING_DEFAULTS.mu),
+      reduction: opt<'sum' | 'mean'>(o, 'reduction', RANKING_DEFAULTS.reduction),
+      normalize: opt(o, 'normalize', RANKING_DEFAULTS.normalize),
+    };
+    return {
+      params: { ...r, scheme: SCHEMES.indexOf(r.scheme), mean: r.reduction === 'mean' },
+      reference: (pb) => referenceLambdaLoss(pb, r),
+      top: LAMBDA_MAX_RELEVANCE,
+    };
+  });
+}
+
+/**
+ * LambdaLoss (Wang et al. 2018) as allRank computes it (spec D.4): -sum w_ij log2 sigmoid(sigma
+ * (s_i - s_j)) over pairs r_i > r_j, weighted by the scheme from the predicted ranks and NDCG
+ * gains (relevance at most 64). Per list 'sum' or 'mean', then the mean over lists.
+ */
+export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): LossResult {
+  return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as LossResult;
+}
+
+/** lambdaLoss off the main thread (the native backend; 'js' computes before resolving). */
+export async function lambdaLossAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: LambdaLossOptions,
+): Promise<LossResult> {
+  return lambdaLossImpl(scores, relevance, options, 'lambdaLossAsync', true);
+}
+
+// ---- plackettLuceDistill ----
+
+function distillImpl(
+  student: unknown,
+  teacher: unknown,
+  labels: unknown,
+  options: unknown,
+  fn: string,
+  async: boolean,
+): Result {
+  const o = readOptions(fn, options, distillSchema);
+  const s = toFloat32(fn, 'studentLogits', student);
+  const t = toFloat32(fn, 'teacherLogits', teacher);
+  const y = toInt32(fn, 'labels', toClassLabels(fn, 'labels', labels));
+  const rows = y.length;
+  if (rows === 0 ? s.length !== 0 : s.length % rows !== 0) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      `${fn}: studentLogits has length ${s.length}, not a multiple of the ${rows} labels`,
+    );
+  }
+  requireLength(fn, 'teacherLogits', t.length, s.length, 'the layout of the student logits');
+  const classes = rows === 0 ? 0 : s.length / rows;
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: s.length });
+  const out = gradBuffer(fn, o.out, s.length, s);
+  const tau = opt(o, 'tau', RANKING_DEFAULTS.tau);
+  if (backend === 'js') {
+    checkDistillValues(fn, s, t, y, classes);
+    const r = referencePlackettLuceDistill({ student: s, teacher: t, labels: y, classes }, tau);
+    return withGrad(out, r.loss, r.grad);
+  }
+  return andThen(
+    nativeCall(fn, () => native().plackettLuceDistill(s, t, y, out, { tau }, async)),
+    (loss) => ({ loss, grad: out }),
+  );
+}
+
+/** The kernel's checks per row: student and teacher logits finite, item by item, then the label. */
+function checkDistillValues(fn: string, s: Float32Array, t: Float32Array, y: Int32Array, classes: number): void {
+  for (let row = 0; row < y.length; row++) {
+    for (let i = row * classes; i < (row + 1) * classes; i++) {
+      for (const [name, v, what] of [
+        ['studentLogits', s, 'scores'],
+        ['teacherLogits', t, 'logits'],
+      ] as const) {
+        if (!Number.isFinite(v[i])) {
+          throw rangeError(
+            'ERR_FUSEDLOSS_NON_FINITE',
+            `${fn}: ${name}[${i}] = ${v[i]} is not finite; ${what} must be finite numbers`,
+          );
+        }
+      }
+    }
+    if (!(y[row] >= 0 && y[row] < classes)) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: labels[${row}] = ${y[row]} is out of range; binary labels must be in [0, 1], class ids in [0, classes)`,
+      );
+    }
+  }
+}
+
+/**
+ * PLD, Plackett-Luce distillation (Bassam, Zhu and Bian 2025; spec D.3): ListMLE of the student
+ * logits over the teacher-optimal order (the true class, then the rest by teacher logit), each
+ * position weighted by the teacher's softmax(t / tau). Rows of classes = studentLogits.length /
+ * labels.length logits; mean over rows.
+ */
+export function plackettLuceDistill(
+  studentLogits: NumericArray,
+  teacherLogits: NumericArray,
+  labels: ClassLabels,
+  options?: PlackettLuceDistillOptions,
+): LossResult {
+  return distillImpl(studentLogits, teacherLogits, labels, options, 'plackettLuceDistill', false) as LossResult;
+}
+
+/** plackettLuceDistill off the main thread (the native backend; 'js' computes before resolving). */
+export async function plackettLuceDistillAsync(
+  studentLogits: NumericArray,
+  teacherLogits: NumericArray,
+  labels: ClassLabels,
+  options?: PlackettLuceDistillOptions,
+): Promise<LossResult> {
+  return distillImpl(studentLogits, teacherLogits, labels, options, 'plackettLuceDistillAsync', true);
+}

@@ -1,0 +1,116 @@
+// The native CPU kernels of the ranking family against the float64 reference: padded and ragged
+// lists, ties, lists of length 1, 2 and 5000, large scores, the async twins, and bitwise-identical
+// results across thread counts.
+import { afterAll, describe, expect, it } from 'vitest';
+import { getThreads, listMLE, listMLEAsync, plackettLuceDistill, rankListAsync, setThreads } from '../src';
+import { bitwiseEqual, gradError, randomScores, relError } from './helpers';
+import { listBatch, rankingCases, type Batch } from './ranking.cases';
+
+// DESIGN.md: loss within 1e-5 relative, gradient within 1e-4 of its largest entry.
+function expectAgree(a: { loss: number; grad: Float32Array }, b: { loss: number; grad: Float32Array }) {
+  expect(Number.isFinite(a.loss)).toBe(true);
+  expect(Math.min(relError(a.loss, b.loss), Math.abs(a.loss - b.loss))).toBeLessThan(1e-5);
+  expect(gradError(a.grad, b.grad)).toBeLessThan(1e-4);
+}
+
+const layouts: Record<string, { batch: Batch; listSize?: number }> = {
+  'padded, 40 lists of 16 (listSize)': { batch: listBatch(Array(40).fill(16), 1, { padding: 0.2 }), listSize: 16 },
+  'ragged with ties and empty lists (offsets)': {
+    batch: listBatch([9, 0, 1, 2, 31, 3, 0, 17, 64, 5], 2, { grades: 3, padding: 0.1 }),
+  },
+  'lists of 1 and 2': { batch: listBatch([1, 2, 1, 2, 2, 1], 3, { grades: 2 }) },
+  'scores up to +-1e4': { batch: listBatch([12, 7, 20], 4, { grades: 5, scale: 3000 }) },
+};
+
+describe('cpu vs reference', () => {
+  for (const [layout, { batch, listSize }] of Object.entries(layouts)) {
+    const shape = listSize ? { listSize } : { offsets: batch.offsets };
+    for (const c of rankingCases(64)) {
+      it(`${c.name}, ${layout}`, () => {
+        const a = c.run(batch.scores, batch.relevance, { ...shape, backend: 'cpu' });
+        const b = c.run(batch.scores, batch.relevance, { ...shape, backend: 'js' });
+        expectAgree(a, b);
+        batch.relevance.forEach((r, i) => r === -1 && expect(a.grad[i]).toBe(0));
+      });
+    }
+  }
+  it('plackettLuceDistill, 300 rows of 10 classes and 3 rows of 1000', () => {
+    for (const [rows, C] of [
+      [300, 10],
+      [3, 1000],
+    ]) {
+      const s = randomScores(rows * C, 5, 2),
+        t = randomScores(rows * C, 6, 3);
+      const y = Int32Array.from({ length: rows }, (_, i) => (i * 7) % C);
+      for (const tau of [0.5, 4]) {
+        expectAgree(
+          plackettLuceDistill(s, t, y, { tau, backend: 'cpu' }),
+          plackettLuceDistill(s, t, y, { tau, backend: 'js' }),
+        );
+      }
+    }
+  });
+});
+
+describe('lists of 5000', () => {
+  const batch = listBatch([5000, 4999], 7, { grades: 50, padding: 0.05 });
+  // One or two variants per loss: the references are O(n^2) per list in plain JavaScript.
+  const names = [
+    'rankList lse',
+    'rankList exact',
+    'rankList anchor',
+    'rankList lse skip 2 margin 0.5',
+    'listMLE',
+    'listMLE weights topK 3',
+    'listNet',
+    'rankNet',
+    'lambdaLoss ndcgLoss2PP',
+  ];
+  for (const c of rankingCases(5000).filter((k) => names.includes(k.name))) {
+    it(c.name, () => {
+      const shape = { offsets: batch.offsets };
+      expectAgree(
+        c.run(batch.scores, batch.relevance, { ...shape, backend: 'cpu' }),
+        c.run(batch.scores, batch.relevance, { ...shape, backend: 'js' }),
+      );
+    });
+  }
+});
+
+describe('async twins and options.out', () => {
+  it('give the sync result, in the buffer passed', async () => {
+    const b = listBatch(Array(50).fill(20), 8, { padding: 0.1 });
+    const out = new Float32Array(b.scores.length);
+    const sync = listMLE(b.scores, b.relevance, { listSize: 20 });
+    const r = await listMLEAsync(b.scores, b.relevance, { listSize: 20, out });
+    expect(r.grad).toBe(out);
+    expect(r.loss).toBe(sync.loss);
+    expect(bitwiseEqual(r.grad, sync.grad)).toBe(true);
+    const lse = await rankListAsync(b.scores, b.relevance, { listSize: 20, backend: 'js' });
+    expect(lse.loss).toBeGreaterThan(0);
+  });
+});
+
+describe('threads', () => {
+  const initial = getThreads();
+  afterAll(() => setThreads(initial));
+  it('1, 2 and 8 threads give bitwise-identical results for every loss', () => {
+    const b = listBatch(
+      Array.from({ length: 3000 }, (_, l) => 1 + ((l * 37) % 90)),
+      9,
+      { padding: 0.1 },
+    );
+    const cases = rankingCases(90);
+    const run = () => cases.map((c) => c.run(b.scores, b.relevance, { offsets: b.offsets, backend: 'cpu' }));
+    setThreads(1);
+    const one = run();
+    for (const n of [2, 8]) {
+      setThreads(n);
+      expect(getThreads()).toBe(n);
+      run().forEach((r, i) => {
+        expect(r.loss).toBe(one[i].loss);
+        expect(bitwiseEqual(r.grad, one[i].grad)).toBe(true);
+      });
+    }
+  });
+});
