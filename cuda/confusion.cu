@@ -1,5 +1,6 @@
-// CUDA kernels of AnyLoss (spec A): pass 1 reduces the soft counts per class, the host turns them
-// into per-class derivatives (the same anyloss_constants as the CPU), pass 2 writes the gradient.
+// CUDA kernels of AnyLoss (spec A) and of the element-wise binary losses beside it (BCE, sigmoid
+// focal). AnyLoss: pass 1 reduces the soft counts per class, the host turns them into per-class
+// derivatives (the same anyloss_constants as the CPU), pass 2 writes the gradient.
 // Per-element math comes from confusion_math.h, shared with binding/cpu/confusion.cc. Pass 2
 // recomputes yhat from the scores instead of reading a stash: on a GPU that costs no more memory
 // traffic than the stash would, and it lets counts and backward run as separate calls.
@@ -83,6 +84,40 @@ __global__ void __launch_bounds__(kThreads)
     const float yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
     g[i] = amplify<Logits>(x[i], amp).slope * (wi * (yi * dpos + (1.0f - yi) * dneg));
   }
+}
+
+// Element-wise binary losses (cross-entropy, sigmoid focal): g_i = scale w_i cell(x_i, y_i).grad,
+// and partials[block] = the block's sum of w_i cell(x_i, y_i).loss.
+template <bool Weighted, class Cell, class L>
+__global__ void __launch_bounds__(kThreads)
+    elementwise_binary(const float* __restrict__ x, const L* __restrict__ y,
+                       const float* __restrict__ w, int64_t n, Cell cell, float scale,
+                       float* __restrict__ g, double* __restrict__ partials,
+                       unsigned long long* fault_row) {
+  __shared__ double scratch[32];
+  double acc[1] = {0};
+  float f = 0;
+  int steps = 0;
+  unsigned long long bad = kNoFault;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += stride) {
+    const float xi = x[i], yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
+    const bool ok = score_ok<true>(xi) && yi >= 0.0f && yi <= 1.0f && weight_ok(wi);
+    if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(i);
+    const ElementLoss t = cell(xi, yi);
+    f += wi * t.loss;
+    g[i] = scale * wi * t.grad;
+    if (++steps == kBlockSteps) {
+      acc[0] += f;
+      f = 0.0f;
+      steps = 0;
+    }
+  }
+  acc[0] += f;
+  if (bad != kNoFault) atomicMin(fault_row, bad);
+  block_sum(acc, scratch);
+  if (linear_thread() == 0) partials[blockIdx.x] = acc[0];
 }
 
 // ---- multi-class: rows of `classes` scores ----
@@ -257,6 +292,53 @@ Status upload_problem(Session& s, const ConfusionProblem& pb, DeviceProblem* d) 
   return Status{};
 }
 
+// The reduction buffers of a pass: per-block partial sums (`blocks` rows of `width` values), and
+// a result area holding the first invalid row the kernel met, then the `width` totals.
+struct DeviceSums {
+  double* partials = nullptr;
+  unsigned long long* fault_row = nullptr;
+  double* totals = nullptr;
+  int64_t blocks = 0;
+  int width = 0;
+};
+
+Status sums_buffers(Session& s, int64_t blocks, int width, DeviceSums* out) {
+  unsigned char* result = nullptr;
+  Status st = s.buffer(Slot::Partials, static_cast<size_t>(blocks) * width, &out->partials);
+  if (st.ok()) st = s.buffer(Slot::Result, 8 + static_cast<size_t>(width) * 8, &result);
+  if (!st.ok()) return st;
+  out->fault_row = reinterpret_cast<unsigned long long*>(result);
+  out->totals = reinterpret_cast<double*>(result + 8);
+  out->blocks = blocks;
+  out->width = width;
+  FL_CUDA_CHECK(cudaMemsetAsync(out->fault_row, 0xff, 8, s.stream()), "clearing the fault flag");
+  return Status{};
+}
+
+// Sums the partials in a fixed order and brings the totals to the host; an invalid row the kernel
+// met is named exactly by the host's check instead.
+Status read_sums(Session& s, const ConfusionProblem& pb, const DeviceSums& d,
+                 std::vector<double>* totals) {
+  FL_LAUNCH(grid_for(d.width, kThreads), kThreads, 0, s.stream(), column_sums<double>)
+  (d.partials, static_cast<int>(d.blocks), d.width, d.totals);
+  FL_CUDA_LAUNCHED("column_sums");
+  s.mark(Phase::Computed);
+  std::vector<unsigned char> host(8 + static_cast<size_t>(d.width) * 8);
+  Status st = s.copy_out(host.data(), d.fault_row, host.size());
+  if (!st.ok()) return st;
+  unsigned long long bad;
+  std::memcpy(&bad, host.data(), 8);
+  if (bad != kNoFault) {
+    const int64_t row = static_cast<int64_t>(bad);
+    st = confusion_find_fault(pb, row, row + 1);
+    return st.ok() ? cuda_fault(cudaErrorUnknown, "the device flagged a row the host finds valid")
+                   : st;
+  }
+  totals->resize(d.width);
+  std::memcpy(totals->data(), host.data() + 8, totals->size() * 8);
+  return Status{};
+}
+
 // Pass 1 on the device, the first invalid row (if any) named exactly by the host's check.
 Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d, float amp,
                         Counts* counts) {
@@ -274,14 +356,9 @@ Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProb
   const int64_t chunk_rows = (pb.rows + chunks - 1) / chunks;
   const int width = c == 1 ? 4 : 3 * c;  // values per partial
 
-  double* partials = nullptr;
-  unsigned char* result = nullptr;  // fault row, then the sums
-  Status st = s.buffer(Slot::Partials, static_cast<size_t>(chunks) * width, &partials);
-  if (st.ok()) st = s.buffer(Slot::Result, 8 + static_cast<size_t>(width) * 8, &result);
+  DeviceSums sums;
+  Status st = sums_buffers(s, chunks, width, &sums);
   if (!st.ok()) return st;
-  auto* fault_row = reinterpret_cast<unsigned long long*>(result);
-  auto* sums = reinterpret_cast<double*>(result + 8);
-  FL_CUDA_CHECK(cudaMemsetAsync(fault_row, 0xff, 8, s.stream()), "clearing the fault flag");
 
   with_labels(pb, [&](auto y) {
     using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
@@ -291,35 +368,20 @@ Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProb
           if (c == 1) {
             FL_LAUNCH(static_cast<int>(chunks), kThreads, 0, s.stream(),
                       binary_counts<lg.value, wt.value, L>)
-            (d.x, dy, d.w, pb.rows, amp, partials, fault_row);
+            (d.x, dy, d.w, pb.rows, amp, sums.partials, sums.fault_row);
           } else {
             const dim3 grid(static_cast<unsigned>(chunks), std::min(tiles, 65535));
             FL_LAUNCH(grid, dim3(tile_x, tile_y), 0, s.stream(),
                       multiclass_counts<lg.value, wt.value, L>)
-            (d.x, dy, d.w, pb.rows, c, amp, d.stats, chunk_rows, partials, fault_row);
+            (d.x, dy, d.w, pb.rows, c, amp, d.stats, chunk_rows, sums.partials, sums.fault_row);
           }
         },
         logits, weighted);
   });
   FL_CUDA_LAUNCHED("counts kernel");
-  FL_LAUNCH(grid_for(width, kThreads), kThreads, 0, s.stream(), column_sums<double>)
-  (partials, static_cast<int>(chunks), width, sums);
-  FL_CUDA_LAUNCHED("column_sums");
-  s.mark(Phase::Computed);
-
-  std::vector<unsigned char> host(8 + static_cast<size_t>(width) * 8);
-  st = s.copy_out(host.data(), result, host.size());
+  std::vector<double> v;
+  st = read_sums(s, pb, sums, &v);
   if (!st.ok()) return st;
-  unsigned long long bad;
-  std::memcpy(&bad, host.data(), 8);
-  if (bad != kNoFault) {
-    const int64_t row = static_cast<int64_t>(bad);
-    st = confusion_find_fault(pb, row, row + 1);
-    if (st.ok()) st = cuda_fault(cudaErrorUnknown, "the device flagged a row the host finds valid");
-    return st;
-  }
-  std::vector<double> v(width);
-  std::memcpy(v.data(), host.data() + 8, v.size() * 8);
   if (c == 1) {
     const double n = v[0], tp = v[1], sy = v[2], n1 = v[3];
     counts[0] = Counts{tp, n1 - tp, sy - tp, n - n1 - sy + tp};
@@ -378,6 +440,44 @@ Status backward_on_device(Session& s, const ConfusionProblem& pb, const DevicePr
   return st;
 }
 
+// An element-wise binary loss on the device: the mean (or sum) of the weighted terms, and the
+// gradient, as elementwise_typed computes them on the CPU.
+template <class Cell>
+Status elementwise_loss(const ConfusionProblem& pb, Cell cell, bool sum, double* loss,
+                        float* grad) {
+  *loss = 0;
+  if (pb.rows == 0) return Status{};
+  const double scale = sum ? 1.0 : 1.0 / static_cast<double>(pb.rows);
+  Session s;
+  DeviceProblem d;
+  float* g = nullptr;
+  DeviceSums sums;
+  const int blocks = grid_for(pb.rows, kThreads);
+  Status st = s.status();
+  if (st.ok()) st = upload_problem(s, pb, &d);
+  if (st.ok()) st = s.buffer(Slot::Grad, static_cast<size_t>(pb.rows), &g);
+  if (st.ok()) st = sums_buffers(s, blocks, 1, &sums);
+  if (!st.ok()) return st;
+  with_labels(pb, [&](auto y) {
+    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
+    const L* dy = static_cast<const L*>(d.y);
+    with_flags(
+        [&](auto wt) {
+          FL_LAUNCH(blocks, kThreads, 0, s.stream(), elementwise_binary<wt.value, Cell, L>)
+          (d.x, dy, d.w, pb.rows, cell, static_cast<float>(scale), g, sums.partials,
+           sums.fault_row);
+        },
+        pb.weights != nullptr);
+  });
+  FL_CUDA_LAUNCHED("elementwise_binary");
+  std::vector<double> total;
+  st = read_sums(s, pb, sums, &total);
+  if (st.ok()) st = s.copy_out(grad, g, static_cast<size_t>(pb.rows) * sizeof(float));
+  s.mark(Phase::Downloaded);
+  if (st.ok()) *loss = total[0] * scale;
+  return st;
+}
+
 }  // namespace
 
 Status confusion_counts(const ConfusionProblem& pb, float amplifier, Counts* counts) {
@@ -421,6 +521,15 @@ Status anyloss(const ConfusionProblem& pb, float amplifier, Average avg, const M
   if (!st.ok()) return st;
   *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
   return backward_on_device(s, pb, d, amplifier, dpos.data(), dneg.data(), grad);
+}
+
+Status bce(const ConfusionProblem& pb, float pos_weight, bool sum, double* loss, float* grad) {
+  return elementwise_loss(pb, BceCell{pos_weight}, sum, loss, grad);
+}
+
+Status sigmoid_focal(const ConfusionProblem& pb, float gamma, float alpha, bool sum, double* loss,
+                     float* grad) {
+  return elementwise_loss(pb, FocalCell{gamma, alpha}, sum, loss, grad);
 }
 
 }  // namespace FL_GPU_NS

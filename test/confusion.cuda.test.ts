@@ -10,8 +10,10 @@ import {
   anyLoss,
   anyLossAsync,
   backends,
+  binaryCrossEntropy,
   diceLoss,
   METRICS,
+  sigmoidFocal,
   softConfusion,
   type AnyLossOptions,
   type Backend,
@@ -104,6 +106,32 @@ for (const { backend, skip } of gpus) {
         both(x, new Int32Array(rows).fill(3), { classes, metric: 'mcc' });
         both(x, randomClassLabels(rows, classes, 12), { classes, metric: 'balanced-accuracy' });
       });
+    });
+
+    describe('binaryCrossEntropy and sigmoidFocal', () => {
+      for (const n of [1, 31, 33, 1000, 4097, 100_003]) {
+        it(`n = ${n}: hard and soft labels, weights, logits up to +-1e4, mean and sum`, () => {
+          const x = randomScores(n, n + 60, 20);
+          if (n > 10) [x[3], x[4]] = [1e4, -1e4];
+          const w = randomWeights(n, n + 61);
+          for (const y of [randomBinaryLabels(n, n + 62), randomProbabilities(n, n + 63)]) {
+            for (const reduction of ['mean', 'sum'] as const) {
+              const bce = { weights: w, posWeight: 2, reduction };
+              expectAgree(
+                binaryCrossEntropy(x, y, { ...bce, backend }),
+                binaryCrossEntropy(x, y, { ...bce, backend: 'cpu' }),
+              );
+              for (const gamma of [0.5, 2]) {
+                const focal = { weights: w, gamma, alpha: 0.25, reduction };
+                expectAgree(
+                  sigmoidFocal(x, y, { ...focal, backend }),
+                  sigmoidFocal(x, y, { ...focal, backend: 'cpu' }),
+                );
+              }
+            }
+          }
+        });
+      }
     });
 
     it('the custom-metric path (counts, the scalar step in JS, backward) agrees', () => {

@@ -519,18 +519,6 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
 
 // ---- Element-wise binary losses (cross-entropy, sigmoid focal) ----
 
-struct BceCell {
-  float pos_weight;
-  FL_INLINE ElementLoss operator()(float x, float y) const { return bce_element(x, y, pos_weight); }
-};
-
-struct FocalCell {
-  float gamma, alpha;
-  FL_INLINE ElementLoss operator()(float x, float y) const {
-    return sigmoid_focal_element(x, y, gamma, alpha);
-  }
-};
-
 template <bool Weighted, class Cell, class L>
 FL_SIMD_CLONES void elementwise_rows(const float* __restrict x, const L* __restrict y,
                                      const float* __restrict w, int64_t b, int64_t e, Cell cell,

@@ -160,7 +160,7 @@ Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
       [=](Napi::Env env) { return number_result(env, *loss); }, names);
 }
 
-// binaryCrossEntropy(logits, labels, weights, out, params{posWeight, sum}, async) -> loss
+// binaryCrossEntropy(logits, labels, weights, out, params{posWeight, sum, device}, async) -> loss
 Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
   ArgNames names;
   names.scores = "logits";
@@ -169,15 +169,19 @@ Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
   float* out = out_arg(info, 3, p);
   const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
   const bool sum = bool_field(params, "sum");
+  const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   auto loss = std::make_shared<double>(0);
   return run(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] { return bce_cpu(pb, pos_weight, sum, loss.get(), out); },
+      [=] {
+        return dev == Device::Cpu ? bce_cpu(pb, pos_weight, sum, loss.get(), out)
+                                  : FL_GPU_CALL(dev, bce(pb, pos_weight, sum, loss.get(), out));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, names);
 }
 
-// sigmoidFocal(logits, labels, weights, out, params{gamma, alpha, sum}, async) -> loss
+// sigmoidFocal(logits, labels, weights, out, params{gamma, alpha, sum, device}, async) -> loss
 Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
   ArgNames names;
   names.scores = "logits";
@@ -187,11 +191,16 @@ Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
   const float gamma = static_cast<float>(number_field(params, "gamma", 0, 1e3));
   const float alpha = static_cast<float>(number_field(params, "alpha", 0, 1));
   const bool sum = bool_field(params, "sum");
+  const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   auto loss = std::make_shared<double>(0);
   return run(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] { return sigmoid_focal_cpu(pb, gamma, alpha, sum, loss.get(), out); },
+      [=] {
+        return dev == Device::Cpu
+                   ? sigmoid_focal_cpu(pb, gamma, alpha, sum, loss.get(), out)
+                   : FL_GPU_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss.get(), out));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, names);
 }
 

@@ -55,8 +55,8 @@ export interface ProblemOptions {
   out?: Float32Array;
   /**
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
-   * TypeScript reference, 'cuda' the GPU (anyLoss and softConfusion; the overlap losses and
-   * binaryCrossEntropy have no CUDA kernel yet), 'cuda-sim' the CUDA kernels run by the simulator
+   * TypeScript reference, 'cuda' the GPU (every loss here but diceLoss and tverskyLoss, which
+   * have no CUDA kernel yet), 'cuda-sim' the CUDA kernels run by the simulator
    * (testing only, slow). 'auto' is CUDA for a loss with CUDA kernels when a device exists and
    * the scores have at least CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else the CPU when the addon
    * loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto' (see README).
@@ -215,7 +215,7 @@ interface Problem {
   names: { scores: string; labels: string; weights: string };
 }
 
-/** Whether a loss has CUDA kernels: AnyLoss's two passes do; the overlap losses and BCE do not yet. */
+/** Whether a loss has CUDA kernels: all but the overlap losses (Dice, Tversky) do. */
 type Kernels = { cuda: boolean };
 
 function problem(
@@ -525,7 +525,7 @@ function bceImpl(
   async: boolean,
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, bceSchema);
-  const pb = problem(fn, logits, labels, o, { cuda: false }, 'logits');
+  const pb = problem(fn, logits, labels, o, { cuda: true }, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const posWeight = opt(o, 'posWeight', DEFAULTS.posWeight);
   const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
@@ -533,7 +533,7 @@ function bceImpl(
     const r = referenceBce(refProblem(pb), posWeight, reduction);
     return withGrad(out, r.loss, r.grad);
   }
-  const params = { posWeight, sum: reduction === 'sum' };
+  const params = { posWeight, sum: reduction === 'sum', device: deviceCode(pb.backend) };
   return andThen(
     nativeCall(fn, () => native().binaryCrossEntropy(pb.scores, pb.labels, pb.weights, out, params, async)),
     (loss) => ({ loss, grad: out }),
@@ -571,7 +571,7 @@ function sigmoidFocalImpl(
   async: boolean,
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, focalSchema);
-  const pb = problem(fn, logits, labels, o, { cuda: false }, 'logits');
+  const pb = problem(fn, logits, labels, o, { cuda: true }, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const gamma = opt(o, 'gamma', DEFAULTS.focalGamma);
   const alpha = opt(o, 'alpha', DEFAULTS.focalAlpha);
@@ -580,7 +580,7 @@ function sigmoidFocalImpl(
     const r = referenceSigmoidFocal(refProblem(pb), gamma, alpha, reduction);
     return withGrad(out, r.loss, r.grad);
   }
-  const params = { gamma, alpha, sum: reduction === 'sum' };
+  const params = { gamma, alpha, sum: reduction === 'sum', device: deviceCode(pb.backend) };
   return andThen(
     nativeCall(fn, () => native().sigmoidFocal(pb.scores, pb.labels, pb.weights, out, params, async)),
     (loss) => ({ loss, grad: out }),

@@ -227,6 +227,51 @@ void run_fault_case(const Case& c, int64_t row, int which /* 0 score, 1 label, 2
                  status_text(a) + ", gpu " + status_text(b));
 }
 
+// Binary cross-entropy and sigmoid focal loss: loss and gradient on both backends.
+void elementwise_cases(uint64_t& seed) {
+  for (int64_t rows : {1, 31, 33, 1000, 4097, 100000})
+    for (Scores sc : {Scores::Normal, Scores::Saturated})
+      for (fl::LabelType lt : {fl::LabelType::Float32, fl::LabelType::Uint8}) {
+        const Case c{rows,
+                     1,
+                     fl::Input::Logits,
+                     lt,
+                     rows % 2 == 1,
+                     sc,
+                     Labels::Random,
+                     fl::Metric::F1,
+                     fl::Average::Macro,
+                     seed++};
+        Data d = make(c);
+        const bool sum = rows % 3 == 0;
+        const float gamma = rows % 2 ? 2.0f : 0.5f;
+        for (int loss = 0; loss < 2; ++loss) {
+          std::vector<float> g_cpu(rows), g_gpu(rows);
+          double l_cpu = 0, l_gpu = 0;
+          const Status a =
+              loss == 0 ? fl::bce_cpu(d.pb, 1.5f, sum, &l_cpu, g_cpu.data())
+                        : fl::sigmoid_focal_cpu(d.pb, gamma, 0.25f, sum, &l_cpu, g_cpu.data());
+          const Status b = loss == 0
+                               ? gpu::bce(d.pb, 1.5f, sum, &l_gpu, g_gpu.data())
+                               : gpu::sigmoid_focal(d.pb, gamma, 0.25f, sum, &l_gpu, g_gpu.data());
+          double gmax = 0, gdiff = 0;
+          for (int64_t i = 0; i < rows; ++i) {
+            gmax = std::max(gmax, static_cast<double>(std::fabs(g_cpu[i])));
+            gdiff = std::max(gdiff, static_cast<double>(std::fabs(g_cpu[i] - g_gpu[i])));
+          }
+          const double ldiff = std::fabs(l_cpu - l_gpu) / std::max(1e-30, std::fabs(l_cpu));
+          const double grel = gmax > 0 ? gdiff / gmax : gdiff;
+          char buf[160];
+          std::snprintf(buf, sizeof buf, "%-16s rows %6lld %-9s labels %s%s: loss %.2e, grad %.2e",
+                        loss == 0 ? "bce" : "sigmoid focal", static_cast<long long>(rows),
+                        sc == Scores::Normal ? "normal" : "saturated",
+                        lt == fl::LabelType::Float32 ? "soft" : "u8", c.weighted ? " w" : "", ldiff,
+                        grel);
+          report(a.ok() && b.ok() && ldiff <= kLossTol && grel <= kGradTol, buf);
+        }
+      }
+}
+
 // ---- the spherical family and the softmax losses ----
 
 enum class Rows { Normal, Huge, Constant, FarFromZero };
@@ -509,6 +554,7 @@ int main(int argc, char** argv) {
                 Scores::Normal, Labels::Random, Metric::F1, Average::Macro, seed++},
                true);
 
+  elementwise_cases(seed);
   spherical_cases(seed);
   softmax_cases(seed);
   class_fault_cases(seed);

@@ -231,4 +231,17 @@ FL_HD ElementLoss sigmoid_focal_element(float x, float y, float gamma, float alp
   return ElementLoss{f * ce, f * ((1.0f - y) * p - y * q - gamma * ce * (2.0f * y - 1.0f) * r)};
 }
 
+// The two as cells of an element-wise kernel (CPU and CUDA).
+struct BceCell {
+  float pos_weight;
+  FL_HD ElementLoss operator()(float x, float y) const { return bce_element(x, y, pos_weight); }
+};
+
+struct FocalCell {
+  float gamma, alpha;
+  FL_HD ElementLoss operator()(float x, float y) const {
+    return sigmoid_focal_element(x, y, gamma, alpha);
+  }
+};
+
 }  // namespace fl
