@@ -1,11 +1,13 @@
-// CUDA kernels of AnyLoss (spec A) and of the element-wise binary losses beside it (BCE, sigmoid
-// focal). AnyLoss: pass 1 reduces the soft counts per class, the host turns them into per-class
-// derivatives (the same anyloss_constants as the CPU), pass 2 writes the gradient.
-// Per-element math comes from confusion_math.h, shared with binding/cpu/confusion.cc. Pass 2
-// recomputes yhat from the scores instead of reading a stash: on a GPU that costs no more memory
-// traffic than the stash would, and it lets counts and backward run as separate calls.
+// CUDA kernels of the soft-confusion-matrix family: AnyLoss (spec A), the overlap losses (spec B)
+// and the element-wise binary losses beside them (BCE, sigmoid focal). AnyLoss: pass 1 reduces the
+// soft counts per class, the host turns them into per-class derivatives (the same anyloss_constants
+// as the CPU), pass 2 writes the gradient. Per-element math comes from confusion_math.h, shared
+// with binding/cpu/confusion.cc. Pass 2 recomputes yhat from the scores instead of reading a stash:
+// on a GPU that costs no more memory traffic than the stash would, and it lets counts and backward
+// run as separate calls.
 #include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "fusedloss/confusion_math.h"
 #include "fusedloss/dispatch.h"
 #include "reduce.cuh"
+#include "rows.cuh"
 #include "runtime.cuh"
 
 namespace fl {
@@ -123,52 +126,67 @@ __global__ void __launch_bounds__(kThreads)
 // ---- multi-class: rows of `classes` scores ----
 
 // Softmax statistics of a row of logits: p_k = exp(x_k - max) * inv, inv = 1 / sum exp(x - max),
-// as the CPU's softmax_rows computes it.
+// as the CPU's softmax_rows computes it; with Careful (the overlap losses), also the dominant
+// class d (the first largest logit) and 1 - p_d accurately, as the CPU's adjusted_row.
 struct RowStats {
   float max, inv;
+  int32_t dominant;
+  double rest;  // 1 - p_dominant = sum_{k != d} e_k / sum_k e_k, in double
 };
 
-__global__ void __launch_bounds__(kThreads)
-    softmax_stats(const float* __restrict__ x, int64_t rows, int32_t c, int width,
-                  RowStats* __restrict__ stats) {
-  const int tid = threadIdx.x, lane = tid % width;
-  const int64_t per_block = kThreads / width;
-  // Every lane runs every iteration (the shuffles need the whole warp); rows past the end idle.
-  for (int64_t base = blockIdx.x * per_block; base < rows; base += gridDim.x * per_block) {
-    const int64_t r = base + tid / width;
-    const bool active = r < rows;
+template <bool Careful>
+struct SoftmaxStatsRows {
+  const float* x;
+  int32_t classes;
+  RowStats* stats;
+
+  template <class Team>
+  __device__ void operator()(const Team& t, int64_t r, bool active) const {
+    const int32_t c = classes;
     const float* xr = x + r * c;
     float m = -FLT_MAX;
-    if (active)
-      for (int32_t k = lane; k < c; k += width) m = fmaxf(m, xr[k]);
-    m = group_max(m, width);
+    for (int32_t k = t.lane; k < c; k += t.width) m = fmaxf(m, xr[k]);
+    m = t.max(m);
     double s = 0;
-    if (active)
-      for (int32_t k = lane; k < c; k += width) s += exp_nonpos(xr[k] - m);
-    s = group_sum(s, width);
-    if (active && lane == 0) stats[r] = RowStats{m, static_cast<float>(1.0 / s)};
+    for (int32_t k = t.lane; k < c; k += t.width) s += exp_nonpos(xr[k] - m);
+    RowStats st{m, static_cast<float>(1.0 / t.sum(s)), 0, 0};
+    if (Careful) {
+      int d = INT_MAX;
+      for (int32_t k = t.lane; k < c; k += t.width)
+        if (xr[k] == m && k < d) d = k;
+      st.dominant = t.min(d);
+      double all = 0, rest = 0;
+      for (int32_t k = t.lane; k < c; k += t.width) {
+        const double e = exp(static_cast<double>(xr[k]) - m);
+        all += e;
+        if (k != st.dominant) rest += e;
+      }
+      all = t.sum(all);
+      st.rest = t.sum(rest) / all;
+    }
+    if (active && t.lane == 0) stats[r] = st;
   }
-}
+};
 
 template <bool Logits>
 __device__ __forceinline__ float probability(const float* x, const RowStats* stats, int64_t r,
                                              int32_t c, int32_t k) {
   const float v = x[r * c + k];
   if (!Logits) return v;
-  const RowStats st = stats[r];
+  const RowStats& st = stats[r];
   return exp_nonpos(v - st.max) * st.inv;
 }
 
-// Per-class sums over a chunk of rows: the block is tile_x classes by tile_y rows; block (chunk,
-// tile) writes partials[chunk][3 k + {0, 1, 2}] = (tp, s, n1) for the tile's classes k. n is the
-// sum of n1 over classes (labels are valid by then).
-template <bool Logits, bool Weighted, class L>
+// Per-class sums of N terms over a chunk of rows: the block is tile_x classes by tile_y rows;
+// block (chunk, tile) writes partials[chunk][N k + j] for the tile's classes k. cell(r, k,
+// label, w, terms) gives a cell's N terms (each >= 0: float blocks flushed into double, as on the
+// CPU). Every cell's score is checked, and each row's label and weight by its class-0 thread.
+template <int N, bool Logits, bool Weighted, class L, class Cell>
 __global__ void __launch_bounds__(kThreads)
-    multiclass_counts(const float* __restrict__ x, const L* __restrict__ y,
-                      const float* __restrict__ w, int64_t rows, int32_t c, float amp,
-                      const RowStats* __restrict__ stats, int64_t chunk_rows,
-                      double* __restrict__ partials, unsigned long long* fault_row) {
-  __shared__ double sums[3][kThreads];
+    class_tiles(const float* __restrict__ x, const L* __restrict__ y, const float* __restrict__ w,
+                int64_t rows, int32_t c, Cell cell, int64_t chunk_rows,
+                double* __restrict__ partials, unsigned long long* fault_row) {
+  __shared__ double sums[N][kThreads];
   const int tx = threadIdx.x, ty = threadIdx.y, t = ty * blockDim.x + tx;
   const int64_t begin = blockIdx.x * chunk_rows;
   const int64_t end = begin + chunk_rows < rows ? begin + chunk_rows : rows;
@@ -176,43 +194,202 @@ __global__ void __launch_bounds__(kThreads)
   // Grids hold at most 65535 tiles in y; beyond that, blocks take further tiles in turn.
   for (int32_t tile = blockIdx.y; tile * static_cast<int32_t>(blockDim.x) < c; tile += gridDim.y) {
     const int32_t k = tile * blockDim.x + tx;
-    double acc[3] = {0, 0, 0};
-    float f[3] = {0, 0, 0};
+    double acc[N] = {};
+    float f[N] = {};
     int steps = 0;
     if (k < c) {
       for (int64_t r = begin + ty; r < end; r += blockDim.y) {
-        const float xv = x[r * c + k];
         const int32_t label = static_cast<int32_t>(y[r]);
         const float wi = weight_at<Weighted>(w, r);
-        bool ok = score_ok<Logits>(xv);
+        bool ok = score_ok<Logits>(x[r * c + k]);
         if (k == 0) ok = ok && label >= 0 && label < c && weight_ok(wi);
         if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(r);
-        const float yhat = amplify<false>(probability<Logits>(x, stats, r, c, k), amp).yhat;
-        const float hit = label == k ? wi : 0.0f;
-        f[0] += hit * yhat;
-        f[1] += wi * yhat;
-        f[2] += hit;
+        float terms[N];
+        cell(r, k, label, wi, terms);
+        for (int j = 0; j < N; ++j) f[j] += terms[j];
         if (++steps == kBlockSteps) {
-          for (int j = 0; j < 3; ++j) acc[j] += f[j], f[j] = 0.0f;
+          for (int j = 0; j < N; ++j) acc[j] += f[j], f[j] = 0.0f;
           steps = 0;
         }
       }
     }
-    for (int j = 0; j < 3; ++j) sums[j][t] = acc[j] + f[j];
+    for (int j = 0; j < N; ++j) sums[j][t] = acc[j] + f[j];
     __syncthreads();
     // A fixed tree over the tile's rows (ty), one column per class.
     for (int half = blockDim.y / 2; half > 0; half /= 2) {
       if (ty < half)
-        for (int j = 0; j < 3; ++j) sums[j][t] += sums[j][t + half * blockDim.x];
+        for (int j = 0; j < N; ++j) sums[j][t] += sums[j][t + half * blockDim.x];
       __syncthreads();
     }
     if (ty == 0 && k < c)
-      for (int j = 0; j < 3; ++j)
-        partials[blockIdx.x * (3 * static_cast<int64_t>(c)) + 3 * k + j] = sums[j][tx];
+      for (int j = 0; j < N; ++j)
+        partials[blockIdx.x * (N * static_cast<int64_t>(c)) + N * k + j] = sums[j][tx];
     __syncthreads();  // the next tile rewrites sums
   }
   if (bad != kNoFault) atomicMin(fault_row, bad);
 }
+
+// AnyLoss's cell: (tp, s, n1) = (w y yhat, w yhat, w y) with y = [label == k]. n is the sum of n1
+// over classes (labels are valid by then).
+template <bool Logits>
+struct CountsCell {
+  const float* x;
+  const RowStats* stats;
+  int32_t classes;
+  float amp;
+  __device__ void operator()(int64_t r, int32_t k, int32_t label, float wi, float* out) const {
+    const float yhat = amplify<false>(probability<Logits>(x, stats, r, classes, k), amp).yhat;
+    const float hit = label == k ? wi : 0.0f;
+    out[0] = hit * yhat;
+    out[1] = wi * yhat;
+    out[2] = hit;
+  }
+};
+
+// ---- the overlap losses (Dice, Tversky; spec B) ----
+
+// The pt of a cell of a softmax row (spec B.3): p r^alpha with r = 1 - p, taken accurately for
+// the dominant class from the row's statistics, as the CPU's adjusted_pt / one_minus.
+template <bool Logits>
+__device__ __forceinline__ double cell_rest(const RowStats* stats, int64_t r, int32_t k, float p) {
+  return Logits && k == stats[r].dominant ? stats[r].rest : 1.0 - p;
+}
+
+__device__ __forceinline__ double adjusted(double p, double rest, double alpha) {
+  return alpha == 0 ? p : p * pow(rest, alpha);
+}
+
+// The overlap losses' cell: (per-example loss, I, P, Y) terms, as the CPU's add_overlap_cell.
+template <bool Logits>
+struct OverlapCell {
+  const float* x;
+  const RowStats* stats;
+  int32_t classes;
+  OverlapParams op;
+  __device__ void operator()(int64_t r, int32_t k, int32_t label, float wi, float* out) const {
+    const float p = probability<Logits>(x, stats, r, classes, k);
+    const double pt = adjusted(p, cell_rest<Logits>(stats, r, k, p), op.adjust);
+    const double y = label == k ? 1.0 : 0.0;
+    const bool each = op.per_example;
+    out[0] = each ? static_cast<float>(wi * (1 - overlap_cell(op, nullptr, pt, y).score)) : 0.0f;
+    out[1] = each ? 0.0f : static_cast<float>(wi * pt * y);
+    out[2] = each ? 0.0f : static_cast<float>(wi * overlap_power(pt, op.exponent));
+    out[3] = each ? 0.0f : static_cast<float>(wi * overlap_power(y, op.exponent));
+  }
+};
+
+// Binary rows: partials[block] = the block's (per-example loss, I, P, Y).
+template <bool Logits, bool Weighted, class L>
+__global__ void __launch_bounds__(kThreads)
+    overlap_binary_sums(const float* __restrict__ x, const L* __restrict__ y,
+                        const float* __restrict__ w, int64_t n, OverlapParams op,
+                        double* __restrict__ partials, unsigned long long* fault_row) {
+  __shared__ double scratch[4 * 32];
+  double acc[4] = {0, 0, 0, 0};
+  unsigned long long bad = kNoFault;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += stride) {
+    const float xi = x[i], yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
+    const bool ok = score_ok<Logits>(xi) && yi >= 0.0f && yi <= 1.0f && weight_ok(wi);
+    if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(i);
+    const Adjusted a = adjust_binary<Logits>(xi, op.adjust);
+    if (op.per_example) {
+      acc[0] += wi * (1 - overlap_cell(op, nullptr, a.pt, yi).score);
+    } else {
+      acc[1] += static_cast<double>(wi) * a.pt * yi;
+      acc[2] += wi * overlap_power(a.pt, op.exponent);
+      acc[3] += wi * overlap_power(yi, op.exponent);
+    }
+  }
+  if (bad != kNoFault) atomicMin(fault_row, bad);
+  block_sum(acc, scratch);
+  if (linear_thread() == 0)
+    for (int j = 0; j < 4; ++j) partials[blockIdx.x * 4 + j] = acc[j];
+}
+
+// sums: the batch sums in the CPU's layout ([per-example loss][(I, P, Y) per class]).
+template <bool Logits, bool Weighted, class L>
+__global__ void __launch_bounds__(kThreads)
+    overlap_binary_backward(const float* __restrict__ x, const L* __restrict__ y,
+                            const float* __restrict__ w, int64_t n, OverlapParams op,
+                            const double* __restrict__ sums, double scale, float* __restrict__ g) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += stride) {
+    const float yi = static_cast<float>(y[i]);
+    const double wi = weight_at<Weighted>(w, i);
+    const Adjusted a = adjust_binary<Logits>(x[i], op.adjust);
+    const OverlapTerm t = overlap_cell(op, sums + 1, a.pt, yi);
+    g[i] = static_cast<float>(-scale * wi * t.dscore_dpt * a.slope);
+  }
+}
+
+// Multi-class rows: G_k = d loss / d pt_k, then, for logits, the self-adjusted softmax backward
+// of the CPU's adjusted_softmax_backward (b_m = G_m r_m^alpha (1 - (1 + alpha) p_m) p_m,
+// g_j = b_j - p_j sum_{m != j} b_m / r_m with the dominant class's term taken as (p_j / r_d) b_d).
+template <bool Logits, bool Weighted, class L>
+struct OverlapBackwardRows {
+  const float* x;
+  const L* y;
+  const float* w;
+  int32_t classes;
+  const RowStats* stats;
+  const double* sums;
+  OverlapParams op;
+  double scale;
+  float* grad;
+
+  template <class Team>
+  __device__ void operator()(const Team& t, int64_t r, bool active) const {
+    const int32_t c = classes, label = static_cast<int32_t>(y[r]);
+    const double wi = weight_at<Weighted>(w, r), alpha = op.adjust;
+    float* g = grad + r * c;
+    auto G = [&](int32_t k, float p, double rest) {
+      const double pt = adjusted(p, rest, alpha);
+      const double yk = k == label ? 1.0 : 0.0;
+      double v = -scale * wi * overlap_cell(op, sums + 1 + kTriple * k, pt, yk).dscore_dpt;
+      if (!Logits && alpha != 0)  // d pt / d p = r^(alpha - 1) (1 - (1 + alpha) p)
+        v *= pow(rest > 1e-7 ? rest : 1e-7, alpha - 1) * (1 - (1 + alpha) * p);
+      return v;
+    };
+    if (!Logits) {
+      if (!active) return;
+      for (int32_t k = t.lane; k < c; k += t.width) {
+        const float p = x[r * c + k];
+        g[k] = static_cast<float>(G(k, p, 1.0 - p));
+      }
+      return;
+    }
+    const int32_t d = stats[r].dominant;
+    const double rest_d = stats[r].rest;
+    auto b = [&](int32_t k, float p, double rest) {
+      return G(k, p, rest) * pow(rest, alpha) * (1 - (1 + alpha) * p) * p;
+    };
+    double others = 0, b_d = 0;  // sum over m != d of b_m / r_m, and b_d
+    for (int32_t k = t.lane; k < c; k += t.width) {
+      const float p = probability<true>(x, stats, r, c, k);
+      const double rest = cell_rest<true>(stats, r, k, p), bk = b(k, p, rest);
+      if (k == d)
+        b_d = bk;
+      else
+        others += bk / rest;
+    }
+    others = t.sum(others);
+    b_d = t.sum(b_d);
+    if (!active) return;
+    for (int32_t j = t.lane; j < c; j += t.width) {
+      const float p = probability<true>(x, stats, r, c, j);
+      const double rest = cell_rest<true>(stats, r, j, p), bj = b(j, p, rest);
+      if (j == d) {
+        g[j] = static_cast<float>(bj - p * others);
+      } else {
+        const double bd_term = rest_d > 0 ? (p / rest_d) * b_d : 0.0;
+        g[j] = static_cast<float>(bj - p * (others - bj / (1.0 - p)) - bd_term);
+      }
+    }
+  }
+};
 
 // Gradient of multi-class rows: u_k = w (k == label ? dpos_k : dneg_k) d yhat_k / d p_k, then
 // the softmax backward p_k (u_k - sum_j p_j u_j) (logits) or u itself (probabilities).
@@ -262,7 +439,10 @@ size_t label_bytes(LabelType t) {
   return t == LabelType::Uint8 ? 1 : 4;
 }
 
-Status upload_problem(Session& s, const ConfusionProblem& pb, DeviceProblem* d) {
+// The problem's arrays to the device and, for multi-class logits, each row's softmax statistics
+// (with `careful`, the dominant class and its accurate 1 - p too).
+Status upload_problem(Session& s, const ConfusionProblem& pb, DeviceProblem* d,
+                      bool careful = false) {
   const size_t n = static_cast<size_t>(pb.rows) * pb.classes;
   float* x = nullptr;
   Status st = s.upload(Slot::Scores, pb.scores, n, &x);
@@ -282,11 +462,12 @@ Status upload_problem(Session& s, const ConfusionProblem& pb, DeviceProblem* d) 
   }
   if (pb.classes > 1 && pb.input == Input::Logits) {
     st = s.buffer(Slot::Rows, static_cast<size_t>(pb.rows), &d->stats);
+    if (st.ok())
+      st = careful ? launch_rows(s, SoftmaxStatsRows<true>{d->x, pb.classes, d->stats}, pb.rows,
+                                 pb.classes)
+                   : launch_rows(s, SoftmaxStatsRows<false>{d->x, pb.classes, d->stats}, pb.rows,
+                                 pb.classes);
     if (!st.ok()) return st;
-    FL_LAUNCH(grid_for(pb.rows, kThreads / row_group_width(pb.classes)), kThreads, 0, s.stream(),
-              softmax_stats)
-    (d->x, pb.rows, pb.classes, row_group_width(pb.classes), d->stats);
-    FL_CUDA_LAUNCHED("softmax_stats");
   }
   s.mark(Phase::Uploaded);
   return Status{};
@@ -339,48 +520,71 @@ Status read_sums(Session& s, const ConfusionProblem& pb, const DeviceSums& d,
   return Status{};
 }
 
+// A multi-class pass of per-class sums: class_tiles with the cell make_cell(logits flag) gives,
+// in tiles of classes by chunks of rows (the chunk count bounded so the partials stay under 64
+// MiB), then the N totals per class on the host.
+template <int N, class MakeCell>
+Status class_sums(Session& s, const ConfusionProblem& pb, const DeviceProblem& d,
+                  MakeCell make_cell, std::vector<double>* totals) {
+  const int32_t c = pb.classes;
+  const int tile_x = row_group_width(c), tile_y = kThreads / tile_x;
+  const int tiles = (c + tile_x - 1) / tile_x;
+  const int64_t row_groups = (pb.rows + tile_y - 1) / tile_y;
+  const int64_t by_memory = std::max<int64_t>(1, (int64_t{64} << 20) / (8 * N * int64_t{c}));
+  const int64_t fill = (8 * int64_t{multiprocessors()} + tiles - 1) / tiles;
+  const int64_t chunks = std::max<int64_t>(1, std::min({fill, row_groups, by_memory}));
+  const int64_t chunk_rows = (pb.rows + chunks - 1) / chunks;
+  DeviceSums sums;
+  Status st = sums_buffers(s, chunks, N * c, &sums);
+  if (!st.ok()) return st;
+  with_labels(pb, [&](auto y) {
+    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
+    with_flags(
+        [&](auto lg, auto wt) {
+          const auto cell = make_cell(lg);
+          const dim3 grid(static_cast<unsigned>(chunks), std::min(tiles, 65535));
+          FL_LAUNCH(grid, dim3(tile_x, tile_y), 0, s.stream(),
+                    class_tiles<N, lg.value, wt.value, L, decltype(cell)>)
+          (d.x, static_cast<const L*>(d.y), d.w, pb.rows, c, cell, chunk_rows, sums.partials,
+           sums.fault_row);
+        },
+        pb.input == Input::Logits, pb.weights != nullptr);
+  });
+  FL_CUDA_LAUNCHED("class_tiles");
+  return read_sums(s, pb, sums, totals);
+}
+
 // Pass 1 on the device, the first invalid row (if any) named exactly by the host's check.
 Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d, float amp,
                         Counts* counts) {
   const int32_t c = pb.classes;
   const bool logits = pb.input == Input::Logits, weighted = pb.weights != nullptr;
-  // Launch shape: binary, blocks over the rows; multi-class, tiles of classes by chunks of rows,
-  // with the chunk count bounded so the partials stay under 64 MiB.
-  const int tile_x = c == 1 ? kThreads : row_group_width(c), tile_y = kThreads / tile_x;
-  const int tiles = c == 1 ? 1 : (c + tile_x - 1) / tile_x;
-  const int64_t row_groups = (pb.rows + tile_y - 1) / tile_y;
-  const int64_t by_memory = std::max<int64_t>(1, (int64_t{64} << 20) / (24 * int64_t{c}));
-  const int64_t fill = (8 * int64_t{multiprocessors()} + tiles - 1) / tiles;
-  const int64_t chunks = c == 1 ? grid_for(pb.rows, kThreads)
-                                : std::max<int64_t>(1, std::min({fill, row_groups, by_memory}));
-  const int64_t chunk_rows = (pb.rows + chunks - 1) / chunks;
-  const int width = c == 1 ? 4 : 3 * c;  // values per partial
-
-  DeviceSums sums;
-  Status st = sums_buffers(s, chunks, width, &sums);
-  if (!st.ok()) return st;
-
-  with_labels(pb, [&](auto y) {
-    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
-    const L* dy = static_cast<const L*>(d.y);
-    with_flags(
-        [&](auto lg, auto wt) {
-          if (c == 1) {
-            FL_LAUNCH(static_cast<int>(chunks), kThreads, 0, s.stream(),
-                      binary_counts<lg.value, wt.value, L>)
-            (d.x, dy, d.w, pb.rows, amp, sums.partials, sums.fault_row);
-          } else {
-            const dim3 grid(static_cast<unsigned>(chunks), std::min(tiles, 65535));
-            FL_LAUNCH(grid, dim3(tile_x, tile_y), 0, s.stream(),
-                      multiclass_counts<lg.value, wt.value, L>)
-            (d.x, dy, d.w, pb.rows, c, amp, d.stats, chunk_rows, sums.partials, sums.fault_row);
-          }
-        },
-        logits, weighted);
-  });
-  FL_CUDA_LAUNCHED("counts kernel");
   std::vector<double> v;
-  st = read_sums(s, pb, sums, &v);
+  Status st;
+  if (c == 1) {
+    const int blocks = grid_for(pb.rows, kThreads);
+    DeviceSums sums;
+    st = sums_buffers(s, blocks, 4, &sums);
+    if (!st.ok()) return st;
+    with_labels(pb, [&](auto y) {
+      using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
+      with_flags(
+          [&](auto lg, auto wt) {
+            FL_LAUNCH(blocks, kThreads, 0, s.stream(), binary_counts<lg.value, wt.value, L>)
+            (d.x, static_cast<const L*>(d.y), d.w, pb.rows, amp, sums.partials, sums.fault_row);
+          },
+          logits, weighted);
+    });
+    FL_CUDA_LAUNCHED("binary_counts");
+    st = read_sums(s, pb, sums, &v);
+  } else {
+    st = class_sums<3>(
+        s, pb, d,
+        [&](auto lg) {
+          return CountsCell<decltype(lg)::value>{d.x, d.stats, c, amp};
+        },
+        &v);
+  }
   if (!st.ok()) return st;
   if (c == 1) {
     const double n = v[0], tp = v[1], sy = v[2], n1 = v[3];
@@ -478,6 +682,46 @@ Status elementwise_loss(const ConfusionProblem& pb, Cell cell, bool sum, double*
   return st;
 }
 
+// Pass 1 of the overlap losses: the batch sums in the CPU's layout ([per-example loss][(I, P, Y)
+// per class]).
+Status overlap_sums_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d,
+                              const OverlapParams& op, std::vector<double>* sums) {
+  const int32_t c = pb.classes;
+  std::vector<double> v;
+  Status st;
+  if (c == 1) {
+    const int blocks = grid_for(pb.rows, kThreads);
+    DeviceSums dsums;
+    st = sums_buffers(s, blocks, 4, &dsums);
+    if (!st.ok()) return st;
+    with_labels(pb, [&](auto y) {
+      using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
+      with_flags(
+          [&](auto lg, auto wt) {
+            FL_LAUNCH(blocks, kThreads, 0, s.stream(), overlap_binary_sums<lg.value, wt.value, L>)
+            (d.x, static_cast<const L*>(d.y), d.w, pb.rows, op, dsums.partials, dsums.fault_row);
+          },
+          pb.input == Input::Logits, pb.weights != nullptr);
+    });
+    FL_CUDA_LAUNCHED("overlap_binary_sums");
+    st = read_sums(s, pb, dsums, sums);  // binary: already (loss, I, P, Y)
+    return st;
+  }
+  st = class_sums<4>(
+      s, pb, d,
+      [&](auto lg) {
+        return OverlapCell<decltype(lg)::value>{d.x, d.stats, c, op};
+      },
+      &v);
+  if (!st.ok()) return st;
+  sums->assign(1 + kTriple * static_cast<size_t>(c), 0.0);
+  for (int32_t k = 0; k < c; ++k) {
+    (*sums)[0] += v[4 * k];
+    for (int j = 0; j < kTriple; ++j) (*sums)[1 + kTriple * k + j] = v[4 * k + 1 + j];
+  }
+  return Status{};
+}
+
 }  // namespace
 
 Status confusion_counts(const ConfusionProblem& pb, float amplifier, Counts* counts) {
@@ -521,6 +765,51 @@ Status anyloss(const ConfusionProblem& pb, float amplifier, Average avg, const M
   if (!st.ok()) return st;
   *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
   return backward_on_device(s, pb, d, amplifier, dpos.data(), dneg.data(), grad);
+}
+
+Status overlap_loss(const ConfusionProblem& pb, const OverlapParams& op, double* loss,
+                    float* grad) {
+  const int32_t c = pb.classes;
+  std::vector<double> sums(1 + kTriple * static_cast<size_t>(c), 0.0);
+  if (pb.rows == 0) {
+    *loss = ::fl::overlap_loss(op, sums.data(), 0, c);
+    return Status{};
+  }
+  const bool logits = pb.input == Input::Logits;
+  Session s;
+  DeviceProblem d;
+  Status st = s.status();
+  if (st.ok()) st = upload_problem(s, pb, &d, /*careful=*/true);
+  if (st.ok()) st = overlap_sums_on_device(s, pb, d, op, &sums);
+  if (!st.ok()) return st;
+  *loss = ::fl::overlap_loss(op, sums.data(), pb.rows, c);
+  const double scale = overlap_scale(op, pb.rows, c);
+  double* dsums = nullptr;
+  float* g = nullptr;
+  st = s.upload(Slot::Constants, sums.data(), sums.size(), &dsums);
+  if (st.ok()) st = s.buffer(Slot::Grad, static_cast<size_t>(pb.rows) * c, &g);
+  if (!st.ok()) return st;
+  with_labels(pb, [&](auto y) {
+    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
+    const L* dy = static_cast<const L*>(d.y);
+    with_flags(
+        [&](auto lg, auto wt) {
+          if (c == 1) {
+            FL_LAUNCH(grid_for(pb.rows, kThreads), kThreads, 0, s.stream(),
+                      overlap_binary_backward<lg.value, wt.value, L>)
+            (d.x, dy, d.w, pb.rows, op, dsums, scale, g);
+          } else {
+            using Op = OverlapBackwardRows<lg.value, wt.value, L>;
+            st = launch_rows(s, Op{d.x, dy, d.w, c, d.stats, dsums, op, scale, g}, pb.rows, c);
+          }
+        },
+        logits, pb.weights != nullptr);
+  });
+  if (st.ok()) FL_CUDA_LAUNCHED("overlap backward");
+  s.mark(Phase::Computed);
+  if (st.ok()) st = s.copy_out(grad, g, static_cast<size_t>(pb.rows) * c * sizeof(float));
+  s.mark(Phase::Downloaded);
+  return st;
 }
 
 Status bce(const ConfusionProblem& pb, float pos_weight, bool sum, double* loss, float* grad) {

@@ -16,6 +16,12 @@ struct SumOp {
     return a + b;
   }
 };
+struct MinOp {
+  template <class T>
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return b < a ? b : a;
+  }
+};
 struct MaxOp {
   template <class T>
   __device__ __forceinline__ T operator()(T a, T b) const {

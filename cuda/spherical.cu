@@ -1,8 +1,8 @@
 // CUDA kernels of the spherical family and the softmax classification losses (spec F.1 to F.3,
-// G). Rows are independent. A team of threads takes a row: a group of up to 32 lanes for rows
-// shorter than kBlockRowMin classes, a whole block for longer ones (a row of 10^6 classes is
-// split across a block). The team reduces the row, runs the row step of spherical_math.h in
-// double (the one the CPU kernels use), and writes the row's gradient. Row losses go to a
+// G). Rows are independent: a team of threads takes a row (rows.cuh: a lane group for short rows,
+// a whole block for long ones, so a row of 10^6 classes is split across a block), reduces it, runs
+// the row step of spherical_math.h in double (the one the CPU kernels use), and writes the row's
+// gradient. Row losses go to a
 // per-row buffer summed by a fixed tree, so results are the same on every run.
 #include <algorithm>
 #include <cfloat>
@@ -12,49 +12,12 @@
 #include "fusedloss/dispatch.h"
 #include "fusedloss/spherical_math.h"
 #include "reduce.cuh"
+#include "rows.cuh"
 #include "runtime.cuh"
 
 namespace fl {
 namespace FL_GPU_NS {
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int32_t kBlockRowMin = 1024;  // classes from which a row gets a whole block
-
-// The threads that reduce one row: `lane` and `width` stride over its entries.
-struct GroupTeam {
-  int lane, width;
-  __device__ double sum(double v) const { return group_sum(v, width); }
-  __device__ float max(float v) const { return group_max(v, width); }
-};
-
-struct BlockTeam {
-  int lane, width;
-  double* sums;  // shared scratch of block_all, 33 entries each
-  float* maxes;
-  __device__ double sum(double v) const { return block_all(v, sums, SumOp{}, 0.0); }
-  __device__ float max(float v) const { return block_all(v, maxes, MaxOp{}, -FLT_MAX); }
-};
-
-// Runs op(team, row, active) for every row. In a warp every lane must reach the same shuffles,
-// so a group past the last row repeats the last row with active = false: it writes nothing.
-template <class RowOp>
-__global__ void __launch_bounds__(kThreads) rows_by_groups(RowOp op, int64_t rows, int width) {
-  const int tid = threadIdx.x;
-  const int64_t per_block = kThreads / width;
-  for (int64_t base = blockIdx.x * per_block; base < rows; base += gridDim.x * per_block) {
-    const int64_t r = base + tid / width;
-    op(GroupTeam{tid % width, width}, r < rows ? r : rows - 1, r < rows);
-  }
-}
-
-template <class RowOp>
-__global__ void __launch_bounds__(kThreads) rows_by_blocks(RowOp op, int64_t rows) {
-  __shared__ double sums[33];
-  __shared__ float maxes[33];
-  const BlockTeam team{static_cast<int>(threadIdx.x), kThreads, sums, maxes};
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) op(team, r, true);
-}
 
 __device__ __forceinline__ bool finite(float v) {
   return fabsf(v) <= FLT_MAX;
@@ -201,7 +164,8 @@ Status prepare(Session& s, const ClassProblem& pb, DeviceRows* dr) {
   if (st.ok()) st = s.buffer(Slot::Rows, static_cast<size_t>(pb.rows), &row_loss);
   if (st.ok()) st = s.buffer(Slot::Result, 2, &dr->result);
   if (st.ok())
-    st = s.buffer(Slot::Partials, static_cast<size_t>(grid_for(pb.rows, kThreads)), &dr->partials);
+    st = s.buffer(Slot::Partials, static_cast<size_t>(grid_for(pb.rows, kRowThreads)),
+                  &dr->partials);
   if (!st.ok()) return st;
   dr->d =
       RowData{x, targets, pb.classes, 1.0, grad, row_loss, reinterpret_cast<int*>(dr->result + 1)};
@@ -210,24 +174,11 @@ Status prepare(Session& s, const ClassProblem& pb, DeviceRows* dr) {
   return Status{};
 }
 
-template <class RowOp>
-Status launch_rows(Session& s, const RowOp& op, int64_t rows, int32_t classes) {
-  if (classes >= kBlockRowMin) {
-    FL_LAUNCH(grid_for(rows, 1), kThreads, 0, s.stream(), rows_by_blocks<RowOp>)(op, rows);
-  } else {
-    const int width = row_group_width(classes);
-    FL_LAUNCH(grid_for(rows, kThreads / width), kThreads, 0, s.stream(), rows_by_groups<RowOp>)
-    (op, rows, width);
-  }
-  FL_CUDA_LAUNCHED("row kernel");
-  return Status{};
-}
-
 // After the row kernel: the summed loss, the fault check, the gradient and row losses back.
 Status finish(Session& s, const ClassProblem& pb, const SoftmaxWeights* sw, const DeviceRows& dr,
               double norm, const LossOutputs& out) {
-  const int blocks = grid_for(pb.rows, kThreads);
-  FL_LAUNCH(blocks, kThreads, 0, s.stream(), partial_sums<double>)
+  const int blocks = grid_for(pb.rows, kRowThreads);
+  FL_LAUNCH(blocks, kRowThreads, 0, s.stream(), partial_sums<double>)
   (dr.d.row_loss, pb.rows, dr.partials);
   FL_CUDA_LAUNCHED("partial_sums");
   FL_LAUNCH(1, 32, 0, s.stream(), column_sums<double>)(dr.partials, blocks, 1, dr.result);

@@ -15,6 +15,7 @@ import {
   METRICS,
   sigmoidFocal,
   softConfusion,
+  tverskyLoss,
   type AnyLossOptions,
   type Backend,
 } from '../src';
@@ -28,7 +29,19 @@ import {
   randomWeights,
   relError,
 } from './helpers';
-import { nativeAddon } from '../src/native';
+import { nativeAddon, resolveBackend } from '../src/native';
+
+/** Each row of rows x classes logits through a softmax: probabilities that sum to 1 per row. */
+function softmaxRows(x: Float32Array, classes: number): Float32Array {
+  const p = new Float32Array(x.length);
+  for (let r = 0; r < x.length / classes; r++) {
+    const row = x.subarray(r * classes, (r + 1) * classes);
+    const m = Math.max(...row);
+    const total = row.reduce((a, v) => a + Math.exp(v - m), 0);
+    row.forEach((v, k) => (p[r * classes + k] = Math.exp(v - m) / total));
+  }
+  return p;
+}
 
 const LOSS_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
@@ -106,6 +119,45 @@ for (const { backend, skip } of gpus) {
         both(x, new Int32Array(rows).fill(3), { classes, metric: 'mcc' });
         both(x, randomClassLabels(rows, classes, 12), { classes, metric: 'balanced-accuracy' });
       });
+    });
+
+    describe('diceLoss and tverskyLoss', () => {
+      for (const [rows, classes] of [
+        [1, 1],
+        [4097, 1],
+        [31, 3],
+        [1000, 10],
+        [64, 1500],
+      ] as const) {
+        it(`${rows} x ${classes}: logits and probabilities, self-adjusting, squared, per example, weights`, () => {
+          const x = randomScores(rows * classes, rows + classes, 2);
+          const y = classes === 1 ? randomBinaryLabels(rows, 70) : randomClassLabels(rows, classes, 71);
+          const w = randomWeights(rows, 72);
+          const p = classes === 1 ? randomProbabilities(rows, 73) : softmaxRows(x, classes);
+          for (const [scores, input] of [
+            [x, 'logits'],
+            [p, 'probabilities'],
+          ] as const) {
+            const base = { classes, input, weights: w };
+            for (const dice of [
+              {},
+              { alpha: 1 },
+              { squareDenominator: true },
+              { alpha: 0.5, mode: 'per-example' },
+            ] as const) {
+              expectAgree(
+                diceLoss(scores, y, { ...base, ...dice, backend }),
+                diceLoss(scores, y, { ...base, ...dice, backend: 'cpu' }),
+              );
+            }
+            const tversky = { ...base, alpha: 0.3, beta: 0.7 };
+            expectAgree(
+              tverskyLoss(scores, y, { ...tversky, backend }),
+              tverskyLoss(scores, y, { ...tversky, backend: 'cpu' }),
+            );
+          }
+        });
+      }
     });
 
     describe('binaryCrossEntropy and sigmoidFocal', () => {
@@ -211,11 +263,11 @@ for (const { backend, skip } of gpus) {
       });
     });
 
-    it('refuses a loss without CUDA kernels, saying so', () => {
-      expect(() => diceLoss(new Float32Array(4), new Int32Array(2), { classes: 2, backend })).toThrow(
+    it('a loss without CUDA kernels is refused, saying so', () => {
+      expect(() => resolveBackend('someLoss', backend, { cuda: false, elements: 10 })).toThrow(
         expect.objectContaining({
           code: 'ERR_FUSEDLOSS_BACKEND_UNAVAILABLE',
-          message: expect.stringMatching(/no CUDA kernel/),
+          message: expect.stringMatching(/someLoss has no CUDA kernel/),
         }),
       );
     });
@@ -263,11 +315,11 @@ describe('FUSEDLOSS_BACKEND', () => {
     const out = JSON.parse(run('cpu', probe));
     expect(out.cuda).toMatch(/not probed/);
   });
-  it('cuda-sim: anyLoss runs on the simulator, a loss without kernels on the CPU', () => {
+  it('cuda-sim: losses run on the simulator', () => {
     const out = JSON.parse(run('cuda-sim', probe));
     const x = new Float32Array(3000).map((_, i) => Math.sin(i));
     const y = new Float32Array(3000).map((_, i) => (i % 3 === 0 ? 1 : 0));
     expect(out.loss).toBe(anyLoss(x, y, { backend: 'cuda-sim' }).loss);
-    expect(out.dice).toBe(diceLoss(x, y, { backend: 'cpu' }).loss);
+    expect(out.dice).toBe(diceLoss(x, y, { backend: 'cuda-sim' }).loss);
   });
 });

@@ -315,45 +315,14 @@ void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const dou
 
 // ---- Overlap losses (Dice, Tversky) ----
 
-// One cell's score for per-example mode, and d score / d pt (spec B.3 with the sums reduced to
-// the cell). The same expression serves global mode with the batch sums passed in.
-struct OverlapTerm {
-  double score, dscore_dpt;
-};
-
-FL_INLINE OverlapTerm overlap_term(const OverlapParams& op, double sum_i, double sum_p,
-                                   double sum_y, double pt, double y) {
-  const double num = op.num_i * sum_i + op.smooth;
-  const double den = op.den_i * sum_i + op.den_p * sum_p + op.den_y * sum_y + op.smooth;
-  const double dp = op.exponent == 2 ? 2 * pt : 1.0;  // d pt^e / d pt
-  return OverlapTerm{num / den,
-                     (op.num_i * y * den - num * (op.den_i * y + op.den_p * dp)) / (den * den)};
-}
-
-double power(double v, int32_t e) {
-  return e == 2 ? v * v : v;
-}
-
-// Overlap sums per class are triples (I, P, Y) = (sum pt y, sum pt^e, sum y^e); slot 0 of a
-// chunk's partial holds the per-example loss instead.
-constexpr int kTriple = 3;
-
-// The score and d score / d pt of one cell: against its class's batch sums (global mode) or
-// against the cell alone (per example).
-OverlapTerm overlap_cell(const OverlapParams& op, const double* sums, double pt, double y) {
-  if (op.per_example)
-    return overlap_term(op, pt * y, power(pt, op.exponent), power(y, op.exponent), pt, y);
-  return overlap_term(op, sums[0], sums[1], sums[2], pt, y);
-}
-
 void add_overlap_cell(const OverlapParams& op, double w, double pt, double y, double* loss,
                       double* sums) {
   if (op.per_example) {
     *loss += w * (1 - overlap_cell(op, nullptr, pt, y).score);
   } else {
     sums[0] += w * pt * y;
-    sums[1] += w * power(pt, op.exponent);
-    sums[2] += w * power(y, op.exponent);
+    sums[1] += w * overlap_power(pt, op.exponent);
+    sums[2] += w * overlap_power(y, op.exponent);
   }
 }
 
@@ -499,18 +468,8 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
   for (const Partial& p : parts)
     for (size_t j = 0; j < sums.size(); ++j) sums[j] += p.sums[j];
 
-  // Global: loss = mean_k (1 - score_k). Per example: mean over rows and classes.
-  const double scale = op.per_example ? 1.0 / (static_cast<double>(pb.rows) * c) : 1.0 / c;
-  if (op.per_example) {
-    *loss = pb.rows > 0 ? sums[0] * scale : 0.0;
-  } else {
-    double total = 0;
-    for (int32_t k = 0; k < c; ++k) {
-      const double* t = sums.data() + 1 + kTriple * k;
-      total += 1 - overlap_term(op, t[0], t[1], t[2], 0, 0).score;
-    }
-    *loss = total * scale;
-  }
+  const double scale = overlap_scale(op, pb.rows, c);
+  *loss = overlap_loss(op, sums.data(), pb.rows, c);
   parallel_chunks(pb.rows, rpc, [&](int64_t, int64_t b, int64_t e) {
     overlap_backward_rows(pb, y, op, sums, scale, b, e, grad);
   });

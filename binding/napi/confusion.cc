@@ -137,7 +137,7 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
 }
 
 // overlapLoss(scores, labels, weights, out, params{classes, input, numI, denI, denP, denY, smooth,
-// exponent, adjust, perExample}, async) -> loss
+// exponent, adjust, perExample, device}, async) -> loss
 Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
@@ -152,11 +152,15 @@ Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   op.exponent = int_field(params, "exponent", 1, 2);
   op.adjust = static_cast<float>(number_field(params, "adjust", 0, 1e3));
   op.per_example = bool_field(params, "perExample");
+  const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   auto loss = std::make_shared<double>(0);
   return run(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] { return overlap_loss_cpu(pb, op, loss.get(), out); },
+      [=] {
+        return dev == Device::Cpu ? overlap_loss_cpu(pb, op, loss.get(), out)
+                                  : FL_GPU_CALL(dev, overlap_loss(pb, op, loss.get(), out));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, names);
 }
 

@@ -55,8 +55,7 @@ export interface ProblemOptions {
   out?: Float32Array;
   /**
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
-   * TypeScript reference, 'cuda' the GPU (every loss here but diceLoss and tverskyLoss, which
-   * have no CUDA kernel yet), 'cuda-sim' the CUDA kernels run by the simulator
+   * TypeScript reference, 'cuda' the GPU, 'cuda-sim' the CUDA kernels run by the simulator
    * (testing only, slow). 'auto' is CUDA for a loss with CUDA kernels when a device exists and
    * the scores have at least CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else the CPU when the addon
    * loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto' (see README).
@@ -215,15 +214,11 @@ interface Problem {
   names: { scores: string; labels: string; weights: string };
 }
 
-/** Whether a loss has CUDA kernels: all but the overlap losses (Dice, Tversky) do. */
-type Kernels = { cuda: boolean };
-
 function problem(
   fn: string,
   scores: unknown,
   labels: unknown,
   o: Record<string, unknown>,
-  kernels: Kernels,
   scoresName = 'scores',
 ): Problem {
   const classes = opt(o, 'classes', 1);
@@ -240,7 +235,8 @@ function problem(
     weights,
     classes,
     probabilities: opt<string>(o, 'input', 'logits') === 'probabilities',
-    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: kernels.cuda, elements: s.length }),
+    // Every loss of this family has CUDA kernels.
+    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: s.length }),
     names: { scores: scoresName, labels: 'labels', weights: 'options.weights' },
   };
 }
@@ -300,7 +296,7 @@ function anyLossImpl(
       `${fn}: options.beta applies only to metric 'fbeta', got metric ${describe(metric)}`,
     );
   }
-  const pb = problem(fn, scores, labels, o, { cuda: true });
+  const pb = problem(fn, scores, labels, o);
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const amplifier = opt(o, 'amplifier', DEFAULTS.amplifier);
   const average = opt<'macro' | 'micro'>(o, 'average', DEFAULTS.average);
@@ -374,7 +370,7 @@ function softConfusionImpl(
   async: boolean,
 ): SoftCounts | Promise<SoftCounts> {
   const o = readOptions(fn, options, softConfusionSchema);
-  const pb = problem(fn, scores, labels, o, { cuda: true });
+  const pb = problem(fn, scores, labels, o);
   const amplifier = opt(o, 'amplifier', DEFAULTS.amplifier);
   const split = (arr: Float64Array): SoftCounts => {
     const c = pb.classes;
@@ -423,7 +419,7 @@ function overlapImpl(
   fn: string,
   async: boolean,
 ): LossResult | Promise<LossResult> {
-  const pb = problem(fn, scores, labels, o, { cuda: false });
+  const pb = problem(fn, scores, labels, o);
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   if (pb.backend === 'js') {
     const r = referenceOverlap(refProblem(pb), form);
@@ -525,7 +521,7 @@ function bceImpl(
   async: boolean,
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, bceSchema);
-  const pb = problem(fn, logits, labels, o, { cuda: true }, 'logits');
+  const pb = problem(fn, logits, labels, o, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const posWeight = opt(o, 'posWeight', DEFAULTS.posWeight);
   const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
@@ -571,7 +567,7 @@ function sigmoidFocalImpl(
   async: boolean,
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, focalSchema);
-  const pb = problem(fn, logits, labels, o, { cuda: true }, 'logits');
+  const pb = problem(fn, logits, labels, o, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const gamma = opt(o, 'gamma', DEFAULTS.focalGamma);
   const alpha = opt(o, 'alpha', DEFAULTS.focalAlpha);

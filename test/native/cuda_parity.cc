@@ -272,6 +272,72 @@ void elementwise_cases(uint64_t& seed) {
       }
 }
 
+// Dice, Tversky and self-adjusting Dice: global and per-example, both inputs.
+void overlap_cases(uint64_t& seed) {
+  struct Form {
+    const char* name;
+    fl::OverlapParams op;
+  };
+  std::vector<Form> forms(5);
+  forms[0].name = "dice";
+  forms[1].name = "dice squared";
+  forms[1].op.exponent = 2;
+  forms[2].name = "dice adjust 1";
+  forms[2].op.adjust = 1;
+  forms[3].name = "dice adjust .5 each";
+  forms[3].op.adjust = 0.5f;
+  forms[3].op.per_example = true;
+  forms[4].name = "tversky .3 .7";
+  forms[4].op.num_i = 1;
+  forms[4].op.den_i = 0;
+  forms[4].op.den_p = 0.3;
+  forms[4].op.den_y = 0.7;
+  for (const Form& f : forms)
+    for (auto [rows, classes] : std::vector<std::pair<int64_t, int32_t>>{
+             {1, 1}, {33, 1}, {4097, 1}, {31, 3}, {1000, 10}, {64, 1500}})
+      for (fl::Input in : {fl::Input::Logits, fl::Input::Probabilities})
+        for (Scores sc : {Scores::Normal, Scores::Peaked}) {
+          const Case c{rows,
+                       classes,
+                       in,
+                       classes == 1 ? fl::LabelType::Float32 : fl::LabelType::Int32,
+                       rows % 2 == 1,
+                       sc,
+                       Labels::Random,
+                       fl::Metric::F1,
+                       fl::Average::Macro,
+                       seed++};
+          Data d = make(c);
+          if (in == fl::Input::Probabilities && classes > 1)  // rows of a softmax
+            for (int64_t r = 0; r < rows; ++r) {
+              double total = 0;
+              for (int32_t k = 0; k < classes; ++k) total += d.x[r * classes + k] + 1e-3;
+              for (int32_t k = 0; k < classes; ++k)
+                d.x[r * classes + k] = static_cast<float>((d.x[r * classes + k] + 1e-3) / total);
+            }
+          const size_t n = d.x.size();
+          std::vector<float> g_cpu(n), g_gpu(n);
+          double l_cpu = 0, l_gpu = 0;
+          const Status a = fl::overlap_loss_cpu(d.pb, f.op, &l_cpu, g_cpu.data());
+          const Status b = gpu::overlap_loss(d.pb, f.op, &l_gpu, g_gpu.data());
+          double gmax = 0, gdiff = 0;
+          for (size_t i = 0; i < n; ++i) {
+            gmax = std::max(gmax, static_cast<double>(std::fabs(g_cpu[i])));
+            gdiff = std::max(gdiff, static_cast<double>(std::fabs(g_cpu[i] - g_gpu[i])));
+          }
+          const double ldiff = std::fabs(l_cpu - l_gpu) / std::max(1e-30, std::fabs(l_cpu));
+          const double grel = gmax > kZeroGrad ? gdiff / gmax : gdiff;
+          char buf[200];
+          std::snprintf(
+              buf, sizeof buf, "%-20s rows %5lld C %5d %-5s %-6s%s: loss %.2e, grad %.2e", f.name,
+              static_cast<long long>(rows), classes, in == fl::Input::Logits ? "logit" : "prob",
+              sc == Scores::Normal ? "normal" : "peaked", c.weighted ? " w" : "", ldiff, grel);
+          report(a.ok() && b.ok() && ldiff <= kLossTol && grel <= kGradTol,
+                 std::string(buf) +
+                     (a.ok() && b.ok() ? "" : ": " + status_text(a) + " / " + status_text(b)));
+        }
+}
+
 // ---- the spherical family and the softmax losses ----
 
 enum class Rows { Normal, Huge, Constant, FarFromZero };
@@ -555,6 +621,7 @@ int main(int argc, char** argv) {
                true);
 
   elementwise_cases(seed);
+  overlap_cases(seed);
   spherical_cases(seed);
   softmax_cases(seed);
   class_fault_cases(seed);

@@ -244,4 +244,56 @@ struct FocalCell {
   }
 };
 
+// ---- the overlap losses (spec B.1, B.3): Dice, Tversky, self-adjusting Dice ----
+
+// One cell's score for per-example mode, and d score / d pt (spec B.3 with the sums reduced to
+// the cell). The same expression serves global mode with the batch sums passed in.
+struct OverlapTerm {
+  double score, dscore_dpt;
+};
+
+FL_HD OverlapTerm overlap_term(const OverlapParams& op, double sum_i, double sum_p, double sum_y,
+                               double pt, double y) {
+  const double num = op.num_i * sum_i + op.smooth;
+  const double den = op.den_i * sum_i + op.den_p * sum_p + op.den_y * sum_y + op.smooth;
+  const double dp = op.exponent == 2 ? 2 * pt : 1.0;  // d pt^e / d pt
+  return OverlapTerm{num / den,
+                     (op.num_i * y * den - num * (op.den_i * y + op.den_p * dp)) / (den * den)};
+}
+
+FL_HD double overlap_power(double v, int32_t e) {
+  return e == 2 ? v * v : v;
+}
+
+// Overlap sums: slot 0 holds the per-example loss, then per class the triple (I, P, Y) =
+// (sum pt y, sum pt^e, sum y^e).
+constexpr int kTriple = 3;
+
+// The score and d score / d pt of one cell: against its class's batch sums (global mode; `sums`
+// points at its triple) or against the cell alone (per example).
+FL_HD OverlapTerm overlap_cell(const OverlapParams& op, const double* sums, double pt, double y) {
+  if (op.per_example)
+    return overlap_term(op, pt * y, overlap_power(pt, op.exponent), overlap_power(y, op.exponent),
+                        pt, y);
+  return overlap_term(op, sums[0], sums[1], sums[2], pt, y);
+}
+
+// The loss's factor: global mode averages over classes, per-example mode over rows and classes.
+FL_HD double overlap_scale(const OverlapParams& op, int64_t rows, int32_t classes) {
+  return op.per_example ? 1.0 / (static_cast<double>(rows) * classes) : 1.0 / classes;
+}
+
+// The loss from the sums: mean over classes of 1 - score (global), or of the per-example losses.
+inline double overlap_loss(const OverlapParams& op, const double* sums, int64_t rows,
+                           int32_t classes) {
+  const double scale = overlap_scale(op, rows, classes);
+  if (op.per_example) return rows > 0 ? sums[0] * scale : 0.0;
+  double total = 0;
+  for (int32_t k = 0; k < classes; ++k) {
+    const double* t = sums + 1 + kTriple * k;
+    total += 1 - overlap_term(op, t[0], t[1], t[2], 0, 0).score;
+  }
+  return total * scale;
+}
+
 }  // namespace fl
