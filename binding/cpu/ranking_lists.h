@@ -24,17 +24,16 @@ struct Keyed {
 // (keys, s, r), its gradient g, and the sweeps' working arrays.
 struct Scratch {
   std::vector<Keyed> keys;
-  std::vector<float> s, r, g, m, x, y, t;
-  std::vector<double> R, A, U;
-  std::vector<int32_t> p, after, count;
+  std::vector<float> s, r, g, m, x, y, e, enter;
+  std::vector<double> R, A;
+  std::vector<int32_t> p, count;
   void fit(int32_t n) {
     if (keys.size() >= static_cast<size_t>(n) + 1) return;
     const size_t size = static_cast<size_t>(n) + 1;
     keys.resize(size);
-    for (auto* v : {&s, &r, &g, &m, &x, &y, &t}) v->resize(size);
-    for (auto* v : {&R, &A, &U}) v->resize(size);
+    for (auto* v : {&s, &r, &g, &m, &x, &y, &e, &enter}) v->resize(size);
+    for (auto* v : {&R, &A}) v->resize(size);
     p.resize(size);
-    after.resize(size);
   }
 };
 

@@ -4,6 +4,7 @@
 // subtraction; each log takes a sum in [1, n].
 #include "ranking_sweeps.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "fusedloss/math.h"
@@ -34,66 +35,64 @@ FL_SIMD_CLONES void suffix_lse_sweep(const float* __restrict v, int32_t n, Scrat
   for (int32_t q = 0; q < n; ++q) R[q] = double{m[q]} + double{log_pos(y[q])};
 }
 
-// L = sum_k a_k (R_k - s_k), R_k = LSE_{j >= k} s_j; g_j = -a_j + sum_{i <= j} a_i e^{s_j - R_i}
-//   = C_j e^{s_j - R_j} - a_j with C_j = sum_{i <= j} a_i e^{R_j - R_i} = C_{j-1} e^{R_j - R_{j-1}}
-// + a_j: every exponent is <= 0 as R only falls, and C (double: weights may reach FLT_MAX) is
-// bounded by the weights' sum.
-FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* __restrict a) {
+// The forward half of both losses, R holding the suffix LSE of s: g_j = scale (C_j e^{s_j - R_j}
+// - sub_j) with C_j = sum_{i <= j} add_i e^{R_j - R_i} = C_{j-1} e^{R_j - R_{j-1}} + add_j. Every
+// exponent is <= 0 as R only falls; C (double: weights may reach FLT_MAX) is at most sum(add).
+FL_INLINE void descend(Scratch& sc, int32_t m, const float* __restrict add,
+                       const float* __restrict sub, float scale) {
   const float* __restrict s = sc.s.data();
-  double* __restrict R = sc.R.data();
+  const double* __restrict R = sc.R.data();
   float* __restrict x = sc.x.data();
   float* __restrict y = sc.y.data();
   float* __restrict g = sc.g.data();
-  suffix_lse_sweep(s, m, sc, R);
-  const double loss = lane_sum_of(m, [&](int32_t k) { return double{a[k]} * (R[k] - s[k]); });
   x[0] = 0.0f;
   for (int32_t j = 1; j < m; ++j) x[j] = exp_nonpos(static_cast<float>(R[j] - R[j - 1]));
   for (int32_t j = 0; j < m; ++j) y[j] = exp_nonpos(static_cast<float>(s[j] - R[j]));
   double C = 0;
   for (int32_t j = 0; j < m; ++j) {
-    C = C * x[j] + a[j];
-    g[j] = static_cast<float>(C * y[j] - a[j]);
+    C = C * x[j] + add[j];
+    g[j] = scale * static_cast<float>(C * y[j] - sub[j]);
   }
+}
+
+// L = sum_k a_k (R_k - s_k), R_k = LSE_{j >= k} s_j; g_j = -a_j + sum_{i <= j} a_i e^{s_j - R_i}.
+FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* __restrict a) {
+  const float* __restrict s = sc.s.data();
+  const double* __restrict R = sc.R.data();
+  suffix_lse_sweep(s, m, sc, sc.R.data());
+  const double loss = lane_sum_of(m, [&](int32_t k) { return double{a[k]} * (R[k] - s[k]); });
+  descend(sc, m, a, a, 1.0f);
   return loss;
 }
 
-// A_i = R_{p(i)} - s_i for the anchors with a constraint (p(i) < m), Lambda = LSE_i A_i, and
-// g_k = sigma(Lambda) (sum_{i: p(i) <= k} e^{s_k - s_i - Lambda} - e^{A_k - Lambda}), the sum
-// e^{s_k + U_c(k) - Lambda} with U_c = LSE_{i < c}(-s_i) and c(k) the anchors with p(i) <= k (a
-// prefix, p being non-decreasing); U comes from suffix_lse_sweep of -s reversed.
+// A_i = R_{p(i)} - s_i for the anchors with a constraint (p(i) < m), Lambda = LSE_i A_i, e_i =
+// e^{A_i - Lambda}, and g_k = sigma(Lambda) (sum_{i: p(i) <= k} e^{s_k - s_i - Lambda} - e_k).
+// As e^{-s_i} = e^{A_i - R_p(i)}, the sum is e^{s_k - R_k} sum_{j <= k} enter_j e^{R_k - R_j} with
+// enter_j = sum_{i: p(i) = j} e_i: descend's recurrence.
 FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m) {
   const float* __restrict s = sc.s.data();
   const int32_t* __restrict p = sc.p.data();
   double* __restrict R = sc.R.data();
   double* __restrict A = sc.A.data();
-  float* __restrict g = sc.g.data();
   suffix_lse_sweep(s, m, sc, R);
   R[m] = -INFINITY;  // p(i) = m: no constraint
   for (int32_t i = 0; i < m; ++i) A[i] = R[p[i]] - s[i];
   const double top_a = lane_max_of(m, [&](int32_t i) { return A[i]; });
   if (top_a == -INFINITY) {
-    for (int32_t i = 0; i < m; ++i) g[i] = 0.0f;
+    std::fill(sc.g.begin(), sc.g.begin() + m, 0.0f);
     return 0;
   }
-  const double sum = nonneg_sum(
-      m, [&](int32_t i) { return p[i] < m ? exp_nonpos(static_cast<float>(A[i] - top_a)) : 0.0f; });
-  const double lambda = top_a + log_pos(static_cast<float>(sum));
-  const SigmoidSoftplus outer = sigmoid_softplus(static_cast<float>(lambda));
-  float* __restrict t = sc.t.data();
-  double* __restrict U = sc.U.data();  // U[m - c] = LSE_{i < c}(-s_i)
-  for (int32_t q = 0; q < m; ++q) t[q] = -s[m - 1 - q];
-  suffix_lse_sweep(t, m, sc, U);
-  int32_t* __restrict after = sc.after.data();  // m - c(k): U's index, m when c(k) = 0
-  for (int32_t k = 0, c = 0; k < m; ++k) {
-    while (c < m && p[c] <= k) ++c;
-    after[k] = m - c;
-  }
-  U[m] = -INFINITY;
-  for (int32_t k = 0; k < m; ++k) {
-    const float below = exp_nonpos(static_cast<float>(s[k] + U[after[k]] - lambda));
-    const float above = exp_nonpos(static_cast<float>(A[k] - lambda));
-    g[k] = outer.sigmoid * ((after[k] < m ? below : 0.0f) - (p[k] < m ? above : 0.0f));
-  }
+  float* __restrict e = sc.e.data();
+  for (int32_t i = 0; i < m; ++i)
+    e[i] = p[i] < m ? exp_nonpos(static_cast<float>(A[i] - top_a)) : 0.0f;
+  const double sum = nonneg_sum(m, [&](int32_t i) { return e[i]; });
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int32_t i = 0; i < m; ++i) e[i] *= inv;
+  float* __restrict enter = sc.enter.data();
+  std::fill(enter, enter + m, 0.0f);
+  for (int32_t i = 0; i < m && p[i] < m; ++i) enter[p[i]] += e[i];  // p is non-decreasing
+  const SigmoidSoftplus outer = sigmoid_softplus(static_cast<float>(top_a + log_pos(sum)));
+  descend(sc, m, enter, e, outer.sigmoid);
   return outer.softplus;
 }
 
