@@ -20,7 +20,19 @@ const layouts: Record<string, { batch: Batch; listSize?: number }> = {
   },
   'lists of 1 and 2': { batch: listBatch([1, 2, 1, 2, 2, 1], 3, { grades: 2 }) },
   'scores up to +-1e4': { batch: listBatch([12, 7, 20], 4, { grades: 5, scale: 3000 }) },
+  // Graded relevance takes the CPU's counting sort; these take the comparison sort.
+  'fractional relevance with ties, and grades past the counting sort (offsets)': {
+    // The last list (items 56, 57) is graded 60 to 63: past 2 x 2 + 32, within lambdaLoss's 64.
+    batch: withRelevance(listBatch([9, 30, 17, 2], 5, { grades: 4, padding: 0.1 }), (r, i) =>
+      i < 56 ? r * 0.37 : r + 60,
+    ),
+  },
 };
+
+/** The batch with each valid relevance r at item i replaced by f(r, i). */
+function withRelevance(b: Batch, f: (r: number, i: number) => number): Batch {
+  return { ...b, relevance: b.relevance.map((r, i) => (r === -1 ? -1 : f(r, i))) };
+}
 
 describe('cpu vs reference', () => {
   for (const [layout, { batch, listSize }] of Object.entries(layouts)) {

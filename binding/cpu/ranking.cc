@@ -4,6 +4,7 @@
 #include "fusedloss/ranking.h"
 
 #include "ranking_lists.h"
+#include "ranking_sweeps.h"
 
 namespace fl {
 namespace {
@@ -40,13 +41,13 @@ Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* los
   for (int64_t k = 0; p.weights && k < longest; ++k)
     if (!(p.weights[k] >= 0.0f && p.weights[k] <= FLT_MAX))
       return Status::at(Fault::WeightInvalid, k, p.weights[k]);
-  const PositionWeights a{p.weights, p.top_k > 0 ? p.top_k : INT32_MAX};
+  const PositionWeights weight{p.weights, p.top_k > 0 ? p.top_k : INT32_MAX};
+  std::vector<float> a(static_cast<size_t>(longest));
+  for (int64_t k = 0; k < longest; ++k) a[k] = weight(static_cast<int32_t>(k));
   return sorted_lists(
       pb, p.ties == Ties::Shuffle ? Order::Shuffled : Order::Relevance, p.seed,
-      [&](Scratch& sc, int32_t m) {
-        return anchor_suffix_loss(sc.s.data(), m, NextPosition{}, a, sc.R.data(), sc.g.data());
-      },
-      loss, grad);
+      [&](Scratch& sc, int32_t m) { return ranking::plackett_luce_sweep(sc, m, a.data()); }, loss,
+      grad);
 }
 
 Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* loss, float* grad) {
@@ -64,8 +65,7 @@ Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* l
         if (all_pairs && p.form == RankListForm::Anchor)
           return anchor_suffix_loss(sc.s.data(), m, starts, PositionWeights{}, sc.R.data(),
                                     sc.g.data());
-        if (all_pairs && p.form == RankListForm::Lse)
-          return lse_suffix_loss(sc.s.data(), m, starts, sc.R.data(), sc.g.data());
+        if (all_pairs && p.form == RankListForm::Lse) return ranking::ranklist_lse_sweep(sc, m);
         return ranklist_window_loss(p.form, sc.s.data(), m, sc.p.data(), p.skip, sc.R.data(),
                                     sc.g.data());
       },
@@ -120,8 +120,7 @@ Status plackett_luce_distill_cpu(const DistillProblem& pb, float tau, double* lo
       sc.s[k] = s[i];
       sc.r[k] = static_cast<float>(exp_nonpos((t[i] - tmax) / tau) / z);
     }
-    one.loss = anchor_suffix_loss(sc.s.data(), c, NextPosition{}, PositionWeights{sc.r.data()},
-                                  sc.R.data(), sc.g.data());
+    one.loss = ranking::plackett_luce_sweep(sc, c, sc.r.data());
     ranking::scatter(b, c, c, sc, scale, grad);
     return one;
   });

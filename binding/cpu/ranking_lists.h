@@ -20,21 +20,20 @@ struct Keyed {
   int32_t item;
 };
 
-// Per-thread buffers, grown to the longest list seen and kept between calls.
+// Per-thread buffers, grown to the longest list seen and kept between calls: the gathered list
+// (keys, s, r), its gradient g, and the sweeps' working arrays.
 struct Scratch {
   std::vector<Keyed> keys;
-  std::vector<float> s, r, g;
-  std::vector<double> R;
-  std::vector<int32_t> p;
+  std::vector<float> s, r, g, m, x, y, e, enter;
+  std::vector<double> R, A;
+  std::vector<int32_t> p, count;
   void fit(int32_t n) {
     if (keys.size() >= static_cast<size_t>(n) + 1) return;
-    const size_t m = static_cast<size_t>(n) + 1;
-    keys.resize(m);
-    s.resize(m);
-    r.resize(m);
-    R.resize(m);
-    g.resize(m);
-    p.resize(m);
+    const size_t size = static_cast<size_t>(n) + 1;
+    keys.resize(size);
+    for (auto* v : {&s, &r, &g, &m, &x, &y, &e, &enter}) v->resize(size);
+    for (auto* v : {&R, &A}) v->resize(size);
+    p.resize(size);
   }
 };
 
@@ -85,8 +84,17 @@ ListSum over_lists(int64_t lists, int64_t items, Body body) {
 }
 
 // The first invalid entry of list [b, e): each item's relevance, then its score unless padded.
+// A branch-free sweep first (padded scores are read but not used), the exact search only if it
+// fails.
 inline Status list_fault(const RankingProblem& pb, int64_t b, int64_t e, float top) {
+  int32_t bad = 0;
   for (int64_t i = b; i < e; ++i) {
+    const float r = pb.relevance[i];
+    const bool ok =
+        relevance_valid(r, top) & (is_padding(r) | (std::fabs(pb.scores[i]) <= FLT_MAX));
+    bad |= !ok;
+  }
+  for (int64_t i = b; bad && i < e; ++i) {
     const float r = pb.relevance[i];
     if (!relevance_valid(r, top)) return Status::at(Fault::RelevanceInvalid, i, r);
     if (!is_padding(r) && !(std::fabs(pb.scores[i]) <= FLT_MAX))
@@ -95,19 +103,48 @@ inline Status list_fault(const RankingProblem& pb, int64_t b, int64_t e, float t
   return Status{};
 }
 
+// Graded relevance (integers, at most about twice the list length): the valid items of list
+// [b, b + n) into sc.keys by a counting sort, relevance descending and ties by index, in O(n)
+// where a comparison sort takes O(n log n) with a mispredicted branch per comparison. The keys
+// are not needed once sorted and are left as they were. Returns the count, or -1 if the relevance
+// is not graded. The relevance was checked (>= 0 or padding).
+inline int32_t sort_graded(const float* __restrict r, int32_t n, Scratch& sc) {
+  const float limit = 2.0f * static_cast<float>(n) + 32.0f;
+  float top = 0.0f;
+  int32_t graded = 1;
+  for (int32_t i = 0; i < n; ++i) {
+    const float c = r[i] < limit ? r[i] : limit;  // in int range, so the cast is defined
+    graded &= static_cast<float>(static_cast<int32_t>(c)) == r[i];
+    top = r[i] > top ? r[i] : top;
+  }
+  if (!graded) return -1;
+  // Bucket hi - r: most relevant first; padding (r = -1) lands in bucket hi + 1, after the rest.
+  const int32_t hi = static_cast<int32_t>(top);
+  sc.count.assign(static_cast<size_t>(hi) + 3, 0);
+  int32_t* count = sc.count.data() + 1;
+  for (int32_t i = 0; i < n; ++i) ++count[hi - static_cast<int32_t>(r[i])];
+  for (int32_t k = 0; k <= hi; ++k) count[k] += count[k - 1];  // count[k - 1]: start of bucket k
+  const int32_t valid = count[hi];
+  for (int32_t i = 0; i < n; ++i) sc.keys[count[hi - static_cast<int32_t>(r[i]) - 1]++].item = i;
+  return valid;
+}
+
 // The valid items of list [b, b + n) into sc.keys, ordered by their keys (key(i) for local index
-// i) when `sort`, else in index order, with their scores and relevance gathered into sc.s and
-// sc.r. Returns their count.
+// i) when `sort`, else in index order (`graded`: by the counting sort where it applies), with
+// their scores and relevance gathered into sc.s and sc.r. Returns their count.
 template <class Key>
 int32_t gather_sorted(const RankingProblem& pb, int64_t b, int32_t n, Scratch& sc, bool sort,
-                      Key key) {
+                      bool graded, Key key) {
   sc.fit(n);
-  int32_t m = 0;
-  for (int32_t i = 0; i < n; ++i)
-    if (!is_padding(pb.relevance[b + i])) sc.keys[m++] = Keyed{sort ? key(i) : 0, i};
-  if (sort)
-    std::sort(sc.keys.begin(), sc.keys.begin() + m,
-              [](const Keyed& x, const Keyed& y) { return x.key < y.key; });
+  int32_t m = graded ? sort_graded(pb.relevance + b, n, sc) : -1;
+  if (m < 0) {
+    m = 0;
+    for (int32_t i = 0; i < n; ++i)
+      if (!is_padding(pb.relevance[b + i])) sc.keys[m++] = Keyed{sort ? key(i) : 0, i};
+    if (sort)
+      std::sort(sc.keys.begin(), sc.keys.begin() + m,
+                [](const Keyed& x, const Keyed& y) { return x.key < y.key; });
+  }
   for (int32_t k = 0; k < m; ++k) {
     sc.s[k] = pb.scores[b + sc.keys[k].item];
     sc.r[k] = pb.relevance[b + sc.keys[k].item];
@@ -138,7 +175,8 @@ inline int32_t gather(const RankingProblem& pb, int64_t l, Scratch& sc, Order or
         tie_order(static_cast<uint32_t>(i), static_cast<uint32_t>(l), seed, shuffle);
     return relevance_key(pb.relevance[b + i], tie);
   };
-  return gather_sorted(pb, b, static_cast<int32_t>(pb.end(l) - b), sc, order != Order::Index, key);
+  return gather_sorted(pb, b, static_cast<int32_t>(pb.end(l) - b), sc, order != Order::Index,
+                       order == Order::Relevance, key);
 }
 
 // Checks each list (relevance at most `top`), gathers its valid items and runs

@@ -38,6 +38,36 @@ FL_INLINE double lane_sum(const float* __restrict v, int32_t n) {
   return s;
 }
 
+// Sum and largest of term(i) (doubles) for i in [0, n), in kLanes lanes combined in a fixed order
+// (vectorises); the largest of nothing is -inf.
+template <class Term>
+FL_INLINE double lane_sum_of(int32_t n, Term term) {
+  double acc[kLanes] = {};
+  int32_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += term(i + j);
+  for (int j = 0; i < n; ++i, ++j) acc[j] += term(i);
+  double s = 0;
+  for (int j = 0; j < kLanes; ++j) s += acc[j];
+  return s;
+}
+
+template <class Term>
+FL_INLINE double lane_max_of(int32_t n, Term term) {
+  double acc[kLanes];
+  for (int j = 0; j < kLanes; ++j) acc[j] = -INFINITY;
+  int32_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      const double v = term(i + j);
+      acc[j] = v > acc[j] ? v : acc[j];
+    }
+  for (int j = 0; i < n; ++i, ++j) acc[j] = term(i) > acc[j] ? term(i) : acc[j];
+  double m = acc[0];
+  for (int j = 1; j < kLanes; ++j) m = acc[j] > m ? acc[j] : m;
+  return m;
+}
+
 // Sum of term(i) >= 0 for i in [0, n), in float lanes flushed to double every kBlockSteps steps.
 template <class Term>
 FL_INLINE double nonneg_sum(int32_t n, Term term) {

@@ -64,8 +64,9 @@ FL_HD float logistic_complement(float t) {
   return t >= 0.0f ? e * inv : inv;
 }
 
-// log1p(e) for e in [0, 1], branch-free: 2 atanh(t) with t = e / (2 + e) in [0, 1/3], whose odd
-// series converges to float precision in eight terms and keeps full relative accuracy as e -> 0.
+// log1p(e) for e in [-0.3, 1], branch-free: 2 atanh(t) with t = e / (2 + e) in [-0.18, 1/3], whose
+// odd series converges to float precision in eight terms and keeps full relative accuracy as e ->
+// 0.
 FL_HD float log1p_unit(float e) {
   const float t = e / (2.0f + e), t2 = t * t;
   float s = 1.0f / 15.0f;
@@ -77,6 +78,23 @@ FL_HD float log1p_unit(float e) {
   s = s * t2 + 1.0f / 3.0f;
   s = s * t2 + 1.0f;
   return 2.0f * t * s;
+}
+
+// log(x) for a normal x > 0, branch-free so loops vectorise: x = 2^k f with f in [sqrt(1/2),
+// sqrt(2)), log x = k ln2 + log1p(f - 1), where f - 1 is exact and ln2 is split as in exp_nonpos.
+FL_HD float log_pos(float x) {
+#if defined(__CUDA_ARCH__)
+  return logf(x);
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const int32_t k = static_cast<int32_t>(bits - 0x3f3504f3u) >> 23;  // 0x3f3504f3: sqrt(1/2)
+  const uint32_t fbits = bits - static_cast<uint32_t>(k) * (1u << 23);
+  float f;
+  std::memcpy(&f, &fbits, sizeof f);
+  const float kf = static_cast<float>(k);
+  return kf * 0.693359375f + (kf * -2.12194440e-4f + log1p_unit(f - 1.0f));
+#endif
 }
 
 // sigma(t) and softplus(t) = log(1 + e^t) = max(t, 0) + log1p(exp(-|t|)), from one exponential.

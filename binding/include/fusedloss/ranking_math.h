@@ -107,9 +107,6 @@ FL_HD void suffix_lse(const float* s, int32_t n, double* R) {
 
 // Constraint sets that are suffixes: anchor i is ranked above every position j >= p(i), with
 // p non-decreasing and p(i) > i (p(i) >= n: no constraint). ListMLE is p(i) = i + 1.
-struct NextPosition {
-  FL_HD int32_t operator()(int32_t i) const { return i + 1; }
-};
 struct SuffixStarts {
   const int32_t* p;
   FL_HD int32_t operator()(int32_t i) const { return p[i]; }
@@ -150,40 +147,6 @@ FL_HD double anchor_suffix_loss(const float* s, int32_t n, Suffix p, Weight a, d
     }
   }
   return loss;
-}
-
-// The log-sum-exp form over the same constraint sets (spec C.2 item 2): L = softplus(Lambda),
-// Lambda = LSE_i A_i; g_k = sigma(Lambda) (sum_{i: p(i) <= k} exp(s_k - s_i - Lambda)
-// - exp(A_k - Lambda)), the sum a forward running LSE of -s_i. 0 when no pair is constrained.
-template <class Suffix>
-FL_HD double lse_suffix_loss(const float* s, int32_t n, Suffix p, double* R, float* g) {
-  suffix_lse(s, n, R);
-  LseSum all;
-  for (int32_t i = 0; i < n; ++i) {
-    if (p(i) >= n) continue;
-    const double A = R[p(i)] - s[i];
-    lse_push(all, A, 1.0f);
-    R[i] = A;  // read later only as A_i
-  }
-  if (all.s == 0) {
-    for (int32_t i = 0; i < n; ++i) g[i] = 0.0f;
-    return 0;
-  }
-  const double lambda = lse_log(all);
-  const SigmoidSoftplus top = sigmoid_softplus(static_cast<float>(lambda));
-  LseSum acc;
-  int32_t pushed = 0;
-  for (int32_t k = 0; k < n; ++k) {
-    for (; pushed < k && p(pushed) <= k; ++pushed)
-      if (p(pushed) < n) lse_push(acc, -s[pushed], 1.0f);
-    float t =
-        acc.s > 0
-            ? static_cast<float>(acc.s * exp_nonpos(static_cast<float>(s[k] + acc.m - lambda)))
-            : 0.0f;
-    if (p(k) < n) t -= exp_nonpos(static_cast<float>(R[k] - lambda));
-    g[k] = top.sigmoid * t;
-  }
-  return top.softplus;
 }
 
 // RankList's pair rule (spec C.1): i (more relevant) is constrained above j when their relevance

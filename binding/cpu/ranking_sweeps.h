@@ -1,0 +1,25 @@
+// The CPU's sweeps of the log-sum-exp listwise losses over one gathered list: each pass either
+// vectorises (exponentials, logs, differences of a whole list at once) or is a short serial
+// recurrence of one multiply-add, so no exp or log sits on a serial chain and no branch depends
+// on the data. ranking_math.h keeps the one-item-at-a-time forms the CUDA kernels use.
+#pragma once
+
+#include <cstdint>
+
+#include "ranking_lists.h"
+
+namespace fl::ranking {
+
+// Reverse cumulative log-sum-exp: R[q] = LSE_{j >= q} v_j for q < n (n >= 1). Uses sc.m, sc.x,
+// sc.y.
+void suffix_lse_sweep(const float* v, int32_t n, Scratch& sc, double* R);
+
+// Weighted Plackett-Luce NLL of the list sc.s[0, m) in its order, a[k] the weight of position k
+// (ListMLE, PLD): returns sum_k a_k (R_k - s_k) and leaves the gradient in sc.g.
+double plackett_luce_sweep(Scratch& sc, int32_t m, const float* a);
+
+// RankList's log-sum-exp form over all pairs (spec C.2 item 2) of sc.s[0, m), anchor i ranked
+// above positions from sc.p[i] on: returns softplus(LSE_i A_i) and leaves the gradient in sc.g.
+double ranklist_lse_sweep(Scratch& sc, int32_t m);
+
+}  // namespace fl::ranking
