@@ -1,6 +1,8 @@
 // `npm run bench`: every loss at its standard size on every backend, next to the tfjs
 // composition a user would otherwise write, plus the machine's memory bandwidth measured in the
 // same run. Prints a table and writes bench/results/latest.json.
+// `npm run bench -- softmax z-loss` runs only the cases whose loss name contains one of the words
+// (case-insensitive).
 //
 // Adding a case: push a `Case` onto CASES: a name, a size, the bytes a native call moves (for
 // memory-bound losses) and a map backend -> setup (fused() and tfjs() make the usual ones).
@@ -247,7 +249,7 @@ function rankingCases(lists: number, n: number, reps: { cpu: number; js: number;
   ];
 }
 
-const CASES: Case[] = [
+const ALL_CASES: Case[] = [
   {
     loss: 'AnyLoss-F1 binary',
     size: 'n=1e6',
@@ -299,6 +301,9 @@ const CASES: Case[] = [
   ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
 ];
+
+const WORDS = process.argv.slice(2).map((w) => w.toLowerCase());
+const CASES = WORDS.length ? ALL_CASES.filter((c) => WORDS.some((w) => c.loss.toLowerCase().includes(w))) : ALL_CASES;
 
 // ---- measuring ----
 
