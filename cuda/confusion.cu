@@ -41,6 +41,32 @@ __device__ __forceinline__ float weight_at(const float* w, int64_t i) {
   return Weighted ? w[i] : 1.0f;
 }
 
+// Element i of a binary problem, checked as confusion_find_fault checks it; the first invalid
+// element a thread meets is kept in `bad`.
+struct BinaryCell {
+  float x, y, w;
+};
+
+template <bool Logits, bool Weighted, class L>
+__device__ __forceinline__ BinaryCell binary_cell(const float* x, const L* y, const float* w,
+                                                  int64_t i, unsigned long long& bad) {
+  const BinaryCell c{x[i], static_cast<float>(y[i]), weight_at<Weighted>(w, i)};
+  const bool ok = score_ok<Logits>(c.x) && c.y >= 0.0f && c.y <= 1.0f && weight_ok(c.w);
+  if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(i);
+  return c;
+}
+
+// The end of a grid-stride pass: the block's N sums go to partials[block][N] and the first
+// invalid row a thread met lowers *fault_row.
+template <int N>
+__device__ void finish_block(double (&acc)[N], double* scratch, unsigned long long bad,
+                             unsigned long long* fault_row, double* partials) {
+  if (bad != kNoFault) atomicMin(fault_row, bad);
+  block_sum(acc, scratch);
+  if (linear_thread() == 0)
+    for (int j = 0; j < N; ++j) partials[blockIdx.x * N + j] = acc[j];
+}
+
 // Sums n, tp, s = sum yhat, n1 = sum y over binary rows into partials[block][4]; the first
 // invalid row any thread meets lowers *fault_row.
 template <bool Logits, bool Weighted, class L>
@@ -56,9 +82,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += stride) {
-    const float xi = x[i], yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
-    const bool ok = score_ok<Logits>(xi) && yi >= 0.0f && yi <= 1.0f && weight_ok(wi);
-    if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(i);
+    const auto [xi, yi, wi] = binary_cell<Logits, Weighted>(x, y, w, i, bad);
     const Amplified a = amplify<Logits>(xi, amp);
     f[0] += wi;
     f[1] += wi * yi * a.yhat;
@@ -70,10 +94,7 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
   for (int j = 0; j < 4; ++j) acc[j] += f[j];
-  if (bad != kNoFault) atomicMin(fault_row, bad);
-  block_sum(acc, scratch);
-  if (linear_thread() == 0)
-    for (int j = 0; j < 4; ++j) partials[blockIdx.x * 4 + j] = acc[j];
+  finish_block(acc, scratch, bad, fault_row, partials);
 }
 
 template <bool Logits, bool Weighted, class L>
@@ -105,9 +126,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += stride) {
-    const float xi = x[i], yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
-    const bool ok = score_ok<true>(xi) && yi >= 0.0f && yi <= 1.0f && weight_ok(wi);
-    if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(i);
+    const auto [xi, yi, wi] = binary_cell<true, Weighted>(x, y, w, i, bad);
     const ElementLoss t = cell(xi, yi);
     f += wi * t.loss;
     g[i] = scale * wi * t.grad;
@@ -118,9 +137,7 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
   acc[0] += f;
-  if (bad != kNoFault) atomicMin(fault_row, bad);
-  block_sum(acc, scratch);
-  if (linear_thread() == 0) partials[blockIdx.x] = acc[0];
+  finish_block(acc, scratch, bad, fault_row, partials);
 }
 
 // ---- multi-class: rows of `classes` scores ----
@@ -290,9 +307,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += stride) {
-    const float xi = x[i], yi = static_cast<float>(y[i]), wi = weight_at<Weighted>(w, i);
-    const bool ok = score_ok<Logits>(xi) && yi >= 0.0f && yi <= 1.0f && weight_ok(wi);
-    if (!ok && bad == kNoFault) bad = static_cast<unsigned long long>(i);
+    const auto [xi, yi, wi] = binary_cell<Logits, Weighted>(x, y, w, i, bad);
     const Adjusted a = adjust_binary<Logits>(xi, op.adjust);
     if (op.per_example) {
       acc[0] += wi * (1 - overlap_cell(op, nullptr, a.pt, yi).score);
@@ -302,10 +317,7 @@ __global__ void __launch_bounds__(kThreads)
       acc[3] += wi * overlap_power(yi, op.exponent);
     }
   }
-  if (bad != kNoFault) atomicMin(fault_row, bad);
-  block_sum(acc, scratch);
-  if (linear_thread() == 0)
-    for (int j = 0; j < 4; ++j) partials[blockIdx.x * 4 + j] = acc[j];
+  finish_block(acc, scratch, bad, fault_row, partials);
 }
 
 // sums: the batch sums in the CPU's layout ([per-example loss][(I, P, Y) per class]).
@@ -435,6 +447,20 @@ struct DeviceProblem {
   RowStats* stats = nullptr;  // multi-class logits: per-row softmax statistics
 };
 
+template <class P>
+using Pointee = std::remove_const_t<std::remove_pointer_t<P>>;
+
+// Calls f(labels, logits, weighted) with the device labels as a typed pointer and the problem's
+// two flags as std::true_type / std::false_type, so each launch names one kernel instance.
+template <class F>
+void with_types(const ConfusionProblem& pb, const DeviceProblem& d, F&& f) {
+  with_labels(pb, [&](auto y) {
+    const auto* dy = static_cast<const Pointee<decltype(y)>*>(d.y);
+    with_flags([&](auto lg, auto wt) { f(dy, lg, wt); }, pb.input == Input::Logits,
+               pb.weights != nullptr);
+  });
+}
+
 size_t label_bytes(LabelType t) {
   return t == LabelType::Uint8 ? 1 : 4;
 }
@@ -520,6 +546,20 @@ Status read_sums(Session& s, const ConfusionProblem& pb, const DeviceSums& d,
   return Status{};
 }
 
+// A binary pass of `width` sums: launch(blocks, sums) runs the kernel over grid-stride blocks,
+// then the totals come back to the host.
+template <class Launch>
+Status binary_sums(Session& s, const ConfusionProblem& pb, int width, std::vector<double>* totals,
+                   Launch launch) {
+  const int blocks = grid_for(pb.rows, kThreads);
+  DeviceSums sums;
+  Status st = sums_buffers(s, blocks, width, &sums);
+  if (!st.ok()) return st;
+  launch(blocks, sums);
+  FL_CUDA_LAUNCHED("binary sums kernel");
+  return read_sums(s, pb, sums, totals);
+}
+
 // A multi-class pass of per-class sums: class_tiles with the cell make_cell(logits flag) gives,
 // in tiles of classes by chunks of rows (the chunk count bounded so the partials stay under 64
 // MiB), then the N totals per class on the host.
@@ -537,18 +577,12 @@ Status class_sums(Session& s, const ConfusionProblem& pb, const DeviceProblem& d
   DeviceSums sums;
   Status st = sums_buffers(s, chunks, N * c, &sums);
   if (!st.ok()) return st;
-  with_labels(pb, [&](auto y) {
-    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
-    with_flags(
-        [&](auto lg, auto wt) {
-          const auto cell = make_cell(lg);
-          const dim3 grid(static_cast<unsigned>(chunks), std::min(tiles, 65535));
-          FL_LAUNCH(grid, dim3(tile_x, tile_y), 0, s.stream(),
-                    class_tiles<N, lg.value, wt.value, L, decltype(cell)>)
-          (d.x, static_cast<const L*>(d.y), d.w, pb.rows, c, cell, chunk_rows, sums.partials,
-           sums.fault_row);
-        },
-        pb.input == Input::Logits, pb.weights != nullptr);
+  with_types(pb, d, [&](auto dy, auto lg, auto wt) {
+    const auto cell = make_cell(lg);
+    const dim3 grid(static_cast<unsigned>(chunks), std::min(tiles, 65535));
+    FL_LAUNCH(grid, dim3(tile_x, tile_y), 0, s.stream(),
+              class_tiles<N, lg.value, wt.value, Pointee<decltype(dy)>, decltype(cell)>)
+    (d.x, dy, d.w, pb.rows, c, cell, chunk_rows, sums.partials, sums.fault_row);
   });
   FL_CUDA_LAUNCHED("class_tiles");
   return read_sums(s, pb, sums, totals);
@@ -558,25 +592,16 @@ Status class_sums(Session& s, const ConfusionProblem& pb, const DeviceProblem& d
 Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d, float amp,
                         Counts* counts) {
   const int32_t c = pb.classes;
-  const bool logits = pb.input == Input::Logits, weighted = pb.weights != nullptr;
   std::vector<double> v;
   Status st;
   if (c == 1) {
-    const int blocks = grid_for(pb.rows, kThreads);
-    DeviceSums sums;
-    st = sums_buffers(s, blocks, 4, &sums);
-    if (!st.ok()) return st;
-    with_labels(pb, [&](auto y) {
-      using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
-      with_flags(
-          [&](auto lg, auto wt) {
-            FL_LAUNCH(blocks, kThreads, 0, s.stream(), binary_counts<lg.value, wt.value, L>)
-            (d.x, static_cast<const L*>(d.y), d.w, pb.rows, amp, sums.partials, sums.fault_row);
-          },
-          logits, weighted);
+    st = binary_sums(s, pb, 4, &v, [&](int blocks, const DeviceSums& sums) {
+      with_types(pb, d, [&](auto dy, auto lg, auto wt) {
+        FL_LAUNCH(blocks, kThreads, 0, s.stream(),
+                  binary_counts<lg.value, wt.value, Pointee<decltype(dy)>>)
+        (d.x, dy, d.w, pb.rows, amp, sums.partials, sums.fault_row);
+      });
     });
-    FL_CUDA_LAUNCHED("binary_counts");
-    st = read_sums(s, pb, sums, &v);
   } else {
     st = class_sums<3>(
         s, pb, d,
@@ -619,23 +644,18 @@ Status backward_on_device(Session& s, const ConfusionProblem& pb, const DevicePr
     if (!st.ok()) return st;
   }
   const int width = row_group_width(c);
-  with_labels(pb, [&](auto y) {
-    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
-    const L* dy = static_cast<const L*>(d.y);
-    with_flags(
-        [&](auto lg, auto wt) {
-          if (c == 1) {
-            const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
-            FL_LAUNCH(grid_for(pb.rows, kThreads), kThreads, 0, s.stream(),
-                      binary_backward<lg.value, wt.value, L>)
-            (d.x, dy, d.w, pb.rows, amp, dp, dn, g);
-          } else {
-            FL_LAUNCH(grid_for(pb.rows, kThreads / width), kThreads, 0, s.stream(),
-                      multiclass_backward<lg.value, wt.value, L>)
-            (d.x, dy, d.w, pb.rows, c, width, amp, d.stats, constants, constants + c, g);
-          }
-        },
-        pb.input == Input::Logits, pb.weights != nullptr);
+  with_types(pb, d, [&](auto dy, auto lg, auto wt) {
+    using L = Pointee<decltype(dy)>;
+    if (c == 1) {
+      const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
+      FL_LAUNCH(grid_for(pb.rows, kThreads), kThreads, 0, s.stream(),
+                binary_backward<lg.value, wt.value, L>)
+      (d.x, dy, d.w, pb.rows, amp, dp, dn, g);
+    } else {
+      FL_LAUNCH(grid_for(pb.rows, kThreads / width), kThreads, 0, s.stream(),
+                multiclass_backward<lg.value, wt.value, L>)
+      (d.x, dy, d.w, pb.rows, c, width, amp, d.stats, constants, constants + c, g);
+    }
   });
   FL_CUDA_LAUNCHED("backward kernel");
   s.mark(Phase::Computed);
@@ -662,16 +682,10 @@ Status elementwise_loss(const ConfusionProblem& pb, Cell cell, bool sum, double*
   if (st.ok()) st = s.buffer(Slot::Grad, static_cast<size_t>(pb.rows), &g);
   if (st.ok()) st = sums_buffers(s, blocks, 1, &sums);
   if (!st.ok()) return st;
-  with_labels(pb, [&](auto y) {
-    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
-    const L* dy = static_cast<const L*>(d.y);
-    with_flags(
-        [&](auto wt) {
-          FL_LAUNCH(blocks, kThreads, 0, s.stream(), elementwise_binary<wt.value, Cell, L>)
-          (d.x, dy, d.w, pb.rows, cell, static_cast<float>(scale), g, sums.partials,
-           sums.fault_row);
-        },
-        pb.weights != nullptr);
+  with_types(pb, d, [&](auto dy, auto, auto wt) {  // the scores are logits
+    FL_LAUNCH(blocks, kThreads, 0, s.stream(),
+              elementwise_binary<wt.value, Cell, Pointee<decltype(dy)>>)
+    (d.x, dy, d.w, pb.rows, cell, static_cast<float>(scale), g, sums.partials, sums.fault_row);
   });
   FL_CUDA_LAUNCHED("elementwise_binary");
   std::vector<double> total;
@@ -687,27 +701,16 @@ Status elementwise_loss(const ConfusionProblem& pb, Cell cell, bool sum, double*
 Status overlap_sums_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d,
                               const OverlapParams& op, std::vector<double>* sums) {
   const int32_t c = pb.classes;
-  std::vector<double> v;
-  Status st;
-  if (c == 1) {
-    const int blocks = grid_for(pb.rows, kThreads);
-    DeviceSums dsums;
-    st = sums_buffers(s, blocks, 4, &dsums);
-    if (!st.ok()) return st;
-    with_labels(pb, [&](auto y) {
-      using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
-      with_flags(
-          [&](auto lg, auto wt) {
-            FL_LAUNCH(blocks, kThreads, 0, s.stream(), overlap_binary_sums<lg.value, wt.value, L>)
-            (d.x, static_cast<const L*>(d.y), d.w, pb.rows, op, dsums.partials, dsums.fault_row);
-          },
-          pb.input == Input::Logits, pb.weights != nullptr);
+  if (c == 1)  // binary: already (loss, I, P, Y)
+    return binary_sums(s, pb, 4, sums, [&](int blocks, const DeviceSums& dsums) {
+      with_types(pb, d, [&](auto dy, auto lg, auto wt) {
+        FL_LAUNCH(blocks, kThreads, 0, s.stream(),
+                  overlap_binary_sums<lg.value, wt.value, Pointee<decltype(dy)>>)
+        (d.x, dy, d.w, pb.rows, op, dsums.partials, dsums.fault_row);
+      });
     });
-    FL_CUDA_LAUNCHED("overlap_binary_sums");
-    st = read_sums(s, pb, dsums, sums);  // binary: already (loss, I, P, Y)
-    return st;
-  }
-  st = class_sums<4>(
+  std::vector<double> v;
+  const Status st = class_sums<4>(
       s, pb, d,
       [&](auto lg) {
         return OverlapCell<decltype(lg)::value>{d.x, d.stats, c, op};
@@ -775,7 +778,6 @@ Status overlap_loss(const ConfusionProblem& pb, const OverlapParams& op, double*
     *loss = ::fl::overlap_loss(op, sums.data(), 0, c);
     return Status{};
   }
-  const bool logits = pb.input == Input::Logits;
   Session s;
   DeviceProblem d;
   Status st = s.status();
@@ -789,21 +791,16 @@ Status overlap_loss(const ConfusionProblem& pb, const OverlapParams& op, double*
   st = s.upload(Slot::Constants, sums.data(), sums.size(), &dsums);
   if (st.ok()) st = s.buffer(Slot::Grad, static_cast<size_t>(pb.rows) * c, &g);
   if (!st.ok()) return st;
-  with_labels(pb, [&](auto y) {
-    using L = std::remove_const_t<std::remove_pointer_t<decltype(y)>>;
-    const L* dy = static_cast<const L*>(d.y);
-    with_flags(
-        [&](auto lg, auto wt) {
-          if (c == 1) {
-            FL_LAUNCH(grid_for(pb.rows, kThreads), kThreads, 0, s.stream(),
-                      overlap_binary_backward<lg.value, wt.value, L>)
-            (d.x, dy, d.w, pb.rows, op, dsums, scale, g);
-          } else {
-            using Op = OverlapBackwardRows<lg.value, wt.value, L>;
-            st = launch_rows(s, Op{d.x, dy, d.w, c, d.stats, dsums, op, scale, g}, pb.rows, c);
-          }
-        },
-        logits, pb.weights != nullptr);
+  with_types(pb, d, [&](auto dy, auto lg, auto wt) {
+    using L = Pointee<decltype(dy)>;
+    if (c == 1) {
+      FL_LAUNCH(grid_for(pb.rows, kThreads), kThreads, 0, s.stream(),
+                overlap_binary_backward<lg.value, wt.value, L>)
+      (d.x, dy, d.w, pb.rows, op, dsums, scale, g);
+    } else {
+      using Op = OverlapBackwardRows<lg.value, wt.value, L>;
+      st = launch_rows(s, Op{d.x, dy, d.w, c, d.stats, dsums, op, scale, g}, pb.rows, c);
+    }
   });
   if (st.ok()) FL_CUDA_LAUNCHED("overlap backward");
   s.mark(Phase::Computed);
