@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -101,5 +102,16 @@ struct ArgNames {
 Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
                 std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish,
                 ArgNames names);
+
+// run() for a loss entry point: core(double* loss) -> Status fills the loss, which is returned as
+// a number (a Promise of one when async).
+template <class Core>
+Napi::Value run_loss(Napi::Env env, bool async, const std::vector<Napi::Value>& keep, Core core,
+                     const ArgNames& names) {
+  auto loss = std::make_shared<double>(0);
+  return run(
+      env, async, keep, [=] { return core(loss.get()); },
+      [=](Napi::Env e) { return number_result(e, *loss); }, names);
+}
 
 }  // namespace fl::napi

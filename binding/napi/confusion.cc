@@ -126,14 +126,13 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   const Average avg = static_cast<Average>(int_field(params, "average", 0, 1));
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
-  auto loss = std::make_shared<double>(0);
-  return run(
+  return run_loss(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] {
-        return dev == Device::Cpu ? anyloss_cpu(pb, amp, avg, mp, loss.get(), out)
-                                  : FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss.get(), out));
+      [=](double* loss) {
+        return dev == Device::Cpu ? anyloss_cpu(pb, amp, avg, mp, loss, out)
+                                  : FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss, out));
       },
-      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+      names);
 }
 
 // overlapLoss(scores, labels, weights, out, params{classes, input, numI, denI, denP, denY, smooth,
@@ -154,58 +153,54 @@ Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   op.per_example = bool_field(params, "perExample");
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
-  auto loss = std::make_shared<double>(0);
-  return run(
+  return run_loss(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] {
-        return dev == Device::Cpu ? overlap_loss_cpu(pb, op, loss.get(), out)
-                                  : FL_GPU_CALL(dev, overlap_loss(pb, op, loss.get(), out));
+      [=](double* loss) {
+        return dev == Device::Cpu ? overlap_loss_cpu(pb, op, loss, out)
+                                  : FL_GPU_CALL(dev, overlap_loss(pb, op, loss, out));
       },
-      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+      names);
 }
 
-// binaryCrossEntropy(logits, labels, weights, out, params{posWeight, sum, device}, async) -> loss
+// The element-wise binary losses: fn(logits, labels, weights, out, params{..., sum, device},
+// async) -> loss. core(params) reads the loss's own parameters and returns the call to make.
+template <class Core>
+Napi::Value elementwise(const Napi::CallbackInfo& info, Core core) {
+  ArgNames names;
+  names.scores = "logits";
+  const Napi::Object params = object_arg(info, 4, "params");
+  Problem p = problem_args(info, 1, Input::Logits, names);
+  float* out = out_arg(info, 3, p);
+  const auto call = core(params);
+  const bool sum = bool_field(params, "sum");
+  const Device dev = device_field(params);
+  const ConfusionProblem pb = p.pb;
+  return run_loss(
+      info.Env(), async_arg(info, 5), p.keep,
+      [=](double* loss) { return call(pb, sum, dev, loss, out); }, names);
+}
+
+// binaryCrossEntropy(..., params{posWeight, sum, device}, async)
 Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
-  ArgNames names;
-  names.scores = "logits";
-  const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, 1, Input::Logits, names);
-  float* out = out_arg(info, 3, p);
-  const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
-  const bool sum = bool_field(params, "sum");
-  const Device dev = device_field(params);
-  const ConfusionProblem pb = p.pb;
-  auto loss = std::make_shared<double>(0);
-  return run(
-      info.Env(), async_arg(info, 5), p.keep,
-      [=] {
-        return dev == Device::Cpu ? bce_cpu(pb, pos_weight, sum, loss.get(), out)
-                                  : FL_GPU_CALL(dev, bce(pb, pos_weight, sum, loss.get(), out));
-      },
-      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+  return elementwise(info, [](const Napi::Object& params) {
+    const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
+    return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
+      return dev == Device::Cpu ? bce_cpu(pb, pos_weight, sum, loss, out)
+                                : FL_GPU_CALL(dev, bce(pb, pos_weight, sum, loss, out));
+    };
+  });
 }
 
-// sigmoidFocal(logits, labels, weights, out, params{gamma, alpha, sum, device}, async) -> loss
+// sigmoidFocal(..., params{gamma, alpha, sum, device}, async)
 Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
-  ArgNames names;
-  names.scores = "logits";
-  const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, 1, Input::Logits, names);
-  float* out = out_arg(info, 3, p);
-  const float gamma = static_cast<float>(number_field(params, "gamma", 0, 1e3));
-  const float alpha = static_cast<float>(number_field(params, "alpha", 0, 1));
-  const bool sum = bool_field(params, "sum");
-  const Device dev = device_field(params);
-  const ConfusionProblem pb = p.pb;
-  auto loss = std::make_shared<double>(0);
-  return run(
-      info.Env(), async_arg(info, 5), p.keep,
-      [=] {
-        return dev == Device::Cpu
-                   ? sigmoid_focal_cpu(pb, gamma, alpha, sum, loss.get(), out)
-                   : FL_GPU_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss.get(), out));
-      },
-      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+  return elementwise(info, [](const Napi::Object& params) {
+    const float gamma = static_cast<float>(number_field(params, "gamma", 0, 1e3));
+    const float alpha = static_cast<float>(number_field(params, "alpha", 0, 1));
+    return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
+      return dev == Device::Cpu ? sigmoid_focal_cpu(pb, gamma, alpha, sum, loss, out)
+                                : FL_GPU_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss, out));
+    };
+  });
 }
 
 }  // namespace

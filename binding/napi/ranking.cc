@@ -83,12 +83,11 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
 template <class Core>
 Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core,
                       const ArgNames& names = kNames) {
-  auto loss = std::make_shared<double>(0);
   const RankingProblem pb = a.pb;
   float* out = a.out;
-  return run(
-      info.Env(), async_arg(info, 5), a.keep, [=] { return core(pb, loss.get(), out); },
-      [=](Napi::Env env) { return number_result(env, *loss); }, names);
+  return run_loss(
+      info.Env(), async_arg(info, 5), a.keep, [=](double* loss) { return core(pb, loss, out); },
+      names);
 }
 
 // listMLE(..., params{listSize, weights: Float32Array | null, topK, ties, seed})
@@ -199,11 +198,9 @@ Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
   const auto tau = static_cast<float>(number_field(params, "tau", 1e-6, 1e6));
   ArgNames names;
   names.scores = "studentLogits";
-  auto loss = std::make_shared<double>(0);
-  return run(
+  return run_loss(
       env, async_arg(info, 5), keep,
-      [=] { return plackett_luce_distill_cpu(pb, tau, loss.get(), out); },
-      [=](Napi::Env e) { return number_result(e, *loss); }, names);
+      [=](double* loss) { return plackett_luce_distill_cpu(pb, tau, loss, out); }, names);
 }
 
 }  // namespace

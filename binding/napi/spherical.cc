@@ -14,7 +14,7 @@ namespace {
 struct Problem {
   ClassProblem pb;
   Reduction reduction = Reduction::Mean;
-  LossOutputs out;                // out.loss is set by the caller
+  LossOutputs out;                // out.loss is set by the call
   std::vector<Napi::Value> keep;  // typed arrays an async job must keep alive
 };
 
@@ -64,18 +64,17 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
   sp.b = number_field(params, "b", -1e6, 1e6);
   sp.eps = number_field(params, "eps", 1e-30, 1e6);
   const Device dev = device_field(params);
-  auto loss = std::make_shared<double>(0);
-  p.out.loss = loss.get();
   const ClassProblem pb = p.pb;
   const Reduction reduction = p.reduction;
   const LossOutputs out = p.out;
-  return run(
+  return run_loss(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] {
-        return dev == Device::Cpu ? spherical_loss_cpu(pb, sp, reduction, out)
-                                  : FL_GPU_CALL(dev, spherical_loss(pb, sp, reduction, out));
+      [=](double* loss) {
+        const LossOutputs o{loss, out.row_loss, out.grad};
+        return dev == Device::Cpu ? spherical_loss_cpu(pb, sp, reduction, o)
+                                  : FL_GPU_CALL(dev, spherical_loss(pb, sp, reduction, o));
       },
-      [=](Napi::Env env) { return number_result(env, *loss); }, class_names());
+      class_names());
 }
 
 // softmaxLoss(logits, targets, weights|null, classWeights|null, out, rowLoss|null,
@@ -109,18 +108,17 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
   sp.lambda = number_field(params, "lambda", 1e-6, 1e6);
   sp.margin = number_field(params, "margin", 0, 1e6);
   const Device dev = device_field(params);
-  auto loss = std::make_shared<double>(0);
-  p.out.loss = loss.get();
   const ClassProblem pb = p.pb;
   const Reduction reduction = p.reduction;
   const LossOutputs out = p.out;
-  return run(
+  return run_loss(
       env, async_arg(info, 7), p.keep,
-      [=] {
-        return dev == Device::Cpu ? softmax_loss_cpu(pb, sw, sp, reduction, out)
-                                  : FL_GPU_CALL(dev, softmax_loss(pb, sw, sp, reduction, out));
+      [=](double* loss) {
+        const LossOutputs o{loss, out.row_loss, out.grad};
+        return dev == Device::Cpu ? softmax_loss_cpu(pb, sw, sp, reduction, o)
+                                  : FL_GPU_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
       },
-      [=](Napi::Env env) { return number_result(env, *loss); }, class_names());
+      class_names());
 }
 
 }  // namespace
