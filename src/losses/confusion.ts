@@ -513,6 +513,34 @@ export async function tverskyLossAsync(
 
 // ---- binaryCrossEntropy ----
 
+/**
+ * The element-wise binary losses' flow: checks, then the reference or the native entry `entry`
+ * with the loss's own `params`.
+ */
+function elementwiseImpl(
+  fn: string,
+  o: Record<string, unknown>,
+  logits: unknown,
+  labels: unknown,
+  async: boolean,
+  params: object,
+  reference: (pb: RefProblem, reduction: 'mean' | 'sum') => { loss: number; grad: Float64Array },
+  entry: 'binaryCrossEntropy' | 'sigmoidFocal',
+): LossResult | Promise<LossResult> {
+  const pb = problem(fn, logits, labels, o, 'logits');
+  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
+  const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
+  if (pb.backend === 'js') {
+    const r = reference(refProblem(pb), reduction);
+    return withGrad(out, r.loss, r.grad);
+  }
+  const full = { ...params, sum: reduction === 'sum', device: deviceCode(pb.backend) };
+  return andThen(
+    nativeCall(fn, () => native()[entry](pb.scores, pb.labels, pb.weights, out, full, async)),
+    (loss) => ({ loss, grad: out }),
+  );
+}
+
 function bceImpl(
   logits: unknown,
   labels: unknown,
@@ -521,19 +549,9 @@ function bceImpl(
   async: boolean,
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, bceSchema);
-  const pb = problem(fn, logits, labels, o, 'logits');
-  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const posWeight = opt(o, 'posWeight', DEFAULTS.posWeight);
-  const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
-  if (pb.backend === 'js') {
-    const r = referenceBce(refProblem(pb), posWeight, reduction);
-    return withGrad(out, r.loss, r.grad);
-  }
-  const params = { posWeight, sum: reduction === 'sum', device: deviceCode(pb.backend) };
-  return andThen(
-    nativeCall(fn, () => native().binaryCrossEntropy(pb.scores, pb.labels, pb.weights, out, params, async)),
-    (loss) => ({ loss, grad: out }),
-  );
+  const reference = (pb: RefProblem, reduction: 'mean' | 'sum') => referenceBce(pb, posWeight, reduction);
+  return elementwiseImpl(fn, o, logits, labels, async, { posWeight }, reference, 'binaryCrossEntropy');
 }
 
 /**
@@ -567,20 +585,10 @@ function sigmoidFocalImpl(
   async: boolean,
 ): LossResult | Promise<LossResult> {
   const o = readOptions(fn, options, focalSchema);
-  const pb = problem(fn, logits, labels, o, 'logits');
-  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
   const gamma = opt(o, 'gamma', DEFAULTS.focalGamma);
   const alpha = opt(o, 'alpha', DEFAULTS.focalAlpha);
-  const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
-  if (pb.backend === 'js') {
-    const r = referenceSigmoidFocal(refProblem(pb), gamma, alpha, reduction);
-    return withGrad(out, r.loss, r.grad);
-  }
-  const params = { gamma, alpha, sum: reduction === 'sum', device: deviceCode(pb.backend) };
-  return andThen(
-    nativeCall(fn, () => native().sigmoidFocal(pb.scores, pb.labels, pb.weights, out, params, async)),
-    (loss) => ({ loss, grad: out }),
-  );
+  const reference = (pb: RefProblem, reduction: 'mean' | 'sum') => referenceSigmoidFocal(pb, gamma, alpha, reduction);
+  return elementwiseImpl(fn, o, logits, labels, async, { gamma, alpha }, reference, 'sigmoidFocal');
 }
 
 /**
