@@ -21,6 +21,10 @@ inline int64_t rows_per_chunk(int32_t classes) {
   return std::max<int64_t>(1, kChunk / classes);
 }
 
+// Row sweeps that reduce (max, sums) keep four vectors of lanes: with one, each add waits for the
+// last and a 50000-float row's max ran at a third of the speed (4.1 -> 1.5 ms per 6.4M floats).
+constexpr int kWide = 4 * kLanes;
+
 // Reductions of nonnegative terms add into float lanes for kBlockSteps steps, then flush them into
 // double lanes: a block's float sum of 16 terms is within 1e-6 relative (typically 1e-7), the
 // total is a double, and the conversions stay off the per-element path.
@@ -71,18 +75,18 @@ FL_INLINE double lane_max_of(int32_t n, Term term) {
 // Sum of term(i) >= 0 for i in [0, n), in float lanes flushed to double every kBlockSteps steps.
 template <class Term>
 FL_INLINE double nonneg_sum(int32_t n, Term term) {
-  double acc[kLanes] = {};
+  double acc[kWide] = {};
   int32_t i = 0;
   while (i < n) {
-    const int32_t end = static_cast<int32_t>(std::min<int64_t>(n, i + kBlockSteps * kLanes));
-    float f[kLanes] = {};
-    for (; i + kLanes <= end; i += kLanes)
-      for (int j = 0; j < kLanes; ++j) f[j] += term(i + j);
+    const int32_t end = static_cast<int32_t>(std::min<int64_t>(n, i + kBlockSteps * kWide));
+    float f[kWide] = {};
+    for (; i + kWide <= end; i += kWide)
+      for (int j = 0; j < kWide; ++j) f[j] += term(i + j);
     for (int j = 0; i < end; ++i, ++j) f[j] += term(i);
-    for (int j = 0; j < kLanes; ++j) acc[j] += f[j];
+    for (int j = 0; j < kWide; ++j) acc[j] += f[j];
   }
   double s = 0;
-  for (int j = 0; j < kLanes; ++j) s += acc[j];
+  for (int j = 0; j < kWide; ++j) s += acc[j];
   return s;
 }
 
@@ -90,11 +94,11 @@ FL_INLINE double nonneg_sum(int32_t n, Term term) {
 // along the sweep that reads the data anyway, as a float sum of x * 0 (NaN iff some x is NaN or
 // infinite), which vectorises where an integer flag beside the float lanes did not (2x slower).
 FL_INLINE float row_max(const float* __restrict x, int32_t n, int& bad) {
-  float m[kLanes], zero[kLanes] = {};
-  for (int j = 0; j < kLanes; ++j) m[j] = x[0];
+  float m[kWide], zero[kWide] = {};
+  for (int j = 0; j < kWide; ++j) m[j] = x[0];
   int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
+  for (; i + kWide <= n; i += kWide)
+    for (int j = 0; j < kWide; ++j) {
       const float v = x[i + j];
       zero[j] += v * 0.0f;
       m[j] = v > m[j] ? v : m[j];
@@ -104,8 +108,8 @@ FL_INLINE float row_max(const float* __restrict x, int32_t n, int& bad) {
     m[j] = x[i] > m[j] ? x[i] : m[j];
   }
   float r = m[0], z = 0.0f;
-  for (int j = 1; j < kLanes; ++j) r = m[j] > r ? m[j] : r;
-  for (int j = 0; j < kLanes; ++j) z += zero[j];
+  for (int j = 1; j < kWide; ++j) r = m[j] > r ? m[j] : r;
+  for (int j = 0; j < kWide; ++j) z += zero[j];
   bad |= !(z == 0.0f);
   return r;
 }
