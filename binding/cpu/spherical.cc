@@ -69,18 +69,18 @@ struct Moments {
 // Both sums in double lanes; `bad` becomes nonzero on a non-finite logit (which makes a sum NaN
 // or infinite: squares of finite floats stay below 1e77, far from double's range).
 FL_INLINE Moments row_moments(const float* __restrict x, int32_t n, int& bad) {
-  double s[kLanes] = {}, q[kLanes] = {};
+  double s[kWide] = {}, q[kWide] = {};
   auto add = [&](int32_t k, int j) {
     const double v = x[k];
     s[j] += v;
     q[j] += v * v;
   };
   int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) add(i + j, j);
+  for (; i + kWide <= n; i += kWide)
+    for (int j = 0; j < kWide; ++j) add(i + j, j);
   for (int j = 0; i < n; ++i, ++j) add(i, j);
   Moments m;
-  for (int j = 0; j < kLanes; ++j) {
+  for (int j = 0; j < kWide; ++j) {
     m.s += s[j];
     m.q += q[j];
   }
