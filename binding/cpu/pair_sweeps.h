@@ -1,0 +1,126 @@
+// What the pairwise losses share on the CPU: the query and reference tile sets, the kind of a
+// pair, the row loops of a tile, an online LSE merged tile by tile, and the weight sweeps that
+// turn S tiles into G + G^T (single set) or G and G^T (cross-batch) and accumulate them.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "fusedloss/pairs_math.h"
+#include "pair_tiles.h"
+#include "rows.h"
+#include "simd.h"
+
+namespace fl {
+
+struct PairSets {
+  TileSet q, r;  // queries; reference (cross-batch only)
+  bool cross = false;
+  const int32_t* ref_labels = nullptr;  // ref().labels, kept for branch-free pair kinds
+  const TileSet& ref() const { return cross ? r : q; }
+  // Query row i against reference row j.
+  PairKind kind(int64_t i, int64_t j) const {
+    return PairKind{q.labels[i] == ref_labels[j], !cross && i == j};
+  }
+};
+
+// Calls row(i, s_row, j0, cols) for each valid query row of the tile at (i0, j0), with s_row its
+// similarities to reference rows j0 .. j0 + cols. Cloned, so the row loops vectorise per ISA.
+template <class Row>
+FL_SIMD_CLONES void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, const float* s,
+                                  Row row) {
+  const int64_t rows = std::min<int64_t>(kTile, ps.q.n - i0);
+  const int cols = static_cast<int>(std::min<int64_t>(kTile, ps.ref().n - j0));
+  for (int64_t r = 0; r < rows; ++r) row(i0 + r, s + r * kTile, j0, cols);
+}
+
+// A log-sum-exp reduced over tiles: each tile's masked max, then its masked sum of exponentials
+// (both loops vectorise), merged into the running pair. Starting from max 0 and sum 1 counts an
+// implicit zero logit (spec E.1); from -inf and 0, none.
+struct OnlineLse {
+  float max = -INFINITY;
+  double sum = 0;
+
+  static OnlineLse with_zero() { return OnlineLse{0.0f, 1.0}; }
+  float value() const { return sum > 0 ? max + static_cast<float>(std::log(sum)) : -INFINITY; }
+
+  // Adds logit(c) for the columns c < cols where use(c).
+  template <class Use, class Logit>
+  FL_INLINE void add(int cols, Use use, Logit logit) {
+    const float m = lane_max(cols, [&](int c) { return use(c) ? logit(c) : -INFINITY; });
+    if (!(m > -INFINITY)) return;
+    if (m > max) {
+      sum *= std::exp(static_cast<double>(max - m));
+      max = m;
+    }
+    const float top = max;
+    sum += nonneg_sum(cols, [&](int c) { return use(c) ? exp_nonpos(logit(c) - top) : 0.0f; });
+  }
+};
+
+// How many columns c < cols satisfy use(c), in lanes.
+template <class Use>
+FL_INLINE int64_t lane_count(int cols, Use use) {
+  return static_cast<int64_t>(nonneg_sum(cols, [&](int c) { return use(c) ? 1.0f : 0.0f; }));
+}
+
+// Weight tile at (i0, j0) of a by b: single set W = G + G^T, cross-batch W = G (queries against
+// the reference, `back` false) or W = G^T (the reference against the queries); 0 off the valid
+// rows. Adds each row's weight sum into row_sum when given (distance losses need it). The loop
+// over a tile row is branch-free after inlining g, so each clone vectorises it.
+template <class G>
+FL_SIMD_CLONES void weigh_tile(const PairSets& ps, const G& g, const TileSet& a, int64_t i0,
+                               const TileSet& b, int64_t j0, float* s, bool back, double* row_sum) {
+  const int rows = static_cast<int>(std::min<int64_t>(kTile, a.n - i0));
+  const int cols = static_cast<int>(std::min<int64_t>(kTile, b.n - j0));
+  for (int r = 0; r < kTile; ++r) {
+    float* w = s + r * kTile;
+    if (r >= rows) {
+      for (int c = 0; c < kTile; ++c) w[c] = 0.0f;
+      continue;
+    }
+    const int64_t i = i0 + r;
+    // Written to a local row first: stores to w could alias the statistics g reads, which
+    // would keep the loops scalar.
+    float out[kTile] = {};
+    if (!ps.cross)
+      for (int c = 0; c < cols; ++c) out[c] = g(i, j0 + c, w[c]) + g(j0 + c, i, w[c]);
+    else if (back)
+      for (int c = 0; c < cols; ++c) out[c] = g(j0 + c, i, w[c]);
+    else
+      for (int c = 0; c < cols; ++c) out[c] = g(i, j0 + c, w[c]);
+    std::copy(out, out + kTile, w);
+    if (row_sum) row_sum[i] += lane_sum(w, kTile);
+  }
+}
+
+// G for query row i and reference row j at similarity s; the loss's weight function.
+template <class G>
+struct WeightSweeps {
+  const PairSets& ps;
+  G g;
+
+  // d loss / d fn of a's rows into acc; distance losses (`distance`) also subtract
+  // (sum_j W_ij) fn_i, the part of dd/dfn that flows through the norms q (spec E.0).
+  void run(const TileSet& a, const TileSet& b, std::vector<float>& acc, bool distance) const {
+    std::vector<double> row_sum(distance ? a.n : 0);
+    double* rs = distance ? row_sum.data() : nullptr;
+    const bool back = ps.cross && &a == &ps.r;
+    gradient_sweep(a, b, acc, [&](int64_t i0, int64_t j0, float* s) {
+      weigh_tile(ps, g, a, i0, b, j0, s, back, rs);
+    });
+    if (!distance) return;
+    for (int64_t i = 0; i < a.n; ++i)
+      for (int32_t d = 0; d < a.dim; ++d)
+        acc[i * a.ld + d] -= static_cast<float>(row_sum[i]) * a.fn[i * a.ld + d];
+  }
+};
+
+template <class G>
+WeightSweeps<G> weight_sweeps(const PairSets& ps, G g) {
+  return WeightSweeps<G>{ps, g};
+}
+
+}  // namespace fl
