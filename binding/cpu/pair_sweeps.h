@@ -15,14 +15,27 @@
 
 namespace fl {
 
+// The kinds of the pairs of row i (of one set) with the columns j0 + k (of the other), in 32-bit
+// lanes: column labels from j0 and the self pair as a column index, so loops over k vectorise
+// at full width (64-bit index compares would halve it).
+struct RowKinds {
+  int32_t label, self_col;
+  const int32_t* labels;
+
+  RowKinds(const int32_t* row_labels, int64_t i, const int32_t* col_labels, int64_t j0, bool single)
+      : label(row_labels[i]),
+        self_col(single && i >= j0 && i < j0 + kTile ? static_cast<int32_t>(i - j0) : -1),
+        labels(col_labels + j0) {}
+  PairKind operator()(int k) const { return PairKind{labels[k] == label, k == self_col}; }
+};
+
 struct PairSets {
   TileSet q, r;  // queries; reference (cross-batch only)
   bool cross = false;
-  const int32_t* ref_labels = nullptr;  // ref().labels, kept for branch-free pair kinds
   const TileSet& ref() const { return cross ? r : q; }
-  // Query row i against reference row j.
-  PairKind kind(int64_t i, int64_t j) const {
-    return PairKind{q.labels[i] == ref_labels[j], !cross && i == j};
+  // Query row i against the reference rows from j0.
+  RowKinds kinds(int64_t i, int64_t j0) const {
+    return RowKinds(q.labels, i, ref().labels, j0, !cross);
   }
 };
 
@@ -42,8 +55,9 @@ FL_SIMD_CLONES void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, co
 struct OnlineLse {
   float max = -INFINITY;
   double sum = 0;
+  bool any = false;  // some column was added (the implicit zero aside)
 
-  static OnlineLse with_zero() { return OnlineLse{0.0f, 1.0}; }
+  static OnlineLse with_zero() { return OnlineLse{0.0f, 1.0, false}; }
   float value() const { return sum > 0 ? max + static_cast<float>(std::log(sum)) : -INFINITY; }
 
   // Adds logit(c) for the columns c < cols where use(c).
@@ -51,6 +65,7 @@ struct OnlineLse {
   FL_INLINE void add(int cols, Use use, Logit logit) {
     const float m = lane_max(cols, [&](int c) { return use(c) ? logit(c) : -INFINITY; });
     if (!(m > -INFINITY)) return;
+    any = true;
     if (m > max) {
       sum *= std::exp(static_cast<double>(max - m));
       max = m;
@@ -68,35 +83,47 @@ FL_INLINE int64_t lane_count(int cols, Use use) {
 
 // Weight tile at (i0, j0) of a by b: single set W = G + G^T, cross-batch W = G (queries against
 // the reference, `back` false) or W = G^T (the reference against the queries); 0 off the valid
-// rows. Adds each row's weight sum into row_sum when given (distance losses need it). The loop
-// over a tile row is branch-free after inlining g, so each clone vectorises it.
+// rows. Adds each row's weight sum into row_sum when given (distance losses need it). G^T is
+// computed on the transposed tile, so that in both parts the statistics g reads belong to the
+// loop's row (uniform) rather than a gather per pair; the loops are branch-free after inlining
+// g and vectorise in each clone.
 template <class G>
 FL_SIMD_CLONES void weigh_tile(const PairSets& ps, const G& g, const TileSet& a, int64_t i0,
                                const TileSet& b, int64_t j0, float* s, bool back, double* row_sum) {
   const int rows = static_cast<int>(std::min<int64_t>(kTile, a.n - i0));
   const int cols = static_cast<int>(std::min<int64_t>(kTile, b.n - j0));
+  const bool forward = !ps.cross || !back, transposed = !ps.cross || back;
+  float t[kTile * kTile];  // S^T of the tile, then G^T
+  // Rows are written through a local array: stores to s or t could alias the statistics g
+  // reads, which would keep the loops scalar.
+  float out[kTile];
+  if (transposed) {
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) t[c * kTile + r] = s[r * kTile + c];
+    for (int c = 0; c < cols; ++c) {
+      const int64_t j = j0 + c;
+      const RowKinds kind(b.labels, j, a.labels, i0, !ps.cross);
+      const float* tc = t + c * kTile;
+      for (int r = 0; r < rows; ++r) out[r] = g(j, i0 + r, tc[r], kind(r));
+      std::copy(out, out + rows, t + c * kTile);
+    }
+  }
   for (int r = 0; r < kTile; ++r) {
     float* w = s + r * kTile;
-    if (r >= rows) {
-      for (int c = 0; c < kTile; ++c) w[c] = 0.0f;
-      continue;
-    }
     const int64_t i = i0 + r;
-    // Written to a local row first: stores to w could alias the statistics g reads, which
-    // would keep the loops scalar.
-    float out[kTile] = {};
-    if (!ps.cross)
-      for (int c = 0; c < cols; ++c) out[c] = g(i, j0 + c, w[c]) + g(j0 + c, i, w[c]);
-    else if (back)
-      for (int c = 0; c < cols; ++c) out[c] = g(j0 + c, i, w[c]);
-    else
-      for (int c = 0; c < cols; ++c) out[c] = g(i, j0 + c, w[c]);
+    std::fill(out, out + kTile, 0.0f);
+    if (r < rows && forward) {
+      const RowKinds kind(a.labels, i, b.labels, j0, !ps.cross);
+      for (int c = 0; c < cols; ++c) out[c] = g(i, j0 + c, w[c], kind(c));
+    }
+    if (r < rows && transposed)
+      for (int c = 0; c < cols; ++c) out[c] += t[c * kTile + r];
     std::copy(out, out + kTile, w);
-    if (row_sum) row_sum[i] += lane_sum(w, kTile);
+    if (row_sum && r < rows) row_sum[i] += lane_sum(w, kTile);
   }
 }
 
-// G for query row i and reference row j at similarity s; the loss's weight function.
+// g(i, j, s, kind): G for query row i and reference row j at similarity s.
 template <class G>
 struct WeightSweeps {
   const PairSets& ps;

@@ -42,34 +42,32 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   const int64_t n = ps.q.n;
   std::vector<MsRow> rows(n, MsRow{INFINITY, -INFINITY, 0, 0, 0, 0});
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
-    const float lo = -lane_max(
-        cols, [&](int k) { return ms_positive(s[k], ps.kind(i, j0 + k), c) ? -s[k] : -INFINITY; });
-    const float hi =
-        lane_max(cols, [&](int k) { return is_negative(ps.kind(i, j0 + k)) ? s[k] : -INFINITY; });
+    const RowKinds kind = ps.kinds(i, j0);
+    const float lo =
+        -lane_max(cols, [&](int k) { return ms_positive(s[k], kind(k), c) ? -s[k] : -INFINITY; });
+    const float hi = lane_max(cols, [&](int k) { return is_negative(kind(k)) ? s[k] : -INFINITY; });
     rows[i].min_positive = min_of(rows[i].min_positive, lo);
     rows[i].max_negative = max_of(rows[i].max_negative, hi);
   });
   std::vector<OnlineLse> pos(n, OnlineLse::with_zero()), neg(n, OnlineLse::with_zero());
-  std::vector<int64_t> mined_pos(n), mined_neg(n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+    const RowKinds kind = ps.kinds(i, j0);
     const MsRow& r = rows[i];
     auto positive = [&](int k) {
-      return ms_positive(s[k], ps.kind(i, j0 + k), c) && ms_positive_mined(s[k], r.max_negative, c);
+      return ms_positive(s[k], kind(k), c) && ms_positive_mined(s[k], r.max_negative, c);
     };
     auto negative = [&](int k) {
-      return is_negative(ps.kind(i, j0 + k)) && ms_negative_mined(s[k], r.min_positive, c);
+      return is_negative(kind(k)) && ms_negative_mined(s[k], r.min_positive, c);
     };
     pos[i].add(cols, positive, [&](int k) { return ms_positive_logit(s[k], c); });
     neg[i].add(cols, negative, [&](int k) { return ms_negative_logit(s[k], c); });
-    mined_pos[i] += lane_count(cols, positive);
-    mined_neg[i] += lane_count(cols, negative);
   });
   const float inv_n = 1.0f / static_cast<float>(n);
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) {
     MsRow& r = rows[i];
     const bool paper = c.semantics == MsSemantics::Paper;
-    const bool both = mined_pos[i] > 0 && mined_neg[i] > 0;
+    const bool both = pos[i].any && neg[i].any;
     r.lse_positive = pos[i].value();
     r.lse_negative = neg[i].value();
     r.scale_positive = !paper || both ? inv_n : 0.0f;
@@ -78,8 +76,8 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   }
   weight_pass(
       ps,
-      [&](int64_t i, int64_t j, float s)
-          FL_LAMBDA_INLINE { return ms_weight(rows[i], s, ps.kind(i, j), c); },
+      [&](int64_t i, int64_t, float s, PairKind kind)
+          FL_LAMBDA_INLINE { return ms_weight(rows[i], s, kind, c); },
       false, out);
   return loss / static_cast<double>(n);
 }
@@ -92,10 +90,11 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   std::vector<double> pos_sum(n), neg_sum(n);
   std::vector<int64_t> pos_count(n), neg_count(n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+    const RowKinds kind = ps.kinds(i, j0);
     auto term = [&](int k, bool positive) {
-      const PairKind kind = ps.kind(i, j0 + k);
-      const float t = contrastive_term(pair_distance(s[k], ps.q.q[i], ref.q[j0 + k]), kind, p);
-      return (positive ? is_positive(kind) : is_negative(kind)) ? t : 0.0f;
+      const PairKind pk = kind(k);
+      const float t = contrastive_term(pair_distance(s[k], ps.q.q[i], ref.q[j0 + k]), pk, p);
+      return (positive ? is_positive(pk) : is_negative(pk)) ? t : 0.0f;
     };
     pos_sum[i] += nonneg_sum(cols, [&](int k) { return term(k, true); });
     neg_sum[i] += nonneg_sum(cols, [&](int k) { return term(k, false); });
@@ -110,9 +109,9 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   const float ip = static_cast<float>(inv_pos), in = static_cast<float>(inv_neg);
   weight_pass(
       ps,
-      [&](int64_t i, int64_t j, float s) FL_LAMBDA_INLINE {
+      [&](int64_t i, int64_t j, float s, PairKind kind) FL_LAMBDA_INLINE {
         const float d = pair_distance(s, ps.q.q[i], ref.q[j]);
-        return contrastive_weight(d, ps.kind(i, j), p, ip, in);
+        return contrastive_weight(d, kind, p, ip, in);
       },
       true, out);
   return loss;
@@ -125,11 +124,12 @@ double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
   const float m = static_cast<float>(p.m), gamma = static_cast<float>(p.gamma);
   std::vector<OnlineLse> pos(n), neg(n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
-    auto logit = [&](int k) { return circle_logit(s[k], ps.kind(i, j0 + k), m, gamma); };
+    const RowKinds kind = ps.kinds(i, j0);
+    auto logit = [&](int k) { return circle_logit(s[k], kind(k), m, gamma); };
     pos[i].add(
-        cols, [&](int k) { return is_positive(ps.kind(i, j0 + k)); }, logit);
+        cols, [&](int k) { return is_positive(kind(k)); }, logit);
     neg[i].add(
-        cols, [&](int k) { return is_negative(ps.kind(i, j0 + k)); }, logit);
+        cols, [&](int k) { return is_negative(kind(k)); }, logit);
   });
   std::vector<CircleRow> rows(n, CircleRow{0, 0, 0});
   int64_t active = 0;
@@ -143,8 +143,8 @@ double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
   }
   weight_pass(
       ps,
-      [&](int64_t i, int64_t j, float s)
-          FL_LAMBDA_INLINE { return circle_weight(rows[i], s, ps.kind(i, j), m, gamma); },
+      [&](int64_t i, int64_t, float s, PairKind kind)
+          FL_LAMBDA_INLINE { return circle_weight(rows[i], s, kind, m, gamma); },
       false, out);
   return active ? loss / active : 0.0;
 }
@@ -158,10 +158,10 @@ double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   std::vector<double> pos_sum(n);
   std::vector<int64_t> pos_count(n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+    const RowKinds kind = ps.kinds(i, j0);
     all[i].add(
-        cols, [&](int k) { return !ps.kind(i, j0 + k).self; },
-        [&](int k) { return s[k] * inv_tau; });
-    auto positive = [&](int k) { return is_positive(ps.kind(i, j0 + k)); };
+        cols, [&](int k) { return !kind(k).self; }, [&](int k) { return s[k] * inv_tau; });
+    auto positive = [&](int k) { return is_positive(kind(k)); };
     // Signed terms in nonneg_sum's float blocks: 16 terms of at most the row norms each.
     pos_sum[i] += nonneg_sum(cols, [&](int k) { return positive(k) ? s[k] : 0.0f; });
     pos_count[i] += lane_count(cols, positive);
@@ -180,8 +180,8 @@ double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   }
   weight_pass(
       ps,
-      [&](int64_t i, int64_t j, float s)
-          FL_LAMBDA_INLINE { return supcon_weight(rows[i], s, ps.kind(i, j), inv_tau); },
+      [&](int64_t i, int64_t, float s, PairKind kind)
+          FL_LAMBDA_INLINE { return supcon_weight(rows[i], s, kind, inv_tau); },
       false, out);
   return active ? loss / active : 0.0;
 }
@@ -194,18 +194,19 @@ double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
   std::vector<OnlineLse> neg(n);
   std::vector<int64_t> pos_count(n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+    const RowKinds kind = ps.kinds(i, j0);
     neg[i].add(
-        cols, [&](int k) { return is_negative(ps.kind(i, j0 + k)); },
-        [&](int k) { return s[k] * inv_tau; });
-    pos_count[i] += lane_count(cols, [&](int k) { return is_positive(ps.kind(i, j0 + k)); });
+        cols, [&](int k) { return is_negative(kind(k)); }, [&](int k) { return s[k] * inv_tau; });
+    pos_count[i] += lane_count(cols, [&](int k) { return is_positive(kind(k)); });
   });
   std::vector<NtXentRow> rows(n);
   for (int64_t i = 0; i < n; ++i) rows[i] = NtXentRow{neg[i].value(), 0, 0};
   std::vector<double> pair_loss(n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+    const RowKinds kind = ps.kinds(i, j0);
     if (!(rows[i].lse_negative > -INFINITY)) return;
     auto pair = [&](int k) {
-      const bool pos = is_positive(ps.kind(i, j0 + k));
+      const bool pos = is_positive(kind(k));
       const SigmoidSoftplus t = sigmoid_softplus(ntxent_pair_logit(rows[i], s[k], inv_tau));
       return SigmoidSoftplus{pos ? t.sigmoid : 0.0f, pos ? t.softplus : 0.0f};
     };
@@ -220,8 +221,8 @@ double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
   }
   weight_pass(
       ps,
-      [&](int64_t i, int64_t j, float s)
-          FL_LAMBDA_INLINE { return ntxent_weight(rows[i], s, ps.kind(i, j), inv_tau); },
+      [&](int64_t i, int64_t, float s, PairKind kind)
+          FL_LAMBDA_INLINE { return ntxent_weight(rows[i], s, kind, inv_tau); },
       false, out);
   return pairs ? loss / pairs : 0.0;
 }
@@ -237,13 +238,14 @@ double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& ou
   const TileSet& t = ps.q;
   std::vector<Hardest> hard(t.n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+    const RowKinds kind = ps.kinds(i, j0);
     Hardest& h = hard[i];
     for (int k = 0; k < cols; ++k) {
       const int64_t j = j0 + k;
-      const PairKind kind = ps.kind(i, j);
+      const PairKind pk = kind(k);
       const float d = pair_distance(s[k], t.q[i], t.q[j]);
-      if (is_positive(kind) && d > h.pos_d) h.pos_d = d, h.pos = j;
-      if (is_negative(kind) && d < h.neg_d) h.neg_d = d, h.neg = j;
+      if (is_positive(pk) && d > h.pos_d) h.pos_d = d, h.pos = j;
+      if (is_negative(pk) && d < h.neg_d) h.neg_d = d, h.neg = j;
     }
   });
   // Loss and dL/d(d+) per anchor; anchors counted: a positive and a negative, and a positive
@@ -354,7 +356,6 @@ Status pair_loss_cpu(const PairProblem& pb, const PairParams& p, double* loss, f
                      float* ref_grad) {
   PairSets ps;
   ps.cross = pb.ref != nullptr;
-  ps.ref_labels = ps.cross ? pb.ref_labels : pb.labels;
   Status st = tile_set(pb.x, pb.labels, pb.n, pb.dim, pb.normalize, ps.q);
   if (!st.ok()) return st;
   if (ps.cross) {

@@ -57,7 +57,8 @@ FL_HD MsConstants ms_constants(const PairParams& p) {
 // The unmined positive set P_i: 'paper' keeps same-label pairs with S < 1 - 1e-5 (which drops
 // the self pair and exact duplicates), 'pml' drops the self pair by index.
 FL_HD bool ms_positive(float s, PairKind k, const MsConstants& c) {
-  return c.semantics == MsSemantics::Paper ? k.same & (s < 1.0f - 1e-5f) : is_positive(k);
+  const bool paper = c.semantics == MsSemantics::Paper;  // as a mask: no branch in pair loops
+  return (paper & k.same & (s < 1.0f - 1e-5f)) | (!paper & is_positive(k));
 }
 
 // Mining against the unmined sets' extremes: min over P_i, max over N_i.
