@@ -1,17 +1,18 @@
 // `npm run bench`: every loss at its standard size on every backend, next to the tfjs
-// composition a user would otherwise write, plus the machine's memory bandwidth measured in the
-// same run. Prints a table and writes bench/results/latest.json.
+// composition a user would otherwise write, plus the machine's limits measured in the same run
+// (memory bandwidth, FMA peak). Prints a table and writes bench/results/latest.json.
 // `npm run bench -- softmax z-loss` runs only the cases whose loss name contains one of the words
-// (case-insensitive).
+// (case-insensitive); the probes always run.
 //
 // Adding a case: push a `Case` onto CASES: a name, a size, the bytes a native call moves (for
 // memory-bound losses) and a map backend -> setup (fused() and tfjs() make the usual ones).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { anyLoss, backends, listMLE, rankList, setThreads, softmaxCrossEntropy, zLoss } from '../src';
+import { anyLoss, backends, listMLE, multiSimilarity, rankList, setThreads, softmaxCrossEntropy, zLoss } from '../src';
 import { nativeAddon } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
+import { multiSimilarityTfjs } from './tfjs-pairs';
 import { listMLETfjs, rankListTfjs } from './tfjs-ranking';
 import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
 import { mulberry32 } from '../src/random';
@@ -51,6 +52,8 @@ interface Case {
   loss: string;
   size: string;
   bytes?: Bytes;
+  /** Floating-point work of one call, for compute-bound losses (reported against the FMA probe). */
+  flops?: number;
   backends: Record<string, BackendEntry>;
 }
 
@@ -110,10 +113,11 @@ function fused(
   };
 }
 
-/** The tfjs composition on tfjs's 'cpu' and 'wasm' backends. */
-function tfjs(make: () => TfjsRunner, reps: { cpu: number; wasm: number }): Record<string, BackendEntry> {
+/** The tfjs composition on tfjs's 'cpu' and 'wasm' backends (`warmup` 0 for calls of many seconds). */
+function tfjs(make: () => TfjsRunner, reps: { cpu: number; wasm: number }, warmup = 1): Record<string, BackendEntry> {
   const entry = (backend: 'cpu' | 'wasm', n: number): BackendEntry => ({
     reps: n,
+    warmup,
     setup: async () => {
       await useTfjsBackend(backend);
       const before = liveTensors();
@@ -249,6 +253,33 @@ function rankingCases(lists: number, n: number, reps: { cpu: number; js: number;
   ];
 }
 
+/**
+ * Multi-Similarity at N x D with 64 classes: native CPU on 1 and all threads, the reference (its
+ * N x N matrix only at N = 1024), and the tfjs composition (1 to 2 calls at N = 4096: seconds each).
+ * Compute-bound: one N x N x D product forward and two backward, 6 N^2 D flops.
+ */
+function pairCases(): Case[] {
+  return [1024, 4096].flatMap((n) =>
+    [128, 512].map((dim): Case => {
+      const x = normals(n * dim, rand);
+      const y = Int32Array.from({ length: n }, () => Math.floor(rand() * 64));
+      const call: FusedCall = (backend, out) => multiSimilarity(x, y, { dim, backend, out }).loss;
+      const big = n >= 4096;
+      return {
+        loss: 'Multi-Similarity',
+        size: `N=${n} D=${dim}`,
+        flops: 6 * n * n * dim,
+        backends: {
+          'fusedloss cpu, 1 thread': { ...fusedEntry(call, n * dim, 'cpu', 1, big ? 5 : 20), native: true },
+          [BASELINE]: { ...fusedEntry(call, n * dim, 'cpu', THREADS, big ? 5 : 20), native: true },
+          ...(big ? {} : { 'fusedloss js (float64 reference)': fusedEntry(call, n * dim, 'js', THREADS, 1) }),
+          ...tfjs(() => multiSimilarityTfjs(x, y, dim), big ? { cpu: 1, wasm: 1 } : { cpu: 3, wasm: 2 }, big ? 0 : 1),
+        },
+      };
+    }),
+  );
+}
+
 const ALL_CASES: Case[] = [
   {
     loss: 'AnyLoss-F1 binary',
@@ -300,6 +331,7 @@ const ALL_CASES: Case[] = [
   ...classCases(),
   ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
+  ...pairCases(),
 ];
 
 const WORDS = process.argv.slice(2).map((w) => w.toLowerCase());
@@ -317,6 +349,8 @@ interface Row extends Timing {
   /** GB/s counting the kernel's actual traffic, and counting the compulsory minimum. */
   gbps?: number;
   gbpsMinimum?: number;
+  /** GFLOP/s of a compute-bound loss (native rows). */
+  gflops?: number;
   check?: { lossRelDiff: number; gradMaxDiffRel: number; ok: boolean };
 }
 
@@ -352,6 +386,7 @@ async function runCase(c: Case): Promise<Row[]> {
       row.gbps = bytes.actual / (t.medianMs * 1e6);
       row.gbpsMinimum = bytes.minimum / (t.medianMs * 1e6);
     }
+    if (entry.native && c.flops) row.gflops = c.flops / (t.medianMs * 1e6);
     rows.push(row);
   }
   setThreads(THREADS);
@@ -420,13 +455,30 @@ async function main(): Promise<void> {
     `  memory bandwidth (STREAM triad, 3 x 2^${Math.log2(triadN)} doubles, ${THREADS} threads): ${triadGBs.toFixed(1)} GB/s`,
   );
 
+  // FMA peak: register-only multiply-adds on every thread at the widest vector width, best of 5.
+  const fma = addon.fmaPeak(2e7, 5);
+  console.log(`  compute peak (register-only FMA, ${fma.isa}, ${THREADS} threads): ${fma.gflops.toFixed(1)} GFLOP/s`);
+
   const rows: Row[] = [];
   for (const c of CASES) rows.push(...(await runCase(c)));
 
   console.log(
     '\n' +
       table(
-        ['loss', 'size', 'backend', 'median ms', 'min ms', 'reps', `x cpu ${THREADS}T`, 'GB/s', 'GB/s min', '% triad'],
+        [
+          'loss',
+          'size',
+          'backend',
+          'median ms',
+          'min ms',
+          'reps',
+          `x cpu ${THREADS}T`,
+          'GB/s',
+          'GB/s min',
+          '% triad',
+          'GFLOP/s',
+          '% FMA',
+        ],
         rows.map((r) => [
           r.loss,
           r.size,
@@ -438,6 +490,8 @@ async function main(): Promise<void> {
           fmt(r.gbps, 1),
           fmt(r.gbpsMinimum, 1),
           r.gbps === undefined ? '' : `${((100 * r.gbps) / triadGBs).toFixed(0)}%`,
+          fmt(r.gflops, 1),
+          r.gflops === undefined ? '' : `${((100 * r.gflops) / fma.gflops).toFixed(0)}%`,
         ]),
       ),
   );
@@ -475,6 +529,13 @@ async function main(): Promise<void> {
   console.log(
     'GB/s counts the two-pass kernel\'s actual traffic, "GB/s min" the compulsory minimum, "% triad" GB/s / triad.',
   );
+  console.log(
+    `Machine limit of the pairwise losses: the FMA peak, ${fma.gflops.toFixed(1)} GFLOP/s (${fma.isa}, same run); they are`,
+  );
+  console.log(
+    'compute-bound (6 N^2 D flops on 4 N D bytes). "% FMA" is GFLOP/s / peak, counting one N x N x D product forward and two backward;',
+  );
+  console.log('the kernel recomputes S once per mining sweep on top (Multi-Similarity: 4 products per call).');
   for (const c of CASES) {
     if (c.bytes) console.log(`  ${c.loss} ${c.size}: GB/s = ${c.bytes.actualNote}; GB/s min = ${c.bytes.minimumNote}.`);
     for (const [name, e] of Object.entries(c.backends)) {
@@ -489,8 +550,9 @@ async function main(): Promise<void> {
   const report = {
     machine,
     triad: { GBps: triadGBs, doubles: triadN, threads: THREADS },
+    fma: { GFLOPs: fma.gflops, isa: fma.isa, threads: THREADS },
     limit: 'memory bandwidth (the roofline ceiling of a streaming loss; see the printed note on compute)',
-    cases: CASES.map((c) => ({ loss: c.loss, size: c.size, bytes: c.bytes })),
+    cases: CASES.map((c) => ({ loss: c.loss, size: c.size, bytes: c.bytes, flops: c.flops })),
     tolerance: { loss: LOSS_TOL, grad: GRAD_TOL },
     rows,
   };

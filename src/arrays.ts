@@ -95,21 +95,24 @@ export function requireLength(fn: string, name: string, got: number, want: numbe
   }
 }
 
-/** The gradient buffer: options.out when given (checked), else a new Float32Array. */
-export function gradBuffer(fn: string, out: unknown, length: number, scores: Float32Array): Float32Array {
+/** The gradient buffer: options.out (or the option `name`) when given (checked), else a new Float32Array. */
+export function gradBuffer(
+  fn: string,
+  out: unknown,
+  length: number,
+  scores: Float32Array,
+  name = 'options.out',
+): Float32Array {
   if (out === undefined) return new Float32Array(length);
   if (!(out instanceof Float32Array)) {
-    throw typeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
-      `${fn}: options.out must be a Float32Array, got ${describe(out)}`,
-    );
+    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be a Float32Array, got ${describe(out)}`);
   }
-  requireLength(fn, 'options.out', out.length, length, 'the gradient has the layout of the scores');
+  requireLength(fn, name, out.length, length, 'the gradient has the layout of the scores');
   if (out.buffer === scores.buffer) {
     const a = out.byteOffset,
       b = scores.byteOffset;
     if (a < b + scores.byteLength && b < a + out.byteLength) {
-      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.out must not share memory with the scores`);
+      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: ${name} must not share memory with the scores`);
     }
   }
   return out;

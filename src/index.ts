@@ -76,3 +76,31 @@ export type {
   LambdaLossOptions,
 } from './losses/ranking';
 export type { LambdaSchemeName } from './reference/ranking';
+export {
+  multiSimilarity,
+  multiSimilarityAsync,
+  contrastive,
+  contrastiveAsync,
+  tripletBatchHard,
+  tripletBatchHardAsync,
+  circleLoss,
+  circleLossAsync,
+  supCon,
+  supConAsync,
+  ntXent,
+  ntXentAsync,
+  orthogonalProjection,
+  orthogonalProjectionAsync,
+  PAIR_DEFAULTS,
+} from './losses/pairs';
+export type {
+  PairOptions,
+  MultiSimilarityOptions,
+  ContrastiveOptions,
+  TripletBatchHardOptions,
+  CircleLossOptions,
+  SupConOptions,
+  NtXentOptions,
+  OrthogonalProjectionOptions,
+  CrossBatchResult,
+} from './losses/pairs';

@@ -48,6 +48,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   getThreads(): number;
   triadBandwidth(n: number, reps: number): number;
+  /** Register-only FMA throughput on every pool thread, at the widest vector width (wide.h). */
+  fmaPeak(iters: number, reps: number): { gflops: number; isa: string };
   confusionCounts(
     scores: Float32Array,
     labels: Labels,
@@ -94,6 +96,17 @@ export interface NativeAddon {
   listNet: ListCall;
   rankNet: ListCall;
   lambdaLoss: ListCall;
+  /** The pairwise family (binding/napi/pairs.cc); reference rows and their gradient only cross-batch. */
+  pairLoss(
+    embeddings: Float32Array,
+    labels: Int32Array,
+    reference: Float32Array | null,
+    referenceLabels: Int32Array | null,
+    out: Float32Array,
+    referenceOut: Float32Array | null,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<number>;
   plackettLuceDistill(
     student: Float32Array,
     teacher: Float32Array,

@@ -90,6 +90,25 @@ FL_INLINE double nonneg_sum(int32_t n, Term term) {
   return s;
 }
 
+// Largest of value(i) for i in [0, n) in kLanes lanes (-inf for n = 0), so the loop vectorises
+// without reassociating anything.
+template <class Value>
+FL_INLINE float lane_max(int32_t n, Value value) {
+  float m[kLanes];
+  for (int j = 0; j < kLanes; ++j) m[j] = -INFINITY;
+  auto take = [&](int32_t k, int j) {
+    const float v = value(k);
+    m[j] = v > m[j] ? v : m[j];
+  };
+  int32_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) take(i + j, j);
+  for (int j = 0; i < n; ++i, ++j) take(i, j);
+  float r = m[0];
+  for (int j = 1; j < kLanes; ++j) r = m[j] > r ? m[j] : r;
+  return r;
+}
+
 // Largest of x[0, n), n >= 1; `bad` becomes nonzero if an entry is not finite. The check rides
 // along the sweep that reads the data anyway, as a float sum of x * 0 (NaN iff some x is NaN or
 // infinite), which vectorises where an integer flag beside the float lanes did not (2x slower).

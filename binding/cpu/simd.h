@@ -12,6 +12,8 @@
 // Row helpers of the CPU kernels, inlined into the cloned loops that call them (so they are
 // compiled for each clone's target).
 #define FL_INLINE inline __attribute__((always_inline))
+// The same for a lambda passed into a cloned loop: [&](...) FL_LAMBDA_INLINE { ... }.
+#define FL_LAMBDA_INLINE __attribute__((always_inline))
 
 namespace fl {
 constexpr int kLanes = 8;

@@ -218,6 +218,10 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
       e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_CUDA"));
       throw e;
     }
+    case Fault::ReferenceNotFinite:
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_NON_FINITE",
+          std::string(names.reference) + at + " is not finite; embeddings must be finite numbers");
     case Fault::ClassWeightInvalid:
       throw_range_error(
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",

@@ -93,6 +93,7 @@ struct ArgNames {
   const char* weights = "weights";
   const char* class_weights = "classWeights";
   const char* teacher = "teacherLogits";
+  const char* reference = "options.reference";
 };
 [[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
 

@@ -74,14 +74,30 @@ Napi::Value TriadBandwidth(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), triad_bandwidth_cpu(static_cast<int64_t>(n), reps));
 }
 
+// fmaPeak(iters, reps) -> { gflops, isa }
+Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
+  const double iters = info[0].As<Napi::Number>().DoubleValue();
+  const int reps = info[1].As<Napi::Number>().Int32Value();
+  if (!(iters >= 1 && iters <= 1e12) || reps < 1)
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "fmaPeak(iters >= 1, reps >= 1)");
+  const FmaPeak p = fma_peak_cpu(static_cast<int64_t>(iters), reps);
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("gflops", p.gflops);
+  r.Set("isa", p.isa);
+  return r;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("triadBandwidth", Napi::Function::New(env, TriadBandwidth, "triadBandwidth"));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakFn, "fmaPeak"));
   init_confusion(env, exports);
   init_spherical(env, exports);
   init_ranking(env, exports);
+  init_pairs(env, exports);
   return exports;
 }
 

@@ -108,4 +108,14 @@ FL_HD SigmoidSoftplus sigmoid_softplus(float t) {
   return SigmoidSoftplus{t >= 0.0f ? inv : e * inv, (t > 0.0f ? t : 0.0f) + log1p_unit(e)};
 }
 
+// The same two in double, for per-row scalars (stable forms, spec "Conventions").
+FL_HD double softplus64(double t) {
+  return (t > 0 ? t : 0) + std::log1p(std::exp(-std::fabs(t)));
+}
+
+FL_HD double sigmoid64(double t) {
+  const double e = std::exp(-std::fabs(t));
+  return t >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
 }  // namespace fl

@@ -9,4 +9,13 @@ namespace fl {
 // runs, in GB/s counting 24 bytes per element as STREAM does.
 double triad_bandwidth_cpu(int64_t n, int reps);
 
+// Register-only fused multiply-adds on every pool thread at once, at the widest vector width
+// the CPU has; best of `reps` runs of `iters` iterations per thread. GFLOP/s counting 2 flops per
+// lane per multiply-add, and the instruction set used.
+struct FmaPeak {
+  double gflops;
+  const char* isa;
+};
+FmaPeak fma_peak_cpu(int64_t iters, int reps);
+
 }  // namespace fl

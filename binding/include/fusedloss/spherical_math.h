@@ -10,15 +10,6 @@
 
 namespace fl {
 
-FL_HD double softplus64(double t) {
-  return (t > 0 ? t : 0) + std::log1p(std::exp(-std::fabs(t)));
-}
-
-FL_HD double sigmoid64(double t) {
-  const double e = std::exp(-std::fabs(t));
-  return t >= 0 ? 1 / (1 + e) : e / (1 + e);
-}
-
 // ---- spherical family (spec F.1 to F.3) ----
 
 // The gradient of a spherical-family row, dL/do_k = dL/ds + 2 dL/dq o_k + dL/dA [k = c] (spec

@@ -18,6 +18,7 @@ enum class Fault : int32_t {
   TeacherNotFinite,       // teacher logits[index] is NaN or +-Infinity
   Cuda,                   // the CUDA runtime failed; `message` holds its name and words
   ClassWeightInvalid,     // class_weights[index] negative or not finite
+  ReferenceNotFinite,     // reference embeddings[index] (cross-batch) is NaN or +-Infinity
 };
 
 struct Status {

@@ -1,0 +1,153 @@
+// What the pairwise losses share on the CPU: the query and reference tile sets, the kind of a
+// pair, the row loops of a tile, an online LSE merged tile by tile, and the weight sweeps that
+// turn S tiles into G + G^T (single set) or G and G^T (cross-batch) and accumulate them.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "fusedloss/pairs_math.h"
+#include "pair_tiles.h"
+#include "rows.h"
+#include "simd.h"
+
+namespace fl {
+
+// The kinds of the pairs of row i (of one set) with the columns j0 + k (of the other), in 32-bit
+// lanes: column labels from j0 and the self pair as a column index, so loops over k vectorise
+// at full width (64-bit index compares would halve it).
+struct RowKinds {
+  int32_t label, self_col;
+  const int32_t* labels;
+
+  RowKinds(const int32_t* row_labels, int64_t i, const int32_t* col_labels, int64_t j0, bool single)
+      : label(row_labels[i]),
+        self_col(single && i >= j0 && i < j0 + kTile ? static_cast<int32_t>(i - j0) : -1),
+        labels(col_labels + j0) {}
+  PairKind operator()(int k) const { return PairKind{labels[k] == label, k == self_col}; }
+};
+
+struct PairSets {
+  TileSet q, r;  // queries; reference (cross-batch only)
+  bool cross = false;
+  const TileSet& ref() const { return cross ? r : q; }
+  // Query row i against the reference rows from j0.
+  RowKinds kinds(int64_t i, int64_t j0) const {
+    return RowKinds(q.labels, i, ref().labels, j0, !cross);
+  }
+};
+
+// Calls row(i, s_row, j0, cols) for each valid query row of the tile at (i0, j0), with s_row its
+// similarities to reference rows j0 .. j0 + cols. Cloned, so the row loops vectorise per ISA.
+template <class Row>
+FL_SIMD_CLONES void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, const float* s,
+                                  Row row) {
+  const int64_t rows = std::min<int64_t>(kTile, ps.q.n - i0);
+  const int cols = static_cast<int>(std::min<int64_t>(kTile, ps.ref().n - j0));
+  for (int64_t r = 0; r < rows; ++r) row(i0 + r, s + r * kTile, j0, cols);
+}
+
+// A log-sum-exp reduced over tiles: each tile's masked max, then its masked sum of exponentials
+// (both loops vectorise), merged into the running pair. Starting from max 0 and sum 1 counts an
+// implicit zero logit (spec E.1); from -inf and 0, none.
+struct OnlineLse {
+  float max = -INFINITY;
+  double sum = 0;
+  bool any = false;  // some column was added (the implicit zero aside)
+
+  static OnlineLse with_zero() { return OnlineLse{0.0f, 1.0, false}; }
+  float value() const { return sum > 0 ? max + static_cast<float>(std::log(sum)) : -INFINITY; }
+
+  // Adds logit(c) for the columns c < cols where use(c).
+  template <class Use, class Logit>
+  FL_INLINE void add(int cols, Use use, Logit logit) {
+    const float m = lane_max(cols, [&](int c) { return use(c) ? logit(c) : -INFINITY; });
+    if (!(m > -INFINITY)) return;
+    any = true;
+    if (m > max) {
+      sum *= std::exp(static_cast<double>(max - m));
+      max = m;
+    }
+    const float top = max;
+    sum += nonneg_sum(cols, [&](int c) { return use(c) ? exp_nonpos(logit(c) - top) : 0.0f; });
+  }
+};
+
+// How many columns c < cols satisfy use(c), in lanes.
+template <class Use>
+FL_INLINE int64_t lane_count(int cols, Use use) {
+  return static_cast<int64_t>(nonneg_sum(cols, [&](int c) { return use(c) ? 1.0f : 0.0f; }));
+}
+
+// Weight tile at (i0, j0) of a by b: single set W = G + G^T, cross-batch W = G (queries against
+// the reference, `back` false) or W = G^T (the reference against the queries); 0 off the valid
+// rows. Adds each row's weight sum into row_sum when given (distance losses need it). G^T is
+// computed on the transposed tile, so that in both parts the statistics g reads belong to the
+// loop's row (uniform) rather than a gather per pair; the loops are branch-free after inlining
+// g and vectorise in each clone.
+template <class G>
+FL_SIMD_CLONES void weigh_tile(const PairSets& ps, const G& g, const TileSet& a, int64_t i0,
+                               const TileSet& b, int64_t j0, float* s, bool back, double* row_sum) {
+  const int rows = static_cast<int>(std::min<int64_t>(kTile, a.n - i0));
+  const int cols = static_cast<int>(std::min<int64_t>(kTile, b.n - j0));
+  const bool forward = !ps.cross || !back, transposed = !ps.cross || back;
+  float t[kTile * kTile];  // S^T of the tile, then G^T
+  // Rows are written through a local array: stores to s or t could alias the statistics g
+  // reads, which would keep the loops scalar.
+  float out[kTile];
+  if (transposed) {
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) t[c * kTile + r] = s[r * kTile + c];
+    for (int c = 0; c < cols; ++c) {
+      const int64_t j = j0 + c;
+      const RowKinds kind(b.labels, j, a.labels, i0, !ps.cross);
+      const float* tc = t + c * kTile;
+      for (int r = 0; r < rows; ++r) out[r] = g(j, i0 + r, tc[r], kind(r));
+      std::copy(out, out + rows, t + c * kTile);
+    }
+  }
+  for (int r = 0; r < kTile; ++r) {
+    float* w = s + r * kTile;
+    const int64_t i = i0 + r;
+    std::fill(out, out + kTile, 0.0f);
+    if (r < rows && forward) {
+      const RowKinds kind(a.labels, i, b.labels, j0, !ps.cross);
+      for (int c = 0; c < cols; ++c) out[c] = g(i, j0 + c, w[c], kind(c));
+    }
+    if (r < rows && transposed)
+      for (int c = 0; c < cols; ++c) out[c] += t[c * kTile + r];
+    std::copy(out, out + kTile, w);
+    if (row_sum && r < rows) row_sum[i] += lane_sum(w, kTile);
+  }
+}
+
+// g(i, j, s, kind): G for query row i and reference row j at similarity s.
+template <class G>
+struct WeightSweeps {
+  const PairSets& ps;
+  G g;
+
+  // d loss / d fn of a's rows into acc; distance losses (`distance`) also subtract
+  // (sum_j W_ij) fn_i, the part of dd/dfn that flows through the norms q (spec E.0).
+  void run(const TileSet& a, const TileSet& b, std::vector<float>& acc, bool distance) const {
+    std::vector<double> row_sum(distance ? a.n : 0);
+    double* rs = distance ? row_sum.data() : nullptr;
+    const bool back = ps.cross && &a == &ps.r;
+    gradient_sweep(a, b, acc, [&](int64_t i0, int64_t j0, float* s) {
+      weigh_tile(ps, g, a, i0, b, j0, s, back, rs);
+    });
+    if (!distance) return;
+    for (int64_t i = 0; i < a.n; ++i)
+      for (int32_t d = 0; d < a.dim; ++d)
+        acc[i * a.ld + d] -= static_cast<float>(row_sum[i]) * a.fn[i * a.ld + d];
+  }
+};
+
+template <class G>
+WeightSweeps<G> weight_sweeps(const PairSets& ps, G g) {
+  return WeightSweeps<G>{ps, g};
+}
+
+}  // namespace fl

@@ -1,0 +1,149 @@
+// The pairwise family's tile micro-kernels: register-blocked products of kRowBlock rows by a
+// kPanel-wide strip, written with GCC vector types and cloned per ISA (wide.h) so each keeps its
+// 6 x 16 accumulators in registers: 6 zmm (AVX-512), 12 ymm (AVX2 + FMA), 24 xmm (baseline).
+#include "pair_tiles.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cfloat>
+#include <cmath>
+
+#include "simd.h"
+#include "wide.h"
+
+namespace fl {
+namespace {
+
+// The scale of a row whose norm is below the floor.
+const float kClampedScale = static_cast<float>(1.0 / static_cast<double>(kMinNorm));
+
+int64_t round_up(int64_t v, int64_t m) {
+  return (v + m - 1) / m * m;
+}
+
+}  // namespace
+
+Status tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
+                TileSet& t) {
+  t.n = n;
+  t.rows = round_up(n, kTile);
+  t.dim = dim;
+  t.ld = static_cast<int32_t>(round_up(dim, kPanel));
+  t.labels = labels;
+  t.normalize = normalize;
+  t.fn.assign(static_cast<size_t>(t.rows) * t.ld, 0.0f);
+  t.packed.assign(t.fn.size(), 0.0f);
+  t.q.assign(t.rows, 0.0f);
+  t.scale.assign(t.rows, 1.0f);
+  const int64_t ld = t.ld;
+  std::atomic<int> bad{0};
+  parallel_chunks(t.rows / kPanel, 16, [&](int64_t, int64_t pb, int64_t pe) {
+    for (int64_t i = pb * kPanel; i < std::min(pe * kPanel, n); ++i) {
+      const float* f = x + i * dim;
+      double norm2 = 0;
+      for (int32_t d = 0; d < dim; ++d) norm2 += static_cast<double>(f[d]) * f[d];
+      if (!(norm2 <= DBL_MAX))
+        bad.store(1,
+                  std::memory_order_relaxed);  // a NaN or infinity (finite floats square far below)
+      const double norm = std::sqrt(norm2);
+      const double scale = normalize ? 1.0 / std::max(norm, static_cast<double>(kMinNorm)) : 1.0;
+      float* fn = t.fn.data() + i * ld;
+      float* panel = t.packed.data() + (i / kPanel) * ld * kPanel + i % kPanel;
+      double q = 0;
+      for (int32_t d = 0; d < dim; ++d) {
+        fn[d] = static_cast<float>(f[d] * scale);
+        panel[d * kPanel] = fn[d];
+        q += static_cast<double>(fn[d]) * fn[d];
+      }
+      t.q[i] = static_cast<float>(q);
+      t.scale[i] = static_cast<float>(scale);
+    }
+  });
+  if (bad)
+    for (int64_t k = 0; k < n * dim; ++k)
+      if (!(std::fabs(x[k]) <= FLT_MAX)) return Status::at(Fault::ScoreNotFinite, k, x[k]);
+  return Status{};
+}
+
+namespace {
+
+// S tile: for each 16-column panel and each 6-row block, 6 x 16 accumulators in registers over
+// the whole width; the panel's d-th 16 floats are one contiguous load.
+template <class V>
+FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
+                                 float* s) {
+  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V);
+  const int64_t ld = a.ld;
+  const float* __restrict rows = a.fn.data() + i0 * ld;
+  for (int p = 0; p < kTile / kPanel; ++p) {
+    const float* __restrict panel = b.packed.data() + (j0 + p * kPanel) * ld;
+    for (int r0 = 0; r0 < kTile; r0 += kRowBlock) {
+      V acc[kRowBlock][kVecs] = {};
+      const float* __restrict ar = rows + r0 * ld;
+      for (int64_t d = 0; d < ld; ++d) {
+        V v[kVecs];
+        for (int k = 0; k < kVecs; ++k) load_vec(v[k], panel + d * kPanel + k * (kPanel / kVecs));
+        for (int r = 0; r < kRowBlock; ++r)
+          for (int k = 0; k < kVecs; ++k) acc[r][k] += ar[r * ld + d] * v[k];
+      }
+      for (int r = 0; r < kRowBlock; ++r)
+        for (int k = 0; k < kVecs; ++k)
+          store_vec(s + (r0 + r) * kTile + p * kPanel + k * (kPanel / kVecs), acc[r][k]);
+    }
+  }
+}
+
+// acc += W B: for each 6-row block and 16-wide column strip of the gradient, the tile's kTile
+// rows of B are broadcast-multiplied by the weights into 6 x 16 registers.
+template <class V>
+FL_INLINE void accumulate_kernel(const float* w, const TileSet& b, int64_t j0, float* acc) {
+  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V);
+  const int64_t ld = b.ld;
+  const float* __restrict cols = b.fn.data() + j0 * ld;
+  for (int r0 = 0; r0 < kTile; r0 += kRowBlock) {
+    const float* __restrict wr = w + r0 * kTile;
+    for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
+      V c[kRowBlock][kVecs];
+      for (int r = 0; r < kRowBlock; ++r)
+        for (int k = 0; k < kVecs; ++k)
+          load_vec(c[r][k], acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs));
+      for (int j = 0; j < kTile; ++j) {
+        V v[kVecs];
+        for (int k = 0; k < kVecs; ++k) load_vec(v[k], cols + j * ld + d0 + k * (kPanel / kVecs));
+        for (int r = 0; r < kRowBlock; ++r)
+          for (int k = 0; k < kVecs; ++k) c[r][k] += wr[r * kTile + j] * v[k];
+      }
+      for (int r = 0; r < kRowBlock; ++r)
+        for (int k = 0; k < kVecs; ++k)
+          store_vec(acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs), c[r][k]);
+    }
+  }
+}
+
+}  // namespace
+
+FL_WIDE_DISPATCH(similarity_tile, similarity_kernel,
+                 (const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s),
+                 (a, i0, b, j0, s))
+FL_WIDE_DISPATCH(accumulate_tile, accumulate_kernel,
+                 (const float* w, const TileSet& b, int64_t j0, float* acc), (w, b, j0, acc))
+
+void normalisation_backward(const TileSet& t, const float* acc, float* grad) {
+  const int64_t ld = t.ld;
+  parallel_chunks(t.n, 256, [&](int64_t, int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float* g = acc + i * ld;
+      const float* fn = t.fn.data() + i * ld;
+      float* out = grad + i * t.dim;
+      // Below the norm floor F.normalize is x / 1e-12, a plain scaling: no projection.
+      const bool project = t.normalize && t.scale[i] < kClampedScale;
+      double dot = 0;
+      if (project)
+        for (int32_t d = 0; d < t.dim; ++d) dot += static_cast<double>(g[d]) * fn[d];
+      const float gf = static_cast<float>(dot);
+      for (int32_t d = 0; d < t.dim; ++d) out[d] = (g[d] - gf * fn[d]) * t.scale[i];
+    }
+  });
+}
+
+}  // namespace fl

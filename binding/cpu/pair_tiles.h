@@ -1,0 +1,71 @@
+// The tile engine of the pairwise family: the embeddings normalised into a padded copy (and a
+// panel-packed copy for the similarity micro-kernel), tiles of S = A B^T recomputed on demand,
+// and G B accumulated tile by tile. Nothing here is N x N: a sweep holds one kTile x kTile tile
+// per thread. Row tiles are the unit of parallelism and each owns its rows' statistics and
+// gradient, visiting the column tiles in order, so results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "fusedloss/status.h"
+#include "parallel.h"
+
+namespace fl {
+
+constexpr int kPanel = 16;    // similarity columns (and gradient columns) per micro-kernel step
+constexpr int kRowBlock = 6;  // rows per micro-kernel step: 6 x 16 accumulators in registers
+constexpr int kTile = 96;     // rows and columns of a tile: a multiple of both
+constexpr float kMinNorm = 1e-12f;  // F.normalize's floor (spec "Conventions")
+
+// One embedding set, ready for the sweeps.
+struct TileSet {
+  int64_t n = 0, rows = 0;  // rows: n rounded up to kTile (the padding rows are zero)
+  int32_t dim = 0, ld = 0;  // ld: dim rounded up to kPanel (the padding columns are zero)
+  const int32_t* labels = nullptr;
+  std::vector<float> fn;      // rows x ld, the (normalised) rows
+  std::vector<float> packed;  // rows / kPanel panels of ld x kPanel: fn transposed per panel
+  std::vector<float> q;       // ||fn_i||^2 (for distances)
+  std::vector<float> scale;   // 1 / max(||f_i||, 1e-12), or 1 without normalisation
+  bool normalize = true;
+};
+
+// Fills `t` from n x dim rows; a non-finite entry gives Fault::ScoreNotFinite at its index.
+Status tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
+                TileSet& t);
+
+// s (kTile x kTile) = rows [i0, i0 + kTile) of a times rows [j0, j0 + kTile) of b, transposed.
+void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s);
+
+// acc (kTile x ld, rows i0.. of a gradient) += w (kTile x kTile) times rows [j0, j0 + kTile) of b.
+void accumulate_tile(const float* w, const TileSet& b, int64_t j0, float* acc);
+
+// grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (n x ld): the normalisation
+// backward, (g - (g . fn) fn) / ||f|| (spec E.0), or a copy without normalisation.
+void normalisation_backward(const TileSet& t, const float* acc, float* grad);
+
+// Calls body(i0, j0, s) for every tile of S = a b^T: row tiles in parallel, each visiting the
+// column tiles in order, with s its S tile (body may overwrite it).
+template <class Body>
+void sweep_tiles(const TileSet& a, const TileSet& b, Body body) {
+  parallel_chunks(a.rows / kTile, 1, [&](int64_t, int64_t tile, int64_t) {
+    std::vector<float> s(static_cast<size_t>(kTile) * kTile);
+    for (int64_t j0 = 0; j0 < b.rows; j0 += kTile) {
+      similarity_tile(a, tile * kTile, b, j0, s.data());
+      body(tile * kTile, j0, s.data());
+    }
+  });
+}
+
+// The last sweep: weigh(i0, j0, s) turns each S tile into its weight tile in place, which is
+// accumulated into acc (a.rows x ld): acc = d loss / d fn of a's rows.
+template <class Weigh>
+void gradient_sweep(const TileSet& a, const TileSet& b, std::vector<float>& acc, Weigh weigh) {
+  acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
+  sweep_tiles(a, b, [&](int64_t i0, int64_t j0, float* s) {
+    weigh(i0, j0, s);
+    accumulate_tile(s, b, j0, acc.data() + i0 * a.ld);
+  });
+}
+
+}  // namespace fl

@@ -1,0 +1,69 @@
+// Explicit per-ISA clones for compute-bound kernels. target_clones compiles one body per target,
+// but a register-blocked kernel needs a different vector type per target: GCC lowers a vector
+// wider than the target's registers through memory. So each kernel is a template over its
+// vector type, instantiated inside three functions built for AVX-512, AVX2 + FMA and the x86-64
+// baseline, and wide_isa() picks one once per process (the same binary runs on all three).
+#pragma once
+
+#include "simd.h"
+
+namespace fl {
+
+// Vectors of 4, 8 and 16 floats: one xmm, ymm or zmm register.
+typedef float Vec4 __attribute__((vector_size(16)));
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef float Vec16 __attribute__((vector_size(64)));
+
+// Unaligned loads and stores (an alignment attribute on V would not survive as a template
+// argument).
+// (Out-parameters: returning a vector by value from a template draws GCC's ABI note.)
+template <class V>
+FL_INLINE void load_vec(V& v, const float* p) {
+  __builtin_memcpy(&v, p, sizeof v);
+}
+template <class V>
+FL_INLINE void store_vec(float* p, const V& v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
+enum class WideIsa { Baseline, Avx2, Avx512 };
+
+inline WideIsa wide_isa() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FUSEDLOSS_NO_CLONES)
+  static const WideIsa isa = __builtin_cpu_supports("x86-64-v4")   ? WideIsa::Avx512
+                             : __builtin_cpu_supports("x86-64-v3") ? WideIsa::Avx2
+                                                                   : WideIsa::Baseline;
+  return isa;
+#else
+  return WideIsa::Baseline;
+#endif
+}
+
+}  // namespace fl
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FUSEDLOSS_NO_CLONES)
+#define FL_TARGET_AVX512 __attribute__((target("arch=x86-64-v4")))
+#define FL_TARGET_AVX2 __attribute__((target("arch=x86-64-v3")))
+#else
+#define FL_TARGET_AVX512
+#define FL_TARGET_AVX2
+#endif
+
+// Defines NAME(args) dispatching to KERNEL<Vec16>, KERNEL<Vec8> or KERNEL<Vec4>, each compiled
+// for its ISA. KERNEL must be a template inlined into its caller (FL_INLINE).
+#define FL_WIDE_DISPATCH(NAME, KERNEL, PARAMS, ARGS)                 \
+  namespace {                                                        \
+  FL_TARGET_AVX512 void NAME##_avx512 PARAMS { KERNEL<Vec16> ARGS; } \
+  FL_TARGET_AVX2 void NAME##_avx2 PARAMS { KERNEL<Vec8> ARGS; }      \
+  void NAME##_baseline PARAMS { KERNEL<Vec4> ARGS; }                 \
+  }                                                                  \
+  void NAME PARAMS {                                                 \
+    switch (wide_isa()) {                                            \
+      case WideIsa::Avx512:                                          \
+        return NAME##_avx512 ARGS;                                   \
+      case WideIsa::Avx2:                                            \
+        return NAME##_avx2 ARGS;                                     \
+      default:                                                       \
+        return NAME##_baseline ARGS;                                 \
+    }                                                                \
+  }

@@ -1,0 +1,60 @@
+// The pairwise similarity-weighting family (spec E: Multi-Similarity and the General Pair
+// Weighting losses). Every loss here is a function of S = Fn Fr^T, the similarities between the
+// (L2-normalised) query rows and the reference rows (the queries themselves unless cross-batch),
+// with gradient dL/dS = G non-zero on the pairs a loss uses. The CPU kernel never forms S or G:
+// it recomputes tiles of S, reduces them into per-row statistics (mining thresholds, LSEs,
+// counts), and in a last sweep turns each tile into pair weights and accumulates G Fr (and G^T
+// Fq) tile by tile. Memory beyond the inputs and outputs is O(N * D + tile^2) per thread.
+#pragma once
+
+#include <cstdint>
+
+#include "fusedloss/status.h"
+
+namespace fl {
+
+// N query rows of `dim` floats and their labels; a reference set of M rows (cross-batch), or
+// none: then every pair (i, j) of queries, i != j, is a candidate pair.
+struct PairProblem {
+  const float* x = nullptr;
+  const int32_t* labels = nullptr;
+  int64_t n = 0;
+  int32_t dim = 1;
+  const float* ref = nullptr;  // null: single embedding set
+  const int32_t* ref_labels = nullptr;
+  int64_t m = 0;
+  bool normalize = true;  // rows divided by max(||f||, 1e-12), gradient through it (spec E.0)
+};
+
+enum class PairLoss : int32_t {
+  MultiSimilarity = 0,  // spec E.1
+  Contrastive,          // E.2, pytorch-metric-learning's form
+  TripletBatchHard,     // E.3
+  Circle,               // E.4
+  SupCon,               // E.5
+  NtXent,               // E.5, one term per positive pair
+  OrthogonalProjection  // E.6
+};
+
+// Which published convention Multi-Similarity follows (spec E.1): the authors' code (self and
+// exact duplicates removed by S < 1 - 1e-5; an anchor lacking mined positives or negatives is
+// skipped) or pytorch-metric-learning (self removed by index; each non-empty half counts).
+enum class MsSemantics : int32_t { Paper = 0, Pml = 1 };
+
+struct PairParams {
+  PairLoss loss = PairLoss::MultiSimilarity;
+  double alpha = 2, beta = 50, base = 0.5, epsilon = 0.1;  // Multi-Similarity
+  MsSemantics semantics = MsSemantics::Pml;
+  double pos_margin = 0, neg_margin = 1;  // contrastive
+  double margin = 0.05;                   // triplet (hinge)
+  bool soft_margin = false;               // triplet: softplus(d+ - d-) instead of the hinge
+  double m = 0.4, gamma = 80;             // circle; OPL uses gamma as its negative weight
+  double temperature = 0.07, base_temperature = 0.07;  // SupCon, NT-Xent
+};
+
+// Fills grad (n x dim) and, cross-batch, ref_grad (m x dim) with d loss / d rows; *loss the mean
+// the loss defines. A non-finite input is reported with its index.
+Status pair_loss_cpu(const PairProblem& pb, const PairParams& p, double* loss, float* grad,
+                     float* ref_grad);
+
+}  // namespace fl

@@ -1,0 +1,172 @@
+// Per-pair formulas of the pairwise family (spec E), shared by the CPU kernels and the CUDA
+// kernels (host+device): which pairs a loss uses, the mining thresholds, each pair's logit, and
+// the pair weight G_ij = dL/dS_ij from the row statistics a first sweep reduced. How a backend
+// reduces the statistics (tiles, warps) is its own business; what they mean is fixed here.
+#pragma once
+
+#include <cmath>
+
+#include "fusedloss/math.h"
+#include "fusedloss/pairs.h"
+
+namespace fl {
+
+// A candidate pair (i, j): same label or not; `self` is the pair of a row with itself, which no
+// loss uses (Multi-Similarity 'paper' drops it by its similarity instead, spec E.1).
+struct PairKind {
+  bool same, self;
+};
+
+FL_HD bool is_positive(PairKind k) {
+  return k.same & !k.self;
+}
+FL_HD bool is_negative(PairKind k) {
+  return !k.same;
+}
+
+// min and max as selects: fminf / fmaxf are library calls on x86 (NaN rules), which keep loops
+// scalar; the operands here are never NaN.
+FL_HD float min_of(float a, float b) {
+  return a < b ? a : b;
+}
+FL_HD float max_of(float a, float b) {
+  return a > b ? a : b;
+}
+
+// ---- distances (contrastive, triplet): d^2 = q_i + q_j - 2 S_ij, q the squared row norms ----
+
+// Pairs closer than 1e-3 of their norms count as coincident (d = 0, no gradient): at float
+// precision their distance is rounding noise, and dd/dS = -1/d is singular there (spec E.0).
+FL_HD float pair_distance(float s, float qi, float qj) {
+  const float d2 = qi + qj - 2.0f * s;
+  return d2 > 1e-6f * (qi + qj) ? std::sqrt(d2) : 0.0f;
+}
+
+// ---- Multi-Similarity (spec E.1) ----
+
+struct MsConstants {
+  float alpha, beta, base, epsilon;
+  MsSemantics semantics;
+};
+
+FL_HD MsConstants ms_constants(const PairParams& p) {
+  return MsConstants{static_cast<float>(p.alpha), static_cast<float>(p.beta),
+                     static_cast<float>(p.base), static_cast<float>(p.epsilon), p.semantics};
+}
+
+// The unmined positive set P_i: 'paper' keeps same-label pairs with S < 1 - 1e-5 (which drops
+// the self pair and exact duplicates), 'pml' drops the self pair by index.
+FL_HD bool ms_positive(float s, PairKind k, const MsConstants& c) {
+  const bool paper = c.semantics == MsSemantics::Paper;  // as a mask: no branch in pair loops
+  return (paper & k.same & (s < 1.0f - 1e-5f)) | (!paper & is_positive(k));
+}
+
+// Mining against the unmined sets' extremes: min over P_i, max over N_i.
+FL_HD bool ms_positive_mined(float s, float max_negative, const MsConstants& c) {
+  return s - c.epsilon < max_negative;
+}
+FL_HD bool ms_negative_mined(float s, float min_positive, const MsConstants& c) {
+  return s + c.epsilon > min_positive;
+}
+
+FL_HD float ms_positive_logit(float s, const MsConstants& c) {
+  return -c.alpha * (s - c.base);
+}
+FL_HD float ms_negative_logit(float s, const MsConstants& c) {
+  return c.beta * (s - c.base);
+}
+
+// Row statistics: the mining extremes, then each half's LSE with its implicit zero logit and
+// the scale its weights carry (1/B for a counted half, 0 for a skipped one).
+struct MsRow {
+  float min_positive, max_negative;
+  float lse_positive, lse_negative;
+  float scale_positive, scale_negative;
+};
+
+FL_HD float ms_weight(const MsRow& r, float s, PairKind k, const MsConstants& c) {
+  // Branch-free (both logits, one exponential), so loops over a tile row vectorise.
+  const bool pos = ms_positive(s, k, c) & ms_positive_mined(s, r.max_negative, c);
+  const bool neg = is_negative(k) & ms_negative_mined(s, r.min_positive, c);
+  const float logit =
+      pos ? ms_positive_logit(s, c) - r.lse_positive : ms_negative_logit(s, c) - r.lse_negative;
+  const float scale = pos ? -r.scale_positive : (neg ? r.scale_negative : 0.0f);
+  return scale * exp_nonpos(min_of(logit, 0.0f));
+}
+
+// ---- contrastive (spec E.2): relu(d - m_pos) on positives, relu(m_neg - d) on negatives, each
+// half the mean over its non-zero terms ----
+
+FL_HD float contrastive_term(float d, PairKind k, const PairParams& p) {
+  const float pos = max_of(d - static_cast<float>(p.pos_margin), 0.0f);
+  const float neg = max_of(static_cast<float>(p.neg_margin) - d, 0.0f);
+  return is_positive(k) ? pos : (is_negative(k) ? neg : 0.0f);
+}
+
+// inv_pos, inv_neg: 1 / the number of non-zero terms of each half (0 for none).
+FL_HD float contrastive_weight(float d, PairKind k, const PairParams& p, float inv_pos,
+                               float inv_neg) {
+  const bool used = (d > 0.0f) & (contrastive_term(d, k, p) > 0.0f);
+  const float inv = is_positive(k) ? -inv_pos : inv_neg;
+  return used ? inv / max_of(d, 1e-30f) : 0.0f;  // dL/dd * dd/dS, dd/dS = -1/d
+}
+
+// ---- circle loss (spec E.4); a_p, a_n are constants of the gradient, as the paper says ----
+
+FL_HD float circle_slope(float s, PairKind k, float m) {
+  return is_positive(k) ? -max_of(1.0f + m - s, 0.0f) : max_of(s + m, 0.0f);
+}
+
+FL_HD float circle_logit(float s, PairKind k, float m, float gamma) {
+  const float delta = is_positive(k) ? 1.0f - m : m;
+  return gamma * circle_slope(s, k, m) * (s - delta);
+}
+
+// coef = sigma(Z) / (anchors counted), 0 for an anchor lacking positives or negatives.
+struct CircleRow {
+  float lse_positive, lse_negative, coef;
+};
+
+FL_HD float circle_weight(const CircleRow& r, float s, PairKind k, float m, float gamma) {
+  const bool used = (r.coef != 0.0f) & (is_positive(k) | is_negative(k));
+  const float lse = is_positive(k) ? r.lse_positive : r.lse_negative;
+  const float e = exp_nonpos(min_of(circle_logit(s, k, m, gamma) - lse, 0.0f));
+  return used ? r.coef * gamma * circle_slope(s, k, m) * e : 0.0f;
+}
+
+// ---- SupCon (spec E.5): softmax over every a != i of S / tau, minus 1/|P| on positives ----
+
+// coef = 1 / (base temperature * anchors with a positive), 0 for an anchor without one.
+struct SupConRow {
+  float lse, inv_positives, coef;
+};
+
+FL_HD float supcon_weight(const SupConRow& r, float s, PairKind k, float inv_tau) {
+  const float p = exp_nonpos(min_of(s * inv_tau - r.lse, 0.0f));
+  const float w = r.coef * (k.same ? p - r.inv_positives : p);
+  return k.self ? 0.0f : w;
+}
+
+// ---- NT-Xent as pytorch-metric-learning (spec E.5): per positive pair (a, p),
+// softplus(LSE_n(S_an / tau) - S_ap / tau) with the anchor's negatives n, mean over pairs ----
+
+// lse_negative: LSE over the anchor's negatives (-inf for none); pull = sum over its positives
+// of sigma(lse_negative - S_ap / tau); coef = 1 / (tau * positive pairs).
+struct NtXentRow {
+  float lse_negative, pull, coef;
+};
+
+FL_HD float ntxent_pair_logit(const NtXentRow& r, float s, float inv_tau) {
+  return r.lse_negative - s * inv_tau;
+}
+
+FL_HD float ntxent_weight(const NtXentRow& r, float s, PairKind k, float inv_tau) {
+  // An anchor without negatives (lse -inf): every pair's loss is 0, so is its weight.
+  const bool has_negative = r.lse_negative > -INFINITY;
+  const float pull = -r.coef * logistic(ntxent_pair_logit(r, s, inv_tau)).value;
+  const float push = r.coef * r.pull * exp_nonpos(min_of(s * inv_tau - r.lse_negative, 0.0f));
+  const float w = is_positive(k) ? pull : (is_negative(k) ? push : 0.0f);
+  return has_negative ? w : 0.0f;
+}
+
+}  // namespace fl

@@ -1,0 +1,95 @@
+// N-API glue of the pairwise family: convert, check, call the core, nothing else.
+// pairLoss(embeddings, labels, reference|null, referenceLabels|null, out, referenceOut|null,
+// params{dim, loss, normalize, alpha, beta, base, epsilon, semantics, posMargin, negMargin,
+// margin, softMargin, m, gamma, temperature, baseTemperature, device}, async) -> loss
+#include "fusedloss/pairs.h"
+
+#include <memory>
+#include <string>
+
+#include "args.h"
+#include "module.h"
+
+namespace fl::napi {
+namespace {
+
+const ArgNames kNames = [] {
+  ArgNames n;
+  n.scores = "embeddings";
+  return n;
+}();
+
+// Rows of `dim` floats at info[i] and one label per row at info[i + 1].
+PairProblem rows_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
+                     const char* labels_name, int32_t dim, std::vector<Napi::Value>& keep) {
+  const ArrayArg<float> x = float32_arg(info, i, name);
+  const ArrayArg<int32_t> y = int32_arg(info, i + 1, labels_name);
+  require_length(info.Env(), name, x.length, y.length * static_cast<size_t>(dim),
+                 std::to_string(y.length) + " labels x dim " + std::to_string(dim));
+  keep.push_back(x.value);
+  keep.push_back(y.value);
+  PairProblem p;
+  p.x = x.data;
+  p.labels = y.data;
+  p.n = static_cast<int64_t>(y.length);
+  return p;
+}
+
+PairParams pair_params(const Napi::Object& o) {
+  PairParams p;
+  p.loss = static_cast<PairLoss>(int_field(o, "loss", 0, 6));
+  p.alpha = number_field(o, "alpha", 1e-6, 1e6);
+  p.beta = number_field(o, "beta", 1e-6, 1e6);
+  p.base = number_field(o, "base", -1e6, 1e6);
+  p.epsilon = number_field(o, "epsilon", 0, 1e6);
+  p.semantics = static_cast<MsSemantics>(int_field(o, "semantics", 0, 1));
+  p.pos_margin = number_field(o, "posMargin", 0, 1e6);
+  p.neg_margin = number_field(o, "negMargin", 0, 1e6);
+  p.margin = number_field(o, "margin", 0, 1e6);
+  p.soft_margin = bool_field(o, "softMargin");
+  p.m = number_field(o, "m", 0, 1e6);
+  p.gamma = number_field(o, "gamma", 0, 1e6);
+  p.temperature = number_field(o, "temperature", 1e-6, 1e6);
+  p.base_temperature = number_field(o, "baseTemperature", 1e-6, 1e6);
+  return p;
+}
+
+Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object params = object_arg(info, 6, "params");
+  const int32_t dim = int_field(params, "dim", 1, 1 << 24);
+  std::vector<Napi::Value> keep;
+  PairProblem pb = rows_arg(info, 0, "embeddings", "labels", dim, keep);
+  pb.dim = dim;
+  pb.normalize = bool_field(params, "normalize");
+  float* grad = grad_out_arg(info, 4, pb.x, static_cast<size_t>(pb.n) * dim, keep);
+  float* ref_grad = nullptr;
+  const PairParams p = pair_params(params);
+  if (!info[2].IsNull() && !info[2].IsUndefined()) {
+    if (p.loss != PairLoss::MultiSimilarity)
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        "options.reference is only supported by multiSimilarity");
+    const PairProblem r =
+        rows_arg(info, 2, "options.reference", "options.referenceLabels", dim, keep);
+    pb.ref = r.x;
+    pb.ref_labels = r.labels;
+    pb.m = r.n;
+    ref_grad = grad_out_arg(info, 5, pb.ref, static_cast<size_t>(pb.m) * dim, keep);
+  }
+  if (device_field(params) != Device::Cpu)
+    throw_range_error(env, "ERR_FUSEDLOSS_BACKEND_UNAVAILABLE",
+                      "the pairwise losses have no CUDA kernel in this version");
+  auto loss = std::make_shared<double>(0);
+  return run(
+      env, async_arg(info, 7), keep,
+      [=] { return pair_loss_cpu(pb, p, loss.get(), grad, ref_grad); },
+      [=](Napi::Env env) { return number_result(env, *loss); }, kNames);
+}
+
+}  // namespace
+
+void init_pairs(Napi::Env env, Napi::Object exports) {
+  exports.Set("pairLoss", Napi::Function::New(env, PairLossFn, "pairLoss"));
+}
+
+}  // namespace fl::napi

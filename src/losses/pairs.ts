@@ -1,0 +1,438 @@
+// The pairwise similarity-weighting family (spec E): options, defaults, checks and dispatch to
+// the native CPU kernels (binding/cpu/pairs.cc, tiled: no N x N matrix) or the float64 reference
+// (src/reference/pairs.ts, which builds S in full). No CUDA kernels yet: 'cuda' and 'cuda-sim'
+// are refused with why.
+import {
+  gradBuffer,
+  requireLength,
+  toClassLabels,
+  toFloat32,
+  toInt32,
+  type ClassLabels,
+  type NumericArray,
+} from '../arrays';
+import { rangeError } from '../errors';
+import { nativeCall, resolveBackend, type Backend } from '../native';
+import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
+import { referencePairs, type PairLossName, type PairRefParams } from '../reference/pairs';
+import { andThen, native, type LossResult } from './dispatch';
+
+/** Options every pairwise loss takes. */
+export interface PairOptions {
+  /** Embedding width D, an integer >= 1 (default embeddings.length / labels.length). Rows are N x D, row-major. */
+  dim?: number;
+  /**
+   * L2-normalise each row first (default true): S is then the cosine similarity and the gradient
+   * flows through the normalisation (rows divided by max(||f||, 1e-12), as F.normalize). false:
+   * S is the plain dot product of the rows as given.
+   */
+  normalize?: boolean;
+  /** Gradient buffer to fill (length = embeddings.length, not overlapping them). Default: a new array. */
+  out?: Float32Array;
+  /**
+   * 'auto' (default): the native CPU when the addon loaded, else 'js'; 'cpu'; 'js' the float64
+   * reference (builds the N x N similarity matrix: small batches only). This family has no CUDA
+   * kernel yet: 'cuda' and 'cuda-sim' are refused.
+   */
+  backend?: Backend;
+}
+
+export interface MultiSimilarityOptions extends PairOptions {
+  /** Positive scale alpha > 0 (default 2). */
+  alpha?: number;
+  /** Negative scale beta > 0 (default 50). */
+  beta?: number;
+  /** The similarity margin lambda (default 0.5). */
+  base?: number;
+  /** Mining margin epsilon >= 0 (default 0.1). */
+  epsilon?: number;
+  /**
+   * 'pml' (default): pytorch-metric-learning's convention, the self pair dropped by index, each
+   * non-empty half of an anchor counted. 'paper': the authors' code (MalongTech/research-ms-loss),
+   * positives are same-label pairs with S < 1 - 1e-5 (which also drops exact duplicates), and an
+   * anchor lacking mined positives or negatives is skipped (the authors' code raises when an
+   * anchor has no positive at all; here it is skipped). Both divide by the batch size N.
+   */
+  semantics?: 'paper' | 'pml';
+  /** Cross-batch form: reference rows (M x D) the queries are compared with, instead of each other. */
+  reference?: NumericArray;
+  /** One label per reference row (required with `reference`). */
+  referenceLabels?: ClassLabels;
+  /** Buffer for the reference gradient (length = reference.length). Default: a new array. */
+  referenceOut?: Float32Array;
+}
+
+export interface ContrastiveOptions extends PairOptions {
+  /** Positive pairs cost relu(d - posMargin), posMargin >= 0 (default 0). */
+  posMargin?: number;
+  /** Negative pairs cost relu(negMargin - d), negMargin >= 0 (default 1). */
+  negMargin?: number;
+}
+
+export interface TripletBatchHardOptions extends PairOptions {
+  /** Hinge margin m >= 0 (default 0.05, pytorch-metric-learning): [m + d+ - d-]_+. */
+  margin?: number;
+  /** Use softplus(d+ - d-) instead of the hinge (default false; Hermans et al.'s soft margin). */
+  softMargin?: boolean;
+}
+
+export interface CircleLossOptions extends PairOptions {
+  /** Relaxation margin m >= 0 (default 0.4, pytorch-metric-learning; the paper uses 0.25 for faces). */
+  m?: number;
+  /** Scale gamma >= 0 (default 80, pytorch-metric-learning; the paper uses 256 for faces). */
+  gamma?: number;
+}
+
+export interface SupConOptions extends PairOptions {
+  /** Temperature tau > 0 (default 0.07, HobbitLong/SupContrast). */
+  temperature?: number;
+  /** Base temperature tau_b > 0: the loss is scaled by tau / tau_b (default 0.07). */
+  baseTemperature?: number;
+}
+
+export interface NtXentOptions extends PairOptions {
+  /** Temperature tau > 0 (default 0.07, pytorch-metric-learning). */
+  temperature?: number;
+}
+
+export interface OrthogonalProjectionOptions extends PairOptions {
+  /** Weight gamma >= 0 of the mean negative similarity (default 0.5, kahnchana/opl README). */
+  gamma?: number;
+}
+
+/** The cross-batch result: the gradient of the queries and of the reference rows. */
+export interface CrossBatchResult extends LossResult {
+  referenceGrad: Float32Array;
+}
+
+export const PAIR_DEFAULTS = {
+  normalize: true,
+  alpha: 2,
+  beta: 50,
+  base: 0.5,
+  epsilon: 0.1,
+  semantics: 'pml' as const,
+  posMargin: 0,
+  negMargin: 1,
+  margin: 0.05,
+  softMargin: false,
+  m: 0.4,
+  gamma: 80,
+  temperature: 0.07,
+  baseTemperature: 0.07,
+  oplGamma: 0.5,
+};
+
+const positive: OptionSpec = { kind: 'number', min: 0, minExclusive: true, max: 1e6 };
+const nonNegative: OptionSpec = { kind: 'number', min: 0, max: 1e6 };
+const pairSchema: Record<string, OptionSpec> = {
+  dim: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  normalize: { kind: 'boolean' },
+  out: { kind: 'any' },
+  backend: backendSpec,
+};
+const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
+  'multi-similarity': {
+    ...pairSchema,
+    alpha: positive,
+    beta: positive,
+    base: { kind: 'number', min: -1e6, max: 1e6 },
+    epsilon: nonNegative,
+    semantics: { kind: 'enum', values: ['paper', 'pml'] },
+    reference: { kind: 'any' },
+    referenceLabels: { kind: 'any' },
+    referenceOut: { kind: 'any' },
+  },
+  contrastive: { ...pairSchema, posMargin: nonNegative, negMargin: nonNegative },
+  'triplet-batch-hard': { ...pairSchema, margin: nonNegative, softMargin: { kind: 'boolean' } },
+  circle: { ...pairSchema, m: nonNegative, gamma: nonNegative },
+  supcon: { ...pairSchema, temperature: positive, baseTemperature: positive },
+  'nt-xent': { ...pairSchema, temperature: positive },
+  'orthogonal-projection': { ...pairSchema, gamma: nonNegative },
+};
+
+const LOSS_ID: Record<PairLossName, number> = {
+  'multi-similarity': 0,
+  contrastive: 1,
+  'triplet-batch-hard': 2,
+  circle: 3,
+  supcon: 4,
+  'nt-xent': 5,
+  'orthogonal-projection': 6,
+};
+
+/** Rows and their labels, checked: dim from the options or from the lengths. */
+function rowsArg(fn: string, name: string, labelsName: string, x: unknown, labels: unknown, dim?: number) {
+  const e = toFloat32(fn, name, x);
+  const y = toInt32(fn, labelsName, toClassLabels(fn, labelsName, labels));
+  if (dim === undefined) {
+    if (y.length === 0 || e.length % y.length !== 0 || e.length === 0) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+        `${fn}: ${name} has length ${e.length}, which is not a positive multiple of the ${y.length} labels; pass options.dim`,
+      );
+    }
+    dim = e.length / y.length;
+  }
+  requireLength(fn, name, e.length, y.length * dim, `${y.length} labels x dim ${dim}`);
+  return { e, y, dim };
+}
+
+/** The check the native kernel makes as it normalises the rows, for the reference. */
+function checkFinite(fn: string, name: string, v: Float32Array): void {
+  const k = v.findIndex((x) => !Number.isFinite(x));
+  if (k >= 0) {
+    const what = name === 'embeddings' ? 'scores' : 'embeddings';
+    throw rangeError(
+      'ERR_FUSEDLOSS_NON_FINITE',
+      `${fn}: ${name}[${k}] = ${v[k]} is not finite; ${what} must be finite numbers`,
+    );
+  }
+}
+
+/** Labels of the two-view layout: rows i and i + N/2 share label i mod N/2. */
+function twoViewLabels(fn: string, x: unknown, dim: number | undefined): Int32Array {
+  const e = toFloat32(fn, 'embeddings', x);
+  if (dim === undefined) {
+    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: without labels, options.dim is required`);
+  }
+  const n = e.length / dim;
+  if (!Number.isInteger(n) || n % 2 !== 0) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      `${fn}: embeddings has length ${e.length}, expected an even number of rows of dim ${dim} (two views: rows i and i + N/2 are positives)`,
+    );
+  }
+  return Int32Array.from({ length: n }, (_, i) => i % (n / 2));
+}
+
+type Result = LossResult | CrossBatchResult;
+
+function runPairs(
+  loss: PairLossName,
+  fn: string,
+  embeddings: unknown,
+  labels: unknown,
+  options: unknown,
+  async: boolean,
+): Result | Promise<Result> {
+  const o = readOptions(fn, options, SCHEMAS[loss]);
+  const dimOpt = o.dim as number | undefined;
+  const y = labels === null || labels === undefined ? twoViewLabels(fn, embeddings, dimOpt) : labels;
+  const { e, y: yi, dim } = rowsArg(fn, 'embeddings', 'labels', embeddings, y, dimOpt);
+  const cross = o.reference !== undefined;
+  if (!cross && (o.referenceLabels !== undefined || o.referenceOut !== undefined)) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.referenceLabels and referenceOut need options.reference`,
+    );
+  }
+  const ref = cross
+    ? rowsArg(
+        fn,
+        'options.reference',
+        'options.referenceLabels',
+        o.reference,
+        o.referenceLabels ?? missingLabels(fn),
+        dim,
+      )
+    : undefined;
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: e.length });
+  const out = gradBuffer(fn, o.out, e.length, e);
+  const refOut = ref ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut') : undefined;
+  const p: PairRefParams = {
+    loss,
+    alpha: opt(o, 'alpha', PAIR_DEFAULTS.alpha),
+    beta: opt(o, 'beta', PAIR_DEFAULTS.beta),
+    base: opt(o, 'base', PAIR_DEFAULTS.base),
+    epsilon: opt(o, 'epsilon', PAIR_DEFAULTS.epsilon),
+    semantics: opt(o, 'semantics', PAIR_DEFAULTS.semantics),
+    posMargin: opt(o, 'posMargin', PAIR_DEFAULTS.posMargin),
+    negMargin: opt(o, 'negMargin', PAIR_DEFAULTS.negMargin),
+    margin: opt(o, 'margin', PAIR_DEFAULTS.margin),
+    softMargin: opt(o, 'softMargin', PAIR_DEFAULTS.softMargin),
+    m: opt(o, 'm', PAIR_DEFAULTS.m),
+    gamma: opt(o, 'gamma', loss === 'orthogonal-projection' ? PAIR_DEFAULTS.oplGamma : PAIR_DEFAULTS.gamma),
+    temperature: opt(o, 'temperature', PAIR_DEFAULTS.temperature),
+    baseTemperature: opt(o, 'baseTemperature', PAIR_DEFAULTS.baseTemperature),
+  };
+  const normalize = opt(o, 'normalize', PAIR_DEFAULTS.normalize);
+  const result = (l: number): Result =>
+    refOut ? { loss: l, grad: out, referenceGrad: refOut } : { loss: l, grad: out };
+  if (backend === 'js') {
+    checkFinite(fn, 'embeddings', e);
+    if (ref) checkFinite(fn, 'options.reference', ref.e);
+    const r = referencePairs({ x: e, labels: yi, dim, ref: ref?.e, refLabels: ref?.y, normalize }, p);
+    out.set(r.grad);
+    if (refOut) refOut.set(r.refGrad!);
+    return result(r.loss);
+  }
+  const params = { ...p, loss: LOSS_ID[loss], semantics: p.semantics === 'paper' ? 0 : 1, dim, normalize, device: 0 };
+  return andThen(
+    nativeCall(fn, () => native().pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, params, async)),
+    result,
+  );
+}
+
+function missingLabels(fn: string): never {
+  throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.reference needs options.referenceLabels`);
+}
+
+type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult : LossResult;
+
+/**
+ * Multi-Similarity loss (Wang et al., CVPR 2019; spec E.1): per anchor, hard pairs mined against
+ * the hardest opposite pair (epsilon), then (1/alpha) log(1 + sum_P e^{-alpha (S - base)}) +
+ * (1/beta) log(1 + sum_N e^{beta (S - base)}); mean over the N anchors. With
+ * `reference`/`referenceLabels` the queries are compared with a reference set (cross-batch memory)
+ * and the result also holds `referenceGrad`.
+ *
+ * @example
+ * const { loss, grad } = multiSimilarity(embeddings, labels, { dim: 128 });
+ */
+export function multiSimilarity<O extends MultiSimilarityOptions>(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: O,
+): WithReference<O> {
+  return runPairs('multi-similarity', 'multiSimilarity', embeddings, labels, options, false) as WithReference<O>;
+}
+
+/** multiSimilarity off the main thread (the native backend; 'js' computes before resolving). */
+export async function multiSimilarityAsync<O extends MultiSimilarityOptions>(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: O,
+): Promise<WithReference<O>> {
+  return runPairs('multi-similarity', 'multiSimilarityAsync', embeddings, labels, options, true) as Promise<
+    WithReference<O>
+  >;
+}
+
+/**
+ * Contrastive loss as pytorch-metric-learning (spec E.2): on distances d = ||fn_i - fn_j||,
+ * relu(d - posMargin) over positive pairs and relu(negMargin - d) over negative pairs, each half
+ * the mean over its non-zero terms, summed. Pairs closer than 1e-3 count as coincident (d = 0).
+ */
+export function contrastive(embeddings: NumericArray, labels: ClassLabels, options?: ContrastiveOptions): LossResult {
+  return runPairs('contrastive', 'contrastive', embeddings, labels, options, false) as LossResult;
+}
+
+/** contrastive off the main thread. */
+export async function contrastiveAsync(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: ContrastiveOptions,
+): Promise<LossResult> {
+  return runPairs('contrastive', 'contrastiveAsync', embeddings, labels, options, true) as Promise<LossResult>;
+}
+
+/**
+ * Batch-hard triplet loss (Hermans, Beyer, Leibe 2017; spec E.3): per anchor the farthest positive
+ * and the nearest negative (first on ties), [margin + d+ - d-]_+ (or softplus(d+ - d-)); mean over
+ * anchors with a positive loss.
+ */
+export function tripletBatchHard(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: TripletBatchHardOptions,
+): LossResult {
+  return runPairs('triplet-batch-hard', 'tripletBatchHard', embeddings, labels, options, false) as LossResult;
+}
+
+/** tripletBatchHard off the main thread. */
+export async function tripletBatchHardAsync(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: TripletBatchHardOptions,
+): Promise<LossResult> {
+  return runPairs(
+    'triplet-batch-hard',
+    'tripletBatchHardAsync',
+    embeddings,
+    labels,
+    options,
+    true,
+  ) as Promise<LossResult>;
+}
+
+/**
+ * Circle loss, pair-label form (Sun et al., CVPR 2020; spec E.4): softplus(LSE_n(gamma a_n (s_n - m))
+ * + LSE_p(-gamma a_p (s_p - 1 + m))) per anchor; mean over anchors with positives and negatives.
+ */
+export function circleLoss(embeddings: NumericArray, labels: ClassLabels, options?: CircleLossOptions): LossResult {
+  return runPairs('circle', 'circleLoss', embeddings, labels, options, false) as LossResult;
+}
+
+/** circleLoss off the main thread. */
+export async function circleLossAsync(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: CircleLossOptions,
+): Promise<LossResult> {
+  return runPairs('circle', 'circleLossAsync', embeddings, labels, options, true) as Promise<LossResult>;
+}
+
+/**
+ * Supervised contrastive loss (Khosla et al. 2020; spec E.5): -(tau/tau_b) mean over positives p
+ * of log softmax_{a != i}(S_i. / tau)_p per anchor; mean over anchors that have a positive.
+ */
+export function supCon(embeddings: NumericArray, labels: ClassLabels, options?: SupConOptions): LossResult {
+  return runPairs('supcon', 'supCon', embeddings, labels, options, false) as LossResult;
+}
+
+/** supCon off the main thread. */
+export async function supConAsync(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: SupConOptions,
+): Promise<LossResult> {
+  return runPairs('supcon', 'supConAsync', embeddings, labels, options, true) as Promise<LossResult>;
+}
+
+/**
+ * NT-Xent / InfoNCE as pytorch-metric-learning (spec E.5): per positive pair (a, p),
+ * -log(e^{S_ap/tau} / (e^{S_ap/tau} + sum over a's negatives e^{S_an/tau})); mean over positive
+ * pairs. `labels` null: two views, rows i and i + N/2 are the positives (options.dim required).
+ */
+export function ntXent(embeddings: NumericArray, labels: ClassLabels | null, options?: NtXentOptions): LossResult {
+  return runPairs('nt-xent', 'ntXent', embeddings, labels, options, false) as LossResult;
+}
+
+/** ntXent off the main thread. */
+export async function ntXentAsync(
+  embeddings: NumericArray,
+  labels: ClassLabels | null,
+  options?: NtXentOptions,
+): Promise<LossResult> {
+  return runPairs('nt-xent', 'ntXentAsync', embeddings, labels, options, true) as Promise<LossResult>;
+}
+
+/**
+ * Orthogonal Projection Loss (Ranasinghe et al., ICCV 2021; spec E.6, as kahnchana/opl): (1 -
+ * mean same-class S) + gamma mean different-class S over ordered pairs i != j, from class sums in
+ * O(N D).
+ */
+export function orthogonalProjection(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: OrthogonalProjectionOptions,
+): LossResult {
+  return runPairs('orthogonal-projection', 'orthogonalProjection', embeddings, labels, options, false) as LossResult;
+}
+
+/** orthogonalProjection off the main thread. */
+export async function orthogonalProjectionAsync(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: OrthogonalProjectionOptions,
+): Promise<LossResult> {
+  return runPairs(
+    'orthogonal-projection',
+    'orthogonalProjectionAsync',
+    embeddings,
+    labels,
+    options,
+    true,
+  ) as Promise<LossResult>;
+}

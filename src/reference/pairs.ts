@@ -1,0 +1,313 @@
+// The float64 reference of the pairwise family (spec E): the similarity matrix S built in full,
+// the spec's per-anchor formulas and gradients written out pair by pair, then the chain through
+// the L2 normalisation (spec E.0). It is the oracle the native kernels are tested against, and
+// the 'js' backend when the addon is missing (O(N^2) memory: fine for tests, slow for large N).
+import { sigmoid, softplus } from './confusion';
+import { lse } from './ranking';
+
+export type PairLossName =
+  'multi-similarity' | 'contrastive' | 'triplet-batch-hard' | 'circle' | 'supcon' | 'nt-xent' | 'orthogonal-projection';
+
+export interface PairRefProblem {
+  /** n x dim, row-major. */
+  x: ArrayLike<number>;
+  labels: ArrayLike<number>;
+  dim: number;
+  /** Cross-batch reference rows and labels (Multi-Similarity only). */
+  ref?: ArrayLike<number>;
+  refLabels?: ArrayLike<number>;
+  normalize: boolean;
+}
+
+export interface PairRefParams {
+  loss: PairLossName;
+  alpha: number;
+  beta: number;
+  base: number;
+  epsilon: number;
+  semantics: 'paper' | 'pml';
+  posMargin: number;
+  negMargin: number;
+  margin: number;
+  softMargin: boolean;
+  m: number;
+  gamma: number;
+  temperature: number;
+  baseTemperature: number;
+}
+
+export interface PairRefResult {
+  loss: number;
+  grad: Float64Array;
+  refGrad?: Float64Array;
+}
+
+/** F.normalize's floor. */
+const MIN_NORM = 1e-12;
+
+interface Rows {
+  fn: number[][];
+  norm: number[];
+}
+
+function rows(x: ArrayLike<number>, n: number, dim: number, normalize: boolean): Rows {
+  const fn: number[][] = [],
+    norm: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = Array.from({ length: dim }, (_, d) => x[i * dim + d]);
+    const len = Math.sqrt(f.reduce((a, v) => a + v * v, 0));
+    norm.push(len);
+    const s = normalize ? 1 / Math.max(len, MIN_NORM) : 1;
+    fn.push(f.map((v) => v * s));
+  }
+  return { fn, norm };
+}
+
+const dot = (a: number[], b: number[]) => a.reduce((s, v, k) => s + v * b[k], 0);
+
+/** The kernels' distance rule: pairs closer than 1e-3 of their norms are coincident (d = 0). */
+export function pairDistance(a: number[], b: number[]): number {
+  const qa = dot(a, a),
+    qb = dot(b, b);
+  const d2 = qa + qb - 2 * dot(a, b);
+  return d2 > 1e-6 * (qa + qb) ? Math.sqrt(d2) : 0;
+}
+
+/** A pair's role: positive (same label, not the row with itself), negative, or neither. */
+type Role = 'pos' | 'neg' | null;
+
+/**
+ * The loss and its gradient with respect to the raw rows. The loss functions below return
+ * dL/dS (g, n x m) and, for the distance losses, dL/dd (h, n x m); both are chained here.
+ */
+export function referencePairs(pb: PairRefProblem, p: PairRefParams): PairRefResult {
+  const n = pb.labels.length;
+  const cross = pb.ref !== undefined;
+  const q = rows(pb.x, n, pb.dim, pb.normalize);
+  const refLabels = cross ? pb.refLabels! : pb.labels;
+  const m = refLabels.length;
+  const r = cross ? rows(pb.ref!, m, pb.dim, pb.normalize) : q;
+  const S = q.fn.map((a) => r.fn.map((b) => dot(a, b)));
+  const role = (i: number, j: number): Role =>
+    pb.labels[i] === refLabels[j] ? (!cross && i === j ? null : 'pos') : 'neg';
+  const g = S.map((row) => row.map(() => 0));
+  const h = S.map((row) => row.map(() => 0));
+  const distance = p.loss === 'contrastive' || p.loss === 'triplet-batch-hard';
+  const D = distance ? S.map((_, i) => r.fn.map((b) => pairDistance(q.fn[i], b))) : [];
+  const loss = n === 0 || m === 0 ? 0 : LOSSES[p.loss]({ S, D, g, h, role, n, m, p });
+  const dq = q.fn.map((a) => a.map(() => 0));
+  const dr = r.fn.map((a) => a.map(() => 0));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) {
+      for (let d = 0; d < pb.dim; d++) {
+        dq[i][d] += g[i][j] * r.fn[j][d];
+        dr[j][d] += g[i][j] * q.fn[i][d];
+        if (h[i][j] !== 0 && D[i][j] > 0) {
+          const c = (h[i][j] * (q.fn[i][d] - r.fn[j][d])) / D[i][j];
+          dq[i][d] += c;
+          dr[j][d] -= c;
+        }
+      }
+    }
+  if (!cross) dq.forEach((row, i) => row.forEach((_, d) => (row[d] += dr[i][d])));
+  const grad = normalisationBackward(q, dq, pb.normalize);
+  return cross ? { loss, grad, refGrad: normalisationBackward(r, dr, pb.normalize) } : { loss, grad };
+}
+
+/** dL/df_i = (g_i - (g_i . fn_i) fn_i) / ||f_i|| (spec "Conventions"); x / 1e-12 below the floor. */
+function normalisationBackward(rs: Rows, dfn: number[][], normalize: boolean): Float64Array {
+  const dim = dfn[0]?.length ?? 0;
+  const out = new Float64Array(dfn.length * dim);
+  dfn.forEach((gi, i) => {
+    const fn = rs.fn[i];
+    const project = normalize && rs.norm[i] >= MIN_NORM;
+    const gf = project ? dot(gi, fn) : 0;
+    const s = normalize ? 1 / Math.max(rs.norm[i], MIN_NORM) : 1;
+    gi.forEach((v, d) => (out[i * dim + d] = (v - gf * fn[d]) * s));
+  });
+  return out;
+}
+
+interface LossInput {
+  S: number[][];
+  D: number[][];
+  /** dL/dS and dL/dd, filled by the loss. */
+  g: number[][];
+  h: number[][];
+  role: (i: number, j: number) => Role;
+  n: number;
+  m: number;
+  p: PairRefParams;
+}
+
+const range = (k: number) => Array.from({ length: k }, (_, i) => i);
+
+/** softmax over the logits v restricted to the listed indices, with LSE `l`. */
+const weightOf = (v: number, l: number) => Math.exp(v - l);
+
+const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
+  /** Spec E.1. */
+  'multi-similarity': ({ S, g, role, n, m, p }) => {
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const cols = range(m);
+      const P = cols.filter((j) =>
+        p.semantics === 'paper' ? role(i, j) !== 'neg' && S[i][j] < 1 - 1e-5 : role(i, j) === 'pos',
+      );
+      const N = cols.filter((j) => role(i, j) === 'neg');
+      const minP = Math.min(...P.map((j) => S[i][j]));
+      const maxN = Math.max(...N.map((j) => S[i][j]));
+      const Pm = P.filter((j) => S[i][j] - p.epsilon < maxN);
+      const Nm = N.filter((j) => S[i][j] + p.epsilon > minP);
+      if (p.semantics === 'paper' && (Pm.length === 0 || Nm.length === 0)) continue;
+      const pl = Pm.map((j) => -p.alpha * (S[i][j] - p.base));
+      const nl = Nm.map((j) => p.beta * (S[i][j] - p.base));
+      const lp = lse([0, ...pl]),
+        ln = lse([0, ...nl]);
+      total += lp / p.alpha + ln / p.beta;
+      Pm.forEach((j, k) => (g[i][j] = -weightOf(pl[k], lp) / n));
+      Nm.forEach((j, k) => (g[i][j] = weightOf(nl[k], ln) / n));
+    }
+    return total / n;
+  },
+
+  /** Spec E.2, pytorch-metric-learning's form. */
+  contrastive: ({ D, h, role, n, m, p }) => {
+    const active = (i: number, j: number) =>
+      role(i, j) === 'pos' ? D[i][j] > p.posMargin : role(i, j) === 'neg' && D[i][j] < p.negMargin;
+    let nPos = 0,
+      nNeg = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++) {
+        if (active(i, j) && role(i, j) === 'pos') nPos++;
+        if (active(i, j) && role(i, j) === 'neg') nNeg++;
+      }
+    let total = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++) {
+        if (!active(i, j)) continue;
+        if (role(i, j) === 'pos') {
+          total += (D[i][j] - p.posMargin) / nPos;
+          h[i][j] = 1 / nPos;
+        } else {
+          total += (p.negMargin - D[i][j]) / nNeg;
+          h[i][j] = -1 / nNeg;
+        }
+      }
+    return total;
+  },
+
+  /** Spec E.3: hardest positive (largest d, first on ties) and hardest negative per anchor. */
+  'triplet-batch-hard': ({ D, h, role, n, m, p }) => {
+    const terms: { i: number; jp: number; jn: number; loss: number; slope: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      let jp = -1,
+        jn = -1;
+      for (let j = 0; j < m; j++) {
+        if (role(i, j) === 'pos' && (jp < 0 || D[i][j] > D[i][jp])) jp = j;
+        if (role(i, j) === 'neg' && (jn < 0 || D[i][j] < D[i][jn])) jn = j;
+      }
+      if (jp < 0 || jn < 0) continue;
+      const gap = D[i][jp] - D[i][jn];
+      if (p.softMargin) terms.push({ i, jp, jn, loss: softplus(gap), slope: sigmoid(gap) });
+      else if (gap + p.margin > 0) terms.push({ i, jp, jn, loss: gap + p.margin, slope: 1 });
+    }
+    for (const t of terms) {
+      h[t.i][t.jp] += t.slope / terms.length;
+      h[t.i][t.jn] -= t.slope / terms.length;
+    }
+    return terms.length ? terms.reduce((a, t) => a + t.loss, 0) / terms.length : 0;
+  },
+
+  /** Spec E.4: a_p, a_n held constant in the gradient. */
+  circle: ({ S, g, role, n, m, p }) => {
+    const rowsUsed: { i: number; P: number[]; N: number[]; lp: number[]; ln: number[] }[] = [];
+    for (let i = 0; i < n; i++) {
+      const P = range(m).filter((j) => role(i, j) === 'pos');
+      const N = range(m).filter((j) => role(i, j) === 'neg');
+      if (!P.length || !N.length) continue;
+      const lp = P.map((j) => -p.gamma * Math.max(1 + p.m - S[i][j], 0) * (S[i][j] - (1 - p.m)));
+      const ln = N.map((j) => p.gamma * Math.max(S[i][j] + p.m, 0) * (S[i][j] - p.m));
+      rowsUsed.push({ i, P, N, lp, ln });
+    }
+    let total = 0;
+    for (const { i, P, N, lp, ln } of rowsUsed) {
+      const Lp = lse(lp),
+        Ln = lse(ln),
+        z = Lp + Ln;
+      total += softplus(z);
+      const c = sigmoid(z) / rowsUsed.length;
+      P.forEach((j, k) => (g[i][j] = -c * p.gamma * Math.max(1 + p.m - S[i][j], 0) * weightOf(lp[k], Lp)));
+      N.forEach((j, k) => (g[i][j] = c * p.gamma * Math.max(S[i][j] + p.m, 0) * weightOf(ln[k], Ln)));
+    }
+    return rowsUsed.length ? total / rowsUsed.length : 0;
+  },
+
+  /** Spec E.5 (Khosla et al.): mean over anchors that have a positive. */
+  supcon: ({ S, g, role, n, m, p }) => {
+    const t = p.temperature;
+    const anchors = range(n).filter((i) => range(m).some((j) => role(i, j) === 'pos'));
+    let total = 0;
+    for (const i of anchors) {
+      const others = range(m).filter((j) => role(i, j) !== null);
+      const P = others.filter((j) => role(i, j) === 'pos');
+      const l = lse(others.map((j) => S[i][j] / t));
+      total += -(t / p.baseTemperature) * (P.reduce((a, j) => a + S[i][j] / t - l, 0) / P.length);
+      for (const j of others) {
+        const target = role(i, j) === 'pos' ? 1 / P.length : 0;
+        g[i][j] = (Math.exp(S[i][j] / t - l) - target) / (p.baseTemperature * anchors.length);
+      }
+    }
+    return anchors.length ? total / anchors.length : 0;
+  },
+
+  /** Spec E.5, pytorch-metric-learning: one term per positive pair, its denominator that positive and the anchor's negatives. */
+  'nt-xent': ({ S, g, role, n, m, p }) => {
+    const t = p.temperature;
+    let pairs = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) if (role(i, j) === 'pos') pairs++;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const N = range(m).filter((k) => role(i, k) === 'neg');
+      // No pair at all, or no negative (every pair's denominator is its own numerator): loss 0.
+      if (!pairs || !N.length) continue;
+      // Each pair's denominator e^{S_ap/t} + Z_a with Z_a = e^{lN} over the anchor's negatives.
+      const lN = lse(N.map((k) => S[i][k] / t));
+      let inverse = 0; // sum over the anchor's pairs of 1 / denominator, scaled by e^{-lN}
+      for (let j = 0; j < m; j++) {
+        if (role(i, j) !== 'pos') continue;
+        const l = lse([S[i][j] / t, lN]);
+        total += l - S[i][j] / t;
+        g[i][j] += (Math.exp(S[i][j] / t - l) - 1) / (t * pairs);
+        inverse += Math.exp(lN - l);
+      }
+      for (const k of N) g[i][k] += (Math.exp(S[i][k] / t - lN) * inverse) / (t * pairs);
+    }
+    return pairs ? total / pairs : 0;
+  },
+
+  /** Spec E.6 (kahnchana/opl), pair by pair over ordered pairs i != j, without the paper's |d_bar|. */
+  'orthogonal-projection': ({ S, g, role, n, m, p }) => {
+    let sPos = 0,
+      nPos = 0,
+      sNeg = 0,
+      nNeg = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++) {
+        if (role(i, j) === 'pos') {
+          sPos += S[i][j];
+          nPos++;
+        }
+        if (role(i, j) === 'neg') {
+          sNeg += S[i][j];
+          nNeg++;
+        }
+      }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++) {
+        if (role(i, j) === 'pos') g[i][j] = -1 / (nPos + 1e-6);
+        if (role(i, j) === 'neg') g[i][j] = p.gamma / (nNeg + 1e-6);
+      }
+    return 1 - sPos / (nPos + 1e-6) + (p.gamma * sNeg) / (nNeg + 1e-6);
+  },
+};
