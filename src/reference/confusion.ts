@@ -275,6 +275,28 @@ export function referenceOverlap(pb: RefProblem, f: OverlapForm): { loss: number
 }
 
 /**
+ * An element-wise binary loss: the weighted terms cell(x, y) = [term, d term / dx], mean (or sum)
+ * over rows.
+ */
+function elementwise(
+  pb: RefProblem,
+  reduction: 'mean' | 'sum',
+  cell: (x: number, y: number) => [number, number],
+): { loss: number; grad: Float64Array } {
+  const rows = pb.labels.length,
+    scale = reduction === 'sum' || rows === 0 ? 1 : 1 / rows;
+  const grad = new Float64Array(rows);
+  let loss = 0;
+  for (let i = 0; i < rows; i++) {
+    const w = weight(pb, i);
+    const [term, dterm] = cell(pb.scores[i], pb.labels[i]);
+    loss += w * term;
+    grad[i] = scale * w * dterm;
+  }
+  return { loss: loss * scale, grad };
+}
+
+/**
  * Binary cross-entropy with logits (PyTorch's BCEWithLogits): w (pw y softplus(-x) +
  * (1 - y) softplus(x)), mean (or sum) over rows.
  */
@@ -283,18 +305,10 @@ export function referenceBce(
   posWeight: number,
   reduction: 'mean' | 'sum',
 ): { loss: number; grad: Float64Array } {
-  const rows = pb.labels.length,
-    scale = reduction === 'sum' || rows === 0 ? 1 : 1 / rows;
-  const grad = new Float64Array(rows);
-  let loss = 0;
-  for (let i = 0; i < rows; i++) {
-    const x = pb.scores[i],
-      y = pb.labels[i],
-      w = weight(pb, i);
-    loss += w * (posWeight * y * softplus(-x) + (1 - y) * softplus(x));
-    grad[i] = scale * w * (sigmoid(x) * (posWeight * y + 1 - y) - posWeight * y);
-  }
-  return { loss: loss * scale, grad };
+  return elementwise(pb, reduction, (x, y) => [
+    posWeight * y * softplus(-x) + (1 - y) * softplus(x),
+    sigmoid(x) * (posWeight * y + 1 - y) - posWeight * y,
+  ]);
 }
 
 /**
@@ -308,23 +322,14 @@ export function referenceSigmoidFocal(
   alpha: number,
   reduction: 'mean' | 'sum',
 ): { loss: number; grad: Float64Array } {
-  const rows = pb.labels.length,
-    scale = reduction === 'sum' || rows === 0 ? 1 : 1 / rows;
-  const grad = new Float64Array(rows);
-  let loss = 0;
-  for (let i = 0; i < rows; i++) {
-    const x = pb.scores[i],
-      y = pb.labels[i],
-      w = weight(pb, i);
+  return elementwise(pb, reduction, (x, y) => {
     const p = sigmoid(x),
       q = sigmoid(-x);
     const ce = y * softplus(-x) + (1 - y) * softplus(x);
     const miss = y * q + (1 - y) * p; // 1 - p_t
     const at = alpha * y + (1 - alpha) * (1 - y);
-    loss += w * at * miss ** gamma * ce;
     // d/dx: (p - y) (1 - p_t)^g + ce g (1 - p_t)^(g-1) d(1 - p_t)/dx, d(1 - p_t)/dx = (1 - 2y) p q
     const dmiss = miss > 0 ? gamma * miss ** (gamma - 1) * (1 - 2 * y) * p * q : 0;
-    grad[i] = scale * w * at * ((p - y) * miss ** gamma + ce * dmiss);
-  }
-  return { loss: loss * scale, grad };
+    return [at * miss ** gamma * ce, at * ((p - y) * miss ** gamma + ce * dmiss)];
+  });
 }
