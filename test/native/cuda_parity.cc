@@ -137,6 +137,20 @@ std::string describe(const Case& c) {
   return buf;
 }
 
+// max |got - ref| / max |ref|. A gradient that is zero in exact arithmetic (Z-loss with two
+// classes: z is always +-1) comes out as float rounding noise on both backends: when both are
+// below kZeroGrad everywhere they agree.
+double grad_error(const std::vector<float>& ref, const std::vector<float>& got) {
+  double rmax = 0, gmax = 0, diff = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    rmax = std::max(rmax, static_cast<double>(std::fabs(ref[i])));
+    gmax = std::max(gmax, static_cast<double>(std::fabs(got[i])));
+    diff = std::max(diff, static_cast<double>(std::fabs(ref[i] - got[i])));
+  }
+  if (rmax <= kZeroGrad && gmax <= kZeroGrad) return 0;
+  return rmax > 0 ? diff / rmax : diff;
+}
+
 int passed = 0, failed = 0;
 
 void report(bool ok, const std::string& what) {
@@ -170,13 +184,8 @@ void run_case(const Case& c, bool timed) {
     report(false, describe(c) + ": cpu " + status_text(s_cpu) + ", gpu " + status_text(s_gpu));
     return;
   }
-  double gmax = 0, gdiff = 0;
-  for (size_t i = 0; i < n; ++i) {
-    gmax = std::max(gmax, static_cast<double>(std::fabs(g_cpu[i])));
-    gdiff = std::max(gdiff, static_cast<double>(std::fabs(g_cpu[i] - g_gpu[i])));
-  }
   const double ldiff = std::fabs(l_cpu - l_gpu) / std::max(1.0, std::fabs(l_cpu));
-  const double grel = gmax > 0 ? gdiff / gmax : gdiff;
+  const double grel = grad_error(g_cpu, g_gpu);
 
   std::vector<Counts> k_cpu(c.classes), k_gpu(c.classes);
   std::vector<float> stash(n);
@@ -254,13 +263,8 @@ void elementwise_cases(uint64_t& seed) {
           const Status b = loss == 0
                                ? gpu::bce(d.pb, 1.5f, sum, &l_gpu, g_gpu.data())
                                : gpu::sigmoid_focal(d.pb, gamma, 0.25f, sum, &l_gpu, g_gpu.data());
-          double gmax = 0, gdiff = 0;
-          for (int64_t i = 0; i < rows; ++i) {
-            gmax = std::max(gmax, static_cast<double>(std::fabs(g_cpu[i])));
-            gdiff = std::max(gdiff, static_cast<double>(std::fabs(g_cpu[i] - g_gpu[i])));
-          }
           const double ldiff = std::fabs(l_cpu - l_gpu) / std::max(1e-30, std::fabs(l_cpu));
-          const double grel = gmax > 0 ? gdiff / gmax : gdiff;
+          const double grel = grad_error(g_cpu, g_gpu);
           char buf[160];
           std::snprintf(buf, sizeof buf, "%-16s rows %6lld %-9s labels %s%s: loss %.2e, grad %.2e",
                         loss == 0 ? "bce" : "sigmoid focal", static_cast<long long>(rows),
@@ -320,13 +324,8 @@ void overlap_cases(uint64_t& seed) {
           double l_cpu = 0, l_gpu = 0;
           const Status a = fl::overlap_loss_cpu(d.pb, f.op, &l_cpu, g_cpu.data());
           const Status b = gpu::overlap_loss(d.pb, f.op, &l_gpu, g_gpu.data());
-          double gmax = 0, gdiff = 0;
-          for (size_t i = 0; i < n; ++i) {
-            gmax = std::max(gmax, static_cast<double>(std::fabs(g_cpu[i])));
-            gdiff = std::max(gdiff, static_cast<double>(std::fabs(g_cpu[i] - g_gpu[i])));
-          }
           const double ldiff = std::fabs(l_cpu - l_gpu) / std::max(1e-30, std::fabs(l_cpu));
-          const double grel = gmax > kZeroGrad ? gdiff / gmax : gdiff;
+          const double grel = grad_error(g_cpu, g_gpu);
           char buf[200];
           std::snprintf(
               buf, sizeof buf, "%-20s rows %5lld C %5d %-5s %-6s%s: loss %.2e, grad %.2e", f.name,
@@ -414,23 +413,9 @@ void run_class_case(const std::string& what, const ClassCase& c, Call call) {
     report(false, what + ": cpu " + status_text(s_cpu) + ", gpu " + status_text(s_gpu));
     return;
   }
-  double gmax = 0, gdiff = 0, rmax = 0, rdiff = 0;
-  for (size_t i = 0; i < n; ++i) {
-    gmax = std::max(gmax, static_cast<double>(std::fabs(g_cpu[i])));
-    gdiff = std::max(gdiff, static_cast<double>(std::fabs(g_cpu[i] - g_gpu[i])));
-  }
-  for (int64_t i = 0; c.reduction == fl::Reduction::None && i < c.rows; ++i) {
-    rmax = std::max(rmax, static_cast<double>(std::fabs(r_cpu[i])));
-    rdiff = std::max(rdiff, static_cast<double>(std::fabs(r_cpu[i] - r_gpu[i])));
-  }
   const double ldiff = std::fabs(l_cpu - l_gpu) / std::max(1e-30, std::fabs(l_cpu));
-  // A gradient that is zero in exact arithmetic (Z-loss with two classes: z is always +-1) comes
-  // out as float rounding noise of O(1e-7) on both backends: compared absolutely, not relatively.
-  double gmax_gpu = 0;
-  for (float v : g_gpu) gmax_gpu = std::max(gmax_gpu, static_cast<double>(std::fabs(v)));
-  const bool zero_grad = gmax <= kZeroGrad && gmax_gpu <= kZeroGrad;
-  const double grel = zero_grad ? 0 : gmax > 0 ? gdiff / gmax : gdiff;
-  const double rrel = rmax > 0 ? rdiff / rmax : rdiff;
+  const double grel = grad_error(g_cpu, g_gpu);
+  const double rrel = c.reduction == fl::Reduction::None ? grad_error(r_cpu, r_gpu) : 0;
   const bool ok = std::isfinite(l_gpu) && (ldiff <= kLossTol || l_cpu == l_gpu) &&
                   grel <= kGradTol && rrel <= kLossTol;
   char buf[120];
