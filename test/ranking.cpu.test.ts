@@ -101,6 +101,16 @@ describe('async twins and options.out', () => {
     const lse = await rankListAsync(b.scores, b.relevance, { listSize: 20, backend: 'js' });
     expect(lse.loss).toBeGreaterThan(0);
   });
+  it('use the offsets as they were at the call, whatever JavaScript writes to them after', async () => {
+    const b = listBatch(Array(4000).fill(50), 8, { padding: 0 }); // long enough to overlap the write
+    const offsets = Int32Array.from({ length: 4001 }, (_, l) => l * 50);
+    const sync = listMLE(b.scores, b.relevance, { offsets });
+    const pending = listMLEAsync(b.scores, b.relevance, { offsets });
+    offsets.fill(1 << 30); // out of bounds were they read now
+    const r = await pending;
+    expect(r.loss).toBe(sync.loss);
+    expect(bitwiseEqual(r.grad, sync.grad)).toBe(true);
+  });
 });
 
 describe('threads', () => {

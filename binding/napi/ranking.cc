@@ -17,6 +17,9 @@ struct Lists {
   RankingProblem pb;
   float* out = nullptr;
   std::vector<Napi::Value> keep;  // typed arrays an async job must keep alive
+  // A copy of options.offsets: checked once here, it must not change under an async job (JS may
+  // write to the Int32Array while the job runs, and a bad offset would read out of bounds).
+  std::shared_ptr<const std::vector<int32_t>> offsets;
 };
 
 const ArgNames kNames = [] {
@@ -45,9 +48,11 @@ void list_layout(const Napi::CallbackInfo& info, const Napi::Object& params, siz
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                      "options.offsets must be an Int32Array");
-  auto offsets = v.As<Napi::Int32Array>();
-  const size_t n = offsets.ElementLength();
-  const int32_t* o = offsets.Data();
+  const auto given = v.As<Napi::Int32Array>();
+  auto copy =
+      std::make_shared<std::vector<int32_t>>(given.Data(), given.Data() + given.ElementLength());
+  const size_t n = copy->size();
+  const int32_t* o = copy->data();
   if (n == 0)
     throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
                       "options.offsets has length 0, expected lists + 1 >= 1");
@@ -62,7 +67,7 @@ void list_layout(const Napi::CallbackInfo& info, const Napi::Object& params, siz
   }
   a.pb.offsets = o;
   a.pb.lists = static_cast<int64_t>(n - 1);
-  a.keep.push_back(v);
+  a.offsets = std::move(copy);
 }
 
 Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
@@ -85,8 +90,13 @@ Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core,
                       const ArgNames& names = kNames) {
   const RankingProblem pb = a.pb;
   float* out = a.out;
+  auto offsets = a.offsets;  // owned by the job until it ends
   return run_loss(
-      info.Env(), async_arg(info, 5), a.keep, [=](double* loss) { return core(pb, loss, out); },
+      info.Env(), async_arg(info, 5), a.keep,
+      [=](double* loss) {
+        (void)offsets;
+        return core(pb, loss, out);
+      },
       names);
 }
 
