@@ -154,15 +154,20 @@ export interface BackendReport {
 /** The package root: dist/.. when compiled, src/.. when run from source. */
 const root = path.resolve(__dirname, '..');
 
+/** What to do when no binary fits; node-gyp-build's message already names the platform tuple. */
+const BUILD_ADVICE =
+  'prebuilt binaries ship for linux-x64 (glibc); elsewhere, build from a clone of the fusedloss ' +
+  "repository with 'npm install' (needs CMake >= 3.18 and a C++17 compiler; nvcc adds CUDA)";
+
 let addon: NativeAddon | null = null;
 let loadError = '';
 try {
   addon = nodeGypBuild(root) as NativeAddon;
 } catch (e) {
-  loadError = (e as Error).message.split('\n')[0];
+  loadError = `${(e as Error).message.split('\n')[0]}; ${BUILD_ADVICE}`;
   process.emitWarning(
-    `fusedloss: the native addon could not be loaded (${loadError}); every loss falls back to the ` +
-      `slower JavaScript reference. Build it from source with 'npm run build' (needs CMake and a C++ compiler).`,
+    `fusedloss: the native addon could not be loaded (${loadError}). Every loss falls back to the ` +
+      `slower JavaScript reference ('js' backend).`,
     { code: 'FUSEDLOSS_NO_NATIVE' },
   );
 }
