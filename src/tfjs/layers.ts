@@ -1,0 +1,100 @@
+// The fused losses for tfjs-layers: `model.compile({ loss: losses.anyLoss({ metric: 'f1' }) })`.
+// Each factory returns `(yTrue, yPred) => Tensor` taking Keras' conventions: yPred is the model's
+// output *logits* (no sigmoid or softmax on the last layer), and class targets may be one-hot rows
+// (as for categoricalCrossentropy) or class ids of shape [B] or [B, 1] (as for the sparse form).
+// The row losses return one value per sample, so `sampleWeight` keeps its meaning; the batch-level
+// losses (AnyLoss, Dice, Tversky, the ranking and pair losses) return a scalar.
+import { argMax, cast, reshape, tidy, type Tensor } from '@tensorflow/tfjs-core';
+import type {
+  AnyLossOptions,
+  BinaryCrossEntropyOptions,
+  DiceOptions,
+  SigmoidFocalOptions,
+  TverskyOptions,
+} from '../losses/confusion';
+import type {
+  CircleLossOptions,
+  ContrastiveOptions,
+  MultiSimilarityOptions,
+  NtXentOptions,
+  OrthogonalProjectionOptions,
+  SupConOptions,
+  TripletBatchHardOptions,
+} from '../losses/pairs';
+import type {
+  LambdaLossOptions,
+  ListMLEOptions,
+  ListNetOptions,
+  RankListOptions,
+  RankNetOptions,
+} from '../losses/ranking';
+import type { SoftmaxCrossEntropyOptions, SphericalLossOptions, ZLossOptions } from '../losses/spherical';
+import * as ops from './ops';
+import type { OpOptions } from './ops';
+import { FUSED_LOSSES, type FusedLossName } from './table';
+
+/** What `model.compile({ loss })` takes. */
+export type LayersLoss = (yTrue: Tensor, yPred: Tensor) => Tensor;
+
+const sameShape = (a: Tensor, b: Tensor): boolean => a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i]);
+
+/** Class ids from one-hot rows shaped like yPred, or from ids of shape [B] or [B, 1]. */
+function classIds(yTrue: Tensor, yPred: Tensor): Tensor {
+  if (yPred.rank >= 2 && yPred.shape[yPred.rank - 1] > 1 && sameShape(yTrue, yPred)) return argMax(yTrue, -1);
+  return cast(reshape(yTrue, [-1]), 'int32');
+}
+
+/** yTrue in the form the op takes, for the loss's layout. */
+function keras(name: FusedLossName, yTrue: Tensor, yPred: Tensor): Tensor {
+  switch (FUSED_LOSSES[name].layout) {
+    case 'confusion':
+      return yPred.rank >= 2 && yPred.shape[yPred.rank - 1] > 1 ? classIds(yTrue, yPred) : reshape(yTrue, yPred.shape);
+    case 'classes':
+    case 'embeddings':
+      return classIds(yTrue, yPred);
+    default:
+      return reshape(yTrue, yPred.shape);
+  }
+}
+
+type OpFn<O> = (yTrue: Tensor, yPred: Tensor, options?: OpOptions<O>) => Tensor;
+
+const batchLoss =
+  <O>(name: FusedLossName, op: OpFn<O>) =>
+  (options?: OpOptions<O>): LayersLoss =>
+  (yTrue, yPred) =>
+    tidy(() => op(keras(name, yTrue, yPred), yPred, options));
+
+// The row losses default to reduction 'none' here: tfjs-layers weights and averages the rows.
+const rowLoss =
+  <O extends { reduction?: string }>(name: FusedLossName, op: OpFn<O>) =>
+  (options?: OpOptions<O>): LayersLoss =>
+  (yTrue, yPred) =>
+    tidy(() => op(keras(name, yTrue, yPred), yPred, { reduction: 'none', ...options } as OpOptions<O>));
+
+export const anyLoss = batchLoss<AnyLossOptions>('anyLoss', ops.anyLoss);
+export const diceLoss = batchLoss<DiceOptions>('diceLoss', ops.diceLoss);
+export const tverskyLoss = batchLoss<TverskyOptions>('tverskyLoss', ops.tverskyLoss);
+export const binaryCrossEntropy = batchLoss<BinaryCrossEntropyOptions>('binaryCrossEntropy', ops.binaryCrossEntropy);
+export const sigmoidFocal = batchLoss<SigmoidFocalOptions>('sigmoidFocal', ops.sigmoidFocal);
+export const zLoss = rowLoss<ZLossOptions>('zLoss', ops.zLoss);
+export const sphericalLoss = rowLoss<SphericalLossOptions>('sphericalLoss', ops.sphericalLoss);
+export const softmaxCrossEntropy = rowLoss<SoftmaxCrossEntropyOptions>('softmaxCrossEntropy', ops.softmaxCrossEntropy);
+export const rankList = batchLoss<RankListOptions>('rankList', ops.rankList);
+export const listMLE = batchLoss<ListMLEOptions>('listMLE', ops.listMLE);
+export const listNet = batchLoss<ListNetOptions>('listNet', ops.listNet);
+export const rankNet = batchLoss<RankNetOptions>('rankNet', ops.rankNet);
+export const lambdaLoss = batchLoss<LambdaLossOptions>('lambdaLoss', ops.lambdaLoss);
+export const multiSimilarity = batchLoss<Omit<MultiSimilarityOptions, 'reference' | 'referenceLabels'>>(
+  'multiSimilarity',
+  ops.multiSimilarity,
+);
+export const contrastive = batchLoss<ContrastiveOptions>('contrastive', ops.contrastive);
+export const tripletBatchHard = batchLoss<TripletBatchHardOptions>('tripletBatchHard', ops.tripletBatchHard);
+export const circleLoss = batchLoss<CircleLossOptions>('circleLoss', ops.circleLoss);
+export const supCon = batchLoss<SupConOptions>('supCon', ops.supCon);
+export const ntXent = batchLoss<NtXentOptions>('ntXent', ops.ntXent);
+export const orthogonalProjection = batchLoss<OrthogonalProjectionOptions>(
+  'orthogonalProjection',
+  ops.orthogonalProjection,
+);

@@ -1,0 +1,148 @@
+// Every fused loss as a TensorFlow.js op: `(yTrue, yPred, options) => loss tensor`, with the
+// fused gradient attached, so it works inside tf.grad, tf.valueAndGrad and optimizer.minimize.
+// The loss is a scalar, or one value per row for the row losses with reduction 'none'.
+import { engine, getBackend, Tensor } from '@tensorflow/tfjs-core';
+import { typeError } from '../errors';
+import type {
+  AnyLossOptions,
+  BinaryCrossEntropyOptions,
+  DiceOptions,
+  SigmoidFocalOptions,
+  TverskyOptions,
+} from '../losses/confusion';
+import type {
+  CircleLossOptions,
+  ContrastiveOptions,
+  MultiSimilarityOptions,
+  NtXentOptions,
+  OrthogonalProjectionOptions,
+  SupConOptions,
+  TripletBatchHardOptions,
+} from '../losses/pairs';
+import type {
+  LambdaLossOptions,
+  ListMLEOptions,
+  ListNetOptions,
+  PlackettLuceDistillOptions,
+  RankListOptions,
+  RankNetOptions,
+} from '../losses/ranking';
+import type { SoftmaxCrossEntropyOptions, SphericalLossOptions, ZLossOptions } from '../losses/spherical';
+import { IN_PLACE_BACKENDS, registerFusedKernels, type FusedAttrs } from './kernels';
+import { callLayout } from './layout';
+import { FUSED_LOSSES, type FusedLossName } from './table';
+
+/** A loss's options as an op takes them: everything but `out` (tfjs owns the gradient's memory). */
+export type OpOptions<O> = Omit<O, 'out'>;
+
+const ready = new Set<string>();
+let warned = false;
+
+/** Registers the kernels for the active backend, warning once when it has to copy. */
+function prepare(): void {
+  const backend = getBackend();
+  if (ready.has(backend)) return;
+  const inPlace = (IN_PLACE_BACKENDS as readonly string[]).includes(backend);
+  if (!inPlace && !warned) {
+    warned = true;
+    process.emitWarning(
+      `fusedloss/tfjs: the '${backend}' backend has no in-place fused kernels; each loss call reads its ` +
+        `inputs back to the CPU and uploads the loss and gradient. Use the 'cpu' or 'wasm' backend to avoid the copies.`,
+      { code: 'FUSEDLOSS_TFJS_COPIES' },
+    );
+  }
+  registerFusedKernels(inPlace ? [] : [backend]);
+  ready.add(backend);
+}
+
+function checkTensor(op: string, name: string, t: unknown, float: boolean): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${op}: ${name} must be a tf.Tensor`);
+  if (float && t.dtype !== 'float32') {
+    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${op}: ${name} must be a float32 tensor, got ${t.dtype}`);
+  }
+}
+
+function runFused(
+  name: FusedLossName,
+  yTrue: Tensor | null,
+  yPred: Tensor,
+  options: object | undefined,
+  teacher?: Tensor,
+): Tensor {
+  const op = `ops.${name}`;
+  checkTensor(op, 'yPred', yPred, true);
+  if (yTrue !== null || name !== 'ntXent') checkTensor(op, 'yTrue', yTrue, false);
+  if (teacher !== undefined) checkTensor(op, 'teacherLogits', teacher, true);
+  if (options && 'out' in options) {
+    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${op}: options.out is not supported; tfjs owns the gradient`);
+  }
+  const loss = FUSED_LOSSES[name];
+  const attrs: FusedAttrs = { op, layout: callLayout(op, loss, yPred.shape, options as Record<string, unknown>) };
+  prepare();
+  const inputs = { yPred, ...(yTrue ? { yTrue } : {}), ...(teacher ? { teacher } : {}) };
+  const [value, grad] = engine().runKernel(loss.kernel, inputs, attrs as never) as Tensor[];
+  grad.dispose(); // under a gradient tape the engine keeps its own copy for the backward pass
+  return value;
+}
+
+const op =
+  <O>(name: FusedLossName) =>
+  (yTrue: Tensor, yPred: Tensor, options?: OpOptions<O>): Tensor =>
+    runFused(name, yTrue, yPred, options);
+
+/** AnyLoss: yPred logits [B] / [B, 1] (binary) or [B, C] (yTrue class ids). */
+export const anyLoss = op<AnyLossOptions>('anyLoss');
+/** Dice loss: yPred logits as for anyLoss. */
+export const diceLoss = op<DiceOptions>('diceLoss');
+/** Tversky loss: yPred logits as for anyLoss. */
+export const tverskyLoss = op<TverskyOptions>('tverskyLoss');
+/** Binary cross-entropy on logits, any shape; yTrue one label per element. */
+export const binaryCrossEntropy = op<BinaryCrossEntropyOptions>('binaryCrossEntropy');
+/** Sigmoid focal loss on logits, any shape; yTrue one label per element. */
+export const sigmoidFocal = op<SigmoidFocalOptions>('sigmoidFocal');
+/** Z-loss: yPred logits [B, C], yTrue B class ids; per-row losses with reduction 'none'. */
+export const zLoss = op<ZLossOptions>('zLoss');
+/** The spherical losses: yPred logits [B, C], yTrue B class ids. */
+export const sphericalLoss = op<SphericalLossOptions>('sphericalLoss');
+/** Softmax cross-entropy: yPred logits [B, C], yTrue B class ids. */
+export const softmaxCrossEntropy = op<SoftmaxCrossEntropyOptions>('softmaxCrossEntropy');
+/** RankList: yPred scores [lists, n] (or flat with options.offsets), yTrue relevance alike. */
+export const rankList = op<RankListOptions>('rankList');
+/** ListMLE: yPred scores [lists, n] (or flat with options.offsets), yTrue relevance alike. */
+export const listMLE = op<ListMLEOptions>('listMLE');
+/** ListNet: yPred scores [lists, n] (or flat with options.offsets), yTrue relevance alike. */
+export const listNet = op<ListNetOptions>('listNet');
+/** RankNet: yPred scores [lists, n] (or flat with options.offsets), yTrue relevance alike. */
+export const rankNet = op<RankNetOptions>('rankNet');
+/** LambdaLoss: yPred scores [lists, n] (or flat with options.offsets), yTrue relevance alike. */
+export const lambdaLoss = op<LambdaLossOptions>('lambdaLoss');
+/** Multi-Similarity: yPred embeddings [N, D], yTrue N class ids (no cross-batch reference here). */
+export const multiSimilarity = op<Omit<MultiSimilarityOptions, 'reference' | 'referenceLabels'>>('multiSimilarity');
+/** Contrastive loss: yPred embeddings [N, D], yTrue N class ids. */
+export const contrastive = op<ContrastiveOptions>('contrastive');
+/** Batch-hard triplet loss: yPred embeddings [N, D], yTrue N class ids. */
+export const tripletBatchHard = op<TripletBatchHardOptions>('tripletBatchHard');
+/** Circle loss: yPred embeddings [N, D], yTrue N class ids. */
+export const circleLoss = op<CircleLossOptions>('circleLoss');
+/** SupCon: yPred embeddings [N, D], yTrue N class ids. */
+export const supCon = op<SupConOptions>('supCon');
+/** Orthogonal projection loss: yPred embeddings [N, D], yTrue N class ids. */
+export const orthogonalProjection = op<OrthogonalProjectionOptions>('orthogonalProjection');
+
+/** NT-Xent: yPred embeddings [N, D] (rows i and i + N/2 are the two views), yTrue null or N ids. */
+export function ntXent(yTrue: Tensor | null, yPred: Tensor, options?: OpOptions<NtXentOptions>): Tensor {
+  return runFused('ntXent', yTrue, yPred, options);
+}
+
+/**
+ * Plackett-Luce distillation: yTrue B class ids, student and teacher logits [B, C]; the gradient
+ * flows to the student only.
+ */
+export function plackettLuceDistill(
+  yTrue: Tensor,
+  studentLogits: Tensor,
+  teacherLogits: Tensor,
+  options?: OpOptions<PlackettLuceDistillOptions>,
+): Tensor {
+  return runFused('plackettLuceDistill', yTrue, studentLogits, options, teacherLogits);
+}
