@@ -51,7 +51,9 @@ beforeAll(() => {
   consumer = path.join(work, 'consumer');
   mkdirSync(consumer);
   writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  run([npmCli, 'install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball]);
+  // tfjs-core and its cpu backend too, for the './tfjs' subpath (an optional peer dependency).
+  const tfjs = ['@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-backend-cpu@4.22.0'];
+  run([npmCli, 'install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...tfjs]);
 }, 1_200_000);
 
 afterAll(() => {
@@ -65,9 +67,8 @@ describe('the packed tarball', () => {
     expect(files).toContain('dist/index.mjs');
     expect(files).toContain('dist/index.d.mts');
     for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) expect(files).toContain(doc);
-    const stray = files.filter(
-      (f) => !/^(dist|prebuilds)\//.test(f) && !['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json'].includes(f),
-    );
+    const docs = ['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'tfjs/package.json'];
+    const stray = files.filter((f) => !/^(dist|prebuilds)\//.test(f) && !docs.includes(f));
     expect(stray).toEqual([]);
     expect(statSync(tarball).size).toBeLessThan(10 * 2 ** 20);
   });
@@ -114,23 +115,34 @@ describe('the packed tarball', () => {
     expect(r.cpu).toBe(true);
   });
 
-  it('type-checks TypeScript that imports it (CommonJS and ESM types)', () => {
-    const use = `const r = anyLoss(new Float32Array([1, -1]), new Float32Array([1, 0]), { metric: 'mcc' });
+  it('runs a tfjs op through fusedloss/tfjs, from CommonJS and from an ES module', () => {
+    const body = `await tf.setBackend('cpu');
+       const g = tf.grad((p) => ops.zLoss(tf.tensor1d([2, 0], 'int32'), p))(tf.tensor2d([1, 2, 3, 4, 0, 1], [2, 3]));
+       console.log(g.shape.join('x'), Number.isFinite(g.dataSync()[0]));`;
+    const cjs = `const tf = require('@tensorflow/tfjs-core'); require('@tensorflow/tfjs-backend-cpu');
+       const { ops } = require('fusedloss/tfjs'); (async () => { ${body} })();`;
+    const esm = `import * as tf from '@tensorflow/tfjs-core'; import '@tensorflow/tfjs-backend-cpu';
+       import { ops } from 'fusedloss/tfjs'; ${body}`;
+    expect(run(['-e', cjs]).trim()).toBe('2x3 true');
+    expect(run(['--input-type=module', '-e', esm]).trim()).toBe('2x3 true');
+  });
+
+  it('type-checks TypeScript that imports it and fusedloss/tfjs (CommonJS and ESM types)', () => {
+    const use = `import { anyLoss, backends, type BackendReport } from 'fusedloss';
+import { losses, ops, type LayersLoss } from 'fusedloss/tfjs';
+const r = anyLoss(new Float32Array([1, -1]), new Float32Array([1, 0]), { metric: 'mcc' });
 const loss: number = r.loss;
 const grad: Float32Array = r.grad;
 const b: BackendReport = backends();
-export { loss, grad, b };
+const layers: LayersLoss = losses.softmaxCrossEntropy({ labelSmoothing: 0.1 });
+export { loss, grad, b, layers, ops };
 // @ts-expect-error: 'f2' is not a metric name
 anyLoss(new Float32Array(1), new Float32Array(1), { metric: 'f2' });
+// @ts-expect-error: tfjs owns the gradient, so the ops take no options.out
+losses.zLoss({ out: new Float32Array(1) });
 `;
-    writeFileSync(
-      path.join(consumer, 'cjs.ts'),
-      `import { anyLoss, backends, type BackendReport } from 'fusedloss';\n${use}`,
-    );
-    writeFileSync(
-      path.join(consumer, 'esm.mts'),
-      `import { anyLoss, backends, type BackendReport } from 'fusedloss';\n${use}`,
-    );
+    writeFileSync(path.join(consumer, 'cjs.ts'), use);
+    writeFileSync(path.join(consumer, 'esm.mts'), use);
     const flags = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16'];
     expect(run([tsc, ...flags, 'cjs.ts', 'esm.mts'])).toBe('');
   });

@@ -1,10 +1,13 @@
 // The fused losses for tfjs-layers: `model.compile({ loss: losses.anyLoss({ metric: 'f1' }) })`.
 // Each factory returns `(yTrue, yPred) => Tensor` taking Keras' conventions: yPred is the model's
 // output *logits* (no sigmoid or softmax on the last layer), and class targets may be one-hot rows
-// (as for categoricalCrossentropy) or class ids of shape [B] or [B, 1] (as for the sparse form).
+// (as for categoricalCrossentropy) or class ids of shape [B] or [B, 1]. model.fit insists on
+// targets shaped like the output, so there class targets are one-hot rows, and the pair losses'
+// labels are repeated across the embedding: `tf.tile(labels.reshape([-1, 1]), [1, D])` (column 0
+// is read). Custom loops (optimizer.minimize) may pass ids of shape [B] or [B, 1] directly.
 // The row losses return one value per sample, so `sampleWeight` keeps its meaning; the batch-level
 // losses (AnyLoss, Dice, Tversky, the ranking and pair losses) return a scalar.
-import { argMax, cast, reshape, tidy, type Tensor } from '@tensorflow/tfjs-core';
+import { argMax, cast, reshape, slice, tidy, type Tensor } from '@tensorflow/tfjs-core';
 import type {
   AnyLossOptions,
   BinaryCrossEntropyOptions,
@@ -44,14 +47,21 @@ function classIds(yTrue: Tensor, yPred: Tensor): Tensor {
   return cast(reshape(yTrue, [-1]), 'int32');
 }
 
+/** Pair-loss labels from [N], [N, 1] or [N, D] (the label repeated across the embedding). */
+function pairLabels(yTrue: Tensor, yPred: Tensor): Tensor {
+  const ids = sameShape(yTrue, yPred) && yPred.rank === 2 ? slice(yTrue, [0, 0], [-1, 1]) : yTrue;
+  return cast(reshape(ids, [-1]), 'int32');
+}
+
 /** yTrue in the form the op takes, for the loss's layout. */
 function keras(name: FusedLossName, yTrue: Tensor, yPred: Tensor): Tensor {
   switch (FUSED_LOSSES[name].layout) {
     case 'confusion':
       return yPred.rank >= 2 && yPred.shape[yPred.rank - 1] > 1 ? classIds(yTrue, yPred) : reshape(yTrue, yPred.shape);
     case 'classes':
-    case 'embeddings':
       return classIds(yTrue, yPred);
+    case 'embeddings':
+      return pairLabels(yTrue, yPred);
     default:
       return reshape(yTrue, yPred.shape);
   }
