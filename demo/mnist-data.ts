@@ -6,11 +6,15 @@ import { mulberry32 } from '../src/random';
 
 export const PIXELS = 28 * 28;
 
-/** A set of images: row i is x[i * PIXELS .. (i + 1) * PIXELS), its label y[i] (1: the chosen digit). */
+/**
+ * A set of images: row i is x[i * PIXELS .. (i + 1) * PIXELS), its digit digit[i] and its binary
+ * label y[i] (1: the chosen digit).
+ */
 export interface Dataset {
   n: number;
   x: Float32Array;
   y: Uint8Array;
+  digit: Uint8Array;
 }
 
 /** Fisher-Yates shuffle in place, driven by `rand`. */
@@ -30,11 +34,13 @@ function build(samples: Sample[], positive: number): Dataset {
   const n = samples.length;
   const x = new Float32Array(n * PIXELS);
   const y = new Uint8Array(n);
+  const digit = new Uint8Array(n);
   samples.forEach(([d, i], row) => {
     x.set(mnist[d].get(i), row * PIXELS);
     y[row] = d === positive ? 1 : 0;
+    digit[row] = d;
   });
-  return { n, x, y };
+  return { n, x, y, digit };
 }
 
 export interface Splits {

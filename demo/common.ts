@@ -1,0 +1,85 @@
+// What the showcase's four tasks share: the result they report, a seeded tfjs-layers model, and
+// the timing of one loss step (forward + backward) with fusedloss and with the tfjs composition.
+import * as tf from '@tensorflow/tfjs';
+import { performance } from 'node:perf_hooks';
+import type { TfjsRunner } from '../bench/tfjs-anyloss';
+
+/** One trained contender: its held-out scores, and the held-out metric after every epoch. */
+export interface Contender {
+  loss: string;
+  scores: Record<string, number>;
+  curve: number[];
+  trainS: number;
+}
+
+/** The time of one loss fwd+bwd at the training batch shape, fused op vs tfjs composition. */
+export interface LossTiming {
+  what: string;
+  fusedMs: number;
+  tfjsMs: number;
+}
+
+export interface TaskResult {
+  task: string;
+  data: string;
+  /** The metric the curves show. */
+  metric: string;
+  contenders: Contender[];
+  timing: LossTiming;
+}
+
+/** A dense network on flat inputs: hidden ReLU layers, then `out` linear units (logits). */
+export function mlp(inputs: number, hidden: number[], out: number, seed: number): tf.Sequential {
+  const model = tf.sequential();
+  [...hidden, out].forEach((units, i) =>
+    model.add(
+      tf.layers.dense({
+        units,
+        inputShape: i === 0 ? [inputs] : undefined,
+        activation: i < hidden.length ? 'relu' : 'linear',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
+      }),
+    ),
+  );
+  return model;
+}
+
+function medianMs(f: () => void, reps: number): number {
+  f(); // warm-up: kernel registration, first allocation
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    f();
+    t.push(performance.now() - t0);
+  }
+  return t.sort((a, b) => a - b)[Math.floor(reps / 2)];
+}
+
+/**
+ * Median fwd+bwd of the fused op (tf.valueAndGrad through it, gradient read back) and of the
+ * composition (its runner reads the loss back), on the active tfjs backend. Disposes yPred and
+ * the runner.
+ */
+export function timeLoss(
+  what: string,
+  yPred: tf.Tensor,
+  fused: (p: tf.Tensor) => tf.Scalar,
+  composed: TfjsRunner,
+  reps = 15,
+): LossTiming {
+  const vg = tf.valueAndGrad(fused);
+  const fusedMs = medianMs(() => {
+    tf.tidy(() => {
+      const { value, grad } = vg(yPred);
+      value.dataSync();
+      grad.dataSync();
+    });
+  }, reps);
+  const tfjsMs = medianMs(() => composed.step(), reps);
+  composed.dispose();
+  yPred.dispose();
+  return { what, fusedMs, tfjsMs };
+}
+
+/** Seconds since t0 (performance.now()). */
+export const since = (t0: number): number => (performance.now() - t0) / 1000;
