@@ -34,7 +34,10 @@ function recallAt1(model: tf.LayersModel, test: Dataset): number {
     let best = -1,
       bestSim = -Infinity;
     for (let j = 0; j < test.n; j++) {
-      if (j !== i && e[i * test.n + j] > bestSim) ((bestSim = e[i * test.n + j]), (best = j));
+      if (j !== i && e[i * test.n + j] > bestSim) {
+        bestSim = e[i * test.n + j];
+        best = j;
+      }
     }
     if (test.digit[best] === test.digit[i]) hits++;
   }
