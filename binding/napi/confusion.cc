@@ -122,7 +122,8 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   mp.metric =
       static_cast<Metric>(int_field(params, "metric", 0, static_cast<int>(Metric::Count_) - 1));
   mp.beta = number_field(params, "beta", 1e-6, 1e6);
-  mp.eps = number_field(params, "eps", 0, 1);
+  // The denominators' guard: with 0 (or a denormal), a batch without positives divides 0 by 0.
+  mp.eps = number_field(params, "eps", 1e-12, 1);
   const Average avg = static_cast<Average>(int_field(params, "average", 0, 1));
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;

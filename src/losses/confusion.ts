@@ -79,7 +79,7 @@ export interface AnyLossOptions extends ProblemOptions {
    * authors' notebooks; their README suggests 2 to 70). Larger is closer to 0/1 predictions.
    */
   amplifier?: number;
-  /** Added to the metric's denominators, >= 0 (default 1e-5, as the official code). */
+  /** Added to the metric's denominators, in [1e-12, 1] (default 1e-5, as the official code). */
   epsilon?: number;
 }
 
@@ -156,15 +156,15 @@ const problemSchema: Record<string, OptionSpec> = {
   out: { kind: 'any' },
   backend: backendSpec,
 };
-const amplifierSpec: OptionSpec = { kind: 'number', min: 0, minExclusive: true, max: 1e6 };
+const amplifierSpec: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 }; // the native layer's bounds
 
 const anyLossSchema: Record<string, OptionSpec> = {
   ...problemSchema,
   metric: { kind: 'any' },
-  beta: { kind: 'number', min: 0, minExclusive: true, max: 1e6 },
+  beta: { kind: 'number', min: 1e-6, max: 1e6 },
   average: { kind: 'enum', values: ['macro', 'micro'] },
   amplifier: amplifierSpec,
-  epsilon: { kind: 'number', min: 0, max: 1 },
+  epsilon: { kind: 'number', min: 1e-12, max: 1 }, // 0 (or a denormal) leaves 0/0 for empty classes
 };
 const softConfusionSchema: Record<string, OptionSpec> = { ...problemSchema, amplifier: amplifierSpec };
 delete softConfusionSchema.out;

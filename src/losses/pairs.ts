@@ -123,7 +123,8 @@ export const PAIR_DEFAULTS = {
   oplGamma: 0.5,
 };
 
-const positive: OptionSpec = { kind: 'number', min: 0, minExclusive: true, max: 1e6 };
+// As the native layer's bounds: a denormal scale would overflow where it divides.
+const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
 const nonNegative: OptionSpec = { kind: 'number', min: 0, max: 1e6 };
 const pairSchema: Record<string, OptionSpec> = {
   dim: { kind: 'number', integer: true, min: 1, max: 1 << 24 },

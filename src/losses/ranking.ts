@@ -126,7 +126,8 @@ export const RANKING_DEFAULTS = {
   normalize: true,
 };
 
-const positive: OptionSpec = { kind: 'number', min: 0, minExclusive: true, max: 1e6 };
+// As the native layer's bounds: a denormal scale would overflow where it divides.
+const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
 const count: OptionSpec = { kind: 'number', integer: true, min: 1, max: 2 ** 31 - 1 };
 const listSchema: Record<string, OptionSpec> = {
   listSize: count,

@@ -152,7 +152,8 @@ const classSchema: Record<string, OptionSpec> = {
   out: { kind: 'any' },
   backend: backendSpec,
 };
-const positive = (max: number): OptionSpec => ({ kind: 'number', min: 0, minExclusive: true, max });
+// Lower bounds as the native layer's: a denormal scale would overflow where it divides.
+const positive = (max: number, min = 1e-6): OptionSpec => ({ kind: 'number', min, max });
 const zLossSchema: Record<string, OptionSpec> = {
   ...classSchema,
   a: positive(1e6),
@@ -162,7 +163,7 @@ const SPHERICAL_KINDS = ['mse', 'log-spherical-softmax', 'log-taylor-softmax'] a
 const sphericalSchema: Record<string, OptionSpec> = {
   ...classSchema,
   kind: { kind: 'enum', values: SPHERICAL_KINDS },
-  eps: positive(1e6),
+  eps: positive(1e6, 1e-30),
 };
 const SOFTMAX_FORMS = ['ce', 'comp-sum', 'gce', 'mae', 'focal', 'ldr-kl'] as const;
 const softmaxSchema: Record<string, OptionSpec> = {
@@ -238,10 +239,26 @@ function refProblem(pb: Problem, weights?: Float32Array, ignoreIndex?: number): 
 
 const REDUCTION_ID: Record<Reduction, number> = { mean: 0, sum: 1, none: 2 };
 
+/**
+ * Per-row losses are float32: a row whose loss (computed in double) lies beyond float32's range,
+ * as 'mse' gives for logits beyond about 1e19, is refused rather than returned as Infinity.
+ */
+function checkedRows(fn: string, rowLoss: Float32Array): Float32Array {
+  const r = rowLoss.findIndex((v) => !Number.isFinite(v));
+  if (r >= 0) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_NON_FINITE',
+      `${fn}: the loss of row ${r} is beyond the float32 range of per-row losses (the logits are too large ` +
+        `for this loss); reduction 'mean' or 'sum' returns the total in double`,
+    );
+  }
+  return rowLoss;
+}
+
 /** The reference's result in the public shape. */
 function fromReference(pb: Problem, r: RefResult): LossResult | RowLossResult {
   const res = withGrad(pb.out, r.loss, r.grad);
-  return pb.reduction === 'none' ? { loss: Float32Array.from(r.rowLoss), grad: res.grad } : res;
+  return pb.reduction === 'none' ? { loss: checkedRows(pb.fn, Float32Array.from(r.rowLoss)), grad: res.grad } : res;
 }
 
 /** Calls a native entry point with the per-row loss buffer 'none' needs, and shapes its result. */
@@ -252,7 +269,7 @@ function viaNative(
   const rowLoss = pb.reduction === 'none' ? new Float32Array(pb.targets.length) : null;
   return andThen(
     nativeCall(pb.fn, () => call(rowLoss)),
-    (loss) => (rowLoss ? { loss: rowLoss, grad: pb.out } : { loss, grad: pb.out }),
+    (loss) => (rowLoss ? { loss: checkedRows(pb.fn, rowLoss), grad: pb.out } : { loss, grad: pb.out }),
   );
 }
 
