@@ -176,8 +176,13 @@ export function nativeAddon(): NativeAddon | null {
   return addon;
 }
 
-const BACKENDS = ['auto', 'cpu', 'cuda', 'cuda-sim', 'js'] as const;
-export type Backend = (typeof BACKENDS)[number];
+/**
+ * Where a loss runs: 'cpu' the native threaded kernels, 'cuda' the GPU, 'cuda-sim' the CUDA
+ * kernels run on the CPU by the simulator (builds from a clone; testing only, slow), 'js' the
+ * float64 TypeScript reference, 'auto' the choice described at each loss's `backend` option.
+ */
+export type Backend = 'auto' | 'cpu' | 'cuda' | 'cuda-sim' | 'js';
+const BACKENDS: readonly Backend[] = ['auto', 'cpu', 'cuda', 'cuda-sim', 'js'];
 export type ResolvedBackend = Exclude<Backend, 'auto'>;
 
 /**

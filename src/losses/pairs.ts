@@ -278,7 +278,8 @@ function missingLabels(fn: string): never {
   throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.reference needs options.referenceLabels`);
 }
 
-type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult : LossResult;
+/** multiSimilarity's result: {@link CrossBatchResult} when the options hold `reference`, else {@link LossResult}. */
+export type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult : LossResult;
 
 /**
  * Multi-Similarity loss (Wang et al., CVPR 2019; spec E.1): per anchor, hard pairs mined against
