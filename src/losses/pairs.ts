@@ -56,8 +56,10 @@ export interface MultiSimilarityOptions extends PairOptions {
   semantics?: 'paper' | 'pml';
   /**
    * Cross-batch form: reference rows (M x D, e.g. a memory of past batches) the queries are
-   * compared with, instead of with each other; the result then holds `referenceGrad` too. Default:
-   * none; the rows of the batch are compared with each other.
+   * compared with, instead of with each other; the result then holds `referenceGrad` too. No pair
+   * is dropped by index here: a query row that is also in the reference meets itself as a
+   * positive with S = 1 under 'pml' ('paper' drops it by its S < 1 - 1e-5 rule). Default: none;
+   * the rows of the batch are compared with each other.
    */
   reference?: NumericArray;
   /** One label per reference row. Default: none; required with `reference`, refused without it. */
