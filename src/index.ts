@@ -103,4 +103,5 @@ export type {
   NtXentOptions,
   OrthogonalProjectionOptions,
   CrossBatchResult,
+  WithReference,
 } from './losses/pairs';

@@ -176,8 +176,13 @@ export function nativeAddon(): NativeAddon | null {
   return addon;
 }
 
-const BACKENDS = ['auto', 'cpu', 'cuda', 'cuda-sim', 'js'] as const;
-export type Backend = (typeof BACKENDS)[number];
+/**
+ * Where a loss runs: 'cpu' the native threaded kernels, 'cuda' the GPU, 'cuda-sim' the CUDA
+ * kernels run on the CPU by the simulator (builds from a clone; testing only, slow), 'js' the
+ * float64 TypeScript reference, 'auto' the choice described at each loss's `backend` option.
+ */
+export type Backend = 'auto' | 'cpu' | 'cuda' | 'cuda-sim' | 'js';
+const BACKENDS: readonly Backend[] = ['auto', 'cpu', 'cuda', 'cuda-sim', 'js'];
 export type ResolvedBackend = Exclude<Backend, 'auto'>;
 
 /**
@@ -210,7 +215,25 @@ function warnEnvUnavailable(reason: string): void {
 
 let cudaReport: BackendReport['cuda'] | undefined;
 
-/** What exists on this machine, and why not when something does not. */
+/**
+ * What exists on this machine, and why not when something does not: the `js` reference always;
+ * `cpu` when the native addon loaded (with its thread count); `cuda-sim` in builds from a clone;
+ * `cuda` when the addon was built with CUDA and a device and driver are there (else `reason`, in
+ * the CUDA runtime's words). The CUDA part is asked once and cached.
+ *
+ * @example
+ * ```ts
+ * import { backends } from 'fusedloss';
+ *
+ * const b = backends();
+ * b.js.available; // true, always
+ * if (b.cpu.available) console.log(`native CPU kernels, ${b.cpu.threads} threads`);
+ * else console.log(`reference only: ${b.cpu.reason}`);
+ * if (b.cuda.available) console.log(b.cuda.devices.map((d) => `${d.name} (sm ${d.computeCapability})`));
+ * else console.log(`no CUDA: ${b.cuda.reason}`);
+ * // without a driver: 'cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version'
+ * ```
+ */
 export function backends(): BackendReport {
   if (!addon) {
     const why = `the native addon could not be loaded: ${loadError}`;
@@ -244,7 +267,16 @@ export function backends(): BackendReport {
  * Sets the number of CPU threads the native kernels use (the calling thread included); the
  * initial value is FUSEDLOSS_THREADS when set, else the number of hardware threads. Results do
  * not depend on it: chunking and the order of reductions are fixed. Without the addon there is
- * no thread pool and this does nothing.
+ * no thread pool and this does nothing. `n` must be an integer in [1, 1024] (a RangeError
+ * otherwise).
+ *
+ * @example
+ * ```ts
+ * import { setThreads, getThreads } from 'fusedloss';
+ *
+ * setThreads(2); // e.g. leave the other cores to the rest of the training loop
+ * getThreads(); // 2 (1 when the native addon could not be loaded)
+ * ```
  */
 export function setThreads(n: number): void {
   if (typeof n !== 'number')
@@ -255,7 +287,17 @@ export function setThreads(n: number): void {
   addon?.setThreads(n);
 }
 
-/** The number of CPU threads the native kernels use (1 without the addon). */
+/**
+ * The number of CPU threads the native kernels use (1 without the addon): FUSEDLOSS_THREADS or
+ * the number of hardware threads until {@link setThreads} changes it.
+ *
+ * @example
+ * ```ts
+ * import { getThreads } from 'fusedloss';
+ *
+ * console.log(`fusedloss uses ${getThreads()} CPU threads`);
+ * ```
+ */
 export function getThreads(): number {
   return addon ? addon.getThreads() : 1;
 }

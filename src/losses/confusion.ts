@@ -39,9 +39,9 @@ export type { LossResult } from './dispatch';
 /** Options every loss of this family takes. */
 export interface ProblemOptions {
   /**
-   * Number of classes. Absent or 1: a binary problem, one score per row and labels in [0, 1]
-   * (soft labels allowed). C >= 2: scores are rows x C (row-major) and labels are class ids in
-   * [0, C), scored one-vs-rest per class.
+   * Number of classes, an integer in [1, 2^24] (default 1). 1: a binary problem, one score per row
+   * and labels in [0, 1] (soft labels allowed). C >= 2: scores are rows x C (row-major) and labels
+   * are class ids in [0, C), scored one-vs-rest per class.
    */
   classes?: number;
   /**
@@ -336,12 +336,28 @@ function anyLossImpl(
 }
 
 /**
- * AnyLoss (Han, Moniz and Chawla, 2024): 1 - a confusion-matrix metric computed on amplified
- * predictions yhat = sigmoid(L (p - 1/2)), differentiable in the scores. Binary by default;
- * `classes: C` for multi-class one-vs-rest with macro or micro averaging.
+ * AnyLoss (Han, Moniz and Chawla, 2024, arXiv 2405.14745): 1 - a confusion-matrix metric
+ * computed on amplified predictions yhat = sigmoid(L (p - 1/2)), differentiable in the scores.
+ * Binary by default; `classes: C` for multi-class one-vs-rest with macro or micro averaging.
+ * Batch-global: the loss of a batch is one number, so use batches that hold every class.
  *
  * @example
+ * ```ts
+ * import { anyLoss } from 'fusedloss';
+ *
+ * // Binary: one logit per row, labels 0/1 (soft labels in [0, 1] allowed).
+ * const logits = new Float32Array([2.1, -0.3, 0.7, -1.8]);
+ * const labels = new Float32Array([1, 0, 1, 1]);
  * const { loss, grad } = anyLoss(logits, labels, { metric: 'f1' });
+ * // loss ≈ 0.2007 (1 - soft F1: the last positive is missed); grad is a Float32Array(4)
+ *
+ * // Multi-class: 4 rows x 3 classes (row-major) and class ids; macro-averaged MCC.
+ * const scores = new Float32Array([2, 0.1, -1, 0.3, 1.5, 0.2, -0.5, 0.4, 1.1, 0.2, 0.9, 0.1]);
+ * anyLoss(scores, new Int32Array([0, 1, 2, 2]), { classes: 3, metric: 'mcc' }).loss; // ≈ 0.2544
+ *
+ * // A metric of your own, of the soft counts (differentiated numerically in float64).
+ * anyLoss(logits, labels, { metric: ({ tp, fn, fp }) => tp / (tp + 0.5 * (fn + fp)) }).loss; // ≈ 0.2007
+ * ```
  */
 export function anyLoss(
   scores: NumericArray,
@@ -351,7 +367,10 @@ export function anyLoss(
   return anyLossImpl(scores, labels, options, 'anyLoss', false) as LossResult;
 }
 
-/** anyLoss off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link anyLoss}: the native backends run off the main thread ('js' computes
+ * before resolving).
+ */
 export async function anyLossAsync(
   scores: NumericArray,
   labels: BinaryLabels | ClassLabels,
@@ -390,7 +409,17 @@ function softConfusionImpl(
 
 /**
  * The soft confusion matrix alone: per class, the weighted sums TP = sum y yhat, FN, FP, TN of
- * AnyLoss's amplified predictions (no gradient).
+ * AnyLoss's amplified predictions (no gradient). Binary problems have one class, the positive one.
+ *
+ * @example
+ * ```ts
+ * import { softConfusion } from 'fusedloss';
+ *
+ * const logits = new Float32Array([2.1, -0.3, 0.7, -1.8]);
+ * const labels = new Float32Array([1, 0, 1, 1]);
+ * const { tp, fn, fp, tn } = softConfusion(logits, labels); // each a Float64Array(1)
+ * // tp[0] ≈ 2, fn[0] ≈ 1, fp[0] ≈ 0.0043, tn[0] ≈ 0.9957
+ * ```
  */
 export function softConfusion(
   scores: NumericArray,
@@ -400,7 +429,10 @@ export function softConfusion(
   return softConfusionImpl(scores, labels, options, 'softConfusion', false) as SoftCounts;
 }
 
-/** softConfusion off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link softConfusion}: the native backends run off the main thread ('js'
+ * computes before resolving).
+ */
 export async function softConfusionAsync(
   scores: NumericArray,
   labels: BinaryLabels | ClassLabels,
@@ -470,15 +502,30 @@ function tverskyForm(fn: string, options: unknown): [Record<string, unknown>, Ov
 }
 
 /**
- * Dice loss (Milletari et al. 2016; self-adjusting form of Li et al. 2020): 1 - (2 sum pt y + g) /
- * (sum pt^e + sum y^e + g) with pt = p (1 - p)^alpha, per class (one-vs-rest), averaged over classes.
+ * Dice loss (Milletari et al. 2016; self-adjusting form of Li et al., ACL 2020, arXiv 1911.02855):
+ * 1 - (2 sum pt y + g) / (sum pt^e + sum y^e + g) with pt = p (1 - p)^alpha, per class
+ * (one-vs-rest), averaged over classes.
+ *
+ * @example
+ * ```ts
+ * import { diceLoss } from 'fusedloss';
+ *
+ * const logits = new Float32Array([2.1, -0.3, 0.7, -1.8]);
+ * const labels = new Float32Array([1, 0, 1, 1]);
+ * diceLoss(logits, labels).loss; // ≈ 0.2815
+ * // The Dice-loss paper's training setting: self-adjusting alpha 0.01, squared denominator.
+ * diceLoss(logits, labels, { alpha: 0.01, squareDenominator: true }).loss; // ≈ 0.1941
+ * ```
  */
 export function diceLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: DiceOptions): LossResult {
   const [o, form] = diceForm('diceLoss', options);
   return overlapImpl(scores, labels, o, form, 'diceLoss', false) as LossResult;
 }
 
-/** diceLoss off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link diceLoss}: the native backends run off the main thread ('js' computes
+ * before resolving).
+ */
 export async function diceLossAsync(
   scores: NumericArray,
   labels: BinaryLabels | ClassLabels,
@@ -491,6 +538,16 @@ export async function diceLossAsync(
 /**
  * Tversky loss (Salehi, Erdogmus and Gholipour 2017): 1 - (TP + g) / (TP + alpha FP + beta FN + g)
  * on soft counts of the probabilities, per class, averaged over classes.
+ *
+ * @example
+ * ```ts
+ * import { tverskyLoss } from 'fusedloss';
+ *
+ * const logits = new Float32Array([2.1, -0.3, 0.7, -1.8]);
+ * const labels = new Float32Array([1, 0, 1, 1]);
+ * // Missed positives (FN) cost more than false alarms (FP).
+ * const { loss, grad } = tverskyLoss(logits, labels, { alpha: 0.3, beta: 0.7 }); // loss ≈ 0.2774
+ * ```
  */
 export function tverskyLoss(
   scores: NumericArray,
@@ -501,7 +558,10 @@ export function tverskyLoss(
   return overlapImpl(scores, labels, o, form, 'tverskyLoss', false) as LossResult;
 }
 
-/** tverskyLoss off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link tverskyLoss}: the native backends run off the main thread ('js'
+ * computes before resolving).
+ */
 export async function tverskyLossAsync(
   scores: NumericArray,
   labels: BinaryLabels | ClassLabels,
@@ -557,6 +617,17 @@ function bceImpl(
 /**
  * Binary cross-entropy with logits (as PyTorch's BCEWithLogitsLoss): mean over rows of
  * w (posWeight y softplus(-x) + (1 - y) softplus(x)); labels in [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { binaryCrossEntropy } from 'fusedloss';
+ *
+ * const logits = new Float32Array([2.1, -0.3, 0.7, -1.8, -2.5, -0.9, 0.2, -3.0]);
+ * const labels = new Float32Array([1, 0, 1, 0, 0, 0, 0, 0]);
+ * binaryCrossEntropy(logits, labels).loss; // ≈ 0.3116
+ * // 2 positives, 6 negatives: weigh the positives by negatives / positives.
+ * const { loss, grad } = binaryCrossEntropy(logits, labels, { posWeight: 3 }); // loss ≈ 0.4413
+ * ```
  */
 export function binaryCrossEntropy(
   logits: NumericArray,
@@ -566,7 +637,10 @@ export function binaryCrossEntropy(
   return bceImpl(logits, labels, options, 'binaryCrossEntropy', false) as LossResult;
 }
 
-/** binaryCrossEntropy off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link binaryCrossEntropy}: the native backends run off the main thread ('js'
+ * computes before resolving).
+ */
 export async function binaryCrossEntropyAsync(
   logits: NumericArray,
   labels: BinaryLabels,
@@ -595,12 +669,25 @@ function sigmoidFocalImpl(
  * Sigmoid focal loss (Lin et al. 2017, RetinaNet; torchvision's sigmoid_focal_loss): mean over
  * rows of w a_t (1 - p_t)^gamma BCE(x, y), with p = sigmoid(x), p_t = p y + (1 - p)(1 - y) and
  * a_t = alpha y + (1 - alpha)(1 - y). Labels in [0, 1] (soft labels as torchvision takes them).
+ *
+ * @example
+ * ```ts
+ * import { sigmoidFocal } from 'fusedloss';
+ *
+ * const logits = new Float32Array([2.1, -0.3, 0.7, -1.8, -2.5, -0.9, 0.2, -3.0]);
+ * const labels = new Float32Array([1, 0, 1, 0, 0, 0, 0, 0]);
+ * const { loss, grad } = sigmoidFocal(logits, labels); // gamma 2, alpha 0.25: loss ≈ 0.03648
+ * sigmoidFocal(logits, labels, { gamma: 0, alpha: 0.5 }).loss; // half of BCE: ≈ 0.1558
+ * ```
  */
 export function sigmoidFocal(logits: NumericArray, labels: BinaryLabels, options?: SigmoidFocalOptions): LossResult {
   return sigmoidFocalImpl(logits, labels, options, 'sigmoidFocal', false) as LossResult;
 }
 
-/** sigmoidFocal off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link sigmoidFocal}: the native backends run off the main thread ('js'
+ * computes before resolving).
+ */
 export async function sigmoidFocalAsync(
   logits: NumericArray,
   labels: BinaryLabels,

@@ -54,9 +54,15 @@ export interface MultiSimilarityOptions extends PairOptions {
    * anchor has no positive at all; here it is skipped). Both divide by the batch size N.
    */
   semantics?: 'paper' | 'pml';
-  /** Cross-batch form: reference rows (M x D) the queries are compared with, instead of each other. */
+  /**
+   * Cross-batch form: reference rows (M x D, e.g. a memory of past batches) the queries are
+   * compared with, instead of with each other; the result then holds `referenceGrad` too. No pair
+   * is dropped by index here: a query row that is also in the reference meets itself as a
+   * positive with S = 1 under 'pml' ('paper' drops it by its S < 1 - 1e-5 rule). Default: none;
+   * the rows of the batch are compared with each other.
+   */
   reference?: NumericArray;
-  /** One label per reference row (required with `reference`). */
+  /** One label per reference row. Default: none; required with `reference`, refused without it. */
   referenceLabels?: ClassLabels;
   /** Buffer for the reference gradient (length = reference.length). Default: a new array. */
   referenceOut?: Float32Array;
@@ -279,7 +285,8 @@ function missingLabels(fn: string): never {
   throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.reference needs options.referenceLabels`);
 }
 
-type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult : LossResult;
+/** multiSimilarity's result: {@link CrossBatchResult} when the options hold `reference`, else {@link LossResult}. */
+export type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult : LossResult;
 
 /**
  * Multi-Similarity loss (Wang et al., CVPR 2019; spec E.1): per anchor, hard pairs mined against
@@ -289,7 +296,18 @@ type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult
  * and the result also holds `referenceGrad`.
  *
  * @example
- * const { loss, grad } = multiSimilarity(embeddings, labels, { dim: 128 });
+ * ```ts
+ * import { multiSimilarity } from 'fusedloss';
+ *
+ * // 6 embeddings of dim 2 (row-major), 3 classes of 2 rows.
+ * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
+ * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
+ * const { loss, grad } = multiSimilarity(embeddings, labels, { dim: 2 }); // loss ≈ 0.4527
+ * // Cross-batch memory: the batch against 3 reference rows; gradients for both.
+ * const memory = new Float32Array([0.9, 0.1, 0.1, 0.9, -0.8, 0.3]);
+ * const r = multiSimilarity(embeddings, labels, { dim: 2, reference: memory, referenceLabels: [0, 1, 2] });
+ * r.loss; // ≈ 0.2080; r.grad: Float32Array(12), r.referenceGrad: Float32Array(6)
+ * ```
  */
 export function multiSimilarity<O extends MultiSimilarityOptions>(
   embeddings: NumericArray,
@@ -299,7 +317,10 @@ export function multiSimilarity<O extends MultiSimilarityOptions>(
   return runPairs('multi-similarity', 'multiSimilarity', embeddings, labels, options, false) as WithReference<O>;
 }
 
-/** multiSimilarity off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link multiSimilarity}: the native backend runs off the main thread ('js'
+ * computes before resolving).
+ */
 export async function multiSimilarityAsync<O extends MultiSimilarityOptions>(
   embeddings: NumericArray,
   labels: ClassLabels,
@@ -314,12 +335,26 @@ export async function multiSimilarityAsync<O extends MultiSimilarityOptions>(
  * Contrastive loss as pytorch-metric-learning (spec E.2): on distances d = ||fn_i - fn_j||,
  * relu(d - posMargin) over positive pairs and relu(negMargin - d) over negative pairs, each half
  * the mean over its non-zero terms, summed. Pairs closer than 1e-3 count as coincident (d = 0).
+ *
+ * @example
+ * ```ts
+ * import { contrastive } from 'fusedloss';
+ *
+ * // 6 embeddings of dim 2 (row-major), 3 classes of 2 rows.
+ * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
+ * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
+ * const { loss, grad } = contrastive(embeddings, labels); // dim = 12 / 6 = 2: loss ≈ 1.1860
+ * contrastive(embeddings, labels, { negMargin: 0.5 }).loss; // ≈ 0.9191
+ * ```
  */
 export function contrastive(embeddings: NumericArray, labels: ClassLabels, options?: ContrastiveOptions): LossResult {
   return runPairs('contrastive', 'contrastive', embeddings, labels, options, false) as LossResult;
 }
 
-/** contrastive off the main thread. */
+/**
+ * The Promise twin of {@link contrastive}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function contrastiveAsync(
   embeddings: NumericArray,
   labels: ClassLabels,
@@ -332,6 +367,17 @@ export async function contrastiveAsync(
  * Batch-hard triplet loss (Hermans, Beyer, Leibe 2017; spec E.3): per anchor the farthest positive
  * and the nearest negative (first on ties), [margin + d+ - d-]_+ (or softplus(d+ - d-)); mean over
  * anchors with a positive loss.
+ *
+ * @example
+ * ```ts
+ * import { tripletBatchHard } from 'fusedloss';
+ *
+ * // 6 embeddings of dim 2 (row-major), 3 classes of 2 rows.
+ * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
+ * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
+ * const { loss, grad } = tripletBatchHard(embeddings, labels, { dim: 2 }); // margin 0.05: loss ≈ 0.4868
+ * tripletBatchHard(embeddings, labels, { dim: 2, softMargin: true }).loss; // ≈ 0.7192
+ * ```
  */
 export function tripletBatchHard(
   embeddings: NumericArray,
@@ -341,7 +387,10 @@ export function tripletBatchHard(
   return runPairs('triplet-batch-hard', 'tripletBatchHard', embeddings, labels, options, false) as LossResult;
 }
 
-/** tripletBatchHard off the main thread. */
+/**
+ * The Promise twin of {@link tripletBatchHard}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function tripletBatchHardAsync(
   embeddings: NumericArray,
   labels: ClassLabels,
@@ -360,12 +409,26 @@ export async function tripletBatchHardAsync(
 /**
  * Circle loss, pair-label form (Sun et al., CVPR 2020; spec E.4): softplus(LSE_n(gamma a_n (s_n - m))
  * + LSE_p(-gamma a_p (s_p - 1 + m))) per anchor; mean over anchors with positives and negatives.
+ *
+ * @example
+ * ```ts
+ * import { circleLoss } from 'fusedloss';
+ *
+ * // 6 embeddings of dim 2 (row-major), 3 classes of 2 rows.
+ * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
+ * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
+ * const { loss, grad } = circleLoss(embeddings, labels, { dim: 2 }); // m 0.4, gamma 80: loss ≈ 33.11
+ * circleLoss(embeddings, labels, { dim: 2, m: 0.25, gamma: 256 }).loss; // the paper's face setting: ≈ 139.2
+ * ```
  */
 export function circleLoss(embeddings: NumericArray, labels: ClassLabels, options?: CircleLossOptions): LossResult {
   return runPairs('circle', 'circleLoss', embeddings, labels, options, false) as LossResult;
 }
 
-/** circleLoss off the main thread. */
+/**
+ * The Promise twin of {@link circleLoss}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function circleLossAsync(
   embeddings: NumericArray,
   labels: ClassLabels,
@@ -377,12 +440,26 @@ export async function circleLossAsync(
 /**
  * Supervised contrastive loss (Khosla et al. 2020; spec E.5): -(tau/tau_b) mean over positives p
  * of log softmax_{a != i}(S_i. / tau)_p per anchor; mean over anchors that have a positive.
+ *
+ * @example
+ * ```ts
+ * import { supCon } from 'fusedloss';
+ *
+ * // 6 embeddings of dim 2 (row-major), 3 classes of 2 rows.
+ * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
+ * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
+ * const { loss, grad } = supCon(embeddings, labels, { dim: 2 }); // tau 0.07: loss ≈ 2.7193
+ * supCon(embeddings, labels, { dim: 2, temperature: 0.1, baseTemperature: 0.1 }).loss; // ≈ 1.9780
+ * ```
  */
 export function supCon(embeddings: NumericArray, labels: ClassLabels, options?: SupConOptions): LossResult {
   return runPairs('supcon', 'supCon', embeddings, labels, options, false) as LossResult;
 }
 
-/** supCon off the main thread. */
+/**
+ * The Promise twin of {@link supCon}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function supConAsync(
   embeddings: NumericArray,
   labels: ClassLabels,
@@ -395,12 +472,27 @@ export async function supConAsync(
  * NT-Xent / InfoNCE as pytorch-metric-learning (spec E.5): per positive pair (a, p),
  * -log(e^{S_ap/tau} / (e^{S_ap/tau} + sum over a's negatives e^{S_an/tau})); mean over positive
  * pairs. `labels` null: two views, rows i and i + N/2 are the positives (options.dim required).
+ *
+ * @example
+ * ```ts
+ * import { ntXent } from 'fusedloss';
+ *
+ * // 6 embeddings of dim 2 (row-major), 3 classes of 2 rows.
+ * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
+ * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
+ * const { loss, grad } = ntXent(embeddings, labels, { dim: 2 }); // loss ≈ 2.7193
+ * // Two views of 3 examples: rows i and i + 3 are the positive pairs.
+ * ntXent(embeddings, null, { dim: 2 }).loss; // ≈ 19.76
+ * ```
  */
 export function ntXent(embeddings: NumericArray, labels: ClassLabels | null, options?: NtXentOptions): LossResult {
   return runPairs('nt-xent', 'ntXent', embeddings, labels, options, false) as LossResult;
 }
 
-/** ntXent off the main thread. */
+/**
+ * The Promise twin of {@link ntXent}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function ntXentAsync(
   embeddings: NumericArray,
   labels: ClassLabels | null,
@@ -413,6 +505,17 @@ export async function ntXentAsync(
  * Orthogonal Projection Loss (Ranasinghe et al., ICCV 2021; spec E.6, as kahnchana/opl): (1 -
  * mean same-class S) + gamma mean different-class S over ordered pairs i != j, from class sums in
  * O(N D).
+ *
+ * @example
+ * ```ts
+ * import { orthogonalProjection } from 'fusedloss';
+ *
+ * // 6 embeddings of dim 2 (row-major), 3 classes of 2 rows.
+ * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
+ * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
+ * const { loss, grad } = orthogonalProjection(embeddings, labels, { dim: 2 }); // gamma 0.5: loss ≈ 0.1812
+ * orthogonalProjection(embeddings, labels, { dim: 2, gamma: 1 }).loss; // ≈ 0.0790
+ * ```
  */
 export function orthogonalProjection(
   embeddings: NumericArray,
@@ -422,7 +525,10 @@ export function orthogonalProjection(
   return runPairs('orthogonal-projection', 'orthogonalProjection', embeddings, labels, options, false) as LossResult;
 }
 
-/** orthogonalProjection off the main thread. */
+/**
+ * The Promise twin of {@link orthogonalProjection}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function orthogonalProjectionAsync(
   embeddings: NumericArray,
   labels: ClassLabels,

@@ -38,7 +38,9 @@ export interface ListOptions {
   listSize?: number;
   /**
    * Ragged lists: lists + 1 non-decreasing integers from 0 to scores.length; list l is
-   * [offsets[l], offsets[l + 1]). Int32Array is used as is; other arrays are converted.
+   * [offsets[l], offsets[l + 1]). Int32Array is used as is; other arrays are converted. Default:
+   * none; the lists are cut every `listSize` items (or, without that either, the whole array is
+   * one list). Give this or `listSize`, not both.
    */
   offsets?: Int32Array | ArrayLike<number>;
   /** Gradient buffer to fill (length = scores.length, not overlapping the scores). Default: a new array. */
@@ -75,9 +77,14 @@ export interface ListMLEOptions extends ListOptions {
 }
 
 export interface PlackettLuceDistillOptions {
-  /** Teacher temperature tau > 0 (default 4, the paper's CIFAR-100 value): weights a_k = softmax(teacher / tau). */
+  /** Teacher temperature tau > 0, at most 1e6 (default 4, the paper's CIFAR-100 value): weights a_k = softmax(teacher / tau). */
   tau?: number;
+  /** Gradient buffer to fill (length = studentLogits.length, not overlapping them). Default: a new array. */
   out?: Float32Array;
+  /**
+   * 'auto' (default): the native CPU when the addon loaded, else 'js'; 'cpu'; 'js' the float64
+   * reference. No CUDA kernel yet: 'cuda' and 'cuda-sim' are refused.
+   */
   backend?: Backend;
 }
 
@@ -221,15 +228,31 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
 }
 
 /**
- * RankList (Naini, Diaz and Busso 2025), as the spec reconstructs it (section C; the paper's
- * method section could not be read): RankNet's pairwise logistic lifted to lists, over the
- * pairs the relevance order constrains. Mean over lists.
+ * RankList (Naini, Diaz and Busso 2025, arXiv 2508.09826), as the spec reconstructs it (section
+ * C; the paper's method section could not be read): RankNet's pairwise logistic lifted to lists,
+ * over the pairs the relevance order constrains. Mean over lists.
+ *
+ * @example
+ * ```ts
+ * import { rankList } from 'fusedloss';
+ *
+ * // 2 lists of 4 items; relevance -1 marks the second list's last item as padding.
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]);
+ * const { loss, grad } = rankList(scores, relevance, { listSize: 4 }); // form 'lse': loss ≈ 1.6950
+ * rankList(scores, relevance, { listSize: 4, skip: 1 }).loss; // adjacent pairs only: ≈ 1.4293
+ * // Ragged lists by offsets: [0, 4), [4, 7) and [7, 8) (padding only: contributes 0, counts in the mean).
+ * rankList(scores, relevance, { offsets: new Int32Array([0, 4, 7, 8]), form: 'anchor' }).loss; // ≈ 1.4085
+ * ```
  */
 export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): LossResult {
   return rankListImpl(scores, relevance, options, 'rankList', false) as LossResult;
 }
 
-/** rankList off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link rankList}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function rankListAsync(
   scores: NumericArray,
   relevance: NumericArray,
@@ -272,14 +295,29 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
 }
 
 /**
- * ListMLE: the Plackett-Luce negative log-likelihood of the relevance order (spec D.2),
- * sum_k a_k (LSE_{m >= k} s_pi(m) - s_pi(k)) per list, mean over lists.
+ * ListMLE (Xia et al. 2008): the Plackett-Luce negative log-likelihood of the relevance order
+ * (spec D.2), sum_k a_k (LSE_{m >= k} s_pi(m) - s_pi(k)) per list, mean over lists.
+ *
+ * @example
+ * ```ts
+ * import { listMLE } from 'fusedloss';
+ *
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * const { loss, grad } = listMLE(scores, relevance, { listSize: 4 }); // loss ≈ 2.1128
+ * // The same two lists without the padding item, as ragged lists: the same loss.
+ * listMLE(scores.subarray(0, 7), relevance.subarray(0, 7), { offsets: [0, 4, 7] }).loss; // ≈ 2.1128
+ * listMLE(scores, relevance, { listSize: 4, topK: 2 }).loss; // the first 2 positions only: ≈ 1.8940
+ * ```
  */
 export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): LossResult {
   return listMLEImpl(scores, relevance, options, 'listMLE', false) as LossResult;
 }
 
-/** listMLE off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link listMLE}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function listMLEAsync(
   scores: NumericArray,
   relevance: NumericArray,
@@ -301,12 +339,28 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
   });
 }
 
-/** ListNet, top-1 (spec D.1): per list LSE(s / T) - sum_i t_i s_i / T, mean over lists. */
+/**
+ * ListNet, top-1 (Cao et al. 2007; spec D.1): per list LSE(s / T) - sum_i t_i s_i / T, mean over
+ * lists, against the target distribution t of the relevance.
+ *
+ * @example
+ * ```ts
+ * import { listNet } from 'fusedloss';
+ *
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * const { loss, grad } = listNet(scores, relevance, { listSize: 4 }); // softmax target: loss ≈ 1.3044
+ * listNet(scores, relevance, { listSize: 4, target: 'normalize' }).loss; // TF-Ranking's target: ≈ 1.3159
+ * ```
+ */
 export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): LossResult {
   return listNetImpl(scores, relevance, options, 'listNet', false) as LossResult;
 }
 
-/** listNet off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link listNet}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function listNetAsync(
   scores: NumericArray,
   relevance: NumericArray,
@@ -329,14 +383,28 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
 }
 
 /**
- * RankNet (spec D.5, as allRank): softplus(-sigma (s_i - s_j)) over every pair of a list with
- * r_i > r_j, optionally weighted; the mean is over all pairs of the batch, not over lists.
+ * RankNet (Burges et al. 2005; spec D.5, as allRank): softplus(-sigma (s_i - s_j)) over every pair
+ * of a list with r_i > r_j, optionally weighted; the mean is over all pairs of the batch, not over
+ * lists.
+ *
+ * @example
+ * ```ts
+ * import { rankNet } from 'fusedloss';
+ *
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * const { loss, grad } = rankNet(scores, relevance, { listSize: 4 }); // loss ≈ 0.5831
+ * rankNet(scores, relevance, { listSize: 4, weighting: 'label-diff' }).loss; // ≈ 0.8018
+ * ```
  */
 export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): LossResult {
   return rankNetImpl(scores, relevance, options, 'rankNet', false) as LossResult;
 }
 
-/** rankNet off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link rankNet}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function rankNetAsync(
   scores: NumericArray,
   relevance: NumericArray,
@@ -368,13 +436,28 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
 /**
  * LambdaLoss (Wang et al. 2018) as allRank computes it (spec D.4): -sum w_ij log2 sigmoid(sigma
  * (s_i - s_j)) over pairs r_i > r_j, weighted by the scheme from the predicted ranks and NDCG
- * gains (relevance at most 64). Per list 'sum' or 'mean', then the mean over lists.
+ * gains (relevance at most 64). Per list 'sum' or 'mean', then the mean over lists. LiPO-lambda
+ * (Liu et al. 2024) is `scheme: 'lambdaRank', normalize: false`.
+ *
+ * @example
+ * ```ts
+ * import { lambdaLoss } from 'fusedloss';
+ *
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * // NDCG-Loss2++ with the cutoff at the top 3 predicted ranks.
+ * const { loss, grad } = lambdaLoss(scores, relevance, { listSize: 4, scheme: 'ndcgLoss2PP', k: 3 }); // ≈ 4.7490
+ * lambdaLoss(scores, relevance, { listSize: 4, scheme: 'lambdaRank' }).loss; // ≈ 0.6392
+ * ```
  */
 export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): LossResult {
   return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as LossResult;
 }
 
-/** lambdaLoss off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link lambdaLoss}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function lambdaLossAsync(
   scores: NumericArray,
   relevance: NumericArray,
@@ -450,6 +533,17 @@ function checkDistillValues(fn: string, s: Float32Array, t: Float32Array, y: Int
  * logits over the teacher-optimal order (the true class, then the rest by teacher logit), each
  * position weighted by the teacher's softmax(t / tau). Rows of classes = studentLogits.length /
  * labels.length logits; mean over rows.
+ *
+ * @example
+ * ```ts
+ * import { plackettLuceDistill } from 'fusedloss';
+ *
+ * // 2 rows x 3 classes of student and teacher logits, and the true classes.
+ * const student = new Float32Array([1.0, 0.2, -0.3, 0.5, 0.1, 0.9]);
+ * const teacher = new Float32Array([2.0, 0.5, -1.0, 0.0, 0.3, 1.5]);
+ * const { loss, grad } = plackettLuceDistill(student, teacher, new Int32Array([0, 2])); // tau 4: loss ≈ 0.4952
+ * plackettLuceDistill(student, teacher, new Int32Array([0, 2]), { tau: 1 }).loss; // ≈ 0.5916
+ * ```
  */
 export function plackettLuceDistill(
   studentLogits: NumericArray,
@@ -460,7 +554,10 @@ export function plackettLuceDistill(
   return distillImpl(studentLogits, teacherLogits, labels, options, 'plackettLuceDistill', false) as LossResult;
 }
 
-/** plackettLuceDistill off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link plackettLuceDistill}: the native backend runs off the main thread ('js' computes
+ * before resolving).
+ */
 export async function plackettLuceDistillAsync(
   studentLogits: NumericArray,
   teacherLogits: NumericArray,

@@ -32,8 +32,8 @@ export type { RowLossResult } from './dispatch';
 /** Options every loss of this family takes. */
 export interface ClassLossOptions {
   /**
-   * Number of classes C >= 1 (default logits.length / targets.length). Logits are rows x C,
-   * row-major; targets are class indices in [0, C).
+   * Number of classes C, an integer in [1, 2^24] (default logits.length / targets.length). Logits
+   * are rows x C, row-major; targets are class indices in [0, C).
    */
   classes?: number;
   /**
@@ -311,13 +311,22 @@ function sphericalImpl(
 }
 
 /**
- * Z-loss (de Brebisson and Vincent 2016): softplus(a (b - z_c)) / a per row, with z_c = (o_c -
- * mean) / std the target's z-score among the row's C logits. Invariant to o -> lambda o + c
- * (lambda > 0). A row whose logits are all equal has z_c = 0, loss softplus(a b) / a and
- * gradient 0 (z is undefined there).
+ * Z-loss (de Brebisson and Vincent 2016, arXiv 1604.08859): softplus(a (b - z_c)) / a per row,
+ * with z_c = (o_c - mean) / std the target's z-score among the row's C logits. Invariant to
+ * o -> lambda o + c (lambda > 0). A row whose logits are all equal has z_c = 0, loss
+ * softplus(a b) / a and gradient 0 (z is undefined there).
  *
  * @example
- * const { loss, grad } = zLoss(logits, targets); // logits: B x C, targets: B class indices
+ * ```ts
+ * import { zLoss } from 'fusedloss';
+ *
+ * // 2 rows x 4 classes (row-major), one target class per row.
+ * const logits = new Float32Array([2.0, 0.5, -1.0, 0.1, 0.3, 1.2, 0.4, -0.6]);
+ * const targets = new Int32Array([0, 3]);
+ * const { loss, grad } = zLoss(logits, targets); // loss ≈ 0.9322, grad: Float32Array(8)
+ * zLoss(logits, targets, { a: 2, b: 1 }).loss; // ≈ 1.3068
+ * zLoss(logits, targets, { reduction: 'none' }).loss; // Float32Array [≈ 0.2035, ≈ 1.6608]
+ * ```
  */
 export function zLoss<O extends ZLossOptions = ZLossOptions & { reduction?: 'mean' }>(
   logits: NumericArray,
@@ -328,7 +337,10 @@ export function zLoss<O extends ZLossOptions = ZLossOptions & { reduction?: 'mea
   return sphericalImpl(logits, targets, o, 'z-loss', 'zLoss', false) as ClassLossResult<O>;
 }
 
-/** zLoss off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link zLoss}: the native backends run off the main thread ('js' computes
+ * before resolving).
+ */
 export async function zLossAsync<O extends ZLossOptions = ZLossOptions & { reduction?: 'mean' }>(
   logits: NumericArray,
   targets: Targets,
@@ -360,6 +372,17 @@ function sphericalOptions(fn: string, options: unknown): [Record<string, unknown
  * The other spherical losses (Vincent, de Brebisson, Bouthillier 2015; de Brebisson and Vincent
  * 2016), functions of the target's logit, the row's sum and its sum of squares only: squared error
  * to the one-hot, log-spherical softmax and log-Taylor softmax (see `kind`).
+ *
+ * @example
+ * ```ts
+ * import { sphericalLoss } from 'fusedloss';
+ *
+ * const logits = new Float32Array([2.0, 0.5, -1.0, 0.1, 0.3, 1.2, 0.4, -0.6]); // 2 rows x 4 classes
+ * const targets = new Int32Array([0, 3]);
+ * sphericalLoss(logits, targets, { kind: 'log-taylor-softmax' }).loss; // ≈ 1.4438
+ * sphericalLoss(logits, targets, { kind: 'mse' }).loss; // ≈ 3.255
+ * const { loss, grad } = sphericalLoss(logits, targets, { kind: 'log-spherical-softmax' }); // loss ≈ 1.0067
+ * ```
  */
 export function sphericalLoss<O extends SphericalLossOptions>(
   logits: NumericArray,
@@ -370,7 +393,10 @@ export function sphericalLoss<O extends SphericalLossOptions>(
   return sphericalImpl(logits, targets, o, kind, 'sphericalLoss', false) as ClassLossResult<O>;
 }
 
-/** sphericalLoss off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link sphericalLoss}: the native backends run off the main thread ('js'
+ * computes before resolving).
+ */
 export async function sphericalLossAsync<O extends SphericalLossOptions>(
   logits: NumericArray,
   targets: Targets,
@@ -455,7 +481,16 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
  * 'gce', 'mae', 'focal' or 'ldr-kl'. The gradient of 'ce' is (softmax(x / T) - target) / T per row.
  *
  * @example
- * const { loss, grad } = softmaxCrossEntropy(logits, targets, { labelSmoothing: 0.1 });
+ * ```ts
+ * import { softmaxCrossEntropy } from 'fusedloss';
+ *
+ * const logits = new Float32Array([2.0, 0.5, -1.0, 0.1, 0.3, 1.2, 0.4, -0.6]); // 2 rows x 4 classes
+ * const targets = new Int32Array([0, 3]);
+ * softmaxCrossEntropy(logits, targets).loss; // ≈ 1.4280
+ * const { loss, grad } = softmaxCrossEntropy(logits, targets, { labelSmoothing: 0.1 }); // loss ≈ 1.4618
+ * // Per-row losses of the softmax focal loss: a Float32Array(2), [≈ 0.03109, ≈ 2.1109].
+ * softmaxCrossEntropy(logits, targets, { form: 'focal', gamma: 2, reduction: 'none' }).loss;
+ * ```
  */
 export function softmaxCrossEntropy<
   O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
@@ -463,7 +498,10 @@ export function softmaxCrossEntropy<
   return softmaxImpl(logits, targets, options, 'softmaxCrossEntropy', false) as ClassLossResult<O>;
 }
 
-/** softmaxCrossEntropy off the main thread (the native backend; 'js' computes before resolving). */
+/**
+ * The Promise twin of {@link softmaxCrossEntropy}: the native backends run off the main thread ('js'
+ * computes before resolving).
+ */
 export async function softmaxCrossEntropyAsync<
   O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
 >(logits: NumericArray, targets: Targets, options?: O): Promise<ClassLossResult<O>> {
