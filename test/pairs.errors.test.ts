@@ -33,7 +33,7 @@ describe('argument types and options', () => {
       'options.normalize',
       'boolean',
     );
-    expectError(() => multiSimilarity(x, y, { alpha: 0 }), RangeError, INVALID, 'options.alpha', '> 0');
+    expectError(() => multiSimilarity(x, y, { alpha: 0 }), RangeError, INVALID, 'options.alpha', '>= 0.000001');
     expectError(
       () => multiSimilarity(x, y, { semantics: 'official' as never }),
       RangeError,

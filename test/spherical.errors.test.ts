@@ -75,7 +75,7 @@ describe('argument types', () => {
 
 describe('option values', () => {
   it('out of range', () => {
-    expectError(() => zLoss(x, t, { a: 0 }), RangeError, INVALID, 'options.a', '> 0');
+    expectError(() => zLoss(x, t, { a: 0 }), RangeError, INVALID, 'options.a', '>= 0.000001');
     expectError(() => zLoss(x, t, { b: Infinity }), RangeError, INVALID, 'options.b');
     expectError(() => zLoss(x, t, { reduction: 'avg' as never }), RangeError, INVALID, 'options.reduction', "'none'");
     expectError(() => sphericalLoss(x, t, { kind: 'z-loss' as never }), RangeError, INVALID, 'options.kind');

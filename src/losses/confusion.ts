@@ -70,12 +70,12 @@ export interface AnyLossOptions extends ProblemOptions {
    * by fourth-order finite differences in float64 (see differentiateMetric).
    */
   metric?: MetricName | CustomMetric;
-  /** F-beta's beta, > 0 (default 1). Only with metric 'fbeta'. */
+  /** F-beta's beta, >= 1e-6 (default 1). Only with metric 'fbeta'. */
   beta?: number;
   /** Multi-class: 'macro' (default) averages the per-class metrics, 'micro' scores the summed counts. */
   average?: 'macro' | 'micro';
   /**
-   * L of the approximation yhat = sigmoid(L (p - 1/2)), > 0 (default 73, the value of the
+   * L of the approximation yhat = sigmoid(L (p - 1/2)), >= 1e-6 (default 73, the value of the
    * authors' notebooks; their README suggests 2 to 70). Larger is closer to 0/1 predictions.
    */
   amplifier?: number;
@@ -84,7 +84,7 @@ export interface AnyLossOptions extends ProblemOptions {
 }
 
 export interface SoftConfusionOptions extends Omit<ProblemOptions, 'out'> {
-  /** L of yhat = sigmoid(L (p - 1/2)), > 0 (default 73). */
+  /** L of yhat = sigmoid(L (p - 1/2)), >= 1e-6 (default 73). */
   amplifier?: number;
 }
 
@@ -97,7 +97,7 @@ export interface SoftCounts {
 }
 
 export interface DiceOptions extends ProblemOptions {
-  /** gamma added to numerator and denominator, > 0 (default 1, as the Dice-loss paper's training scripts; their class default is 1e-4). */
+  /** gamma added to numerator and denominator, >= 1e-12 (default 1, as the Dice-loss paper's training scripts; their class default is 1e-4). */
   smooth?: number;
   /** Self-adjusting exponent: pt = p (1 - p)^alpha, >= 0 (default 0: plain Dice). */
   alpha?: number;
@@ -112,7 +112,7 @@ export interface TverskyOptions extends ProblemOptions {
   alpha?: number;
   /** Weight of false negatives, >= 0 (default 0.5). Salehi et al. (2017) favour 0.3 / 0.7 for imbalanced data. */
   beta?: number;
-  /** gamma added to numerator and denominator, > 0 (default 1). */
+  /** gamma added to numerator and denominator, >= 1e-12 (default 1). */
   smooth?: number;
   /** 'global' (default) or 'per-example'. */
   mode?: 'global' | 'per-example';

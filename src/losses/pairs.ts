@@ -38,9 +38,9 @@ export interface PairOptions {
 }
 
 export interface MultiSimilarityOptions extends PairOptions {
-  /** Positive scale alpha > 0 (default 2). */
+  /** Positive scale alpha >= 1e-6 (default 2). */
   alpha?: number;
-  /** Negative scale beta > 0 (default 50). */
+  /** Negative scale beta >= 1e-6 (default 50). */
   beta?: number;
   /** The similarity margin lambda (default 0.5). */
   base?: number;
@@ -90,14 +90,14 @@ export interface CircleLossOptions extends PairOptions {
 }
 
 export interface SupConOptions extends PairOptions {
-  /** Temperature tau > 0 (default 0.07, HobbitLong/SupContrast). */
+  /** Temperature tau >= 1e-6 (default 0.07, HobbitLong/SupContrast). */
   temperature?: number;
-  /** Base temperature tau_b > 0: the loss is scaled by tau / tau_b (default 0.07). */
+  /** Base temperature tau_b >= 1e-6: the loss is scaled by tau / tau_b (default 0.07). */
   baseTemperature?: number;
 }
 
 export interface NtXentOptions extends PairOptions {
-  /** Temperature tau > 0 (default 0.07, pytorch-metric-learning). */
+  /** Temperature tau >= 1e-6 (default 0.07, pytorch-metric-learning). */
   temperature?: number;
 }
 

@@ -77,7 +77,7 @@ export interface ListMLEOptions extends ListOptions {
 }
 
 export interface PlackettLuceDistillOptions {
-  /** Teacher temperature tau > 0, at most 1e6 (default 4, the paper's CIFAR-100 value): weights a_k = softmax(teacher / tau). */
+  /** Teacher temperature tau in [1e-6, 1e6] (default 4, the paper's CIFAR-100 value): weights a_k = softmax(teacher / tau). */
   tau?: number;
   /** Gradient buffer to fill (length = studentLogits.length, not overlapping them). Default: a new array. */
   out?: Float32Array;
@@ -91,12 +91,12 @@ export interface PlackettLuceDistillOptions {
 export interface ListNetOptions extends ListOptions {
   /** Target distribution: 'softmax' (default, allRank) of the relevance, or 'normalize': relevance / its sum (TF-Ranking; lists summing to 0 contribute 0). */
   target?: 'softmax' | 'normalize';
-  /** The scores are divided by it, > 0 (default 1). */
+  /** The scores are divided by it, >= 1e-6 (default 1). */
   temperature?: number;
 }
 
 export interface RankNetOptions extends ListOptions {
-  /** Score scale sigma > 0 (default 1): each pair costs softplus(-sigma (s_i - s_j)). */
+  /** Score scale sigma >= 1e-6 (default 1): each pair costs softplus(-sigma (s_i - s_j)). */
   sigma?: number;
   /** Pair weight: 'none' (default), 'label-diff' |r_i - r_j|, 'label-diff-squared' |r_i^2 - r_j^2|. */
   weighting?: 'none' | 'label-diff' | 'label-diff-squared';
@@ -107,7 +107,7 @@ export interface LambdaLossOptions extends ListOptions {
   scheme?: LambdaSchemeName;
   /** NDCG cutoff: only pairs within the top k predicted ranks, and the ideal DCG over k (integer >= 1; default: the whole list). */
   k?: number;
-  /** Score scale sigma > 0 (default 1). */
+  /** Score scale sigma >= 1e-6 (default 1). */
   sigma?: number;
   /** ndcgLoss2PP's weight of ndcgLoss2, >= 0 (default 10). */
   mu?: number;

@@ -55,7 +55,7 @@ export interface ClassLossOptions {
 
 export interface ZLossOptions extends ClassLossOptions {
   /**
-   * Sharpness a > 0, at most 1e6 (default 1). loss = softplus(a (b - z_c)) / a, z_c the target's
+   * Sharpness a in [1e-6, 1e6] (default 1). loss = softplus(a (b - z_c)) / a, z_c the target's
    * z-score in its row. Defaults a = 1, b = 0 are the authors' released example
    * (factored_output_layer); the paper tunes a and b per task.
    */
@@ -72,7 +72,7 @@ export interface SphericalLossOptions extends ClassLossOptions {
    */
   kind: Exclude<SphericalKind, 'z-loss'>;
   /**
-   * eps > 0 of the log-spherical softmax, at most 1e6 (default 1e-6, our choice: the authors' value
+   * eps in [1e-30, 1e6] of the log-spherical softmax (default 1e-6, our choice: the authors' value
    * is not known). Only with kind 'log-spherical-softmax'.
    */
   eps?: number;
@@ -89,7 +89,7 @@ export interface SoftmaxCrossEntropyOptions extends ClassLossOptions {
   form?: SoftmaxForm;
   /** Label smoothing eps in [0, 1] (default 0, as PyTorch; 0.1 is usual): target (1 - eps) e_y + eps / C. Form 'ce' only. */
   labelSmoothing?: number;
-  /** Temperature T > 0, at most 1e6 (default 1): every form reads logits / T. */
+  /** Temperature T in [1e-6, 1e6] (default 1): every form reads logits / T. */
   temperature?: number;
   /** Per-row weights >= 0 (default all 1): row i's loss is scaled; the mean's divisor is unchanged. */
   weights?: NumericArray;
@@ -110,7 +110,7 @@ export interface SoftmaxCrossEntropyOptions extends ClassLossOptions {
   gamma?: number;
   /** Focal alpha >= 0, at most 1e6, scales the loss (default 1; use classWeights for a per-class alpha_t). */
   alpha?: number;
-  /** LDR-KL's lambda > 0, at most 1e6 (default 1, the official class default; the experiments pick 0.1, 1 or 10). */
+  /** LDR-KL's lambda in [1e-6, 1e6] (default 1, the official class default; the experiments pick 0.1, 1 or 10). */
   lambda?: number;
   /** LDR-KL's margin c >= 0, at most 1e6 (default 0.1, as the official experiments). */
   margin?: number;
