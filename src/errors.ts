@@ -1,7 +1,8 @@
 // Every error fusedloss throws on bad input is a TypeError or RangeError whose `code` starts
 // with ERR_FUSEDLOSS_ and whose message names the argument, what was expected and what came.
 // A backend that cannot run gives ERR_FUSEDLOSS_BACKEND_UNAVAILABLE; a failure inside the CUDA
-// runtime gives ERR_FUSEDLOSS_CUDA with the runtime's own message (both plain Errors).
+// runtime gives ERR_FUSEDLOSS_CUDA with the runtime's own message; a kernel whose working memory
+// cannot be allocated gives ERR_FUSEDLOSS_OUT_OF_MEMORY (all three plain Errors).
 
 export type FusedLossErrorCode =
   | 'ERR_FUSEDLOSS_INVALID_ARG_TYPE'
@@ -11,7 +12,8 @@ export type FusedLossErrorCode =
   | 'ERR_FUSEDLOSS_NON_FINITE'
   | 'ERR_FUSEDLOSS_INVALID_RETURN_VALUE'
   | 'ERR_FUSEDLOSS_BACKEND_UNAVAILABLE'
-  | 'ERR_FUSEDLOSS_CUDA';
+  | 'ERR_FUSEDLOSS_CUDA'
+  | 'ERR_FUSEDLOSS_OUT_OF_MEMORY';
 
 export type FusedLossError = (TypeError | RangeError | Error) & { code: FusedLossErrorCode };
 

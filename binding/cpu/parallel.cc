@@ -5,9 +5,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace fl {
 namespace {
@@ -68,12 +70,23 @@ class Pool {
       done_.wait(lk, [&] { return active_.load() == 0; });
     }
     body_ = nullptr;
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
   }
 
  private:
+  // An exception (std::bad_alloc from a chunk's scratch, say) must not escape a worker thread,
+  // where it would end the process: the first is kept, the remaining chunks are skipped, and
+  // run() rethrows it on the calling thread.
   void drain() {
-    for (int64_t c; (c = next_.fetch_add(1)) < chunks_;)
-      (*body_)(c, c * chunk_, std::min(n_, (c + 1) * chunk_));
+    for (int64_t c; (c = next_.fetch_add(1)) < chunks_;) {
+      try {
+        (*body_)(c, c * chunk_, std::min(n_, (c + 1) * chunk_));
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(chunks_);
+      }
+    }
   }
 
   // `seen` starts at the generation current when the worker is created: a worker started by a
@@ -125,6 +138,8 @@ class Pool {
   std::atomic<int> active_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> quit_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;  // the job's first exception; read after every worker is done
 };
 
 int initial_threads() {

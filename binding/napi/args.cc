@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <memory>
+#include <new>
 #include <sstream>
 
 namespace fl::napi {
@@ -233,6 +234,14 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
 
 namespace {
 
+// A kernel's scratch could not be allocated: an Error the caller can catch, not an abort.
+[[noreturn]] void throw_out_of_memory(Napi::Env env) {
+  Napi::Error e = Napi::Error::New(
+      env, "out of memory: the loss's working memory could not be allocated; use smaller batches");
+  e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_OUT_OF_MEMORY"));
+  throw e;
+}
+
 class Job : public Napi::AsyncWorker {
  public:
   Job(Napi::Env env, const std::vector<Napi::Value>& keep, std::function<Status()> work,
@@ -252,6 +261,8 @@ class Job : public Napi::AsyncWorker {
   void Execute() override {
     try {
       status_ = work_();
+    } catch (const std::bad_alloc&) {
+      out_of_memory_ = true;
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -259,6 +270,7 @@ class Job : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     try {
+      if (out_of_memory_) throw_out_of_memory(env);
       if (!status_.ok()) throw_status(env, status_, names_);
       deferred_.Resolve(finish_(env));
     } catch (const Napi::Error& e) {
@@ -274,6 +286,7 @@ class Job : public Napi::AsyncWorker {
   std::function<Napi::Value(Napi::Env)> finish_;
   ArgNames names_;
   Status status_;
+  bool out_of_memory_ = false;
 };
 
 }  // namespace
@@ -282,7 +295,12 @@ Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
                 std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish,
                 ArgNames names) {
   if (!async) {
-    const Status st = work();
+    Status st;
+    try {
+      st = work();
+    } catch (const std::bad_alloc&) {
+      throw_out_of_memory(env);
+    }
     if (!st.ok()) throw_status(env, st, names);
     return finish(env);
   }
