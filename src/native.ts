@@ -161,8 +161,11 @@ const BUILD_ADVICE =
 
 let addon: NativeAddon | null = null;
 let loadError = '';
+// FUSEDLOSS_ADDON names a .node file to load instead: CI's sanitizer build, for one.
+const addonOverride = process.env.FUSEDLOSS_ADDON;
 try {
-  addon = nodeGypBuild(root) as NativeAddon;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node file is loaded by require
+  addon = (addonOverride ? require(path.resolve(addonOverride)) : nodeGypBuild(root)) as NativeAddon;
 } catch (e) {
   loadError = `${(e as Error).message.split('\n')[0]}; ${BUILD_ADVICE}`;
   process.emitWarning(
