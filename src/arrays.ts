@@ -16,8 +16,26 @@ function isNumericArrayLike(v: unknown): v is ArrayLike<number> {
   return Array.isArray(v);
 }
 
+/**
+ * A view whose ArrayBuffer was transferred or detached has lost its data (and reads as empty):
+ * refused by name rather than taken for an empty array. Only an empty buffer can be detached, and
+ * structuredClone of an empty one is cheap; Node 20 has no ArrayBuffer.prototype.detached.
+ */
+function checkAttached(fn: string, name: string, v: unknown): void {
+  if (!ArrayBuffer.isView(v) || v.buffer.byteLength !== 0) return;
+  try {
+    structuredClone(v.buffer);
+  } catch {
+    throw typeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      `${fn}: ${name}'s ArrayBuffer is detached (transferred); pass live data`,
+    );
+  }
+}
+
 /** `v` as a Float32Array: itself when it is one, else a converted copy. */
 export function toFloat32(fn: string, name: string, v: unknown): Float32Array {
+  checkAttached(fn, name, v);
   if (v instanceof Float32Array) return v;
   if (isNumericArrayLike(v)) {
     const out = new Float32Array(v.length);
@@ -38,12 +56,14 @@ export function toFloat32(fn: string, name: string, v: unknown): Float32Array {
 
 /** Binary labels: Float32Array, Uint8Array and Int32Array pass as they are; others become Float32Array. */
 export function toBinaryLabels(fn: string, name: string, v: unknown): Float32Array | Uint8Array | Int32Array {
+  checkAttached(fn, name, v);
   if (v instanceof Float32Array || v instanceof Uint8Array || v instanceof Int32Array) return v;
   return toFloat32(fn, name, v);
 }
 
 /** Class ids: Int32Array and Uint8Array pass; other arrays of integers become an Int32Array. */
 export function toClassLabels(fn: string, name: string, v: unknown): Int32Array | Uint8Array {
+  checkAttached(fn, name, v);
   if (v instanceof Uint8Array) return v;
   return toInt32(
     fn,
@@ -65,6 +85,7 @@ export function toInt32(
   item = 'an integer',
   whole = 'an Int32Array (or an array of integers)',
 ): Int32Array {
+  checkAttached(fn, name, v);
   if (v instanceof Int32Array) return v;
   if (isNumericArrayLike(v)) {
     const out = new Int32Array(v.length);

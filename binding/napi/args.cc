@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <climits>
 #include <cmath>
 #include <memory>
 #include <new>
@@ -32,6 +33,18 @@ std::string describe(const Napi::Value& v) {
   return "an object";
 }
 
+// Refuses an array whose buffer was transferred or detached (its data is gone), and one longer
+// than the kernels index: 2^31 - 1 elements, the CUDA kernels' int indices.
+void require_usable(Napi::Env env, const char* name, const Napi::TypedArray& a) {
+  if (a.ArrayBuffer().IsDetached())
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     std::string(name) + "'s ArrayBuffer is detached (transferred); pass live data");
+  if (a.ElementLength() > static_cast<size_t>(INT32_MAX))
+    throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      std::string(name) + " has " + std::to_string(a.ElementLength()) +
+                          " elements; at most 2^31 - 1 = 2147483647 are supported");
+}
+
 template <class T>
 ArrayArg<T> typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
                       napi_typedarray_type type, const char* type_name) {
@@ -40,6 +53,7 @@ ArrayArg<T> typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name
     throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                      std::string(name) + " must be " + type_name + ", got " + describe(v));
   auto a = v.As<Napi::TypedArrayOf<T>>();
+  require_usable(info.Env(), name, a);
   return ArrayArg<T>{a.Data(), a.ElementLength(), v};
 }
 
@@ -89,6 +103,7 @@ LabelsArg labels_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
   const Napi::Value v = info[i];
   if (v.IsTypedArray()) {
     auto a = v.As<Napi::TypedArray>();
+    require_usable(info.Env(), name, a);
     const void* data = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
     switch (a.TypedArrayType()) {
       case napi_float32_array:

@@ -22,7 +22,9 @@ FL_HD float exp_nonpos(float x) {
 #if defined(__CUDA_ARCH__)
   return __expf(x);
 #else
-  x = x < -87.0f ? -87.0f : x;
+  // Written as max(x, -87): a NaN (from an input the caller will refuse) becomes -87 instead of
+  // reaching the float-to-int conversion below, which is undefined for NaN.
+  x = x > -87.0f ? x : -87.0f;
   // Round x / ln2 to nearest by the 1.5 * 2^23 trick: no floor call, so SSE2 code vectorises.
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - n * 0.693359375f;  // ln2 split in two so r stays exact

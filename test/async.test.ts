@@ -1,0 +1,115 @@
+// Async safety: Async calls keep their inputs alive until done (a garbage collection forced during
+// the calls changes nothing), many concurrent Async calls give the sync results bit for bit, a
+// detached (transferred) ArrayBuffer is refused with a TypeError, and the process exits cleanly
+// with calls in flight.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as fl from '../src';
+import { nativeAddon } from '../src/native';
+import { bitwiseEqual, expectError, randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
+
+const root = path.resolve(__dirname, '..');
+const dir = mkdtempSync(path.join(tmpdir(), 'fusedloss-async-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs a TypeScript snippet (importing fusedloss from src) in a fresh node with `flags`. */
+function script(name: string, body: string, flags: string[] = []) {
+  const file = path.join(dir, `${name}.ts`);
+  writeFileSync(file, `import * as fl from ${JSON.stringify(path.join(root, 'src'))};\n${body}`);
+  return spawnSync(process.execPath, [...flags, '--import', 'tsx', file], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+describe('Async calls', () => {
+  it('keep their inputs alive: results are unchanged by garbage collections during the calls', () => {
+    const r = script(
+      'gc',
+      `const make = (seed: number) => Float32Array.from({ length: 1 << 16 }, (_, i) => Math.sin(seed * 7 + i));
+       const want = Array.from({ length: 16 }, (_, k) => fl.zLoss(make(k), new Int32Array(256).fill(k), { classes: 256 }).loss);
+       // The only references to the inputs are the calls' own: a leak of them would be collected.
+       const pending = Array.from({ length: 16 }, (_, k) => fl.zLossAsync(make(k), new Int32Array(256).fill(k), { classes: 256 }));
+       for (let i = 0; i < 20; i++) (globalThis as any).gc();
+       Promise.all(pending).then((got) => console.log(JSON.stringify(got.map((g, k) => g.loss === want[k]))));`,
+      ['--expose-gc'],
+    );
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(JSON.parse(r.stdout)).toEqual(Array(16).fill(true));
+  });
+
+  it('in the hundreds at once give the sync results bit for bit', async () => {
+    const x = randomScores(4096, 1, 2);
+    const y = randomBinaryLabels(4096, 2);
+    const logits = randomScores(64 * 50, 3, 2);
+    const t = randomClassLabels(64, 50, 4);
+    const emb = randomScores(200 * 16, 5);
+    const ey = randomClassLabels(200, 7, 6);
+    const calls: Array<
+      [
+        () => { loss: number | Float32Array; grad: Float32Array },
+        () => Promise<{ loss: number | Float32Array; grad: Float32Array }>,
+      ]
+    > = [
+      [() => fl.anyLoss(x, y), () => fl.anyLossAsync(x, y)],
+      [
+        () => fl.softmaxCrossEntropy(logits, t, { classes: 50 }),
+        () => fl.softmaxCrossEntropyAsync(logits, t, { classes: 50 }),
+      ],
+      [() => fl.listMLE(x, y, { listSize: 64 }), () => fl.listMLEAsync(x, y, { listSize: 64 })],
+      [() => fl.multiSimilarity(emb, ey, { dim: 16 }), () => fl.multiSimilarityAsync(emb, ey, { dim: 16 })],
+    ];
+    for (const [sync, async] of calls) {
+      const want = sync();
+      const got = await Promise.all(Array.from({ length: 200 }, async));
+      for (const g of got) {
+        expect(g.loss).toEqual(want.loss);
+        expect(bitwiseEqual(g.grad, want.grad)).toBe(true);
+      }
+    }
+  });
+
+  it('refuse a transferred ArrayBuffer with a TypeError naming the argument, sync and async', async () => {
+    const x = new Float32Array(8).fill(1);
+    const y = new Float32Array(8);
+    structuredClone(x.buffer, { transfer: [x.buffer] }); // x is now detached
+    expectError(() => fl.anyLoss(x, y), TypeError, 'ERR_FUSEDLOSS_INVALID_ARG_TYPE', 'scores', 'detached');
+    await expect(fl.anyLossAsync(x, y)).rejects.toThrow(/detached/);
+    const t = new Int32Array(2);
+    structuredClone(t.buffer, { transfer: [t.buffer] });
+    expectError(
+      () => fl.zLoss(new Float32Array(4), t, { classes: 2 }),
+      TypeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      'detached',
+    );
+    // The addon refuses it too, when called directly.
+    const direct = () =>
+      nativeAddon()!.binaryCrossEntropy(
+        x,
+        y,
+        null,
+        new Float32Array(8),
+        { posWeight: 1, sum: false, device: 0 },
+        false,
+      );
+    expectError(direct, TypeError, 'ERR_FUSEDLOSS_INVALID_ARG_TYPE', 'detached');
+    // An empty array is not a detached one.
+    expect(fl.binaryCrossEntropy(new Float32Array(0), new Float32Array(0)).grad).toHaveLength(0);
+  });
+
+  it('leave the process free to exit while they run: no hang, no crash', () => {
+    const r = script(
+      'exit',
+      `const x = new Float32Array(1 << 20).map((_, i) => Math.sin(i));
+       for (let k = 0; k < 64; k++) void fl.zLossAsync(x, new Int32Array(1 << 10), { classes: 1 << 10 });
+       setImmediate(() => process.exit(0));`,
+    );
+    expect(r.status).toBe(0);
+    expect(r.signal).toBeNull();
+  });
+});
