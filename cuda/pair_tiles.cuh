@@ -1,8 +1,10 @@
 // The tile engine of the pairwise family on the GPU: embeddings normalised into padded copies,
 // 64 x 64 tiles of S = A B^T recomputed in shared memory from K-slices of the rows, and the two
-// sweeps every loss is made of. A block owns one row tile of A and visits the column tiles of B
-// in order, so each row's statistics and gradient rows are written by one block only, in a fixed
-// order: no atomics, the same result on every run. Nothing N x N is ever stored.
+// sweeps every loss is made of. A block owns one row tile of A and one span of column tiles of B,
+// visited in order; each span writes its own partial statistics and gradient rows, which are then
+// combined span by span in a fixed order: no atomics, the same result on every run. Spans exist
+// so that small batches still fill the device; their partials are bounded (column_spans). Nothing
+// N x N is ever stored.
 #pragma once
 
 #include <cfloat>
@@ -21,6 +23,8 @@ constexpr int kPairThreads = 256;  // 16 x 16 threads, each a 4 x 4 register sub
 constexpr int kSub = 4;
 constexpr int kSide = kPairTile / kSub;              // 16: threads along a tile side
 constexpr int kRowLanes = kPairThreads / kPairTile;  // threads per row in the row passes
+constexpr int64_t kSweepBlocks = 512;  // blocks a sweep aims for: enough for any device, and a
+                                       // bound on the partials (blocks x 64 rows each)
 
 // One embedding set on the device, normalised and padded: `rows` a multiple of kPairTile, `ld` a
 // multiple of kSlice, the padding zero (so padded tiles need no bounds checks in the product).
@@ -73,13 +77,33 @@ __device__ inline PairKind pair_kind(int32_t label_i, const DevSet& B, int64_t i
   return PairKind{B.labels[j] == label_i, single && i == j};
 }
 
-// Sweep 1: out[i] = op's State reduced over every column j of row i (S_ij against B). Each row is
-// shared by kRowLanes threads, each taking every kRowLanes-th column in order; their States are
-// merged in lane order at the end. State must be trivially copyable (it goes through shared
-// memory as bytes: default member initializers rule out a typed __shared__ array).
+// How many spans the column tiles of a sweep over a_rows x b_rows are split into: as many as keep
+// the sweep near kSweepBlocks blocks, at most one per column tile. A function of the sizes only,
+// so every device (and the simulator) sums in the same order.
+inline int64_t column_spans(int64_t a_rows, int64_t b_rows) {
+  const int64_t row_tiles = a_rows / kPairTile, col_tiles = b_rows / kPairTile;
+  const int64_t want = (kSweepBlocks + row_tiles - 1) / row_tiles;
+  return want < col_tiles ? want : col_tiles;
+}
+
+// The columns [begin, end) of span blockIdx.y of `spans` over B's rows.
+struct ColumnSpan {
+  int64_t begin, end;
+};
+
+__device__ inline ColumnSpan column_span(const DevSet& B, int64_t spans) {
+  const int64_t tiles = B.rows / kPairTile, per = (tiles + spans - 1) / spans;
+  const int64_t begin = blockIdx.y * per * kPairTile, end = begin + per * kPairTile;
+  return ColumnSpan{begin, end < B.n ? end : B.n};
+}
+
+// Sweep 1: out[span * A.n + i] = op's State reduced over the columns j of the span (S_ij against
+// B). Each row is shared by kRowLanes threads, each taking every kRowLanes-th column in order;
+// their States are merged in lane order at the end. State must be trivially copyable (it goes
+// through shared memory as bytes: default member initializers rule out a typed __shared__ array).
 template <class Op>
 __global__ void __launch_bounds__(kPairThreads)
-    reduce_sweep(Op op, DevSet A, DevSet B, bool single, typename Op::State* out) {
+    reduce_sweep(Op op, DevSet A, DevSet B, bool single, int64_t spans, typename Op::State* out) {
   using State = typename Op::State;
   __shared__ TileShared sh;
   __shared__ __align__(16) unsigned char lane_bytes[sizeof(State) * kPairThreads];
@@ -88,11 +112,12 @@ __global__ void __launch_bounds__(kPairThreads)
   const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kPairTile, i = i0 + r;
   const bool valid = i < A.n;
   const int32_t label = valid ? A.labels[i] : 0;
+  const ColumnSpan span = column_span(B, spans);
   State st{};
-  for (int64_t j0 = 0; j0 < B.n; j0 += kPairTile) {
+  for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
     similarity_tile(A, i0, B, j0, sh);
     if (valid)
-      for (int c = lane; c < kPairTile && j0 + c < B.n; c += kRowLanes)
+      for (int c = lane; c < kPairTile && j0 + c < span.end; c += kRowLanes)
         op.add(st, i, j0 + c, sh.s[r][c], pair_kind(label, B, i, j0 + c, single));
     __syncthreads();  // the next tile overwrites sh.s
   }
@@ -100,16 +125,29 @@ __global__ void __launch_bounds__(kPairThreads)
   __syncthreads();
   if (lane == 0 && valid) {
     for (int l = 1; l < kRowLanes; ++l) st.merge(lanes[t + l]);
-    out[i] = st;
+    out[blockIdx.y * A.n + i] = st;
   }
 }
 
-// Sweep 2: acc (A.rows x ld) += W B, where W_ij = g(i, j, S_ij) (`forward`) plus g(j, i, S_ij)
+// parts[i] = the merge of parts[span * n + i] over the spans, in span order.
+template <class State>
+__global__ void merge_spans(State* parts, int64_t n, int64_t spans) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    State st = parts[i];
+    for (int64_t k = 1; k < spans; ++k) st.merge(parts[k * n + i]);
+    parts[i] = st;
+  }
+}
+
+// Sweep 2: the span's acc (A.rows x ld, span blockIdx.y of a stack of them, cleared beforehand)
+// += W B over its columns, where W_ij = g(i, j, S_ij) (`forward`) plus g(j, i, S_ij)
 // (`transposed`): G + G^T for one set, G or G^T across two. g(query, reference, s, kind) is the
-// pair weight dL/dS. With row_sum, also row_sum[i] = sum_j W_ij (the distance losses' norm term).
+// pair weight dL/dS. With row_sum (a stack of A.rows each), also the span's sum_j W_ij (the
+// distance losses' norm term).
 template <class G>
 __global__ void __launch_bounds__(kPairThreads)
-    weight_sweep(G g, DevSet A, DevSet B, bool forward, bool transposed, float* acc,
+    weight_sweep(G g, DevSet A, DevSet B, bool forward, bool transposed, int64_t spans, float* acc,
                  double* row_sum) {
   __shared__ TileShared sh;
   __shared__ double sums[kPairThreads];
@@ -119,13 +157,15 @@ __global__ void __launch_bounds__(kPairThreads)
   const bool valid = i < A.n;
   const bool single = forward && transposed;
   const int32_t label = valid ? A.labels[i] : 0;
+  const ColumnSpan span = column_span(B, spans);
+  acc += blockIdx.y * A.rows * A.ld;
   double rs = 0;
-  for (int64_t j0 = 0; j0 < B.n; j0 += kPairTile) {
+  for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
     similarity_tile(A, i0, B, j0, sh);
     for (int c = lane; c < kPairTile; c += kRowLanes) {
       const int64_t j = j0 + c;
       float w = 0;
-      if (valid && j < B.n) {
+      if (valid && j < span.end) {
         const float s = sh.s[r][c];
         const PairKind kind = pair_kind(label, B, i, j, single);
         if (forward) w += g(i, j, s, kind);
@@ -170,7 +210,18 @@ __global__ void __launch_bounds__(kPairThreads)
   __syncthreads();
   if (lane == 0 && valid) {
     for (int l = 1; l < kRowLanes; ++l) rs += sums[t + l];
-    row_sum[i] = rs;
+    row_sum[blockIdx.y * A.rows + i] = rs;
+  }
+}
+
+// out[e] = the sum over the spans of parts[span * n + e], in span order.
+template <class T>
+__global__ void sum_spans(const T* parts, int64_t n, int64_t spans, T* out) {
+  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < n;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    T s = parts[e];
+    for (int64_t k = 1; k < spans; ++k) s += parts[k * n + e];
+    out[e] = s;
   }
 }
 

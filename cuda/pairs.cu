@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "fusedloss/gpu.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/pairs_math.h"
 #include "pair_tiles.cuh"
@@ -269,17 +268,27 @@ struct Call {
   const DevSet& ref() const { return cross ? r.d : q.d; }
 };
 
+// The grid of a sweep of a's row tiles against `spans` spans of column tiles.
+dim3 sweep_grid(const DevSet& a, int64_t spans) {
+  return dim3(static_cast<unsigned>(a.rows / kPairTile), static_cast<unsigned>(spans));
+}
+
 // Sweep 1 with op over the queries against the reference; the States back on the host.
 template <class Op>
 Status reduce(Call& c, const Op& op, std::vector<typename Op::State>* out) {
   using State = typename Op::State;
+  const int64_t n = c.q.d.n, spans = column_spans(c.q.d.rows, c.ref().rows);
   State* dev = nullptr;
-  Status st = c.s.buffer(Slot::Rows, static_cast<size_t>(c.q.d.n), &dev);
+  Status st = c.s.buffer(Slot::Rows, static_cast<size_t>(spans * n), &dev);
   if (!st.ok()) return st;
-  FL_LAUNCH(static_cast<unsigned>(c.q.d.rows / kPairTile), kPairThreads, 0, c.s.stream(),
-            reduce_sweep<Op>)
-  (op, c.q.d, c.ref(), !c.cross, dev);
+  FL_LAUNCH(sweep_grid(c.q.d, spans), kPairThreads, 0, c.s.stream(), reduce_sweep<Op>)
+  (op, c.q.d, c.ref(), !c.cross, spans, dev);
   FL_CUDA_LAUNCHED("reduce_sweep");
+  if (spans > 1) {
+    FL_LAUNCH(grid_for(n, kPairThreads), kPairThreads, 0, c.s.stream(), merge_spans<State>)
+    (dev, n, spans);
+    FL_CUDA_LAUNCHED("merge_spans");
+  }
   out->resize(static_cast<size_t>(c.q.d.n));
   return c.s.copy_out(out->data(), dev, out->size() * sizeof(State));
 }
@@ -290,20 +299,44 @@ Status upload_rows(Call& c, const std::vector<T>& rows, T** dev) {
   return c.s.upload(Slot::Constants, rows.data(), rows.size(), dev);
 }
 
+// One weight sweep of a's rows against b into a's acc (and row sums): with one column span
+// directly, with several into per-span partials summed in span order.
+template <class G>
+Status weigh_set(Session& s, const G& g, const DeviceSet& a, const DevSet& b, bool forward,
+                 bool transposed, bool distance) {
+  const int64_t spans = column_spans(a.d.rows, b.rows);
+  const size_t cells = static_cast<size_t>(a.d.rows) * a.d.ld;
+  float* acc = a.acc;
+  double* row_sum = distance ? a.row_sum : nullptr;
+  if (spans > 1) {
+    Status st = s.buffer(Slot::Partials, spans * cells, &acc);
+    if (st.ok() && distance) st = s.buffer(Slot::Grad, spans * a.d.rows, &row_sum);
+    if (!st.ok()) return st;
+    FL_CUDA_CHECK(cudaMemsetAsync(acc, 0, spans * cells * sizeof(float), s.stream()),
+                  "clearing the gradient partials");
+  }
+  FL_LAUNCH(sweep_grid(a.d, spans), kPairThreads, 0, s.stream(), weight_sweep<G>)
+  (g, a.d, b, forward, transposed, spans, acc, row_sum);
+  FL_CUDA_LAUNCHED("weight_sweep");
+  if (spans == 1) return Status{};
+  const int64_t n = static_cast<int64_t>(cells);
+  FL_LAUNCH(grid_for(n, kPairThreads), kPairThreads, 0, s.stream(), sum_spans<float>)
+  (acc, n, spans, a.acc);
+  FL_CUDA_LAUNCHED("sum_spans");
+  if (!distance) return Status{};
+  FL_LAUNCH(grid_for(a.d.rows, kPairThreads), kPairThreads, 0, s.stream(), sum_spans<double>)
+  (row_sum, a.d.rows, spans, a.row_sum);
+  FL_CUDA_LAUNCHED("sum_spans");
+  return Status{};
+}
+
 // Sweep 2: the queries' d loss / d fn (G + G^T Fq for one set, G Fr across two), then the
 // reference's (G^T Fq). Distance losses also get each row's weight sum.
 template <class G>
 Status weigh(Call& c, const G& g, bool distance) {
-  FL_LAUNCH(static_cast<unsigned>(c.q.d.rows / kPairTile), kPairThreads, 0, c.s.stream(),
-            weight_sweep<G>)
-  (g, c.q.d, c.ref(), true, !c.cross, c.q.acc, distance ? c.q.row_sum : nullptr);
-  FL_CUDA_LAUNCHED("weight_sweep");
-  if (!c.cross) return Status{};
-  FL_LAUNCH(static_cast<unsigned>(c.r.d.rows / kPairTile), kPairThreads, 0, c.s.stream(),
-            weight_sweep<G>)
-  (g, c.r.d, c.q.d, false, true, c.r.acc, distance ? c.r.row_sum : nullptr);
-  FL_CUDA_LAUNCHED("weight_sweep");
-  return Status{};
+  const Status st = weigh_set(c.s, g, c.q, c.ref(), true, !c.cross, distance);
+  if (!st.ok() || !c.cross) return st;
+  return weigh_set(c.s, g, c.r, c.q.d, false, true, distance);
 }
 
 // ---- the losses: sweeps, row steps, weights ----

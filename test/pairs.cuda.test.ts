@@ -1,10 +1,10 @@
 // The CUDA kernels of the pairwise family against the float64 reference (N = 1000: against the
-// native CPU), on every GPU backend
-// this build has: 'cuda-sim' (the simulator, every test build) and 'cuda' (skipped, with the
-// reason, where there is no device). Every loss, both normalisations, the label patterns that
-// empty a half, duplicated rows, N from 1 to 1000 (past one 64-row tile, ragged last tiles), D off
-// the 16-wide slices; cross-batch Multi-Similarity with both gradients; invalid inputs, async and
-// determinism. N = 4099 runs in the native parity test on a device (too slow in the simulator).
+// native CPU), on every GPU backend this build has: 'cuda-sim' (the simulator, every test build)
+// and 'cuda' (skipped, with the reason, where there is no device). Every loss, both
+// normalisations, the label patterns that empty a half, duplicated rows, N from 1 to 1000 (past
+// one 64-row tile, ragged last tiles), D off the 16-wide slices; cross-batch Multi-Similarity with
+// both gradients; invalid inputs, async and determinism. N = 4099 runs in the native parity test
+// on a device only (too slow in the simulator).
 import { describe, expect, it } from 'vitest';
 import { backends, multiSimilarity, multiSimilarityAsync, supCon, type Backend } from '../src';
 import { bitwiseEqual, randomClassLabels, randomScores } from './helpers';
