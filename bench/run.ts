@@ -286,17 +286,16 @@ function pairInput(n: number, dim: number) {
 
 /**
  * The fusedloss rows of a pair loss: native CPU on 1 and all threads, the GPU when there is one,
- * and the reference where its N x N matrix is small (N = 1024).
+ * and the float64 reference when asked (seconds to tens of seconds a call at N = 1024).
  */
-function pairFused(call: FusedCall, length: number, big: boolean): Record<string, BackendEntry> {
-  const reps = big ? 5 : 20;
+function pairFused(call: FusedCall, length: number, reps: number, reference: boolean): Record<string, BackendEntry> {
   return {
     'fusedloss cpu, 1 thread': { ...fusedEntry(call, length, 'cpu', 1, reps), native: true },
     [BASELINE]: { ...fusedEntry(call, length, 'cpu', THREADS, reps), native: true },
     ...(CUDA.available
       ? { [`fusedloss cuda (${CUDA.devices[0].name})`]: fusedEntry(call, length, 'cuda', THREADS, reps) }
       : {}),
-    ...(big ? {} : { 'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, 1) }),
+    ...(reference ? { 'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, 1) } : {}),
   };
 }
 
@@ -317,7 +316,7 @@ function pairCases(): Case[] {
         size: `N=${n} D=${dim}`,
         flops: 6 * n * n * dim,
         backends: {
-          ...pairFused(call, n * dim, big),
+          ...pairFused(call, n * dim, big ? 5 : 20, !big),
           ...tfjs(() => multiSimilarityTfjs(x, y, dim), big ? { cpu: 1, wasm: 1 } : { cpu: 3, wasm: 2 }, big ? 0 : 1),
         },
       };
@@ -333,9 +332,10 @@ type PairCall = (
 
 /**
  * The other losses of the family at N = 1024, D = 128 (64 classes), next to their tfjs
- * compositions (bench/tfjs-gpw.ts). Flops as Multi-Similarity's, 6 N^2 D, where G is dense;
- * batch-hard triplet's G has two entries per row (2 N^2 D: the forward product), and OPL needs
- * no N x N product at all (class sums: no flop rate).
+ * compositions (bench/tfjs-gpw.ts; one timed call on tfjs 'cpu', which takes 10 to 30 s here).
+ * No reference rows (Multi-Similarity's stand for them). Flops as Multi-Similarity's, 6 N^2 D,
+ * where G is dense; batch-hard triplet's G has two entries per row (2 N^2 D: the forward
+ * product), and OPL needs no N x N product at all (class sums: no flop rate).
  */
 function gpwCases(): Case[] {
   const [n, dim] = [1024, 128];
@@ -359,8 +359,8 @@ function gpwCases(): Case[] {
       size: `N=${n} D=${dim}`,
       flops: flopsPerN2D ? flopsPerN2D * n * n * dim : undefined,
       backends: {
-        ...pairFused((backend, out) => fused(x, y, { dim, backend, out }).loss, n * dim, false),
-        ...tfjs(() => baseline(x, y, dim), { cpu: 3, wasm: 2 }),
+        ...pairFused((backend, out) => fused(x, y, { dim, backend, out }).loss, n * dim, 20, false),
+        ...tfjs(() => baseline(x, y, dim), { cpu: 1, wasm: 2 }),
       },
     };
   });

@@ -2,7 +2,8 @@
 // ops with tf.valueAndGrad, as a user without fusedloss would: the full N x N similarity matrix of
 // the normalised rows, boolean masks for the pairs, and the loss as the defaults of
 // src/losses/pairs.ts define it (pytorch-metric-learning conventions). Constants of the gradient
-// (circle's a_p, a_n) come from a detached copy: tfjs has no stop-gradient.
+// (circle's a_p, a_n) and masks that depend on the rows (which terms are non-zero) come from a
+// detached copy of S: tfjs has no stop-gradient, nor gradients for comparisons.
 import * as tf from '@tensorflow/tfjs';
 import { runner, type TfjsRunner } from './tfjs-anyloss';
 
@@ -18,6 +19,10 @@ interface Pairs {
 function similarity(xs: tf.Tensor): tf.Tensor {
   const fn = xs.div(tf.maximum(tf.norm(xs, 'euclidean', 1, true), 1e-12));
   return tf.matMul(fn, fn, false, true);
+}
+
+function detach(S: tf.Tensor): tf.Tensor {
+  return tf.tensor2d(S.dataSync() as Float32Array, S.shape as [number, number]);
 }
 
 /** Distances on the unit sphere, clamped away from 0 so sqrt's gradient stays finite on the diagonal. */
@@ -52,21 +57,28 @@ function maskedMean(v: tf.Tensor, mask: tf.Tensor): tf.Scalar {
 /** Contrastive: relu(d - posMargin) on positives, relu(negMargin - d) on negatives, each half the mean over its non-zero terms. */
 export function contrastiveTfjs(x: Float32Array, labels: Int32Array, dim: number, posMargin = 0, negMargin = 1) {
   return pairRunner(x, labels, dim, (S, m) => {
-    const d = distances(S);
+    const d = distances(S),
+      dd = distances(detach(S));
     const p = tf.relu(d.sub(posMargin)),
       q = tf.relu(tf.scalar(negMargin).sub(d));
-    return maskedMean(p, tf.logicalAnd(m.pos, p.greater(0))).add(maskedMean(q, tf.logicalAnd(m.neg, q.greater(0))));
+    const pUsed = tf.logicalAnd(m.pos, dd.greater(posMargin)),
+      qUsed = tf.logicalAnd(m.neg, dd.less(negMargin));
+    return maskedMean(p, pUsed).add(maskedMean(q, qUsed));
   });
 }
 
 /** Batch-hard triplet (hinge): [margin + max_P d - min_N d]_+, mean over anchors with a positive loss. */
 export function tripletBatchHardTfjs(x: Float32Array, labels: Int32Array, dim: number, margin = 0.05) {
   return pairRunner(x, labels, dim, (S, m) => {
-    const d = distances(S);
-    const hardPos = tf.where(m.pos, d, tf.fill(d.shape, -BIG)).max(1);
-    const hardNeg = tf.where(m.neg, d, tf.fill(d.shape, BIG)).min(1);
-    const l = tf.relu(hardPos.sub(hardNeg).add(margin));
-    return maskedMean(l, l.greater(0));
+    const hinge = (d: tf.Tensor) =>
+      tf.relu(
+        tf
+          .where(m.pos, d, tf.fill(d.shape, -BIG))
+          .max(1)
+          .sub(tf.where(m.neg, d, tf.fill(d.shape, BIG)).min(1))
+          .add(margin),
+      );
+    return maskedMean(hinge(distances(S)), hinge(distances(detach(S))).greater(0));
   });
 }
 
@@ -76,7 +88,7 @@ export function tripletBatchHardTfjs(x: Float32Array, labels: Int32Array, dim: n
  */
 export function circleLossTfjs(x: Float32Array, labels: Int32Array, dim: number, margin = 0.4, gamma = 80) {
   return pairRunner(x, labels, dim, (S, m) => {
-    const detached = tf.tensor2d(S.dataSync() as Float32Array, S.shape as [number, number]);
+    const detached = detach(S);
     const ap = tf.relu(tf.scalar(1 + margin).sub(detached)),
       an = tf.relu(detached.add(margin));
     const lp = tf.where(m.pos, ap.mul(S.sub(1 - margin)).mul(-gamma), tf.fill(S.shape, -BIG));
