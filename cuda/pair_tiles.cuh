@@ -11,7 +11,6 @@
 #include <cstdint>
 
 #include "fusedloss/pairs_math.h"
-#include "reduce.cuh"
 #include "runtime.cuh"
 
 namespace fl {
