@@ -255,13 +255,12 @@ double orthogonal_projection(const PairSets& ps, const PairParams& p, Gradients&
   const LabelGroups g = label_groups(t.labels, n);
   std::vector<double> class_sum(g.sizes.size() * ld), total(ld);
   OplSums sums = opl_counts(g);
-  // sum_i ||fn_i||^2 in double, as the class sums: a singleton class cancels
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t d = 0; d < t.dim; ++d) {
       const double v = t.fn[i * ld + d];
       class_sum[g.group[i] * ld + d] += v;
       total[d] += v;
-      sums.self += v * v;
+      sums.self += v * v;  // in double, as the class sums: a singleton class cancels
     }
   }
   for (size_t c = 0; c < g.sizes.size(); ++c)
