@@ -1,17 +1,41 @@
 // `npm run bench`: every loss at its standard size on every backend, next to the tfjs
 // composition a user would otherwise write, plus the machine's limits measured in the same run
 // (memory bandwidth, FMA peak). Prints a table and writes bench/results/latest.json.
-// `npm run bench -- softmax z-loss` runs only the cases whose loss name contains one of the words
-// (case-insensitive); the probes always run.
+// `npm run bench -- softmax z-loss` runs only the cases whose loss name (or family: `pairs`)
+// contains one of the words (case-insensitive); the probes always run.
 //
 // Adding a case: push a `Case` onto CASES: a name, a size, the bytes a native call moves (for
 // memory-bound losses) and a map backend -> setup (fused() and tfjs() make the usual ones).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { anyLoss, backends, listMLE, multiSimilarity, rankList, setThreads, softmaxCrossEntropy, zLoss } from '../src';
+import {
+  anyLoss,
+  backends,
+  circleLoss,
+  contrastive,
+  listMLE,
+  multiSimilarity,
+  ntXent,
+  orthogonalProjection,
+  rankList,
+  setThreads,
+  softmaxCrossEntropy,
+  supCon,
+  tripletBatchHard,
+  zLoss,
+  type LossResult,
+} from '../src';
 import { nativeAddon } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
+import {
+  circleLossTfjs,
+  contrastiveTfjs,
+  ntXentTfjs,
+  orthogonalProjectionTfjs,
+  supConTfjs,
+  tripletBatchHardTfjs,
+} from './tfjs-gpw';
 import { multiSimilarityTfjs } from './tfjs-pairs';
 import { listMLETfjs, rankListTfjs } from './tfjs-ranking';
 import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
@@ -50,6 +74,8 @@ interface BackendEntry {
 
 interface Case {
   loss: string;
+  /** A word the filter also matches: 'pairs' selects every loss of the pairwise family. */
+  family?: string;
   size: string;
   bytes?: Bytes;
   /** Floating-point work of one call, for compute-bound losses (reported against the FMA probe). */
@@ -253,31 +279,91 @@ function rankingCases(lists: number, n: number, reps: { cpu: number; js: number;
   ];
 }
 
+/** N rows of `dim` normals and labels of 64 classes. */
+function pairInput(n: number, dim: number) {
+  return { x: normals(n * dim, rand), y: Int32Array.from({ length: n }, () => Math.floor(rand() * 64)) };
+}
+
 /**
- * Multi-Similarity at N x D with 64 classes: native CPU on 1 and all threads, the reference (its
- * N x N matrix only at N = 1024), and the tfjs composition (1 to 2 calls at N = 4096: seconds each).
- * Compute-bound: one N x N x D product forward and two backward, 6 N^2 D flops.
+ * The fusedloss rows of a pair loss: native CPU on 1 and all threads, the GPU when there is one,
+ * and the float64 reference when asked (seconds to tens of seconds a call at N = 1024).
+ */
+function pairFused(call: FusedCall, length: number, reps: number, reference: boolean): Record<string, BackendEntry> {
+  return {
+    'fusedloss cpu, 1 thread': { ...fusedEntry(call, length, 'cpu', 1, reps), native: true },
+    [BASELINE]: { ...fusedEntry(call, length, 'cpu', THREADS, reps), native: true },
+    ...(CUDA.available
+      ? { [`fusedloss cuda (${CUDA.devices[0].name})`]: fusedEntry(call, length, 'cuda', THREADS, reps) }
+      : {}),
+    ...(reference ? { 'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, 1) } : {}),
+  };
+}
+
+/**
+ * Multi-Similarity at N x D with 64 classes: the fused rows, and the tfjs composition (1 to 2
+ * calls at N = 4096: seconds each). Compute-bound: one N x N x D product forward and two
+ * backward, 6 N^2 D flops.
  */
 function pairCases(): Case[] {
   return [1024, 4096].flatMap((n) =>
     [128, 512].map((dim): Case => {
-      const x = normals(n * dim, rand);
-      const y = Int32Array.from({ length: n }, () => Math.floor(rand() * 64));
+      const { x, y } = pairInput(n, dim);
       const call: FusedCall = (backend, out) => multiSimilarity(x, y, { dim, backend, out }).loss;
       const big = n >= 4096;
       return {
         loss: 'Multi-Similarity',
+        family: 'pairs',
         size: `N=${n} D=${dim}`,
         flops: 6 * n * n * dim,
         backends: {
-          'fusedloss cpu, 1 thread': { ...fusedEntry(call, n * dim, 'cpu', 1, big ? 5 : 20), native: true },
-          [BASELINE]: { ...fusedEntry(call, n * dim, 'cpu', THREADS, big ? 5 : 20), native: true },
-          ...(big ? {} : { 'fusedloss js (float64 reference)': fusedEntry(call, n * dim, 'js', THREADS, 1) }),
+          ...pairFused(call, n * dim, big ? 5 : 20, !big),
           ...tfjs(() => multiSimilarityTfjs(x, y, dim), big ? { cpu: 1, wasm: 1 } : { cpu: 3, wasm: 2 }, big ? 0 : 1),
         },
       };
     }),
   );
+}
+
+type PairCall = (
+  x: Float32Array,
+  y: Int32Array,
+  o: { dim: number; backend: FusedBackend; out: Float32Array },
+) => LossResult;
+
+/**
+ * The other losses of the family at N = 1024, D = 128 (64 classes), next to their tfjs
+ * compositions (bench/tfjs-gpw.ts; one timed call on tfjs 'cpu', which takes 10 to 30 s here).
+ * No reference rows (Multi-Similarity's stand for them). Flops as Multi-Similarity's, 6 N^2 D,
+ * where G is dense; batch-hard triplet's G has two entries per row (2 N^2 D: the forward
+ * product), and OPL needs no N x N product at all (class sums: no flop rate).
+ */
+function gpwCases(): Case[] {
+  const [n, dim] = [1024, 128];
+  const losses: [string, PairCall, (x: Float32Array, y: Int32Array, dim: number) => TfjsRunner, number?][] = [
+    ['contrastive', (x, y, o) => contrastive(x, y, o), (x, y, d) => contrastiveTfjs(x, y, d), 6],
+    ['triplet batch-hard', (x, y, o) => tripletBatchHard(x, y, o), (x, y, d) => tripletBatchHardTfjs(x, y, d), 2],
+    ['circle', (x, y, o) => circleLoss(x, y, o), (x, y, d) => circleLossTfjs(x, y, d), 6],
+    ['SupCon', (x, y, o) => supCon(x, y, o), (x, y, d) => supConTfjs(x, y, d), 6],
+    ['NT-Xent', (x, y, o) => ntXent(x, y, o), (x, y, d) => ntXentTfjs(x, y, d), 6],
+    [
+      'orthogonal projection',
+      (x, y, o) => orthogonalProjection(x, y, o),
+      (x, y, d) => orthogonalProjectionTfjs(x, y, d),
+    ],
+  ];
+  return losses.map(([loss, fused, baseline, flopsPerN2D]): Case => {
+    const { x, y } = pairInput(n, dim);
+    return {
+      loss,
+      family: 'pairs',
+      size: `N=${n} D=${dim}`,
+      flops: flopsPerN2D ? flopsPerN2D * n * n * dim : undefined,
+      backends: {
+        ...pairFused((backend, out) => fused(x, y, { dim, backend, out }).loss, n * dim, 20, false),
+        ...tfjs(() => baseline(x, y, dim), { cpu: 1, wasm: 2 }),
+      },
+    };
+  });
 }
 
 const ALL_CASES: Case[] = [
@@ -332,10 +418,13 @@ const ALL_CASES: Case[] = [
   ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
   ...pairCases(),
+  ...gpwCases(),
 ];
 
 const WORDS = process.argv.slice(2).map((w) => w.toLowerCase());
-const CASES = WORDS.length ? ALL_CASES.filter((c) => WORDS.some((w) => c.loss.toLowerCase().includes(w))) : ALL_CASES;
+const CASES = WORDS.length
+  ? ALL_CASES.filter((c) => WORDS.some((w) => `${c.loss} ${c.family ?? ''}`.toLowerCase().includes(w)))
+  : ALL_CASES;
 
 // ---- measuring ----
 

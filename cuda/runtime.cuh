@@ -30,7 +30,23 @@ Status cuda_fault(cudaError_t e, const char* what);
 
 // The roles of the device buffers a call uses; each is kept and grown, never shrunk, so calls of
 // the same size do not pay cudaMalloc.
-enum class Slot : int { Scores, Labels, Weights, Grad, Rows, Partials, Constants, Result, Count_ };
+// (Reference...: the second embedding set of a cross-batch pair loss; Tiles: a set's normalised,
+// padded copy and its gradient accumulator.)
+enum class Slot : int {
+  Scores,
+  Labels,
+  Weights,
+  Grad,
+  Rows,
+  Partials,
+  Constants,
+  Result,
+  Reference,
+  ReferenceLabels,
+  Tiles,
+  ReferenceTiles,
+  Count_
+};
 
 // The phases timed when profiling is on.
 enum class Phase : int { Start, Uploaded, Computed, Downloaded, Count_ };

@@ -49,16 +49,10 @@ FL_SIMD_CLONES void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, co
   for (int64_t r = 0; r < rows; ++r) row(i0 + r, s + r * kTile, j0, cols);
 }
 
-// A log-sum-exp reduced over tiles: each tile's masked max, then its masked sum of exponentials
-// (both loops vectorise), merged into the running pair. Starting from max 0 and sum 1 counts an
-// implicit zero logit (spec E.1); from -inf and 0, none.
-struct OnlineLse {
-  float max = -INFINITY;
-  double sum = 0;
-  bool any = false;  // some column was added (the implicit zero aside)
-
-  static OnlineLse with_zero() { return OnlineLse{0.0f, 1.0, false}; }
-  float value() const { return sum > 0 ? max + static_cast<float>(std::log(sum)) : -INFINITY; }
+// A log-sum-exp (pairs_math.h) reduced over tiles: each tile's masked max, then its masked sum of
+// exponentials (both loops vectorise), merged into the running pair.
+struct OnlineLse : Lse {
+  OnlineLse(const Lse& l = Lse{}) : Lse(l) {}
 
   // Adds logit(c) for the columns c < cols where use(c).
   template <class Use, class Logit>

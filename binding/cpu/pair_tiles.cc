@@ -14,17 +14,14 @@
 namespace fl {
 namespace {
 
-// The scale of a row whose norm is below the floor.
-const float kClampedScale = static_cast<float>(1.0 / static_cast<double>(kMinNorm));
-
 int64_t round_up(int64_t v, int64_t m) {
   return (v + m - 1) / m * m;
 }
 
 }  // namespace
 
-Status tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
-                TileSet& t) {
+bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
+              TileSet& t) {
   t.n = n;
   t.rows = round_up(n, kTile);
   t.dim = dim;
@@ -59,10 +56,7 @@ Status tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, b
       t.scale[i] = static_cast<float>(scale);
     }
   });
-  if (bad)
-    for (int64_t k = 0; k < n * dim; ++k)
-      if (!(std::fabs(x[k]) <= FLT_MAX)) return Status::at(Fault::ScoreNotFinite, k, x[k]);
-  return Status{};
+  return !bad;
 }
 
 namespace {
@@ -135,8 +129,7 @@ void normalisation_backward(const TileSet& t, const float* acc, float* grad) {
       const float* g = acc + i * ld;
       const float* fn = t.fn.data() + i * ld;
       float* out = grad + i * t.dim;
-      // Below the norm floor F.normalize is x / 1e-12, a plain scaling: no projection.
-      const bool project = t.normalize && t.scale[i] < kClampedScale;
+      const bool project = normalisation_projects(t.normalize, t.scale[i]);
       double dot = 0;
       if (project)
         for (int32_t d = 0; d < t.dim; ++d) dot += static_cast<double>(g[d]) * fn[d];

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "fusedloss/pairs_math.h"
 #include "fusedloss/status.h"
 #include "parallel.h"
 
@@ -16,7 +17,6 @@ namespace fl {
 constexpr int kPanel = 16;    // similarity columns (and gradient columns) per micro-kernel step
 constexpr int kRowBlock = 6;  // rows per micro-kernel step: 6 x 16 accumulators in registers
 constexpr int kTile = 96;     // rows and columns of a tile: a multiple of both
-constexpr float kMinNorm = 1e-12f;  // F.normalize's floor (spec "Conventions")
 
 // One embedding set, ready for the sweeps.
 struct TileSet {
@@ -30,9 +30,9 @@ struct TileSet {
   bool normalize = true;
 };
 
-// Fills `t` from n x dim rows; a non-finite entry gives Fault::ScoreNotFinite at its index.
-Status tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
-                TileSet& t);
+// Fills `t` from n x dim rows; false when an entry is not finite (pair_input_fault names it).
+bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
+              TileSet& t);
 
 // s (kTile x kTile) = rows [i0, i0 + kTile) of a times rows [j0, j0 + kTile) of b, transposed.
 void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s);

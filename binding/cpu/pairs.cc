@@ -6,6 +6,7 @@
 #include "fusedloss/pairs.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -64,16 +65,7 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   });
   const float inv_n = 1.0f / static_cast<float>(n);
   double loss = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    MsRow& r = rows[i];
-    const bool paper = c.semantics == MsSemantics::Paper;
-    const bool both = pos[i].any && neg[i].any;
-    r.lse_positive = pos[i].value();
-    r.lse_negative = neg[i].value();
-    r.scale_positive = !paper || both ? inv_n : 0.0f;
-    r.scale_negative = !paper || both ? inv_n : 0.0f;
-    if (r.scale_positive > 0) loss += r.lse_positive / p.alpha + r.lse_negative / p.beta;
-  }
+  for (int64_t i = 0; i < n; ++i) loss += ms_row(pos[i], neg[i], p, inv_n, rows[i]);
   weight_pass(
       ps,
       [&](int64_t i, int64_t, float s, PairKind kind)
@@ -103,7 +95,7 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   });
   const int64_t np = std::accumulate(pos_count.begin(), pos_count.end(), int64_t{0});
   const int64_t nn = std::accumulate(neg_count.begin(), neg_count.end(), int64_t{0});
-  const double inv_pos = np ? 1.0 / np : 0.0, inv_neg = nn ? 1.0 / nn : 0.0;
+  const double inv_pos = inverse_count(np), inv_neg = inverse_count(nn);
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) loss += pos_sum[i] * inv_pos + neg_sum[i] * inv_neg;
   const float ip = static_cast<float>(inv_pos), in = static_cast<float>(inv_neg);
@@ -133,14 +125,9 @@ double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
   });
   std::vector<CircleRow> rows(n, CircleRow{0, 0, 0});
   int64_t active = 0;
-  for (int64_t i = 0; i < n; ++i) active += pos[i].sum > 0 && neg[i].sum > 0;
+  for (int64_t i = 0; i < n; ++i) active += circle_active(pos[i], neg[i]);
   double loss = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (!(pos[i].sum > 0 && neg[i].sum > 0)) continue;
-    const double z = static_cast<double>(pos[i].value()) + neg[i].value();
-    rows[i] = CircleRow{pos[i].value(), neg[i].value(), static_cast<float>(sigmoid64(z) / active)};
-    loss += softplus64(z);
-  }
+  for (int64_t i = 0; i < n; ++i) loss += circle_row(pos[i], neg[i], active, rows[i]);
   weight_pass(
       ps,
       [&](int64_t i, int64_t, float s, PairKind kind)
@@ -170,14 +157,8 @@ double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   for (int64_t i = 0; i < n; ++i) active += pos_count[i] > 0;
   std::vector<SupConRow> rows(n, SupConRow{0, 0, 0});
   double loss = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (pos_count[i] == 0) continue;
-    const double lse = all[i].value();
-    loss += p.temperature / p.base_temperature *
-            (lse - pos_sum[i] / (p.temperature * static_cast<double>(pos_count[i])));
-    rows[i] = SupConRow{static_cast<float>(lse), 1.0f / static_cast<float>(pos_count[i]),
-                        static_cast<float>(1.0 / (p.base_temperature * active))};
-  }
+  for (int64_t i = 0; i < n; ++i)
+    loss += supcon_row(all[i], pos_sum[i], pos_count[i], active, p, rows[i]);
   weight_pass(
       ps,
       [&](int64_t i, int64_t, float s, PairKind kind)
@@ -217,7 +198,7 @@ double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) {
     loss += pair_loss[i];
-    rows[i].coef = pairs ? static_cast<float>(1.0 / (p.temperature * pairs)) : 0.0f;
+    rows[i].coef = ntxent_coef(p, pairs);
   }
   weight_pass(
       ps,
@@ -229,24 +210,13 @@ double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
 
 // ---- batch-hard triplet (spec E.3) ----
 
-struct Hardest {
-  float pos_d = -1, neg_d = INFINITY;  // distances of the hardest positive and negative
-  int64_t pos = -1, neg = -1;          // their rows (the first on ties)
-};
-
 double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& out) {
   const TileSet& t = ps.q;
   std::vector<Hardest> hard(t.n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
     const RowKinds kind = ps.kinds(i, j0);
     Hardest& h = hard[i];
-    for (int k = 0; k < cols; ++k) {
-      const int64_t j = j0 + k;
-      const PairKind pk = kind(k);
-      const float d = pair_distance(s[k], t.q[i], t.q[j]);
-      if (is_positive(pk) && d > h.pos_d) h.pos_d = d, h.pos = j;
-      if (is_negative(pk) && d < h.neg_d) h.neg_d = d, h.neg = j;
-    }
+    for (int k = 0; k < cols; ++k) h.add(pair_distance(s[k], t.q[i], t.q[j0 + k]), j0 + k, kind(k));
   });
   // Loss and dL/d(d+) per anchor; anchors counted: a positive and a negative, and a positive
   // loss (every one, with the soft margin).
@@ -254,18 +224,9 @@ double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& ou
   int64_t active = 0;
   double loss = 0;
   for (int64_t a = 0; a < t.n; ++a) {
-    const Hardest& h = hard[a];
-    if (h.pos < 0 || h.neg < 0) continue;
-    const double gap = static_cast<double>(h.pos_d) - h.neg_d;
-    if (p.soft_margin) {
-      loss += softplus64(gap);
-      slope[a] = sigmoid64(gap);
-    } else if (gap + p.margin > 0) {
-      loss += gap + p.margin;
-      slope[a] = 1;
-    } else {
-      continue;
-    }
+    double l = 0;
+    if (!triplet_anchor(hard[a], p, &l, &slope[a])) continue;
+    loss += l;
     ++active;
   }
   // G has two entries per anchor: scatter (fn_a - fn_x) / d into rows a and x, in anchor order.
@@ -291,44 +252,28 @@ double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& ou
 double orthogonal_projection(const PairSets& ps, const PairParams& p, Gradients& out) {
   const TileSet& t = ps.q;
   const int64_t n = t.n, ld = t.ld;
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return t.labels[a] < t.labels[b]; });
-  std::vector<int64_t> group(n);
-  std::vector<int64_t> sizes;
-  for (int64_t k = 0; k < n; ++k) {
-    if (k == 0 || t.labels[order[k]] != t.labels[order[k - 1]]) sizes.push_back(0);
-    group[order[k]] = static_cast<int64_t>(sizes.size()) - 1;
-    ++sizes.back();
-  }
-  std::vector<double> class_sum(sizes.size() * ld), total(ld);
-  double self = 0;  // sum_i ||fn_i||^2 in double, as the class sums: a singleton class cancels
+  const LabelGroups g = label_groups(t.labels, n);
+  std::vector<double> class_sum(g.sizes.size() * ld), total(ld);
+  OplSums sums = opl_counts(g);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t d = 0; d < t.dim; ++d) {
       const double v = t.fn[i * ld + d];
-      class_sum[group[i] * ld + d] += v;
+      class_sum[g.group[i] * ld + d] += v;
       total[d] += v;
-      self += v * v;
+      sums.self += v * v;  // in double, as the class sums: a singleton class cancels
     }
   }
-  double class_sq = 0, total_sq = 0, pos_n = 0, same_n = 0;
-  for (size_t c = 0; c < sizes.size(); ++c) {
-    for (int64_t d = 0; d < t.dim; ++d) class_sq += class_sum[c * ld + d] * class_sum[c * ld + d];
-    pos_n += static_cast<double>(sizes[c]) * (sizes[c] - 1);
-    same_n += static_cast<double>(sizes[c]) * sizes[c];
-  }
-  for (int64_t d = 0; d < t.dim; ++d) total_sq += total[d] * total[d];
-  const double neg_n = static_cast<double>(n) * n - same_n;
-  const double pos_den = pos_n + 1e-6, neg_den = neg_n + 1e-6;
+  for (size_t c = 0; c < g.sizes.size(); ++c)
+    for (int64_t d = 0; d < t.dim; ++d)
+      sums.class_sq += class_sum[c * ld + d] * class_sum[c * ld + d];
+  for (int64_t d = 0; d < t.dim; ++d) sums.total_sq += total[d] * total[d];
+  const OplScales k = opl_scales(sums, n);
   out.q.assign(static_cast<size_t>(t.rows) * ld, 0.0f);
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t d = 0; d < t.dim; ++d) {
-      const double mc = class_sum[group[i] * ld + d];
-      out.q[i * ld + d] = static_cast<float>(-2 * (mc - t.fn[i * ld + d]) / pos_den +
-                                             2 * p.gamma * (total[d] - mc) / neg_den);
-    }
-  return 1 - (class_sq - self) / pos_den + p.gamma * (total_sq - class_sq) / neg_den;
+    for (int64_t d = 0; d < t.dim; ++d)
+      out.q[i * ld + d] = static_cast<float>(
+          opl_grad(class_sum[g.group[i] * ld + d], total[d], t.fn[i * ld + d], k, p.gamma));
+  return opl_loss(sums, k, p.gamma);
 }
 
 double run_loss(const PairSets& ps, const PairParams& p, Gradients& g) {
@@ -352,16 +297,39 @@ double run_loss(const PairSets& ps, const PairParams& p, Gradients& g) {
 
 }  // namespace
 
+LabelGroups label_groups(const int32_t* labels, int64_t n) {
+  LabelGroups g;
+  g.order.resize(n);
+  g.group.resize(n);
+  std::iota(g.order.begin(), g.order.end(), 0);
+  std::stable_sort(g.order.begin(), g.order.end(),
+                   [&](int64_t a, int64_t b) { return labels[a] < labels[b]; });
+  for (int64_t k = 0; k < n; ++k) {
+    if (k == 0 || labels[g.order[k]] != labels[g.order[k - 1]]) g.sizes.push_back(0);
+    g.group[g.order[k]] = static_cast<int64_t>(g.sizes.size()) - 1;
+    ++g.sizes.back();
+  }
+  return g;
+}
+
+Status pair_input_fault(const PairProblem& pb) {
+  auto first = [](const float* x, int64_t count, Fault fault) {
+    for (int64_t k = 0; k < count; ++k)
+      if (!(std::fabs(x[k]) <= FLT_MAX)) return Status::at(fault, k, x[k]);
+    return Status{};
+  };
+  const Status st = first(pb.x, pb.n * pb.dim, Fault::ScoreNotFinite);
+  return st.ok() && pb.ref ? first(pb.ref, pb.m * pb.dim, Fault::ReferenceNotFinite) : st;
+}
+
 Status pair_loss_cpu(const PairProblem& pb, const PairParams& p, double* loss, float* grad,
                      float* ref_grad) {
   PairSets ps;
   ps.cross = pb.ref != nullptr;
-  Status st = tile_set(pb.x, pb.labels, pb.n, pb.dim, pb.normalize, ps.q);
-  if (!st.ok()) return st;
-  if (ps.cross) {
-    st = tile_set(pb.ref, pb.ref_labels, pb.m, pb.dim, pb.normalize, ps.r);
-    if (!st.ok()) return Status{Fault::ReferenceNotFinite, st.index, st.value, {}};
-  }
+  const bool finite =
+      tile_set(pb.x, pb.labels, pb.n, pb.dim, pb.normalize, ps.q) &&
+      (!ps.cross || tile_set(pb.ref, pb.ref_labels, pb.m, pb.dim, pb.normalize, ps.r));
+  if (!finite) return pair_input_fault(pb);
   *loss = 0;
   if (pb.n == 0 || (ps.cross && pb.m == 0)) {
     std::fill(grad, grad + pb.n * pb.dim, 0.0f);

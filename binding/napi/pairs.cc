@@ -76,13 +76,14 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
     pb.m = r.n;
     ref_grad = grad_out_arg(info, 5, pb.ref, static_cast<size_t>(pb.m) * dim, keep);
   }
-  if (device_field(params) != Device::Cpu)
-    throw_range_error(env, "ERR_FUSEDLOSS_BACKEND_UNAVAILABLE",
-                      "the pairwise losses have no CUDA kernel in this version");
+  const Device dev = device_field(params);
   auto loss = std::make_shared<double>(0);
   return run(
       env, async_arg(info, 7), keep,
-      [=] { return pair_loss_cpu(pb, p, loss.get(), grad, ref_grad); },
+      [=] {
+        return dev == Device::Cpu ? pair_loss_cpu(pb, p, loss.get(), grad, ref_grad)
+                                  : FL_GPU_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, kNames);
 }
 

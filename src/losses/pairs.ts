@@ -1,7 +1,7 @@
 // The pairwise similarity-weighting family (spec E): options, defaults, checks and dispatch to
-// the native CPU kernels (binding/cpu/pairs.cc, tiled: no N x N matrix) or the float64 reference
-// (src/reference/pairs.ts, which builds S in full). No CUDA kernels yet: 'cuda' and 'cuda-sim'
-// are refused with why.
+// the native CPU kernels (binding/cpu/pairs.cc, tiled: no N x N matrix), the CUDA kernels
+// (cuda/pairs.cu, tiled the same way; 'cuda-sim' runs them in the simulator) or the float64
+// reference (src/reference/pairs.ts, which builds S in full).
 import {
   gradBuffer,
   requireLength,
@@ -12,7 +12,7 @@ import {
   type NumericArray,
 } from '../arrays';
 import { rangeError } from '../errors';
-import { nativeCall, resolveBackend, type Backend } from '../native';
+import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referencePairs, type PairLossName, type PairRefParams } from '../reference/pairs';
 import { andThen, native, type LossResult } from './dispatch';
@@ -30,9 +30,11 @@ export interface PairOptions {
   /** Gradient buffer to fill (length = embeddings.length, not overlapping them). Default: a new array. */
   out?: Float32Array;
   /**
-   * 'auto' (default): the native CPU when the addon loaded, else 'js'; 'cpu'; 'js' the float64
-   * reference (builds the N x N similarity matrix: small batches only). This family has no CUDA
-   * kernel yet: 'cuda' and 'cuda-sim' are refused.
+   * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'cuda' the GPU,
+   * 'cuda-sim' the CUDA kernels run by the simulator (testing only, slow), 'js' the float64
+   * reference (builds the N x N similarity matrix: small batches only). 'auto' is CUDA when a
+   * device exists and the embeddings have at least CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else
+   * the CPU when the addon loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto'.
    */
   backend?: Backend;
 }
@@ -244,7 +246,7 @@ function runPairs(
         dim,
       )
     : undefined;
-  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: e.length });
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: e.length });
   const out = gradBuffer(fn, o.out, e.length, e);
   const refOut = ref ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut') : undefined;
   const p: PairRefParams = {
@@ -274,7 +276,14 @@ function runPairs(
     if (refOut) refOut.set(r.refGrad!);
     return result(r.loss);
   }
-  const params = { ...p, loss: LOSS_ID[loss], semantics: p.semantics === 'paper' ? 0 : 1, dim, normalize, device: 0 };
+  const params = {
+    ...p,
+    loss: LOSS_ID[loss],
+    semantics: p.semantics === 'paper' ? 0 : 1,
+    dim,
+    normalize,
+    device: deviceCode(backend),
+  };
   return andThen(
     nativeCall(fn, () => native().pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, params, async)),
     result,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "fusedloss/status.h"
 
@@ -51,6 +52,17 @@ struct PairParams {
   double m = 0.4, gamma = 80;             // circle; OPL uses gamma as its negative weight
   double temperature = 0.07, base_temperature = 0.07;  // SupCon, NT-Xent
 };
+
+// The classes of a batch, for the class-sum form of OPL (spec E.6): the rows ordered by label
+// (stable), each row's class (0, 1, ... in label order) and each class's size.
+struct LabelGroups {
+  std::vector<int64_t> order, group, sizes;
+};
+LabelGroups label_groups(const int32_t* labels, int64_t n);
+
+// The first non-finite entry of the embeddings (Fault::ScoreNotFinite) or of the reference
+// (Fault::ReferenceNotFinite), as the kernels report it; ok when every entry is finite.
+Status pair_input_fault(const PairProblem& pb);
 
 // Fills grad (n x dim) and, cross-batch, ref_grad (m x dim) with d loss / d rows; *loss the mean
 // the loss defines. A non-finite input is reported with its index.

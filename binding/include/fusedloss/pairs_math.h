@@ -1,15 +1,57 @@
 // Per-pair formulas of the pairwise family (spec E), shared by the CPU kernels and the CUDA
 // kernels (host+device): which pairs a loss uses, the mining thresholds, each pair's logit, and
-// the pair weight G_ij = dL/dS_ij from the row statistics a first sweep reduced. How a backend
-// reduces the statistics (tiles, warps) is its own business; what they mean is fixed here.
+// the pair weight G_ij = dL/dS_ij from the row statistics a first sweep reduced; then the row
+// steps (host) that turn reduced statistics into those row statistics and the loss. How a
+// backend reduces the statistics (tiles, warps) is its own business; what they mean is fixed here.
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 
 #include "fusedloss/math.h"
 #include "fusedloss/pairs.h"
 
 namespace fl {
+
+constexpr float kMinNorm = 1e-12f;  // F.normalize's floor (spec "Conventions")
+
+// Whether the normalisation backward projects a row with this scale (1 / its clamped norm): below
+// the norm floor F.normalize is x / 1e-12, a plain scaling, with no projection.
+FL_HD bool normalisation_projects(bool normalize, float scale) {
+  return normalize & (scale < static_cast<float>(1.0 / static_cast<double>(kMinNorm)));
+}
+
+// A log-sum-exp reduced online: a running max and the sum of exponentials below it. Starting from
+// max 0 and sum 1 counts an implicit zero logit (spec E.1); from -inf and 0, none.
+struct Lse {
+  float max = -INFINITY;
+  double sum = 0;
+  bool any = false;  // some logit was added (the implicit zero aside)
+
+  FL_HD static Lse with_zero() { return Lse{0.0f, 1.0, false}; }
+  FL_HD float value() const {
+    return sum > 0 ? max + static_cast<float>(std::log(sum)) : -INFINITY;
+  }
+  FL_HD void add(float logit) {
+    any = true;
+    if (logit > max) {
+      sum = sum * std::exp(static_cast<double>(max - logit)) + 1;
+      max = logit;
+    } else {
+      sum += std::exp(static_cast<double>(logit - max));
+    }
+  }
+  FL_HD void merge(const Lse& o) {
+    if (!(o.sum > 0)) return;
+    any |= o.any;
+    if (o.max > max) {
+      sum = sum * std::exp(static_cast<double>(max - o.max)) + o.sum;
+      max = o.max;
+    } else {
+      sum += o.sum * std::exp(static_cast<double>(o.max - max));
+    }
+  }
+};
 
 // A candidate pair (i, j): same label or not; `self` is the pair of a row with itself, which no
 // loss uses (Multi-Similarity 'paper' drops it by its similarity instead, spec E.1).
@@ -167,6 +209,124 @@ FL_HD float ntxent_weight(const NtXentRow& r, float s, PairKind k, float inv_tau
   const float push = r.coef * r.pull * exp_nonpos(min_of(s * inv_tau - r.lse_negative, 0.0f));
   const float w = is_positive(k) ? pull : (is_negative(k) ? push : 0.0f);
   return has_negative ? w : 0.0f;
+}
+
+// ---- row steps (host): reduced statistics to row statistics and loss terms, in row order ----
+
+// Multi-Similarity: the row's weights from its two mined LSEs; returns its loss term.
+inline double ms_row(const Lse& pos, const Lse& neg, const PairParams& p, float inv_n, MsRow& r) {
+  const bool both = pos.any && neg.any;
+  r.lse_positive = pos.value();
+  r.lse_negative = neg.value();
+  r.scale_positive = p.semantics == MsSemantics::Pml || both ? inv_n : 0.0f;
+  r.scale_negative = r.scale_positive;
+  return r.scale_positive > 0 ? r.lse_positive / p.alpha + r.lse_negative / p.beta : 0.0;
+}
+
+// 1 / count, 0 for none (contrastive halves).
+inline double inverse_count(int64_t count) {
+  return count ? 1.0 / static_cast<double>(count) : 0.0;
+}
+
+// Circle loss: an anchor counts with a positive and a negative.
+inline bool circle_active(const Lse& pos, const Lse& neg) {
+  return pos.sum > 0 && neg.sum > 0;
+}
+// The row's weights (zero when inactive); returns its loss term.
+inline double circle_row(const Lse& pos, const Lse& neg, int64_t active, CircleRow& r) {
+  r = CircleRow{0, 0, 0};
+  if (!circle_active(pos, neg)) return 0;
+  const double z = static_cast<double>(pos.value()) + neg.value();
+  r = CircleRow{pos.value(), neg.value(), static_cast<float>(sigmoid64(z) / active)};
+  return softplus64(z);
+}
+
+// SupCon: the row's weights from the LSE over a != i and its positives' similarity sum (zero
+// without positives); returns its loss term.
+inline double supcon_row(const Lse& all, double pos_sum, int64_t pos_count, int64_t active,
+                         const PairParams& p, SupConRow& r) {
+  r = SupConRow{0, 0, 0};
+  if (pos_count == 0) return 0;
+  const double lse = all.value();
+  r = SupConRow{static_cast<float>(lse), 1.0f / static_cast<float>(pos_count),
+                static_cast<float>(1.0 / (p.base_temperature * active))};
+  return p.temperature / p.base_temperature *
+         (lse - pos_sum / (p.temperature * static_cast<double>(pos_count)));
+}
+
+// NT-Xent: every row's coefficient, from the number of positive pairs.
+inline float ntxent_coef(const PairParams& p, int64_t pairs) {
+  return pairs ? static_cast<float>(1.0 / (p.temperature * pairs)) : 0.0f;
+}
+
+// ---- batch-hard triplet (spec E.3) ----
+
+struct Hardest {
+  float pos_d = -1, neg_d = INFINITY;  // distances of the hardest positive and negative
+  int64_t pos = -1, neg = -1;          // their rows (the first on ties)
+
+  FL_HD void add(float d, int64_t j, PairKind k) {
+    if (is_positive(k) && d > pos_d) pos_d = d, pos = j;
+    if (is_negative(k) && d < neg_d) neg_d = d, neg = j;
+  }
+  // Merges the hardest of other columns, keeping the first row on ties.
+  FL_HD void merge(const Hardest& o) {
+    if (o.pos >= 0 && (o.pos_d > pos_d || (o.pos_d == pos_d && o.pos < pos)))
+      pos_d = o.pos_d, pos = o.pos;
+    if (o.neg >= 0 && (o.neg_d < neg_d || (o.neg_d == neg_d && o.neg < neg)))
+      neg_d = o.neg_d, neg = o.neg;
+  }
+};
+
+// An anchor's loss and dL/d(d+) (= -dL/d(d-)); false when it does not count: no positive or no
+// negative, or a hinge at zero (with the soft margin every anchor with both counts).
+inline bool triplet_anchor(const Hardest& h, const PairParams& p, double* loss, double* slope) {
+  if (h.pos < 0 || h.neg < 0) return false;
+  const double gap = static_cast<double>(h.pos_d) - h.neg_d;
+  if (p.soft_margin) {
+    *loss = softplus64(gap);
+    *slope = sigmoid64(gap);
+    return true;
+  }
+  if (!(gap + p.margin > 0)) return false;
+  *loss = gap + p.margin;
+  *slope = 1;
+  return true;
+}
+
+// ---- orthogonal projection loss (spec E.6), from class sums ----
+
+// Sums over the batch: sum_c ||m_c||^2, ||m||^2, sum_i ||fn_i||^2, and the pair counts.
+struct OplSums {
+  double class_sq = 0, total_sq = 0, self = 0, pos_n = 0, same_n = 0;
+};
+
+struct OplScales {
+  double pos_den, neg_den;
+};
+
+// The pair counts of the batch from its class sizes.
+inline OplSums opl_counts(const LabelGroups& g) {
+  OplSums s;
+  for (int64_t size : g.sizes) {
+    s.pos_n += static_cast<double>(size) * (size - 1);
+    s.same_n += static_cast<double>(size) * size;
+  }
+  return s;
+}
+
+inline OplScales opl_scales(const OplSums& s, int64_t n) {
+  const double neg_n = static_cast<double>(n) * n - s.same_n;
+  return OplScales{s.pos_n + 1e-6, neg_n + 1e-6};
+}
+
+inline double opl_loss(const OplSums& s, const OplScales& k, double gamma) {
+  return 1 - (s.class_sq - s.self) / k.pos_den + gamma * (s.total_sq - s.class_sq) / k.neg_den;
+}
+
+// dL/dfn_i in one coordinate: its class sum mc, the batch sum total and fn_i itself.
+FL_HD double opl_grad(double mc, double total, double fn, const OplScales& k, double gamma) {
+  return -2 * (mc - fn) / k.pos_den + 2 * gamma * (total - mc) / k.neg_den;
 }
 
 }  // namespace fl

@@ -1,0 +1,292 @@
+// The tile engine of the pairwise family on the GPU: embeddings normalised into padded copies,
+// 64 x 64 tiles of S = A B^T recomputed in shared memory from K-slices of the rows, and the two
+// sweeps every loss is made of. A block owns one row tile of A and one span of column tiles of B,
+// visited in order; each span writes its own partial statistics and gradient rows, which are then
+// combined span by span in a fixed order: no atomics, the same result on every run. Spans exist
+// so that small batches still fill the device; their partials are bounded (column_spans). Nothing
+// N x N is ever stored.
+#pragma once
+
+#include <cfloat>
+#include <cstdint>
+
+#include "fusedloss/pairs_math.h"
+#include "runtime.cuh"
+
+namespace fl {
+namespace FL_GPU_NS {
+
+constexpr int kPairTile = 64;      // rows and columns of an S tile (one block's)
+constexpr int kSlice = 16;         // coordinates of the rows staged in shared memory per step
+constexpr int kPairThreads = 256;  // 16 x 16 threads, each a 4 x 4 register sub-tile
+constexpr int kSub = 4;
+constexpr int kSide = kPairTile / kSub;              // 16: threads along a tile side
+constexpr int kRowLanes = kPairThreads / kPairTile;  // threads per row in the row passes
+constexpr int64_t kSweepBlocks = 512;  // blocks a sweep aims for: enough for any device, and a
+                                       // bound on the partials (blocks x 64 rows each)
+
+// One embedding set on the device, normalised and padded: `rows` a multiple of kPairTile, `ld` a
+// multiple of kSlice, the padding zero (so padded tiles need no bounds checks in the product).
+struct DevSet {
+  const float* fn;     // rows x ld
+  const float* q;      // ||fn_i||^2 (distances)
+  const float* scale;  // 1 / max(||f_i||, 1e-12), or 1 without normalisation
+  const int32_t* labels;
+  int64_t n, rows;
+  int32_t dim, ld;
+};
+
+struct TileShared {
+  float a[kSlice][kPairTile + 1];  // a K-slice of the tile's rows of A, transposed
+  float b[kSlice][kPairTile + 1];  // the same of B (or, in the gradient step, a slice of B's rows)
+  float s[kPairTile][kPairTile + 1];  // the S tile, then its weights
+};
+
+// sh.s = rows [i0, i0 + 64) of A times rows [j0, j0 + 64) of B, transposed. Every thread of the
+// block takes part; sh.s is complete on return.
+__device__ inline void similarity_tile(const DevSet& A, int64_t i0, const DevSet& B, int64_t j0,
+                                       TileShared& sh) {
+  const int t = threadIdx.x, tx = t % kSide, ty = t / kSide;
+  float acc[kSub][kSub] = {};
+  for (int32_t k0 = 0; k0 < A.ld; k0 += kSlice) {
+    for (int e = t; e < kPairTile * kSlice; e += kPairThreads) {
+      const int r = e / kSlice, k = e % kSlice;
+      sh.a[k][r] = A.fn[(i0 + r) * A.ld + k0 + k];
+      sh.b[k][r] = B.fn[(j0 + r) * B.ld + k0 + k];
+    }
+    __syncthreads();
+    for (int k = 0; k < kSlice; ++k) {
+      float ra[kSub], rb[kSub];
+      for (int u = 0; u < kSub; ++u) {
+        ra[u] = sh.a[k][ty + kSide * u];
+        rb[u] = sh.b[k][tx + kSide * u];
+      }
+      for (int u = 0; u < kSub; ++u)
+        for (int v = 0; v < kSub; ++v) acc[u][v] += ra[u] * rb[v];
+    }
+    __syncthreads();
+  }
+  for (int u = 0; u < kSub; ++u)
+    for (int v = 0; v < kSub; ++v) sh.s[ty + kSide * u][tx + kSide * v] = acc[u][v];
+  __syncthreads();
+}
+
+__device__ inline PairKind pair_kind(int32_t label_i, const DevSet& B, int64_t i, int64_t j,
+                                     bool single) {
+  return PairKind{B.labels[j] == label_i, single && i == j};
+}
+
+// How many spans the column tiles of a sweep over a_rows x b_rows are split into: as many as keep
+// the sweep near kSweepBlocks blocks, at most one per column tile. A function of the sizes only,
+// so every device (and the simulator) sums in the same order.
+inline int64_t column_spans(int64_t a_rows, int64_t b_rows) {
+  const int64_t row_tiles = a_rows / kPairTile, col_tiles = b_rows / kPairTile;
+  const int64_t want = (kSweepBlocks + row_tiles - 1) / row_tiles;
+  return want < col_tiles ? want : col_tiles;
+}
+
+// The columns [begin, end) of span blockIdx.y of `spans` over B's rows.
+struct ColumnSpan {
+  int64_t begin, end;
+};
+
+__device__ inline ColumnSpan column_span(const DevSet& B, int64_t spans) {
+  const int64_t tiles = B.rows / kPairTile, per = (tiles + spans - 1) / spans;
+  const int64_t begin = blockIdx.y * per * kPairTile, end = begin + per * kPairTile;
+  return ColumnSpan{begin, end < B.n ? end : B.n};
+}
+
+// Sweep 1: out[span * A.n + i] = op's State reduced over the columns j of the span (S_ij against
+// B). Each row is shared by kRowLanes threads, each taking every kRowLanes-th column in order;
+// their States are merged in lane order at the end. State must be trivially copyable (it goes
+// through shared memory as bytes: default member initializers rule out a typed __shared__ array).
+template <class Op>
+__global__ void __launch_bounds__(kPairThreads)
+    reduce_sweep(Op op, DevSet A, DevSet B, bool single, int64_t spans, typename Op::State* out) {
+  using State = typename Op::State;
+  __shared__ TileShared sh;
+  __shared__ __align__(16) unsigned char lane_bytes[sizeof(State) * kPairThreads];
+  State* lanes = reinterpret_cast<State*>(lane_bytes);
+  const int t = threadIdx.x, r = t / kRowLanes, lane = t % kRowLanes;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kPairTile, i = i0 + r;
+  const bool valid = i < A.n;
+  const int32_t label = valid ? A.labels[i] : 0;
+  const ColumnSpan span = column_span(B, spans);
+  State st{};
+  for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
+    similarity_tile(A, i0, B, j0, sh);
+    if (valid)
+      for (int c = lane; c < kPairTile && j0 + c < span.end; c += kRowLanes)
+        op.add(st, i, j0 + c, sh.s[r][c], pair_kind(label, B, i, j0 + c, single));
+    __syncthreads();  // the next tile overwrites sh.s
+  }
+  lanes[t] = st;
+  __syncthreads();
+  if (lane == 0 && valid) {
+    for (int l = 1; l < kRowLanes; ++l) st.merge(lanes[t + l]);
+    out[blockIdx.y * A.n + i] = st;
+  }
+}
+
+// parts[i] = the merge of parts[span * n + i] over the spans, in span order.
+template <class State>
+__global__ void merge_spans(State* parts, int64_t n, int64_t spans) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    State st = parts[i];
+    for (int64_t k = 1; k < spans; ++k) st.merge(parts[k * n + i]);
+    parts[i] = st;
+  }
+}
+
+// Sweep 2: the span's acc (A.rows x ld, span blockIdx.y of a stack of them, cleared beforehand)
+// += W B over its columns, where W_ij = g(i, j, S_ij) (`forward`) plus g(j, i, S_ij)
+// (`transposed`): G + G^T for one set, G or G^T across two. g(query, reference, s, kind) is the
+// pair weight dL/dS. With row_sum (a stack of A.rows each), also the span's sum_j W_ij (the
+// distance losses' norm term).
+template <class G>
+__global__ void __launch_bounds__(kPairThreads)
+    weight_sweep(G g, DevSet A, DevSet B, bool forward, bool transposed, int64_t spans, float* acc,
+                 double* row_sum) {
+  __shared__ TileShared sh;
+  __shared__ double sums[kPairThreads];
+  const int t = threadIdx.x, r = t / kRowLanes, lane = t % kRowLanes;
+  const int tx = t % kSide, ty = t / kSide;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kPairTile, i = i0 + r;
+  const bool valid = i < A.n;
+  const bool single = forward && transposed;
+  const int32_t label = valid ? A.labels[i] : 0;
+  const ColumnSpan span = column_span(B, spans);
+  acc += blockIdx.y * A.rows * A.ld;
+  double rs = 0;
+  for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
+    similarity_tile(A, i0, B, j0, sh);
+    for (int c = lane; c < kPairTile; c += kRowLanes) {
+      const int64_t j = j0 + c;
+      float w = 0;
+      if (valid && j < span.end) {
+        const float s = sh.s[r][c];
+        const PairKind kind = pair_kind(label, B, i, j, single);
+        if (forward) w += g(i, j, s, kind);
+        if (transposed) w += g(j, i, s, kind);
+      }
+      sh.s[r][c] = w;
+      rs += w;
+    }
+    __syncthreads();
+    // Rows i0.. of acc += W (64 x 64) times rows j0.. of B, 64 gradient columns at a time; the
+    // block owns these rows of acc, so the read-modify-write is race-free and ordered.
+    for (int32_t d0 = 0; d0 < A.ld; d0 += kPairTile) {
+      float out[kSub][kSub];
+      for (int u = 0; u < kSub; ++u)
+        for (int v = 0; v < kSub; ++v) {
+          const int32_t d = d0 + tx + kSide * v;
+          out[u][v] = d < A.ld ? acc[(i0 + ty + kSide * u) * A.ld + d] : 0.0f;
+        }
+      for (int c0 = 0; c0 < kPairTile; c0 += kSlice) {
+        for (int e = t; e < kPairTile * kSlice; e += kPairThreads) {
+          const int k = e / kPairTile, col = e % kPairTile;
+          const int32_t d = d0 + col;
+          sh.b[k][col] = d < B.ld ? B.fn[(j0 + c0 + k) * B.ld + d] : 0.0f;
+        }
+        __syncthreads();
+        for (int k = 0; k < kSlice; ++k)
+          for (int u = 0; u < kSub; ++u) {
+            const float w = sh.s[ty + kSide * u][c0 + k];
+            for (int v = 0; v < kSub; ++v) out[u][v] += w * sh.b[k][tx + kSide * v];
+          }
+        __syncthreads();
+      }
+      for (int u = 0; u < kSub; ++u)
+        for (int v = 0; v < kSub; ++v) {
+          const int32_t d = d0 + tx + kSide * v;
+          if (d < A.ld) acc[(i0 + ty + kSide * u) * A.ld + d] = out[u][v];
+        }
+    }
+  }
+  if (!row_sum) return;
+  sums[t] = rs;
+  __syncthreads();
+  if (lane == 0 && valid) {
+    for (int l = 1; l < kRowLanes; ++l) rs += sums[t + l];
+    row_sum[blockIdx.y * A.rows + i] = rs;
+  }
+}
+
+// out[e] = the sum over the spans of parts[span * n + e], in span order.
+template <class T>
+__global__ void sum_spans(const T* parts, int64_t n, int64_t spans, T* out) {
+  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < n;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    T s = parts[e];
+    for (int64_t k = 1; k < spans; ++k) s += parts[k * n + e];
+    out[e] = s;
+  }
+}
+
+// Rows into fn (padded to ld; the padding is cleared beforehand), q and scale, as the CPU's
+// tile_set; *bad set when a row holds a non-finite value. A row op for launch_rows (rows.cuh).
+struct NormaliseRows {
+  const float* x;
+  int32_t dim, ld;
+  bool normalize;
+  float* fn;
+  float* q;
+  float* scale;
+  int* bad;
+
+  template <class Team>
+  __device__ void operator()(const Team& t, int64_t r, bool active) const {
+    const float* f = x + r * dim;
+    double norm2 = 0;
+    for (int32_t k = t.lane; k < dim; k += t.width) norm2 += static_cast<double>(f[k]) * f[k];
+    norm2 = t.sum(norm2);
+    const double norm = sqrt(norm2), floor = kMinNorm;
+    const double sc = normalize ? 1.0 / (norm > floor ? norm : floor) : 1.0;
+    double qq = 0;
+    for (int32_t k = t.lane; k < dim; k += t.width) {
+      const float v = static_cast<float>(f[k] * sc);
+      if (active) fn[r * ld + k] = v;
+      qq += static_cast<double>(v) * v;
+    }
+    qq = t.sum(qq);
+    if (!active) return;
+    if (!(norm2 <= DBL_MAX))
+      atomicExch(bad, 1);  // a NaN or infinity: finite floats square far below
+    if (t.lane == 0) {
+      q[r] = static_cast<float>(qq);
+      scale[r] = static_cast<float>(sc);
+    }
+  }
+};
+
+// grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (minus row_sum fn for the distance
+// losses): the normalisation backward (g - (g . fn) fn) / ||f|| (spec E.0), as the CPU's.
+struct BackwardRows {
+  const float* acc;
+  const double* row_sum;  // or null
+  const float* fn;
+  const float* scale;
+  int32_t dim, ld;
+  bool normalize;
+  float* grad;
+
+  template <class Team>
+  __device__ void operator()(const Team& t, int64_t r, bool active) const {
+    const float* g = acc + r * ld;
+    const float* f = fn + r * ld;
+    const float rs = row_sum ? static_cast<float>(row_sum[r]) : 0.0f;
+    const bool project = normalisation_projects(normalize, scale[r]);
+    double dot = 0;
+    if (project)
+      for (int32_t k = t.lane; k < dim; k += t.width)
+        dot += static_cast<double>(g[k] - rs * f[k]) * f[k];
+    const float gf = static_cast<float>(t.sum(dot));
+    if (!active) return;
+    for (int32_t k = t.lane; k < dim; k += t.width)
+      grad[r * dim + k] = ((g[k] - rs * f[k]) - gf * f[k]) * scale[r];
+  }
+};
+
+}  // namespace FL_GPU_NS
+}  // namespace fl
