@@ -225,7 +225,7 @@ __global__ void sum_spans(const T* parts, int64_t n, int64_t spans, T* out) {
 }
 
 // Rows into fn (padded to ld; the padding is cleared beforehand), q and scale, as the CPU's
-// tile_set; *bad set when a row holds a non-finite value. A row op for launch_rows (rows.cuh).
+// tile_set; *bad set when a row is not usable (row_usable). A row op for launch_rows (rows.cuh).
 struct NormaliseRows {
   const float* x;
   int32_t dim, ld;
@@ -251,8 +251,7 @@ struct NormaliseRows {
     }
     qq = t.sum(qq);
     if (!active) return;
-    if (!(norm2 <= DBL_MAX))
-      atomicExch(bad, 1);  // a NaN or infinity: finite floats square far below
+    if (!row_usable(normalize, norm2)) atomicExch(bad, 1);
     if (t.lane == 0) {
       q[r] = static_cast<float>(qq);
       scale[r] = static_cast<float>(sc);

@@ -102,6 +102,28 @@ describe('values, on both backends', () => {
       await expect(multiSimilarityAsync(bad, y, { backend })).rejects.toThrow('embeddings[3] = NaN');
     });
   }
+  for (const backend of ['cpu', 'cuda-sim', 'js'] as const) {
+    it(`${backend}: with normalize false, a row longer than 1e4 is named (S would overflow float32)`, () => {
+      const long = x.slice();
+      long[2] = 3e4; // row 1
+      expectError(
+        () => contrastive(long, y, { backend, normalize: false }),
+        RangeError,
+        INVALID,
+        'embeddings row 1 has L2 norm 30000',
+        'at most 1e4',
+      );
+      const ref = new Float32Array([0, 1, 2e30, 0]);
+      expectError(
+        () => multiSimilarity(x, y, { backend, normalize: false, reference: ref, referenceLabels: [1, 2] }),
+        RangeError,
+        INVALID,
+        'options.reference row 1',
+      );
+      // Normalised, the same rows are fine.
+      expect(Number.isFinite(contrastive(long, y, { backend }).loss)).toBe(true);
+    });
+  }
 });
 
 describe('the native layer checks again', () => {

@@ -39,9 +39,7 @@ bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, boo
       const float* f = x + i * dim;
       double norm2 = 0;
       for (int32_t d = 0; d < dim; ++d) norm2 += static_cast<double>(f[d]) * f[d];
-      if (!(norm2 <= DBL_MAX))
-        bad.store(1,
-                  std::memory_order_relaxed);  // a NaN or infinity (finite floats square far below)
+      if (!row_usable(normalize, norm2)) bad.store(1, std::memory_order_relaxed);
       const double norm = std::sqrt(norm2);
       const double scale = normalize ? 1.0 / std::max(norm, static_cast<double>(kMinNorm)) : 1.0;
       float* fn = t.fn.data() + i * ld;

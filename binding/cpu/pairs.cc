@@ -313,13 +313,21 @@ LabelGroups label_groups(const int32_t* labels, int64_t n) {
 }
 
 Status pair_input_fault(const PairProblem& pb) {
-  auto first = [](const float* x, int64_t count, Fault fault) {
-    for (int64_t k = 0; k < count; ++k)
-      if (!(std::fabs(x[k]) <= FLT_MAX)) return Status::at(fault, k, x[k]);
+  auto first = [&](const float* x, int64_t rows, Fault not_finite, Fault too_long) {
+    for (int64_t k = 0; k < rows * pb.dim; ++k)
+      if (!(std::fabs(x[k]) <= FLT_MAX)) return Status::at(not_finite, k, x[k]);
+    for (int64_t r = 0; r < rows && !pb.normalize; ++r) {
+      const float* f = x + r * pb.dim;
+      double norm2 = 0;
+      for (int32_t d = 0; d < pb.dim; ++d) norm2 += static_cast<double>(f[d]) * f[d];
+      if (!row_usable(false, norm2)) return Status::at(too_long, r, std::sqrt(norm2));
+    }
     return Status{};
   };
-  const Status st = first(pb.x, pb.n * pb.dim, Fault::ScoreNotFinite);
-  return st.ok() && pb.ref ? first(pb.ref, pb.m * pb.dim, Fault::ReferenceNotFinite) : st;
+  const Status st = first(pb.x, pb.n, Fault::ScoreNotFinite, Fault::RowNormTooLarge);
+  return st.ok() && pb.ref
+             ? first(pb.ref, pb.m, Fault::ReferenceNotFinite, Fault::ReferenceRowNormTooLarge)
+             : st;
 }
 
 Status pair_loss_cpu(const PairProblem& pb, const PairParams& p, double* loss, float* grad,

@@ -37,8 +37,9 @@ std::string describe(const Napi::Value& v) {
 // than the kernels index: 2^31 - 1 elements, the CUDA kernels' int indices.
 void require_usable(Napi::Env env, const char* name, const Napi::TypedArray& a) {
   if (a.ArrayBuffer().IsDetached())
-    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
-                     std::string(name) + "'s ArrayBuffer is detached (transferred); pass live data");
+    throw_type_error(
+        env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+        std::string(name) + "'s ArrayBuffer is detached (transferred); pass live data");
   if (a.ElementLength() > static_cast<size_t>(INT32_MAX))
     throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
                       std::string(name) + " has " + std::to_string(a.ElementLength()) +
@@ -238,6 +239,15 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
       throw_range_error(
           env, "ERR_FUSEDLOSS_NON_FINITE",
           std::string(names.reference) + at + " is not finite; embeddings must be finite numbers");
+    case Fault::RowNormTooLarge:
+    case Fault::ReferenceRowNormTooLarge:
+      throw_range_error(
+          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+          std::string(st.fault == Fault::RowNormTooLarge ? names.scores : names.reference) +
+              " row " + std::to_string(st.index) + " has L2 norm " + fmt(st.value) +
+              "; with options.normalize false every row's norm must be at most "
+              "1e4 (similarities would overflow float32): scale the rows or "
+              "normalize them");
     case Fault::ClassWeightInvalid:
       throw_range_error(
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",

@@ -24,7 +24,8 @@ export interface PairOptions {
   /**
    * L2-normalise each row first (default true): S is then the cosine similarity and the gradient
    * flows through the normalisation (rows divided by max(||f||, 1e-12), as F.normalize). false:
-   * S is the plain dot product of the rows as given.
+   * S is the plain dot product of the rows as given, and every row's L2 norm must be at most 1e4
+   * (a RangeError names the first that is not): larger rows would overflow S in float32.
    */
   normalize?: boolean;
   /** Gradient buffer to fill (length = embeddings.length, not overlapping them). Default: a new array. */
@@ -199,6 +200,24 @@ function checkFinite(fn: string, name: string, v: Float32Array): void {
   }
 }
 
+/** With normalize false a row's L2 norm must be at most this (pairs_math.h, kMaxRawNorm). */
+const MAX_RAW_NORM = 1e4;
+
+/** Unnormalised rows beyond MAX_RAW_NORM are refused, as the native kernels refuse them. */
+function checkRawNorms(fn: string, name: string, v: Float32Array, dim: number): void {
+  for (let r = 0; r * dim < v.length; r++) {
+    let norm2 = 0;
+    for (let d = 0; d < dim; d++) norm2 += v[r * dim + d] * v[r * dim + d];
+    if (!(norm2 <= MAX_RAW_NORM * MAX_RAW_NORM)) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: ${name} row ${r} has L2 norm ${Math.sqrt(norm2)}; with options.normalize false every row's norm ` +
+          `must be at most 1e4 (similarities would overflow float32): scale the rows or normalize them`,
+      );
+    }
+  }
+}
+
 /** Labels of the two-view layout: rows i and i + N/2 share label i mod N/2. */
 function twoViewLabels(fn: string, x: unknown, dim: number | undefined): Int32Array {
   const e = toFloat32(fn, 'embeddings', x);
@@ -271,6 +290,10 @@ function runPairs(
   if (backend === 'js') {
     checkFinite(fn, 'embeddings', e);
     if (ref) checkFinite(fn, 'options.reference', ref.e);
+    if (!normalize) {
+      checkRawNorms(fn, 'embeddings', e, dim);
+      if (ref) checkRawNorms(fn, 'options.reference', ref.e, dim);
+    }
     const r = referencePairs({ x: e, labels: yi, dim, ref: ref?.e, refLabels: ref?.y, normalize }, p);
     out.set(r.grad);
     if (refOut) refOut.set(r.refGrad!);

@@ -61,7 +61,8 @@ struct LabelGroups {
 LabelGroups label_groups(const int32_t* labels, int64_t n);
 
 // The first non-finite entry of the embeddings (Fault::ScoreNotFinite) or of the reference
-// (Fault::ReferenceNotFinite), as the kernels report it; ok when every entry is finite.
+// (Fault::ReferenceNotFinite), else with normalize false the first row (of either) whose norm
+// exceeds kMaxRawNorm (Fault::RowNormTooLarge); ok when every row is usable.
 Status pair_input_fault(const PairProblem& pb);
 
 // Fills grad (n x dim) and, cross-batch, ref_grad (m x dim) with d loss / d rows; *loss the mean

@@ -5,6 +5,7 @@
 // backend reduces the statistics (tiles, warps) is its own business; what they mean is fixed here.
 #pragma once
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 
@@ -14,6 +15,17 @@
 namespace fl {
 
 constexpr float kMinNorm = 1e-12f;  // F.normalize's floor (spec "Conventions")
+
+// With normalize false the rows are taken as given, and a row's L2 norm must be at most this:
+// similarities then stay within 1e8 and every scaled similarity and gradient term within float
+// range, where 1e30-sized rows would overflow S to infinity. Checked by pair_input_fault.
+constexpr double kMaxRawNorm = 1e4;
+
+// Whether a row of squared norm norm2 is one the kernels take: finite and, unnormalised, within
+// kMaxRawNorm (a NaN fails both tests).
+FL_HD bool row_usable(bool normalize, double norm2) {
+  return normalize ? norm2 <= DBL_MAX : norm2 <= kMaxRawNorm * kMaxRawNorm;
+}
 
 // Whether the normalisation backward projects a row with this scale (1 / its clamped norm): below
 // the norm floor F.normalize is x / 1e-12, a plain scaling, with no projection.

@@ -10,15 +10,17 @@ namespace fl {
 
 enum class Fault : int32_t {
   None = 0,
-  ScoreNotFinite,         // scores[index] is NaN or +-Infinity
-  ProbabilityOutOfRange,  // scores[index] outside [0, 1] with input 'probabilities'
-  LabelOutOfRange,        // labels[index] outside [0, 1] (binary) or [0, classes) (multi-class)
-  WeightInvalid,          // weights[index] negative or not finite
-  RelevanceInvalid,       // relevance[index] is neither finite and >= 0 nor -1 (padding)
-  TeacherNotFinite,       // teacher logits[index] is NaN or +-Infinity
-  Cuda,                   // the CUDA runtime failed; `message` holds its name and words
-  ClassWeightInvalid,     // class_weights[index] negative or not finite
-  ReferenceNotFinite,     // reference embeddings[index] (cross-batch) is NaN or +-Infinity
+  ScoreNotFinite,            // scores[index] is NaN or +-Infinity
+  ProbabilityOutOfRange,     // scores[index] outside [0, 1] with input 'probabilities'
+  LabelOutOfRange,           // labels[index] outside [0, 1] (binary) or [0, classes) (multi-class)
+  WeightInvalid,             // weights[index] negative or not finite
+  RelevanceInvalid,          // relevance[index] is neither finite and >= 0 nor -1 (padding)
+  TeacherNotFinite,          // teacher logits[index] is NaN or +-Infinity
+  Cuda,                      // the CUDA runtime failed; `message` holds its name and words
+  ClassWeightInvalid,        // class_weights[index] negative or not finite
+  ReferenceNotFinite,        // reference embeddings[index] (cross-batch) is NaN or +-Infinity
+  RowNormTooLarge,           // unnormalised embeddings row `index` has norm `value` > kMaxRawNorm
+  ReferenceRowNormTooLarge,  // the same of a reference row (cross-batch)
 };
 
 struct Status {
