@@ -72,6 +72,8 @@ export type StepRefusal = { kind: 'ill-conditioned'; lr: number } | { kind: 'dec
 export class DenseHead {
   /** C x d, row-major. */
   readonly W: Float64Array;
+  /** Steps taken (refused ones not counted). */
+  steps = 0;
 
   constructor(
     readonly p: DenseHeadParams,
@@ -137,6 +139,7 @@ export class DenseHead {
         for (let j = 0; j < m; j++) dw += r.grad[j * C + c] * hidden[j * d + i];
         this.W[c * d + i] = shrink * (this.W[c * d + i] - lr * dw);
       }
+    this.steps++;
     return { loss: r.loss, gradHidden };
   }
 }
