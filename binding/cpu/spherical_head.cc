@@ -248,7 +248,7 @@ void SphericalHead::stabilize() {
   auto gram = [&](const Mat& A) {
     return [&, pa = &A](const double* x, double* y) {
       dense::mul_nn(1, d, d, 1, x, pa->data(), 0, t.data());  // t = A^T x
-      dense::mul_nt(1, d, d, 1, t.data(), pa->data(), 0, y);   // y = A t
+      dense::mul_nt(1, d, d, 1, t.data(), pa->data(), 0, y);  // y = A t
     };
   };
   for (int64_t fixes = 0;;) {

@@ -50,13 +50,12 @@ void throw_head_status(Napi::Env env, const HeadStatus& st) {
 class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "SphericalHeadNative",
-                       {InstanceMethod("step", &HeadWrap::Step),
-                        InstanceMethod("scores", &HeadWrap::Scores),
-                        InstanceMethod("topK", &HeadWrap::TopK),
-                        InstanceMethod("weights", &HeadWrap::Weights),
-                        InstanceMethod("renormalize", &HeadWrap::Renormalize),
-                        InstanceMethod("stats", &HeadWrap::Stats)});
+    return DefineClass(
+        env, "SphericalHeadNative",
+        {InstanceMethod("step", &HeadWrap::Step), InstanceMethod("scores", &HeadWrap::Scores),
+         InstanceMethod("topK", &HeadWrap::TopK), InstanceMethod("weights", &HeadWrap::Weights),
+         InstanceMethod("renormalize", &HeadWrap::Renormalize),
+         InstanceMethod("stats", &HeadWrap::Stats)});
   }
 
   // new SphericalHeadNative(params{classes, dim, loss, a, b, stabilizeEvery, initStd, seed},
@@ -97,7 +96,8 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
     const ArrayArg<float> h = float32_arg(info, 0, "hidden");
     const ArrayArg<int32_t> t = int32_arg(info, 1, "targets");
     const int64_t m = rows_of(env, h);
-    require_length(env, "targets", t.length, static_cast<size_t>(m), "one target per row of hidden");
+    require_length(env, "targets", t.length, static_cast<size_t>(m),
+                   "one target per row of hidden");
     const Napi::Object o = object_arg(info, 2, "options");
     const double lr = number_field(o, "lr", 0, 1e6);
     const double wd = number_field(o, "weightDecay", 0, 1e6);
@@ -130,7 +130,8 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
     if (!info[1].IsNumber())
       throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE", "k must be a number");
     const double kd = info[1].As<Napi::Number>().DoubleValue();
-    if (!(kd >= 1 && kd <= static_cast<double>(head_->params().classes)) || kd != static_cast<int32_t>(kd))
+    if (!(kd >= 1 && kd <= static_cast<double>(head_->params().classes)) ||
+        kd != static_cast<int32_t>(kd))
       throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
                         "k must be an integer in [1, classes], got " + num(kd));
     const auto k = static_cast<int32_t>(kd);

@@ -48,8 +48,8 @@ struct HeadStatus {
 // Counters of the spec F.5 work done so far.
 struct HeadStats {
   int64_t steps = 0;
-  int64_t stabilizations = 0;  // scheduled stabilisations run
-  int64_t resets = 0;          // singular values of U reset to 1 (each O(C d))
+  int64_t stabilizations = 0;    // scheduled stabilisations run
+  int64_t resets = 0;            // singular values of U reset to 1 (each O(C d))
   int64_t unfactorizations = 0;  // U and omega folded into V (each O(C d^2))
 };
 
@@ -79,7 +79,8 @@ class SphericalHead {
   // o = W h for the m rows of hidden: m x C, O(m C d).
   HeadStatus scores(const float* hidden, int64_t m, float* out) const;
   // The k largest scores of each row (ties: the lower class first), best first: m x k each.
-  HeadStatus top_k(const float* hidden, int64_t m, int32_t k, int32_t* classes, float* values) const;
+  HeadStatus top_k(const float* hidden, int64_t m, int32_t k, int32_t* classes,
+                   float* values) const;
   // W, C x d: O(C d^2).
   void weights(float* out) const;
   // Folds U and omega into V (U = Uit = I, omega = 0) and recomputes Q and wbar from V: O(C d^2).
