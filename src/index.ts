@@ -52,13 +52,7 @@ export type {
   RowLossResult,
 } from './losses/spherical';
 export { SphericalHead, SPHERICAL_HEAD_DEFAULTS } from './spherical-head';
-export type {
-  SphericalHeadOptions,
-  HeadStepOptions,
-  HeadStepResult,
-  HeadStats,
-  HeadLossKind,
-} from './spherical-head';
+export type { SphericalHeadOptions, HeadStepOptions, HeadStepResult, HeadStats, HeadLossKind } from './spherical-head';
 export {
   rankList,
   rankListAsync,
