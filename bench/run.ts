@@ -18,6 +18,7 @@ import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
 import { mulberry32 } from '../src/random';
 import { barChartSvg } from './chart';
 import { normals, timeCalls, type Timing } from './timing';
+import { headCases, headReport } from './spherical-head';
 
 const THREADS = os.availableParallelism();
 const BASELINE = `fusedloss cpu, ${THREADS} threads`;
@@ -332,6 +333,7 @@ const ALL_CASES: Case[] = [
   ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
   ...pairCases(),
+  ...headCases(THREADS, setThreads),
 ];
 
 const WORDS = process.argv.slice(2).map((w) => w.toLowerCase());
@@ -560,6 +562,7 @@ async function main(): Promise<void> {
   const chart = path.join(dir, 'latest.svg');
   const title = `fused forward+backward, median ms (log scale): ${machine.cpu}, ${THREADS} threads, ${machine.date.slice(0, 10)}`;
   fs.writeFileSync(chart, barChartSvg(rows, title));
+  headReport(rows, dir);
   console.log(`\nwrote ${path.relative(process.cwd(), file)} and ${path.relative(process.cwd(), chart)}`);
 }
 

@@ -28,8 +28,9 @@ bool solve(int64_t n, int64_t p, double* A, double* B);
 // A^-T of an n x n matrix, or false when it is singular.
 bool inverse_transpose(int64_t n, const double* A, double* out);
 
-// Whether the symmetric n x n matrix A is positive definite (a Cholesky factorisation succeeds).
-bool positive_definite(int64_t n, Mat A);
+// Whether the symmetric n x n matrix A is positive definite (a Cholesky factorisation succeeds);
+// A is overwritten.
+bool positive_definite(int64_t n, Mat& A);
 
 // The largest eigenvalue of the symmetric positive semi-definite operator `apply` (x -> y) on
 // R^n and its unit eigenvector, by `iters` power iterations from a fixed start.

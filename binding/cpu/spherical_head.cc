@@ -124,11 +124,19 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   if (m == 0) return HeadStatus{};
 
   // ---- forward: q = h^T Q h, s = wbar . h, A = W[t] . h = V[t] . (U h) + omega . h ----
-  Mat H(static_cast<size_t>(m * d)), Hhat(H.size()), Htil(H.size());
+  Scratch& w = ws_;
+  const auto md = static_cast<size_t>(m * d), mm = static_cast<size_t>(m * m),
+             dd = static_cast<size_t>(d * d);
+  for (Mat* x : {&w.H, &w.Hhat, &w.Htil, &w.Hg, &w.Y, &w.Zhat, &w.dH, &w.F, &w.R, &w.X, &w.Hnew})
+    x->resize(md);
+  for (Mat* x : {&w.Khh, &w.Kz, &w.K, &w.M, &w.S}) x->resize(mm);
+  for (Mat* x : {&w.P, &w.T}) x->resize(dd);
+  for (std::vector<double>* x : {&w.s, &w.hw, &w.gA, &w.gq, &w.gs}) x->resize(m);
+  Mat &H = w.H, &Hhat = w.Hhat, &Htil = w.Htil;
+  std::vector<double>&s = w.s, &hw = w.hw, &gA = w.gA, &gq = w.gq, &gs = w.gs;
   std::copy(hidden, hidden + m * d, H.begin());
   dense::mul_nt(m, d, d, 1, H.data(), Q_.data(), 0, Hhat.data());  // Q is symmetric
   dense::mul_nt(m, d, d, 1, H.data(), U_.data(), 0, Htil.data());
-  std::vector<double> s(m), hw(m), gA(m), gq(m), gs(m);
   SphericalParams mse;
   mse.kind = SphericalKind::SquaredError;
   const auto classes = static_cast<int32_t>(C);
@@ -149,22 +157,24 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   }
 
   // ---- refuse a step whose P = I - 2 lr H diag(gq) H^T is ill-conditioned ----
-  Mat Hg(H.size());
+  Mat& Hg = w.Hg;
   for (int64_t j = 0; j < m; ++j)
     for (int64_t i = 0; i < d; ++i) Hg[j * d + i] = gq[j] * H[j * d + i];
-  Mat P(static_cast<size_t>(d * d));
+  Mat& P = w.P;
   dense::mul_tn(d, d, m, -2 * lr, Hg.data(), H.data(), 0, P.data());
-  Mat low = P, high = P;
+  Mat &low = w.low, &high = w.high;
+  low = P;
+  high.resize(dd);
   for (int64_t i = 0; i < d * d; ++i) high[i] = -P[i];
   for (int64_t i = 0; i < d; ++i) {
     low[i * d + i] += 1 - kMinStepScale;
     high[i * d + i] += kMaxStepScale - 1;
   }
-  if (!dense::positive_definite(d, std::move(low)) || !dense::positive_definite(d, std::move(high)))
+  if (!dense::positive_definite(d, low) || !dense::positive_definite(d, high))
     return HeadStatus{HeadFault::IllConditioned, -1, lr};
 
   // ---- dL/dH = 2 Hhat diag(gq) + Zhat, Zhat_j = gA_j (U^T V[t_j] + omega) + gs_j wbar ----
-  Mat Y(H.size()), Zhat(H.size()), dH(H.size());
+  Mat &Y = w.Y, &Zhat = w.Zhat, &dH = w.dH;
   for (int64_t j = 0; j < m; ++j)
     for (int64_t i = 0; i < d; ++i) Y[j * d + i] = gA[j] * V_[targets[j] * d + i];
   dense::mul_nn(m, d, d, 1, Y.data(), U_.data(), 0, Zhat.data());
@@ -178,7 +188,7 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
 
   // ---- everything the update needs from the old state, before any of it changes ----
   // M = Go^T Go (m x m), Go = Ydot + 2 O diag(gq) + 1 gs^T the never-formed C x m output gradient.
-  Mat Khh(static_cast<size_t>(m * m)), Kz(Khh.size()), K(Khh.size()), M(Khh.size());
+  Mat &Khh = w.Khh, &Kz = w.Kz, &K = w.K, &M = w.M;
   dense::mul_nt(m, m, d, 1, H.data(), Hhat.data(), 0, Khh.data());
   dense::mul_nt(m, m, d, 1, H.data(), Zhat.data(), 0, Kz.data());
   dense::mul_nt(m, m, d, 1, H.data(), H.data(), 0, K.data());
@@ -188,12 +198,12 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
                      (targets[i] == targets[j] ? gA[i] * gA[j] : 0) + gs[i] * gA[j] +
                      gA[i] * gs[j] + 2 * gq[i] * Kz[i * m + j] + 2 * Kz[j * m + i] * gq[j];
   // Q <- Q - lr (dH^T H + H^T dH) + lr^2 H^T M H = Q + H^T F + F^T H, F = (lr^2 / 2) M H - lr dH.
-  Mat F(H.size()), T(static_cast<size_t>(d * d));
+  Mat &F = w.F, &T = w.T;
   dense::mul_nn(m, d, m, lr * lr / 2, M.data(), H.data(), 0, F.data());
   for (int64_t i = 0; i < m * d; ++i) F[i] -= lr * dH[i];
   dense::mul_tn(d, d, m, 1, H.data(), F.data(), 0, T.data());
   // Woodbury: Uit P^-1 = Uit + lr (Uit H) S^-1 (2 diag(gq) H^T), S = I_m - 2 lr diag(gq) H^T H.
-  Mat R(H.size()), X(H.size()), S(Khh.size());
+  Mat &R = w.R, &X = w.X, &S = w.S;
   dense::mul_nt(m, d, d, 1, H.data(), Uit_.data(), 0, R.data());
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < m; ++j) S[i * m + j] = (i == j) - 2 * lr * gq[i] * K[i * m + j];
@@ -216,7 +226,7 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
     for (int64_t i = 0; i < d; ++i) Htil[j * d + i] *= gq[j];
   dense::mul_tn(d, d, m, -2 * lr, Htil.data(), H.data(), 1, U_.data());  // U <- U P
   dense::mul_tn(d, d, m, lr, R.data(), X.data(), 1, Uit_.data());
-  Mat Hnew(H.size());  // rows Uit_new h_j
+  Mat& Hnew = w.Hnew;  // rows Uit_new h_j
   dense::mul_nt(m, d, d, 1, H.data(), Uit_.data(), 0, Hnew.data());
   for (int64_t j = 0; j < m; ++j) {
     float* v = &V_[targets[j] * d];

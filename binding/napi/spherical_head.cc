@@ -6,6 +6,7 @@
 #include <string>
 
 #include "args.h"
+#include "fusedloss/dense_head.h"
 #include "module.h"
 
 namespace fl::napi {
@@ -172,10 +173,41 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
   std::unique_ptr<SphericalHead> head_;
 };
 
+// denseSoftmaxStep(hidden m x d, targets m, W C x d, lr, logits m x C, grad m x C,
+// gradHidden m x d) -> loss: the benchmark's dense baseline (dense_head.h); W is updated.
+Napi::Value DenseSoftmaxStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ArrayArg<float> h = float32_arg(info, 0, "hidden");
+  const ArrayArg<int32_t> t = int32_arg(info, 1, "targets");
+  const ArrayArg<float> W = float32_arg(info, 2, "W");
+  if (!info[3].IsNumber())
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE", "lr must be a number");
+  const double lr = info[3].As<Napi::Number>().DoubleValue();
+  const ArrayArg<float> logits = float32_arg(info, 4, "logits");
+  const ArrayArg<float> grad = float32_arg(info, 5, "grad");
+  const ArrayArg<float> gh = float32_arg(info, 6, "gradHidden");
+  const size_t m = t.length;
+  if (m == 0 || h.length % m != 0 || logits.length % m != 0)
+    throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                      "hidden and logits must hold one row per target");
+  const size_t dim = h.length / m, classes = logits.length / m;
+  require_length(env, "W", W.length, classes * dim, "classes x dim");
+  require_length(env, "grad", grad.length, logits.length, "the layout of logits");
+  require_length(env, "gradHidden", gh.length, h.length, "the layout of hidden");
+  for (size_t j = 0; j < m; ++j)
+    if (t.data[j] < 0 || static_cast<size_t>(t.data[j]) >= classes)
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE", "targets out of range");
+  return Napi::Number::New(
+      env, dense_softmax_step(h.data, t.data, static_cast<int64_t>(m), W.data,
+                              static_cast<int64_t>(classes), static_cast<int32_t>(dim), lr,
+                              logits.data, grad.data, gh.data));
+}
+
 }  // namespace
 
 void init_spherical_head(Napi::Env env, Napi::Object exports) {
   exports.Set("SphericalHeadNative", HeadWrap::Define(env));
+  exports.Set("denseSoftmaxStep", Napi::Function::New(env, DenseSoftmaxStep, "denseSoftmaxStep"));
 }
 
 }  // namespace fl::napi

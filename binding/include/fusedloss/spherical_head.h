@@ -94,7 +94,15 @@ class SphericalHead {
   void reset_singular_value(const std::vector<double>& u, double sv);
   void unfactorize();
 
+  // The step's buffers, kept between steps: blocks this large freshly allocated each step were
+  // returned to the OS on free and page-faulted in again every time.
+  struct Scratch {
+    Mat H, Hhat, Htil, Hg, P, low, high, Y, Zhat, dH, Khh, Kz, K, M, F, T, R, X, S, Hnew;
+    std::vector<double> s, hw, gA, gq, gs;
+  };
+
   HeadParams p_;
+  Scratch ws_;
   std::vector<float> V_;  // C x d
   Mat U_, Uit_, Q_;       // d x d
   std::vector<double> omega_, wbar_;
