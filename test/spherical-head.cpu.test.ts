@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SphericalHead, backends } from '../src';
 import { DenseHead } from '../src/reference/spherical-head';
+import { nativeAddon } from '../src/native';
 import { gradError } from './helpers';
 import { batches, followReference, type TrajectoryCase } from './spherical-head.fixtures';
 
@@ -155,5 +156,43 @@ describe.skipIf(noCpu)('explicit form, scores and topK', () => {
     const std = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
     expect(std).toBeGreaterThan(0.35);
     expect(std).toBeLessThan(0.65); // init 1 / sqrt(4)
+  });
+});
+
+describe.skipIf(noCpu)("the bench's dense baseline step (binding/cpu/dense_head.cc)", () => {
+  it('logits, softmax cross-entropy, dL/dH and the SGD update of W, against plain float64 loops', () => {
+    const [m, d, classes, lr] = [3, 5, 600, 0.3];
+    const hidden = Float32Array.from({ length: m * d }, (_, i) => Math.sin(i + 0.5));
+    const W = Float32Array.from({ length: classes * d }, (_, i) => Math.cos(0.37 * i) / 2);
+    const targets = new Int32Array([7, 599, 0]);
+    const logits = new Float32Array(m * classes),
+      grad = new Float32Array(m * classes),
+      gradHidden = new Float32Array(m * d);
+    const ref = new DenseHead({ classes, dim: d, loss: 'mse', a: 1, b: 0 }, W);
+    const o = ref.scores(hidden);
+    let loss = 0;
+    const g = new Float64Array(m * classes);
+    for (let j = 0; j < m; j++) {
+      const row = o.subarray(j * classes, (j + 1) * classes);
+      const max = row.reduce((a, v) => Math.max(a, v), -Infinity);
+      const sum = row.reduce((a, v) => a + Math.exp(v - max), 0);
+      loss += (max + Math.log(sum) - row[targets[j]]) / m;
+      row.forEach((v, c) => (g[j * classes + c] = (Math.exp(v - max) / sum - (c === targets[j] ? 1 : 0)) / m));
+    }
+    const dH = new Float64Array(m * d),
+      Wnew = Float64Array.from(W);
+    for (let c = 0; c < classes; c++)
+      for (let i = 0; i < d; i++)
+        for (let j = 0; j < m; j++) {
+          dH[j * d + i] += g[j * classes + c] * W[c * d + i];
+          Wnew[c * d + i] -= lr * g[j * classes + c] * hidden[j * d + i];
+        }
+    const step = (nativeAddon() as unknown as { denseSoftmaxStep: (...a: unknown[]) => number }).denseSoftmaxStep;
+    const got = step(hidden, targets, W, lr, logits, grad, gradHidden);
+    expect(Math.abs(got - loss) / loss).toBeLessThan(1e-5);
+    expect(gradError(logits, o)).toBeLessThan(1e-5);
+    expect(gradError(grad, g)).toBeLessThan(1e-5);
+    expect(gradError(gradHidden, dH)).toBeLessThan(1e-5);
+    expect(gradError(W, Wnew)).toBeLessThan(1e-5);
   });
 });

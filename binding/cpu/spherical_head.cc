@@ -55,8 +55,9 @@ void gaussian_fill(float* out, int64_t n, double std, uint64_t seed) {
   });
 }
 
-// Classes per chunk of the O(C d) sweeps.
+// Classes per chunk of the O(C d) sweeps, and per block widened to double for the tiled products.
 constexpr int64_t kClassChunk = 1024;
+constexpr int64_t kBlock = 256;
 
 }  // namespace
 
@@ -75,22 +76,21 @@ SphericalHead::SphericalHead(const HeadParams& p, const float* weights)
 
 void SphericalHead::recompute_moments() {
   const int64_t d = p_.dim, C = p_.classes;
-  // A few large chunks, each with its own d x d partial, summed in chunk order.
+  // A few large chunks, each with its own d x d partial, summed in chunk order; within a chunk,
+  // blocks of rows widened to double go through the tiled product.
   const int64_t chunk = std::max<int64_t>(kClassChunk, (C + 15) / 16);
   const int64_t width = d * d + d;
   const Mat total = parallel_reduce<Mat>(
       C, chunk,
       [&](int64_t b, int64_t e, Mat& part) {
         part.assign(static_cast<size_t>(width), 0.0);
-        std::vector<double> v(static_cast<size_t>(d));
-        for (int64_t c = b; c < e; ++c) {
-          std::copy(&V_[c * d], &V_[c * d] + d, v.begin());
-          for (int64_t i = 0; i < d; ++i) {
-            double* row = &part[i * d];
-            const double vi = v[i];
-            for (int64_t j = i; j < d; ++j) row[j] += vi * v[j];
-            part[d * d + i] += vi;
-          }
+        Mat block;
+        for (int64_t lo = b; lo < e; lo += kBlock) {
+          const int64_t n = std::min(kBlock, e - lo);
+          widen(lo, n, block);
+          dense::mul_tn(d, d, n, 1, block.data(), block.data(), 1, part.data());
+          for (int64_t c = 0; c < n; ++c)
+            for (int64_t i = 0; i < d; ++i) part[d * d + i] += block[c * d + i];
         }
       },
       [&](Mat& acc, const Mat& part) {
@@ -100,9 +100,14 @@ void SphericalHead::recompute_moments() {
   Q_.assign(static_cast<size_t>(d * d), 0.0);
   wbar_.assign(static_cast<size_t>(d), 0.0);
   if (total.empty()) return;
-  for (int64_t i = 0; i < d; ++i)
-    for (int64_t j = i; j < d; ++j) Q_[i * d + j] = Q_[j * d + i] = total[i * d + j];
+  std::copy(total.begin(), total.begin() + d * d, Q_.begin());
   std::copy(total.begin() + d * d, total.end(), wbar_.begin());
+}
+
+void SphericalHead::widen(int64_t first, int64_t n, Mat& block) const {
+  const int64_t d = p_.dim;
+  block.resize(static_cast<size_t>(n * d));
+  std::copy(&V_[first * d], &V_[(first + n) * d], block.begin());
 }
 
 HeadStatus SphericalHead::check_hidden(const float* hidden, int64_t m) const {
@@ -314,18 +319,13 @@ void SphericalHead::renormalize() {
 
 void SphericalHead::weights(float* out) const {
   const int64_t d = p_.dim;
-  parallel_chunks(p_.classes, kClassChunk / 4, [&](int64_t, int64_t lo, int64_t hi) {
-    std::vector<double> w(static_cast<size_t>(d));
-    for (int64_t c = lo; c < hi; ++c) {
-      std::copy(omega_.begin(), omega_.end(), w.begin());
-      const float* v = &V_[c * d];
-      for (int64_t l = 0; l < d; ++l) {
-        const double f = v[l];
-        const double* u = &U_[l * d];
-        for (int64_t j = 0; j < d; ++j) w[j] += f * u[j];
-      }
-      for (int64_t j = 0; j < d; ++j) out[c * d + j] = static_cast<float>(w[j]);
-    }
+  parallel_chunks(p_.classes, kBlock, [&](int64_t, int64_t lo, int64_t hi) {
+    Mat block, w(static_cast<size_t>((hi - lo) * d));
+    widen(lo, hi - lo, block);
+    dense::mul_nn(hi - lo, d, d, 1, block.data(), U_.data(), 0, w.data());  // rows v_c U
+    for (int64_t c = 0; c < hi - lo; ++c)
+      for (int64_t j = 0; j < d; ++j)
+        out[(lo + c) * d + j] = static_cast<float>(w[c * d + j] + omega_[j]);
   });
 }
 
@@ -336,10 +336,13 @@ HeadStatus SphericalHead::scores(const float* hidden, int64_t m, float* out) con
   dense::mul_nt(m, d, d, 1, H.data(), U_.data(), 0, Htil.data());
   std::vector<double> bias(m);
   for (int64_t j = 0; j < m; ++j) bias[j] = dot(omega_.data(), &H[j * d], d);
-  parallel_chunks(C, kClassChunk, [&](int64_t, int64_t lo, int64_t hi) {
-    for (int64_t c = lo; c < hi; ++c)
-      for (int64_t j = 0; j < m; ++j)
-        out[j * C + c] = static_cast<float>(dot(&V_[c * d], &Htil[j * d], d) + bias[j]);
+  parallel_chunks(C, kBlock, [&](int64_t, int64_t lo, int64_t hi) {
+    Mat block, o(static_cast<size_t>(m * (hi - lo)));
+    widen(lo, hi - lo, block);
+    dense::mul_nt(m, hi - lo, d, 1, Htil.data(), block.data(), 0, o.data());
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t c = lo; c < hi; ++c)
+        out[j * C + c] = static_cast<float>(o[j * (hi - lo) + c - lo] + bias[j]);
   });
   return HeadStatus{};
 }
@@ -363,13 +366,16 @@ HeadStatus SphericalHead::top_k(const float* hidden, int64_t m, int32_t k, int32
     v.resize(n);
   };
   // Each chunk keeps its k best per row; the chunks' lists are merged in order afterwards.
-  const int64_t chunks = chunk_count(C, kClassChunk);
+  const int64_t chunks = chunk_count(C, kBlock);
   std::vector<std::vector<Cand>> best(static_cast<size_t>(chunks * m));
-  parallel_chunks(C, kClassChunk, [&](int64_t ci, int64_t lo, int64_t hi) {
+  parallel_chunks(C, kBlock, [&](int64_t ci, int64_t lo, int64_t hi) {
+    Mat block, o(static_cast<size_t>(m * (hi - lo)));
+    widen(lo, hi - lo, block);
+    dense::mul_nt(m, hi - lo, d, 1, Htil.data(), block.data(), 0, o.data());
     for (int64_t j = 0; j < m; ++j) {
       std::vector<Cand>& v = best[ci * m + j];
       for (int64_t c = lo; c < hi; ++c)
-        v.emplace_back(static_cast<float>(dot(&V_[c * d], &Htil[j * d], d) + bias[j]),
+        v.emplace_back(static_cast<float>(o[j * (hi - lo) + c - lo] + bias[j]),
                        static_cast<int32_t>(c));
       keep_best(v);
     }

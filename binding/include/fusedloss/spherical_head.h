@@ -90,6 +90,8 @@ class SphericalHead {
   using Mat = std::vector<double>;
   HeadStatus check_hidden(const float* hidden, int64_t m) const;
   void recompute_moments();
+  // Rows [first, first + n) of V as doubles (n x d) in `block`.
+  void widen(int64_t first, int64_t n, Mat& block) const;
   void stabilize();
   void reset_singular_value(const std::vector<double>& u, double sv);
   void unfactorize();
