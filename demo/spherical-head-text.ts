@@ -23,9 +23,9 @@ const EPOCHS = 3;
 const MIN_COUNT = 2; // rarer words are not in the vocabulary (neither target nor context)
 const SEED = 7;
 // Picked by one-epoch sweeps on a validation split (every tenth comment, offset 5, left out of
-// training there): Z-loss a in {0.1 .. 1}, b in {0 .. 30}, head lr in {20, 50, 100}; softmax lr
-// in {1, 2, 5, 10}; both by top-10 accuracy. The paper tunes a and b per task too; the released defaults (a = 1, b = 0) gave
-// 39% top-10 there against 49% for these.
+// training there), both by top-10 accuracy: Z-loss a in {0.1 .. 1}, b in {0 .. 30}, head lr in
+// {20, 50, 100}; softmax lr in {1, 2, 5, 10}. The paper tunes a and b per task too; the released
+// defaults (a = 1, b = 0) gave 39% top-10 there against 49% for these.
 const ZLOSS = { a: 0.5, b: 10 };
 const LR = { head: 20, softmax: 10, embeddings: 20 };
 
