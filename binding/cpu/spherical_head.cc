@@ -140,7 +140,7 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   Mat &H = w.H, &Hhat = w.Hhat, &Htil = w.Htil;
   std::vector<double>&s = w.s, &hw = w.hw, &gA = w.gA, &gq = w.gq, &gs = w.gs;
   std::copy(hidden, hidden + m * d, H.begin());
-  dense::mul_nt(m, d, d, 1, H.data(), Q_.data(), 0, Hhat.data());  // Q is symmetric
+  dense::mul_nn(m, d, d, 1, H.data(), Q_.data(), 0, Hhat.data());  // rows Q h: Q is symmetric
   dense::mul_nt(m, d, d, 1, H.data(), U_.data(), 0, Htil.data());
   SphericalParams mse;
   mse.kind = SphericalKind::SquaredError;
