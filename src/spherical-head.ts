@@ -120,18 +120,6 @@ function gaussian(n: number, std: number, seed: number): Float64Array {
   return out;
 }
 
-/**
- * A linear output layer o = W h (W: classes x dim) trained with SGD on Z-loss or squared error,
- * kept in the factored form W = V U + 1 omega^T of spec F.4 so that `step` costs
- * O(m dim^2 + m^2 dim + dim^3) for m rows whatever the number of classes. Only `scores`,
- * `topK`, `weights`, `renormalize` and `fromWeights` read all C rows.
- *
- * Precision (cpu): the class rows V are float32; U, U^-T, W^T W, W^T 1 and omega are float64.
- *
- * @example
- * const head = new SphericalHead({ classes: 100_000, dim: 256 });
- * const { loss, gradHidden } = head.step(hidden, targets, { lr: 0.1 }); // hidden: m x 256
- */
 interface HeadState {
   classes: number;
   dim: number;
@@ -178,8 +166,9 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
 /**
  * A linear output layer o = W h (W: classes x dim) trained with SGD on Z-loss or squared error,
  * kept in the factored form W = V U + 1 omega^T of spec F.4 so that `step` costs
- * O(m dim^2 + m^2 dim + dim^3) for m rows whatever the number of classes. Only `scores`,
- * `topK`, `weights`, `renormalize` and `fromWeights` read all C rows.
+ * O(m dim^2 + m^2 dim + m^3) for m rows whatever the number of classes (plus the scheduled
+ * stabilisation: O(dim^3), and O(classes dim) per singular value reset). Only `scores`, `topK`,
+ * `weights`, `renormalize` and `fromWeights` read all C rows.
  *
  * Precision (cpu): the class rows V are float32; U, U^-T, W^T W, W^T 1 and omega are float64.
  *

@@ -145,6 +145,40 @@ describe('ill-conditioned steps are refused and change nothing', () => {
   });
 });
 
+describe.skipIf(noCpu)(
+  'the native test (on min(m, d) x min(m, d)) refuses exactly what the dense one (d x d) refuses',
+  () => {
+    const W = Float32Array.from({ length: 12 * 4 }, (_, i) => Math.sin(0.9 * i) + 0.2);
+    // m = 3 < d = 4, and m = 6 > d = 4 (R is then d x m); squared error and Z-loss.
+    const cases = [3, 6].flatMap((m) =>
+      (['mse', 'z'] as const).map((loss) => ({
+        m,
+        loss,
+        rows: Float32Array.from({ length: m * 4 }, (_, i) => Math.cos(1.3 * i + m)),
+        targets: Array.from({ length: m }, (_, j) => (5 * j) % 12),
+      })),
+    );
+    for (const c of cases) {
+      it(`${c.loss}, m = ${c.m}`, () => {
+        const outcomes = [0.01, 0.1, 0.3, 0.5, 0.7, 1, 1.5, 2, 5, 20, 100, 1e3, 1e4, 1e5].map((lr) => {
+          const refused = (backend: 'cpu' | 'js') => {
+            try {
+              SphericalHead.fromWeights(W, { dim: 4, loss: c.loss, backend }).step(c.rows, c.targets, { lr });
+              return false;
+            } catch {
+              return true;
+            }
+          };
+          return [refused('cpu'), refused('js')];
+        });
+        for (const [cpu, js] of outcomes) expect(cpu).toBe(js);
+        expect(outcomes.some(([cpu]) => cpu)).toBe(true);
+        expect(outcomes.some(([cpu]) => !cpu)).toBe(true);
+      });
+    }
+  },
+);
+
 describe.skipIf(noCpu)('the native class checks its arguments again', () => {
   const Native = (
     nativeAddon() as unknown as {

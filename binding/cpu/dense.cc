@@ -118,6 +118,37 @@ void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, cons
   product(n, p, k, alpha, View{A, 1, n}, B, beta, C);
 }
 
+int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
+  static thread_local Mat cols;  // kept: see mul_nt
+  cols.assign(H, H + m * d);     // column j of H^T, contiguous
+  const int64_t r = std::min(m, d);
+  for (int64_t k = 0; k < r; ++k) {
+    double* x = &cols[k * d];
+    double norm = 0;
+    for (int64_t i = k; i < d; ++i) norm += x[i] * x[i];
+    norm = std::sqrt(norm);
+    if (norm == 0) continue;  // nothing below the diagonal to clear
+    // v = x + sign(x_k) |x| e_k, reflected as I - 2 v v^T / (v^T v); column k becomes -sign |x|
+    // e_k.
+    const double alpha = x[k] >= 0 ? -norm : norm;
+    std::vector<double> v(x + k, x + d);
+    v[0] -= alpha;
+    double vv = 0;
+    for (double t : v) vv += t * t;
+    for (int64_t j = k; j < m; ++j) {
+      double* c = &cols[j * d + k];
+      double dotv = 0;
+      for (int64_t i = 0; i < d - k; ++i) dotv += v[i] * c[i];
+      const double f = 2 * dotv / vv;
+      for (int64_t i = 0; i < d - k; ++i) c[i] -= f * v[i];
+    }
+  }
+  R.assign(static_cast<size_t>(r * m), 0.0);
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = i; j < m; ++j) R[i * m + j] = cols[j * d + i];
+  return r;
+}
+
 FL_SIMD_CLONES bool solve(int64_t n, int64_t p, double* A, double* B) {
   for (int64_t col = 0; col < n; ++col) {
     int64_t piv = col;

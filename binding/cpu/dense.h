@@ -28,6 +28,11 @@ bool solve(int64_t n, int64_t p, double* A, double* B);
 // A^-T of an n x n matrix, or false when it is singular.
 bool inverse_transpose(int64_t n, const double* A, double* out);
 
+// The triangular factor R of H^T = Qh R by Householder reflections, for H m x d row-major (its
+// rows are the columns of H^T): R is r x m row-major with r = min(m, d), upper trapezoidal, and
+// H H^T = R^T R. Returns r. O(d m min(m, d)).
+int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R);
+
 // Whether the symmetric n x n matrix A is positive definite (a Cholesky factorisation succeeds);
 // A is overwritten.
 bool positive_definite(int64_t n, Mat& A);

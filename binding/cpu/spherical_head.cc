@@ -132,10 +132,10 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   Scratch& w = ws_;
   const auto md = static_cast<size_t>(m * d), mm = static_cast<size_t>(m * m),
              dd = static_cast<size_t>(d * d);
-  for (Mat* x : {&w.H, &w.Hhat, &w.Htil, &w.Hg, &w.Y, &w.Zhat, &w.dH, &w.F, &w.R, &w.X, &w.Hnew})
+  for (Mat* x : {&w.H, &w.Hhat, &w.Htil, &w.Y, &w.Zhat, &w.dH, &w.F, &w.R, &w.X, &w.Hnew})
     x->resize(md);
   for (Mat* x : {&w.Khh, &w.Kz, &w.K, &w.M, &w.S}) x->resize(mm);
-  for (Mat* x : {&w.P, &w.T}) x->resize(dd);
+  w.T.resize(dd);
   for (std::vector<double>* x : {&w.s, &w.hw, &w.gA, &w.gq, &w.gs}) x->resize(m);
   Mat &H = w.H, &Hhat = w.Hhat, &Htil = w.Htil;
   std::vector<double>&s = w.s, &hw = w.hw, &gA = w.gA, &gq = w.gq, &gs = w.gs;
@@ -162,20 +162,28 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   }
 
   // ---- refuse a step whose P = I - 2 lr H diag(gq) H^T is ill-conditioned ----
-  Mat& Hg = w.Hg;
-  for (int64_t j = 0; j < m; ++j)
-    for (int64_t i = 0; i < d; ++i) Hg[j * d + i] = gq[j] * H[j * d + i];
-  Mat& P = w.P;
-  dense::mul_tn(d, d, m, -2 * lr, Hg.data(), H.data(), 0, P.data());
-  Mat &low = w.low, &high = w.high;
-  low = P;
-  high.resize(dd);
-  for (int64_t i = 0; i < d * d; ++i) high[i] = -P[i];
-  for (int64_t i = 0; i < d; ++i) {
-    low[i * d + i] += 1 - kMinStepScale;
-    high[i * d + i] += kMaxStepScale - 1;
+  // With H^T = Qh R (r = min(m, d) rows of R), P is 1 off span(H) and I_r - 2 lr B on it,
+  // B = R diag(gq) R^T: two Cholesky tests on r x r instead of d x d.
+  Mat &R0 = w.R0, &B = w.B, &low = w.low, &high = w.high;
+  const int64_t r = dense::householder_r(m, d, H.data(), R0);
+  B.resize(static_cast<size_t>(r * r));
+  for (int64_t a = 0; a < r; ++a)
+    for (int64_t b = 0; b <= a; ++b) {
+      double sum = 0;
+      for (int64_t j = std::max(a, b); j < m; ++j) sum += R0[a * m + j] * gq[j] * R0[b * m + j];
+      B[a * r + b] = B[b * r + a] = sum;
+    }
+  low.resize(B.size());
+  high.resize(B.size());
+  for (int64_t i = 0; i < r * r; ++i) {
+    low[i] = -2 * lr * B[i];
+    high[i] = 2 * lr * B[i];
   }
-  if (!dense::positive_definite(d, low) || !dense::positive_definite(d, high))
+  for (int64_t i = 0; i < r; ++i) {
+    low[i * r + i] += 1 - kMinStepScale;
+    high[i * r + i] += kMaxStepScale - 1;
+  }
+  if (!dense::positive_definite(r, low) || !dense::positive_definite(r, high))
     return HeadStatus{HeadFault::IllConditioned, -1, lr};
 
   // ---- dL/dH = 2 Hhat diag(gq) + Zhat, Zhat_j = gA_j (U^T V[t_j] + omega) + gs_j wbar ----
@@ -212,7 +220,7 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   dense::mul_nt(m, d, d, 1, H.data(), Uit_.data(), 0, R.data());
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < m; ++j) S[i * m + j] = (i == j) - 2 * lr * gq[i] * K[i * m + j];
-    for (int64_t l = 0; l < d; ++l) X[i * d + l] = 2 * Hg[i * d + l];
+    for (int64_t l = 0; l < d; ++l) X[i * d + l] = 2 * gq[i] * H[i * d + l];
   }
   if (!dense::solve(m, d, S.data(), X.data())) return HeadStatus{HeadFault::IllConditioned, -1, lr};
 

@@ -56,7 +56,7 @@ struct HeadStats {
 class SphericalHead {
  public:
   // The factored update multiplies U by P = I - 2 lr H diag(dL/dq) H^T. A step is refused when P
-  // has an eigenvalue outside [kMinStepScale, kMaxStepScale] (checked by two Cholesky tests):
+  // has an eigenvalue outside [kMinStepScale, kMaxStepScale] (two Cholesky tests on min(m, d)):
   // near or below 0, U becomes (nearly) singular and the factored and dense trajectories part
   // (spec F.5, last point).
   static constexpr double kMinStepScale = 0.125, kMaxStepScale = 8;
@@ -71,8 +71,8 @@ class SphericalHead {
 
   // One SGD step on the mean loss over the m rows of `hidden` (m x d) with `targets` (m class
   // ids): writes dL/dhidden (m x d) to grad_hidden and the mean loss to *loss, then
-  // W <- (1 - lr weight_decay) (W - lr dL/dW). O(m d^2 + m^2 d + d^3) (the d^3: the conditioning
-  // test), plus the scheduled stabilisation.
+  // W <- (1 - lr weight_decay) (W - lr dL/dW). O(m d^2 + m^2 d + m^3), plus the scheduled
+  // stabilisation (O(d^3), and O(C d) per singular value reset).
   HeadStatus step(const float* hidden, const int32_t* targets, int64_t m, double lr,
                   double weight_decay, float* grad_hidden, double* loss);
 
@@ -99,7 +99,7 @@ class SphericalHead {
   // The step's buffers, kept between steps: blocks this large freshly allocated each step were
   // returned to the OS on free and page-faulted in again every time.
   struct Scratch {
-    Mat H, Hhat, Htil, Hg, P, low, high, Y, Zhat, dH, Khh, Kz, K, M, F, T, R, X, S, Hnew;
+    Mat H, Hhat, Htil, R0, B, low, high, Y, Zhat, dH, Khh, Kz, K, M, F, T, R, X, S, Hnew;
     std::vector<double> s, hw, gA, gq, gs;
   };
 
