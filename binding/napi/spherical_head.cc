@@ -77,7 +77,12 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
       require_length(info.Env(), "weights", w.length, static_cast<size_t>(p.classes) * p.dim,
                      std::to_string(p.classes) + " classes x " + std::to_string(p.dim) + " dim");
     head_ = std::make_unique<SphericalHead>(p, w.data);
+    // V can be gigabytes: tell the garbage collector, so that dropped heads are collected.
+    external_bytes_ = static_cast<int64_t>(p.classes) * p.dim * sizeof(float);
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
   }
+
+  ~HeadWrap() override { Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_); }
 
  private:
   int64_t dim() const { return head_->params().dim; }
@@ -171,6 +176,7 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
   }
 
   std::unique_ptr<SphericalHead> head_;
+  int64_t external_bytes_ = 0;
 };
 
 // denseSoftmaxStep(hidden m x d, targets m, W C x d, lr, logits m x C, grad m x C,
