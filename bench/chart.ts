@@ -59,3 +59,59 @@ export function barChartSvg(rows: ChartRow[], title: string): string {
     '',
   ].join('\n');
 }
+
+export interface Series {
+  name: string;
+  points: { x: number; y: number }[];
+}
+
+/** Lines on log-log axes (decade grid), one colour per series, with a legend. */
+export function logLogChartSvg(series: Series[], title: string, xLabel: string, yLabel: string): string {
+  const left = 70,
+    top = 40,
+    plotW = 520,
+    plotH = 320;
+  const all = series.flatMap((s) => s.points);
+  const decades = (v: number[]) => [Math.floor(Math.log10(Math.min(...v))), Math.ceil(Math.log10(Math.max(...v)))];
+  const [x0, x1] = decades(all.map((p) => p.x));
+  const [y0, y1] = decades(all.map((p) => p.y));
+  const px = (x: number) => left + ((Math.log10(x) - x0) / Math.max(x1 - x0, 1)) * plotW;
+  const py = (y: number) => top + plotH - ((Math.log10(y) - y0) / Math.max(y1 - y0, 1)) * plotH;
+  const colours = ['#2b7bba', '#d9534f', '#5cb85c', '#f0ad4e'];
+  const parts: string[] = [];
+  for (let e = x0; e <= x1; e++)
+    parts.push(
+      `<line x1="${px(10 ** e)}" y1="${top}" x2="${px(10 ** e)}" y2="${top + plotH}" stroke="#ddd"/>`,
+      `<text x="${px(10 ** e)}" y="${top + plotH + 16}" text-anchor="middle">1e${e}</text>`,
+    );
+  for (let e = y0; e <= y1; e++)
+    parts.push(
+      `<line x1="${left}" y1="${py(10 ** e)}" x2="${left + plotW}" y2="${py(10 ** e)}" stroke="#ddd"/>`,
+      `<text x="${left - 6}" y="${py(10 ** e) + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toPrecision(1)}</text>`,
+    );
+  series.forEach((s, i) => {
+    const colour = colours[i % colours.length];
+    const path = s.points.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
+    parts.push(`<polyline points="${path}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+    for (const p of s.points)
+      parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${colour}"/>`);
+    const ly = top + 14 + 18 * i;
+    parts.push(
+      `<rect x="${left + 10}" y="${ly - 9}" width="12" height="12" fill="${colour}"/>`,
+      `<text x="${left + 28}" y="${ly + 1}">${esc(s.name)}</text>`,
+    );
+  });
+  const width = left + plotW + 20,
+    height = top + plotH + 40;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="4" y="16" font-size="14" font-weight="bold">${esc(title)}</text>`,
+    `<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`,
+    ...parts,
+    `<text x="${left + plotW / 2}" y="${height - 6}" text-anchor="middle">${esc(xLabel)}</text>`,
+    `<text x="14" y="${top + plotH / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + plotH / 2})">${esc(yLabel)}</text>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}

@@ -42,6 +42,7 @@ import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
 import { mulberry32 } from '../src/random';
 import { barChartSvg } from './chart';
 import { normals, timeCalls, type Timing } from './timing';
+import { headCases, headReport } from './spherical-head';
 
 const THREADS = os.availableParallelism();
 const BASELINE = `fusedloss cpu, ${THREADS} threads`;
@@ -419,6 +420,7 @@ const ALL_CASES: Case[] = [
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
   ...pairCases(),
   ...gpwCases(),
+  ...headCases(THREADS, setThreads),
 ];
 
 const WORDS = process.argv.slice(2).map((w) => w.toLowerCase());
@@ -649,6 +651,7 @@ async function main(): Promise<void> {
   const chart = path.join(dir, 'latest.svg');
   const title = `fused forward+backward, median ms (log scale): ${machine.cpu}, ${THREADS} threads, ${machine.date.slice(0, 10)}`;
   fs.writeFileSync(chart, barChartSvg(rows, title));
+  headReport(rows, dir);
   console.log(`\nwrote ${path.relative(process.cwd(), file)} and ${path.relative(process.cwd(), chart)}`);
 }
 

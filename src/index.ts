@@ -51,6 +51,8 @@ export type {
   Reduction,
   RowLossResult,
 } from './losses/spherical';
+export { SphericalHead, SPHERICAL_HEAD_DEFAULTS } from './spherical-head';
+export type { SphericalHeadOptions, HeadStepOptions, HeadStepResult, HeadStats, HeadLossKind } from './spherical-head';
 export {
   rankList,
   rankListAsync,

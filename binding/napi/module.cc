@@ -98,6 +98,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_spherical(env, exports);
   init_ranking(env, exports);
   init_pairs(env, exports);
+  init_spherical_head(env, exports);
   return exports;
 }
 

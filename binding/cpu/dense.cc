@@ -1,0 +1,208 @@
+#include "dense.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "parallel.h"
+#include "simd.h"
+
+namespace fl::dense {
+namespace {
+
+// Register tile of the products: kTileRows rows of C by kTileCols columns, accumulated over all
+// of k before C is touched, so each loaded row piece of B feeds kTileRows multiply-adds.
+constexpr int64_t kTileRows = 4, kTileCols = 8;
+
+// A(i, l) = A[i * row_stride + l * col_stride], so one kernel serves A and A^T.
+struct View {
+  const double* data;
+  int64_t row_stride, col_stride;
+  double at(int64_t i, int64_t l) const { return data[i * row_stride + l * col_stride]; }
+};
+
+// GCC vector extension: four doubles, one AVX2 register (two SSE2 registers in the baseline
+// clone). Plain arrays of accumulators were spilled to the stack.
+typedef double V4 __attribute__((vector_size(32)));
+
+FL_INLINE void load4(V4& v, const double* p) {
+  std::memcpy(&v, p, sizeof v);
+}
+
+FL_INLINE void store(double* c, double beta, double alpha, double acc) {
+  *c = (beta == 0 ? 0 : beta * *c) + alpha * acc;
+}
+
+// Rows [b, e) of C (n x p) = beta C + alpha A B, A given by its view (n x k), B k x p row-major.
+FL_SIMD_CLONES void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double alpha, View A,
+                                 const double* B, double beta, double* C) {
+  int64_t i = b;
+  for (; i + kTileRows <= e; i += kTileRows) {
+    int64_t j = 0;
+    for (; j + kTileCols <= p; j += kTileCols) {
+      // Two 4-double vectors per tile row: eight accumulators that stay in registers.
+      V4 acc[kTileRows][2] = {};
+      for (int64_t l = 0; l < k; ++l) {
+        V4 b0, b1;
+        load4(b0, B + l * p + j);
+        load4(b1, B + l * p + j + 4);
+        for (int64_t r = 0; r < kTileRows; ++r) {
+          const double a = A.at(i + r, l);
+          acc[r][0] += a * b0;
+          acc[r][1] += a * b1;
+        }
+      }
+      for (int64_t r = 0; r < kTileRows; ++r)
+        for (int64_t q = 0; q < kTileCols; ++q)
+          store(&C[(i + r) * p + j + q], beta, alpha, acc[r][q / 4][q % 4]);
+    }
+    for (; j < p; ++j)
+      for (int64_t r = 0; r < kTileRows; ++r) {
+        double acc = 0;
+        for (int64_t l = 0; l < k; ++l) acc += A.at(i + r, l) * B[l * p + j];
+        store(&C[(i + r) * p + j], beta, alpha, acc);
+      }
+  }
+  for (; i < e; ++i)
+    for (int64_t j = 0; j < p; ++j) {
+      double acc = 0;
+      for (int64_t l = 0; l < k; ++l) acc += A.at(i, l) * B[l * p + j];
+      store(&C[i * p + j], beta, alpha, acc);
+    }
+}
+
+// Output rows per chunk: a multiple of the tile, about 256k multiply-adds, so small products run
+// on one thread.
+int64_t row_chunk(int64_t p, int64_t k) {
+  const int64_t rows = (1 << 18) / std::max<int64_t>(1, p * k);
+  return std::max<int64_t>(kTileRows, rows / kTileRows * kTileRows);
+}
+
+void product(int64_t n, int64_t p, int64_t k, double alpha, View A, const double* B, double beta,
+             double* C) {
+  parallel_chunks(n, row_chunk(p, k), [&](int64_t, int64_t b, int64_t e) {
+    product_rows(b, e, p, k, alpha, A, B, beta, C);
+  });
+}
+
+// A[i][l] -= col[i] col[l] for j < l <= i: the Schur complement after column j.
+FL_SIMD_CLONES void trailing_update(double* A, const double* col, int64_t n, int64_t j) {
+  for (int64_t i = j + 1; i < n; ++i) {
+    const double f = col[i];
+    double* row = A + i * n;
+    for (int64_t l = j + 1; l <= i; ++l) row[l] -= f * col[l];
+  }
+}
+
+}  // namespace
+
+void mul_nn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
+            double beta, double* C) {
+  product(n, p, k, alpha, View{A, k, 1}, B, beta, C);
+}
+
+void mul_nt(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
+            double beta, double* C) {
+  // B^T once (p k values), so that the tiles read B's rows contiguously. The buffer is kept per
+  // thread: a fresh block of this size is returned to the OS on free and faulted in each call.
+  static thread_local Mat bt;
+  bt.resize(static_cast<size_t>(k * p));
+  for (int64_t j = 0; j < p; ++j)
+    for (int64_t l = 0; l < k; ++l) bt[l * p + j] = B[j * k + l];
+  mul_nn(n, p, k, alpha, A, bt.data(), beta, C);
+}
+
+void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
+            double beta, double* C) {
+  product(n, p, k, alpha, View{A, 1, n}, B, beta, C);
+}
+
+int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
+  static thread_local Mat cols;  // kept: see mul_nt
+  cols.assign(H, H + m * d);     // column j of H^T, contiguous
+  const int64_t r = std::min(m, d);
+  for (int64_t k = 0; k < r; ++k) {
+    double* x = &cols[k * d];
+    double norm = 0;
+    for (int64_t i = k; i < d; ++i) norm += x[i] * x[i];
+    norm = std::sqrt(norm);
+    if (norm == 0) continue;  // nothing below the diagonal to clear
+    // v = x + sign(x_k) |x| e_k, reflected as I - 2 v v^T / (v^T v); column k becomes -sign |x|
+    // e_k.
+    const double alpha = x[k] >= 0 ? -norm : norm;
+    std::vector<double> v(x + k, x + d);
+    v[0] -= alpha;
+    double vv = 0;
+    for (double t : v) vv += t * t;
+    for (int64_t j = k; j < m; ++j) {
+      double* c = &cols[j * d + k];
+      double dotv = 0;
+      for (int64_t i = 0; i < d - k; ++i) dotv += v[i] * c[i];
+      const double f = 2 * dotv / vv;
+      for (int64_t i = 0; i < d - k; ++i) c[i] -= f * v[i];
+    }
+  }
+  R.assign(static_cast<size_t>(r * m), 0.0);
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = i; j < m; ++j) R[i * m + j] = cols[j * d + i];
+  return r;
+}
+
+FL_SIMD_CLONES bool solve(int64_t n, int64_t p, double* A, double* B) {
+  for (int64_t col = 0; col < n; ++col) {
+    int64_t piv = col;
+    for (int64_t r = col + 1; r < n; ++r)
+      if (std::fabs(A[r * n + col]) > std::fabs(A[piv * n + col])) piv = r;
+    if (A[piv * n + col] == 0) return false;
+    if (piv != col) {
+      std::swap_ranges(A + piv * n, A + piv * n + n, A + col * n);
+      std::swap_ranges(B + piv * p, B + piv * p + p, B + col * p);
+    }
+    const double inv = 1 / A[col * n + col];
+    for (int64_t r = col + 1; r < n; ++r) {
+      const double f = A[r * n + col] * inv;
+      if (f == 0) continue;
+      for (int64_t j = col; j < n; ++j) A[r * n + j] -= f * A[col * n + j];
+      for (int64_t j = 0; j < p; ++j) B[r * p + j] -= f * B[col * p + j];
+    }
+  }
+  for (int64_t r = n - 1; r >= 0; --r) {
+    double* x = B + r * p;
+    for (int64_t l = r + 1; l < n; ++l) {
+      const double f = A[r * n + l];
+      const double* xl = B + l * p;
+      for (int64_t j = 0; j < p; ++j) x[j] -= f * xl[j];
+    }
+    const double inv = 1 / A[r * n + r];
+    for (int64_t j = 0; j < p; ++j) x[j] *= inv;
+  }
+  return true;
+}
+
+bool inverse_transpose(int64_t n, const double* A, double* out) {
+  // A^T X = I gives X = A^-T.
+  Mat at(static_cast<size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) at[i * n + j] = A[j * n + i];
+  std::fill(out, out + n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i) out[i * n + i] = 1;
+  return solve(n, n, at.data(), out);
+}
+
+bool positive_definite(int64_t n, Mat& A) {
+  // Right-looking Cholesky on the lower triangle: the trailing update is an axpy per row, which
+  // vectorises (the dot-product form's reductions do not).
+  static thread_local std::vector<double> col;  // kept: see mul_nt
+  col.resize(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) {
+    const double pivot = A[j * n + j];
+    if (!(pivot > 0)) return false;
+    const double root = std::sqrt(pivot);
+    for (int64_t i = j + 1; i < n; ++i) col[i] = A[i * n + j] / root;
+    trailing_update(A.data(), col.data(), n, j);
+  }
+  return true;
+}
+
+}  // namespace fl::dense
