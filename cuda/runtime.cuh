@@ -30,7 +30,19 @@ Status cuda_fault(cudaError_t e, const char* what);
 
 // The roles of the device buffers a call uses; each is kept and grown, never shrunk, so calls of
 // the same size do not pay cudaMalloc.
-enum class Slot : int { Scores, Labels, Weights, Grad, Rows, Partials, Constants, Result, Count_ };
+enum class Slot : int {
+  Scores,
+  Labels,
+  Weights,
+  Grad,
+  Rows,
+  Partials,
+  Constants,
+  Result,
+  Offsets,
+  Scratch,
+  Count_
+};
 
 // The phases timed when profiling is on.
 enum class Phase : int { Start, Uploaded, Computed, Downloaded, Count_ };

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "fusedloss/confusion.h"
+#include "fusedloss/ranking.h"
 #include "fusedloss/spherical.h"
 #include "fusedloss/status.h"
 
