@@ -1,6 +1,8 @@
 // The host side of a list loss call (lists.cuh): uploads, device buffers, and the fixed-order sums
 // of the per-list results.
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "lists.cuh"
 #include "reduce.cuh"
@@ -29,6 +31,31 @@ Status sum_into(Session& s, const double* v, int64_t n, double* partials, double
 
 }  // namespace
 
+Status ListCall::split_by_length() {
+  const ListShape& sh = shape_;
+  sets_[0] = ListSet{nullptr, sh.lists, sh.longest};
+  if (!sh.offsets || sh.longest < kBlockListMin) return Status{};
+  std::vector<int32_t> ids;
+  int32_t longest_short = 0;
+  for (int64_t l = 0; l < sh.lists; ++l) {
+    const int32_t n = sh.offsets[l + 1] - sh.offsets[l];
+    if (n < kBlockListMin) {
+      ids.push_back(static_cast<int32_t>(l));
+      longest_short = std::max(longest_short, n);
+    }
+  }
+  const int64_t shorts = static_cast<int64_t>(ids.size());
+  if (shorts == 0) return Status{};  // every list long: one launch of blocks
+  for (int64_t l = 0; l < sh.lists; ++l)
+    if (sh.offsets[l + 1] - sh.offsets[l] >= kBlockListMin) ids.push_back(static_cast<int32_t>(l));
+  int32_t* dev = nullptr;
+  const Status st = s_.upload(Slot::ListIds, ids.data(), ids.size(), &dev);
+  if (!st.ok()) return st;
+  sets_[0] = ListSet{dev, shorts, longest_short};
+  sets_[1] = ListSet{dev + shorts, sh.lists - shorts, sh.longest};
+  return Status{};
+}
+
 Status ListCall::prepare() {
   const ListShape& sh = shape_;
   const size_t items = static_cast<size_t>(sh.items);
@@ -39,6 +66,7 @@ Status ListCall::prepare() {
   Status st = s_.upload(Slot::Scores, sh.scores, items, &scores);
   if (st.ok()) st = s_.upload(Slot::Labels, sh.relevance, items, &relevance);
   if (st.ok() && sh.offsets) st = s_.upload(Slot::Offsets, sh.offsets, lists + 1, &offsets);
+  if (st.ok()) st = split_by_length();
   if (st.ok()) st = s_.buffer(Slot::Grad, items, &d_.grad);
   if (st.ok()) st = s_.buffer(Slot::Rows, 2 * lists, &d_.list_loss);
   if (st.ok()) st = s_.buffer(Slot::Result, 3, &result_);

@@ -262,15 +262,18 @@ struct PaddedItems {
 };
 
 // One list per call: checks its items, sorts and gathers them by loss.key, runs loss.run (which
-// leaves the gradient in v.g) and scatters the gradient times d.scale; padding gets 0.
+// leaves the gradient in v.g) and scatters the gradient times d.scale; padding gets 0. Row `row`
+// of the launch is list ids[row] (null ids: list `row`).
 template <class Loss>
 struct ListsOp {
   ListData d;
   Loss loss;
   int32_t slots;
+  const int32_t* ids;
 
   template <class Team>
-  __device__ void operator()(const Team& t, int64_t l, bool active) const {
+  __device__ void operator()(const Team& t, int64_t row, bool active) const {
+    const int64_t l = ids ? ids[row] : row;
     const int64_t b = d.begin(l);
     const int32_t n = active ? static_cast<int32_t>(d.end(l) - b) : 0;  // idle teams: no items
     bool bad = active && !loss.list_valid(d, l);
@@ -308,17 +311,33 @@ struct ListShape {
   int32_t longest;
 };
 
+// Lists launched together: `count` of them, ids[0, count) (null: all lists, in order), none
+// longer than `longest`.
+struct ListSet {
+  const int32_t* ids;
+  int64_t count;
+  int32_t longest;
+};
+
 // The device side of one call of a list loss (lists.cu): prepare uploads the lists and sizes the
 // buffers, launch runs a loss over them, finish sums the list results and copies the gradient out.
+// Short lists (a lane group each) and long lists (a block each) of a ragged batch are launched
+// apart, so one long list does not give every short one a block.
 class ListCall {
  public:
   ListCall(Session& s, const ListShape& shape, float scale) : s_(s), shape_(shape), scale_(scale) {}
   Status prepare();
   template <class Loss>
   Status launch(const Loss& loss) {
-    const int32_t slots = sort_slots(shape_.longest);
-    return launch_teams(s_, ListsOp<Loss>{d_, loss, slots}, shape_.lists, shape_.longest,
-                        kBlockListMin, [&](int width) { return team_shared_bytes(width, slots); });
+    for (const ListSet& set : sets_) {
+      if (set.count == 0) continue;
+      const int32_t slots = sort_slots(set.longest);
+      const Status st =
+          launch_teams(s_, ListsOp<Loss>{d_, loss, slots, set.ids}, set.count, set.longest,
+                       kBlockListMin, [&](int width) { return team_shared_bytes(width, slots); });
+      if (!st.ok()) return st;
+    }
+    return Status{};
   }
   // per_pair: the gradient is divided by the batch's pair count (RankNet). flagged: the device
   // found an invalid input (then nothing is copied out).
@@ -331,6 +350,8 @@ class ListCall {
   ListData d_{};
   double* result_ = nullptr;  // [0] summed losses, [1] the fault flag, [2] summed pairs
   double* partials_ = nullptr;
+  ListSet sets_[2] = {};  // short lists, then long ones
+  Status split_by_length();
 };
 
 inline ListShape list_shape(const RankingProblem& pb) {

@@ -40,6 +40,7 @@ enum class Slot : int {
   Constants,
   Result,
   Offsets,
+  ListIds,
   Scratch,
   Count_
 };
