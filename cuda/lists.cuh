@@ -354,6 +354,11 @@ class ListCall {
   Status split_by_length();
 };
 
+// 1 / n as the gradient's scale (0 for none), as the CPU kernels take it.
+inline float inverse_count(int64_t n) {
+  return n > 0 ? static_cast<float>(1.0 / static_cast<double>(n)) : 0.0f;
+}
+
 inline ListShape list_shape(const RankingProblem& pb) {
   int64_t longest = 0;
   for (int64_t l = 0; l < pb.lists; ++l) longest = std::max(longest, pb.end(l) - pb.begin(l));

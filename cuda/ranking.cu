@@ -207,10 +207,6 @@ struct DistillLoss {
   }
 };
 
-float inverse(int64_t n) {
-  return n > 0 ? static_cast<float>(1.0 / static_cast<double>(n)) : 0.0f;
-}
-
 // The mean over lists of a listwise loss with relevance at most `top`.
 template <class MakeLoss>
 Status mean_over_lists(const RankingProblem& pb, float top, MakeLoss make_loss, double* out,
@@ -219,7 +215,7 @@ Status mean_over_lists(const RankingProblem& pb, float top, MakeLoss make_loss, 
   if (pb.lists == 0) return Status{};
   ListResult total;
   const Status st = run_lists(
-      list_shape(pb), make_loss, inverse(pb.lists), false,
+      list_shape(pb), make_loss, inverse_count(pb.lists), false,
       [&] { return ranking_problem_fault(pb, top); }, grad, &total);
   if (st.ok()) *out = total.loss / static_cast<double>(pb.lists);
   return st;
@@ -277,7 +273,7 @@ Status plackett_luce_distill(const DistillProblem& pb, float tau, double* loss, 
         *up = s.upload(Slot::Constants, pb.labels, static_cast<size_t>(pb.rows), &labels);
         return DistillLoss{labels, pb.classes, tau};
       },
-      inverse(pb.rows), false, [&] { return distill_problem_fault(pb); }, grad, &total);
+      inverse_count(pb.rows), false, [&] { return distill_problem_fault(pb); }, grad, &total);
   if (st.ok()) *loss = total.loss / static_cast<double>(pb.rows);
   return st;
 }

@@ -123,9 +123,8 @@ Status lambdaloss(const RankingProblem& pb, const LambdaParams& p, double* loss,
   l.top = kLambdaMaxRelevance;
   l.p = p;
   ListResult total;
-  const float scale = static_cast<float>(1.0 / static_cast<double>(pb.lists));
   const Status st = run_lists(
-      list_shape(pb), loss_as_is(l), scale, false,
+      list_shape(pb), loss_as_is(l), inverse_count(pb.lists), false,
       [&] { return ranking_problem_fault(pb, kLambdaMaxRelevance); }, grad, &total);
   if (st.ok()) *loss = total.loss / static_cast<double>(pb.lists);
   return st;
