@@ -260,7 +260,12 @@ function rankingCases(lists: number, n: number, reps: { cpu: number; js: number;
       size,
       bytes,
       backends: {
-        ...fused((backend, out) => listMLE(d.scores, d.relevance, { listSize: n, backend, out }).loss, lists * n, reps),
+        ...fused(
+          (backend, out) => listMLE(d.scores, d.relevance, { listSize: n, backend, out }).loss,
+          lists * n,
+          reps,
+          true,
+        ),
         ...tfjs(() => listMLETfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
       },
     },
@@ -273,6 +278,7 @@ function rankingCases(lists: number, n: number, reps: { cpu: number; js: number;
           (backend, out) => rankList(d.scores, d.relevance, { listSize: n, backend, out }).loss,
           lists * n,
           reps,
+          true,
         ),
         ...tfjs(() => rankListTfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
       },

@@ -45,6 +45,9 @@ enum class Slot : int {
   ReferenceLabels,
   Tiles,
   ReferenceTiles,
+  Offsets,
+  ListIds,
+  Scratch,
   Count_
 };
 

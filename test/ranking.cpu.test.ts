@@ -3,39 +3,11 @@
 // results across thread counts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, listMLE, listMLEAsync, plackettLuceDistill, rankListAsync, setThreads } from '../src';
-import { bitwiseEqual, gradError, randomScores, relError } from './helpers';
-import { listBatch, rankingCases, type Batch } from './ranking.cases';
-
-// DESIGN.md: loss within 1e-5 relative, gradient within 1e-4 of its largest entry.
-function expectAgree(a: { loss: number; grad: Float32Array }, b: { loss: number; grad: Float32Array }) {
-  expect(Number.isFinite(a.loss)).toBe(true);
-  expect(Math.min(relError(a.loss, b.loss), Math.abs(a.loss - b.loss))).toBeLessThan(1e-5);
-  expect(gradError(a.grad, b.grad)).toBeLessThan(1e-4);
-}
-
-const layouts: Record<string, { batch: Batch; listSize?: number }> = {
-  'padded, 40 lists of 16 (listSize)': { batch: listBatch(Array(40).fill(16), 1, { padding: 0.2 }), listSize: 16 },
-  'ragged with ties and empty lists (offsets)': {
-    batch: listBatch([9, 0, 1, 2, 31, 3, 0, 17, 64, 5], 2, { grades: 3, padding: 0.1 }),
-  },
-  'lists of 1 and 2': { batch: listBatch([1, 2, 1, 2, 2, 1], 3, { grades: 2 }) },
-  'scores up to +-1e4': { batch: listBatch([12, 7, 20], 4, { grades: 5, scale: 3000 }) },
-  // Graded relevance takes the CPU's counting sort; these take the comparison sort.
-  'fractional relevance with ties, and grades past the counting sort (offsets)': {
-    // The last list (items 56, 57) is graded 60 to 63: past 2 x 2 + 32, within lambdaLoss's 64.
-    batch: withRelevance(listBatch([9, 30, 17, 2], 5, { grades: 4, padding: 0.1 }), (r, i) =>
-      i < 56 ? r * 0.37 : r + 60,
-    ),
-  },
-};
-
-/** The batch with each valid relevance r at item i replaced by f(r, i). */
-function withRelevance(b: Batch, f: (r: number, i: number) => number): Batch {
-  return { ...b, relevance: b.relevance.map((r, i) => (r === -1 ? -1 : f(r, i))) };
-}
+import { bitwiseEqual, randomScores } from './helpers';
+import { expectAgree, LAYOUTS, listBatch, rankingCases } from './ranking.cases';
 
 describe('cpu vs reference', () => {
-  for (const [layout, { batch, listSize }] of Object.entries(layouts)) {
+  for (const [layout, { batch, listSize }] of Object.entries(LAYOUTS)) {
     const shape = listSize ? { listSize } : { offsets: batch.offsets };
     for (const c of rankingCases(64)) {
       it(`${c.name}, ${layout}`, () => {

@@ -34,13 +34,56 @@ Status sorted_lists(const RankingProblem& pb, Order order, uint32_t seed, PerLis
 
 }  // namespace
 
-Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* loss, float* grad) {
+Status ranking_problem_fault(const RankingProblem& pb, float top) {
+  for (int64_t l = 0; l < pb.lists; ++l) {
+    const Status st = ranking::list_fault(pb, pb.begin(l), pb.end(l), top);
+    if (!st.ok()) return st;
+  }
+  return Status{};
+}
+
+Status listmle_weights_fault(const RankingProblem& pb, const ListMLEParams& p) {
   // The weights cover the longest list (the caller checked the length).
   int64_t longest = 0;
   for (int64_t l = 0; l < pb.lists; ++l) longest = std::max(longest, pb.end(l) - pb.begin(l));
   for (int64_t k = 0; p.weights && k < longest; ++k)
     if (!(p.weights[k] >= 0.0f && p.weights[k] <= FLT_MAX))
       return Status::at(Fault::WeightInvalid, k, p.weights[k]);
+  return Status{};
+}
+
+namespace {
+
+// Row `row` of a PLD problem: its logits, then its label.
+Status distill_row_fault(const DistillProblem& pb, int64_t row) {
+  const int32_t c = pb.classes;
+  const int64_t b = row * c;
+  for (int32_t k = 0; k < c; ++k) {
+    if (!(std::fabs(pb.student[b + k]) <= FLT_MAX))
+      return Status::at(Fault::ScoreNotFinite, b + k, pb.student[b + k]);
+    if (!(std::fabs(pb.teacher[b + k]) <= FLT_MAX))
+      return Status::at(Fault::TeacherNotFinite, b + k, pb.teacher[b + k]);
+  }
+  const int32_t y = pb.labels[row];
+  if (!(y >= 0 && y < c)) return Status::at(Fault::LabelOutOfRange, row, y);
+  return Status{};
+}
+
+}  // namespace
+
+Status distill_problem_fault(const DistillProblem& pb) {
+  for (int64_t row = 0; row < pb.rows; ++row) {
+    const Status st = distill_row_fault(pb, row);
+    if (!st.ok()) return st;
+  }
+  return Status{};
+}
+
+Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* loss, float* grad) {
+  const Status bad = listmle_weights_fault(pb, p);
+  if (!bad.ok()) return bad;
+  int64_t longest = 0;
+  for (int64_t l = 0; l < pb.lists; ++l) longest = std::max(longest, pb.end(l) - pb.begin(l));
   const PositionWeights weight{p.weights, p.top_k > 0 ? p.top_k : INT32_MAX};
   std::vector<float> a(static_cast<size_t>(longest));
   for (int64_t k = 0; k < longest; ++k) a[k] = weight(static_cast<int32_t>(k));
@@ -90,16 +133,9 @@ Status plackett_luce_distill_cpu(const DistillProblem& pb, float tau, double* lo
     const float* s = pb.student + b;
     const float* t = pb.teacher + b;
     ListSum one;
-    for (int32_t k = 0; k < c && one.status.ok(); ++k) {
-      if (!(std::fabs(s[k]) <= FLT_MAX))
-        one.status = Status::at(Fault::ScoreNotFinite, b + k, s[k]);
-      else if (!(std::fabs(t[k]) <= FLT_MAX))
-        one.status = Status::at(Fault::TeacherNotFinite, b + k, t[k]);
-    }
-    const int32_t y = pb.labels[row];
-    if (one.status.ok() && !(y >= 0 && y < c))
-      one.status = Status::at(Fault::LabelOutOfRange, row, y);
+    one.status = distill_row_fault(pb, row);
     if (!one.status.ok()) return one;
+    const int32_t y = pb.labels[row];
     // pi*: the true class, then the others by teacher logit, descending (ties by index).
     sc.fit(c);
     for (int32_t k = 0; k < c; ++k)

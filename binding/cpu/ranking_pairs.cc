@@ -25,10 +25,7 @@ Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, doubl
         for (int32_t i = 0; i < m; ++i)
           for (int32_t j = 0; j < m; ++j) {
             if (!(r[i] > r[j])) continue;
-            const float wij = w == PairWeighting::LabelDiff          ? r[i] - r[j]
-                              : w == PairWeighting::LabelDiffSquared ? r[i] * r[i] - r[j] * r[j]
-                                                                     : 1.0f;
-            const PairTerm t = pair_logistic(s[i] - s[j], sigma, wij);
+            const PairTerm t = pair_logistic(s[i] - s[j], sigma, ranknet_weight(w, r[i], r[j]));
             one.loss += t.loss;
             one.pairs += 1;
             g[i] -= t.c;
@@ -62,20 +59,17 @@ ListSum lambda_list(const LambdaParams& p, Scratch& sc, int32_t m) {
     std::copy(r, r + m, ideal);
     std::partial_sort(ideal, ideal + k, ideal + m, [](float a, float b) { return a > b; });
     max_dcg = 0;
-    for (int32_t i = 0; i < k; ++i) max_dcg += (std::exp2(double{ideal[i]}) - 1) / discount(i + 1);
-    max_dcg = std::max(max_dcg, 1e-10);  // allRank's eps
+    for (int32_t i = 0; i < k; ++i) max_dcg += lambda_gain(ideal[i]) / discount(i + 1);
+    max_dcg = std::max(max_dcg, kLambdaDcgEps);
   }
   double* gain = sc.R.data();
-  for (int32_t i = 0; i < m; ++i) gain[i] = (std::exp2(double{r[i]}) - 1) / max_dcg;
+  for (int32_t i = 0; i < m; ++i) gain[i] = lambda_gain(r[i]) / max_dcg;
   std::fill(g, g + m, 0.0f);
-  const bool all_pairs = p.scheme == LambdaScheme::NdcgLoss1;  // allRank: no r_i > r_j filter
   ListSum one;
   for (int32_t i = 0; i < k; ++i)
     for (int32_t j = 0; j < k; ++j) {
-      if (!all_pairs && !(r[i] > r[j])) continue;
-      const float w =
-          lambda_weight(p.scheme, p.mu, i, j, gain[i], gain[j], discount(i + 1), discount(j + 1));
-      const PairTerm t = pair_logistic(s[i] - s[j], p.sigma, w * static_cast<float>(M_LOG2E));
+      if (!lambda_counts(p.scheme, r[i], r[j])) continue;
+      const PairTerm t = lambda_pair(p, i, j, s[i], s[j], gain[i], gain[j]);
       one.loss += t.loss;
       one.pairs += 1;
       g[i] -= t.c;

@@ -1,5 +1,5 @@
 // N-API glue of the ranking family: convert, check, call the core, nothing else. Every list loss
-// is fn(scores, relevance, offsets | null, out, params{listSize, ...}, async) -> loss.
+// is fn(scores, relevance, offsets | null, out, params{listSize, device, ...}, async) -> loss.
 #include "fusedloss/ranking.h"
 
 #include <algorithm>
@@ -84,7 +84,7 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
   return a;
 }
 
-// Runs core(pb, loss, grad) on the CPU, sync or async, and returns the loss.
+// Runs core(pb, loss, grad), sync or async, and returns the loss.
 template <class Core>
 Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core,
                       const ArgNames& names = kNames) {
@@ -125,8 +125,10 @@ Napi::Value ListMLE(const Napi::CallbackInfo& info) {
   p.top_k = int_field(params, "topK", 0, INT32_MAX);
   p.ties = static_cast<Ties>(int_field(params, "ties", 0, 1));
   p.seed = static_cast<uint32_t>(number_field(params, "seed", 0, 4294967295.0));
-  return run_lists(info, a, [p](const RankingProblem& pb, double* loss, float* grad) {
-    return listmle_cpu(pb, p, loss, grad);
+  const Device dev = device_field(params);
+  return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
+    return dev == Device::Cpu ? listmle_cpu(pb, p, loss, grad)
+                              : FL_GPU_CALL(dev, listmle(pb, p, loss, grad));
   });
 }
 
@@ -138,8 +140,10 @@ Napi::Value RankList(const Napi::CallbackInfo& info) {
   p.form = static_cast<RankListForm>(int_field(params, "form", 0, 2));
   p.skip = int_field(params, "skip", 0, INT32_MAX);
   p.margin = static_cast<float>(number_field(params, "margin", 0, FLT_MAX));
-  return run_lists(info, a, [p](const RankingProblem& pb, double* loss, float* grad) {
-    return ranklist_cpu(pb, p, loss, grad);
+  const Device dev = device_field(params);
+  return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
+    return dev == Device::Cpu ? ranklist_cpu(pb, p, loss, grad)
+                              : FL_GPU_CALL(dev, ranklist(pb, p, loss, grad));
   });
 }
 
@@ -149,8 +153,10 @@ Napi::Value ListNet(const Napi::CallbackInfo& info) {
   const Lists a = list_args(info, params);
   const auto target = static_cast<ListNetTarget>(int_field(params, "target", 0, 1));
   const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
+  const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
-    return listnet_cpu(pb, target, t, loss, grad);
+    return dev == Device::Cpu ? listnet_cpu(pb, target, t, loss, grad)
+                              : FL_GPU_CALL(dev, listnet(pb, target, t, loss, grad));
   });
 }
 
@@ -160,8 +166,10 @@ Napi::Value RankNet(const Napi::CallbackInfo& info) {
   const Lists a = list_args(info, params);
   const auto sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
   const auto w = static_cast<PairWeighting>(int_field(params, "weighting", 0, 2));
+  const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
-    return ranknet_cpu(pb, sigma, w, loss, grad);
+    return dev == Device::Cpu ? ranknet_cpu(pb, sigma, w, loss, grad)
+                              : FL_GPU_CALL(dev, ranknet(pb, sigma, w, loss, grad));
   });
 }
 
@@ -176,8 +184,10 @@ Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   p.mu = static_cast<float>(number_field(params, "mu", 0, 1e6));
   p.mean = bool_field(params, "mean");
   p.normalize = bool_field(params, "normalize");
-  return run_lists(info, a, [p](const RankingProblem& pb, double* loss, float* grad) {
-    return lambdaloss_cpu(pb, p, loss, grad);
+  const Device dev = device_field(params);
+  return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
+    return dev == Device::Cpu ? lambdaloss_cpu(pb, p, loss, grad)
+                              : FL_GPU_CALL(dev, lambdaloss(pb, p, loss, grad));
   });
 }
 
@@ -206,11 +216,16 @@ Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
   std::vector<Napi::Value> keep{student.value, teacher.value, labels.value};
   float* out = grad_out_arg(info, 3, student.data, student.length, keep);
   const auto tau = static_cast<float>(number_field(params, "tau", 1e-6, 1e6));
+  const Device dev = device_field(params);
   ArgNames names;
   names.scores = "studentLogits";
   return run_loss(
       env, async_arg(info, 5), keep,
-      [=](double* loss) { return plackett_luce_distill_cpu(pb, tau, loss, out); }, names);
+      [=](double* loss) {
+        return dev == Device::Cpu ? plackett_luce_distill_cpu(pb, tau, loss, out)
+                                  : FL_GPU_CALL(dev, plackett_luce_distill(pb, tau, loss, out));
+      },
+      names);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The log-sum-exp listwise ranking family (spec C, D): options, defaults, checks and dispatch to
-// the native CPU kernels (binding/cpu/ranking*.cc) or the float64 reference
-// (src/reference/ranking.ts). No CUDA kernels yet: 'cuda' and 'cuda-sim' are refused with why.
+// the native CPU kernels (binding/cpu/ranking*.cc), the CUDA kernels (cuda/ranking*.cu, on a device
+// or the simulator) or the float64 reference (src/reference/ranking.ts).
 import {
   gradBuffer,
   requireLength,
@@ -11,7 +11,7 @@ import {
   type NumericArray,
 } from '../arrays';
 import { rangeError } from '../errors';
-import { nativeCall, resolveBackend, type Backend } from '../native';
+import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   LAMBDA_MAX_RELEVANCE,
@@ -46,8 +46,10 @@ export interface ListOptions {
   /** Gradient buffer to fill (length = scores.length, not overlapping the scores). Default: a new array. */
   out?: Float32Array;
   /**
-   * 'auto' (default): the native CPU when the addon loaded, else 'js'; 'cpu'; 'js' the float64
-   * reference. This family has no CUDA kernel yet: 'cuda' and 'cuda-sim' are refused.
+   * 'auto' (default): CUDA when a device exists and the scores have at least
+   * CUDA_AUTO_MIN_ELEMENTS items, else the native CPU when the addon loaded, else 'js'; 'cpu';
+   * 'cuda' the GPU; 'cuda-sim' the CUDA kernels run by the simulator (testing only, slow); 'js'
+   * the float64 reference.
    */
   backend?: Backend;
 }
@@ -198,7 +200,7 @@ function runList(
 ): Result {
   const o = readOptions(fn, options, schema);
   const b = listBatch(fn, scores, relevance, o);
-  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: b.scores.length });
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: b.scores.length });
   const out = gradBuffer(fn, o.out, b.scores.length, b.scores);
   const { params, reference, top } = prepare(o, b);
   if (backend === 'js') {
@@ -206,7 +208,7 @@ function runList(
     const r = reference({ scores: b.scores, relevance: b.relevance, offsets: b.offsets });
     return withGrad(out, r.loss, r.grad);
   }
-  const full = { ...params, listSize: b.listSize };
+  const full = { ...params, listSize: b.listSize, device: deviceCode(backend) };
   return andThen(
     nativeCall(fn, () => native()[call](b.scores, b.relevance, b.nativeOffsets, out, full, async)),
     (loss) => ({ loss, grad: out }),
@@ -489,7 +491,7 @@ function distillImpl(
   }
   requireLength(fn, 'teacherLogits', t.length, s.length, 'the layout of the student logits');
   const classes = rows === 0 ? 0 : s.length / rows;
-  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, elements: s.length });
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: s.length });
   const out = gradBuffer(fn, o.out, s.length, s);
   const tau = opt(o, 'tau', RANKING_DEFAULTS.tau);
   if (backend === 'js') {
@@ -498,7 +500,7 @@ function distillImpl(
     return withGrad(out, r.loss, r.grad);
   }
   return andThen(
-    nativeCall(fn, () => native().plackettLuceDistill(s, t, y, out, { tau }, async)),
+    nativeCall(fn, () => native().plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async)),
     (loss) => ({ loss, grad: out }),
   );
 }

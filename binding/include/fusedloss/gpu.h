@@ -8,6 +8,7 @@
 
 #include "fusedloss/confusion.h"
 #include "fusedloss/pairs.h"
+#include "fusedloss/ranking.h"
 #include "fusedloss/spherical.h"
 #include "fusedloss/status.h"
 

@@ -81,7 +81,17 @@ struct LambdaParams {
 
 // LambdaLoss's relevance is at most this, so the gains 2^r - 1 stay finite in float.
 constexpr float kLambdaMaxRelevance = 64;
+// The ideal DCG is clamped at this (allRank's eps).
+constexpr double kLambdaDcgEps = 1e-10;
 
 Status lambdaloss_cpu(const RankingProblem& pb, const LambdaParams& p, double* loss, float* grad);
+
+// The first invalid entry of the batch as the CPU kernels report it (relevance above `top` or
+// invalid, or a score not finite), for backends that only learn that one exists; ok if none.
+Status ranking_problem_fault(const RankingProblem& pb, float top);
+// ListMLE's first invalid weight (negative or not finite) over the longest list; ok if none.
+Status listmle_weights_fault(const RankingProblem& pb, const ListMLEParams& p);
+// PLD's first invalid student or teacher logit or label, as the CPU kernel reports it.
+Status distill_problem_fault(const DistillProblem& pb);
 
 }  // namespace fl

@@ -76,6 +76,7 @@ FL_HD void lse_push(LseSum& a, double v, float c) {
 
 // The associative combine, for parallel scans.
 FL_HD LseSum lse_merge(LseSum a, const LseSum& b) {
+  if (b.s == 0) return a;  // empty: its m - a.m may be -inf - -inf
   if (b.m > a.m) {
     a.s = a.s * exp_nonpos(static_cast<float>(a.m - b.m)) + b.s;
     a.m = b.m;
@@ -124,6 +125,25 @@ struct PositionWeights {
 //   g_j = -a_j sigma(A_j) + sum_{i: p(i) <= j} a_i exp(s_j - Z_i),  Z_i = s_i + softplus(A_i),
 // the sum a forward running LSE of -Z_i weighted by a_i; s_j + m <= 0 as Z_i >= R[p(i)] >= s_j.
 // Z_i = LSE(s_i, R[p(i)]) is taken by lse2, not as s_i + softplus(A_i) in float.
+
+// Anchor i's own part: its loss a_i softplus(A_i), its gradient term -a_i sigma(A_i), and -Z_i,
+// what it adds (weight a_i) to the running sum of the items below it. `r_below` is R[p(i)].
+struct AnchorTerm {
+  double loss;
+  float g;
+  double neg_z;
+};
+
+FL_HD AnchorTerm anchor_term(float s_i, double r_below, float a_i) {
+  const SigmoidSoftplus t = sigmoid_softplus(static_cast<float>(r_below - s_i));
+  return AnchorTerm{static_cast<double>(a_i) * t.softplus, -a_i * t.sigmoid, -lse2(s_i, r_below)};
+}
+
+// sum_i c_i exp(x + v_i) over what `acc` holds (its pushes (v_i, c_i)), given x + v_i <= 0.
+FL_HD float entered_sum(const LseSum& acc, double x) {
+  return acc.s > 0 ? static_cast<float>(acc.s * exp_nonpos(static_cast<float>(x + acc.m))) : 0.0f;
+}
+
 // One reverse sweep, one forward sweep; R (n + 1 doubles) is scratch, g receives the gradient.
 template <class Suffix, class Weight>
 FL_HD double anchor_suffix_loss(const float* s, int32_t n, Suffix p, Weight a, double* R,
@@ -136,14 +156,13 @@ FL_HD double anchor_suffix_loss(const float* s, int32_t n, Suffix p, Weight a, d
     // Anchors i < j are final: R[i] holds -Z_i (or nothing to push when a_i = 0 or no constraint).
     for (; pushed < j && p(pushed) <= j; ++pushed)
       if (a(pushed) > 0.0f && p(pushed) < n) lse_push(acc, R[pushed], a(pushed));
-    g[j] =
-        acc.s > 0 ? static_cast<float>(acc.s * exp_nonpos(static_cast<float>(s[j] + acc.m))) : 0.0f;
+    g[j] = entered_sum(acc, s[j]);
     const float aj = a(j);
     if (p(j) < n && aj > 0.0f) {
-      const SigmoidSoftplus t = sigmoid_softplus(static_cast<float>(R[p(j)] - s[j]));
-      loss += static_cast<double>(aj) * t.softplus;
-      g[j] -= aj * t.sigmoid;
-      R[j] = -lse2(s[j], R[p(j)]);  // -Z_j; R[j] is read only by anchors before j, all done
+      const AnchorTerm t = anchor_term(s[j], R[p(j)], aj);
+      loss += t.loss;
+      g[j] += t.g;
+      R[j] = t.neg_z;  // R[j] is read only by anchors before j, all done
     }
   }
   return loss;
@@ -177,85 +196,164 @@ FL_HD float ndcg2_delta(int32_t n) {
 }
 
 // RankList over windowed constraint sets (spec C.2, skip-wise C_m): anchor i is constrained above
-// positions [p(i), hi(i)], hi(i) = min(n - 1, i + skip) (skip 0: n - 1). Pair loops, O(n window);
-// the suffix forms above serve anchor and lse when every window reaches the end. A (n doubles) is
-// scratch; every exponent is <= 0.
+// positions W(i) = [p(i), hi(i)], hi(i) = min(n - 1, i + skip) (skip 0: n - 1); O(n window). The
+// suffix forms above serve anchor and lse when every window reaches the end. Each item's terms
+// below read the list and not each other's results, so the CPU loops over the items and the GPU
+// strides them over a team. Every exponent is <= 0.
+struct RankListWindows {
+  const float* s;
+  const int32_t* p;
+  int32_t n, skip;
+  FL_HD int32_t hi(int32_t i) const { return skip > 0 && i + skip < n - 1 ? i + skip : n - 1; }
+  // The anchors whose window may hold k are in [first_anchor(k), k).
+  FL_HD int32_t first_anchor(int32_t k) const { return skip > 0 && k > skip ? k - skip : 0; }
+  FL_HD bool holds(int32_t i, int32_t k) const { return p[i] <= k && k <= hi(i); }
+  // A_i = LSE_{j in W(i)} s_j - s_i; -inf without a constraint.
+  FL_HD double anchor_a(int32_t i) const {
+    LseSum w;
+    for (int32_t j = p[i]; j <= hi(i); ++j) lse_push(w, s[j], 1.0f);
+    return lse_log(w) - s[i];
+  }
+};
+
+// Exact form: the loss of the pairs item k anchors, and g_k = -sum_{j in W(k)} sigma(s_j - s_k)
+// + sum_{i: k in W(i)} sigma(s_k - s_i).
+FL_HD double exact_window_item(const RankListWindows& w, int32_t k, float* g) {
+  double loss = 0;
+  float gk = 0.0f;
+  for (int32_t j = w.p[k]; j <= w.hi(k); ++j) {
+    const SigmoidSoftplus t = sigmoid_softplus(w.s[j] - w.s[k]);
+    loss += t.softplus;
+    gk -= t.sigmoid;
+  }
+  for (int32_t i = w.first_anchor(k); i < k; ++i)
+    if (w.holds(i, k)) gk += sigmoid_softplus(w.s[k] - w.s[i]).sigmoid;
+  g[k] = gk;
+  return loss;
+}
+
+// Anchor form, A holding anchor_a of every item: item k's loss softplus(A_k) and
+// g_k = -sigma(A_k) + sum_{i: k in W(i)} e^{s_k - Z_i}, Z_i = LSE(s_i, A_i + s_i).
+FL_HD double anchor_window_item(const RankListWindows& w, const double* A, int32_t k, float* g) {
+  double loss = 0;
+  float gk = 0.0f;
+  if (w.p[k] <= w.hi(k)) {
+    const SigmoidSoftplus t = sigmoid_softplus(static_cast<float>(A[k]));
+    loss = t.softplus;
+    gk = -t.sigmoid;
+  }
+  for (int32_t i = w.first_anchor(k); i < k; ++i)
+    if (w.holds(i, k)) gk += exp_nonpos(static_cast<float>(w.s[k] - lse2(w.s[i], A[i] + w.s[i])));
+  g[k] = gk;
+  return loss;
+}
+
+// Lse form, Lambda = LSE of the constrained A_i, sig = sigma(Lambda): g_k = sig (sum_{i: k in
+// W(i)} e^{s_k - s_i - Lambda} - sum_{j in W(k)} e^{s_j - s_k - Lambda}).
+FL_HD float lse_window_grad(const RankListWindows& w, int32_t k, double lambda, float sig) {
+  float gk = 0.0f;
+  for (int32_t i = w.first_anchor(k); i < k; ++i)
+    if (w.holds(i, k)) gk += sig * exp_nonpos(static_cast<float>(double{w.s[k]} - w.s[i] - lambda));
+  for (int32_t j = w.p[k]; j <= w.hi(k); ++j)
+    gk -= sig * exp_nonpos(static_cast<float>(double{w.s[j]} - w.s[k] - lambda));
+  return gk;
+}
+
+// The three forms over one list, item by item; A (n doubles) is scratch.
 FL_HD double ranklist_window_loss(RankListForm form, const float* s, int32_t n, const int32_t* p,
                                   int32_t skip, double* A, float* g) {
-  auto hi = [&](int32_t i) { return skip > 0 && i + skip < n - 1 ? i + skip : n - 1; };
-  for (int32_t i = 0; i < n; ++i) g[i] = 0.0f;
+  const RankListWindows w{s, p, n, skip};
   double loss = 0;
   if (form == RankListForm::Exact) {
-    for (int32_t i = 0; i < n; ++i)
-      for (int32_t j = p[i]; j <= hi(i); ++j) {
-        const SigmoidSoftplus t = sigmoid_softplus(s[j] - s[i]);
-        loss += t.softplus;
-        g[j] += t.sigmoid;
-        g[i] -= t.sigmoid;
-      }
+    for (int32_t k = 0; k < n; ++k) loss += exact_window_item(w, k, g);
     return loss;
   }
   LseSum all;  // lse form: over every constrained pair
   for (int32_t i = 0; i < n; ++i) {
-    LseSum w;
-    for (int32_t j = p[i]; j <= hi(i); ++j) lse_push(w, s[j], 1.0f);
-    A[i] = lse_log(w) - s[i];  // -inf without a constraint
-    if (p[i] > hi(i)) continue;
-    if (form == RankListForm::Lse) {
-      lse_push(all, A[i], 1.0f);
-      continue;
-    }
-    const SigmoidSoftplus t = sigmoid_softplus(static_cast<float>(A[i]));
-    const double z = lse2(s[i], A[i] + s[i]);
-    loss += t.softplus;
-    g[i] -= t.sigmoid;
-    for (int32_t j = p[i]; j <= hi(i); ++j) g[j] += exp_nonpos(static_cast<float>(s[j] - z));
+    A[i] = w.anchor_a(i);
+    if (form == RankListForm::Lse && p[i] <= w.hi(i)) lse_push(all, A[i], 1.0f);
   }
-  if (form == RankListForm::Anchor || all.s == 0) return loss;
+  if (form == RankListForm::Anchor) {
+    for (int32_t k = 0; k < n; ++k) loss += anchor_window_item(w, A, k, g);
+    return loss;
+  }
+  if (all.s == 0) {
+    for (int32_t k = 0; k < n; ++k) g[k] = 0.0f;
+    return 0;
+  }
   const double lambda = lse_log(all);
   const SigmoidSoftplus top = sigmoid_softplus(static_cast<float>(lambda));
-  for (int32_t i = 0; i < n; ++i)
-    for (int32_t j = p[i]; j <= hi(i); ++j) {
-      const float e = top.sigmoid * exp_nonpos(static_cast<float>(double{s[j]} - s[i] - lambda));
-      g[j] += e;
-      g[i] -= e;
-    }
+  for (int32_t k = 0; k < n; ++k) g[k] = lse_window_grad(w, k, lambda, top.sigmoid);
   return top.softplus;
 }
 
 // ListNet (spec D.1) over one list's valid items: L = LSE(x) - sum_i t_i x_i with x = s / T and
 // t = softmax(r) or r / sum(r); g_i = (softmax(x)_i - t_i) / T. 'normalize' drops a list whose
-// relevance sums to 0 (TF-Ranking): loss and gradient 0.
+// relevance sums to 0 (TF-Ranking): loss and gradient 0. Two passes over the list gather its
+// statistics (the maxima, then the sums of exponentials); a third gives each item's target and
+// gradient.
+struct ListNetStats {
+  float xmax = -INFINITY, rmax = -INFINITY;
+  double rsum = 0, xexp = 0, rexp = 0;
+};
+
+// What the third pass needs: the log-partition of x and the target's normaliser.
+struct ListNetNorm {
+  double lse;
+  float tnorm;
+  bool softmax;
+  bool dropped;  // the list contributes 0
+};
+
+FL_HD ListNetNorm listnet_norm(const ListNetStats& st, ListNetTarget target, int32_t n) {
+  const bool softmax = target == ListNetTarget::Softmax;
+  if (n == 0 || (!softmax && st.rsum == 0)) return ListNetNorm{0, 0, softmax, true};
+  const double lse = st.xmax + std::log(static_cast<float>(st.xexp));
+  const float tnorm = static_cast<float>(1.0 / (softmax ? st.rexp : st.rsum));
+  return ListNetNorm{lse, tnorm, softmax, false};
+}
+
+FL_HD float listnet_target(const ListNetNorm& nm, float r, float rmax) {
+  return nm.softmax ? exp_nonpos(r - rmax) * nm.tnorm : r * nm.tnorm;
+}
+
+FL_HD float listnet_grad(const ListNetNorm& nm, float x, float t, float inv_t) {
+  return (exp_nonpos(static_cast<float>(x - nm.lse)) - t) * inv_t;
+}
+
 FL_HD double listnet_list(const float* s, const float* r, int32_t n, ListNetTarget target,
                           float temperature, float* g) {
   const float inv_t = 1.0f / temperature;
-  float ms = -INFINITY, mr = -INFINITY;
-  double rsum = 0;
+  ListNetStats st;
   for (int32_t i = 0; i < n; ++i) {
-    ms = s[i] * inv_t > ms ? s[i] * inv_t : ms;
-    mr = r[i] > mr ? r[i] : mr;
-    rsum += r[i];
+    st.xmax = s[i] * inv_t > st.xmax ? s[i] * inv_t : st.xmax;
+    st.rmax = r[i] > st.rmax ? r[i] : st.rmax;
+    st.rsum += r[i];
   }
-  double es = 0, er = 0;
   for (int32_t i = 0; i < n; ++i) {
-    es += exp_nonpos(s[i] * inv_t - ms);
-    er += exp_nonpos(r[i] - mr);
+    st.xexp += exp_nonpos(s[i] * inv_t - st.xmax);
+    st.rexp += exp_nonpos(r[i] - st.rmax);
   }
-  const bool softmax = target == ListNetTarget::Softmax;
-  if (n == 0 || (!softmax && rsum == 0)) {
+  const ListNetNorm nm = listnet_norm(st, target, n);
+  if (nm.dropped) {
     for (int32_t i = 0; i < n; ++i) g[i] = 0.0f;
     return 0;
   }
-  const double lse = ms + std::log(static_cast<float>(es));
-  const float tnorm = softmax ? static_cast<float>(1.0 / er) : static_cast<float>(1.0 / rsum);
   double cross = 0;
   for (int32_t i = 0; i < n; ++i) {
     const float x = s[i] * inv_t;
-    const float t = softmax ? exp_nonpos(r[i] - mr) * tnorm : r[i] * tnorm;
+    const float t = listnet_target(nm, r[i], st.rmax);
     cross += static_cast<double>(t) * x;
-    g[i] = (exp_nonpos(static_cast<float>(x - lse)) - t) * inv_t;
+    g[i] = listnet_grad(nm, x, t, inv_t);
   }
-  return lse - cross;
+  return nm.lse - cross;
+}
+
+// RankNet's weight of pair (i, j), r_i > r_j (spec D.5).
+FL_HD float ranknet_weight(PairWeighting w, float ri, float rj) {
+  return w == PairWeighting::LabelDiff          ? ri - rj
+         : w == PairWeighting::LabelDiffSquared ? ri * ri - rj * rj
+                                                : 1.0f;
 }
 
 // LambdaLoss pair weight w_ij (spec D.4) for items at 0-based predicted positions i, j with gains
@@ -278,6 +376,26 @@ FL_HD float lambda_weight(LambdaScheme scheme, float mu, int32_t i, int32_t j, f
     default:
       return 1.0f;
   }
+}
+
+// LambdaLoss counts pair (i, j) when r_i > r_j; ndcgLoss1 counts every pair of the top k, i = j
+// included (allRank applies no filter for it).
+FL_HD bool lambda_counts(LambdaScheme scheme, float ri, float rj) {
+  return scheme == LambdaScheme::NdcgLoss1 || ri > rj;
+}
+
+// 2^r - 1: the gain of relevance r, and the numerator of the ideal DCG's terms.
+FL_HD double lambda_gain(float r) {
+  return std::exp2(static_cast<double>(r)) - 1;
+}
+
+// LambdaLoss's term for items at 0-based predicted positions i and j with scores s_i, s_j and
+// gains G (divided by the ideal DCG when normalising); log2 as allRank's "binary" reduction_log.
+FL_HD PairTerm lambda_pair(const LambdaParams& p, int32_t i, int32_t j, float si, float sj,
+                           double Gi, double Gj) {
+  const float w = lambda_weight(p.scheme, p.mu, i, j, static_cast<float>(Gi),
+                                static_cast<float>(Gj), discount(i + 1), discount(j + 1));
+  return pair_logistic(si - sj, p.sigma, w * static_cast<float>(M_LOG2E));
 }
 
 }  // namespace fl
