@@ -412,7 +412,8 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
     fl.setThreads(initial);
   });
 
-  it(`made at least 100,000 calls`, () => {
+  // With FUSEDLOSS_FUZZ_RUNS set (the sanitizer job runs fewer), the count is what was asked.
+  it.skipIf(process.env.FUSEDLOSS_FUZZ_RUNS !== undefined)(`made at least 100,000 calls`, () => {
     expect(calls).toBeGreaterThanOrEqual(100_000);
   });
 });
