@@ -87,6 +87,51 @@ const TASKS: Task[] = [
   },
 ];
 
+// The other layers losses, each on the target form its family takes (see TASKS).
+const binaryY = () =>
+  tf.tensor2d(
+    Float32Array.from(cls, (c) => (c === 3 ? 1 : 0)),
+    [256, 1],
+  );
+const tiledY = () => tf.tidy(() => tf.tile(tf.tensor2d(Float32Array.from(cls), [256, 1]), [1, 6]));
+const EVERY_OTHER: Task[] = [
+  { name: 'diceLoss', loss: losses.diceLoss(), x: xs, y: binaryY, units: 1, batch: 64 },
+  { name: 'tverskyLoss', loss: losses.tverskyLoss({ alpha: 0.3, beta: 0.7 }), x: xs, y: binaryY, units: 1, batch: 64 },
+  { name: 'sigmoidFocal', loss: losses.sigmoidFocal(), x: xs, y: binaryY, units: 1, batch: 64 },
+  {
+    name: 'sphericalLoss',
+    loss: losses.sphericalLoss({ kind: 'log-taylor-softmax' }),
+    x: xs,
+    y: () => oneHot(4),
+    units: 4,
+    batch: 32,
+  },
+  { name: 'rankList', loss: losses.rankList(), x: xs, y: () => oneHot(4), units: 4, batch: 32 },
+  { name: 'listNet', loss: losses.listNet(), x: xs, y: () => oneHot(4), units: 4, batch: 32 },
+  { name: 'rankNet', loss: losses.rankNet(), x: xs, y: () => oneHot(4), units: 4, batch: 32 },
+  {
+    name: 'lambdaLoss',
+    loss: losses.lambdaLoss({ scheme: 'ndcgLoss2PP' }),
+    x: xs,
+    y: () => oneHot(4),
+    units: 4,
+    batch: 32,
+  },
+  { name: 'contrastive', loss: losses.contrastive(), x: xs, y: tiledY, units: 6, batch: 64 },
+  {
+    name: 'tripletBatchHard',
+    loss: losses.tripletBatchHard({ softMargin: true }),
+    x: xs,
+    y: tiledY,
+    units: 6,
+    batch: 64,
+  },
+  { name: 'circleLoss', loss: losses.circleLoss(), x: xs, y: tiledY, units: 6, batch: 64 },
+  { name: 'supCon', loss: losses.supCon(), x: xs, y: tiledY, units: 6, batch: 64 },
+  { name: 'ntXent (labels)', loss: losses.ntXent(), x: xs, y: tiledY, units: 6, batch: 64 },
+  { name: 'orthogonalProjection', loss: losses.orthogonalProjection(), x: xs, y: tiledY, units: 6, batch: 64 },
+];
+
 function model(units: number): tf.Sequential {
   const m = tf.sequential({
     layers: [
@@ -131,6 +176,23 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe("every other layers loss, on 'cpu'", () => {
+  for (const t of EVERY_OTHER) {
+    it(`${t.name}: model.fit lowers the loss over 20 epochs`, async () => {
+      await useTfjsBackend('cpu');
+      const m = model(t.units);
+      m.compile({ optimizer: tf.train.adam(0.02), loss: t.loss });
+      const [xt, yt] = [t.x(), t.y()];
+      const h = await m.fit(xt, yt, { epochs: 20, batchSize: t.batch, shuffle: false, verbose: 0 });
+      const curve = h.history.loss as number[];
+      expect(curve.every(Number.isFinite)).toBe(true);
+      expect(curve[19]).toBeLessThan(curve[0]);
+      tf.dispose([xt, yt]);
+      m.dispose();
+    });
+  }
+});
 
 describe('layers losses', () => {
   it('row losses return one value per sample (so sampleWeight applies), batch losses a scalar', async () => {

@@ -1,12 +1,21 @@
 // fusedloss/tfjs ops on tfjs's 'cpu' and 'wasm' backends: the value and tf.grad of every op equal
-// the fused function called directly (1e-6), the gradient equals tfjs autodiff through the loss
-// composed from tfjs ops (1e-4), per-row losses scale each row by its dy, and no tensor leaks.
+// the fused function called directly (1e-6); for the losses bench/ composes from tfjs ops (13 of
+// the 22), the gradient equals tfjs autodiff through that composition (1e-4); per-row losses
+// scale each row by its dy; and no tensor leaks.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ops, registerFusedKernels } from '../src/tfjs';
-import { anyLossF1Binary, useTfjsBackend, type TfjsRunner } from '../bench/tfjs-anyloss';
+import { anyLossF1Binary, runner, useTfjsBackend, type TfjsRunner } from '../bench/tfjs-anyloss';
+import {
+  circleLossTfjs,
+  contrastiveTfjs,
+  ntXentTfjs,
+  orthogonalProjectionTfjs,
+  supConTfjs,
+  tripletBatchHardTfjs,
+} from '../bench/tfjs-gpw';
 import { multiSimilarityTfjs } from '../bench/tfjs-pairs';
-import { listMLETfjs } from '../bench/tfjs-ranking';
+import { listMLETfjs, rankListTfjs } from '../bench/tfjs-ranking';
 import { softmaxCrossEntropyTfjs, zLossTfjs } from '../bench/tfjs-spherical';
 import { gradError, randomBinaryLabels, randomClassLabels, randomScores, relError } from './helpers';
 import { TFJS_CASES, type TfjsCase } from './tfjs.cases';
@@ -92,6 +101,35 @@ for (const backend of ['cpu', 'wasm'] as const) {
         x: () => tf.tensor2d(emb, [40, 6]),
         op: () => tf.tensor1d(ey, 'int32'),
       });
+      const pairEmb = randomScores(48 * 5, 29);
+      const pairY = randomClassLabels(48, 6, 30);
+      const gpw: Array<[string, (x: Float32Array, y: Int32Array, d: number) => TfjsRunner]> = [
+        ['contrastive', contrastiveTfjs],
+        ['tripletBatchHard', tripletBatchHardTfjs],
+        ['circleLoss', circleLossTfjs],
+        ['supCon', supConTfjs],
+        ['ntXent', ntXentTfjs],
+        ['orthogonalProjection', orthogonalProjectionTfjs],
+      ];
+      for (const [name, composition] of gpw) {
+        composed.push({
+          name,
+          runner: () => composition(pairEmb, pairY, 5),
+          x: () => tf.tensor2d(pairEmb, [48, 5]),
+          op: () => tf.tensor1d(pairY, 'int32'),
+        });
+      }
+      const bce = randomScores(6 * 7, 31, 2);
+      const bceY = randomBinaryLabels(6 * 7, 32);
+      composed.push({
+        name: 'binaryCrossEntropy',
+        runner: () => {
+          const y = tf.tensor2d(bceY, [6, 7]);
+          return runner(tf.tensor2d(bce, [6, 7]), [y], (xs) => tf.losses.sigmoidCrossEntropy(y, xs) as tf.Scalar);
+        },
+        x: () => tf.tensor2d(bce, [6, 7]),
+        op: () => tf.tensor2d(bceY, [6, 7]),
+      });
       // Distinct relevance in every list, so the relevance order the composition takes is unique.
       const lists = 5,
         n = 9;
@@ -106,12 +144,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
           order[l * n + rank] = item;
         });
       }
-      composed.push({
-        name: 'listMLE',
-        runner: () => listMLETfjs(scores, order, lists, n),
-        x: () => tf.tensor2d(scores, [lists, n]),
-        op: () => tf.tensor2d(rel, [lists, n]),
-      });
+      composed.push(
+        {
+          name: 'listMLE',
+          runner: () => listMLETfjs(scores, order, lists, n),
+          x: () => tf.tensor2d(scores, [lists, n]),
+          op: () => tf.tensor2d(rel, [lists, n]),
+        },
+        {
+          name: 'rankList',
+          runner: () => rankListTfjs(scores, order, lists, n),
+          x: () => tf.tensor2d(scores, [lists, n]),
+          op: () => tf.tensor2d(rel, [lists, n]),
+        },
+      );
     }
     const opOf: Record<string, (y: tf.Tensor, p: tf.Tensor) => tf.Tensor> = {
       'anyLoss f1 (binary)': (y, p) => ops.anyLoss(y, p, { metric: 'f1' }),
@@ -119,6 +165,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       zLoss: (y, p) => ops.zLoss(y, p),
       multiSimilarity: (y, p) => ops.multiSimilarity(y, p),
       listMLE: (y, p) => ops.listMLE(y, p),
+      rankList: (y, p) => ops.rankList(y, p),
+      contrastive: (y, p) => ops.contrastive(y, p),
+      tripletBatchHard: (y, p) => ops.tripletBatchHard(y, p),
+      circleLoss: (y, p) => ops.circleLoss(y, p),
+      supCon: (y, p) => ops.supCon(y, p),
+      ntXent: (y, p) => ops.ntXent(y, p),
+      orthogonalProjection: (y, p) => ops.orthogonalProjection(y, p),
+      binaryCrossEntropy: (y, p) => ops.binaryCrossEntropy(y, p),
     };
     for (const k of composed) {
       it(`${k.name}: tf.grad equals tfjs autodiff of the composed loss`, () => {
