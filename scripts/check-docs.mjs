@@ -15,7 +15,15 @@ const typedoc = join(root, 'node_modules', '.bin', 'typedoc');
 const dir = mkdtempSync(join(tmpdir(), 'fusedloss-docs-'));
 
 // TypeDoc's ReflectionKind values (typedoc/models/kind.ts).
-const KIND = { Variable: 32, Function: 64, Interface: 256, Property: 1024 };
+const KIND = { Module: 2, Namespace: 4, Variable: 32, Function: 64, Interface: 256, Property: 1024 };
+
+/** Every reflection under the project: one module per entry point ('fusedloss', 'fusedloss/tfjs'). */
+function* reflections(node) {
+  for (const child of node.children ?? []) {
+    if (child.kind === KIND.Module || child.kind === KIND.Namespace) yield* reflections(child);
+    else yield child;
+  }
+}
 
 /** The plain text of a comment: its summary and every block tag's content. */
 function commentText(comment) {
@@ -47,7 +55,7 @@ try {
 const missing = [];
 let functions = 0;
 let options = 0;
-for (const child of project.children ?? []) {
+for (const child of reflections(project)) {
   if (child.kind === KIND.Function && !child.name.endsWith('Async')) {
     functions++;
     const ok = hasExample(child.comment) || (child.signatures ?? []).some((s) => hasExample(s.comment));
@@ -64,6 +72,7 @@ for (const child of project.children ?? []) {
   }
 }
 
+if (functions === 0) missing.push('no exported function found: has the JSON layout of TypeDoc changed?');
 if (missing.length > 0) {
   console.error(`check-docs: ${missing.length} gap(s) in the API reference:`);
   for (const m of missing) console.error(`  - ${m}`);

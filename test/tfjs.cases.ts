@@ -1,7 +1,7 @@
 // One small case per fused loss for the TensorFlow.js tests: the raw arrays, the tensor shapes
 // and options, and the direct call of the fused function the op must reproduce.
 import * as fl from '../src';
-import type { FusedLossName } from '../src/tfjs';
+import type { FusedLossName } from '../src/tfjs/table';
 import { randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
 
 export interface TfjsCase {

@@ -14,4 +14,3 @@ export type { FusedAttrs } from './kernels';
 export type { CallLayout } from './layout';
 export type { OpOptions } from './ops';
 export type { LayersLoss } from './layers';
-export type { FusedLossName } from './table';

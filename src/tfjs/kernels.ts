@@ -126,6 +126,9 @@ function kernelFor(backendName: string, loss: FusedLoss) {
  * use `tf.engine().runKernel` directly. A kernel's inputs are `{ yTrue, yPred }` (plus `teacher`
  * for plackettLuceDistill), its attrs `{ op, layout }` as the ops build them, and its outputs
  * `[loss, grad]`.
+ *
+ * @example
+ * registerFusedKernels(['webgl']); // also give the copying kernels to a backend by name
  */
 export function registerFusedKernels(others: readonly string[] = []): void {
   for (const loss of Object.values(FUSED_LOSSES) as FusedLoss[]) {

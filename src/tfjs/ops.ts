@@ -129,7 +129,13 @@ export const supCon = op<SupConOptions>('supCon');
 /** Orthogonal projection loss: yPred embeddings [N, D], yTrue N class ids. */
 export const orthogonalProjection = op<OrthogonalProjectionOptions>('orthogonalProjection');
 
-/** NT-Xent: yPred embeddings [N, D] (rows i and i + N/2 are the two views), yTrue null or N ids. */
+/**
+ * NT-Xent: yPred embeddings [N, D] (rows i and i + N/2 are the two views), yTrue null or N ids.
+ *
+ * @example
+ * const views = tf.concat([encoder.apply(a), encoder.apply(b)]); // 2B x D
+ * const loss = ops.ntXent(null, views, { temperature: 0.1 });
+ */
 export function ntXent(yTrue: Tensor | null, yPred: Tensor, options?: OpOptions<NtXentOptions>): Tensor {
   return runFused('ntXent', yTrue, yPred, options);
 }
@@ -137,6 +143,9 @@ export function ntXent(yTrue: Tensor | null, yPred: Tensor, options?: OpOptions<
 /**
  * Plackett-Luce distillation: yTrue B class ids, student and teacher logits [B, C]; the gradient
  * flows to the student only.
+ *
+ * @example
+ * const loss = ops.plackettLuceDistill(labels, student.apply(x), teacherLogits, { tau: 4 });
  */
 export function plackettLuceDistill(
   yTrue: Tensor,
