@@ -95,6 +95,7 @@ const ENUMS: Record<string, string[]> = {
   scheme: ['none', 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP', 'x'],
   semantics: ['paper', 'pml', 'x'],
   kind: ['mse', 'log-spherical-softmax', 'log-taylor-softmax', 'x'],
+  loss: ['z', 'mse', 'ce'],
   backend: ['auto', 'auto', 'cpu', 'cpu', 'js', 'cuda-sim', 'cuda', 'gpu'],
 };
 const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator']);
@@ -397,6 +398,40 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
       run(arb, call(f), RUNS / 2);
     });
   }
+
+  it('SphericalHead: construction, step, scores and topK', () => {
+    const arb = fc
+      .tuple(
+        fc.oneof(fc.integer({ min: 1, max: 400 }), hostile),
+        fc.oneof(fc.integer({ min: 1, max: 24 }), hostile),
+        fc.integer({ min: 0, max: 9 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      )
+      .chain(([classes, dim, m, s]) => {
+        const d = Number.isInteger(dim) && (dim as number) > 0 ? (dim as number) : 4;
+        const c = Number.isInteger(classes) && (classes as number) > 0 ? (classes as number) : 10;
+        return fc.tuple(
+          fc.constant(classes),
+          fc.constant(dim),
+          options(['loss', 'a', 'b', 'init', 'seed', 'stabilizeEvery', 'backend'], m),
+          fillArb(fc.constant(m * d)).map(fill),
+          fc.constant(classIds(m, c, s)),
+          options(['lr', 'weightDecay'], m),
+          fc.oneof(fc.integer({ min: 0, max: c + 1 }), hostile),
+        );
+      });
+    run(
+      arb,
+      (classes, dim, ctor, hidden, targets, stepOptions, k) => {
+        // Hostile options objects go in as they came; plausible ones get the drawn sizes.
+        const o = ctor !== null && typeof ctor === 'object' ? { ...ctor, classes, dim } : ctor;
+        const head = new fl.SphericalHead(o as never);
+        const r = head.step(hidden, targets, stepOptions as never);
+        return { ...r, scores: head.scores(hidden), top: head.topK(hidden, k as number).scores };
+      },
+      RUNS / 2,
+    );
+  });
 
   it('setThreads takes integers in [1, 1024] and nothing else', () => {
     const initial = fl.getThreads();
