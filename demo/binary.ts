@@ -4,10 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { losses, ops, type LayersLoss } from '../src/tfjs';
 import { anyLossF1Binary } from '../bench/tfjs-anyloss';
-import { mlp, since, timeLoss, type Contender, type TaskResult } from './common';
+import { mlp, timeLoss, trainEach, type TaskResult } from './common';
 import { PIXELS, loadSplits, type Dataset } from './mnist-data';
 import { randomRows } from './random-rows';
-import { performance } from 'node:perf_hooks';
 
 const POSITIVE = 5;
 const EPOCHS = 6;
@@ -38,25 +37,16 @@ export async function binaryTask(seed: number): Promise<TaskResult> {
     ["anyLoss 'f1'", losses.anyLoss({ metric: 'f1' })],
     ["anyLoss 'mcc'", losses.anyLoss({ metric: 'mcc' })],
   ];
-  const out: Contender[] = [];
-  for (const [name, loss] of contenders) {
-    const model = mlp(PIXELS, [32], 1, seed);
-    const optimizer = tf.train.adam(0.002);
-    model.compile({ optimizer, loss });
-    const curve: number[] = [];
-    const t0 = performance.now();
-    await model.fit(x, y, {
-      epochs: EPOCHS,
-      batchSize: BATCH,
-      shuffle: true,
-      verbose: 0,
-      callbacks: { onEpochEnd: async () => void curve.push(scores(model, test).f1) },
-    });
-    out.push({ loss: name, scores: scores(model, test), curve, trainS: since(t0) });
-    model.dispose();
-    optimizer.dispose(); // its moment estimates outlive the model
-  }
-  tf.dispose([x, y]);
+  const out = await trainEach(contenders, {
+    model: () => mlp(PIXELS, [32], 1, seed),
+    x,
+    y,
+    epochs: EPOCHS,
+    batchSize: BATCH,
+    lr: 0.002,
+    evaluate: (m) => scores(m, test),
+    curve: 'f1',
+  });
 
   const batchX = randomRows(BATCH, seed);
   const batchY = Float32Array.from(train.y.subarray(0, BATCH));

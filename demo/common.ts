@@ -2,6 +2,7 @@
 // the timing of one loss step (forward + backward) with fusedloss and with the tfjs composition.
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'node:perf_hooks';
+import type { LayersLoss } from '../src/tfjs';
 import type { TfjsRunner } from '../bench/tfjs-anyloss';
 
 /** One trained contender: its held-out scores, and the held-out metric after every epoch. */
@@ -42,6 +43,43 @@ export function mlp(inputs: number, hidden: number[], out: number, seed: number)
     ),
   );
   return model;
+}
+
+/** One task's training setup, the same for every loss it compares. */
+export interface Training {
+  /** A fresh model, initialised identically on every call. */
+  model: () => tf.LayersModel;
+  x: tf.Tensor;
+  y: tf.Tensor;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Held-out scores of a trained model; `curve` names the one recorded after every epoch. */
+  evaluate: (model: tf.LayersModel) => Record<string, number>;
+  curve: string;
+}
+
+/** Trains one model per loss (Adam, all else equal) and scores it; disposes x and y at the end. */
+export async function trainEach(contenders: Array<[string, LayersLoss]>, t: Training): Promise<Contender[]> {
+  const out: Contender[] = [];
+  for (const [name, loss] of contenders) {
+    const model = t.model();
+    const optimizer = tf.train.adam(t.lr);
+    model.compile({ optimizer, loss });
+    const curve: number[] = [];
+    const t0 = performance.now();
+    await model.fit(t.x, t.y, {
+      epochs: t.epochs,
+      batchSize: t.batchSize,
+      verbose: 0,
+      callbacks: { onEpochEnd: async () => void curve.push(t.evaluate(model)[t.curve]) },
+    });
+    out.push({ loss: name, scores: t.evaluate(model), curve, trainS: since(t0) });
+    model.dispose();
+    optimizer.dispose(); // its moment estimates outlive the model
+  }
+  tf.dispose([t.x, t.y]);
+  return out;
 }
 
 function medianMs(f: () => void, reps: number): number {

@@ -3,10 +3,9 @@
 // saw (6-9): Recall@1, the share of test images whose nearest other test image (cosine) shows
 // the same digit.
 import * as tf from '@tensorflow/tfjs';
-import { performance } from 'node:perf_hooks';
 import { losses, ops, type LayersLoss } from '../src/tfjs';
 import { multiSimilarityTfjs } from '../bench/tfjs-pairs';
-import { mlp, since, timeLoss, type Contender, type TaskResult } from './common';
+import { mlp, timeLoss, trainEach, type TaskResult } from './common';
 import { PIXELS, loadSplits, type Dataset } from './mnist-data';
 import { randomRows } from './random-rows';
 
@@ -55,24 +54,16 @@ export async function embeddingTask(seed: number): Promise<TaskResult> {
     ['multiSimilarity', losses.multiSimilarity()],
     ['contrastive', losses.contrastive()],
   ];
-  const out: Contender[] = [];
-  for (const [name, loss] of contenders) {
-    const model = mlp(PIXELS, [128], DIM, seed);
-    const optimizer = tf.train.adam(0.001);
-    model.compile({ optimizer, loss });
-    const curve: number[] = [];
-    const t0 = performance.now();
-    await model.fit(x, y, {
-      epochs: EPOCHS,
-      batchSize: BATCH,
-      verbose: 0,
-      callbacks: { onEpochEnd: async () => void curve.push(recallAt1(model, test)) },
-    });
-    out.push({ loss: name, scores: { 'Recall@1': recallAt1(model, test) }, curve, trainS: since(t0) });
-    model.dispose();
-    optimizer.dispose(); // its moment estimates outlive the model
-  }
-  tf.dispose([x, y]);
+  const out = await trainEach(contenders, {
+    model: () => mlp(PIXELS, [128], DIM, seed),
+    x,
+    y,
+    epochs: EPOCHS,
+    batchSize: BATCH,
+    lr: 0.001,
+    evaluate: (m) => ({ 'Recall@1': recallAt1(m, test) }),
+    curve: 'Recall@1',
+  });
 
   const emb = randomRows(BATCH * DIM, seed);
   const labels = Int32Array.from(train.digit.subarray(0, BATCH));

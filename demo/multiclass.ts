@@ -1,10 +1,9 @@
 // Multi-class: the ten MNIST digits, the same network trained with softmax cross-entropy and with
 // the Z-loss (de Brebisson and Vincent, 2016), all else equal. Held out: accuracy and top-5.
 import * as tf from '@tensorflow/tfjs';
-import { performance } from 'node:perf_hooks';
 import { losses, ops, type LayersLoss } from '../src/tfjs';
 import { softmaxCrossEntropyTfjs } from '../bench/tfjs-spherical';
-import { mlp, since, timeLoss, type Contender, type TaskResult } from './common';
+import { mlp, timeLoss, trainEach, type TaskResult } from './common';
 import { PIXELS, loadSplits, type Dataset } from './mnist-data';
 import { randomRows } from './random-rows';
 
@@ -35,24 +34,16 @@ export async function multiClassTask(seed: number): Promise<TaskResult> {
     ['softmaxCrossEntropy', losses.softmaxCrossEntropy()],
     ['zLoss (a = 1, b = 0)', losses.zLoss()],
   ];
-  const out: Contender[] = [];
-  for (const [name, loss] of contenders) {
-    const model = mlp(PIXELS, [64], 10, seed);
-    const optimizer = tf.train.adam(0.002);
-    model.compile({ optimizer, loss });
-    const curve: number[] = [];
-    const t0 = performance.now();
-    await model.fit(x, y, {
-      epochs: EPOCHS,
-      batchSize: BATCH,
-      verbose: 0,
-      callbacks: { onEpochEnd: async () => void curve.push(scores(model, test).accuracy) },
-    });
-    out.push({ loss: name, scores: scores(model, test), curve, trainS: since(t0) });
-    model.dispose();
-    optimizer.dispose(); // its moment estimates outlive the model
-  }
-  tf.dispose([x, y]);
+  const out = await trainEach(contenders, {
+    model: () => mlp(PIXELS, [64], 10, seed),
+    x,
+    y,
+    epochs: EPOCHS,
+    batchSize: BATCH,
+    lr: 0.002,
+    evaluate: (m) => scores(m, test),
+    curve: 'accuracy',
+  });
 
   const logits = randomRows(BATCH * 10, seed);
   const targets = Int32Array.from(train.digit.subarray(0, BATCH));

@@ -2,10 +2,9 @@
 // lists (movies.ts) with ListMLE (Xia et al., ICML 2008) and with RankList, all else equal.
 // Held out: NDCG@10 on lists never trained on.
 import * as tf from '@tensorflow/tfjs';
-import { performance } from 'node:perf_hooks';
 import { losses, ops, type LayersLoss } from '../src/tfjs';
 import { listMLETfjs } from '../bench/tfjs-ranking';
-import { since, timeLoss, type Contender, type TaskResult } from './common';
+import { timeLoss, trainEach, type TaskResult } from './common';
 import { FEATURES, LIST, movieLists, ndcgAt, type Lists } from './movies';
 import { randomRows } from './random-rows';
 
@@ -41,24 +40,16 @@ export async function rankingTask(seed: number): Promise<TaskResult> {
     ['listMLE', losses.listMLE()],
     ["rankList (form 'lse')", losses.rankList()],
   ];
-  const out: Contender[] = [];
-  for (const [name, loss] of contenders) {
-    const model = scorer(seed);
-    const optimizer = tf.train.adam(0.005);
-    model.compile({ optimizer, loss });
-    const curve: number[] = [];
-    const t0 = performance.now();
-    await model.fit(x, y, {
-      epochs: EPOCHS,
-      batchSize: BATCH,
-      verbose: 0,
-      callbacks: { onEpochEnd: async () => void curve.push(ndcg10(model, test)) },
-    });
-    out.push({ loss: name, scores: { 'NDCG@10': ndcg10(model, test) }, curve, trainS: since(t0) });
-    model.dispose();
-    optimizer.dispose(); // its moment estimates outlive the model
-  }
-  tf.dispose([x, y]);
+  const out = await trainEach(contenders, {
+    model: () => scorer(seed),
+    x,
+    y,
+    epochs: EPOCHS,
+    batchSize: BATCH,
+    lr: 0.005,
+    evaluate: (m) => ({ 'NDCG@10': ndcg10(m, test) }),
+    curve: 'NDCG@10',
+  });
 
   // Timing on full lists with distinct relevance (the composition needs a strict order).
   const scores = randomRows(BATCH * LIST, seed);
