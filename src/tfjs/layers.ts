@@ -8,32 +8,7 @@
 // The row losses return one value per sample, so `sampleWeight` keeps its meaning; the batch-level
 // losses (AnyLoss, Dice, Tversky, the ranking and pair losses) return a scalar.
 import { argMax, cast, reshape, slice, tidy, type Tensor } from '@tensorflow/tfjs-core';
-import type {
-  AnyLossOptions,
-  BinaryCrossEntropyOptions,
-  DiceOptions,
-  SigmoidFocalOptions,
-  TverskyOptions,
-} from '../losses/confusion';
-import type {
-  CircleLossOptions,
-  ContrastiveOptions,
-  MultiSimilarityOptions,
-  NtXentOptions,
-  OrthogonalProjectionOptions,
-  SupConOptions,
-  TripletBatchHardOptions,
-} from '../losses/pairs';
-import type {
-  LambdaLossOptions,
-  ListMLEOptions,
-  ListNetOptions,
-  RankListOptions,
-  RankNetOptions,
-} from '../losses/ranking';
-import type { SoftmaxCrossEntropyOptions, SphericalLossOptions, ZLossOptions } from '../losses/spherical';
 import * as ops from './ops';
-import type { OpOptions } from './ops';
 import { FUSED_LOSSES, type FusedLossName } from './table';
 
 /** What `model.compile({ loss })` takes. */
@@ -67,44 +42,40 @@ function keras(name: FusedLossName, yTrue: Tensor, yPred: Tensor): Tensor {
   }
 }
 
-type OpFn<O> = (yTrue: Tensor, yPred: Tensor, options?: OpOptions<O>) => Tensor;
+// Each factory takes the options of its op (ops.ts), with `reduction` defaulting to 'none' for
+// the row losses: tfjs-layers weights and averages the rows.
+type Op = (yTrue: Tensor, yPred: Tensor, options?: never) => Tensor;
+type OptionsOf<F> = F extends (yTrue: Tensor, yPred: Tensor, options?: infer O) => Tensor ? O : never;
 
 const batchLoss =
-  <O>(name: FusedLossName, op: OpFn<O>) =>
-  (options?: OpOptions<O>): LayersLoss =>
+  <F extends Op>(name: FusedLossName, op: F) =>
+  (options?: OptionsOf<F>): LayersLoss =>
   (yTrue, yPred) =>
-    tidy(() => op(keras(name, yTrue, yPred), yPred, options));
+    tidy(() => op(keras(name, yTrue, yPred), yPred, options as never));
 
-// The row losses default to reduction 'none' here: tfjs-layers weights and averages the rows.
 const rowLoss =
-  <O extends { reduction?: string }>(name: FusedLossName, op: OpFn<O>) =>
-  (options?: OpOptions<O>): LayersLoss =>
+  <F extends Op>(name: FusedLossName, op: F) =>
+  (options?: OptionsOf<F>): LayersLoss =>
   (yTrue, yPred) =>
-    tidy(() => op(keras(name, yTrue, yPred), yPred, { reduction: 'none', ...options } as OpOptions<O>));
+    tidy(() => op(keras(name, yTrue, yPred), yPred, Object.assign({ reduction: 'none' }, options) as never));
 
-export const anyLoss = batchLoss<AnyLossOptions>('anyLoss', ops.anyLoss);
-export const diceLoss = batchLoss<DiceOptions>('diceLoss', ops.diceLoss);
-export const tverskyLoss = batchLoss<TverskyOptions>('tverskyLoss', ops.tverskyLoss);
-export const binaryCrossEntropy = batchLoss<BinaryCrossEntropyOptions>('binaryCrossEntropy', ops.binaryCrossEntropy);
-export const sigmoidFocal = batchLoss<SigmoidFocalOptions>('sigmoidFocal', ops.sigmoidFocal);
-export const zLoss = rowLoss<ZLossOptions>('zLoss', ops.zLoss);
-export const sphericalLoss = rowLoss<SphericalLossOptions>('sphericalLoss', ops.sphericalLoss);
-export const softmaxCrossEntropy = rowLoss<SoftmaxCrossEntropyOptions>('softmaxCrossEntropy', ops.softmaxCrossEntropy);
-export const rankList = batchLoss<RankListOptions>('rankList', ops.rankList);
-export const listMLE = batchLoss<ListMLEOptions>('listMLE', ops.listMLE);
-export const listNet = batchLoss<ListNetOptions>('listNet', ops.listNet);
-export const rankNet = batchLoss<RankNetOptions>('rankNet', ops.rankNet);
-export const lambdaLoss = batchLoss<LambdaLossOptions>('lambdaLoss', ops.lambdaLoss);
-export const multiSimilarity = batchLoss<Omit<MultiSimilarityOptions, 'reference' | 'referenceLabels'>>(
-  'multiSimilarity',
-  ops.multiSimilarity,
-);
-export const contrastive = batchLoss<ContrastiveOptions>('contrastive', ops.contrastive);
-export const tripletBatchHard = batchLoss<TripletBatchHardOptions>('tripletBatchHard', ops.tripletBatchHard);
-export const circleLoss = batchLoss<CircleLossOptions>('circleLoss', ops.circleLoss);
-export const supCon = batchLoss<SupConOptions>('supCon', ops.supCon);
-export const ntXent = batchLoss<NtXentOptions>('ntXent', ops.ntXent);
-export const orthogonalProjection = batchLoss<OrthogonalProjectionOptions>(
-  'orthogonalProjection',
-  ops.orthogonalProjection,
-);
+export const anyLoss = batchLoss('anyLoss', ops.anyLoss);
+export const diceLoss = batchLoss('diceLoss', ops.diceLoss);
+export const tverskyLoss = batchLoss('tverskyLoss', ops.tverskyLoss);
+export const binaryCrossEntropy = batchLoss('binaryCrossEntropy', ops.binaryCrossEntropy);
+export const sigmoidFocal = batchLoss('sigmoidFocal', ops.sigmoidFocal);
+export const zLoss = rowLoss('zLoss', ops.zLoss);
+export const sphericalLoss = rowLoss('sphericalLoss', ops.sphericalLoss);
+export const softmaxCrossEntropy = rowLoss('softmaxCrossEntropy', ops.softmaxCrossEntropy);
+export const rankList = batchLoss('rankList', ops.rankList);
+export const listMLE = batchLoss('listMLE', ops.listMLE);
+export const listNet = batchLoss('listNet', ops.listNet);
+export const rankNet = batchLoss('rankNet', ops.rankNet);
+export const lambdaLoss = batchLoss('lambdaLoss', ops.lambdaLoss);
+export const multiSimilarity = batchLoss('multiSimilarity', ops.multiSimilarity);
+export const contrastive = batchLoss('contrastive', ops.contrastive);
+export const tripletBatchHard = batchLoss('tripletBatchHard', ops.tripletBatchHard);
+export const circleLoss = batchLoss('circleLoss', ops.circleLoss);
+export const supCon = batchLoss('supCon', ops.supCon);
+export const ntXent = batchLoss('ntXent', ops.ntXent);
+export const orthogonalProjection = batchLoss('orthogonalProjection', ops.orthogonalProjection);
