@@ -2,7 +2,9 @@
 // odd sizes, saturated and peaked inputs, one-class batches and invalid inputs, printing the
 // largest errors of each case. Built twice from this file: cuda_parity_sim runs the kernels in
 // the simulator (CI), cuda_parity on a real device, where it also prints kernel times.
-//   cuda_parity [--require-device]   exit 1 on any failed case (or, with the flag, no device)
+//   cuda_parity [--require-device] [--family confusion|spherical|ranking|pairs] [--untimed]
+// exits 1 on any failed case (or, with --require-device, no device); --family runs one family and
+// --untimed leaves out the timed sizes (both keep runs under compute-sanitizer short).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -871,30 +873,11 @@ void pair_cases(uint64_t& seed, bool timed) {
       run_pair_case({8192, 0, 128, PairLabels::Classes, true, seed++}, f, true);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const bool require = argc > 1 && std::strcmp(argv[1], "--require-device") == 0;
-#if !defined(FL_PARITY_SIM)
-  const fl::CudaStatus dev = fl::cuda_discover();
-  if (!dev.available) {
-    std::printf("cuda_parity: skipped, no usable CUDA device (%s)\n", dev.reason.c_str());
-    return require ? 1 : 0;
-  }
-  std::printf("cuda_parity on %s (sm_%d%d)\n", dev.devices[0].name.c_str(), dev.devices[0].major,
-              dev.devices[0].minor);
-  const bool timed = true;
-#else
-  (void)require;
-  const bool timed = false;
-#endif
-  gpu::set_profiling(timed);
+void anyloss_cases(uint64_t& seed, bool timed) {
   using fl::Average;
   using fl::Input;
   using fl::LabelType;
   using fl::Metric;
-  uint64_t seed = 1;
-
   // Binary: every size, both inputs, every label type, weights on and off.
   const Metric binary_metrics[] = {Metric::F1,    Metric::MCC,   Metric::BalancedAccuracy,
                                    Metric::GMean, Metric::FBeta, Metric::Accuracy};
@@ -953,15 +936,56 @@ int main(int argc, char** argv) {
       run_case({(int64_t{1} << 22) / classes, classes, Input::Logits, LabelType::Int32, false,
                 Scores::Normal, Labels::Random, Metric::F1, Average::Macro, seed++},
                true);
+}
 
-  elementwise_cases(seed);
-  overlap_cases(seed);
-  spherical_cases(seed);
-  softmax_cases(seed);
-  class_fault_cases(seed);
-  ranking_cases(seed);
-  ranking_fault_cases(seed);
-  pair_cases(seed, timed);
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool require = false, untimed = false;
+  const char* family = nullptr;
+  for (int i = 1; i < argc; i++) {
+    if (!std::strcmp(argv[i], "--require-device"))
+      require = true;
+    else if (!std::strcmp(argv[i], "--untimed"))
+      untimed = true;
+    else if (!std::strcmp(argv[i], "--family") && i + 1 < argc)
+      family = argv[++i];
+    else {
+      std::fprintf(stderr, "cuda_parity: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  const auto want = [&](const char* f) { return !family || !std::strcmp(family, f); };
+#if !defined(FL_PARITY_SIM)
+  const fl::CudaStatus dev = fl::cuda_discover();
+  if (!dev.available) {
+    std::printf("cuda_parity: skipped, no usable CUDA device (%s)\n", dev.reason.c_str());
+    return require ? 1 : 0;
+  }
+  std::printf("cuda_parity on %s (sm_%d%d)\n", dev.devices[0].name.c_str(), dev.devices[0].major,
+              dev.devices[0].minor);
+  const bool timed = !untimed;
+#else
+  (void)require, (void)untimed;
+  const bool timed = false;
+#endif
+  gpu::set_profiling(timed);
+  uint64_t seed = 1;
+  if (want("confusion")) {
+    anyloss_cases(seed, timed);
+    elementwise_cases(seed);
+    overlap_cases(seed);
+  }
+  if (want("spherical")) {
+    spherical_cases(seed);
+    softmax_cases(seed);
+    class_fault_cases(seed);
+  }
+  if (want("ranking")) {
+    ranking_cases(seed);
+    ranking_fault_cases(seed);
+  }
+  if (want("pairs")) pair_cases(seed, timed);
 
   std::printf("cuda_parity (%s): %d cases passed, %d failed\n", kBackend, passed, failed);
   return failed == 0 ? 0 : 1;
