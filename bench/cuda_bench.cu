@@ -104,6 +104,41 @@ double fma_gflops(int sms) {
   return 2.0 * kFmaChains * double(iters) * blocks * threads / (ms * 1e6);
 }
 
+// What the copies of a whole call can reach: the link with pinned host memory (the ceiling),
+// with pageable memory (what the driver's own staging gives), and a host memcpy on one thread
+// (what staging user arrays through pinned buffers costs on the host). GB/s, best of 10.
+struct Transfers {
+  double pinned_in, pinned_out, pageable_in, pageable_out, host_copy;
+};
+
+Transfers transfer_probe() {
+  const size_t bytes = size_t{64} << 20;
+  std::vector<unsigned char> pageable(bytes, 1), other(bytes, 2);
+  unsigned char *pinned, *dev;
+  CHECK(cudaMallocHost(&pinned, bytes));
+  CHECK(cudaMalloc(&dev, bytes));
+  std::memset(pinned, 3, bytes);
+  auto rate = [&](const std::function<void()>& copy) {
+    return bytes / (best_ms(10, copy) * 1e6);
+  };
+  Transfers t;
+  t.pinned_in = rate([&] { CHECK(cudaMemcpy(dev, pinned, bytes, cudaMemcpyHostToDevice)); });
+  t.pinned_out = rate([&] { CHECK(cudaMemcpy(pinned, dev, bytes, cudaMemcpyDeviceToHost)); });
+  t.pageable_in = rate([&] { CHECK(cudaMemcpy(dev, pageable.data(), bytes, cudaMemcpyHostToDevice)); });
+  t.pageable_out = rate([&] { CHECK(cudaMemcpy(pageable.data(), dev, bytes, cudaMemcpyDeviceToHost)); });
+  double host_ms = 1e30;  // CUDA events do not see host work: wall clock
+  for (int r = 0; r < 10; r++) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::memcpy(other.data(), pageable.data(), bytes);
+    host_ms = std::min(
+        host_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  t.host_copy = bytes / (host_ms * 1e6);
+  CHECK(cudaFreeHost(pinned));
+  CHECK(cudaFree(dev));
+  return t;
+}
+
 // ---- the losses ---------------------------------------------------------------------------
 
 struct Rng {  // xorshift64*
@@ -134,6 +169,7 @@ struct Case {
   double flops = 0;  // 6 N^2 D for the pairwise losses (one product forward, two backward)
   size_t grad_len = 0;
   std::function<fl::Status(bool gpu, double* loss, float* grad)> call;
+  double pairs = 0;  // ordered pairs of items within lists, for RankNet and LambdaLoss
 };
 
 double median(std::vector<double> v) {
@@ -154,7 +190,8 @@ Row time_case(const Case& c, int reps, double gbps_limit, double gflops_limit) {
   double l_gpu = 0, l_cpu = 0;
   auto must = [&](const fl::Status& s) {
     if (!s.ok()) {
-      std::fprintf(stderr, "%s %s: %s\n", c.loss.c_str(), c.size.c_str(), s.message.c_str());
+      std::fprintf(stderr, "%s %s: fault %d at %lld (%g) %s\n", c.loss.c_str(), c.size.c_str(),
+                   int(s.fault), (long long)s.index, s.value, s.message.c_str());
       std::exit(1);
     }
   };
@@ -183,6 +220,9 @@ Row time_case(const Case& c, int reps, double gbps_limit, double gflops_limit) {
   if (c.flops > 0) {
     row.rate = c.flops / (row.kernel_ms * 1e6), row.unit = "GFLOP/s";
     row.limit_pct = 100 * row.rate / gflops_limit;
+  } else if (c.pairs > 0) {  // a handful of flops per pair around an exp and a log: no probe fits
+    row.rate = c.pairs / (row.kernel_ms * 1e6), row.unit = "Gpairs/s";
+    row.limit_pct = NAN;
   } else {
     row.rate = c.bytes / (row.kernel_ms * 1e6), row.unit = "GB/s";
     row.limit_pct = 100 * row.rate / gbps_limit;
@@ -281,6 +321,25 @@ void ranking_cases(std::vector<Case>& cases, Inputs& in, Rng& rng) {
                        return gpu ? fl::cuda::ranklist(pb, {}, loss, grad)
                                   : fl::ranklist_cpu(pb, {}, loss, grad);
                      }});
+    // LambdaLoss's gains 2^r - 1 take relevance up to 64: graded labels 0 to 4 instead.
+    fl::RankingProblem graded = pb;
+    std::vector<float> grades(pb.relevance, pb.relevance + size_t(lists) * n);
+    for (float& r : grades) r = std::floor(r * 5 / n);
+    graded.relevance = in.keep(std::move(grades));
+    const double pairs = double(lists) * n * n;
+    cases.push_back({"RankNet", size, 0, 0, len, [pb](bool gpu, double* loss, float* grad) {
+                       const auto w = fl::PairWeighting::None;
+                       return gpu ? fl::cuda::ranknet(pb, 1, w, loss, grad)
+                                  : fl::ranknet_cpu(pb, 1, w, loss, grad);
+                     }});
+    cases.back().pairs = pairs;
+    cases.push_back({"LambdaLoss ndcgLoss2", size, 0, 0, len, [graded](bool gpu, double* loss, float* grad) {
+                       fl::LambdaParams p;
+                       p.scheme = fl::LambdaScheme::NdcgLoss2;
+                       return gpu ? fl::cuda::lambdaloss(graded, p, loss, grad)
+                                  : fl::lambdaloss_cpu(graded, p, loss, grad);
+                     }});
+    cases.back().pairs = pairs;
   }
 }
 
@@ -332,7 +391,11 @@ int main(int argc, char** argv) {
   const double gbps = triad_gbps(dev.multiprocessors), gflops = fma_gflops(dev.multiprocessors);
   std::printf("%s (sm_%d%d, %d SMs); CPU path on %d threads\n", dev.name.c_str(), dev.major,
               dev.minor, dev.multiprocessors, fl::threads());
-  std::printf("device limits, same run: triad %.0f GB/s, FP32 FMA %.0f GFLOP/s\n\n", gbps, gflops);
+  std::printf("device limits, same run: triad %.0f GB/s, FP32 FMA %.0f GFLOP/s\n", gbps, gflops);
+  const Transfers tr = transfer_probe();
+  std::printf("copies (GB/s): pinned in %.1f, out %.1f; pageable in %.1f, out %.1f; host memcpy "
+              "(1 thread) %.1f\n\n",
+              tr.pinned_in, tr.pinned_out, tr.pageable_in, tr.pageable_out, tr.host_copy);
 
   Rng rng(20261122);
   Inputs in;
@@ -351,8 +414,10 @@ int main(int argc, char** argv) {
   for (const Case& c : cases) {
     const int reps = quick ? 5 : (c.flops > 1e12 ? 5 : 25);
     const Row r = time_case(c, reps, gbps, gflops);
-    std::printf("| %s | %s | %.3f | %.0f %s | %.0f%% | %.2f | %.2f | %.0fx | %.1e | %.1e |\n",
-                r.loss.c_str(), r.size.c_str(), r.kernel_ms, r.rate, r.unit, r.limit_pct, r.wall_ms,
+    char pct[16] = "-";
+    if (!std::isnan(r.limit_pct)) std::snprintf(pct, sizeof pct, "%.0f%%", r.limit_pct);
+    std::printf("| %s | %s | %.3f | %.0f %s | %s | %.2f | %.2f | %.0fx | %.1e | %.1e |\n",
+                r.loss.c_str(), r.size.c_str(), r.kernel_ms, r.rate, r.unit, pct, r.wall_ms,
                 r.cpu_ms, r.cpu_ms / r.kernel_ms, r.loss_diff, r.grad_diff);
     std::fflush(stdout);
     if (!(r.loss_diff <= kTol && r.grad_diff <= kTol)) failed++;
@@ -373,10 +438,11 @@ int main(int argc, char** argv) {
       const Row& r = rows[i];
       std::fprintf(f,
                    "%s\n {\"loss\": \"%s\", \"size\": \"%s\", \"kernelMs\": %.4f, \"wallMs\": %.4f, "
-                   "\"cpuMs\": %.4f, \"rate\": %.1f, \"unit\": \"%s\", \"ofLimitPct\": %.1f, "
+                   "\"cpuMs\": %.4f, \"rate\": %.1f, \"unit\": \"%s\", \"ofLimitPct\": %s, "
                    "\"lossDiff\": %.2e, \"gradDiff\": %.2e}",
                    i ? "," : "", r.loss.c_str(), r.size.c_str(), r.kernel_ms, r.wall_ms, r.cpu_ms,
-                   r.rate, r.unit, r.limit_pct, r.loss_diff, r.grad_diff);
+                   r.rate, r.unit, std::isnan(r.limit_pct) ? "null" : std::to_string(r.limit_pct).c_str(),
+                   r.loss_diff, r.grad_diff);
     }
     std::fprintf(f, "\n]}\n");
     std::fclose(f);
