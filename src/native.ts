@@ -306,24 +306,34 @@ export function getThreads(): number {
 }
 
 /**
- * Under 'auto', a loss with CUDA kernels runs on the GPU only from this many elements (scores)
- * up: below it the copies to and from the device (8 bytes per element over PCIe, about 12-25
- * GB/s, plus about 20 us per call) cost more than the threaded CPU kernels take. An estimate from
- * those figures, not yet a measurement on a GPU machine; the one place to change it.
+ * Under 'auto', a pairwise loss runs on the GPU from this much pairwise work up (multiply-adds of
+ * the similarity product, N M D, for the metric-learning losses; pairs, the sum of n^2 over lists,
+ * for RankNet and LambdaLoss), and a streaming loss never does. The addon takes host arrays, so a
+ * GPU call copies its inputs in and its gradient out: on an H100 machine (bench/cuda_bench.cu) that
+ * moved about 8 GB/s and cost at least 0.2 ms a call. A streaming loss does a few flops per byte,
+ * and the threaded CPU kernels finish it in less time than the copies take (softmax CE at 4096 x
+ * 1000: 0.6 ms on 16 CPU threads, 4.0 ms as a GPU call). A pairwise loss's work grows faster than
+ * its data and pays for the copies once there is enough of it (Multi-Similarity at N = 1024,
+ * D = 128: 0.43 ms as a GPU call, 12.9 ms on 16 CPU threads). The one place to change the rule.
  */
-export const CUDA_AUTO_MIN_ELEMENTS = 1 << 20;
+export const CUDA_AUTO_MIN_WORK = 1 << 22;
 
-/** What a loss offers beyond the CPU, and how large this call is. */
+/** What a loss offers beyond the CPU, and how much pairwise work this call is. */
 export interface Dispatch {
   /** The loss has CUDA kernels (and so runs on 'cuda' and 'cuda-sim'). */
   cuda: boolean;
-  /** Elements of the main input (the scores). */
-  elements: number;
+  /** Pairwise work of the call, as CUDA_AUTO_MIN_WORK counts it; 0 for a streaming loss. */
+  pairWork: number;
+}
+
+/** Whether 'auto' sends a call to the GPU when a device exists (see CUDA_AUTO_MIN_WORK). */
+export function autoPicksCuda(d: Dispatch): boolean {
+  return d.cuda && d.pairWork >= CUDA_AUTO_MIN_WORK;
 }
 
 /**
  * The backend a call runs on. 'auto' (or FUSEDLOSS_BACKEND, when set) picks CUDA for a loss with
- * CUDA kernels when a device exists and the problem has at least CUDA_AUTO_MIN_ELEMENTS elements,
+ * CUDA kernels when a device exists and the call has at least CUDA_AUTO_MIN_WORK pairwise work,
  * else the native CPU when the addon loaded, else the reference. An explicit backend that cannot
  * run is refused with the reason.
  */
@@ -352,7 +362,7 @@ export function resolveBackend(fn: string, requested: Backend, d: Dispatch): Res
         return 'cpu';
       }
       if (!addon) return 'js';
-      if (d.cuda && d.elements >= CUDA_AUTO_MIN_ELEMENTS && backends().cuda.available) return 'cuda';
+      if (autoPicksCuda(d) && backends().cuda.available) return 'cuda';
       return 'cpu';
     }
   }

@@ -138,7 +138,7 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
     dim = o.dim as number;
   const loss = opt(o, 'loss', SPHERICAL_HEAD_DEFAULTS.loss);
   const backend =
-    resolveBackend(fn, opt<Backend>(o, 'backend', 'auto'), { cuda: false, elements: 0 }) === 'js' ? 'js' : 'cpu';
+    resolveBackend(fn, opt<Backend>(o, 'backend', 'auto'), { cuda: false, pairWork: 0 }) === 'js' ? 'js' : 'cpu';
   const a = opt(o, 'a', SPHERICAL_HEAD_DEFAULTS.a),
     b = opt(o, 'b', SPHERICAL_HEAD_DEFAULTS.b);
   const init = opt(o, 'init', 1 / Math.sqrt(dim)),

@@ -15,6 +15,8 @@ import {
   tverskyLoss,
   tverskyLossAsync,
 } from '../src';
+import { listBatch, pairCount } from '../src/losses/lists';
+import { autoPicksCuda, CUDA_AUTO_MIN_WORK } from '../src/native';
 import { bitwiseEqual, randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
 
 describe('backends()', () => {
@@ -34,6 +36,26 @@ describe('backends()', () => {
       // This project's CI machines build with nvcc but have no driver.
       if (b.cuda.compiled && b.cuda.driverVersion === 0) expect(b.cuda.reason).toMatch(/driver/i);
     }
+  });
+});
+
+// The rule, measured on an H100 machine (bench/cuda_bench.cu): host-array copies make a GPU call
+// slower than the CPU for a streaming loss, and faster for pairwise work from about 2^22 up.
+describe("'auto' and the GPU", () => {
+  it('keeps streaming losses on the CPU, however large', () => {
+    expect(autoPicksCuda({ cuda: true, pairWork: 0 })).toBe(false);
+  });
+  it('sends pairwise work to the GPU from CUDA_AUTO_MIN_WORK up', () => {
+    expect(CUDA_AUTO_MIN_WORK).toBe(1 << 22);
+    expect(autoPicksCuda({ cuda: true, pairWork: 1024 * 1024 * 128 })).toBe(true);
+    expect(autoPicksCuda({ cuda: true, pairWork: CUDA_AUTO_MIN_WORK - 1 })).toBe(false);
+    expect(autoPicksCuda({ cuda: false, pairWork: 1 << 30 })).toBe(false);
+  });
+  it('counts the pairs of ragged and fixed lists', () => {
+    const ragged = listBatch('t', new Float32Array(10), new Float32Array(10), { offsets: [0, 3, 3, 10] });
+    expect(pairCount(ragged)).toBe(9 + 0 + 49);
+    const fixed = listBatch('t', new Float32Array(12), new Float32Array(12), { listSize: 4 });
+    expect(pairCount(fixed)).toBe(3 * 16);
   });
 });
 

@@ -264,7 +264,7 @@ for (const { backend, skip } of gpus) {
     });
 
     it('a loss without CUDA kernels is refused, saying so', () => {
-      expect(() => resolveBackend('someLoss', backend, { cuda: false, elements: 10 })).toThrow(
+      expect(() => resolveBackend('someLoss', backend, { cuda: false, pairWork: 0 })).toThrow(
         expect.objectContaining({
           code: 'ERR_FUSEDLOSS_BACKEND_UNAVAILABLE',
           message: expect.stringMatching(/someLoss has no CUDA kernel/),

@@ -56,8 +56,8 @@ export interface ProblemOptions {
   /**
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
    * TypeScript reference, 'cuda' the GPU, 'cuda-sim' the CUDA kernels run by the simulator
-   * (testing only, slow). 'auto' is CUDA for a loss with CUDA kernels when a device exists and
-   * the scores have at least CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else the CPU when the addon
+   * (testing only, slow). 'auto' is the CPU when the addon loaded (a streaming loss finishes there
+   * before a GPU call's copies would; see CUDA_AUTO_MIN_WORK), else
    * loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto' (see README).
    */
   backend?: Backend;
@@ -236,7 +236,7 @@ function problem(
     classes,
     probabilities: opt<string>(o, 'input', 'logits') === 'probabilities',
     // Every loss of this family has CUDA kernels.
-    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: s.length }),
+    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: 0 }),
     names: { scores: scoresName, labels: 'labels', weights: 'options.weights' },
   };
 }

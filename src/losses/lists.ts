@@ -53,6 +53,13 @@ export function listBatch(fn: string, scores: unknown, relevance: unknown, o: Re
   return { scores: s, relevance: r, offsets, nativeOffsets: null, listSize: size };
 }
 
+/** Ordered pairs of items within lists, the sum of n^2: the work of a pairwise list loss. */
+export function pairCount(b: ListBatch): number {
+  let pairs = 0;
+  for (let l = 0; l + 1 < b.offsets.length; l++) pairs += (b.offsets[l + 1] - b.offsets[l]) ** 2;
+  return pairs;
+}
+
 /** The longest list's length (padding included). */
 export function longestList(b: ListBatch): number {
   let m = 0;

@@ -34,8 +34,8 @@ export interface PairOptions {
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'cuda' the GPU,
    * 'cuda-sim' the CUDA kernels run by the simulator (testing only, slow), 'js' the float64
    * reference (builds the N x N similarity matrix: small batches only). 'auto' is CUDA when a
-   * device exists and the embeddings have at least CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else
-   * the CPU when the addon loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto'.
+   * device exists and N M D (rows, reference rows, dim) is at least CUDA_AUTO_MIN_WORK (2^22),
+   * else the CPU when the addon loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto'.
    */
   backend?: Backend;
 }
@@ -265,7 +265,10 @@ function runPairs(
         dim,
       )
     : undefined;
-  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: e.length });
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), {
+    cuda: true,
+    pairWork: (e.length / dim) * (ref ? ref.e.length / dim : e.length / dim) * dim,
+  });
   const out = gradBuffer(fn, o.out, e.length, e);
   const refOut = ref ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut') : undefined;
   const p: PairRefParams = {

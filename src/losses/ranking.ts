@@ -26,7 +26,7 @@ import {
   type RefResult,
 } from '../reference/ranking';
 import { andThen, native, withGrad, type LossResult } from './dispatch';
-import { checkListValues, listBatch, longestList, type ListBatch } from './lists';
+import { checkListValues, listBatch, longestList, pairCount, type ListBatch } from './lists';
 
 /** Options every list loss takes: the list layout, the gradient buffer and the backend. */
 export interface ListOptions {
@@ -46,8 +46,9 @@ export interface ListOptions {
   /** Gradient buffer to fill (length = scores.length, not overlapping the scores). Default: a new array. */
   out?: Float32Array;
   /**
-   * 'auto' (default): CUDA when a device exists and the scores have at least
-   * CUDA_AUTO_MIN_ELEMENTS items, else the native CPU when the addon loaded, else 'js'; 'cpu';
+   * 'auto' (default): for RankNet and LambdaLoss, CUDA when a device exists and the lists hold at
+   * least CUDA_AUTO_MIN_WORK (2^22) pairs (the sum of n^2); else, and for the other list losses
+   * (streaming, O(n log n) a list), the native CPU when the addon loaded, else 'js'; 'cpu';
    * 'cuda' the GPU; 'cuda-sim' the CUDA kernels run by the simulator (testing only, slow); 'js'
    * the float64 reference.
    */
@@ -200,7 +201,9 @@ function runList(
 ): Result {
   const o = readOptions(fn, options, schema);
   const b = listBatch(fn, scores, relevance, o);
-  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: b.scores.length });
+  // RankNet and LambdaLoss are pairwise by nature; the other list losses stream their lists.
+  const pairwise = call === 'rankNet' || call === 'lambdaLoss';
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: pairwise ? pairCount(b) : 0 });
   const out = gradBuffer(fn, o.out, b.scores.length, b.scores);
   const { params, reference, top } = prepare(o, b);
   if (backend === 'js') {
@@ -491,7 +494,7 @@ function distillImpl(
   }
   requireLength(fn, 'teacherLogits', t.length, s.length, 'the layout of the student logits');
   const classes = rows === 0 ? 0 : s.length / rows;
-  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: s.length });
+  const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: 0 });
   const out = gradBuffer(fn, o.out, s.length, s);
   const tau = opt(o, 'tau', RANKING_DEFAULTS.tau);
   if (backend === 'js') {

@@ -46,8 +46,8 @@ export interface ClassLossOptions {
   /**
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
    * TypeScript reference, 'cuda' the GPU, 'cuda-sim' the CUDA kernels run by the simulator
-   * (testing only, slow). 'auto' is CUDA when a device exists and the logits have at least
-   * CUDA_AUTO_MIN_ELEMENTS (2^20) elements, else the CPU when the addon loaded, else 'js'.
+   * (testing only, slow). 'auto' is the CPU when the addon loaded (a streaming loss finishes there
+   * before a GPU call's copies would; see CUDA_AUTO_MIN_WORK), else 'js'.
    * FUSEDLOSS_BACKEND, when set, replaces 'auto' (see README).
    */
   backend?: Backend;
@@ -225,7 +225,7 @@ function problem(fn: string, logits: unknown, targets: unknown, o: Record<string
     classes,
     reduction: opt<Reduction>(o, 'reduction', 'mean'),
     out: gradBuffer(fn, o.out, x.length, x),
-    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, elements: x.length }),
+    backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: 0 }),
   };
 }
 
