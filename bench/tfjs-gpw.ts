@@ -5,7 +5,7 @@
 // (circle's a_p, a_n) and masks that depend on the rows (which terms are non-zero) come from a
 // detached copy of S: tfjs has no stop-gradient, nor gradients for comparisons.
 import * as tf from '@tensorflow/tfjs';
-import { runner, type TfjsRunner } from './tfjs-anyloss';
+import { detach, runner, type TfjsRunner } from './tfjs-anyloss';
 
 const BIG = 1e4; // masks out a logit of an LSE, or a distance of a max / min
 
@@ -19,10 +19,6 @@ interface Pairs {
 function similarity(xs: tf.Tensor): tf.Tensor {
   const fn = xs.div(tf.maximum(tf.norm(xs, 'euclidean', 1, true), 1e-12));
   return tf.matMul(fn, fn, false, true);
-}
-
-function detach(S: tf.Tensor): tf.Tensor {
-  return tf.tensor2d(S.dataSync() as Float32Array, S.shape as [number, number]);
 }
 
 /** Distances on the unit sphere, clamped away from 0 so sqrt's gradient stays finite on the diagonal. */

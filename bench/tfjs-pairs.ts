@@ -3,7 +3,7 @@
 // the full N x N similarity matrix, masks for the pairs, mining on a detached copy (tfjs has no
 // stop-gradient), and two masked log-sum-exps with an implicit zero.
 import * as tf from '@tensorflow/tfjs';
-import { runner, type TfjsRunner } from './tfjs-anyloss';
+import { detach, runner, type TfjsRunner } from './tfjs-anyloss';
 
 export function multiSimilarityTfjs(
   x: Float32Array,
@@ -31,7 +31,7 @@ export function multiSimilarityTfjs(
   return runner(xt, [pos, neg, zeros, far, near], (xs) => {
     const fn = xs.div(tf.maximum(tf.norm(xs, 'euclidean', 1, true), 1e-12));
     const S = tf.matMul(fn, fn, false, true);
-    const detached = tf.tensor2d(S.dataSync() as Float32Array, [n, n]);
+    const detached = detach(S);
     const minPos = tf.where(pos, detached, far).min(1, true);
     const maxNeg = tf.where(neg, detached, near).max(1, true);
     const posMined = tf.logicalAnd(pos, detached.sub(epsilon).less(maxNeg));
