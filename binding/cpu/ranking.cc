@@ -85,12 +85,17 @@ Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* los
   int64_t longest = 0;
   for (int64_t l = 0; l < pb.lists; ++l) longest = std::max(longest, pb.end(l) - pb.begin(l));
   const PositionWeights weight{p.weights, p.top_k > 0 ? p.top_k : INT32_MAX};
-  std::vector<float> a(static_cast<size_t>(longest));
+  // Zero-padded by a block: the sweep reads whole blocks of kLanes.
+  std::vector<float> a(static_cast<size_t>(longest) + kLanes, 0.0f);
   for (int64_t k = 0; k < longest; ++k) a[k] = weight(static_cast<int32_t>(k));
+  const bool bounded = std::all_of(a.begin(), a.begin() + longest,
+                                   [](float ak) { return ak <= ranking::kNarrowWeightMax; });
   return sorted_lists(
       pb, p.ties == Ties::Shuffle ? Order::Shuffled : Order::Relevance, p.seed,
-      [&](Scratch& sc, int32_t m) { return ranking::plackett_luce_sweep(sc, m, a.data()); }, loss,
-      grad);
+      [&](Scratch& sc, int32_t m) {
+        return ranking::plackett_luce_sweep(sc, m, a.data(), bounded);
+      },
+      loss, grad);
 }
 
 Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* loss, float* grad) {
@@ -156,7 +161,7 @@ Status plackett_luce_distill_cpu(const DistillProblem& pb, float tau, double* lo
       sc.s[k] = s[i];
       sc.r[k] = static_cast<float>(exp_nonpos((t[i] - tmax) / tau) / z);
     }
-    one.loss = ranking::plackett_luce_sweep(sc, c, sc.r.data());
+    one.loss = ranking::plackett_luce_sweep(sc, c, sc.r.data(), true);  // a_k <= 1
     ranking::scatter(b, c, c, sc, scale, grad);
     return one;
   });
