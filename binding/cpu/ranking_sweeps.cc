@@ -273,8 +273,10 @@ FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m) {
     float* __restrict S = sc.x.data();  // S[m] = 0: p(i) = m, no constraint
     float* __restrict w = sc.y.data();
     float* __restrict Q = sc.enter.data();
+    float* __restrict inv = sc.m.data();  // 1 / e_i
     shifted_suffix(s, m, top, e, S);
-    for (int32_t i = 0; i < m; ++i) w[i] = S[p[i]] / e[i];
+    for (int32_t i = 0; i < m; ++i) inv[i] = 1.0f / e[i];
+    for (int32_t i = 0; i < m; ++i) w[i] = S[p[i]] * inv[i];
     const double W = nonneg_sum(m, [&](int32_t i) FL_LAMBDA_INLINE { return w[i]; });
     if (W == 0) {
       std::fill(g, g + m, 0.0f);
@@ -282,7 +284,7 @@ FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m) {
     }
     clear_tail(Q, m);
     std::fill(Q, Q + m, 0.0f);
-    for (int32_t i = 0; i < m; ++i) Q[p[i]] += 1.0f / e[i];  // Q[m]: no constraint
+    for (int32_t i = 0; i < m; ++i) Q[p[i]] += inv[i];  // Q[m]: no constraint
     const SigmoidSoftplus outer = sigmoid_softplus(static_cast<float>(std::log(W)));
     const float c = static_cast<float>(outer.sigmoid / W);
     prefix_sums(
