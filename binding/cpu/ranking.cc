@@ -103,17 +103,24 @@ Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* l
       pb, Order::Relevance, 0,
       [&](Scratch& sc, int32_t m) {
         // p(i): the first position constrained below i; relevance is sorted, so it only grows.
-        for (int32_t i = 0, q = 1; i < m; ++i) {
-          q = std::max(q, i + 1);
-          while (q < m && !constrained(sc.r[i], sc.r[q], p.margin)) ++q;
-          sc.p[i] = q;
-        }
+        // When every item is constrained above the next one (distinct grades, margin met),
+        // p(i) = i + 1 without the search.
+        const bool adjacent = ranking::adjacent_constrained(sc.r.data(), m, p.margin);
+        if (adjacent)
+          for (int32_t i = 0; i < m; ++i) sc.p[i] = i + 1;
+        else
+          for (int32_t i = 0, q = 1; i < m; ++i) {
+            q = std::max(q, i + 1);
+            while (q < m && !constrained(sc.r[i], sc.r[q], p.margin)) ++q;
+            sc.p[i] = q;
+          }
         const SuffixStarts starts{sc.p.data()};
         const bool all_pairs = p.skip == 0 || p.skip >= m - 1;
         if (all_pairs && p.form == RankListForm::Anchor)
           return anchor_suffix_loss(sc.s.data(), m, starts, PositionWeights{}, sc.R.data(),
                                     sc.g.data());
-        if (all_pairs && p.form == RankListForm::Lse) return ranking::ranklist_lse_sweep(sc, m);
+        if (all_pairs && p.form == RankListForm::Lse)
+          return ranking::ranklist_lse_sweep(sc, m, adjacent);
         return ranklist_window_loss(p.form, sc.s.data(), m, sc.p.data(), p.skip, sc.R.data(),
                                     sc.g.data());
       },

@@ -263,7 +263,23 @@ FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* _
 // enter_j = sum_{i: p(i) = j} e_i: descend's recurrence.
 // Narrow lists: e^{A_i} = w_i = S_{p(i)} / e_i, e^{Lambda} = W = sum_i w_i, and
 // g_k = sigma(Lambda) / W (e_k Q_k - w_k) with Q_k = sum_{i: p(i) <= k} 1 / e_i.
-FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m) {
+FL_SIMD_CLONES bool adjacent_constrained(const float* __restrict r, int32_t m, float margin) {
+  const Vec8 w = Vec8{} + margin;
+  Lanes loose = {};
+  int32_t i = 0;
+  for (Vec8 x, y; i + kLanes < m; i += kLanes) {
+    load_vec(x, r + i);
+    load_vec(y, r + i + 1);
+    const Vec8 d = x - y;
+    loose |= ~((d > 0.0f) & (d >= w));
+  }
+  int32_t any = 0;
+  for (; i + 1 < m; ++i) any |= !constrained(r[i], r[i + 1], margin);
+  for (int j = 0; j < kLanes; ++j) any |= loose[j];
+  return any == 0;
+}
+
+FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent) {
   const float* __restrict s = sc.s.data();
   const int32_t* __restrict p = sc.p.data();
   float* __restrict g = sc.g.data();
@@ -273,22 +289,30 @@ FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m) {
     float* __restrict S = sc.x.data();  // S[m] = 0: p(i) = m, no constraint
     float* __restrict w = sc.y.data();
     float* __restrict Q = sc.enter.data();
-    float* __restrict inv = sc.m.data();  // 1 / e_i
+    // 1 / e_i, at inv[i + 1]: Q's terms when p(i) = i + 1.
+    float* __restrict inv = sc.m.data();
     shifted_suffix(s, m, top, e, S);
-    for (int32_t i = 0; i < m; ++i) inv[i] = 1.0f / e[i];
-    for (int32_t i = 0; i < m; ++i) w[i] = S[p[i]] * inv[i];
+    inv[0] = 0.0f;
+    for (int32_t i = 0; i < m; ++i) inv[i + 1] = 1.0f / e[i];
+    if (adjacent)  // as below, without the gather
+      for (int32_t i = 0; i < m; ++i) w[i] = S[i + 1] * inv[i + 1];
+    else
+      for (int32_t i = 0; i < m; ++i) w[i] = S[p[i]] * inv[i + 1];
     const double W = nonneg_sum(m, [&](int32_t i) FL_LAMBDA_INLINE { return w[i]; });
     if (W == 0) {
       std::fill(g, g + m, 0.0f);
       return 0;
     }
-    clear_tail(Q, m);
-    std::fill(Q, Q + m, 0.0f);
-    for (int32_t i = 0; i < m; ++i) Q[p[i]] += inv[i];  // Q[m]: no constraint
+    if (!adjacent) {
+      clear_tail(Q, m);
+      std::fill(Q, Q + m, 0.0f);
+      for (int32_t i = 0; i < m; ++i) Q[p[i]] += inv[i + 1];  // Q[m]: no constraint
+    }
+    const float* __restrict enter = adjacent ? inv : Q;  // Q_k's new terms at k
     const SigmoidSoftplus outer = sigmoid_softplus(static_cast<float>(std::log(W)));
     const float c = static_cast<float>(outer.sigmoid / W);
     prefix_sums(
-        m, [&](int32_t b, Vec8& x) FL_LAMBDA_INLINE { load_vec(x, Q + b); },
+        m, [&](int32_t b, Vec8& x) FL_LAMBDA_INLINE { load_vec(x, enter + b); },
         [&](int32_t b, const Vec8& Qb) FL_LAMBDA_INLINE {
           Vec8 eb, wb;
           load_vec(eb, e + b);
