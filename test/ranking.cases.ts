@@ -141,6 +141,16 @@ export const LAYOUTS: Record<string, { batch: Batch; listSize?: number }> = {
   },
   'lists of 1 and 2': { batch: listBatch([1, 2, 1, 2, 2, 1], 3, { grades: 2 }) },
   'scores up to +-1e4': { batch: listBatch([12, 7, 20], 4, { grades: 5, scale: 3000 }) },
+  // Distinct grades: every item is constrained above the next (RankList's CPU shortcut).
+  'distinct grades, 6 lists of 20 (listSize)': {
+    batch: withRelevance(listBatch(Array(6).fill(20), 9), (_, i) => (i * 7) % 20),
+    listSize: 20,
+  },
+  // Lists spanning 27 to 52: either side of 40, where the CPU's one-shift sweeps give way.
+  'scores spanning about 40 (listSize)': {
+    batch: listBatch(Array(8).fill(16), 6, { grades: 5, scale: 12 }),
+    listSize: 16,
+  },
   // Graded relevance takes the CPU's counting sort; these take the comparison sort.
   'fractional relevance with ties, and grades past the counting sort (offsets)': {
     // The last list (items 56, 57) is graded 60 to 63: past 2 x 2 + 32, within lambdaLoss's 64.

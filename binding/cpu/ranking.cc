@@ -85,12 +85,17 @@ Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* los
   int64_t longest = 0;
   for (int64_t l = 0; l < pb.lists; ++l) longest = std::max(longest, pb.end(l) - pb.begin(l));
   const PositionWeights weight{p.weights, p.top_k > 0 ? p.top_k : INT32_MAX};
-  std::vector<float> a(static_cast<size_t>(longest));
+  // Zero-padded by a block: the sweep reads whole blocks of kLanes.
+  std::vector<float> a(static_cast<size_t>(longest) + kLanes, 0.0f);
   for (int64_t k = 0; k < longest; ++k) a[k] = weight(static_cast<int32_t>(k));
+  const bool bounded = std::all_of(a.begin(), a.begin() + longest,
+                                   [](float ak) { return ak <= ranking::kNarrowWeightMax; });
   return sorted_lists(
       pb, p.ties == Ties::Shuffle ? Order::Shuffled : Order::Relevance, p.seed,
-      [&](Scratch& sc, int32_t m) { return ranking::plackett_luce_sweep(sc, m, a.data()); }, loss,
-      grad);
+      [&](Scratch& sc, int32_t m) {
+        return ranking::plackett_luce_sweep(sc, m, a.data(), bounded);
+      },
+      loss, grad);
 }
 
 Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* loss, float* grad) {
@@ -98,17 +103,24 @@ Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* l
       pb, Order::Relevance, 0,
       [&](Scratch& sc, int32_t m) {
         // p(i): the first position constrained below i; relevance is sorted, so it only grows.
-        for (int32_t i = 0, q = 1; i < m; ++i) {
-          q = std::max(q, i + 1);
-          while (q < m && !constrained(sc.r[i], sc.r[q], p.margin)) ++q;
-          sc.p[i] = q;
-        }
+        // When every item is constrained above the next one (distinct grades, margin met),
+        // p(i) = i + 1 without the search.
+        const bool adjacent = ranking::adjacent_constrained(sc.r.data(), m, p.margin);
+        if (adjacent)
+          for (int32_t i = 0; i < m; ++i) sc.p[i] = i + 1;
+        else
+          for (int32_t i = 0, q = 1; i < m; ++i) {
+            q = std::max(q, i + 1);
+            while (q < m && !constrained(sc.r[i], sc.r[q], p.margin)) ++q;
+            sc.p[i] = q;
+          }
         const SuffixStarts starts{sc.p.data()};
         const bool all_pairs = p.skip == 0 || p.skip >= m - 1;
         if (all_pairs && p.form == RankListForm::Anchor)
           return anchor_suffix_loss(sc.s.data(), m, starts, PositionWeights{}, sc.R.data(),
                                     sc.g.data());
-        if (all_pairs && p.form == RankListForm::Lse) return ranking::ranklist_lse_sweep(sc, m);
+        if (all_pairs && p.form == RankListForm::Lse)
+          return ranking::ranklist_lse_sweep(sc, m, adjacent);
         return ranklist_window_loss(p.form, sc.s.data(), m, sc.p.data(), p.skip, sc.R.data(),
                                     sc.g.data());
       },
@@ -156,7 +168,7 @@ Status plackett_luce_distill_cpu(const DistillProblem& pb, float tau, double* lo
       sc.s[k] = s[i];
       sc.r[k] = static_cast<float>(exp_nonpos((t[i] - tmax) / tau) / z);
     }
-    one.loss = ranking::plackett_luce_sweep(sc, c, sc.r.data());
+    one.loss = ranking::plackett_luce_sweep(sc, c, sc.r.data(), true);  // a_k <= 1
     ranking::scatter(b, c, c, sc, scale, grad);
     return one;
   });

@@ -11,6 +11,7 @@
 #include "fusedloss/ranking.h"
 #include "fusedloss/ranking_math.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace fl::ranking {
 
@@ -21,15 +22,17 @@ struct Keyed {
 };
 
 // Per-thread buffers, grown to the longest list seen and kept between calls: the gathered list
-// (keys, s, r), its gradient g, and the sweeps' working arrays.
+// (keys, s, r), its gradient g, and the sweeps' working arrays. Each holds n + kSlack entries: the
+// sweeps read and write whole blocks of kLanes past the list's end, and one entry past that.
 struct Scratch {
+  static constexpr size_t kSlack = 2 * kLanes;
   std::vector<Keyed> keys;
   std::vector<float> s, r, g, m, x, y, e, enter;
   std::vector<double> R, A;
   std::vector<int32_t> p, count;
   void fit(int32_t n) {
-    if (keys.size() >= static_cast<size_t>(n) + 1) return;
-    const size_t size = static_cast<size_t>(n) + 1;
+    const size_t size = static_cast<size_t>(n) + kSlack;
+    if (keys.size() >= size) return;
     keys.resize(size);
     for (auto* v : {&s, &r, &g, &m, &x, &y, &e, &enter}) v->resize(size);
     for (auto* v : {&R, &A}) v->resize(size);
@@ -49,8 +52,9 @@ struct ListSum {
 };
 
 // Lists per chunk: about kChunkItems items, from the average list length (never the threads).
+// Small enough that the last chunks even out the threads' loads (a chunk is ~20 us of ListMLE).
 inline int64_t lists_per_chunk(int64_t lists, int64_t items) {
-  constexpr int64_t kChunkItems = 16384;
+  constexpr int64_t kChunkItems = 4096;
   const int64_t avg = lists > 0 ? std::max<int64_t>(1, items / lists) : 1;
   return std::max<int64_t>(1, kChunkItems / avg);
 }
@@ -64,8 +68,9 @@ ListSum over_lists(int64_t lists, int64_t items, Body body) {
   std::vector<ListSum> parts(static_cast<size_t>(chunk_count(lists, chunk)));
   parallel_chunks(lists, chunk, [&](int64_t c, int64_t b, int64_t e) {
     ListSum& part = parts[c];
+    Scratch& sc = scratch();
     for (int64_t l = b; l < e; ++l) {
-      const ListSum one = body(l, scratch());
+      const ListSum one = body(l, sc);
       if (!one.status.ok()) {
         part.status = one.status;
         return;
@@ -83,17 +88,15 @@ ListSum over_lists(int64_t lists, int64_t items, Body body) {
   return total;
 }
 
+// Whether every item of a list of n is valid: relevance valid (at most `top`), score finite unless
+// padded. A branch-free vector sweep (padded scores are read but not used); in ranking_sweeps.cc,
+// compiled per ISA.
+bool list_valid(const float* r, const float* s, int32_t n, float top);
+
 // The first invalid entry of list [b, e): each item's relevance, then its score unless padded.
-// A branch-free sweep first (padded scores are read but not used), the exact search only if it
-// fails.
+// The sweep first, the exact search only if it fails.
 inline Status list_fault(const RankingProblem& pb, int64_t b, int64_t e, float top) {
-  int32_t bad = 0;
-  for (int64_t i = b; i < e; ++i) {
-    const float r = pb.relevance[i];
-    const bool ok =
-        relevance_valid(r, top) & (is_padding(r) | (std::fabs(pb.scores[i]) <= FLT_MAX));
-    bad |= !ok;
-  }
+  const bool bad = !list_valid(pb.relevance + b, pb.scores + b, static_cast<int32_t>(e - b), top);
   for (int64_t i = b; bad && i < e; ++i) {
     const float r = pb.relevance[i];
     if (!relevance_valid(r, top)) return Status::at(Fault::RelevanceInvalid, i, r);
@@ -103,31 +106,12 @@ inline Status list_fault(const RankingProblem& pb, int64_t b, int64_t e, float t
   return Status{};
 }
 
-// Graded relevance (integers, at most about twice the list length): the valid items of list
-// [b, b + n) into sc.keys by a counting sort, relevance descending and ties by index, in O(n)
-// where a comparison sort takes O(n log n) with a mispredicted branch per comparison. The keys
-// are not needed once sorted and are left as they were. Returns the count, or -1 if the relevance
-// is not graded. The relevance was checked (>= 0 or padding).
-inline int32_t sort_graded(const float* __restrict r, int32_t n, Scratch& sc) {
-  const float limit = 2.0f * static_cast<float>(n) + 32.0f;
-  float top = 0.0f;
-  int32_t graded = 1;
-  for (int32_t i = 0; i < n; ++i) {
-    const float c = r[i] < limit ? r[i] : limit;  // in int range, so the cast is defined
-    graded &= static_cast<float>(static_cast<int32_t>(c)) == r[i];
-    top = r[i] > top ? r[i] : top;
-  }
-  if (!graded) return -1;
-  // Bucket hi - r: most relevant first; padding (r = -1) lands in bucket hi + 1, after the rest.
-  const int32_t hi = static_cast<int32_t>(top);
-  sc.count.assign(static_cast<size_t>(hi) + 3, 0);
-  int32_t* count = sc.count.data() + 1;
-  for (int32_t i = 0; i < n; ++i) ++count[hi - static_cast<int32_t>(r[i])];
-  for (int32_t k = 0; k <= hi; ++k) count[k] += count[k - 1];  // count[k - 1]: start of bucket k
-  const int32_t valid = count[hi];
-  for (int32_t i = 0; i < n; ++i) sc.keys[count[hi - static_cast<int32_t>(r[i]) - 1]++].item = i;
-  return valid;
-}
+// Graded relevance (integers, at most about twice the list length): the valid items of a list of
+// n into sc.keys by a counting sort, relevance descending and ties by index, with their scores
+// and relevance in sc.s and sc.r; O(n) where a comparison sort takes O(n log n) with a
+// mispredicted branch per comparison. Returns their count, or -1 if the relevance is not graded.
+// The relevance was checked (>= 0 or padding). In ranking_sweeps.cc, compiled per ISA.
+int32_t sort_graded(const float* r, const float* s, int32_t n, Scratch& sc);
 
 // The valid items of list [b, b + n) into sc.keys, ordered by their keys (key(i) for local index
 // i) when `sort`, else in index order (`graded`: by the counting sort where it applies), with
@@ -136,15 +120,16 @@ template <class Key>
 int32_t gather_sorted(const RankingProblem& pb, int64_t b, int32_t n, Scratch& sc, bool sort,
                       bool graded, Key key) {
   sc.fit(n);
-  int32_t m = graded ? sort_graded(pb.relevance + b, n, sc) : -1;
-  if (m < 0) {
-    m = 0;
-    for (int32_t i = 0; i < n; ++i)
-      if (!is_padding(pb.relevance[b + i])) sc.keys[m++] = Keyed{sort ? key(i) : 0, i};
-    if (sort)
-      std::sort(sc.keys.begin(), sc.keys.begin() + m,
-                [](const Keyed& x, const Keyed& y) { return x.key < y.key; });
+  if (graded) {
+    const int32_t m = sort_graded(pb.relevance + b, pb.scores + b, n, sc);
+    if (m >= 0) return m;
   }
+  int32_t m = 0;
+  for (int32_t i = 0; i < n; ++i)
+    if (!is_padding(pb.relevance[b + i])) sc.keys[m++] = Keyed{sort ? key(i) : 0, i};
+  if (sort)
+    std::sort(sc.keys.begin(), sc.keys.begin() + m,
+              [](const Keyed& x, const Keyed& y) { return x.key < y.key; });
   for (int32_t k = 0; k < m; ++k) {
     sc.s[k] = pb.scores[b + sc.keys[k].item];
     sc.r[k] = pb.relevance[b + sc.keys[k].item];
@@ -154,7 +139,7 @@ int32_t gather_sorted(const RankingProblem& pb, int64_t b, int32_t n, Scratch& s
 
 // Writes scale * sc.g back to the list's items in gathered order; padded items get 0.
 inline void scatter(int64_t b, int32_t n, int32_t m, const Scratch& sc, float scale, float* grad) {
-  std::fill(grad + b, grad + b + n, 0.0f);
+  if (m < n) std::fill(grad + b, grad + b + n, 0.0f);
   for (int32_t k = 0; k < m; ++k) grad[b + sc.keys[k].item] = scale * sc.g[k];
 }
 

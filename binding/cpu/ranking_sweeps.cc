@@ -10,8 +10,173 @@
 #include "fusedloss/math.h"
 #include "rows.h"
 #include "simd.h"
+#include "wide.h"
 
 namespace fl::ranking {
+
+namespace {
+
+typedef int32_t Lanes __attribute__((vector_size(32)));
+static_assert(sizeof(Vec8) == kLanes * sizeof(float), "a block is one Vec8");
+
+// The largest of hi(v_i) and of lo(v_i) over v[0, n): whole blocks as vectors (GCC does not
+// vectorise these folds by itself), then the tail; -inf for n = 0. hi and lo map a Vec8 in place
+// (vectors go by reference: passing them by value changes the ABI between the clones).
+template <class Hi, class Lo>
+FL_INLINE void fold_max(const float* v, int32_t n, Hi hi, Lo lo, float& top, float& low) {
+  Vec8 h = Vec8{} - INFINITY, l = h;
+  const auto take = [&](const Vec8& x) FL_LAMBDA_INLINE {
+    Vec8 a = x, b = x;
+    hi(a);
+    lo(b);
+    h = a > h ? a : h;
+    l = b > l ? b : l;
+  };
+  int32_t i = 0;
+  for (Vec8 x; i + kLanes <= n; i += kLanes) {
+    load_vec(x, v + i);
+    take(x);
+  }
+  for (; i < n; ++i) take(Vec8{} + v[i]);
+  top = h[0];
+  low = l[0];
+  for (int j = 1; j < kLanes; ++j) {
+    top = h[j] > top ? h[j] : top;
+    low = l[j] > low ? l[j] : low;
+  }
+}
+
+}  // namespace
+
+FL_SIMD_CLONES bool list_valid(const float* __restrict r, const float* __restrict s, int32_t n,
+                               float top) {
+  const Vec8 hi = Vec8{} + top, pad = Vec8{} - 1.0f, big = Vec8{} + FLT_MAX;
+  Lanes bad = {};
+  int32_t i = 0;
+  for (Vec8 x, y; i + kLanes <= n; i += kLanes) {
+    load_vec(x, r + i);
+    load_vec(y, s + i);
+    const Lanes padded = x == pad;
+    const Lanes finite = (y <= big) & (y >= -big);  // false for NaN
+    bad |= ~(((x >= 0.0f) & (x <= hi)) | padded) | ~(padded | finite);
+  }
+  int32_t tail = 0;
+  for (; i < n; ++i)
+    tail |= !relevance_valid(r[i], top) | !(is_padding(r[i]) | (std::fabs(s[i]) <= FLT_MAX));
+  for (int j = 0; j < kLanes; ++j) tail |= bad[j];
+  return tail == 0;
+}
+
+FL_SIMD_CLONES int32_t sort_graded(const float* __restrict r, const float* __restrict s, int32_t n,
+                                   Scratch& sc) {
+  // Graded iff every r - int(min(r, limit)) is 0 (padding, -1, is an integer too; above the limit
+  // the difference is positive).
+  const float limit = 2.0f * static_cast<float>(n) + 32.0f;
+  float top, frac;
+  const Vec8 cap = Vec8{} + limit;
+  fold_max(
+      r, n, [](Vec8&) FL_LAMBDA_INLINE {},
+      [&](Vec8& x) FL_LAMBDA_INLINE {
+        const Vec8 c = x < cap ? x : cap;  // in int range: the cast is defined
+        x -= __builtin_convertvector(__builtin_convertvector(c, Lanes), Vec8);
+      },
+      top, frac);
+  if (frac > 0.0f) return -1;
+  // Bucket hi - r: most relevant first; padding (r = -1) lands in bucket hi + 1, after the rest.
+  const int32_t hi = static_cast<int32_t>(std::max(0.0f, top));
+  // sc.count is kept all zero between lists (cleared after use, long before the next list counts:
+  // counting into memory still being cleared ran 2x slower).
+  if (sc.count.size() < static_cast<size_t>(hi) + 2) sc.count.resize(static_cast<size_t>(hi) + 2);
+  int32_t* __restrict start = sc.count.data();
+  for (int32_t i = 0; i < n; ++i) ++start[hi - static_cast<int32_t>(r[i])];
+  // Counts to bucket starts, the running total in a register (through memory, each step would
+  // wait on the last one's store).
+  int32_t total = 0;
+  for (int32_t k = 0; k <= hi + 1; ++k) {
+    const int32_t c = start[k];
+    start[k] = total;
+    total += c;
+  }
+  const int32_t valid = start[hi + 1];
+  // Each item straight to its place, padding past the valid ones (never read there).
+  Keyed* __restrict keys = sc.keys.data();
+  float* __restrict ss = sc.s.data();
+  float* __restrict sr = sc.r.data();
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t k = start[hi - static_cast<int32_t>(r[i])]++;
+    keys[k].item = i;
+    ss[k] = s[i];
+    sr[k] = r[i];
+  }
+  std::fill(start, start + hi + 2, 0);
+  return valid;
+}
+
+namespace {
+
+// Inclusive suffix sums out[k] = sum_{j >= k} v_j over whole blocks of kLanes, v being 0 from m
+// to the end of its block. A block is scanned in registers (three shifted adds) and then takes
+// the sum of the blocks after it: one add per block on the serial chain instead of one per item.
+FL_INLINE void suffix_sums(const float* v, int32_t m, float* out) {
+  const Vec8 zero = {};
+  Vec8 after = zero;
+  for (int32_t b = (m - 1) & ~(kLanes - 1); b >= 0; b -= kLanes) {
+    Vec8 x;
+    load_vec(x, v + b);
+    x += __builtin_shuffle(x, zero, Lanes{1, 2, 3, 4, 5, 6, 7, 8});
+    x += __builtin_shuffle(x, zero, Lanes{2, 3, 4, 5, 6, 7, 8, 8});
+    x += __builtin_shuffle(x, zero, Lanes{4, 5, 6, 7, 8, 8, 8, 8});
+    store_vec(out + b, x + after);
+    after += __builtin_shuffle(x, Lanes{});  // every lane: the block's total
+  }
+}
+
+// Inclusive prefix sums P_k = sum_{j <= k} v_j, block by block as suffix_sums: load(b, x) puts
+// v[b, b + kLanes) in x, lanes from m on 0; use(b, P) takes the block's sums.
+template <class Load, class Use>
+FL_INLINE void prefix_sums(int32_t m, Load load, Use use) {
+  const Vec8 zero = {};
+  Vec8 before = zero;
+  for (int32_t b = 0; b < m; b += kLanes) {
+    Vec8 x;
+    load(b, x);
+    x += __builtin_shuffle(x, zero, Lanes{8, 0, 1, 2, 3, 4, 5, 6});
+    x += __builtin_shuffle(x, zero, Lanes{8, 8, 0, 1, 2, 3, 4, 5});
+    x += __builtin_shuffle(x, zero, Lanes{8, 8, 8, 8, 0, 1, 2, 3});
+    use(b, x + before);
+    before += __builtin_shuffle(x, Lanes{7, 7, 7, 7, 7, 7, 7, 7});
+  }
+}
+
+// Zeroes v from m to the end of m's block and the entry after it.
+FL_INLINE void clear_tail(float* v, int32_t m) {
+  for (int32_t k = m; k <= (m | (kLanes - 1)) + 1; ++k) v[k] = 0.0f;
+}
+
+// A list whose scores span at most kNarrow is swept with one shift, its largest score: every
+// e^{s - top} >= e^{-kNarrow} is a normal float, their reciprocals and the sums of either (times
+// weights up to kNarrowWeightMax) stay far below FLT_MAX (n e^{kNarrow} < 1e27 for any int32 n),
+// and no running maximum is needed. Wider lists take the rescaling sweeps below.
+constexpr float kNarrow = 40.0f;
+
+// The shift of sc.s[0, m) (m >= 1) if the list is narrow, else NaN.
+FL_INLINE float narrow_shift(const float* s, int32_t m) {
+  float top, neg_low;
+  fold_max(
+      s, m, [](Vec8&) FL_LAMBDA_INLINE {}, [](Vec8& x) FL_LAMBDA_INLINE { x = -x; }, top, neg_low);
+  return top + neg_low <= kNarrow ? top : NAN;
+}
+
+// e_k = e^{s_k - top} for k < m, 0 after (clear_tail), and their suffix sums S.
+FL_INLINE void shifted_suffix(const float* __restrict s, int32_t m, float top, float* __restrict e,
+                              float* __restrict S) {
+  for (int32_t k = 0; k < m; ++k) e[k] = exp_nonpos(s[k] - top);
+  clear_tail(e, m);
+  suffix_sums(e, m, S);
+  clear_tail(S, m);
+}
+
+}  // namespace
 
 FL_SIMD_CLONES void suffix_lse_sweep(const float* __restrict v, int32_t n, Scratch& sc,
                                      double* __restrict R) {
@@ -56,8 +221,35 @@ FL_INLINE void descend(Scratch& sc, int32_t m, const float* __restrict add,
 }
 
 // L = sum_k a_k (R_k - s_k), R_k = LSE_{j >= k} s_j; g_j = -a_j + sum_{i <= j} a_i e^{s_j - R_i}.
-FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* __restrict a) {
+// Narrow lists: R_k = top + log S_k, so g_j = e_j sum_{i <= j} a_i / S_i - a_j.
+FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* __restrict a,
+                                          bool bounded) {
   const float* __restrict s = sc.s.data();
+  const float top = bounded ? narrow_shift(s, m) : NAN;
+  if (!std::isnan(top)) {
+    float* __restrict e = sc.e.data();
+    float* __restrict S = sc.x.data();
+    float* __restrict g = sc.g.data();
+    shifted_suffix(s, m, top, e, S);
+    const double loss = lane_sum_of(m, [&](int32_t k) FL_LAMBDA_INLINE {
+      return double{a[k]} * ((double{top} - s[k]) + log_pos(S[k]));
+    });
+    const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    Vec8 ab, eb;
+    prefix_sums(
+        m,
+        [&](int32_t b, Vec8& x) FL_LAMBDA_INLINE {
+          Vec8 Sb;
+          load_vec(ab, a + b);
+          load_vec(Sb, S + b);
+          x = lane + b < m ? ab / Sb : Vec8{};
+        },
+        [&](int32_t b, const Vec8& P) FL_LAMBDA_INLINE {
+          load_vec(eb, e + b);
+          store_vec(g + b, eb * P - ab);
+        });
+    return loss;
+  }
   const double* __restrict R = sc.R.data();
   suffix_lse_sweep(s, m, sc, sc.R.data());
   const double loss = lane_sum_of(m, [&](int32_t k) { return double{a[k]} * (R[k] - s[k]); });
@@ -69,9 +261,66 @@ FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* _
 // e^{A_i - Lambda}, and g_k = sigma(Lambda) (sum_{i: p(i) <= k} e^{s_k - s_i - Lambda} - e_k).
 // As e^{-s_i} = e^{A_i - R_p(i)}, the sum is e^{s_k - R_k} sum_{j <= k} enter_j e^{R_k - R_j} with
 // enter_j = sum_{i: p(i) = j} e_i: descend's recurrence.
-FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m) {
+// Narrow lists: e^{A_i} = w_i = S_{p(i)} / e_i, e^{Lambda} = W = sum_i w_i, and
+// g_k = sigma(Lambda) / W (e_k Q_k - w_k) with Q_k = sum_{i: p(i) <= k} 1 / e_i.
+FL_SIMD_CLONES bool adjacent_constrained(const float* __restrict r, int32_t m, float margin) {
+  const Vec8 w = Vec8{} + margin;
+  Lanes loose = {};
+  int32_t i = 0;
+  for (Vec8 x, y; i + kLanes < m; i += kLanes) {
+    load_vec(x, r + i);
+    load_vec(y, r + i + 1);
+    const Vec8 d = x - y;
+    loose |= ~((d > 0.0f) & (d >= w));
+  }
+  int32_t any = 0;
+  for (; i + 1 < m; ++i) any |= !constrained(r[i], r[i + 1], margin);
+  for (int j = 0; j < kLanes; ++j) any |= loose[j];
+  return any == 0;
+}
+
+FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent) {
   const float* __restrict s = sc.s.data();
   const int32_t* __restrict p = sc.p.data();
+  float* __restrict g = sc.g.data();
+  const float top = narrow_shift(s, m);
+  if (!std::isnan(top)) {
+    float* __restrict e = sc.e.data();
+    float* __restrict S = sc.x.data();  // S[m] = 0: p(i) = m, no constraint
+    float* __restrict w = sc.y.data();
+    float* __restrict Q = sc.enter.data();
+    // 1 / e_i, at inv[i + 1]: Q's terms when p(i) = i + 1.
+    float* __restrict inv = sc.m.data();
+    shifted_suffix(s, m, top, e, S);
+    inv[0] = 0.0f;
+    for (int32_t i = 0; i < m; ++i) inv[i + 1] = 1.0f / e[i];
+    if (adjacent)  // as below, without the gather
+      for (int32_t i = 0; i < m; ++i) w[i] = S[i + 1] * inv[i + 1];
+    else
+      for (int32_t i = 0; i < m; ++i) w[i] = S[p[i]] * inv[i + 1];
+    const double W = nonneg_sum(m, [&](int32_t i) FL_LAMBDA_INLINE { return w[i]; });
+    if (W == 0) {
+      std::fill(g, g + m, 0.0f);
+      return 0;
+    }
+    if (!adjacent) {
+      clear_tail(Q, m);
+      std::fill(Q, Q + m, 0.0f);
+      for (int32_t i = 0; i < m; ++i) Q[p[i]] += inv[i + 1];  // Q[m]: no constraint
+    }
+    const float* __restrict enter = adjacent ? inv : Q;  // Q_k's new terms at k
+    const SigmoidSoftplus outer = sigmoid_softplus(static_cast<float>(std::log(W)));
+    const float c = static_cast<float>(outer.sigmoid / W);
+    prefix_sums(
+        m, [&](int32_t b, Vec8& x) FL_LAMBDA_INLINE { load_vec(x, enter + b); },
+        [&](int32_t b, const Vec8& Qb) FL_LAMBDA_INLINE {
+          Vec8 eb, wb;
+          load_vec(eb, e + b);
+          load_vec(wb, w + b);
+          store_vec(g + b, c * (eb * Qb - wb));
+        });
+    return outer.softplus;
+  }
   double* __restrict R = sc.R.data();
   double* __restrict A = sc.A.data();
   suffix_lse_sweep(s, m, sc, R);

@@ -14,12 +14,20 @@ namespace fl::ranking {
 // sc.y.
 void suffix_lse_sweep(const float* v, int32_t n, Scratch& sc, double* R);
 
+// Largest weight a_k the narrow (one-shift) Plackett-Luce sweep takes.
+constexpr float kNarrowWeightMax = 1e6f;
+
 // Weighted Plackett-Luce NLL of the list sc.s[0, m) in its order, a[k] the weight of position k
-// (ListMLE, PLD): returns sum_k a_k (R_k - s_k) and leaves the gradient in sc.g.
-double plackett_luce_sweep(Scratch& sc, int32_t m, const float* a);
+// (ListMLE, PLD): returns sum_k a_k (R_k - s_k) and leaves the gradient in sc.g. `bounded`: every
+// a_k <= kNarrowWeightMax.
+double plackett_luce_sweep(Scratch& sc, int32_t m, const float* a, bool bounded);
+
+// Whether each of the m items of sorted relevance r is constrained above the next (spec C.1).
+bool adjacent_constrained(const float* r, int32_t m, float margin);
 
 // RankList's log-sum-exp form over all pairs (spec C.2 item 2) of sc.s[0, m), anchor i ranked
 // above positions from sc.p[i] on: returns softplus(LSE_i A_i) and leaves the gradient in sc.g.
-double ranklist_lse_sweep(Scratch& sc, int32_t m);
+// `adjacent`: sc.p[i] = i + 1 for every i.
+double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent);
 
 }  // namespace fl::ranking

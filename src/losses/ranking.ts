@@ -26,7 +26,7 @@ import {
   type RefResult,
 } from '../reference/ranking';
 import { andThen, native, withGrad, type LossResult } from './dispatch';
-import { checkListValues, listBatch, longestList, pairCount, type ListBatch } from './lists';
+import { checkListValues, listBatch, listOffsets, longestList, pairCount, type ListBatch } from './lists';
 
 /** Options every list loss takes: the list layout, the gradient buffer and the backend. */
 export interface ListOptions {
@@ -208,12 +208,12 @@ function runList(
   const { params, reference, top } = prepare(o, b);
   if (backend === 'js') {
     checkListValues(fn, b, top);
-    const r = reference({ scores: b.scores, relevance: b.relevance, offsets: b.offsets });
+    const r = reference({ scores: b.scores, relevance: b.relevance, offsets: listOffsets(b) });
     return withGrad(out, r.loss, r.grad);
   }
   const full = { ...params, listSize: b.listSize, device: deviceCode(backend) };
   return andThen(
-    nativeCall(fn, () => native()[call](b.scores, b.relevance, b.nativeOffsets, out, full, async)),
+    nativeCall(fn, () => native()[call](b.scores, b.relevance, b.offsets, out, full, async)),
     (loss) => ({ loss, grad: out }),
   );
 }
