@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "fusedloss/pairs_math.h"
@@ -54,6 +55,22 @@ void sweep_tiles(const TileSet& a, const TileSet& b, Body body) {
       similarity_tile(a, tile * kTile, b, j0, s.data());
       body(tile * kTile, j0, s.data());
     }
+  });
+}
+
+// As sweep_tiles for two passes whose second needs only what the first gathered about the same
+// rows: each row tile's strip of S (kTile x b.rows, per thread) is computed once, visited by
+// first(i0, j0, s), kept, and visited again by second(i0, j0, s), instead of computing S twice.
+template <class First, class Second>
+void sweep_tiles_twice(const TileSet& a, const TileSet& b, First first, Second second) {
+  parallel_chunks(a.rows / kTile, 1, [&](int64_t, int64_t tile, int64_t) {
+    const int64_t i0 = tile * kTile;
+    std::unique_ptr<float[]> strip(new float[static_cast<size_t>(kTile) * b.rows]);
+    for (int64_t j0 = 0; j0 < b.rows; j0 += kTile) {
+      similarity_tile(a, i0, b, j0, strip.get() + j0 * kTile);
+      first(i0, j0, strip.get() + j0 * kTile);
+    }
+    for (int64_t j0 = 0; j0 < b.rows; j0 += kTile) second(i0, j0, strip.get() + j0 * kTile);
   });
 }
 
