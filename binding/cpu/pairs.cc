@@ -65,10 +65,14 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
       ps,
       [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
         const RowKinds kind = ps.kinds(i, j0);
-        const float lo = -lane_max(
-            cols, [&](int k) { return ms_positive(s[k], kind(k), c) ? -s[k] : -INFINITY; });
-        const float hi =
-            lane_max(cols, [&](int k) { return is_negative(kind(k)) ? s[k] : -INFINITY; });
+        // Through local arrays: the selects in lane_max's lanes kept it scalar.
+        float pos_s[kTile], neg_s[kTile];
+        for (int k = 0; k < cols; ++k) {
+          pos_s[k] = ms_positive(s[k], kind(k), c) ? -s[k] : -INFINITY;
+          neg_s[k] = is_negative(kind(k)) ? s[k] : -INFINITY;
+        }
+        const float lo = -lane_max(cols, [&](int k) { return pos_s[k]; });
+        const float hi = lane_max(cols, [&](int k) { return neg_s[k]; });
         rows[i].min_positive = min_of(rows[i].min_positive, lo);
         rows[i].max_negative = max_of(rows[i].max_negative, hi);
       },
