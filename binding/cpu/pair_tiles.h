@@ -26,8 +26,12 @@ struct TileSet {
   const int32_t* labels = nullptr;
   std::vector<float> fn;      // rows x ld, the (normalised) rows
   std::vector<float> packed;  // rows / kPanel panels of ld x kPanel: fn transposed per panel
-  std::vector<float> q;       // ||fn_i||^2 (for distances)
-  std::vector<float> scale;   // 1 / max(||f_i||, 1e-12), or 1 without normalisation
+  // ld / kPanel strips of rows x kPanel: fn cut into 16-column strips, so the gradient kernel
+  // reads a tile's rows down a strip contiguously (in fn they lie ld floats apart, and at
+  // ld = 128 or 512 they fall into a few L1 sets and evict each other).
+  std::vector<float> strips;
+  std::vector<float> q;      // ||fn_i||^2 (for distances)
+  std::vector<float> scale;  // 1 / max(||f_i||, 1e-12), or 1 without normalisation
   bool normalize = true;
 };
 
