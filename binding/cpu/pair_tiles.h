@@ -1,8 +1,9 @@
-// The tile engine of the pairwise family: the embeddings normalised into a padded copy (and a
-// panel-packed copy for the similarity micro-kernel), tiles of S = A B^T recomputed on demand,
+// The tile engine of the pairwise family: the embeddings normalised into a padded copy (and
+// panel- and strip-packed copies for the micro-kernels), tiles of S = A B^T recomputed on demand,
 // and G B accumulated tile by tile. Nothing here is N x N: a sweep holds one kTile x kTile tile
-// per thread. Row tiles are the unit of parallelism and each owns its rows' statistics and
-// gradient, visiting the column tiles in order, so results do not depend on the thread count.
+// per thread, or one kTile x N strip (sweep_tiles_twice). Row tiles are the unit of parallelism and
+// each owns its rows' statistics and gradient, visiting the column tiles in order, so results do
+// not depend on the thread count.
 #pragma once
 
 #include <cstdint>
