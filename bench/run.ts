@@ -632,7 +632,9 @@ async function main(): Promise<void> {
   console.log(
     'compute-bound (6 N^2 D flops on 4 N D bytes). "% FMA" is GFLOP/s / peak, counting one N x N x D product forward and two backward;',
   );
-  console.log('the kernel recomputes S once per mining sweep on top (Multi-Similarity: 4 products per call).');
+  console.log(
+    'the kernels compute S once for the reduction sweeps and again in the weight sweep, which is that count (NT-Xent: 4 products).',
+  );
   for (const c of CASES) {
     if (c.bytes) console.log(`  ${c.loss} ${c.size}: GB/s = ${c.bytes.actualNote}; GB/s min = ${c.bytes.minimumNote}.`);
     for (const [name, e] of Object.entries(c.backends)) {

@@ -12,6 +12,7 @@
 #include "pair_tiles.h"
 #include "rows.h"
 #include "simd.h"
+#include "wide.h"
 
 namespace fl {
 
@@ -75,6 +76,34 @@ FL_INLINE int64_t lane_count(int cols, Use use) {
   return static_cast<int64_t>(nonneg_sum(cols, [&](int c) { return use(c) ? 1.0f : 0.0f; }));
 }
 
+// dst = src^T (Add: dst += src^T) for kTile x kTile row-major tiles, in 4 x 4 register blocks:
+// a column walk moves one float per load or store, and reading a column back became a gather.
+template <bool Add>
+FL_INLINE void transpose_tile(const float* __restrict src, float* __restrict dst) {
+  for (int r0 = 0; r0 < kTile; r0 += 4)
+    for (int c0 = 0; c0 < kTile; c0 += 4) {
+      Vec4 in[4], out[4];
+      for (int k = 0; k < 4; ++k) load_vec(in[k], src + (r0 + k) * kTile + c0);
+      const Vec4 lo01 = __builtin_shufflevector(in[0], in[1], 0, 4, 1, 5);
+      const Vec4 hi01 = __builtin_shufflevector(in[0], in[1], 2, 6, 3, 7);
+      const Vec4 lo23 = __builtin_shufflevector(in[2], in[3], 0, 4, 1, 5);
+      const Vec4 hi23 = __builtin_shufflevector(in[2], in[3], 2, 6, 3, 7);
+      out[0] = __builtin_shufflevector(lo01, lo23, 0, 1, 4, 5);
+      out[1] = __builtin_shufflevector(lo01, lo23, 2, 3, 6, 7);
+      out[2] = __builtin_shufflevector(hi01, hi23, 0, 1, 4, 5);
+      out[3] = __builtin_shufflevector(hi01, hi23, 2, 3, 6, 7);
+      for (int k = 0; k < 4; ++k) {
+        float* d = dst + (c0 + k) * kTile + r0;
+        if (Add) {
+          Vec4 v;
+          load_vec(v, d);
+          out[k] += v;
+        }
+        store_vec(d, out[k]);
+      }
+    }
+}
+
 // Weight tile at (i0, j0) of a by b: single set W = G + G^T, cross-batch W = G (queries against
 // the reference, `back` false) or W = G^T (the reference against the queries); 0 off the valid
 // rows. Adds each row's weight sum into row_sum when given (distance losses need it). G^T is
@@ -87,19 +116,22 @@ FL_SIMD_CLONES void weigh_tile(const PairSets& ps, const G& g, const TileSet& a,
   const int rows = static_cast<int>(std::min<int64_t>(kTile, a.n - i0));
   const int cols = static_cast<int>(std::min<int64_t>(kTile, b.n - j0));
   const bool forward = !ps.cross || !back, transposed = !ps.cross || back;
-  float t[kTile * kTile];  // S^T of the tile, then G^T
+  float t[kTile * kTile];  // S^T of the tile, then G^T (0 off the valid rows and columns)
   // Rows are written through a local array: stores to s or t could alias the statistics g
   // reads, which would keep the loops scalar.
-  float out[kTile];
+  float out[kTile] = {};
   if (transposed) {
-    for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) t[c * kTile + r] = s[r * kTile + c];
-    for (int c = 0; c < cols; ++c) {
+    transpose_tile<false>(s, t);
+    for (int c = 0; c < kTile; ++c) {
       const int64_t j = j0 + c;
-      const RowKinds kind(b.labels, j, a.labels, i0, !ps.cross);
-      const float* tc = t + c * kTile;
-      for (int r = 0; r < rows; ++r) out[r] = g(j, i0 + r, tc[r], kind(r));
-      std::copy(out, out + rows, t + c * kTile);
+      if (c < cols) {
+        const RowKinds kind(b.labels, j, a.labels, i0, !ps.cross);
+        const float* tc = t + c * kTile;
+        for (int r = 0; r < rows; ++r) out[r] = g(j, i0 + r, tc[r], kind(r));
+      } else {
+        std::fill(out, out + rows, 0.0f);
+      }
+      std::copy(out, out + kTile, t + c * kTile);
     }
   }
   for (int r = 0; r < kTile; ++r) {
@@ -110,11 +142,11 @@ FL_SIMD_CLONES void weigh_tile(const PairSets& ps, const G& g, const TileSet& a,
       const RowKinds kind(a.labels, i, b.labels, j0, !ps.cross);
       for (int c = 0; c < cols; ++c) out[c] = g(i, j0 + c, w[c], kind(c));
     }
-    if (r < rows && transposed)
-      for (int c = 0; c < cols; ++c) out[c] += t[c * kTile + r];
     std::copy(out, out + kTile, w);
-    if (row_sum && r < rows) row_sum[i] += lane_sum(w, kTile);
   }
+  if (transposed) transpose_tile<true>(t, s);
+  if (row_sum)
+    for (int r = 0; r < rows; ++r) row_sum[i0 + r] += lane_sum(s + r * kTile, kTile);
 }
 
 // g(i, j, s, kind): G for query row i and reference row j at similarity s.

@@ -30,6 +30,7 @@ bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, boo
   t.normalize = normalize;
   t.fn.assign(static_cast<size_t>(t.rows) * t.ld, 0.0f);
   t.packed.assign(t.fn.size(), 0.0f);
+  t.strips.assign(t.fn.size(), 0.0f);
   t.q.assign(t.rows, 0.0f);
   t.scale.assign(t.rows, 1.0f);
   const int64_t ld = t.ld;
@@ -44,10 +45,12 @@ bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, boo
       const double scale = normalize ? 1.0 / std::max(norm, static_cast<double>(kMinNorm)) : 1.0;
       float* fn = t.fn.data() + i * ld;
       float* panel = t.packed.data() + (i / kPanel) * ld * kPanel + i % kPanel;
+      float* strip = t.strips.data() + i * kPanel;
       double q = 0;
       for (int32_t d = 0; d < dim; ++d) {
         fn[d] = static_cast<float>(f[d] * scale);
         panel[d * kPanel] = fn[d];
+        strip[(d / kPanel) * t.rows * kPanel + d % kPanel] = fn[d];
         q += static_cast<double>(fn[d]) * fn[d];
       }
       t.q[i] = static_cast<float>(q);
@@ -85,23 +88,25 @@ FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b,
   }
 }
 
-// acc += W B: for each 6-row block and 16-wide column strip of the gradient, the tile's kTile
-// rows of B are broadcast-multiplied by the weights into 6 x 16 registers.
+// acc += W B: for each 16-wide column strip and 6-row block of the gradient, the tile's kTile
+// rows of B are broadcast-multiplied by the weights into 6 x 16 registers. Strips outermost, so
+// a strip of B (kTile x 16 floats) stays in L1 for all the row blocks: with the row blocks
+// outermost, a wide B tile (kTile x 512 floats) came from L2 once per row block.
 template <class V>
 FL_INLINE void accumulate_kernel(const float* w, const TileSet& b, int64_t j0, float* acc) {
   constexpr int kVecs = kPanel * sizeof(float) / sizeof(V);
   const int64_t ld = b.ld;
-  const float* __restrict cols = b.fn.data() + j0 * ld;
-  for (int r0 = 0; r0 < kTile; r0 += kRowBlock) {
-    const float* __restrict wr = w + r0 * kTile;
-    for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
+  for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
+    const float* __restrict cols = b.strips.data() + (d0 * b.rows + j0 * kPanel);
+    for (int r0 = 0; r0 < kTile; r0 += kRowBlock) {
+      const float* __restrict wr = w + r0 * kTile;
       V c[kRowBlock][kVecs];
       for (int r = 0; r < kRowBlock; ++r)
         for (int k = 0; k < kVecs; ++k)
           load_vec(c[r][k], acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs));
       for (int j = 0; j < kTile; ++j) {
         V v[kVecs];
-        for (int k = 0; k < kVecs; ++k) load_vec(v[k], cols + j * ld + d0 + k * (kPanel / kVecs));
+        for (int k = 0; k < kVecs; ++k) load_vec(v[k], cols + j * kPanel + k * (kPanel / kVecs));
         for (int r = 0; r < kRowBlock; ++r)
           for (int k = 0; k < kVecs; ++k) c[r][k] += wr[r * kTile + j] * v[k];
       }

@@ -1,11 +1,13 @@
-// The tile engine of the pairwise family: the embeddings normalised into a padded copy (and a
-// panel-packed copy for the similarity micro-kernel), tiles of S = A B^T recomputed on demand,
+// The tile engine of the pairwise family: the embeddings normalised into a padded copy (and
+// panel- and strip-packed copies for the micro-kernels), tiles of S = A B^T recomputed on demand,
 // and G B accumulated tile by tile. Nothing here is N x N: a sweep holds one kTile x kTile tile
-// per thread. Row tiles are the unit of parallelism and each owns its rows' statistics and
-// gradient, visiting the column tiles in order, so results do not depend on the thread count.
+// per thread, or one kTile x N strip (sweep_tiles_twice). Row tiles are the unit of parallelism and
+// each owns its rows' statistics and gradient, visiting the column tiles in order, so results do
+// not depend on the thread count.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "fusedloss/pairs_math.h"
@@ -25,8 +27,12 @@ struct TileSet {
   const int32_t* labels = nullptr;
   std::vector<float> fn;      // rows x ld, the (normalised) rows
   std::vector<float> packed;  // rows / kPanel panels of ld x kPanel: fn transposed per panel
-  std::vector<float> q;       // ||fn_i||^2 (for distances)
-  std::vector<float> scale;   // 1 / max(||f_i||, 1e-12), or 1 without normalisation
+  // ld / kPanel strips of rows x kPanel: fn cut into 16-column strips, so the gradient kernel
+  // reads a tile's rows down a strip contiguously (in fn they lie ld floats apart, and at
+  // ld = 128 or 512 they fall into a few L1 sets and evict each other).
+  std::vector<float> strips;
+  std::vector<float> q;      // ||fn_i||^2 (for distances)
+  std::vector<float> scale;  // 1 / max(||f_i||, 1e-12), or 1 without normalisation
   bool normalize = true;
 };
 
@@ -54,6 +60,22 @@ void sweep_tiles(const TileSet& a, const TileSet& b, Body body) {
       similarity_tile(a, tile * kTile, b, j0, s.data());
       body(tile * kTile, j0, s.data());
     }
+  });
+}
+
+// As sweep_tiles for two passes whose second needs only what the first gathered about the same
+// rows: each row tile's strip of S (kTile x b.rows, per thread) is computed once, visited by
+// first(i0, j0, s), kept, and visited again by second(i0, j0, s), instead of computing S twice.
+template <class First, class Second>
+void sweep_tiles_twice(const TileSet& a, const TileSet& b, First first, Second second) {
+  parallel_chunks(a.rows / kTile, 1, [&](int64_t, int64_t tile, int64_t) {
+    const int64_t i0 = tile * kTile;
+    std::unique_ptr<float[]> strip(new float[static_cast<size_t>(kTile) * b.rows]);
+    for (int64_t j0 = 0; j0 < b.rows; j0 += kTile) {
+      similarity_tile(a, i0, b, j0, strip.get() + j0 * kTile);
+      first(i0, j0, strip.get() + j0 * kTile);
+    }
+    for (int64_t j0 = 0; j0 < b.rows; j0 += kTile) second(i0, j0, strip.get() + j0 * kTile);
   });
 }
 

@@ -17,11 +17,21 @@
 namespace fl {
 namespace {
 
-// Runs body(i, s_row, j0, cols) over every valid row of every tile of S (queries by reference).
+// Runs row(i, s_row, j0, cols) over every valid row of every tile of S (queries by reference).
 template <class Row>
 void reduce_sweep(const PairSets& ps, Row row) {
   sweep_tiles(ps.q, ps.ref(),
               [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, row); });
+}
+
+// Two reduce sweeps whose second reads only the first's statistics of its own row: S computed
+// once for both.
+template <class First, class Second>
+void reduce_sweeps(const PairSets& ps, First first, Second second) {
+  sweep_tiles_twice(
+      ps.q, ps.ref(),
+      [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, first); },
+      [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, second); });
 }
 
 struct Gradients {
@@ -38,31 +48,63 @@ void weight_pass(const PairSets& ps, G g, bool distance, Gradients& out) {
 
 // ---- Multi-Similarity (spec E.1) ----
 
+// One half's LSE, with its implicit zero logit, started at the largest logit it will see: `top`,
+// the logit of its extreme pair (the logits are monotone in S, and the extreme is mined whenever
+// any pair is), so each mined pair adds exp(logit - max) with one exponential and no rescaling.
+Lse ms_half(bool any, float top) {
+  const float max = any ? max_of(top, 0.0f) : 0.0f;
+  return Lse{max, std::exp(-static_cast<double>(max)), any};
+}
+
 double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out) {
   const MsConstants c = ms_constants(p);
   const int64_t n = ps.q.n;
   std::vector<MsRow> rows(n, MsRow{INFINITY, -INFINITY, 0, 0, 0, 0});
-  reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
-    const RowKinds kind = ps.kinds(i, j0);
-    const float lo =
-        -lane_max(cols, [&](int k) { return ms_positive(s[k], kind(k), c) ? -s[k] : -INFINITY; });
-    const float hi = lane_max(cols, [&](int k) { return is_negative(kind(k)) ? s[k] : -INFINITY; });
-    rows[i].min_positive = min_of(rows[i].min_positive, lo);
-    rows[i].max_negative = max_of(rows[i].max_negative, hi);
-  });
-  std::vector<OnlineLse> pos(n, OnlineLse::with_zero()), neg(n, OnlineLse::with_zero());
-  reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
-    const RowKinds kind = ps.kinds(i, j0);
-    const MsRow& r = rows[i];
-    auto positive = [&](int k) {
-      return ms_positive(s[k], kind(k), c) && ms_positive_mined(s[k], r.max_negative, c);
-    };
-    auto negative = [&](int k) {
-      return is_negative(kind(k)) && ms_negative_mined(s[k], r.min_positive, c);
-    };
-    pos[i].add(cols, positive, [&](int k) { return ms_positive_logit(s[k], c); });
-    neg[i].add(cols, negative, [&](int k) { return ms_negative_logit(s[k], c); });
-  });
+  std::vector<Lse> pos(n), neg(n);
+  reduce_sweeps(
+      ps,
+      [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+        const RowKinds kind = ps.kinds(i, j0);
+        // Through local arrays: the selects in lane_max's lanes kept it scalar.
+        float pos_s[kTile], neg_s[kTile];
+        for (int k = 0; k < cols; ++k) {
+          pos_s[k] = ms_positive(s[k], kind(k), c) ? -s[k] : -INFINITY;
+          neg_s[k] = is_negative(kind(k)) ? s[k] : -INFINITY;
+        }
+        const float lo = -lane_max(cols, [&](int k) { return pos_s[k]; });
+        const float hi = lane_max(cols, [&](int k) { return neg_s[k]; });
+        rows[i].min_positive = min_of(rows[i].min_positive, lo);
+        rows[i].max_negative = max_of(rows[i].max_negative, hi);
+      },
+      [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+        // Locals, not loads under the selects below (GCC would not vectorise those).
+        const MsRow r = rows[i];
+        if (j0 == 0) {
+          pos[i] = ms_half(ms_positive_mined(r.min_positive, r.max_negative, c),
+                           ms_positive_logit(r.min_positive, c));
+          neg[i] = ms_half(ms_negative_mined(r.max_negative, r.min_positive, c),
+                           ms_negative_logit(r.max_negative, c));
+        }
+        const float top_pos = pos[i].max, top_neg = neg[i].max;
+        const RowKinds kind = ps.kinds(i, j0);
+        double sums[2];
+        nonneg_sums(
+            cols,
+            [&](int k, float(&t)[2]) FL_LAMBDA_INLINE {
+              const bool positive =
+                  ms_positive(s[k], kind(k), c) & ms_positive_mined(s[k], r.max_negative, c);
+              const bool negative =
+                  is_negative(kind(k)) & ms_negative_mined(s[k], r.min_positive, c);
+              const float x = positive ? ms_positive_logit(s[k], c) - top_pos
+                                       : ms_negative_logit(s[k], c) - top_neg;
+              const float e = exp_nonpos(min_of(x, 0.0f));
+              t[0] = positive ? e : 0.0f;
+              t[1] = negative ? e : 0.0f;
+            },
+            sums);
+        pos[i].sum += sums[0];
+        neg[i].sum += sums[1];
+      });
   const float inv_n = 1.0f / static_cast<float>(n);
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) loss += ms_row(pos[i], neg[i], p, inv_n, rows[i]);

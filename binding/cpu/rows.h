@@ -72,22 +72,40 @@ FL_INLINE double lane_max_of(int32_t n, Term term) {
   return m;
 }
 
-// Sum of term(i) >= 0 for i in [0, n), in float lanes flushed to double every kBlockSteps steps.
-template <class Term>
-FL_INLINE double nonneg_sum(int32_t n, Term term) {
-  double acc[kWide] = {};
+// K sums of nonnegative terms at once, term(i, t) filling t[0, K) for i in [0, n): one pass when
+// the K terms share work (an exponential). Each sum adds into float lanes flushed to double every
+// kBlockSteps steps.
+template <int K, class Term>
+FL_INLINE void nonneg_sums(int32_t n, Term term, double (&sum)[K]) {
+  double acc[K][kWide] = {};
   int32_t i = 0;
   while (i < n) {
     const int32_t end = static_cast<int32_t>(std::min<int64_t>(n, i + kBlockSteps * kWide));
-    float f[kWide] = {};
+    float f[K][kWide] = {};
+    auto take = [&](int32_t k, int j) {
+      float t[K];
+      term(k, t);
+      for (int q = 0; q < K; ++q) f[q][j] += t[q];
+    };
     for (; i + kWide <= end; i += kWide)
-      for (int j = 0; j < kWide; ++j) f[j] += term(i + j);
-    for (int j = 0; i < end; ++i, ++j) f[j] += term(i);
-    for (int j = 0; j < kWide; ++j) acc[j] += f[j];
+      for (int j = 0; j < kWide; ++j) take(i + j, j);
+    for (int j = 0; i < end; ++i, ++j) take(i, j);
+    for (int q = 0; q < K; ++q)
+      for (int j = 0; j < kWide; ++j) acc[q][j] += f[q][j];
   }
-  double s = 0;
-  for (int j = 0; j < kWide; ++j) s += acc[j];
-  return s;
+  for (int q = 0; q < K; ++q) {
+    sum[q] = 0;
+    for (int j = 0; j < kWide; ++j) sum[q] += acc[q][j];
+  }
+}
+
+// Sum of term(i) >= 0 for i in [0, n).
+template <class Term>
+FL_INLINE double nonneg_sum(int32_t n, Term term) {
+  double sum[1];
+  nonneg_sums(
+      n, [&](int32_t i, float(&t)[1]) FL_LAMBDA_INLINE { t[0] = term(i); }, sum);
+  return sum[0];
 }
 
 // Largest of value(i) for i in [0, n) in kLanes lanes (-inf for n = 0), so the loop vectorises

@@ -139,12 +139,15 @@ struct MsRow {
 };
 
 FL_HD float ms_weight(const MsRow& r, float s, PairKind k, const MsConstants& c) {
-  // Branch-free (both logits, one exponential), so loops over a tile row vectorise.
-  const bool pos = ms_positive(s, k, c) & ms_positive_mined(s, r.max_negative, c);
-  const bool neg = is_negative(k) & ms_negative_mined(s, r.min_positive, c);
+  // Branch-free (both logits, one exponential), so loops over a tile row vectorise; the row
+  // statistics are read unconditionally, since GCC turns a load under a select into a masked
+  // load, which keeps the loop scalar.
+  const MsRow row = r;
+  const bool pos = ms_positive(s, k, c) & ms_positive_mined(s, row.max_negative, c);
+  const bool neg = is_negative(k) & ms_negative_mined(s, row.min_positive, c);
   const float logit =
-      pos ? ms_positive_logit(s, c) - r.lse_positive : ms_negative_logit(s, c) - r.lse_negative;
-  const float scale = pos ? -r.scale_positive : (neg ? r.scale_negative : 0.0f);
+      pos ? ms_positive_logit(s, c) - row.lse_positive : ms_negative_logit(s, c) - row.lse_negative;
+  const float scale = pos ? -row.scale_positive : (neg ? row.scale_negative : 0.0f);
   return scale * exp_nonpos(min_of(logit, 0.0f));
 }
 
