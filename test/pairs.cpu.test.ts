@@ -75,6 +75,17 @@ describe('cross-batch Multi-Similarity', () => {
       expect(cpu.referenceGrad.some((g) => g !== 0)).toBe(true);
     });
   }
+  it('a reference set too large for the kept strip of S (90000 rows): S computed twice, same result', () => {
+    const [n, m, D] = [8, 90000, 4];
+    const x = randomScores(n * D, 57),
+      r = randomScores(m * D, 58);
+    const o = { dim: D, reference: r, referenceLabels: randomClassLabels(m, 50, 59) };
+    const y = randomClassLabels(n, 50, 60);
+    const cpu = multiSimilarity(x, y, { ...o, backend: 'cpu' });
+    const js = multiSimilarity(x, y, { ...o, backend: 'js' });
+    expectAgree(cpu, js);
+    expectAgree({ loss: cpu.loss, grad: cpu.referenceGrad }, { loss: js.loss, grad: js.referenceGrad });
+  });
   it('a reference equal to the queries differs from the single-set form only by the self pair', () => {
     const [n, D] = [60, 9];
     const x = randomScores(n * D, 55),

@@ -63,11 +63,20 @@ void sweep_tiles(const TileSet& a, const TileSet& b, Body body) {
   });
 }
 
+// The largest strip sweep_tiles_twice keeps per thread (b.rows up to 87381 at kTile = 96): past
+// it, a large reference set would cost threads x kTile x M floats, so S is computed twice instead.
+constexpr size_t kMaxStripBytes = size_t{32} << 20;
+
 // As sweep_tiles for two passes whose second needs only what the first gathered about the same
 // rows: each row tile's strip of S (kTile x b.rows, per thread) is computed once, visited by
 // first(i0, j0, s), kept, and visited again by second(i0, j0, s), instead of computing S twice.
 template <class First, class Second>
 void sweep_tiles_twice(const TileSet& a, const TileSet& b, First first, Second second) {
+  if (static_cast<size_t>(kTile) * b.rows * sizeof(float) > kMaxStripBytes) {
+    sweep_tiles(a, b, first);
+    sweep_tiles(a, b, second);
+    return;
+  }
   parallel_chunks(a.rows / kTile, 1, [&](int64_t, int64_t tile, int64_t) {
     const int64_t i0 = tile * kTile;
     std::unique_ptr<float[]> strip(new float[static_cast<size_t>(kTile) * b.rows]);
