@@ -310,11 +310,11 @@ export function getThreads(): number {
  * the similarity product, N M D, for the metric-learning losses; pairs, the sum of n^2 over lists,
  * for RankNet and LambdaLoss), and a streaming loss never does. The addon takes host arrays, so a
  * GPU call copies its inputs in and its gradient out: on an H100 machine (bench/cuda_bench.cu) that
- * moved about 8 GB/s and cost at least 0.2 ms a call. A streaming loss does a few flops per byte,
- * and the threaded CPU kernels finish it in less time than the copies take (softmax CE at 4096 x
- * 1000: 0.6 ms on 16 CPU threads, 4.0 ms as a GPU call). A pairwise loss's work grows faster than
- * its data and pays for the copies once there is enough of it (Multi-Similarity at N = 1024,
- * D = 128: 0.43 ms as a GPU call, 12.9 ms on 16 CPU threads). The one place to change the rule.
+ * moved about 25 GB/s and cost at least 0.2 ms a call. A streaming loss does a few flops per
+ * byte, and the threaded CPU kernels finish it in less time than the copies take (softmax CE at
+ * 4096 x 1000: 0.5 ms on 16 CPU threads, 1.3 ms as a GPU call). A pairwise loss's work grows faster
+ * than its data and pays for the copies once there is enough of it (Multi-Similarity at N = 1024,
+ * D = 128: 0.43 ms as a GPU call, 7.2 ms on 16 CPU threads). The one place to change the rule.
  */
 export const CUDA_AUTO_MIN_WORK = 1 << 22;
 
