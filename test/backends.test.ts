@@ -16,6 +16,7 @@ import {
   tverskyLossAsync,
 } from '../src';
 import { listBatch, pairCount } from '../src/losses/lists';
+import { pairWork } from '../src/losses/pairs';
 import { autoPicksCuda, CUDA_AUTO_MIN_WORK } from '../src/native';
 import { bitwiseEqual, randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
 
@@ -50,6 +51,11 @@ describe("'auto' and the GPU", () => {
     expect(autoPicksCuda({ cuda: true, pairWork: 1024 * 1024 * 128 })).toBe(true);
     expect(autoPicksCuda({ cuda: true, pairWork: CUDA_AUTO_MIN_WORK - 1 })).toBe(false);
     expect(autoPicksCuda({ cuda: false, pairWork: 1 << 30 })).toBe(false);
+  });
+  it('weighs the metric-learning losses by N M D, and OPL (O(N D)) as streaming', () => {
+    expect(pairWork('multi-similarity', 1024, 1024, 128)).toBe(1024 * 1024 * 128);
+    expect(pairWork('contrastive', 64, 4096, 32)).toBe(64 * 4096 * 32);
+    expect(pairWork('orthogonal-projection', 65536, 65536, 512)).toBe(0);
   });
   it('counts the pairs of ragged and fixed lists', () => {
     const ragged = listBatch('t', new Float32Array(10), new Float32Array(10), { offsets: [0, 3, 3, 10] });

@@ -57,8 +57,8 @@ export interface ProblemOptions {
    * Where to compute (default 'auto'): 'cpu' the native threaded kernels, 'js' the float64
    * TypeScript reference, 'cuda' the GPU, 'cuda-sim' the CUDA kernels run by the simulator
    * (testing only, slow). 'auto' is the CPU when the addon loaded (a streaming loss finishes there
-   * before a GPU call's copies would; see CUDA_AUTO_MIN_WORK), else
-   * loaded, else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto' (see README).
+   * before a GPU call's copies would; see CUDA_AUTO_MIN_WORK), else 'js'. FUSEDLOSS_BACKEND, when
+   * set, replaces 'auto' (see README).
    */
   backend?: Backend;
 }

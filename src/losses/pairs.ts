@@ -236,6 +236,14 @@ function twoViewLabels(fn: string, x: unknown, dim: number | undefined): Int32Ar
 
 type Result = LossResult | CrossBatchResult;
 
+/**
+ * The work 'auto' weighs (CUDA_AUTO_MIN_WORK): N M D multiply-adds for a loss built on the
+ * similarity product, 0 for OPL, whose class-sum form is O(N D), a streaming loss.
+ */
+export function pairWork(loss: PairLossName, rows: number, refRows: number, dim: number): number {
+  return loss === 'orthogonal-projection' ? 0 : rows * refRows * dim;
+}
+
 function runPairs(
   loss: PairLossName,
   fn: string,
@@ -267,7 +275,7 @@ function runPairs(
     : undefined;
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), {
     cuda: true,
-    pairWork: (e.length / dim) * (ref ? ref.e.length / dim : e.length / dim) * dim,
+    pairWork: pairWork(loss, yi.length, ref ? ref.y.length : yi.length, dim),
   });
   const out = gradBuffer(fn, o.out, e.length, e);
   const refOut = ref ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut') : undefined;
