@@ -20,6 +20,7 @@
 #include "fusedloss/ranking.h"
 #include "fusedloss/spherical.h"
 #include "parallel.h"
+#include "xorshift.h"
 
 namespace {
 
@@ -141,24 +142,9 @@ Transfers transfer_probe() {
 
 // ---- the losses ---------------------------------------------------------------------------
 
-struct Rng {  // xorshift64*
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t next() {
-    s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
-    return s * 0x2545F4914F6CDD1Dull;
-  }
-  double uniform() { return (next() >> 11) * 0x1.0p-53; }
-  float normal() {
-    const double u = std::max(uniform(), 1e-300), v = uniform();
-    return float(std::sqrt(-2 * std::log(u)) * std::cos(6.283185307179586 * v));
-  }
-  int32_t below(int32_t n) { return int32_t(uniform() * n); }
-};
-
 std::vector<float> normals(size_t n, Rng& rng) {
   std::vector<float> v(n);
-  for (float& x : v) x = rng.normal();
+  for (float& x : v) x = static_cast<float>(rng.normal());
   return v;
 }
 

@@ -22,6 +22,7 @@
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
 #include "fusedloss/spherical.h"
+#include "xorshift.h"
 
 #if defined(FL_PARITY_SIM)
 namespace gpu = fl::sim;
@@ -42,20 +43,6 @@ using fl::Status;
 // gradient within 1e-4 of its largest magnitude, counts within 1e-5 of the batch weight.
 constexpr double kLossTol = 1e-5, kGradTol = 1e-4, kCountTol = 1e-5;
 constexpr double kZeroGrad = 1e-6;  // gradients this small everywhere are rounding noise
-
-struct Rng {  // xorshift64*: fixed streams, no library dependence
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t next() {
-    s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
-    return s * 0x2545F4914F6CDD1Dull;
-  }
-  double uniform() { return (next() >> 11) * 0x1.0p-53; }
-  double normal() {
-    const double u = std::max(uniform(), 1e-300), v = uniform();
-    return std::sqrt(-2 * std::log(u)) * std::cos(6.283185307179586 * v);
-  }
-};
 
 enum class Scores { Normal, Saturated, Peaked };
 enum class Labels { Random, AllZero, AllOne };
