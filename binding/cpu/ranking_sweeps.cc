@@ -67,6 +67,32 @@ FL_SIMD_CLONES bool list_valid(const float* __restrict r, const float* __restric
   return tail == 0;
 }
 
+namespace {
+
+// Relevance that is a permutation of 0, ..., n - 1 (full ranks, ListMLE's usual label) needs no
+// counting: item i goes straight to position n - 1 - r_i. It is one iff every position is then
+// taken, which sc.r shows: cleared to -1 first, it must read n - 1 - k at every k. Padding (-1)
+// would land at n, in the buffers' slack, and leave a position empty. Returns whether it was.
+FL_INLINE bool place_ranks(const float* __restrict r, const float* __restrict s, int32_t n,
+                           Scratch& sc) {
+  Keyed* __restrict keys = sc.keys.data();
+  float* __restrict ss = sc.s.data();
+  float* __restrict sr = sc.r.data();
+  std::fill(sr, sr + n, -1.0f);
+  const int32_t last = n - 1;
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t k = last - static_cast<int32_t>(r[i]);
+    keys[k].item = i;
+    ss[k] = s[i];
+    sr[k] = r[i];
+  }
+  int32_t off = 0;
+  for (int32_t k = 0; k < n; ++k) off |= sr[k] != static_cast<float>(last - k);
+  return off == 0;
+}
+
+}  // namespace
+
 FL_SIMD_CLONES int32_t sort_graded(const float* __restrict r, const float* __restrict s, int32_t n,
                                    Scratch& sc) {
   // Graded iff every r - int(min(r, limit)) is 0 (padding, -1, is an integer too; above the limit
@@ -84,6 +110,7 @@ FL_SIMD_CLONES int32_t sort_graded(const float* __restrict r, const float* __res
   if (frac > 0.0f) return -1;
   // Bucket hi - r: most relevant first; padding (r = -1) lands in bucket hi + 1, after the rest.
   const int32_t hi = static_cast<int32_t>(std::max(0.0f, top));
+  if (hi == n - 1 && place_ranks(r, s, n, sc)) return n;
   // sc.count is kept all zero between lists (cleared after use, long before the next list counts:
   // counting into memory still being cleared ran 2x slower).
   if (sc.count.size() < static_cast<size_t>(hi) + 2) sc.count.resize(static_cast<size_t>(hi) + 2);
