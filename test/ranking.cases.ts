@@ -149,8 +149,9 @@ export const LAYOUTS: Record<string, { batch: Batch; listSize?: number }> = {
   // Full ranks 0..n-1 take the CPU's placement without counting; a repeated rank or a padded item
   // in a list whose largest grade is n - 1 must fall back to the counting sort.
   'ranks 0..7: a permutation, a repeated rank, a padded item, in order (listSize)': {
-    batch: withRelevance(listBatch(Array(4).fill(8), 10, { grades: 1 }), (_, i) =>
-      [3, 7, 0, 5, 1, 6, 2, 4, 7, 0, 3, 3, 1, 6, 2, 5, 7, 6, -1, 0, 1, 2, 3, 5, 0, 1, 2, 3, 4, 5, 6, 7][i],
+    batch: withRelevance(
+      listBatch(Array(4).fill(8), 10, { grades: 1 }),
+      (_, i) => [3, 7, 0, 5, 1, 6, 2, 4, 7, 0, 3, 3, 1, 6, 2, 5, 7, 6, -1, 0, 1, 2, 3, 5, 0, 1, 2, 3, 4, 5, 6, 7][i],
     ),
     listSize: 8,
   },
