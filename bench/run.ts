@@ -225,10 +225,11 @@ function classCases(): Case[] {
 }
 
 /**
- * Lists of n items with distinct relevance (a random permutation per list) and normal scores; the
- * tfjs baselines take each list's items in relevance order, precomputed as a user would.
+ * Lists of n items and normal scores, with distinct relevance (a random permutation per list, full
+ * ranks) or, given `grades`, relevance graded 0 to grades - 1 (ties); the tfjs baselines take each
+ * list's items in relevance order (ties by index), precomputed as a user would.
  */
-function rankingInput(lists: number, n: number) {
+function rankingInput(lists: number, n: number, grades = 0) {
   const scores = normals(lists * n, rand);
   const relevance = new Float32Array(lists * n);
   const order = new Int32Array(lists * n);
@@ -238,21 +239,50 @@ function rankingInput(lists: number, n: number) {
       const j = Math.floor(rand() * (i + 1));
       [perm[i], perm[j]] = [perm[j], perm[i]];
     }
-    perm.forEach((v, i) => (relevance[l * n + i] = v));
-    perm.forEach((v, i) => (order[l * n + n - 1 - v] = i));
+    const r = grades > 0 ? perm.map(() => Math.floor(rand() * grades)) : perm;
+    r.forEach((v, i) => (relevance[l * n + i] = v));
+    const sorted = perm.map((_, i) => i).sort((i, j) => r[j] - r[i] || i - j);
+    order.set(sorted, l * n);
   }
   return { lists, n, scores, relevance, order };
+}
+
+/** The traffic of a listwise loss over `items` items. */
+function listBytes(items: number): Bytes {
+  return {
+    actual: 12 * items,
+    actualNote: '12 B/item: read scores and relevance, write grad (the sort and scans stay in cache)',
+    minimum: 12 * items,
+    minimumNote: '12 B/item',
+  };
+}
+
+/**
+ * ListMLE on graded relevance (0 to 4): the counting sort's path, where full ranks are placed
+ * without counting. RankList's tfjs composition assumes distinct relevance, so it is not here.
+ */
+function gradedListMLECase(lists: number, n: number, reps: { cpu: number; js: number; tfjs: number }): Case {
+  const d = rankingInput(lists, n, 5);
+  return {
+    loss: 'ListMLE',
+    size: `${lists} lists x ${n}, graded 0-4`,
+    bytes: listBytes(lists * n),
+    backends: {
+      ...fused(
+        (backend, out) => listMLE(d.scores, d.relevance, { listSize: n, backend, out }).loss,
+        lists * n,
+        reps,
+        true,
+      ),
+      ...tfjs(() => listMLETfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
+    },
+  };
 }
 
 /** ListMLE and RankList (lse) at lists x n: native, reference and the tfjs compositions. */
 function rankingCases(lists: number, n: number, reps: { cpu: number; js: number; tfjs: number }): Case[] {
   const d = rankingInput(lists, n);
-  const bytes: Bytes = {
-    actual: 12 * lists * n,
-    actualNote: '12 B/item: read scores and relevance, write grad (the sort and scans stay in cache)',
-    minimum: 12 * lists * n,
-    minimumNote: '12 B/item',
-  };
+  const bytes = listBytes(lists * n);
   const size = `${lists} lists x ${n}`;
   return [
     {
@@ -424,6 +454,7 @@ const ALL_CASES: Case[] = [
   ...classCases(),
   ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
+  gradedListMLECase(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
   ...pairCases(),
   ...gpwCases(),
   ...headCases(THREADS, setThreads),
