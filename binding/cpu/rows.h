@@ -109,21 +109,24 @@ FL_INLINE double nonneg_sum(int32_t n, Term term) {
 }
 
 // Largest of value(i) for i in [0, n) in kLanes lanes (-inf for n = 0), so the loop vectorises
-// without reassociating anything.
+// without reassociating anything. The lanes are one vector: as an array of floats, GCC kept their
+// selects scalar (conditional moves through memory, 4x slower in Multi-Similarity's mining pass).
 template <class Value>
 FL_INLINE float lane_max(int32_t n, Value value) {
-  float m[kLanes];
-  for (int j = 0; j < kLanes; ++j) m[j] = -INFINITY;
-  auto take = [&](int32_t k, int j) {
-    const float v = value(k);
-    m[j] = v > m[j] ? v : m[j];
-  };
+  typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+  Lanes m = Lanes{} - INFINITY;
   int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) take(i + j, j);
-  for (int j = 0; i < n; ++i, ++j) take(i, j);
-  float r = m[0];
-  for (int j = 1; j < kLanes; ++j) r = m[j] > r ? m[j] : r;
+  for (; i + kLanes <= n; i += kLanes) {
+    Lanes v;
+    for (int j = 0; j < kLanes; ++j) v[j] = value(i + j);
+    m = v > m ? v : m;
+  }
+  float r = -INFINITY;
+  for (; i < n; ++i) {
+    const float v = value(i);
+    r = v > r ? v : r;
+  }
+  for (int j = 0; j < kLanes; ++j) r = m[j] > r ? m[j] : r;
   return r;
 }
 
