@@ -89,7 +89,7 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
         const float top_pos = pos[i].max, top_neg = neg[i].max;
         const RowKinds kind = ps.kinds(i, j0);
         double sums[2];
-        nonneg_sums(
+        nonneg_sums<2, kLanes>(
             cols,
             [&](int k, float(&t)[2]) FL_LAMBDA_INLINE {
               const bool positive =

@@ -73,29 +73,30 @@ FL_INLINE double lane_max_of(int32_t n, Term term) {
 }
 
 // K sums of nonnegative terms at once, term(i, t) filling t[0, K) for i in [0, n): one pass when
-// the K terms share work (an exponential). Each sum adds into float lanes flushed to double every
-// kBlockSteps steps.
-template <int K, class Term>
+// the K terms share work (an exponential). Each sum adds into W float lanes flushed to double every
+// kBlockSteps steps (short sums, as a pair tile's rows, take fewer lanes: zeroing and adding up
+// kWide lanes cost as much as 96 terms).
+template <int K, int W = kWide, class Term>
 FL_INLINE void nonneg_sums(int32_t n, Term term, double (&sum)[K]) {
-  double acc[K][kWide] = {};
+  double acc[K][W] = {};
   int32_t i = 0;
   while (i < n) {
-    const int32_t end = static_cast<int32_t>(std::min<int64_t>(n, i + kBlockSteps * kWide));
-    float f[K][kWide] = {};
+    const int32_t end = static_cast<int32_t>(std::min<int64_t>(n, i + kBlockSteps * W));
+    float f[K][W] = {};
     auto take = [&](int32_t k, int j) {
       float t[K];
       term(k, t);
       for (int q = 0; q < K; ++q) f[q][j] += t[q];
     };
-    for (; i + kWide <= end; i += kWide)
-      for (int j = 0; j < kWide; ++j) take(i + j, j);
+    for (; i + W <= end; i += W)
+      for (int j = 0; j < W; ++j) take(i + j, j);
     for (int j = 0; i < end; ++i, ++j) take(i, j);
     for (int q = 0; q < K; ++q)
-      for (int j = 0; j < kWide; ++j) acc[q][j] += f[q][j];
+      for (int j = 0; j < W; ++j) acc[q][j] += f[q][j];
   }
   for (int q = 0; q < K; ++q) {
     sum[q] = 0;
-    for (int j = 0; j < kWide; ++j) sum[q] += acc[q][j];
+    for (int j = 0; j < W; ++j) sum[q] += acc[q][j];
   }
 }
 
