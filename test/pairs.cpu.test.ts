@@ -55,6 +55,21 @@ describe('pairwise losses cpu vs reference', () => {
   }
 });
 
+describe('single-set Multi-Similarity weights', () => {
+  // The single-set weights share one exponential per pair while the rows' LSEs lie within 40 of
+  // each other (pair_ms.h); beta = 400 spreads the negative LSEs (0 to about 200) past that, so
+  // these take the general path, two exponentials a pair.
+  for (const semantics of ['pml', 'paper'] as const) {
+    it(`beta = 400 (${semantics}): LSEs spread past the shared exponential`, () => {
+      const [n, D] = [150, 5];
+      const x = randomScores(n * D, 61),
+        y = randomClassLabels(n, 6, 62);
+      const o = { dim: D, semantics, beta: 400 };
+      expectAgree(multiSimilarity(x, y, { ...o, backend: 'cpu' }), multiSimilarity(x, y, { ...o, backend: 'js' }));
+    });
+  }
+});
+
 describe('cross-batch Multi-Similarity', () => {
   for (const semantics of ['pml', 'paper'] as const) {
     it(`queries against a reference set (${semantics}): both gradients`, () => {

@@ -18,6 +18,12 @@ int64_t round_up(int64_t v, int64_t m) {
   return (v + m - 1) / m * m;
 }
 
+// The rows of a tile from row r0 of t that hold data, rounded up to a step of the kernels: the
+// padding rows past t.n are skipped (at N = 1024, 1056 rows, 6% of the products).
+int valid_rows(const TileSet& t, int64_t r0, int step) {
+  return static_cast<int>(round_up(tile_rows(t, r0), step));
+}
+
 }  // namespace
 
 bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
@@ -70,9 +76,10 @@ FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b,
   constexpr int kVecs = kPanel * sizeof(float) / sizeof(V);
   const int64_t ld = a.ld;
   const float* __restrict rows = a.fn.data() + i0 * ld;
-  for (int p = 0; p < kTile / kPanel; ++p) {
+  const int row_end = valid_rows(a, i0, kRowBlock), col_end = valid_rows(b, j0, kPanel);
+  for (int p = 0; p < col_end / kPanel; ++p) {
     const float* __restrict panel = b.packed.data() + (j0 + p * kPanel) * ld;
-    for (int r0 = 0; r0 < kTile; r0 += kRowBlock) {
+    for (int r0 = 0; r0 < row_end; r0 += kRowBlock) {
       V acc[kRowBlock][kVecs] = {};
       const float* __restrict ar = rows + r0 * ld;
       for (int64_t d = 0; d < ld; ++d) {
@@ -93,18 +100,20 @@ FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b,
 // a strip of B (kTile x 16 floats) stays in L1 for all the row blocks: with the row blocks
 // outermost, a wide B tile (kTile x 512 floats) came from L2 once per row block.
 template <class V>
-FL_INLINE void accumulate_kernel(const float* w, const TileSet& b, int64_t j0, float* acc) {
+FL_INLINE void accumulate_kernel(const float* w, int rows, const TileSet& b, int64_t j0,
+                                 float* acc) {
   constexpr int kVecs = kPanel * sizeof(float) / sizeof(V);
   const int64_t ld = b.ld;
+  const int row_end = static_cast<int>(round_up(rows, kRowBlock)), col_end = tile_rows(b, j0);
   for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
     const float* __restrict cols = b.strips.data() + (d0 * b.rows + j0 * kPanel);
-    for (int r0 = 0; r0 < kTile; r0 += kRowBlock) {
+    for (int r0 = 0; r0 < row_end; r0 += kRowBlock) {
       const float* __restrict wr = w + r0 * kTile;
       V c[kRowBlock][kVecs];
       for (int r = 0; r < kRowBlock; ++r)
         for (int k = 0; k < kVecs; ++k)
           load_vec(c[r][k], acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs));
-      for (int j = 0; j < kTile; ++j) {
+      for (int j = 0; j < col_end; ++j) {
         V v[kVecs];
         for (int k = 0; k < kVecs; ++k) load_vec(v[k], cols + j * kPanel + k * (kPanel / kVecs));
         for (int r = 0; r < kRowBlock; ++r)
@@ -123,7 +132,8 @@ FL_WIDE_DISPATCH(similarity_tile, similarity_kernel,
                  (const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s),
                  (a, i0, b, j0, s))
 FL_WIDE_DISPATCH(accumulate_tile, accumulate_kernel,
-                 (const float* w, const TileSet& b, int64_t j0, float* acc), (w, b, j0, acc))
+                 (const float* w, int rows, const TileSet& b, int64_t j0, float* acc),
+                 (w, rows, b, j0, acc))
 
 void normalisation_backward(const TileSet& t, const float* acc, float* grad) {
   const int64_t ld = t.ld;

@@ -6,6 +6,7 @@
 // not depend on the thread count.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -40,11 +41,18 @@ struct TileSet {
 bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, bool normalize,
               TileSet& t);
 
+// Rows of t from r0 in a tile: kTile, fewer in the last.
+inline int tile_rows(const TileSet& t, int64_t r0) {
+  return static_cast<int>(std::min<int64_t>(kTile, t.n - r0));
+}
+
 // s (kTile x kTile) = rows [i0, i0 + kTile) of a times rows [j0, j0 + kTile) of b, transposed.
+// Past the last tile's rows or columns, s keeps what it held (readers stop at a.n and b.n).
 void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s);
 
-// acc (kTile x ld, rows i0.. of a gradient) += w (kTile x kTile) times rows [j0, j0 + kTile) of b.
-void accumulate_tile(const float* w, const TileSet& b, int64_t j0, float* acc);
+// acc (kTile x ld, rows i0.. of a gradient) += w (kTile x kTile) times rows [j0, j0 + kTile) of b,
+// for the first `rows` rows of w (rounded up to kRowBlock: w is 0 past them).
+void accumulate_tile(const float* w, int rows, const TileSet& b, int64_t j0, float* acc);
 
 // grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (n x ld): the normalisation
 // backward, (g - (g . fn) fn) / ||f|| (spec E.0), or a copy without normalisation.
@@ -95,7 +103,7 @@ void gradient_sweep(const TileSet& a, const TileSet& b, std::vector<float>& acc,
   acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
   sweep_tiles(a, b, [&](int64_t i0, int64_t j0, float* s) {
     weigh(i0, j0, s);
-    accumulate_tile(s, b, j0, acc.data() + i0 * a.ld);
+    accumulate_tile(s, tile_rows(a, i0), b, j0, acc.data() + i0 * a.ld);
   });
 }
 

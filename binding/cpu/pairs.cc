@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fusedloss/pairs_math.h"
+#include "pair_ms.h"
 #include "pair_sweeps.h"
 
 namespace fl {
@@ -88,7 +89,7 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
         const float top_pos = pos[i].max, top_neg = neg[i].max;
         const RowKinds kind = ps.kinds(i, j0);
         double sums[2];
-        nonneg_sums(
+        nonneg_sums<2, kLanes>(
             cols,
             [&](int k, float(&t)[2]) FL_LAMBDA_INLINE {
               const bool positive =
@@ -108,11 +109,17 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   const float inv_n = 1.0f / static_cast<float>(n);
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) loss += ms_row(pos[i], neg[i], p, inv_n, rows[i]);
-  weight_pass(
-      ps,
-      [&](int64_t i, int64_t, float s, PairKind kind)
-          FL_LAMBDA_INLINE { return ms_weight(rows[i], s, kind, c); },
-      false, out);
+  MsSymmetric sym;
+  if (!ps.cross && ms_symmetric(rows, c, ps.q.labels, sym)) {
+    gradient_sweep(ps.q, ps.q, out.q,
+                   [&](int64_t i0, int64_t j0, float* s) { ms_weigh_symmetric(sym, i0, j0, s); });
+  } else {
+    weight_pass(
+        ps,
+        [&](int64_t i, int64_t, float s, PairKind kind)
+            FL_LAMBDA_INLINE { return ms_weight(rows[i], s, kind, c); },
+        false, out);
+  }
   return loss / static_cast<double>(n);
 }
 

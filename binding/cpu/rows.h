@@ -73,29 +73,30 @@ FL_INLINE double lane_max_of(int32_t n, Term term) {
 }
 
 // K sums of nonnegative terms at once, term(i, t) filling t[0, K) for i in [0, n): one pass when
-// the K terms share work (an exponential). Each sum adds into float lanes flushed to double every
-// kBlockSteps steps.
-template <int K, class Term>
+// the K terms share work (an exponential). Each sum adds into W float lanes flushed to double every
+// kBlockSteps steps (short sums, as a pair tile's rows, take fewer lanes: zeroing and adding up
+// kWide lanes cost as much as 96 terms).
+template <int K, int W = kWide, class Term>
 FL_INLINE void nonneg_sums(int32_t n, Term term, double (&sum)[K]) {
-  double acc[K][kWide] = {};
+  double acc[K][W] = {};
   int32_t i = 0;
   while (i < n) {
-    const int32_t end = static_cast<int32_t>(std::min<int64_t>(n, i + kBlockSteps * kWide));
-    float f[K][kWide] = {};
+    const int32_t end = static_cast<int32_t>(std::min<int64_t>(n, i + kBlockSteps * W));
+    float f[K][W] = {};
     auto take = [&](int32_t k, int j) {
       float t[K];
       term(k, t);
       for (int q = 0; q < K; ++q) f[q][j] += t[q];
     };
-    for (; i + kWide <= end; i += kWide)
-      for (int j = 0; j < kWide; ++j) take(i + j, j);
+    for (; i + W <= end; i += W)
+      for (int j = 0; j < W; ++j) take(i + j, j);
     for (int j = 0; i < end; ++i, ++j) take(i, j);
     for (int q = 0; q < K; ++q)
-      for (int j = 0; j < kWide; ++j) acc[q][j] += f[q][j];
+      for (int j = 0; j < W; ++j) acc[q][j] += f[q][j];
   }
   for (int q = 0; q < K; ++q) {
     sum[q] = 0;
-    for (int j = 0; j < kWide; ++j) sum[q] += acc[q][j];
+    for (int j = 0; j < W; ++j) sum[q] += acc[q][j];
   }
 }
 
@@ -109,21 +110,24 @@ FL_INLINE double nonneg_sum(int32_t n, Term term) {
 }
 
 // Largest of value(i) for i in [0, n) in kLanes lanes (-inf for n = 0), so the loop vectorises
-// without reassociating anything.
+// without reassociating anything. The lanes are one vector: as an array of floats, GCC kept their
+// selects scalar (conditional moves through memory, 4x slower in Multi-Similarity's mining pass).
 template <class Value>
 FL_INLINE float lane_max(int32_t n, Value value) {
-  float m[kLanes];
-  for (int j = 0; j < kLanes; ++j) m[j] = -INFINITY;
-  auto take = [&](int32_t k, int j) {
-    const float v = value(k);
-    m[j] = v > m[j] ? v : m[j];
-  };
+  typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+  Lanes m = Lanes{} - INFINITY;
   int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) take(i + j, j);
-  for (int j = 0; i < n; ++i, ++j) take(i, j);
-  float r = m[0];
-  for (int j = 1; j < kLanes; ++j) r = m[j] > r ? m[j] : r;
+  for (; i + kLanes <= n; i += kLanes) {
+    Lanes v;
+    for (int j = 0; j < kLanes; ++j) v[j] = value(i + j);
+    m = v > m ? v : m;
+  }
+  float r = -INFINITY;
+  for (; i < n; ++i) {
+    const float v = value(i);
+    r = v > r ? v : r;
+  }
+  for (int j = 0; j < kLanes; ++j) r = m[j] > r ? m[j] : r;
   return r;
 }
 

@@ -14,16 +14,19 @@ typedef float Vec4 __attribute__((vector_size(16)));
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef float Vec16 __attribute__((vector_size(64)));
 
-// Unaligned loads and stores (an alignment attribute on V would not survive as a template
-// argument).
-// (Out-parameters: returning a vector by value from a template draws GCC's ABI note.)
+// Unaligned loads and stores, through a may_alias copy of V aligned to a float (an alignment
+// attribute on V itself would not survive as a template argument). Not memcpy: GCC then kept
+// a kernel's accumulators in a stack array for the last store, zeroed it with rep stos and
+// copied it out in 16-byte pieces (a tenth of the S tile kernel's time).
 template <class V>
 FL_INLINE void load_vec(V& v, const float* p) {
-  __builtin_memcpy(&v, p, sizeof v);
+  typedef V Unaligned __attribute__((aligned(4), may_alias));
+  v = *reinterpret_cast<const Unaligned*>(p);
 }
 template <class V>
 FL_INLINE void store_vec(float* p, const V& v) {
-  __builtin_memcpy(p, &v, sizeof v);
+  typedef V Unaligned __attribute__((aligned(4), may_alias));
+  *reinterpret_cast<Unaligned*>(p) = v;
 }
 
 enum class WideIsa { Baseline, Avx2, Avx512 };
