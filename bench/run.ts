@@ -258,8 +258,8 @@ function listBytes(items: number): Bytes {
 }
 
 /**
- * ListMLE on graded relevance (0 to 4): the counting sort's path, where full ranks are placed
- * without counting. RankList's tfjs composition assumes distinct relevance, so it is not here.
+ * ListMLE on graded relevance (0 to 4), which takes the CPU's counting sort (full ranks are placed
+ * without one). RankList's tfjs composition assumes distinct relevance, so it is not here.
  */
 function gradedListMLECase(lists: number, n: number, reps: { cpu: number; js: number; tfjs: number }): Case {
   const d = rankingInput(lists, n, 5);
