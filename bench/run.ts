@@ -247,73 +247,57 @@ function rankingInput(lists: number, n: number, grades = 0) {
   return { lists, n, scores, relevance, order };
 }
 
-/** The traffic of a listwise loss over `items` items. */
-function listBytes(items: number): Bytes {
+type RankingInput = ReturnType<typeof rankingInput>;
+type ListReps = { cpu: number; js: number; tfjs: number };
+type ListLoss = (
+  scores: Float32Array,
+  relevance: Float32Array,
+  o: { listSize: number; backend: FusedBackend; out?: Float32Array },
+) => { loss: number };
+
+/** One listwise loss on lists `d`: native, reference and its tfjs composition. */
+function listCase(
+  loss: string,
+  size: string,
+  d: RankingInput,
+  reps: ListReps,
+  call: ListLoss,
+  composition: typeof listMLETfjs,
+): Case {
+  const items = d.lists * d.n;
   return {
-    actual: 12 * items,
-    actualNote: '12 B/item: read scores and relevance, write grad (the sort and scans stay in cache)',
-    minimum: 12 * items,
-    minimumNote: '12 B/item',
+    loss,
+    size,
+    bytes: {
+      actual: 12 * items,
+      actualNote: '12 B/item: read scores and relevance, write grad (the sort and scans stay in cache)',
+      minimum: 12 * items,
+      minimumNote: '12 B/item',
+    },
+    backends: {
+      ...fused((backend, out) => call(d.scores, d.relevance, { listSize: d.n, backend, out }).loss, items, reps, true),
+      ...tfjs(() => composition(d.scores, d.order, d.lists, d.n), { cpu: reps.tfjs, wasm: reps.tfjs }),
+    },
   };
+}
+
+/** ListMLE and RankList (lse) at lists x n: native, reference and the tfjs compositions. */
+function rankingCases(lists: number, n: number, reps: ListReps): Case[] {
+  const d = rankingInput(lists, n);
+  const size = `${lists} lists x ${n}`;
+  return [
+    listCase('ListMLE', size, d, reps, listMLE, listMLETfjs),
+    listCase('RankList lse', size, d, reps, rankList, rankListTfjs),
+  ];
 }
 
 /**
  * ListMLE on graded relevance (0 to 4), which takes the CPU's counting sort (full ranks are placed
  * without one). RankList's tfjs composition assumes distinct relevance, so it is not here.
  */
-function gradedListMLECase(lists: number, n: number, reps: { cpu: number; js: number; tfjs: number }): Case {
+function gradedListMLECase(lists: number, n: number, reps: ListReps): Case {
   const d = rankingInput(lists, n, 5);
-  return {
-    loss: 'ListMLE',
-    size: `${lists} lists x ${n}, graded 0-4`,
-    bytes: listBytes(lists * n),
-    backends: {
-      ...fused(
-        (backend, out) => listMLE(d.scores, d.relevance, { listSize: n, backend, out }).loss,
-        lists * n,
-        reps,
-        true,
-      ),
-      ...tfjs(() => listMLETfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
-    },
-  };
-}
-
-/** ListMLE and RankList (lse) at lists x n: native, reference and the tfjs compositions. */
-function rankingCases(lists: number, n: number, reps: { cpu: number; js: number; tfjs: number }): Case[] {
-  const d = rankingInput(lists, n);
-  const bytes = listBytes(lists * n);
-  const size = `${lists} lists x ${n}`;
-  return [
-    {
-      loss: 'ListMLE',
-      size,
-      bytes,
-      backends: {
-        ...fused(
-          (backend, out) => listMLE(d.scores, d.relevance, { listSize: n, backend, out }).loss,
-          lists * n,
-          reps,
-          true,
-        ),
-        ...tfjs(() => listMLETfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
-      },
-    },
-    {
-      loss: 'RankList lse',
-      size,
-      bytes,
-      backends: {
-        ...fused(
-          (backend, out) => rankList(d.scores, d.relevance, { listSize: n, backend, out }).loss,
-          lists * n,
-          reps,
-          true,
-        ),
-        ...tfjs(() => rankListTfjs(d.scores, d.order, lists, n), { cpu: reps.tfjs, wasm: reps.tfjs }),
-      },
-    },
-  ];
+  return listCase('ListMLE', `${lists} lists x ${n}, graded 0-4`, d, reps, listMLE, listMLETfjs);
 }
 
 /** N rows of `dim` normals and labels of 64 classes. */
