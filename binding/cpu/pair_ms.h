@@ -2,8 +2,9 @@
 // one exponential per pair. A pair (i, j) has one kind and one logit L in both directions, so
 //   G_ij = scale_i exp(L - lse_i) = exp(L - a) * scale_i exp(a - lse_i)
 // with `a` each half's largest LSE: exp(L - a) is shared by G_ij and G_ji, and the second factor
-// is a per-row constant, read for the columns from separate arrays (vector loads). weigh_tile's
-// general path computed G and G^T separately (two exponentials per pair, two transposes a tile).
+// is a per-row constant, read for the columns from separate arrays (vector loads). The general
+// path, weigh_tile (cross-batch sets, wide LSE spreads), computes G and G^T separately: two
+// exponentials per pair and two transposes a tile.
 #pragma once
 
 #include <algorithm>
