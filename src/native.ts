@@ -1,8 +1,10 @@
 // Loads the native addon (a local build in build/Release first, then the prebuild for this
 // platform, through node-gyp-build) and reports which backends exist and why not.
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { backendError, rangeError, typeError, describe } from './errors';
+import { instantiateWasm, type WasmFactory } from './wasm';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
 type CountsArray = Float64Array;
@@ -137,6 +139,8 @@ export interface BackendReport {
    * testing the CUDA code without a GPU. Builds from a clone include it; release prebuilds do not.
    */
   'cuda-sim': { available: boolean; reason?: string };
+  /** The same CPU kernels compiled to WebAssembly (single-threaded, SIMD): 'auto' where `cpu` is not. */
+  wasm: { available: boolean; reason?: string };
   /**
    * The CUDA kernels. `compiled` says whether this build of the addon contains them; `reason`
    * says why they cannot run (no device, no driver, ...), in the CUDA runtime's own words.
@@ -169,8 +173,9 @@ try {
 } catch (e) {
   loadError = `${(e as Error).message.split('\n')[0]}; ${BUILD_ADVICE}`;
   process.emitWarning(
-    `fusedloss: the native addon could not be loaded (${loadError}). Every loss falls back to the ` +
-      `slower JavaScript reference ('js' backend).`,
+    `fusedloss: the native addon could not be loaded (${loadError}). Every loss falls back to its ` +
+      `WebAssembly build ('wasm' backend, single-threaded), or where that does not load either to the ` +
+      `JavaScript reference ('js').`,
     { code: 'FUSEDLOSS_NO_NATIVE' },
   );
 }
@@ -179,13 +184,37 @@ export function nativeAddon(): NativeAddon | null {
   return addon;
 }
 
+// The WebAssembly build (prebuilds/wasm32, `npm run build:wasm`), compiled when first asked for.
+let wasm: NativeAddon | null | undefined;
+let wasmError = '';
+function wasmAddon(): NativeAddon | null {
+  if (wasm === undefined) {
+    const dir = path.join(root, 'prebuilds', 'wasm32');
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- Emscripten's CommonJS loader
+      const factory = require(path.join(dir, 'fusedloss.js')) as WasmFactory;
+      wasm = instantiateWasm(new WebAssembly.Module(readFileSync(path.join(dir, 'fusedloss.wasm'))), factory);
+    } catch (e) {
+      wasm = null;
+      wasmError = `the WebAssembly build could not be loaded: ${(e as Error).message.split('\n')[0]}`;
+    }
+  }
+  return wasm;
+}
+
+/** The addon a native backend runs on: the WebAssembly build for 'wasm', else the native addon. */
+export function addonFor(b: ResolvedBackend): NativeAddon {
+  return (b === 'wasm' ? wasmAddon() : addon)!;
+}
+
 /**
  * Where a loss runs: 'cpu' the native threaded kernels, 'cuda' the GPU, 'cuda-sim' the CUDA
- * kernels run on the CPU by the simulator (builds from a clone; testing only, slow), 'js' the
+ * kernels run on the CPU by the simulator (builds from a clone; testing only, slow), 'wasm' the
+ * CPU kernels' WebAssembly build (one thread; where no native addon loads), 'js' the
  * float64 TypeScript reference, 'auto' the choice described at each loss's `backend` option.
  */
-export type Backend = 'auto' | 'cpu' | 'cuda' | 'cuda-sim' | 'js';
-const BACKENDS: readonly Backend[] = ['auto', 'cpu', 'cuda', 'cuda-sim', 'js'];
+export type Backend = 'auto' | 'cpu' | 'cuda' | 'cuda-sim' | 'wasm' | 'js';
+const BACKENDS: readonly Backend[] = ['auto', 'cpu', 'cuda', 'cuda-sim', 'wasm', 'js'];
 export type ResolvedBackend = Exclude<Backend, 'auto'>;
 
 /**
@@ -204,7 +233,7 @@ const envBackend: Backend = (() => {
   return 'auto';
 })();
 
-const probeCuda = envBackend !== 'cpu' && envBackend !== 'js';
+const probeCuda = envBackend !== 'cpu' && envBackend !== 'wasm' && envBackend !== 'js';
 
 let envWarned = false;
 function warnEnvUnavailable(reason: string): void {
@@ -238,6 +267,7 @@ let cudaReport: BackendReport['cuda'] | undefined;
  * ```
  */
 export function backends(): BackendReport {
+  const wasmReport = wasmAddon() ? { available: true } : { available: false, reason: wasmError };
   if (!addon) {
     const why = `the native addon could not be loaded: ${loadError}`;
     return {
@@ -245,6 +275,7 @@ export function backends(): BackendReport {
       cpu: { available: false, reason: why },
       'cuda-sim': { available: false, reason: why },
       cuda: { available: false, compiled: false, reason: why, devices: [] },
+      wasm: wasmReport,
     };
   }
   const b = addon.backends(probeCuda);
@@ -263,6 +294,7 @@ export function backends(): BackendReport {
       ? { available: true }
       : { available: false, reason: 'this build of the addon has no simulator (release builds leave it out)' },
     cuda: cudaReport,
+    wasm: wasmReport,
   };
 }
 
@@ -334,7 +366,7 @@ export function autoPicksCuda(d: Dispatch): boolean {
 /**
  * The backend a call runs on. 'auto' (or FUSEDLOSS_BACKEND, when set) picks CUDA for a loss with
  * CUDA kernels when a device exists and the call has at least CUDA_AUTO_MIN_WORK pairwise work,
- * else the native CPU when the addon loaded, else the reference. An explicit backend that cannot
+ * else the native CPU when the addon loaded, else the WebAssembly build, else the reference. An explicit backend that cannot
  * run is refused with the reason.
  */
 export function resolveBackend(fn: string, requested: Backend, d: Dispatch): ResolvedBackend {
@@ -345,6 +377,9 @@ export function resolveBackend(fn: string, requested: Backend, d: Dispatch): Res
     case 'cpu':
       if (!addon) throw unavailable('cpu', `the native addon could not be loaded (${loadError})`);
       return 'cpu';
+    case 'wasm':
+      if (!wasmAddon()) throw unavailable('wasm', wasmError);
+      return 'wasm';
     case 'cuda':
     case 'cuda-sim': {
       const report = backends()[requested];
@@ -354,14 +389,15 @@ export function resolveBackend(fn: string, requested: Backend, d: Dispatch): Res
     }
     default: {
       if (envBackend !== 'auto') {
-        if (envBackend === 'js' || !addon) return 'js';
+        if (envBackend === 'js') return 'js';
+        if (envBackend === 'wasm' || !addon) return wasmAddon() ? 'wasm' : 'js';
         if (envBackend === 'cpu' || !d.cuda) return 'cpu';
         const gpu = backends()[envBackend];
         if (gpu.available) return envBackend;
         warnEnvUnavailable(gpu.reason ?? 'unknown reason');
         return 'cpu';
       }
-      if (!addon) return 'js';
+      if (!addon) return wasmAddon() ? 'wasm' : 'js';
       if (autoPicksCuda(d) && backends().cuda.available) return 'cuda';
       return 'cpu';
     }

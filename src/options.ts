@@ -93,4 +93,4 @@ export function opt<T>(o: Record<string, unknown>, key: string, fallback: T): T 
   return v === undefined ? fallback : (v as T);
 }
 
-export const backendSpec: EnumSpec = { kind: 'enum', values: ['auto', 'cpu', 'cuda', 'cuda-sim', 'js'] };
+export const backendSpec: EnumSpec = { kind: 'enum', values: ['auto', 'cpu', 'cuda', 'cuda-sim', 'wasm', 'js'] };

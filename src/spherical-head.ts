@@ -3,7 +3,7 @@
 // (binding/cpu/spherical_head.cc); backend 'js' runs the dense float64 reference instead
 // (src/reference/spherical-head.ts), O(C d) per example.
 import { requireLength, toFloat32, toTargets, type NumericArray, type Targets } from './arrays';
-import { describe, rangeError, typeError } from './errors';
+import { backendError, describe, rangeError, typeError } from './errors';
 import { nativeAddon, nativeCall, resolveBackend, type Backend } from './native';
 import { backendSpec, opt, readOptions, type OptionSpec } from './options';
 import { mulberry32 } from './random';
@@ -37,7 +37,8 @@ export interface SphericalHeadOptions {
   stabilizeEvery?: number;
   /**
    * 'auto' (default): the native CPU state when the addon loaded, else 'js'; 'cpu'; 'js' the dense
-   * float64 reference (O(C d) per example: for tests and machines without the addon).
+   * float64 reference (O(C d) per example: for tests and machines without the addon). 'wasm' is
+   * refused: the head keeps its state in the native addon.
    */
   backend?: Backend;
 }
@@ -137,8 +138,12 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
   const classes = o.classes as number,
     dim = o.dim as number;
   const loss = opt(o, 'loss', SPHERICAL_HEAD_DEFAULTS.loss);
-  const backend =
-    resolveBackend(fn, opt<Backend>(o, 'backend', 'auto'), { cuda: false, pairWork: 0 }) === 'js' ? 'js' : 'cpu';
+  const requested = opt<Backend>(o, 'backend', 'auto');
+  // The head's state is an object of the native addon; the WebAssembly build's calls copy arrays in
+  // and out (src/wasm.ts) and keep no such object, so 'auto' without the addon takes 'js'.
+  if (requested === 'wasm') throw backendError(`${fn}: backend 'wasm' is unavailable: the head runs on 'cpu' or 'js'`);
+  const resolved = resolveBackend(fn, requested, { cuda: false, pairWork: 0 });
+  const backend = resolved === 'js' || resolved === 'wasm' ? 'js' : 'cpu';
   const a = opt(o, 'a', SPHERICAL_HEAD_DEFAULTS.a),
     b = opt(o, 'b', SPHERICAL_HEAD_DEFAULTS.b);
   const init = opt(o, 'init', 1 / Math.sqrt(dim)),

@@ -17,6 +17,13 @@ namespace fl::ranking {
 namespace {
 
 typedef int32_t Lanes __attribute__((vector_size(32)));
+// Lanes of the concatenation (a, b) by constant index: GCC's __builtin_shuffle, clang's (Emscripten,
+// macOS) __builtin_shufflevector.
+#if defined(__clang__)
+#define FL_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define FL_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, Lanes{__VA_ARGS__})
+#endif
 static_assert(sizeof(Vec8) == kLanes * sizeof(float), "a block is one Vec8");
 
 // The largest of hi(v_i) and of lo(v_i) over v[0, n): whole blocks as vectors (GCC does not
@@ -150,11 +157,11 @@ FL_INLINE void suffix_sums(const float* v, int32_t m, float* out) {
   for (int32_t b = (m - 1) & ~(kLanes - 1); b >= 0; b -= kLanes) {
     Vec8 x;
     load_vec(x, v + b);
-    x += __builtin_shuffle(x, zero, Lanes{1, 2, 3, 4, 5, 6, 7, 8});
-    x += __builtin_shuffle(x, zero, Lanes{2, 3, 4, 5, 6, 7, 8, 8});
-    x += __builtin_shuffle(x, zero, Lanes{4, 5, 6, 7, 8, 8, 8, 8});
+    x += FL_SHUFFLE(x, zero, 1, 2, 3, 4, 5, 6, 7, 8);
+    x += FL_SHUFFLE(x, zero, 2, 3, 4, 5, 6, 7, 8, 8);
+    x += FL_SHUFFLE(x, zero, 4, 5, 6, 7, 8, 8, 8, 8);
     store_vec(out + b, x + after);
-    after += __builtin_shuffle(x, Lanes{});  // every lane: the block's total
+    after += FL_SHUFFLE(x, x, 0, 0, 0, 0, 0, 0, 0, 0);  // every lane: the block's total
   }
 }
 
@@ -167,11 +174,11 @@ FL_INLINE void prefix_sums(int32_t m, Load load, Use use) {
   for (int32_t b = 0; b < m; b += kLanes) {
     Vec8 x;
     load(b, x);
-    x += __builtin_shuffle(x, zero, Lanes{8, 0, 1, 2, 3, 4, 5, 6});
-    x += __builtin_shuffle(x, zero, Lanes{8, 8, 0, 1, 2, 3, 4, 5});
-    x += __builtin_shuffle(x, zero, Lanes{8, 8, 8, 8, 0, 1, 2, 3});
+    x += FL_SHUFFLE(x, zero, 8, 0, 1, 2, 3, 4, 5, 6);
+    x += FL_SHUFFLE(x, zero, 8, 8, 0, 1, 2, 3, 4, 5);
+    x += FL_SHUFFLE(x, zero, 8, 8, 8, 8, 0, 1, 2, 3);
     use(b, x + before);
-    before += __builtin_shuffle(x, Lanes{7, 7, 7, 7, 7, 7, 7, 7});
+    before += FL_SHUFFLE(x, x, 7, 7, 7, 7, 7, 7, 7, 7);
   }
 }
 

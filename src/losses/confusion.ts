@@ -315,19 +315,19 @@ function anyLossImpl(
   if (typeof metric !== 'function') {
     const full = { ...params, metric: metricId(metric as MetricName), beta, eps, average: average === 'micro' ? 1 : 0 };
     return andThen(
-      nativeCall(fn, () => native().anyLoss(pb.scores, pb.labels, pb.weights, out, full, async)),
+      nativeCall(fn, () => native(pb.backend).anyLoss(pb.scores, pb.labels, pb.weights, out, full, async)),
       (loss) => ({ loss, grad: out }),
     );
   }
   // Custom metric: native pass 1 (counts, stashing into out), the scalar step here, native pass 2.
   return andThen(
-    nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
+    nativeCall(fn, () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
     (arr) => {
       const counts = Array.from({ length: pb.classes }, (_, k) => countsFromArray(arr, k));
       const { loss, dpos, dneg } = anyLossConstants(counts, average, metricFn);
       return andThen(
         nativeCall(fn, () =>
-          native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
+          native(pb.backend).confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
         ),
         () => ({ loss, grad: out }),
       );
@@ -402,7 +402,7 @@ function softConfusionImpl(
   }
   const params = { ...nativeParams(pb), amplifier };
   return andThen(
-    nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)),
+    nativeCall(fn, () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)),
     split,
   );
 }
@@ -459,7 +459,7 @@ function overlapImpl(
   }
   const params = { ...nativeParams(pb), ...form };
   return andThen(
-    nativeCall(fn, () => native().overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async)),
+    nativeCall(fn, () => native(pb.backend).overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async)),
     (loss) => ({ loss, grad: out }),
   );
 }
@@ -596,7 +596,7 @@ function elementwiseImpl(
   }
   const full = { ...params, sum: reduction === 'sum', device: deviceCode(pb.backend) };
   return andThen(
-    nativeCall(fn, () => native()[entry](pb.scores, pb.labels, pb.weights, out, full, async)),
+    nativeCall(fn, () => native(pb.backend)[entry](pb.scores, pb.labels, pb.weights, out, full, async)),
     (loss) => ({ loss, grad: out }),
   );
 }

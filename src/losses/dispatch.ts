@@ -1,6 +1,6 @@
 // What every family's dispatch shares: the result types, the native addon once a backend was
 // resolved to it, and one flow for the sync and async twins.
-import { nativeAddon, type NativeAddon } from '../native';
+import { addonFor, type NativeAddon, type ResolvedBackend } from '../native';
 
 /** A loss value and its gradient with respect to the scores (same length and layout). */
 export interface LossResult {
@@ -17,9 +17,9 @@ export interface RowLossResult {
   grad: Float32Array;
 }
 
-/** The addon, after resolveBackend returned 'cpu' (so it is there). */
-export function native(): NativeAddon {
-  return nativeAddon()!;
+/** The addon of backend `b`, which resolveBackend returned (so it is there): its WebAssembly build for 'wasm'. */
+export function native(b: ResolvedBackend): NativeAddon {
+  return addonFor(b);
 }
 
 /**

@@ -319,7 +319,9 @@ function runPairs(
     device: deviceCode(backend),
   };
   return andThen(
-    nativeCall(fn, () => native().pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, params, async)),
+    nativeCall(fn, () =>
+      native(backend).pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, params, async),
+    ),
     result,
   );
 }

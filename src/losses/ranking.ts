@@ -213,7 +213,7 @@ function runList(
   }
   const full = { ...params, listSize: b.listSize, device: deviceCode(backend) };
   return andThen(
-    nativeCall(fn, () => native()[call](b.scores, b.relevance, b.offsets, out, full, async)),
+    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, async)),
     (loss) => ({ loss, grad: out }),
   );
 }
@@ -503,7 +503,9 @@ function distillImpl(
     return withGrad(out, r.loss, r.grad);
   }
   return andThen(
-    nativeCall(fn, () => native().plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async)),
+    nativeCall(fn, () =>
+      native(backend).plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async),
+    ),
     (loss) => ({ loss, grad: out }),
   );
 }

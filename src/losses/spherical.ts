@@ -306,7 +306,7 @@ function sphericalImpl(
     device: deviceCode(pb.backend),
   };
   return viaNative(pb, (rowLoss) =>
-    native().sphericalLoss(pb.logits, pb.targets, pb.out, rowLoss, nativeParams, async),
+    native(pb.backend).sphericalLoss(pb.logits, pb.targets, pb.out, rowLoss, nativeParams, async),
   );
 }
 
@@ -462,7 +462,7 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
     device: deviceCode(pb.backend),
   };
   return viaNative(pb, (rowLoss) =>
-    native().softmaxLoss(
+    native(pb.backend).softmaxLoss(
       pb.logits,
       pb.targets,
       weights ?? null,
