@@ -1,10 +1,8 @@
 // Loads the native addon (a local build in build/Release first, then the prebuild for this
-// platform, through node-gyp-build) and reports which backends exist and why not.
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import nodeGypBuild from 'node-gyp-build';
+// platform, through node-gyp-build) or its WebAssembly build, and reports which backends exist
+// and why not.
 import { backendError, rangeError, typeError, describe } from './errors';
-import { instantiateWasm, type WasmFactory } from './wasm';
+import { env, loadNativeAddon, loadWasmAddon, warn } from './host';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
 type CountsArray = Float64Array;
@@ -155,9 +153,6 @@ export interface BackendReport {
   };
 }
 
-/** The package root: dist/.. when compiled, src/.. when run from source. */
-const root = path.resolve(__dirname, '..');
-
 /** What to do when no binary fits; node-gyp-build's message already names the platform tuple. */
 const BUILD_ADVICE =
   'prebuilt binaries ship for linux-x64 (glibc); elsewhere, build from a clone of the fusedloss ' +
@@ -165,18 +160,15 @@ const BUILD_ADVICE =
 
 let addon: NativeAddon | null = null;
 let loadError = '';
-// FUSEDLOSS_ADDON names a .node file to load instead: CI's sanitizer build, for one.
-const addonOverride = process.env.FUSEDLOSS_ADDON;
 try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node file is loaded by require
-  addon = (addonOverride ? require(path.resolve(addonOverride)) : nodeGypBuild(root)) as NativeAddon;
+  addon = loadNativeAddon();
 } catch (e) {
   loadError = `${(e as Error).message.split('\n')[0]}; ${BUILD_ADVICE}`;
-  process.emitWarning(
+  warn(
     `fusedloss: the native addon could not be loaded (${loadError}). Every loss falls back to its ` +
       `WebAssembly build ('wasm' backend, single-threaded), or where that does not load either to the ` +
       `JavaScript reference ('js').`,
-    { code: 'FUSEDLOSS_NO_NATIVE' },
+    'FUSEDLOSS_NO_NATIVE',
   );
 }
 
@@ -184,20 +176,14 @@ export function nativeAddon(): NativeAddon | null {
   return addon;
 }
 
-// The WebAssembly build (prebuilds/wasm32, `npm run build:wasm`), compiled when first asked for.
-let wasm: NativeAddon | null | undefined;
+// The WebAssembly build, loaded when first asked for (in a browser: once initWasm() has run).
+let wasm: NativeAddon | null = null;
 let wasmError = '';
 function wasmAddon(): NativeAddon | null {
-  if (wasm === undefined) {
-    const dir = path.join(root, 'prebuilds', 'wasm32');
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- Emscripten's CommonJS loader
-      const factory = require(path.join(dir, 'fusedloss.js')) as WasmFactory;
-      wasm = instantiateWasm(new WebAssembly.Module(readFileSync(path.join(dir, 'fusedloss.wasm'))), factory);
-    } catch (e) {
-      wasm = null;
-      wasmError = `the WebAssembly build could not be loaded: ${(e as Error).message.split('\n')[0]}`;
-    }
+  try {
+    wasm ??= loadWasmAddon();
+  } catch (e) {
+    wasmError = `the WebAssembly build could not be loaded: ${(e as Error).message.split('\n')[0]}`;
   }
   return wasm;
 }
@@ -218,17 +204,17 @@ const BACKENDS: readonly Backend[] = ['auto', 'cpu', 'cuda', 'cuda-sim', 'wasm',
 export type ResolvedBackend = Exclude<Backend, 'auto'>;
 
 /**
- * FUSEDLOSS_BACKEND, when set, is what 'auto' means for every call: 'cpu' and 'js' never touch
+ * FUSEDLOSS_BACKEND, when set, is what 'auto' means for every call: 'cpu', 'wasm' and 'js' never touch
  * CUDA (the runtime is not even asked for devices); 'cuda' and 'cuda-sim' run every loss that has
  * CUDA kernels there, whatever its size, and the others on the CPU.
  */
 const envBackend: Backend = (() => {
-  const v = process.env.FUSEDLOSS_BACKEND;
+  const v = env('FUSEDLOSS_BACKEND');
   if (v === undefined || v === '') return 'auto';
   if ((BACKENDS as readonly string[]).includes(v)) return v as Backend;
-  process.emitWarning(
+  warn(
     `fusedloss: FUSEDLOSS_BACKEND=${JSON.stringify(v)} is not one of ${BACKENDS.join(', ')}; using 'auto'`,
-    { code: 'FUSEDLOSS_BAD_ENV' },
+    'FUSEDLOSS_BAD_ENV',
   );
   return 'auto';
 })();
@@ -239,9 +225,9 @@ let envWarned = false;
 function warnEnvUnavailable(reason: string): void {
   if (envWarned) return;
   envWarned = true;
-  process.emitWarning(
+  warn(
     `fusedloss: FUSEDLOSS_BACKEND=${envBackend} but that backend is unavailable (${reason}); losses run on the CPU`,
-    { code: 'FUSEDLOSS_BACKEND_UNAVAILABLE' },
+    'FUSEDLOSS_BACKEND_UNAVAILABLE',
   );
 }
 

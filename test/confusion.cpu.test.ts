@@ -23,6 +23,7 @@ import {
   randomWeights,
   relError,
 } from './helpers';
+import { NATIVE } from './native-backend';
 
 // DESIGN.md: loss within 1e-5 relative, gradient within 1e-4 of its largest entry.
 const LOSS_TOL = 1e-5;
@@ -44,7 +45,7 @@ describe('anyLoss cpu vs reference, binary', () => {
         const x = randomScores(n, n, 0.1); // near 0: where L = 73 has its gradient
         const y = randomBinaryLabels(n, n + 1);
         expectAgree(
-          anyLoss(x, y, { ...metricOptions(metric), backend: 'cpu' }),
+          anyLoss(x, y, { ...metricOptions(metric), backend: NATIVE }),
           anyLoss(x, y, { ...metricOptions(metric), backend: 'js' }),
         );
       });
@@ -57,7 +58,7 @@ describe('anyLoss cpu vs reference, binary', () => {
         y = randomBinaryLabels(n, 4),
         w = randomWeights(n, 5);
       const o: AnyLossOptions = { ...metricOptions(metric), input: 'probabilities', weights: w, amplifier: 20 };
-      expectAgree(anyLoss(p, y, { ...o, backend: 'cpu' }), anyLoss(p, y, { ...o, backend: 'js' }));
+      expectAgree(anyLoss(p, y, { ...o, backend: NATIVE }), anyLoss(p, y, { ...o, backend: 'js' }));
     });
   }
 
@@ -66,12 +67,12 @@ describe('anyLoss cpu vs reference, binary', () => {
     const x = randomScores(n, 8, 0.1),
       y = randomBinaryLabels(n, 9);
     const ref = anyLoss(x, y, { backend: 'js' });
-    expectAgree(anyLoss(x, Uint8Array.from(y), { backend: 'cpu' }), ref);
-    expectAgree(anyLoss(x, Int32Array.from(y), { backend: 'cpu' }), ref);
-    expectAgree(anyLoss(x, Array.from(y), { backend: 'cpu' }), ref);
+    expectAgree(anyLoss(x, Uint8Array.from(y), { backend: NATIVE }), ref);
+    expectAgree(anyLoss(x, Int32Array.from(y), { backend: NATIVE }), ref);
+    expectAgree(anyLoss(x, Array.from(y), { backend: NATIVE }), ref);
     const soft = randomProbabilities(n, 10);
     expectAgree(
-      anyLoss(x, soft, { metric: 'mcc', backend: 'cpu' }),
+      anyLoss(x, soft, { metric: 'mcc', backend: NATIVE }),
       anyLoss(x, soft, { metric: 'mcc', backend: 'js' }),
     );
   });
@@ -80,7 +81,7 @@ describe('anyLoss cpu vs reference, binary', () => {
     const n = 1_000_000;
     const x = randomScores(n, 1, 0.2),
       y = randomBinaryLabels(n, 2, 0.1);
-    expectAgree(anyLoss(x, y, { backend: 'cpu' }), anyLoss(x, y, { backend: 'js' }));
+    expectAgree(anyLoss(x, y, { backend: NATIVE }), anyLoss(x, y, { backend: 'js' }));
   });
 });
 
@@ -96,7 +97,7 @@ describe('anyLoss cpu vs reference, multi-class', () => {
           const x = randomScores(rows * C, rows + C, 2);
           const y = randomClassLabels(rows, C, rows);
           const o: AnyLossOptions = { ...metricOptions(metric), classes: C, average };
-          expectAgree(anyLoss(x, y, { ...o, backend: 'cpu' }), anyLoss(x, y, { ...o, backend: 'js' }));
+          expectAgree(anyLoss(x, y, { ...o, backend: NATIVE }), anyLoss(x, y, { ...o, backend: 'js' }));
         });
       }
     }
@@ -108,7 +109,7 @@ describe('anyLoss cpu vs reference, multi-class', () => {
       y = randomClassLabels(rows, C, 8),
       w = randomWeights(rows, 9);
     const o: AnyLossOptions = { classes: C, input: 'probabilities', weights: w, metric: 'balanced-accuracy' };
-    expectAgree(anyLoss(p, y, { ...o, backend: 'cpu' }), anyLoss(p, y, { ...o, backend: 'js' }));
+    expectAgree(anyLoss(p, y, { ...o, backend: NATIVE }), anyLoss(p, y, { ...o, backend: 'js' }));
   });
 });
 
@@ -118,7 +119,7 @@ describe('custom metric on the CPU', () => {
     const x = randomScores(n, 12, 0.1),
       y = randomBinaryLabels(n, 13);
     const f1 = ({ tp, fn, fp }: { tp: number; fn: number; fp: number }) => (2 * tp) / (2 * tp + fn + fp + 1e-5);
-    expectAgree(anyLoss(x, y, { metric: f1, backend: 'cpu' }), anyLoss(x, y, { metric: 'f1', backend: 'cpu' }));
+    expectAgree(anyLoss(x, y, { metric: f1, backend: NATIVE }), anyLoss(x, y, { metric: 'f1', backend: NATIVE }));
     expectAgree(anyLoss(x, y, { metric: f1, backend: 'js' }), anyLoss(x, y, { metric: 'f1', backend: 'js' }));
   });
   it('multi-class macro and micro with a custom metric match the built-in', () => {
@@ -129,8 +130,8 @@ describe('custom metric on the CPU', () => {
     const jaccard = ({ tp, fn, fp }: { tp: number; fn: number; fp: number }) => tp / (tp + fn + fp + 1e-5);
     for (const average of ['macro', 'micro'] as const) {
       expectAgree(
-        anyLoss(x, y, { classes: C, average, metric: jaccard, backend: 'cpu' }),
-        anyLoss(x, y, { classes: C, average, metric: 'jaccard', backend: 'cpu' }),
+        anyLoss(x, y, { classes: C, average, metric: jaccard, backend: NATIVE }),
+        anyLoss(x, y, { classes: C, average, metric: 'jaccard', backend: NATIVE }),
       );
     }
   });
@@ -143,7 +144,7 @@ describe('softConfusion', () => {
     const x = randomScores(rows * C, 16, 2),
       y = randomClassLabels(rows, C, 17),
       w = randomWeights(rows, 18);
-    const a = softConfusion(x, y, { classes: C, weights: w, backend: 'cpu' });
+    const a = softConfusion(x, y, { classes: C, weights: w, backend: NATIVE });
     const b = softConfusion(x, y, { classes: C, weights: w, backend: 'js' });
     const total = w.reduce((s, v) => s + v, 0);
     for (let k = 0; k < C; k++) {
@@ -160,7 +161,7 @@ describe('edge cases (spec A.5)', () => {
     it(`${metric}: all labels 0 and all labels 1 give finite results`, () => {
       for (const label of [0, 1]) {
         const y = new Float32Array(n).fill(label);
-        const r = anyLoss(x, y, { ...metricOptions(metric), backend: 'cpu' });
+        const r = anyLoss(x, y, { ...metricOptions(metric), backend: NATIVE });
         expect(Number.isFinite(r.loss)).toBe(true);
         expect(r.grad.every(Number.isFinite)).toBe(true);
         expectAgree(r, anyLoss(x, y, { ...metricOptions(metric), backend: 'js' }));
@@ -169,7 +170,7 @@ describe('edge cases (spec A.5)', () => {
     it(`${metric}: saturated logits of +-1e4 give finite results`, () => {
       const xs = Float32Array.from({ length: n }, (_, i) => (i % 2 ? 1e4 : -1e4));
       const y = randomBinaryLabels(n, 21);
-      const r = anyLoss(xs, y, { ...metricOptions(metric), backend: 'cpu' });
+      const r = anyLoss(xs, y, { ...metricOptions(metric), backend: NATIVE });
       expect(Number.isFinite(r.loss)).toBe(true);
       expect(r.grad.every(Number.isFinite)).toBe(true);
     });
@@ -229,7 +230,7 @@ describe('dice and tversky cpu vs reference', () => {
           const y = classes === 1 ? randomBinaryLabels(rows, 41) : randomClassLabels(rows, classes, 41);
           const w = randomWeights(rows, 42);
           const o = { ...extra, classes, input, weights: w };
-          expectAgree(diceLoss(x, y, { ...o, backend: 'cpu' }), diceLoss(x, y, { ...o, backend: 'js' }));
+          expectAgree(diceLoss(x, y, { ...o, backend: NATIVE }), diceLoss(x, y, { ...o, backend: 'js' }));
         });
       }
     }
@@ -242,7 +243,7 @@ describe('dice and tversky cpu vs reference', () => {
     const x = Float32Array.from({ length: rows * C }, (_, i) => (i % C === 0 ? 20 : 0));
     const y = randomClassLabels(rows, C, 43);
     expectAgree(
-      diceLoss(x, y, { classes: C, alpha: 0.5, backend: 'cpu' }),
+      diceLoss(x, y, { classes: C, alpha: 0.5, backend: NATIVE }),
       diceLoss(x, y, { classes: C, alpha: 0.5, backend: 'js' }),
     );
   });
@@ -250,7 +251,7 @@ describe('dice and tversky cpu vs reference', () => {
     const rows = 50,
       C = 4;
     const x = Float32Array.from({ length: rows * C }, (_, i) => (i % C === 0 ? 800 : 0));
-    const r = diceLoss(x, randomClassLabels(rows, C, 43), { classes: C, alpha: 0.5, backend: 'cpu' });
+    const r = diceLoss(x, randomClassLabels(rows, C, 43), { classes: C, alpha: 0.5, backend: NATIVE });
     expect(r.grad.every((g) => Number.isFinite(g) && Math.abs(g) < 1)).toBe(true);
   });
   for (const mode of ['global', 'per-example'] as const) {
@@ -260,7 +261,7 @@ describe('dice and tversky cpu vs reference', () => {
       const x = randomScores(rows * C, 44, 2),
         y = randomClassLabels(rows, C, 45);
       const o = { classes: C, alpha: 0.3, beta: 0.7, mode };
-      expectAgree(tverskyLoss(x, y, { ...o, backend: 'cpu' }), tverskyLoss(x, y, { ...o, backend: 'js' }));
+      expectAgree(tverskyLoss(x, y, { ...o, backend: NATIVE }), tverskyLoss(x, y, { ...o, backend: 'js' }));
     });
   }
   it('a batch without positives still has a Dice gradient (spec B.4)', () => {
@@ -283,7 +284,7 @@ describe('binaryCrossEntropy cpu vs reference', () => {
       for (const reduction of ['mean', 'sum'] as const) {
         const o = { weights: w, posWeight: 3, reduction };
         expectAgree(
-          binaryCrossEntropy(x, y, { ...o, backend: 'cpu' }),
+          binaryCrossEntropy(x, y, { ...o, backend: NATIVE }),
           binaryCrossEntropy(x, y, { ...o, backend: 'js' }),
         );
       }

@@ -1,11 +1,12 @@
 // Determinism: every loss returns bitwise-identical loss and gradient across 1, 2 and 8 CPU
-// threads and across repeated runs, on the CPU and on cuda-sim (DESIGN.md, Numerics: chunking
-// and the order of reductions are fixed, never left to the scheduler).
+// threads and across repeated runs, on the CPU, its WebAssembly build (one thread: repeated runs)
+// and cuda-sim (DESIGN.md, Numerics: chunking and the order of reductions are fixed, never left to
+// the scheduler).
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fl from '../src';
 import { bitwiseEqual, randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
 
-type Backend = 'cpu' | 'cuda-sim';
+type Backend = 'cpu' | 'wasm' | 'cuda-sim';
 type Result = { loss: number | Float32Array; grad: Float32Array };
 
 /** Every loss at a size that spans many chunks (`big`) or one fit for the simulator. */
@@ -58,11 +59,13 @@ const same = (a: Result, b: Result): boolean =>
 describe('determinism', () => {
   const initial = fl.getThreads();
   afterAll(() => fl.setThreads(initial));
-  // The sanitizer build leaves the simulator out (see .ci/run); every other build has it.
+  // The sanitizer build leaves the simulator out (see .ci/run); every other build has it. The wasm
+  // build needs Emscripten (`npm run build:wasm`): CI always has it, a clone may not.
   const sim = fl.backends()['cuda-sim'].available;
-  for (const backend of ['cpu', 'cuda-sim'] as const) {
-    for (const [name, run] of cases(backend === 'cpu')) {
-      const skip = backend === 'cuda-sim' && !sim;
+  const wasm = fl.backends().wasm.available || !!process.env.CI;
+  for (const backend of ['cpu', 'wasm', 'cuda-sim'] as const) {
+    for (const [name, run] of cases(backend !== 'cuda-sim')) {
+      const skip = (backend === 'cuda-sim' && !sim) || (backend === 'wasm' && !wasm);
       it.skipIf(skip)(`${name} on ${backend}: the same bits with 1, 2 and 8 threads and on a second run`, () => {
         const results = [1, 2, 8, 8].map((t) => {
           fl.setThreads(t);

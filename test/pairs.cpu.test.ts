@@ -7,9 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, multiSimilarity, multiSimilarityAsync, setThreads, supConAsync } from '../src';
 import { bitwiseEqual, randomClassLabels, randomScores } from './helpers';
 import { expectAgree, PAIR_LOSSES } from './pairs.fixtures';
+import { NATIVE } from './native-backend';
 
 function both(call: (typeof PAIR_LOSSES)[number][1], x: Float32Array, y: Int32Array, o: object) {
-  expectAgree(call(x, y, { ...o, backend: 'cpu' }), call(x, y, { ...o, backend: 'js' }));
+  expectAgree(call(x, y, { ...o, backend: NATIVE }), call(x, y, { ...o, backend: 'js' }));
 }
 
 const LABELS: [string, (n: number) => Int32Array][] = [
@@ -65,7 +66,7 @@ describe('single-set Multi-Similarity weights', () => {
       const x = randomScores(n * D, 61),
         y = randomClassLabels(n, 6, 62);
       const o = { dim: D, semantics, beta: 400 };
-      expectAgree(multiSimilarity(x, y, { ...o, backend: 'cpu' }), multiSimilarity(x, y, { ...o, backend: 'js' }));
+      expectAgree(multiSimilarity(x, y, { ...o, backend: NATIVE }), multiSimilarity(x, y, { ...o, backend: 'js' }));
     });
   }
 });
@@ -83,7 +84,7 @@ describe('cross-batch Multi-Similarity', () => {
         referenceLabels: randomClassLabels(m, 6, 53),
       };
       const y = randomClassLabels(n, 6, 54);
-      const cpu = multiSimilarity(x, y, { ...o, backend: 'cpu' });
+      const cpu = multiSimilarity(x, y, { ...o, backend: NATIVE });
       const js = multiSimilarity(x, y, { ...o, backend: 'js' });
       expectAgree(cpu, js);
       expectAgree({ loss: cpu.loss, grad: cpu.referenceGrad }, { loss: js.loss, grad: js.referenceGrad });
@@ -96,7 +97,7 @@ describe('cross-batch Multi-Similarity', () => {
       r = randomScores(m * D, 58);
     const o = { dim: D, reference: r, referenceLabels: randomClassLabels(m, 50, 59) };
     const y = randomClassLabels(n, 50, 60);
-    const cpu = multiSimilarity(x, y, { ...o, backend: 'cpu' });
+    const cpu = multiSimilarity(x, y, { ...o, backend: NATIVE });
     const js = multiSimilarity(x, y, { ...o, backend: 'js' });
     expectAgree(cpu, js);
     expectAgree({ loss: cpu.loss, grad: cpu.referenceGrad }, { loss: js.loss, grad: js.referenceGrad });
@@ -105,14 +106,14 @@ describe('cross-batch Multi-Similarity', () => {
     const [n, D] = [60, 9];
     const x = randomScores(n * D, 55),
       y = randomClassLabels(n, 4, 56);
-    const single = multiSimilarity(x, y, { semantics: 'paper', backend: 'cpu' });
+    const single = multiSimilarity(x, y, { semantics: 'paper', backend: NATIVE });
     // 'paper' drops the self pair by its similarity (S = 1), so the two forms see the same pairs;
     // the single-set gradient is the sum of the query and reference gradients.
     const cross = multiSimilarity(x, y, {
       semantics: 'paper',
       reference: x.slice(),
       referenceLabels: y,
-      backend: 'cpu',
+      backend: NATIVE,
     });
     expect(cross.loss).toBeCloseTo(single.loss, 6);
     const sum = cross.grad.map((g, i) => g + cross.referenceGrad[i]);
@@ -131,7 +132,7 @@ describe('determinism', () => {
         y = randomClassLabels(N, 30, 62);
       const runs = [1, 2, 8].map((t) => {
         setThreads(t);
-        return call(x, y, { dim: D, backend: 'cpu' });
+        return call(x, y, { dim: D, backend: NATIVE });
       });
       for (const r of runs.slice(1)) {
         expect(r.loss).toBe(runs[0].loss);
@@ -145,8 +146,8 @@ describe('async twins', () => {
   it('resolve to the synchronous results', async () => {
     const x = randomScores(200 * 8, 71),
       y = randomClassLabels(200, 7, 72);
-    const a = await multiSimilarityAsync(x, y, { dim: 8, backend: 'cpu' });
-    const b = multiSimilarity(x, y, { dim: 8, backend: 'cpu' });
+    const a = await multiSimilarityAsync(x, y, { dim: 8, backend: NATIVE });
+    const b = multiSimilarity(x, y, { dim: 8, backend: NATIVE });
     expect(a.loss).toBe(b.loss);
     expect(bitwiseEqual(a.grad, b.grad)).toBe(true);
     const c = await supConAsync(x, y, { dim: 8, backend: 'js' });

@@ -5,13 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, listMLE, listMLEAsync, plackettLuceDistill, rankListAsync, setThreads } from '../src';
 import { bitwiseEqual, randomScores } from './helpers';
 import { expectAgree, LAYOUTS, listBatch, rankingCases } from './ranking.cases';
+import { NATIVE } from './native-backend';
 
 describe('cpu vs reference', () => {
   for (const [layout, { batch, listSize }] of Object.entries(LAYOUTS)) {
     const shape = listSize ? { listSize } : { offsets: batch.offsets };
     for (const c of rankingCases(64)) {
       it(`${c.name}, ${layout}`, () => {
-        const a = c.run(batch.scores, batch.relevance, { ...shape, backend: 'cpu' });
+        const a = c.run(batch.scores, batch.relevance, { ...shape, backend: NATIVE });
         const b = c.run(batch.scores, batch.relevance, { ...shape, backend: 'js' });
         expectAgree(a, b);
         batch.relevance.forEach((r, i) => r === -1 && expect(a.grad[i]).toBe(0));
@@ -28,7 +29,7 @@ describe('cpu vs reference', () => {
       const y = Int32Array.from({ length: rows }, (_, i) => (i * 7) % C);
       for (const tau of [0.5, 4]) {
         expectAgree(
-          plackettLuceDistill(s, t, y, { tau, backend: 'cpu' }),
+          plackettLuceDistill(s, t, y, { tau, backend: NATIVE }),
           plackettLuceDistill(s, t, y, { tau, backend: 'js' }),
         );
       }
@@ -54,7 +55,7 @@ describe('lists of 5000', () => {
     it(c.name, () => {
       const shape = { offsets: batch.offsets };
       expectAgree(
-        c.run(batch.scores, batch.relevance, { ...shape, backend: 'cpu' }),
+        c.run(batch.scores, batch.relevance, { ...shape, backend: NATIVE }),
         c.run(batch.scores, batch.relevance, { ...shape, backend: 'js' }),
       );
     });
@@ -95,7 +96,7 @@ describe('threads', () => {
       { padding: 0.1 },
     );
     const cases = rankingCases(90);
-    const run = () => cases.map((c) => c.run(b.scores, b.relevance, { offsets: b.offsets, backend: 'cpu' }));
+    const run = () => cases.map((c) => c.run(b.scores, b.relevance, { offsets: b.offsets, backend: NATIVE }));
     setThreads(1);
     const one = run();
     for (const n of [2, 8]) {

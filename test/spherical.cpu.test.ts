@@ -23,6 +23,7 @@ import {
   randomWeights,
 } from './helpers';
 import { CPU_VS_JS, expectAgree, logits, parity, softmax, SOFTMAX_FORMS, sphericalParity } from './spherical.fixtures';
+import { NATIVE } from './native-backend';
 
 describe('spherical family cpu vs reference', () => {
   sphericalParity(CPU_VS_JS);
@@ -50,7 +51,7 @@ describe('softmax losses cpu vs reference', () => {
           };
           for (const reduction of ['mean', 'sum', 'none'] as const) {
             expectAgree(
-              softmax(x, t, { ...o, reduction, backend: 'cpu' }),
+              softmax(x, t, { ...o, reduction, backend: NATIVE }),
               softmax(x, t, { ...o, reduction, backend: 'js' }),
             );
           }
@@ -61,7 +62,7 @@ describe('softmax losses cpu vs reference', () => {
 
   it('a batch whose every row is ignored has loss 0 and no gradient', () => {
     const x = randomScores(12, 75);
-    const r = softmaxCrossEntropy(x, [5, 5, 5], { ignoreIndex: 5, backend: 'cpu' });
+    const r = softmaxCrossEntropy(x, [5, 5, 5], { ignoreIndex: 5, backend: NATIVE });
     expect(r.loss).toBe(0);
     expect(r.grad.every((g) => g === 0)).toBe(true);
   });
@@ -78,7 +79,7 @@ describe('edge cases on the CPU', () => {
     const rows = 200;
     const x = logits(rows, 2, 83, true);
     const t = randomClassLabels(rows, 2, 84);
-    for (const backend of ['cpu', 'js'] as const) {
+    for (const backend of [NATIVE, 'js'] as const) {
       const r = zLoss(x, t, { a: 2, b: 0.5, reduction: 'none', backend });
       for (let i = 0; i < rows; i++) {
         const [o0, o1] = [x[2 * i], x[2 * i + 1]];
@@ -93,7 +94,7 @@ describe('edge cases on the CPU', () => {
   it('log-spherical and log-Taylor softmax with C = 1: p = 1, loss 0, gradient ~0', () => {
     const x = logits(50, 1, 85, true);
     for (const kind of ['log-spherical-softmax', 'log-taylor-softmax'] as const) {
-      for (const backend of ['cpu', 'js'] as const) {
+      for (const backend of [NATIVE, 'js'] as const) {
         const r = sphericalLoss(x, new Int32Array(50), { kind, backend, reduction: 'none' });
         expect(r.loss.every((l) => Math.abs(l) < 1e-12)).toBe(true);
         // each gradient is a difference of two terms of size at most 1 / sqrt(eps) = 1000
@@ -107,7 +108,7 @@ describe('edge cases on the CPU', () => {
     const { grad } = zLoss(x, [7]);
     const max = Math.max(...grad.map(Math.abs));
     expect(Math.abs(grad.reduce((a, g) => a + g, 0))).toBeLessThan(1e-5 * max * Math.sqrt(C));
-    expectAgree(zLoss(x, [7], { backend: 'cpu' }), zLoss(x, [7], { backend: 'js' }));
+    expectAgree(zLoss(x, [7], { backend: NATIVE }), zLoss(x, [7], { backend: 'js' }));
   });
   it('softmax CE of a row with +1e4 on the target and -1e4 elsewhere is 0 with a ~0 gradient', () => {
     const r = softmaxCrossEntropy(new Float32Array([-1e4, 1e4, -1e4]), [1]);
@@ -116,7 +117,7 @@ describe('edge cases on the CPU', () => {
     expect(r.grad.every((g) => Math.abs(g) < 1e-37)).toBe(true);
   });
   it('a wrong +-1e4 row gives loss 2e4 and gradient p - e_y', () => {
-    const r = softmaxCrossEntropy(new Float32Array([1e4, -1e4]), [1], { backend: 'cpu' });
+    const r = softmaxCrossEntropy(new Float32Array([1e4, -1e4]), [1], { backend: NATIVE });
     expect(r.loss).toBeCloseTo(2e4, 6);
     expect(Array.from(r.grad)).toEqual([1, -1]);
   });
@@ -124,8 +125,8 @@ describe('edge cases on the CPU', () => {
     const C = 1_000_000;
     const x = logits(2, C, 86, false);
     const t = [C - 1, 12345];
-    expectAgree(softmaxCrossEntropy(x, t, { backend: 'cpu' }), softmaxCrossEntropy(x, t, { backend: 'js' }));
-    expectAgree(zLoss(x, t, { backend: 'cpu' }), zLoss(x, t, { backend: 'js' }));
+    expectAgree(softmaxCrossEntropy(x, t, { backend: NATIVE }), softmaxCrossEntropy(x, t, { backend: 'js' }));
+    expectAgree(zLoss(x, t, { backend: NATIVE }), zLoss(x, t, { backend: 'js' }));
   });
   it('classes is inferred from the lengths, and Uint8Array / plain targets are converted', () => {
     const x = randomScores(40, 77);
@@ -160,7 +161,7 @@ describe('sigmoidFocal cpu vs reference', () => {
         for (const y of [randomBinaryLabels(n, 92), randomProbabilities(n, 93)]) {
           for (const reduction of ['mean', 'sum'] as const) {
             const o = { gamma, weights: w, reduction };
-            expectAgree(sigmoidFocal(x, y, { ...o, backend: 'cpu' }), sigmoidFocal(x, y, { ...o, backend: 'js' }));
+            expectAgree(sigmoidFocal(x, y, { ...o, backend: NATIVE }), sigmoidFocal(x, y, { ...o, backend: 'js' }));
           }
         }
       });

@@ -17,4 +17,5 @@ declare namespace WebAssembly {
   class Table {
     readonly length: number;
   }
+  function compile(bytes: ArrayBufferView | ArrayBuffer): Promise<Module>;
 }

@@ -1,0 +1,28 @@
+/* global fetch -- a browser page */
+// Runs in headless Chromium (test/browser.test.ts), bundled by esbuild: one loss per family through the browser entry,
+// 'fusedloss/wasm', as a bundler resolves it, and posts the results back to the test's server.
+import { anyLoss, backends, initWasm, listMLEAsync, multiSimilarity, softmaxCrossEntropy } from 'fusedloss/wasm';
+
+const plain = (r) => ({ loss: r.loss, grad: Array.from(r.grad) });
+
+async function main() {
+  const before = backends().wasm;
+  await initWasm('/fusedloss.wasm');
+  const i = await (await fetch('/inputs.json')).json();
+  const f32 = (a) => Float32Array.from(a);
+  const i32 = (a) => Int32Array.from(a);
+  return {
+    before,
+    backends: backends(),
+    anyLoss: plain(anyLoss(f32(i.x), f32(i.y), { metric: 'mcc' })),
+    softmaxCrossEntropy: plain(softmaxCrossEntropy(f32(i.logits), i32(i.targets), { classes: i.classes })),
+    listMLE: plain(await listMLEAsync(f32(i.s), f32(i.rel), { listSize: i.listSize })),
+    multiSimilarity: plain(multiSimilarity(f32(i.e), i32(i.ey), { dim: i.dim })),
+    explicitWasm: plain(anyLoss(f32(i.x), f32(i.y), { metric: 'mcc', backend: 'wasm' })),
+  };
+}
+
+main().then(
+  (r) => fetch('/result', { method: 'POST', body: JSON.stringify(r) }),
+  (e) => fetch('/result', { method: 'POST', body: JSON.stringify({ error: String(e.stack ?? e) }) }),
+);
