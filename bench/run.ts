@@ -84,7 +84,7 @@ interface Case {
   backends: Record<string, BackendEntry>;
 }
 
-type FusedBackend = 'cpu' | 'cuda' | 'js';
+type FusedBackend = 'cpu' | 'cuda' | 'wasm' | 'js';
 type FusedCall = (backend: FusedBackend, out: Float32Array) => number;
 
 /** One fusedloss row: `call` fills `out` (reused, so no allocation is timed) and returns the loss. */
@@ -136,6 +136,7 @@ function fused(
     ...(cuda && CUDA.available
       ? { [`fusedloss cuda (${CUDA.devices[0].name})`]: fusedEntry(call, length, 'cuda', THREADS, reps.cpu) }
       : {}),
+    'fusedloss wasm': fusedEntry(call, length, 'wasm', 1, reps.cpu),
     'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, reps.js),
   };
 }
@@ -316,6 +317,7 @@ function pairFused(call: FusedCall, length: number, reps: number, reference: boo
     ...(CUDA.available
       ? { [`fusedloss cuda (${CUDA.devices[0].name})`]: fusedEntry(call, length, 'cuda', THREADS, reps) }
       : {}),
+    'fusedloss wasm': fusedEntry(call, length, 'wasm', 1, reps),
     ...(reference ? { 'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, 1) } : {}),
   };
 }
