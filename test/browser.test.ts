@@ -1,7 +1,8 @@
 // The browser entry in a browser: test/browser/page.mjs, bundled by esbuild for the browser from
 // 'fusedloss/wasm' as a consumer imports it (dist/ and prebuilds/wasm32, so `npm run build:ts`
 // and `npm run build:wasm` first), runs one loss per family in headless Chromium; the results
-// must match the float64 reference computed here.
+// must match the float64 reference computed here, as must a fusedloss/tfjs op on tfjs's 'cpu'
+// backend there.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -127,6 +128,9 @@ describe('fusedloss/wasm in headless Chromium', () => {
     expectAgree(r.softmaxCrossEntropy, fl.softmaxCrossEntropy(logits, targets, { classes, ...js }));
     expectAgree(r.listMLE, fl.listMLE(s, rel, { listSize, ...js }));
     expectAgree(r.multiSimilarity, fl.multiSimilarity(e, ey, { dim, ...js }));
+    // A fusedloss/tfjs op on tfjs's 'cpu' backend in the page.
+    expect(r.tfjsCpu).toMatchObject({ backend: 'cpu' });
+    expectAgree(r.tfjsCpu, fl.softmaxCrossEntropy(logits, targets, { classes, ...js }));
     // 'auto' ran the wasm build: the same bits as asking for it.
     expect(r.anyLoss).toEqual(r.explicitWasm);
   });
