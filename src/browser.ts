@@ -10,14 +10,14 @@ const factory = require('../prebuilds/wasm32/fusedloss.js') as WasmFactory;
 export * from './index';
 
 /**
- * Instantiates the WebAssembly build, `fusedloss/wasm32/fusedloss.wasm` in the package: pass its
+ * Instantiates the WebAssembly build, `fusedloss/prebuilds/wasm32/fusedloss.wasm` in the package: pass its
  * URL (as your bundler gives it for an asset), a fetch Response, its bytes or a compiled module.
  * Until it resolves, 'auto' runs the JavaScript reference and `backends().wasm` says why.
  *
  * @example
  * ```ts
  * import { initWasm, anyLoss, backends } from 'fusedloss/wasm';
- * import wasmUrl from 'fusedloss/wasm32/fusedloss.wasm?url'; // Vite; webpack: new URL(..., import.meta.url)
+ * import wasmUrl from 'fusedloss/prebuilds/wasm32/fusedloss.wasm?url'; // Vite; webpack: new URL(..., import.meta.url)
  *
  * await initWasm(wasmUrl);
  * backends().wasm.available; // true
