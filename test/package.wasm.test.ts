@@ -2,14 +2,14 @@
 // disabled, its linux-x64 prebuild deleted. backends() must report the WebAssembly build, and
 // 'auto' must run it. Needs dist/ and prebuilds/wasm32 (`npm run build:ts`, `npm run build:wasm`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installConsumer, pack } from './pack';
 
 const root = path.resolve(__dirname, '..');
 const node = process.execPath;
-const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
 // CI builds the wasm; a clone without Emscripten skips.
 const ready = existsSync(path.join(root, 'prebuilds', 'wasm32', 'fusedloss.wasm')) || !!process.env.CI;
 
@@ -21,19 +21,8 @@ let files: string[] = [];
 beforeAll(() => {
   if (!ready) return;
   work = mkdtempSync(path.join(tmpdir(), 'fusedloss-wasm-pack-'));
-  const packed = JSON.parse(
-    execFileSync(node, [npmCli, 'pack', '--json', '--ignore-scripts', '--pack-destination', work], {
-      cwd: root,
-      encoding: 'utf8',
-    }),
-  ) as { filename: string; files: { path: string }[] }[];
-  tarball = path.join(work, packed[0].filename);
-  files = packed[0].files.map((f) => f.path);
-  consumer = path.join(work, 'consumer');
-  mkdirSync(consumer);
-  writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  const install = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball];
-  execFileSync(node, [npmCli, ...install], { cwd: consumer, stdio: 'pipe' });
+  ({ tarball, files } = pack(work));
+  consumer = installConsumer(work, [tarball]);
   // As on a platform the prebuilds do not cover.
   rmSync(path.join(consumer, 'node_modules', 'fusedloss', 'prebuilds', `${process.platform}-${process.arch}`), {
     recursive: true,
