@@ -17,8 +17,8 @@ namespace fl::ranking {
 namespace {
 
 typedef int32_t Lanes __attribute__((vector_size(32)));
-// Lanes of the concatenation (a, b) by constant index: GCC's __builtin_shuffle, clang's (Emscripten,
-// macOS) __builtin_shufflevector.
+// Lanes of the concatenation (a, b) by constant index: GCC's __builtin_shuffle, clang's
+// (Emscripten, macOS) __builtin_shufflevector.
 #if defined(__clang__)
 #define FL_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
