@@ -158,13 +158,15 @@ class fragment {
   static_assert(kAccumulator || std::is_same_v<Layout, row_major> ||
                     std::is_same_v<Layout, col_major>,
                 "wmma::fragment: matrix_a and matrix_b take row_major or col_major");
-  using Dims = fl_sim::Shape<Use, m, n, k>;
+  using MatrixShape = fl_sim::Shape<Use, m, n, k>;
 
  public:
   using element_type = T;
   using storage_element_type = typename fl_sim::Storage<T>::type;
-  static constexpr int kRows = Dims::rows, kCols = Dims::cols;
-  enum { num_elements = kRows * kCols / 32, num_storage_elements = num_elements };
+  enum {
+    num_elements = MatrixShape::rows * MatrixShape::cols / 32,
+    num_storage_elements = num_elements
+  };
   storage_element_type x[num_elements];
 };
 
@@ -176,17 +178,26 @@ void fill_fragment(fragment<Use, m, n, k, T, Layout>& f,
 
 namespace fl_sim {
 
+// The rows and columns of a fragment's matrix.
+template <class Frag>
+struct Dims;
+template <class Use, int m, int n, int k, class T, class Layout>
+struct Dims<fragment<Use, m, n, k, T, Layout>> : Shape<Use, m, n, k> {};
+template <class Frag>
+struct Dims<const Frag> : Dims<Frag> {};
+
 // The element of the fragment's matrix that element e of `lane` holds.
 template <class Frag>
-int row_of(int e, unsigned lane) {
-  return (e * 32 + static_cast<int>(lane)) / Frag::kCols;
+unsigned row_of(int e, unsigned lane) {
+  return (static_cast<unsigned>(e) * 32 + lane) / Dims<Frag>::cols;
 }
 template <class Frag>
-int col_of(int e, unsigned lane) {
-  return (e * 32 + static_cast<int>(lane)) % Frag::kCols;
+unsigned col_of(int e, unsigned lane) {
+  return (static_cast<unsigned>(e) * 32 + lane) % Dims<Frag>::cols;
 }
 
-// One lane's arguments to a load or store of fragment Frag from or to memory of Elem.
+// One lane's arguments to a load or store of fragment Frag from or to memory of Elem (Frag is
+// const for a store, Elem for a load).
 template <class Frag, class Elem>
 struct Transfer {
   Frag* frag;
@@ -195,9 +206,10 @@ struct Transfer {
   bool col_major;
 };
 
-// The pointer, ldm and layout are the same on every lane and valid for wmma.
+// The pointer, ldm and layout are the same on every lane (the collective is always the full
+// warp) and valid for wmma.
 template <class Frag, class Elem>
-bool check_transfer(void* const* args, unsigned mask, char* why, std::size_t why_size) {
+bool check_transfer(void* const* args, char* why, std::size_t why_size) {
   const auto& first = *static_cast<const Transfer<Frag, Elem>*>(args[0]);
   for (unsigned j = 1; j < 32; ++j) {
     const auto& t = *static_cast<const Transfer<Frag, Elem>*>(args[j]);
@@ -219,31 +231,23 @@ bool check_transfer(void* const* args, unsigned mask, char* why, std::size_t why
     std::snprintf(why, why_size, "ldm %u is not a multiple of 16 bytes", first.ldm);
     return false;
   }
-  (void)mask;  // always the full warp
   return true;
 }
 
+// Moves every lane's fragment elements from memory (a load) or to it (a store, Frag const).
 template <class Frag, class Elem>
-bool run_load(void* const* args, unsigned mask, char* why, std::size_t why_size) {
-  if (!check_transfer<Frag, Elem>(args, mask, why, why_size)) return false;
+bool run_transfer(void* const* args, unsigned, char* why, std::size_t why_size) {
+  if (!check_transfer<Frag, Elem>(args, why, why_size)) return false;
   for (unsigned j = 0; j < 32; ++j) {
     const auto& t = *static_cast<const Transfer<Frag, Elem>*>(args[j]);
     for (int e = 0; e < Frag::num_elements; ++e) {
       const unsigned r = row_of<Frag>(e, j), c = col_of<Frag>(e, j);
-      t.frag->x[e] = t.p[t.col_major ? c * t.ldm + r : r * t.ldm + c];
-    }
-  }
-  return true;
-}
-
-template <class Frag, class Elem>
-bool run_store(void* const* args, unsigned mask, char* why, std::size_t why_size) {
-  if (!check_transfer<Frag, Elem>(args, mask, why, why_size)) return false;
-  for (unsigned j = 0; j < 32; ++j) {
-    const auto& t = *static_cast<const Transfer<Frag, Elem>*>(args[j]);
-    for (int e = 0; e < Frag::num_elements; ++e) {
-      const unsigned r = row_of<Frag>(e, j), c = col_of<Frag>(e, j);
-      t.p[t.col_major ? c * t.ldm + r : r * t.ldm + c] = t.frag->x[e];
+      Elem& m = t.p[t.col_major ? c * t.ldm + r : r * t.ldm + c];
+      if constexpr (std::is_const_v<Frag>) {
+        m = t.frag->x[e];
+      } else {
+        t.frag->x[e] = m;
+      }
     }
   }
   return true;
@@ -276,7 +280,7 @@ struct MmaArgs {
 // with float FMAs (see the top of this file), scattered back into every lane's d.
 template <class Acc, class A, class B>
 bool run_mma(void* const* args, unsigned, char*, std::size_t) {
-  constexpr int M = Acc::kRows, N = Acc::kCols, K = A::kCols;
+  constexpr int M = Dims<Acc>::rows, N = Dims<Acc>::cols, K = Dims<A>::cols;
   float a[M][K], b[K][N], c[M][N];
   for (unsigned j = 0; j < 32; ++j) {
     const auto& t = *static_cast<const MmaArgs<Acc, A, B>*>(args[j]);
@@ -311,7 +315,7 @@ void load_matrix_sync(fragment<Use, m, n, k, T, Layout>& a,
                 "wmma::load_matrix_sync: an accumulator load takes a layout_t");
   using Frag = fragment<Use, m, n, k, T, Layout>;
   using Elem = const typename Frag::storage_element_type;
-  fl_sim::transfer("wmma::load_matrix_sync", &fl_sim::run_load<Frag, Elem>, &a, p, ldm,
+  fl_sim::transfer("wmma::load_matrix_sync", &fl_sim::run_transfer<Frag, Elem>, &a, p, ldm,
                    std::is_same_v<Layout, col_major>, file, line);
 }
 
@@ -320,7 +324,7 @@ void load_matrix_sync(fragment<accumulator, m, n, k, float>& a, const float* p, 
                       layout_t layout, const char* file = __builtin_FILE(),
                       int line = __builtin_LINE()) {
   using Frag = fragment<accumulator, m, n, k, float>;
-  fl_sim::transfer("wmma::load_matrix_sync", &fl_sim::run_load<Frag, const float>, &a, p, ldm,
+  fl_sim::transfer("wmma::load_matrix_sync", &fl_sim::run_transfer<Frag, const float>, &a, p, ldm,
                    layout == mem_col_major, file, line);
 }
 
@@ -328,9 +332,9 @@ template <int m, int n, int k>
 void store_matrix_sync(float* p, const fragment<accumulator, m, n, k, float>& a, unsigned ldm,
                        layout_t layout, const char* file = __builtin_FILE(),
                        int line = __builtin_LINE()) {
-  using Frag = fragment<accumulator, m, n, k, float>;
-  fl_sim::transfer("wmma::store_matrix_sync", &fl_sim::run_store<Frag, float>,
-                   const_cast<Frag*>(&a), p, ldm, layout == mem_col_major, file, line);
+  using Frag = const fragment<accumulator, m, n, k, float>;
+  fl_sim::transfer("wmma::store_matrix_sync", &fl_sim::run_transfer<Frag, float>, &a, p, ldm,
+                   layout == mem_col_major, file, line);
 }
 
 template <int m, int n, int k, class T, class LayoutA, class LayoutB>
