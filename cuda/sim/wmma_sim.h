@@ -7,8 +7,10 @@
 //   accumulators (the sm_80 ones the pair kernels use). Others fail a static_assert.
 // - load_matrix_sync, store_matrix_sync and mma_sync are warp collectives: all 32 lanes must
 //   arrive (a lane that skips one is reported, as for a shuffle), with the same pointer, ldm and
-//   layout; the pointer must be 256-bit aligned and ldm a multiple of 16 bytes (the guide's
-//   requirements). fill_fragment is per lane, as in CUDA.
+//   layout. The pointer must be 256-bit aligned (the guide) and every row or column must start
+//   aligned to the fragment's size in bytes (PTX ISA, wmma, "Address Alignment"): ldm a multiple
+//   of 16 bytes for tf32 and bf16 inputs, of 32 for float accumulators, stricter than the
+//   guide's 16 bytes for all. fill_fragment is per lane, as in CUDA.
 // - The fragment layout is the simulator's own (the guide leaves the element-to-lane mapping
 //   unspecified): element e of lane l is the element with row-major index e * 32 + l of the
 //   fragment's matrix. Code that relies on the hardware's mapping gets wrong results here.
@@ -227,8 +229,14 @@ bool check_transfer(void* const* args, char* why, std::size_t why_size) {
                   static_cast<const void*>(first.p));
     return false;
   }
-  if (first.ldm * sizeof(Elem) % 16 != 0) {
-    std::snprintf(why, why_size, "ldm %u is not a multiple of 16 bytes", first.ldm);
+  // Per lane these fragments hold as many bytes as the hardware's registers do (4 .b32 for tf32
+  // and bf16 inputs, 8 .f32 for accumulators).
+  constexpr std::size_t kFragmentBytes = sizeof(std::remove_const_t<Frag>::x);
+  if (first.ldm * sizeof(Elem) % kFragmentBytes != 0) {
+    std::snprintf(why, why_size,
+                  "ldm %u (%zu bytes) is not a multiple of the fragment's %zu bytes, so rows or "
+                  "columns start misaligned",
+                  first.ldm, first.ldm * sizeof(Elem), kFragmentBytes);
     return false;
   }
   return true;
