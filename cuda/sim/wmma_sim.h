@@ -26,10 +26,11 @@
 //   the canonical 0x7fff (as cuda_bf16.hpp's reference path).
 // - Accumulation. NVIDIA does not specify the order or rounding inside mma. Here each output
 //   element starts from C and adds the products in k order with one float FMA each. Products of
-//   tf32 (11-bit) or bf16 (8-bit) significands are exact in float, so this is a correctly
-//   rounded float sum in k order. Real tensor cores sum in blocks and may truncate (Fasi et al.,
-//   "Numerical behavior of NVIDIA tensor cores", PeerJ CS 2021), so device results can differ in
-//   the last bits; error figures from here are indicative of the input rounding, which dominates.
+//   tf32 (11-bit) or bf16 (8-bit) significands are exact in float, so this is a float sum in
+//   k order, each addition rounded to nearest. Real tensor cores sum in blocks and may truncate
+//   (Fasi et al., "Numerical behavior of NVIDIA tensor cores", PeerJ CS 2021), so device results
+//   can differ in the last bits; error figures from here are indicative of the input rounding,
+//   which dominates.
 #pragma once
 
 #include <cstdio>
