@@ -36,9 +36,14 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
 const common = ['--CDFUSEDLOSS_SIM=OFF', '--CDFUSEDLOSS_GLIBC_FLOOR=ON'];
 
+// cmake-js's build configures only a folder never configured, so new settings go through its
+// configure first; with none (--reuse), CMake's cache stands.
 function build(target, defines, strip) {
   const out = join(root, 'build-prebuild', target);
-  execFileSync(process.execPath, [cmakeJs, 'build', '--out', out, ...defines], { cwd: root, stdio: 'inherit' });
+  const cmake = (...a) =>
+    execFileSync(process.execPath, [cmakeJs, ...a, '--out', out], { cwd: root, stdio: 'inherit' });
+  if (defines.length) cmake('configure', ...defines);
+  cmake('build');
   const built = join(out, 'Release', 'fusedloss.node');
   if (!existsSync(built)) throw new Error(`prebuild: cmake-js reported success but ${built} is missing`);
   const dest = join(root, 'prebuilds', target);
@@ -54,13 +59,11 @@ const mib = (file) => `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB`;
 const targets = {
   'linux-x64'() {
     const configured = existsSync(join(root, 'build-prebuild', 'linux-x64', 'CMakeCache.txt'));
-    // --reuse passes no CUDA settings to a configured build, so CMake keeps its cached ones.
-    const cuda = reuse
-      ? configured
-        ? []
-        : ['--CDFUSEDLOSS_CUDA=OFF']
-      : [`--CDFUSEDLOSS_CUDA=${cpuOnly ? 'OFF' : 'ON'}`, `--CDFUSEDLOSS_CUDA_ARCHS=${cudaArchs}`];
-    const file = build('linux-x64', [...common, ...cuda], 'strip');
+    const cuda = cpuOnly
+      ? ['--CDFUSEDLOSS_CUDA=OFF']
+      : ['--CDFUSEDLOSS_CUDA=ON', `--CDFUSEDLOSS_CUDA_ARCHS=${cudaArchs}`];
+    const defines = !reuse ? [...common, ...cuda] : configured ? [] : [...common, '--CDFUSEDLOSS_CUDA=OFF'];
+    const file = build('linux-x64', defines, 'strip');
     // Say what was built, as the stripped binary itself reports it.
     const report = createRequire(import.meta.url)(file).backends(false);
     if (report.sim) throw new Error('prebuild: the release addon must not contain the simulator');
