@@ -5,6 +5,7 @@
 // arm64, and under an old glibc's loader.
 //
 //   FUSEDLOSS_ADDON=prebuilds/linux-arm64/fusedloss.glibc.node node scripts/prebuild-parity.mjs
+import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -74,18 +75,11 @@ const cases = [
 
 // The vitest suites' measures: the loss to 1e-5 (relative, or absolute near 0) and the gradient
 // to 1e-4 of its largest entry.
-function gradError(a, b) {
-  let diff = 0,
-    scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
+const maxAbs = (a) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const gradError = (a, b) => maxAbs(Array.from(b, (v, i) => a[i] - v)) / (maxAbs(b) || 1);
 const lossError = (a, b) => Math.min(Math.abs(a - b) / Math.max(Math.abs(b), 1e-12), Math.abs(a - b));
-const bitwise = (a, b) =>
-  a.length === b.length && new Uint32Array(a.buffer).every((v, i) => v === new Uint32Array(b.buffer)[i]);
+const bytes = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const bitwise = (a, b) => bytes(a).equals(bytes(b));
 
 const report = fl.backends();
 if (!report.cpu.available) throw new Error(`prebuild-parity: the addon did not load: ${report.cpu.reason}`);
