@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Fails when a Linux prebuild needs a newer glibc than the floor (2.28, that of Node 20's own
-// Linux binaries), or any libstdc++ from the system (the addon links its own statically). It
+// Linux binaries), a libgcc_s newer than that era's, or any libstdc++ from the system (the addon
+// links its own statically). It
 // reads the dynamic symbol table (objdump -T), where each imported symbol names the version the
 // dynamic loader will demand.
 //
@@ -47,6 +48,10 @@ for (const file of files) {
   for (const line of table.split('\n')) {
     const cxx = /\b(GLIBCXX|CXXABI)_[\d.]+/.exec(line);
     if (cxx) above.push(`${line.trim().split(/\s+/).pop()} (${cxx[0]}: libstdc++ must be linked statically)`);
+    // libgcc_s is shared (see binding/glibc/floor.cc): RHEL 8's, from GCC 8, has up to GCC_7.0.0.
+    const gcc = /\bGCC_(\d+)\.[\d.]+/.exec(line);
+    if (gcc && Number(gcc[1]) > 7)
+      above.push(`${line.trim().split(/\s+/).pop()} (${gcc[0]}: newer than GCC 8's libgcc_s)`);
     const m = /\bGLIBC_(\d+)\.(\d+)/.exec(line);
     if (!m) continue;
     const v = [Number(m[1]), Number(m[2])];

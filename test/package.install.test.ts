@@ -3,7 +3,16 @@
 // make, cmake or nvcc). There a loss must run from CommonJS, from an ES module and from
 // type-checked TypeScript, and backends() must show the prebuild, not a local build, was loaded.
 import { execFileSync, spawnSync, type ExecFileSyncOptions } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +88,13 @@ describe('the packed tarball', () => {
     const check = path.join(root, 'scripts', 'check-glibc.mjs');
     const prebuild = path.join(root, 'prebuilds', 'linux-x64', 'fusedloss.glibc.node');
     expect(execFileSync(node, [check, prebuild], { encoding: 'utf8' })).toMatch(/: ok\n$/);
+  });
+
+  it('has no install script (npm would warn about one, and run it where scripts are allowed)', () => {
+    const installed = path.join(consumer, 'node_modules', 'fusedloss', 'package.json');
+    const { scripts = {} } = JSON.parse(readFileSync(installed, 'utf8')) as { scripts?: Record<string, string> };
+    const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'].filter((k) => k in scripts);
+    expect(lifecycle).toEqual([]);
   });
 
   it('installs where PATH has no compiler, make, cmake or nvcc', () => {
