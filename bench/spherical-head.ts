@@ -12,8 +12,8 @@ import { logLogChartSvg } from './chart';
 import { normals } from './timing';
 
 export const HEAD_LOSS = 'SphericalHead step vs dense step';
-export const HEAD_ROW = 'SphericalHead (cpu, factored, Z-loss)';
-export const DENSE_ROW = 'dense softmax CE step (cpu, O(m C d))';
+export const HEAD_ROW = 'SphericalHead cpu';
+export const DENSE_ROW = 'dense step cpu';
 const DIM = 256,
   M = 128,
   LR = 0.05;
