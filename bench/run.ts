@@ -664,7 +664,7 @@ async function main(): Promise<void> {
 
   console.log(
     `Limits in this run: memory bandwidth ${triadGBs.toFixed(1)} GB/s (STREAM triad), FMA peak ${fma.gflops.toFixed(1)} GFLOP/s` +
-      ` (${fma.isa}). What each case's bytes and flops count: latest.json, "cases".`,
+      ` (${fma.isa}).\nWhat each case's bytes and flops count: latest.json, "cases".`,
   );
 
   fs.mkdirSync(dir, { recursive: true });
