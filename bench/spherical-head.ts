@@ -108,6 +108,10 @@ export function headReport(rows: TimedRow[], dir: string): void {
       return r ? [{ x: c, y: r.medianMs }] : [];
     }),
   }));
+  if (series.some((x) => x.points.length < 2)) {
+    console.log('  no chart from one size (the quick run); `npm run bench -- head` runs them all');
+    return;
+  }
   const file = path.join(dir, 'spherical-head.svg');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
