@@ -1,5 +1,6 @@
-// The bench report as an SVG bar chart: one group per case, one bar per backend, median time on a
-// log scale (the backends span four orders of magnitude). Plain SVG text, no chart library.
+// The bench's charts as SVG. The main one (vega-lite, rendered by vega without a browser): per
+// family, how many times faster than the tfjs wasm composition each backend is, on a log axis.
+// logLogChartSvg: plain SVG lines for the SphericalHead case.
 
 export interface ChartRow {
   loss: string;
@@ -8,56 +9,112 @@ export interface ChartRow {
   medianMs: number;
 }
 
+/** The tfjs row every speed-up is taken against. */
+export const TFJS_WASM = 'tfjs wasm';
+
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function barChartSvg(rows: ChartRow[], title: string): string {
-  const labelW = 330,
-    plotW = 520,
-    barH = 16,
-    gap = 4,
-    groupGap = 26,
-    top = 40;
-  const lo = Math.floor(Math.log10(Math.min(...rows.map((r) => r.medianMs))));
-  const hi = Math.ceil(Math.log10(Math.max(...rows.map((r) => r.medianMs))));
-  const x = (ms: number): number => labelW + ((Math.log10(ms) - lo) / Math.max(hi - lo, 1)) * plotW;
-  const parts: string[] = [];
-  let y = top;
-  let group = '';
-  for (const r of rows) {
-    const name = `${r.loss} ${r.size}`;
-    if (name !== group) {
-      y += group ? groupGap : 0;
-      parts.push(`<text x="4" y="${y + 12}" font-weight="bold">${esc(name)}</text>`);
-      y += barH + gap;
-      group = name;
-    }
-    const fused = r.backend.startsWith('fusedloss cpu');
-    parts.push(
-      `<text x="12" y="${y + 12}">${esc(r.backend)}</text>`,
-      `<rect x="${labelW}" y="${y}" width="${(x(r.medianMs) - labelW).toFixed(1)}" height="${barH}" fill="${fused ? '#2b7bba' : '#b0b0b0'}"/>`,
-      `<text x="${(x(r.medianMs) + 4).toFixed(1)}" y="${y + 12}">${r.medianMs < 10 ? r.medianMs.toFixed(2) : r.medianMs.toFixed(0)} ms</text>`,
-    );
-    y += barH + gap;
-  }
-  const axis: string[] = [];
-  for (let e = lo; e <= hi; e++) {
-    const ax = x(10 ** e).toFixed(1);
-    axis.push(
-      `<line x1="${ax}" y1="${top - 6}" x2="${ax}" y2="${y}" stroke="#ddd"/>`,
-      `<text x="${ax}" y="${top - 10}" text-anchor="middle">${10 ** e >= 1 ? 10 ** e : (10 ** e).toPrecision(1)} ms</text>`,
-    );
-  }
-  const width = labelW + plotW + 90,
-    height = y + 10;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="4" y="16" font-size="14" font-weight="bold">${esc(title)}</text>`,
-    ...axis,
-    ...parts,
-    '</svg>',
-    '',
-  ].join('\n');
+/**
+ * One panel per family (cases without a tfjs wasm row are left out), one bar per backend:
+ * tfjs wasm's median over the row's, on a log axis with a rule at 1 (as fast as tfjs wasm).
+ */
+export async function speedupChartSvg(
+  rows: ChartRow[],
+  cases: { loss: string; size: string; family: string }[],
+  title: string,
+): Promise<string> {
+  const values = rows.flatMap((r) => {
+    const wasm = rows.find((x) => x.loss === r.loss && x.size === r.size && x.backend === TFJS_WASM);
+    const c = cases.find((x) => x.loss === r.loss && x.size === r.size);
+    if (!wasm || r === wasm || !c) return [];
+    const speedup = wasm.medianMs / r.medianMs;
+    return [
+      {
+        family: c.family,
+        case: `${r.loss}, ${r.size}`,
+        backend: r.backend,
+        speedup,
+        label: `${speedup < 10 ? speedup.toPrecision(2) : speedup.toFixed(0)}x`,
+      },
+    ];
+  });
+  const backendOrder = [...new Set(values.map((v) => v.backend))];
+  const caseOrder = [...new Set(values.map((v) => v.case))];
+  // Whole decades around the data (with room for the figures beside the bars), one tick each.
+  const lo = Math.min(-1, Math.floor(Math.log10(Math.min(...values.map((v) => v.speedup)) / 4)));
+  const hi = Math.max(1, Math.ceil(Math.log10(Math.max(...values.map((v) => v.speedup)) * 2)));
+  const ticks = Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
+  const x = {
+    field: 'speedup',
+    type: 'quantitative',
+    scale: { type: 'log', domain: [ticks[0], ticks[ticks.length - 1]] },
+    axis: { title: 'times faster than tfjs wasm (log scale; bars start at 1, as fast)', grid: true, values: ticks },
+  };
+  const y = { field: 'case', type: 'nominal', sort: caseOrder, title: null, axis: { labelLimit: 320 } };
+  const yOffset = { field: 'backend', type: 'nominal', sort: backendOrder };
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, anchor: 'start', fontSize: 13 },
+    data: { values },
+    facet: {
+      row: {
+        field: 'family',
+        sort: [...new Set(values.map((v) => v.family))],
+        title: null,
+        header: { labelAngle: 0, labelOrient: 'top', labelAnchor: 'start', labelFontSize: 13, labelFontWeight: 'bold' },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+    spacing: 14,
+    spec: {
+      width: 560,
+      height: { step: 13, for: 'offset' },
+      layer: [
+        {
+          mark: { type: 'bar' },
+          encoding: {
+            x,
+            x2: { datum: 1 },
+            y,
+            yOffset,
+            color: {
+              field: 'backend',
+              type: 'nominal',
+              sort: backendOrder,
+              scale: { scheme: 'tableau10' },
+              title: null,
+              legend: { orient: 'top', direction: 'horizontal', columns: 3, labelLimit: 300 },
+            },
+          },
+        },
+        // The figure beyond the bar's end: right of a bar going right, left of one going left.
+        {
+          transform: [{ filter: 'datum.speedup >= 1' }],
+          mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 },
+          encoding: { x, y, yOffset, text: { field: 'label' } },
+        },
+        {
+          transform: [{ filter: 'datum.speedup < 1' }],
+          mark: { type: 'text', align: 'right', dx: -3, fontSize: 10 },
+          encoding: { x, y, yOffset, text: { field: 'label' } },
+        },
+        { mark: { type: 'rule', color: '#333' }, encoding: { x: { datum: 1 } } },
+      ],
+    },
+    config: { font: 'sans-serif', axis: { labelFontSize: 11 }, view: { stroke: '#ccc' } },
+  };
+  return vegaLiteSvg(spec);
+}
+
+/** A vega-lite spec drawn as SVG by vega in Node (no browser, no canvas). */
+export async function vegaLiteSvg(spec: object): Promise<string> {
+  // ESM-only packages, loaded when a chart is drawn.
+  const { compile } = await import('vega-lite');
+  const vega = await import('vega');
+  // vega-lite warns that the facets' independent scales share a field, which is what is wanted here.
+  const quiet = { level: () => quiet, info: () => quiet, debug: () => quiet, warn: () => quiet, error: console.error };
+  const view = new vega.View(vega.parse(compile(spec, { logger: quiet }).spec), { renderer: 'none' });
+  return view.toSVG();
 }
 
 export interface Series {

@@ -1,11 +1,14 @@
-// `npm run bench`: every loss at its standard size on every backend, next to the tfjs
-// composition a user would otherwise write, plus the machine's limits measured in the same run
-// (memory bandwidth, FMA peak). Prints a table and writes bench/results/latest.json.
-// `npm run bench -- softmax z-loss` runs only the cases whose loss name (or family: `pairs`)
-// contains one of the words (case-insensitive); the probes always run.
+// `npm run bench`: one representative case per family (a couple of minutes) on every backend, next
+// to the tfjs composition a user would otherwise write, plus the machine's limits measured in the
+// same run (memory bandwidth, FMA peak). `npm run bench -- --full`: every case at every size (20
+// minutes or more, several GB). `npm run bench -- softmax z-loss` runs every case whose loss name
+// or family contains one of the words (case-insensitive); the probes always run. Prints a table
+// that fits 120 columns and writes bench/results/latest.json (every figure) and latest.svg (the
+// speed-up over tfjs wasm, one panel per family).
 //
-// Adding a case: push a `Case` onto CASES: a name, a size, the bytes a native call moves (for
-// memory-bound losses) and a map backend -> setup (fused() and tfjs() make the usual ones).
+// Adding a case: push a `Case` onto ALL_CASES: a name, a family, a size, the bytes a native call
+// moves (for memory-bound losses) and a map backend -> setup (fused() and tfjs() make the usual
+// ones); `quick: true` puts it in the default run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +29,7 @@ import {
   zLoss,
   type LossResult,
 } from '../src';
-import { nativeAddon } from '../src/native';
+import { nativeAddon, type Backend } from '../src/native';
 import { anyLossF1Binary, anyLossF1Macro, liveTensors, useTfjsBackend, type TfjsRunner } from './tfjs-anyloss';
 import {
   circleLossTfjs,
@@ -40,12 +43,13 @@ import { multiSimilarityTfjs } from './tfjs-pairs';
 import { listMLETfjs, rankListTfjs } from './tfjs-ranking';
 import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
 import { mulberry32 } from '../src/random';
-import { barChartSvg } from './chart';
+import { speedupChartSvg, TFJS_WASM } from './chart';
+import { SingleBar } from 'cli-progress';
 import { normals, timeCalls, type Timing } from './timing';
 import { headCases, headReport } from './spherical-head';
 
 const THREADS = os.availableParallelism();
-const BASELINE = `fusedloss cpu, ${THREADS} threads`;
+const BASELINE = `fusedloss cpu ${THREADS}T`;
 
 /** A prepared backend: `step` is what is timed; `result` gives loss and gradient once, for the agreement check. */
 interface Runner {
@@ -75,8 +79,10 @@ interface BackendEntry {
 
 interface Case {
   loss: string;
-  /** A word the filter also matches: 'pairs' selects every loss of the pairwise family. */
-  family?: string;
+  /** The chart's panel, and a word the filter also matches: 'pairs' selects every pair loss. */
+  family: 'confusion' | 'softmax and spherical' | 'ranking' | 'pairs' | 'head';
+  /** In the default (quick) run; `--full` runs every case. */
+  quick?: boolean;
   size: string;
   bytes?: Bytes;
   /** Floating-point work of one call, for compute-bound losses (reported against the FMA probe). */
@@ -84,7 +90,7 @@ interface Case {
   backends: Record<string, BackendEntry>;
 }
 
-type FusedBackend = 'cpu' | 'cuda' | 'wasm' | 'js';
+type FusedBackend = Exclude<Backend, 'auto' | 'cuda-sim'>;
 type FusedCall = (backend: FusedBackend, out: Float32Array) => number;
 
 /** One fusedloss row: `call` fills `out` (reused, so no allocation is timed) and returns the loss. */
@@ -120,25 +126,24 @@ const CUDA = backends().cuda;
 if (!CUDA.available) console.log(`fusedloss cuda rows skipped: ${CUDA.reason}`);
 
 /**
- * The usual fusedloss rows: native CPU on 1 and on all threads, the float64 reference, and the
- * GPU (host arrays in, gradient back on the host: copies included) for a loss with CUDA kernels
- * when a device exists.
+ * The fusedloss rows of every case, in one place (a new backend is one line here): native CPU on 1
+ * and on all threads, the GPU when a device exists (host arrays in, gradient back on the host:
+ * copies included), and the float64 reference.
  */
-function fused(
-  call: FusedCall,
-  length: number,
-  reps: { cpu: number; js: number },
-  cuda = false,
-): Record<string, BackendEntry> {
-  return {
-    'fusedloss cpu, 1 thread': fusedEntry(call, length, 'cpu', 1, reps.cpu),
-    [BASELINE]: fusedEntry(call, length, 'cpu', THREADS, reps.cpu),
-    ...(cuda && CUDA.available
-      ? { [`fusedloss cuda (${CUDA.devices[0].name})`]: fusedEntry(call, length, 'cuda', THREADS, reps.cpu) }
-      : {}),
-    'fusedloss wasm': fusedEntry(call, length, 'wasm', 1, reps.cpu),
-    'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, reps.js),
-  };
+const FUSED_ROWS: { name: string; backend: FusedBackend; threads: number }[] = [
+  { name: 'fusedloss cpu 1T', backend: 'cpu', threads: 1 },
+  { name: BASELINE, backend: 'cpu', threads: THREADS },
+  ...(CUDA.available ? [{ name: 'fusedloss cuda', backend: 'cuda' as const, threads: THREADS }] : []),
+  { name: 'fusedloss wasm', backend: 'wasm', threads: 1 },
+  { name: 'fusedloss js (f64)', backend: 'js', threads: THREADS },
+];
+
+/** The fusedloss rows of a case; `reps.js` 0 leaves the reference out (too slow at that size). */
+function fused(call: FusedCall, length: number, reps: { cpu: number; js: number }): Record<string, BackendEntry> {
+  const rows = FUSED_ROWS.filter((r) => r.backend !== 'js' || reps.js > 0);
+  return Object.fromEntries(
+    rows.map((r) => [r.name, fusedEntry(call, length, r.backend, r.threads, r.backend === 'js' ? reps.js : reps.cpu)]),
+  );
 }
 
 /** The tfjs composition on tfjs's 'cpu' and 'wasm' backends (`warmup` 0 for calls of many seconds). */
@@ -160,7 +165,7 @@ function tfjs(make: () => TfjsRunner, reps: { cpu: number; wasm: number }, warmu
       };
     },
   });
-  return { 'tfjs cpu (valueAndGrad)': entry('cpu', reps.cpu), 'tfjs wasm (valueAndGrad)': entry('wasm', reps.wasm) };
+  return { 'tfjs cpu': entry('cpu', reps.cpu), [TFJS_WASM]: entry('wasm', reps.wasm) };
 }
 
 // ---- the cases ----
@@ -205,19 +210,22 @@ function classCases(): Case[] {
     return [
       {
         loss: 'softmax cross-entropy',
+        family: 'softmax and spherical',
+        quick: rows === 4096,
         size,
         bytes: c.bytes,
         backends: {
-          ...fused((backend, out) => softmaxCrossEntropy(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }, true),
+          ...fused((backend, out) => softmaxCrossEntropy(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }),
           ...tfjs(() => softmaxCrossEntropyTfjs(c.x, c.t, classes), { cpu: 3, wasm: 5 }),
         },
       },
       {
         loss: 'Z-loss',
+        family: 'softmax and spherical',
         size,
         bytes: c.bytes,
         backends: {
-          ...fused((backend, out) => zLoss(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }, true),
+          ...fused((backend, out) => zLoss(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }),
           ...tfjs(() => zLossTfjs(c.x, c.t, classes), { cpu: 3, wasm: 5 }),
         },
       },
@@ -268,6 +276,7 @@ function listCase(
   const items = d.lists * d.n;
   return {
     loss,
+    family: 'ranking',
     size,
     bytes: {
       actual: 12 * items,
@@ -276,18 +285,18 @@ function listCase(
       minimumNote: '12 B/item',
     },
     backends: {
-      ...fused((backend, out) => call(d.scores, d.relevance, { listSize: d.n, backend, out }).loss, items, reps, true),
+      ...fused((backend, out) => call(d.scores, d.relevance, { listSize: d.n, backend, out }).loss, items, reps),
       ...tfjs(() => composition(d.scores, d.order, d.lists, d.n), { cpu: reps.tfjs, wasm: reps.tfjs }),
     },
   };
 }
 
 /** ListMLE and RankList (lse) at lists x n: native, reference and the tfjs compositions. */
-function rankingCases(lists: number, n: number, reps: ListReps): Case[] {
+function rankingCases(lists: number, n: number, reps: ListReps, quick = false): Case[] {
   const d = rankingInput(lists, n);
   const size = `${lists} lists x ${n}`;
   return [
-    listCase('ListMLE', size, d, reps, listMLE, listMLETfjs),
+    { ...listCase('ListMLE', size, d, reps, listMLE, listMLETfjs), quick },
     listCase('RankList lse', size, d, reps, rankList, rankListTfjs),
   ];
 }
@@ -307,22 +316,6 @@ function pairInput(n: number, dim: number) {
 }
 
 /**
- * The fusedloss rows of a pair loss: native CPU on 1 and all threads, the GPU when there is one,
- * and the float64 reference when asked (seconds to tens of seconds a call at N = 1024).
- */
-function pairFused(call: FusedCall, length: number, reps: number, reference: boolean): Record<string, BackendEntry> {
-  return {
-    'fusedloss cpu, 1 thread': { ...fusedEntry(call, length, 'cpu', 1, reps), native: true },
-    [BASELINE]: { ...fusedEntry(call, length, 'cpu', THREADS, reps), native: true },
-    ...(CUDA.available
-      ? { [`fusedloss cuda (${CUDA.devices[0].name})`]: fusedEntry(call, length, 'cuda', THREADS, reps) }
-      : {}),
-    'fusedloss wasm': fusedEntry(call, length, 'wasm', 1, reps),
-    ...(reference ? { 'fusedloss js (float64 reference)': fusedEntry(call, length, 'js', THREADS, 1) } : {}),
-  };
-}
-
-/**
  * Multi-Similarity at N x D with 64 classes: the fused rows, and the tfjs composition (1 to 2
  * calls at N = 4096: seconds each). Compute-bound: one N x N x D product forward and two
  * backward, 6 N^2 D flops.
@@ -336,10 +329,12 @@ function pairCases(): Case[] {
       return {
         loss: 'Multi-Similarity',
         family: 'pairs',
+        quick: n === 1024 && dim === 128,
         size: `N=${n} D=${dim}`,
         flops: 6 * n * n * dim,
         backends: {
-          ...pairFused(call, n * dim, big ? 5 : 20, !big),
+          // The reference takes seconds a call at N = 1024 (it builds S in full): not at N = 4096.
+          ...fused(call, n * dim, { cpu: big ? 5 : 20, js: big ? 0 : 1 }),
           ...tfjs(() => multiSimilarityTfjs(x, y, dim), big ? { cpu: 1, wasm: 1 } : { cpu: 3, wasm: 2 }, big ? 0 : 1),
         },
       };
@@ -374,7 +369,7 @@ function gpwCases(): Case[] {
       (x, y, d) => orthogonalProjectionTfjs(x, y, d),
     ],
   ];
-  return losses.map(([loss, fused, baseline, flopsPerN2D]): Case => {
+  return losses.map(([loss, call, baseline, flopsPerN2D]): Case => {
     const { x, y } = pairInput(n, dim);
     return {
       loss,
@@ -382,7 +377,7 @@ function gpwCases(): Case[] {
       size: `N=${n} D=${dim}`,
       flops: flopsPerN2D ? flopsPerN2D * n * n * dim : undefined,
       backends: {
-        ...pairFused((backend, out) => fused(x, y, { dim, backend, out }).loss, n * dim, 20, false),
+        ...fused((backend, out) => call(x, y, { dim, backend, out }).loss, n * dim, { cpu: 20, js: 0 }),
         ...tfjs(() => baseline(x, y, dim), { cpu: 1, wasm: 2 }),
       },
     };
@@ -392,6 +387,8 @@ function gpwCases(): Case[] {
 const ALL_CASES: Case[] = [
   {
     loss: 'AnyLoss-F1 binary',
+    family: 'confusion',
+    quick: true,
     size: 'n=1e6',
     bytes: {
       actual: 24 * N,
@@ -401,8 +398,8 @@ const ALL_CASES: Case[] = [
       minimumNote: '12 B/el: read scores and labels once, write grad once',
     },
     backends: {
-      ...fused((backend, out) => anyLoss(binX, binY, { backend, out }).loss, N, { cpu: 60, js: 5 }, true),
-      [`${BASELINE}, Uint8 labels`]: fusedEntry(
+      ...fused((backend, out) => anyLoss(binX, binY, { backend, out }).loss, N, { cpu: 60, js: 5 }),
+      [`${BASELINE}, u8 labels`]: fusedEntry(
         (backend, out) => anyLoss(binX, binYu8, { backend, out }).loss,
         N,
         'cpu',
@@ -420,6 +417,7 @@ const ALL_CASES: Case[] = [
   },
   {
     loss: 'AnyLoss-F1 macro',
+    family: 'confusion',
     size: `${ROWS}x${C}`,
     bytes: {
       actual: ROWS * (16 * C + 8),
@@ -428,28 +426,25 @@ const ALL_CASES: Case[] = [
       minimumNote: `${(8 * C + 4) / C} B/el: read scores and labels once, write grad once`,
     },
     backends: {
-      ...fused(
-        (backend, out) => anyLoss(mcX, mcY, { classes: C, backend, out }).loss,
-        ROWS * C,
-        { cpu: 60, js: 5 },
-        true,
-      ),
+      ...fused((backend, out) => anyLoss(mcX, mcY, { classes: C, backend, out }).loss, ROWS * C, { cpu: 60, js: 5 }),
       ...tfjs(() => anyLossF1Macro(mcX, mcY, C), { cpu: 5, wasm: 10 }),
     },
   },
   ...classCases(),
-  ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
+  ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }, true),
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
   gradedListMLECase(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
   ...pairCases(),
   ...gpwCases(),
-  ...headCases(THREADS, setThreads),
+  ...headCases(THREADS, setThreads).map((c, i): Case => ({ ...c, family: 'head', quick: i === 1 })),
 ];
 
-const WORDS = process.argv.slice(2).map((w) => w.toLowerCase());
+const ARGS = process.argv.slice(2).map((w) => w.toLowerCase());
+const FULL = ARGS.includes('--full');
+const WORDS = ARGS.filter((w) => w !== '--full');
 const CASES = WORDS.length
-  ? ALL_CASES.filter((c) => WORDS.some((w) => `${c.loss} ${c.family ?? ''}`.toLowerCase().includes(w)))
-  : ALL_CASES;
+  ? ALL_CASES.filter((c) => WORDS.some((w) => `${c.loss} ${c.family}`.toLowerCase().includes(w)))
+  : ALL_CASES.filter((c) => FULL || c.quick);
 
 // ---- measuring ----
 
@@ -483,16 +478,28 @@ function compare(a: { loss: number; grad: Float32Array }, ref: { loss: number; g
   return { lossRelDiff, gradMaxDiffRel, ok: lossRelDiff <= LOSS_TOL && gradMaxDiffRel <= GRAD_TOL };
 }
 
-async function runCase(c: Case): Promise<Row[]> {
+/**
+ * The progress bar's estimate of a row, in ms: from the last run's median where latest.json has
+ * the row (its calls and warm-up, plus a second of setup), else a guess of 5 s.
+ */
+function expectedMs(last: Row[], c: Case, backend: string, e: BackendEntry): number {
+  const r = last.find((x) => x.loss === c.loss && x.size === c.size && x.backend === backend);
+  if (!r) return 5000;
+  return r.medianMs * (r.reps + (e.warmup ?? 1) + 1) + (e.warmupMs ?? 0) + 1000;
+}
+
+async function runCase(c: Case, progress: Progress): Promise<Row[]> {
   const rows: Row[] = [];
   const results = new Map<string, { loss: number; grad: Float32Array }>();
   for (const [backend, entry] of Object.entries(c.backends)) {
-    process.stdout.write(`  ${c.loss} ${c.size} ${backend} ... `);
+    const expected = expectedMs(progress.last, c, backend, entry);
+    progress.bar.update({ step: `${c.loss} ${c.size}, ${backend}` });
+    await redraw();
     const runner = await entry.setup();
     results.set(backend, runner.result());
     const t = timeCalls(() => runner.step(), { reps: entry.reps, warmup: entry.warmup, warmupMs: entry.warmupMs });
     runner.dispose?.();
-    console.log(`${t.medianMs.toFixed(2)} ms`);
+    progress.bar.increment(expected);
     const row: Row = { loss: c.loss, size: c.size, backend, ...t };
     const bytes = entry.bytes ?? c.bytes;
     if (entry.native && bytes) {
@@ -513,12 +520,54 @@ async function runCase(c: Case): Promise<Row[]> {
   return rows;
 }
 
+/** Lets the bar's timer draw (the timed calls are synchronous and would hold it off). */
+const redraw = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+interface Progress {
+  bar: SingleBar;
+  /** The rows of the last run (bench/results/latest.json), for the estimates. */
+  last: Row[];
+}
+
 // ---- report ----
 
-function table(header: string[], body: string[][]): string {
-  const w = header.map((h, j) => Math.max(h.length, ...body.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((s, j) => (j < 3 ? s.padEnd(w[j]) : s.padStart(w[j]))).join('  ');
-  return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+/** Columns left-aligned up to `left`, the rest right-aligned; each at most `max[j]` wide (cut with …). */
+function table(header: string[], body: string[][], left: number, max: number[]): string {
+  const cut = (s: string, j: number) => (s.length > max[j] ? s.slice(0, max[j] - 1) + '…' : s);
+  const cells = [header, ...body].map((r) => r.map(cut));
+  const w = header.map((_, j) => Math.max(...cells.map((r) => r[j].length)));
+  const line = (r: string[]) => r.map((s, j) => (j < left ? s.padEnd(w[j]) : s.padStart(w[j]))).join('  ');
+  return [line(cells[0]), w.map((n) => '-'.repeat(n)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** The console table: one line per case and backend, at most 120 columns; the rest is in the JSON. */
+function consoleTable(rows: Row[], triadGBs: number, fmaGflops: number): string {
+  const wasm = (r: Row) => rows.find((x) => x.loss === r.loss && x.size === r.size && x.backend === TFJS_WASM);
+  const times = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)}x`;
+  const rate = (r: Row) =>
+    r.gbps !== undefined
+      ? `${r.gbps.toFixed(1)} GB/s ${((100 * r.gbps) / triadGBs).toFixed(0)}%`
+      : r.gflops !== undefined
+        ? `${r.gflops.toFixed(0)} GFLOP/s ${((100 * r.gflops) / fmaGflops).toFixed(0)}%`
+        : '';
+  let last = '';
+  const body = rows.map((r) => {
+    const name = `${r.loss} ${r.size}`;
+    const w = wasm(r);
+    const cells = [
+      name === last ? '' : name,
+      r.backend,
+      fmt(r.medianMs, r.medianMs < 10 ? 2 : 0),
+      r.ratio === undefined ? '' : times(r.ratio),
+      w && r !== w ? times(w.medianMs / r.medianMs) : '',
+      rate(r),
+      r.check ? (r.check.ok ? 'ok' : 'BAD') : '',
+    ];
+    last = name;
+    return cells;
+  });
+  const header = ['case', 'backend', 'median ms', `/ cpu ${THREADS}T`, 'wasm/this', 'rate, % of limit', 'check'];
+  return table(header, body, 2, [38, 22, 9, 10, 9, 20, 5]);
 }
 
 /** Share of CPU time spent busy across all CPUs over `ms` milliseconds (while this process sleeps). */
@@ -561,9 +610,10 @@ async function main(): Promise<void> {
     );
   }
 
-  // STREAM triad a = b + 3 c over 3 arrays of 2^25 doubles (768 MiB; 2^24 on small machines), best of 5.
+  // STREAM triad a = b + 3 c over 3 arrays of 2^25 doubles (768 MiB; 2^24, 384 MiB, in the quick
+  // run, which keeps under 2 GB, and on small machines), best of 5.
   setThreads(THREADS);
-  const triadN = os.totalmem() >= 8 * 2 ** 30 ? 2 ** 25 : 2 ** 24;
+  const triadN = FULL && os.totalmem() >= 8 * 2 ** 30 ? 2 ** 25 : 2 ** 24;
   const triadGBs = addon.triadBandwidth(triadN, 5);
   console.log(
     `  memory bandwidth (STREAM triad, 3 x 2^${Math.log2(triadN)} doubles, ${THREADS} threads): ${triadGBs.toFixed(1)} GB/s`,
@@ -573,52 +623,39 @@ async function main(): Promise<void> {
   const fma = addon.fmaPeak(2e7, 5);
   console.log(`  compute peak (register-only FMA, ${fma.isa}, ${THREADS} threads): ${fma.gflops.toFixed(1)} GFLOP/s`);
 
+  const dir = path.join(__dirname, 'results');
+  const file = path.join(dir, 'latest.json');
+  const last: Row[] = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')).rows : [];
+  const progress: Progress = {
+    bar: new SingleBar({
+      format: '  {bar} {percentage}% | about {eta_formatted} left | {step}',
+      barsize: 24,
+      etaBuffer: 1000,
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
+      formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? String(Math.round(v / 1000)) : String(v)),
+    }),
+    last,
+  };
+  const total = CASES.reduce(
+    (sum, c) => sum + Object.entries(c.backends).reduce((t, [b, e]) => t + expectedMs(last, c, b, e), 0),
+    0,
+  );
+  console.log(
+    `\n${CASES.length} cases${FULL || WORDS.length ? '' : ' (the quick set; --full runs all)'}` +
+      (last.length ? '; the estimate comes from the last run' : '; first run: the estimate is a guess'),
+  );
+  progress.bar.start(total, 0, { step: '' });
   const rows: Row[] = [];
-  for (const c of CASES) rows.push(...(await runCase(c)));
+  for (const c of CASES) rows.push(...(await runCase(c, progress)));
+  progress.bar.update(total, { step: 'done' });
+  progress.bar.stop();
 
+  console.log('\n' + consoleTable(rows, triadGBs, fma.gflops));
   console.log(
-    '\n' +
-      table(
-        [
-          'loss',
-          'size',
-          'backend',
-          'median ms',
-          'min ms',
-          'reps',
-          `x cpu ${THREADS}T`,
-          'GB/s',
-          'GB/s min',
-          '% triad',
-          'GFLOP/s',
-          '% FMA',
-        ],
-        rows.map((r) => [
-          r.loss,
-          r.size,
-          r.backend,
-          fmt(r.medianMs, 2),
-          fmt(r.minMs, 2),
-          String(r.reps),
-          r.ratio === undefined ? '' : `${r.ratio.toFixed(r.ratio < 10 ? 2 : 0)}x`,
-          fmt(r.gbps, 1),
-          fmt(r.gbpsMinimum, 1),
-          r.gbps === undefined ? '' : `${((100 * r.gbps) / triadGBs).toFixed(0)}%`,
-          fmt(r.gflops, 1),
-          r.gflops === undefined ? '' : `${((100 * r.gflops) / fma.gflops).toFixed(0)}%`,
-        ]),
-      ),
+    `"/ cpu ${THREADS}T": time over ${BASELINE}'s; "wasm/this": how many times faster than tfjs wasm; rate: GB/s of` +
+      " the\nkernel's traffic against the triad, or GFLOP/s against the FMA peak. Min times, bytes, reps: latest.json.",
   );
-
-  console.log(
-    `\nAgreement with ${BASELINE} (loss: relative difference; grad: max |diff| / max |grad|; tolerance ${LOSS_TOL}):`,
-  );
-  for (const r of rows.filter((x) => x.check)) {
-    const k = r.check!;
-    console.log(
-      `  ${`${r.loss} ${r.size} ${r.backend}`.padEnd(62)} loss ${k.lossRelDiff.toExponential(1)}  grad ${k.gradMaxDiffRel.toExponential(1)}  ${k.ok ? 'ok' : 'MISMATCH'}`,
-    );
-  }
 
   const mismatches = rows.filter((r) => r.check && !r.check.ok).length;
   if (mismatches) {
@@ -626,43 +663,12 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
 
-  console.log(`\nMachine limit: memory bandwidth, ${triadGBs.toFixed(1)} GB/s (STREAM triad, 24 B/element, same run).`);
   console.log(
-    'AnyLoss streams its inputs (no reuse), so memory bandwidth is its roofline ceiling. It does about 50 flops',
+    `Limits in this run: memory bandwidth ${triadGBs.toFixed(1)} GB/s (STREAM triad), FMA peak ${fma.gflops.toFixed(1)} GFLOP/s` +
+      ` (${fma.isa}).\nWhat each case's bytes and flops count: latest.json, "cases".`,
   );
-  console.log(
-    'per element (two sigmoids) for 12 compulsory bytes, so on a core slower than its share of the bandwidth it is',
-  );
-  console.log('compute-bound instead: compare the 1- and 2-thread rows (near 2x means compute-bound).');
-  console.log(
-    'Softmax cross-entropy and Z-loss read each row from memory once (its later sweeps hit cache) and write its',
-  );
-  console.log(
-    'gradient once, 8 B/element; softmax also takes one exponential per element, which can make it compute-bound.',
-  );
-  console.log(
-    'GB/s counts the two-pass kernel\'s actual traffic, "GB/s min" the compulsory minimum, "% triad" GB/s / triad.',
-  );
-  console.log(
-    `Machine limit of the pairwise losses: the FMA peak, ${fma.gflops.toFixed(1)} GFLOP/s (${fma.isa}, same run); they are`,
-  );
-  console.log(
-    'compute-bound (6 N^2 D flops on 4 N D bytes). "% FMA" is GFLOP/s / peak, counting one N x N x D product forward and two backward;',
-  );
-  console.log(
-    'the kernels compute S once for the reduction sweeps and again in the weight sweep, which is that count (NT-Xent: 4 products).',
-  );
-  for (const c of CASES) {
-    if (c.bytes) console.log(`  ${c.loss} ${c.size}: GB/s = ${c.bytes.actualNote}; GB/s min = ${c.bytes.minimumNote}.`);
-    for (const [name, e] of Object.entries(c.backends)) {
-      if (e.bytes)
-        console.log(`  ${c.loss} ${c.size} ${name}: GB/s = ${e.bytes.actualNote}; GB/s min = ${e.bytes.minimumNote}.`);
-    }
-  }
 
-  const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'latest.json');
   const report = {
     machine,
     triad: { GBps: triadGBs, doubles: triadN, threads: THREADS },
@@ -674,8 +680,8 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   const chart = path.join(dir, 'latest.svg');
-  const title = `fused forward+backward, median ms (log scale): ${machine.cpu}, ${THREADS} threads, ${machine.date.slice(0, 10)}`;
-  fs.writeFileSync(chart, barChartSvg(rows, title));
+  const title = `fused forward + backward against the same loss in tfjs ops on tfjs wasm: ${machine.cpu}, ${THREADS} threads, ${machine.date.slice(0, 10)}`;
+  fs.writeFileSync(chart, await speedupChartSvg(rows, CASES, title));
   headReport(rows, dir);
   console.log(`\nwrote ${path.relative(process.cwd(), file)} and ${path.relative(process.cwd(), chart)}`);
 }

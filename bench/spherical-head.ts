@@ -12,8 +12,8 @@ import { logLogChartSvg } from './chart';
 import { normals } from './timing';
 
 export const HEAD_LOSS = 'SphericalHead step vs dense step';
-export const HEAD_ROW = 'SphericalHead (cpu, factored, Z-loss)';
-export const DENSE_ROW = 'dense softmax CE step (cpu, O(m C d))';
+export const HEAD_ROW = 'SphericalHead cpu';
+export const DENSE_ROW = 'dense step cpu';
 const DIM = 256,
   M = 128,
   LR = 0.05;
@@ -108,6 +108,10 @@ export function headReport(rows: TimedRow[], dir: string): void {
       return r ? [{ x: c, y: r.medianMs }] : [];
     }),
   }));
+  if (series.some((x) => x.points.length < 2)) {
+    console.log('  no chart from one size (the quick run); `npm run bench -- head` runs them all');
+    return;
+  }
   const file = path.join(dir, 'spherical-head.svg');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(

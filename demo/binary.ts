@@ -42,6 +42,7 @@ export async function binaryTask(seed: number): Promise<TaskResult> {
     x,
     y,
     epochs: EPOCHS,
+    seed,
     batchSize: BATCH,
     lr: 0.002,
     evaluate: (m) => scores(m, test),

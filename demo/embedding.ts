@@ -59,6 +59,7 @@ export async function embeddingTask(seed: number): Promise<TaskResult> {
     x,
     y,
     epochs: EPOCHS,
+    seed,
     batchSize: BATCH,
     lr: 0.001,
     evaluate: (m) => ({ 'Recall@1': recallAt1(m, test) }),

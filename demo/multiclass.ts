@@ -39,6 +39,7 @@ export async function multiClassTask(seed: number): Promise<TaskResult> {
     x,
     y,
     epochs: EPOCHS,
+    seed,
     batchSize: BATCH,
     lr: 0.002,
     evaluate: (m) => scores(m, test),

@@ -45,6 +45,7 @@ export async function rankingTask(seed: number): Promise<TaskResult> {
     x,
     y,
     epochs: EPOCHS,
+    seed,
     batchSize: BATCH,
     lr: 0.005,
     evaluate: (m) => ({ 'NDCG@10': ndcg10(m, test) }),

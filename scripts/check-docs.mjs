@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Checks the API reference for what issue 9 promises: every exported function (the ...Async twins
 // excepted) has an @example, and every optional property of an exported interface whose name ends
-// in Options states its default (the word "default", in any case). It runs TypeDoc with the
-// project's typedoc.json, writing the JSON model and the HTML into a temporary folder (docs/api is
-// left alone), with warnings treated as errors; exits 1 and lists what is missing.
+// in Options states its default (the word "default", in any case); and that docs/api, the
+// Markdown reference committed for readers of the repository, is what `npm run docs` writes from
+// the sources now. It runs TypeDoc with the project's typedoc.json, writing the JSON model, the
+// HTML and the Markdown into a temporary folder (docs/api is left alone), with warnings treated as
+// errors; exits 1 and lists what is missing or stale.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,11 +38,26 @@ function commentText(comment) {
 const hasExample = (comment) => (comment?.blockTags ?? []).some((t) => t.tag === '@example');
 
 let project;
+let stale = [];
+
+/** Files of the fresh Markdown reference that docs/api lacks or holds differently, and extra ones. */
+function staleFiles(fresh, committed) {
+  const list = (d) => (existsSync(d) ? readdirSync(d, { recursive: true }).filter((f) => f.endsWith('.md')) : []);
+  const want = list(fresh);
+  const have = new Set(list(committed));
+  const out = want.filter(
+    (f) => !have.has(f) || readFileSync(join(fresh, f), 'utf8') !== readFileSync(join(committed, f), 'utf8'),
+  );
+  return [...out, ...[...have].filter((f) => !want.includes(f))].map((f) => relative(root, join(committed, f)));
+}
 try {
   try {
     execFileSync(
       typedoc,
-      ['--json', join(dir, 'api.json'), '--html', join(dir, 'html'), '--treatWarningsAsErrors', '--logLevel', 'Warn'],
+      [
+        ...['--json', join(dir, 'api.json'), '--html', join(dir, 'html'), '--markdown', join(dir, 'md')],
+        ...['--treatWarningsAsErrors', '--logLevel', 'Warn'],
+      ],
       { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
     );
   } catch {
@@ -48,6 +65,7 @@ try {
     process.exit(1);
   }
   project = JSON.parse(readFileSync(join(dir, 'api.json'), 'utf8'));
+  stale = staleFiles(join(dir, 'md'), join(root, 'docs', 'api'));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -72,6 +90,7 @@ for (const child of reflections(project)) {
   }
 }
 
+for (const f of stale) missing.push(`${f} is not what \`npm run docs\` writes now: run it and commit docs/api`);
 if (functions === 0) missing.push('no exported function found: has the JSON layout of TypeDoc changed?');
 if (missing.length > 0) {
   console.error(`check-docs: ${missing.length} gap(s) in the API reference:`);

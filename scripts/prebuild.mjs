@@ -1,11 +1,19 @@
 #!/usr/bin/env node
-// Builds the release addon and places it where node-gyp-build looks for a prebuild:
+// Builds the release addons and places them where node-gyp-build looks for prebuilds:
 // prebuilds/<platform>-<arch>/fusedloss.glibc.node. prebuildify cannot drive cmake-js, so this
-// does its three steps itself: build (no simulator; CUDA for every architecture when nvcc is
-// found, the static runtime linked in), strip, copy.
+// does its three steps itself: build (no simulator; the glibc 2.28 floor, see
+// binding/glibc/floor.cc), strip, copy. Each target builds in build-prebuild/<target>.
 //
-//   npm run build:prebuild                 CPU + CUDA when CMake finds nvcc (PATH or CUDACXX)
-//   npm run build:prebuild -- --cpu-only   the CPU-only variant, whatever is installed
+//   npm run build:prebuild                      linux-x64 (CPU, + CUDA for every release
+//                                               architecture when CMake finds nvcc) and
+//                                               linux-arm64 (CPU only, cross-compiled)
+//   npm run build:prebuild -- --cpu-only        linux-x64 without CUDA, whatever is installed
+//   npm run build:prebuild -- --cuda-archs=75   CUDA for these architectures only (CI: the
+//                                               glibc check needs the CUDA runtime, not all archs)
+//   npm run build:prebuild -- --only=linux-x64  one target
+//   npm run build:prebuild -- --reuse           linux-x64 only, rebuilt as build-prebuild/linux-x64
+//                                               was last configured (CPU-only if it never was):
+//                                               the packaging test, which must not compile CUDA
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,33 +21,70 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cpuOnly = process.argv.includes('--cpu-only');
-const out = join(root, 'build-prebuild');
+const args = process.argv.slice(2);
+const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const cpuOnly = args.includes('--cpu-only');
+const reuse = args.includes('--reuse');
+const cudaArchs = flag('cuda-archs') ?? 'release';
 
-if (process.platform !== 'linux') {
-  // node-gyp-build's libc tag below is Linux's; other platforms have not been built or tested.
-  console.error(`prebuild: only linux is supported so far, this is ${process.platform}`);
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  // node-gyp-build's libc tag below is Linux's, and the cross toolchain is a linux-x64 one.
+  console.error(`prebuild: builds on linux-x64 only so far, this is ${process.platform}-${process.arch}`);
   process.exit(1);
 }
 
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-const defines = ['--CDFUSEDLOSS_SIM=OFF', `--CDFUSEDLOSS_CUDA=${cpuOnly ? 'OFF' : 'ON'}`];
-execFileSync(process.execPath, [cmakeJs, 'build', '--out', out, ...defines], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const common = ['--CDFUSEDLOSS_SIM=OFF', '--CDFUSEDLOSS_GLIBC_FLOOR=ON'];
 
-const dest = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-mkdirSync(dest, { recursive: true });
-const target = join(dest, 'fusedloss.glibc.node');
-const built = join(out, 'Release', 'fusedloss.node');
-if (!existsSync(built)) throw new Error(`prebuild: cmake-js reported success but ${built} is missing`);
-copyFileSync(built, target);
-execFileSync('strip', ['--strip-unneeded', target], { stdio: 'inherit' });
+// cmake-js's build configures only a folder never configured, so new settings go through its
+// configure first; with none (--reuse), CMake's cache stands.
+function build(target, defines, strip) {
+  const out = join(root, 'build-prebuild', target);
+  const cmake = (...a) =>
+    execFileSync(process.execPath, [cmakeJs, ...a, '--out', out], { cwd: root, stdio: 'inherit' });
+  if (defines.length) cmake('configure', ...defines);
+  cmake('build');
+  const built = join(out, 'Release', 'fusedloss.node');
+  if (!existsSync(built)) throw new Error(`prebuild: cmake-js reported success but ${built} is missing`);
+  const dest = join(root, 'prebuilds', target);
+  mkdirSync(dest, { recursive: true });
+  const file = join(dest, 'fusedloss.glibc.node');
+  copyFileSync(built, file);
+  execFileSync(strip, ['--strip-unneeded', file], { stdio: 'inherit' });
+  return file;
+}
 
-// Say what was built, as the stripped binary itself reports it.
-const report = createRequire(import.meta.url)(target).backends(false);
-if (report.sim) throw new Error('prebuild: the release addon must not contain the simulator');
-const cuda = report.cuda.compiled;
-const mib = (statSync(target).size / 2 ** 20).toFixed(1);
-console.log(`prebuild: ${target} (${mib} MiB, ${cuda ? 'CPU + CUDA' : 'CPU only'})`);
+const mib = (file) => `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB`;
+
+const targets = {
+  'linux-x64'() {
+    const configured = existsSync(join(root, 'build-prebuild', 'linux-x64', 'CMakeCache.txt'));
+    const cuda = cpuOnly
+      ? ['--CDFUSEDLOSS_CUDA=OFF']
+      : ['--CDFUSEDLOSS_CUDA=ON', `--CDFUSEDLOSS_CUDA_ARCHS=${cudaArchs}`];
+    const defines = !reuse ? [...common, ...cuda] : configured ? [] : [...common, '--CDFUSEDLOSS_CUDA=OFF'];
+    const file = build('linux-x64', defines, 'strip');
+    // Say what was built, as the stripped binary itself reports it.
+    const report = createRequire(import.meta.url)(file).backends(false);
+    if (report.sim) throw new Error('prebuild: the release addon must not contain the simulator');
+    console.log(`prebuild: ${file} (${mib(file)}, ${report.cuda.compiled ? 'CPU + CUDA' : 'CPU only'})`);
+  },
+  'linux-arm64'() {
+    if (!existsSync('/usr/bin/aarch64-linux-gnu-g++'))
+      throw new Error('prebuild: linux-arm64 needs apt-get install g++-aarch64-linux-gnu (or --only=linux-x64)');
+    const why = 'the linux-arm64 prebuild is CPU-only: it is cross-compiled without CUDA';
+    const cross = [
+      `--CDCMAKE_TOOLCHAIN_FILE=${join(root, 'cmake', 'aarch64-linux-gnu.cmake')}`,
+      '--CDFUSEDLOSS_CUDA=OFF',
+      `--CDFUSEDLOSS_NO_CUDA_REASON=${why}`,
+    ];
+    const file = build('linux-arm64', [...common, ...cross], 'aarch64-linux-gnu-strip');
+    // It cannot load here; scripts/test-arm64.sh runs it under qemu.
+    console.log(`prebuild: ${file} (${mib(file)}, CPU only)`);
+  },
+  // The WebAssembly build joins here as a third entry (the wasm helper's, issue 19).
+};
+
+const only = reuse ? 'linux-x64' : flag('only');
+if (only && !targets[only]) throw new Error(`prebuild: --only=${only}: targets are ${Object.keys(targets).join(', ')}`);
+for (const [name, make] of Object.entries(targets)) if (!only || only === name) make();

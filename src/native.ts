@@ -155,8 +155,8 @@ export interface BackendReport {
 
 /** What to do when no binary fits; node-gyp-build's message already names the platform tuple. */
 const BUILD_ADVICE =
-  'prebuilt binaries ship for linux-x64 (glibc); elsewhere, build from a clone of the fusedloss ' +
-  "repository with 'npm install' (needs CMake >= 3.18 and a C++17 compiler; nvcc adds CUDA)";
+  'prebuilt binaries ship for linux-x64 and linux-arm64 (glibc 2.28+); elsewhere, build from a clone of the fusedloss ' +
+  "repository with 'npm install && npm run build' (needs CMake >= 3.18 and a C++17 compiler; nvcc adds CUDA)";
 
 let addon: NativeAddon | null = null;
 let loadError = '';

@@ -3,7 +3,16 @@
 // make, cmake or nvcc). There a loss must run from CommonJS, from an ES module and from
 // type-checked TypeScript, and backends() must show the prebuild, not a local build, was loaded.
 import { execFileSync, spawnSync, type ExecFileSyncOptions } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,8 +40,10 @@ function run(args: string[], options: ExecFileSyncOptions = {}): string {
 }
 
 beforeAll(() => {
-  // Incremental after the first run: cmake rebuilds only what changed since.
-  execFileSync(node, [path.join(root, 'scripts', 'prebuild.mjs')], { cwd: root, stdio: 'pipe' });
+  // The prebuild build in build-prebuild/linux-x64 as it stands (npm run build:prebuild's, with
+  // CUDA), or a CPU-only one where there is none yet: the suite does not compile CUDA a second
+  // time. Incremental after the first run: cmake rebuilds only what changed since.
+  execFileSync(node, [path.join(root, 'scripts', 'prebuild.mjs'), '--reuse'], { cwd: root, stdio: 'pipe' });
   work = mkdtempSync(path.join(tmpdir(), 'fusedloss-pack-'));
   const packed = JSON.parse(
     execFileSync(node, [npmCli, 'pack', '--json', '--ignore-scripts', '--pack-destination', work], {
@@ -67,10 +78,23 @@ describe('the packed tarball', () => {
     expect(files).toContain('dist/index.mjs');
     expect(files).toContain('dist/index.d.mts');
     for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) expect(files).toContain(doc);
-    const docs = ['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'tfjs/package.json'];
+    const docs = ['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'tfjs/package.json', 'wasm/package.json'];
     const stray = files.filter((f) => !/^(dist|prebuilds)\//.test(f) && !docs.includes(f));
     expect(stray).toEqual([]);
-    expect(statSync(tarball).size).toBeLessThan(10 * 2 ** 20);
+    expect(statSync(tarball).size).toBeLessThan(15 * 2 ** 20);
+  });
+
+  it('holds a linux-x64 prebuild that needs glibc 2.28 at most', () => {
+    const check = path.join(root, 'scripts', 'check-glibc.mjs');
+    const prebuild = path.join(root, 'prebuilds', 'linux-x64', 'fusedloss.glibc.node');
+    expect(execFileSync(node, [check, prebuild], { encoding: 'utf8' })).toMatch(/: ok\n$/);
+  });
+
+  it('has no install script (npm would warn about one, and run it where scripts are allowed)', () => {
+    const installed = path.join(consumer, 'node_modules', 'fusedloss', 'package.json');
+    const { scripts = {} } = JSON.parse(readFileSync(installed, 'utf8')) as { scripts?: Record<string, string> };
+    const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'].filter((k) => k in scripts);
+    expect(lifecycle).toEqual([]);
   });
 
   it('installs where PATH has no compiler, make, cmake or nvcc', () => {

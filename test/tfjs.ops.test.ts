@@ -359,3 +359,68 @@ describe('ops argument errors', () => {
     expect(() => ops.zLoss(tf.tensor1d([0, 5], 'int32'), p)).toThrow(RangeError);
   });
 });
+
+// Issue 23: the ops take (yTrue, yPred), the core functions (scores, labels); an op's errors name
+// the op's arguments, and a one-hot yTrue given to an op that takes class ids says to pass ids.
+describe('ops errors name yTrue and yPred', () => {
+  const code = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      return (e as { code?: string }).code;
+    }
+    return undefined;
+  };
+
+  it('a swapped binary call: the logits read as yTrue', () => {
+    const logits = tf.tensor1d([2.1, -0.3, 0.7]);
+    const labels = tf.tensor1d([1, 0, 1]);
+    for (const f of [() => ops.binaryCrossEntropy(logits, labels), () => ops.anyLoss(logits, labels)]) {
+      expect(f).toThrow(/^ops\.\w+: yTrue\[0\] = 2\.09\d* is out of range/);
+      expect(code(f)).toBe('ERR_FUSEDLOSS_INVALID_ARG_VALUE');
+    }
+    expect(() =>
+      ops.softmaxCrossEntropy(
+        tf.tensor1d([2, 7], 'int32'),
+        tf.tensor2d([
+          [1, 2, 3],
+          [0, 1, 0],
+        ]),
+      ),
+    ).toThrow(/^ops\.softmaxCrossEntropy: yTrue\[1\] = 7 is out of range/);
+    tf.dispose([logits, labels]);
+  });
+
+  it('a one-hot yTrue for class ids is refused, saying to pass class ids', () => {
+    const logits = tf.tensor2d([
+      [1, 2, 3],
+      [0, 1, 0],
+    ]);
+    const oneHot = tf.oneHot(tf.tensor1d([2, 1], 'int32'), 3);
+    for (const f of [
+      () => ops.softmaxCrossEntropy(oneHot, logits),
+      () => ops.zLoss(oneHot, logits),
+      () => ops.anyLoss(oneHot, logits),
+    ]) {
+      expect(f).toThrow(RangeError);
+      expect(f).toThrow(/yTrue has shape \[2, 3\], yPred \[2, 3\]; .*one class id per row.*pass class ids/);
+      expect(code(f)).toBe('ERR_FUSEDLOSS_LENGTH_MISMATCH');
+    }
+    tf.dispose([logits, oneHot]);
+  });
+
+  it('sizes that do not fit name both shapes', () => {
+    const scores = tf.tensor2d([[1, 0, 2]]);
+    expect(() => ops.listMLE(tf.tensor2d([[1, 0]]), scores)).toThrow(
+      /^ops\.listMLE: yTrue has shape \[1, 2\] and yPred \[1, 3\]; yTrue needs one label per element/,
+    );
+    const emb = tf.tensor2d([
+      [1, 0, 1, 1],
+      [0, 1, 1, 2],
+    ]);
+    expect(() => ops.multiSimilarity(tf.tensor1d([0, 0, 1, 1], 'int32'), emb)).toThrow(
+      /^ops\.multiSimilarity: yTrue has shape \[4\], yPred \[2, 4\]; yTrue must hold one class id per row of yPred, shape \[2\]/,
+    );
+    tf.dispose([scores, emb]);
+  });
+});

@@ -51,8 +51,13 @@ FmaPeak fma_peak_cpu(int64_t iters, int reps) {
   }
   double total = 0;
   for (double f : flops) total += f;
+#if defined(__aarch64__)
+  const char* isa = "NEON (128-bit, FMA)";
+#else
   const char* names[] = {"baseline (SSE2, no FMA)", "AVX2 + FMA", "AVX-512"};
-  return FmaPeak{total / best / 1e9, names[static_cast<int>(wide_isa())]};
+  const char* isa = names[static_cast<int>(wide_isa())];
+#endif
+  return FmaPeak{total / best / 1e9, isa};
 }
 
 }  // namespace fl

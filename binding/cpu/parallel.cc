@@ -25,6 +25,8 @@ bool spin_until(Ready ready) {
     if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return ready();
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");  // the same hint to the core: a spin-wait loop
 #endif
   }
 }

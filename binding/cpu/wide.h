@@ -45,28 +45,27 @@ inline WideIsa wide_isa() {
 }  // namespace fl
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FUSEDLOSS_NO_CLONES)
-#define FL_TARGET_AVX512 __attribute__((target("arch=x86-64-v4")))
-#define FL_TARGET_AVX2 __attribute__((target("arch=x86-64-v3")))
-#else
-#define FL_TARGET_AVX512
-#define FL_TARGET_AVX2
-#endif
-
 // Defines NAME(args) dispatching to KERNEL<Vec16>, KERNEL<Vec8> or KERNEL<Vec4>, each compiled
 // for its ISA. KERNEL must be a template inlined into its caller (FL_INLINE).
-#define FL_WIDE_DISPATCH(NAME, KERNEL, PARAMS, ARGS)                 \
-  namespace {                                                        \
-  FL_TARGET_AVX512 void NAME##_avx512 PARAMS { KERNEL<Vec16> ARGS; } \
-  FL_TARGET_AVX2 void NAME##_avx2 PARAMS { KERNEL<Vec8> ARGS; }      \
-  void NAME##_baseline PARAMS { KERNEL<Vec4> ARGS; }                 \
-  }                                                                  \
-  void NAME PARAMS {                                                 \
-    switch (wide_isa()) {                                            \
-      case WideIsa::Avx512:                                          \
-        return NAME##_avx512 ARGS;                                   \
-      case WideIsa::Avx2:                                            \
-        return NAME##_avx2 ARGS;                                     \
-      default:                                                       \
-        return NAME##_baseline ARGS;                                 \
-    }                                                                \
+#define FL_WIDE_DISPATCH(NAME, KERNEL, PARAMS, ARGS)                                          \
+  namespace {                                                                                 \
+  __attribute__((target("arch=x86-64-v4"))) void NAME##_avx512 PARAMS { KERNEL<Vec16> ARGS; } \
+  __attribute__((target("arch=x86-64-v3"))) void NAME##_avx2 PARAMS { KERNEL<Vec8> ARGS; }    \
+  void NAME##_baseline PARAMS { KERNEL<Vec4> ARGS; }                                          \
+  }                                                                                           \
+  void NAME PARAMS {                                                                          \
+    switch (wide_isa()) {                                                                     \
+      case WideIsa::Avx512:                                                                   \
+        return NAME##_avx512 ARGS;                                                            \
+      case WideIsa::Avx2:                                                                     \
+        return NAME##_avx2 ARGS;                                                              \
+      default:                                                                                \
+        return NAME##_baseline ARGS;                                                          \
+    }                                                                                         \
   }
+#else
+// Elsewhere (aarch64, where Vec4 is one NEON register; a compiler without target clones) the
+// 128-bit kernel alone: wider vectors would only be split into it.
+#define FL_WIDE_DISPATCH(NAME, KERNEL, PARAMS, ARGS) \
+  void NAME PARAMS { KERNEL<Vec4> ARGS; }
+#endif

@@ -137,12 +137,21 @@ enum class WarpOp : unsigned char {
   kShflXor,
   kBallot,
   kAll,
-  kAny
+  kAny,
+  kCollective
 };
 // Waits until every lane in mask arrives at a warp operation, then returns this lane's result:
 // the value (bit pattern) it reads, the ballot, or the vote.
 std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, long long arg, int width,
                       const char* file, int line);
+
+// What the last lane to arrive at a warp collective runs, once for the warp: args[j] is lane j's
+// argument (null outside mask). Returns false with a message in why to fail the launch.
+using Collective = bool (*)(void* const* args, unsigned mask, char* why, std::size_t why_size);
+// Waits like warp_op until every lane in mask arrives at this same collective (same run), has
+// run(...) executed while all of them wait, then returns. Lanes that skip it are reported.
+void warp_collective(const char* name, Collective run, unsigned mask, void* arg, const char* file,
+                     int line);
 
 template <class T>
 std::uint64_t to_bits(T v) {
@@ -468,3 +477,5 @@ Launcher<Kernel> make_launcher(const char* name, dim3 grid, dim3 block, std::siz
 }  // namespace detail
 }  // namespace sim
 }  // namespace fl
+
+#include "wmma_sim.h"  // nvcuda::wmma and the bf16/tf32 conversions

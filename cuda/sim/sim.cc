@@ -129,7 +129,9 @@ struct Lane {
   unsigned mask;
   int width;
   long long arg;
-  std::uint64_t value;
+  std::uint64_t value;  // for a collective: the lane's argument pointer
+  const char* name;     // for messages
+  Collective run;       // for a collective: what the last arrival runs
 };
 
 struct Warp {
@@ -156,6 +158,8 @@ const char* op_name(WarpOp op) {
       return "__all_sync";
     case WarpOp::kAny:
       return "__any_sync";
+    case WarpOp::kCollective:
+      return "a warp collective";
   }
   return "?";
 }
@@ -214,8 +218,7 @@ class Scheduler {
  public:
   void launch(const LaunchConfig& cfg, void (*body)(const void*), const void* arg);
   int barrier(int pred, const char* file, int line);
-  std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, long long arg, int width,
-                        const char* file, int line);
+  std::uint64_t warp_op(const Lane& op, const char* file, int line);
   void run_fiber();
 
  private:
@@ -553,9 +556,11 @@ int Scheduler::barrier(int pred, const char* file, int line) {
   return barrier_count_;
 }
 
-std::uint64_t Scheduler::warp_op(WarpOp op, unsigned mask, std::uint64_t value, long long arg,
-                                 int width, const char* file, int line) {
-  const char* name = op_name(op);
+std::uint64_t Scheduler::warp_op(const Lane& op_lane, const char* file, int line) {
+  const WarpOp op = op_lane.op;
+  const unsigned mask = op_lane.mask;
+  const int width = op_lane.width;
+  const char* name = op_lane.name;
   require_kernel(name);
   const unsigned me = cur_, lane = me % 32, warp = me / 32;
   Warp& w = warps_[warp];
@@ -576,17 +581,17 @@ std::uint64_t Scheduler::warp_op(WarpOp op, unsigned mask, std::uint64_t value, 
   for (unsigned others = w.waiting; others; others &= others - 1) {
     const unsigned j = static_cast<unsigned>(__builtin_ctz(others));
     const Lane& o = w.lane[j];
-    if ((o.mask >> lane & 1 || mask >> j & 1) && (o.mask != mask || o.op != op)) {
+    if ((o.mask >> lane & 1 || mask >> j & 1) &&
+        (o.mask != mask || o.op != op || o.run != op_lane.run)) {
       const Thread& other = threads_[warp * 32 + j];
       fail(
           "%s at %s:%d: lane %u of warp %u (mask 0x%08x) arrives while lane %u waits at %s at "
           "%s:%d with mask 0x%08x: the lanes of a mask must all meet at one kind of warp "
           "operation with that same mask",
-          name, file, line, lane, warp, mask, j, op_name(o.op), base_name(other.file), other.line,
-          o.mask);
+          name, file, line, lane, warp, mask, j, o.name, base_name(other.file), other.line, o.mask);
     }
   }
-  w.lane[lane] = Lane{op, mask, width, arg, value};
+  w.lane[lane] = op_lane;
   w.waiting |= 1u << lane;
   Thread& self = threads_[me];
   if ((w.waiting & mask) != mask) {
@@ -600,6 +605,16 @@ std::uint64_t Scheduler::warp_op(WarpOp op, unsigned mask, std::uint64_t value, 
   }
   // The last participant computes every participant's result and wakes them.
   w.waiting &= ~mask;
+  if (op == WarpOp::kCollective) {
+    void* args[32] = {};
+    for (unsigned j = 0; j < 32; ++j) {
+      if (mask >> j & 1) args[j] = reinterpret_cast<void*>(w.lane[j].value);
+    }
+    char why[512] = "";
+    if (!op_lane.run(args, mask, why, sizeof why)) {
+      fail("%s at %s:%d in warp %u: %s", name, file, line, warp, why);
+    }
+  }
   unsigned ballot = 0;
   for (unsigned j = 0; j < 32; ++j) {
     if (mask >> j & 1 && w.lane[j].arg != 0) ballot |= 1u << j;
@@ -685,7 +700,14 @@ int barrier(int pred, const char* file, int line) {
 
 std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, long long arg, int width,
                       const char* file, int line) {
-  return scheduler().warp_op(op, mask, value, arg, width, file, line);
+  return scheduler().warp_op(Lane{op, mask, width, arg, value, op_name(op), nullptr}, file, line);
+}
+
+void warp_collective(const char* name, Collective run, unsigned mask, void* arg, const char* file,
+                     int line) {
+  scheduler().warp_op(Lane{WarpOp::kCollective, mask, warpSize, 0,
+                           reinterpret_cast<std::uintptr_t>(arg), name, run},
+                      file, line);
 }
 
 }  // namespace detail

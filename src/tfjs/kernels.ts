@@ -71,7 +71,29 @@ function call(
   const truthValues = inputs.yTrue ? read(inputs.yTrue) : null;
   const truth = truthValues && (attrs.layout.classIds ? classIds(attrs.op, truthValues) : labelValues(truthValues));
   const teacher = inputs.teacher ? (read(inputs.teacher) as Float32Array) : undefined;
-  return loss.run(pred, truth as Float32Array | Int32Array | null, { ...attrs.layout.options, out }, teacher);
+  try {
+    return loss.run(pred, truth as Float32Array | Int32Array | null, { ...attrs.layout.options, out }, teacher);
+  } catch (err) {
+    throw asOpError(attrs.op, err);
+  }
+}
+
+// The core functions name their arguments (scores, labels), (logits, targets), ...; an op's
+// caller passed yTrue and yPred.
+const TRUTH = /^(labels|targets|relevance)\b/;
+const PRED = /^(scores|logits|embeddings|studentLogits)\b/;
+
+/** An error of the core call, its message saying `ops.name: yTrue[3] ...` instead of `name: labels[3] ...`. */
+function asOpError(op: string, err: unknown): unknown {
+  const e = err as Error & { code?: string };
+  const fn = op.replace(/^ops\./, '');
+  if (!(e instanceof Error) || !e.code?.startsWith('ERR_FUSEDLOSS_') || !e.message.startsWith(`${fn}: `)) return err;
+  const rest = e.message
+    .slice(fn.length + 2)
+    .replace(TRUTH, 'yTrue')
+    .replace(PRED, 'yPred');
+  const renamed = new (e.constructor as ErrorConstructor)(`${op}: ${rest}`);
+  return Object.assign(renamed, { code: e.code });
 }
 
 function cpuKernel(loss: FusedLoss) {

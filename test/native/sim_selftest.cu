@@ -1,15 +1,21 @@
 // Self-test of the CUDA simulator (cuda/sim): kernels that exercise barriers, shared memory, warp
-// shuffles and votes, 2-D and 3-D indexing, dynamic shared memory and atomics, each checked
-// against a host computation. Apart from the FL_SIM-only cases (error reports, poisoning) it also
-// builds with nvcc, so a machine with a GPU can run the same checks for real.
+// shuffles and votes, 2-D and 3-D indexing, dynamic shared memory, atomics and the warp-matrix
+// (tensor core) API, each checked against a host computation. Apart from the FL_SIM-only cases
+// (error reports, poisoning) it also builds with nvcc (for sm_80 or newer: the tf32 and bf16
+// shapes), so a machine with a GPU can run the same checks for real; there the exact-match mma
+// case checks the simulator's stated accumulation order against the hardware's.
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "launch.cuh"
+#include "mma.cuh"
+#include "xorshift.h"
 
 namespace fl {
 namespace FL_GPU_NS {
@@ -413,6 +419,390 @@ std::string test_concurrent_launches() {
   return "";
 }
 
+// 8. Tensor cores (sm_80 warp-matrix API). Kernel bodies exist only where the shapes do.
+
+// Hand-worked roundings: tf32 keeps the top 19 bits, rounding half an ulp away from zero
+// (cvt.rna); bf16 keeps the top 16, to nearest even. The low bits dropped are D (13) and L (16).
+struct RoundCase {
+  std::uint32_t in, tf32;
+  unsigned short bf16;
+  const char* what;
+};
+constexpr RoundCase kRoundCases[] = {
+    {0x3f800000u, 0x3f800000u, 0x3f80, "1"},
+    {0x3f800fffu, 0x3f800000u, 0x3f80, "D just below half: down"},
+    {0x3f801000u, 0x3f802000u, 0x3f80, "tf32 tie with an even kept bit: away from zero"},
+    {0xbf801000u, 0xbf802000u, 0xbf80, "negative tf32 tie: away from zero"},
+    {0x3f803000u, 0x3f804000u, 0x3f80, "tf32 tie with an odd kept bit: away from zero"},
+    {0x3f808000u, 0x3f808000u, 0x3f80, "bf16 tie with an even kept bit: stays"},
+    {0x3f818000u, 0x3f818000u, 0x3f82, "bf16 tie with an odd kept bit: up to even"},
+    {0x3f808001u, 0x3f808000u, 0x3f81, "L just above half: bf16 up"},
+    {0x3f807fffu, 0x3f808000u, 0x3f80, "L just below half; D above half, carrying into bit 15"},
+    {0x7f7fffffu, 0x7f800000u, 0x7f80, "largest float: both overflow to Inf"},
+    {0x7f7fefffu, 0x7f7fe000u, 0x7f80, "rounds to the largest tf32; bf16 overflows"},
+    {0x7f7ff000u, 0x7f800000u, 0x7f80, "tf32 tie at the top: Inf"},
+    {0x7f7f7fffu, 0x7f7f8000u, 0x7f7f, "rounds to the largest bf16"},
+    {0x00000fffu, 0x00000000u, 0x0000, "subnormal below half the smallest tf32"},
+    {0x00001000u, 0x00002000u, 0x0000, "subnormal tie: smallest tf32 subnormal"},
+    {0x80001000u, 0x80002000u, 0x8000, "negative subnormal tie"},
+    {0x007ff000u, 0x00800000u, 0x0080, "largest subnormals round up to the smallest normal"},
+    {0x00008000u, 0x00008000u, 0x0000, "bf16 subnormal tie, even: zero"},
+    {0x00018000u, 0x00018000u, 0x0002, "bf16 subnormal tie, odd: up"},
+    {0x80008001u, 0x80008000u, 0x8001, "negative bf16 subnormal above half"},
+    {0x00000000u, 0x00000000u, 0x0000, "+0"},
+    {0x80000000u, 0x80000000u, 0x8000, "-0"},
+    {0x7f800000u, 0x7f800000u, 0x7f80, "+Inf"},
+    {0xff800000u, 0xff800000u, 0xff80, "-Inf"},
+    {0x7fc00000u, 0x7fc00000u, 0x7fff, "quiet NaN"},
+    {0x7fffffffu, 0x7fffe000u, 0x7fff, "NaN, all payload bits: tf32 masks, no carry"},
+    {0xffc00001u, 0xffc00000u, 0x7fff, "negative NaN: bf16 gives the canonical NaN"},
+    // As the sm_8x SASS does it (mask only): a NaN with payload in the low 13 bits alone.
+    {0x7f800001u, 0x7f800000u, 0x7fff, "signalling NaN, low payload: tf32 Inf"},
+};
+constexpr unsigned kRoundCount = sizeof kRoundCases / sizeof kRoundCases[0];
+
+__global__ void round_kernel(const float* in, unsigned n, float* tf32, unsigned short* bf16,
+                             float* back) {
+#if FL_HAS_TF32_WMMA
+  const unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  tf32[i] = nvcuda::wmma::__float_to_tf32(in[i]);
+  const __nv_bfloat16 h = __float2bfloat16(in[i]);
+  bf16[i] = __bfloat16_as_ushort(h);
+  back[i] = __bfloat162float(h);
+#endif
+}
+
+std::uint32_t bits_of(float x) {
+  std::uint32_t b;
+  std::memcpy(&b, &x, 4);
+  return b;
+}
+float float_of(std::uint32_t b) {
+  float x;
+  std::memcpy(&x, &b, 4);
+  return x;
+}
+
+std::string test_roundings() {
+  std::vector<float> in(kRoundCount);
+  for (unsigned i = 0; i < kRoundCount; ++i) in[i] = float_of(kRoundCases[i].in);
+  float* d_in = to_device(in);
+  float *d_tf32 = nullptr, *d_back = nullptr;
+  unsigned short* d_bf16 = nullptr;
+  cudaMalloc(&d_tf32, kRoundCount * sizeof(float));
+  cudaMalloc(&d_back, kRoundCount * sizeof(float));
+  cudaMalloc(&d_bf16, kRoundCount * sizeof(unsigned short));
+  FL_LAUNCH(1, 32, 0, 0, round_kernel)(d_in, kRoundCount, d_tf32, d_bf16, d_back);
+  const std::string status = launch_status();
+  const std::vector<float> tf32 = to_host(d_tf32, kRoundCount), back = to_host(d_back, kRoundCount);
+  const std::vector<unsigned short> bf16 = to_host(d_bf16, kRoundCount);
+  cudaFree(d_in);
+  cudaFree(d_tf32);
+  cudaFree(d_back);
+  cudaFree(d_bf16);
+  if (!status.empty()) return status;
+  char buf[256];
+  for (unsigned i = 0; i < kRoundCount; ++i) {
+    const RoundCase& c = kRoundCases[i];
+    const std::uint32_t got_back = bits_of(back[i]), want_back = std::uint32_t{bf16[i]} << 16;
+    if (bits_of(tf32[i]) != c.tf32 || bf16[i] != c.bf16 || got_back != want_back) {
+      std::snprintf(buf, sizeof buf,
+                    "0x%08x (%s): tf32 0x%08x (want 0x%08x), bf16 0x%04x (want 0x%04x), bf16 "
+                    "back to float 0x%08x (want 0x%08x)",
+                    c.in, c.what, bits_of(tf32[i]), c.tf32, bf16[i], c.bf16, got_back, want_back);
+      return buf;
+    }
+  }
+  return "";
+}
+
+// C = A B + C0 for M x N x K, one 16x16 tile of C per warp, two warps per block. A and B are
+// row- or column-major with padded leading dimensions; C0 is read column-major, C written
+// row-major. The inputs are used as loaded: no __float_to_tf32.
+using nvcuda::wmma::col_major;
+using nvcuda::wmma::row_major;
+
+template <class Layout>
+constexpr bool kColMajor = std::is_same<Layout, col_major>::value;
+
+// Offset of element (r, c) of a matrix stored with leading dimension ld.
+template <class Layout>
+__host__ __device__ unsigned at(unsigned r, unsigned c, unsigned ld) {
+  return kColMajor<Layout> ? c * ld + r : r * ld + c;
+}
+
+struct GemmDims {
+  unsigned m, n, k, lda, ldb, ldc0, ldc;
+};
+
+template <class T, int kK, class LayoutA, class LayoutB, class Elem>
+__global__ void gemm_kernel(GemmDims g, const Elem* a, const Elem* b, const float* c0, float* c) {
+#if FL_HAS_TF32_WMMA
+  namespace wmma = nvcuda::wmma;
+  const unsigned tile = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const unsigned tm = tile / (g.n / 16) * 16, tn = tile % (g.n / 16) * 16;
+  wmma::fragment<wmma::matrix_a, 16, 16, kK, T, LayoutA> fa;
+  wmma::fragment<wmma::matrix_b, 16, 16, kK, T, LayoutB> fb;
+  wmma::fragment<wmma::accumulator, 16, 16, kK, float> acc;
+  wmma::load_matrix_sync(acc, c0 + at<col_major>(tm, tn, g.ldc0), g.ldc0, wmma::mem_col_major);
+  for (unsigned k0 = 0; k0 < g.k; k0 += kK) {
+    wmma::load_matrix_sync(fa, a + at<LayoutA>(tm, k0, g.lda), g.lda);
+    wmma::load_matrix_sync(fb, b + at<LayoutB>(k0, tn, g.ldb), g.ldb);
+    wmma::mma_sync(acc, fa, fb, acc);
+  }
+  wmma::store_matrix_sync(c + at<row_major>(tm, tn, g.ldc), acc, g.ldc, wmma::mem_row_major);
+#endif
+}
+
+// The value the tensor core multiplies: tf32 reads the top 19 bits of a float.
+float multiplicand(float x) {
+  return float_of(bits_of(x) & 0xffffe000u);
+}
+float multiplicand(__nv_bfloat16 x) {
+  return float_of(std::uint32_t{__bfloat16_as_ushort(x)} << 16);
+}
+
+// Runs gemm_kernel on inputs from `draw` and compares C with a plain loop: C0 plus the products
+// in k order, one float FMA each (the simulator's stated order). The simulator must match it bit
+// for bit. A device sums in its own unspecified way, so there C must be within k float ulps of
+// the magnitudes summed (an input-rounding or layout error is far larger), and the count of
+// bit-identical elements is printed. `raw` counts the C elements that the inputs' untruncated
+// values would have changed.
+template <class T, int kK, class LayoutA, class LayoutB, class Elem, class Draw>
+std::string check_gemm(const char* name, Draw draw, unsigned* raw) {
+  const GemmDims g{32, 48, 5 * kK, 0, 0, 40, 56};
+  GemmDims d = g;
+  d.lda = (kColMajor<LayoutA> ? g.m : g.k) + 8;
+  d.ldb = (kColMajor<LayoutB> ? g.k : g.n) + 8;
+  Rng rng(7);
+  std::vector<Elem> a(d.lda * (kColMajor<LayoutA> ? g.k : g.m)),
+      b(d.ldb * (kColMajor<LayoutB> ? g.n : g.k));
+  for (Elem& v : a) v = draw(rng);
+  for (Elem& v : b) v = draw(rng);
+  std::vector<float> c0(g.ldc0 * g.n);
+  for (float& v : c0) v = static_cast<float>(rng.normal());
+  Elem *d_a = to_device(a), *d_b = to_device(b);
+  float* d_c0 = to_device(c0);
+  float* d_c = nullptr;
+  cudaMalloc(&d_c, g.ldc * g.m * sizeof(float));
+  const unsigned tiles = g.m / 16 * (g.n / 16);
+  FL_LAUNCH(tiles / 2, 64, 0, 0, gemm_kernel<T, kK, LayoutA, LayoutB, Elem>)
+  (d, d_a, d_b, d_c0, d_c);
+  const std::string status = launch_status();
+  const std::vector<float> c = to_host(d_c, g.ldc * g.m);
+  cudaFree(d_a);
+  cudaFree(d_b);
+  cudaFree(d_c0);
+  cudaFree(d_c);
+  if (!status.empty()) return std::string(name) + ": " + status;
+  *raw = 0;
+  unsigned identical = 0;
+  for (unsigned i = 0; i < g.m; ++i) {
+    for (unsigned j = 0; j < g.n; ++j) {
+      float want = c0[at<col_major>(i, j, g.ldc0)], untruncated = want;
+      double magnitude = std::fabs(want);
+      for (unsigned k = 0; k < g.k; ++k) {
+        const Elem x = a[at<LayoutA>(i, k, d.lda)], y = b[at<LayoutB>(k, j, d.ldb)];
+        want = std::fma(multiplicand(x), multiplicand(y), want);
+        magnitude += std::fabs(multiplicand(x) * multiplicand(y));
+        untruncated = std::fma(static_cast<float>(x), static_cast<float>(y), untruncated);
+      }
+      const float got = c[at<row_major>(i, j, g.ldc)];
+      identical += bits_of(got) == bits_of(want);
+#if defined(FL_SIM)
+      const bool wrong = bits_of(got) != bits_of(want);
+#else
+      const bool wrong = !(std::fabs(got - want) <= g.k * 0x1p-23 * magnitude);
+#endif
+      if (wrong) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%s: C(%u,%u) = %.9g (0x%08x), the loop gives %.9g (0x%08x)",
+                      name, i, j, got, bits_of(got), want, bits_of(want));
+        return buf;
+      }
+      *raw += bits_of(untruncated) != bits_of(want);
+    }
+  }
+#if !defined(FL_SIM)
+  std::printf("     %s: %u of %u elements bit-identical to the k-order FMA loop\n", name, identical,
+              g.m * g.n);
+#endif
+  return "";
+}
+
+std::string test_mma_exact() {
+  const auto tf32_exact = [](Rng& r) {
+    return float_of(bits_of(static_cast<float>(r.normal())) & 0xffffe000u);
+  };
+  const auto fp32 = [](Rng& r) { return static_cast<float>(r.normal()); };
+  const auto bf16 = [](Rng& r) {
+    return __ushort_as_bfloat16(
+        static_cast<unsigned short>(bits_of(static_cast<float>(r.normal())) >> 16));
+  };
+  using nvcuda::wmma::precision::tf32;
+  unsigned raw = 0;
+  std::string r =
+      check_gemm<tf32, 8, row_major, col_major, float>("tf32 A row, B col", tf32_exact, &raw);
+  if (r.empty() && raw != 0) r = "tf32-exact inputs changed by truncation";
+  if (r.empty()) {
+    r = check_gemm<tf32, 8, col_major, row_major, float>("tf32 from fp32, A col, B row", fp32,
+                                                         &raw);
+  }
+  // The fp32 inputs carry low bits: the truncation must have changed (nearly) every element.
+  if (r.empty() && raw < 32 * 48 / 2) r = "fp32 inputs: truncation changed too few elements";
+  if (r.empty()) {
+    r = check_gemm<__nv_bfloat16, 16, row_major, row_major, __nv_bfloat16>("bf16 A row, B row",
+                                                                           bf16, &raw);
+  }
+  if (r.empty()) {
+    r = check_gemm<__nv_bfloat16, 16, col_major, col_major, __nv_bfloat16>("bf16 A col, B col",
+                                                                           bf16, &raw);
+  }
+  return r;
+}
+
+// S = X Y^T for n x d row-major X and Y, one 16x16 tile per one-warp block, in one of the
+// precisions below. bf16 stages converted tiles through shared memory, as a kernel would.
+enum class Precision { kTf32, kTf32x3, kBf16 };
+
+template <Precision kMode>
+__global__ void similarity_kernel(const float* x, const float* y, unsigned d, float* s,
+                                  unsigned n) {
+#if FL_HAS_TF32_WMMA
+  namespace wmma = nvcuda::wmma;
+  const unsigned bi = blockIdx.y * 16, bj = blockIdx.x * 16;
+  const float* xt = x + bi * d;
+  const float* yt = y + bj * d;
+  if constexpr (kMode == Precision::kBf16) {
+    __shared__ __align__(32) __nv_bfloat16 xs[16 * 16], ys[16 * 16];
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, row_major> fa;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, col_major> fb;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fill_fragment(acc, 0.0f);
+    for (unsigned k0 = 0; k0 < d; k0 += 16) {
+      for (unsigned e = threadIdx.x; e < 256; e += 32) {
+        xs[e] = __float2bfloat16(xt[e / 16 * d + k0 + e % 16]);
+        ys[e] = __float2bfloat16(yt[e / 16 * d + k0 + e % 16]);
+      }
+      __syncwarp();
+      wmma::load_matrix_sync(fa, xs, 16);
+      wmma::load_matrix_sync(fb, ys, 16);  // Y^T, column-major, is Y row-major
+      wmma::mma_sync(acc, fa, fb, acc);
+      __syncwarp();
+    }
+    wmma::store_matrix_sync(s + bi * n + bj, acc, n, wmma::mem_row_major);
+  } else {
+    wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, row_major> fa, fa_lo;
+    wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, col_major> fb, fb_lo;
+    wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
+    wmma::fill_fragment(acc, 0.0f);
+    for (unsigned k0 = 0; k0 < d; k0 += 8) {
+      wmma::load_matrix_sync(fa, xt + k0, d);
+      wmma::load_matrix_sync(fb, yt + k0, d);
+      if constexpr (kMode == Precision::kTf32x3) {
+        split_fragment(fa, fa_lo);
+        split_fragment(fb, fb_lo);
+        mma_3xtf32(acc, fa, fa_lo, fb, fb_lo);
+      } else {
+        for (int t = 0; t < fa.num_elements; ++t) fa.x[t] = wmma::__float_to_tf32(fa.x[t]);
+        for (int t = 0; t < fb.num_elements; ++t) fb.x[t] = wmma::__float_to_tf32(fb.x[t]);
+        wmma::mma_sync(acc, fa, fb, acc);
+      }
+    }
+    wmma::store_matrix_sync(s + bi * n + bj, acc, n, wmma::mem_row_major);
+  }
+#endif
+}
+
+struct ErrorStats {
+  double max, rms;
+};
+
+ErrorStats errors_against(const std::vector<float>& s, const std::vector<double>& exact) {
+  double max = 0, sum = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const double e = std::fabs(s[i] - exact[i]);
+    max = std::max(max, e);
+    sum += e * e;
+  }
+  return {max, std::sqrt(sum / s.size())};
+}
+
+template <Precision kMode>
+std::string similarity(const std::vector<float>& x, const std::vector<float>& y, unsigned n,
+                       unsigned d, std::vector<float>* s) {
+  float *d_x = to_device(x), *d_y = to_device(y), *d_s = nullptr;
+  cudaMalloc(&d_s, n * n * sizeof(float));
+  FL_LAUNCH(dim3(n / 16, n / 16), 32, 0, 0, similarity_kernel<kMode>)(d_x, d_y, d, d_s, n);
+  const std::string status = launch_status();
+  *s = to_host(d_s, n * n);
+  cudaFree(d_x);
+  cudaFree(d_y);
+  cudaFree(d_s);
+  return status;
+}
+
+// Unit-norm rows, so |S| <= 1 and the absolute error is the relative one of the largest entries.
+std::vector<float> unit_rows(Rng& rng, unsigned n, unsigned d) {
+  std::vector<float> out(n * d);
+  std::vector<double> row(d);
+  for (unsigned i = 0; i < n; ++i) {
+    double norm = 0;
+    for (double& v : row) {
+      v = rng.normal();
+      norm += v * v;
+    }
+    for (unsigned k = 0; k < d; ++k) out[i * d + k] = static_cast<float>(row[k] / std::sqrt(norm));
+  }
+  return out;
+}
+
+// 9. The error of S = X Y^T in each precision against a float64 product of the same float
+// inputs, next to a float loop (FMA in k order, what the CUDA cores do). 3xTF32 must stay within
+// 4x of the float loop's error; tf32 and bf16 within their input rounding (2^-10 and 2^-8
+// relative per product, times sum |x_k y_k| <= 1), doubled for the accumulation.
+std::string test_similarity_errors() {
+  const unsigned n = 64;
+  std::printf("     S = X Y^T, n = %u, unit rows; |error| vs float64, max / rms:\n", n);
+  for (unsigned d : {128u, 512u}) {
+    Rng rng(d);
+    const std::vector<float> x = unit_rows(rng, n, d), y = unit_rows(rng, n, d);
+    std::vector<double> exact(n * n);
+    std::vector<float> loop(n * n);
+    for (unsigned i = 0; i < n; ++i) {
+      for (unsigned j = 0; j < n; ++j) {
+        double e = 0;
+        float f = 0;
+        for (unsigned k = 0; k < d; ++k) {
+          e += static_cast<double>(x[i * d + k]) * y[j * d + k];
+          f = std::fma(x[i * d + k], y[j * d + k], f);
+        }
+        exact[i * n + j] = e;
+        loop[i * n + j] = f;
+      }
+    }
+    std::vector<float> tf32, tf32x3, bf16;
+    std::string r = similarity<Precision::kTf32>(x, y, n, d, &tf32);
+    if (r.empty()) r = similarity<Precision::kTf32x3>(x, y, n, d, &tf32x3);
+    if (r.empty()) r = similarity<Precision::kBf16>(x, y, n, d, &bf16);
+    if (!r.empty()) return r;
+    const ErrorStats e_loop = errors_against(loop, exact), e_tf32 = errors_against(tf32, exact),
+                     e_x3 = errors_against(tf32x3, exact), e_bf16 = errors_against(bf16, exact);
+    std::printf(
+        "     D = %3u: fp32 loop %.2e / %.2e, 3xTF32 %.2e / %.2e, tf32 %.2e / %.2e, bf16 "
+        "%.2e / %.2e\n",
+        d, e_loop.max, e_loop.rms, e_x3.max, e_x3.rms, e_tf32.max, e_tf32.rms, e_bf16.max,
+        e_bf16.rms);
+    const std::string at = " at D = " + std::to_string(d);
+    if (!(e_x3.max <= 4 * e_loop.max)) return "3xTF32 is not near fp32" + at;
+    if (!(e_tf32.max <= 0x1p-9)) return "tf32 error above its bound" + at;
+    if (!(e_bf16.max <= 0x1p-7)) return "bf16 error above its bound" + at;
+    if (!(e_tf32.max > 16 * e_x3.max)) return "tf32 is as accurate as 3xTF32: no rounding?" + at;
+  }
+  return "";
+}
+
 #if defined(FL_SIM)
 
 // Expects the last launch to have failed with `code` and a message naming all of `needles`.
@@ -439,7 +829,7 @@ __global__ void divergent_barrier_kernel(int* out) {
   out[threadIdx.x] = 1;
 }
 
-// 8. A barrier only some threads reach is reported, and the next launch works.
+// 10. A barrier only some threads reach is reported, and the next launch works.
 std::string test_divergent_barrier() {
   int* d = nullptr;
   cudaMalloc(&d, kBlock * sizeof(int));
@@ -482,7 +872,7 @@ __global__ void two_barriers_kernel(int* out) {
 
 __global__ void empty_kernel() {}
 
-// 9. Warp-mask errors, barriers at two sites and invalid configurations are reported.
+// 11. Warp-mask errors, barriers at two sites and invalid configurations are reported.
 std::string test_reported_errors() {
   int* d = nullptr;
   cudaMalloc(&d, 64 * sizeof(int));
@@ -526,7 +916,7 @@ __global__ void read_shared_kernel(unsigned* out) {
   s[threadIdx.x] = 0;  // the next block must see poison again
 }
 
-// 10. Fresh device memory and dynamic shared memory read as 0xFF bytes; copies are checked.
+// 12. Fresh device memory and dynamic shared memory read as 0xFF bytes; copies are checked.
 std::string test_poison_and_checks() {
   float* d = nullptr;
   cudaMalloc(&d, 64 * sizeof(float));
@@ -556,6 +946,60 @@ std::string test_poison_and_checks() {
   return "";
 }
 
+// What each lane does wrong in wmma_fault_kernel.
+enum class WmmaFault { kLaneSkipsMma, kLaneExitsBeforeMma, kLaneOwnLdm, kMisaligned, kStoreLdm };
+
+__global__ void wmma_fault_kernel(const float* a, float* out, WmmaFault fault) {
+  namespace wmma = nvcuda::wmma;
+  const unsigned lane = threadIdx.x % 32;
+  wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, row_major> fa;
+  wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, col_major> fb;
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
+  wmma::fill_fragment(acc, 0.0f);
+  const unsigned ldm = fault == WmmaFault::kLaneOwnLdm && lane == 7 ? 16 : 8;
+  wmma::load_matrix_sync(fa, fault == WmmaFault::kMisaligned ? a + 4 : a, ldm);
+  wmma::load_matrix_sync(fb, a, 8);
+  if (fault == WmmaFault::kLaneExitsBeforeMma && lane == 5) return;
+  if (fault != WmmaFault::kLaneSkipsMma || lane != 5) wmma::mma_sync(acc, fa, fb, acc);
+  // 20 floats are 16-byte multiples, as the guide asks, but not of the accumulator's 32 bytes.
+  wmma::store_matrix_sync(out, acc, fault == WmmaFault::kStoreLdm ? 20 : 16, wmma::mem_row_major);
+}
+
+// 13. wmma collectives: a lane that skips or leaves, and arguments that differ between lanes or
+// break the alignment rules, are reported instead of hanging or computing garbage.
+std::string test_wmma_errors() {
+  float *d_a = nullptr, *d_out = nullptr;
+  cudaMalloc(&d_a, 512 * sizeof(float));
+  cudaMalloc(&d_out, 512 * sizeof(float));
+  cudaMemset(d_a, 0, 512 * sizeof(float));
+  FL_LAUNCH(1, 32, 0, 0, wmma_fault_kernel)(d_a, d_out, WmmaFault::kLaneSkipsMma);
+  std::string r =
+      expect_failure(cudaErrorLaunchFailure, {"wmma_fault_kernel", "wmma::store_matrix_sync",
+                                              "lane 5 of warp 0", "waits at wmma::mma_sync"});
+  if (r.empty()) {
+    FL_LAUNCH(1, 64, 0, 0, wmma_fault_kernel)(d_a, d_out, WmmaFault::kLaneExitsBeforeMma);
+    r = expect_failure(cudaErrorLaunchFailure,
+                       {"deadlock", "wmma::mma_sync", "reached by 62 of 64 threads", "(5,37)"});
+  }
+  if (r.empty()) {
+    FL_LAUNCH(1, 32, 0, 0, wmma_fault_kernel)(d_a, d_out, WmmaFault::kLaneOwnLdm);
+    r = expect_failure(cudaErrorLaunchFailure,
+                       {"wmma::load_matrix_sync", "lane 7 passes", "ldm 16", "same on every lane"});
+  }
+  if (r.empty()) {
+    FL_LAUNCH(1, 32, 0, 0, wmma_fault_kernel)(d_a, d_out, WmmaFault::kMisaligned);
+    r = expect_failure(cudaErrorLaunchFailure, {"wmma::load_matrix_sync", "256-bit aligned"});
+  }
+  if (r.empty()) {
+    FL_LAUNCH(1, 32, 0, 0, wmma_fault_kernel)(d_a, d_out, WmmaFault::kStoreLdm);
+    r = expect_failure(cudaErrorLaunchFailure,
+                       {"wmma::store_matrix_sync", "ldm 20 (80 bytes)", "fragment's 32 bytes"});
+  }
+  cudaFree(d_a);
+  cudaFree(d_out);
+  return r;
+}
+
 #endif
 
 int run_selftest() {
@@ -571,10 +1015,15 @@ int run_selftest() {
     {"dynamic shared memory", test_dynamic_shared},
     {"atomics across blocks", test_atomics},
     {"concurrent launches from 4 host threads", test_concurrent_launches},
+    {"tf32 and bf16 roundings against hand-worked bit patterns", test_roundings},
+    {"wmma mma_sync (tf32 m16n16k8, bf16 m16n16k16) against a plain loop (bit for bit here)",
+     test_mma_exact},
+    {"S = X Y^T in tf32, 3xTF32 and bf16 against float64", test_similarity_errors},
 #if defined(FL_SIM)
     {"divergent __syncthreads is reported", test_divergent_barrier},
     {"warp-mask, two-site barrier and configuration errors are reported", test_reported_errors},
     {"poisoned memory and checked copies", test_poison_and_checks},
+    {"wmma: a skipping lane and bad arguments are reported", test_wmma_errors},
 #endif
   };
   int passed = 0, failed = 0;

@@ -28,9 +28,13 @@ struct CudaStatus {
 #if FUSEDLOSS_WITH_CUDA
 CudaStatus cuda_discover();
 #else
+// CMake names why (FUSEDLOSS_NO_CUDA_REASON there); other builds get the generic words.
+#ifndef FUSEDLOSS_NO_CUDA_REASON
+#define FUSEDLOSS_NO_CUDA_REASON "it was built without nvcc"
+#endif
 inline CudaStatus cuda_discover() {
   CudaStatus s;
-  s.reason = "this build of fusedloss has no CUDA backend (nvcc was not found when it was built)";
+  s.reason = "this build of fusedloss has no CUDA backend (" FUSEDLOSS_NO_CUDA_REASON ")";
   return s;
 }
 #endif
