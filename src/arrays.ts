@@ -33,12 +33,31 @@ function checkAttached(fn: string, name: string, v: unknown): void {
   }
 }
 
+type NumberArrayType = Float32ArrayConstructor | Int32ArrayConstructor;
+
+/**
+ * A new zeroed array of `n` entries that the library itself needs (a gradient, a converted copy):
+ * V8's uncoded RangeError when the memory is not there becomes ERR_FUSEDLOSS_OUT_OF_MEMORY naming
+ * what was being allocated.
+ */
+export function allocate<C extends NumberArrayType>(fn: string, what: string, type: C, n: number): InstanceType<C> {
+  try {
+    return new type(n) as InstanceType<C>;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw rangeError(
+      'ERR_FUSEDLOSS_OUT_OF_MEMORY',
+      `${fn}: out of memory: ${what} (${n} x ${type.BYTES_PER_ELEMENT} bytes) could not be allocated; use smaller batches or pass a buffer of your own`,
+    );
+  }
+}
+
 /** `v` as a Float32Array: itself when it is one, else a converted copy. */
 export function toFloat32(fn: string, name: string, v: unknown): Float32Array {
   checkAttached(fn, name, v);
   if (v instanceof Float32Array) return v;
   if (isNumericArrayLike(v)) {
-    const out = new Float32Array(v.length);
+    const out = allocate(fn, `a Float32Array copy of ${name}`, Float32Array, v.length);
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (typeof x !== 'number') {
@@ -88,7 +107,7 @@ export function toInt32(
   checkAttached(fn, name, v);
   if (v instanceof Int32Array) return v;
   if (isNumericArrayLike(v)) {
-    const out = new Int32Array(v.length);
+    const out = allocate(fn, `an Int32Array copy of ${name}`, Int32Array, v.length);
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (typeof x !== 'number' || !Number.isInteger(x)) {
@@ -124,7 +143,7 @@ export function gradBuffer(
   scores: Float32Array,
   name = 'options.out',
 ): Float32Array {
-  if (out === undefined) return new Float32Array(length);
+  if (out === undefined) return allocate(fn, 'the gradient', Float32Array, length);
   if (!(out instanceof Float32Array)) {
     throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be a Float32Array, got ${describe(out)}`);
   }

@@ -8,6 +8,8 @@
 
 #include <functional>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -96,6 +98,29 @@ struct ArgNames {
   const char* reference = "options.reference";
 };
 [[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
+
+// An allocation failed: ERR_FUSEDLOSS_OUT_OF_MEMORY, a RangeError as V8's own.
+[[noreturn]] void throw_out_of_memory(Napi::Env env);
+
+// An entry point whose failed allocations (std::bad_alloc, or a size std::vector refuses), on the
+// calling thread, become ERR_FUSEDLOSS_OUT_OF_MEMORY instead of ending the process. Async work
+// catches its own (see run()), and the thread pool hands its workers' back to the caller.
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return Fn(info);
+  } catch (const std::bad_alloc&) {
+    throw_out_of_memory(info.Env());
+  } catch (const std::length_error&) {
+    throw_out_of_memory(info.Env());
+  }
+}
+
+// exports[name] = Fn, guarded.
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+void export_fn(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, guarded<Fn>, name));
+}
 
 // Runs `work` on the calling thread (async false) or on the libuv pool, returning a Promise
 // (async true). `keep` holds the typed arrays alive until the work is done; `finish` builds the

@@ -207,14 +207,12 @@ Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_confusion(Napi::Env env, Napi::Object exports) {
-  exports.Set("confusionCounts", Napi::Function::New(env, ConfusionCounts, "confusionCounts"));
-  exports.Set("confusionBackward",
-              Napi::Function::New(env, ConfusionBackward, "confusionBackward"));
-  exports.Set("anyLoss", Napi::Function::New(env, AnyLoss, "anyLoss"));
-  exports.Set("overlapLoss", Napi::Function::New(env, OverlapLoss, "overlapLoss"));
-  exports.Set("binaryCrossEntropy",
-              Napi::Function::New(env, BinaryCrossEntropy, "binaryCrossEntropy"));
-  exports.Set("sigmoidFocal", Napi::Function::New(env, SigmoidFocal, "sigmoidFocal"));
+  export_fn<ConfusionCounts>(env, exports, "confusionCounts");
+  export_fn<ConfusionBackward>(env, exports, "confusionBackward");
+  export_fn<AnyLoss>(env, exports, "anyLoss");
+  export_fn<OverlapLoss>(env, exports, "overlapLoss");
+  export_fn<BinaryCrossEntropy>(env, exports, "binaryCrossEntropy");
+  export_fn<SigmoidFocal>(env, exports, "sigmoidFocal");
 }
 
 }  // namespace fl::napi

@@ -90,7 +90,7 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_pairs(Napi::Env env, Napi::Object exports) {
-  exports.Set("pairLoss", Napi::Function::New(env, PairLossFn, "pairLoss"));
+  export_fn<PairLossFn>(env, exports, "pairLoss");
 }
 
 }  // namespace fl::napi

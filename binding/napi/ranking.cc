@@ -231,13 +231,12 @@ Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_ranking(Napi::Env env, Napi::Object exports) {
-  exports.Set("listMLE", Napi::Function::New(env, ListMLE, "listMLE"));
-  exports.Set("rankList", Napi::Function::New(env, RankList, "rankList"));
-  exports.Set("listNet", Napi::Function::New(env, ListNet, "listNet"));
-  exports.Set("rankNet", Napi::Function::New(env, RankNet, "rankNet"));
-  exports.Set("lambdaLoss", Napi::Function::New(env, LambdaLoss, "lambdaLoss"));
-  exports.Set("plackettLuceDistill",
-              Napi::Function::New(env, PlackettLuceDistill, "plackettLuceDistill"));
+  export_fn<ListMLE>(env, exports, "listMLE");
+  export_fn<RankList>(env, exports, "rankList");
+  export_fn<ListNet>(env, exports, "listNet");
+  export_fn<RankNet>(env, exports, "rankNet");
+  export_fn<LambdaLoss>(env, exports, "lambdaLoss");
+  export_fn<PlackettLuceDistill>(env, exports, "plackettLuceDistill");
 }
 
 }  // namespace fl::napi

@@ -124,8 +124,8 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_spherical(Napi::Env env, Napi::Object exports) {
-  exports.Set("sphericalLoss", Napi::Function::New(env, SphericalLoss, "sphericalLoss"));
-  exports.Set("softmaxLoss", Napi::Function::New(env, SoftmaxLoss, "softmaxLoss"));
+  export_fn<SphericalLoss>(env, exports, "sphericalLoss");
+  export_fn<SoftmaxLoss>(env, exports, "softmaxLoss");
 }
 
 }  // namespace fl::napi

@@ -213,7 +213,7 @@ Napi::Value DenseSoftmaxStep(const Napi::CallbackInfo& info) {
 
 void init_spherical_head(Napi::Env env, Napi::Object exports) {
   exports.Set("SphericalHeadNative", HeadWrap::Define(env));
-  exports.Set("denseSoftmaxStep", Napi::Function::New(env, DenseSoftmaxStep, "denseSoftmaxStep"));
+  export_fn<DenseSoftmaxStep>(env, exports, "denseSoftmaxStep");
 }
 
 }  // namespace fl::napi

@@ -3,6 +3,7 @@
 // float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
 // logits and its target class.
 import {
+  allocate,
   checkValues,
   checkWeight,
   gradBuffer,
@@ -266,7 +267,7 @@ function viaNative(
   pb: Problem,
   call: (rowLoss: Float32Array | null) => number | Promise<number>,
 ): LossResult | RowLossResult | Promise<LossResult | RowLossResult> {
-  const rowLoss = pb.reduction === 'none' ? new Float32Array(pb.targets.length) : null;
+  const rowLoss = pb.reduction === 'none' ? allocate(pb.fn, 'the row losses', Float32Array, pb.targets.length) : null;
   return andThen(
     nativeCall(pb.fn, () => call(rowLoss)),
     (loss) => (rowLoss ? { loss: checkedRows(pb.fn, rowLoss), grad: pb.out } : { loss, grad: pb.out }),
