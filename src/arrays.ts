@@ -3,6 +3,7 @@
 // by the backend that reads the data anyway: in the native kernels' first pass, or by
 // checkValues below for the JavaScript reference.
 import { describe, rangeError, typeError } from './errors';
+import { checkDisjoint, checkNotInFlight } from './wire';
 
 export type NumericArray = Float32Array | Float64Array | ArrayLike<number>;
 export type BinaryLabels = Float32Array | Uint8Array | Int32Array | ArrayLike<number>;
@@ -142,19 +143,19 @@ export function gradBuffer(
   length: number,
   scores: Float32Array,
   name = 'options.out',
+  scoresName = 'scores',
 ): Float32Array {
   if (out === undefined) return allocate(fn, 'the gradient', Float32Array, length);
   if (!(out instanceof Float32Array)) {
     throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be a Float32Array, got ${describe(out)}`);
   }
   requireLength(fn, name, out.length, length, 'the gradient has the layout of the scores');
-  if (out.buffer === scores.buffer) {
-    const a = out.byteOffset,
-      b = scores.byteOffset;
-    if (a < b + scores.byteLength && b < a + out.byteLength) {
-      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: ${name} must not share memory with the scores`);
-    }
-  }
+  // The 'js' backend's check; native calls check every argument pair (src/wire.ts).
+  checkDisjoint(fn, [
+    [name, out, true],
+    [scoresName, scores, false],
+  ]);
+  checkNotInFlight(fn, name, out);
   return out;
 }
 

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { backendError, rangeError, typeError, describe } from './errors';
+import { guardAddon } from './wire';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
 type CountsArray = Float64Array;
@@ -165,7 +166,7 @@ let loadError = '';
 const addonOverride = process.env.FUSEDLOSS_ADDON;
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node file is loaded by require
-  addon = (addonOverride ? require(path.resolve(addonOverride)) : nodeGypBuild(root)) as NativeAddon;
+  addon = guardAddon((addonOverride ? require(path.resolve(addonOverride)) : nodeGypBuild(root)) as NativeAddon);
 } catch (e) {
   loadError = `${(e as Error).message.split('\n')[0]}; ${BUILD_ADVICE}`;
   process.emitWarning(

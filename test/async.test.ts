@@ -102,6 +102,31 @@ describe('Async calls', () => {
     expect(fl.binaryCrossEntropy(new Float32Array(0), new Float32Array(0)).grad).toHaveLength(0);
   });
 
+  it('never touch an input transferred away and freed during the call: they work on copies', () => {
+    // 16 calls on 4 MiB inputs (more than the libuv pool runs at once); every input is then
+    // transferred away and its new owner collected, which unmaps its memory. Before the copies the
+    // calls still queued read the unmapped memory: a segmentation fault.
+    const r = script(
+      'transfer',
+      `const n = 1 << 20;
+       const make = (k: number) => { const x = new Float32Array(n); for (let i = 0; i < n; i++) x[i] = Math.sin(k + i * 1e-3); return x; };
+       const y = new Float32Array(n).fill(1, 0, n / 2);
+       const want = Array.from({ length: 16 }, (_, k) => fl.anyLoss(make(k), y).loss);
+       const xs = Array.from({ length: 16 }, (_, k) => make(k));
+       const out = new Float32Array(n);
+       const pending = xs.map((x, k) => fl.anyLossAsync(x, y, k === 15 ? { out } : {}));
+       for (const x of xs) structuredClone(x.buffer, { transfer: [x.buffer] });
+       const outLost = pending[15].then(() => 'kept', (e) => e.code);
+       structuredClone(out.buffer, { transfer: [out.buffer] });
+       (globalThis as any).gc();
+       Promise.allSettled(pending.slice(0, 15)).then(async (got) =>
+         console.log(JSON.stringify([got.map((g, k) => g.status === 'fulfilled' && g.value.loss === want[k]), await outLost])));`,
+      ['--expose-gc'],
+    );
+    expect(r.signal).toBeNull();
+    expect(JSON.parse(r.stdout)).toEqual([Array(15).fill(true), 'ERR_FUSEDLOSS_INVALID_ARG_TYPE']);
+  });
+
   it('leave the process free to exit while they run: no hang, no crash', () => {
     const r = script(
       'exit',

@@ -204,7 +204,7 @@ describe('lengths', () => {
     const buf = new Float32Array(8);
     expectError(
       () => anyLoss(buf.subarray(0, 4), y, { out: buf.subarray(2, 6) }),
-      RangeError,
+      TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'share memory',
     );
@@ -359,7 +359,7 @@ describe('the native layer checks again when called directly', () => {
     );
     expectError(
       () => addon.anyLoss(x, y, null, x, params, false),
-      RangeError,
+      TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'share memory',
     );

@@ -588,7 +588,7 @@ function elementwiseImpl(
   entry: 'binaryCrossEntropy' | 'sigmoidFocal',
 ): LossResult | Promise<LossResult> {
   const pb = problem(fn, logits, labels, o, 'logits');
-  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
+  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores, 'options.out', pb.names.scores);
   const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
   if (pb.backend === 'js') {
     const r = reference(refProblem(pb), reduction);

@@ -277,8 +277,10 @@ function runPairs(
     cuda: true,
     pairWork: pairWork(loss, yi.length, ref ? ref.y.length : yi.length, dim),
   });
-  const out = gradBuffer(fn, o.out, e.length, e);
-  const refOut = ref ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut') : undefined;
+  const out = gradBuffer(fn, o.out, e.length, e, 'options.out', 'embeddings');
+  const refOut = ref
+    ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut', 'options.reference')
+    : undefined;
   const p: PairRefParams = {
     loss,
     alpha: opt(o, 'alpha', PAIR_DEFAULTS.alpha),

@@ -495,7 +495,7 @@ function distillImpl(
   requireLength(fn, 'teacherLogits', t.length, s.length, 'the layout of the student logits');
   const classes = rows === 0 ? 0 : s.length / rows;
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: 0 });
-  const out = gradBuffer(fn, o.out, s.length, s);
+  const out = gradBuffer(fn, o.out, s.length, s, 'options.out', 'studentLogits');
   const tau = opt(o, 'tau', RANKING_DEFAULTS.tau);
   if (backend === 'js') {
     checkDistillValues(fn, s, t, y, classes);

@@ -225,7 +225,7 @@ function problem(fn: string, logits: unknown, targets: unknown, o: Record<string
     targets: t,
     classes,
     reduction: opt<Reduction>(o, 'reduction', 'mean'),
-    out: gradBuffer(fn, o.out, x.length, x),
+    out: gradBuffer(fn, o.out, x.length, x, 'options.out', 'logits'),
     backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: 0 }),
   };
 }
