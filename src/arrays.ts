@@ -204,14 +204,25 @@ export function checkValues(
     }
     const y = labels[i];
     const ok = binary ? y >= 0 && y <= 1 : (y >= 0 && y < classes) || y === ignoreIndex;
-    if (!ok) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: ${names.labels}[${i}] = ${y} is out of range; binary labels must be in [0, 1], class ids in [0, classes)`,
-      );
-    }
+    if (!ok) throw labelOutOfRange(fn, { ...rules, name: names.labels }, i, y);
     if (weights) checkWeight(fn, names.weights, weights, i);
   }
+}
+
+/** A label argument's name and what it may hold, for the message of one out of range. */
+export type LabelRules = ValueRules & { name: string };
+
+/**
+ * labels[i] = y is out of range: the one message for the reference's checks and the native
+ * kernels' label faults (which report the index and value as data), with the number of classes
+ * and, where the loss has one, options.ignoreIndex.
+ */
+export function labelOutOfRange(fn: string, r: LabelRules, i: number, y: number): RangeError {
+  const want = r.binary
+    ? 'binary labels must be in [0, 1]'
+    : `class ids must be in [0, ${r.classes}) for ${r.classes} classes` +
+      (r.ignoreIndex === undefined ? '' : `, or equal options.ignoreIndex (${r.ignoreIndex})`);
+  return rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: ${r.name}[${i}] = ${y} is out of range; ${want}`);
 }
 
 /** weights[i] finite and >= 0, with the native message. */

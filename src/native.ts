@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { backendError, rangeError, typeError, describe } from './errors';
 import { guardAddon } from './wire';
+import { labelOutOfRange, type LabelRules } from './arrays';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
 type CountsArray = Float64Array;
@@ -235,7 +236,7 @@ let cudaReport: BackendReport['cuda'] | undefined;
  * else console.log(`reference only: ${b.cpu.reason}`);
  * if (b.cuda.available) console.log(b.cuda.devices.map((d) => `${d.name} (sm ${d.computeCapability})`));
  * else console.log(`no CUDA: ${b.cuda.reason}`);
- * // without a driver: 'cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version'
+ * // without a driver: 'no NVIDIA driver: libcuda could not be loaded (cudaErrorInsufficientDriver: ...)'
  * ```
  */
 export function backends(): BackendReport {
@@ -252,7 +253,7 @@ export function backends(): BackendReport {
   cudaReport ??= {
     available: b.cuda.available,
     compiled: b.cuda.compiled,
-    ...(b.cuda.available ? {} : { reason: b.cuda.reason }),
+    ...(b.cuda.available ? {} : { reason: cudaReason(b.cuda) }),
     runtimeVersion: b.cuda.runtimeVersion,
     driverVersion: b.cuda.driverVersion,
     devices: b.cuda.devices,
@@ -265,6 +266,23 @@ export function backends(): BackendReport {
       : { available: false, reason: 'this build of the addon has no simulator (release builds leave it out)' },
     cuda: cudaReport,
   };
+}
+
+/** A CUDA version number as the runtime gives it (12040) in the usual form (12.4). */
+const cudaVersion = (v: number) => `${Math.floor(v / 1000)}.${(v % 1000) / 10}`;
+
+/**
+ * The runtime's reason, with its one ambiguous case told apart: cudaErrorInsufficientDriver comes
+ * both when there is no NVIDIA driver at all (the driver version then reads 0) and when the
+ * driver is older than the runtime this build links.
+ */
+export function cudaReason(c: { reason: string; runtimeVersion: number; driverVersion: number }): string {
+  if (!c.reason.startsWith('cudaErrorInsufficientDriver')) return c.reason;
+  if (c.driverVersion === 0) return `no NVIDIA driver: libcuda could not be loaded (${c.reason})`;
+  return (
+    `the NVIDIA driver supports CUDA ${cudaVersion(c.driverVersion)}, older than the CUDA ` +
+    `${cudaVersion(c.runtimeVersion)} runtime of this build: update the driver (${c.reason})`
+  );
 }
 
 /**
@@ -374,18 +392,24 @@ export function deviceCode(b: ResolvedBackend): number {
   return b === 'cuda' ? 1 : b === 'cuda-sim' ? 2 : 0;
 }
 
-/** Prefixes native error messages with the public function's name, as the TypeScript checks do. */
-export function nativeCall<T>(fn: string, call: () => T): T {
+/**
+ * Prefixes native error messages with the public function's name, as the TypeScript checks do;
+ * a label fault (the kernels report its index and value as data) gets the message the reference
+ * backend gives, from `labels`.
+ */
+export function nativeCall<T>(fn: string, call: () => T, labels?: LabelRules): T {
   try {
     const r = call();
-    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(prefix(fn, e))) as T;
+    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(explain(fn, e, labels))) as T;
     return r;
   } catch (e) {
-    throw prefix(fn, e);
+    throw explain(fn, e, labels);
   }
 }
 
-function prefix(fn: string, e: unknown): unknown {
+function explain(fn: string, e: unknown, labels?: LabelRules): unknown {
+  const f = e as { fault?: string; index?: number; value?: number };
+  if (labels && f.fault === 'label') return labelOutOfRange(fn, labels, f.index!, f.value!);
   if (e instanceof Error && !e.message.startsWith(`${fn}:`)) e.message = `${fn}: ${e.message}`;
   return e;
 }

@@ -102,6 +102,37 @@ describe('Async calls', () => {
     expect(fl.binaryCrossEntropy(new Float32Array(0), new Float32Array(0)).grad).toHaveLength(0);
   });
 
+  it('leave setThreads free: it returns at once while calls hold the thread pool', async () => {
+    // Before, setThreads waited for the parallel section holding the pool: up to a third of a
+    // second here. It is called every 2 ms for as long as 4 calls run, so some calls land inside
+    // a section whichever way the sections fall.
+    const n = 2048,
+      dim = 128;
+    const emb = randomScores(n * dim, 11),
+      y = randomClassLabels(n, 16, 12);
+    const threads = fl.getThreads();
+    const want = fl.multiSimilarity(emb, y, { dim });
+    let running = true;
+    const pending = Promise.all(Array.from({ length: 4 }, () => fl.multiSimilarityAsync(emb, y, { dim }))).finally(
+      () => (running = false),
+    );
+    const took: number[] = [];
+    while (running) {
+      await new Promise((r) => setTimeout(r, 2));
+      const t0 = performance.now();
+      fl.setThreads(1 + (took.length % 3));
+      took.push(performance.now() - t0);
+    }
+    fl.setThreads(threads);
+    expect(fl.getThreads()).toBe(threads);
+    for (const g of await pending) expect(g.loss).toBe(want.loss);
+    expect(took.length).toBeGreaterThan(5);
+    // A millisecond is the aim (the median shows it); the bound on the slowest leaves room for a
+    // busy machine's scheduling.
+    expect(took.sort((a, b) => a - b)[took.length >> 1]).toBeLessThan(1);
+    expect(took[took.length - 1]).toBeLessThan(20);
+  });
+
   it('never touch an input transferred away and freed during the call: they work on copies', () => {
     // 16 calls on 4 MiB inputs (more than the libuv pool runs at once); every input is then
     // transferred away and its new owner collected, which unmaps its memory. Before the copies the

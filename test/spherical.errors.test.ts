@@ -198,7 +198,7 @@ describe('values, on each backend', () => {
         RangeError,
         INVALID,
         'targets[1] = 3',
-        'class ids in [0, classes)',
+        'class ids must be in [0, 3) for 3 classes',
       );
       expectError(() => softmaxCrossEntropy(x, [-1, 0], { backend }), RangeError, INVALID, 'targets[0] = -1');
       expect(softmaxCrossEntropy(x, [-1, 0], { backend, ignoreIndex: -1 }).loss).toBeGreaterThan(0);

@@ -213,11 +213,18 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
           std::string(names.scores) + at +
               " is outside [0, 1]; with input 'probabilities' scores must be probabilities");
-    case Fault::LabelOutOfRange:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-          std::string(names.labels) + at +
-              " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
+    case Fault::LabelOutOfRange: {
+      // The fault as data too: the TypeScript layer, which knows the classes and ignoreIndex,
+      // writes the message from it.
+      Napi::RangeError e = Napi::RangeError::New(
+          env, std::string(names.labels) + at +
+                   " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
+      e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE"));
+      e.Set("fault", Napi::String::New(env, "label"));
+      e.Set("index", Napi::Number::New(env, static_cast<double>(st.index)));
+      e.Set("value", Napi::Number::New(env, st.value));
+      throw e;
+    }
     case Fault::WeightInvalid:
       throw_range_error(
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",

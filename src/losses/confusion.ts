@@ -10,6 +10,7 @@ import {
   toClassLabels,
   toFloat32,
   type BinaryLabels,
+  type LabelRules,
   type ClassLabels,
   type NumericArray,
 } from '../arrays';
@@ -257,6 +258,11 @@ function refProblem(pb: Problem): RefProblem {
   };
 }
 
+/** What the labels may hold, for the message of a native label fault. */
+function labelRules(pb: Problem): LabelRules {
+  return { name: pb.names.labels, classes: pb.classes, binary: pb.classes === 1 };
+}
+
 function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
   return { classes: pb.classes, input: pb.probabilities ? 1 : 0, device: deviceCode(pb.backend) };
 }
@@ -315,19 +321,25 @@ function anyLossImpl(
   if (typeof metric !== 'function') {
     const full = { ...params, metric: metricId(metric as MetricName), beta, eps, average: average === 'micro' ? 1 : 0 };
     return andThen(
-      nativeCall(fn, () => native().anyLoss(pb.scores, pb.labels, pb.weights, out, full, async)),
+      nativeCall(fn, () => native().anyLoss(pb.scores, pb.labels, pb.weights, out, full, async), labelRules(pb)),
       (loss) => ({ loss, grad: out }),
     );
   }
   // Custom metric: native pass 1 (counts, stashing into out), the scalar step here, native pass 2.
   return andThen(
-    nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
+    nativeCall(
+      fn,
+      () => native().confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async),
+      labelRules(pb),
+    ),
     (arr) => {
       const counts = Array.from({ length: pb.classes }, (_, k) => countsFromArray(arr, k));
       const { loss, dpos, dneg } = anyLossConstants(counts, average, metricFn);
       return andThen(
-        nativeCall(fn, () =>
-          native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
+        nativeCall(
+          fn,
+          () => native().confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
+          labelRules(pb),
         ),
         () => ({ loss, grad: out }),
       );
@@ -402,7 +414,11 @@ function softConfusionImpl(
   }
   const params = { ...nativeParams(pb), amplifier };
   return andThen(
-    nativeCall(fn, () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)),
+    nativeCall(
+      fn,
+      () => native().confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async),
+      labelRules(pb),
+    ),
     split,
   );
 }
@@ -459,7 +475,7 @@ function overlapImpl(
   }
   const params = { ...nativeParams(pb), ...form };
   return andThen(
-    nativeCall(fn, () => native().overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async)),
+    nativeCall(fn, () => native().overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async), labelRules(pb)),
     (loss) => ({ loss, grad: out }),
   );
 }
@@ -596,7 +612,7 @@ function elementwiseImpl(
   }
   const full = { ...params, sum: reduction === 'sum', device: deviceCode(pb.backend) };
   return andThen(
-    nativeCall(fn, () => native()[entry](pb.scores, pb.labels, pb.weights, out, full, async)),
+    nativeCall(fn, () => native()[entry](pb.scores, pb.labels, pb.weights, out, full, async), labelRules(pb)),
     (loss) => ({ loss, grad: out }),
   );
 }

@@ -3,6 +3,7 @@
 // or the simulator) or the float64 reference (src/reference/ranking.ts).
 import {
   gradBuffer,
+  labelOutOfRange,
   requireLength,
   toClassLabels,
   toFloat32,
@@ -503,7 +504,11 @@ function distillImpl(
     return withGrad(out, r.loss, r.grad);
   }
   return andThen(
-    nativeCall(fn, () => native().plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async)),
+    nativeCall(fn, () => native().plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async), {
+      name: 'labels',
+      classes,
+      binary: false,
+    }),
     (loss) => ({ loss, grad: out }),
   );
 }
@@ -524,12 +529,8 @@ function checkDistillValues(fn: string, s: Float32Array, t: Float32Array, y: Int
         }
       }
     }
-    if (!(y[row] >= 0 && y[row] < classes)) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: labels[${row}] = ${y[row]} is out of range; binary labels must be in [0, 1], class ids in [0, classes)`,
-      );
-    }
+    if (!(y[row] >= 0 && y[row] < classes))
+      throw labelOutOfRange(fn, { name: 'labels', classes, binary: false }, row, y[row]);
   }
 }
 

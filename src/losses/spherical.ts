@@ -266,10 +266,11 @@ function fromReference(pb: Problem, r: RefResult): LossResult | RowLossResult {
 function viaNative(
   pb: Problem,
   call: (rowLoss: Float32Array | null) => number | Promise<number>,
+  ignoreIndex?: number,
 ): LossResult | RowLossResult | Promise<LossResult | RowLossResult> {
   const rowLoss = pb.reduction === 'none' ? allocate(pb.fn, 'the row losses', Float32Array, pb.targets.length) : null;
   return andThen(
-    nativeCall(pb.fn, () => call(rowLoss)),
+    nativeCall(pb.fn, () => call(rowLoss), { name: NAMES.labels, classes: pb.classes, binary: false, ignoreIndex }),
     (loss) => (rowLoss ? { loss: checkedRows(pb.fn, rowLoss), grad: pb.out } : { loss, grad: pb.out }),
   );
 }
@@ -462,17 +463,20 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
     ignoreIndex: p.ignoreIndex,
     device: deviceCode(pb.backend),
   };
-  return viaNative(pb, (rowLoss) =>
-    native().softmaxLoss(
-      pb.logits,
-      pb.targets,
-      weights ?? null,
-      classWeights ?? null,
-      pb.out,
-      rowLoss,
-      nativeParams,
-      async,
-    ),
+  return viaNative(
+    pb,
+    (rowLoss) =>
+      native().softmaxLoss(
+        pb.logits,
+        pb.targets,
+        weights ?? null,
+        classWeights ?? null,
+        pb.out,
+        rowLoss,
+        nativeParams,
+        async,
+      ),
+    p.ignoreIndex,
   );
 }
 
