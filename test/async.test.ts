@@ -1,5 +1,6 @@
 // Async safety: Async calls keep their inputs alive until done (a garbage collection forced during
-// the calls changes nothing), many concurrent Async calls give the sync results bit for bit, a
+// the calls changes nothing), many concurrent Async calls of every loss give the sync results bit
+// for bit, a
 // detached (transferred) ArrayBuffer is refused with a TypeError, and the process exits cleanly
 // with calls in flight.
 import { spawnSync } from 'node:child_process';
@@ -9,7 +10,8 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fl from '../src';
 import { nativeAddon } from '../src/native';
-import { bitwiseEqual, expectError, randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
+import { LOSS_LIST } from '../src/registry';
+import { expectError, randomClassLabels, randomScores } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'fusedloss-async-'));
@@ -42,34 +44,20 @@ describe('Async calls', () => {
     expect(JSON.parse(r.stdout)).toEqual(Array(16).fill(true));
   });
 
-  it('in the hundreds at once give the sync results bit for bit', async () => {
-    const x = randomScores(4096, 1, 2);
-    const y = randomBinaryLabels(4096, 2);
-    const logits = randomScores(64 * 50, 3, 2);
-    const t = randomClassLabels(64, 50, 4);
-    const emb = randomScores(200 * 16, 5);
-    const ey = randomClassLabels(200, 7, 6);
-    const calls: Array<
-      [
-        () => { loss: number | Float32Array; grad: Float32Array },
-        () => Promise<{ loss: number | Float32Array; grad: Float32Array }>,
-      ]
-    > = [
-      [() => fl.anyLoss(x, y), () => fl.anyLossAsync(x, y)],
-      [
-        () => fl.softmaxCrossEntropy(logits, t, { classes: 50 }),
-        () => fl.softmaxCrossEntropyAsync(logits, t, { classes: 50 }),
-      ],
-      [() => fl.listMLE(x, y, { listSize: 64 }), () => fl.listMLEAsync(x, y, { listSize: 64 })],
-      [() => fl.multiSimilarity(emb, ey, { dim: 16 }), () => fl.multiSimilarityAsync(emb, ey, { dim: 16 })],
-    ];
-    for (const [sync, async] of calls) {
-      const want = sync();
-      const got = await Promise.all(Array.from({ length: 200 }, async));
-      for (const g of got) {
-        expect(g.loss).toEqual(want.loss);
-        expect(bitwiseEqual(g.grad, want.grad)).toBe(true);
-      }
+  it('in the hundreds at once give the sync results bit for bit, for every loss of the registry', async () => {
+    // Every field of a result: the loss (a number or one per row), the gradient, or the counts.
+    const bits = (r: object) =>
+      Object.entries(r).map(([k, v]) => [
+        k,
+        typeof v === 'number' ? v : Array.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)),
+      ]);
+    for (const e of LOSS_LIST) {
+      const args = e.sample('small');
+      const want = bits((e.sync as (...a: unknown[]) => object)(...args));
+      const got = await Promise.all(
+        Array.from({ length: 40 }, () => (e.async as (...a: unknown[]) => Promise<object>)(...args)),
+      );
+      for (const g of got) expect(bits(g), e.name).toEqual(want);
     }
   });
 

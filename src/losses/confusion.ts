@@ -201,6 +201,16 @@ const focalSchema: Record<string, OptionSpec> = {
   alpha: { kind: 'number', min: 0, max: 1 },
 };
 
+/** Each public function's options, for the registry (src/registry.ts). */
+export const CONFUSION_OPTIONS = {
+  anyLoss: anyLossSchema,
+  softConfusion: softConfusionSchema,
+  diceLoss: diceSchema,
+  tverskyLoss: tverskySchema,
+  binaryCrossEntropy: bceSchema,
+  sigmoidFocal: focalSchema,
+};
+
 type Labels = Float32Array | Uint8Array | Int32Array;
 
 /** A checked problem: arrays converted, lengths consistent, backend chosen. */

@@ -161,6 +161,17 @@ const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
   'orthogonal-projection': { ...pairSchema, gamma: nonNegative },
 };
 
+/** Each public function's options, for the registry (src/registry.ts). */
+export const PAIR_OPTIONS = {
+  multiSimilarity: SCHEMAS['multi-similarity'],
+  contrastive: SCHEMAS.contrastive,
+  tripletBatchHard: SCHEMAS['triplet-batch-hard'],
+  circleLoss: SCHEMAS.circle,
+  supCon: SCHEMAS.supcon,
+  ntXent: SCHEMAS['nt-xent'],
+  orthogonalProjection: SCHEMAS['orthogonal-projection'],
+};
+
 const LOSS_ID: Record<PairLossName, number> = {
   'multi-similarity': 0,
   contrastive: 1,

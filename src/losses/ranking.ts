@@ -181,6 +181,16 @@ const lambdaSchema = {
   normalize: { kind: 'boolean' },
 } satisfies Record<string, OptionSpec>;
 
+/** Each public function's options, for the registry (src/registry.ts). */
+export const RANKING_OPTIONS: Record<string, Record<string, OptionSpec>> = {
+  rankList: rankListSchema,
+  listMLE: listMLESchema,
+  listNet: listNetSchema,
+  rankNet: rankNetSchema,
+  lambdaLoss: lambdaSchema,
+  plackettLuceDistill: distillSchema,
+};
+
 type Result = LossResult | Promise<LossResult>;
 
 /**

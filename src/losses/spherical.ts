@@ -183,6 +183,13 @@ const softmaxSchema: Record<string, OptionSpec> = {
   margin: { kind: 'number', min: 0, max: 1e6 },
 };
 
+/** Each public function's options, for the registry (src/registry.ts). */
+export const SPHERICAL_OPTIONS = {
+  zLoss: zLossSchema,
+  sphericalLoss: sphericalSchema,
+  softmaxCrossEntropy: softmaxSchema,
+};
+
 /** The options each softmax form reads besides the shared ones. */
 const FORM_OPTIONS: Record<SoftmaxForm, readonly string[]> = {
   ce: ['labelSmoothing'],
