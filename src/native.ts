@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { backendError, rangeError, typeError, describe } from './errors';
 import { guardAddon } from './wire';
+import { wireId } from './wire-enums';
 import { labelOutOfRange, type LabelRules } from './arrays';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
@@ -389,7 +390,7 @@ export function resolveBackend(fn: string, requested: Backend, d: Dispatch): Res
 
 /** The device code the addon's params take for a native backend. */
 export function deviceCode(b: ResolvedBackend): number {
-  return b === 'cuda' ? 1 : b === 'cuda-sim' ? 2 : 0;
+  return wireId('Device', b === 'js' ? 'cpu' : b);
 }
 
 /**

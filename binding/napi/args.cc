@@ -184,7 +184,7 @@ float* grad_out_arg(const Napi::CallbackInfo& info, size_t i, const float* score
 }
 
 Device device_field(const Napi::Object& params) {
-  const auto d = static_cast<Device>(int_field(params, "device", 0, 2));
+  const auto d = enum_field(params, "device", Device::Sim);
   const bool built = d == Device::Cpu || (d == Device::Cuda && FUSEDLOSS_WITH_CUDA) ||
                      (d == Device::Sim && FUSEDLOSS_WITH_SIM);
   if (!built)

@@ -58,6 +58,12 @@ Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* na
 double number_field(const Napi::Object& o, const char* key, double lo, double hi);
 int32_t int_field(const Napi::Object& o, const char* key, int32_t lo, int32_t hi);
 bool bool_field(const Napi::Object& o, const char* key);
+// An enum's id, from 0 to `last`, the enum's last enumerator (scripts/check-wire.mjs checks that
+// it is the last, and that the TypeScript ids match the enumerators' values).
+template <class E>
+E enum_field(const Napi::Object& o, const char* key, E last) {
+  return static_cast<E>(int_field(o, key, 0, static_cast<int32_t>(last)));
+}
 
 void require_length(Napi::Env env, const char* name, size_t got, size_t want,
                     const std::string& why);

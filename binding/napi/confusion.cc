@@ -43,7 +43,7 @@ int32_t classes_field(const Napi::Object& params) {
   return int_field(params, "classes", 1, 1 << 24);
 }
 Input input_field(const Napi::Object& params) {
-  return static_cast<Input>(int_field(params, "input", 0, 1));
+  return enum_field(params, "input", Input::Probabilities);
 }
 
 // The gradient buffer: the layout of the scores.
@@ -119,12 +119,11 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   float* out = out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
   MetricParams mp;
-  mp.metric =
-      static_cast<Metric>(int_field(params, "metric", 0, static_cast<int>(Metric::Count_) - 1));
+  mp.metric = enum_field(params, "metric", Metric::Jaccard);
   mp.beta = number_field(params, "beta", 1e-6, 1e6);
   // The denominators' guard: with 0 (or a denormal), a batch without positives divides 0 by 0.
   mp.eps = number_field(params, "eps", 1e-12, 1);
-  const Average avg = static_cast<Average>(int_field(params, "average", 0, 1));
+  const Average avg = enum_field(params, "average", Average::Micro);
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   return run_loss(

@@ -123,7 +123,7 @@ Napi::Value ListMLE(const Napi::CallbackInfo& info) {
     a.keep.push_back(w);
   }
   p.top_k = int_field(params, "topK", 0, INT32_MAX);
-  p.ties = static_cast<Ties>(int_field(params, "ties", 0, 1));
+  p.ties = enum_field(params, "ties", Ties::Shuffle);
   p.seed = static_cast<uint32_t>(number_field(params, "seed", 0, 4294967295.0));
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
@@ -137,7 +137,7 @@ Napi::Value RankList(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
   RankListParams p;
-  p.form = static_cast<RankListForm>(int_field(params, "form", 0, 2));
+  p.form = enum_field(params, "form", RankListForm::Anchor);
   p.skip = int_field(params, "skip", 0, INT32_MAX);
   p.margin = static_cast<float>(number_field(params, "margin", 0, FLT_MAX));
   const Device dev = device_field(params);
@@ -151,7 +151,7 @@ Napi::Value RankList(const Napi::CallbackInfo& info) {
 Napi::Value ListNet(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
-  const auto target = static_cast<ListNetTarget>(int_field(params, "target", 0, 1));
+  const auto target = enum_field(params, "target", ListNetTarget::Normalize);
   const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
@@ -165,7 +165,7 @@ Napi::Value RankNet(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
   const auto sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
-  const auto w = static_cast<PairWeighting>(int_field(params, "weighting", 0, 2));
+  const auto w = enum_field(params, "weighting", PairWeighting::LabelDiffSquared);
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
     return dev == Device::Cpu ? ranknet_cpu(pb, sigma, w, loss, grad)
@@ -178,7 +178,7 @@ Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
   LambdaParams p;
-  p.scheme = static_cast<LambdaScheme>(int_field(params, "scheme", 0, 4));
+  p.scheme = enum_field(params, "scheme", LambdaScheme::NdcgLoss2PP);
   p.k = int_field(params, "k", 0, INT32_MAX);
   p.sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
   p.mu = static_cast<float>(number_field(params, "mu", 0, 1e6));

@@ -31,7 +31,8 @@ import {
   type RefProblem,
 } from '../reference/confusion';
 import { native, andThen, withGrad, type LossResult } from './dispatch';
-import { differentiateMetric, metricId, METRICS, type CustomMetric, type MetricName } from './metric';
+import { wireId } from '../wire-enums';
+import { differentiateMetric, METRICS, type CustomMetric, type MetricName } from './metric';
 
 export type { Counts } from '../reference/confusion';
 export type { CustomMetric, MetricName } from './metric';
@@ -274,7 +275,11 @@ function labelRules(pb: Problem): LabelRules {
 }
 
 function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
-  return { classes: pb.classes, input: pb.probabilities ? 1 : 0, device: deviceCode(pb.backend) };
+  return {
+    classes: pb.classes,
+    input: wireId('Input', pb.probabilities ? 'probabilities' : 'logits'),
+    device: deviceCode(pb.backend),
+  };
 }
 
 function countsFromArray(a: Float64Array, k: number): Counts {
@@ -329,7 +334,13 @@ function anyLossImpl(
   }
   const params = { ...nativeParams(pb), amplifier };
   if (typeof metric !== 'function') {
-    const full = { ...params, metric: metricId(metric as MetricName), beta, eps, average: average === 'micro' ? 1 : 0 };
+    const full = {
+      ...params,
+      metric: wireId('Metric', metric as MetricName),
+      beta,
+      eps,
+      average: wireId('Average', average),
+    };
     return andThen(
       nativeCall(fn, () => native().anyLoss(pb.scores, pb.labels, pb.weights, out, full, async), labelRules(pb)),
       (loss) => ({ loss, grad: out }),

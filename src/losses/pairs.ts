@@ -2,6 +2,7 @@
 // the native CPU kernels (binding/cpu/pairs.cc, tiled: no N x N matrix), the CUDA kernels
 // (cuda/pairs.cu, tiled the same way; 'cuda-sim' runs them in the simulator) or the float64
 // reference (src/reference/pairs.ts, which builds S in full).
+import { WIRE_CONSTANTS, wireId } from '../wire-enums';
 import {
   gradBuffer,
   requireLength,
@@ -172,16 +173,6 @@ export const PAIR_OPTIONS = {
   orthogonalProjection: SCHEMAS['orthogonal-projection'],
 };
 
-const LOSS_ID: Record<PairLossName, number> = {
-  'multi-similarity': 0,
-  contrastive: 1,
-  'triplet-batch-hard': 2,
-  circle: 3,
-  supcon: 4,
-  'nt-xent': 5,
-  'orthogonal-projection': 6,
-};
-
 /** Rows and their labels, checked: dim from the options or from the lengths. */
 function rowsArg(fn: string, name: string, labelsName: string, x: unknown, labels: unknown, dim?: number) {
   const e = toFloat32(fn, name, x);
@@ -212,7 +203,7 @@ function checkFinite(fn: string, name: string, v: Float32Array): void {
 }
 
 /** With normalize false a row's L2 norm must be at most this (pairs_math.h, kMaxRawNorm). */
-const MAX_RAW_NORM = 1e4;
+const MAX_RAW_NORM = WIRE_CONSTANTS.kMaxRawNorm;
 
 /** Unnormalised rows beyond MAX_RAW_NORM are refused, as the native kernels refuse them. */
 function checkRawNorms(fn: string, name: string, v: Float32Array, dim: number): void {
@@ -325,8 +316,8 @@ function runPairs(
   }
   const params = {
     ...p,
-    loss: LOSS_ID[loss],
-    semantics: p.semantics === 'paper' ? 0 : 1,
+    loss: wireId('PairLoss', loss),
+    semantics: wireId('MsSemantics', p.semantics),
     dim,
     normalize,
     device: deviceCode(backend),

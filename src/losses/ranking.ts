@@ -1,6 +1,7 @@
 // The log-sum-exp listwise ranking family (spec C, D): options, defaults, checks and dispatch to
 // the native CPU kernels (binding/cpu/ranking*.cc), the CUDA kernels (cuda/ranking*.cu, on a device
 // or the simulator) or the float64 reference (src/reference/ranking.ts).
+import { wireId } from '../wire-enums';
 import {
   gradBuffer,
   labelOutOfRange,
@@ -237,7 +238,7 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
     const skip = opt(o, 'skip', 0);
     const margin = opt(o, 'margin', RANKING_DEFAULTS.margin);
     return {
-      params: { form: ['lse', 'exact', 'anchor'].indexOf(form), skip, margin },
+      params: { form: wireId('RankListForm', form), skip, margin },
       reference: (pb) => referenceRankList(pb, { form, skip, margin }),
     };
   });
@@ -304,7 +305,7 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const seed = opt(o, 'seed', RANKING_DEFAULTS.seed);
     const shuffle = ties === 'shuffle';
     return {
-      params: { weights, topK, ties: shuffle ? 1 : 0, seed },
+      params: { weights, topK, ties: wireId('Ties', ties), seed },
       reference: (pb) => referenceListMLE(pb, { weights: weights ?? undefined, topK, shuffle, seed }),
     };
   });
@@ -349,7 +350,7 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const target = opt<'softmax' | 'normalize'>(o, 'target', RANKING_DEFAULTS.target);
     const temperature = opt(o, 'temperature', RANKING_DEFAULTS.temperature);
     return {
-      params: { target: target === 'normalize' ? 1 : 0, temperature },
+      params: { target: wireId('ListNetTarget', target), temperature },
       reference: (pb) => referenceListNet(pb, target, temperature),
     };
   });
@@ -392,7 +393,7 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const sigma = opt(o, 'sigma', RANKING_DEFAULTS.sigma);
     const weighting = opt<'none' | 'label-diff' | 'label-diff-squared'>(o, 'weighting', RANKING_DEFAULTS.weighting);
     return {
-      params: { sigma, weighting: ['none', 'label-diff', 'label-diff-squared'].indexOf(weighting) },
+      params: { sigma, weighting: wireId('PairWeighting', weighting) },
       reference: (pb) => referenceRankNet(pb, sigma, weighting),
     };
   });
@@ -442,7 +443,7 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
       normalize: opt(o, 'normalize', RANKING_DEFAULTS.normalize),
     };
     return {
-      params: { ...r, scheme: SCHEMES.indexOf(r.scheme), mean: r.reduction === 'mean' },
+      params: { ...r, scheme: wireId('LambdaScheme', r.scheme), mean: r.reduction === 'mean' },
       reference: (pb) => referenceLambdaLoss(pb, r),
       top: LAMBDA_MAX_RELEVANCE,
     };

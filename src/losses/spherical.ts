@@ -2,6 +2,7 @@
 // defaults, checks and dispatch to the native CPU kernels (binding/cpu/spherical.cc) or the
 // float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
 // logits and its target class.
+import { wireId } from '../wire-enums';
 import {
   allocate,
   checkValues,
@@ -245,8 +246,6 @@ function refProblem(pb: Problem, weights?: Float32Array, ignoreIndex?: number): 
   return { logits: pb.logits, targets: pb.targets, classes: pb.classes };
 }
 
-const REDUCTION_ID: Record<Reduction, number> = { mean: 0, sum: 1, none: 2 };
-
 /**
  * Per-row losses are float32: a row whose loss (computed in double) lies beyond float32's range,
  * as 'mse' gives for logits beyond about 1e19, is refused rather than returned as Infinity.
@@ -284,13 +283,6 @@ function viaNative(
 
 // ---- zLoss and sphericalLoss ----
 
-const KIND_ID: Record<SphericalKind, number> = {
-  'z-loss': 0,
-  mse: 1,
-  'log-spherical-softmax': 2,
-  'log-taylor-softmax': 3,
-};
-
 function sphericalImpl(
   logits: unknown,
   targets: unknown,
@@ -309,9 +301,9 @@ function sphericalImpl(
   if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
   const nativeParams = {
     ...params,
-    kind: KIND_ID[kind],
+    kind: wireId('SphericalKind', kind),
     classes: pb.classes,
-    reduction: REDUCTION_ID[pb.reduction],
+    reduction: wireId('Reduction', pb.reduction),
     device: deviceCode(pb.backend),
   };
   return viaNative(pb, (rowLoss) =>
@@ -417,8 +409,6 @@ export async function sphericalLossAsync<O extends SphericalLossOptions>(
 
 // ---- softmaxCrossEntropy ----
 
-const FORM_ID: Record<SoftmaxForm, number> = { ce: 0, 'comp-sum': 1, gce: 1, mae: 1, focal: 2, 'ldr-kl': 3 };
-
 function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: string, async: boolean) {
   const o = readOptions(fn, options, softmaxSchema);
   const form = opt(o, 'form', SPHERICAL_DEFAULTS.form);
@@ -457,8 +447,8 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
   const tau = form === 'gce' ? 1 + p.q : form === 'mae' ? 2 : p.tau;
   const nativeParams = {
     classes: pb.classes,
-    reduction: REDUCTION_ID[pb.reduction],
-    form: FORM_ID[form],
+    reduction: wireId('Reduction', pb.reduction),
+    form: wireId('SoftmaxForm', form),
     temperature: p.temperature,
     smoothing: p.labelSmoothing,
     tau,
