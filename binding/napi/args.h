@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_api.h"
 #include "fusedloss/confusion.h"
 #include "fusedloss/gpu.h"
 #include "fusedloss/status.h"
@@ -78,8 +79,11 @@ float* grad_out_arg(const Napi::CallbackInfo& info, size_t i, const float* score
 enum class Device : int32_t { Cpu = 0, Cuda = 1, Sim = 2 };
 Device device_field(const Napi::Object& params);
 
-// Runs `call`, a call of a GPU API function written without its namespace, on the CUDA device or
-// the simulator, e.g. FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss, grad)).
+// Runs `call`, a call of a backend API function written without its namespace (gpu_api.inc; the
+// CPU's in cpu_api.h), on the device `dev`: FL_CALL(dev, anyloss(pb, amp, avg, mp, loss, grad)).
+#define FL_CALL(dev, call) \
+  ((dev) == ::fl::napi::Device::Cpu ? ::fl::cpu::call : FL_GPU_CALL(dev, call))
+// The same on the CUDA device or the simulator only.
 #define FL_GPU_CALL(dev, call) \
   ((dev) == ::fl::napi::Device::Cuda ? FL_CUDA_CALL(call) : FL_SIM_CALL(call))
 #if FUSEDLOSS_WITH_CUDA

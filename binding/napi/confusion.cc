@@ -102,11 +102,7 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   const double* dn = dneg.data;
   return run(
       info.Env(), async_arg(info, 7), p.keep,
-      [=] {
-        if (dev != Device::Cpu) return FL_GPU_CALL(dev, confusion_backward(pb, amp, dp, dn, out));
-        confusion_backward_cpu(pb, amp, dp, dn, out);
-        return Status{};
-      },
+      [=] { return FL_CALL(dev, confusion_backward(pb, amp, dp, dn, out)); },
       [](Napi::Env env) { return env.Undefined(); }, names);
 }
 
@@ -128,11 +124,7 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   const ConfusionProblem pb = p.pb;
   return run_loss(
       info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) {
-        return dev == Device::Cpu ? anyloss_cpu(pb, amp, avg, mp, loss, out)
-                                  : FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss, out));
-      },
-      names);
+      [=](double* loss) { return FL_CALL(dev, anyloss(pb, amp, avg, mp, loss, out)); }, names);
 }
 
 // overlapLoss(scores, labels, weights, out, params{classes, input, numI, denI, denP, denY, smooth,
@@ -155,11 +147,7 @@ Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   const ConfusionProblem pb = p.pb;
   return run_loss(
       info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) {
-        return dev == Device::Cpu ? overlap_loss_cpu(pb, op, loss, out)
-                                  : FL_GPU_CALL(dev, overlap_loss(pb, op, loss, out));
-      },
-      names);
+      [=](double* loss) { return FL_CALL(dev, overlap_loss(pb, op, loss, out)); }, names);
 }
 
 // The element-wise binary losses: fn(logits, labels, weights, out, params{..., sum, device},
@@ -185,8 +173,7 @@ Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
   return elementwise(info, [](const Napi::Object& params) {
     const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
     return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
-      return dev == Device::Cpu ? bce_cpu(pb, pos_weight, sum, loss, out)
-                                : FL_GPU_CALL(dev, bce(pb, pos_weight, sum, loss, out));
+      return FL_CALL(dev, bce(pb, pos_weight, sum, loss, out));
     };
   });
 }
@@ -197,8 +184,7 @@ Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
     const float gamma = static_cast<float>(number_field(params, "gamma", 0, 1e3));
     const float alpha = static_cast<float>(number_field(params, "alpha", 0, 1));
     return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
-      return dev == Device::Cpu ? sigmoid_focal_cpu(pb, gamma, alpha, sum, loss, out)
-                                : FL_GPU_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss, out));
+      return FL_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss, out));
     };
   });
 }

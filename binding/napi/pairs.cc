@@ -80,10 +80,7 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
   auto loss = std::make_shared<double>(0);
   return run(
       env, async_arg(info, 7), keep,
-      [=] {
-        return dev == Device::Cpu ? pair_loss_cpu(pb, p, loss.get(), grad, ref_grad)
-                                  : FL_GPU_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad));
-      },
+      [=] { return FL_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad)); },
       [=](Napi::Env env) { return number_result(env, *loss); }, kNames);
 }
 

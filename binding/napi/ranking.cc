@@ -127,8 +127,7 @@ Napi::Value ListMLE(const Napi::CallbackInfo& info) {
   p.seed = static_cast<uint32_t>(number_field(params, "seed", 0, 4294967295.0));
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? listmle_cpu(pb, p, loss, grad)
-                              : FL_GPU_CALL(dev, listmle(pb, p, loss, grad));
+    return FL_CALL(dev, listmle(pb, p, loss, grad));
   });
 }
 
@@ -142,8 +141,7 @@ Napi::Value RankList(const Napi::CallbackInfo& info) {
   p.margin = static_cast<float>(number_field(params, "margin", 0, FLT_MAX));
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? ranklist_cpu(pb, p, loss, grad)
-                              : FL_GPU_CALL(dev, ranklist(pb, p, loss, grad));
+    return FL_CALL(dev, ranklist(pb, p, loss, grad));
   });
 }
 
@@ -155,8 +153,7 @@ Napi::Value ListNet(const Napi::CallbackInfo& info) {
   const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? listnet_cpu(pb, target, t, loss, grad)
-                              : FL_GPU_CALL(dev, listnet(pb, target, t, loss, grad));
+    return FL_CALL(dev, listnet(pb, target, t, loss, grad));
   });
 }
 
@@ -168,8 +165,7 @@ Napi::Value RankNet(const Napi::CallbackInfo& info) {
   const auto w = enum_field(params, "weighting", PairWeighting::LabelDiffSquared);
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? ranknet_cpu(pb, sigma, w, loss, grad)
-                              : FL_GPU_CALL(dev, ranknet(pb, sigma, w, loss, grad));
+    return FL_CALL(dev, ranknet(pb, sigma, w, loss, grad));
   });
 }
 
@@ -186,8 +182,7 @@ Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   p.normalize = bool_field(params, "normalize");
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? lambdaloss_cpu(pb, p, loss, grad)
-                              : FL_GPU_CALL(dev, lambdaloss(pb, p, loss, grad));
+    return FL_CALL(dev, lambdaloss(pb, p, loss, grad));
   });
 }
 
@@ -221,11 +216,7 @@ Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
   names.scores = "studentLogits";
   return run_loss(
       env, async_arg(info, 5), keep,
-      [=](double* loss) {
-        return dev == Device::Cpu ? plackett_luce_distill_cpu(pb, tau, loss, out)
-                                  : FL_GPU_CALL(dev, plackett_luce_distill(pb, tau, loss, out));
-      },
-      names);
+      [=](double* loss) { return FL_CALL(dev, plackett_luce_distill(pb, tau, loss, out)); }, names);
 }
 
 }  // namespace

@@ -71,8 +71,7 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
       info.Env(), async_arg(info, 5), p.keep,
       [=](double* loss) {
         const LossOutputs o{loss, out.row_loss, out.grad};
-        return dev == Device::Cpu ? spherical_loss_cpu(pb, sp, reduction, o)
-                                  : FL_GPU_CALL(dev, spherical_loss(pb, sp, reduction, o));
+        return FL_CALL(dev, spherical_loss(pb, sp, reduction, o));
       },
       class_names());
 }
@@ -115,8 +114,7 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
       env, async_arg(info, 7), p.keep,
       [=](double* loss) {
         const LossOutputs o{loss, out.row_loss, out.grad};
-        return dev == Device::Cpu ? softmax_loss_cpu(pb, sw, sp, reduction, o)
-                                  : FL_GPU_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
+        return FL_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
       },
       class_names());
 }
