@@ -2,7 +2,7 @@
 // (before the fix a native std::bad_alloc on the calling thread ended the process, exit 134, and
 // a gradient the library could not allocate gave V8's uncoded RangeError). Each shape runs in a
 // child process that, once warmed up, limits its own address space (prlimit --as) to what it
-// already uses plus 448 MiB: the 512 MiB a call then needs cannot be had, whatever the machine's
+// already uses plus 384 MiB: the 512 MiB a call then needs cannot be had, whatever the machine's
 // memory, so the failure is certain and the test cannot flake on a busy machine.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ const shapes = {
   const w = new Worker(${JSON.stringify(path.join(dir, 'worker.cjs'))});
   await new Promise((r) => w.once('message', r));
   const vm = Number(/VmSize:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
-  execFileSync('prlimit', ['--pid', String(process.pid), '--as=' + (vm + 448 * 2 ** 20)]);
+  execFileSync('prlimit', ['--pid', String(process.pid), '--as=' + (vm + 384 * 2 ** 20)]);
   let out;
   try {
     const r = await shapes[process.argv[2]](w);
@@ -68,12 +68,7 @@ parentPort.postMessage('ready');`;
 
 function run(shape: string): Promise<string> {
   return new Promise((resolve) => {
-    // One malloc arena: a thread's first malloc after the limit would otherwise reserve 64 MiB of
-    // address space for its own arena, and a few such threads (V8's, libuv's) eat the headroom.
-    const p = spawn(process.execPath, [path.join(dir, 'child.cjs'), shape], {
-      cwd: root,
-      env: { ...process.env, MALLOC_ARENA_MAX: '1' },
-    });
+    const p = spawn(process.execPath, [path.join(dir, 'child.cjs'), shape], { cwd: root });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
