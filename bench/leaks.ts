@@ -3,8 +3,7 @@
 // a warm-up. Fails (exit 1) when RSS grows by 5 MB or more, or external memory by 1 MB or more.
 //
 // Run: npm run leaks   (node --expose-gc; CALLS=100000 by default, FUSEDLOSS_LEAK_CALLS to change)
-import * as fl from '../src';
-import { mulberry32 } from '../src/random';
+import { LOSS_LIST } from '../src/registry';
 
 const CALLS = Number(process.env.FUSEDLOSS_LEAK_CALLS ?? 100_000);
 const WARMUP = Math.min(10_000, CALLS);
@@ -13,58 +12,17 @@ const BATCH = 64; // async calls in flight at once
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run leaks does)');
 
-const r = mulberry32(1);
-const rand = (n: number, scale = 2) => Float32Array.from({ length: n }, () => (r() - 0.5) * scale);
-const ints = (n: number, k: number) => Int32Array.from({ length: n }, () => Math.floor(r() * k));
-const x = rand(64);
-const y = Float32Array.from(ints(64, 2));
-const logits = rand(8 * 8);
-const ids = ints(8, 8);
-const rel = Float32Array.from(ints(64, 4));
-const emb = rand(16 * 4);
-const ey = ints(16, 3);
-
-// Each loss as a sync call and its Async twin, on fresh output each time (as a user would).
+// Each loss of the registry as a sync call and its Async twin on its small sample, on fresh output
+// each time (as a user would).
 type Pair = [string, () => unknown, () => Promise<unknown>];
-const L = { listSize: 8 };
-const P = { dim: 4 };
-const C = { classes: 8 };
-const LOSSES: Pair[] = [
-  ['anyLoss', () => fl.anyLoss(x, y), () => fl.anyLossAsync(x, y)],
-  ['softConfusion', () => fl.softConfusion(x, y), () => fl.softConfusionAsync(x, y)],
-  ['diceLoss', () => fl.diceLoss(x, y), () => fl.diceLossAsync(x, y)],
-  ['tverskyLoss', () => fl.tverskyLoss(x, y), () => fl.tverskyLossAsync(x, y)],
-  ['binaryCrossEntropy', () => fl.binaryCrossEntropy(x, y), () => fl.binaryCrossEntropyAsync(x, y)],
-  ['sigmoidFocal', () => fl.sigmoidFocal(x, y), () => fl.sigmoidFocalAsync(x, y)],
-  ['zLoss', () => fl.zLoss(logits, ids, C), () => fl.zLossAsync(logits, ids, C)],
-  [
-    'sphericalLoss',
-    () => fl.sphericalLoss(logits, ids, { ...C, kind: 'mse' }),
-    () => fl.sphericalLossAsync(logits, ids, { ...C, kind: 'mse' }),
-  ],
-  [
-    'softmaxCrossEntropy',
-    () => fl.softmaxCrossEntropy(logits, ids, { ...C, reduction: 'none' }),
-    () => fl.softmaxCrossEntropyAsync(logits, ids, { ...C, reduction: 'none' }),
-  ],
-  ['rankList', () => fl.rankList(x, rel, L), () => fl.rankListAsync(x, rel, L)],
-  ['listMLE', () => fl.listMLE(x, rel, L), () => fl.listMLEAsync(x, rel, L)],
-  ['listNet', () => fl.listNet(x, rel, L), () => fl.listNetAsync(x, rel, L)],
-  ['rankNet', () => fl.rankNet(x, rel, L), () => fl.rankNetAsync(x, rel, L)],
-  ['lambdaLoss', () => fl.lambdaLoss(x, rel, L), () => fl.lambdaLossAsync(x, rel, L)],
-  [
-    'plackettLuceDistill',
-    () => fl.plackettLuceDistill(logits, logits, ids),
-    () => fl.plackettLuceDistillAsync(logits, logits, ids),
-  ],
-  ['multiSimilarity', () => fl.multiSimilarity(emb, ey, P), () => fl.multiSimilarityAsync(emb, ey, P)],
-  ['contrastive', () => fl.contrastive(emb, ey, P), () => fl.contrastiveAsync(emb, ey, P)],
-  ['tripletBatchHard', () => fl.tripletBatchHard(emb, ey, P), () => fl.tripletBatchHardAsync(emb, ey, P)],
-  ['circleLoss', () => fl.circleLoss(emb, ey, P), () => fl.circleLossAsync(emb, ey, P)],
-  ['supCon', () => fl.supCon(emb, ey, P), () => fl.supConAsync(emb, ey, P)],
-  ['ntXent', () => fl.ntXent(emb, null, P), () => fl.ntXentAsync(emb, null, P)],
-  ['orthogonalProjection', () => fl.orthogonalProjection(emb, ey, P), () => fl.orthogonalProjectionAsync(emb, ey, P)],
-];
+const LOSSES: Pair[] = LOSS_LIST.map((e) => {
+  const args = e.sample('small');
+  return [
+    e.name,
+    () => (e.sync as (...a: unknown[]) => unknown)(...args),
+    () => (e.async as (...a: unknown[]) => Promise<unknown>)(...args),
+  ];
+});
 
 async function calls(n: number): Promise<void> {
   for (const [, sync, async] of LOSSES) {

@@ -3,6 +3,7 @@
 // by the backend that reads the data anyway: in the native kernels' first pass, or by
 // checkValues below for the JavaScript reference.
 import { describe, rangeError, typeError } from './errors';
+import { checkDisjoint, checkNotInFlight } from './wire';
 
 export type NumericArray = Float32Array | Float64Array | ArrayLike<number>;
 export type BinaryLabels = Float32Array | Uint8Array | Int32Array | ArrayLike<number>;
@@ -33,12 +34,31 @@ function checkAttached(fn: string, name: string, v: unknown): void {
   }
 }
 
+type NumberArrayType = Float32ArrayConstructor | Int32ArrayConstructor;
+
+/**
+ * A new zeroed array of `n` entries that the library itself needs (a gradient, a converted copy):
+ * V8's uncoded RangeError when the memory is not there becomes ERR_FUSEDLOSS_OUT_OF_MEMORY naming
+ * what was being allocated.
+ */
+export function allocate<C extends NumberArrayType>(fn: string, what: string, type: C, n: number): InstanceType<C> {
+  try {
+    return new type(n) as InstanceType<C>;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw rangeError(
+      'ERR_FUSEDLOSS_OUT_OF_MEMORY',
+      `${fn}: out of memory: ${what} (${n} x ${type.BYTES_PER_ELEMENT} bytes) could not be allocated; use smaller batches or pass a buffer of your own`,
+    );
+  }
+}
+
 /** `v` as a Float32Array: itself when it is one, else a converted copy. */
 export function toFloat32(fn: string, name: string, v: unknown): Float32Array {
   checkAttached(fn, name, v);
   if (v instanceof Float32Array) return v;
   if (isNumericArrayLike(v)) {
-    const out = new Float32Array(v.length);
+    const out = allocate(fn, `a Float32Array copy of ${name}`, Float32Array, v.length);
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (typeof x !== 'number') {
@@ -88,7 +108,7 @@ export function toInt32(
   checkAttached(fn, name, v);
   if (v instanceof Int32Array) return v;
   if (isNumericArrayLike(v)) {
-    const out = new Int32Array(v.length);
+    const out = allocate(fn, `an Int32Array copy of ${name}`, Int32Array, v.length);
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (typeof x !== 'number' || !Number.isInteger(x)) {
@@ -123,19 +143,19 @@ export function gradBuffer(
   length: number,
   scores: Float32Array,
   name = 'options.out',
+  scoresName = 'scores',
 ): Float32Array {
-  if (out === undefined) return new Float32Array(length);
+  if (out === undefined) return allocate(fn, 'the gradient', Float32Array, length);
   if (!(out instanceof Float32Array)) {
     throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be a Float32Array, got ${describe(out)}`);
   }
   requireLength(fn, name, out.length, length, 'the gradient has the layout of the scores');
-  if (out.buffer === scores.buffer) {
-    const a = out.byteOffset,
-      b = scores.byteOffset;
-    if (a < b + scores.byteLength && b < a + out.byteLength) {
-      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: ${name} must not share memory with the scores`);
-    }
-  }
+  // The 'js' backend's check; native calls check every argument pair (src/wire.ts).
+  checkDisjoint(fn, [
+    [name, out, true],
+    [scoresName, scores, false],
+  ]);
+  checkNotInFlight(fn, name, out);
   return out;
 }
 
@@ -184,14 +204,25 @@ export function checkValues(
     }
     const y = labels[i];
     const ok = binary ? y >= 0 && y <= 1 : (y >= 0 && y < classes) || y === ignoreIndex;
-    if (!ok) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: ${names.labels}[${i}] = ${y} is out of range; binary labels must be in [0, 1], class ids in [0, classes)`,
-      );
-    }
+    if (!ok) throw labelOutOfRange(fn, { ...rules, name: names.labels }, i, y);
     if (weights) checkWeight(fn, names.weights, weights, i);
   }
+}
+
+/** A label argument's name and what it may hold, for the message of one out of range. */
+export type LabelRules = ValueRules & { name: string };
+
+/**
+ * labels[i] = y is out of range: the one message for the reference's checks and the native
+ * kernels' label faults (which report the index and value as data), with the number of classes
+ * and, where the loss has one, options.ignoreIndex.
+ */
+export function labelOutOfRange(fn: string, r: LabelRules, i: number, y: number): RangeError {
+  const want = r.binary
+    ? 'binary labels must be in [0, 1]'
+    : `class ids must be in [0, ${r.classes}) for ${r.classes} classes` +
+      (r.ignoreIndex === undefined ? '' : `, or equal options.ignoreIndex (${r.ignoreIndex})`);
+  return rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: ${r.name}[${i}] = ${y} is out of range; ${want}`);
 }
 
 /** weights[i] finite and >= 0, with the native message. */

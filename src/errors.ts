@@ -1,8 +1,10 @@
 // Every error fusedloss throws on bad input is a TypeError or RangeError whose `code` starts
 // with ERR_FUSEDLOSS_ and whose message names the argument, what was expected and what came.
 // A backend that cannot run gives ERR_FUSEDLOSS_BACKEND_UNAVAILABLE; a failure inside the CUDA
-// runtime gives ERR_FUSEDLOSS_CUDA with the runtime's own message; a kernel whose working memory
-// cannot be allocated gives ERR_FUSEDLOSS_OUT_OF_MEMORY (all three plain Errors).
+// runtime gives ERR_FUSEDLOSS_CUDA with the runtime's own message (both plain Errors); memory that
+// cannot be allocated, a kernel's working memory or a buffer the library makes, gives a RangeError
+// (as V8's own) with ERR_FUSEDLOSS_OUT_OF_MEMORY. A buffer that an async call still in flight will
+// write, handed to another call, gives a TypeError with ERR_FUSEDLOSS_BUFFER_IN_USE.
 
 export type FusedLossErrorCode =
   | 'ERR_FUSEDLOSS_INVALID_ARG_TYPE'
@@ -13,7 +15,8 @@ export type FusedLossErrorCode =
   | 'ERR_FUSEDLOSS_INVALID_RETURN_VALUE'
   | 'ERR_FUSEDLOSS_BACKEND_UNAVAILABLE'
   | 'ERR_FUSEDLOSS_CUDA'
-  | 'ERR_FUSEDLOSS_OUT_OF_MEMORY';
+  | 'ERR_FUSEDLOSS_OUT_OF_MEMORY'
+  | 'ERR_FUSEDLOSS_BUFFER_IN_USE';
 
 export type FusedLossError = (TypeError | RangeError | Error) & { code: FusedLossErrorCode };
 

@@ -3,6 +3,9 @@
 // and why not.
 import { backendError, rangeError, typeError, describe } from './errors';
 import { env, loadNativeAddon, loadWasmAddon, warn } from './host';
+import { guardAddon } from './wire';
+import { wireId } from './wire-enums';
+import { labelOutOfRange, type LabelRules } from './arrays';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
 type CountsArray = Float64Array;
@@ -161,7 +164,7 @@ const BUILD_ADVICE =
 let addon: NativeAddon | null = null;
 let loadError = '';
 try {
-  addon = loadNativeAddon();
+  addon = guardAddon(loadNativeAddon());
 } catch (e) {
   loadError = `${(e as Error).message.split('\n')[0]}; ${BUILD_ADVICE}`;
   warn(
@@ -181,7 +184,7 @@ let wasm: NativeAddon | null = null;
 let wasmError = '';
 function wasmAddon(): NativeAddon | null {
   try {
-    wasm ??= loadWasmAddon();
+    wasm ??= guardAddon(loadWasmAddon());
   } catch (e) {
     wasmError = `the WebAssembly build could not be loaded: ${(e as Error).message.split('\n')[0]}`;
   }
@@ -249,7 +252,7 @@ let cudaReport: BackendReport['cuda'] | undefined;
  * else console.log(`reference only: ${b.cpu.reason}`);
  * if (b.cuda.available) console.log(b.cuda.devices.map((d) => `${d.name} (sm ${d.computeCapability})`));
  * else console.log(`no CUDA: ${b.cuda.reason}`);
- * // without a driver: 'cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version'
+ * // without a driver: 'no NVIDIA driver: libcuda could not be loaded (cudaErrorInsufficientDriver: ...)'
  * ```
  */
 export function backends(): BackendReport {
@@ -268,7 +271,7 @@ export function backends(): BackendReport {
   cudaReport ??= {
     available: b.cuda.available,
     compiled: b.cuda.compiled,
-    ...(b.cuda.available ? {} : { reason: b.cuda.reason }),
+    ...(b.cuda.available ? {} : { reason: cudaReason(b.cuda) }),
     runtimeVersion: b.cuda.runtimeVersion,
     driverVersion: b.cuda.driverVersion,
     devices: b.cuda.devices,
@@ -282,6 +285,23 @@ export function backends(): BackendReport {
     cuda: cudaReport,
     wasm: wasmReport,
   };
+}
+
+/** A CUDA version number as the runtime gives it (12040) in the usual form (12.4). */
+const cudaVersion = (v: number) => `${Math.floor(v / 1000)}.${(v % 1000) / 10}`;
+
+/**
+ * The runtime's reason, with its one ambiguous case told apart: cudaErrorInsufficientDriver comes
+ * both when there is no NVIDIA driver at all (the driver version then reads 0) and when the
+ * driver is older than the runtime this build links.
+ */
+export function cudaReason(c: { reason: string; runtimeVersion: number; driverVersion: number }): string {
+  if (!c.reason.startsWith('cudaErrorInsufficientDriver')) return c.reason;
+  if (c.driverVersion === 0) return `no NVIDIA driver: libcuda could not be loaded (${c.reason})`;
+  return (
+    `the NVIDIA driver supports CUDA ${cudaVersion(c.driverVersion)}, older than the CUDA ` +
+    `${cudaVersion(c.runtimeVersion)} runtime of this build: update the driver (${c.reason})`
+  );
 }
 
 /**
@@ -390,23 +410,29 @@ export function resolveBackend(fn: string, requested: Backend, d: Dispatch): Res
   }
 }
 
-/** The device code the addon's params take for a native backend. */
+/** The device code the addon's params take for a native backend (the wasm build runs the CPU kernels). */
 export function deviceCode(b: ResolvedBackend): number {
-  return b === 'cuda' ? 1 : b === 'cuda-sim' ? 2 : 0;
+  return wireId('Device', b === 'js' || b === 'wasm' ? 'cpu' : b);
 }
 
-/** Prefixes native error messages with the public function's name, as the TypeScript checks do. */
-export function nativeCall<T>(fn: string, call: () => T): T {
+/**
+ * Prefixes native error messages with the public function's name, as the TypeScript checks do;
+ * a label fault (the kernels report its index and value as data) gets the message the reference
+ * backend gives, from `labels`.
+ */
+export function nativeCall<T>(fn: string, call: () => T, labels?: LabelRules): T {
   try {
     const r = call();
-    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(prefix(fn, e))) as T;
+    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(explain(fn, e, labels))) as T;
     return r;
   } catch (e) {
-    throw prefix(fn, e);
+    throw explain(fn, e, labels);
   }
 }
 
-function prefix(fn: string, e: unknown): unknown {
+function explain(fn: string, e: unknown, labels?: LabelRules): unknown {
+  const f = e as { fault?: string; index?: number; value?: number };
+  if (labels && f.fault === 'label') return labelOutOfRange(fn, labels, f.index!, f.value!);
   if (e instanceof Error && !e.message.startsWith(`${fn}:`)) e.message = `${fn}: ${e.message}`;
   return e;
 }

@@ -1,6 +1,7 @@
 // The native CPU kernels of the confusion family against the float64 reference: every metric,
 // both input kinds, binary and multi-class, several sizes (1, odd, around the 8192-element
-// chunk, 10^6), label types, weights, and the edge cases of spec A.5 / B.4.
+// chunk, 10^6), label types, weights, and the edge cases of spec A.5 / B.4; binary cross-entropy and
+// sigmoid focal, whose kernels live in binding/cpu/confusion.cc too.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   anyLoss,
@@ -9,6 +10,8 @@ import {
   METRICS,
   setThreads,
   getThreads,
+  sigmoidFocal,
+  sigmoidFocalAsync,
   softConfusion,
   tverskyLoss,
   type AnyLossOptions,
@@ -290,6 +293,29 @@ describe('binaryCrossEntropy cpu vs reference', () => {
       }
     });
   }
+});
+
+describe('sigmoidFocal cpu vs reference', () => {
+  for (const n of [1, 8193, 100_000]) {
+    for (const gamma of [0, 0.5, 2]) {
+      it(`n = ${n}, gamma ${gamma}, weights, soft and hard labels, logits up to +-1e4`, () => {
+        const x = randomScores(n, 90, 20);
+        if (n > 10) [x[3], x[4]] = [1e4, -1e4];
+        const w = randomWeights(n, 91);
+        for (const y of [randomBinaryLabels(n, 92), randomProbabilities(n, 93)]) {
+          for (const reduction of ['mean', 'sum'] as const) {
+            const o = { gamma, weights: w, reduction };
+            expectAgree(sigmoidFocal(x, y, { ...o, backend: NATIVE }), sigmoidFocal(x, y, { ...o, backend: 'js' }));
+          }
+        }
+      });
+    }
+  }
+  it('async twin', async () => {
+    const x = randomScores(999, 94, 3),
+      y = randomBinaryLabels(999, 95);
+    expectAgree(await sigmoidFocalAsync(x, y), sigmoidFocal(x, y));
+  });
 });
 
 describe('threads', () => {

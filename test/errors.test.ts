@@ -2,8 +2,19 @@
 // naming the argument, on every backend that reads the data (the native kernels check values in
 // their first pass, the reference in its own).
 import { describe, expect, it } from 'vitest';
-import { anyLoss, anyLossAsync, binaryCrossEntropy, diceLoss, setThreads, softConfusion, tverskyLoss } from '../src';
-import { nativeAddon } from '../src/native';
+import {
+  anyLoss,
+  anyLossAsync,
+  backends,
+  binaryCrossEntropy,
+  diceLoss,
+  setThreads,
+  softConfusion,
+  softmaxCrossEntropy,
+  tverskyLoss,
+  zLoss,
+} from '../src';
+import { cudaReason, nativeAddon } from '../src/native';
 import { expectError } from './helpers';
 
 const x = new Float32Array([0.1, -0.2, 0.3, 0.4]);
@@ -204,7 +215,7 @@ describe('lengths', () => {
     const buf = new Float32Array(8);
     expectError(
       () => anyLoss(buf.subarray(0, 4), y, { out: buf.subarray(2, 6) }),
-      RangeError,
+      TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'share memory',
     );
@@ -359,9 +370,61 @@ describe('the native layer checks again when called directly', () => {
     );
     expectError(
       () => addon.anyLoss(x, y, null, x, params, false),
-      RangeError,
+      TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'share memory',
     );
+  });
+});
+
+describe('messages that say what to do', () => {
+  it('a class id out of range: the number of classes, and ignoreIndex where the loss has one, on every backend', () => {
+    const x = new Float32Array(6);
+    for (const backend of ['cpu', 'js'] as const) {
+      expectError(
+        () => softmaxCrossEntropy(x, [0, 3], { classes: 3, backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `softmaxCrossEntropy: targets[1] = 3 is out of range; class ids must be in [0, 3) for 3 classes, or equal options.ignoreIndex (-100)`,
+      );
+      expectError(
+        () => zLoss(x, [0, 3], { classes: 3, backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        /^zLoss: targets\[1\] = 3 is out of range; class ids must be in \[0, 3\) for 3 classes$/,
+      );
+      expectError(
+        () => anyLoss(x, new Int32Array([0, 5]), { classes: 3, backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        /^anyLoss: labels\[1\] = 5 is out of range; class ids must be in \[0, 3\) for 3 classes$/,
+      );
+      expectError(
+        () => binaryCrossEntropy(new Float32Array(2), [0, 2], { backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        /^binaryCrossEntropy: labels\[1\] = 2 is out of range; binary labels must be in \[0, 1\]$/,
+      );
+    }
+  });
+
+  it('the CUDA reason tells no driver at all from a driver older than the runtime', () => {
+    const insufficient = 'cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version';
+    expect(cudaReason({ reason: insufficient, runtimeVersion: 13000, driverVersion: 0 })).toMatch(
+      /^no NVIDIA driver: libcuda could not be loaded/,
+    );
+    expect(cudaReason({ reason: insufficient, runtimeVersion: 13000, driverVersion: 12040 })).toMatch(
+      /^the NVIDIA driver supports CUDA 12\.4, older than the CUDA 13\.0 runtime of this build: update the driver/,
+    );
+    expect(
+      cudaReason({
+        reason: 'cudaErrorNoDevice: no CUDA-capable device is detected',
+        runtimeVersion: 13000,
+        driverVersion: 12040,
+      }),
+    ).toBe('cudaErrorNoDevice: no CUDA-capable device is detected');
+    // What backends() says on this machine: a CUDA build without a driver (CI's) names the cause.
+    const cuda = backends().cuda;
+    if (cuda.compiled && !cuda.available && cuda.driverVersion === 0) expect(cuda.reason).toMatch(/^no NVIDIA driver/);
   });
 });

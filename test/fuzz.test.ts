@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fl from '../src';
 import { mulberry32 } from '../src/random';
+import { LOSS_LIST } from '../src/registry';
 
 const SEED = Number(process.env.FUSEDLOSS_FUZZ_SEED ?? 20261122);
 let calls = 0;
@@ -398,6 +399,11 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
       run(arb, call(f), RUNS / 2);
     });
   }
+
+  it('fuzzes every loss of the registry', () => {
+    const fuzzed = [...binary, ...rows, ...lists, ...pairs].map(([name]) => name).concat('plackettLuceDistill');
+    expect(fuzzed.sort()).toEqual(LOSS_LIST.map((e) => e.name).sort());
+  });
 
   it('SphericalHead: construction, step, scores and topK', () => {
     const arb = fc

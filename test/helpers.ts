@@ -3,6 +3,7 @@
 // a documented error.
 
 import { expect } from 'vitest';
+import { backends, type Backend } from '../src';
 import { mulberry32 as rng } from '../src/random';
 
 /** Normal-ish values (sum of uniforms) times scale. */
@@ -83,4 +84,13 @@ export function expectError(f: () => unknown, type: Ctor, code: string, ...fragm
   const e = caught as Error & { code?: string };
   expect(e.code).toBe(code);
   for (const f of fragments) expect(e.message).toMatch(f);
+}
+
+/** The GPU backends every CUDA test runs on, each with why it is skipped on this machine (or false). */
+export function gpuBackends(): { backend: Backend; skip: string | false }[] {
+  const report = backends();
+  return [
+    { backend: 'cuda-sim', skip: report['cuda-sim'].available ? false : report['cuda-sim'].reason! },
+    { backend: 'cuda', skip: report.cuda.available ? false : `no CUDA device: ${report.cuda.reason}` },
+  ];
 }

@@ -6,15 +6,11 @@
 // both gradients; invalid inputs, async and determinism. N = 4099 runs in the native parity test
 // on a device only (too slow in the simulator).
 import { describe, expect, it } from 'vitest';
-import { backends, multiSimilarity, multiSimilarityAsync, supCon, type Backend } from '../src';
-import { bitwiseEqual, randomClassLabels, randomScores } from './helpers';
+import { multiSimilarity, multiSimilarityAsync, supCon, type Backend } from '../src';
+import { bitwiseEqual, randomClassLabels, randomScores, gpuBackends } from './helpers';
 import { expectAgree, PAIR_LOSSES } from './pairs.fixtures';
 
-const report = backends();
-const gpus: { backend: Backend; skip: string | false }[] = [
-  { backend: 'cuda-sim', skip: report['cuda-sim'].available ? false : report['cuda-sim'].reason! },
-  { backend: 'cuda', skip: report.cuda.available ? false : `no CUDA device: ${report.cuda.reason}` },
-];
+const gpus = gpuBackends();
 
 const LABELS: [string, (n: number) => Int32Array][] = [
   ['5 classes', (n) => randomClassLabels(n, 5, 11 + n)],

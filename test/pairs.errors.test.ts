@@ -59,7 +59,7 @@ describe('argument types and options', () => {
   });
   it('the gradient buffers', () => {
     expectError(() => supCon(x, y, { out: new Float32Array(5) }), RangeError, LENGTH, 'options.out', 'length 5');
-    expectError(() => supCon(x, y, { out: x }), RangeError, INVALID, 'options.out', 'share memory');
+    expectError(() => supCon(x, y, { out: x }), TypeError, INVALID, 'options.out', 'share memory');
   });
   it('the cross-batch arguments', () => {
     const r = new Float32Array(4);

@@ -4,15 +4,11 @@
 // past one group (a block per list) and past the shared-memory sort (ranked in global memory),
 // lists of 5000, PLD, invalid inputs, async twins and determinism.
 import { describe, expect, it } from 'vitest';
-import { backends, listMLE, listMLEAsync, plackettLuceDistill, type Backend } from '../src';
-import { bitwiseEqual, randomScores } from './helpers';
+import { listMLE, listMLEAsync, plackettLuceDistill, type Backend } from '../src';
+import { bitwiseEqual, randomScores, gpuBackends } from './helpers';
 import { expectAgree, LAYOUTS, listBatch, rankingCases } from './ranking.cases';
 
-const report = backends();
-const gpus: { backend: Backend; skip: string | false }[] = [
-  { backend: 'cuda-sim', skip: report['cuda-sim'].available ? false : report['cuda-sim'].reason! },
-  { backend: 'cuda', skip: report.cuda.available ? false : `no CUDA device: ${report.cuda.reason}` },
-];
+const gpus = gpuBackends();
 
 for (const { backend, skip } of gpus) {
   describe.skipIf(skip)(`ranking family on ${backend}${skip ? ` (skipped: ${skip})` : ''}`, () => {

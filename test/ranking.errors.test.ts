@@ -291,7 +291,7 @@ describe('the native layer checks again when called directly', () => {
     );
     expectError(
       () => addon.rankList(s, r, null, s, params, false),
-      RangeError,
+      TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'share memory',
     );

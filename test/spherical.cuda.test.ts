@@ -5,15 +5,11 @@
 // std), then weights, ignored rows, a row of 10^6 classes (one block per row), invalid inputs,
 // async twins and determinism.
 import { describe, expect, it } from 'vitest';
-import { backends, softmaxCrossEntropy, softmaxCrossEntropyAsync, zLoss, type Backend } from '../src';
-import { bitwiseEqual, randomClassLabels, randomScores, randomWeights } from './helpers';
+import { softmaxCrossEntropy, softmaxCrossEntropyAsync, zLoss, type Backend } from '../src';
+import { bitwiseEqual, randomClassLabels, randomScores, randomWeights, gpuBackends } from './helpers';
 import { expectAgree, logits, parity, softmax, SOFTMAX_FORMS, sphericalParity } from './spherical.fixtures';
 
-const report = backends();
-const gpus: { backend: Backend; skip: string | false }[] = [
-  { backend: 'cuda-sim', skip: report['cuda-sim'].available ? false : report['cuda-sim'].reason! },
-  { backend: 'cuda', skip: report.cuda.available ? false : `no CUDA device: ${report.cuda.reason}` },
-];
+const gpus = gpuBackends();
 
 for (const { backend, skip } of gpus) {
   describe.skipIf(skip)(`spherical family on ${backend}${skip ? ` (skipped: ${skip})` : ''}`, () => {

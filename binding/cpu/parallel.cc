@@ -34,23 +34,21 @@ bool spin_until(Ready ready) {
 // One job at a time runs on the pool; `generation` tells waiting workers a new one is posted.
 class Pool {
  public:
-  explicit Pool(int n) { start(n); }
+  explicit Pool(int n) : wanted_(n) { start(n); }
   ~Pool() { stop(); }
 
-  int size() {
-    std::lock_guard<std::mutex> job(job_mutex_);
-    return static_cast<int>(workers_.size()) + 1;
-  }
+  // The size asked for last: the pool has it, or takes it as soon as no job holds it.
+  int size() { return wanted_.load(); }
 
-  void resize(int n) {
-    std::lock_guard<std::mutex> job(job_mutex_);
-    stop();
-    start(n);
-  }
+  // Never waits, and never starts or joins a thread itself (setThreads runs on the event loop, a
+  // job can hold the pool for seconds, and starting threads on a busy machine took up to 26 ms):
+  // the next job to take the pool resizes it first.
+  void resize(int n) { wanted_.store(n); }
 
   void run(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t, int64_t)>& body) {
     const int64_t chunks = chunk_count(n, chunk);
     std::unique_lock<std::mutex> job(job_mutex_, std::try_to_lock);
+    if (job.owns_lock()) apply();
     if (chunks <= 1 || !job.owns_lock() || workers_.empty()) {
       for (int64_t c = 0; c < chunks; ++c) body(c, c * chunk, std::min(n, (c + 1) * chunk));
       return;
@@ -76,6 +74,14 @@ class Pool {
   }
 
  private:
+  // Resizes to wanted_ when it differs; the caller holds job_mutex_, so the workers are idle.
+  void apply() {
+    const int n = wanted_.load();
+    if (n == static_cast<int>(workers_.size()) + 1) return;
+    stop();
+    start(n);
+  }
+
   // An exception (std::bad_alloc from a chunk's scratch, say) must not escape a worker thread,
   // where it would end the process: the first is kept, the remaining chunks are skipped, and
   // run() rethrows it on the calling thread.
@@ -128,6 +134,7 @@ class Pool {
     workers_.clear();
   }
 
+  std::atomic<int> wanted_;
   std::mutex job_mutex_;  // held for the whole of a job or a resize
   // Sleeping and waking only; the job's fields are written by the job_mutex_ holder and published
   // to the workers by the release increment of generation_.

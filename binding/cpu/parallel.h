@@ -13,7 +13,8 @@ namespace fl {
 // Threads the pool uses (the calling thread included). Initially FUSEDLOSS_THREADS if set to a
 // positive integer, else the hardware concurrency.
 int threads();
-// Resizes the pool; n >= 1. Waits for a running job to finish first.
+// Resizes the pool; n >= 1. Never waits: the next job to take the pool resizes it first
+// (threads() reports n at once).
 void set_threads(int n);
 
 // Calls body(chunk, begin, end) for every chunk [begin, end) of [0, n) cut every `chunk` items.

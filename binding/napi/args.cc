@@ -5,6 +5,7 @@
 #include <memory>
 #include <new>
 #include <sstream>
+#include <stdexcept>
 
 namespace fl::napi {
 namespace {
@@ -183,7 +184,7 @@ float* grad_out_arg(const Napi::CallbackInfo& info, size_t i, const float* score
 }
 
 Device device_field(const Napi::Object& params) {
-  const auto d = static_cast<Device>(int_field(params, "device", 0, 2));
+  const auto d = enum_field(params, "device", Device::Sim);
   const bool built = d == Device::Cpu || (d == Device::Cuda && FUSEDLOSS_WITH_CUDA) ||
                      (d == Device::Sim && FUSEDLOSS_WITH_SIM);
   if (!built)
@@ -212,11 +213,18 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
           std::string(names.scores) + at +
               " is outside [0, 1]; with input 'probabilities' scores must be probabilities");
-    case Fault::LabelOutOfRange:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-          std::string(names.labels) + at +
-              " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
+    case Fault::LabelOutOfRange: {
+      // The fault as data too: the TypeScript layer, which knows the classes and ignoreIndex,
+      // writes the message from it.
+      Napi::RangeError e = Napi::RangeError::New(
+          env, std::string(names.labels) + at +
+                   " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
+      e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE"));
+      e.Set("fault", Napi::String::New(env, "label"));
+      e.Set("index", Napi::Number::New(env, static_cast<double>(st.index)));
+      e.Set("value", Napi::Number::New(env, st.value));
+      throw e;
+    }
     case Fault::WeightInvalid:
       throw_range_error(
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
@@ -257,62 +265,78 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
   }
 }
 
-namespace {
-
-// A kernel's scratch could not be allocated: an Error the caller can catch, not an abort.
-[[noreturn]] void throw_out_of_memory(Napi::Env env) {
-  Napi::Error e = Napi::Error::New(
-      env, "out of memory: the loss's working memory could not be allocated; use smaller batches");
-  e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_OUT_OF_MEMORY"));
-  throw e;
+void throw_out_of_memory(Napi::Env env) {
+  throw_range_error(
+      env, "ERR_FUSEDLOSS_OUT_OF_MEMORY",
+      "out of memory: the loss's working memory could not be allocated; use smaller batches");
 }
 
-class Job : public Napi::AsyncWorker {
- public:
-  Job(Napi::Env env, const std::vector<Napi::Value>& keep, std::function<Status()> work,
-      std::function<Napi::Value(Napi::Env)> finish, ArgNames names)
-      : Napi::AsyncWorker(env, "fusedloss"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)),
-        finish_(std::move(finish)),
-        names_(names) {
-    for (const Napi::Value& v : keep)
-      if (v.IsObject()) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-  }
+namespace {
 
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      status_ = work_();
-    } catch (const std::bad_alloc&) {
-      out_of_memory_ = true;
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      if (out_of_memory_) throw_out_of_memory(env);
-      if (!status_.ok()) throw_status(env, status_, names_);
-      deferred_.Resolve(finish_(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> keep_;
-  std::function<Status()> work_;
-  std::function<Napi::Value(Napi::Env)> finish_;
-  ArgNames names_;
-  Status status_;
-  bool out_of_memory_ = false;
+// An async call, written on the C API rather than Napi::AsyncWorker because nothing in its
+// completion may throw: when an environment is torn down (Worker.terminate(), process.exit in a
+// Worker or on the main thread) Node still completes the queued work, but JavaScript can no longer
+// run, so settling the Promise fails, and a C++ exception escaping the completion aborts the whole
+// process. Such a call is dropped: its Promise goes with its environment. The inputs stay alive
+// until then through `keep`, so the work never reads freed memory.
+struct Job {
+  napi_deferred deferred = nullptr;
+  napi_async_work work = nullptr;
+  std::vector<Napi::ObjectReference> keep;
+  std::function<Status()> fn;
+  std::function<Napi::Value(Napi::Env)> finish;
+  ArgNames names;
+  Status status;
+  bool out_of_memory = false;
+  std::string error;  // another C++ exception's what()
 };
+
+void execute(napi_env, void* data) {
+  Job& j = *static_cast<Job*>(data);
+  try {
+    j.status = j.fn();
+  } catch (const std::bad_alloc&) {
+    j.out_of_memory = true;
+  } catch (const std::length_error&) {
+    j.out_of_memory = true;
+  } catch (const std::exception& e) {
+    j.error = e.what();
+  }
+}
+
+// The result (resolve) or the error (reject) of a finished job; nullptr when no value can be made
+// (the environment is going away).
+napi_value outcome(Napi::Env env, Job& j, bool& ok) {
+  try {
+    if (j.out_of_memory) throw_out_of_memory(env);
+    if (!j.error.empty()) throw Napi::Error::New(env, j.error);
+    if (!j.status.ok()) throw_status(env, j.status, j.names);
+    ok = true;
+    return j.finish(env);
+  } catch (const Napi::Error& e) {
+    try {
+      return e.Value();
+    } catch (...) {
+      return nullptr;
+    }
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void complete(napi_env env, napi_status, void* data) {
+  std::unique_ptr<Job> j(static_cast<Job*>(data));
+  napi_delete_async_work(env, j->work);
+  bool ok = false;
+  napi_value v = outcome(Napi::Env(env), *j, ok);
+  // Either fails only during teardown, where there is no one left to tell.
+  if (v)
+    ok ? napi_resolve_deferred(env, j->deferred, v) : napi_reject_deferred(env, j->deferred, v);
+}
+
+void check(Napi::Env env, napi_status st) {
+  if (st != napi_ok) throw Napi::Error::New(env);
+}
 
 }  // namespace
 
@@ -320,19 +344,23 @@ Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
                 std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish,
                 ArgNames names) {
   if (!async) {
-    Status st;
-    try {
-      st = work();
-    } catch (const std::bad_alloc&) {
-      throw_out_of_memory(env);
-    }
+    const Status st = work();  // std::bad_alloc: see guarded()
     if (!st.ok()) throw_status(env, st, names);
     return finish(env);
   }
-  auto* job = new Job(env, keep, std::move(work), std::move(finish), names);
-  Napi::Promise p = job->promise();
-  job->Queue();  // the worker deletes itself after OnOK/OnError
-  return p;
+  auto j = std::make_unique<Job>();
+  for (const Napi::Value& v : keep)
+    if (v.IsObject()) j->keep.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  j->fn = std::move(work);
+  j->finish = std::move(finish);
+  j->names = names;
+  napi_value promise = nullptr;
+  check(env, napi_create_promise(env, &j->deferred, &promise));
+  check(env, napi_create_async_work(env, nullptr, Napi::String::New(env, "fusedloss"), execute,
+                                    complete, j.get(), &j->work));
+  check(env, napi_queue_async_work(env, j->work));
+  j.release();  // complete() deletes it
+  return Napi::Value(env, promise);
 }
 
 }  // namespace fl::napi

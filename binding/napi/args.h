@@ -8,9 +8,12 @@
 
 #include <functional>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "cpu_api.h"
 #include "fusedloss/confusion.h"
 #include "fusedloss/gpu.h"
 #include "fusedloss/status.h"
@@ -56,6 +59,12 @@ Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* na
 double number_field(const Napi::Object& o, const char* key, double lo, double hi);
 int32_t int_field(const Napi::Object& o, const char* key, int32_t lo, int32_t hi);
 bool bool_field(const Napi::Object& o, const char* key);
+// An enum's id, from 0 to `last`, the enum's last enumerator (scripts/check-wire.mjs checks that
+// it is the last, and that the TypeScript ids match the enumerators' values).
+template <class E>
+E enum_field(const Napi::Object& o, const char* key, E last) {
+  return static_cast<E>(int_field(o, key, 0, static_cast<int32_t>(last)));
+}
 
 void require_length(Napi::Env env, const char* name, size_t got, size_t want,
                     const std::string& why);
@@ -70,8 +79,11 @@ float* grad_out_arg(const Napi::CallbackInfo& info, size_t i, const float* score
 enum class Device : int32_t { Cpu = 0, Cuda = 1, Sim = 2 };
 Device device_field(const Napi::Object& params);
 
-// Runs `call`, a call of a GPU API function written without its namespace, on the CUDA device or
-// the simulator, e.g. FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss, grad)).
+// Runs `call`, a call of a backend API function written without its namespace (gpu_api.inc; the
+// CPU's in cpu_api.h), on the device `dev`: FL_CALL(dev, anyloss(pb, amp, avg, mp, loss, grad)).
+#define FL_CALL(dev, call) \
+  ((dev) == ::fl::napi::Device::Cpu ? ::fl::cpu::call : FL_GPU_CALL(dev, call))
+// The same on the CUDA device or the simulator only.
 #define FL_GPU_CALL(dev, call) \
   ((dev) == ::fl::napi::Device::Cuda ? FL_CUDA_CALL(call) : FL_SIM_CALL(call))
 #if FUSEDLOSS_WITH_CUDA
@@ -96,6 +108,29 @@ struct ArgNames {
   const char* reference = "options.reference";
 };
 [[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
+
+// An allocation failed: ERR_FUSEDLOSS_OUT_OF_MEMORY, a RangeError as V8's own.
+[[noreturn]] void throw_out_of_memory(Napi::Env env);
+
+// An entry point whose failed allocations (std::bad_alloc, or a size std::vector refuses), on the
+// calling thread, become ERR_FUSEDLOSS_OUT_OF_MEMORY instead of ending the process. Async work
+// catches its own (see run()), and the thread pool hands its workers' back to the caller.
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return Fn(info);
+  } catch (const std::bad_alloc&) {
+    throw_out_of_memory(info.Env());
+  } catch (const std::length_error&) {
+    throw_out_of_memory(info.Env());
+  }
+}
+
+// exports[name] = Fn, guarded.
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+void export_fn(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, guarded<Fn>, name));
+}
 
 // Runs `work` on the calling thread (async false) or on the libuv pool, returning a Promise
 // (async true). `keep` holds the typed arrays alive until the work is done; `finish` builds the

@@ -43,7 +43,7 @@ int32_t classes_field(const Napi::Object& params) {
   return int_field(params, "classes", 1, 1 << 24);
 }
 Input input_field(const Napi::Object& params) {
-  return static_cast<Input>(int_field(params, "input", 0, 1));
+  return enum_field(params, "input", Input::Probabilities);
 }
 
 // The gradient buffer: the layout of the scores.
@@ -102,11 +102,7 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   const double* dn = dneg.data;
   return run(
       info.Env(), async_arg(info, 7), p.keep,
-      [=] {
-        if (dev != Device::Cpu) return FL_GPU_CALL(dev, confusion_backward(pb, amp, dp, dn, out));
-        confusion_backward_cpu(pb, amp, dp, dn, out);
-        return Status{};
-      },
+      [=] { return FL_CALL(dev, confusion_backward(pb, amp, dp, dn, out)); },
       [](Napi::Env env) { return env.Undefined(); }, names);
 }
 
@@ -119,21 +115,16 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   float* out = out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
   MetricParams mp;
-  mp.metric =
-      static_cast<Metric>(int_field(params, "metric", 0, static_cast<int>(Metric::Count_) - 1));
+  mp.metric = enum_field(params, "metric", Metric::Jaccard);
   mp.beta = number_field(params, "beta", 1e-6, 1e6);
   // The denominators' guard: with 0 (or a denormal), a batch without positives divides 0 by 0.
   mp.eps = number_field(params, "eps", 1e-12, 1);
-  const Average avg = static_cast<Average>(int_field(params, "average", 0, 1));
+  const Average avg = enum_field(params, "average", Average::Micro);
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   return run_loss(
       info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) {
-        return dev == Device::Cpu ? anyloss_cpu(pb, amp, avg, mp, loss, out)
-                                  : FL_GPU_CALL(dev, anyloss(pb, amp, avg, mp, loss, out));
-      },
-      names);
+      [=](double* loss) { return FL_CALL(dev, anyloss(pb, amp, avg, mp, loss, out)); }, names);
 }
 
 // overlapLoss(scores, labels, weights, out, params{classes, input, numI, denI, denP, denY, smooth,
@@ -156,11 +147,7 @@ Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   const ConfusionProblem pb = p.pb;
   return run_loss(
       info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) {
-        return dev == Device::Cpu ? overlap_loss_cpu(pb, op, loss, out)
-                                  : FL_GPU_CALL(dev, overlap_loss(pb, op, loss, out));
-      },
-      names);
+      [=](double* loss) { return FL_CALL(dev, overlap_loss(pb, op, loss, out)); }, names);
 }
 
 // The element-wise binary losses: fn(logits, labels, weights, out, params{..., sum, device},
@@ -186,8 +173,7 @@ Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
   return elementwise(info, [](const Napi::Object& params) {
     const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
     return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
-      return dev == Device::Cpu ? bce_cpu(pb, pos_weight, sum, loss, out)
-                                : FL_GPU_CALL(dev, bce(pb, pos_weight, sum, loss, out));
+      return FL_CALL(dev, bce(pb, pos_weight, sum, loss, out));
     };
   });
 }
@@ -198,8 +184,7 @@ Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
     const float gamma = static_cast<float>(number_field(params, "gamma", 0, 1e3));
     const float alpha = static_cast<float>(number_field(params, "alpha", 0, 1));
     return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
-      return dev == Device::Cpu ? sigmoid_focal_cpu(pb, gamma, alpha, sum, loss, out)
-                                : FL_GPU_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss, out));
+      return FL_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss, out));
     };
   });
 }
@@ -207,14 +192,12 @@ Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_confusion(Napi::Env env, Napi::Object exports) {
-  exports.Set("confusionCounts", Napi::Function::New(env, ConfusionCounts, "confusionCounts"));
-  exports.Set("confusionBackward",
-              Napi::Function::New(env, ConfusionBackward, "confusionBackward"));
-  exports.Set("anyLoss", Napi::Function::New(env, AnyLoss, "anyLoss"));
-  exports.Set("overlapLoss", Napi::Function::New(env, OverlapLoss, "overlapLoss"));
-  exports.Set("binaryCrossEntropy",
-              Napi::Function::New(env, BinaryCrossEntropy, "binaryCrossEntropy"));
-  exports.Set("sigmoidFocal", Napi::Function::New(env, SigmoidFocal, "sigmoidFocal"));
+  export_fn<ConfusionCounts>(env, exports, "confusionCounts");
+  export_fn<ConfusionBackward>(env, exports, "confusionBackward");
+  export_fn<AnyLoss>(env, exports, "anyLoss");
+  export_fn<OverlapLoss>(env, exports, "overlapLoss");
+  export_fn<BinaryCrossEntropy>(env, exports, "binaryCrossEntropy");
+  export_fn<SigmoidFocal>(env, exports, "sigmoidFocal");
 }
 
 }  // namespace fl::napi

@@ -89,11 +89,11 @@ Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
-  exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
-  exports.Set("triadBandwidth", Napi::Function::New(env, TriadBandwidth, "triadBandwidth"));
-  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakFn, "fmaPeak"));
+  export_fn<Backends>(env, exports, "backends");
+  export_fn<SetThreads>(env, exports, "setThreads");
+  export_fn<GetThreads>(env, exports, "getThreads");
+  export_fn<TriadBandwidth>(env, exports, "triadBandwidth");
+  export_fn<FmaPeakFn>(env, exports, "fmaPeak");
   init_confusion(env, exports);
   init_spherical(env, exports);
   init_ranking(env, exports);

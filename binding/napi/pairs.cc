@@ -37,12 +37,12 @@ PairProblem rows_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
 
 PairParams pair_params(const Napi::Object& o) {
   PairParams p;
-  p.loss = static_cast<PairLoss>(int_field(o, "loss", 0, 6));
+  p.loss = enum_field(o, "loss", PairLoss::OrthogonalProjection);
   p.alpha = number_field(o, "alpha", 1e-6, 1e6);
   p.beta = number_field(o, "beta", 1e-6, 1e6);
   p.base = number_field(o, "base", -1e6, 1e6);
   p.epsilon = number_field(o, "epsilon", 0, 1e6);
-  p.semantics = static_cast<MsSemantics>(int_field(o, "semantics", 0, 1));
+  p.semantics = enum_field(o, "semantics", MsSemantics::Pml);
   p.pos_margin = number_field(o, "posMargin", 0, 1e6);
   p.neg_margin = number_field(o, "negMargin", 0, 1e6);
   p.margin = number_field(o, "margin", 0, 1e6);
@@ -80,17 +80,14 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
   auto loss = std::make_shared<double>(0);
   return run(
       env, async_arg(info, 7), keep,
-      [=] {
-        return dev == Device::Cpu ? pair_loss_cpu(pb, p, loss.get(), grad, ref_grad)
-                                  : FL_GPU_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad));
-      },
+      [=] { return FL_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad)); },
       [=](Napi::Env env) { return number_result(env, *loss); }, kNames);
 }
 
 }  // namespace
 
 void init_pairs(Napi::Env env, Napi::Object exports) {
-  exports.Set("pairLoss", Napi::Function::New(env, PairLossFn, "pairLoss"));
+  export_fn<PairLossFn>(env, exports, "pairLoss");
 }
 
 }  // namespace fl::napi

@@ -123,12 +123,11 @@ Napi::Value ListMLE(const Napi::CallbackInfo& info) {
     a.keep.push_back(w);
   }
   p.top_k = int_field(params, "topK", 0, INT32_MAX);
-  p.ties = static_cast<Ties>(int_field(params, "ties", 0, 1));
+  p.ties = enum_field(params, "ties", Ties::Shuffle);
   p.seed = static_cast<uint32_t>(number_field(params, "seed", 0, 4294967295.0));
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? listmle_cpu(pb, p, loss, grad)
-                              : FL_GPU_CALL(dev, listmle(pb, p, loss, grad));
+    return FL_CALL(dev, listmle(pb, p, loss, grad));
   });
 }
 
@@ -137,13 +136,12 @@ Napi::Value RankList(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
   RankListParams p;
-  p.form = static_cast<RankListForm>(int_field(params, "form", 0, 2));
+  p.form = enum_field(params, "form", RankListForm::Anchor);
   p.skip = int_field(params, "skip", 0, INT32_MAX);
   p.margin = static_cast<float>(number_field(params, "margin", 0, FLT_MAX));
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? ranklist_cpu(pb, p, loss, grad)
-                              : FL_GPU_CALL(dev, ranklist(pb, p, loss, grad));
+    return FL_CALL(dev, ranklist(pb, p, loss, grad));
   });
 }
 
@@ -151,12 +149,11 @@ Napi::Value RankList(const Napi::CallbackInfo& info) {
 Napi::Value ListNet(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
-  const auto target = static_cast<ListNetTarget>(int_field(params, "target", 0, 1));
+  const auto target = enum_field(params, "target", ListNetTarget::Normalize);
   const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? listnet_cpu(pb, target, t, loss, grad)
-                              : FL_GPU_CALL(dev, listnet(pb, target, t, loss, grad));
+    return FL_CALL(dev, listnet(pb, target, t, loss, grad));
   });
 }
 
@@ -165,11 +162,10 @@ Napi::Value RankNet(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
   const auto sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
-  const auto w = static_cast<PairWeighting>(int_field(params, "weighting", 0, 2));
+  const auto w = enum_field(params, "weighting", PairWeighting::LabelDiffSquared);
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? ranknet_cpu(pb, sigma, w, loss, grad)
-                              : FL_GPU_CALL(dev, ranknet(pb, sigma, w, loss, grad));
+    return FL_CALL(dev, ranknet(pb, sigma, w, loss, grad));
   });
 }
 
@@ -178,7 +174,7 @@ Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
   LambdaParams p;
-  p.scheme = static_cast<LambdaScheme>(int_field(params, "scheme", 0, 4));
+  p.scheme = enum_field(params, "scheme", LambdaScheme::NdcgLoss2PP);
   p.k = int_field(params, "k", 0, INT32_MAX);
   p.sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
   p.mu = static_cast<float>(number_field(params, "mu", 0, 1e6));
@@ -186,8 +182,7 @@ Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   p.normalize = bool_field(params, "normalize");
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
-    return dev == Device::Cpu ? lambdaloss_cpu(pb, p, loss, grad)
-                              : FL_GPU_CALL(dev, lambdaloss(pb, p, loss, grad));
+    return FL_CALL(dev, lambdaloss(pb, p, loss, grad));
   });
 }
 
@@ -221,23 +216,18 @@ Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
   names.scores = "studentLogits";
   return run_loss(
       env, async_arg(info, 5), keep,
-      [=](double* loss) {
-        return dev == Device::Cpu ? plackett_luce_distill_cpu(pb, tau, loss, out)
-                                  : FL_GPU_CALL(dev, plackett_luce_distill(pb, tau, loss, out));
-      },
-      names);
+      [=](double* loss) { return FL_CALL(dev, plackett_luce_distill(pb, tau, loss, out)); }, names);
 }
 
 }  // namespace
 
 void init_ranking(Napi::Env env, Napi::Object exports) {
-  exports.Set("listMLE", Napi::Function::New(env, ListMLE, "listMLE"));
-  exports.Set("rankList", Napi::Function::New(env, RankList, "rankList"));
-  exports.Set("listNet", Napi::Function::New(env, ListNet, "listNet"));
-  exports.Set("rankNet", Napi::Function::New(env, RankNet, "rankNet"));
-  exports.Set("lambdaLoss", Napi::Function::New(env, LambdaLoss, "lambdaLoss"));
-  exports.Set("plackettLuceDistill",
-              Napi::Function::New(env, PlackettLuceDistill, "plackettLuceDistill"));
+  export_fn<ListMLE>(env, exports, "listMLE");
+  export_fn<RankList>(env, exports, "rankList");
+  export_fn<ListNet>(env, exports, "listNet");
+  export_fn<RankNet>(env, exports, "rankNet");
+  export_fn<LambdaLoss>(env, exports, "lambdaLoss");
+  export_fn<PlackettLuceDistill>(env, exports, "plackettLuceDistill");
 }
 
 }  // namespace fl::napi

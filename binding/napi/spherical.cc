@@ -24,7 +24,7 @@ Problem problem_args(const Napi::CallbackInfo& info, size_t out_i, const Napi::O
   Napi::Env env = info.Env();
   Problem p;
   p.pb.classes = int_field(params, "classes", 1, 1 << 24);
-  p.reduction = static_cast<Reduction>(int_field(params, "reduction", 0, 2));
+  p.reduction = enum_field(params, "reduction", Reduction::None);
   const ArrayArg<float> logits = float32_arg(info, 0, "logits");
   const ArrayArg<int32_t> targets = int32_arg(info, 1, "targets");
   const size_t rows = targets.length;
@@ -59,7 +59,7 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   Problem p = problem_args(info, 2, params);
   SphericalParams sp;
-  sp.kind = static_cast<SphericalKind>(int_field(params, "kind", 0, 3));
+  sp.kind = enum_field(params, "kind", SphericalKind::LogTaylorSoftmax);
   sp.a = number_field(params, "a", 1e-6, 1e6);
   sp.b = number_field(params, "b", -1e6, 1e6);
   sp.eps = number_field(params, "eps", 1e-30, 1e6);
@@ -71,8 +71,7 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
       info.Env(), async_arg(info, 5), p.keep,
       [=](double* loss) {
         const LossOutputs o{loss, out.row_loss, out.grad};
-        return dev == Device::Cpu ? spherical_loss_cpu(pb, sp, reduction, o)
-                                  : FL_GPU_CALL(dev, spherical_loss(pb, sp, reduction, o));
+        return FL_CALL(dev, spherical_loss(pb, sp, reduction, o));
       },
       class_names());
 }
@@ -98,7 +97,7 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
   p.keep.push_back(weights.value);
   p.keep.push_back(class_weights.value);
   SoftmaxParams sp;
-  sp.form = static_cast<SoftmaxForm>(int_field(params, "form", 0, 3));
+  sp.form = enum_field(params, "form", SoftmaxForm::LdrKl);
   sp.temperature = number_field(params, "temperature", 1e-6, 1e6);
   sp.smoothing = number_field(params, "smoothing", 0, 1);
   sp.tau = number_field(params, "tau", 0, 100);
@@ -115,8 +114,7 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
       env, async_arg(info, 7), p.keep,
       [=](double* loss) {
         const LossOutputs o{loss, out.row_loss, out.grad};
-        return dev == Device::Cpu ? softmax_loss_cpu(pb, sw, sp, reduction, o)
-                                  : FL_GPU_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
+        return FL_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
       },
       class_names());
 }
@@ -124,8 +122,8 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void init_spherical(Napi::Env env, Napi::Object exports) {
-  exports.Set("sphericalLoss", Napi::Function::New(env, SphericalLoss, "sphericalLoss"));
-  exports.Set("softmaxLoss", Napi::Function::New(env, SoftmaxLoss, "softmaxLoss"));
+  export_fn<SphericalLoss>(env, exports, "sphericalLoss");
+  export_fn<SoftmaxLoss>(env, exports, "softmaxLoss");
 }
 
 }  // namespace fl::napi

@@ -66,7 +66,7 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
     HeadParams p;
     p.classes = int_field(o, "classes", 2, 1 << 30);
     p.dim = int_field(o, "dim", 1, 1 << 14);
-    p.loss = static_cast<HeadLoss>(int_field(o, "loss", 0, 1));
+    p.loss = enum_field(o, "loss", HeadLoss::SquaredError);
     p.a = number_field(o, "a", 1e-6, 1e6);
     p.b = number_field(o, "b", -1e6, 1e6);
     p.stabilize_every = int_field(o, "stabilizeEvery", 0, INT32_MAX);
@@ -213,7 +213,7 @@ Napi::Value DenseSoftmaxStep(const Napi::CallbackInfo& info) {
 
 void init_spherical_head(Napi::Env env, Napi::Object exports) {
   exports.Set("SphericalHeadNative", HeadWrap::Define(env));
-  exports.Set("denseSoftmaxStep", Napi::Function::New(env, DenseSoftmaxStep, "denseSoftmaxStep"));
+  export_fn<DenseSoftmaxStep>(env, exports, "denseSoftmaxStep");
 }
 
 }  // namespace fl::napi

@@ -10,6 +10,7 @@ import {
   toClassLabels,
   toFloat32,
   type BinaryLabels,
+  type LabelRules,
   type ClassLabels,
   type NumericArray,
 } from '../arrays';
@@ -30,7 +31,8 @@ import {
   type RefProblem,
 } from '../reference/confusion';
 import { native, andThen, withGrad, type LossResult } from './dispatch';
-import { differentiateMetric, metricId, METRICS, type CustomMetric, type MetricName } from './metric';
+import { wireId } from '../wire-enums';
+import { differentiateMetric, METRICS, type CustomMetric, type MetricName } from './metric';
 
 export type { Counts } from '../reference/confusion';
 export type { CustomMetric, MetricName } from './metric';
@@ -200,6 +202,16 @@ const focalSchema: Record<string, OptionSpec> = {
   alpha: { kind: 'number', min: 0, max: 1 },
 };
 
+/** Each public function's options, for the registry (src/registry.ts). */
+export const CONFUSION_OPTIONS = {
+  anyLoss: anyLossSchema,
+  softConfusion: softConfusionSchema,
+  diceLoss: diceSchema,
+  tverskyLoss: tverskySchema,
+  binaryCrossEntropy: bceSchema,
+  sigmoidFocal: focalSchema,
+};
+
 type Labels = Float32Array | Uint8Array | Int32Array;
 
 /** A checked problem: arrays converted, lengths consistent, backend chosen. */
@@ -257,8 +269,17 @@ function refProblem(pb: Problem): RefProblem {
   };
 }
 
+/** What the labels may hold, for the message of a native label fault. */
+function labelRules(pb: Problem): LabelRules {
+  return { name: pb.names.labels, classes: pb.classes, binary: pb.classes === 1 };
+}
+
 function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
-  return { classes: pb.classes, input: pb.probabilities ? 1 : 0, device: deviceCode(pb.backend) };
+  return {
+    classes: pb.classes,
+    input: wireId('Input', pb.probabilities ? 'probabilities' : 'logits'),
+    device: deviceCode(pb.backend),
+  };
 }
 
 function countsFromArray(a: Float64Array, k: number): Counts {
@@ -313,21 +334,37 @@ function anyLossImpl(
   }
   const params = { ...nativeParams(pb), amplifier };
   if (typeof metric !== 'function') {
-    const full = { ...params, metric: metricId(metric as MetricName), beta, eps, average: average === 'micro' ? 1 : 0 };
+    const full = {
+      ...params,
+      metric: wireId('Metric', metric as MetricName),
+      beta,
+      eps,
+      average: wireId('Average', average),
+    };
     return andThen(
-      nativeCall(fn, () => native(pb.backend).anyLoss(pb.scores, pb.labels, pb.weights, out, full, async)),
+      nativeCall(
+        fn,
+        () => native(pb.backend).anyLoss(pb.scores, pb.labels, pb.weights, out, full, async),
+        labelRules(pb),
+      ),
       (loss) => ({ loss, grad: out }),
     );
   }
   // Custom metric: native pass 1 (counts, stashing into out), the scalar step here, native pass 2.
   return andThen(
-    nativeCall(fn, () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async)),
+    nativeCall(
+      fn,
+      () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async),
+      labelRules(pb),
+    ),
     (arr) => {
       const counts = Array.from({ length: pb.classes }, (_, k) => countsFromArray(arr, k));
       const { loss, dpos, dneg } = anyLossConstants(counts, average, metricFn);
       return andThen(
-        nativeCall(fn, () =>
-          native(pb.backend).confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
+        nativeCall(
+          fn,
+          () => native(pb.backend).confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
+          labelRules(pb),
         ),
         () => ({ loss, grad: out }),
       );
@@ -402,7 +439,11 @@ function softConfusionImpl(
   }
   const params = { ...nativeParams(pb), amplifier };
   return andThen(
-    nativeCall(fn, () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async)),
+    nativeCall(
+      fn,
+      () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async),
+      labelRules(pb),
+    ),
     split,
   );
 }
@@ -459,7 +500,11 @@ function overlapImpl(
   }
   const params = { ...nativeParams(pb), ...form };
   return andThen(
-    nativeCall(fn, () => native(pb.backend).overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async)),
+    nativeCall(
+      fn,
+      () => native(pb.backend).overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async),
+      labelRules(pb),
+    ),
     (loss) => ({ loss, grad: out }),
   );
 }
@@ -588,7 +633,7 @@ function elementwiseImpl(
   entry: 'binaryCrossEntropy' | 'sigmoidFocal',
 ): LossResult | Promise<LossResult> {
   const pb = problem(fn, logits, labels, o, 'logits');
-  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores);
+  const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores, 'options.out', pb.names.scores);
   const reduction = opt<'mean' | 'sum'>(o, 'reduction', 'mean');
   if (pb.backend === 'js') {
     const r = reference(refProblem(pb), reduction);
@@ -596,7 +641,7 @@ function elementwiseImpl(
   }
   const full = { ...params, sum: reduction === 'sum', device: deviceCode(pb.backend) };
   return andThen(
-    nativeCall(fn, () => native(pb.backend)[entry](pb.scores, pb.labels, pb.weights, out, full, async)),
+    nativeCall(fn, () => native(pb.backend)[entry](pb.scores, pb.labels, pb.weights, out, full, async), labelRules(pb)),
     (loss) => ({ loss, grad: out }),
   );
 }

@@ -22,8 +22,6 @@ export type MetricName = (typeof METRICS)[number];
 /** A metric of the soft counts; higher is better. fusedloss minimises 1 - metric. */
 export type CustomMetric = (counts: Counts) => number;
 
-export const metricId = (name: MetricName): number => METRICS.indexOf(name);
-
 /**
  * A custom metric's value and g_pos = d/dt M(tp + t, fn - t, fp, tn), g_neg = d/dt M(tp, fn,
  * fp + t, tn - t) at t = 0: the two directions a positive and a negative row's prediction move

@@ -2,6 +2,7 @@
 // the native CPU kernels (binding/cpu/pairs.cc, tiled: no N x N matrix), the CUDA kernels
 // (cuda/pairs.cu, tiled the same way; 'cuda-sim' runs them in the simulator) or the float64
 // reference (src/reference/pairs.ts, which builds S in full).
+import { WIRE_CONSTANTS, wireId } from '../wire-enums';
 import {
   gradBuffer,
   requireLength,
@@ -161,14 +162,15 @@ const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
   'orthogonal-projection': { ...pairSchema, gamma: nonNegative },
 };
 
-const LOSS_ID: Record<PairLossName, number> = {
-  'multi-similarity': 0,
-  contrastive: 1,
-  'triplet-batch-hard': 2,
-  circle: 3,
-  supcon: 4,
-  'nt-xent': 5,
-  'orthogonal-projection': 6,
+/** Each public function's options, for the registry (src/registry.ts). */
+export const PAIR_OPTIONS = {
+  multiSimilarity: SCHEMAS['multi-similarity'],
+  contrastive: SCHEMAS.contrastive,
+  tripletBatchHard: SCHEMAS['triplet-batch-hard'],
+  circleLoss: SCHEMAS.circle,
+  supCon: SCHEMAS.supcon,
+  ntXent: SCHEMAS['nt-xent'],
+  orthogonalProjection: SCHEMAS['orthogonal-projection'],
 };
 
 /** Rows and their labels, checked: dim from the options or from the lengths. */
@@ -201,7 +203,7 @@ function checkFinite(fn: string, name: string, v: Float32Array): void {
 }
 
 /** With normalize false a row's L2 norm must be at most this (pairs_math.h, kMaxRawNorm). */
-const MAX_RAW_NORM = 1e4;
+const MAX_RAW_NORM = WIRE_CONSTANTS.kMaxRawNorm;
 
 /** Unnormalised rows beyond MAX_RAW_NORM are refused, as the native kernels refuse them. */
 function checkRawNorms(fn: string, name: string, v: Float32Array, dim: number): void {
@@ -277,8 +279,10 @@ function runPairs(
     cuda: true,
     pairWork: pairWork(loss, yi.length, ref ? ref.y.length : yi.length, dim),
   });
-  const out = gradBuffer(fn, o.out, e.length, e);
-  const refOut = ref ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut') : undefined;
+  const out = gradBuffer(fn, o.out, e.length, e, 'options.out', 'embeddings');
+  const refOut = ref
+    ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut', 'options.reference')
+    : undefined;
   const p: PairRefParams = {
     loss,
     alpha: opt(o, 'alpha', PAIR_DEFAULTS.alpha),
@@ -312,8 +316,8 @@ function runPairs(
   }
   const params = {
     ...p,
-    loss: LOSS_ID[loss],
-    semantics: p.semantics === 'paper' ? 0 : 1,
+    loss: wireId('PairLoss', loss),
+    semantics: wireId('MsSemantics', p.semantics),
     dim,
     normalize,
     device: deviceCode(backend),

@@ -1,8 +1,10 @@
 // The log-sum-exp listwise ranking family (spec C, D): options, defaults, checks and dispatch to
 // the native CPU kernels (binding/cpu/ranking*.cc), the CUDA kernels (cuda/ranking*.cu, on a device
 // or the simulator) or the float64 reference (src/reference/ranking.ts).
+import { wireId } from '../wire-enums';
 import {
   gradBuffer,
+  labelOutOfRange,
   requireLength,
   toClassLabels,
   toFloat32,
@@ -180,6 +182,16 @@ const lambdaSchema = {
   normalize: { kind: 'boolean' },
 } satisfies Record<string, OptionSpec>;
 
+/** Each public function's options, for the registry (src/registry.ts). */
+export const RANKING_OPTIONS: Record<string, Record<string, OptionSpec>> = {
+  rankList: rankListSchema,
+  listMLE: listMLESchema,
+  listNet: listNetSchema,
+  rankNet: rankNetSchema,
+  lambdaLoss: lambdaSchema,
+  plackettLuceDistill: distillSchema,
+};
+
 type Result = LossResult | Promise<LossResult>;
 
 /**
@@ -226,7 +238,7 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
     const skip = opt(o, 'skip', 0);
     const margin = opt(o, 'margin', RANKING_DEFAULTS.margin);
     return {
-      params: { form: ['lse', 'exact', 'anchor'].indexOf(form), skip, margin },
+      params: { form: wireId('RankListForm', form), skip, margin },
       reference: (pb) => referenceRankList(pb, { form, skip, margin }),
     };
   });
@@ -293,7 +305,7 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const seed = opt(o, 'seed', RANKING_DEFAULTS.seed);
     const shuffle = ties === 'shuffle';
     return {
-      params: { weights, topK, ties: shuffle ? 1 : 0, seed },
+      params: { weights, topK, ties: wireId('Ties', ties), seed },
       reference: (pb) => referenceListMLE(pb, { weights: weights ?? undefined, topK, shuffle, seed }),
     };
   });
@@ -338,7 +350,7 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const target = opt<'softmax' | 'normalize'>(o, 'target', RANKING_DEFAULTS.target);
     const temperature = opt(o, 'temperature', RANKING_DEFAULTS.temperature);
     return {
-      params: { target: target === 'normalize' ? 1 : 0, temperature },
+      params: { target: wireId('ListNetTarget', target), temperature },
       reference: (pb) => referenceListNet(pb, target, temperature),
     };
   });
@@ -381,7 +393,7 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const sigma = opt(o, 'sigma', RANKING_DEFAULTS.sigma);
     const weighting = opt<'none' | 'label-diff' | 'label-diff-squared'>(o, 'weighting', RANKING_DEFAULTS.weighting);
     return {
-      params: { sigma, weighting: ['none', 'label-diff', 'label-diff-squared'].indexOf(weighting) },
+      params: { sigma, weighting: wireId('PairWeighting', weighting) },
       reference: (pb) => referenceRankNet(pb, sigma, weighting),
     };
   });
@@ -431,7 +443,7 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
       normalize: opt(o, 'normalize', RANKING_DEFAULTS.normalize),
     };
     return {
-      params: { ...r, scheme: SCHEMES.indexOf(r.scheme), mean: r.reduction === 'mean' },
+      params: { ...r, scheme: wireId('LambdaScheme', r.scheme), mean: r.reduction === 'mean' },
       reference: (pb) => referenceLambdaLoss(pb, r),
       top: LAMBDA_MAX_RELEVANCE,
     };
@@ -495,7 +507,7 @@ function distillImpl(
   requireLength(fn, 'teacherLogits', t.length, s.length, 'the layout of the student logits');
   const classes = rows === 0 ? 0 : s.length / rows;
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: 0 });
-  const out = gradBuffer(fn, o.out, s.length, s);
+  const out = gradBuffer(fn, o.out, s.length, s, 'options.out', 'studentLogits');
   const tau = opt(o, 'tau', RANKING_DEFAULTS.tau);
   if (backend === 'js') {
     checkDistillValues(fn, s, t, y, classes);
@@ -503,8 +515,14 @@ function distillImpl(
     return withGrad(out, r.loss, r.grad);
   }
   return andThen(
-    nativeCall(fn, () =>
-      native(backend).plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async),
+    nativeCall(
+      fn,
+      () => native(backend).plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async),
+      {
+        name: 'labels',
+        classes,
+        binary: false,
+      },
     ),
     (loss) => ({ loss, grad: out }),
   );
@@ -526,12 +544,8 @@ function checkDistillValues(fn: string, s: Float32Array, t: Float32Array, y: Int
         }
       }
     }
-    if (!(y[row] >= 0 && y[row] < classes)) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: labels[${row}] = ${y[row]} is out of range; binary labels must be in [0, 1], class ids in [0, classes)`,
-      );
-    }
+    if (!(y[row] >= 0 && y[row] < classes))
+      throw labelOutOfRange(fn, { name: 'labels', classes, binary: false }, row, y[row]);
   }
 }
 

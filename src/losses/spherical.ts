@@ -2,7 +2,9 @@
 // defaults, checks and dispatch to the native CPU kernels (binding/cpu/spherical.cc) or the
 // float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
 // logits and its target class.
+import { wireId } from '../wire-enums';
 import {
+  allocate,
   checkValues,
   checkWeight,
   gradBuffer,
@@ -182,6 +184,13 @@ const softmaxSchema: Record<string, OptionSpec> = {
   margin: { kind: 'number', min: 0, max: 1e6 },
 };
 
+/** Each public function's options, for the registry (src/registry.ts). */
+export const SPHERICAL_OPTIONS = {
+  zLoss: zLossSchema,
+  sphericalLoss: sphericalSchema,
+  softmaxCrossEntropy: softmaxSchema,
+};
+
 /** The options each softmax form reads besides the shared ones. */
 const FORM_OPTIONS: Record<SoftmaxForm, readonly string[]> = {
   ce: ['labelSmoothing'],
@@ -224,7 +233,7 @@ function problem(fn: string, logits: unknown, targets: unknown, o: Record<string
     targets: t,
     classes,
     reduction: opt<Reduction>(o, 'reduction', 'mean'),
-    out: gradBuffer(fn, o.out, x.length, x),
+    out: gradBuffer(fn, o.out, x.length, x, 'options.out', 'logits'),
     backend: resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: 0 }),
   };
 }
@@ -236,8 +245,6 @@ function refProblem(pb: Problem, weights?: Float32Array, ignoreIndex?: number): 
   checkValues(pb.fn, NAMES, pb.logits, pb.targets, weights, { classes: pb.classes, binary: false, ignoreIndex });
   return { logits: pb.logits, targets: pb.targets, classes: pb.classes };
 }
-
-const REDUCTION_ID: Record<Reduction, number> = { mean: 0, sum: 1, none: 2 };
 
 /**
  * Per-row losses are float32: a row whose loss (computed in double) lies beyond float32's range,
@@ -265,22 +272,16 @@ function fromReference(pb: Problem, r: RefResult): LossResult | RowLossResult {
 function viaNative(
   pb: Problem,
   call: (rowLoss: Float32Array | null) => number | Promise<number>,
+  ignoreIndex?: number,
 ): LossResult | RowLossResult | Promise<LossResult | RowLossResult> {
-  const rowLoss = pb.reduction === 'none' ? new Float32Array(pb.targets.length) : null;
+  const rowLoss = pb.reduction === 'none' ? allocate(pb.fn, 'the row losses', Float32Array, pb.targets.length) : null;
   return andThen(
-    nativeCall(pb.fn, () => call(rowLoss)),
+    nativeCall(pb.fn, () => call(rowLoss), { name: NAMES.labels, classes: pb.classes, binary: false, ignoreIndex }),
     (loss) => (rowLoss ? { loss: checkedRows(pb.fn, rowLoss), grad: pb.out } : { loss, grad: pb.out }),
   );
 }
 
 // ---- zLoss and sphericalLoss ----
-
-const KIND_ID: Record<SphericalKind, number> = {
-  'z-loss': 0,
-  mse: 1,
-  'log-spherical-softmax': 2,
-  'log-taylor-softmax': 3,
-};
 
 function sphericalImpl(
   logits: unknown,
@@ -300,9 +301,9 @@ function sphericalImpl(
   if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
   const nativeParams = {
     ...params,
-    kind: KIND_ID[kind],
+    kind: wireId('SphericalKind', kind),
     classes: pb.classes,
-    reduction: REDUCTION_ID[pb.reduction],
+    reduction: wireId('Reduction', pb.reduction),
     device: deviceCode(pb.backend),
   };
   return viaNative(pb, (rowLoss) =>
@@ -408,8 +409,6 @@ export async function sphericalLossAsync<O extends SphericalLossOptions>(
 
 // ---- softmaxCrossEntropy ----
 
-const FORM_ID: Record<SoftmaxForm, number> = { ce: 0, 'comp-sum': 1, gce: 1, mae: 1, focal: 2, 'ldr-kl': 3 };
-
 function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: string, async: boolean) {
   const o = readOptions(fn, options, softmaxSchema);
   const form = opt(o, 'form', SPHERICAL_DEFAULTS.form);
@@ -448,8 +447,8 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
   const tau = form === 'gce' ? 1 + p.q : form === 'mae' ? 2 : p.tau;
   const nativeParams = {
     classes: pb.classes,
-    reduction: REDUCTION_ID[pb.reduction],
-    form: FORM_ID[form],
+    reduction: wireId('Reduction', pb.reduction),
+    form: wireId('SoftmaxForm', form),
     temperature: p.temperature,
     smoothing: p.labelSmoothing,
     tau,
@@ -461,17 +460,20 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
     ignoreIndex: p.ignoreIndex,
     device: deviceCode(pb.backend),
   };
-  return viaNative(pb, (rowLoss) =>
-    native(pb.backend).softmaxLoss(
-      pb.logits,
-      pb.targets,
-      weights ?? null,
-      classWeights ?? null,
-      pb.out,
-      rowLoss,
-      nativeParams,
-      async,
-    ),
+  return viaNative(
+    pb,
+    (rowLoss) =>
+      native(pb.backend).softmaxLoss(
+        pb.logits,
+        pb.targets,
+        weights ?? null,
+        classWeights ?? null,
+        pb.out,
+        rowLoss,
+        nativeParams,
+        async,
+      ),
+    p.ignoreIndex,
   );
 }
 

@@ -1,0 +1,192 @@
+// The array arguments of each native entry point (binding/napi), and the guard every call to the
+// addon goes through: outputs must not share memory with any other argument; a buffer an async
+// call in flight will write is refused to every other call until that call settles; and an async
+// call works on private copies, so that nothing the caller does meanwhile (transferring a buffer
+// to a Worker, which may free it) can leave the native work reading or writing freed memory.
+//
+// Copying, not pinning or refusing: N-API (Node 20) cannot keep an ArrayBuffer from being
+// transferred, and refusing transferable buffers would refuse every ArrayBuffer. The copies cost
+// one memcpy of each input and of each output back; measured in bench/async-copy.ts.
+import { typeError } from './errors';
+
+/** An array argument: its position, its name in the public API, and whether the call writes it. */
+interface Slot {
+  at: number;
+  name: string;
+  /** 'out': written only (its copy starts zeroed); 'inout': read, then written. */
+  writes?: 'out' | 'inout';
+}
+
+const OUT: Slot = { at: 3, name: 'options.out', writes: 'out' };
+const confusion = (scores: string): Slot[] => [
+  { at: 0, name: scores },
+  { at: 1, name: 'labels' },
+  { at: 2, name: 'options.weights' },
+  OUT,
+];
+const list: Slot[] = [{ at: 0, name: 'scores' }, { at: 1, name: 'relevance' }, { at: 2, name: 'options.offsets' }, OUT];
+
+/** The array slots of every native loss entry point, in the order binding/napi takes them. */
+export const WIRE_ARRAYS = {
+  confusionCounts: confusion('scores'),
+  confusionBackward: [
+    ...confusion('scores').slice(0, 3),
+    { ...OUT, writes: 'inout' }, // holds what confusionCounts stashed
+    { at: 4, name: 'dpos' },
+    { at: 5, name: 'dneg' },
+  ],
+  anyLoss: confusion('scores'),
+  overlapLoss: confusion('scores'),
+  binaryCrossEntropy: confusion('logits'),
+  sigmoidFocal: confusion('logits'),
+  sphericalLoss: [
+    { at: 0, name: 'logits' },
+    { at: 1, name: 'targets' },
+    { at: 2, name: 'options.out', writes: 'out' },
+    { at: 3, name: 'the row losses', writes: 'out' },
+  ],
+  softmaxLoss: [
+    { at: 0, name: 'logits' },
+    { at: 1, name: 'targets' },
+    { at: 2, name: 'options.weights' },
+    { at: 3, name: 'options.classWeights' },
+    { at: 4, name: 'options.out', writes: 'out' },
+    { at: 5, name: 'the row losses', writes: 'out' },
+  ],
+  listMLE: list,
+  rankList: list,
+  listNet: list,
+  rankNet: list,
+  lambdaLoss: list,
+  pairLoss: [
+    { at: 0, name: 'embeddings' },
+    { at: 1, name: 'labels' },
+    { at: 2, name: 'options.reference' },
+    { at: 3, name: 'options.referenceLabels' },
+    { at: 4, name: 'options.out', writes: 'out' },
+    { at: 5, name: 'options.referenceOut', writes: 'out' },
+  ],
+  plackettLuceDistill: [
+    { at: 0, name: 'studentLogits' },
+    { at: 1, name: 'teacherLogits' },
+    { at: 2, name: 'labels' },
+    { at: 3, name: 'options.out', writes: 'out' },
+  ],
+} satisfies Record<string, Slot[]>;
+
+/** The typed arrays the addon takes. */
+type View = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteLength > 0 &&
+    b.byteLength > 0 &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** Byte ranges of buffers that async calls in flight will write, by buffer. */
+const inFlight = new WeakMap<ArrayBufferLike, ArrayBufferView[]>();
+let inFlightCount = 0;
+
+/** Refuses `v` when an async call in flight writes memory it shares. */
+export function checkNotInFlight(fn: string, name: string, v: ArrayBufferView): void {
+  if (inFlightCount === 0) return;
+  for (const w of inFlight.get(v.buffer) ?? []) {
+    if (overlaps(v, w)) {
+      throw typeError(
+        'ERR_FUSEDLOSS_BUFFER_IN_USE',
+        `${fn}${fn ? ': ' : ''}${name} shares memory with the output of an async call still in flight; await that call before reusing its buffer`,
+      );
+    }
+  }
+}
+
+/** Refuses an output that shares memory with any other argument, naming both. */
+export function checkDisjoint(
+  fn: string,
+  arrays: ReadonlyArray<readonly [string, ArrayBufferView, boolean, ...unknown[]]>,
+): void {
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      const [a, b] = arrays[i][2] ? [arrays[i], arrays[j]] : [arrays[j], arrays[i]];
+      // Two inputs may share memory.
+      if (a[2] && overlaps(a[1], b[1])) {
+        throw typeError(
+          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+          `${fn}${fn ? ': ' : ''}${a[0]} must not share memory with ${b[0]}: the call writes one while it reads or writes the other`,
+        );
+      }
+    }
+  }
+}
+
+function track(outputs: ArrayBufferView[], add: boolean): void {
+  for (const o of outputs) {
+    const list = inFlight.get(o.buffer) ?? [];
+    if (add) list.push(o);
+    else list.splice(list.indexOf(o), 1);
+    if (list.length) inFlight.set(o.buffer, list);
+    else inFlight.delete(o.buffer);
+  }
+  inFlightCount += add ? outputs.length : -outputs.length;
+}
+
+/** A view whose ArrayBuffer was detached reads as length 0. */
+function detached(v: View, length: number): boolean {
+  return v.length !== length;
+}
+
+/** `entry` of the addon, guarded (see the top of this file). Errors are prefixed by nativeCall. */
+function guard(entry: (...args: unknown[]) => unknown, slots: readonly Slot[]) {
+  return (...args: unknown[]): unknown => {
+    const present = slots
+      .filter((s) => ArrayBuffer.isView(args[s.at]))
+      .map((s) => [s.name, args[s.at] as View, s.writes !== undefined, s] as const);
+    checkDisjoint('', present);
+    for (const [name, v] of present) checkNotInFlight('', name, v);
+    if (args[args.length - 1] !== true) return entry(...args);
+    // Async: private copies in, outputs copied back when the call settles.
+    const copy = [...args];
+    const outputs: Array<[View, View, string]> = [];
+    for (const [name, v, , s] of present) {
+      copy[s.at] = s.writes === 'out' ? new (v.constructor as new (n: number) => View)(v.length) : v.slice();
+      if (s.writes) outputs.push([v, copy[s.at] as View, name]);
+    }
+    const mine = outputs.map(([v]) => v);
+    const p = entry(...copy) as Promise<unknown>;
+    track(mine, true);
+    const settle = () => track(mine, false);
+    return p.then(
+      (r) => {
+        settle();
+        for (const [v, c, name] of outputs) {
+          if (detached(v, c.length)) {
+            throw typeError(
+              'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+              `${name}'s ArrayBuffer was detached (transferred) during the call; its result is lost`,
+            );
+          }
+          (v as Float32Array).set(c as Float32Array);
+        }
+        return r;
+      },
+      (e: unknown) => {
+        settle();
+        throw e;
+      },
+    );
+  };
+}
+
+/** The addon with every loss entry point guarded. */
+export function guardAddon<A extends object>(addon: A): A {
+  const guarded: Record<string, unknown> = { ...(addon as Record<string, unknown>) };
+  for (const [name, slots] of Object.entries(WIRE_ARRAYS)) {
+    const entry = (addon as Record<string, unknown>)[name];
+    if (typeof entry === 'function') guarded[name] = guard(entry as (...args: unknown[]) => unknown, slots);
+  }
+  return guarded as A;
+}

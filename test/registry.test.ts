@@ -1,0 +1,43 @@
+// The registry (src/registry.ts) lists every public loss: a function exported from src/index.ts
+// that is neither in it nor one of the few non-loss exports fails here, and so does an entry whose
+// functions are not the exported ones or whose sample call does not run.
+import { describe, expect, it } from 'vitest';
+import * as fl from '../src';
+import { LOSS_LIST, LOSSES } from '../src/registry';
+import { FUSED_LOSSES } from '../src/tfjs/table';
+
+/** Public functions that are not losses. */
+const NOT_LOSSES = ['backends', 'setThreads', 'getThreads', 'SphericalHead'];
+
+describe('the loss registry', () => {
+  it('holds every public function of src/index.ts, sync and async, as exported', () => {
+    const exported = Object.entries(fl).filter(([name, v]) => typeof v === 'function' && !NOT_LOSSES.includes(name));
+    const registered = new Map(LOSS_LIST.flatMap((e) => [[e.sync, e.name] as const, [e.async, e.name] as const]));
+    const missing = exported.filter(([, v]) => !registered.has(v as never)).map(([name]) => name);
+    expect(missing).toEqual([]);
+    for (const e of LOSS_LIST) {
+      expect((fl as Record<string, unknown>)[e.name]).toBe(e.sync);
+      expect((fl as Record<string, unknown>)[`${e.name}Async`]).toBe(e.async);
+    }
+  });
+
+  it("gives every loss with a gradient to TensorFlow.js, under the registry's layout", () => {
+    const withGrad = LOSS_LIST.filter((e) => e.layout !== 'counts');
+    expect(Object.keys(FUSED_LOSSES).sort()).toEqual(withGrad.map((e) => e.name).sort());
+    for (const e of withGrad) expect(FUSED_LOSSES[e.name as keyof typeof FUSED_LOSSES].layout).toBe(e.layout);
+  });
+
+  it('has sample calls that run on the reference and agree with the default backend', () => {
+    for (const e of LOSS_LIST) {
+      const args = e.sample('small');
+      const options = args.pop() as object;
+      const run = e.sync as (...a: unknown[]) => { loss?: unknown };
+      const js = run(...args, { ...options, backend: 'js' });
+      const auto = run(...args, options);
+      expect(typeof js, e.name).toBe('object');
+      if (typeof js.loss === 'number')
+        expect(Math.abs((auto.loss as number) - js.loss), e.name).toBeLessThan(1e-3 * Math.max(1, Math.abs(js.loss)));
+    }
+    expect(Object.keys(LOSSES)).toContain('anyLoss');
+  });
+});
