@@ -482,23 +482,23 @@ template <bool Weighted, class Cell, class L>
 FL_SIMD_CLONES void elementwise_rows(const float* __restrict x, const L* __restrict y,
                                      const float* __restrict w, int64_t b, int64_t e, Cell cell,
                                      float scale, float* __restrict g, double* loss) {
-  double acc[kLanes] = {};  // terms are >= 0: float blocks as in binary_sums
+  // Double lanes, not float blocks as in binary_sums: a term reaches |x| (3e38 for a confident,
+  // wrong logit), and a float block of them overflows.
+  double acc[kLanes] = {};
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
     const int64_t end = std::min(e, block + kBlockSteps * kLanes);
-    float f[kLanes] = {};
     float ybuf[kBlockSteps * kLanes];
     const float* yf = float_labels(y, block, end, ybuf);
     auto add = [&](int64_t k, int j) {
       const float wi = Weighted ? w[k] : 1.0f;
       const ElementLoss t = cell(x[k], yf[k - block]);
-      f[j] += wi * t.loss;
+      acc[j] += static_cast<double>(wi) * t.loss;
       g[k] = scale * wi * t.grad;
     };
     int64_t i = block;
     for (; i + kLanes <= end; i += kLanes)
       for (int j = 0; j < kLanes; ++j) add(i + j, j);
     for (int j = 0; i < end; ++i, ++j) add(i, j);
-    for (int j = 0; j < kLanes; ++j) acc[j] += f[j];
   }
   for (int j = 0; j < kLanes; ++j) *loss += acc[j];
 }

@@ -336,7 +336,7 @@ FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent) 
       for (int32_t i = 0; i < m; ++i) Q[p[i]] += inv[i + 1];  // Q[m]: no constraint
     }
     const float* __restrict enter = adjacent ? inv : Q;  // Q_k's new terms at k
-    const SigmoidSoftplus outer = sigmoid_softplus(static_cast<float>(std::log(W)));
+    const SigmoidSoftplusWide outer = sigmoid_softplus_wide(std::log(W));
     const float c = static_cast<float>(outer.sigmoid / W);
     prefix_sums(
         m, [&](int32_t b, Vec8& x) FL_LAMBDA_INLINE { load_vec(x, enter + b); },
@@ -367,7 +367,7 @@ FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent) 
   float* __restrict enter = sc.enter.data();
   std::fill(enter, enter + m, 0.0f);
   for (int32_t i = 0; i < m && p[i] < m; ++i) enter[p[i]] += e[i];  // p is non-decreasing
-  const SigmoidSoftplus outer = sigmoid_softplus(static_cast<float>(top_a + log_pos(sum)));
+  const SigmoidSoftplusWide outer = sigmoid_softplus_wide(top_a + std::log(sum));
   descend(sc, m, enter, e, outer.sigmoid);
   return outer.softplus;
 }

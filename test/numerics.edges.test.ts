@@ -1,0 +1,148 @@
+// Issue 18's edge cases, one test each, against the float64 truth of numerics.truth.ts (dual
+// numbers, written apart from src/reference): confident BCE, Z-loss at extreme scales, finite
+// inputs near FLT_MAX, ranking gradients at large scores, normalize: false pair losses.
+import { describe, expect, it } from 'vitest';
+import {
+  binaryCrossEntropy,
+  circleLoss,
+  lambdaLoss,
+  listMLE,
+  listNet,
+  multiSimilarity,
+  plackettLuceDistill,
+  rankList,
+  rankNet,
+  sigmoidFocal,
+  softmaxCrossEntropy,
+  supCon,
+  zLoss,
+} from '../src';
+import { expectTruth } from './numerics.expect';
+import {
+  bceTruth,
+  circleTruth,
+  focalTruth,
+  gceTruth,
+  listMLETruth,
+  listNetTruth,
+  multiSimilarityTruth,
+  pldTruth,
+  rankListTruth,
+  rankNetTruth,
+  softmaxTruth,
+  supConTruth,
+  truth,
+  zLossTruth,
+} from './numerics.truth';
+
+const NATIVE = ['cpu', 'cuda-sim'] as const;
+const f32 = (xs: number[]) => Float32Array.from(xs);
+
+describe.each(NATIVE)('%s at the edges', (backend) => {
+  it('binaryCrossEntropy keeps a confident, correct logit small loss and gradient', () => {
+    for (const [x, y] of [
+      [10, 1],
+      [15, 1],
+      [20, 1],
+      [30, 1],
+      [-15, 0],
+      [-60, 0],
+    ]) {
+      const got = binaryCrossEntropy(f32([x]), f32([y]), { backend });
+      expectTruth(got, truth(1, bceTruth([y]), f32([x])), `x=${x} y=${y}`);
+    }
+  });
+
+  it('binaryCrossEntropy and sigmoidFocal stay finite and right at +-3e38', () => {
+    const x = f32([3e38, -3e38, 3e38, -3e38, 1e36]);
+    const y = f32([0, 1, 1, 0, 0]);
+    expectTruth(binaryCrossEntropy(x, y, { backend }), truth(5, bceTruth(y), x));
+    expectTruth(sigmoidFocal(x, y, { backend }), truth(5, focalTruth(y, 2, 0.25), x));
+    const wide = f32([1e36]);
+    expectTruth(sigmoidFocal(wide, f32([0]), { backend }), truth(1, focalTruth([0], 2, 0.25), wide));
+  });
+
+  it('zLoss is scale-invariant from 1e-30 to 3e38, denormals included', () => {
+    const base = [0.3, -1.2, 2.0, 0.5, 1.1, -0.4];
+    const targets = Int32Array.from([2, 1]);
+    for (const scale of [1e-30, 1e-25, 1e-6, 1, 1e20, 1e30, 1e38]) {
+      const x = f32(base.map((v) => v * scale));
+      expectTruth(zLoss(x, targets, { classes: 3, backend }), truth(6, zLossTruth(targets, 3), x), `scale ${scale}`);
+    }
+    // Denormal logits: the loss is still 0.811 (the gradient, ~1/sigma, is beyond float's range).
+    const tiny = f32(base.map((v) => v * 1e-40));
+    const want = truth(6, zLossTruth(targets, 3), tiny).loss;
+    expect(Math.abs(zLoss(tiny, targets, { classes: 3, backend }).loss - want)).toBeLessThan(1e-5 * want);
+  });
+
+  it('rankNet, lambdaLoss and rankList give a finite loss for scores at +-3e38', () => {
+    const s = f32([3e38, -3e38, 1e38]);
+    const r = f32([0, 1, 2]);
+    expectTruth(rankNet(s, r, { backend }), truth(3, rankNetTruth(r), s));
+    expectTruth(rankList(s, r, { backend }), truth(3, rankListTruth(r), s));
+    expectTruth(rankList(s, r, { backend, form: 'exact' }), truth(3, rankListExact(r), s));
+    // LambdaLoss's default scheme is RankNet's pair term in log2 units, summed over the 3 pairs.
+    const lam = lambdaLoss(s, r, { backend });
+    const rn = truth(3, rankNetTruth(r), s);
+    const k = 3 * Math.LOG2E;
+    expectTruth(lam, { loss: rn.loss * k, grad: rn.grad.map((g) => g * k) });
+  });
+
+  it('listNet, listMLE and rankList keep their gradients at large scores', () => {
+    const base = [0.3, -0.2, 0.9, 0.1, -0.7];
+    const r = f32([1, 0, 2, 0, 3]);
+    for (const scale of [1e4, 1e8, 1e15, 1e20, 1e30]) {
+      const s = f32(base.map((v) => v * scale));
+      const at = `scale ${scale}`;
+      expectTruth(listNet(s, r, { backend }), truth(5, listNetTruth(r), s), `listNet ${at}`);
+      expectTruth(listMLE(s, r, { backend }), truth(5, listMLETruth(r), s), `listMLE ${at}`);
+      expectTruth(rankList(s, r, { backend }), truth(5, rankListTruth(r), s), `rankList ${at}`);
+    }
+  });
+
+  it('normalize: false pair losses agree with the truth at row norms 5 to 9e3', () => {
+    const dir = [0.6, 0.8, 1, 0, 0.28, 0.96, -0.8, 0.6, 0, 1, 0.8, -0.6];
+    const labels = Int32Array.from([0, 0, 1, 1, 0, 1]);
+    const o = { dim: 2, normalize: false, backend } as const;
+    for (const norm of [5, 10, 30]) {
+      const x = f32(dir.map((v) => v * norm));
+      const at = `norm ${norm}`;
+      expectTruth(circleLoss(x, labels, o), truth(12, circleTruth(labels, 2, 0.4, 80), x), `circle ${at}`);
+      expectTruth(supCon(x, labels, o), truth(12, supConTruth(labels, 2, 0.07, 0.07), x), `supCon ${at}`);
+      expectTruth(multiSimilarity(x, labels, o), truth(12, msTruth(labels), x), `multiSimilarity ${at}`);
+    }
+    const big = f32(dir.map((v) => v * 9e3));
+    expectTruth(circleLoss(big, labels, o), truth(12, circleTruth(labels, 2, 0.4, 80), big), 'circle 9e3');
+    const same = f32([9e3, 0, 9e3, 0, 0, 9e3, 0, 9e3]);
+    const two = Int32Array.from([0, 0, 1, 1]);
+    expectTruth(multiSimilarity(same, two, o), truth(8, msTruth(two), same), 'identical rows 9e3');
+  });
+});
+
+describe.each(['js', ...NATIVE] as const)('%s with huge logits (the reference too)', (backend) => {
+  it('softmaxCrossEntropy and gce at 1e30', () => {
+    const x = f32([1e30, 1e30, -1e30, 5e29, 1e30, 1e30]);
+    const t = Int32Array.from([0, 2]);
+    expectTruth(softmaxCrossEntropy(x, t, { backend }), truth(6, softmaxTruth(t, 3), x));
+    const gce = softmaxCrossEntropy(x, t, { backend, form: 'gce', q: 0.7 });
+    expectTruth(gce, truth(6, gceTruth(t, 3, 0.7), x), 'gce');
+  });
+
+  it('plackettLuceDistill with teacher logits of 1e37', () => {
+    if (backend === 'cuda-sim') return; // no CUDA kernel for PLD yet
+    const student = f32([0.5, -1, 2, 0.25, 1, -0.5, 0, 3]);
+    const teacher = f32([1e37, 1e37, -1e37, 1e37, 3e36, 1e37, 1e37, -2e37]);
+    const labels = Int32Array.from([2, 0]);
+    const got = plackettLuceDistill(student, teacher, labels, { backend });
+    expectTruth(got, truth(8, pldTruth(teacher, labels, 4, 4), student));
+  });
+});
+
+const msTruth = (labels: Int32Array) => multiSimilarityTruth(labels, 2, 2, 50, 0.5, 0.1);
+
+/** RankList's exact form over every preferred pair: the sum of RankNet's pair terms. */
+const rankListExact = (r: Float32Array) => {
+  const rn = rankNetTruth(r);
+  const pairs = Array.from(r).flatMap((ri) => Array.from(r).filter((rj) => ri > rj)).length;
+  return (s: Parameters<typeof rn>[0]) => rn(s).mul(pairs);
+};
