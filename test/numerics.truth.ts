@@ -191,47 +191,60 @@ export const rankListTruth = (r: ArrayLike<number>) => (s: X) => {
   return pairs.length ? softplus(lse(pairs.map(([i, j]) => s(j).sub(s(i))))) : C(0);
 };
 
-/** The similarity matrix of rows (normalize: false), and each pair's role by label. */
-function sims(x: X, labels: ArrayLike<number>, dim: number): D[][] {
+/** The similarity matrix of the rows, L2-normalised first (as F.normalize) unless `plain`. */
+function sims(x: X, labels: ArrayLike<number>, dim: number, plain = true): D[][] {
   const n = labels.length;
-  return range(n).map((i) => range(n).map((j) => sum(range(dim).map((k) => x(i * dim + k).mul(x(j * dim + k))))));
+  const rows = range(n).map((i) => {
+    const f = range(dim).map((k) => x(i * dim + k));
+    if (plain) return f;
+    // the norm about the largest entry, so that squares of 3e38 or 1e-30 stay in double's range
+    const big = Math.max(...f.map((v) => Math.abs(v.v)), 1e-300);
+    const norm = sqrt(sum(f.map((v) => pow(v.div(big), 2)))).mul(big);
+    return f.map((v) => v.div(norm.v > 1e-12 ? norm : C(1e-12)));
+  });
+  return range(n).map((i) => range(n).map((j) => sum(range(dim).map((k) => rows[i][k].mul(rows[j][k])))));
 }
 const role = (labels: ArrayLike<number>, i: number, j: number) =>
   i === j ? null : labels[i] === labels[j] ? 'pos' : 'neg';
 
 /** Circle loss (spec E.4), normalize: false, a_p and a_n held constant; mean over rows with both roles. */
-export const circleTruth = (labels: ArrayLike<number>, dim: number, m: number, gamma: number) => (x: X) => {
-  const S = sims(x, labels, dim);
-  const rows: D[] = [];
-  for (const i of range(labels.length)) {
-    const P = range(labels.length).filter((j) => role(labels, i, j) === 'pos');
-    const N = range(labels.length).filter((j) => role(labels, i, j) === 'neg');
-    if (!P.length || !N.length) continue;
-    const lp = P.map((j) => S[i][j].sub(1 - m).mul(-gamma * Math.max(1 + m - S[i][j].v, 0)));
-    const ln = N.map((j) => S[i][j].sub(m).mul(gamma * Math.max(S[i][j].v + m, 0)));
-    rows.push(softplus(lse(lp).add(lse(ln))));
-  }
-  return mean(rows);
-};
+export const circleTruth =
+  (labels: ArrayLike<number>, dim: number, m: number, gamma: number, plain = true) =>
+  (x: X) => {
+    const S = sims(x, labels, dim, plain);
+    const rows: D[] = [];
+    for (const i of range(labels.length)) {
+      const P = range(labels.length).filter((j) => role(labels, i, j) === 'pos');
+      const N = range(labels.length).filter((j) => role(labels, i, j) === 'neg');
+      if (!P.length || !N.length) continue;
+      const lp = P.map((j) => S[i][j].sub(1 - m).mul(-gamma * Math.max(1 + m - S[i][j].v, 0)));
+      const ln = N.map((j) => S[i][j].sub(m).mul(gamma * Math.max(S[i][j].v + m, 0)));
+      rows.push(softplus(lse(lp).add(lse(ln))));
+    }
+    return mean(rows);
+  };
 
 /** Supervised contrastive (Khosla et al.), normalize: false: mean over anchors with a positive. */
-export const supConTruth = (labels: ArrayLike<number>, dim: number, tau: number, tauB: number) => (x: X) => {
-  const S = sims(x, labels, dim);
-  const rows: D[] = [];
-  for (const i of range(labels.length)) {
-    const others = range(labels.length).filter((j) => j !== i);
-    const P = others.filter((j) => role(labels, i, j) === 'pos');
-    if (!P.length) continue;
-    const l = lse(others.map((j) => S[i][j].div(tau)));
-    rows.push(mean(P.map((j) => S[i][j].div(tau).sub(l))).mul(-tau / tauB));
-  }
-  return mean(rows);
-};
+export const supConTruth =
+  (labels: ArrayLike<number>, dim: number, tau: number, tauB: number, plain = true) =>
+  (x: X) => {
+    const S = sims(x, labels, dim, plain);
+    const rows: D[] = [];
+    for (const i of range(labels.length)) {
+      const others = range(labels.length).filter((j) => j !== i);
+      const P = others.filter((j) => role(labels, i, j) === 'pos');
+      if (!P.length) continue;
+      const l = lse(others.map((j) => S[i][j].div(tau)));
+      rows.push(mean(P.map((j) => S[i][j].div(tau).sub(l))).mul(-tau / tauB));
+    }
+    return mean(rows);
+  };
 
 /** Multi-Similarity, pytorch-metric-learning's semantics, normalize: false; mining on values. */
 export const multiSimilarityTruth =
-  (labels: ArrayLike<number>, dim: number, alpha: number, beta: number, base: number, eps: number) => (x: X) => {
-    const S = sims(x, labels, dim);
+  (labels: ArrayLike<number>, dim: number, alpha: number, beta: number, base: number, eps: number, plain = true) =>
+  (x: X) => {
+    const S = sims(x, labels, dim, plain);
     const n = labels.length;
     const rows = range(n).map((i) => {
       const P = range(n).filter((j) => role(labels, i, j) === 'pos');
@@ -249,6 +262,9 @@ export const multiSimilarityTruth =
 
 // The agreement DESIGN.md sets: loss within 1e-5 relative, gradient within 1e-4 of its largest
 // entry. Differences below float's smallest normal (1.2e-38), which float32 cannot hold, count as 0.
+// `unit` (optional) is the size of the terms a gradient entry is a difference of (softmax minus
+// target: 1); where the true gradient cancels to far below it (a constant row: exactly 0), float32
+// can only return rounding noise of about 1e-7 unit, so the error is taken over max(largest, 1e-3 unit).
 const FLT_MIN = 1.1754943508222875e-38;
 
 export interface Truth {
@@ -257,7 +273,7 @@ export interface Truth {
 }
 
 /** How far a result is from the truth: loss relative error, gradient error over its largest entry. */
-export function truthErrors(got: { loss: number | Float32Array; grad: ArrayLike<number> }, want: Truth) {
+export function truthErrors(got: { loss: number | Float32Array; grad: ArrayLike<number> }, want: Truth, unit = 0) {
   const loss = Number(got.loss);
   const lossErr = Math.abs(loss - want.loss) <= FLT_MIN ? 0 : Math.abs(loss - want.loss) / Math.abs(want.loss);
   let diff = 0,
@@ -266,6 +282,6 @@ export function truthErrors(got: { loss: number | Float32Array; grad: ArrayLike<
     diff = Math.max(diff, Math.abs(got.grad[i] - want.grad[i]));
     scale = Math.max(scale, Math.abs(want.grad[i]));
   }
-  const gradErr = diff <= FLT_MIN ? 0 : diff / scale;
+  const gradErr = diff <= FLT_MIN ? 0 : diff / Math.max(scale, 1e-3 * unit);
   return { lossErr: Number.isNaN(lossErr) ? Infinity : lossErr, gradErr: Number.isNaN(gradErr) ? Infinity : gradErr };
 }
