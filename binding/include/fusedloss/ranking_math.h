@@ -177,15 +177,21 @@ FL_HD bool constrained(float ri, float rj, float margin) {
 
 // The pairwise logistic term of RankNet and LambdaLoss for d = s_i - s_j, i preferred:
 // loss w softplus(-sigma d), and c = d loss / d s_j = -d loss / d s_i = w sigma sigmoid(-sigma d).
-// d and the loss in double: at |s| = 3e38 they exceed float's range.
+// The loss is a double: at |s| near FLT_MAX, sigma d exceeds float's range, and only then is the
+// argument taken in double (the float form is cheaper in the O(n^2) pair loops).
 struct PairTerm {
   double loss;
   float c;
 };
 
 FL_HD PairTerm pair_logistic(float si, float sj, float sigma, float w) {
-  const SigmoidSoftplusWide t = sigmoid_softplus_wide(-sigma * (static_cast<double>(si) - sj));
-  return PairTerm{w * t.softplus, w * sigma * t.sigmoid};
+  const float t = -sigma * (si - sj);
+  if (std::fabs(t) <= FLT_MAX) {
+    const SigmoidSoftplus f = sigmoid_softplus(t);
+    return PairTerm{static_cast<double>(w) * f.softplus, w * sigma * f.sigmoid};
+  }
+  const SigmoidSoftplusWide f = sigmoid_softplus_wide(-sigma * (static_cast<double>(si) - sj));
+  return PairTerm{w * f.softplus, w * sigma * f.sigmoid};
 }
 
 // LambdaLoss discount of 1-based rank rho, log2(1 + rho), and ndcgLoss2's
