@@ -35,8 +35,9 @@ import {
   type Truth,
 } from './numerics.truth';
 
-// 20: where a confident logit's softplus(x) - x used to cancel (binary cross-entropy).
-const SCALES = [1e-30, 1e-6, 1, 20, 1e4, 1e15, 1e30, 3e38];
+// 20: where a confident logit's softplus(x) - x used to cancel (binary cross-entropy); 1e11: the
+// bound of ListMLE's contract (BOUND below).
+const SCALES = [1e-30, 1e-6, 1, 20, 1e4, 1e11, 1e15, 1e30, 3e38];
 const SHAPES = ['correct', 'wrong', 'ties', 'constant', 'one class'] as const;
 type Shape = (typeof SHAPES)[number];
 type Backend = 'cpu' | 'cuda-sim';
