@@ -47,19 +47,24 @@ FL_HD float centred(float o, const SplitCentre& c) {
   return (o - c.hi) - c.lo;
 }
 
+// Below this row std the Z-loss gradient (up to about 2 / std) would overflow float32.
+constexpr double kZLossMinStd = 1e-36;
+
 // Z-loss of a row of d logits from its mean, its centred sum of squares m2 = sum (o_k - mean)^2
 // and the target's logit. sigma is the population std; with sigma = 0 (a constant row) z = 0 and
-// the gradient is 0 (see spherical.h).
+// the gradient is 0 (see spherical.h). A row with 0 < sigma < kZLossMinStd (denormal logits) is
+// taken as constant too: its true gradient has no float32 value (README "Numerics").
 FL_HD AffineRow zloss_row(double a, double b, double mean, double m2, double target, int32_t d,
                           double scale = 1) {
   AffineRow r;
   r.centre = mean;
   r.scale = scale;
-  if (!(m2 > 0)) {
+  const double sigma = std::sqrt(m2 / d);
+  if (!(sigma >= kZLossMinStd)) {
     r.loss = softplus64(a * b) / a;
     return r;
   }
-  const double sigma = std::sqrt(m2 / d), z = (target - mean) / sigma;
+  const double z = (target - mean) / sigma;
   const double t = a * (b - z), rho = sigmoid64(t);
   r.loss = softplus64(t) / a;
   r.gamma = -rho / sigma;
