@@ -119,24 +119,16 @@ __global__ void __launch_bounds__(kThreads)
                        float* __restrict__ g, double* __restrict__ partials,
                        unsigned long long* fault_row) {
   __shared__ double scratch[32];
-  double acc[1] = {0};
-  float f = 0;
-  int steps = 0;
+  double acc[1] = {0};  // in double: terms reach |x| (3e38), which a float sum would overflow
   unsigned long long bad = kNoFault;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += stride) {
     const auto [xi, yi, wi] = binary_cell<true, Weighted>(x, y, w, i, bad);
     const ElementLoss t = cell(xi, yi);
-    f += wi * t.loss;
+    acc[0] += static_cast<double>(wi) * t.loss;
     g[i] = scale * wi * t.grad;
-    if (++steps == kBlockSteps) {
-      acc[0] += f;
-      f = 0.0f;
-      steps = 0;
-    }
   }
-  acc[0] += f;
   finish_block(acc, scratch, bad, fault_row, partials);
 }
 

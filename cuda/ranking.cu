@@ -43,7 +43,7 @@ __device__ double team_ranklist_lse(const Team& t, const ListView& v) {
   // No early return without a constraint: the groups sharing a warp must meet the same barriers.
   const LseSum all = lse_total(t, own);
   const double lambda = all.s > 0 ? lse_log(all) : 0.0;
-  const SigmoidSoftplus top = sigmoid_softplus(static_cast<float>(lambda));
+  const SigmoidSoftplusWide top = sigmoid_softplus_wide(lambda);
   lse_scan(
       t, m, false,
       [&](LseSum& acc, int32_t i) {
@@ -84,7 +84,7 @@ __device__ double team_ranklist_windows(const Team& t, const ListView& v, RankLi
   }
   const LseSum all = lse_total(t, own);
   const double lambda = all.s > 0 ? lse_log(all) : 0.0;
-  const SigmoidSoftplus top = sigmoid_softplus(static_cast<float>(lambda));
+  const SigmoidSoftplusWide top = sigmoid_softplus_wide(lambda);
   for (int32_t k = t.lane; k < v.m; k += t.width)
     v.g[k] = all.s > 0 ? lse_window_grad(w, k, lambda, top.sigmoid) : 0.0f;
   return all.s > 0 ? top.softplus : 0.0;
@@ -160,7 +160,7 @@ struct ListNetLoss : PaddedItems {
     for (int32_t i = t.lane; i < v.m; i += t.width) {
       const float x = v.s[i] * inv_t;
       const float ti = nm.dropped ? 0.0f : listnet_target(nm, v.r[i], st.rmax);
-      cross += static_cast<double>(ti) * x;
+      cross += ti * listnet_centred(nm, x);
       v.g[i] = nm.dropped ? 0.0f : listnet_grad(nm, x, ti, inv_t);
     }
     ListResult one;

@@ -27,12 +27,12 @@ struct RankNetLoss : PaddedItems {
       for (int32_t j = 0; j < v.m; ++j) {
         const float rj = v.r[j], sj = v.s[j];
         if (rk > rj) {  // k preferred: the pair's loss is counted here
-          const PairTerm pt = pair_logistic(sk - sj, sigma, ranknet_weight(weighting, rk, rj));
+          const PairTerm pt = pair_logistic(sk, sj, sigma, ranknet_weight(weighting, rk, rj));
           loss += pt.loss;
           pairs += 1;
           g -= pt.c;
         } else if (rj > rk) {
-          g += pair_logistic(sj - sk, sigma, ranknet_weight(weighting, rj, rk)).c;
+          g += pair_logistic(sj, sk, sigma, ranknet_weight(weighting, rj, rk)).c;
         }
       }
       v.g[k] = g;

@@ -59,25 +59,27 @@ struct SphericalRows {
     if (active && (nonfinite || !target_ok)) atomicExch(d.bad, 1);
     AffineRow row;
     if (sp.kind == SphericalKind::ZLoss) {
-      const double mean = s / c;
+      const double mean = s / c, scale = row_scale(q, c);
       const SplitCentre centre = split_centre(mean);
-      double m2 = 0;  // the second pass of a two-pass variance
+      const float sf = static_cast<float>(scale);
+      double m2 = 0;  // the second pass of a two-pass variance, scaled before squaring
       for (int32_t k = t.lane; k < c; k += t.width) {
-        const float v = centred(x[k], centre);
+        const float v = centred(x[k], centre) * sf;
         m2 += v * v;
       }
-      row = zloss_row(sp.a, sp.b, mean, t.sum(m2), x[y], c);
+      row = zloss_row(sp.a, sp.b, mean, t.sum(m2) / (scale * scale), x[y], c, scale);
     } else {
       row = spherical_row(sp, s, q, x[y], c);
     }
     if (!active) return;
     const SplitCentre centre = split_centre(row.centre);
     const float alpha = static_cast<float>(d.norm * row.alpha);
-    const float beta = static_cast<float>(d.norm * row.beta);
+    const float beta = static_cast<float>(d.norm * row.beta / row.scale);
     const float gamma = static_cast<float>(d.norm * row.gamma);
+    const float sf = static_cast<float>(row.scale);
     float* g = d.grad + r * c;
     for (int32_t k = t.lane; k < c; k += t.width) {
-      const float gk = alpha + beta * centred(x[k], centre);
+      const float gk = alpha + beta * (centred(x[k], centre) * sf);
       g[k] = k == y ? gk + gamma : gk;
     }
     if (t.lane == 0) d.row_loss[r] = row.loss;

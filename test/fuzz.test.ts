@@ -162,16 +162,57 @@ function apiError(e: unknown): void {
   expect(err.message.length).toBeGreaterThan(10);
 }
 
-function outcome(call: () => unknown): void {
+function outcome(call: () => unknown): unknown {
   calls++;
   let r: unknown;
   try {
     r = call();
   } catch (e) {
     apiError(e);
-    return;
+    return undefined;
   }
   finiteResult(r);
+  return r;
+}
+
+// Issue 18: inside the README's Numerics contract (|inputs| up to the bound named here) a finite
+// result must also be right. Small native calls are held to the float64 reference: loss within
+// 1e-5 relative (1e-6 absolute near 0), gradient within 1e-4 of its largest entry.
+const CONTRACT: Record<string, number> = {
+  binaryCrossEntropy: 3e38,
+  sigmoidFocal: 3e38,
+  zLoss: 3e38,
+  listNet: 3e38,
+  rankNet: 3e38,
+  lambdaLoss: 3e38,
+  rankList: 1e11,
+  listMLE: 1e11,
+};
+
+function agreesWithReference(f: (...args: never[]) => unknown, args: unknown[], r: unknown): void {
+  const bound = CONTRACT[f.name];
+  const o = args.find((a) => a !== null && typeof a === 'object' && !ArrayBuffer.isView(a)) as
+    Record<string, unknown> | undefined;
+  if (bound === undefined || !r || !o || (o.backend !== 'cpu' && o.backend !== 'cuda-sim')) return;
+  const arrays = args.filter((a) => a instanceof Float32Array) as Float32Array[];
+  if (arrays.some((a) => a.length > 512 || a.some((v) => !(Math.abs(v) <= bound)))) return;
+  const got = r as { loss: unknown; grad: Float32Array };
+  if (typeof got.loss !== 'number') return; // reduction 'none': the per-row losses are not compared
+  // Z-loss over 2 classes is constant (z = +-1): its true gradient is 0, and both sides return noise.
+  if (f.name === 'zLoss' && o.classes === 2) return;
+  const again = f as (...args: unknown[]) => unknown;
+  const ref = again(...args.map((a) => (a === o ? { ...o, backend: 'js', out: undefined } : a))) as typeof got;
+  const want = ref.loss as number;
+  const lossErr = Math.abs(want) > 1e-6 ? Math.abs(got.loss - want) / Math.abs(want) : Math.abs(got.loss - want);
+  expect(lossErr, `loss ${got.loss} vs the reference's ${want}`).toBeLessThan(1e-5);
+  let diff = 0,
+    top = 0;
+  got.grad.forEach((g, i) => {
+    diff = Math.max(diff, Math.abs(g - ref.grad[i]));
+    top = Math.max(top, Math.abs(ref.grad[i]));
+  });
+  // Differences below float32's smallest normal (1.2e-38) count as 0: a float32 gradient has no room.
+  expect(diff, `gradient off by ${diff} (largest entry ${top})`).toBeLessThanOrEqual(Math.max(1e-4 * top, 1.2e-38));
 }
 
 /** One argument replaced by a hostile value, now and then. */
@@ -208,7 +249,13 @@ function summary(args: unknown[]): string {
 
 function run<T extends unknown[]>(arb: fc.Arbitrary<T>, f: (...args: T) => unknown, runs = RUNS): void {
   const out = fc.check(
-    fc.property(maybeHostile(arb), (args) => outcome(() => f(...args))),
+    fc.property(maybeHostile(arb), (args) =>
+      agreesWithReference(
+        f,
+        args,
+        outcome(() => f(...args)),
+      ),
+    ),
     { seed: SEED, numRuns: runs },
   );
   if (out.failed) {

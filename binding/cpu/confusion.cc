@@ -482,7 +482,10 @@ template <bool Weighted, class Cell, class L>
 FL_SIMD_CLONES void elementwise_rows(const float* __restrict x, const L* __restrict y,
                                      const float* __restrict w, int64_t b, int64_t e, Cell cell,
                                      float scale, float* __restrict g, double* loss) {
-  double acc[kLanes] = {};  // terms are >= 0: float blocks as in binary_sums
+  // Float blocks as in binary_sums, each term taken times 1 / kBlockSteps (exact, a power of two):
+  // a term reaches |x| (3e38 for a confident, wrong logit), and a block of them would overflow.
+  constexpr float kShrink = 1.0f / kBlockSteps;
+  double acc[kLanes] = {};
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
     const int64_t end = std::min(e, block + kBlockSteps * kLanes);
     float f[kLanes] = {};
@@ -491,14 +494,14 @@ FL_SIMD_CLONES void elementwise_rows(const float* __restrict x, const L* __restr
     auto add = [&](int64_t k, int j) {
       const float wi = Weighted ? w[k] : 1.0f;
       const ElementLoss t = cell(x[k], yf[k - block]);
-      f[j] += wi * t.loss;
+      f[j] += wi * kShrink * t.loss;
       g[k] = scale * wi * t.grad;
     };
     int64_t i = block;
     for (; i + kLanes <= end; i += kLanes)
       for (int j = 0; j < kLanes; ++j) add(i + j, j);
     for (int j = 0; i < end; ++i, ++j) add(i, j);
-    for (int j = 0; j < kLanes; ++j) acc[j] += f[j];
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(f[j]) * kBlockSteps;
   }
   for (int j = 0; j < kLanes; ++j) *loss += acc[j];
 }

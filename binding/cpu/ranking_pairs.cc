@@ -25,7 +25,7 @@ Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, doubl
         for (int32_t i = 0; i < m; ++i)
           for (int32_t j = 0; j < m; ++j) {
             if (!(r[i] > r[j])) continue;
-            const PairTerm t = pair_logistic(s[i] - s[j], sigma, ranknet_weight(w, r[i], r[j]));
+            const PairTerm t = pair_logistic(s[i], s[j], sigma, ranknet_weight(w, r[i], r[j]));
             one.loss += t.loss;
             one.pairs += 1;
             g[i] -= t.c;

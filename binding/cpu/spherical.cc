@@ -88,12 +88,16 @@ FL_INLINE Moments row_moments(const float* __restrict x, int32_t n, int& bad) {
   return m;
 }
 
-// sum_k (o_k - centre)^2: the second pass of a two-pass variance (terms >= 0: float blocks).
-FL_INLINE double centred_m2(const float* __restrict x, int32_t n, const SplitCentre& c) {
-  return nonneg_sum(n, [&](int32_t k) {
-    const float d = centred(x[k], c);
+// sum_k (o_k - centre)^2: the second pass of a two-pass variance (terms >= 0: float blocks), each
+// difference scaled by `scale` (a power of two, row_scale) before squaring and the sum unscaled.
+FL_INLINE double centred_m2(const float* __restrict x, int32_t n, const SplitCentre& c,
+                            double scale) {
+  const float sf = static_cast<float>(scale);
+  const double m2 = nonneg_sum(n, [&](int32_t k) {
+    const float d = centred(x[k], c) * sf;
     return d * d;
   });
+  return m2 / (scale * scale);
 }
 
 FL_SIMD_CLONES void spherical_rows(const ClassProblem& pb, const SphericalParams& sp, double norm,
@@ -108,15 +112,16 @@ FL_SIMD_CLONES void spherical_rows(const ClassProblem& pb, const SphericalParams
     const Moments m = row_moments(x, c, acc.bad);
     AffineRow r;
     if (sp.kind == SphericalKind::ZLoss) {
-      const double mean = m.s / c;
-      r = zloss_row(sp.a, sp.b, mean, centred_m2(x, c, split_centre(mean)), x[y], c);
+      const double mean = m.s / c, scale = row_scale(m.q, c);
+      r = zloss_row(sp.a, sp.b, mean, centred_m2(x, c, split_centre(mean), scale), x[y], c, scale);
     } else {
       r = spherical_row(sp, m.s, m.q, x[y], c);
     }
     const SplitCentre centre = split_centre(r.centre);
     const float alpha = static_cast<float>(norm * r.alpha),
-                beta = static_cast<float>(norm * r.beta);
-    for (int32_t k = 0; k < c; ++k) g[k] = alpha + beta * centred(x[k], centre);
+                beta = static_cast<float>(norm * r.beta / r.scale),
+                sf = static_cast<float>(r.scale);
+    for (int32_t k = 0; k < c; ++k) g[k] = alpha + beta * (centred(x[k], centre) * sf);
     g[y] += static_cast<float>(norm * r.gamma);
     acc.loss += r.loss;
     if (out.row_loss) out.row_loss[i] = static_cast<float>(r.loss);

@@ -23,12 +23,20 @@ export const LAMBDA_MAX_RELEVANCE = 64;
 
 /** log(sum exp(v)), -Infinity for none. */
 export function lse(v: ArrayLike<number>): number {
+  return lseAbout(v, 0);
+}
+
+/**
+ * log(sum exp(v_i - c)) = (m - c) + log(sum exp(v_i - m)), m = max v. Taken about a c near the
+ * values (a score, the max), it keeps the log of the count that m + log(sum) absorbs at |v| >= 1e17.
+ */
+export function lseAbout(v: ArrayLike<number>, c: number): number {
   let m = -Infinity;
   for (let i = 0; i < v.length; i++) m = Math.max(m, v[i]);
   if (m === -Infinity) return -Infinity;
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += Math.exp(v[i] - m);
-  return m + Math.log(sum);
+  return m - c + Math.log(sum);
 }
 
 /** lowbias32 (C. Wellons), the same bijection of uint32 as ranking_math.h. */
@@ -91,9 +99,13 @@ function plackettLuce(scores: ArrayLike<number>, pi: number[], a: (k: number) =>
   let loss = 0;
   for (let k = 0; k < pi.length; k++) {
     if (a(k) === 0) continue;
-    const logZ = lse(Float64Array.from({ length: pi.length - k }, (_, m) => scores[pi[k + m]]));
-    loss += a(k) * (logZ - scores[pi[k]]);
-    for (let m = k; m < pi.length; m++) grad[pi[m]] += a(k) * Math.exp(scores[pi[m]] - logZ);
+    const sk = scores[pi[k]];
+    const logZ = lseAbout(
+      Float64Array.from({ length: pi.length - k }, (_, m) => scores[pi[k + m]]),
+      sk,
+    );
+    loss += a(k) * logZ;
+    for (let m = k; m < pi.length; m++) grad[pi[m]] += a(k) * Math.exp(scores[pi[m]] - sk - logZ);
     grad[pi[k]] -= a(k);
   }
   return loss;
@@ -125,8 +137,10 @@ export function referencePlackettLuceDistill(pb: RefDistill, tau: number): RefRe
     const rest = Array.from({ length: c }, (_, k) => b + k).filter((i) => i !== y);
     rest.sort((i, j) => pb.teacher[j] - pb.teacher[i] || i - j);
     const pi = [y, ...rest];
-    const logq = lse(pi.map((i) => pb.teacher[i] / tau));
-    loss += plackettLuce(pb.student, pi, (k) => Math.exp(pb.teacher[pi[k]] / tau - logq), grad);
+    const tq = pi.map((i) => pb.teacher[i] / tau);
+    const top = Math.max(...tq);
+    const logq = lseAbout(tq, top);
+    loss += plackettLuce(pb.student, pi, (k) => Math.exp(tq[k] - top - logq), grad);
   }
   if (rows > 0) grad.forEach((g, i) => (grad[i] = g / rows));
   return { loss: rows > 0 ? loss / rows : 0, grad };
@@ -205,9 +219,11 @@ export function referenceListNet(pb: RefLists, target: 'softmax' | 'normalize', 
     if (target === 'normalize' && rsum === 0) return 0;
     const lr = lse(r);
     const t = r.map((v) => (target === 'softmax' ? Math.exp(v - lr) : v / rsum));
-    const lx = lse(x);
-    items.forEach((i, k) => (grad[i] += (Math.exp(x[k] - lx) - t[k]) / temperature));
-    return lx - x.reduce((a, xk, k) => a + t[k] * xk, 0);
+    // About the largest score: LSE(x) - sum t x = LSE(x - c) - sum t (x - c), as sum t = 1.
+    const c = Math.max(...x);
+    const lx = lseAbout(x, c);
+    items.forEach((i, k) => (grad[i] += (Math.exp(x[k] - c - lx) - t[k]) / temperature));
+    return lx - x.reduce((a, xk, k) => a + t[k] * (xk - c), 0);
   });
 }
 

@@ -149,8 +149,9 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     const u = x.map((v, k) => (ldr ? (v / T + (k === y ? 0 : p.margin)) / p.lambda : v / T));
     const dudx = ldr ? 1 / (T * p.lambda) : 1 / T;
     const m = maxOf(u);
-    const lse = m + Math.log(u.reduce((a, v) => a + Math.exp(v - m), 0));
-    const logp = u.map((v) => v - lse);
+    // log p_k = (u_k - m) - log sum e^{u - m}: m + log(sum) would absorb the log at |u| >= 1e17.
+    const logSum = Math.log(u.reduce((a, v) => a + Math.exp(v - m), 0));
+    const logp = u.map((v) => v - m - logSum);
     const prob = logp.map(Math.exp);
     const ell = logp[y],
       py = prob[y],

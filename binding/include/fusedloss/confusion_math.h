@@ -205,11 +205,16 @@ struct ElementLoss {
 };
 
 // Binary cross-entropy with logits (PyTorch's BCEWithLogits), label y in [0, 1]:
-// pos_weight y softplus(-x) + (1 - y) softplus(x), with softplus(-x) = softplus(x) - x.
+// pos_weight y softplus(-x) + (1 - y) softplus(x), each softplus as max(+-x, 0) + log1p(e^-|x|)
+// so that a confident, correct logit keeps its small loss (softplus(x) - x cancels: 0 from x = 15).
 FL_HD ElementLoss bce_element(float x, float y, float pos_weight) {
-  const SigmoidSoftplus t = sigmoid_softplus(x);
-  const float py = pos_weight * y, sp = t.softplus;
-  return ElementLoss{py * (sp - x) + (1.0f - y) * sp, t.sigmoid * (py + 1.0f - y) - py};
+  const float e = exp_nonpos(-std::fabs(x));
+  const float inv = 1.0f / (1.0f + e);
+  const float p = x >= 0.0f ? inv : e * inv, q = x >= 0.0f ? e * inv : inv;  // p, 1 - p
+  const float py = pos_weight * y, ny = 1.0f - y;
+  const float loss =
+      (py + ny) * log1p_unit(e) + py * (x < 0.0f ? -x : 0.0f) + ny * (x > 0.0f ? x : 0.0f);
+  return ElementLoss{loss, ny * p - py * q};  // (py + ny) p - py without cancelling
 }
 
 // Sigmoid focal loss (spec G, torchvision's form, which also takes soft labels y in [0, 1]):
@@ -228,7 +233,8 @@ FL_HD ElementLoss sigmoid_focal_element(float x, float y, float gamma, float alp
   const float at = alpha * y + (1.0f - alpha) * (1.0f - y);
   const float f = at * std::pow(miss, gamma);
   const float r = miss > 0.0f ? p * q / miss : 0.0f;
-  return ElementLoss{f * ce, f * ((1.0f - y) * p - y * q - gamma * ce * (2.0f * y - 1.0f) * r)};
+  // ce r, not gamma ce: ce reaches |x| (3e38) only where r is 0.
+  return ElementLoss{f * ce, f * ((1.0f - y) * p - y * q - gamma * (ce * r) * (2.0f * y - 1.0f))};
 }
 
 // The two as cells of an element-wise kernel (CPU and CUDA).

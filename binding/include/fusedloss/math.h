@@ -16,15 +16,19 @@
 namespace fl {
 
 // exp(x) for x <= 0 in float, branch-free so loops vectorise (Cephes-style: x = n ln2 + r,
-// |r| <= ln2/2, degree-6 polynomial; about 1 ulp). Arguments below -87 return ~1e-38 instead
-// of underflowing, which only matters where the caller multiplies by a value that small.
+// |r| <= ln2/2, degree-6 polynomial; about 1 ulp). Below kExpFloor, where e^x < FLT_MIN, it
+// returns 0 as the GPU's __expf does: a floor of 1e-38 would be multiplied by a huge factor
+// somewhere (sigmoid focal's gamma ce r at |x| = 1e36 was 3% off).
+constexpr float kExpFloor = -87.33f;
+
 FL_HD float exp_nonpos(float x) {
 #if defined(__CUDA_ARCH__)
   return __expf(x);
 #else
   // Written as max(x, -87): a NaN (from an input the caller will refuse) becomes -87 instead of
   // reaching the float-to-int conversion below, which is undefined for NaN.
-  x = x > -87.0f ? x : -87.0f;
+  const float arg = x;
+  x = x > kExpFloor ? x : kExpFloor;
   // Round x / ln2 to nearest by the 1.5 * 2^23 trick: no floor call, so SSE2 code vectorises.
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - n * 0.693359375f;  // ln2 split in two so r stays exact
@@ -39,7 +43,7 @@ FL_HD float exp_nonpos(float x) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return arg >= kExpFloor ? p * scale : 0.0f;
 #endif
 }
 
@@ -108,6 +112,19 @@ FL_HD SigmoidSoftplus sigmoid_softplus(float t) {
   const float e = exp_nonpos(-std::fabs(t));
   const float inv = 1.0f / (1.0f + e);
   return SigmoidSoftplus{t >= 0.0f ? inv : e * inv, (t > 0.0f ? t : 0.0f) + log1p_unit(e)};
+}
+
+// The same two for an argument that may exceed float's range (a difference of two finite floats,
+// or a log-sum-exp): softplus in double, the exponential still one float exp.
+struct SigmoidSoftplusWide {
+  float sigmoid;
+  double softplus;
+};
+
+FL_HD SigmoidSoftplusWide sigmoid_softplus_wide(double t) {
+  const float e = exp_nonpos(static_cast<float>(-std::fabs(t)));
+  const float inv = 1.0f / (1.0f + e);
+  return SigmoidSoftplusWide{t >= 0 ? inv : e * inv, (t > 0 ? t : 0) + log1p_unit(e)};
 }
 
 // The same two in double, for per-row scalars (stable forms, spec "Conventions").

@@ -135,8 +135,8 @@ struct AnchorTerm {
 };
 
 FL_HD AnchorTerm anchor_term(float s_i, double r_below, float a_i) {
-  const SigmoidSoftplus t = sigmoid_softplus(static_cast<float>(r_below - s_i));
-  return AnchorTerm{static_cast<double>(a_i) * t.softplus, -a_i * t.sigmoid, -lse2(s_i, r_below)};
+  const SigmoidSoftplusWide t = sigmoid_softplus_wide(r_below - s_i);
+  return AnchorTerm{a_i * t.softplus, -a_i * t.sigmoid, -lse2(s_i, r_below)};
 }
 
 // sum_i c_i exp(x + v_i) over what `acc` holds (its pushes (v_i, c_i)), given x + v_i <= 0.
@@ -177,13 +177,21 @@ FL_HD bool constrained(float ri, float rj, float margin) {
 
 // The pairwise logistic term of RankNet and LambdaLoss for d = s_i - s_j, i preferred:
 // loss w softplus(-sigma d), and c = d loss / d s_j = -d loss / d s_i = w sigma sigmoid(-sigma d).
+// The loss is a double: at |s| near FLT_MAX, sigma d exceeds float's range, and only then is the
+// argument taken in double (the float form is cheaper in the O(n^2) pair loops).
 struct PairTerm {
-  float loss, c;
+  double loss;
+  float c;
 };
 
-FL_HD PairTerm pair_logistic(float d, float sigma, float w) {
-  const SigmoidSoftplus t = sigmoid_softplus(-sigma * d);
-  return PairTerm{w * t.softplus, w * sigma * t.sigmoid};
+FL_HD PairTerm pair_logistic(float si, float sj, float sigma, float w) {
+  const float t = -sigma * (si - sj);
+  if (std::fabs(t) <= FLT_MAX) {
+    const SigmoidSoftplus f = sigmoid_softplus(t);
+    return PairTerm{static_cast<double>(w) * f.softplus, w * sigma * f.sigmoid};
+  }
+  const SigmoidSoftplusWide f = sigmoid_softplus_wide(-sigma * (static_cast<double>(si) - sj));
+  return PairTerm{w * f.softplus, w * sigma * f.sigmoid};
 }
 
 // LambdaLoss discount of 1-based rank rho, log2(1 + rho), and ndcgLoss2's
@@ -222,12 +230,12 @@ FL_HD double exact_window_item(const RankListWindows& w, int32_t k, float* g) {
   double loss = 0;
   float gk = 0.0f;
   for (int32_t j = w.p[k]; j <= w.hi(k); ++j) {
-    const SigmoidSoftplus t = sigmoid_softplus(w.s[j] - w.s[k]);
+    const SigmoidSoftplusWide t = sigmoid_softplus_wide(static_cast<double>(w.s[j]) - w.s[k]);
     loss += t.softplus;
     gk -= t.sigmoid;
   }
   for (int32_t i = w.first_anchor(k); i < k; ++i)
-    if (w.holds(i, k)) gk += sigmoid_softplus(w.s[k] - w.s[i]).sigmoid;
+    if (w.holds(i, k)) gk += sigmoid_softplus_wide(static_cast<double>(w.s[k]) - w.s[i]).sigmoid;
   g[k] = gk;
   return loss;
 }
@@ -238,7 +246,7 @@ FL_HD double anchor_window_item(const RankListWindows& w, const double* A, int32
   double loss = 0;
   float gk = 0.0f;
   if (w.p[k] <= w.hi(k)) {
-    const SigmoidSoftplus t = sigmoid_softplus(static_cast<float>(A[k]));
+    const SigmoidSoftplusWide t = sigmoid_softplus_wide(A[k]);
     loss = t.softplus;
     gk = -t.sigmoid;
   }
@@ -282,7 +290,7 @@ FL_HD double ranklist_window_loss(RankListForm form, const float* s, int32_t n, 
     return 0;
   }
   const double lambda = lse_log(all);
-  const SigmoidSoftplus top = sigmoid_softplus(static_cast<float>(lambda));
+  const SigmoidSoftplusWide top = sigmoid_softplus_wide(lambda);
   for (int32_t k = 0; k < n; ++k) g[k] = lse_window_grad(w, k, lambda, top.sigmoid);
   return top.softplus;
 }
@@ -297,9 +305,13 @@ struct ListNetStats {
   double rsum = 0, xexp = 0, rexp = 0;
 };
 
-// What the third pass needs: the log-partition of x and the target's normaliser.
+// What the third pass needs: the log-partition of x taken about xmax, lse = log sum e^{x_i - xmax},
+// and the target's normaliser. Both the loss, lse - sum t_i (x_i - xmax) (sum t_i = 1), and the
+// gradient read x_i - xmax in double: at |s| = 1e8 the log-partition itself would carry float's
+// ulp of the scores (8) into every term, and the loss would cancel.
 struct ListNetNorm {
   double lse;
+  float xmax;
   float tnorm;
   bool softmax;
   bool dropped;  // the list contributes 0
@@ -307,18 +319,21 @@ struct ListNetNorm {
 
 FL_HD ListNetNorm listnet_norm(const ListNetStats& st, ListNetTarget target, int32_t n) {
   const bool softmax = target == ListNetTarget::Softmax;
-  if (n == 0 || (!softmax && st.rsum == 0)) return ListNetNorm{0, 0, softmax, true};
-  const double lse = st.xmax + std::log(static_cast<float>(st.xexp));
+  if (n == 0 || (!softmax && st.rsum == 0)) return ListNetNorm{0, 0, 0, softmax, true};
   const float tnorm = static_cast<float>(1.0 / (softmax ? st.rexp : st.rsum));
-  return ListNetNorm{lse, tnorm, softmax, false};
+  return ListNetNorm{std::log(st.xexp), st.xmax, tnorm, softmax, false};
 }
 
 FL_HD float listnet_target(const ListNetNorm& nm, float r, float rmax) {
   return nm.softmax ? exp_nonpos(r - rmax) * nm.tnorm : r * nm.tnorm;
 }
 
+FL_HD double listnet_centred(const ListNetNorm& nm, float x) {
+  return static_cast<double>(x) - nm.xmax;
+}
+
 FL_HD float listnet_grad(const ListNetNorm& nm, float x, float t, float inv_t) {
-  return (exp_nonpos(static_cast<float>(x - nm.lse)) - t) * inv_t;
+  return (exp_nonpos(static_cast<float>(listnet_centred(nm, x) - nm.lse)) - t) * inv_t;
 }
 
 FL_HD double listnet_list(const float* s, const float* r, int32_t n, ListNetTarget target,
@@ -343,7 +358,7 @@ FL_HD double listnet_list(const float* s, const float* r, int32_t n, ListNetTarg
   for (int32_t i = 0; i < n; ++i) {
     const float x = s[i] * inv_t;
     const float t = listnet_target(nm, r[i], st.rmax);
-    cross += static_cast<double>(t) * x;
+    cross += t * listnet_centred(nm, x);
     g[i] = listnet_grad(nm, x, t, inv_t);
   }
   return nm.lse - cross;
@@ -395,7 +410,7 @@ FL_HD PairTerm lambda_pair(const LambdaParams& p, int32_t i, int32_t j, float si
                            double Gi, double Gj) {
   const float w = lambda_weight(p.scheme, p.mu, i, j, static_cast<float>(Gi),
                                 static_cast<float>(Gj), discount(i + 1), discount(j + 1));
-  return pair_logistic(si - sj, p.sigma, w * static_cast<float>(M_LOG2E));
+  return pair_logistic(si, sj, p.sigma, w * static_cast<float>(M_LOG2E));
 }
 
 }  // namespace fl

@@ -15,10 +15,23 @@ namespace fl {
 // The gradient of a spherical-family row, dL/do_k = dL/ds + 2 dL/dq o_k + dL/dA [k = c] (spec
 // F.2), written around a centre so that Z-loss keeps its precision when |mean| >> std:
 //   g_k = alpha + beta (o_k - centre) + gamma [k = c].
+//   Kernels take the middle term as (beta / scale) ((o_k - centre) scale), scale from row_scale.
 struct AffineRow {
   double loss = 0;
   double alpha = 0, beta = 0, centre = 0, gamma = 0;
+  double scale = 1;
 };
+
+// A power of two near 1 / rms for a row whose squares sum to q over d entries, within float's
+// normal range: o_k - centre times it stays near 1, so its square neither overflows (|o| >= 1e20)
+// nor underflows (|o| <= 1e-19) in float, and beta / scale fits a float where beta (~ 1 / sigma^2)
+// alone would not. Z-loss is scale-invariant, so nothing else changes.
+FL_HD double row_scale(double q, int32_t d) {
+  const double rms = sqrt(q / d);
+  if (!(rms > 0 && rms < INFINITY)) return 1.0;
+  const int e = ilogb(rms);
+  return ldexp(1.0, e < -126 ? 126 : e > 126 ? -126 : -e);
+}
 
 // o_k - centre in float without losing the digits that matter when |centre| >> the spread (pass
 // 2 of Z-loss, and its centred squares): the centre is split into hi + lo, and o_k - hi is exact
@@ -34,17 +47,24 @@ FL_HD float centred(float o, const SplitCentre& c) {
   return (o - c.hi) - c.lo;
 }
 
+// Below this row std the Z-loss gradient (up to about 2 / std) would overflow float32.
+constexpr double kZLossMinStd = 1e-36;
+
 // Z-loss of a row of d logits from its mean, its centred sum of squares m2 = sum (o_k - mean)^2
 // and the target's logit. sigma is the population std; with sigma = 0 (a constant row) z = 0 and
-// the gradient is 0 (see spherical.h).
-FL_HD AffineRow zloss_row(double a, double b, double mean, double m2, double target, int32_t d) {
+// the gradient is 0 (see spherical.h). A row with 0 < sigma < kZLossMinStd (denormal logits) is
+// taken as constant too: its true gradient has no float32 value (README "Numerics").
+FL_HD AffineRow zloss_row(double a, double b, double mean, double m2, double target, int32_t d,
+                          double scale = 1) {
   AffineRow r;
   r.centre = mean;
-  if (!(m2 > 0)) {
+  r.scale = scale;
+  const double sigma = std::sqrt(m2 / d);
+  if (!(sigma >= kZLossMinStd)) {
     r.loss = softplus64(a * b) / a;
     return r;
   }
-  const double sigma = std::sqrt(m2 / d), z = (target - mean) / sigma;
+  const double z = (target - mean) / sigma;
   const double t = a * (b - z), rho = sigmoid64(t);
   r.loss = softplus64(t) / a;
   r.gamma = -rho / sigma;

@@ -1,0 +1,119 @@
+// Issue 18's edge cases, one test each, against the float64 truth of numerics.truth.ts (dual
+// numbers, written apart from src/reference): confident BCE, Z-loss at extreme scales, finite
+// inputs near FLT_MAX, ranking gradients at large scores, and the reference at huge logits.
+// (normalize: false pair losses are still open: see README "Numerics".)
+import { describe, expect, it } from 'vitest';
+import {
+  binaryCrossEntropy,
+  lambdaLoss,
+  listNet,
+  plackettLuceDistill,
+  rankList,
+  rankNet,
+  sigmoidFocal,
+  softmaxCrossEntropy,
+  zLoss,
+} from '../src';
+import { expectTruth } from './numerics.expect';
+import {
+  bceTruth,
+  focalTruth,
+  gceTruth,
+  listNetTruth,
+  pldTruth,
+  rankListTruth,
+  rankNetTruth,
+  softmaxTruth,
+  truth,
+  zLossTruth,
+} from './numerics.truth';
+
+const NATIVE = ['cpu', 'cuda-sim'] as const;
+const f32 = (xs: number[]) => Float32Array.from(xs);
+
+describe.each(NATIVE)('%s at the edges', (backend) => {
+  it('binaryCrossEntropy keeps a confident, correct logit small loss and gradient', () => {
+    for (const [x, y] of [
+      [10, 1],
+      [15, 1],
+      [20, 1],
+      [30, 1],
+      [-15, 0],
+      [-60, 0],
+    ]) {
+      const got = binaryCrossEntropy(f32([x]), f32([y]), { backend });
+      expectTruth(got, truth(1, bceTruth([y]), f32([x])), `x=${x} y=${y}`);
+    }
+  });
+
+  it('binaryCrossEntropy and sigmoidFocal stay finite and right at +-3e38', () => {
+    const x = f32([3e38, -3e38, 3e38, -3e38, 1e36]);
+    const y = f32([0, 1, 1, 0, 0]);
+    expectTruth(binaryCrossEntropy(x, y, { backend }), truth(5, bceTruth(y), x));
+    expectTruth(sigmoidFocal(x, y, { backend }), truth(5, focalTruth(y, 2, 0.25), x));
+    const wide = f32([1e36]);
+    expectTruth(sigmoidFocal(wide, f32([0]), { backend }), truth(1, focalTruth([0], 2, 0.25), wide));
+  });
+
+  it('zLoss is scale-invariant from 1e-30 to 3e38; denormal rows count as constant', () => {
+    const base = [0.3, -1.2, 2.0, 0.5, 1.1, -0.4];
+    const targets = Int32Array.from([2, 1]);
+    for (const scale of [1e-30, 1e-25, 1e-6, 1, 1e20, 1e30, 1e38]) {
+      const x = f32(base.map((v) => v * scale));
+      expectTruth(zLoss(x, targets, { classes: 3, backend }), truth(6, zLossTruth(targets, 3), x), `scale ${scale}`);
+    }
+    // Denormal logits (std below 1e-36): the true gradient (~1/std) has no float32 value, so the
+    // row counts as constant, by the documented convention: loss softplus(0) = ln 2, gradient 0.
+    const tiny = zLoss(f32(base.map((v) => v * 1e-40)), targets, { classes: 3, backend });
+    expect(tiny.loss).toBeCloseTo(Math.LN2, 6);
+    expect(Array.from(tiny.grad)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('rankNet, lambdaLoss and rankList give a finite loss for scores at +-3e38', () => {
+    const s = f32([3e38, -3e38, 1e38]);
+    const r = f32([0, 1, 2]);
+    expectTruth(rankNet(s, r, { backend }), truth(3, rankNetTruth(r), s));
+    expectTruth(rankList(s, r, { backend }), truth(3, rankListTruth(r), s));
+    expectTruth(rankList(s, r, { backend, form: 'exact' }), truth(3, rankListExact(r), s));
+    // LambdaLoss's default scheme is RankNet's pair term in log2 units, summed over the 3 pairs.
+    const lam = lambdaLoss(s, r, { backend });
+    const rn = truth(3, rankNetTruth(r), s);
+    const k = 3 * Math.LOG2E;
+    expectTruth(lam, { loss: rn.loss * k, grad: rn.grad.map((g) => g * k) });
+  });
+
+  it('listNet keeps its gradient (summing to 0) for scores near 1e4 and 1e8', () => {
+    const offsets = Array.from({ length: 16 }, (_, i) => Math.sin(i * 1.7) * 2);
+    const r = Float32Array.from(offsets, (_, i) => (i * 7) % 4);
+    for (const centre of [1e4, 1e8]) {
+      const s = f32(offsets.map((v) => centre + v));
+      expectTruth(listNet(s, r, { backend }), truth(16, listNetTruth(r), s), `around ${centre}`);
+    }
+  });
+});
+
+describe.each(['js', ...NATIVE] as const)('%s with huge logits (the reference too)', (backend) => {
+  it('softmaxCrossEntropy and gce at 1e30', () => {
+    const x = f32([1e30, 1e30, -1e30, 5e29, 1e30, 1e30]);
+    const t = Int32Array.from([0, 2]);
+    expectTruth(softmaxCrossEntropy(x, t, { backend }), truth(6, softmaxTruth(t, 3), x));
+    const gce = softmaxCrossEntropy(x, t, { backend, form: 'gce', q: 0.7 });
+    expectTruth(gce, truth(6, gceTruth(t, 3, 0.7), x), 'gce');
+  });
+
+  it('plackettLuceDistill with teacher logits of 1e37', () => {
+    if (backend === 'cuda-sim') return; // no CUDA kernel for PLD yet
+    const student = f32([0.5, -1, 2, 0.25, 1, -0.5, 0, 3]);
+    const teacher = f32([1e37, 1e37, -1e37, 1e37, 3e36, 1e37, 1e37, -2e37]);
+    const labels = Int32Array.from([2, 0]);
+    const got = plackettLuceDistill(student, teacher, labels, { backend });
+    expectTruth(got, truth(8, pldTruth(teacher, labels, 4, 4), student));
+  });
+});
+
+/** RankList's exact form over every preferred pair: the sum of RankNet's pair terms. */
+const rankListExact = (r: Float32Array) => {
+  const rn = rankNetTruth(r);
+  const pairs = Array.from(r).flatMap((ri) => Array.from(r).filter((rj) => ri > rj)).length;
+  return (s: Parameters<typeof rn>[0]) => rn(s).mul(pairs);
+};
