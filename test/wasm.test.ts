@@ -40,7 +40,7 @@ describe.skipIf(!ready)("the 'wasm' backend", () => {
     buffer.set(x);
     expectError(
       () => fl.anyLoss(buffer.subarray(0, 3000), y, { backend: 'wasm', out: buffer.subarray(1000, 4000) }),
-      RangeError,
+      TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'options.out',
     );
