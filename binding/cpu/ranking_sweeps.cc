@@ -265,10 +265,14 @@ FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* _
     float* __restrict S = sc.x.data();
     float* __restrict g = sc.g.data();
     shifted_suffix(s, m, top, e, S);
-    // a_k softplus(R_{k+1} - s_k), not a_k (R_k - s_k): that difference cancels when s_k dominates
-    // the rest (a confident, correct list: 6e-4 relative at scores 20 apart). The last term is 0.
+    // R_k - s_k = log(S_k / e_k) = log1p(q), q = S_{k+1} / e_k (finite: e_k >= e^-kNarrow). Not
+    // (top - s_k) + log S_k, which cancels when s_k dominates the rest (a confident, correct list:
+    // 6e-4 relative at scores 20 apart). log1p(q) = log(u) q / (u - 1) with u = 1 + q (Goldberg's
+    // form): one float log a term, as the cancelling form had. The last term is 0.
     const double loss = lane_sum_of(m - 1, [&](int32_t k) FL_LAMBDA_INLINE {
-      return a[k] * sigmoid_softplus_wide((double{top} - s[k]) + log_pos(S[k + 1])).softplus;
+      const float q = S[k + 1] / e[k];
+      const float u = 1.0f + q;
+      return double{a[k]} * (u == 1.0f ? q : log_pos(u) * (q / (u - 1.0f)));
     });
     const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
     Vec8 ab, eb;
