@@ -2,7 +2,20 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'build/', 'build-native/', 'dist/', 'bench/results/', 'docs/api/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'build/',
+      'build-native/',
+      'dist/',
+      'bench/results/',
+      'docs/api/',
+      'prebuilds/',
+      'build-prebuild/',
+      'build-asan/',
+      '.cache/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -77,7 +77,7 @@ interface SoftCounts {
   tn: tf.Tensor;
 }
 
-/** The metrics the tests compose (spec A.3, eps as the official code); MCC written as TP TN - FP FN over the four margins. */
+/** The metrics the tests compose (formulas A.3, eps as the official code); MCC written as TP TN - FP FN over the four margins. */
 const METRICS = {
   f1: (c: SoftCounts, eps: number) => c.tp.mul(2).div(c.tp.mul(2).add(c.fp).add(c.fn).add(eps)),
   jaccard: (c: SoftCounts, eps: number) => c.tp.div(c.tp.add(c.fp).add(c.fn).add(eps)),
@@ -98,7 +98,7 @@ export interface AnyLossTfjsOptions {
 }
 
 /**
- * AnyLoss (spec A.2, A.6): p = sigmoid(x) (binary) or softmax(X) per row, yhat = sigmoid(L (p - 1/2)),
+ * AnyLoss (formulas A.2, A.6): p = sigmoid(x) (binary) or softmax(X) per row, yhat = sigmoid(L (p - 1/2)),
  * per class TP, S, N1 summed over rows, loss = 1 - M: macro the mean over classes of M_k, micro M
  * of the counts summed over classes.
  */
@@ -136,7 +136,7 @@ export const anyLossF1Macro = (
 ): TfjsRunner => anyLossTfjs(scores, labels, { classes, amplifier, eps });
 
 /**
- * Dice and Tversky (spec B.1) as 1 - an overlap score of p and the targets y: 'global' sums each
+ * Dice and Tversky (formulas B.1) as 1 - an overlap score of p and the targets y: 'global' sums each
  * class over the rows first (one score per class), 'per-example' scores every cell; the loss is
  * the mean of 1 - score over what was scored (classes, or rows x classes).
  */

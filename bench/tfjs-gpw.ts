@@ -1,4 +1,4 @@
-// The baselines of the General Pair Weighting losses (spec E.2 to E.6) written from TensorFlow.js
+// The baselines of the General Pair Weighting losses (formulas E.2 to E.6) written from TensorFlow.js
 // ops with tf.valueAndGrad, as a user without fusedloss would: the full N x N similarity matrix of
 // the normalised rows, boolean masks for the pairs, and the loss as the defaults of
 // src/losses/pairs.ts define it (pytorch-metric-learning conventions). Constants of the gradient

@@ -1,4 +1,4 @@
-// The baseline of the pairwise family: Multi-Similarity (pytorch-metric-learning semantics, spec
+// The baseline of the pairwise family: Multi-Similarity (pytorch-metric-learning semantics, formulas
 // E.1) written from TensorFlow.js ops with tf.valueAndGrad, as a user without fusedloss would:
 // the full N x N similarity matrix, masks for the pairs, mining on a detached copy (tfjs has no
 // stop-gradient), and two masked log-sum-exps with an implicit zero.

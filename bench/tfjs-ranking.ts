@@ -64,7 +64,7 @@ export function rankListTfjs(scores: Float32Array, order: Int32Array, lists: num
 }
 
 /**
- * PLD (spec D.3): per row pi* = (y, the other classes by teacher logit, descending), a_k =
+ * PLD (formulas D.3): per row pi* = (y, the other classes by teacher logit, descending), a_k =
  * softmax(t / tau)_{pi*_k}, L = sum_k a_k (LSE_{l >= k} s_pi*(l) - s_pi*(k)); the mean over rows.
  */
 export function plackettLuceDistillTfjs(
@@ -87,7 +87,7 @@ export function plackettLuceDistillTfjs(
   return sortedRunner(student, order, rows, classes, loss, [a]);
 }
 
-/** ListNet (spec D.1, allRank): mean over lists of -sum_i softmax(r)_i log softmax(s / T)_i. */
+/** ListNet (formulas D.1, allRank): mean over lists of -sum_i softmax(r)_i log softmax(s / T)_i. */
 export function listNetTfjs(
   scores: Float32Array,
   relevance: Float32Array,
@@ -120,7 +120,7 @@ const pairLogistic = (s: tf.Tensor, sigma: number) => tf.softplus(pairDiff(s).mu
 const preferred = (r: tf.Tensor) => tf.greater(column(r), row(r));
 
 /**
- * RankNet (spec D.5, allRank): the mean over all pairs r_i > r_j of the batch of
+ * RankNet (formulas D.5, allRank): the mean over all pairs r_i > r_j of the batch of
  * w_ij softplus(-sigma (s_i - s_j)), w_ij 1, |r_i - r_j| or |r_i^2 - r_j^2|.
  */
 export function rankNetTfjs(
@@ -160,7 +160,7 @@ export interface LambdaTfjsOptions {
 const log2 = (t: tf.Tensor) => t.log().div(Math.LN2);
 
 /**
- * LambdaLoss's pair weights (spec D.4) from the ranks rho of the (detached) scores, zero off the
+ * LambdaLoss's pair weights (formulas D.4) from the ranks rho of the (detached) scores, zero off the
  * pairs: r_i > r_j (every pair for ndcgLoss1) with both in the top k predicted ranks. Gains
  * G = (2^r - 1) / maxDCG, discounts D = log2(1 + rho).
  */
@@ -198,7 +198,7 @@ function lambdaWeights(scores: tf.Tensor, r: tf.Tensor, o: Required<Omit<LambdaT
 }
 
 /**
- * LambdaLoss (spec D.4, allRank): per list -sum_pairs w_ij log2 sigma(sigma (s_i - s_j)) ('sum',
+ * LambdaLoss (formulas D.4, allRank): per list -sum_pairs w_ij log2 sigma(sigma (s_i - s_j)) ('sum',
  * or the mean over its pairs), then the mean over lists.
  */
 export function lambdaLossTfjs(

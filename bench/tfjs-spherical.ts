@@ -11,7 +11,7 @@ export function softmaxCrossEntropyTfjs(logits: Float32Array, targets: Int32Arra
   return runner(x, [y], (xs) => tf.losses.softmaxCrossEntropy(y, xs) as tf.Scalar);
 }
 
-/** Mean Z-loss, a = 1, b = 0: softplus(-(o_c - mean) / std) per row (spec F.1). */
+/** Mean Z-loss, a = 1, b = 0: softplus(-(o_c - mean) / std) per row (formulas F.1). */
 export function zLossTfjs(logits: Float32Array, targets: Int32Array, classes: number): TfjsRunner {
   const x = tf.tensor2d(logits, [targets.length, classes]);
   const y = oneHot(targets, classes);
@@ -24,7 +24,7 @@ export function zLossTfjs(logits: Float32Array, targets: Int32Array, classes: nu
 }
 
 /**
- * Mean over rows of the spherical losses of spec F.3, from their definitions: 'mse' ||o - e_c||^2;
+ * Mean over rows of the spherical losses of formulas F.3, from their definitions: 'mse' ||o - e_c||^2;
  * 'log-spherical-softmax' -log p_c, p_k = (o_k^2 + eps) / sum_j (o_j^2 + eps); 'log-taylor-softmax'
  * -log p_c, p_k = (1 + o_k + o_k^2 / 2) / sum_j (1 + o_j + o_j^2 / 2).
  */
@@ -51,7 +51,7 @@ export function sphericalLossTfjs(
 }
 
 /**
- * Mean sigmoid focal loss (spec G, RetinaNet): a_t (1 - p_t)^gamma BCE(x, y) per element, with
+ * Mean sigmoid focal loss (formulas G, RetinaNet): a_t (1 - p_t)^gamma BCE(x, y) per element, with
  * 1 - p_t = y sigmoid(-x) + (1 - y) sigmoid(x) and a_t = alpha y + (1 - alpha)(1 - y).
  */
 export function sigmoidFocalTfjs(scores: Float32Array, labels: Float32Array, gamma = 2, alpha = 0.25): TfjsRunner {

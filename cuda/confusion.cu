@@ -1,10 +1,10 @@
-// CUDA kernels of the soft-confusion-matrix family: AnyLoss (spec A), the overlap losses (spec B)
-// and the element-wise binary losses beside them (BCE, sigmoid focal). AnyLoss: pass 1 reduces the
-// soft counts per class, the host turns them into per-class derivatives (the same anyloss_constants
-// as the CPU), pass 2 writes the gradient. Per-element math comes from confusion_math.h, shared
-// with binding/cpu/confusion.cc. Pass 2 recomputes yhat from the scores instead of reading a stash:
-// on a GPU that costs no more memory traffic than the stash would, and it lets counts and backward
-// run as separate calls.
+// CUDA kernels of the soft-confusion-matrix family: AnyLoss (formulas A), the overlap losses
+// (formulas B) and the element-wise binary losses beside them (BCE, sigmoid focal). AnyLoss: pass 1
+// reduces the soft counts per class, the host turns them into per-class derivatives (the same
+// anyloss_constants as the CPU), pass 2 writes the gradient. Per-element math comes from
+// confusion_math.h, shared with binding/cpu/confusion.cc. Pass 2 recomputes yhat from the scores
+// instead of reading a stash: on a GPU that costs no more memory traffic than the stash would, and
+// it lets counts and backward run as separate calls.
 #include <algorithm>
 #include <cfloat>
 #include <climits>
@@ -255,9 +255,9 @@ struct CountsCell {
   }
 };
 
-// ---- the overlap losses (Dice, Tversky; spec B) ----
+// ---- the overlap losses (Dice, Tversky; formulas B) ----
 
-// The pt of a cell of a softmax row (spec B.3): p r^alpha with r = 1 - p, taken accurately for
+// The pt of a cell of a softmax row (formulas B.3): p r^alpha with r = 1 - p, taken accurately for
 // the dominant class from the row's statistics, as the CPU's adjusted_pt / one_minus.
 template <bool Logits>
 __device__ __forceinline__ double cell_rest(const RowStats* stats, int64_t r, int32_t k, float p) {

@@ -260,7 +260,7 @@ struct NormaliseRows {
 };
 
 // grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (minus row_sum fn for the distance
-// losses): the normalisation backward (g - (g . fn) fn) / ||f|| (spec E.0), as the CPU's.
+// losses): the normalisation backward (g - (g . fn) fn) / ||f|| (formulas E.0), as the CPU's.
 struct BackwardRows {
   const float* acc;
   const double* row_sum;  // or null

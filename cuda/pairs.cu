@@ -1,8 +1,9 @@
-// CUDA kernels of the pairwise family (spec E), built as the CPU path is (binding/cpu/pairs.cc):
-// each loss is reduction sweeps over recomputed S tiles (pair_tiles.cuh) filling per-row
-// statistics, the row step of pairs_math.h on the host in row order (O(N) values each way), and a
-// weight sweep turning each tile into G and accumulating G Fr (and G^T Fq). Batch-hard triplet
-// runs its two-entry G through the same weight sweep; OPL needs only class sums (spec E.6).
+// CUDA kernels of the pairwise family (formulas E), built as the CPU path is
+// (binding/cpu/pairs.cc): each loss is reduction sweeps over recomputed S tiles (pair_tiles.cuh)
+// filling per-row statistics, the row step of pairs_math.h on the host in row order (O(N) values
+// each way), and a weight sweep turning each tile into G and accumulating G Fr (and G^T Fq).
+// Batch-hard triplet runs its two-entry G through the same weight sweep; OPL needs only class sums
+// (formulas E.6).
 #include <algorithm>
 #include <vector>
 

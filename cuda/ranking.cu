@@ -1,4 +1,4 @@
-// CUDA kernels of the listwise losses (spec C, D.1 to D.3): a team per list (lists.cuh) sorts
+// CUDA kernels of the listwise losses (formulas C, D.1 to D.3): a team per list (lists.cuh) sorts
 // its valid items by relevance in shared memory, then runs the reverse and forward log-sum-exp
 // scans of the anchor form (ListMLE, PLD, RankList-anchor with all pairs) or RankList's lse form,
 // O(n log n) per list; RankList's exact form and skip-wise windows stride their items over the

@@ -1,6 +1,6 @@
-// CUDA kernels of the pairwise ranking losses (spec D.4, D.5), O(n^2) per list as the losses are
-// pairwise by nature: a team per list (lists.cuh), each lane owning items and summing every pair
-// that item is in, so each gradient entry has one writer and a fixed order (a pair's term is
+// CUDA kernels of the pairwise ranking losses (formulas D.4, D.5), O(n^2) per list as the losses
+// are pairwise by nature: a team per list (lists.cuh), each lane owning items and summing every
+// pair that item is in, so each gradient entry has one writer and a fixed order (a pair's term is
 // computed once for each of its two items). The pair terms are ranking_math.h's.
 #include <cfloat>
 

@@ -1,4 +1,4 @@
-// CUDA kernels of the spherical family and the softmax classification losses (spec F.1 to F.3,
+// CUDA kernels of the spherical family and the softmax classification losses (formulas F.1 to F.3,
 // G). Rows are independent: a team of threads takes a row (rows.cuh: a lane group for short rows,
 // a whole block for long ones, so a row of 10^6 classes is split across a block), reduces it, runs
 // the row step of spherical_math.h in double (the one the CPU kernels use), and writes the row's

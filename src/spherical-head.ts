@@ -1,4 +1,4 @@
-// SphericalHead: a trainable output layer over C classes whose step does not grow with C (spec
+// SphericalHead: a trainable output layer over C classes whose step does not grow with C (formulas
 // F.4, F.5; Vincent, de Brebisson, Bouthillier 2015). The state lives in the native addon
 // (binding/cpu/spherical_head.cc); backend 'js' runs the dense float64 reference instead
 // (src/reference/spherical-head.ts), O(C d) per example.
@@ -31,7 +31,7 @@ export interface SphericalHeadOptions {
   seed?: number;
   /**
    * Every this many steps (default 10, the authors' Theano op; 0: never) U^-T is re-inverted and
-   * each singular value of U outside [0.5, 2] is reset to 1 (O(C d) each, spec F.5); past d / 3
+   * each singular value of U outside [0.5, 2] is reset to 1 (O(C d) each, formulas F.5); past d / 3
    * resets U is folded into the class rows instead (O(C d^2)).
    */
   stabilizeEvery?: number;
@@ -63,7 +63,7 @@ export interface HeadStepResult {
   gradHidden: Float32Array;
 }
 
-/** Steps taken and the spec F.5 work done so far (the 'js' backend does none of the latter). */
+/** Steps taken and the formulas F.5 work done so far (the 'js' backend does none of the latter). */
 export interface HeadStats {
   steps: number;
   /** Scheduled stabilisations run. */
@@ -170,7 +170,7 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
 
 /**
  * A linear output layer o = W h (W: classes x dim) trained with SGD on Z-loss or squared error,
- * kept in the factored form W = V U + 1 omega^T of spec F.4 so that `step` costs
+ * kept in the factored form W = V U + 1 omega^T of formulas F.4 so that `step` costs
  * O(m dim^2 + m^2 dim + m^3) for m rows whatever the number of classes (plus the scheduled
  * stabilisation: O(dim^3), and O(classes dim) per singular value reset). Only `scores`, `topK`,
  * `weights`, `renormalize` and `fromWeights` read all C rows.

@@ -1,6 +1,6 @@
 // The native CPU kernels of the confusion family against the float64 reference: every metric,
 // both input kinds, binary and multi-class, several sizes (1, odd, around the 8192-element
-// chunk, 10^6), label types, weights, and the edge cases of spec A.5 / B.4; binary cross-entropy and
+// chunk, 10^6), label types, weights, and the edge cases of formulas A.5 / B.4; binary cross-entropy and
 // sigmoid focal, whose kernels live in binding/cpu/confusion.cc too.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -157,7 +157,7 @@ describe('softConfusion', () => {
   });
 });
 
-describe('edge cases (spec A.5)', () => {
+describe('edge cases (formulas A.5)', () => {
   const n = 1000;
   const x = randomScores(n, 20, 0.1);
   for (const metric of METRICS) {
@@ -267,7 +267,7 @@ describe('dice and tversky cpu vs reference', () => {
       expectAgree(tverskyLoss(x, y, { ...o, backend: NATIVE }), tverskyLoss(x, y, { ...o, backend: 'js' }));
     });
   }
-  it('a batch without positives still has a Dice gradient (spec B.4)', () => {
+  it('a batch without positives still has a Dice gradient (formulas B.4)', () => {
     const x = randomScores(100, 46),
       y = new Float32Array(100);
     expect(diceLoss(x, y).grad.some((g) => g > 0)).toBe(true);

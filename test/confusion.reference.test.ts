@@ -214,7 +214,7 @@ describe('reference dice / tversky vs finite differences', () => {
     }
   }
 
-  it('Tversky with alpha = beta = 1/2 is Dice with twice the smoothing (spec B.1)', () => {
+  it('Tversky with alpha = beta = 1/2 is Dice with twice the smoothing (formulas B.1)', () => {
     const scores = randomScores(40, 3),
       labels = randomBinaryLabels(40, 4);
     const pb: RefProblem = { scores, labels, classes: 1, probabilities: false };

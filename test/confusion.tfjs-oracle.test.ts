@@ -1,5 +1,5 @@
 // An oracle written by other hands: every built-in metric's forward pass composed from
-// TensorFlow.js ops (float32, 'cpu' backend) and differentiated by tfjs autograd, as spec A.6
+// TensorFlow.js ops (float32, 'cpu' backend) and differentiated by tfjs autograd, as formulas A.6
 // prescribes ("autograd of the 10-line forward"), against the native CPU kernels.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ const EPS = 1e-5;
 const BETA = 2;
 type C = { tp: tf.Tensor; fn: tf.Tensor; fp: tf.Tensor; tn: tf.Tensor };
 
-// The metrics of spec A.3 with the eps placements of the official AnyLoss code.
+// The metrics of formulas A.3 with the eps placements of the official AnyLoss code.
 const forward: Record<MetricName, (c: C) => tf.Tensor> = {
   accuracy: (c) => c.tp.add(c.tn).div(c.tp.add(c.fn).add(c.fp).add(c.tn).add(EPS)),
   precision: (c) => c.tp.div(c.tp.add(c.fp).add(EPS)),
@@ -44,7 +44,7 @@ const forward: Record<MetricName, (c: C) => tf.Tensor> = {
   jaccard: (c) => c.tp.div(c.tp.add(c.fn).add(c.fp).add(EPS)),
 };
 
-/** loss = 1 - mean over classes of M(counts); yhat from logits as spec A.2 / A.6. */
+/** loss = 1 - mean over classes of M(counts); yhat from logits as formulas A.2 / A.6. */
 function oracle(
   metric: MetricName,
   scores: Float32Array,

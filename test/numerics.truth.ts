@@ -137,7 +137,7 @@ export const gceTruth = (t: ArrayLike<number>, classes: number, q: number) => (x
     ),
   );
 
-/** PLD (spec D.3): pi = (label, the rest by teacher descending), a = softmax(teacher / tau) along pi. */
+/** PLD (formulas D.3): pi = (label, the rest by teacher descending), a = softmax(teacher / tau) along pi. */
 export const pldTruth =
   (teacher: ArrayLike<number>, labels: ArrayLike<number>, classes: number, tau: number) => (s: X) =>
     mean(
@@ -207,7 +207,7 @@ function sims(x: X, labels: ArrayLike<number>, dim: number, plain = true): D[][]
 const role = (labels: ArrayLike<number>, i: number, j: number) =>
   i === j ? null : labels[i] === labels[j] ? 'pos' : 'neg';
 
-/** Circle loss (spec E.4), normalize: false, a_p and a_n held constant; mean over rows with both roles. */
+/** Circle loss (formulas E.4), normalize: false, a_p and a_n held constant; mean over rows with both roles. */
 export const circleTruth =
   (labels: ArrayLike<number>, dim: number, m: number, gamma: number, plain = true) =>
   (x: X) => {

@@ -1,7 +1,7 @@
-// Properties over random batches (fast-check, fixed seed): what spec E states or implies for every
+// Properties over random batches (fast-check, fixed seed): what formulas E states or implies for every
 // pairwise loss. Normalised losses are unchanged by positive row scaling (and the gradient of a
 // scaled row shrinks by the scale); the gradient through the normalisation is orthogonal to its
-// row (spec E.0); losses depend on labels only through equality, and on row order not at all;
+// row (formulas E.0); losses depend on labels only through equality, and on row order not at all;
 // and the two Multi-Similarity conventions coincide on distinct embeddings.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

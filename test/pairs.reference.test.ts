@@ -1,6 +1,6 @@
 // The float64 reference of the pairwise family: its gradient against central finite differences
 // of its own loss (through the normalisation, and without it), hand-computed cases, and the
-// spec's edge cases (a half with no pairs, singletons, coincident rows).
+// edge cases of docs/formulas.md (a half with no pairs, singletons, coincident rows).
 import { describe, expect, it } from 'vitest';
 import {
   circleLoss,
@@ -70,7 +70,7 @@ describe('reference gradient vs finite differences (float64)', () => {
   });
 });
 
-describe('circle loss: the gradient with a_p and a_n held constant (spec E.4)', () => {
+describe('circle loss: the gradient with a_p and a_n held constant (formulas E.4)', () => {
   // Not the derivative of the loss: the paper holds the pair weights a constant. So the finite
   // differences are of the loss with a frozen at the point, written out here from S.
   const [m, gamma, n, dim] = [0.25, 8, 9, 4];

@@ -1,5 +1,5 @@
-// Properties the spec states for the ranking family, over random list shapes and values
-// (fast-check, fixed seed): ListMLE equals RankList's anchor form over all pairs (spec C.2),
+// Properties docs/formulas.md states for the ranking family, over random list shapes and values
+// (fast-check, fixed seed): ListMLE equals RankList's anchor form over all pairs (formulas C.2),
 // every loss is unchanged by adding a constant to the scores of a list, and padded entries never
 // change the result.
 import fc from 'fast-check';
@@ -37,7 +37,7 @@ function close(a: { loss: number; grad: Float32Array }, b: { loss: number; grad:
 }
 
 describe('ranking properties', () => {
-  it('ListMLE equals RankList anchor over all pairs when relevance has no ties (spec C.2)', () => {
+  it('ListMLE equals RankList anchor over all pairs when relevance has no ties (formulas C.2)', () => {
     fc.assert(
       fc.property(batch(true), ({ offsets, scores, relevance }) => {
         for (const backend of ['cpu', 'js'] as const) {

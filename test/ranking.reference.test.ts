@@ -1,5 +1,5 @@
 // The float64 reference of the ranking family against central finite differences, against
-// hand-computed small cases, and on the edge cases of spec C and D.
+// hand-computed small cases, and on the edge cases of formulas C and D.
 import { describe, expect, it } from 'vitest';
 import {
   lse,

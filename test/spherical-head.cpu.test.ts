@@ -1,6 +1,6 @@
 // The factored SphericalHead (native CPU) against a naive dense SGD on the explicit W in float64
-// (spec F.6): 50 steps at C = 500, d = 16, m = 8 agree on every loss, every dL/dH and the final W
-// to 1e-4 relative, for Z-loss and squared error, with and without the spec F.5 stabilisation
+// (formulas F.6): 50 steps at C = 500, d = 16, m = 8 agree on every loss, every dL/dH and the final W
+// to 1e-4 relative, for Z-loss and squared error, with and without the formulas F.5 stabilisation
 // in between (whose resets and unfactorisations are counted, so the test sees them happen).
 import { describe, expect, it } from 'vitest';
 import { SphericalHead, backends } from '../src';

@@ -1,7 +1,7 @@
 // Every documented error of SphericalHead: a TypeError or RangeError with an ERR_FUSEDLOSS_ code
 // naming the argument, from the TypeScript checks and again from the native class called
 // directly; and the refusal of a learning rate that would make the factored update
-// ill-conditioned (spec F.5), which leaves the head untouched, on both backends.
+// ill-conditioned (formulas F.5), which leaves the head untouched, on both backends.
 import { describe, expect, it } from 'vitest';
 import { SphericalHead, backends } from '../src';
 import { nativeAddon } from '../src/native';

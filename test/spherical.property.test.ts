@@ -1,5 +1,5 @@
 // Properties over random shapes and values (fast-check, fixed seed: a failure prints the case and
-// its seed): the invariances of Z-loss (spec F.1, F.2), the zero row sums of softmax gradients, and
+// its seed): the invariances of Z-loss (formulas F.1, F.2), the zero row sums of softmax gradients, and
 // cpu-reference agreement on any shape.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 // The float64 reference of the spherical family and the softmax classification losses against
-// central finite differences, hand-computed small cases, and the edge cases of spec F and G.
+// central finite differences, hand-computed small cases, and the edge cases of formulas F and G.
 import { describe, expect, it } from 'vitest';
 import { referenceBce, referenceSigmoidFocal, softplus } from '../src/reference/confusion';
 import {

@@ -1,4 +1,4 @@
-// CPU kernels of the soft-confusion-matrix family (spec A, B). Each loss is two sweeps over the
+// CPU kernels of the soft-confusion-matrix family (formulas A, B). Each loss is two sweeps over the
 // rows: pass 1 reduces the batch sums (per class), a scalar step turns them into per-class
 // gradient constants, pass 2 writes the gradient. Binary rows run in 8-lane blocks; multi-class
 // rows go through a softmax whose probabilities are parked in the gradient row, not a buffer.

@@ -1,4 +1,4 @@
-// Multi-Similarity's weight tiles on one embedding set (spec E.1), W = G + G^T in one pass with
+// Multi-Similarity's weight tiles on one embedding set (formulas E.1), W = G + G^T in one pass with
 // one exponential per pair. A pair (i, j) has one kind and one logit L in both directions, so
 //   G_ij = scale_i exp(L - lse_i) = exp(L - a) * scale_i exp(a - lse_i)
 // with `a` each half's largest LSE: exp(L - a) is shared by G_ij and G_ji, and the second factor

@@ -156,7 +156,7 @@ struct WeightSweeps {
   G g;
 
   // d loss / d fn of a's rows into acc; distance losses (`distance`) also subtract
-  // (sum_j W_ij) fn_i, the part of dd/dfn that flows through the norms q (spec E.0).
+  // (sum_j W_ij) fn_i, the part of dd/dfn that flows through the norms q (formulas E.0).
   void run(const TileSet& a, const TileSet& b, std::vector<float>& acc, bool distance) const {
     std::vector<double> row_sum(distance ? a.n : 0);
     double* rs = distance ? row_sum.data() : nullptr;

@@ -55,7 +55,7 @@ void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
 void accumulate_tile(const float* w, int rows, const TileSet& b, int64_t j0, float* acc);
 
 // grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (n x ld): the normalisation
-// backward, (g - (g . fn) fn) / ||f|| (spec E.0), or a copy without normalisation.
+// backward, (g - (g . fn) fn) / ||f|| (formulas E.0), or a copy without normalisation.
 void normalisation_backward(const TileSet& t, const float* acc, float* grad);
 
 // Calls body(i0, j0, s) for every tile of S = a b^T: row tiles in parallel, each visiting the

@@ -1,8 +1,8 @@
-// CPU kernels of the pairwise family (spec E). Each loss is a few sweeps over the tiles of S
+// CPU kernels of the pairwise family (formulas E). Each loss is a few sweeps over the tiles of S
 // (pair_tiles.h): reduction sweeps fill per-row statistics (mining extremes, LSEs, counts), the
 // per-row and batch scalars follow in row order, and a weight sweep turns each recomputed tile
 // into G (pairs_math.h) and accumulates it. Batch-hard triplet, whose G has two entries per row,
-// and OPL, which needs only class sums (spec E.6), skip the weight sweep.
+// and OPL, which needs only class sums (formulas E.6), skip the weight sweep.
 #include "fusedloss/pairs.h"
 
 #include <algorithm>
@@ -47,7 +47,7 @@ void weight_pass(const PairSets& ps, G g, bool distance, Gradients& out) {
   if (ps.cross) w.run(ps.r, ps.q, out.r, distance);
 }
 
-// ---- Multi-Similarity (spec E.1) ----
+// ---- Multi-Similarity (formulas E.1) ----
 
 // One half's LSE, with its implicit zero logit, started at the largest logit it will see: `top`,
 // the logit of its extreme pair (the logits are monotone in S, and the extreme is mined whenever
@@ -123,7 +123,7 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   return loss / static_cast<double>(n);
 }
 
-// ---- contrastive (spec E.2) ----
+// ---- contrastive (formulas E.2) ----
 
 double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   const int64_t n = ps.q.n;
@@ -158,7 +158,7 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   return loss;
 }
 
-// ---- circle loss (spec E.4) ----
+// ---- circle loss (formulas E.4) ----
 
 double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
   const int64_t n = ps.q.n;
@@ -185,7 +185,7 @@ double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
   return active ? loss / active : 0.0;
 }
 
-// ---- SupCon (spec E.5) ----
+// ---- SupCon (formulas E.5) ----
 
 double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   const int64_t n = ps.q.n;
@@ -216,7 +216,7 @@ double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   return active ? loss / active : 0.0;
 }
 
-// ---- NT-Xent (spec E.5) ----
+// ---- NT-Xent (formulas E.5) ----
 
 double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
   const int64_t n = ps.q.n;
@@ -257,7 +257,7 @@ double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
   return pairs ? loss / pairs : 0.0;
 }
 
-// ---- batch-hard triplet (spec E.3) ----
+// ---- batch-hard triplet (formulas E.3) ----
 
 double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& out) {
   const TileSet& t = ps.q;
@@ -296,7 +296,7 @@ double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& ou
   return active ? loss / active : 0.0;
 }
 
-// ---- orthogonal projection loss (spec E.6): class sums, no pair sweep ----
+// ---- orthogonal projection loss (formulas E.6): class sums, no pair sweep ----
 
 double orthogonal_projection(const PairSets& ps, const PairParams& p, Gradients& out) {
   const TileSet& t = ps.q;

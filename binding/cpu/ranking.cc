@@ -1,4 +1,4 @@
-// CPU kernels of the listwise losses (spec C, D.1 to D.3): per list, a sort of the valid items
+// CPU kernels of the listwise losses (formulas C, D.1 to D.3): per list, a sort of the valid items
 // by relevance in a per-thread buffer, then the reverse and forward log-sum-exp sweeps of
 // ranking_math.h, O(n log n); RankList's exact form and skip-wise windows loop over pairs.
 #include "fusedloss/ranking.h"

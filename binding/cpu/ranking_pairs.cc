@@ -1,6 +1,6 @@
-// CPU kernels of the pairwise losses (spec D.4, D.5): RankNet and LambdaLoss loop over the pairs
-// of each list, O(n^2) as the losses are pairwise by nature; LambdaLoss first sorts by score (the
-// ranks its weights read) and by relevance (the ideal DCG).
+// CPU kernels of the pairwise losses (formulas D.4, D.5): RankNet and LambdaLoss loop over the
+// pairs of each list, O(n^2) as the losses are pairwise by nature; LambdaLoss first sorts by score
+// (the ranks its weights read) and by relevance (the ideal DCG).
 #include <cmath>
 
 #include "fusedloss/ranking.h"
@@ -35,7 +35,7 @@ Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, doubl
       },
       grad);
   if (!total.status.ok()) return total.status;
-  // The mean is over the pairs of the whole batch (spec D.5), known only now.
+  // The mean is over the pairs of the whole batch (formulas D.5), known only now.
   const float scale = ranking::inverse(total.pairs);
   parallel_chunks(pb.items(), 1 << 16, [&](int64_t, int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) grad[i] *= scale;

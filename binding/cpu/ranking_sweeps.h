@@ -22,10 +22,10 @@ constexpr float kNarrowWeightMax = 1e6f;
 // a_k <= kNarrowWeightMax.
 double plackett_luce_sweep(Scratch& sc, int32_t m, const float* a, bool bounded);
 
-// Whether each of the m items of sorted relevance r is constrained above the next (spec C.1).
+// Whether each of the m items of sorted relevance r is constrained above the next (formulas C.1).
 bool adjacent_constrained(const float* r, int32_t m, float margin);
 
-// RankList's log-sum-exp form over all pairs (spec C.2 item 2) of sc.s[0, m), anchor i ranked
+// RankList's log-sum-exp form over all pairs (formulas C.2 item 2) of sc.s[0, m), anchor i ranked
 // above positions from sc.p[i] on: returns softplus(LSE_i A_i) and leaves the gradient in sc.g.
 // `adjacent`: sc.p[i] = i + 1 for every i.
 double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent);

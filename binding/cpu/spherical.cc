@@ -1,4 +1,4 @@
-// CPU kernels of the spherical family and the softmax classification losses (spec F.1 to F.3,
+// CPU kernels of the spherical family and the softmax classification losses (formulas F.1 to F.3,
 // G). Rows are the unit of parallelism: a chunk of rows is one task; each row is reduced (pass
 // 1), its scalars go through the row step of spherical_math.h in double, and its gradient is
 // written (pass 2) while the row is still in cache. Per-chunk losses are combined in chunk order.

@@ -1,4 +1,4 @@
-// The factored output layer of spec F.4 and F.5 on the CPU. Every per-step product is between
+// The factored output layer of formulas F.4 and F.5 on the CPU. Every per-step product is between
 // d x d, m x d and m x m matrices (dense.h); only the m target rows of V are read and written.
 #include "fusedloss/spherical_head.h"
 
@@ -245,7 +245,7 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
     float* v = &V_[targets[j] * d];
     for (int64_t i = 0; i < d; ++i) v[i] -= static_cast<float>(lr * gA[j] * Hnew[j * d + i]);
   }
-  if (shrink != 1) {  // W <- shrink W (spec F.5: Q and wbar scale too)
+  if (shrink != 1) {  // W <- shrink W (formulas F.5: Q and wbar scale too)
     for (double& x : U_) x *= shrink;
     for (double& x : Uit_) x /= shrink;
     for (double& x : Q_) x *= shrink * shrink;
@@ -260,7 +260,7 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
 void SphericalHead::stabilize() {
   const int64_t d = p_.dim;
   ++stats_.stabilizations;
-  // Iterated Woodbury updates drift: start from an exact inverse (spec F.5).
+  // Iterated Woodbury updates drift: start from an exact inverse (formulas F.5).
   if (!dense::inverse_transpose(d, U_.data(), Uit_.data())) {
     unfactorize();
     return;

@@ -1,4 +1,4 @@
-// The soft-confusion-matrix family (spec A, B): options, defaults, checks and dispatch to the
+// The soft-confusion-matrix family (formulas A, B): options, defaults, checks and dispatch to the
 // native CPU kernels (binding/cpu/confusion.cc) or the float64 reference
 // (src/reference/confusion.ts). Binary cross-entropy lives here too: it is the baseline every
 // imbalanced-learning comparison with AnyLoss needs, and it shares the binary problem's checks.
@@ -530,7 +530,7 @@ function tverskyForm(fn: string, options: unknown): [Record<string, unknown>, Ov
   const o = readOptions(fn, options, tverskySchema);
   const a = opt(o, 'alpha', DEFAULTS.tverskyAlpha),
     b = opt(o, 'beta', DEFAULTS.tverskyBeta);
-  // TI = (TP + g) / (TP + a FP + b FN + g) with FP = P - TP, FN = Y - TP (spec B.1)
+  // TI = (TP + g) / (TP + a FP + b FN + g) with FP = P - TP, FN = Y - TP (formulas B.1)
   return [
     o,
     {

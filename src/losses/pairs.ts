@@ -1,4 +1,4 @@
-// The pairwise similarity-weighting family (spec E): options, defaults, checks and dispatch to
+// The pairwise similarity-weighting family (formulas E): options, defaults, checks and dispatch to
 // the native CPU kernels (binding/cpu/pairs.cc, tiled: no N x N matrix), the CUDA kernels
 // (cuda/pairs.cu, tiled the same way; 'cuda-sim' runs them in the simulator) or the float64
 // reference (src/reference/pairs.ts, which builds S in full).
@@ -338,7 +338,7 @@ function missingLabels(fn: string): never {
 export type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult : LossResult;
 
 /**
- * Multi-Similarity loss (Wang et al., CVPR 2019; spec E.1): per anchor, hard pairs mined against
+ * Multi-Similarity loss (Wang et al., CVPR 2019; formulas E.1): per anchor, hard pairs mined against
  * the hardest opposite pair (epsilon), then (1/alpha) log(1 + sum_P e^{-alpha (S - base)}) +
  * (1/beta) log(1 + sum_N e^{beta (S - base)}); mean over the N anchors. With
  * `reference`/`referenceLabels` the queries are compared with a reference set (cross-batch memory)
@@ -381,7 +381,7 @@ export async function multiSimilarityAsync<O extends MultiSimilarityOptions>(
 }
 
 /**
- * Contrastive loss as pytorch-metric-learning (spec E.2): on distances d = ||fn_i - fn_j||,
+ * Contrastive loss as pytorch-metric-learning (formulas E.2): on distances d = ||fn_i - fn_j||,
  * relu(d - posMargin) over positive pairs and relu(negMargin - d) over negative pairs, each half
  * the mean over its non-zero terms, summed. Pairs closer than 1e-3 count as coincident (d = 0).
  *
@@ -413,7 +413,7 @@ export async function contrastiveAsync(
 }
 
 /**
- * Batch-hard triplet loss (Hermans, Beyer, Leibe 2017; spec E.3): per anchor the farthest positive
+ * Batch-hard triplet loss (Hermans, Beyer, Leibe 2017; formulas E.3): per anchor the farthest positive
  * and the nearest negative (first on ties), [margin + d+ - d-]_+ (or softplus(d+ - d-)); mean over
  * anchors with a positive loss.
  *
@@ -456,7 +456,7 @@ export async function tripletBatchHardAsync(
 }
 
 /**
- * Circle loss, pair-label form (Sun et al., CVPR 2020; spec E.4): softplus(LSE_n(gamma a_n (s_n - m))
+ * Circle loss, pair-label form (Sun et al., CVPR 2020; formulas E.4): softplus(LSE_n(gamma a_n (s_n - m))
  * + LSE_p(-gamma a_p (s_p - 1 + m))) per anchor; mean over anchors with positives and negatives.
  *
  * @example
@@ -487,7 +487,7 @@ export async function circleLossAsync(
 }
 
 /**
- * Supervised contrastive loss (Khosla et al. 2020; spec E.5): -(tau/tau_b) mean over positives p
+ * Supervised contrastive loss (Khosla et al. 2020; formulas E.5): -(tau/tau_b) mean over positives p
  * of log softmax_{a != i}(S_i. / tau)_p per anchor; mean over anchors that have a positive.
  *
  * @example
@@ -518,7 +518,7 @@ export async function supConAsync(
 }
 
 /**
- * NT-Xent / InfoNCE as pytorch-metric-learning (spec E.5): per positive pair (a, p),
+ * NT-Xent / InfoNCE as pytorch-metric-learning (formulas E.5): per positive pair (a, p),
  * -log(e^{S_ap/tau} / (e^{S_ap/tau} + sum over a's negatives e^{S_an/tau})); mean over positive
  * pairs. `labels` null: two views, rows i and i + N/2 are the positives (options.dim required).
  *
@@ -551,7 +551,7 @@ export async function ntXentAsync(
 }
 
 /**
- * Orthogonal Projection Loss (Ranasinghe et al., ICCV 2021; spec E.6, as kahnchana/opl): (1 -
+ * Orthogonal Projection Loss (Ranasinghe et al., ICCV 2021; formulas E.6, as kahnchana/opl): (1 -
  * mean same-class S) + gamma mean different-class S over ordered pairs i != j, from class sums in
  * O(N D).
  *

@@ -1,4 +1,4 @@
-// The log-sum-exp listwise ranking family (spec C, D): options, defaults, checks and dispatch to
+// The log-sum-exp listwise ranking family (formulas C, D): options, defaults, checks and dispatch to
 // the native CPU kernels (binding/cpu/ranking*.cc), the CUDA kernels (cuda/ranking*.cu, on a device
 // or the simulator) or the float64 reference (src/reference/ranking.ts).
 import { wireId } from '../wire-enums';
@@ -108,7 +108,7 @@ export interface RankNetOptions extends ListOptions {
 }
 
 export interface LambdaLossOptions extends ListOptions {
-  /** Pair weighting (spec D.4): 'none' (default: RankNet), 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'. */
+  /** Pair weighting (formulas D.4): 'none' (default: RankNet), 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'. */
   scheme?: LambdaSchemeName;
   /** NDCG cutoff: only pairs within the top k predicted ranks, and the ideal DCG over k (integer >= 1; default: the whole list). */
   k?: number;
@@ -245,7 +245,7 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
 }
 
 /**
- * RankList (Naini, Diaz and Busso 2025, arXiv 2508.09826), as the spec reconstructs it (section
+ * RankList (Naini, Diaz and Busso 2025, arXiv 2508.09826), as docs/formulas.md reconstructs it (section
  * C; the paper's method section could not be read): RankNet's pairwise logistic lifted to lists,
  * over the pairs the relevance order constrains. Mean over lists.
  *
@@ -313,7 +313,7 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
 
 /**
  * ListMLE (Xia et al. 2008): the Plackett-Luce negative log-likelihood of the relevance order
- * (spec D.2), sum_k a_k (LSE_{m >= k} s_pi(m) - s_pi(k)) per list, mean over lists.
+ * (formulas D.2), sum_k a_k (LSE_{m >= k} s_pi(m) - s_pi(k)) per list, mean over lists.
  *
  * @example
  * ```ts
@@ -357,7 +357,7 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
 }
 
 /**
- * ListNet, top-1 (Cao et al. 2007; spec D.1): per list LSE(s / T) - sum_i t_i s_i / T, mean over
+ * ListNet, top-1 (Cao et al. 2007; formulas D.1): per list LSE(s / T) - sum_i t_i s_i / T, mean over
  * lists, against the target distribution t of the relevance.
  *
  * @example
@@ -400,7 +400,7 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
 }
 
 /**
- * RankNet (Burges et al. 2005; spec D.5, as allRank): softplus(-sigma (s_i - s_j)) over every pair
+ * RankNet (Burges et al. 2005; formulas D.5, as allRank): softplus(-sigma (s_i - s_j)) over every pair
  * of a list with r_i > r_j, optionally weighted; the mean is over all pairs of the batch, not over
  * lists.
  *
@@ -451,7 +451,7 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
 }
 
 /**
- * LambdaLoss (Wang et al. 2018) as allRank computes it (spec D.4): -sum w_ij log2 sigmoid(sigma
+ * LambdaLoss (Wang et al. 2018) as allRank computes it (formulas D.4): -sum w_ij log2 sigmoid(sigma
  * (s_i - s_j)) over pairs r_i > r_j, weighted by the scheme from the predicted ranks and NDCG
  * gains (relevance at most 64). Per list 'sum' or 'mean', then the mean over lists. LiPO-lambda
  * (Liu et al. 2024) is `scheme: 'lambdaRank', normalize: false`.
@@ -550,7 +550,7 @@ function checkDistillValues(fn: string, s: Float32Array, t: Float32Array, y: Int
 }
 
 /**
- * PLD, Plackett-Luce distillation (Bassam, Zhu and Bian 2025; spec D.3): ListMLE of the student
+ * PLD, Plackett-Luce distillation (Bassam, Zhu and Bian 2025; formulas D.3): ListMLE of the student
  * logits over the teacher-optimal order (the true class, then the rest by teacher logit), each
  * position weighted by the teacher's softmax(t / tau). Rows of classes = studentLogits.length /
  * labels.length logits; mean over rows.

@@ -1,4 +1,4 @@
-// The spherical family (spec F.1 to F.3) and the softmax classification losses (spec G): options,
+// The spherical family (formulas F.1 to F.3) and the softmax classification losses (formulas G): options,
 // defaults, checks and dispatch to the native CPU kernels (binding/cpu/spherical.cc) or the
 // float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
 // logits and its target class.
@@ -443,7 +443,7 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
     const ref = refProblem(pb, weights, p.ignoreIndex);
     return fromReference(pb, referenceSoftmax(ref, { ...p, weights, classWeights }, pb.reduction));
   }
-  // gce and mae are comp-sum with tau = 1 + q and tau = 2 (times 2) (spec G).
+  // gce and mae are comp-sum with tau = 1 + q and tau = 2 (times 2) (formulas G).
   const tau = form === 'gce' ? 1 + p.q : form === 'mae' ? 2 : p.tau;
   const nativeParams = {
     classes: pb.classes,
@@ -478,7 +478,7 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
 }
 
 /**
- * Softmax cross-entropy and its classification relatives (spec G) in one fused pass per row: label
+ * Softmax cross-entropy and its classification relatives (formulas G) in one fused pass per row: label
  * smoothing, temperature, per-row and per-class weights, an ignored target, and `form` 'comp-sum',
  * 'gce', 'mae', 'focal' or 'ldr-kl'. The gradient of 'ce' is (softmax(x / T) - target) / T per row.
  *

@@ -1,5 +1,5 @@
-// The float64 reference of the soft-confusion-matrix family (spec A, B) and binary cross-entropy:
-// plain loops that follow the spec's formulas line by line. It is the oracle the native kernels
+// The float64 reference of the soft-confusion-matrix family (formulas A, B) and binary cross-entropy:
+// plain loops that follow the formulas of docs/formulas.md line by line. It is the oracle the native kernels
 // are tested against, and the 'js' backend when the addon is missing.
 
 export interface Counts {
@@ -37,9 +37,9 @@ export function softplus(t: number): number {
 }
 
 /**
- * The built-in metrics of spec A.3 with eps in the denominators as the official AnyLoss code
+ * The built-in metrics of formulas A.3 with eps in the denominators as the official AnyLoss code
  * has it; G-mean's derivative M / 2TP divides by max(TP, eps) (likewise TN), and MCC clamps Q
- * at eps (spec A.5), differentiating as if the clamp were not there.
+ * at eps (formulas A.5), differentiating as if the clamp were not there.
  */
 export function referenceMetric(name: string, c: Counts, beta: number, eps: number): MetricValue {
   const n1 = c.tp + c.fn,
@@ -116,10 +116,10 @@ function target(pb: RefProblem, i: number, k: number): number {
 
 const weight = (pb: RefProblem, i: number): number => (pb.weights ? pb.weights[i] : 1);
 
-/** yhat = sigmoid(L (p - 1/2)) (spec A.2). */
+/** yhat = sigmoid(L (p - 1/2)) (formulas A.2). */
 const amplify = (p: number, amplifier: number): number => sigmoid(amplifier * (p - 0.5));
 
-/** Per-class weighted soft counts (spec A.2, A.6). */
+/** Per-class weighted soft counts (formulas A.2, A.6). */
 export function referenceCounts(pb: RefProblem, amplifier: number): Counts[] {
   const rows = pb.labels.length;
   const tp = new Array<number>(pb.classes).fill(0);
@@ -142,7 +142,7 @@ export function referenceCounts(pb: RefProblem, amplifier: number): Counts[] {
 }
 
 /**
- * AnyLoss's scalar step (spec A.3, A.6): from per-class counts to the loss 1 - M (macro: 1 - the
+ * AnyLoss's scalar step (formulas A.3, A.6): from per-class counts to the loss 1 - M (macro: 1 - the
  * mean of the per-class metrics; micro: one metric of the summed counts) and, per class, d loss /
  * d yhat for a cell whose label is positive (dpos) or negative (dneg).
  */
@@ -172,7 +172,7 @@ export function anyLossConstants(
 }
 
 /**
- * AnyLoss (spec A.2 to A.6): loss = 1 - M (macro: 1 - mean_k M_k; micro: M of the summed
+ * AnyLoss (formulas A.2 to A.6): loss = 1 - M (macro: 1 - mean_k M_k; micro: M of the summed
  * counts) and its gradient with respect to the scores.
  */
 export function referenceAnyLoss(
@@ -188,7 +188,7 @@ export function referenceAnyLoss(
   for (let i = 0; i < rows; i++) {
     const p = rowProbabilities(pb, i),
       w = weight(pb, i);
-    // u_k = d loss / d p_k = w (y dpos + (1 - y) dneg) L yhat (1 - yhat)   (spec A.4)
+    // u_k = d loss / d p_k = w (y dpos + (1 - y) dneg) L yhat (1 - yhat)   (formulas A.4)
     const u = p.map((pk, k) => {
       const yhat = amplify(pk, amplifier),
         y = target(pb, i, k);
@@ -220,7 +220,7 @@ export interface OverlapForm {
   perExample: boolean;
 }
 
-/** Dice / Tversky (spec B.1, B.3), batch-global or per example, binary or one-vs-rest. */
+/** Dice / Tversky (formulas B.1, B.3), batch-global or per example, binary or one-vs-rest. */
 export function referenceOverlap(pb: RefProblem, f: OverlapForm): { loss: number; grad: Float64Array } {
   const C = pb.classes,
     rows = pb.labels.length,
@@ -312,7 +312,7 @@ export function referenceBce(
 }
 
 /**
- * Sigmoid focal loss (spec G; torchvision's sigmoid_focal_loss, which also takes soft labels):
+ * Sigmoid focal loss (formulas G; torchvision's sigmoid_focal_loss, which also takes soft labels):
  * w a_t (1 - p_t)^gamma BCE(x, y) with p_t = p y + (1 - p)(1 - y), a_t = alpha y + (1 - alpha)(1 - y),
  * mean (or sum) over rows.
  */

@@ -1,6 +1,6 @@
-// The float64 reference of the pairwise family (spec E): the similarity matrix S built in full,
-// the spec's per-anchor formulas and gradients written out pair by pair, then the chain through
-// the L2 normalisation (spec E.0). It is the oracle the native kernels are tested against, and
+// The float64 reference of the pairwise family (formulas E): the similarity matrix S built in full,
+// the per-anchor formulas and gradients of docs/formulas.md written out pair by pair, then the chain through
+// the L2 normalisation (formulas E.0). It is the oracle the native kernels are tested against, and
 // the 'js' backend when the addon is missing (O(N^2) memory: fine for tests, slow for large N).
 import { sigmoid, softplus } from './confusion';
 import { lse } from './ranking';
@@ -114,7 +114,7 @@ export function referencePairs(pb: PairRefProblem, p: PairRefParams): PairRefRes
   return cross ? { loss, grad, refGrad: normalisationBackward(r, dr, pb.normalize) } : { loss, grad };
 }
 
-/** dL/df_i = (g_i - (g_i . fn_i) fn_i) / ||f_i|| (spec "Conventions"); x / 1e-12 below the floor. */
+/** dL/df_i = (g_i - (g_i . fn_i) fn_i) / ||f_i|| (formulas "Conventions"); x / 1e-12 below the floor. */
 function normalisationBackward(rs: Rows, dfn: number[][], normalize: boolean): Float64Array {
   const dim = dfn[0]?.length ?? 0;
   const out = new Float64Array(dfn.length * dim);
@@ -146,7 +146,7 @@ const range = (k: number) => Array.from({ length: k }, (_, i) => i);
 const weightOf = (v: number, l: number) => Math.exp(v - l);
 
 const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
-  /** Spec E.1. */
+  /** Formulas E.1. */
   'multi-similarity': ({ S, g, role, n, m, p }) => {
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -171,7 +171,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
     return total / n;
   },
 
-  /** Spec E.2, pytorch-metric-learning's form. */
+  /** Formulas E.2, pytorch-metric-learning's form. */
   contrastive: ({ D, h, role, n, m, p }) => {
     const active = (i: number, j: number) =>
       role(i, j) === 'pos' ? D[i][j] > p.posMargin : role(i, j) === 'neg' && D[i][j] < p.negMargin;
@@ -197,7 +197,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
     return total;
   },
 
-  /** Spec E.3: hardest positive (largest d, first on ties) and hardest negative per anchor. */
+  /** Formulas E.3: hardest positive (largest d, first on ties) and hardest negative per anchor. */
   'triplet-batch-hard': ({ D, h, role, n, m, p }) => {
     const terms: { i: number; jp: number; jn: number; loss: number; slope: number }[] = [];
     for (let i = 0; i < n; i++) {
@@ -219,7 +219,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
     return terms.length ? terms.reduce((a, t) => a + t.loss, 0) / terms.length : 0;
   },
 
-  /** Spec E.4: a_p, a_n held constant in the gradient. */
+  /** Formulas E.4: a_p, a_n held constant in the gradient. */
   circle: ({ S, g, role, n, m, p }) => {
     const rowsUsed: { i: number; P: number[]; N: number[]; lp: number[]; ln: number[] }[] = [];
     for (let i = 0; i < n; i++) {
@@ -243,7 +243,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
     return rowsUsed.length ? total / rowsUsed.length : 0;
   },
 
-  /** Spec E.5 (Khosla et al.): mean over anchors that have a positive. */
+  /** Formulas E.5 (Khosla et al.): mean over anchors that have a positive. */
   supcon: ({ S, g, role, n, m, p }) => {
     const t = p.temperature;
     const anchors = range(n).filter((i) => range(m).some((j) => role(i, j) === 'pos'));
@@ -261,7 +261,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
     return anchors.length ? total / anchors.length : 0;
   },
 
-  /** Spec E.5, pytorch-metric-learning: one term per positive pair, its denominator that positive and the anchor's negatives. */
+  /** Formulas E.5, pytorch-metric-learning: one term per positive pair, its denominator that positive and the anchor's negatives. */
   'nt-xent': ({ S, g, role, n, m, p }) => {
     const t = p.temperature;
     let pairs = 0;
@@ -286,7 +286,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
     return pairs ? total / pairs : 0;
   },
 
-  /** Spec E.6 (kahnchana/opl), pair by pair over ordered pairs i != j, without the paper's |d_bar|. */
+  /** Formulas E.6 (kahnchana/opl), pair by pair over ordered pairs i != j, without the paper's |d_bar|. */
   'orthogonal-projection': ({ S, g, role, n, m, p }) => {
     let sPos = 0,
       nPos = 0,

@@ -1,5 +1,5 @@
-// The float64 reference of the ranking family (spec C, D): plain loops over the items and pairs
-// of each list, written from the spec's formulas and gradients without the kernels' scans. It is
+// The float64 reference of the ranking family (formulas C, D): plain loops over the items and pairs
+// of each list, written from the formulas and gradients of docs/formulas.md without the kernels' scans. It is
 // the oracle the native kernels are tested against, and the 'js' backend when the addon is missing.
 import { sigmoid, softplus } from './confusion';
 
@@ -92,7 +92,7 @@ export interface RefListMLE {
 }
 
 /**
- * Position-weighted Plackett-Luce NLL of one order pi (spec D.2):
+ * Position-weighted Plackett-Luce NLL of one order pi (formulas D.2):
  * L = sum_k a_k (LSE_{m >= k} s_pi(m) - s_pi(k)), dL/ds_pi(m) = sum_{k <= m} a_k softmax_{>= k}(s)_m - a_m.
  */
 function plackettLuce(scores: ArrayLike<number>, pi: number[], a: (k: number) => number, grad: Float64Array): number {
@@ -125,7 +125,7 @@ export interface RefDistill {
   classes: number;
 }
 
-/** PLD (spec D.3): pi* = (y, the rest by teacher logit descending), a_k = softmax(t / tau)_{pi*_k}. */
+/** PLD (formulas D.3): pi* = (y, the rest by teacher logit descending), a_k = softmax(t / tau)_{pi*_k}. */
 export function referencePlackettLuceDistill(pb: RefDistill, tau: number): RefResult {
   const rows = pb.labels.length,
     c = pb.classes;
@@ -159,7 +159,7 @@ function constrained(ri: number, rj: number, margin: number): boolean {
   return d > 0 && d >= Math.fround(margin);
 }
 
-/** RankList (spec C, a reconstruction): the three forms of C.2 with the gradients of C.3. */
+/** RankList (formulas C, a reconstruction): the three forms of C.2 with the gradients of C.3. */
 export function referenceRankList(pb: RefLists, o: RefRankList): RefResult {
   const s = pb.scores;
   return meanOverLists(pb, (items, l, grad) => {
@@ -210,7 +210,7 @@ export function referenceRankList(pb: RefLists, o: RefRankList): RefResult {
   });
 }
 
-/** ListNet (spec D.1): L = LSE(s / T) - sum_i t_i s_i / T, t = softmax(r) or r / sum(r). */
+/** ListNet (formulas D.1): L = LSE(s / T) - sum_i t_i s_i / T, t = softmax(r) or r / sum(r). */
 export function referenceListNet(pb: RefLists, target: 'softmax' | 'normalize', temperature: number): RefResult {
   return meanOverLists(pb, (items, _l, grad) => {
     const x = items.map((i) => pb.scores[i] / temperature);
@@ -227,7 +227,7 @@ export function referenceListNet(pb: RefLists, target: 'softmax' | 'normalize', 
   });
 }
 
-/** RankNet (spec D.5): mean over all pairs r_i > r_j of the batch of w softplus(-sigma (s_i - s_j)). */
+/** RankNet (formulas D.5): mean over all pairs r_i > r_j of the batch of w softplus(-sigma (s_i - s_j)). */
 export function referenceRankNet(
   pb: RefLists,
   sigma: number,
@@ -269,7 +269,7 @@ export interface RefLambda {
 }
 
 /**
- * LambdaLoss as allRank computes it (spec D.4), per list, then the mean over lists:
+ * LambdaLoss as allRank computes it (formulas D.4), per list, then the mean over lists:
  * -sum_pairs w_ij log2 sigmoid(sigma (s_i - s_j)) with the weights of the scheme, ranks from the
  * scores (ties by index), gains (2^r - 1) / maxDCG and discounts log2(1 + rank).
  */

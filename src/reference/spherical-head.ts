@@ -1,5 +1,5 @@
 // The float64 oracle of SphericalHead: a plain dense output layer o = W h on an explicit C x d
-// matrix, trained by SGD on the mean Z-loss or squared error (spec F.6: O(C d) per example). The
+// matrix, trained by SGD on the mean Z-loss or squared error (formulas F.6: O(C d) per example). The
 // factored native head (binding/cpu/spherical_head.cc) must follow its trajectory.
 import { sigmoid } from './confusion';
 import { referenceSpherical } from './spherical';
@@ -18,7 +18,7 @@ export interface DenseHeadParams {
 /**
  * A step is refused when I - 2 lr H diag(dL/dq) H^T has an eigenvalue outside these bounds, or
  * when 1 - lr weightDecay is below the lower one (the factored update would make U near singular;
- * spec F.5). The dense update itself would not mind: the oracle refuses what the head refuses.
+ * formulas F.5). The dense update itself would not mind: the oracle refuses what the head refuses.
  */
 export const STEP_SCALE_BOUNDS = { min: 0.125, max: 8 };
 

@@ -1,5 +1,5 @@
-// The float64 reference of the spherical family (spec F.1 to F.3) and the softmax classification
-// losses (spec G): plain loops that follow the spec's formulas line by line. It is the oracle the
+// The float64 reference of the spherical family (formulas F.1 to F.3) and the softmax classification
+// losses (formulas G): plain loops that follow the formulas of docs/formulas.md line by line. It is the oracle the
 // native kernels are tested against, and the 'js' backend when the addon is missing.
 import { sigmoid, softplus } from './confusion';
 
@@ -124,7 +124,7 @@ export interface SoftmaxRefParams {
 export const LOG_PROB_FLOOR = -80;
 
 /**
- * The softmax classification losses of spec G on logits / temperature. Row i counts
+ * The softmax classification losses of formulas G on logits / temperature. Row i counts
  * weights[i] * classWeights[y_i]; rows whose target is ignoreIndex count nothing; 'mean' divides
  * by the sum of classWeights[y_i] over counted rows (PyTorch's cross_entropy normalisation).
  */

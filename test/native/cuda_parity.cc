@@ -869,8 +869,8 @@ void anyloss_cases(uint64_t& seed, bool timed) {
   const Metric binary_metrics[] = {Metric::F1,    Metric::MCC,   Metric::BalancedAccuracy,
                                    Metric::GMean, Metric::FBeta, Metric::Accuracy};
   // One row is F1 only: a single soft-labelled row makes MCC's denominator vanish (clamped at
-  // eps, spec A.5), and its gradient y dpos + (1 - y) dneg, with dpos and dneg ~ 1/eps, cancels to
-  // rounding noise on every backend.
+  // eps, formulas A.5), and its gradient y dpos + (1 - y) dneg, with dpos and dneg ~ 1/eps, cancels
+  // to rounding noise on every backend.
   int m = 0;
   for (int64_t rows : {1, 31, 33, 1000, 4097, 100000})
     for (Input in : {Input::Logits, Input::Probabilities})

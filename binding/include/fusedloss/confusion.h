@@ -1,4 +1,4 @@
-// The soft-confusion-matrix family (spec sections A and B): AnyLoss over any confusion-matrix
+// The soft-confusion-matrix family (formulas A and B): AnyLoss over any confusion-matrix
 // metric, soft counts alone, and the overlap losses (Dice, Tversky). Binary problems have
 // classes == 1 (one score per row); multi-class problems have one score per class per row,
 // read through a softmax (logits) or as given (probabilities), one-vs-rest per class.
@@ -72,7 +72,7 @@ Status confusion_find_fault(const ConfusionProblem& pb, int64_t row_begin, int64
 Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, const MetricParams& mp,
                    double* loss, float* grad);
 
-// The overlap losses share one form (spec B.1, B.3), with pt = p (1 - p)^adjust:
+// The overlap losses share one form (formulas B.1, B.3), with pt = p (1 - p)^adjust:
 //   score = (num_i * I + smooth) / (den_i * I + den_p * P + den_y * Y + smooth),
 //   I = sum pt y,  P = sum pt^exponent,  Y = sum y^exponent.
 // Dice: num_i 2, den_i 0, den_p 1, den_y 1. Tversky (a: FP weight, b: FN weight, exponent 1):
@@ -97,9 +97,10 @@ namespace fl {
 // Uses pb.scores (logits), rows, labels, label_type and weights of the problem.
 Status bce_cpu(const ConfusionProblem& pb, float pos_weight, bool sum, double* loss, float* grad);
 
-// Sigmoid focal loss (Lin et al. 2017, spec G; torchvision's sigmoid_focal_loss, which also takes
-// soft labels): loss_i = w_i a_t (1 - p_t)^gamma BCE(x_i, y_i) with p_t = p y + (1 - p)(1 - y),
-// a_t = alpha y + (1 - alpha)(1 - y); mean or sum over rows. The same problem fields as bce_cpu.
+// Sigmoid focal loss (Lin et al. 2017, formulas G; torchvision's sigmoid_focal_loss, which also
+// takes soft labels): loss_i = w_i a_t (1 - p_t)^gamma BCE(x_i, y_i) with p_t = p y + (1 - p)(1 -
+// y), a_t = alpha y + (1 - alpha)(1 - y); mean or sum over rows. The same problem fields as
+// bce_cpu.
 Status sigmoid_focal_cpu(const ConfusionProblem& pb, float gamma, float alpha, bool sum,
                          double* loss, float* grad);
 

@@ -1,7 +1,7 @@
 // Confusion-matrix metrics as functions of soft counts, each with the two derivatives a fused
-// kernel needs (spec A.3): g_pos = dM/dTP - dM/dFN (moving one positive row's prediction up)
+// kernel needs (formulas A.3): g_pos = dM/dTP - dM/dFN (moving one positive row's prediction up)
 // and g_neg = dM/dFP - dM/dTN. Denominators carry eps as the official AnyLoss code does; G-mean's
-// derivative M / 2TP divides by max(TP, eps) and MCC clamps its denominator at eps (spec A.5).
+// derivative M / 2TP divides by max(TP, eps) and MCC clamps its denominator at eps (formulas A.5).
 #pragma once
 
 #include "fusedloss/confusion.h"
@@ -105,7 +105,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
 
 namespace fl {
 
-// AnyLoss's approximation of a prediction (spec A.2): yhat = sigmoid(z), z = L (p - 1/2), with
+// AnyLoss's approximation of a prediction (formulas A.2): yhat = sigmoid(z), z = L (p - 1/2), with
 // p = sigmoid(score) for logits or p = score for probabilities, and d yhat / d score (A.4). It is
 // two stages, so a CPU loop can run each over a block with fewer live registers.
 struct AmplifierInput {
@@ -133,7 +133,7 @@ FL_HD Amplified amplify(float score, float amplifier) {
   return amplified(amplifier_input<Logits>(score, amplifier));
 }
 
-// Self-adjusting Dice's pt = p (1 - p)^alpha and d pt / d score (spec B.3, product form). For
+// Self-adjusting Dice's pt = p (1 - p)^alpha and d pt / d score (formulas B.3, product form). For
 // probabilities (1 - p) is floored at 1e-7: the exact derivative is unbounded at p = 1, alpha < 1.
 struct Adjusted {
   float pt, slope;
@@ -165,9 +165,9 @@ FL_HD Adjusted adjust_binary(float score, float alpha) {
 
 namespace fl {
 
-// AnyLoss's scalar step (spec A.3, A.6): from per-class counts to the loss 1 - M (macro: the mean
-// of the per-class metrics; micro: one metric of the summed counts) and, per class, d loss / d yhat
-// for a positive cell (dpos) and a negative cell (dneg).
+// AnyLoss's scalar step (formulas A.3, A.6): from per-class counts to the loss 1 - M (macro: the
+// mean of the per-class metrics; micro: one metric of the summed counts) and, per class, d loss / d
+// yhat for a positive cell (dpos) and a negative cell (dneg).
 FL_HD double anyloss_constants(const Counts* counts, int32_t classes, Average avg,
                                const MetricParams& mp, double* dpos, double* dneg) {
   if (avg == Average::Micro) {
@@ -217,7 +217,7 @@ FL_HD ElementLoss bce_element(float x, float y, float pos_weight) {
   return ElementLoss{loss, ny * p - py * q};  // (py + ny) p - py without cancelling
 }
 
-// Sigmoid focal loss (spec G, torchvision's form, which also takes soft labels y in [0, 1]):
+// Sigmoid focal loss (formulas G, torchvision's form, which also takes soft labels y in [0, 1]):
 //   ce = y softplus(-x) + (1 - y) softplus(x),  1 - p_t = y (1 - p) + (1 - y) p,  a_t = alpha y +
 //   (1 - alpha)(1 - y), loss = a_t (1 - p_t)^g ce, grad = a_t (1 - p_t)^g ((1 - y) p - y (1 - p) -
 //   g ce (2y - 1) r),  r = p (1 - p) / (1 - p_t),
@@ -250,9 +250,9 @@ struct FocalCell {
   }
 };
 
-// ---- the overlap losses (spec B.1, B.3): Dice, Tversky, self-adjusting Dice ----
+// ---- the overlap losses (formulas B.1, B.3): Dice, Tversky, self-adjusting Dice ----
 
-// One cell's score for per-example mode, and d score / d pt (spec B.3 with the sums reduced to
+// One cell's score for per-example mode, and d score / d pt (formulas B.3 with the sums reduced to
 // the cell). The same expression serves global mode with the batch sums passed in.
 struct OverlapTerm {
   double score, dscore_dpt;

@@ -1,6 +1,6 @@
 // Per-element formulas shared by the CPU kernels and the CUDA kernels. Everything here is
 // marked host+device so nvcc and the host compiler build the same source. Stable forms only
-// (spec "Conventions"): no exp of a positive argument, no 1 - sigmoid by subtraction.
+// (formulas "Conventions"): no exp of a positive argument, no 1 - sigmoid by subtraction.
 #pragma once
 
 #include <cmath>
@@ -48,7 +48,7 @@ FL_HD float exp_nonpos(float x) {
 }
 
 // The logistic function and its derivative from e = exp(-|t|): sigma(t) and sigma(t)(1-sigma(t))
-// without cancellation (spec "Conventions").
+// without cancellation (formulas "Conventions").
 struct Logistic {
   float value;  // sigma(t)
   float slope;  // sigma(t) * (1 - sigma(t)) = e / (1 + e)^2
@@ -127,7 +127,7 @@ FL_HD SigmoidSoftplusWide sigmoid_softplus_wide(double t) {
   return SigmoidSoftplusWide{t >= 0 ? inv : e * inv, (t > 0 ? t : 0) + log1p_unit(e)};
 }
 
-// The same two in double, for per-row scalars (stable forms, spec "Conventions").
+// The same two in double, for per-row scalars (stable forms, formulas "Conventions").
 FL_HD double softplus64(double t) {
   return (t > 0 ? t : 0) + std::log1p(std::exp(-std::fabs(t)));
 }

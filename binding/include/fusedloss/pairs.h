@@ -1,4 +1,4 @@
-// The pairwise similarity-weighting family (spec E: Multi-Similarity and the General Pair
+// The pairwise similarity-weighting family (formulas E: Multi-Similarity and the General Pair
 // Weighting losses). Every loss here is a function of S = Fn Fr^T, the similarities between the
 // (L2-normalised) query rows and the reference rows (the queries themselves unless cross-batch),
 // with gradient dL/dS = G non-zero on the pairs a loss uses. The CPU kernel never forms S or G:
@@ -24,11 +24,11 @@ struct PairProblem {
   const float* ref = nullptr;  // null: single embedding set
   const int32_t* ref_labels = nullptr;
   int64_t m = 0;
-  bool normalize = true;  // rows divided by max(||f||, 1e-12), gradient through it (spec E.0)
+  bool normalize = true;  // rows divided by max(||f||, 1e-12), gradient through it (formulas E.0)
 };
 
 enum class PairLoss : int32_t {
-  MultiSimilarity = 0,  // spec E.1
+  MultiSimilarity = 0,  // formulas E.1
   Contrastive,          // E.2, pytorch-metric-learning's form
   TripletBatchHard,     // E.3
   Circle,               // E.4
@@ -37,7 +37,7 @@ enum class PairLoss : int32_t {
   OrthogonalProjection  // E.6
 };
 
-// Which published convention Multi-Similarity follows (spec E.1): the authors' code (self and
+// Which published convention Multi-Similarity follows (formulas E.1): the authors' code (self and
 // exact duplicates removed by S < 1 - 1e-5; an anchor lacking mined positives or negatives is
 // skipped) or pytorch-metric-learning (self removed by index; each non-empty half counts).
 enum class MsSemantics : int32_t { Paper = 0, Pml = 1 };
@@ -53,7 +53,7 @@ struct PairParams {
   double temperature = 0.07, base_temperature = 0.07;  // SupCon, NT-Xent
 };
 
-// The classes of a batch, for the class-sum form of OPL (spec E.6): the rows ordered by label
+// The classes of a batch, for the class-sum form of OPL (formulas E.6): the rows ordered by label
 // (stable), each row's class (0, 1, ... in label order) and each class's size.
 struct LabelGroups {
   std::vector<int64_t> order, group, sizes;

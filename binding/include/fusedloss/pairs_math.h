@@ -1,4 +1,4 @@
-// Per-pair formulas of the pairwise family (spec E), shared by the CPU kernels and the CUDA
+// Per-pair formulas of the pairwise family (formulas E), shared by the CPU kernels and the CUDA
 // kernels (host+device): which pairs a loss uses, the mining thresholds, each pair's logit, and
 // the pair weight G_ij = dL/dS_ij from the row statistics a first sweep reduced; then the row
 // steps (host) that turn reduced statistics into those row statistics and the loss. How a
@@ -14,7 +14,7 @@
 
 namespace fl {
 
-constexpr float kMinNorm = 1e-12f;  // F.normalize's floor (spec "Conventions")
+constexpr float kMinNorm = 1e-12f;  // F.normalize's floor (formulas "Conventions")
 
 // With normalize false the rows are taken as given, and a row's L2 norm must be at most this:
 // similarities then stay within 1e8 and every scaled similarity and gradient term within float
@@ -34,7 +34,7 @@ FL_HD bool normalisation_projects(bool normalize, float scale) {
 }
 
 // A log-sum-exp reduced online: a running max and the sum of exponentials below it. Starting from
-// max 0 and sum 1 counts an implicit zero logit (spec E.1); from -inf and 0, none.
+// max 0 and sum 1 counts an implicit zero logit (formulas E.1); from -inf and 0, none.
 struct Lse {
   float max = -INFINITY;
   double sum = 0;
@@ -66,7 +66,7 @@ struct Lse {
 };
 
 // A candidate pair (i, j): same label or not; `self` is the pair of a row with itself, which no
-// loss uses (Multi-Similarity 'paper' drops it by its similarity instead, spec E.1).
+// loss uses (Multi-Similarity 'paper' drops it by its similarity instead, formulas E.1).
 struct PairKind {
   bool same, self;
 };
@@ -90,13 +90,13 @@ FL_HD float max_of(float a, float b) {
 // ---- distances (contrastive, triplet): d^2 = q_i + q_j - 2 S_ij, q the squared row norms ----
 
 // Pairs closer than 1e-3 of their norms count as coincident (d = 0, no gradient): at float
-// precision their distance is rounding noise, and dd/dS = -1/d is singular there (spec E.0).
+// precision their distance is rounding noise, and dd/dS = -1/d is singular there (formulas E.0).
 FL_HD float pair_distance(float s, float qi, float qj) {
   const float d2 = qi + qj - 2.0f * s;
   return d2 > 1e-6f * (qi + qj) ? std::sqrt(d2) : 0.0f;
 }
 
-// ---- Multi-Similarity (spec E.1) ----
+// ---- Multi-Similarity (formulas E.1) ----
 
 struct MsConstants {
   float alpha, beta, base, epsilon;
@@ -151,7 +151,7 @@ FL_HD float ms_weight(const MsRow& r, float s, PairKind k, const MsConstants& c)
   return scale * exp_nonpos(min_of(logit, 0.0f));
 }
 
-// ---- contrastive (spec E.2): relu(d - m_pos) on positives, relu(m_neg - d) on negatives, each
+// ---- contrastive (formulas E.2): relu(d - m_pos) on positives, relu(m_neg - d) on negatives, each
 // half the mean over its non-zero terms ----
 
 FL_HD float contrastive_term(float d, PairKind k, const PairParams& p) {
@@ -168,7 +168,7 @@ FL_HD float contrastive_weight(float d, PairKind k, const PairParams& p, float i
   return used ? inv / max_of(d, 1e-30f) : 0.0f;  // dL/dd * dd/dS, dd/dS = -1/d
 }
 
-// ---- circle loss (spec E.4); a_p, a_n are constants of the gradient, as the paper says ----
+// ---- circle loss (formulas E.4); a_p, a_n are constants of the gradient, as the paper says ----
 
 FL_HD float circle_slope(float s, PairKind k, float m) {
   return is_positive(k) ? -max_of(1.0f + m - s, 0.0f) : max_of(s + m, 0.0f);
@@ -191,7 +191,7 @@ FL_HD float circle_weight(const CircleRow& r, float s, PairKind k, float m, floa
   return used ? r.coef * gamma * circle_slope(s, k, m) * e : 0.0f;
 }
 
-// ---- SupCon (spec E.5): softmax over every a != i of S / tau, minus 1/|P| on positives ----
+// ---- SupCon (formulas E.5): softmax over every a != i of S / tau, minus 1/|P| on positives ----
 
 // coef = 1 / (base temperature * anchors with a positive), 0 for an anchor without one.
 struct SupConRow {
@@ -204,7 +204,7 @@ FL_HD float supcon_weight(const SupConRow& r, float s, PairKind k, float inv_tau
   return k.self ? 0.0f : w;
 }
 
-// ---- NT-Xent as pytorch-metric-learning (spec E.5): per positive pair (a, p),
+// ---- NT-Xent as pytorch-metric-learning (formulas E.5): per positive pair (a, p),
 // softplus(LSE_n(S_an / tau) - S_ap / tau) with the anchor's negatives n, mean over pairs ----
 
 // lse_negative: LSE over the anchor's negatives (-inf for none); pull = sum over its positives
@@ -274,7 +274,7 @@ inline float ntxent_coef(const PairParams& p, int64_t pairs) {
   return pairs ? static_cast<float>(1.0 / (p.temperature * pairs)) : 0.0f;
 }
 
-// ---- batch-hard triplet (spec E.3) ----
+// ---- batch-hard triplet (formulas E.3) ----
 
 struct Hardest {
   float pos_d = -1, neg_d = INFINITY;  // distances of the hardest positive and negative
@@ -309,7 +309,7 @@ inline bool triplet_anchor(const Hardest& h, const PairParams& p, double* loss, 
   return true;
 }
 
-// ---- orthogonal projection loss (spec E.6), from class sums ----
+// ---- orthogonal projection loss (formulas E.6), from class sums ----
 
 // Sums over the batch: sum_c ||m_c||^2, ||m||^2, sum_i ||fn_i||^2, and the pair counts.
 struct OplSums {

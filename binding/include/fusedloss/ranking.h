@@ -1,9 +1,9 @@
-// The log-sum-exp listwise ranking family (spec C and D): RankList (the spec's reconstruction),
-// ListMLE / Plackett-Luce, PLD, ListNet, RankNet and LambdaLoss. A batch is a set of lists laid
-// end to end: scores and relevance share one layout, cut either every list_size items or at
-// offsets. Items with relevance -1 are padding: their scores are never read and their gradient
-// is 0. Every loss is the mean over lists of a per-list loss (RankNet: the mean over the pairs of
-// the batch), and a list without a valid item or pair contributes 0.
+// The log-sum-exp listwise ranking family (formulas C and D): RankList (the reconstruction in
+// docs/formulas.md), ListMLE / Plackett-Luce, PLD, ListNet, RankNet and LambdaLoss. A batch is a
+// set of lists laid end to end: scores and relevance share one layout, cut either every list_size
+// items or at offsets. Items with relevance -1 are padding: their scores are never read and their
+// gradient is 0. Every loss is the mean over lists of a per-list loss (RankNet: the mean over the
+// pairs of the batch), and a list without a valid item or pair contributes 0.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +37,7 @@ struct ListMLEParams {
 
 Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* loss, float* grad);
 
-// PLD (spec D.3): rows of `classes` student and teacher logits and the true class of each row.
+// PLD (formulas D.3): rows of `classes` student and teacher logits and the true class of each row.
 struct DistillProblem {
   const float* student = nullptr;   // rows x classes
   const float* teacher = nullptr;   // rows x classes

@@ -1,6 +1,6 @@
-// Per-list formulas of the ranking family (spec C, D), host+device, shared by the CPU kernels and
-// the CUDA kernels. A list here is already gathered: its valid items in the order the loss needs
-// (by relevance, or by score), in contiguous arrays; the caller scatters the gradient back.
+// Per-list formulas of the ranking family (formulas C, D), host+device, shared by the CPU kernels
+// and the CUDA kernels. A list here is already gathered: its valid items in the order the loss
+// needs (by relevance, or by score), in contiguous arrays; the caller scatters the gradient back.
 // Running log-sum-exps keep their largest term apart, so no exp sees a positive argument.
 #pragma once
 
@@ -120,7 +120,7 @@ struct PositionWeights {
   FL_HD float operator()(int32_t i) const { return i >= top_k ? 0.0f : a ? a[i] : 1.0f; }
 };
 
-// The anchor form (spec C.2 item 3, D.2): L = sum_i a_i softplus(A_i), A_i = R[p(i)] - s_i, so
+// The anchor form (formulas C.2 item 3, D.2): L = sum_i a_i softplus(A_i), A_i = R[p(i)] - s_i, so
 // with p(i) = i + 1 the Plackett-Luce NLL sum_i a_i (LSE_{j >= i} s_j - s_i). Gradient:
 //   g_j = -a_j sigma(A_j) + sum_{i: p(i) <= j} a_i exp(s_j - Z_i),  Z_i = s_i + softplus(A_i),
 // the sum a forward running LSE of -Z_i weighted by a_i; s_j + m <= 0 as Z_i >= R[p(i)] >= s_j.
@@ -168,8 +168,8 @@ FL_HD double anchor_suffix_loss(const float* s, int32_t n, Suffix p, Weight a, d
   return loss;
 }
 
-// RankList's pair rule (spec C.1): i (more relevant) is constrained above j when their relevance
-// differs by at least the margin, and strictly: equal relevance is always a tie.
+// RankList's pair rule (formulas C.1): i (more relevant) is constrained above j when their
+// relevance differs by at least the margin, and strictly: equal relevance is always a tie.
 FL_HD bool constrained(float ri, float rj, float margin) {
   const float d = ri - rj;
   return d > 0.0f && d >= margin;
@@ -195,7 +195,7 @@ FL_HD PairTerm pair_logistic(float si, float sj, float sigma, float w) {
 }
 
 // LambdaLoss discount of 1-based rank rho, log2(1 + rho), and ndcgLoss2's
-// delta_n = |1/log2(1 + n) - 1/log2(2 + n)| for ranks n apart (spec D.4).
+// delta_n = |1/log2(1 + n) - 1/log2(2 + n)| for ranks n apart (formulas D.4).
 FL_HD float discount(int32_t rho) {
   return std::log2(1.0f + static_cast<float>(rho));
 }
@@ -203,9 +203,9 @@ FL_HD float ndcg2_delta(int32_t n) {
   return std::fabs(1.0f / discount(n) - 1.0f / discount(n + 1));
 }
 
-// RankList over windowed constraint sets (spec C.2, skip-wise C_m): anchor i is constrained above
-// positions W(i) = [p(i), hi(i)], hi(i) = min(n - 1, i + skip) (skip 0: n - 1); O(n window). The
-// suffix forms above serve anchor and lse when every window reaches the end. Each item's terms
+// RankList over windowed constraint sets (formulas C.2, skip-wise C_m): anchor i is constrained
+// above positions W(i) = [p(i), hi(i)], hi(i) = min(n - 1, i + skip) (skip 0: n - 1); O(n window).
+// The suffix forms above serve anchor and lse when every window reaches the end. Each item's terms
 // below read the list and not each other's results, so the CPU loops over the items and the GPU
 // strides them over a team. Every exponent is <= 0.
 struct RankListWindows {
@@ -295,7 +295,7 @@ FL_HD double ranklist_window_loss(RankListForm form, const float* s, int32_t n, 
   return top.softplus;
 }
 
-// ListNet (spec D.1) over one list's valid items: L = LSE(x) - sum_i t_i x_i with x = s / T and
+// ListNet (formulas D.1) over one list's valid items: L = LSE(x) - sum_i t_i x_i with x = s / T and
 // t = softmax(r) or r / sum(r); g_i = (softmax(x)_i - t_i) / T. 'normalize' drops a list whose
 // relevance sums to 0 (TF-Ranking): loss and gradient 0. Two passes over the list gather its
 // statistics (the maxima, then the sums of exponentials); a third gives each item's target and
@@ -364,15 +364,15 @@ FL_HD double listnet_list(const float* s, const float* r, int32_t n, ListNetTarg
   return nm.lse - cross;
 }
 
-// RankNet's weight of pair (i, j), r_i > r_j (spec D.5).
+// RankNet's weight of pair (i, j), r_i > r_j (formulas D.5).
 FL_HD float ranknet_weight(PairWeighting w, float ri, float rj) {
   return w == PairWeighting::LabelDiff          ? ri - rj
          : w == PairWeighting::LabelDiffSquared ? ri * ri - rj * rj
                                                 : 1.0f;
 }
 
-// LambdaLoss pair weight w_ij (spec D.4) for items at 0-based predicted positions i, j with gains
-// G (already divided by the ideal DCG when normalising) and discounts D = log2(2 + position).
+// LambdaLoss pair weight w_ij (formulas D.4) for items at 0-based predicted positions i, j with
+// gains G (already divided by the ideal DCG when normalising) and discounts D = log2(2 + position).
 FL_HD float lambda_weight(LambdaScheme scheme, float mu, int32_t i, int32_t j, float Gi, float Gj,
                           float Di, float Dj) {
   const float dg = std::fabs(Gi - Gj);

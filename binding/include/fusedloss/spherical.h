@@ -1,7 +1,7 @@
-// The spherical family (spec F.1 to F.3: Z-loss, squared error to the one-hot, log-spherical and
-// log-Taylor softmax) and the softmax classification losses (spec G: cross-entropy with label
-// smoothing, temperature and weights, comp-sum, GCE, MAE, focal, LDR-KL). Every loss here is a
-// sum over independent rows of one row of logits and its target class, so rows are the unit of
+// The spherical family (formulas F.1 to F.3: Z-loss, squared error to the one-hot, log-spherical
+// and log-Taylor softmax) and the softmax classification losses (formulas G: cross-entropy with
+// label smoothing, temperature and weights, comp-sum, GCE, MAE, focal, LDR-KL). Every loss here is
+// a sum over independent rows of one row of logits and its target class, so rows are the unit of
 // parallelism: a row's reductions, then its gradient, written while the row is in cache.
 #pragma once
 
@@ -30,7 +30,7 @@ struct LossOutputs {
 };
 
 enum class SphericalKind : int32_t {
-  ZLoss = 0,            // spec F.1, F.2
+  ZLoss = 0,            // formulas F.1, F.2
   SquaredError,         // ||o - e_c||^2
   LogSphericalSoftmax,  // p_k = (o_k^2 + eps) / sum_j (o_j^2 + eps), loss -log p_c
   LogTaylorSoftmax,     // p_k = (1 + o_k + o_k^2 / 2) / sum_j (...), loss -log p_c

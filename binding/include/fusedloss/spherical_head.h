@@ -1,9 +1,9 @@
 // SphericalHead: an output layer o = W h over C classes whose training step costs O(m d^2 + m^2 d)
-// for a minibatch of m hidden vectors of width d, whatever C (spec F.4, after Vincent, de Brebisson
-// and Bouthillier 2015). W (C x d) is never formed: it is kept factored as
+// for a minibatch of m hidden vectors of width d, whatever C (formulas F.4, after Vincent, de
+// Brebisson and Bouthillier 2015). W (C x d) is never formed: it is kept factored as
 //   W = V U + 1 omega^T,   with Uit = U^-T, Q = W^T W and wbar = W^T 1 maintained alongside,
 // and the loss reads only q = ||W h||^2 = h^T Q h, s = 1^T W h = wbar . h and the target's
-// activation (Z-loss or squared error to the one-hot, spec F.1 to F.3).
+// activation (Z-loss or squared error to the one-hot, formulas F.1 to F.3).
 //
 // Precision: V is float32 (C x d, the only part that grows with C); U, Uit, omega, Q and wbar
 // (d x d and d) are double, as are all per-step intermediates. Tests hold the trajectory to a
@@ -22,7 +22,7 @@ struct HeadParams {
   int32_t dim = 1;      // d
   HeadLoss loss = HeadLoss::ZLoss;
   double a = 1, b = 0;  // Z-loss: softplus(a (b - z_c)) / a
-  // Spec F.5 stabilisation every this many steps (0: never; renormalize() is always available).
+  // Formulas F.5 stabilisation every this many steps (0: never; renormalize() is always available).
   int32_t stabilize_every = 10;
   // Without explicit weights W starts as N(0, init_std^2) entries drawn from `seed`.
   double init_std = 0;
@@ -45,7 +45,7 @@ struct HeadStatus {
   bool ok() const { return fault == HeadFault::None; }
 };
 
-// Counters of the spec F.5 work done so far.
+// Counters of the formulas F.5 work done so far.
 struct HeadStats {
   int64_t steps = 0;
   int64_t stabilizations = 0;    // scheduled stabilisations run
@@ -58,9 +58,9 @@ class SphericalHead {
   // The factored update multiplies U by P = I - 2 lr H diag(dL/dq) H^T. A step is refused when P
   // has an eigenvalue outside [kMinStepScale, kMaxStepScale] (two Cholesky tests on min(m, d)):
   // near or below 0, U becomes (nearly) singular and the factored and dense trajectories part
-  // (spec F.5, last point).
+  // (formulas F.5, last point).
   static constexpr double kMinStepScale = 0.125, kMaxStepScale = 8;
-  // Singular values of U are kept in [kSvLow, kSvHigh] by the stabilisation (spec F.5).
+  // Singular values of U are kept in [kSvLow, kSvHigh] by the stabilisation (formulas F.5).
   static constexpr double kSvLow = 0.5, kSvHigh = 2;
 
   // W from `weights` (C x d, row-major), or the Gaussian draw of the params when it is null.

@@ -10,9 +10,9 @@
 
 namespace fl {
 
-// ---- spherical family (spec F.1 to F.3) ----
+// ---- spherical family (formulas F.1 to F.3) ----
 
-// The gradient of a spherical-family row, dL/do_k = dL/ds + 2 dL/dq o_k + dL/dA [k = c] (spec
+// The gradient of a spherical-family row, dL/do_k = dL/ds + 2 dL/dq o_k + dL/dA [k = c] (formulas
 // F.2), written around a centre so that Z-loss keeps its precision when |mean| >> std:
 //   g_k = alpha + beta (o_k - centre) + gamma [k = c].
 //   Kernels take the middle term as (beta / scale) ((o_k - centre) scale), scale from row_scale.
@@ -73,7 +73,7 @@ FL_HD AffineRow zloss_row(double a, double b, double mean, double m2, double tar
   return r;
 }
 
-// The other spherical losses from s = sum o_k, q = sum o_k^2 and A = o_c (spec F.3).
+// The other spherical losses from s = sum o_k, q = sum o_k^2 and A = o_c (formulas F.3).
 FL_HD AffineRow spherical_row(const SphericalParams& sp, double s, double q, double A, int32_t d) {
   double dA = 0, dq = 0, ds = 0;
   AffineRow r;
@@ -105,7 +105,7 @@ FL_HD AffineRow spherical_row(const SphericalParams& sp, double s, double q, dou
   return r;
 }
 
-// ---- softmax classification losses (spec G) ----
+// ---- softmax classification losses (formulas G) ----
 
 // Comp-sum's factor p_y^(tau - 1) for tau < 1 reads log p_y floored here, so that it (and the
 // loss) stay finite in float: e^(80 (1 - tau)) <= 5.6e34.
