@@ -6,7 +6,8 @@
 //
 //   npm run build:prebuild                      linux-x64 (CPU, + CUDA for every release
 //                                               architecture when CMake finds nvcc) and
-//                                               linux-arm64 (CPU only, cross-compiled)
+//                                               linux-arm64 (CPU only, cross-compiled) and
+//                                               wasm32 (Emscripten, as npm run build:wasm)
 //   npm run build:prebuild -- --cpu-only        linux-x64 without CUDA, whatever is installed
 //   npm run build:prebuild -- --cuda-archs=75   CUDA for these architectures only (CI: the
 //                                               glibc check needs the CUDA runtime, not all archs)
@@ -82,7 +83,13 @@ const targets = {
     // It cannot load here; scripts/test-arm64.sh runs it under qemu.
     console.log(`prebuild: ${file} (${mib(file)}, CPU only)`);
   },
-  // The WebAssembly build joins here as a third entry (the wasm helper's, issue 19).
+  // The 'wasm' backend: the same C++ built with Emscripten into prebuilds/wasm32 (wasm/build.mjs).
+  wasm32() {
+    const onPath = (cmd) => (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, cmd)));
+    if (!onPath('emcmake'))
+      throw new Error('prebuild: wasm32 needs Emscripten: apt-get install emscripten (or --only=linux-x64)');
+    execFileSync(process.execPath, [join(root, 'wasm', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  },
 };
 
 const only = reuse ? 'linux-x64' : flag('only');
