@@ -93,10 +93,9 @@ function entry(
   async: (...args: never[]) => Promise<unknown>,
   options: Record<string, OptionSpec>,
   extra: { perRow?: boolean; sample?: (size: SampleSize) => unknown[]; required?: object } = {},
-): LossEntry {
+): Omit<LossEntry, 'name'> {
   const sample = extra.sample ?? SAMPLES[layout === 'counts' ? 'confusion' : layout];
   return {
-    name: sync.name,
     family,
     layout,
     sync,
@@ -122,8 +121,7 @@ const ntXentSample = (size: SampleSize) => {
   return [x, null, o];
 };
 
-/** Every public loss, by name. */
-export const LOSSES = {
+const ENTRIES = {
   anyLoss: entry('confusion', 'confusion', confusion.anyLoss, confusion.anyLossAsync, C.anyLoss),
   softConfusion: entry('confusion', 'counts', confusion.softConfusion, confusion.softConfusionAsync, C.softConfusion),
   diceLoss: entry('confusion', 'confusion', confusion.diceLoss, confusion.diceLossAsync, C.diceLoss),
@@ -180,9 +178,15 @@ export const LOSSES = {
     pairs.orthogonalProjectionAsync,
     P.orthogonalProjection,
   ),
-} satisfies Record<string, LossEntry>;
+} satisfies Record<string, Omit<LossEntry, 'name'>>;
 
-export type LossName = keyof typeof LOSSES;
+export type LossName = keyof typeof ENTRIES;
+
+/** Every public loss, by name: the key, not the function's `name`, which bundlers may rename. */
+export const LOSSES = Object.fromEntries(Object.entries(ENTRIES).map(([name, e]) => [name, { name, ...e }])) as Record<
+  LossName,
+  LossEntry
+>;
 
 /** The registry's entries as a list. */
 export const LOSS_LIST: readonly LossEntry[] = Object.values(LOSSES);
