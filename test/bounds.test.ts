@@ -4,6 +4,7 @@
 // is called at its schema's extremes on every native backend, and the call must succeed with a
 // finite loss. A schema wider than its native twin fails here with the native layer's message.
 import { describe, expect, it } from 'vitest';
+import type { ResolvedBackend } from '../src/native';
 import { LOSS_LIST, type LossEntry } from '../src/registry';
 import { gpuBackends } from './helpers';
 
@@ -29,7 +30,7 @@ describe.each(backends)('option bounds on $backend', ({ backend, skip }) => {
   it.skipIf(skip)('every value a schema accepts passes the native guard', () => {
     let calls = 0;
     for (const e of LOSS_LIST) {
-      if (!e.backends.includes(backend)) continue;
+      if (!e.backends.includes(backend as ResolvedBackend)) continue;
       for (const [key, value] of probes(e)) {
         const args = e.sample('small');
         const options = args.pop() as object;

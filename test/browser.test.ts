@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fl from '../src';
-import { gradError, randomBinaryLabels, randomClassLabels, randomScores, relError } from './helpers';
+import { expectAgree, randomBinaryLabels, randomClassLabels, randomScores } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -106,11 +106,6 @@ async function runPage(): Promise<PageResult> {
   } finally {
     browser.kill();
   }
-}
-
-function expectAgree(got: Plain, want: { loss: number; grad: Float32Array }) {
-  expect(relError(got.loss, want.loss)).toBeLessThan(1e-5);
-  expect(gradError(got.grad, want.grad)).toBeLessThan(1e-4);
 }
 
 describe('fusedloss/wasm in headless Chromium', () => {

@@ -18,25 +18,15 @@ import {
 } from '../src';
 import {
   bitwiseEqual,
-  gradError,
   randomBinaryLabels,
   randomClassLabels,
   randomProbabilities,
   randomScores,
   randomWeights,
   relError,
+  expectAgree,
 } from './helpers';
 import { NATIVE } from './native-backend';
-
-// DESIGN.md: loss within 1e-5 relative, gradient within 1e-4 of its largest entry.
-const LOSS_TOL = 1e-5;
-const GRAD_TOL = 1e-4;
-
-function expectAgree(a: { loss: number; grad: Float32Array }, b: { loss: number; grad: Float32Array }) {
-  expect(Number.isFinite(a.loss)).toBe(true);
-  expect(relError(a.loss, b.loss)).toBeLessThan(LOSS_TOL);
-  expect(gradError(a.grad, b.grad)).toBeLessThan(GRAD_TOL);
-}
 
 const metricOptions = (metric: (typeof METRICS)[number]): AnyLossOptions =>
   metric === 'fbeta' ? { metric, beta: 2 } : { metric };

@@ -21,14 +21,13 @@ import {
 } from '../src';
 import {
   bitwiseEqual,
-  gradError,
   randomBinaryLabels,
   randomClassLabels,
   randomProbabilities,
   randomScores,
   randomWeights,
-  relError,
   gpuBackends,
+  expectAgree,
 } from './helpers';
 import { nativeAddon, resolveBackend } from '../src/native';
 
@@ -42,17 +41,6 @@ function softmaxRows(x: Float32Array, classes: number): Float32Array {
     row.forEach((v, k) => (p[r * classes + k] = Math.exp(v - m) / total));
   }
   return p;
-}
-
-const LOSS_TOL = 1e-5;
-const GRAD_TOL = 1e-4;
-
-type Result = { loss: number; grad: Float32Array };
-
-function expectAgree(gpu: Result, cpu: Result) {
-  expect(Number.isFinite(gpu.loss)).toBe(true);
-  expect(relError(gpu.loss, cpu.loss)).toBeLessThan(LOSS_TOL);
-  expect(gradError(gpu.grad, cpu.grad)).toBeLessThan(GRAD_TOL);
 }
 
 const report = backends();

@@ -63,6 +63,57 @@ export function relError(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 }
 
+/**
+ * The one tolerance table of every suite (DESIGN.md "Numerics"): a loss within `loss` relative to
+ * the wanted one, or within `lossAbs` absolute where the wanted loss is that close to 0 (relative
+ * error means nothing at 0); a gradient within `grad` of the wanted gradient's largest entry.
+ */
+export const TOL = { loss: 1e-5, lossAbs: 1e-6, grad: 1e-4 } as const;
+
+// float32's smallest normal: a difference below it is one float32 cannot hold, and counts as 0.
+const FLT_MIN = 1.1754943508222875e-38;
+
+/** A result as the suites compare them: a loss (or one per row) and a gradient. */
+export interface Comparable {
+  loss: number | ArrayLike<number>;
+  grad: ArrayLike<number>;
+}
+
+/**
+ * How far `got` is from `want`, in TOL's units: each error passes below its TOL entry. Per-row
+ * losses are measured like a gradient (against the largest row). `unit` is the size of the terms a
+ * gradient entry is a difference of (softmax minus target: 1): where the true gradient cancels far
+ * below it, float32 can only return rounding noise of about 1e-7 unit, so the gradient's scale is
+ * at least 1e-3 unit.
+ */
+export function agreement(got: Comparable, want: Comparable, unit = 0): { lossErr: number; gradErr: number } {
+  const spread = (a: ArrayLike<number>, b: ArrayLike<number>, floor: number) => {
+    let diff = a.length === b.length ? 0 : Infinity,
+      scale = 0;
+    for (let i = 0; i < b.length; i++) {
+      diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(b[i]));
+    }
+    // Against an all-zero truth (and no floor) the difference itself is the error, as gradError.
+    const e = diff <= FLT_MIN ? 0 : diff / (Math.max(scale, floor) || 1);
+    return Number.isNaN(e) ? Infinity : e;
+  };
+  const lossFloor = TOL.lossAbs / TOL.loss;
+  const lossErr =
+    typeof got.loss === 'number' || typeof want.loss === 'number'
+      ? spread([Number(got.loss)], [Number(want.loss)], lossFloor)
+      : spread(got.loss, want.loss, lossFloor);
+  return { lossErr, gradErr: spread(got.grad, want.grad, 1e-3 * unit) };
+}
+
+/** `got` agrees with `want` by TOL (`what` names the case in a failure). */
+export function expectAgree(got: Comparable, want: Comparable, what = '', unit = 0): void {
+  const { lossErr, gradErr } = agreement(got, want, unit);
+  const show = (v: number | ArrayLike<number>) => (typeof v === 'number' ? v : `[${Array.from(v).slice(0, 4)}...]`);
+  expect(lossErr, `${what} loss ${show(got.loss)} vs ${show(want.loss)}`).toBeLessThan(TOL.loss);
+  expect(gradErr, `${what} grad ${show(got.grad)} vs ${show(want.grad)}`).toBeLessThan(TOL.grad);
+}
+
 export function bitwiseEqual(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);

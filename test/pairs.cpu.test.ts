@@ -5,8 +5,8 @@
 // results across thread counts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, multiSimilarity, multiSimilarityAsync, setThreads, supConAsync } from '../src';
-import { bitwiseEqual, randomClassLabels, randomScores } from './helpers';
-import { expectAgree, PAIR_LOSSES } from './pairs.fixtures';
+import { bitwiseEqual, randomClassLabels, randomScores, expectAgree } from './helpers';
+import { PAIR_LOSSES } from './pairs.fixtures';
 import { NATIVE } from './native-backend';
 
 function both(call: (typeof PAIR_LOSSES)[number][1], x: Float32Array, y: Int32Array, o: object) {

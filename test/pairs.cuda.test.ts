@@ -7,8 +7,8 @@
 // on a device only (too slow in the simulator).
 import { describe, expect, it } from 'vitest';
 import { multiSimilarity, multiSimilarityAsync, supCon, type Backend } from '../src';
-import { bitwiseEqual, randomClassLabels, randomScores, gpuBackends } from './helpers';
-import { expectAgree, PAIR_LOSSES } from './pairs.fixtures';
+import { bitwiseEqual, randomClassLabels, randomScores, gpuBackends, expectAgree } from './helpers';
+import { PAIR_LOSSES } from './pairs.fixtures';
 
 const gpus = gpuBackends();
 

@@ -1,7 +1,5 @@
 // Shared cases of the pairwise family's tests: every loss (Multi-Similarity in both semantics,
-// the triplet hinge and soft margin) as a call on a chosen backend, and the agreement check
-// DESIGN.md sets between backends.
-import { expect } from 'vitest';
+// the triplet hinge and soft margin) as a call on a chosen backend.
 import {
   circleLoss,
   contrastive,
@@ -13,7 +11,6 @@ import {
   type LossResult,
   type PairOptions,
 } from '../src';
-import { gradError, relError } from './helpers';
 
 type Call = (x: Float32Array | Float64Array, y: Int32Array, o: PairOptions) => LossResult;
 
@@ -28,10 +25,3 @@ export const PAIR_LOSSES: [string, Call][] = [
   ['ntXent', (x, y, o) => ntXent(x, y, o)],
   ['orthogonalProjection', (x, y, o) => orthogonalProjection(x, y, o)],
 ];
-
-/** Loss within 1e-5 relative (1e-6 absolute near 0), gradient within 1e-4 of its largest entry. */
-export function expectAgree(a: LossResult, b: LossResult, gradTol = 1e-4): void {
-  if (Math.abs(b.loss) > 1e-6) expect(relError(a.loss, b.loss)).toBeLessThan(1e-5);
-  else expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-6);
-  expect(gradError(a.grad, b.grad)).toBeLessThan(gradTol);
-}

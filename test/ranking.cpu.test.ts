@@ -3,8 +3,8 @@
 // results across thread counts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, listMLE, listMLEAsync, plackettLuceDistill, rankListAsync, setThreads } from '../src';
-import { bitwiseEqual, randomScores } from './helpers';
-import { expectAgree, LAYOUTS, listBatch, rankingCases } from './ranking.cases';
+import { bitwiseEqual, randomScores, expectAgree } from './helpers';
+import { LAYOUTS, listBatch, rankingCases } from './ranking.cases';
 import { NATIVE } from './native-backend';
 
 describe('cpu vs reference', () => {

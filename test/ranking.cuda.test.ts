@@ -5,8 +5,8 @@
 // lists of 5000, PLD, invalid inputs, async twins and determinism.
 import { describe, expect, it } from 'vitest';
 import { listMLE, listMLEAsync, plackettLuceDistill, type Backend } from '../src';
-import { bitwiseEqual, randomScores, gpuBackends } from './helpers';
-import { expectAgree, LAYOUTS, listBatch, rankingCases } from './ranking.cases';
+import { bitwiseEqual, randomScores, gpuBackends, expectAgree } from './helpers';
+import { LAYOUTS, listBatch, rankingCases } from './ranking.cases';
 
 const gpus = gpuBackends();
 

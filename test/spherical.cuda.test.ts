@@ -6,8 +6,8 @@
 // async twins and determinism.
 import { describe, expect, it } from 'vitest';
 import { softmaxCrossEntropy, softmaxCrossEntropyAsync, zLoss, type Backend } from '../src';
-import { bitwiseEqual, randomClassLabels, randomScores, randomWeights, gpuBackends } from './helpers';
-import { expectAgree, logits, parity, softmax, SOFTMAX_FORMS, sphericalParity } from './spherical.fixtures';
+import { bitwiseEqual, randomClassLabels, randomScores, randomWeights, gpuBackends, expectAgree } from './helpers';
+import { logits, parity, softmax, SOFTMAX_FORMS, sphericalParity } from './spherical.fixtures';
 
 const gpus = gpuBackends();
 
