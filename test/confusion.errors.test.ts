@@ -1,4 +1,5 @@
-// Every documented error: a TypeError or RangeError with an ERR_FUSEDLOSS_ code and a message
+// Every documented error of the confusion family (soft-confusion losses, binary cross-entropy
+// and sigmoidFocal): a TypeError or RangeError with an ERR_FUSEDLOSS_ code and a message
 // naming the argument, on every backend that reads the data (the native kernels check values in
 // their first pass, the reference in its own).
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   binaryCrossEntropy,
   diceLoss,
   setThreads,
+  sigmoidFocal,
   softConfusion,
   softmaxCrossEntropy,
   tverskyLoss,
@@ -318,6 +320,55 @@ describe('values, on each backend', () => {
     big[n - 2] = NaN;
     expectError(() => anyLoss(big, new Float32Array(n)), RangeError, 'ERR_FUSEDLOSS_NON_FINITE', `scores[${n - 2}]`);
   });
+});
+
+describe('sigmoidFocal', () => {
+  const logits = new Float32Array([0.5, -1, 2, 0, 1, -3]);
+  it('argument types, unknown options and option values', () => {
+    expectError(
+      () => sigmoidFocal({} as never, [1]),
+      TypeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      'sigmoidFocal',
+      'logits',
+    );
+    expectError(
+      () => sigmoidFocal(logits, logits, { classes: 2 } as never),
+      TypeError,
+      'ERR_FUSEDLOSS_UNKNOWN_OPTION',
+      "'classes'",
+    );
+    expectError(
+      () => sigmoidFocal(logits, logits, { alpha: 2 }),
+      RangeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      'options.alpha',
+    );
+    expectError(
+      () => sigmoidFocal(logits, logits, { gamma: -1 }),
+      RangeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      'options.gamma',
+    );
+  });
+  for (const backend of ['cpu', 'js'] as const) {
+    it(`${backend}: non-finite logits, labels outside [0, 1]`, () => {
+      const bad = Float32Array.from(logits);
+      bad[4] = -Infinity;
+      expectError(
+        () => sigmoidFocal(bad, new Float32Array(6), { backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_NON_FINITE',
+        'logits[4]',
+      );
+      expectError(
+        () => sigmoidFocal(logits, [0, 1, 2, 0, 0, 0], { backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        'labels[2] = 2',
+      );
+    });
+  }
 });
 
 describe('async twins reject instead of throwing', () => {
