@@ -354,34 +354,42 @@ export const tripletTruth = (labels: ArrayLike<number>, dim: number, margin: num
 };
 
 /** NT-Xent (formulas E.5), PML's form, normalize: false unless `plain` is false: softplus(LSE_n S_an / tau - S_ap / tau) per positive pair, mean over them. */
-export const ntXentTruth = (labels: ArrayLike<number>, dim: number, tau: number, plain = true) => (x: X) => {
-  const S = sims(x, labels, dim, plain);
-  const terms: D[] = [];
-  for (const a of range(labels.length)) {
-    const N = range(labels.length).filter((j) => role(labels, a, j) === 'neg');
-    for (const p of range(labels.length).filter((j) => role(labels, a, j) === 'pos'))
-      terms.push(N.length ? softplus(lse(N.map((n) => S[a][n].div(tau))).sub(S[a][p].div(tau))) : C(0));
-  }
-  return mean(terms);
-};
+export const ntXentTruth =
+  (labels: ArrayLike<number>, dim: number, tau: number, plain = true) =>
+  (x: X) => {
+    const S = sims(x, labels, dim, plain);
+    const terms: D[] = [];
+    for (const a of range(labels.length)) {
+      const N = range(labels.length).filter((j) => role(labels, a, j) === 'neg');
+      for (const p of range(labels.length).filter((j) => role(labels, a, j) === 'pos'))
+        terms.push(N.length ? softplus(lse(N.map((n) => S[a][n].div(tau))).sub(S[a][p].div(tau))) : C(0));
+    }
+    return mean(terms);
+  };
 
 /** Orthogonal projection loss (formulas E.6), normalize: false unless `plain` is false: 1 - mean positive S + gamma mean negative S (ordered pairs). */
-export const oplTruth = (labels: ArrayLike<number>, dim: number, gamma: number, plain = true) => (x: X) => {
-  const S = sims(x, labels, dim, plain);
-  const pos: D[] = [],
-    neg: D[] = [];
-  for (const i of range(labels.length))
-    for (const j of range(labels.length)) {
-      const r = role(labels, i, j);
-      if (r === 'pos') pos.push(S[i][j]);
-      if (r === 'neg') neg.push(S[i][j]);
-    }
-  return sum(pos)
-    .div(pos.length + 1e-6)
-    .neg()
-    .add(1)
-    .add(sum(neg).mul(gamma).div(neg.length + 1e-6));
-};
+export const oplTruth =
+  (labels: ArrayLike<number>, dim: number, gamma: number, plain = true) =>
+  (x: X) => {
+    const S = sims(x, labels, dim, plain);
+    const pos: D[] = [],
+      neg: D[] = [];
+    for (const i of range(labels.length))
+      for (const j of range(labels.length)) {
+        const r = role(labels, i, j);
+        if (r === 'pos') pos.push(S[i][j]);
+        if (r === 'neg') neg.push(S[i][j]);
+      }
+    return sum(pos)
+      .div(pos.length + 1e-6)
+      .neg()
+      .add(1)
+      .add(
+        sum(neg)
+          .mul(gamma)
+          .div(neg.length + 1e-6),
+      );
+  };
 
 /** 1 - e^l for l <= 0, from expm1 (no cancellation as l -> 0). */
 const oneMinusExp = (l: D): D => new D(-Math.expm1(l.v), -Math.exp(l.v) * l.d);
@@ -401,12 +409,18 @@ export const anyLossTruth = (y: ArrayLike<number>, amp: number, beta: number, e:
 
 /** Dice and Tversky (formulas B.1), binary, global, alpha 0, e = 1: 1 - (nI I + g) / (dI I + dP P + dY Y + g). */
 export const overlapTruth =
-  (y: ArrayLike<number>, form: 'dice' | 'tversky', g: number, a = 0.5, b = 0.5) => (x: X) => {
+  (y: ArrayLike<number>, form: 'dice' | 'tversky', g: number, a = 0.5, b = 0.5) =>
+  (x: X) => {
     const p = range(y.length).map((i) => sigmoid(x(i)));
     const I = sum(p.map((v, i) => v.mul(y[i])));
     const P = sum(p);
     const Y = Array.from(y).reduce((s, v) => s + v, 0);
-    if (form === 'dice') return I.mul(2).add(g).div(P.add(Y + g)).neg().add(1);
+    if (form === 'dice')
+      return I.mul(2)
+        .add(g)
+        .div(P.add(Y + g))
+        .neg()
+        .add(1);
     // TP = I, FP = P - I, FN = Y - I
     const den = I.add(P.sub(I).mul(a)).add(I.neg().add(Y).mul(b)).add(g);
     return I.add(g).div(den).neg().add(1);
@@ -448,10 +462,12 @@ export const softmaxFormTruth = (t: ArrayLike<number>, classes: number, f: Softm
       if (f.form === 'focal') return pow(oneMinusExp(lp), f.gamma).mul(lp.neg());
       // LSE(u) - u_y with u_k = (x_k + c [k != y]) / lambda, taken about x_y: a margin of 0.1 beside
       // logits of 1e15 would be absorbed (double's ulp there is 0.125)
-      const u = row.map((o, k) => o.sub(row[t[r]]).add(k === t[r] ? 0 : f.margin).div(f.lambda));
-      return logSoftmax(u, t[r])
-        .neg()
-        .sub(Math.log(classes))
-        .mul(f.lambda);
+      const u = row.map((o, k) =>
+        o
+          .sub(row[t[r]])
+          .add(k === t[r] ? 0 : f.margin)
+          .div(f.lambda),
+      );
+      return logSoftmax(u, t[r]).neg().sub(Math.log(classes)).mul(f.lambda);
     }),
   );
