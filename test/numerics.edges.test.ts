@@ -136,15 +136,18 @@ const CIRCLE_UNIT = (norm: number) => ((4 * 80 * (norm * norm + 1.4)) / 6) * nor
 
 // Rows of a given L2 norm in dim 4 (pseudo-random directions), labels 0, 0, 1, 1, 2, 2.
 const PAIR_LABELS = Int32Array.from([0, 0, 1, 1, 2, 2]);
-function rowsOfNorm(norm: number, same = false): Float32Array {
+/** Six rows of dim 4, row r the direction dir(r, d) scaled to the given norm. */
+function rowsAlong(norm: number, dir: (r: number, d: number) => number): Float32Array {
   const out = new Float32Array(24);
   for (let r = 0; r < 6; r++) {
-    const v = [0, 1, 2, 3].map((d) => Math.sin((same ? 1 : r + 1) * 2.3 + d * 1.1));
+    const v = [0, 1, 2, 3].map((d) => dir(r, d));
     const len = Math.hypot(...v);
     v.forEach((x, d) => (out[r * 4 + d] = (x / len) * norm));
   }
   return out;
 }
+const rowsOfNorm = (norm: number, same = false) =>
+  rowsAlong(norm, (r, d) => Math.sin((same ? 1 : r + 1) * 2.3 + d * 1.1));
 
 describe.each(['js', ...NATIVE] as const)('%s pair losses with normalize: false', (backend) => {
   const o = { dim: 4, normalize: false, backend } as const;
@@ -181,15 +184,7 @@ describe.each(['js', ...NATIVE] as const)('%s pair losses with normalize: false'
 // similarities, about N^2, differ by about N^2 delta: delta is chosen per loss so its logits differ
 // by about 1 (weights far from one-hot), where a float32 S's rounding (6e-8 N^2), times the
 // loss's scale, shows in every weight.
-function nearRows(norm: number, delta: number): Float32Array {
-  const out = new Float32Array(24);
-  for (let r = 0; r < 6; r++) {
-    const v = [0, 1, 2, 3].map((d) => 0.5 + delta * Math.sin(r * 3.7 + d * 1.9));
-    const len = Math.hypot(...v);
-    v.forEach((x, d) => (out[r * 4 + d] = (x / len) * norm));
-  }
-  return out;
-}
+const nearRows = (norm: number, delta: number) => rowsAlong(norm, (r, d) => 0.5 + delta * Math.sin(r * 3.7 + d * 1.9));
 
 describe.each(['js', ...NATIVE] as const)('%s pair losses with normalize: false, near ties', (backend) => {
   const o = { dim: 4, normalize: false, backend } as const;
