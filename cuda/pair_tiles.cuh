@@ -9,6 +9,7 @@
 
 #include <cfloat>
 #include <cstdint>
+#include <type_traits>
 
 #include "fusedloss/pairs_math.h"
 #include "runtime.cuh"
@@ -36,18 +37,49 @@ struct DevSet {
   int32_t dim, ld;
 };
 
+// S of T: float, or double for unnormalised rows (kWideSim).
+template <class T>
 struct TileShared {
   float a[kSlice][kPairTile + 1];  // a K-slice of the tile's rows of A, transposed
   float b[kSlice][kPairTile + 1];  // the same of B (or, in the gradient step, a slice of B's rows)
-  float s[kPairTile][kPairTile + 1];  // the S tile, then its weights
+  T s[kPairTile][kPairTile + 1];   // the S tile, then its weights
 };
+
+// The similarity type an op or weight of the sweeps below takes: its Sim, float by default.
+template <class Op, class = void>
+struct SimOf {
+  using type = float;
+};
+template <class Op>
+struct SimOf<Op, std::void_t<typename Op::Sim>> {
+  using type = typename Op::Sim;
+};
+
+// One product of two floats into a running sum: in float; in double (kWideSim) exactly, the sum
+// compensated (TwoSum into lo, Ogita, Rump, Oishi's Sum2), as the CPU's double tile.
+__device__ inline void add_product(float& hi, float&, float x, float y) {
+  hi += x * y;
+}
+__device__ inline void add_product(double& hi, double& lo, float x, float y) {
+  const double prod = static_cast<double>(x) * y;
+  const double sum = hi + prod, back = sum - hi;
+  lo += (hi - (sum - back)) + (prod - back);
+  hi = sum;
+}
+__device__ inline float sum_of(float hi, float) {
+  return hi;
+}
+__device__ inline double sum_of(double hi, double lo) {
+  return hi + lo;
+}
 
 // sh.s = rows [i0, i0 + 64) of A times rows [j0, j0 + 64) of B, transposed. Every thread of the
 // block takes part; sh.s is complete on return.
+template <class T>
 __device__ inline void similarity_tile(const DevSet& A, int64_t i0, const DevSet& B, int64_t j0,
-                                       TileShared& sh) {
+                                       TileShared<T>& sh) {
   const int t = threadIdx.x, tx = t % kSide, ty = t / kSide;
-  float acc[kSub][kSub] = {};
+  T acc[kSub][kSub] = {}, lo[kSub][kSub] = {};
   for (int32_t k0 = 0; k0 < A.ld; k0 += kSlice) {
     for (int e = t; e < kPairTile * kSlice; e += kPairThreads) {
       const int r = e / kSlice, k = e % kSlice;
@@ -62,12 +94,13 @@ __device__ inline void similarity_tile(const DevSet& A, int64_t i0, const DevSet
         rb[u] = sh.b[k][tx + kSide * u];
       }
       for (int u = 0; u < kSub; ++u)
-        for (int v = 0; v < kSub; ++v) acc[u][v] += ra[u] * rb[v];
+        for (int v = 0; v < kSub; ++v) add_product(acc[u][v], lo[u][v], ra[u], rb[v]);
     }
     __syncthreads();
   }
   for (int u = 0; u < kSub; ++u)
-    for (int v = 0; v < kSub; ++v) sh.s[ty + kSide * u][tx + kSide * v] = acc[u][v];
+    for (int v = 0; v < kSub; ++v)
+      sh.s[ty + kSide * u][tx + kSide * v] = sum_of(acc[u][v], lo[u][v]);
   __syncthreads();
 }
 
@@ -100,13 +133,20 @@ __device__ inline ColumnSpan column_span(const DevSet& B, int64_t spans) {
 // B). Each row is shared by kRowLanes threads, each taking every kRowLanes-th column in order;
 // their States are merged in lane order at the end. State must be trivially copyable (it goes
 // through shared memory as bytes: default member initializers rule out a typed __shared__ array).
+// The lanes' States share the tile's memory (a double tile and the States would pass 48 KB).
+template <class T, class State>
+union ReduceShared {
+  TileShared<T> tile;
+  unsigned char lanes[sizeof(State) * kPairThreads];
+};
+
 template <class Op>
 __global__ void __launch_bounds__(kPairThreads)
     reduce_sweep(Op op, DevSet A, DevSet B, bool single, int64_t spans, typename Op::State* out) {
   using State = typename Op::State;
-  __shared__ TileShared sh;
-  __shared__ __align__(16) unsigned char lane_bytes[sizeof(State) * kPairThreads];
-  State* lanes = reinterpret_cast<State*>(lane_bytes);
+  __shared__ ReduceShared<typename SimOf<Op>::type, State> shared;
+  auto& sh = shared.tile;
+  State* lanes = reinterpret_cast<State*>(shared.lanes);
   const int t = threadIdx.x, r = t / kRowLanes, lane = t % kRowLanes;
   const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kPairTile, i = i0 + r;
   const bool valid = i < A.n;
@@ -118,7 +158,7 @@ __global__ void __launch_bounds__(kPairThreads)
     if (valid)
       for (int c = lane; c < kPairTile && j0 + c < span.end; c += kRowLanes)
         op.add(st, i, j0 + c, sh.s[r][c], pair_kind(label, B, i, j0 + c, single));
-    __syncthreads();  // the next tile overwrites sh.s
+    __syncthreads();  // the next tile overwrites sh.s, and the lanes below all of sh
   }
   lanes[t] = st;
   __syncthreads();
@@ -148,7 +188,7 @@ template <class G>
 __global__ void __launch_bounds__(kPairThreads)
     weight_sweep(G g, DevSet A, DevSet B, bool forward, bool transposed, int64_t spans, float* acc,
                  double* row_sum) {
-  __shared__ TileShared sh;
+  __shared__ TileShared<typename SimOf<G>::type> sh;
   __shared__ double sums[kPairThreads];
   const int t = threadIdx.x, r = t / kRowLanes, lane = t % kRowLanes;
   const int tx = t % kSide, ty = t / kSide;
@@ -165,7 +205,7 @@ __global__ void __launch_bounds__(kPairThreads)
       const int64_t j = j0 + c;
       float w = 0;
       if (valid && j < span.end) {
-        const float s = sh.s[r][c];
+        const auto s = sh.s[r][c];
         const PairKind kind = pair_kind(label, B, i, j, single);
         if (forward) w += g(i, j, s, kind);
         if (transposed) w += g(j, i, s, kind);
@@ -192,7 +232,7 @@ __global__ void __launch_bounds__(kPairThreads)
         __syncthreads();
         for (int k = 0; k < kSlice; ++k)
           for (int u = 0; u < kSub; ++u) {
-            const float w = sh.s[ty + kSide * u][c0 + k];
+            const float w = static_cast<float>(sh.s[ty + kSide * u][c0 + k]);
             for (int v = 0; v < kSub; ++v) out[u][v] += w * sh.b[k][tx + kSide * v];
           }
         __syncthreads();

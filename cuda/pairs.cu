@@ -18,19 +18,23 @@ namespace FL_GPU_NS {
 namespace {
 
 // ---- the reductions of sweep 1: a State per row, add per pair, merge across lanes ----
+// T, where an op or weight has it, is the precision of S (kWideSim; the Sim of pair_tiles.cuh).
 
+template <class T>
 struct MsExtremes {  // Multi-Similarity's mining thresholds
-  float min_positive = INFINITY, max_negative = -INFINITY;
+  T min_positive = INFINITY, max_negative = -INFINITY;
   __device__ void merge(const MsExtremes& o) {
     min_positive = min_of(min_positive, o.min_positive);
     max_negative = max_of(max_negative, o.max_negative);
   }
 };
 
+template <class T>
 struct MsExtremesOp {
-  using State = MsExtremes;
-  MsConstants c;
-  __device__ void add(State& st, int64_t, int64_t, float s, PairKind k) const {
+  using State = MsExtremes<T>;
+  using Sim = T;
+  MsConstantsOf<T> c;
+  __device__ void add(State& st, int64_t, int64_t, T s, PairKind k) const {
     if (ms_positive(s, k, c)) st.min_positive = min_of(st.min_positive, s);
     if (is_negative(k)) st.max_negative = max_of(st.max_negative, s);
   }
@@ -45,11 +49,13 @@ struct LsePair {
 };
 
 // Multi-Similarity's mined LSEs. Lanes start empty; the host adds the implicit zero logit once.
+template <class T>
 struct MsLseOp {
   using State = LsePair;
-  MsConstants c;
-  const MsRow* rows;
-  __device__ void add(State& st, int64_t i, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  MsConstantsOf<T> c;
+  const MsRowOf<T>* rows;
+  __device__ void add(State& st, int64_t i, int64_t, T s, PairKind k) const {
     if (ms_positive(s, k, c) && ms_positive_mined(s, rows[i].max_negative, c))
       st.positive.add(ms_positive_logit(s, c));
     if (is_negative(k) && ms_negative_mined(s, rows[i].min_positive, c))
@@ -80,10 +86,12 @@ struct ContrastiveOp {
   }
 };
 
+template <class T>
 struct CircleOp {
   using State = LsePair;
-  float m, gamma;
-  __device__ void add(State& st, int64_t, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  T m, gamma;
+  __device__ void add(State& st, int64_t, int64_t, T s, PairKind k) const {
     if (is_positive(k)) st.positive.add(circle_logit(s, k, m, gamma));
     if (is_negative(k)) st.negative.add(circle_logit(s, k, m, gamma));
   }
@@ -100,10 +108,12 @@ struct SupConSums {
   }
 };
 
+template <class T>
 struct SupConOp {
   using State = SupConSums;
-  float inv_tau;
-  __device__ void add(State& st, int64_t, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  T inv_tau;
+  __device__ void add(State& st, int64_t, int64_t, T s, PairKind k) const {
     if (!k.self) st.all.add(s * inv_tau);
     if (is_positive(k)) st.pos_sum += s, ++st.pos_count;
   }
@@ -118,10 +128,12 @@ struct NegativeLse {  // NT-Xent, first sweep
   }
 };
 
+template <class T>
 struct NtXentNegativesOp {
   using State = NegativeLse;
-  float inv_tau;
-  __device__ void add(State& st, int64_t, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  T inv_tau;
+  __device__ void add(State& st, int64_t, int64_t, T s, PairKind k) const {
     if (is_negative(k)) st.negative.add(s * inv_tau);
     st.pos_count += is_positive(k);
   }
@@ -135,13 +147,16 @@ struct NtXentPairs {  // NT-Xent, second sweep: over the positive pairs
   }
 };
 
+template <class T>
 struct NtXentPairsOp {
   using State = NtXentPairs;
-  float inv_tau;
-  const NtXentRow* rows;
-  __device__ void add(State& st, int64_t i, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  T inv_tau;
+  const NtXentRowOf<T>* rows;
+  __device__ void add(State& st, int64_t i, int64_t, T s, PairKind k) const {
     if (!is_positive(k) || !(rows[i].lse_negative > -INFINITY)) return;
-    const SigmoidSoftplus t = sigmoid_softplus(ntxent_pair_logit(rows[i], s, inv_tau));
+    const SigmoidSoftplus t =
+        sigmoid_softplus(static_cast<float>(ntxent_pair_logit(rows[i], s, inv_tau)));
     st.pull += t.sigmoid;
     st.pair_loss += t.softplus;
   }
@@ -157,10 +172,12 @@ struct HardestOp {
 
 // ---- the pair weights of sweep 2: g(query row, reference row, s, kind) = G ----
 
+template <class T>
 struct MsWeight {
-  MsConstants c;
-  const MsRow* rows;
-  __device__ float operator()(int64_t i, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  MsConstantsOf<T> c;
+  const MsRowOf<T>* rows;
+  __device__ float operator()(int64_t i, int64_t, T s, PairKind k) const {
     return ms_weight(rows[i], s, k, c);
   }
 };
@@ -174,26 +191,32 @@ struct ContrastiveWeight {
   }
 };
 
+template <class T>
 struct CircleWeight {
-  float m, gamma;
-  const CircleRow* rows;
-  __device__ float operator()(int64_t i, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  T m, gamma;
+  const CircleRowOf<T>* rows;
+  __device__ float operator()(int64_t i, int64_t, T s, PairKind k) const {
     return circle_weight(rows[i], s, k, m, gamma);
   }
 };
 
+template <class T>
 struct SupConWeight {
-  float inv_tau;
-  const SupConRow* rows;
-  __device__ float operator()(int64_t i, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  T inv_tau;
+  const SupConRowOf<T>* rows;
+  __device__ float operator()(int64_t i, int64_t, T s, PairKind k) const {
     return supcon_weight(rows[i], s, k, inv_tau);
   }
 };
 
+template <class T>
 struct NtXentWeight {
-  float inv_tau;
-  const NtXentRow* rows;
-  __device__ float operator()(int64_t i, int64_t, float s, PairKind k) const {
+  using Sim = T;
+  T inv_tau;
+  const NtXentRowOf<T>* rows;
+  __device__ float operator()(int64_t i, int64_t, T s, PairKind k) const {
     return ntxent_weight(rows[i], s, k, inv_tau);
   }
 };
@@ -342,19 +365,20 @@ Status weigh(Call& c, const G& g, bool distance) {
 
 // ---- the losses: sweeps, row steps, weights ----
 
+template <class T>
 Status multi_similarity(Call& c, double* loss) {
-  const MsConstants mc = ms_constants(c.p);
+  const MsConstantsOf<T> mc = ms_constants<T>(c.p);
   const int64_t n = c.q.d.n;
-  std::vector<MsExtremes> ext;
-  Status st = reduce(c, MsExtremesOp{mc}, &ext);
+  std::vector<MsExtremes<T>> ext;
+  Status st = reduce(c, MsExtremesOp<T>{mc}, &ext);
   if (!st.ok()) return st;
-  std::vector<MsRow> rows(n);
+  std::vector<MsRowOf<T>> rows(n);
   for (int64_t i = 0; i < n; ++i)
-    rows[i] = MsRow{ext[i].min_positive, ext[i].max_negative, 0, 0, 0, 0};
-  MsRow* dev_rows = nullptr;
+    rows[i] = MsRowOf<T>{ext[i].min_positive, ext[i].max_negative, 0, 0, 0, 0};
+  MsRowOf<T>* dev_rows = nullptr;
   std::vector<LsePair> lse;
   st = upload_rows(c, rows, &dev_rows);
-  if (st.ok()) st = reduce(c, MsLseOp{mc, dev_rows}, &lse);
+  if (st.ok()) st = reduce(c, MsLseOp<T>{mc, dev_rows}, &lse);
   if (!st.ok()) return st;
   const float inv_n = 1.0f / static_cast<float>(n);
   double total = 0;
@@ -365,7 +389,7 @@ Status multi_similarity(Call& c, double* loss) {
     total += ms_row(pos, neg, c.p, inv_n, rows[i]);
   }
   st = upload_rows(c, rows, &dev_rows);
-  if (st.ok()) st = weigh(c, MsWeight{mc, dev_rows}, false);
+  if (st.ok()) st = weigh(c, MsWeight<T>{mc, dev_rows}, false);
   *loss = total / static_cast<double>(n);
   return st;
 }
@@ -385,58 +409,61 @@ Status contrastive(Call& c, double* loss) {
       true);
 }
 
+template <class T>
 Status circle(Call& c, double* loss) {
-  const float m = static_cast<float>(c.p.m), gamma = static_cast<float>(c.p.gamma);
+  const T m = static_cast<T>(c.p.m), gamma = static_cast<T>(c.p.gamma);
   std::vector<LsePair> lse;
-  Status st = reduce(c, CircleOp{m, gamma}, &lse);
+  Status st = reduce(c, CircleOp<T>{m, gamma}, &lse);
   if (!st.ok()) return st;
   const int64_t n = c.q.d.n;
   int64_t active = 0;
   for (const LsePair& r : lse) active += circle_active(r.positive, r.negative);
-  std::vector<CircleRow> rows(n);
+  std::vector<CircleRowOf<T>> rows(n);
   double total = 0;
   for (int64_t i = 0; i < n; ++i)
     total += circle_row(lse[i].positive, lse[i].negative, active, rows[i]);
   *loss = active ? total / active : 0.0;
-  CircleRow* dev_rows = nullptr;
+  CircleRowOf<T>* dev_rows = nullptr;
   st = upload_rows(c, rows, &dev_rows);
-  return st.ok() ? weigh(c, CircleWeight{m, gamma, dev_rows}, false) : st;
+  return st.ok() ? weigh(c, CircleWeight<T>{m, gamma, dev_rows}, false) : st;
 }
 
+template <class T>
 Status supcon(Call& c, double* loss) {
-  const float inv_tau = static_cast<float>(1.0 / c.p.temperature);
+  const T inv_tau = static_cast<T>(1.0 / c.p.temperature);
   std::vector<SupConSums> sums;
-  Status st = reduce(c, SupConOp{inv_tau}, &sums);
+  Status st = reduce(c, SupConOp<T>{inv_tau}, &sums);
   if (!st.ok()) return st;
   const int64_t n = c.q.d.n;
   int64_t active = 0;
   for (const SupConSums& r : sums) active += r.pos_count > 0;
-  std::vector<SupConRow> rows(n);
+  std::vector<SupConRowOf<T>> rows(n);
   double total = 0;
   for (int64_t i = 0; i < n; ++i)
     total += supcon_row(sums[i].all, sums[i].pos_sum, sums[i].pos_count, active, c.p, rows[i]);
   *loss = active ? total / active : 0.0;
-  SupConRow* dev_rows = nullptr;
+  SupConRowOf<T>* dev_rows = nullptr;
   st = upload_rows(c, rows, &dev_rows);
-  return st.ok() ? weigh(c, SupConWeight{inv_tau, dev_rows}, false) : st;
+  return st.ok() ? weigh(c, SupConWeight<T>{inv_tau, dev_rows}, false) : st;
 }
 
+template <class T>
 Status ntxent(Call& c, double* loss) {
-  const float inv_tau = static_cast<float>(1.0 / c.p.temperature);
+  const T inv_tau = static_cast<T>(1.0 / c.p.temperature);
   std::vector<NegativeLse> neg;
-  Status st = reduce(c, NtXentNegativesOp{inv_tau}, &neg);
+  Status st = reduce(c, NtXentNegativesOp<T>{inv_tau}, &neg);
   if (!st.ok()) return st;
   const int64_t n = c.q.d.n;
-  std::vector<NtXentRow> rows(n);
+  std::vector<NtXentRowOf<T>> rows(n);
   int64_t pairs = 0;
   for (int64_t i = 0; i < n; ++i) {
-    rows[i] = NtXentRow{neg[i].negative.value(), 0, 0};
+    rows[i] = NtXentRowOf<T>{row_lse<T>(neg[i].negative), 0, 0};
     pairs += neg[i].pos_count;
   }
-  NtXentRow* dev_rows = nullptr;
+  NtXentRowOf<T>* dev_rows = nullptr;
   std::vector<NtXentPairs> pair_sums;
   st = upload_rows(c, rows, &dev_rows);
-  if (st.ok()) st = reduce(c, NtXentPairsOp{inv_tau, dev_rows}, &pair_sums);
+  if (st.ok()) st = reduce(c, NtXentPairsOp<T>{inv_tau, dev_rows}, &pair_sums);
   if (!st.ok()) return st;
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -446,7 +473,7 @@ Status ntxent(Call& c, double* loss) {
   }
   *loss = pairs ? total / pairs : 0.0;
   st = upload_rows(c, rows, &dev_rows);
-  return st.ok() ? weigh(c, NtXentWeight{inv_tau, dev_rows}, false) : st;
+  return st.ok() ? weigh(c, NtXentWeight<T>{inv_tau, dev_rows}, false) : st;
 }
 
 Status triplet_batch_hard(Call& c, double* loss) {
@@ -563,20 +590,22 @@ Status orthogonal_projection(Call& c, const int32_t* labels, double* loss) {
   return Status{};
 }
 
+// The losses whose logits scale S take it in double when the rows are unnormalised (kWideSim).
+template <class T>
 Status run_loss(Call& c, const PairProblem& pb, double* loss) {
   switch (c.p.loss) {
     case PairLoss::MultiSimilarity:
-      return multi_similarity(c, loss);
+      return multi_similarity<T>(c, loss);
     case PairLoss::Contrastive:
       return contrastive(c, loss);
     case PairLoss::TripletBatchHard:
       return triplet_batch_hard(c, loss);
     case PairLoss::Circle:
-      return circle(c, loss);
+      return circle<T>(c, loss);
     case PairLoss::SupCon:
-      return supcon(c, loss);
+      return supcon<T>(c, loss);
     case PairLoss::NtXent:
-      return ntxent(c, loss);
+      return ntxent<T>(c, loss);
     default:
       return orthogonal_projection(c, pb.labels, loss);
   }
@@ -628,7 +657,7 @@ Status pair_loss(const PairProblem& pb, const PairParams& p, double* loss, float
   }
   s.mark(Phase::Uploaded);
   double l = 0;
-  st = run_loss(c, pb, &l);
+  st = pb.normalize ? run_loss<float>(c, pb, &l) : run_loss<double>(c, pb, &l);
   const bool distance = p.loss == PairLoss::Contrastive || p.loss == PairLoss::TripletBatchHard;
   if (st.ok()) st = set_gradient(s, c.q, pb.normalize, distance);
   if (st.ok() && cross) st = set_gradient(s, c.r, pb.normalize, distance);

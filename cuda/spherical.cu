@@ -120,7 +120,8 @@ struct SoftmaxRows {
       const float e = exp_nonpos(scale * (x[k] - xmax));
       sum_exp += e;
       if (k == y) target_exp = e;
-      if (Smoothing) smooth_dot += class_weight(k) * (xmax - x[k]);
+      // in double: xmax - x_k reaches 6.8e38 on logits of +-3.4e38, past float (formulas G.2)
+      if (Smoothing) smooth_dot += class_weight(k) * (static_cast<double>(xmax) - x[k]);
     }
     SoftmaxSums sums;
     sums.xmax = xmax;

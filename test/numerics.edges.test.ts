@@ -1,29 +1,37 @@
 // Issue 18's edge cases, one test each, against the float64 truth of numerics.truth.ts (dual
 // numbers, written apart from src/reference): confident BCE, Z-loss at extreme scales, finite
-// inputs near FLT_MAX, ranking gradients at large scores, and the reference at huge logits.
-// (normalize: false pair losses are still open: see README "Numerics".)
+// inputs near FLT_MAX, ranking gradients at large scores, the reference at huge logits, and the
+// pair losses with normalize: false up to the 1e4 row-norm limit.
 import { describe, expect, it } from 'vitest';
 import {
   binaryCrossEntropy,
+  circleLoss,
   lambdaLoss,
   listNet,
+  multiSimilarity,
+  ntXent,
   plackettLuceDistill,
   rankList,
   rankNet,
   sigmoidFocal,
   softmaxCrossEntropy,
+  supCon,
   zLoss,
 } from '../src';
 import { expectTruth } from './numerics.expect';
 import {
   bceTruth,
+  circleTruth,
   focalTruth,
   gceTruth,
   listNetTruth,
+  multiSimilarityTruth,
+  ntXentTruth,
   pldTruth,
   rankListTruth,
   rankNetTruth,
   softmaxTruth,
+  supConTruth,
   truth,
   zLossTruth,
 } from './numerics.truth';
@@ -117,3 +125,98 @@ const rankListExact = (r: Float32Array) => {
   const pairs = Array.from(r).flatMap((ri) => Array.from(r).filter((rj) => ri > rj)).length;
   return (s: Parameters<typeof rn>[0]) => rn(s).mul(pairs);
 };
+
+// The size of the terms a raw row's gradient is a sum of, sum_j W_ij f_j (W = G + G^T): a bound on
+// sum_j |W_ij| (each softmax sums to 1 and each part of G is at most 1 / (tau_b n), 1 / n, or
+// gamma a / n) times the row norm. Identical rows cancel the terms to 0 exactly, which a float32
+// sum leaves as rounding noise of about 1e-7 of this.
+const SUPCON_UNIT = (norm: number) => (4 / (0.07 * 6)) * norm;
+const MS_UNIT = (norm: number) => (4 / 6) * norm;
+const CIRCLE_UNIT = (norm: number) => ((4 * 80 * (norm * norm + 1.4)) / 6) * norm;
+
+// Rows of a given L2 norm in dim 4 (pseudo-random directions), labels 0, 0, 1, 1, 2, 2.
+const PAIR_LABELS = Int32Array.from([0, 0, 1, 1, 2, 2]);
+/** Six rows of dim 4, row r the direction dir(r, d) scaled to the given norm. */
+function rowsAlong(norm: number, dir: (r: number, d: number) => number): Float32Array {
+  const out = new Float32Array(24);
+  for (let r = 0; r < 6; r++) {
+    const v = [0, 1, 2, 3].map((d) => dir(r, d));
+    const len = Math.hypot(...v);
+    v.forEach((x, d) => (out[r * 4 + d] = (x / len) * norm));
+  }
+  return out;
+}
+const rowsOfNorm = (norm: number, same = false) =>
+  rowsAlong(norm, (r, d) => Math.sin((same ? 1 : r + 1) * 2.3 + d * 1.1));
+
+describe.each(['js', ...NATIVE] as const)('%s pair losses with normalize: false', (backend) => {
+  const o = { dim: 4, normalize: false, backend } as const;
+  it('circleLoss at row norms 1 to 1e4', () => {
+    for (const norm of [1, 5, 10, 100, 9e3]) {
+      const x = rowsOfNorm(norm);
+      const want = truth(24, circleTruth(PAIR_LABELS, 4, 0.4, 80), x);
+      expectTruth(circleLoss(x, PAIR_LABELS, o), want, `norm ${norm}`, CIRCLE_UNIT(norm));
+    }
+  });
+
+  it('supCon and multiSimilarity at row norms 1 to 1e4', () => {
+    for (const norm of [1, 10, 30, 1e3, 9e3]) {
+      const x = rowsOfNorm(norm);
+      const sc = truth(24, supConTruth(PAIR_LABELS, 4, 0.07, 0.07), x);
+      expectTruth(supCon(x, PAIR_LABELS, o), sc, `supCon norm ${norm}`, SUPCON_UNIT(norm));
+      const ms = truth(24, multiSimilarityTruth(PAIR_LABELS, 4, 2, 50, 0.5, 0.1), x);
+      expectTruth(multiSimilarity(x, PAIR_LABELS, o), ms, `multiSimilarity norm ${norm}`, MS_UNIT(norm));
+    }
+  });
+
+  it('identical rows at norm 9e3', () => {
+    const x = rowsOfNorm(9e3, true);
+    const ms = truth(24, multiSimilarityTruth(PAIR_LABELS, 4, 2, 50, 0.5, 0.1), x);
+    expectTruth(multiSimilarity(x, PAIR_LABELS, o), ms, 'multiSimilarity', MS_UNIT(9e3));
+    const sc = truth(24, supConTruth(PAIR_LABELS, 4, 0.07, 0.07), x);
+    expectTruth(supCon(x, PAIR_LABELS, o), sc, 'supCon', SUPCON_UNIT(9e3));
+    const ci = truth(24, circleTruth(PAIR_LABELS, 4, 0.4, 80), x);
+    expectTruth(circleLoss(x, PAIR_LABELS, o), ci, 'circleLoss', CIRCLE_UNIT(9e3));
+  });
+});
+
+// Near ties at a given norm: rows N (u + delta v_r) / |...|, u fixed, v_r pseudo-random, so the
+// similarities, about N^2, differ by about N^2 delta: delta is chosen per loss so its logits differ
+// by about 1 (weights far from one-hot), where a float32 S's rounding (6e-8 N^2), times the
+// loss's scale, shows in every weight.
+const nearRows = (norm: number, delta: number) => rowsAlong(norm, (r, d) => 0.5 + delta * Math.sin(r * 3.7 + d * 1.9));
+
+describe.each(['js', ...NATIVE] as const)('%s pair losses with normalize: false, near ties', (backend) => {
+  const o = { dim: 4, normalize: false, backend } as const;
+  it('supCon (logits S / 0.07) at norms 3 to 9e3', () => {
+    for (const norm of [3, 10, 30, 1e3, 9e3]) {
+      const x = nearRows(norm, (0.07 * 4) / norm ** 2);
+      const want = truth(24, supConTruth(PAIR_LABELS, 4, 0.07, 0.07), x);
+      expectTruth(supCon(x, PAIR_LABELS, o), want, `norm ${norm}`, SUPCON_UNIT(norm));
+    }
+  });
+
+  it('multiSimilarity (logits 50 S) at norms 3 to 9e3', () => {
+    for (const norm of [3, 10, 30, 1e3, 9e3]) {
+      const x = nearRows(norm, 4 / (50 * norm ** 2));
+      const want = truth(24, multiSimilarityTruth(PAIR_LABELS, 4, 2, 50, 0.5, 0.1), x);
+      expectTruth(multiSimilarity(x, PAIR_LABELS, o), want, `norm ${norm}`, MS_UNIT(norm));
+    }
+  });
+
+  it('ntXent (logits S / 0.07) at norms 3 to 9e3', () => {
+    for (const norm of [3, 10, 30, 1e3, 9e3]) {
+      const x = nearRows(norm, (0.07 * 4) / norm ** 2);
+      const want = truth(24, ntXentTruth(PAIR_LABELS, 4, 0.07), x);
+      expectTruth(ntXent(x, PAIR_LABELS, o), want, `norm ${norm}`, SUPCON_UNIT(norm));
+    }
+  });
+
+  it('circleLoss (logits 80 S^2) at norms 2 to 9e3', () => {
+    for (const norm of [2, 5, 10, 30, 100, 9e3]) {
+      const x = nearRows(norm, 4 / (160 * norm ** 4));
+      const want = truth(24, circleTruth(PAIR_LABELS, 4, 0.4, 80), x);
+      expectTruth(circleLoss(x, PAIR_LABELS, o), want, `norm ${norm}`, CIRCLE_UNIT(norm));
+    }
+  });
+});

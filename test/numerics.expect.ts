@@ -3,8 +3,9 @@
 import { expect } from 'vitest';
 import { truthErrors, type Truth } from './numerics.truth';
 
-export function expectTruth(got: { loss: number; grad: ArrayLike<number> }, want: Truth, what = ''): void {
-  const { lossErr, gradErr } = truthErrors(got, want);
+/** `unit` (optional): the size of the terms the gradient entries are differences of (truthErrors). */
+export function expectTruth(got: { loss: number; grad: ArrayLike<number> }, want: Truth, what = '', unit = 0): void {
+  const { lossErr, gradErr } = truthErrors(got, want, unit);
   expect(lossErr, `${what} loss ${got.loss} vs ${want.loss}`).toBeLessThan(1e-5);
   expect(
     gradErr,

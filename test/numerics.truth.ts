@@ -194,14 +194,7 @@ export const rankListTruth = (r: ArrayLike<number>) => (s: X) => {
 /** The similarity matrix of the rows, L2-normalised first (as F.normalize) unless `plain`. */
 function sims(x: X, labels: ArrayLike<number>, dim: number, plain = true): D[][] {
   const n = labels.length;
-  const rows = range(n).map((i) => {
-    const f = range(dim).map((k) => x(i * dim + k));
-    if (plain) return f;
-    // the norm about the largest entry, so that squares of 3e38 or 1e-30 stay in double's range
-    const big = Math.max(...f.map((v) => Math.abs(v.v)), 1e-300);
-    const norm = sqrt(sum(f.map((v) => pow(v.div(big), 2)))).mul(big);
-    return f.map((v) => v.div(norm.v > 1e-12 ? norm : C(1e-12)));
-  });
+  const rows = plain ? range(n).map((i) => range(dim).map((k) => x(i * dim + k))) : normalisedRows(x, n, dim);
   return range(n).map((i) => range(n).map((j) => sum(range(dim).map((k) => rows[i][k].mul(rows[j][k])))));
 }
 const role = (labels: ArrayLike<number>, i: number, j: number) =>
@@ -272,10 +265,20 @@ export interface Truth {
   grad: ArrayLike<number>;
 }
 
-/** How far a result is from the truth: loss relative error, gradient error over its largest entry. */
-export function truthErrors(got: { loss: number | Float32Array; grad: ArrayLike<number> }, want: Truth, unit = 0) {
+/**
+ * How far a result is from the truth: loss relative error, gradient error over its largest entry.
+ * `lossUnit` (optional), as `unit` for the loss: the size of the terms a loss that crosses 0 is a
+ * difference of (LDR-KL's LSE(u) - u_y - log K).
+ */
+export function truthErrors(
+  got: { loss: number | Float32Array; grad: ArrayLike<number> },
+  want: Truth,
+  unit = 0,
+  lossUnit = 0,
+) {
   const loss = Number(got.loss);
-  const lossErr = Math.abs(loss - want.loss) <= FLT_MIN ? 0 : Math.abs(loss - want.loss) / Math.abs(want.loss);
+  const lossDiff = Math.abs(loss - want.loss);
+  const lossErr = lossDiff <= FLT_MIN ? 0 : lossDiff / Math.max(Math.abs(want.loss), 1e-3 * lossUnit);
   let diff = 0,
     scale = 0;
   for (let i = 0; i < want.grad.length; i++) {
@@ -285,3 +288,186 @@ export function truthErrors(got: { loss: number | Float32Array; grad: ArrayLike<
   const gradErr = diff <= FLT_MIN ? 0 : diff / Math.max(scale, 1e-3 * unit);
   return { lossErr: Number.isNaN(lossErr) ? Infinity : lossErr, gradErr: Number.isNaN(gradErr) ? Infinity : gradErr };
 }
+
+/**
+ * Rows L2-normalised as F.normalize (floor 1e-12), the norm taken about the largest entry, so that
+ * squares of 3e38 or 1e-30 stay in double's range.
+ */
+function normalisedRows(x: X, n: number, dim: number): D[][] {
+  return range(n).map((i) => {
+    const f = range(dim).map((k) => x(i * dim + k));
+    const big = Math.max(...f.map((v) => Math.abs(v.v)), 1e-300);
+    const norm = sqrt(sum(f.map((v) => pow(v.div(big), 2)))).mul(big);
+    return f.map((v) => v.div(norm.v > 1e-12 ? norm : C(1e-12)));
+  });
+}
+
+/**
+ * Distances between normalised rows, sqrt of the summed squared differences; pairs within
+ * d^2 <= 1e-6 (q_i + q_j) are coincident by the documented convention (formulas E.0): d = 0, held
+ * constant (no gradient).
+ */
+function distances(x: X, n: number, dim: number): D[][] {
+  const f = normalisedRows(x, n, dim);
+  const q = f.map((r) => sum(r.map((v) => v.mul(v))).v);
+  return range(n).map((i) =>
+    range(n).map((j) => {
+      const d2 = sum(range(dim).map((k) => pow(f[i][k].sub(f[j][k]), 2)));
+      return d2.v <= 1e-6 * (q[i] + q[j]) ? C(0) : sqrt(d2);
+    }),
+  );
+}
+
+const relu = (t: D): D => (t.v > 0 ? t : C(0));
+
+/** Contrastive (formulas E.2), PML's form: each half the mean over its ordered pairs with a non-zero term. */
+export const contrastiveTruth =
+  (labels: ArrayLike<number>, dim: number, posMargin: number, negMargin: number) => (x: X) => {
+    const d = distances(x, labels.length, dim);
+    const pos: D[] = [],
+      neg: D[] = [];
+    for (const i of range(labels.length))
+      for (const j of range(labels.length)) {
+        const r = role(labels, i, j);
+        if (r === 'pos') pos.push(relu(d[i][j].sub(posMargin)));
+        if (r === 'neg') neg.push(relu(d[i][j].neg().add(negMargin)));
+      }
+    const half = (ts: D[]) => mean(ts.filter((t) => t.v > 0));
+    return half(pos).add(half(neg));
+  };
+
+/** Batch-hard triplet (formulas E.3), hinge: mean over anchors with a positive loss. */
+export const tripletTruth = (labels: ArrayLike<number>, dim: number, margin: number) => (x: X) => {
+  const d = distances(x, labels.length, dim);
+  const terms: D[] = [];
+  for (const a of range(labels.length)) {
+    const P = range(labels.length).filter((j) => role(labels, a, j) === 'pos');
+    const N = range(labels.length).filter((j) => role(labels, a, j) === 'neg');
+    if (!P.length || !N.length) continue;
+    // the first index on ties
+    const p = P.reduce((b, j) => (d[a][j].v > d[a][b].v ? j : b));
+    const q = N.reduce((b, j) => (d[a][j].v < d[a][b].v ? j : b));
+    const l = d[a][p].sub(d[a][q]).add(margin);
+    if (l.v > 0) terms.push(l);
+  }
+  return mean(terms);
+};
+
+/** NT-Xent (formulas E.5), PML's form, normalize: false unless `plain` is false: softplus(LSE_n S_an / tau - S_ap / tau) per positive pair, mean over them. */
+export const ntXentTruth =
+  (labels: ArrayLike<number>, dim: number, tau: number, plain = true) =>
+  (x: X) => {
+    const S = sims(x, labels, dim, plain);
+    const terms: D[] = [];
+    for (const a of range(labels.length)) {
+      const N = range(labels.length).filter((j) => role(labels, a, j) === 'neg');
+      for (const p of range(labels.length).filter((j) => role(labels, a, j) === 'pos'))
+        terms.push(N.length ? softplus(lse(N.map((n) => S[a][n].div(tau))).sub(S[a][p].div(tau))) : C(0));
+    }
+    return mean(terms);
+  };
+
+/** Orthogonal projection loss (formulas E.6), normalize: false unless `plain` is false: 1 - mean positive S + gamma mean negative S (ordered pairs). */
+export const oplTruth =
+  (labels: ArrayLike<number>, dim: number, gamma: number, plain = true) =>
+  (x: X) => {
+    const S = sims(x, labels, dim, plain);
+    const pos: D[] = [],
+      neg: D[] = [];
+    for (const i of range(labels.length))
+      for (const j of range(labels.length)) {
+        const r = role(labels, i, j);
+        if (r === 'pos') pos.push(S[i][j]);
+        if (r === 'neg') neg.push(S[i][j]);
+      }
+    return sum(pos)
+      .div(pos.length + 1e-6)
+      .neg()
+      .add(1)
+      .add(
+        sum(neg)
+          .mul(gamma)
+          .div(neg.length + 1e-6),
+      );
+  };
+
+/** 1 - e^l for l <= 0, from expm1 (no cancellation as l -> 0). */
+const oneMinusExp = (l: D): D => new D(-Math.expm1(l.v), -Math.exp(l.v) * l.d);
+
+/** AnyLoss (formulas A.2, A.3), binary F-beta from logits, amplifier L, epsilon e: 1 - M. */
+export const anyLossTruth = (y: ArrayLike<number>, amp: number, beta: number, e: number) => (x: X) => {
+  const yhat = range(y.length).map((i) => sigmoid(sigmoid(x(i)).sub(0.5).mul(amp)));
+  const n1 = Array.from(y).reduce((a, b) => a + b, 0);
+  const s = sum(yhat);
+  const tp = sum(yhat.map((v, i) => v.mul(y[i])));
+  return tp
+    .mul(1 + beta * beta)
+    .div(s.add(beta * beta * n1 + e))
+    .neg()
+    .add(1);
+};
+
+/** Dice and Tversky (formulas B.1), binary, global, alpha 0, e = 1: 1 - (nI I + g) / (dI I + dP P + dY Y + g). */
+export const overlapTruth =
+  (y: ArrayLike<number>, form: 'dice' | 'tversky', g: number, a = 0.5, b = 0.5) =>
+  (x: X) => {
+    const p = range(y.length).map((i) => sigmoid(x(i)));
+    const I = sum(p.map((v, i) => v.mul(y[i])));
+    const P = sum(p);
+    const Y = Array.from(y).reduce((s, v) => s + v, 0);
+    if (form === 'dice')
+      return I.mul(2)
+        .add(g)
+        .div(P.add(Y + g))
+        .neg()
+        .add(1);
+    // TP = I, FP = P - I, FN = Y - I
+    const den = I.add(P.sub(I).mul(a)).add(I.neg().add(Y).mul(b)).add(g);
+    return I.add(g).div(den).neg().add(1);
+  };
+
+/** sphericalLoss (formulas F.3), mean over rows: L(A = o_c, q = sum o^2, s = sum o). */
+export const sphericalTruth =
+  (t: ArrayLike<number>, classes: number, kind: 'mse' | 'log-spherical-softmax' | 'log-taylor-softmax', eps = 1e-6) =>
+  (x: X) =>
+    mean(
+      range(t.length).map((r) => {
+        const row = rowOf(x, r, classes);
+        const A = row[t[r]];
+        const q = sum(row.map((o) => o.mul(o)));
+        if (kind === 'mse') return q.sub(A.mul(2)).add(1);
+        if (kind === 'log-spherical-softmax') return log(q.add(classes * eps)).sub(log(A.mul(A).add(eps)));
+        const num = A.add(1).add(A.mul(A).mul(0.5));
+        return log(sum(row).add(classes).add(q.mul(0.5))).sub(log(num));
+      }),
+    );
+
+type SoftmaxForm =
+  | { form: 'ce'; labelSmoothing: number }
+  | { form: 'mae' }
+  | { form: 'focal'; gamma: number }
+  | { form: 'ldr-kl'; lambda: number; margin: number };
+
+/** softmaxCrossEntropy's other forms (formulas G.2 to G.5), unit weights, T = 1, mean over rows. */
+export const softmaxFormTruth = (t: ArrayLike<number>, classes: number, f: SoftmaxForm) => (x: X) =>
+  mean(
+    range(t.length).map((r) => {
+      const row = rowOf(x, r, classes);
+      const lp = logSoftmax(row, t[r]);
+      if (f.form === 'ce') {
+        const all = sum(range(classes).map((k) => logSoftmax(row, k)));
+        return lp.mul(-(1 - f.labelSmoothing)).sub(all.mul(f.labelSmoothing / classes));
+      }
+      if (f.form === 'mae') return oneMinusExp(lp).mul(2);
+      if (f.form === 'focal') return pow(oneMinusExp(lp), f.gamma).mul(lp.neg());
+      // LSE(u) - u_y with u_k = (x_k + c [k != y]) / lambda, taken about x_y: a margin of 0.1 beside
+      // logits of 1e15 would be absorbed (double's ulp there is 0.125)
+      const u = row.map((o, k) =>
+        o
+          .sub(row[t[r]])
+          .add(k === t[r] ? 0 : f.margin)
+          .div(f.lambda),
+      );
+      return logSoftmax(u, t[r]).neg().sub(Math.log(classes)).mul(f.lambda);
+    }),
+  );

@@ -41,32 +41,45 @@ struct PairSets {
 };
 
 // Calls row(i, s_row, j0, cols) for each valid query row of the tile at (i0, j0), with s_row its
-// similarities to reference rows j0 .. j0 + cols. Cloned, so the row loops vectorise per ISA.
-template <class Row>
-FL_SIMD_CLONES void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, const float* s,
-                                  Row row) {
+// similarities to reference rows j0 .. j0 + cols (float or double, kWideSim). Cloned, so the row
+// loops vectorise per ISA.
+template <class T, class Row>
+FL_SIMD_CLONES void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, const T* s, Row row) {
   const int64_t rows = std::min<int64_t>(kTile, ps.q.n - i0);
   const int cols = static_cast<int>(std::min<int64_t>(kTile, ps.ref().n - j0));
   for (int64_t r = 0; r < rows; ++r) row(i0 + r, s + r * kTile, j0, cols);
 }
 
+// Largest of value(i) for i in [0, n) in lanes of T (float or double, kWideSim), -inf for n = 0.
+template <class T, class Value>
+FL_INLINE T lanes_max(int32_t n, Value value) {
+  if constexpr (kWideSim<T>)
+    return lane_max_of(n, value);
+  else
+    return lane_max(n, value);
+}
+
 // A log-sum-exp (pairs_math.h) reduced over tiles: each tile's masked max, then its masked sum of
-// exponentials (both loops vectorise), merged into the running pair.
+// exponentials (both loops vectorise), merged into the running pair. Logits of a double S stay
+// double up to their difference from the max.
 struct OnlineLse : Lse {
   OnlineLse(const Lse& l = Lse{}) : Lse(l) {}
 
   // Adds logit(c) for the columns c < cols where use(c).
   template <class Use, class Logit>
   FL_INLINE void add(int cols, Use use, Logit logit) {
-    const float m = lane_max(cols, [&](int c) { return use(c) ? logit(c) : -INFINITY; });
+    using T = decltype(logit(0));
+    const T m = lanes_max<T>(cols, [&](int c) { return use(c) ? logit(c) : T(-INFINITY); });
     if (!(m > -INFINITY)) return;
     any = true;
     if (m > max) {
-      sum *= std::exp(static_cast<double>(max - m));
+      sum *= std::exp(max - m);
       max = m;
     }
-    const float top = max;
-    sum += nonneg_sum(cols, [&](int c) { return use(c) ? exp_nonpos(logit(c) - top) : 0.0f; });
+    const T top = static_cast<T>(max);
+    sum += nonneg_sum(cols, [&](int c) {
+      return use(c) ? exp_nonpos(static_cast<float>(logit(c) - top)) : 0.0f;
+    });
   }
 };
 
@@ -149,8 +162,38 @@ FL_SIMD_CLONES void weigh_tile(const PairSets& ps, const G& g, const TileSet& a,
     for (int r = 0; r < rows; ++r) row_sum[i0 + r] += lane_sum(s + r * kTile, kTile);
 }
 
-// g(i, j, s, kind): G for query row i and reference row j at similarity s.
+// weigh_tile for a double S tile (kWideSim): the same weights in plain loops, each pair's kind
+// being symmetric, written back into the tile.
 template <class G>
+void weigh_tile(const PairSets& ps, const G& g, const TileSet& a, int64_t i0, const TileSet& b,
+                int64_t j0, double* s, bool back, double* row_sum) {
+  const int rows = static_cast<int>(std::min<int64_t>(kTile, a.n - i0));
+  const int cols = static_cast<int>(std::min<int64_t>(kTile, b.n - j0));
+  const bool forward = !ps.cross || !back, transposed = !ps.cross || back;
+  for (int r = 0; r < kTile; ++r) {
+    double* w = s + r * kTile;
+    const int64_t i = i0 + r;
+    if (r >= rows) {
+      std::fill(w, w + kTile, 0.0);
+      continue;
+    }
+    const RowKinds kind(a.labels, i, b.labels, j0, !ps.cross);
+    double sum = 0;
+    for (int c = 0; c < kTile; ++c) {
+      float v = 0;
+      if (c < cols) {
+        if (forward) v += g(i, j0 + c, w[c], kind(c));
+        if (transposed) v += g(j0 + c, i, w[c], kind(c));
+      }
+      w[c] = v;
+      sum += v;
+    }
+    if (row_sum) row_sum[i] += sum;
+  }
+}
+
+// g(i, j, s, kind): G for query row i and reference row j at similarity s (of T, kWideSim).
+template <class T, class G>
 struct WeightSweeps {
   const PairSets& ps;
   G g;
@@ -161,7 +204,7 @@ struct WeightSweeps {
     std::vector<double> row_sum(distance ? a.n : 0);
     double* rs = distance ? row_sum.data() : nullptr;
     const bool back = ps.cross && &a == &ps.r;
-    gradient_sweep(a, b, acc, [&](int64_t i0, int64_t j0, float* s) {
+    gradient_sweep<T>(a, b, acc, [&](int64_t i0, int64_t j0, T* s) {
       weigh_tile(ps, g, a, i0, b, j0, s, back, rs);
     });
     if (!distance) return;
@@ -171,9 +214,9 @@ struct WeightSweeps {
   }
 };
 
-template <class G>
-WeightSweeps<G> weight_sweeps(const PairSets& ps, G g) {
-  return WeightSweeps<G>{ps, g};
+template <class T = float, class G>
+WeightSweeps<T, G> weight_sweeps(const PairSets& ps, G g) {
+  return WeightSweeps<T, G>{ps, g};
 }
 
 }  // namespace fl

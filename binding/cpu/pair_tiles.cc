@@ -128,6 +128,33 @@ FL_INLINE void accumulate_kernel(const float* w, int rows, const TileSet& b, int
 
 }  // namespace
 
+// The double S tile: for each row and 16-column panel, 16 running sums and their compensations
+// (TwoSum: s = a + b exactly as s + e, e from s and its operands alone) over the whole width;
+// each product of two floats is exact in double. Rows taken unnormalised only, so no ISA clones:
+// a few times the float kernel's time, which the sweeps around it dwarf at small dims.
+FL_SIMD_CLONES void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
+                                    double* s) {
+  const int64_t ld = a.ld;
+  const int row_end = valid_rows(a, i0, 1), col_end = valid_rows(b, j0, kPanel);
+  for (int p = 0; p < col_end / kPanel; ++p) {
+    const float* __restrict panel = b.packed.data() + (j0 + p * kPanel) * ld;
+    for (int r = 0; r < row_end; ++r) {
+      const float* __restrict ar = a.fn.data() + (i0 + r) * ld;
+      double hi[kPanel] = {}, lo[kPanel] = {};
+      for (int64_t d = 0; d < ld; ++d) {
+        const double x = ar[d];
+        for (int c = 0; c < kPanel; ++c) {
+          const double prod = x * panel[d * kPanel + c];
+          const double sum = hi[c] + prod, back = sum - hi[c];
+          lo[c] += (hi[c] - (sum - back)) + (prod - back);
+          hi[c] = sum;
+        }
+      }
+      for (int c = 0; c < kPanel; ++c) s[r * kTile + p * kPanel + c] = hi[c] + lo[c];
+    }
+  }
+}
+
 FL_WIDE_DISPATCH(similarity_tile, similarity_kernel,
                  (const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s),
                  (a, i0, b, j0, s))

@@ -49,6 +49,10 @@ inline int tile_rows(const TileSet& t, int64_t r0) {
 // s (kTile x kTile) = rows [i0, i0 + kTile) of a times rows [j0, j0 + kTile) of b, transposed.
 // Past the last tile's rows or columns, s keeps what it held (readers stop at a.n and b.n).
 void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s);
+// The same in double (kWideSim, for rows taken unnormalised): products of floats are exact in
+// double, and their sum is compensated (TwoSum, Ogita, Rump, Oishi's Sum2), so S is within about
+// an ulp of double of the exact dot product.
+void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, double* s);
 
 // acc (kTile x ld, rows i0.. of a gradient) += w (kTile x kTile) times rows [j0, j0 + kTile) of b,
 // for the first `rows` rows of w (rounded up to kRowBlock: w is 0 past them).
@@ -59,11 +63,11 @@ void accumulate_tile(const float* w, int rows, const TileSet& b, int64_t j0, flo
 void normalisation_backward(const TileSet& t, const float* acc, float* grad);
 
 // Calls body(i0, j0, s) for every tile of S = a b^T: row tiles in parallel, each visiting the
-// column tiles in order, with s its S tile (body may overwrite it).
-template <class Body>
+// column tiles in order, with s its S tile of T (float or double, kWideSim; body may overwrite it).
+template <class T = float, class Body>
 void sweep_tiles(const TileSet& a, const TileSet& b, Body body) {
   parallel_chunks(a.rows / kTile, 1, [&](int64_t, int64_t tile, int64_t) {
-    std::vector<float> s(static_cast<size_t>(kTile) * kTile);
+    std::vector<T> s(static_cast<size_t>(kTile) * kTile);
     for (int64_t j0 = 0; j0 < b.rows; j0 += kTile) {
       similarity_tile(a, tile * kTile, b, j0, s.data());
       body(tile * kTile, j0, s.data());
@@ -78,16 +82,16 @@ constexpr size_t kMaxStripBytes = size_t{32} << 20;
 // As sweep_tiles for two passes whose second needs only what the first gathered about the same
 // rows: each row tile's strip of S (kTile x b.rows, per thread) is computed once, visited by
 // first(i0, j0, s), kept, and visited again by second(i0, j0, s), instead of computing S twice.
-template <class First, class Second>
+template <class T = float, class First, class Second>
 void sweep_tiles_twice(const TileSet& a, const TileSet& b, First first, Second second) {
-  if (static_cast<size_t>(kTile) * b.rows * sizeof(float) > kMaxStripBytes) {
-    sweep_tiles(a, b, first);
-    sweep_tiles(a, b, second);
+  if (static_cast<size_t>(kTile) * b.rows * sizeof(T) > kMaxStripBytes) {
+    sweep_tiles<T>(a, b, first);
+    sweep_tiles<T>(a, b, second);
     return;
   }
   parallel_chunks(a.rows / kTile, 1, [&](int64_t, int64_t tile, int64_t) {
     const int64_t i0 = tile * kTile;
-    std::unique_ptr<float[]> strip(new float[static_cast<size_t>(kTile) * b.rows]);
+    std::unique_ptr<T[]> strip(new T[static_cast<size_t>(kTile) * b.rows]);
     for (int64_t j0 = 0; j0 < b.rows; j0 += kTile) {
       similarity_tile(a, i0, b, j0, strip.get() + j0 * kTile);
       first(i0, j0, strip.get() + j0 * kTile);
@@ -97,13 +101,21 @@ void sweep_tiles_twice(const TileSet& a, const TileSet& b, First first, Second s
 }
 
 // The last sweep: weigh(i0, j0, s) turns each S tile into its weight tile in place, which is
-// accumulated into acc (a.rows x ld): acc = d loss / d fn of a's rows.
-template <class Weigh>
+// accumulated into acc (a.rows x ld): acc = d loss / d fn of a's rows. Double weights (kWideSim)
+// are rounded to a float tile first: the weights need no more than float.
+template <class T = float, class Weigh>
 void gradient_sweep(const TileSet& a, const TileSet& b, std::vector<float>& acc, Weigh weigh) {
   acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
-  sweep_tiles(a, b, [&](int64_t i0, int64_t j0, float* s) {
+  sweep_tiles<T>(a, b, [&](int64_t i0, int64_t j0, T* s) {
     weigh(i0, j0, s);
-    accumulate_tile(s, tile_rows(a, i0), b, j0, acc.data() + i0 * a.ld);
+    float* out = acc.data() + i0 * a.ld;
+    if constexpr (kWideSim<T>) {
+      float w[kTile * kTile];
+      std::copy(s, s + kTile * kTile, w);
+      accumulate_tile(w, tile_rows(a, i0), b, j0, out);
+    } else {
+      accumulate_tile(s, tile_rows(a, i0), b, j0, out);
+    }
   });
 }
 

@@ -18,21 +18,22 @@
 namespace fl {
 namespace {
 
-// Runs row(i, s_row, j0, cols) over every valid row of every tile of S (queries by reference).
-template <class Row>
+// Runs row(i, s_row, j0, cols) over every valid row of every tile of S (queries by reference),
+// S of T (kWideSim).
+template <class T = float, class Row>
 void reduce_sweep(const PairSets& ps, Row row) {
-  sweep_tiles(ps.q, ps.ref(),
-              [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, row); });
+  sweep_tiles<T>(ps.q, ps.ref(),
+                 [&](int64_t i0, int64_t j0, const T* s) { for_tile_rows(ps, i0, j0, s, row); });
 }
 
 // Two reduce sweeps whose second reads only the first's statistics of its own row: S computed
 // once for both.
-template <class First, class Second>
+template <class T, class First, class Second>
 void reduce_sweeps(const PairSets& ps, First first, Second second) {
-  sweep_tiles_twice(
+  sweep_tiles_twice<T>(
       ps.q, ps.ref(),
-      [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, first); },
-      [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, second); });
+      [&](int64_t i0, int64_t j0, const T* s) { for_tile_rows(ps, i0, j0, s, first); },
+      [&](int64_t i0, int64_t j0, const T* s) { for_tile_rows(ps, i0, j0, s, second); });
 }
 
 struct Gradients {
@@ -40,9 +41,9 @@ struct Gradients {
 };
 
 // The weight sweeps of a loss whose G is g(i, j, s): queries, then (cross-batch) the reference.
-template <class G>
+template <class T = float, class G>
 void weight_pass(const PairSets& ps, G g, bool distance, Gradients& out) {
-  const auto w = weight_sweeps(ps, g);
+  const auto w = weight_sweeps<T>(ps, g);
   w.run(ps.q, ps.ref(), out.q, distance);
   if (ps.cross) w.run(ps.r, ps.q, out.r, distance);
 }
@@ -52,41 +53,43 @@ void weight_pass(const PairSets& ps, G g, bool distance, Gradients& out) {
 // One half's LSE, with its implicit zero logit, started at the largest logit it will see: `top`,
 // the logit of its extreme pair (the logits are monotone in S, and the extreme is mined whenever
 // any pair is), so each mined pair adds exp(logit - max) with one exponential and no rescaling.
-Lse ms_half(bool any, float top) {
-  const float max = any ? max_of(top, 0.0f) : 0.0f;
-  return Lse{max, std::exp(-static_cast<double>(max)), any};
+Lse ms_half(bool any, double top) {
+  const double max = any ? max_of(top, 0.0) : 0.0;
+  return Lse{max, std::exp(-max), any};
 }
 
+// T: the precision of S (kWideSim), as for every loss below whose logits scale S.
+template <class T>
 double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out) {
-  const MsConstants c = ms_constants(p);
+  const MsConstantsOf<T> c = ms_constants<T>(p);
   const int64_t n = ps.q.n;
-  std::vector<MsRow> rows(n, MsRow{INFINITY, -INFINITY, 0, 0, 0, 0});
+  std::vector<MsRowOf<T>> rows(n, MsRowOf<T>{INFINITY, -INFINITY, 0, 0, 0, 0});
   std::vector<Lse> pos(n), neg(n);
-  reduce_sweeps(
+  reduce_sweeps<T>(
       ps,
-      [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+      [&](int64_t i, const T* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
         const RowKinds kind = ps.kinds(i, j0);
         // Through local arrays: the selects in lane_max's lanes kept it scalar.
-        float pos_s[kTile], neg_s[kTile];
+        T pos_s[kTile], neg_s[kTile];
         for (int k = 0; k < cols; ++k) {
-          pos_s[k] = ms_positive(s[k], kind(k), c) ? -s[k] : -INFINITY;
-          neg_s[k] = is_negative(kind(k)) ? s[k] : -INFINITY;
+          pos_s[k] = ms_positive(s[k], kind(k), c) ? -s[k] : T(-INFINITY);
+          neg_s[k] = is_negative(kind(k)) ? s[k] : T(-INFINITY);
         }
-        const float lo = -lane_max(cols, [&](int k) { return pos_s[k]; });
-        const float hi = lane_max(cols, [&](int k) { return neg_s[k]; });
+        const T lo = -lanes_max<T>(cols, [&](int k) { return pos_s[k]; });
+        const T hi = lanes_max<T>(cols, [&](int k) { return neg_s[k]; });
         rows[i].min_positive = min_of(rows[i].min_positive, lo);
         rows[i].max_negative = max_of(rows[i].max_negative, hi);
       },
-      [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+      [&](int64_t i, const T* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
         // Locals, not loads under the selects below (GCC would not vectorise those).
-        const MsRow r = rows[i];
+        const MsRowOf<T> r = rows[i];
         if (j0 == 0) {
           pos[i] = ms_half(ms_positive_mined(r.min_positive, r.max_negative, c),
                            ms_positive_logit(r.min_positive, c));
           neg[i] = ms_half(ms_negative_mined(r.max_negative, r.min_positive, c),
                            ms_negative_logit(r.max_negative, c));
         }
-        const float top_pos = pos[i].max, top_neg = neg[i].max;
+        const T top_pos = static_cast<T>(pos[i].max), top_neg = static_cast<T>(neg[i].max);
         const RowKinds kind = ps.kinds(i, j0);
         double sums[2];
         nonneg_sums<2, kLanes>(
@@ -96,9 +99,9 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
                   ms_positive(s[k], kind(k), c) & ms_positive_mined(s[k], r.max_negative, c);
               const bool negative =
                   is_negative(kind(k)) & ms_negative_mined(s[k], r.min_positive, c);
-              const float x = positive ? ms_positive_logit(s[k], c) - top_pos
-                                       : ms_negative_logit(s[k], c) - top_neg;
-              const float e = exp_nonpos(min_of(x, 0.0f));
+              const T x = positive ? ms_positive_logit(s[k], c) - top_pos
+                                   : ms_negative_logit(s[k], c) - top_neg;
+              const float e = exp_capped(x);
               t[0] = positive ? e : 0.0f;
               t[1] = negative ? e : 0.0f;
             },
@@ -110,16 +113,18 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) loss += ms_row(pos[i], neg[i], p, inv_n, rows[i]);
   MsSymmetric sym;
-  if (!ps.cross && ms_symmetric(rows, c, ps.q.labels, sym)) {
-    gradient_sweep(ps.q, ps.q, out.q,
-                   [&](int64_t i0, int64_t j0, float* s) { ms_weigh_symmetric(sym, i0, j0, s); });
-  } else {
-    weight_pass(
-        ps,
-        [&](int64_t i, int64_t, float s, PairKind kind)
-            FL_LAMBDA_INLINE { return ms_weight(rows[i], s, kind, c); },
-        false, out);
+  if constexpr (!kWideSim<T>) {
+    if (!ps.cross && ms_symmetric(rows, c, ps.q.labels, sym)) {
+      gradient_sweep(ps.q, ps.q, out.q,
+                     [&](int64_t i0, int64_t j0, float* s) { ms_weigh_symmetric(sym, i0, j0, s); });
+      return loss / static_cast<double>(n);
+    }
   }
+  weight_pass<T>(
+      ps,
+      [&](int64_t i, int64_t, T s, PairKind kind)
+          FL_LAMBDA_INLINE { return ms_weight(rows[i], s, kind, c); },
+      false, out);
   return loss / static_cast<double>(n);
 }
 
@@ -160,11 +165,12 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
 
 // ---- circle loss (formulas E.4) ----
 
+template <class T>
 double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
   const int64_t n = ps.q.n;
-  const float m = static_cast<float>(p.m), gamma = static_cast<float>(p.gamma);
+  const T m = static_cast<T>(p.m), gamma = static_cast<T>(p.gamma);
   std::vector<OnlineLse> pos(n), neg(n);
-  reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+  reduce_sweep<T>(ps, [&](int64_t i, const T* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
     const RowKinds kind = ps.kinds(i, j0);
     auto logit = [&](int k) { return circle_logit(s[k], kind(k), m, gamma); };
     pos[i].add(
@@ -172,14 +178,14 @@ double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
     neg[i].add(
         cols, [&](int k) { return is_negative(kind(k)); }, logit);
   });
-  std::vector<CircleRow> rows(n, CircleRow{0, 0, 0});
+  std::vector<CircleRowOf<T>> rows(n, CircleRowOf<T>{0, 0, 0});
   int64_t active = 0;
   for (int64_t i = 0; i < n; ++i) active += circle_active(pos[i], neg[i]);
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) loss += circle_row(pos[i], neg[i], active, rows[i]);
-  weight_pass(
+  weight_pass<T>(
       ps,
-      [&](int64_t i, int64_t, float s, PairKind kind)
+      [&](int64_t i, int64_t, T s, PairKind kind)
           FL_LAMBDA_INLINE { return circle_weight(rows[i], s, kind, m, gamma); },
       false, out);
   return active ? loss / active : 0.0;
@@ -187,30 +193,36 @@ double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
 
 // ---- SupCon (formulas E.5) ----
 
+template <class T>
 double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   const int64_t n = ps.q.n;
-  const float inv_tau = static_cast<float>(1.0 / p.temperature);
+  const T inv_tau = static_cast<T>(1.0 / p.temperature);
   std::vector<OnlineLse> all(n);
   std::vector<double> pos_sum(n);
   std::vector<int64_t> pos_count(n);
-  reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+  reduce_sweep<T>(ps, [&](int64_t i, const T* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
     const RowKinds kind = ps.kinds(i, j0);
     all[i].add(
         cols, [&](int k) { return !kind(k).self; }, [&](int k) { return s[k] * inv_tau; });
     auto positive = [&](int k) { return is_positive(kind(k)); };
-    // Signed terms in nonneg_sum's float blocks: 16 terms of at most the row norms each.
-    pos_sum[i] += nonneg_sum(cols, [&](int k) { return positive(k) ? s[k] : 0.0f; });
+    auto term = [&](int k) { return positive(k) ? s[k] : T(0); };
+    // Signed terms in nonneg_sum's float blocks (16 terms of at most the row norms each); a double
+    // S in double lanes, since the loss is its LSE minus this sum, which cancel.
+    if constexpr (kWideSim<T>)
+      pos_sum[i] += lane_sum_of(cols, term);
+    else
+      pos_sum[i] += nonneg_sum(cols, term);
     pos_count[i] += lane_count(cols, positive);
   });
   int64_t active = 0;
   for (int64_t i = 0; i < n; ++i) active += pos_count[i] > 0;
-  std::vector<SupConRow> rows(n, SupConRow{0, 0, 0});
+  std::vector<SupConRowOf<T>> rows(n, SupConRowOf<T>{0, 0, 0});
   double loss = 0;
   for (int64_t i = 0; i < n; ++i)
     loss += supcon_row(all[i], pos_sum[i], pos_count[i], active, p, rows[i]);
-  weight_pass(
+  weight_pass<T>(
       ps,
-      [&](int64_t i, int64_t, float s, PairKind kind)
+      [&](int64_t i, int64_t, T s, PairKind kind)
           FL_LAMBDA_INLINE { return supcon_weight(rows[i], s, kind, inv_tau); },
       false, out);
   return active ? loss / active : 0.0;
@@ -218,26 +230,28 @@ double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
 
 // ---- NT-Xent (formulas E.5) ----
 
+template <class T>
 double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
   const int64_t n = ps.q.n;
-  const float inv_tau = static_cast<float>(1.0 / p.temperature);
+  const T inv_tau = static_cast<T>(1.0 / p.temperature);
   std::vector<OnlineLse> neg(n);
   std::vector<int64_t> pos_count(n);
-  reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+  reduce_sweep<T>(ps, [&](int64_t i, const T* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
     const RowKinds kind = ps.kinds(i, j0);
     neg[i].add(
         cols, [&](int k) { return is_negative(kind(k)); }, [&](int k) { return s[k] * inv_tau; });
     pos_count[i] += lane_count(cols, [&](int k) { return is_positive(kind(k)); });
   });
-  std::vector<NtXentRow> rows(n);
-  for (int64_t i = 0; i < n; ++i) rows[i] = NtXentRow{neg[i].value(), 0, 0};
+  std::vector<NtXentRowOf<T>> rows(n);
+  for (int64_t i = 0; i < n; ++i) rows[i] = NtXentRowOf<T>{row_lse<T>(neg[i]), 0, 0};
   std::vector<double> pair_loss(n);
-  reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
+  reduce_sweep<T>(ps, [&](int64_t i, const T* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
     const RowKinds kind = ps.kinds(i, j0);
     if (!(rows[i].lse_negative > -INFINITY)) return;
     auto pair = [&](int k) {
       const bool pos = is_positive(kind(k));
-      const SigmoidSoftplus t = sigmoid_softplus(ntxent_pair_logit(rows[i], s[k], inv_tau));
+      const SigmoidSoftplus t =
+          sigmoid_softplus(static_cast<float>(ntxent_pair_logit(rows[i], s[k], inv_tau)));
       return SigmoidSoftplus{pos ? t.sigmoid : 0.0f, pos ? t.softplus : 0.0f};
     };
     rows[i].pull += static_cast<float>(nonneg_sum(cols, [&](int k) { return pair(k).sigmoid; }));
@@ -249,9 +263,9 @@ double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
     loss += pair_loss[i];
     rows[i].coef = ntxent_coef(p, pairs);
   }
-  weight_pass(
+  weight_pass<T>(
       ps,
-      [&](int64_t i, int64_t, float s, PairKind kind)
+      [&](int64_t i, int64_t, T s, PairKind kind)
           FL_LAMBDA_INLINE { return ntxent_weight(rows[i], s, kind, inv_tau); },
       false, out);
   return pairs ? loss / pairs : 0.0;
@@ -325,20 +339,22 @@ double orthogonal_projection(const PairSets& ps, const PairParams& p, Gradients&
   return opl_loss(sums, k, p.gamma);
 }
 
+// The losses whose logits scale S take it in double when the rows are unnormalised (kWideSim).
+template <class T>
 double run_loss(const PairSets& ps, const PairParams& p, Gradients& g) {
   switch (p.loss) {
     case PairLoss::MultiSimilarity:
-      return multi_similarity(ps, p, g);
+      return multi_similarity<T>(ps, p, g);
     case PairLoss::Contrastive:
       return contrastive(ps, p, g);
     case PairLoss::TripletBatchHard:
       return triplet_batch_hard(ps, p, g);
     case PairLoss::Circle:
-      return circle(ps, p, g);
+      return circle<T>(ps, p, g);
     case PairLoss::SupCon:
-      return supcon(ps, p, g);
+      return supcon<T>(ps, p, g);
     case PairLoss::NtXent:
-      return ntxent(ps, p, g);
+      return ntxent<T>(ps, p, g);
     default:
       return orthogonal_projection(ps, p, g);
   }
@@ -394,7 +410,7 @@ Status pair_loss_cpu(const PairProblem& pb, const PairParams& p, double* loss, f
     return Status{};
   }
   Gradients g;
-  *loss = run_loss(ps, p, g);
+  *loss = pb.normalize ? run_loss<float>(ps, p, g) : run_loss<double>(ps, p, g);
   normalisation_backward(ps.q, g.q.data(), grad);
   if (ps.cross) normalisation_backward(ps.r, g.r.data(), ref_grad);
   return Status{};

@@ -179,8 +179,10 @@ FL_SIMD_CLONES void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& s
     for (int32_t k = 0; k < c; ++k) g[k] = exp_nonpos(scale * (x[k] - xmax));
     s.sum_exp = nonneg_sum(c, [&](int32_t k) { return g[k]; });
     s.target_exp = g[y];
+    // In double: xmax - x_k reaches 6.8e38 on logits of +-3.4e38, past float (formulas G.2).
     if (Smoothing)
-      s.smooth_dot = nonneg_sum(c, [&](int32_t k) { return class_weight(k) * (xmax - x[k]); });
+      s.smooth_dot =
+          lane_sum_of(c, [&](int32_t k) { return class_weight(k) * (double{xmax} - x[k]); });
     const SoftmaxRow r = softmax_row(sp, s, x[y], class_weight(y), w_total, c);
     const double rw = sw.weights ? sw.weights[i] : 1.0;
     const float a = static_cast<float>(rw * norm * r.a * r.inv_sum);

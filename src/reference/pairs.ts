@@ -3,7 +3,7 @@
 // the L2 normalisation (formulas E.0). It is the oracle the native kernels are tested against, and
 // the 'js' backend when the addon is missing (O(N^2) memory: fine for tests, slow for large N).
 import { sigmoid, softplus } from './confusion';
-import { lse } from './ranking';
+import { lse, lseAbout } from './ranking';
 
 export type PairLossName =
   'multi-similarity' | 'contrastive' | 'triplet-batch-hard' | 'circle' | 'supcon' | 'nt-xent' | 'orthogonal-projection';
@@ -145,6 +145,16 @@ const range = (k: number) => Array.from({ length: k }, (_, i) => i);
 /** softmax over the logits v restricted to the listed indices, with LSE `l`. */
 const weightOf = (v: number, l: number) => Math.exp(v - l);
 
+/**
+ * softmax(v), each term e^{(v_k - max) - log sum e^{v - max}}: circle's logits reach 5e17, where
+ * max + log(sum) absorbs the log of a count (ties) and e^{v - LSE} would miss it.
+ */
+function softmaxOf(v: number[]): number[] {
+  const top = Math.max(...v);
+  const l = lseAbout(v, top);
+  return v.map((x) => Math.exp(x - top - l));
+}
+
 const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
   /** Formulas E.1. */
   'multi-similarity': ({ S, g, role, n, m, p }) => {
@@ -237,8 +247,10 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
         z = Lp + Ln;
       total += softplus(z);
       const c = sigmoid(z) / rowsUsed.length;
-      P.forEach((j, k) => (g[i][j] = -c * p.gamma * Math.max(1 + p.m - S[i][j], 0) * weightOf(lp[k], Lp)));
-      N.forEach((j, k) => (g[i][j] = c * p.gamma * Math.max(S[i][j] + p.m, 0) * weightOf(ln[k], Ln)));
+      const wp = softmaxOf(lp),
+        wn = softmaxOf(ln);
+      P.forEach((j, k) => (g[i][j] = -c * p.gamma * Math.max(1 + p.m - S[i][j], 0) * wp[k]));
+      N.forEach((j, k) => (g[i][j] = c * p.gamma * Math.max(S[i][j] + p.m, 0) * wn[k]));
     }
     return rowsUsed.length ? total / rowsUsed.length : 0;
   },

@@ -8,6 +8,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "fusedloss/math.h"
 #include "fusedloss/pairs.h"
@@ -33,37 +34,71 @@ FL_HD bool normalisation_projects(bool normalize, float scale) {
   return normalize & (scale < static_cast<float>(1.0 / static_cast<double>(kMinNorm)));
 }
 
+// The similarity type of a sweep: float with normalize (|S| <= 1), double without, where S (up to
+// 1e8) and the logits scaled from it (gamma S^2 up to 1e18) must resolve differences of 1e-5
+// between logits: a float S, whose rounding is 6e-8 |S|, times the loss's scale, did not
+// (formulas E.0).
+template <class T>
+constexpr bool kWideSim = sizeof(T) == sizeof(double);
+
 // A log-sum-exp reduced online: a running max and the sum of exponentials below it. Starting from
-// max 0 and sum 1 counts an implicit zero logit (formulas E.1); from -inf and 0, none.
+// max 0 and sum 1 counts an implicit zero logit (formulas E.1); from -inf and 0, none. The max is
+// a double so that logits from a double S keep their precision.
 struct Lse {
-  float max = -INFINITY;
+  double max = -INFINITY;
   double sum = 0;
   bool any = false;  // some logit was added (the implicit zero aside)
 
-  FL_HD static Lse with_zero() { return Lse{0.0f, 1.0, false}; }
-  FL_HD float value() const {
-    return sum > 0 ? max + static_cast<float>(std::log(sum)) : -INFINITY;
-  }
-  FL_HD void add(float logit) {
+  FL_HD static Lse with_zero() { return Lse{0.0, 1.0, false}; }
+  FL_HD double value() const { return sum > 0 ? max + std::log(sum) : -INFINITY; }
+  FL_HD void add(double logit) {
     any = true;
     if (logit > max) {
-      sum = sum * std::exp(static_cast<double>(max - logit)) + 1;
+      sum = sum * std::exp(max - logit) + 1;
       max = logit;
     } else {
-      sum += std::exp(static_cast<double>(logit - max));
+      sum += std::exp(logit - max);
     }
   }
   FL_HD void merge(const Lse& o) {
     if (!(o.sum > 0)) return;
     any |= o.any;
     if (o.max > max) {
-      sum = sum * std::exp(static_cast<double>(max - o.max)) + o.sum;
+      sum = sum * std::exp(max - o.max) + o.sum;
       max = o.max;
     } else {
-      sum += o.sum * std::exp(static_cast<double>(o.max - max));
+      sum += o.sum * std::exp(o.max - max);
     }
   }
 };
+
+// A row's LSE as the weights read it: with a float S, its value; with a double S (kWideSim), its
+// max and the log of its sum apart, since a logit of 1e17 (circle's gamma S^2 at S = 4e7) would
+// absorb the log of a count (ties), and logit - max is exact where the weight is not negligible.
+struct SplitLse {
+  double max, log_sum;
+  FL_HD SplitLse(double m = -INFINITY, double l = 0) : max(m), log_sum(l) {}
+};
+FL_HD double operator-(double logit, const SplitLse& l) {
+  return (logit - l.max) - l.log_sum;
+}
+FL_HD double operator-(const SplitLse& l, double logit) {
+  return (l.max - logit) + l.log_sum;
+}
+FL_HD bool operator>(const SplitLse& l, double v) {
+  return l.max + l.log_sum > v;
+}
+
+template <class T>
+using RowLse = std::conditional_t<kWideSim<T>, SplitLse, T>;
+
+template <class T>
+FL_HD RowLse<T> row_lse(const Lse& l) {
+  if constexpr (kWideSim<T>)
+    return SplitLse(l.max, l.sum > 0 ? std::log(l.sum) : -INFINITY);
+  else
+    return static_cast<T>(l.value());
+}
 
 // A candidate pair (i, j): same label or not; `self` is the pair of a row with itself, which no
 // loss uses (Multi-Similarity 'paper' drops it by its similarity instead, formulas E.1).
@@ -80,11 +115,19 @@ FL_HD bool is_negative(PairKind k) {
 
 // min and max as selects: fminf / fmaxf are library calls on x86 (NaN rules), which keep loops
 // scalar; the operands here are never NaN.
-FL_HD float min_of(float a, float b) {
+template <class T>
+FL_HD T min_of(T a, T b) {
   return a < b ? a : b;
 }
-FL_HD float max_of(float a, float b) {
+template <class T>
+FL_HD T max_of(T a, T b) {
   return a > b ? a : b;
+}
+
+// exp(min(x, 0)) in float, from a logit difference x of either precision.
+template <class T>
+FL_HD float exp_capped(T x) {
+  return exp_nonpos(static_cast<float>(min_of(x, T(0))));
 }
 
 // ---- distances (contrastive, triplet): d^2 = q_i + q_j - 2 S_ij, q the squared row norms ----
@@ -98,57 +141,69 @@ FL_HD float pair_distance(float s, float qi, float qj) {
 
 // ---- Multi-Similarity (formulas E.1) ----
 
-struct MsConstants {
-  float alpha, beta, base, epsilon;
+// In the precision of the sweep's S (kWideSim).
+template <class T>
+struct MsConstantsOf {
+  T alpha, beta, base, epsilon;
   MsSemantics semantics;
 };
+using MsConstants = MsConstantsOf<float>;
 
-FL_HD MsConstants ms_constants(const PairParams& p) {
-  return MsConstants{static_cast<float>(p.alpha), static_cast<float>(p.beta),
-                     static_cast<float>(p.base), static_cast<float>(p.epsilon), p.semantics};
+template <class T = float>
+FL_HD MsConstantsOf<T> ms_constants(const PairParams& p) {
+  return MsConstantsOf<T>{static_cast<T>(p.alpha), static_cast<T>(p.beta), static_cast<T>(p.base),
+                          static_cast<T>(p.epsilon), p.semantics};
 }
 
 // The unmined positive set P_i: 'paper' keeps same-label pairs with S < 1 - 1e-5 (which drops
 // the self pair and exact duplicates), 'pml' drops the self pair by index.
-FL_HD bool ms_positive(float s, PairKind k, const MsConstants& c) {
+template <class T>
+FL_HD bool ms_positive(T s, PairKind k, const MsConstantsOf<T>& c) {
   const bool paper = c.semantics == MsSemantics::Paper;  // as a mask: no branch in pair loops
-  return (paper & k.same & (s < 1.0f - 1e-5f)) | (!paper & is_positive(k));
+  return (paper & k.same & (s < T(1) - T(1e-5))) | (!paper & is_positive(k));
 }
 
 // Mining against the unmined sets' extremes: min over P_i, max over N_i.
-FL_HD bool ms_positive_mined(float s, float max_negative, const MsConstants& c) {
+template <class T>
+FL_HD bool ms_positive_mined(T s, T max_negative, const MsConstantsOf<T>& c) {
   return s - c.epsilon < max_negative;
 }
-FL_HD bool ms_negative_mined(float s, float min_positive, const MsConstants& c) {
+template <class T>
+FL_HD bool ms_negative_mined(T s, T min_positive, const MsConstantsOf<T>& c) {
   return s + c.epsilon > min_positive;
 }
 
-FL_HD float ms_positive_logit(float s, const MsConstants& c) {
+template <class T>
+FL_HD T ms_positive_logit(T s, const MsConstantsOf<T>& c) {
   return -c.alpha * (s - c.base);
 }
-FL_HD float ms_negative_logit(float s, const MsConstants& c) {
+template <class T>
+FL_HD T ms_negative_logit(T s, const MsConstantsOf<T>& c) {
   return c.beta * (s - c.base);
 }
 
 // Row statistics: the mining extremes, then each half's LSE with its implicit zero logit and
 // the scale its weights carry (1/B for a counted half, 0 for a skipped one).
-struct MsRow {
-  float min_positive, max_negative;
-  float lse_positive, lse_negative;
+template <class T>
+struct MsRowOf {
+  T min_positive, max_negative;
+  RowLse<T> lse_positive, lse_negative;
   float scale_positive, scale_negative;
 };
+using MsRow = MsRowOf<float>;
 
-FL_HD float ms_weight(const MsRow& r, float s, PairKind k, const MsConstants& c) {
+template <class T>
+FL_HD float ms_weight(const MsRowOf<T>& r, T s, PairKind k, const MsConstantsOf<T>& c) {
   // Branch-free (both logits, one exponential), so loops over a tile row vectorise; the row
   // statistics are read unconditionally, since GCC turns a load under a select into a masked
   // load, which keeps the loop scalar.
-  const MsRow row = r;
+  const MsRowOf<T> row = r;
   const bool pos = ms_positive(s, k, c) & ms_positive_mined(s, row.max_negative, c);
   const bool neg = is_negative(k) & ms_negative_mined(s, row.min_positive, c);
-  const float logit =
+  const T logit =
       pos ? ms_positive_logit(s, c) - row.lse_positive : ms_negative_logit(s, c) - row.lse_negative;
   const float scale = pos ? -row.scale_positive : (neg ? row.scale_negative : 0.0f);
-  return scale * exp_nonpos(min_of(logit, 0.0f));
+  return scale * exp_capped(logit);
 }
 
 // ---- contrastive (formulas E.2): relu(d - m_pos) on positives, relu(m_neg - d) on negatives, each
@@ -170,36 +225,66 @@ FL_HD float contrastive_weight(float d, PairKind k, const PairParams& p, float i
 
 // ---- circle loss (formulas E.4); a_p, a_n are constants of the gradient, as the paper says ----
 
-FL_HD float circle_slope(float s, PairKind k, float m) {
-  return is_positive(k) ? -max_of(1.0f + m - s, 0.0f) : max_of(s + m, 0.0f);
+template <class T>
+FL_HD T circle_slope(T s, PairKind k, T m) {
+  return is_positive(k) ? -max_of(T(1) + m - s, T(0)) : max_of(s + m, T(0));
 }
 
-FL_HD float circle_logit(float s, PairKind k, float m, float gamma) {
-  const float delta = is_positive(k) ? 1.0f - m : m;
-  return gamma * circle_slope(s, k, m) * (s - delta);
+// a b rounded to double, never fused into a later add (GCC's -ffp-contract=fast, nvcc's fmad):
+// circle's logits reach 5e17, where a product rounds by up to 32, and a pass that fused logit - max
+// into one FMA saw the exact product where the pass that took the max saw the rounded one.
+FL_HD double rounded_product(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  double p = a * b;
+#if defined(__GNUC__) && defined(__x86_64__)
+  __asm__("" : "+x"(p));
+#elif defined(__GNUC__) && defined(__aarch64__)
+  __asm__("" : "+w"(p));
+#endif
+  return p;
+#endif
+}
+
+template <class T>
+FL_HD T circle_logit(T s, PairKind k, T m, T gamma) {
+  const T delta = is_positive(k) ? T(1) - m : m;
+  if constexpr (kWideSim<T>)
+    return rounded_product(gamma * circle_slope(s, k, m), s - delta);
+  else
+    return gamma * circle_slope(s, k, m) * (s - delta);
 }
 
 // coef = sigma(Z) / (anchors counted), 0 for an anchor lacking positives or negatives.
-struct CircleRow {
-  float lse_positive, lse_negative, coef;
+template <class T>
+struct CircleRowOf {
+  RowLse<T> lse_positive, lse_negative;
+  float coef;
 };
+using CircleRow = CircleRowOf<float>;
 
-FL_HD float circle_weight(const CircleRow& r, float s, PairKind k, float m, float gamma) {
+template <class T>
+FL_HD float circle_weight(const CircleRowOf<T>& r, T s, PairKind k, T m, T gamma) {
   const bool used = (r.coef != 0.0f) & (is_positive(k) | is_negative(k));
-  const float lse = is_positive(k) ? r.lse_positive : r.lse_negative;
-  const float e = exp_nonpos(min_of(circle_logit(s, k, m, gamma) - lse, 0.0f));
-  return used ? r.coef * gamma * circle_slope(s, k, m) * e : 0.0f;
+  const RowLse<T> lse = is_positive(k) ? r.lse_positive : r.lse_negative;
+  const float e = exp_capped(circle_logit(s, k, m, gamma) - lse);
+  return used ? static_cast<float>(r.coef * gamma * circle_slope(s, k, m)) * e : 0.0f;
 }
 
 // ---- SupCon (formulas E.5): softmax over every a != i of S / tau, minus 1/|P| on positives ----
 
 // coef = 1 / (base temperature * anchors with a positive), 0 for an anchor without one.
-struct SupConRow {
-  float lse, inv_positives, coef;
+template <class T>
+struct SupConRowOf {
+  RowLse<T> lse;
+  float inv_positives, coef;
 };
+using SupConRow = SupConRowOf<float>;
 
-FL_HD float supcon_weight(const SupConRow& r, float s, PairKind k, float inv_tau) {
-  const float p = exp_nonpos(min_of(s * inv_tau - r.lse, 0.0f));
+template <class T>
+FL_HD float supcon_weight(const SupConRowOf<T>& r, T s, PairKind k, T inv_tau) {
+  const float p = exp_capped(s * inv_tau - r.lse);
   const float w = r.coef * (k.same ? p - r.inv_positives : p);
   return k.self ? 0.0f : w;
 }
@@ -209,19 +294,24 @@ FL_HD float supcon_weight(const SupConRow& r, float s, PairKind k, float inv_tau
 
 // lse_negative: LSE over the anchor's negatives (-inf for none); pull = sum over its positives
 // of sigma(lse_negative - S_ap / tau); coef = 1 / (tau * positive pairs).
-struct NtXentRow {
-  float lse_negative, pull, coef;
+template <class T>
+struct NtXentRowOf {
+  RowLse<T> lse_negative;
+  float pull, coef;
 };
+using NtXentRow = NtXentRowOf<float>;
 
-FL_HD float ntxent_pair_logit(const NtXentRow& r, float s, float inv_tau) {
+template <class T>
+FL_HD T ntxent_pair_logit(const NtXentRowOf<T>& r, T s, T inv_tau) {
   return r.lse_negative - s * inv_tau;
 }
 
-FL_HD float ntxent_weight(const NtXentRow& r, float s, PairKind k, float inv_tau) {
+template <class T>
+FL_HD float ntxent_weight(const NtXentRowOf<T>& r, T s, PairKind k, T inv_tau) {
   // An anchor without negatives (lse -inf): every pair's loss is 0, so is its weight.
   const bool has_negative = r.lse_negative > -INFINITY;
-  const float pull = -r.coef * logistic(ntxent_pair_logit(r, s, inv_tau)).value;
-  const float push = r.coef * r.pull * exp_nonpos(min_of(s * inv_tau - r.lse_negative, 0.0f));
+  const float pull = -r.coef * logistic(static_cast<float>(ntxent_pair_logit(r, s, inv_tau))).value;
+  const float push = r.coef * r.pull * exp_capped(s * inv_tau - r.lse_negative);
   const float w = is_positive(k) ? pull : (is_negative(k) ? push : 0.0f);
   return has_negative ? w : 0.0f;
 }
@@ -229,13 +319,16 @@ FL_HD float ntxent_weight(const NtXentRow& r, float s, PairKind k, float inv_tau
 // ---- row steps (host): reduced statistics to row statistics and loss terms, in row order ----
 
 // Multi-Similarity: the row's weights from its two mined LSEs; returns its loss term.
-inline double ms_row(const Lse& pos, const Lse& neg, const PairParams& p, float inv_n, MsRow& r) {
+template <class T>
+inline double ms_row(const Lse& pos, const Lse& neg, const PairParams& p, float inv_n,
+                     MsRowOf<T>& r) {
   const bool both = pos.any && neg.any;
-  r.lse_positive = pos.value();
-  r.lse_negative = neg.value();
+  const double lp = pos.value(), ln = neg.value();
+  r.lse_positive = row_lse<T>(pos);
+  r.lse_negative = row_lse<T>(neg);
   r.scale_positive = p.semantics == MsSemantics::Pml || both ? inv_n : 0.0f;
   r.scale_negative = r.scale_positive;
-  return r.scale_positive > 0 ? r.lse_positive / p.alpha + r.lse_negative / p.beta : 0.0;
+  return r.scale_positive > 0 ? lp / p.alpha + ln / p.beta : 0.0;
 }
 
 // 1 / count, 0 for none (contrastive halves).
@@ -248,23 +341,25 @@ inline bool circle_active(const Lse& pos, const Lse& neg) {
   return pos.sum > 0 && neg.sum > 0;
 }
 // The row's weights (zero when inactive); returns its loss term.
-inline double circle_row(const Lse& pos, const Lse& neg, int64_t active, CircleRow& r) {
-  r = CircleRow{0, 0, 0};
+template <class T>
+inline double circle_row(const Lse& pos, const Lse& neg, int64_t active, CircleRowOf<T>& r) {
+  r = CircleRowOf<T>{0, 0, 0};
   if (!circle_active(pos, neg)) return 0;
-  const double z = static_cast<double>(pos.value()) + neg.value();
-  r = CircleRow{pos.value(), neg.value(), static_cast<float>(sigmoid64(z) / active)};
+  const double z = pos.value() + neg.value();
+  r = CircleRowOf<T>{row_lse<T>(pos), row_lse<T>(neg), static_cast<float>(sigmoid64(z) / active)};
   return softplus64(z);
 }
 
 // SupCon: the row's weights from the LSE over a != i and its positives' similarity sum (zero
 // without positives); returns its loss term.
+template <class T>
 inline double supcon_row(const Lse& all, double pos_sum, int64_t pos_count, int64_t active,
-                         const PairParams& p, SupConRow& r) {
-  r = SupConRow{0, 0, 0};
+                         const PairParams& p, SupConRowOf<T>& r) {
+  r = SupConRowOf<T>{0, 0, 0};
   if (pos_count == 0) return 0;
   const double lse = all.value();
-  r = SupConRow{static_cast<float>(lse), 1.0f / static_cast<float>(pos_count),
-                static_cast<float>(1.0 / (p.base_temperature * active))};
+  r = SupConRowOf<T>{row_lse<T>(all), 1.0f / static_cast<float>(pos_count),
+                     static_cast<float>(1.0 / (p.base_temperature * active))};
   return p.temperature / p.base_temperature *
          (lse - pos_sum / (p.temperature * static_cast<double>(pos_count)));
 }

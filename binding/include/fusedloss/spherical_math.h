@@ -102,6 +102,9 @@ FL_HD AffineRow spherical_row(const SphericalParams& sp, double s, double q, dou
   r.alpha = ds;
   r.beta = 2 * dq;
   r.gamma = dA;
+  // The kernels' beta / scale and o_k scale, as Z-loss's: beta ~ 1 / q alone underflows float
+  // from |o| ~ 1e20 (the log forms) and their product is the gradient's largest term.
+  r.scale = row_scale(q, d);
   return r;
 }
 
