@@ -13,6 +13,7 @@ import {
   type LossResult,
   type PairOptions,
 } from '../src';
+import type { PairRefParams } from '../src/reference/pairs';
 import { gradError, relError } from './helpers';
 
 type Call = (x: Float32Array | Float64Array, y: Int32Array, o: PairOptions) => LossResult;
@@ -35,3 +36,54 @@ export function expectAgree(a: LossResult, b: LossResult, gradTol = 1e-4): void 
   else expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-6);
   expect(gradError(a.grad, b.grad)).toBeLessThan(gradTol);
 }
+
+/** A per-anchor loss called with reduction 'none'. */
+export type PerAnchorCall = (
+  x: Float32Array,
+  y: Int32Array,
+  o: PairOptions,
+) => { loss: Float32Array; grad: Float32Array };
+
+/** The losses with per-anchor terms: reference parameters, and the public call with reduction 'none'. */
+export const PER_ANCHOR: [string, Partial<PairRefParams>, PerAnchorCall][] = [
+  [
+    'multi-similarity pml',
+    { loss: 'multi-similarity' },
+    (x, y, o) => multiSimilarity(x, y, { ...o, reduction: 'none' }),
+  ],
+  [
+    'multi-similarity paper',
+    { loss: 'multi-similarity', semantics: 'paper' },
+    (x, y, o) => multiSimilarity(x, y, { ...o, semantics: 'paper', reduction: 'none' }),
+  ],
+  [
+    'contrastive',
+    { loss: 'contrastive', negMargin: 1.2 },
+    (x, y, o) => contrastive(x, y, { ...o, negMargin: 1.2, reduction: 'none' }),
+  ],
+  [
+    'triplet hinge',
+    { loss: 'triplet-batch-hard', margin: 0.3 },
+    (x, y, o) => tripletBatchHard(x, y, { ...o, margin: 0.3, reduction: 'none' }),
+  ],
+  [
+    'triplet soft margin',
+    { loss: 'triplet-batch-hard', softMargin: true },
+    (x, y, o) => tripletBatchHard(x, y, { ...o, softMargin: true, reduction: 'none' }),
+  ],
+  [
+    'circle',
+    { loss: 'circle', m: 0.25, gamma: 8 },
+    (x, y, o) => circleLoss(x, y, { ...o, m: 0.25, gamma: 8, reduction: 'none' }),
+  ],
+  [
+    'supcon',
+    { loss: 'supcon', temperature: 0.5, baseTemperature: 0.7 },
+    (x, y, o) => supCon(x, y, { ...o, temperature: 0.5, baseTemperature: 0.7, reduction: 'none' }),
+  ],
+  [
+    'nt-xent',
+    { loss: 'nt-xent', temperature: 0.5 },
+    (x, y, o) => ntXent(x, y, { ...o, temperature: 0.5, reduction: 'none' }),
+  ],
+];

@@ -25,6 +25,9 @@ struct PairProblem {
   const int32_t* ref_labels = nullptr;
   int64_t m = 0;
   bool normalize = true;  // rows divided by max(||f||, 1e-12), gradient through it (formulas E.0)
+  // Output, per-anchor losses (reduction 'none'): when set, n floats receive each query row's
+  // loss, every mean's count is taken as 1, and the loss and gradient are those of their sum.
+  float* row_loss = nullptr;
 };
 
 enum class PairLoss : int32_t {

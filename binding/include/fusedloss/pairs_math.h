@@ -238,6 +238,17 @@ inline double ms_row(const Lse& pos, const Lse& neg, const PairParams& p, float 
   return r.scale_positive > 0 ? r.lse_positive / p.alpha + r.lse_negative / p.beta : 0.0;
 }
 
+// The count a loss's mean divides by: 1 with per-anchor losses (row_loss, PairProblem), whose
+// loss is their sum.
+inline int64_t mean_count(const float* row_loss, int64_t count) {
+  return row_loss ? 1 : count;
+}
+
+// Stores row i's loss term when per-anchor losses are asked for.
+inline void store_row_loss(float* row_loss, int64_t i, double term) {
+  if (row_loss) row_loss[i] = static_cast<float>(term);
+}
+
 // 1 / count, 0 for none (contrastive halves).
 inline double inverse_count(int64_t count) {
   return count ? 1.0 / static_cast<double>(count) : 0.0;
