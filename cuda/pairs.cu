@@ -424,7 +424,7 @@ Status supcon(Call& c, double* loss) {
   const int64_t n = c.q.d.n;
   int64_t active = 0;
   for (const SupConSums& r : sums) active += r.pos_count > 0;
-  active = mean_count(c.row_loss, active);
+  active = mean_count(c.row_loss, supcon_count(c.p, active, n));
   std::vector<SupConRow> rows(n);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {

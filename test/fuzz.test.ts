@@ -95,11 +95,12 @@ const ENUMS: Record<string, string[]> = {
   weighting: ['none', 'label-diff', 'label-diff-squared', 'x'],
   scheme: ['none', 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP', 'x'],
   semantics: ['paper', 'pml', 'x'],
+  meanOver: ['with-positive', 'all', 'x'],
   kind: ['mse', 'log-spherical-softmax', 'log-taylor-softmax', 'x'],
   loss: ['z', 'mse', 'ce'],
   backend: ['auto', 'auto', 'cpu', 'cpu', 'js', 'cuda-sim', 'cuda', 'gpu'],
 };
-const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator']);
+const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator', 'mining']);
 
 function optionValue(key: string, n: number): fc.Arbitrary<unknown> {
   let plausible: fc.Arbitrary<unknown>;
@@ -422,13 +423,13 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
     [
       'multiSimilarity',
       fl.multiSimilarity,
-      ['alpha', 'beta', 'base', 'epsilon', 'semantics', 'normalize', 'backend', 'out'],
+      ['alpha', 'beta', 'base', 'epsilon', 'semantics', 'mining', 'reduction', 'normalize', 'backend', 'out'],
     ],
-    ['contrastive', fl.contrastive, ['posMargin', 'negMargin', 'normalize', 'backend']],
-    ['tripletBatchHard', fl.tripletBatchHard, ['margin', 'softMargin', 'normalize', 'backend']],
-    ['circleLoss', fl.circleLoss, ['m', 'gamma', 'normalize', 'backend']],
-    ['supCon', fl.supCon, ['temperature', 'baseTemperature', 'normalize', 'backend']],
-    ['ntXent', fl.ntXent, ['temperature', 'normalize', 'backend']],
+    ['contrastive', fl.contrastive, ['posMargin', 'negMargin', 'reduction', 'normalize', 'backend']],
+    ['tripletBatchHard', fl.tripletBatchHard, ['margin', 'softMargin', 'reduction', 'normalize', 'backend']],
+    ['circleLoss', fl.circleLoss, ['m', 'gamma', 'reduction', 'normalize', 'backend']],
+    ['supCon', fl.supCon, ['temperature', 'baseTemperature', 'meanOver', 'reduction', 'normalize', 'backend']],
+    ['ntXent', fl.ntXent, ['temperature', 'reduction', 'normalize', 'backend']],
     ['orthogonalProjection', fl.orthogonalProjection, ['gamma', 'normalize', 'backend']],
   ];
   for (const [name, f, keys] of pairs) {

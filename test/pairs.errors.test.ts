@@ -145,6 +145,8 @@ describe('the native layer checks again', () => {
     gamma: 80,
     temperature: 0.07,
     baseTemperature: 0.07,
+    mining: true,
+    supConAllAnchors: false,
     device: 0,
   };
   const out = new Float32Array(6);

@@ -3,12 +3,28 @@
 // or an independent formula), then the native CPU kernels and the CUDA kernels (every GPU backend
 // this build has) against the reference at odd sizes.
 import { describe, expect, it } from 'vitest';
-import { contrastive, multiSimilarity, type Backend } from '../src';
+import {
+  contrastive,
+  multiSimilarity,
+  orthogonalProjection,
+  supCon,
+  type Backend,
+  type LossResult,
+  type PairOptions,
+} from '../src';
 import { PAIR_DEFAULTS } from '../src/losses/pairs';
 import { pairDistance, referencePairs, type PairRefParams } from '../src/reference/pairs';
-import { finiteDifferences, gpuBackends, gradError, randomClassLabels, randomScores, relError } from './helpers';
+import {
+  expectError,
+  finiteDifferences,
+  gpuBackends,
+  gradError,
+  randomClassLabels,
+  randomScores,
+  relError,
+} from './helpers';
 import { NATIVE } from './native-backend';
-import { PER_ANCHOR, type PerAnchorCall } from './pairs.fixtures';
+import { expectAgree, PER_ANCHOR, type PerAnchorCall } from './pairs.fixtures';
 
 const BASE: PairRefParams = { ...PAIR_DEFAULTS, loss: 'multi-similarity' };
 
@@ -123,6 +139,67 @@ describe("reduction 'none' in the reference (float64)", () => {
   });
 });
 
+describe('Multi-Similarity without mining (mining: false)', () => {
+  // PML's MultiSimilarityLoss without a miner, from its definition: per anchor both halves over
+  // every positive (j != i) and every negative pair, mean over all N anchors.
+  const [n, dim] = [11, 5];
+  const x = Float64Array.from(randomScores(n * dim, 15));
+  const labels = Int32Array.from([0, 0, 0, 1, 1, 2, 2, 2, 3, 4, 4]); // class 3: one row, no positive
+  const p = { ...BASE, alpha: 2, beta: 10, base: 0.5, mining: false };
+  it("the loss is PML's unmined definition, an anchor without a positive keeping its negative half", () => {
+    const f = normalised(x, n, dim);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      let sp = 0,
+        sn = 0;
+      for (let j = 0; j < n; j++) {
+        const s = f[i].reduce((a, v, d) => a + v * f[j][d], 0);
+        if (j !== i && labels[j] === labels[i]) sp += Math.exp(-p.alpha * (s - p.base));
+        if (labels[j] !== labels[i]) sn += Math.exp(p.beta * (s - p.base));
+      }
+      total += Math.log1p(sp) / p.alpha + Math.log1p(sn) / p.beta;
+    }
+    const r = multiSimilarity(Float32Array.from(x), labels, { dim, alpha: 2, beta: 10, mining: false, backend: 'js' });
+    expect(r.loss).toBeCloseTo(total / n, 5);
+    const mined = multiSimilarity(Float32Array.from(x), labels, { dim, alpha: 2, beta: 10, backend: 'js' });
+    expect(mined.loss).not.toBeCloseTo(r.loss, 3);
+  });
+  it('its gradient is the finite differences of the loss', () => {
+    const f = (v: Float64Array) => referencePairs({ x: v, labels, dim, normalize: true }, p).loss;
+    const r = referencePairs({ x, labels, dim, normalize: true }, p);
+    expect(gradError(r.grad, finiteDifferences(f, x, 1e-6))).toBeLessThan(1e-6);
+  });
+});
+
+describe("SupCon's mean over every anchor (meanOver: 'all')", () => {
+  // a = (1, 0) and b = (0.6, 0.8) share label 0; c = (0.8, 0.6) has label 1 and no positive.
+  const abc = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6]);
+  it("the authors' code: the anchors' terms over all 3 anchors, c counting 0", () => {
+    const t = 0.5;
+    const row = (sp: number, sn: number) => -(sp / t - Math.log(Math.exp(sp / t) + Math.exp(sn / t)));
+    const o = { dim: 2, temperature: t, baseTemperature: t, backend: 'js' as const };
+    const all = supCon(abc, Int32Array.from([0, 0, 1]), { ...o, meanOver: 'all' });
+    expect(all.loss).toBeCloseTo((row(0.6, 0.8) + row(0.6, 0.96)) / 3, 7);
+    const some = supCon(abc, Int32Array.from([0, 0, 1]), o);
+    expect(
+      gradError(
+        all.grad,
+        some.grad.map((g) => (g * 2) / 3),
+      ),
+    ).toBeLessThan(1e-6);
+  });
+});
+
+/** The options of this file as calls, for the native and CUDA comparisons. */
+const OPTION_CASES: [string, (x: Float32Array, y: Int32Array, o: PairOptions) => LossResult][] = [
+  ['multiSimilarity mining false', (x, y, o) => multiSimilarity(x, y, { ...o, mining: false })],
+  [
+    'multiSimilarity paper, mining false',
+    (x, y, o) => multiSimilarity(x, y, { ...o, semantics: 'paper', mining: false }),
+  ],
+  ["supCon meanOver 'all'", (x, y, o) => supCon(x, y, { ...o, meanOver: 'all' })],
+];
+
 function nativeAgainstReference(backend: Backend, sizes: readonly (readonly [number, number])[]) {
   for (const [name, , call] of PER_ANCHOR) {
     for (const [N, D] of sizes) {
@@ -132,6 +209,19 @@ function nativeAgainstReference(backend: Backend, sizes: readonly (readonly [num
         const run = (b: Backend, normalize: boolean) =>
           (call as PerAnchorCall)(normalize ? x : x.map((v) => v * 0.15), y, { dim: D, normalize, backend: b });
         for (const normalize of [true, false]) expectRowsAgree(run(backend, normalize), run('js', normalize));
+      });
+    }
+  }
+  for (const [name, call] of OPTION_CASES) {
+    for (const [N, D] of sizes) {
+      it(`${name}, N = ${N}, D = ${D}, singleton classes among them`, () => {
+        const x = randomScores(N * D, 5 * N + D),
+          y = randomClassLabels(N, Math.ceil(N / 2), N + 2);
+        for (const normalize of [true, false]) {
+          const o = { dim: D, normalize };
+          const v = normalize ? x : x.map((e) => e * 0.15);
+          expectAgree(call(v, y, { ...o, backend }), call(v, y, { ...o, backend: 'js' }));
+        }
       });
     }
   }
@@ -167,3 +257,36 @@ for (const { backend, skip } of gpuBackends()) {
     ]);
   });
 }
+
+describe('option errors', () => {
+  const x = randomScores(6 * 2, 1),
+    y = Int32Array.from([0, 0, 1, 1, 2, 2]);
+  it('orthogonalProjection has no per-anchor losses: reduction is an unknown option', () => {
+    expectError(
+      () => orthogonalProjection(x, y, { dim: 2, reduction: 'none' } as never),
+      TypeError,
+      'ERR_FUSEDLOSS_UNKNOWN_OPTION',
+      'reduction',
+    );
+  });
+  it('values outside each enum, and mining not a boolean', () => {
+    expectError(
+      () => supCon(x, y, { dim: 2, reduction: 'sum' as never }),
+      RangeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      'reduction',
+    );
+    expectError(
+      () => supCon(x, y, { dim: 2, meanOver: 'some' as never }),
+      RangeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      'meanOver',
+    );
+    expectError(
+      () => multiSimilarity(x, y, { dim: 2, mining: 1 as never }),
+      TypeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      'mining',
+    );
+  });
+});

@@ -81,9 +81,9 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
         // Locals, not loads under the selects below (GCC would not vectorise those).
         const MsRow r = rows[i];
         if (j0 == 0) {
-          pos[i] = ms_half(ms_positive_mined(r.min_positive, r.max_negative, c),
+          pos[i] = ms_half(ms_positive_any(r.min_positive, r.max_negative, c),
                            ms_positive_logit(r.min_positive, c));
-          neg[i] = ms_half(ms_negative_mined(r.max_negative, r.min_positive, c),
+          neg[i] = ms_half(ms_negative_any(r.max_negative, r.min_positive, c),
                            ms_negative_logit(r.max_negative, c));
         }
         const float top_pos = pos[i].max, top_neg = neg[i].max;
@@ -219,7 +219,7 @@ double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   });
   int64_t active = 0;
   for (int64_t i = 0; i < n; ++i) active += pos_count[i] > 0;
-  active = mean_count(ps.row_loss, active);
+  active = mean_count(ps.row_loss, supcon_count(p, active, n));
   std::vector<SupConRow> rows(n, SupConRow{0, 0, 0});
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) {

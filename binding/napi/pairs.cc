@@ -2,7 +2,7 @@
 // pairLoss(embeddings, labels, reference|null, referenceLabels|null, out, referenceOut|null,
 // rowLoss|null (per-anchor losses, reduction 'none'), params{dim, loss, normalize, alpha, beta,
 // base, epsilon, semantics, posMargin, negMargin, margin, softMargin, m, gamma, temperature,
-// baseTemperature, device}, async) -> loss
+// baseTemperature, mining, supConAllAnchors, device}, async) -> loss
 #include "fusedloss/pairs.h"
 
 #include <memory>
@@ -44,6 +44,8 @@ PairParams pair_params(const Napi::Object& o) {
   p.base = number_field(o, "base", -1e6, 1e6);
   p.epsilon = number_field(o, "epsilon", 0, 1e6);
   p.semantics = enum_field(o, "semantics", MsSemantics::Pml);
+  p.ms_mining = bool_field(o, "mining");
+  p.supcon_all_anchors = bool_field(o, "supConAllAnchors");
   p.pos_margin = number_field(o, "posMargin", 0, 1e6);
   p.neg_margin = number_field(o, "negMargin", 0, 1e6);
   p.margin = number_field(o, "margin", 0, 1e6);

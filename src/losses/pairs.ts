@@ -76,6 +76,13 @@ export interface MultiSimilarityOptions extends PerAnchorOptions {
    */
   semantics?: 'paper' | 'pml';
   /**
+   * Mine pairs against the anchor's hardest opposite pair (default true, formulas E.1). false:
+   * every positive and every negative pair counts, as pytorch-metric-learning's
+   * MultiSimilarityLoss without a miner; an anchor with no positive then still counts its
+   * negative half (mined, it mines no negative and adds 0).
+   */
+  mining?: boolean;
+  /**
    * Cross-batch form: reference rows (M x D, e.g. a memory of past batches) the queries are
    * compared with, instead of with each other; the result then holds `referenceGrad` too. No pair
    * is dropped by index here: a query row that is also in the reference meets itself as a
@@ -115,6 +122,12 @@ export interface SupConOptions extends PerAnchorOptions {
   temperature?: number;
   /** Base temperature tau_b >= 1e-6: the loss is scaled by tau / tau_b (default 0.07). */
   baseTemperature?: number;
+  /**
+   * The anchors the mean runs over: 'with-positive' (default) those with a positive, as
+   * pytorch-metric-learning's SupConLoss; 'all' every anchor, counting 0 for one without a
+   * positive, as the authors' code (HobbitLong/SupContrast). Equal when every class has two rows.
+   */
+  meanOver?: 'with-positive' | 'all';
 }
 
 export interface NtXentOptions extends PerAnchorOptions {
@@ -139,6 +152,8 @@ export const PAIR_DEFAULTS = {
   base: 0.5,
   epsilon: 0.1,
   semantics: 'pml' as const,
+  mining: true,
+  meanOver: 'with-positive' as const,
   posMargin: 0,
   negMargin: 1,
   margin: 0.05,
@@ -171,6 +186,7 @@ const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
     base: { kind: 'number', min: -1e6, max: 1e6 },
     epsilon: nonNegative,
     semantics: { kind: 'enum', values: ['paper', 'pml'] },
+    mining: { kind: 'boolean' },
     reference: { kind: 'any' },
     referenceLabels: { kind: 'any' },
     referenceOut: { kind: 'any' },
@@ -178,7 +194,12 @@ const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
   contrastive: { ...anchorSchema, posMargin: nonNegative, negMargin: nonNegative },
   'triplet-batch-hard': { ...anchorSchema, margin: nonNegative, softMargin: { kind: 'boolean' } },
   circle: { ...anchorSchema, m: nonNegative, gamma: nonNegative },
-  supcon: { ...anchorSchema, temperature: positive, baseTemperature: positive },
+  supcon: {
+    ...anchorSchema,
+    temperature: positive,
+    baseTemperature: positive,
+    meanOver: { kind: 'enum', values: ['with-positive', 'all'] },
+  },
   'nt-xent': { ...anchorSchema, temperature: positive },
   'orthogonal-projection': { ...pairSchema, gamma: nonNegative },
 };
@@ -320,6 +341,8 @@ function runPairs(
     temperature: opt(o, 'temperature', PAIR_DEFAULTS.temperature),
     baseTemperature: opt(o, 'baseTemperature', PAIR_DEFAULTS.baseTemperature),
     reduction: opt(o, 'reduction', 'mean'),
+    mining: opt(o, 'mining', PAIR_DEFAULTS.mining),
+    supConAllAnchors: opt<string>(o, 'meanOver', PAIR_DEFAULTS.meanOver) === 'all',
   };
   const normalize = opt(o, 'normalize', PAIR_DEFAULTS.normalize);
   const rowLoss = p.reduction === 'none' ? allocate(fn, 'the per-anchor losses', Float32Array, yi.length) : null;
@@ -383,6 +406,8 @@ export type WithReference<O> = O extends { reference: NumericArray }
  * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
  * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
  * const { loss, grad } = multiSimilarity(embeddings, labels, { dim: 2 }); // loss ≈ 0.4527
+ * // Every pair, unmined (pytorch-metric-learning without a miner):
+ * multiSimilarity(embeddings, labels, { dim: 2, mining: false }).loss; // ≈ 0.5096
  * // Cross-batch memory: the batch against 3 reference rows; gradients for both.
  * const memory = new Float32Array([0.9, 0.1, 0.1, 0.9, -0.8, 0.3]);
  * const r = multiSimilarity(embeddings, labels, { dim: 2, reference: memory, referenceLabels: [0, 1, 2] });
@@ -529,6 +554,8 @@ export async function circleLossAsync<O extends CircleLossOptions = CircleLossOp
  * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
  * const { loss, grad } = supCon(embeddings, labels, { dim: 2 }); // tau 0.07: loss ≈ 2.7193
  * supCon(embeddings, labels, { dim: 2, temperature: 0.1, baseTemperature: 0.1 }).loss; // ≈ 1.9780
+ * // Rows 4 and 5 alone in their classes: the authors' mean over all 6 anchors counts them as 0.
+ * supCon(embeddings, [0, 0, 1, 1, 2, 3], { dim: 2, meanOver: 'all' }).loss; // ≈ 2.7193 (4.0790 over the 4 with a positive)
  * // One loss per anchor, and the gradient of their sum:
  * supCon(embeddings, labels, { dim: 2, reduction: 'none' }).loss; // Float32Array(6) [≈ 2.913, ≈ 5.245, ...]
  * ```

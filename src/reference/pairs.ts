@@ -26,6 +26,8 @@ export interface PairRefParams {
   base: number;
   epsilon: number;
   semantics: 'paper' | 'pml';
+  /** Multi-Similarity's mining (default true); false keeps every positive and negative pair. */
+  mining?: boolean;
   posMargin: number;
   negMargin: number;
   margin: number;
@@ -34,6 +36,8 @@ export interface PairRefParams {
   gamma: number;
   temperature: number;
   baseTemperature: number;
+  /** SupCon's mean over every anchor, 0 for one without a positive (default false: over those with one). */
+  supConAllAnchors?: boolean;
   /**
    * 'none': per-anchor losses (rowLoss), every mean's count taken as 1, the loss and gradient
    * those of their sum. Default 'mean'.
@@ -175,8 +179,9 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
       const N = cols.filter((j) => role(i, j) === 'neg');
       const minP = Math.min(...P.map((j) => S[i][j]));
       const maxN = Math.max(...N.map((j) => S[i][j]));
-      const Pm = P.filter((j) => S[i][j] - p.epsilon < maxN);
-      const Nm = N.filter((j) => S[i][j] + p.epsilon > minP);
+      const mine = p.mining ?? true;
+      const Pm = mine ? P.filter((j) => S[i][j] - p.epsilon < maxN) : P;
+      const Nm = mine ? N.filter((j) => S[i][j] + p.epsilon > minP) : N;
       if (p.semantics === 'paper' && (Pm.length === 0 || Nm.length === 0)) continue;
       const pl = Pm.map((j) => -p.alpha * (S[i][j] - p.base));
       const nl = Nm.map((j) => p.beta * (S[i][j] - p.base));
@@ -269,7 +274,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
   supcon: ({ S, g, role, n, m, p, rowLoss, count }) => {
     const t = p.temperature;
     const anchors = range(n).filter((i) => range(m).some((j) => role(i, j) === 'pos'));
-    const b = count(anchors.length);
+    const b = count(p.supConAllAnchors ? n : anchors.length);
     let total = 0;
     for (const i of anchors) {
       const others = range(m).filter((j) => role(i, j) !== null);

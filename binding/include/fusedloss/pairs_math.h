@@ -101,11 +101,16 @@ FL_HD float pair_distance(float s, float qi, float qj) {
 struct MsConstants {
   float alpha, beta, base, epsilon;
   MsSemantics semantics;
+  bool mining;
 };
 
 FL_HD MsConstants ms_constants(const PairParams& p) {
-  return MsConstants{static_cast<float>(p.alpha), static_cast<float>(p.beta),
-                     static_cast<float>(p.base), static_cast<float>(p.epsilon), p.semantics};
+  return MsConstants{static_cast<float>(p.alpha),
+                     static_cast<float>(p.beta),
+                     static_cast<float>(p.base),
+                     static_cast<float>(p.epsilon),
+                     p.semantics,
+                     p.ms_mining};
 }
 
 // The unmined positive set P_i: 'paper' keeps same-label pairs with S < 1 - 1e-5 (which drops
@@ -115,12 +120,22 @@ FL_HD bool ms_positive(float s, PairKind k, const MsConstants& c) {
   return (paper & k.same & (s < 1.0f - 1e-5f)) | (!paper & is_positive(k));
 }
 
-// Mining against the unmined sets' extremes: min over P_i, max over N_i.
+// Mining against the unmined sets' extremes: min over P_i, max over N_i. Without mining every
+// pair of the sets is kept.
 FL_HD bool ms_positive_mined(float s, float max_negative, const MsConstants& c) {
-  return s - c.epsilon < max_negative;
+  return !c.mining | (s - c.epsilon < max_negative);
 }
 FL_HD bool ms_negative_mined(float s, float min_positive, const MsConstants& c) {
-  return s + c.epsilon > min_positive;
+  return !c.mining | (s + c.epsilon > min_positive);
+}
+
+// Whether a half keeps any pair: its set is not empty (the extreme is finite) and, mined, the
+// extreme itself is kept (it is whenever any pair is: the logits are monotone in S).
+FL_HD bool ms_positive_any(float min_positive, float max_negative, const MsConstants& c) {
+  return (min_positive < INFINITY) & ms_positive_mined(min_positive, max_negative, c);
+}
+FL_HD bool ms_negative_any(float max_negative, float min_positive, const MsConstants& c) {
+  return (max_negative > -INFINITY) & ms_negative_mined(max_negative, min_positive, c);
 }
 
 FL_HD float ms_positive_logit(float s, const MsConstants& c) {
@@ -265,6 +280,11 @@ inline double circle_row(const Lse& pos, const Lse& neg, int64_t active, CircleR
   const double z = static_cast<double>(pos.value()) + neg.value();
   r = CircleRow{pos.value(), neg.value(), static_cast<float>(sigmoid64(z) / active)};
   return softplus64(z);
+}
+
+// The count SupCon's mean divides by: the anchors with a positive, or every anchor.
+inline int64_t supcon_count(const PairParams& p, int64_t with_positive, int64_t n) {
+  return p.supcon_all_anchors ? n : with_positive;
 }
 
 // SupCon: the row's weights from the LSE over a != i and its positives' similarity sum (zero
