@@ -289,6 +289,7 @@ struct Call {
   const PairParams& p;
   DeviceSet q, r;
   bool cross;
+  float* row_loss;  // per-anchor losses (PairProblem::row_loss), host memory
   const DevSet& ref() const { return cross ? r.d : q.d; }
 };
 
@@ -380,17 +381,20 @@ Status multi_similarity(Call& c, double* loss) {
   st = upload_rows(c, rows, &dev_rows);
   if (st.ok()) st = reduce(c, MsLseOp<T>{mc, dev_rows}, &lse);
   if (!st.ok()) return st;
-  const float inv_n = 1.0f / static_cast<float>(n);
+  const int64_t count = mean_count(c.row_loss, n);
+  const float inv_n = 1.0f / static_cast<float>(count);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
     Lse pos = Lse::with_zero(), neg = Lse::with_zero();
     pos.merge(lse[i].positive);
     neg.merge(lse[i].negative);
-    total += ms_row(pos, neg, c.p, inv_n, rows[i]);
+    const double term = ms_row(pos, neg, c.p, inv_n, rows[i]);
+    store_row_loss(c.row_loss, i, term);
+    total += term;
   }
   st = upload_rows(c, rows, &dev_rows);
   if (st.ok()) st = weigh(c, MsWeight<T>{mc, dev_rows}, false);
-  *loss = total / static_cast<double>(n);
+  *loss = total / static_cast<double>(count);
   return st;
 }
 
@@ -400,9 +404,14 @@ Status contrastive(Call& c, double* loss) {
   if (!st.ok()) return st;
   int64_t np = 0, nn = 0;
   for (const ContrastiveSums& r : sums) np += r.pos_count, nn += r.neg_count;
-  const double inv_pos = inverse_count(np), inv_neg = inverse_count(nn);
+  const double inv_pos = inverse_count(mean_count(c.row_loss, np));
+  const double inv_neg = inverse_count(mean_count(c.row_loss, nn));
   double total = 0;
-  for (const ContrastiveSums& r : sums) total += r.pos_sum * inv_pos + r.neg_sum * inv_neg;
+  for (size_t i = 0; i < sums.size(); ++i) {
+    const double term = sums[i].pos_sum * inv_pos + sums[i].neg_sum * inv_neg;
+    store_row_loss(c.row_loss, static_cast<int64_t>(i), term);
+    total += term;
+  }
   *loss = total;
   return weigh(
       c, ContrastiveWeight{c.p, c.q.d.q, static_cast<float>(inv_pos), static_cast<float>(inv_neg)},
@@ -418,10 +427,14 @@ Status circle(Call& c, double* loss) {
   const int64_t n = c.q.d.n;
   int64_t active = 0;
   for (const LsePair& r : lse) active += circle_active(r.positive, r.negative);
+  active = mean_count(c.row_loss, active);
   std::vector<CircleRowOf<T>> rows(n);
   double total = 0;
-  for (int64_t i = 0; i < n; ++i)
-    total += circle_row(lse[i].positive, lse[i].negative, active, rows[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    const double term = circle_row(lse[i].positive, lse[i].negative, active, rows[i]);
+    store_row_loss(c.row_loss, i, term);
+    total += term;
+  }
   *loss = active ? total / active : 0.0;
   CircleRowOf<T>* dev_rows = nullptr;
   st = upload_rows(c, rows, &dev_rows);
@@ -437,10 +450,15 @@ Status supcon(Call& c, double* loss) {
   const int64_t n = c.q.d.n;
   int64_t active = 0;
   for (const SupConSums& r : sums) active += r.pos_count > 0;
+  active = mean_count(c.row_loss, supcon_count(c.p, active, n));
   std::vector<SupConRowOf<T>> rows(n);
   double total = 0;
-  for (int64_t i = 0; i < n; ++i)
-    total += supcon_row(sums[i].all, sums[i].pos_sum, sums[i].pos_count, active, c.p, rows[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    const double term =
+        supcon_row(sums[i].all, sums[i].pos_sum, sums[i].pos_count, active, c.p, rows[i]);
+    store_row_loss(c.row_loss, i, term);
+    total += term;
+  }
   *loss = active ? total / active : 0.0;
   SupConRowOf<T>* dev_rows = nullptr;
   st = upload_rows(c, rows, &dev_rows);
@@ -465,8 +483,10 @@ Status ntxent(Call& c, double* loss) {
   st = upload_rows(c, rows, &dev_rows);
   if (st.ok()) st = reduce(c, NtXentPairsOp<T>{inv_tau, dev_rows}, &pair_sums);
   if (!st.ok()) return st;
+  pairs = mean_count(c.row_loss, pairs);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
+    store_row_loss(c.row_loss, i, pair_sums[i].pair_loss);
     total += pair_sums[i].pair_loss;
     rows[i].pull = static_cast<float>(pair_sums[i].pull);
     rows[i].coef = ntxent_coef(c.p, pairs);
@@ -486,10 +506,13 @@ Status triplet_batch_hard(Call& c, double* loss) {
   double total = 0;
   for (int64_t a = 0; a < n; ++a) {
     double l = 0;
-    if (!triplet_anchor(hard[a], c.p, &l, &slope[a])) continue;
+    const bool counted = triplet_anchor(hard[a], c.p, &l, &slope[a]);
+    store_row_loss(c.row_loss, a, l);
+    if (!counted) continue;
     total += l;
     ++active;
   }
+  active = active ? mean_count(c.row_loss, active) : 0;
   // dL/dd+ = slope / active, dL/dd- = -slope / active; dd/dS = -1/d (0 for coincident rows).
   auto weight = [&](double dl, float d) {
     return d > 0.0f ? static_cast<float>(-dl / active / d) : 0.0f;
@@ -627,6 +650,7 @@ Status pair_loss(const PairProblem& pb, const PairParams& p, double* loss, float
                  float* ref_grad) {
   *loss = 0;
   const bool cross = pb.ref != nullptr;
+  if (pb.row_loss) std::fill(pb.row_loss, pb.row_loss + pb.n, 0.0f);
   if (pb.n == 0 || (cross && pb.m == 0)) {
     const Status st = pair_input_fault(pb);
     if (!st.ok()) return st;
@@ -635,7 +659,7 @@ Status pair_loss(const PairProblem& pb, const PairParams& p, double* loss, float
     return Status{};
   }
   Session s;
-  Call c{s, p, {}, {}, cross};
+  Call c{s, p, {}, {}, cross, pb.row_loss};
   int* bad = nullptr;
   Status st = s.status();
   if (st.ok()) st = s.buffer(Slot::Result, 1, &bad);

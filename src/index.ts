@@ -106,4 +106,6 @@ export type {
   OrthogonalProjectionOptions,
   CrossBatchResult,
   WithReference,
+  PerAnchorOptions,
+  PairLossResult,
 } from './losses/pairs';

@@ -107,6 +107,7 @@ export interface NativeAddon {
     referenceLabels: Int32Array | null,
     out: Float32Array,
     referenceOut: Float32Array | null,
+    rowLoss: Float32Array | null,
     params: object,
     async: boolean,
   ): MaybeAsync<number>;

@@ -145,37 +145,39 @@ describe('the native layer checks again', () => {
     gamma: 80,
     temperature: 0.07,
     baseTemperature: 0.07,
+    mining: true,
+    supConAllAnchors: false,
     device: 0,
   };
   const out = new Float32Array(6);
   it('types, lengths, parameters and a reference for another loss', () => {
     expectError(
-      () => addon.pairLoss(x, new Float32Array(3) as never, null, null, out, null, params, false),
+      () => addon.pairLoss(x, new Float32Array(3) as never, null, null, out, null, null, params, false),
       TypeError,
       TYPE,
       'labels',
       'Int32Array',
     );
     expectError(
-      () => addon.pairLoss(x, new Int32Array(2), null, null, out, null, params, false),
+      () => addon.pairLoss(x, new Int32Array(2), null, null, out, null, null, params, false),
       RangeError,
       LENGTH,
       'embeddings',
     );
     expectError(
-      () => addon.pairLoss(x, y, null, null, out, null, { ...params, alpha: -1 }, false),
+      () => addon.pairLoss(x, y, null, null, out, null, null, { ...params, alpha: -1 }, false),
       RangeError,
       INVALID,
       'alpha',
     );
     expectError(
-      () => addon.pairLoss(x, y, x.slice(), y, out, new Float32Array(6), { ...params, loss: 1 }, false),
+      () => addon.pairLoss(x, y, x.slice(), y, out, new Float32Array(6), null, { ...params, loss: 1 }, false),
       RangeError,
       INVALID,
       'only supported by multiSimilarity',
     );
     expectError(
-      () => addon.pairLoss(x, y, null, null, out, null, { ...params, device: 3 }, false),
+      () => addon.pairLoss(x, y, null, null, out, null, null, { ...params, device: 3 }, false),
       RangeError,
       INVALID,
       'options.device',

@@ -121,6 +121,9 @@ function build(): TfjsCase[] {
     c('orthogonalProjection', 'orthogonalProjection', emb, [24, 8], embY, [24], {}, () =>
       fl.orthogonalProjection(emb, embY, { dim: 8 }),
     ),
+    c('supCon per anchor', 'supCon', emb, [24, 8], embY, [24], { reduction: 'none' }, () =>
+      fl.supCon(emb, embY, { dim: 8, reduction: 'none' }),
+    ),
   ];
 }
 

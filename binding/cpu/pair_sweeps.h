@@ -33,6 +33,7 @@ struct RowKinds {
 struct PairSets {
   TileSet q, r;  // queries; reference (cross-batch only)
   bool cross = false;
+  float* row_loss = nullptr;  // per-anchor losses (PairProblem::row_loss)
   const TileSet& ref() const { return cross ? r : q; }
   // Query row i against the reference rows from j0.
   RowKinds kinds(int64_t i, int64_t j0) const {

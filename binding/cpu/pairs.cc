@@ -84,9 +84,9 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
         // Locals, not loads under the selects below (GCC would not vectorise those).
         const MsRowOf<T> r = rows[i];
         if (j0 == 0) {
-          pos[i] = ms_half(ms_positive_mined(r.min_positive, r.max_negative, c),
+          pos[i] = ms_half(ms_positive_any(r.min_positive, r.max_negative, c),
                            ms_positive_logit(r.min_positive, c));
-          neg[i] = ms_half(ms_negative_mined(r.max_negative, r.min_positive, c),
+          neg[i] = ms_half(ms_negative_any(r.max_negative, r.min_positive, c),
                            ms_negative_logit(r.max_negative, c));
         }
         const T top_pos = static_cast<T>(pos[i].max), top_neg = static_cast<T>(neg[i].max);
@@ -109,15 +109,20 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
         pos[i].sum += sums[0];
         neg[i].sum += sums[1];
       });
-  const float inv_n = 1.0f / static_cast<float>(n);
+  const int64_t count = mean_count(ps.row_loss, n);
+  const float inv_n = 1.0f / static_cast<float>(count);
   double loss = 0;
-  for (int64_t i = 0; i < n; ++i) loss += ms_row(pos[i], neg[i], p, inv_n, rows[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    const double term = ms_row(pos[i], neg[i], p, inv_n, rows[i]);
+    store_row_loss(ps.row_loss, i, term);
+    loss += term;
+  }
   MsSymmetric sym;
   if constexpr (!kWideSim<T>) {
     if (!ps.cross && ms_symmetric(rows, c, ps.q.labels, sym)) {
       gradient_sweep(ps.q, ps.q, out.q,
                      [&](int64_t i0, int64_t j0, float* s) { ms_weigh_symmetric(sym, i0, j0, s); });
-      return loss / static_cast<double>(n);
+      return loss / static_cast<double>(count);
     }
   }
   weight_pass<T>(
@@ -125,7 +130,7 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
       [&](int64_t i, int64_t, T s, PairKind kind)
           FL_LAMBDA_INLINE { return ms_weight(rows[i], s, kind, c); },
       false, out);
-  return loss / static_cast<double>(n);
+  return loss / static_cast<double>(count);
 }
 
 // ---- contrastive (formulas E.2) ----
@@ -149,9 +154,14 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   });
   const int64_t np = std::accumulate(pos_count.begin(), pos_count.end(), int64_t{0});
   const int64_t nn = std::accumulate(neg_count.begin(), neg_count.end(), int64_t{0});
-  const double inv_pos = inverse_count(np), inv_neg = inverse_count(nn);
+  const double inv_pos = inverse_count(mean_count(ps.row_loss, np));
+  const double inv_neg = inverse_count(mean_count(ps.row_loss, nn));
   double loss = 0;
-  for (int64_t i = 0; i < n; ++i) loss += pos_sum[i] * inv_pos + neg_sum[i] * inv_neg;
+  for (int64_t i = 0; i < n; ++i) {
+    const double term = pos_sum[i] * inv_pos + neg_sum[i] * inv_neg;
+    store_row_loss(ps.row_loss, i, term);
+    loss += term;
+  }
   const float ip = static_cast<float>(inv_pos), in = static_cast<float>(inv_neg);
   weight_pass(
       ps,
@@ -181,8 +191,13 @@ double circle(const PairSets& ps, const PairParams& p, Gradients& out) {
   std::vector<CircleRowOf<T>> rows(n, CircleRowOf<T>{0, 0, 0});
   int64_t active = 0;
   for (int64_t i = 0; i < n; ++i) active += circle_active(pos[i], neg[i]);
+  active = mean_count(ps.row_loss, active);
   double loss = 0;
-  for (int64_t i = 0; i < n; ++i) loss += circle_row(pos[i], neg[i], active, rows[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    const double term = circle_row(pos[i], neg[i], active, rows[i]);
+    store_row_loss(ps.row_loss, i, term);
+    loss += term;
+  }
   weight_pass<T>(
       ps,
       [&](int64_t i, int64_t, T s, PairKind kind)
@@ -216,10 +231,14 @@ double supcon(const PairSets& ps, const PairParams& p, Gradients& out) {
   });
   int64_t active = 0;
   for (int64_t i = 0; i < n; ++i) active += pos_count[i] > 0;
+  active = mean_count(ps.row_loss, supcon_count(p, active, n));
   std::vector<SupConRowOf<T>> rows(n, SupConRowOf<T>{0, 0, 0});
   double loss = 0;
-  for (int64_t i = 0; i < n; ++i)
-    loss += supcon_row(all[i], pos_sum[i], pos_count[i], active, p, rows[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    const double term = supcon_row(all[i], pos_sum[i], pos_count[i], active, p, rows[i]);
+    store_row_loss(ps.row_loss, i, term);
+    loss += term;
+  }
   weight_pass<T>(
       ps,
       [&](int64_t i, int64_t, T s, PairKind kind)
@@ -257,9 +276,11 @@ double ntxent(const PairSets& ps, const PairParams& p, Gradients& out) {
     rows[i].pull += static_cast<float>(nonneg_sum(cols, [&](int k) { return pair(k).sigmoid; }));
     pair_loss[i] += nonneg_sum(cols, [&](int k) { return pair(k).softplus; });
   });
-  const int64_t pairs = std::accumulate(pos_count.begin(), pos_count.end(), int64_t{0});
+  const int64_t pairs =
+      mean_count(ps.row_loss, std::accumulate(pos_count.begin(), pos_count.end(), int64_t{0}));
   double loss = 0;
   for (int64_t i = 0; i < n; ++i) {
+    store_row_loss(ps.row_loss, i, pair_loss[i]);
     loss += pair_loss[i];
     rows[i].coef = ntxent_coef(p, pairs);
   }
@@ -288,10 +309,13 @@ double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& ou
   double loss = 0;
   for (int64_t a = 0; a < t.n; ++a) {
     double l = 0;
-    if (!triplet_anchor(hard[a], p, &l, &slope[a])) continue;
+    const bool counted = triplet_anchor(hard[a], p, &l, &slope[a]);
+    store_row_loss(ps.row_loss, a, l);
+    if (!counted) continue;
     loss += l;
     ++active;
   }
+  active = active ? mean_count(ps.row_loss, active) : 0;
   // G has two entries per anchor: scatter (fn_a - fn_x) / d into rows a and x, in anchor order.
   out.q.assign(static_cast<size_t>(t.rows) * t.ld, 0.0f);
   auto pull = [&](int64_t a, int64_t x, float d, double w) {
@@ -404,6 +428,8 @@ Status pair_loss_cpu(const PairProblem& pb, const PairParams& p, double* loss, f
       (!ps.cross || tile_set(pb.ref, pb.ref_labels, pb.m, pb.dim, pb.normalize, ps.r));
   if (!finite) return pair_input_fault(pb);
   *loss = 0;
+  ps.row_loss = pb.row_loss;
+  if (pb.row_loss) std::fill(pb.row_loss, pb.row_loss + pb.n, 0.0f);
   if (pb.n == 0 || (ps.cross && pb.m == 0)) {
     std::fill(grad, grad + pb.n * pb.dim, 0.0f);
     if (ps.cross) std::fill(ref_grad, ref_grad + pb.m * pb.dim, 0.0f);

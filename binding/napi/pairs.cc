@@ -1,7 +1,8 @@
 // N-API glue of the pairwise family: convert, check, call the core, nothing else.
 // pairLoss(embeddings, labels, reference|null, referenceLabels|null, out, referenceOut|null,
-// params{dim, loss, normalize, alpha, beta, base, epsilon, semantics, posMargin, negMargin,
-// margin, softMargin, m, gamma, temperature, baseTemperature, device}, async) -> loss
+// rowLoss|null (per-anchor losses, reduction 'none'), params{dim, loss, normalize, alpha, beta,
+// base, epsilon, semantics, posMargin, negMargin, margin, softMargin, m, gamma, temperature,
+// baseTemperature, mining, supConAllAnchors, device}, async) -> loss
 #include "fusedloss/pairs.h"
 
 #include <memory>
@@ -43,6 +44,8 @@ PairParams pair_params(const Napi::Object& o) {
   p.base = number_field(o, "base", -1e6, 1e6);
   p.epsilon = number_field(o, "epsilon", 0, 1e6);
   p.semantics = enum_field(o, "semantics", MsSemantics::Pml);
+  p.ms_mining = bool_field(o, "mining");
+  p.supcon_all_anchors = bool_field(o, "supConAllAnchors");
   p.pos_margin = number_field(o, "posMargin", 0, 1e6);
   p.neg_margin = number_field(o, "negMargin", 0, 1e6);
   p.margin = number_field(o, "margin", 0, 1e6);
@@ -56,7 +59,7 @@ PairParams pair_params(const Napi::Object& o) {
 
 Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object params = object_arg(info, 6, "params");
+  const Napi::Object params = object_arg(info, 7, "params");
   const int32_t dim = int_field(params, "dim", 1, 1 << 24);
   std::vector<Napi::Value> keep;
   PairProblem pb = rows_arg(info, 0, "embeddings", "labels", dim, keep);
@@ -76,10 +79,19 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
     pb.m = r.n;
     ref_grad = grad_out_arg(info, 5, pb.ref, static_cast<size_t>(pb.m) * dim, keep);
   }
+  if (!info[6].IsNull() && !info[6].IsUndefined()) {
+    if (p.loss == PairLoss::OrthogonalProjection)
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        "orthogonalProjection has no per-anchor losses (reduction 'none')");
+    const ArrayArg<float> row_loss = float32_arg(info, 6, "rowLoss");
+    require_length(env, "rowLoss", row_loss.length, static_cast<size_t>(pb.n), "one loss per row");
+    keep.push_back(row_loss.value);
+    pb.row_loss = row_loss.data;
+  }
   const Device dev = device_field(params);
   auto loss = std::make_shared<double>(0);
   return run(
-      env, async_arg(info, 7), keep,
+      env, async_arg(info, 8), keep,
       [=] { return FL_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad)); },
       [=](Napi::Env env) { return number_result(env, *loss); }, kNames);
 }

@@ -549,7 +549,9 @@ function tverskyForm(fn: string, options: unknown): [Record<string, unknown>, Ov
 /**
  * Dice loss (Milletari et al. 2016; self-adjusting form of Li et al., ACL 2020, arXiv 1911.02855):
  * 1 - (2 sum pt y + g) / (sum pt^e + sum y^e + g) with pt = p (1 - p)^alpha, per class
- * (one-vs-rest), averaged over classes.
+ * (one-vs-rest), averaged over classes. ShannonAI's dice_loss_for_NLP (the authors' code) sums its
+ * multi-class Dice over the classes instead: its loss is a sum of C per-class terms where this one
+ * is their mean (formulas B.2 names its other differences).
  *
  * @example
  * ```ts

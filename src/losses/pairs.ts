@@ -4,6 +4,7 @@
 // reference (src/reference/pairs.ts, which builds S in full).
 import { WIRE_CONSTANTS, wireId } from '../wire-enums';
 import {
+  allocate,
   gradBuffer,
   requireLength,
   toClassLabels,
@@ -16,7 +17,8 @@ import { rangeError } from '../errors';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referencePairs, type PairLossName, type PairRefParams } from '../reference/pairs';
-import { andThen, native, type LossResult } from './dispatch';
+import { andThen, native, type LossResult, type RowLossResult } from './dispatch';
+import type { ClassLossResult } from './spherical';
 
 /** Options every pairwise loss takes. */
 export interface PairOptions {
@@ -41,7 +43,22 @@ export interface PairOptions {
   backend?: Backend;
 }
 
-export interface MultiSimilarityOptions extends PairOptions {
+/** Options of the losses that are a sum of per-anchor terms (all but orthogonalProjection). */
+export interface PerAnchorOptions extends PairOptions {
+  /**
+   * 'mean' (default): the loss's own average (each loss says over what). 'none': `loss` is a
+   * Float32Array with one loss per query row (anchor), 0 for an anchor that has no term, for a
+   * reducer of your own (as pytorch-metric-learning's reducers take "element" losses); `grad` is
+   * then the gradient of their sum. An anchor's loss is its term with every mean's count taken as
+   * 1: contrastive sums the anchor's pair terms, ntXent its positive pairs' terms.
+   */
+  reduction?: 'mean' | 'none';
+}
+
+/** A pair loss's result: per-anchor losses with reduction 'none' (see {@link PerAnchorOptions}). */
+export type PairLossResult<O> = ClassLossResult<O>;
+
+export interface MultiSimilarityOptions extends PerAnchorOptions {
   /** Positive scale alpha >= 1e-6 (default 2). */
   alpha?: number;
   /** Negative scale beta >= 1e-6 (default 50). */
@@ -59,6 +76,13 @@ export interface MultiSimilarityOptions extends PairOptions {
    */
   semantics?: 'paper' | 'pml';
   /**
+   * Mine pairs against the anchor's hardest opposite pair (default true, formulas E.1). false:
+   * every positive and every negative pair counts, as pytorch-metric-learning's
+   * MultiSimilarityLoss without a miner; an anchor with no positive then still counts its
+   * negative half (mined, it mines no negative and adds 0).
+   */
+  mining?: boolean;
+  /**
    * Cross-batch form: reference rows (M x D, e.g. a memory of past batches) the queries are
    * compared with, instead of with each other; the result then holds `referenceGrad` too. No pair
    * is dropped by index here: a query row that is also in the reference meets itself as a
@@ -72,35 +96,41 @@ export interface MultiSimilarityOptions extends PairOptions {
   referenceOut?: Float32Array;
 }
 
-export interface ContrastiveOptions extends PairOptions {
+export interface ContrastiveOptions extends PerAnchorOptions {
   /** Positive pairs cost relu(d - posMargin), posMargin >= 0 (default 0). */
   posMargin?: number;
   /** Negative pairs cost relu(negMargin - d), negMargin >= 0 (default 1). */
   negMargin?: number;
 }
 
-export interface TripletBatchHardOptions extends PairOptions {
+export interface TripletBatchHardOptions extends PerAnchorOptions {
   /** Hinge margin m >= 0 (default 0.05, pytorch-metric-learning): [m + d+ - d-]_+. */
   margin?: number;
   /** Use softplus(d+ - d-) instead of the hinge (default false; Hermans et al.'s soft margin). */
   softMargin?: boolean;
 }
 
-export interface CircleLossOptions extends PairOptions {
+export interface CircleLossOptions extends PerAnchorOptions {
   /** Relaxation margin m >= 0 (default 0.4, pytorch-metric-learning; the paper uses 0.25 for faces). */
   m?: number;
   /** Scale gamma >= 0 (default 80, pytorch-metric-learning; the paper uses 256 for faces). */
   gamma?: number;
 }
 
-export interface SupConOptions extends PairOptions {
+export interface SupConOptions extends PerAnchorOptions {
   /** Temperature tau >= 1e-6 (default 0.07, HobbitLong/SupContrast). */
   temperature?: number;
   /** Base temperature tau_b >= 1e-6: the loss is scaled by tau / tau_b (default 0.07). */
   baseTemperature?: number;
+  /**
+   * The anchors the mean runs over: 'with-positive' (default) those with a positive, as
+   * pytorch-metric-learning's SupConLoss; 'all' every anchor, counting 0 for one without a
+   * positive, as the authors' code (HobbitLong/SupContrast). Equal when every class has two rows.
+   */
+  meanOver?: 'with-positive' | 'all';
 }
 
-export interface NtXentOptions extends PairOptions {
+export interface NtXentOptions extends PerAnchorOptions {
   /** Temperature tau >= 1e-6 (default 0.07, pytorch-metric-learning). */
   temperature?: number;
 }
@@ -122,6 +152,8 @@ export const PAIR_DEFAULTS = {
   base: 0.5,
   epsilon: 0.1,
   semantics: 'pml' as const,
+  mining: true,
+  meanOver: 'with-positive' as const,
   posMargin: 0,
   negMargin: 1,
   margin: 0.05,
@@ -142,23 +174,33 @@ const pairSchema: Record<string, OptionSpec> = {
   out: { kind: 'any' },
   backend: backendSpec,
 };
+const anchorSchema: Record<string, OptionSpec> = {
+  ...pairSchema,
+  reduction: { kind: 'enum', values: ['mean', 'none'] },
+};
 const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
   'multi-similarity': {
-    ...pairSchema,
+    ...anchorSchema,
     alpha: positive,
     beta: positive,
     base: { kind: 'number', min: -1e6, max: 1e6 },
     epsilon: nonNegative,
     semantics: { kind: 'enum', values: ['paper', 'pml'] },
+    mining: { kind: 'boolean' },
     reference: { kind: 'any' },
     referenceLabels: { kind: 'any' },
     referenceOut: { kind: 'any' },
   },
-  contrastive: { ...pairSchema, posMargin: nonNegative, negMargin: nonNegative },
-  'triplet-batch-hard': { ...pairSchema, margin: nonNegative, softMargin: { kind: 'boolean' } },
-  circle: { ...pairSchema, m: nonNegative, gamma: nonNegative },
-  supcon: { ...pairSchema, temperature: positive, baseTemperature: positive },
-  'nt-xent': { ...pairSchema, temperature: positive },
+  contrastive: { ...anchorSchema, posMargin: nonNegative, negMargin: nonNegative },
+  'triplet-batch-hard': { ...anchorSchema, margin: nonNegative, softMargin: { kind: 'boolean' } },
+  circle: { ...anchorSchema, m: nonNegative, gamma: nonNegative },
+  supcon: {
+    ...anchorSchema,
+    temperature: positive,
+    baseTemperature: positive,
+    meanOver: { kind: 'enum', values: ['with-positive', 'all'] },
+  },
+  'nt-xent': { ...anchorSchema, temperature: positive },
   'orthogonal-projection': { ...pairSchema, gamma: nonNegative },
 };
 
@@ -236,7 +278,7 @@ function twoViewLabels(fn: string, x: unknown, dim: number | undefined): Int32Ar
   return Int32Array.from({ length: n }, (_, i) => i % (n / 2));
 }
 
-type Result = LossResult | CrossBatchResult;
+type Result = LossResult | RowLossResult | CrossBatchResult;
 
 /**
  * The work 'auto' weighs (CUDA_AUTO_MIN_WORK): N M D multiply-adds for a loss built on the
@@ -298,10 +340,16 @@ function runPairs(
     gamma: opt(o, 'gamma', loss === 'orthogonal-projection' ? PAIR_DEFAULTS.oplGamma : PAIR_DEFAULTS.gamma),
     temperature: opt(o, 'temperature', PAIR_DEFAULTS.temperature),
     baseTemperature: opt(o, 'baseTemperature', PAIR_DEFAULTS.baseTemperature),
+    reduction: opt(o, 'reduction', 'mean'),
+    mining: opt(o, 'mining', PAIR_DEFAULTS.mining),
+    supConAllAnchors: opt<string>(o, 'meanOver', PAIR_DEFAULTS.meanOver) === 'all',
   };
   const normalize = opt(o, 'normalize', PAIR_DEFAULTS.normalize);
-  const result = (l: number): Result =>
-    refOut ? { loss: l, grad: out, referenceGrad: refOut } : { loss: l, grad: out };
+  const rowLoss = p.reduction === 'none' ? allocate(fn, 'the per-anchor losses', Float32Array, yi.length) : null;
+  const result = (l: number) => {
+    const r = { loss: rowLoss ?? l, grad: out };
+    return (refOut ? { ...r, referenceGrad: refOut } : r) as Result;
+  };
   if (backend === 'js') {
     checkFinite(fn, 'embeddings', e);
     if (ref) checkFinite(fn, 'options.reference', ref.e);
@@ -312,6 +360,7 @@ function runPairs(
     const r = referencePairs({ x: e, labels: yi, dim, ref: ref?.e, refLabels: ref?.y, normalize }, p);
     out.set(r.grad);
     if (refOut) refOut.set(r.refGrad!);
+    if (rowLoss) rowLoss.set(r.rowLoss!);
     return result(r.loss);
   }
   const params = {
@@ -324,7 +373,7 @@ function runPairs(
   };
   return andThen(
     nativeCall(fn, () =>
-      native(backend).pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, params, async),
+      native(backend).pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, rowLoss, params, async),
     ),
     result,
   );
@@ -334,8 +383,13 @@ function missingLabels(fn: string): never {
   throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.reference needs options.referenceLabels`);
 }
 
-/** multiSimilarity's result: {@link CrossBatchResult} when the options hold `reference`, else {@link LossResult}. */
-export type WithReference<O> = O extends { reference: NumericArray } ? CrossBatchResult : LossResult;
+/**
+ * multiSimilarity's result: {@link PairLossResult}, with `referenceGrad` (as {@link CrossBatchResult})
+ * when the options hold `reference`.
+ */
+export type WithReference<O> = O extends { reference: NumericArray }
+  ? PairLossResult<O> & { referenceGrad: Float32Array }
+  : PairLossResult<O>;
 
 /**
  * Multi-Similarity loss (Wang et al., CVPR 2019; formulas E.1): per anchor, hard pairs mined against
@@ -352,13 +406,15 @@ export type WithReference<O> = O extends { reference: NumericArray } ? CrossBatc
  * const embeddings = new Float32Array([1, 0, 0.6, 0.8, 0.8, 0.6, 0, 1, -1, 0.1, -0.9, -0.2]);
  * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
  * const { loss, grad } = multiSimilarity(embeddings, labels, { dim: 2 }); // loss ≈ 0.4527
+ * // Every pair, unmined (pytorch-metric-learning without a miner):
+ * multiSimilarity(embeddings, labels, { dim: 2, mining: false }).loss; // ≈ 0.5096
  * // Cross-batch memory: the batch against 3 reference rows; gradients for both.
  * const memory = new Float32Array([0.9, 0.1, 0.1, 0.9, -0.8, 0.3]);
  * const r = multiSimilarity(embeddings, labels, { dim: 2, reference: memory, referenceLabels: [0, 1, 2] });
  * r.loss; // ≈ 0.2080; r.grad: Float32Array(12), r.referenceGrad: Float32Array(6)
  * ```
  */
-export function multiSimilarity<O extends MultiSimilarityOptions>(
+export function multiSimilarity<O extends MultiSimilarityOptions = MultiSimilarityOptions & { reduction?: 'mean' }>(
   embeddings: NumericArray,
   labels: ClassLabels,
   options?: O,
@@ -370,11 +426,9 @@ export function multiSimilarity<O extends MultiSimilarityOptions>(
  * The Promise twin of {@link multiSimilarity}: the native backend runs off the main thread ('js'
  * computes before resolving).
  */
-export async function multiSimilarityAsync<O extends MultiSimilarityOptions>(
-  embeddings: NumericArray,
-  labels: ClassLabels,
-  options?: O,
-): Promise<WithReference<O>> {
+export async function multiSimilarityAsync<
+  O extends MultiSimilarityOptions = MultiSimilarityOptions & { reduction?: 'mean' },
+>(embeddings: NumericArray, labels: ClassLabels, options?: O): Promise<WithReference<O>> {
   return runPairs('multi-similarity', 'multiSimilarityAsync', embeddings, labels, options, true) as Promise<
     WithReference<O>
   >;
@@ -396,20 +450,24 @@ export async function multiSimilarityAsync<O extends MultiSimilarityOptions>(
  * contrastive(embeddings, labels, { negMargin: 0.5 }).loss; // ≈ 0.9191
  * ```
  */
-export function contrastive(embeddings: NumericArray, labels: ClassLabels, options?: ContrastiveOptions): LossResult {
-  return runPairs('contrastive', 'contrastive', embeddings, labels, options, false) as LossResult;
+export function contrastive<O extends ContrastiveOptions = ContrastiveOptions & { reduction?: 'mean' }>(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: O,
+): PairLossResult<O> {
+  return runPairs('contrastive', 'contrastive', embeddings, labels, options, false) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link contrastive}: the native backend runs off the main thread ('js' computes
  * before resolving).
  */
-export async function contrastiveAsync(
+export async function contrastiveAsync<O extends ContrastiveOptions = ContrastiveOptions & { reduction?: 'mean' }>(
   embeddings: NumericArray,
   labels: ClassLabels,
-  options?: ContrastiveOptions,
-): Promise<LossResult> {
-  return runPairs('contrastive', 'contrastiveAsync', embeddings, labels, options, true) as Promise<LossResult>;
+  options?: O,
+): Promise<PairLossResult<O>> {
+  return runPairs('contrastive', 'contrastiveAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
 }
 
 /**
@@ -428,31 +486,24 @@ export async function contrastiveAsync(
  * tripletBatchHard(embeddings, labels, { dim: 2, softMargin: true }).loss; // ≈ 0.7192
  * ```
  */
-export function tripletBatchHard(
+export function tripletBatchHard<O extends TripletBatchHardOptions = TripletBatchHardOptions & { reduction?: 'mean' }>(
   embeddings: NumericArray,
   labels: ClassLabels,
-  options?: TripletBatchHardOptions,
-): LossResult {
-  return runPairs('triplet-batch-hard', 'tripletBatchHard', embeddings, labels, options, false) as LossResult;
+  options?: O,
+): PairLossResult<O> {
+  return runPairs('triplet-batch-hard', 'tripletBatchHard', embeddings, labels, options, false) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link tripletBatchHard}: the native backend runs off the main thread ('js' computes
  * before resolving).
  */
-export async function tripletBatchHardAsync(
-  embeddings: NumericArray,
-  labels: ClassLabels,
-  options?: TripletBatchHardOptions,
-): Promise<LossResult> {
-  return runPairs(
-    'triplet-batch-hard',
-    'tripletBatchHardAsync',
-    embeddings,
-    labels,
-    options,
-    true,
-  ) as Promise<LossResult>;
+export async function tripletBatchHardAsync<
+  O extends TripletBatchHardOptions = TripletBatchHardOptions & { reduction?: 'mean' },
+>(embeddings: NumericArray, labels: ClassLabels, options?: O): Promise<PairLossResult<O>> {
+  return runPairs('triplet-batch-hard', 'tripletBatchHardAsync', embeddings, labels, options, true) as Promise<
+    PairLossResult<O>
+  >;
 }
 
 /**
@@ -470,20 +521,24 @@ export async function tripletBatchHardAsync(
  * circleLoss(embeddings, labels, { dim: 2, m: 0.25, gamma: 256 }).loss; // the paper's face setting: ≈ 139.2
  * ```
  */
-export function circleLoss(embeddings: NumericArray, labels: ClassLabels, options?: CircleLossOptions): LossResult {
-  return runPairs('circle', 'circleLoss', embeddings, labels, options, false) as LossResult;
+export function circleLoss<O extends CircleLossOptions = CircleLossOptions & { reduction?: 'mean' }>(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: O,
+): PairLossResult<O> {
+  return runPairs('circle', 'circleLoss', embeddings, labels, options, false) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link circleLoss}: the native backend runs off the main thread ('js' computes
  * before resolving).
  */
-export async function circleLossAsync(
+export async function circleLossAsync<O extends CircleLossOptions = CircleLossOptions & { reduction?: 'mean' }>(
   embeddings: NumericArray,
   labels: ClassLabels,
-  options?: CircleLossOptions,
-): Promise<LossResult> {
-  return runPairs('circle', 'circleLossAsync', embeddings, labels, options, true) as Promise<LossResult>;
+  options?: O,
+): Promise<PairLossResult<O>> {
+  return runPairs('circle', 'circleLossAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
 }
 
 /**
@@ -499,22 +554,30 @@ export async function circleLossAsync(
  * const labels = new Int32Array([0, 0, 1, 1, 2, 2]);
  * const { loss, grad } = supCon(embeddings, labels, { dim: 2 }); // tau 0.07: loss ≈ 2.7193
  * supCon(embeddings, labels, { dim: 2, temperature: 0.1, baseTemperature: 0.1 }).loss; // ≈ 1.9780
+ * // Rows 4 and 5 alone in their classes: the authors' mean over all 6 anchors counts them as 0.
+ * supCon(embeddings, [0, 0, 1, 1, 2, 3], { dim: 2, meanOver: 'all' }).loss; // ≈ 2.7193 (4.0790 over the 4 with a positive)
+ * // One loss per anchor, and the gradient of their sum:
+ * supCon(embeddings, labels, { dim: 2, reduction: 'none' }).loss; // Float32Array(6) [≈ 2.913, ≈ 5.245, ...]
  * ```
  */
-export function supCon(embeddings: NumericArray, labels: ClassLabels, options?: SupConOptions): LossResult {
-  return runPairs('supcon', 'supCon', embeddings, labels, options, false) as LossResult;
+export function supCon<O extends SupConOptions = SupConOptions & { reduction?: 'mean' }>(
+  embeddings: NumericArray,
+  labels: ClassLabels,
+  options?: O,
+): PairLossResult<O> {
+  return runPairs('supcon', 'supCon', embeddings, labels, options, false) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link supCon}: the native backend runs off the main thread ('js' computes
  * before resolving).
  */
-export async function supConAsync(
+export async function supConAsync<O extends SupConOptions = SupConOptions & { reduction?: 'mean' }>(
   embeddings: NumericArray,
   labels: ClassLabels,
-  options?: SupConOptions,
-): Promise<LossResult> {
-  return runPairs('supcon', 'supConAsync', embeddings, labels, options, true) as Promise<LossResult>;
+  options?: O,
+): Promise<PairLossResult<O>> {
+  return runPairs('supcon', 'supConAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
 }
 
 /**
@@ -534,20 +597,24 @@ export async function supConAsync(
  * ntXent(embeddings, null, { dim: 2 }).loss; // ≈ 19.76
  * ```
  */
-export function ntXent(embeddings: NumericArray, labels: ClassLabels | null, options?: NtXentOptions): LossResult {
-  return runPairs('nt-xent', 'ntXent', embeddings, labels, options, false) as LossResult;
+export function ntXent<O extends NtXentOptions = NtXentOptions & { reduction?: 'mean' }>(
+  embeddings: NumericArray,
+  labels: ClassLabels | null,
+  options?: O,
+): PairLossResult<O> {
+  return runPairs('nt-xent', 'ntXent', embeddings, labels, options, false) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link ntXent}: the native backend runs off the main thread ('js' computes
  * before resolving).
  */
-export async function ntXentAsync(
+export async function ntXentAsync<O extends NtXentOptions = NtXentOptions & { reduction?: 'mean' }>(
   embeddings: NumericArray,
   labels: ClassLabels | null,
-  options?: NtXentOptions,
-): Promise<LossResult> {
-  return runPairs('nt-xent', 'ntXentAsync', embeddings, labels, options, true) as Promise<LossResult>;
+  options?: O,
+): Promise<PairLossResult<O>> {
+  return runPairs('nt-xent', 'ntXentAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
 }
 
 /**

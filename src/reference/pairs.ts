@@ -26,6 +26,8 @@ export interface PairRefParams {
   base: number;
   epsilon: number;
   semantics: 'paper' | 'pml';
+  /** Multi-Similarity's mining (default true); false keeps every positive and negative pair. */
+  mining?: boolean;
   posMargin: number;
   negMargin: number;
   margin: number;
@@ -34,12 +36,21 @@ export interface PairRefParams {
   gamma: number;
   temperature: number;
   baseTemperature: number;
+  /** SupCon's mean over every anchor, 0 for one without a positive (default false: over those with one). */
+  supConAllAnchors?: boolean;
+  /**
+   * 'none': per-anchor losses (rowLoss), every mean's count taken as 1, the loss and gradient
+   * those of their sum. Default 'mean'.
+   */
+  reduction?: 'mean' | 'none';
 }
 
 export interface PairRefResult {
   loss: number;
   grad: Float64Array;
   refGrad?: Float64Array;
+  /** Each query row's loss, with reduction 'none'. */
+  rowLoss?: Float64Array;
 }
 
 /** F.normalize's floor. */
@@ -94,7 +105,10 @@ export function referencePairs(pb: PairRefProblem, p: PairRefParams): PairRefRes
   const h = S.map((row) => row.map(() => 0));
   const distance = p.loss === 'contrastive' || p.loss === 'triplet-batch-hard';
   const D = distance ? S.map((_, i) => r.fn.map((b) => pairDistance(q.fn[i], b))) : [];
-  const loss = n === 0 || m === 0 ? 0 : LOSSES[p.loss]({ S, D, g, h, role, n, m, p });
+  const perAnchor = p.reduction === 'none';
+  const rowLoss = new Float64Array(n);
+  const count = (k: number) => (perAnchor ? 1 : k);
+  const loss = n === 0 || m === 0 ? 0 : LOSSES[p.loss]({ S, D, g, h, role, n, m, p, rowLoss, count });
   const dq = q.fn.map((a) => a.map(() => 0));
   const dr = r.fn.map((a) => a.map(() => 0));
   for (let i = 0; i < n; i++)
@@ -111,7 +125,10 @@ export function referencePairs(pb: PairRefProblem, p: PairRefParams): PairRefRes
     }
   if (!cross) dq.forEach((row, i) => row.forEach((_, d) => (row[d] += dr[i][d])));
   const grad = normalisationBackward(q, dq, pb.normalize);
-  return cross ? { loss, grad, refGrad: normalisationBackward(r, dr, pb.normalize) } : { loss, grad };
+  const res: PairRefResult = cross
+    ? { loss, grad, refGrad: normalisationBackward(r, dr, pb.normalize) }
+    : { loss, grad };
+  return perAnchor ? { ...res, rowLoss } : res;
 }
 
 /** dL/df_i = (g_i - (g_i . fn_i) fn_i) / ||f_i|| (formulas "Conventions"); x / 1e-12 below the floor. */
@@ -138,6 +155,10 @@ interface LossInput {
   n: number;
   m: number;
   p: PairRefParams;
+  /** Each anchor's loss term, filled by the loss. */
+  rowLoss: Float64Array;
+  /** The count a mean divides by: k, or 1 with per-anchor losses (whose loss is their sum). */
+  count: (k: number) => number;
 }
 
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
@@ -157,7 +178,8 @@ function softmaxOf(v: number[]): number[] {
 
 const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
   /** Formulas E.1. */
-  'multi-similarity': ({ S, g, role, n, m, p }) => {
+  'multi-similarity': ({ S, g, role, n, m, p, rowLoss, count }) => {
+    const b = count(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
       const cols = range(m);
@@ -167,22 +189,24 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
       const N = cols.filter((j) => role(i, j) === 'neg');
       const minP = Math.min(...P.map((j) => S[i][j]));
       const maxN = Math.max(...N.map((j) => S[i][j]));
-      const Pm = P.filter((j) => S[i][j] - p.epsilon < maxN);
-      const Nm = N.filter((j) => S[i][j] + p.epsilon > minP);
+      const mine = p.mining ?? true;
+      const Pm = mine ? P.filter((j) => S[i][j] - p.epsilon < maxN) : P;
+      const Nm = mine ? N.filter((j) => S[i][j] + p.epsilon > minP) : N;
       if (p.semantics === 'paper' && (Pm.length === 0 || Nm.length === 0)) continue;
       const pl = Pm.map((j) => -p.alpha * (S[i][j] - p.base));
       const nl = Nm.map((j) => p.beta * (S[i][j] - p.base));
       const lp = lse([0, ...pl]),
         ln = lse([0, ...nl]);
-      total += lp / p.alpha + ln / p.beta;
-      Pm.forEach((j, k) => (g[i][j] = -weightOf(pl[k], lp) / n));
-      Nm.forEach((j, k) => (g[i][j] = weightOf(nl[k], ln) / n));
+      rowLoss[i] = lp / p.alpha + ln / p.beta;
+      total += rowLoss[i];
+      Pm.forEach((j, k) => (g[i][j] = -weightOf(pl[k], lp) / b));
+      Nm.forEach((j, k) => (g[i][j] = weightOf(nl[k], ln) / b));
     }
-    return total / n;
+    return total / b;
   },
 
   /** Formulas E.2, pytorch-metric-learning's form. */
-  contrastive: ({ D, h, role, n, m, p }) => {
+  contrastive: ({ D, h, role, n, m, p, rowLoss, count }) => {
     const active = (i: number, j: number) =>
       role(i, j) === 'pos' ? D[i][j] > p.posMargin : role(i, j) === 'neg' && D[i][j] < p.negMargin;
     let nPos = 0,
@@ -192,23 +216,22 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
         if (active(i, j) && role(i, j) === 'pos') nPos++;
         if (active(i, j) && role(i, j) === 'neg') nNeg++;
       }
+    nPos = count(nPos);
+    nNeg = count(nNeg);
     let total = 0;
     for (let i = 0; i < n; i++)
       for (let j = 0; j < m; j++) {
         if (!active(i, j)) continue;
-        if (role(i, j) === 'pos') {
-          total += (D[i][j] - p.posMargin) / nPos;
-          h[i][j] = 1 / nPos;
-        } else {
-          total += (p.negMargin - D[i][j]) / nNeg;
-          h[i][j] = -1 / nNeg;
-        }
+        const term = role(i, j) === 'pos' ? (D[i][j] - p.posMargin) / nPos : (p.negMargin - D[i][j]) / nNeg;
+        rowLoss[i] += term;
+        total += term;
+        h[i][j] = role(i, j) === 'pos' ? 1 / nPos : -1 / nNeg;
       }
     return total;
   },
 
   /** Formulas E.3: hardest positive (largest d, first on ties) and hardest negative per anchor. */
-  'triplet-batch-hard': ({ D, h, role, n, m, p }) => {
+  'triplet-batch-hard': ({ D, h, role, n, m, p, rowLoss, count }) => {
     const terms: { i: number; jp: number; jn: number; loss: number; slope: number }[] = [];
     for (let i = 0; i < n; i++) {
       let jp = -1,
@@ -222,15 +245,17 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
       if (p.softMargin) terms.push({ i, jp, jn, loss: softplus(gap), slope: sigmoid(gap) });
       else if (gap + p.margin > 0) terms.push({ i, jp, jn, loss: gap + p.margin, slope: 1 });
     }
+    const b = count(terms.length);
     for (const t of terms) {
-      h[t.i][t.jp] += t.slope / terms.length;
-      h[t.i][t.jn] -= t.slope / terms.length;
+      rowLoss[t.i] = t.loss;
+      h[t.i][t.jp] += t.slope / b;
+      h[t.i][t.jn] -= t.slope / b;
     }
-    return terms.length ? terms.reduce((a, t) => a + t.loss, 0) / terms.length : 0;
+    return terms.length ? terms.reduce((a, t) => a + t.loss, 0) / b : 0;
   },
 
   /** Formulas E.4: a_p, a_n held constant in the gradient. */
-  circle: ({ S, g, role, n, m, p }) => {
+  circle: ({ S, g, role, n, m, p, rowLoss, count }) => {
     const rowsUsed: { i: number; P: number[]; N: number[]; lp: number[]; ln: number[] }[] = [];
     for (let i = 0; i < n; i++) {
       const P = range(m).filter((j) => role(i, j) === 'pos');
@@ -240,44 +265,49 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
       const ln = N.map((j) => p.gamma * Math.max(S[i][j] + p.m, 0) * (S[i][j] - p.m));
       rowsUsed.push({ i, P, N, lp, ln });
     }
+    const b = count(rowsUsed.length);
     let total = 0;
     for (const { i, P, N, lp, ln } of rowsUsed) {
       const Lp = lse(lp),
         Ln = lse(ln),
         z = Lp + Ln;
-      total += softplus(z);
-      const c = sigmoid(z) / rowsUsed.length;
+      rowLoss[i] = softplus(z);
+      total += rowLoss[i];
+      const c = sigmoid(z) / b;
       const wp = softmaxOf(lp),
         wn = softmaxOf(ln);
       P.forEach((j, k) => (g[i][j] = -c * p.gamma * Math.max(1 + p.m - S[i][j], 0) * wp[k]));
       N.forEach((j, k) => (g[i][j] = c * p.gamma * Math.max(S[i][j] + p.m, 0) * wn[k]));
     }
-    return rowsUsed.length ? total / rowsUsed.length : 0;
+    return rowsUsed.length ? total / b : 0;
   },
 
   /** Formulas E.5 (Khosla et al.): mean over anchors that have a positive. */
-  supcon: ({ S, g, role, n, m, p }) => {
+  supcon: ({ S, g, role, n, m, p, rowLoss, count }) => {
     const t = p.temperature;
     const anchors = range(n).filter((i) => range(m).some((j) => role(i, j) === 'pos'));
+    const b = count(p.supConAllAnchors ? n : anchors.length);
     let total = 0;
     for (const i of anchors) {
       const others = range(m).filter((j) => role(i, j) !== null);
       const P = others.filter((j) => role(i, j) === 'pos');
       const l = lse(others.map((j) => S[i][j] / t));
-      total += -(t / p.baseTemperature) * (P.reduce((a, j) => a + S[i][j] / t - l, 0) / P.length);
+      rowLoss[i] = -(t / p.baseTemperature) * (P.reduce((a, j) => a + S[i][j] / t - l, 0) / P.length);
+      total += rowLoss[i];
       for (const j of others) {
         const target = role(i, j) === 'pos' ? 1 / P.length : 0;
-        g[i][j] = (Math.exp(S[i][j] / t - l) - target) / (p.baseTemperature * anchors.length);
+        g[i][j] = (Math.exp(S[i][j] / t - l) - target) / (p.baseTemperature * b);
       }
     }
-    return anchors.length ? total / anchors.length : 0;
+    return anchors.length ? total / b : 0;
   },
 
   /** Formulas E.5, pytorch-metric-learning: one term per positive pair, its denominator that positive and the anchor's negatives. */
-  'nt-xent': ({ S, g, role, n, m, p }) => {
+  'nt-xent': ({ S, g, role, n, m, p, rowLoss, count }) => {
     const t = p.temperature;
     let pairs = 0;
     for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) if (role(i, j) === 'pos') pairs++;
+    pairs = pairs && count(pairs);
     let total = 0;
     for (let i = 0; i < n; i++) {
       const N = range(m).filter((k) => role(i, k) === 'neg');
@@ -289,6 +319,7 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
       for (let j = 0; j < m; j++) {
         if (role(i, j) !== 'pos') continue;
         const l = lse([S[i][j] / t, lN]);
+        rowLoss[i] += l - S[i][j] / t;
         total += l - S[i][j] / t;
         g[i][j] += (Math.exp(S[i][j] / t - l) - 1) / (t * pairs);
         inverse += Math.exp(lN - l);

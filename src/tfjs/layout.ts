@@ -53,6 +53,7 @@ export function callLayout(
       break;
     case 'embeddings':
       if (predShape.length >= 2) fill('dim', last(predShape));
+      rows = predShape.length >= 2 ? size(predShape) / last(predShape) : 1; // one loss per anchor
       classIds = true;
       break;
   }

@@ -25,6 +25,9 @@ struct PairProblem {
   const int32_t* ref_labels = nullptr;
   int64_t m = 0;
   bool normalize = true;  // rows divided by max(||f||, 1e-12), gradient through it (formulas E.0)
+  // Output, per-anchor losses (reduction 'none'): when set, n floats receive each query row's
+  // loss, every mean's count is taken as 1, and the loss and gradient are those of their sum.
+  float* row_loss = nullptr;
 };
 
 enum class PairLoss : int32_t {
@@ -46,11 +49,14 @@ struct PairParams {
   PairLoss loss = PairLoss::MultiSimilarity;
   double alpha = 2, beta = 50, base = 0.5, epsilon = 0.1;  // Multi-Similarity
   MsSemantics semantics = MsSemantics::Pml;
+  bool ms_mining = true;  // false: every positive and negative pair counts, unmined (formulas E.1)
   double pos_margin = 0, neg_margin = 1;  // contrastive
   double margin = 0.05;                   // triplet (hinge)
   bool soft_margin = false;               // triplet: softplus(d+ - d-) instead of the hinge
   double m = 0.4, gamma = 80;             // circle; OPL uses gamma as its negative weight
   double temperature = 0.07, base_temperature = 0.07;  // SupCon, NT-Xent
+  bool supcon_all_anchors = false;  // SupCon's mean over every anchor (the authors' code), not
+                                    // over those with a positive (formulas E.5)
 };
 
 // The classes of a batch, for the class-sum form of OPL (formulas E.6): the rows ordered by label

@@ -146,13 +146,18 @@ template <class T>
 struct MsConstantsOf {
   T alpha, beta, base, epsilon;
   MsSemantics semantics;
+  bool mining;
 };
 using MsConstants = MsConstantsOf<float>;
 
 template <class T = float>
 FL_HD MsConstantsOf<T> ms_constants(const PairParams& p) {
-  return MsConstantsOf<T>{static_cast<T>(p.alpha), static_cast<T>(p.beta), static_cast<T>(p.base),
-                          static_cast<T>(p.epsilon), p.semantics};
+  return MsConstantsOf<T>{static_cast<T>(p.alpha),
+                          static_cast<T>(p.beta),
+                          static_cast<T>(p.base),
+                          static_cast<T>(p.epsilon),
+                          p.semantics,
+                          p.ms_mining};
 }
 
 // The unmined positive set P_i: 'paper' keeps same-label pairs with S < 1 - 1e-5 (which drops
@@ -163,14 +168,26 @@ FL_HD bool ms_positive(T s, PairKind k, const MsConstantsOf<T>& c) {
   return (paper & k.same & (s < T(1) - T(1e-5))) | (!paper & is_positive(k));
 }
 
-// Mining against the unmined sets' extremes: min over P_i, max over N_i.
+// Mining against the unmined sets' extremes: min over P_i, max over N_i. Without mining every
+// pair of the sets is kept.
 template <class T>
 FL_HD bool ms_positive_mined(T s, T max_negative, const MsConstantsOf<T>& c) {
-  return s - c.epsilon < max_negative;
+  return !c.mining | (s - c.epsilon < max_negative);
 }
 template <class T>
 FL_HD bool ms_negative_mined(T s, T min_positive, const MsConstantsOf<T>& c) {
-  return s + c.epsilon > min_positive;
+  return !c.mining | (s + c.epsilon > min_positive);
+}
+
+// Whether a half keeps any pair: its set is not empty (the extreme is finite) and, mined, the
+// extreme itself is kept (it is whenever any pair is: the logits are monotone in S).
+template <class T>
+FL_HD bool ms_positive_any(T min_positive, T max_negative, const MsConstantsOf<T>& c) {
+  return (min_positive < T(INFINITY)) & ms_positive_mined(min_positive, max_negative, c);
+}
+template <class T>
+FL_HD bool ms_negative_any(T max_negative, T min_positive, const MsConstantsOf<T>& c) {
+  return (max_negative > -T(INFINITY)) & ms_negative_mined(max_negative, min_positive, c);
 }
 
 template <class T>
@@ -331,6 +348,17 @@ inline double ms_row(const Lse& pos, const Lse& neg, const PairParams& p, float 
   return r.scale_positive > 0 ? lp / p.alpha + ln / p.beta : 0.0;
 }
 
+// The count a loss's mean divides by: 1 with per-anchor losses (row_loss, PairProblem), whose
+// loss is their sum.
+inline int64_t mean_count(const float* row_loss, int64_t count) {
+  return row_loss ? 1 : count;
+}
+
+// Stores row i's loss term when per-anchor losses are asked for.
+inline void store_row_loss(float* row_loss, int64_t i, double term) {
+  if (row_loss) row_loss[i] = static_cast<float>(term);
+}
+
 // 1 / count, 0 for none (contrastive halves).
 inline double inverse_count(int64_t count) {
   return count ? 1.0 / static_cast<double>(count) : 0.0;
@@ -348,6 +376,11 @@ inline double circle_row(const Lse& pos, const Lse& neg, int64_t active, CircleR
   const double z = pos.value() + neg.value();
   r = CircleRowOf<T>{row_lse<T>(pos), row_lse<T>(neg), static_cast<float>(sigmoid64(z) / active)};
   return softplus64(z);
+}
+
+// The count SupCon's mean divides by: the anchors with a positive, or every anchor.
+inline int64_t supcon_count(const PairParams& p, int64_t with_positive, int64_t n) {
+  return p.supcon_all_anchors ? n : with_positive;
 }
 
 // SupCon: the row's weights from the LSE over a != i and its positives' similarity sum (zero
