@@ -21,8 +21,9 @@ namespace {
 // Runs row(i, s_row, j0, cols) over every valid row of every tile of S (queries by reference).
 template <class Row>
 void reduce_sweep(const PairSets& ps, Row row) {
-  sweep_tiles(ps.q, ps.ref(),
-              [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, row); });
+  sweep_tiles(ps.q, ps.ref(), [&](int64_t i0, int64_t j0, const float* s) {
+    FL_ISA_CALL(for_tile_rows(ps, i0, j0, s, row));
+  });
 }
 
 // Two reduce sweeps whose second reads only the first's statistics of its own row: S computed
@@ -31,8 +32,12 @@ template <class First, class Second>
 void reduce_sweeps(const PairSets& ps, First first, Second second) {
   sweep_tiles_twice(
       ps.q, ps.ref(),
-      [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, first); },
-      [&](int64_t i0, int64_t j0, const float* s) { for_tile_rows(ps, i0, j0, s, second); });
+      [&](int64_t i0, int64_t j0, const float* s) {
+        FL_ISA_CALL(for_tile_rows(ps, i0, j0, s, first));
+      },
+      [&](int64_t i0, int64_t j0, const float* s) {
+        FL_ISA_CALL(for_tile_rows(ps, i0, j0, s, second));
+      });
 }
 
 struct Gradients {
@@ -111,8 +116,9 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   for (int64_t i = 0; i < n; ++i) loss += ms_row(pos[i], neg[i], p, inv_n, rows[i]);
   MsSymmetric sym;
   if (!ps.cross && ms_symmetric(rows, c, ps.q.labels, sym)) {
-    gradient_sweep(ps.q, ps.q, out.q,
-                   [&](int64_t i0, int64_t j0, float* s) { ms_weigh_symmetric(sym, i0, j0, s); });
+    gradient_sweep(ps.q, ps.q, out.q, [&](int64_t i0, int64_t j0, float* s) {
+      FL_ISA_CALL(ms_weigh_symmetric(sym, i0, j0, s));
+    });
   } else {
     weight_pass(
         ps,

@@ -7,6 +7,7 @@
 #include "fusedloss/gpu.h"
 #include "fusedloss/probe.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace fl::napi {
 namespace {
@@ -64,6 +65,15 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), threads());
 }
 
+// cpuIsa() -> { isa, envInvalid }: the level the CPU kernels run at (simd.h), and FUSEDLOSS_ISA
+// when it named no level ('' otherwise).
+Napi::Value CpuIsa(const Napi::CallbackInfo& info) {
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("isa", isa_name(isa()));
+  r.Set("envInvalid", isa_env_invalid() ? isa_env_invalid() : "");
+  return r;
+}
+
 // triadBandwidth(n, reps) -> GB/s
 Napi::Value TriadBandwidth(const Napi::CallbackInfo& info) {
   const double n = info[0].As<Napi::Number>().DoubleValue();
@@ -88,12 +98,28 @@ Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// expRate(iters, reps) -> { gexps, isa }
+Napi::Value ExpRateFn(const Napi::CallbackInfo& info) {
+  const double iters = info[0].As<Napi::Number>().DoubleValue();
+  const int reps = info[1].As<Napi::Number>().Int32Value();
+  if (!(iters >= 1 && iters <= 1e12) || reps < 1)
+    throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "expRate(iters >= 1, reps >= 1)");
+  const ExpRate e = exp_rate_cpu(static_cast<int64_t>(iters), reps);
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("gexps", e.gexps);
+  r.Set("isa", e.isa);
+  return r;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_fn<Backends>(env, exports, "backends");
   export_fn<SetThreads>(env, exports, "setThreads");
   export_fn<GetThreads>(env, exports, "getThreads");
+  export_fn<CpuIsa>(env, exports, "cpuIsa");
   export_fn<TriadBandwidth>(env, exports, "triadBandwidth");
   export_fn<FmaPeakFn>(env, exports, "fmaPeak");
+  export_fn<ExpRateFn>(env, exports, "expRate");
   init_confusion(env, exports);
   init_spherical(env, exports);
   init_ranking(env, exports);
