@@ -1,6 +1,6 @@
 // `npm run bench`: one representative case per family (a couple of minutes) on every backend, next
 // to the tfjs composition a user would otherwise write, plus the machine's limits measured in the
-// same run (memory bandwidth, FMA peak). `npm run bench -- --full`: every case at every size (20
+// same run (memory bandwidth, FMA peak and the kernels' exp rate, at the level they run at). `npm run bench -- --full`: every case at every size (20
 // minutes or more, several GB). `npm run bench -- softmax z-loss` runs every case whose loss name
 // or family contains one of the words (case-insensitive); the probes always run. Prints a table
 // that fits 120 columns and writes bench/results/latest.json (every figure) and latest.svg (the
@@ -87,6 +87,11 @@ interface Case {
   bytes?: Bytes;
   /** Floating-point work of one call, for compute-bound losses (reported against the FMA probe). */
   flops?: number;
+  /**
+   * Exponentials and logarithms one native call evaluates (each costs about one exp_nonpos): a
+   * streaming loss's limit is the larger of its compulsory memory time and these at the exp probe's rate.
+   */
+  exps?: number;
   backends: Record<string, BackendEntry>;
 }
 
@@ -214,6 +219,7 @@ function classCases(): Case[] {
         quick: rows === 4096,
         size,
         bytes: c.bytes,
+        exps: n, // e^{x - max} once per logit (the row's log is negligible)
         backends: {
           ...fused((backend, out) => softmaxCrossEntropy(c.x, c.t, { backend, out }).loss, n, { cpu: 30, js: 2 }),
           ...tfjs(() => softmaxCrossEntropyTfjs(c.x, c.t, classes), { cpu: 3, wasm: 5 }),
@@ -272,12 +278,14 @@ function listCase(
   reps: ListReps,
   call: ListLoss,
   composition: typeof listMLETfjs,
+  expsPerItem: number,
 ): Case {
   const items = d.lists * d.n;
   return {
     loss,
     family: 'ranking',
     size,
+    exps: expsPerItem * items,
     bytes: {
       actual: 12 * items,
       actualNote: '12 B/item: read scores and relevance, write grad (the sort and scans stay in cache)',
@@ -296,8 +304,10 @@ function rankingCases(lists: number, n: number, reps: ListReps, quick = false): 
   const d = rankingInput(lists, n);
   const size = `${lists} lists x ${n}`;
   return [
-    { ...listCase('ListMLE', size, d, reps, listMLE, listMLETfjs), quick },
-    listCase('RankList lse', size, d, reps, rankList, rankListTfjs),
+    // Narrow lists (scores within 40 of each other): ListMLE takes an exp and a log a term,
+    // RankList an exp (binding/cpu/ranking_sweeps.cc).
+    { ...listCase('ListMLE', size, d, reps, listMLE, listMLETfjs, 2), quick },
+    listCase('RankList lse', size, d, reps, rankList, rankListTfjs, 1),
   ];
 }
 
@@ -307,7 +317,7 @@ function rankingCases(lists: number, n: number, reps: ListReps, quick = false): 
  */
 function gradedListMLECase(lists: number, n: number, reps: ListReps): Case {
   const d = rankingInput(lists, n, 5);
-  return listCase('ListMLE', `${lists} lists x ${n}, graded 0-4`, d, reps, listMLE, listMLETfjs);
+  return listCase('ListMLE', `${lists} lists x ${n}, graded 0-4`, d, reps, listMLE, listMLETfjs, 2);
 }
 
 /** N rows of `dim` normals and labels of 64 classes. */
@@ -397,6 +407,7 @@ const ALL_CASES: Case[] = [
       minimum: 12 * N,
       minimumNote: '12 B/el: read scores and labels once, write grad once',
     },
+    exps: 2 * N, // sigmoid(score), then sigmoid of the amplified score
     backends: {
       ...fused((backend, out) => anyLoss(binX, binY, { backend, out }).loss, N, { cpu: 60, js: 5 }),
       [`${BASELINE}, u8 labels`]: fusedEntry(
@@ -425,6 +436,7 @@ const ALL_CASES: Case[] = [
       minimum: ROWS * (8 * C + 4),
       minimumNote: `${(8 * C + 4) / C} B/el: read scores and labels once, write grad once`,
     },
+    exps: 2 * ROWS * C, // the softmax, then the amplified sigmoid
     backends: {
       ...fused((backend, out) => anyLoss(mcX, mcY, { classes: C, backend, out }).loss, ROWS * C, { cpu: 60, js: 5 }),
       ...tfjs(() => anyLossF1Macro(mcX, mcY, C), { cpu: 5, wasm: 10 }),
@@ -460,6 +472,12 @@ interface Row extends Timing {
   gbpsMinimum?: number;
   /** GFLOP/s of a compute-bound loss (native rows). */
   gflops?: number;
+  /**
+   * Native rows: the case's limit (the larger of compulsory bytes at the triad and exps at the exp
+   * probe's rate for a streaming loss; flops at the FMA probe for a pair loss), what sets it, and
+   * the limit as a fraction of the median and of the fastest call.
+   */
+  limit?: { ms: number; by: 'memory' | 'exp' | 'FMA'; ofMedian: number; ofMin: number };
   check?: { lossRelDiff: number; gradMaxDiffRel: number; ok: boolean };
 }
 
@@ -488,7 +506,27 @@ function expectedMs(last: Row[], c: Case, backend: string, e: BackendEntry): num
   return r.medianMs * (r.reps + (e.warmup ?? 1) + 1) + (e.warmupMs ?? 0) + 1000;
 }
 
-async function runCase(c: Case, progress: Progress): Promise<Row[]> {
+/** The machine's limits, measured once per run. */
+interface Limits {
+  triadGBs: number;
+  fmaGflops: number;
+  gexps: number;
+}
+
+/** The time a native call of `c` cannot beat on this machine, and what sets it. */
+function caseLimit(
+  c: Case,
+  bytes: Bytes | undefined,
+  lim: Limits,
+): { ms: number; by: 'memory' | 'exp' | 'FMA' } | undefined {
+  if (c.flops) return { ms: c.flops / (lim.fmaGflops * 1e6), by: 'FMA' };
+  if (!bytes) return undefined;
+  const memory = bytes.minimum / (lim.triadGBs * 1e6);
+  const exp = (c.exps ?? 0) / (lim.gexps * 1e6);
+  return exp > memory ? { ms: exp, by: 'exp' } : { ms: memory, by: 'memory' };
+}
+
+async function runCase(c: Case, progress: Progress, lim: Limits): Promise<Row[]> {
   const rows: Row[] = [];
   const results = new Map<string, { loss: number; grad: Float32Array }>();
   for (const [backend, entry] of Object.entries(c.backends)) {
@@ -508,6 +546,8 @@ async function runCase(c: Case, progress: Progress): Promise<Row[]> {
       row.gbpsMinimum = bytes.minimum / (t.medianMs * 1e6);
     }
     if (entry.native && c.flops) row.gflops = c.flops / (t.medianMs * 1e6);
+    const limit = entry.native ? caseLimit(c, bytes, lim) : undefined;
+    if (limit) row.limit = { ...limit, ofMedian: limit.ms / t.medianMs, ofMin: limit.ms / t.minMs };
     rows.push(row);
   }
   setThreads(THREADS);
@@ -541,14 +581,15 @@ function table(header: string[], body: string[][], left: number, max: number[]):
 }
 
 /** The console table: one line per case and backend, at most 120 columns; the rest is in the JSON. */
-function consoleTable(rows: Row[], triadGBs: number, fmaGflops: number): string {
+function consoleTable(rows: Row[]): string {
   const wasm = (r: Row) => rows.find((x) => x.loss === r.loss && x.size === r.size && x.backend === TFJS_WASM);
   const times = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)}x`;
+  const pct = (r: Row) => (r.limit ? ` ${(100 * r.limit.ofMedian).toFixed(0)}% ${r.limit.by.toLowerCase()}` : '');
   const rate = (r: Row) =>
     r.gbps !== undefined
-      ? `${r.gbps.toFixed(1)} GB/s ${((100 * r.gbps) / triadGBs).toFixed(0)}%`
+      ? `${r.gbps.toFixed(1)} GB/s${pct(r)}`
       : r.gflops !== undefined
-        ? `${r.gflops.toFixed(0)} GFLOP/s ${((100 * r.gflops) / fmaGflops).toFixed(0)}%`
+        ? `${r.gflops.toFixed(0)} GFLOP/s${pct(r)}`
         : '';
   let last = '';
   const body = rows.map((r) => {
@@ -567,7 +608,7 @@ function consoleTable(rows: Row[], triadGBs: number, fmaGflops: number): string 
     return cells;
   });
   const header = ['case', 'backend', 'median ms', `/ cpu ${THREADS}T`, 'wasm/this', 'rate, % of limit', 'check'];
-  return table(header, body, 2, [38, 22, 9, 10, 9, 20, 5]);
+  return table(header, body, 2, [38, 22, 9, 10, 9, 24, 5]);
 }
 
 /** Share of CPU time spent busy across all CPUs over `ms` milliseconds (while this process sleeps). */
@@ -597,12 +638,15 @@ async function main(): Promise<void> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    /** The level the CPU kernels run at (FUSEDLOSS_ISA caps it). */
+    isa: backends().cpu.isa,
     date: new Date().toISOString(),
     /** Share of the CPUs busy with other work just before measuring: it skews every row. */
     busyBefore: await cpuBusy(500),
   };
   console.log(
-    `fusedloss bench: ${machine.cpu}, ${machine.cores} threads, ${machine.memoryGiB} GiB, Node ${machine.node}\n`,
+    `fusedloss bench: ${machine.cpu}, ${machine.cores} threads, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
+      `CPU kernels at ${machine.isa}\n`,
   );
   if (machine.busyBefore > 0.1) {
     console.warn(
@@ -619,9 +663,16 @@ async function main(): Promise<void> {
     `  memory bandwidth (STREAM triad, 3 x 2^${Math.log2(triadN)} doubles, ${THREADS} threads): ${triadGBs.toFixed(1)} GB/s`,
   );
 
-  // FMA peak: register-only multiply-adds on every thread at the widest vector width, best of 5.
-  const fma = addon.fmaPeak(2e7, 5);
+  // FMA peak: register-only multiply-adds on every thread at the kernels' level. Best of 100 runs of
+  // about 2 ms: on a shared machine a long run is always preempted somewhere (best of 5 runs of 40
+  // ms read half the peak with seven other jobs running).
+  const fma = addon.fmaPeak(5e5, 100);
   console.log(`  compute peak (register-only FMA, ${fma.isa}, ${THREADS} threads): ${fma.gflops.toFixed(1)} GFLOP/s`);
+  // The kernels' own float exp over an L1-resident block on every thread, at their level, best of
+  // 100 runs of about 2 ms, as the FMA peak.
+  const exp = addon.expRate(2000, 100);
+  console.log(`  exp rate (exp_nonpos, ${exp.isa}, ${THREADS} threads): ${exp.gexps.toFixed(2)} G/s`);
+  const limits: Limits = { triadGBs, fmaGflops: fma.gflops, gexps: exp.gexps };
 
   const dir = path.join(__dirname, 'results');
   const file = path.join(dir, 'latest.json');
@@ -647,14 +698,16 @@ async function main(): Promise<void> {
   );
   progress.bar.start(total, 0, { step: '' });
   const rows: Row[] = [];
-  for (const c of CASES) rows.push(...(await runCase(c, progress)));
+  for (const c of CASES) rows.push(...(await runCase(c, progress, limits)));
   progress.bar.update(total, { step: 'done' });
   progress.bar.stop();
 
-  console.log('\n' + consoleTable(rows, triadGBs, fma.gflops));
+  console.log('\n' + consoleTable(rows));
   console.log(
     `"/ cpu ${THREADS}T": time over ${BASELINE}'s; "wasm/this": how many times faster than tfjs wasm; rate: GB/s of` +
-      " the\nkernel's traffic against the triad, or GFLOP/s against the FMA peak. Min times, bytes, reps: latest.json.",
+      " the\nkernel's traffic or GFLOP/s, then the case's limit as a share of the median: compulsory bytes at the triad\n" +
+      '(memory) or exps at the exp rate (exp), whichever is longer, for a streaming loss; flops at the FMA peak for a\n' +
+      'pair loss. Min times, the limit against them, bytes, reps: latest.json.',
   );
 
   const mismatches = rows.filter((r) => r.check && !r.check.ok).length;
@@ -665,7 +718,7 @@ async function main(): Promise<void> {
 
   console.log(
     `Limits in this run: memory bandwidth ${triadGBs.toFixed(1)} GB/s (STREAM triad), FMA peak ${fma.gflops.toFixed(1)} GFLOP/s` +
-      ` (${fma.isa}).\nWhat each case's bytes and flops count: latest.json, "cases".`,
+      ` (${fma.isa}), exp ${exp.gexps.toFixed(2)} G/s (${exp.isa}).\nWhat each case's bytes, exps and flops count: latest.json, "cases".`,
   );
 
   fs.mkdirSync(dir, { recursive: true });
@@ -673,8 +726,10 @@ async function main(): Promise<void> {
     machine,
     triad: { GBps: triadGBs, doubles: triadN, threads: THREADS },
     fma: { GFLOPs: fma.gflops, isa: fma.isa, threads: THREADS },
-    limit: 'memory bandwidth (the roofline ceiling of a streaming loss; see the printed note on compute)',
-    cases: CASES.map((c) => ({ loss: c.loss, size: c.size, bytes: c.bytes, flops: c.flops })),
+    exp: { Gexps: exp.gexps, isa: exp.isa, threads: THREADS },
+    limit:
+      'streaming losses: the larger of the compulsory bytes at the triad and the exps at the exp rate; pair losses: flops at the FMA peak',
+    cases: CASES.map((c) => ({ loss: c.loss, size: c.size, bytes: c.bytes, exps: c.exps, flops: c.flops })),
     tolerance: { loss: LOSS_TOL, grad: GRAD_TOL },
     rows,
   };

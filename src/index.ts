@@ -1,7 +1,7 @@
 // fusedloss: fused forward+backward loss functions for Node.js, native (C++ threads, CUDA) with a
 // float64 TypeScript reference behind every one.
 export { backends, setThreads, getThreads, CUDA_AUTO_MIN_WORK } from './native';
-export type { Backend, BackendReport, CudaDevice } from './native';
+export type { Backend, BackendReport, CpuIsa, CudaDevice } from './native';
 export type { FusedLossError, FusedLossErrorCode } from './errors';
 export type { NumericArray, BinaryLabels, ClassLabels, Targets } from './arrays';
 export {

@@ -50,9 +50,13 @@ export interface NativeAddon {
   };
   setThreads(n: number): void;
   getThreads(): number;
+  /** The instruction-set level of the CPU kernels; envInvalid: FUSEDLOSS_ISA when it named no level, else ''. */
+  cpuIsa(): { isa: CpuIsa; envInvalid: string };
   triadBandwidth(n: number, reps: number): number;
   /** Register-only FMA throughput on every pool thread, at the widest vector width (wide.h). */
   fmaPeak(iters: number, reps: number): { gflops: number; isa: string };
+  /** The kernels' float exp over an L1-resident block on every pool thread: billions a second (exp_probe.cc). */
+  expRate(iters: number, reps: number): { gexps: number; isa: string };
   confusionCounts(
     scores: Float32Array,
     labels: Labels,
@@ -135,7 +139,7 @@ export interface BackendReport {
   /** The float64 TypeScript reference: always there, single-threaded. */
   js: { available: true };
   /** The native multithreaded CPU kernels. */
-  cpu: { available: boolean; threads?: number; reason?: string };
+  cpu: { available: boolean; threads?: number; isa?: CpuIsa; reason?: string };
   /**
    * The CUDA kernels run on the CPU by the execution-model simulator (cuda/sim): slow, for
    * testing the CUDA code without a GPU. Builds from a clone include it; release prebuilds do not.
@@ -157,6 +161,15 @@ export interface BackendReport {
   };
 }
 
+/**
+ * The instruction-set level the native CPU kernels run at: the widest the CPU has on x86-64
+ * (`baseline` SSE2, `avx2` x86-64-v3 with FMA, `avx512` x86-64-v4), capped by the environment
+ * variable `FUSEDLOSS_ISA=baseline|avx2|avx512` (read once, when the addon loads; a level above
+ * the CPU's runs at the CPU's; any other value warns and is ignored). `neon` on arm64, where there
+ * is one level.
+ */
+export type CpuIsa = 'baseline' | 'avx2' | 'avx512' | 'neon' | 'simd128';
+
 /** What to do when no binary fits; node-gyp-build's message already names the platform tuple. */
 const BUILD_ADVICE =
   'prebuilt binaries ship for linux-x64 and linux-arm64 (glibc 2.28+); elsewhere, build from a clone of the fusedloss ' +
@@ -175,6 +188,14 @@ try {
     'FUSEDLOSS_NO_NATIVE',
   );
 }
+// FUSEDLOSS_ISA was read as the addon loaded (binding/cpu/isa.cc); a value naming no level is ignored.
+const isaEnvInvalid = addon?.cpuIsa().envInvalid;
+if (isaEnvInvalid)
+  warn(
+    `fusedloss: FUSEDLOSS_ISA=${JSON.stringify(isaEnvInvalid)} is not one of baseline, avx2, avx512; the CPU ` +
+      `kernels run at ${addon!.cpuIsa().isa}, the widest level this CPU has`,
+    'FUSEDLOSS_BAD_ENV',
+  );
 
 export function nativeAddon(): NativeAddon | null {
   return addon;
@@ -279,7 +300,7 @@ export function backends(): BackendReport {
   };
   return {
     js: { available: true },
-    cpu: { available: true, threads: b.threads },
+    cpu: { available: true, threads: b.threads, isa: addon.cpuIsa().isa },
     'cuda-sim': b.sim
       ? { available: true }
       : { available: false, reason: 'this build of the addon has no simulator (release builds leave it out)' },

@@ -28,9 +28,8 @@ FL_INLINE float label_value(const L* labels, int64_t i) {
 // Scores [b, e) finite (logits) or in [0, 1] (probabilities); labels [rb, re) in [0, 1] (binary)
 // or [0, classes); weights [rb, re) finite and >= 0.
 template <bool Logits, class L>
-FL_SIMD_CLONES bool chunk_valid(const float* __restrict x, int64_t b, int64_t e,
-                                const L* __restrict y, const float* __restrict w, int64_t rb,
-                                int64_t re, int32_t classes) {
+FL_ISA_BODY bool chunk_valid(const float* __restrict x, int64_t b, int64_t e, const L* __restrict y,
+                             const float* __restrict w, int64_t rb, int64_t re, int32_t classes) {
   int bad = 0;
   for (int64_t i = b; i < e; ++i)
     bad |= Logits ? !(std::fabs(x[i]) <= FLT_MAX) : !(x[i] >= 0.0f && x[i] <= 1.0f);
@@ -59,8 +58,8 @@ template <class L>
 bool rows_valid(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e) {
   const int64_t c = pb.classes;
   return pb.input == Input::Logits
-             ? chunk_valid<true>(pb.scores, b * c, e * c, y, pb.weights, b, e, pb.classes)
-             : chunk_valid<false>(pb.scores, b * c, e * c, y, pb.weights, b, e, pb.classes);
+             ? FL_ISA_CALL(chunk_valid<true>(pb.scores, b * c, e * c, y, pb.weights, b, e, c))
+             : FL_ISA_CALL(chunk_valid<false>(pb.scores, b * c, e * c, y, pb.weights, b, e, c));
 }
 
 // Per-chunk partial sums: [n, then per class tp, s (sum yhat), n1]; the first fault seen.
@@ -82,8 +81,8 @@ Status first_fault(const std::vector<Partial>& parts) {
 // Labels [b, e) as floats: the array itself when it holds floats, else converted into buf (at
 // most kBlockSteps * kLanes entries) so the math loops that follow see one type and vectorise.
 template <class L>
-FL_SIMD_CLONES const float* float_labels(const L* __restrict y, int64_t b, int64_t e,
-                                         float* __restrict buf) {
+FL_ISA_BODY const float* float_labels(const L* __restrict y, int64_t b, int64_t e,
+                                      float* __restrict buf) {
   if constexpr (std::is_same_v<L, float>) {
     return y + b;
   } else {
@@ -95,9 +94,9 @@ FL_SIMD_CLONES const float* float_labels(const L* __restrict y, int64_t b, int64
 // Returns false when an input of [b, e) is invalid (the sums are then meaningless): the value
 // checks ride along the first stage, which reads the same data (12% faster than a separate scan).
 template <bool Logits, bool Weighted, bool Stash, class L>
-FL_SIMD_CLONES bool binary_sums(const float* __restrict x, const L* __restrict y,
-                                const float* __restrict w, int64_t b, int64_t e, float amp,
-                                double* out /* n, tp, s, n1 */, float* __restrict stash) {
+FL_ISA_BODY bool binary_sums(const float* __restrict x, const L* __restrict y,
+                             const float* __restrict w, int64_t b, int64_t e, float amp,
+                             double* out /* n, tp, s, n1 */, float* __restrict stash) {
   double dn[kLanes] = {}, dtp[kLanes] = {}, ds[kLanes] = {}, dn1[kLanes] = {};
   int bad = 0;
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
@@ -177,8 +176,8 @@ FL_INLINE const float* block_probabilities(const ConfusionProblem& pb, int64_t b
 // binary_sums, the per-row terms go to double directly. `stash` (or, without one, `probs`)
 // receives the block's probabilities; `yhat` and `fs` are scratch (block and classes long).
 template <class L>
-FL_SIMD_CLONES void multiclass_sums(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e,
-                                    float amp, double* out, float* probs, float* yhat, float* fs) {
+FL_ISA_BODY void multiclass_sums(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e,
+                                 float amp, double* out, float* probs, float* yhat, float* fs) {
   const int32_t c = pb.classes;
   double* tp = out + 1;
   double* s = tp + c;
@@ -214,8 +213,8 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
       bool valid = true;
       with_flags(
           [&](auto lg, auto wt, auto st) {
-            valid = binary_sums<lg.value, wt.value, st.value>(pb.scores, y, pb.weights, b, e, amp,
-                                                              part.sums.data(), stash);
+            valid = FL_ISA_CALL(binary_sums<lg.value, wt.value, st.value>(
+                pb.scores, y, pb.weights, b, e, amp, part.sums.data(), stash));
           },
           pb.input == Input::Logits, pb.weights != nullptr, stash != nullptr);
       if (!valid) part.status = find_fault(pb, y, b, e);
@@ -225,8 +224,8 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
       const size_t block = static_cast<size_t>(e - b) * c;
       std::vector<float> scratch((stash ? 1 : 2) * block + c);
       float* probs = stash ? stash + b * c : scratch.data() + block + c;
-      multiclass_sums(pb, y, b, e, amp, part.sums.data(), probs, scratch.data(),
-                      scratch.data() + block);
+      FL_ISA_CALL(multiclass_sums(pb, y, b, e, amp, part.sums.data(), probs, scratch.data(),
+                                  scratch.data() + block));
     }
   });
   const Status st = first_fault(parts);
@@ -246,8 +245,8 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
 
 // Binary rows [b, e): g holds pass 1's stash, d yhat / d score, and becomes the gradient.
 template <bool Weighted, class L>
-FL_SIMD_CLONES void binary_backward(const L* __restrict y, const float* __restrict w, int64_t b,
-                                    int64_t e, float dpos, float dneg, float* __restrict g) {
+FL_ISA_BODY void binary_backward(const L* __restrict y, const float* __restrict w, int64_t b,
+                                 int64_t e, float dpos, float dneg, float* __restrict g) {
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
     const int64_t end = std::min(e, block + kBlockSteps * kLanes);
     float ybuf[kBlockSteps * kLanes];
@@ -275,9 +274,9 @@ FL_INLINE void softmax_backward_inplace(float* __restrict g, const float* __rest
 // Rows [b, e): u_k = w (y == k ? dpos_k : dneg_k) d yhat_k / d p_k, then the softmax backward
 // (logits) or u itself (probabilities). `u` is scratch, (e - b) x classes.
 template <class L>
-FL_SIMD_CLONES void multiclass_backward(const ConfusionProblem& pb, const L* y, int64_t b,
-                                        int64_t e, float amp, const float* dpos, const float* dneg,
-                                        float* grad, float* u) {
+FL_ISA_BODY void multiclass_backward(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e,
+                                     float amp, const float* dpos, const float* dneg, float* grad,
+                                     float* u) {
   const int32_t c = pb.classes;
   const bool logits = pb.input == Input::Logits;
   float* g = grad + b * c;
@@ -304,11 +303,14 @@ void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const dou
   parallel_chunks(pb.rows, rows_per_chunk(c), [&](int64_t, int64_t b, int64_t e) {
     if (c == 1) {
       const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
-      with_flags([&](auto wt) { binary_backward<wt.value>(y, pb.weights, b, e, dp, dn, grad); },
-                 pb.weights != nullptr);
+      with_flags(
+          [&](auto wt) {
+            FL_ISA_CALL(binary_backward<wt.value>(y, pb.weights, b, e, dp, dn, grad));
+          },
+          pb.weights != nullptr);
     } else {
       std::vector<float> u(static_cast<size_t>(e - b) * c);
-      multiclass_backward(pb, y, b, e, amp, dp.data(), dn.data(), grad, u.data());
+      FL_ISA_CALL(multiclass_backward(pb, y, b, e, amp, dp.data(), dn.data(), grad, u.data()));
     }
   });
 }
@@ -382,8 +384,8 @@ void adjusted_softmax_backward(const AdjustedRow& a, int32_t c, const float* p, 
 
 // Pass 1 of the overlap losses over rows [b, e): out = [per-example loss][(I, P, Y) per class].
 template <class L>
-void overlap_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op, int64_t b,
-                  int64_t e, double* out, float* scratch) {
+FL_ISA_BODY void overlap_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op,
+                              int64_t b, int64_t e, double* out, float* scratch) {
   const int32_t c = pb.classes;
   const bool logits = pb.input == Input::Logits;
   for (int64_t i = b; i < e; ++i) {
@@ -408,9 +410,9 @@ void overlap_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& o
 
 // Pass 2 of the overlap losses over rows [b, e), given the batch sums.
 template <class L>
-void overlap_backward_rows(const ConfusionProblem& pb, const L* y, const OverlapParams& op,
-                           const std::vector<double>& sums, double scale, int64_t b, int64_t e,
-                           float* grad) {
+FL_ISA_BODY void overlap_backward_rows(const ConfusionProblem& pb, const L* y,
+                                       const OverlapParams& op, const std::vector<double>& sums,
+                                       double scale, int64_t b, int64_t e, float* grad) {
   const int32_t c = pb.classes;
   const bool logits = pb.input == Input::Logits;
   const double alpha = op.adjust;
@@ -460,7 +462,7 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
     }
     part.sums.assign(1 + kTriple * static_cast<size_t>(c), 0.0);
     std::vector<float> scratch(c);
-    overlap_sums(pb, y, op, b, e, part.sums.data(), scratch.data());
+    FL_ISA_CALL(overlap_sums(pb, y, op, b, e, part.sums.data(), scratch.data()));
   });
   const Status st = first_fault(parts);
   if (!st.ok()) return st;
@@ -471,7 +473,7 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
   const double scale = overlap_scale(op, pb.rows, c);
   *loss = overlap_loss(op, sums.data(), pb.rows, c);
   parallel_chunks(pb.rows, rpc, [&](int64_t, int64_t b, int64_t e) {
-    overlap_backward_rows(pb, y, op, sums, scale, b, e, grad);
+    FL_ISA_CALL(overlap_backward_rows(pb, y, op, sums, scale, b, e, grad));
   });
   return Status{};
 }
@@ -479,9 +481,9 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
 // ---- Element-wise binary losses (cross-entropy, sigmoid focal) ----
 
 template <bool Weighted, class Cell, class L>
-FL_SIMD_CLONES void elementwise_rows(const float* __restrict x, const L* __restrict y,
-                                     const float* __restrict w, int64_t b, int64_t e, Cell cell,
-                                     float scale, float* __restrict g, double* loss) {
+FL_ISA_BODY void elementwise_rows(const float* __restrict x, const L* __restrict y,
+                                  const float* __restrict w, int64_t b, int64_t e, Cell cell,
+                                  float scale, float* __restrict g, double* loss) {
   // Float blocks as in binary_sums, each term taken times 1 / kBlockSteps (exact, a power of two):
   // a term reaches |x| (3e38 for a confident, wrong logit), and a block of them would overflow.
   constexpr float kShrink = 1.0f / kBlockSteps;
@@ -521,8 +523,9 @@ Status elementwise_typed(const ConfusionProblem& pb, const L* y, Cell cell, bool
     part.sums.assign(1, 0.0);
     with_flags(
         [&](auto wt) {
-          elementwise_rows<wt.value>(pb.scores, y, pb.weights, b, e, cell,
-                                     static_cast<float>(scale), grad, part.sums.data());
+          FL_ISA_CALL(elementwise_rows<wt.value>(pb.scores, y, pb.weights, b, e, cell,
+                                                 static_cast<float>(scale), grad,
+                                                 part.sums.data()));
         },
         pb.weights != nullptr);
   });

@@ -35,8 +35,8 @@ FL_INLINE void store(double* c, double beta, double alpha, double acc) {
 }
 
 // Rows [b, e) of C (n x p) = beta C + alpha A B, A given by its view (n x k), B k x p row-major.
-FL_SIMD_CLONES void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double alpha, View A,
-                                 const double* B, double beta, double* C) {
+FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double alpha, View A,
+                              const double* B, double beta, double* C) {
   int64_t i = b;
   for (; i + kTileRows <= e; i += kTileRows) {
     int64_t j = 0;
@@ -82,12 +82,12 @@ int64_t row_chunk(int64_t p, int64_t k) {
 void product(int64_t n, int64_t p, int64_t k, double alpha, View A, const double* B, double beta,
              double* C) {
   parallel_chunks(n, row_chunk(p, k), [&](int64_t, int64_t b, int64_t e) {
-    product_rows(b, e, p, k, alpha, A, B, beta, C);
+    FL_ISA_CALL(product_rows(b, e, p, k, alpha, A, B, beta, C));
   });
 }
 
 // A[i][l] -= col[i] col[l] for j < l <= i: the Schur complement after column j.
-FL_SIMD_CLONES void trailing_update(double* A, const double* col, int64_t n, int64_t j) {
+FL_ISA_BODY void trailing_update(double* A, const double* col, int64_t n, int64_t j) {
   for (int64_t i = j + 1; i < n; ++i) {
     const double f = col[i];
     double* row = A + i * n;
@@ -149,7 +149,7 @@ int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
   return r;
 }
 
-FL_SIMD_CLONES bool solve(int64_t n, int64_t p, double* A, double* B) {
+FL_ISA_BODY bool solve_body(int64_t n, int64_t p, double* A, double* B) {
   for (int64_t col = 0; col < n; ++col) {
     int64_t piv = col;
     for (int64_t r = col + 1; r < n; ++r)
@@ -180,6 +180,8 @@ FL_SIMD_CLONES bool solve(int64_t n, int64_t p, double* A, double* B) {
   return true;
 }
 
+FL_ISA_ENTRY(bool, solve, (int64_t n, int64_t p, double* A, double* B), (n, p, A, B))
+
 bool inverse_transpose(int64_t n, const double* A, double* out) {
   // A^T X = I gives X = A^-T.
   Mat at(static_cast<size_t>(n * n));
@@ -200,7 +202,7 @@ bool positive_definite(int64_t n, Mat& A) {
     if (!(pivot > 0)) return false;
     const double root = std::sqrt(pivot);
     for (int64_t i = j + 1; i < n; ++i) col[i] = A[i * n + j] / root;
-    trailing_update(A.data(), col.data(), n, j);
+    FL_ISA_CALL(trailing_update(A.data(), col.data(), n, j));
   }
   return true;
 }

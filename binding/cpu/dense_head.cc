@@ -24,17 +24,17 @@ FL_INLINE float dot32(const float* __restrict a, const float* __restrict b, int3
   return s;
 }
 
-FL_SIMD_CLONES void logit_rows(const float* hidden, int64_t m, const float* W, int64_t classes,
-                               int32_t dim, int64_t lo, int64_t hi, float* logits) {
+FL_ISA_BODY void logit_rows(const float* hidden, int64_t m, const float* W, int64_t classes,
+                            int32_t dim, int64_t lo, int64_t hi, float* logits) {
   for (int64_t c = lo; c < hi; ++c)
     for (int64_t j = 0; j < m; ++j)
       logits[j * classes + c] = dot32(&W[c * dim], &hidden[j * dim], dim);
 }
 
 // Classes [lo, hi): dH += G[:, c] W_c (old W), then W_c -= lr G[:, c]^T H.
-FL_SIMD_CLONES void backward_rows(const float* hidden, int64_t m, float* W, int64_t classes,
-                                  int32_t dim, double lr, const float* grad, int64_t lo, int64_t hi,
-                                  float* dh) {
+FL_ISA_BODY void backward_rows(const float* hidden, int64_t m, float* W, int64_t classes,
+                               int32_t dim, double lr, const float* grad, int64_t lo, int64_t hi,
+                               float* dh) {
   std::vector<float> step(static_cast<size_t>(dim));
   const float rate = static_cast<float>(lr);
   for (int64_t c = lo; c < hi; ++c) {
@@ -60,7 +60,7 @@ double dense_softmax_step(const float* hidden, const int32_t* targets, int64_t m
                           int64_t classes, int32_t dim, double lr, float* logits, float* grad,
                           float* grad_hidden) {
   parallel_chunks(classes, 256, [&](int64_t, int64_t lo, int64_t hi) {
-    logit_rows(hidden, m, W, classes, dim, lo, hi, logits);
+    FL_ISA_CALL(logit_rows(hidden, m, W, classes, dim, lo, hi, logits));
   });
   ClassProblem pb;
   pb.logits = logits;
@@ -74,7 +74,8 @@ double dense_softmax_step(const float* hidden, const int32_t* targets, int64_t m
   const int64_t chunk = std::max<int64_t>(256, (classes + 63) / 64);
   std::vector<float> partial(static_cast<size_t>(chunk_count(classes, chunk) * m * dim), 0.0f);
   parallel_chunks(classes, chunk, [&](int64_t ci, int64_t lo, int64_t hi) {
-    backward_rows(hidden, m, W, classes, dim, lr, grad, lo, hi, &partial[ci * m * dim]);
+    FL_ISA_CALL(
+        backward_rows(hidden, m, W, classes, dim, lr, grad, lo, hi, &partial[ci * m * dim]));
   });
   std::vector<double> dh(static_cast<size_t>(m * dim), 0.0);
   for (size_t p = 0; p < partial.size(); ++p) dh[p % dh.size()] += partial[p];

@@ -52,12 +52,12 @@ FmaPeak fma_peak_cpu(int64_t iters, int reps) {
   double total = 0;
   for (double f : flops) total += f;
 #if defined(__aarch64__)
-  const char* isa = "NEON (128-bit, FMA)";
+  const char* name = "NEON (128-bit, FMA)";
 #else
   const char* names[] = {"baseline (SSE2, no FMA)", "AVX2 + FMA", "AVX-512"};
-  const char* isa = names[static_cast<int>(wide_isa())];
+  const char* name = names[static_cast<int>(isa())];
 #endif
-  return FmaPeak{total / best / 1e9, isa};
+  return FmaPeak{total / best / 1e9, name};
 }
 
 }  // namespace fl

@@ -67,8 +67,7 @@ inline bool ms_symmetric(const std::vector<MsRow>& rows, const MsConstants& c,
 
 // The weight tile at (i0, j0) in place of its S tile, 0 off the valid rows and columns. The
 // exponent is clamped at 0 for pairs neither row mines (a mined pair has L <= lse <= a).
-FL_SIMD_CLONES inline void ms_weigh_symmetric(const MsSymmetric& m, int64_t i0, int64_t j0,
-                                              float* s) {
+FL_ISA_BODY void ms_weigh_symmetric(const MsSymmetric& m, int64_t i0, int64_t j0, float* s) {
   const int rows = static_cast<int>(std::min<int64_t>(kTile, m.n - i0));
   const int cols = static_cast<int>(std::min<int64_t>(kTile, m.n - j0));
   const MsConstants c = m.c;

@@ -42,10 +42,10 @@ struct PairSets {
 };
 
 // Calls row(i, s_row, j0, cols) for each valid query row of the tile at (i0, j0), with s_row its
-// similarities to reference rows j0 .. j0 + cols (float or double, kWideSim). Cloned, so the row
-// loops vectorise per ISA.
+// similarities to reference rows j0 .. j0 + cols (float or double, kWideSim). Dispatched, so the
+// row loops vectorise per ISA.
 template <class T, class Row>
-FL_SIMD_CLONES void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, const T* s, Row row) {
+FL_ISA_BODY void for_tile_rows(const PairSets& ps, int64_t i0, int64_t j0, const T* s, Row row) {
   const int64_t rows = std::min<int64_t>(kTile, ps.q.n - i0);
   const int cols = static_cast<int>(std::min<int64_t>(kTile, ps.ref().n - j0));
   for (int64_t r = 0; r < rows; ++r) row(i0 + r, s + r * kTile, j0, cols);
@@ -125,8 +125,8 @@ FL_INLINE void transpose_tile(const float* __restrict src, float* __restrict dst
 // loop's row (uniform) rather than a gather per pair; the loops are branch-free after inlining
 // g and vectorise in each clone.
 template <class G>
-FL_SIMD_CLONES void weigh_tile(const PairSets& ps, const G& g, const TileSet& a, int64_t i0,
-                               const TileSet& b, int64_t j0, float* s, bool back, double* row_sum) {
+FL_ISA_BODY void weigh_tile(const PairSets& ps, const G& g, const TileSet& a, int64_t i0,
+                            const TileSet& b, int64_t j0, float* s, bool back, double* row_sum) {
   const int rows = static_cast<int>(std::min<int64_t>(kTile, a.n - i0));
   const int cols = static_cast<int>(std::min<int64_t>(kTile, b.n - j0));
   const bool forward = !ps.cross || !back, transposed = !ps.cross || back;
@@ -206,7 +206,7 @@ struct WeightSweeps {
     double* rs = distance ? row_sum.data() : nullptr;
     const bool back = ps.cross && &a == &ps.r;
     gradient_sweep<T>(a, b, acc, [&](int64_t i0, int64_t j0, T* s) {
-      weigh_tile(ps, g, a, i0, b, j0, s, back, rs);
+      FL_ISA_CALL(weigh_tile(ps, g, a, i0, b, j0, s, back, rs));
     });
     if (!distance) return;
     for (int64_t i = 0; i < a.n; ++i)

@@ -1,6 +1,7 @@
-// The pairwise family's tile micro-kernels: register-blocked products of kRowBlock rows by a
+// The pairwise family's tile micro-kernels: register-blocked products of a block of rows by a
 // kPanel-wide strip, written with GCC vector types and cloned per ISA (wide.h) so each keeps its
-// 6 x 16 accumulators in registers: 6 zmm (AVX-512), 12 ymm (AVX2 + FMA), 24 xmm (baseline).
+// accumulators in registers: 16 x 16 in 16 zmm (AVX-512), 6 x 16 in 12 ymm (AVX2 + FMA) or 24 xmm
+// (baseline).
 #include "pair_tiles.h"
 
 #include <algorithm>
@@ -68,27 +69,36 @@ bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, boo
 
 namespace {
 
+// Rows per micro-kernel step for vector type V. AVX-512 has 32 registers: 16 rows keep 16
+// accumulator chains in flight, where kRowBlock's 6 left the FMA units waiting on their latency
+// (2 units x 4 cycles want 8 chains), and 17 loads feed 16 FMAs instead of 7 feeding 6. Each
+// entry's sum over d is the same either way, so the result is too.
+template <class V>
+constexpr int row_block() {
+  return sizeof(V) == 64 ? 16 : kRowBlock;
+}
+
 // S tile: for each 16-column panel and each 6-row block, 6 x 16 accumulators in registers over
 // the whole width; the panel's d-th 16 floats are one contiguous load.
 template <class V>
 FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
                                  float* s) {
-  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V);
+  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V), kRows = row_block<V>();
   const int64_t ld = a.ld;
   const float* __restrict rows = a.fn.data() + i0 * ld;
-  const int row_end = valid_rows(a, i0, kRowBlock), col_end = valid_rows(b, j0, kPanel);
+  const int row_end = valid_rows(a, i0, kRows), col_end = valid_rows(b, j0, kPanel);
   for (int p = 0; p < col_end / kPanel; ++p) {
     const float* __restrict panel = b.packed.data() + (j0 + p * kPanel) * ld;
-    for (int r0 = 0; r0 < row_end; r0 += kRowBlock) {
-      V acc[kRowBlock][kVecs] = {};
+    for (int r0 = 0; r0 < row_end; r0 += kRows) {
+      V acc[kRows][kVecs] = {};
       const float* __restrict ar = rows + r0 * ld;
       for (int64_t d = 0; d < ld; ++d) {
         V v[kVecs];
         for (int k = 0; k < kVecs; ++k) load_vec(v[k], panel + d * kPanel + k * (kPanel / kVecs));
-        for (int r = 0; r < kRowBlock; ++r)
+        for (int r = 0; r < kRows; ++r)
           for (int k = 0; k < kVecs; ++k) acc[r][k] += ar[r * ld + d] * v[k];
       }
-      for (int r = 0; r < kRowBlock; ++r)
+      for (int r = 0; r < kRows; ++r)
         for (int k = 0; k < kVecs; ++k)
           store_vec(s + (r0 + r) * kTile + p * kPanel + k * (kPanel / kVecs), acc[r][k]);
     }
@@ -102,24 +112,24 @@ FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b,
 template <class V>
 FL_INLINE void accumulate_kernel(const float* w, int rows, const TileSet& b, int64_t j0,
                                  float* acc) {
-  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V);
+  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V), kRows = row_block<V>();
   const int64_t ld = b.ld;
-  const int row_end = static_cast<int>(round_up(rows, kRowBlock)), col_end = tile_rows(b, j0);
+  const int row_end = static_cast<int>(round_up(rows, kRows)), col_end = tile_rows(b, j0);
   for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
     const float* __restrict cols = b.strips.data() + (d0 * b.rows + j0 * kPanel);
-    for (int r0 = 0; r0 < row_end; r0 += kRowBlock) {
+    for (int r0 = 0; r0 < row_end; r0 += kRows) {
       const float* __restrict wr = w + r0 * kTile;
-      V c[kRowBlock][kVecs];
-      for (int r = 0; r < kRowBlock; ++r)
+      V c[kRows][kVecs];
+      for (int r = 0; r < kRows; ++r)
         for (int k = 0; k < kVecs; ++k)
           load_vec(c[r][k], acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs));
       for (int j = 0; j < col_end; ++j) {
         V v[kVecs];
         for (int k = 0; k < kVecs; ++k) load_vec(v[k], cols + j * kPanel + k * (kPanel / kVecs));
-        for (int r = 0; r < kRowBlock; ++r)
+        for (int r = 0; r < kRows; ++r)
           for (int k = 0; k < kVecs; ++k) c[r][k] += wr[r * kTile + j] * v[k];
       }
-      for (int r = 0; r < kRowBlock; ++r)
+      for (int r = 0; r < kRows; ++r)
         for (int k = 0; k < kVecs; ++k)
           store_vec(acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs), c[r][k]);
     }
@@ -130,10 +140,10 @@ FL_INLINE void accumulate_kernel(const float* w, int rows, const TileSet& b, int
 
 // The double S tile: for each row and 16-column panel, 16 running sums and their compensations
 // (TwoSum: s = a + b exactly as s + e, e from s and its operands alone) over the whole width;
-// each product of two floats is exact in double. Rows taken unnormalised only, so no ISA clones:
-// a few times the float kernel's time, which the sweeps around it dwarf at small dims.
-FL_SIMD_CLONES void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
-                                    double* s) {
+// each product of two floats is exact in double. Rows taken unnormalised only: a few times the
+// float kernel's time, dispatched per ISA so its 16-wide panel loop vectorises.
+FL_ISA_BODY void similarity_tile_body(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
+                                      double* s) {
   const int64_t ld = a.ld;
   const int row_end = valid_rows(a, i0, 1), col_end = valid_rows(b, j0, kPanel);
   for (int p = 0; p < col_end / kPanel; ++p) {
@@ -155,6 +165,9 @@ FL_SIMD_CLONES void similarity_tile(const TileSet& a, int64_t i0, const TileSet&
   }
 }
 
+FL_ISA_ENTRY(void, similarity_tile,
+             (const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, double* s),
+             (a, i0, b, j0, s))
 FL_WIDE_DISPATCH(similarity_tile, similarity_kernel,
                  (const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, float* s),
                  (a, i0, b, j0, s))

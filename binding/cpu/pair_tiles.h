@@ -55,7 +55,8 @@ void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
 void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0, double* s);
 
 // acc (kTile x ld, rows i0.. of a gradient) += w (kTile x kTile) times rows [j0, j0 + kTile) of b,
-// for the first `rows` rows of w (rounded up to kRowBlock: w is 0 past them).
+// for the first `rows` rows of w (rounded up to the kernel's row block: w is 0 past them, to
+// kTile).
 void accumulate_tile(const float* w, int rows, const TileSet& b, int64_t j0, float* acc);
 
 // grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (n x ld): the normalisation

@@ -22,8 +22,9 @@ namespace {
 // S of T (kWideSim).
 template <class T = float, class Row>
 void reduce_sweep(const PairSets& ps, Row row) {
-  sweep_tiles<T>(ps.q, ps.ref(),
-                 [&](int64_t i0, int64_t j0, const T* s) { for_tile_rows(ps, i0, j0, s, row); });
+  sweep_tiles<T>(ps.q, ps.ref(), [&](int64_t i0, int64_t j0, const T* s) {
+    FL_ISA_CALL(for_tile_rows(ps, i0, j0, s, row));
+  });
 }
 
 // Two reduce sweeps whose second reads only the first's statistics of its own row: S computed
@@ -32,8 +33,10 @@ template <class T, class First, class Second>
 void reduce_sweeps(const PairSets& ps, First first, Second second) {
   sweep_tiles_twice<T>(
       ps.q, ps.ref(),
-      [&](int64_t i0, int64_t j0, const T* s) { for_tile_rows(ps, i0, j0, s, first); },
-      [&](int64_t i0, int64_t j0, const T* s) { for_tile_rows(ps, i0, j0, s, second); });
+      [&](int64_t i0, int64_t j0, const T* s) { FL_ISA_CALL(for_tile_rows(ps, i0, j0, s, first)); },
+      [&](int64_t i0, int64_t j0, const T* s) {
+        FL_ISA_CALL(for_tile_rows(ps, i0, j0, s, second));
+      });
 }
 
 struct Gradients {
@@ -120,8 +123,9 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   MsSymmetric sym;
   if constexpr (!kWideSim<T>) {
     if (!ps.cross && ms_symmetric(rows, c, ps.q.labels, sym)) {
-      gradient_sweep(ps.q, ps.q, out.q,
-                     [&](int64_t i0, int64_t j0, float* s) { ms_weigh_symmetric(sym, i0, j0, s); });
+      gradient_sweep(ps.q, ps.q, out.q, [&](int64_t i0, int64_t j0, float* s) {
+        FL_ISA_CALL(ms_weigh_symmetric(sym, i0, j0, s));
+      });
       return loss / static_cast<double>(count);
     }
   }

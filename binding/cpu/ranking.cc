@@ -132,7 +132,8 @@ Status listnet_cpu(const RankingProblem& pb, ListNetTarget target, float tempera
   return sorted_lists(
       pb, Order::Index, 0,
       [&](Scratch& sc, int32_t m) {
-        return listnet_list(sc.s.data(), sc.r.data(), m, target, temperature, sc.g.data());
+        return FL_ISA_CALL(
+            listnet_list(sc.s.data(), sc.r.data(), m, target, temperature, sc.g.data()));
       },
       loss, grad);
 }

@@ -12,28 +12,34 @@ using ranking::ListSum;
 using ranking::Order;
 using ranking::Scratch;
 
+namespace {
+
+// One list of RankNet: its pairs' loss terms, their count, and the gradient in sc.g.
+FL_ISA_BODY ListSum ranknet_list(float sigma, PairWeighting w, Scratch& sc, int32_t m) {
+  const float* s = sc.s.data();
+  const float* r = sc.r.data();
+  float* g = sc.g.data();
+  std::fill(g, g + m, 0.0f);
+  ListSum one;
+  for (int32_t i = 0; i < m; ++i)
+    for (int32_t j = 0; j < m; ++j) {
+      if (!(r[i] > r[j])) continue;
+      const PairTerm t = pair_logistic(s[i], s[j], sigma, ranknet_weight(w, r[i], r[j]));
+      one.loss += t.loss;
+      one.pairs += 1;
+      g[i] -= t.c;
+      g[j] += t.c;
+    }
+  return one;
+}
+
+}  // namespace
+
 Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, double* loss,
                    float* grad) {
   const ListSum total = ranking::each_list(
       pb, Order::Index, 0, FLT_MAX, 1.0f,
-      [&](Scratch& sc, int32_t m) {
-        const float* s = sc.s.data();
-        const float* r = sc.r.data();
-        float* g = sc.g.data();
-        std::fill(g, g + m, 0.0f);
-        ListSum one;
-        for (int32_t i = 0; i < m; ++i)
-          for (int32_t j = 0; j < m; ++j) {
-            if (!(r[i] > r[j])) continue;
-            const PairTerm t = pair_logistic(s[i], s[j], sigma, ranknet_weight(w, r[i], r[j]));
-            one.loss += t.loss;
-            one.pairs += 1;
-            g[i] -= t.c;
-            g[j] += t.c;
-          }
-        return one;
-      },
-      grad);
+      [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(ranknet_list(sigma, w, sc, m)); }, grad);
   if (!total.status.ok()) return total.status;
   // The mean is over the pairs of the whole batch (formulas D.5), known only now.
   const float scale = ranking::inverse(total.pairs);
@@ -48,7 +54,7 @@ namespace {
 
 // One list of LambdaLoss, its items in predicted order (sc.s, sc.r); sc.g first holds the
 // relevance sorted for the ideal DCG, sc.R the gains.
-ListSum lambda_list(const LambdaParams& p, Scratch& sc, int32_t m) {
+FL_ISA_BODY ListSum lambda_list(const LambdaParams& p, Scratch& sc, int32_t m) {
   const float* s = sc.s.data();
   const float* r = sc.r.data();
   float* g = sc.g.data();
@@ -88,7 +94,7 @@ ListSum lambda_list(const LambdaParams& p, Scratch& sc, int32_t m) {
 Status lambdaloss_cpu(const RankingProblem& pb, const LambdaParams& p, double* loss, float* grad) {
   const ListSum total = ranking::each_list(
       pb, Order::Score, 0, kLambdaMaxRelevance, ranking::inverse(pb.lists),
-      [&](Scratch& sc, int32_t m) { return lambda_list(p, sc, m); }, grad);
+      [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(lambda_list(p, sc, m)); }, grad);
   *loss = ranking::mean(total, pb.lists);
   return total.status;
 }

@@ -55,8 +55,8 @@ FL_INLINE void fold_max(const float* v, int32_t n, Hi hi, Lo lo, float& top, flo
 
 }  // namespace
 
-FL_SIMD_CLONES bool list_valid(const float* __restrict r, const float* __restrict s, int32_t n,
-                               float top) {
+FL_ISA_BODY bool list_valid_body(const float* __restrict r, const float* __restrict s, int32_t n,
+                                 float top) {
   const Vec8 hi = Vec8{} + top, pad = Vec8{} - 1.0f, big = Vec8{} + FLT_MAX;
   Lanes bad = {};
   int32_t i = 0;
@@ -100,8 +100,8 @@ FL_INLINE bool place_ranks(const float* __restrict r, const float* __restrict s,
 
 }  // namespace
 
-FL_SIMD_CLONES int32_t sort_graded(const float* __restrict r, const float* __restrict s, int32_t n,
-                                   Scratch& sc) {
+FL_ISA_BODY int32_t sort_graded_body(const float* __restrict r, const float* __restrict s,
+                                     int32_t n, Scratch& sc) {
   // Graded iff every r - int(min(r, limit)) is 0 (padding, -1, is an integer too; above the limit
   // the difference is positive).
   const float limit = 2.0f * static_cast<float>(n) + 32.0f;
@@ -212,8 +212,8 @@ FL_INLINE void shifted_suffix(const float* __restrict s, int32_t m, float top, f
 
 }  // namespace
 
-FL_SIMD_CLONES void suffix_lse_sweep(const float* __restrict v, int32_t n, Scratch& sc,
-                                     double* __restrict R) {
+FL_ISA_BODY void suffix_lse_sweep_body(const float* __restrict v, int32_t n, Scratch& sc,
+                                       double* __restrict R) {
   float* __restrict m = sc.m.data();  // m[q] = max_{j >= q} v_j
   float* __restrict x = sc.x.data();
   float* __restrict y = sc.y.data();
@@ -256,8 +256,8 @@ FL_INLINE void descend(Scratch& sc, int32_t m, const float* __restrict add,
 
 // L = sum_k a_k (R_k - s_k), R_k = LSE_{j >= k} s_j; g_j = -a_j + sum_{i <= j} a_i e^{s_j - R_i}.
 // Narrow lists: R_k = top + log S_k, so g_j = e_j sum_{i <= j} a_i / S_i - a_j.
-FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* __restrict a,
-                                          bool bounded) {
+FL_ISA_BODY double plackett_luce_sweep_body(Scratch& sc, int32_t m, const float* __restrict a,
+                                            bool bounded) {
   const float* __restrict s = sc.s.data();
   const float top = bounded ? narrow_shift(s, m) : NAN;
   if (!std::isnan(top)) {
@@ -291,7 +291,7 @@ FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* _
     return loss;
   }
   const double* __restrict R = sc.R.data();
-  suffix_lse_sweep(s, m, sc, sc.R.data());
+  suffix_lse_sweep_body(s, m, sc, sc.R.data());
   const double loss = lane_sum_of(
       m - 1, [&](int32_t k) { return a[k] * sigmoid_softplus_wide(R[k + 1] - s[k]).softplus; });
   descend(sc, m, a, a, 1.0f);
@@ -304,7 +304,7 @@ FL_SIMD_CLONES double plackett_luce_sweep(Scratch& sc, int32_t m, const float* _
 // enter_j = sum_{i: p(i) = j} e_i: descend's recurrence.
 // Narrow lists: e^{A_i} = w_i = S_{p(i)} / e_i, e^{Lambda} = W = sum_i w_i, and
 // g_k = sigma(Lambda) / W (e_k Q_k - w_k) with Q_k = sum_{i: p(i) <= k} 1 / e_i.
-FL_SIMD_CLONES bool adjacent_constrained(const float* __restrict r, int32_t m, float margin) {
+FL_ISA_BODY bool adjacent_constrained_body(const float* __restrict r, int32_t m, float margin) {
   const Vec8 w = Vec8{} + margin;
   Lanes loose = {};
   int32_t i = 0;
@@ -320,7 +320,7 @@ FL_SIMD_CLONES bool adjacent_constrained(const float* __restrict r, int32_t m, f
   return any == 0;
 }
 
-FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent) {
+FL_ISA_BODY double ranklist_lse_sweep_body(Scratch& sc, int32_t m, bool adjacent) {
   const float* __restrict s = sc.s.data();
   const int32_t* __restrict p = sc.p.data();
   float* __restrict g = sc.g.data();
@@ -364,7 +364,7 @@ FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent) 
   }
   double* __restrict R = sc.R.data();
   double* __restrict A = sc.A.data();
-  suffix_lse_sweep(s, m, sc, R);
+  suffix_lse_sweep_body(s, m, sc, R);
   R[m] = -INFINITY;  // p(i) = m: no constraint
   for (int32_t i = 0; i < m; ++i) A[i] = R[p[i]] - s[i];
   const double top_a = lane_max_of(m, [&](int32_t i) { return A[i]; });
@@ -385,5 +385,18 @@ FL_SIMD_CLONES double ranklist_lse_sweep(Scratch& sc, int32_t m, bool adjacent) 
   descend(sc, m, enter, e, outer.sigmoid);
   return outer.softplus;
 }
+
+// The dispatched entry points (simd.h).
+FL_ISA_ENTRY(bool, list_valid, (const float* r, const float* s, int32_t n, float top),
+             (r, s, n, top))
+FL_ISA_ENTRY(int32_t, sort_graded, (const float* r, const float* s, int32_t n, Scratch& sc),
+             (r, s, n, sc))
+FL_ISA_ENTRY(void, suffix_lse_sweep, (const float* v, int32_t n, Scratch& sc, double* R),
+             (v, n, sc, R))
+FL_ISA_ENTRY(double, plackett_luce_sweep, (Scratch & sc, int32_t m, const float* a, bool bounded),
+             (sc, m, a, bounded))
+FL_ISA_ENTRY(bool, adjacent_constrained, (const float* r, int32_t m, float margin), (r, m, margin))
+FL_ISA_ENTRY(double, ranklist_lse_sweep, (Scratch & sc, int32_t m, bool adjacent),
+             (sc, m, adjacent))
 
 }  // namespace fl::ranking

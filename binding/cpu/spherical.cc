@@ -100,8 +100,8 @@ FL_INLINE double centred_m2(const float* __restrict x, int32_t n, const SplitCen
   return m2 / (scale * scale);
 }
 
-FL_SIMD_CLONES void spherical_rows(const ClassProblem& pb, const SphericalParams& sp, double norm,
-                                   int64_t b, int64_t e, const LossOutputs& out, ChunkLoss& acc) {
+FL_ISA_BODY void spherical_rows(const ClassProblem& pb, const SphericalParams& sp, double norm,
+                                int64_t b, int64_t e, const LossOutputs& out, ChunkLoss& acc) {
   const int32_t c = pb.classes;
   for (int64_t i = b; i < e; ++i) {
     const float* __restrict x = pb.logits + i * c;
@@ -155,9 +155,9 @@ ChunkLoss counted_weight(const ClassProblem& pb, const SoftmaxWeights& sw) {
 // Pass 1 stashes e_k = exp(scale (x_k - xmax)) in the gradient row; pass 2 turns it into
 // a e_k / S - b w_k (spherical_math.h) and overwrites the target's entry with its accurate value.
 template <bool ClassWeighted, bool Smoothing>
-FL_SIMD_CLONES void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& sw,
-                                 const SoftmaxParams& sp, double norm, double w_total, int64_t b,
-                                 int64_t e, const LossOutputs& out, ChunkLoss& acc) {
+FL_ISA_BODY void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& sw,
+                              const SoftmaxParams& sp, double norm, double w_total, int64_t b,
+                              int64_t e, const LossOutputs& out, ChunkLoss& acc) {
   const int32_t c = pb.classes;
   const float scale = static_cast<float>(softmax_input_scale(sp));
   const float* __restrict cw = sw.class_weights;
@@ -201,7 +201,7 @@ Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Red
   const double norm = reduction == Reduction::Mean && pb.rows > 0 ? 1.0 / pb.rows : 1.0;
   const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
   const ChunkLoss total = over_row_chunks(pb, [&](int64_t b, int64_t e, ChunkLoss& part) {
-    spherical_rows(pb, sp, norm, b, e, o, part);
+    FL_ISA_CALL(spherical_rows(pb, sp, norm, b, e, o, part));
   });
   return finish(pb, nullptr, total, norm, out);
 }
@@ -234,7 +234,8 @@ Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const 
   with_flags(
       [&](auto weighted, auto smooth) {
         total = over_row_chunks(pb, [&](int64_t b, int64_t e, ChunkLoss& part) {
-          softmax_rows<weighted.value, smooth.value>(pb, sw, sp, norm, w_total, b, e, o, part);
+          FL_ISA_CALL(
+              softmax_rows<weighted.value, smooth.value>(pb, sw, sp, norm, w_total, b, e, o, part));
         });
       },
       sw.class_weights != nullptr, smoothing);

@@ -1,8 +1,8 @@
-// Explicit per-ISA clones for compute-bound kernels. target_clones compiles one body per target,
-// but a register-blocked kernel needs a different vector type per target: GCC lowers a vector
+// Explicit per-ISA clones for compute-bound kernels. FL_ISA_CALL compiles one body per level,
+// but a register-blocked kernel needs a different vector type per level: GCC lowers a vector
 // wider than the target's registers through memory. So each kernel is a template over its
 // vector type, instantiated inside three functions built for AVX-512, AVX2 + FMA and the x86-64
-// baseline, and wide_isa() picks one once per process (the same binary runs on all three).
+// baseline, and isa() (simd.h) picks one (the same binary runs on all three).
 #pragma once
 
 #include "simd.h"
@@ -29,22 +29,9 @@ FL_INLINE void store_vec(float* p, const V& v) {
   *reinterpret_cast<Unaligned*>(p) = v;
 }
 
-enum class WideIsa { Baseline, Avx2, Avx512 };
-
-inline WideIsa wide_isa() {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FUSEDLOSS_NO_CLONES)
-  static const WideIsa isa = __builtin_cpu_supports("x86-64-v4")   ? WideIsa::Avx512
-                             : __builtin_cpu_supports("x86-64-v3") ? WideIsa::Avx2
-                                                                   : WideIsa::Baseline;
-  return isa;
-#else
-  return WideIsa::Baseline;
-#endif
-}
-
 }  // namespace fl
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FUSEDLOSS_NO_CLONES)
+#if FL_X86_CLONES
 // Defines NAME(args) dispatching to KERNEL<Vec16>, KERNEL<Vec8> or KERNEL<Vec4>, each compiled
 // for its ISA. KERNEL must be a template inlined into its caller (FL_INLINE).
 #define FL_WIDE_DISPATCH(NAME, KERNEL, PARAMS, ARGS)                                          \
@@ -54,10 +41,10 @@ inline WideIsa wide_isa() {
   void NAME##_baseline PARAMS { KERNEL<Vec4> ARGS; }                                          \
   }                                                                                           \
   void NAME PARAMS {                                                                          \
-    switch (wide_isa()) {                                                                     \
-      case WideIsa::Avx512:                                                                   \
+    switch (isa()) {                                                                          \
+      case Isa::Avx512:                                                                       \
         return NAME##_avx512 ARGS;                                                            \
-      case WideIsa::Avx2:                                                                     \
+      case Isa::Avx2:                                                                         \
         return NAME##_avx2 ARGS;                                                              \
       default:                                                                                \
         return NAME##_baseline ARGS;                                                          \

@@ -7,6 +7,7 @@
 #include "fusedloss/gpu.h"
 #include "fusedloss/probe.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace fl::napi {
 namespace {
@@ -64,6 +65,15 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), threads());
 }
 
+// cpuIsa() -> { isa, envInvalid }: the level the CPU kernels run at (simd.h), and FUSEDLOSS_ISA
+// when it named no level ('' otherwise).
+Napi::Value CpuIsa(const Napi::CallbackInfo& info) {
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("isa", isa_name(isa()));
+  r.Set("envInvalid", isa_env_invalid() ? isa_env_invalid() : "");
+  return r;
+}
+
 // triadBandwidth(n, reps) -> GB/s
 Napi::Value TriadBandwidth(const Napi::CallbackInfo& info) {
   const double n = info[0].As<Napi::Number>().DoubleValue();
@@ -74,26 +84,39 @@ Napi::Value TriadBandwidth(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), triad_bandwidth_cpu(static_cast<int64_t>(n), reps));
 }
 
-// fmaPeak(iters, reps) -> { gflops, isa }
-Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
+// A compute probe (iters, reps) -> { <field>: its rate, isa }: fmaPeak (gflops) and expRate
+// (gexps).
+template <class R>
+Napi::Value run_probe(const Napi::CallbackInfo& info, R (*probe)(int64_t, int), double R::*rate,
+                      const char* name, const char* field) {
   const double iters = info[0].As<Napi::Number>().DoubleValue();
   const int reps = info[1].As<Napi::Number>().Int32Value();
   if (!(iters >= 1 && iters <= 1e12) || reps < 1)
     throw_range_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                      "fmaPeak(iters >= 1, reps >= 1)");
-  const FmaPeak p = fma_peak_cpu(static_cast<int64_t>(iters), reps);
+                      std::string(name) + "(iters >= 1, reps >= 1)");
+  const R p = probe(static_cast<int64_t>(iters), reps);
   Napi::Object r = Napi::Object::New(info.Env());
-  r.Set("gflops", p.gflops);
+  r.Set(field, p.*rate);
   r.Set("isa", p.isa);
   return r;
+}
+
+Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
+  return run_probe(info, fma_peak_cpu, &FmaPeak::gflops, "fmaPeak", "gflops");
+}
+
+Napi::Value ExpRateFn(const Napi::CallbackInfo& info) {
+  return run_probe(info, exp_rate_cpu, &ExpRate::gexps, "expRate", "gexps");
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_fn<Backends>(env, exports, "backends");
   export_fn<SetThreads>(env, exports, "setThreads");
   export_fn<GetThreads>(env, exports, "getThreads");
+  export_fn<CpuIsa>(env, exports, "cpuIsa");
   export_fn<TriadBandwidth>(env, exports, "triadBandwidth");
   export_fn<FmaPeakFn>(env, exports, "fmaPeak");
+  export_fn<ExpRateFn>(env, exports, "expRate");
   init_confusion(env, exports);
   init_spherical(env, exports);
   init_ranking(env, exports);

@@ -18,4 +18,13 @@ struct FmaPeak {
 };
 FmaPeak fma_peak_cpu(int64_t iters, int reps);
 
+// The kernels' float exponential (exp_nonpos) over an L1-resident block on every pool thread at
+// once, at the level the kernels run at; best of `reps` runs of `iters` passes per thread. In
+// billions of exponentials per second, and the level's name (simd.h isa_name).
+struct ExpRate {
+  double gexps;
+  const char* isa;
+};
+ExpRate exp_rate_cpu(int64_t iters, int reps);
+
 }  // namespace fl
