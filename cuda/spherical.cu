@@ -87,7 +87,8 @@ struct SphericalRows {
 };
 
 // Softmax losses: g_j = a e_j / S - b w_j for j != y, g_y from the row step (spherical_math.h),
-// with e_j = exp(scale (x_j - xmax)) computed twice rather than stored.
+// with e_j = exp(scale (x_j - xmax)) computed twice rather than stored. With a soft cap (formulas
+// G.8) x_j is the capped logit, recomputed in each pass, and g_j is multiplied by its slope.
 template <bool ClassWeighted, bool Smoothing>
 struct SoftmaxRows {
   RowData d;
@@ -96,8 +97,15 @@ struct SoftmaxRows {
   const float* class_weights;  // per class, used when ClassWeighted
   int32_t ignore_index;
   double w_total;
+  float* lse;  // per row, or null
 
   __device__ float class_weight(int32_t k) const { return ClassWeighted ? class_weights[k] : 1.0f; }
+
+  __device__ SoftCapped logit(const float* x, int32_t k) const {
+    if (!(sp.softcap > 0)) return SoftCapped{x[k], 1.0f};
+    const float cap = static_cast<float>(sp.softcap);
+    return soft_cap(x[k], cap, 1.0f / cap);
+  }
 
   template <class Team>
   __device__ void operator()(const Team& t, int64_t r, bool active) const {
@@ -110,26 +118,28 @@ struct SoftmaxRows {
     int nonfinite = 0;
     for (int32_t k = t.lane; k < c; k += t.width) {
       nonfinite |= !finite(x[k]);
-      m = fmaxf(m, x[k]);
+      m = fmaxf(m, logit(x, k).value);
     }
     const float xmax = t.max(m);
     if (active && nonfinite) atomicExch(d.bad, 1);
     const float scale = static_cast<float>(softmax_input_scale(sp));
     double sum_exp = 0, target_exp = 0, smooth_dot = 0;
     for (int32_t k = t.lane; k < c; k += t.width) {
-      const float e = exp_nonpos(scale * (x[k] - xmax));
+      const float xk = logit(x, k).value;
+      const float e = exp_nonpos(scale * (xk - xmax));
       sum_exp += e;
       if (k == y) target_exp = e;
-      if (Smoothing) smooth_dot += class_weight(k) * (xmax - x[k]);
+      if (Smoothing) smooth_dot += class_weight(k) * (xmax - xk);
     }
     SoftmaxSums sums;
     sums.xmax = xmax;
     sums.sum_exp = t.sum(sum_exp);
     sums.target_exp = t.sum(target_exp);
     if (Smoothing) sums.smooth_dot = t.sum(smooth_dot);
-    const SoftmaxRow row = softmax_row(sp, sums, x[y], class_weight(y), w_total, c);
+    const SoftmaxRow row = softmax_row(sp, sums, logit(x, y).value, class_weight(y), w_total, c);
     if (!active) return;
     float* g = d.grad + r * c;
+    if (lse && t.lane == 0) lse[r] = static_cast<float>(row.lse);
     if (ignored) {
       for (int32_t k = t.lane; k < c; k += t.width) g[k] = 0.0f;
       if (t.lane == 0) d.row_loss[r] = 0;
@@ -140,8 +150,9 @@ struct SoftmaxRows {
     const float bw = static_cast<float>(rw * d.norm * row.b);
     const float gy = static_cast<float>(rw * d.norm * row.g_target);
     for (int32_t k = t.lane; k < c; k += t.width) {
-      const float e = exp_nonpos(scale * (x[k] - xmax));
-      g[k] = k == y ? gy : (Smoothing ? a * e - bw * class_weight(k) : a * e);
+      const SoftCapped xk = logit(x, k);
+      const float e = exp_nonpos(scale * (xk.value - xmax));
+      g[k] = (k == y ? gy : (Smoothing ? a * e - bw * class_weight(k) : a * e)) * xk.slope;
     }
     if (t.lane == 0) d.row_loss[r] = rw * row.loss;
   }
@@ -246,6 +257,8 @@ Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const Soft
   if (st.ok() && sw.class_weights)
     st = s.upload(Slot::Constants, sw.class_weights, static_cast<size_t>(pb.classes),
                   &class_weights);
+  float* lse = nullptr;
+  if (st.ok() && out.lse) st = s.buffer(Slot::Scratch, static_cast<size_t>(pb.rows), &lse);
   if (!st.ok()) return st;
   s.mark(Phase::Uploaded);
   dr.d.norm = norm;
@@ -253,11 +266,13 @@ Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const Soft
   with_flags(
       [&](auto weighted, auto smooth) {
         using Op = SoftmaxRows<weighted.value, smooth.value>;
-        st = launch_rows(s, Op{dr.d, sp, weights, class_weights, sw.ignore_index, w_total}, pb.rows,
-                         pb.classes);
+        st = launch_rows(s, Op{dr.d, sp, weights, class_weights, sw.ignore_index, w_total, lse},
+                         pb.rows, pb.classes);
       },
       class_weights != nullptr, smoothing);
-  return st.ok() ? finish(s, pb, &sw, dr, norm, o) : st;
+  if (st.ok()) st = finish(s, pb, &sw, dr, norm, o);
+  if (st.ok() && lse) st = s.copy_out(out.lse, lse, static_cast<size_t>(pb.rows) * sizeof(float));
+  return st;
 }
 
 }  // namespace FL_GPU_NS

@@ -47,6 +47,7 @@ export type {
   ZLossOptions,
   SphericalLossOptions,
   SoftmaxCrossEntropyOptions,
+  SoftmaxResult,
   SoftmaxForm,
   Reduction,
   RowLossResult,

@@ -91,6 +91,7 @@ export interface NativeAddon {
     classWeights: Float32Array | null,
     out: Float32Array,
     rowLoss: Float32Array | null,
+    lse: Float32Array | null,
     params: object,
     async: boolean,
   ): MaybeAsync<number>;

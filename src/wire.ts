@@ -52,6 +52,7 @@ export const WIRE_ARRAYS = {
     { at: 3, name: 'options.classWeights' },
     { at: 4, name: 'options.out', writes: 'out' },
     { at: 5, name: 'the row losses', writes: 'out' },
+    { at: 6, name: 'the row log-sum-exps', writes: 'out' },
   ],
   listMLE: list,
   rankList: list,

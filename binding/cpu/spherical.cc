@@ -5,6 +5,7 @@
 #include "fusedloss/spherical.h"
 
 #include <cfloat>
+#include <vector>
 
 #include "fusedloss/spherical_math.h"
 #include "parallel.h"
@@ -152,8 +153,25 @@ ChunkLoss counted_weight(const ClassProblem& pb, const SoftmaxWeights& sw) {
       });
 }
 
+// The soft-capped row (formulas G.8) in scratch[0, n) and its slopes in scratch[n, 2n); `bad`
+// becomes nonzero if an entry of x is not finite (the capped values always are), as in row_max.
+FL_INLINE const float* soft_capped_row(const float* __restrict x, int32_t n, float cap,
+                                       float* __restrict scratch, int& bad) {
+  const float inv_cap = 1.0f / cap;
+  float zero = 0.0f;
+  for (int32_t k = 0; k < n; ++k) {
+    const SoftCapped s = soft_cap(x[k], cap, inv_cap);
+    zero += x[k] * 0.0f;
+    scratch[k] = s.value;
+    scratch[n + k] = s.slope;
+  }
+  bad |= !(zero == 0.0f);
+  return scratch;
+}
+
 // Pass 1 stashes e_k = exp(scale (x_k - xmax)) in the gradient row; pass 2 turns it into
 // a e_k / S - b w_k (spherical_math.h) and overwrites the target's entry with its accurate value.
+// With a soft cap, x is the capped row and the gradient is multiplied by the cap's slope last.
 template <bool ClassWeighted, bool Smoothing>
 FL_SIMD_CLONES void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& sw,
                                  const SoftmaxParams& sp, double norm, double w_total, int64_t b,
@@ -162,14 +180,20 @@ FL_SIMD_CLONES void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& s
   const float scale = static_cast<float>(softmax_input_scale(sp));
   const float* __restrict cw = sw.class_weights;
   auto class_weight = [&](int32_t k) { return ClassWeighted ? cw[k] : 1.0f; };
+  // Kept per thread: a fresh block per call would be page-faulted in each time (see dense.cc).
+  static thread_local std::vector<float> scratch;
+  if (sp.softcap > 0) scratch.resize(2 * static_cast<size_t>(c));
   for (int64_t i = b; i < e; ++i) {
     const float* __restrict x = pb.logits + i * c;
     float* __restrict g = out.grad + i * c;
     const int32_t y = pb.targets[i];
+    if (sp.softcap > 0)
+      x = soft_capped_row(x, c, static_cast<float>(sp.softcap), scratch.data(), acc.bad);
     SoftmaxSums s;
     s.xmax = row_max(x, c, acc.bad);
     if (acc.bad) return;
-    if (y == sw.ignore_index) {
+    const bool ignored = y == sw.ignore_index;
+    if (ignored && !out.lse) {
       for (int32_t k = 0; k < c; ++k) g[k] = 0.0f;
       if (out.row_loss) out.row_loss[i] = 0.0f;
       continue;
@@ -178,6 +202,12 @@ FL_SIMD_CLONES void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& s
     // The exponentials in a plain loop, then their sum: one fused loop ran 1.5x slower.
     for (int32_t k = 0; k < c; ++k) g[k] = exp_nonpos(scale * (x[k] - xmax));
     s.sum_exp = nonneg_sum(c, [&](int32_t k) { return g[k]; });
+    if (ignored) {  // only its log-sum-exp is wanted
+      out.lse[i] = static_cast<float>(scale * static_cast<double>(xmax) + std::log(s.sum_exp));
+      for (int32_t k = 0; k < c; ++k) g[k] = 0.0f;
+      if (out.row_loss) out.row_loss[i] = 0.0f;
+      continue;
+    }
     s.target_exp = g[y];
     if (Smoothing)
       s.smooth_dot = nonneg_sum(c, [&](int32_t k) { return class_weight(k) * (xmax - x[k]); });
@@ -187,8 +217,11 @@ FL_SIMD_CLONES void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& s
     const float bw = static_cast<float>(rw * norm * r.b);
     for (int32_t k = 0; k < c; ++k) g[k] = Smoothing ? a * g[k] - bw * class_weight(k) : a * g[k];
     g[y] = static_cast<float>(rw * norm * r.g_target);
+    if (sp.softcap > 0)
+      for (int32_t k = 0; k < c; ++k) g[k] *= scratch[c + k];
     acc.loss += rw * r.loss;
     if (out.row_loss) out.row_loss[i] = static_cast<float>(rw * r.loss);
+    if (out.lse) out.lse[i] = static_cast<float>(r.lse);
   }
 }
 
@@ -226,7 +259,8 @@ Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const 
   double norm = 1, w_total = 0;
   const Status st = softmax_normaliser(pb, sw, reduction, &norm, &w_total);
   if (!st.ok()) return st;
-  const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
+  const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad,
+                      out.lse};
   const bool smoothing = sp.form == SoftmaxForm::CrossEntropy && sp.smoothing > 0;
   ChunkLoss total;
   with_flags(

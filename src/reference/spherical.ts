@@ -18,6 +18,8 @@ export interface RefResult {
   loss: number;
   rowLoss: Float64Array;
   grad: Float64Array;
+  /** Softmax losses: each row's log-sum-exp of the softmax's input (ignored rows too). */
+  lse?: Float64Array;
 }
 
 export type SphericalKind = 'z-loss' | 'mse' | 'log-spherical-softmax' | 'log-taylor-softmax';
@@ -115,6 +117,10 @@ export interface SoftmaxRefParams {
   weights?: ArrayLike<number>;
   classWeights?: ArrayLike<number>;
   ignoreIndex: number;
+  /** Soft cap c > 0: every form reads c tanh(x / c) (formulas G.8); 0 or absent: none. */
+  softcap?: number;
+  /** Cross-entropy only: adds w_y s LSE(u)^2 per row (PaLM's z-loss, formulas G.8); default 0. */
+  lseSquareScale?: number;
 }
 
 /**
@@ -133,14 +139,23 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     K = pb.classes,
     T = p.temperature;
   const rowLoss = new Float64Array(rows),
-    grad = new Float64Array(rows * K);
+    grad = new Float64Array(rows * K),
+    lse = new Float64Array(rows);
+  const cap = p.softcap ?? 0,
+    zScale = p.lseSquareScale ?? 0;
   const w = (k: number): number => (p.classWeights ? p.classWeights[k] : 1);
   const W = Array.from({ length: K }, (_, k) => w(k)).reduce((a, b) => a + b, 0);
   let count = 0;
   for (let i = 0; i < rows; i++) {
-    const x = row(pb, i),
+    const raw = row(pb, i),
       y = pb.targets[i];
-    if (y === p.ignoreIndex) continue;
+    const x = cap > 0 ? raw.map((v) => cap * Math.tanh(v / cap)) : raw;
+    if (y === p.ignoreIndex) {
+      const u0 = x.map((v) => v / T),
+        m0 = maxOf(u0);
+      lse[i] = m0 + Math.log(u0.reduce((a, v) => a + Math.exp(v - m0), 0));
+      continue;
+    }
     const wy = w(y),
       wi = p.weights ? p.weights[i] : 1;
     count += wy;
@@ -151,6 +166,7 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     const m = maxOf(u);
     // log p_k = (u_k - m) - log sum e^{u - m}: m + log(sum) would absorb the log at |u| >= 1e17.
     const logSum = Math.log(u.reduce((a, v) => a + Math.exp(v - m), 0));
+    lse[i] = m + logSum;
     const logp = u.map((v) => v - m - logSum);
     const prob = logp.map(Math.exp);
     const ell = logp[y],
@@ -162,8 +178,10 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     switch (p.form) {
       case 'ce': {
         const e = p.labelSmoothing;
-        loss = (1 - e) * wy * -ell + (e / K) * logp.reduce((a, l, k) => a - w(k) * l, 0);
-        dLdu = prob.map((pk, k) => (1 - e) * wy * (pk - (k === y ? 1 : 0)) + (e / K) * (W * pk - w(k)));
+        loss = (1 - e) * wy * -ell + (e / K) * logp.reduce((a, l, k) => a - w(k) * l, 0) + wy * zScale * lse[i] ** 2;
+        dLdu = prob.map(
+          (pk, k) => (1 - e) * wy * (pk - (k === y ? 1 : 0)) + (e / K) * (W * pk - w(k)) + 2 * wy * zScale * lse[i] * pk,
+        );
         break;
       }
       case 'comp-sum': {
@@ -197,7 +215,8 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
       }
     }
     rowLoss[i] = wi * loss;
-    for (let k = 0; k < K; k++) grad[i * K + k] = wi * dLdu[k] * dudx;
+    // d cap(x)/dx = 1 - tanh(x / c)^2
+    for (let k = 0; k < K; k++) grad[i * K + k] = wi * dLdu[k] * dudx * (cap > 0 ? 1 - Math.tanh(raw[k] / cap) ** 2 : 1);
   }
-  return reduce(rowLoss, grad, reduction, count);
+  return { ...reduce(rowLoss, grad, reduction, count), lse };
 }

@@ -134,6 +134,7 @@ struct SoftmaxSums {
 struct SoftmaxRow {
   double loss = 0;
   double a = 0, b = 0, g_target = 0, inv_sum = 0;
+  double lse = 0;  // LSE(u), the log of the softmax's normaliser
 };
 
 // w_y: the target's class weight; w_total: the sum of the class weights (classes without them).
@@ -147,14 +148,19 @@ FL_HD SoftmaxRow softmax_row(const SoftmaxParams& sp, const SoftmaxSums& s, floa
   const double ell = scale * (static_cast<double>(x_target) - s.xmax) - shift - log_sum;
   const double py = std::exp(ell), miss = -std::expm1(ell);  // p_y and 1 - p_y, accurately
   SoftmaxRow r;
+  r.lse = scale * s.xmax + shift + log_sum;
   double c = 0;  // d loss / d u = c (p - e_y) for every form but smoothed cross-entropy
   switch (sp.form) {
     case SoftmaxForm::CrossEntropy: {  // PyTorch: (1 - eps) w_y CE + (eps / K) sum_k w_k CE_k
       const double keep = (1 - sp.smoothing) * w_y, spread = sp.smoothing / classes;
-      r.loss = keep * -ell + spread * (w_total * log_sum + scale * s.smooth_dot);
-      r.a = (keep + spread * w_total) * scale;
+      // PaLM's z-loss w_y s LSE(u)^2, whose gradient 2 w_y s LSE(u) p joins the softmax term
+      // (formulas G.8).
+      const double z = 2 * w_y * sp.lse_square * r.lse;
+      r.loss = keep * -ell + spread * (w_total * log_sum + scale * s.smooth_dot) +
+               w_y * sp.lse_square * r.lse * r.lse;
+      r.a = (keep + spread * w_total + z) * scale;
       r.b = spread * scale;
-      r.g_target = (-keep * miss + spread * (w_total * py - w_y)) * scale;
+      r.g_target = (-keep * miss + spread * (w_total * py - w_y) + z * py) * scale;
       r.inv_sum = 1 / sum;
       return r;
     }
