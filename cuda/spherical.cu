@@ -96,8 +96,8 @@ struct SoftmaxRows {
   const float* weights;        // per row, or null
   const float* class_weights;  // per class, used when ClassWeighted
   int32_t ignore_index;
-  double w_total;
-  float* lse;  // per row, or null
+  SoftmaxNorms n;  // n.norm is d.norm
+  float* lse;      // per row, or null
 
   __device__ float class_weight(int32_t k) const { return ClassWeighted ? class_weights[k] : 1.0f; }
 
@@ -136,7 +136,7 @@ struct SoftmaxRows {
     sums.sum_exp = t.sum(sum_exp);
     sums.target_exp = t.sum(target_exp);
     if (Smoothing) sums.smooth_dot = t.sum(smooth_dot);
-    const SoftmaxRow row = softmax_row(sp, sums, logit(x, y).value, class_weight(y), w_total, c);
+    const SoftmaxRow row = softmax_row(sp, sums, logit(x, y).value, class_weight(y), n.w_total, c);
     if (!active) return;
     float* g = d.grad + r * c;
     if (lse && t.lane == 0) lse[r] = static_cast<float>(row.lse);
@@ -146,15 +146,16 @@ struct SoftmaxRows {
       return;
     }
     const double rw = weights ? weights[r] : 1.0;
-    const float a = static_cast<float>(rw * d.norm * row.a * row.inv_sum);
-    const float bw = static_cast<float>(rw * d.norm * row.b);
-    const float gy = static_cast<float>(rw * d.norm * row.g_target);
+    const float a = static_cast<float>(rw * (n.norm * row.a + n.norm_z * row.z_a) * row.inv_sum);
+    const float bw = static_cast<float>(rw * n.norm * row.b);
+    const float gy = static_cast<float>(rw * (n.norm * row.g_target + n.norm_z * row.z_target));
     for (int32_t k = t.lane; k < c; k += t.width) {
       const SoftCapped xk = logit(x, k);
       const float e = exp_nonpos(scale * (xk.value - xmax));
       g[k] = (k == y ? gy : (Smoothing ? a * e - bw * class_weight(k) : a * e)) * xk.slope;
     }
-    if (t.lane == 0) d.row_loss[r] = rw * row.loss;
+    // Normalised here (1 with Sum and None): the z-loss has a normaliser of its own.
+    if (t.lane == 0) d.row_loss[r] = rw * (n.norm * row.loss + n.norm_z * row.z_loss);
   }
 };
 
@@ -242,8 +243,8 @@ Status spherical_loss(const ClassProblem& pb, const SphericalParams& sp, Reducti
 Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
                     Reduction reduction, const LossOutputs& out) {
   *out.loss = 0;
-  double norm = 1, w_total = 0;
-  Status st = softmax_normaliser(pb, sw, reduction, &norm, &w_total);
+  SoftmaxNorms n;
+  Status st = softmax_normaliser(pb, sw, reduction, &n);
   if (!st.ok() || pb.rows == 0) return st;
   const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
   Session s;
@@ -261,16 +262,16 @@ Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const Soft
   if (st.ok() && out.lse) st = s.buffer(Slot::Scratch, static_cast<size_t>(pb.rows), &lse);
   if (!st.ok()) return st;
   s.mark(Phase::Uploaded);
-  dr.d.norm = norm;
+  dr.d.norm = n.norm;
   const bool smoothing = sp.form == SoftmaxForm::CrossEntropy && sp.smoothing > 0;
   with_flags(
       [&](auto weighted, auto smooth) {
         using Op = SoftmaxRows<weighted.value, smooth.value>;
-        st = launch_rows(s, Op{dr.d, sp, weights, class_weights, sw.ignore_index, w_total, lse},
-                         pb.rows, pb.classes);
+        st = launch_rows(s, Op{dr.d, sp, weights, class_weights, sw.ignore_index, n, lse}, pb.rows,
+                         pb.classes);
       },
       class_weights != nullptr, smoothing);
-  if (st.ok()) st = finish(s, pb, &sw, dr, norm, o);
+  if (st.ok()) st = finish(s, pb, &sw, dr, 1.0, o);
   if (st.ok() && lse) st = s.copy_out(out.lse, lse, static_cast<size_t>(pb.rows) * sizeof(float));
   return st;
 }

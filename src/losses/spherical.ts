@@ -123,10 +123,11 @@ export interface SoftmaxCrossEntropyOptions extends ClassLossOptions {
    */
   softcap?: number;
   /**
-   * PaLM's z-loss s in [0, 1e6] (default 0; PaLM and Liger use 1e-4), form 'ce' only: row i adds
-   * w_y s lse_i^2, lse_i = log sum_k exp(u_k) the log of the softmax's normaliser (u = the
-   * capped logits / temperature), weighted and averaged like the cross-entropy (w_y the target's
-   * class weight). Not {@link zLoss}, which is de Brébisson and Vincent's spherical Z-loss.
+   * PaLM's z-loss s in [0, 1e6] (default 0; PaLM and Liger use 1e-4), form 'ce' only: each kept
+   * row adds s lse_i^2, lse_i = log sum_k exp(u_k) the log of the softmax's normaliser (u = the
+   * capped logits / temperature), scaled by the row's weight; 'mean' divides it by the number of
+   * kept rows (not by the class weights), as Liger-Kernel. Not {@link zLoss}, which is de
+   * Brébisson and Vincent's spherical Z-loss.
    */
   lseSquareScale?: number;
   /**

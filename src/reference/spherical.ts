@@ -119,7 +119,7 @@ export interface SoftmaxRefParams {
   ignoreIndex: number;
   /** Soft cap c > 0: every form reads c tanh(x / c) (formulas G.8); 0 or absent: none. */
   softcap?: number;
-  /** Cross-entropy only: adds w_y s LSE(u)^2 per row (PaLM's z-loss, formulas G.8); default 0. */
+  /** Cross-entropy only: adds s LSE(u)^2 per kept row (PaLM's z-loss, formulas G.8); default 0. */
   lseSquareScale?: number;
 }
 
@@ -132,7 +132,8 @@ export const LOG_PROB_FLOOR = -80;
 /**
  * The softmax classification losses of formulas G on logits / temperature. Row i counts
  * weights[i] * classWeights[y_i]; rows whose target is ignoreIndex count nothing; 'mean' divides
- * by the sum of classWeights[y_i] over counted rows (PyTorch's cross_entropy normalisation).
+ * by the sum of classWeights[y_i] over counted rows (PyTorch's cross_entropy normalisation), and
+ * PaLM's z-loss, scaled by weights[i] only, by the number of counted rows.
  */
 export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduction: Reduction): RefResult {
   const rows = pb.targets.length,
@@ -145,7 +146,19 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     zScale = p.lseSquareScale ?? 0;
   const w = (k: number): number => (p.classWeights ? p.classWeights[k] : 1);
   const W = Array.from({ length: K }, (_, k) => w(k)).reduce((a, b) => a + b, 0);
-  let count = 0;
+  // 'mean' divides the loss by the kept rows' class weights (count) and PaLM's z-loss by the number
+  // of kept rows (kept), as Liger-Kernel (formulas G.8).
+  let count = 0,
+    kept = 0;
+  for (let i = 0; i < rows; i++) {
+    if (pb.targets[i] === p.ignoreIndex) continue;
+    count += w(pb.targets[i]);
+    kept += 1;
+  }
+  const mean = reduction === 'mean';
+  const sLoss = mean ? (count > 0 ? 1 / count : 0) : 1,
+    sZ = mean ? (kept > 0 ? 1 / kept : 0) : 1;
+  let total = 0;
   for (let i = 0; i < rows; i++) {
     const raw = row(pb, i),
       y = pb.targets[i];
@@ -158,7 +171,6 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     }
     const wy = w(y),
       wi = p.weights ? p.weights[i] : 1;
-    count += wy;
     // u = the softmax's input, dudx = d u_k / d x_k
     const ldr = p.form === 'ldr-kl';
     const u = x.map((v, k) => (ldr ? (v / T + (k === y ? 0 : p.margin)) / p.lambda : v / T));
@@ -174,14 +186,15 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
       miss = -Math.expm1(ell); // 1 - p_y
     let loss: number;
     let dLdu: number[];
+    // PaLM's z-loss s lse^2 and its gradient 2 s lse p (form 'ce' only: s is 0 otherwise)
+    const zLoss = zScale * lse[i] ** 2;
+    const dZdu = prob.map((pk) => 2 * zScale * lse[i] * pk);
     const towardTarget = (c: number) => prob.map((pk, k) => c * (pk - (k === y ? 1 : 0)));
     switch (p.form) {
       case 'ce': {
         const e = p.labelSmoothing;
-        loss = (1 - e) * wy * -ell + (e / K) * logp.reduce((a, l, k) => a - w(k) * l, 0) + wy * zScale * lse[i] ** 2;
-        dLdu = prob.map(
-          (pk, k) => (1 - e) * wy * (pk - (k === y ? 1 : 0)) + (e / K) * (W * pk - w(k)) + 2 * wy * zScale * lse[i] * pk,
-        );
+        loss = (1 - e) * wy * -ell + (e / K) * logp.reduce((a, l, k) => a - w(k) * l, 0);
+        dLdu = prob.map((pk, k) => (1 - e) * wy * (pk - (k === y ? 1 : 0)) + (e / K) * (W * pk - w(k)));
         break;
       }
       case 'comp-sum': {
@@ -214,9 +227,13 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
         break;
       }
     }
-    rowLoss[i] = wi * loss;
+    rowLoss[i] = wi * (loss + zLoss);
+    total += wi * (loss * sLoss + zLoss * sZ);
     // d cap(x)/dx = 1 - tanh(x / c)^2
-    for (let k = 0; k < K; k++) grad[i * K + k] = wi * dLdu[k] * dudx * (cap > 0 ? 1 - Math.tanh(raw[k] / cap) ** 2 : 1);
+    for (let k = 0; k < K; k++) {
+      const slope = cap > 0 ? 1 - Math.tanh(raw[k] / cap) ** 2 : 1;
+      grad[i * K + k] = wi * (dLdu[k] * sLoss + dZdu[k] * sZ) * dudx * slope;
+    }
   }
-  return { ...reduce(rowLoss, grad, reduction, count), lse };
+  return { loss: total, rowLoss, grad, lse };
 }

@@ -81,9 +81,13 @@ Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const 
 
 // What every backend does first for a softmax loss, on the host (it reads B + C values, not the
 // logits): checks the class weights, targets and row weights, and returns the reduction's
-// normaliser (`norm`, see SoftmaxWeights) and the sum of the class weights (`w_total`).
+// normaliser (`norm`, see SoftmaxWeights), that of PaLM's z-loss (`norm_z`: 1 / the number of
+// counted rows with Mean, as Liger-Kernel) and the sum of the class weights (`w_total`).
+struct SoftmaxNorms {
+  double norm = 1, norm_z = 1, w_total = 0;
+};
 Status softmax_normaliser(const ClassProblem& pb, const SoftmaxWeights& sw, Reduction reduction,
-                          double* norm, double* w_total);
+                          SoftmaxNorms* norms);
 
 // The first invalid input of a problem, in the order the TypeScript checks report it: class
 // weights, then per row its logits, its target and its weight. `sw` is null for the spherical

@@ -135,6 +135,9 @@ struct SoftmaxRow {
   double loss = 0;
   double a = 0, b = 0, g_target = 0, inv_sum = 0;
   double lse = 0;  // LSE(u), the log of the softmax's normaliser
+  // PaLM's z-loss s LSE(u)^2 (cross-entropy only), apart: 'mean' divides it by the number of kept
+  // rows, not by their class weights. Its gradient is z_a e_j / S for j != y and z_target at y.
+  double z_loss = 0, z_a = 0, z_target = 0;
 };
 
 // w_y: the target's class weight; w_total: the sum of the class weights (classes without them).
@@ -153,15 +156,16 @@ FL_HD SoftmaxRow softmax_row(const SoftmaxParams& sp, const SoftmaxSums& s, floa
   switch (sp.form) {
     case SoftmaxForm::CrossEntropy: {  // PyTorch: (1 - eps) w_y CE + (eps / K) sum_k w_k CE_k
       const double keep = (1 - sp.smoothing) * w_y, spread = sp.smoothing / classes;
-      // PaLM's z-loss w_y s LSE(u)^2, whose gradient 2 w_y s LSE(u) p joins the softmax term
-      // (formulas G.8).
-      const double z = 2 * w_y * sp.lse_square * r.lse;
-      r.loss = keep * -ell + spread * (w_total * log_sum + scale * s.smooth_dot) +
-               w_y * sp.lse_square * r.lse * r.lse;
-      r.a = (keep + spread * w_total + z) * scale;
+      r.loss = keep * -ell + spread * (w_total * log_sum + scale * s.smooth_dot);
+      r.a = (keep + spread * w_total) * scale;
       r.b = spread * scale;
-      r.g_target = (-keep * miss + spread * (w_total * py - w_y) + z * py) * scale;
+      r.g_target = (-keep * miss + spread * (w_total * py - w_y)) * scale;
       r.inv_sum = 1 / sum;
+      // PaLM's z-loss s LSE(u)^2 and its gradient 2 s LSE(u) p (formulas G.8).
+      const zg = 2 * sp.lse_square * r.lse * scale;
+      r.z_loss = sp.lse_square * r.lse * r.lse;
+      r.z_a = zg;
+      r.z_target = zg * py;
       return r;
     }
     case SoftmaxForm::CompSum: {
