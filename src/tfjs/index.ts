@@ -14,3 +14,5 @@ export type { FusedAttrs } from './kernels';
 export type { CallLayout } from './layout';
 export type { OpOptions } from './ops';
 export type { LayersLoss } from './layers';
+export { fusedDense } from './linear-layer';
+export type { FusedDenseConfig, FusedDenseLayer, TfLayersNamespace } from './linear-layer';

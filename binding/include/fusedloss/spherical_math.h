@@ -162,7 +162,7 @@ FL_HD SoftmaxRow softmax_row(const SoftmaxParams& sp, const SoftmaxSums& s, floa
       r.g_target = (-keep * miss + spread * (w_total * py - w_y)) * scale;
       r.inv_sum = 1 / sum;
       // PaLM's z-loss s LSE(u)^2 and its gradient 2 s LSE(u) p (formulas G.8).
-      const zg = 2 * sp.lse_square * r.lse * scale;
+      const double zg = 2 * sp.lse_square * r.lse * scale;
       r.z_loss = sp.lse_square * r.lse * r.lse;
       r.z_a = zg;
       r.z_target = zg * py;
