@@ -53,6 +53,16 @@ export type {
   RowLossResult,
 } from './losses/spherical';
 export { SphericalHead, SPHERICAL_HEAD_DEFAULTS } from './spherical-head';
+export { LinearHead } from './linear-head';
+export type {
+  LinearHeadOptions,
+  LinearHeadLoss,
+  LinearHeadStepOptions,
+  LinearHeadStepResult,
+  LinearHeadJSON,
+} from './linear-head';
+export { OPTIMIZER_DEFAULTS } from './optimizer';
+export type { OptimizerKind } from './optimizer';
 export type { SphericalHeadOptions, HeadStepOptions, HeadStepResult, HeadStats, HeadLossKind } from './spherical-head';
 export {
   rankList,

@@ -148,7 +148,7 @@ export class LinearHead {
     required(fn, o, 'dim');
     this.classes = o.classes as number;
     this.dim = o.dim as number;
-    this.loss = opt(o, 'loss', 'softmax');
+    this.loss = opt<LinearHeadLoss>(o, 'loss', 'softmax');
     if (this.loss === 'bce')
       for (const key of Object.keys(LOSS_OPTIONS))
         if (o[key] !== undefined)

@@ -5,14 +5,14 @@
 // B x units logits. The layer is built on the caller's `tf` namespace (its Layer class): a second
 // copy of tfjs-layers imported here would not be the one the caller's models check against.
 import { slice, cast, reshape, tidy, matMul, add, type Tensor } from '@tensorflow/tfjs-core';
-import type { Layer, LayerVariable } from '@tensorflow/tfjs-layers';
+import type { layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import { rangeError } from '../errors';
 import type { LayersLoss } from './layers';
 import { linearCrossEntropy, type LinearOpOptions } from './linear';
 
 /** What fusedDense needs of the caller's `@tensorflow/tfjs` (or tfjs-layers) namespace. */
 export interface TfLayersNamespace {
-  layers: { Layer: abstract new (args?: { name?: string; trainable?: boolean }) => Layer };
+  layers: { Layer: typeof layers.Layer };
   initializers: {
     glorotUniform(args: { seed?: number }): unknown;
     zeros(): unknown;
@@ -31,7 +31,7 @@ export interface FusedDenseConfig {
 }
 
 /** The layer fusedDense returns. */
-export interface FusedDenseLayer extends Layer {
+export interface FusedDenseLayer extends layers.Layer {
   /** W, [units, D]: one row per class (a tfjs dense layer's kernel is its transpose). */
   readonly weight: LayerVariable;
   /** b, [units], or null without a bias. */

@@ -39,7 +39,7 @@ interface CpuBackend {
 type Values = Float32Array | Int32Array | Uint8Array;
 
 function forward({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: object }): TensorInfo[] {
-  const { hidden, weight, yTrue, bias } = inputs;
+  const { hidden, weight, yTrue, bias } = inputs as { hidden: TensorInfo; weight: TensorInfo; yTrue: TensorInfo; bias?: TensorInfo };
   const options = (attrs as { options: LinearOpOptions }).options;
   const cpu = getBackend() === 'cpu' ? (backend as unknown as CpuBackend) : null;
   const read = (t: TensorInfo): Values =>
