@@ -52,6 +52,13 @@ export type {
   Reduction,
   RowLossResult,
 } from './losses/spherical';
+export { linearCrossEntropy, linearCrossEntropyAsync, LINEAR_DEFAULTS } from './losses/linear';
+export type {
+  LinearCrossEntropyOptions,
+  LinearCrossEntropyResult,
+  LinearCrossEntropyResultFor,
+  LinearCrossEntropyOut,
+} from './losses/linear';
 export { SphericalHead, SPHERICAL_HEAD_DEFAULTS } from './spherical-head';
 export { LinearHead } from './linear-head';
 export type {

@@ -111,6 +111,22 @@ export interface NativeAddon {
     params: object,
     async: boolean,
   ): MaybeAsync<number>;
+  /** The fused linear cross-entropy (binding/napi/linear_ce.cc); rowLoss is required with reduction 'none'. */
+  linearCrossEntropy(
+    hidden: Float32Array,
+    weight: Float32Array,
+    targets: Int32Array,
+    bias: Float32Array | null,
+    weights: Float32Array | null,
+    classWeights: Float32Array | null,
+    gradHidden: Float32Array,
+    gradWeight: Float32Array,
+    gradBias: Float32Array | null,
+    rowLoss: Float32Array | null,
+    lse: Float32Array | null,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<number>;
   plackettLuceDistill(
     student: Float32Array,
     teacher: Float32Array,
