@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   };
   // The process's peak RSS (maxRSS, KiB) after training, less its RSS when training starts.
   const before = process.memoryUsage().rss;
-  for (const r of batches(y.length, seed, 1)) await step(rows(r), Int32Array.from(r, (i) => y[i]));
+  for (const r of batches(y.length, seed, 1))
+    await step(
+      rows(r),
+      Int32Array.from(r, (i) => y[i]),
+    );
   const peakMiB = (process.resourceUsage().maxRSS * 1024 - before) / 2 ** 20;
   tf.disposeVariables();
   process.send!({ peakMiB });

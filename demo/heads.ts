@@ -29,7 +29,10 @@ export interface Features {
 /** relu(x R) with R (PIXELS x FEATURES) N(0, 1 / PIXELS) from the seed, on the active tfjs backend. */
 export function frozenFeatures(seed: number): Features {
   const s = loadSplits(0, seed);
-  const R = tf.tensor2d(Float32Array.from(gaussian(PIXELS * FEATURES, 1 / Math.sqrt(PIXELS), seed + 1)), [PIXELS, FEATURES]);
+  const R = tf.tensor2d(Float32Array.from(gaussian(PIXELS * FEATURES, 1 / Math.sqrt(PIXELS), seed + 1)), [
+    PIXELS,
+    FEATURES,
+  ]);
   const project = (x: Float32Array, n: number) =>
     tf.tidy(() => tf.relu(tf.matMul(tf.tensor2d(x, [n, PIXELS]), R)).dataSync() as Float32Array);
   const train = project(s.train.x, s.train.n),
@@ -49,7 +52,10 @@ export function frozenFeatures(seed: number): Features {
     ] as const)
       for (let i = 0; i < n; i++) x[i * FEATURES + j] = (x[i * FEATURES + j] - m) * inv;
   }
-  return { train: { x: train, y: Int32Array.from(s.train.digit) }, test: { x: test, y: Int32Array.from(s.test.digit) } };
+  return {
+    train: { x: train, y: Int32Array.from(s.train.digit) },
+    test: { x: test, y: Int32Array.from(s.test.digit) },
+  };
 }
 
 /** The rows of each batch of an epoch, in the seeded order both contenders share. */
@@ -70,8 +76,17 @@ function gatherRows(x: Float32Array, rows: Int32Array, width: number): Float32Ar
 
 /** The two contenders, each a step on a batch and a held-out scorer, from the same initial head. */
 export function contenders(seed: number) {
-  const fused = new LinearHead({ classes: CLASSES, dim: FEATURES, seed, optimizer: 'sgd', lr: HEAD.lr, momentum: HEAD.momentum });
-  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [FEATURES], units: CLASSES, activation: 'softmax' })] });
+  const fused = new LinearHead({
+    classes: CLASSES,
+    dim: FEATURES,
+    seed,
+    optimizer: 'sgd',
+    lr: HEAD.lr,
+    momentum: HEAD.momentum,
+  });
+  const model = tf.sequential({
+    layers: [tf.layers.dense({ inputShape: [FEATURES], units: CLASSES, activation: 'softmax' })],
+  });
   model.compile({ optimizer: tf.train.momentum(HEAD.lr, HEAD.momentum), loss: 'categoricalCrossentropy' });
   model.layers[0].setWeights([tf.tensor2d(fused.weight, [CLASSES, FEATURES]).transpose(), tf.zeros([CLASSES])]);
   const accuracy = (predict: (x: Float32Array) => Float32Array, f: Features['test']) => {
@@ -91,13 +106,22 @@ export function contenders(seed: number) {
     },
     tfjs: {
       step: async (x: Float32Array, y: Int32Array) => {
-        const [xt, yt] = tf.tidy(() => [tf.tensor2d(x, [y.length, FEATURES]), tf.oneHot(tf.tensor1d(y, 'int32'), CLASSES, 1, 0, 'int32').cast('float32')]);
+        const [xt, yt] = tf.tidy(() => [
+          tf.tensor2d(x, [y.length, FEATURES]),
+          tf.oneHot(tf.tensor1d(y, 'int32'), CLASSES, 1, 0, 'int32').cast('float32'),
+        ]);
         const loss = (await model.trainOnBatch(xt, yt)) as number;
         tf.dispose([xt, yt]);
         return loss;
       },
       accuracy: (f: Features['test']) =>
-        accuracy((x) => tf.tidy(() => (model.predict(tf.tensor2d(x, [f.y.length, FEATURES])) as tf.Tensor).dataSync() as Float32Array), f),
+        accuracy(
+          (x) =>
+            tf.tidy(
+              () => (model.predict(tf.tensor2d(x, [f.y.length, FEATURES])) as tf.Tensor).dataSync() as Float32Array,
+            ),
+          f,
+        ),
       dispose: () => model.dispose(),
     },
   };
@@ -108,7 +132,9 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(
 /** Peak RSS less the RSS at the start (MiB) of `which` training, in a child process (demo/heads-memory.ts). */
 function childPeakMiB(which: 'fused' | 'tfjs', file: string, seed: number, backend: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'heads-memory.ts'), [which, file, String(seed), backend], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, 'heads-memory.ts'), [which, file, String(seed), backend], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     child.once('message', (m) => resolve((m as { peakMiB: number }).peakMiB));
     child.once('error', reject);
     child.once('exit', (code) => code !== 0 && reject(new Error(`heads-memory ${which} exited with ${code}`)));
@@ -141,7 +167,10 @@ export async function headsDemo(seed: number, backend: string): Promise<{ fused:
   writeFileSync(`${file}.y`, Buffer.from(f.train.y.buffer));
   let peak: { fused: number; tfjs: number };
   try {
-    peak = { fused: await childPeakMiB('fused', file, seed, backend), tfjs: await childPeakMiB('tfjs', file, seed, backend) };
+    peak = {
+      fused: await childPeakMiB('fused', file, seed, backend),
+      tfjs: await childPeakMiB('tfjs', file, seed, backend),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -158,7 +187,9 @@ export async function headsDemo(seed: number, backend: string): Promise<{ fused:
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`${'head'.padEnd(w)}  test accuracy  step ms (median)  peak RSS growth MiB`);
   for (const [name, a, ms, mib] of rows)
-    console.log(`${name.padEnd(w)}  ${a.toFixed(4).padStart(13)}  ${ms.toFixed(3).padStart(16)}  ${mib.toFixed(1).padStart(19)}`);
+    console.log(
+      `${name.padEnd(w)}  ${a.toFixed(4).padStart(13)}  ${ms.toFixed(3).padStart(16)}  ${mib.toFixed(1).padStart(19)}`,
+    );
   console.log();
   return acc;
 }

@@ -26,7 +26,10 @@ export function gaussian(n: number, std: number, seed: number): Float64Array {
 export function checkedHidden(fn: string, hidden: NumericArray, dim: number): { h: Float32Array; rows: number } {
   const h = toFloat32(fn, 'hidden', hidden);
   if (h.length % dim !== 0)
-    throw rangeError('ERR_FUSEDLOSS_LENGTH_MISMATCH', `${fn}: hidden has length ${h.length}, not a multiple of dim = ${dim}`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      `${fn}: hidden has length ${h.length}, not a multiple of dim = ${dim}`,
+    );
   const bad = h.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0)
     throw rangeError(
@@ -39,14 +42,18 @@ export function checkedHidden(fn: string, hidden: NumericArray, dim: number): { 
 /** A caller's gradient buffer: a Float32Array of `length`. */
 export function toOut(fn: string, out: unknown, length: number): Float32Array {
   if (!(out instanceof Float32Array))
-    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: options.out must be a Float32Array, got ${describe(out)}`);
+    throw typeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      `${fn}: options.out must be a Float32Array, got ${describe(out)}`,
+    );
   requireLength(fn, 'options.out', out.length, length, 'the layout of hidden');
   return out;
 }
 
 /** k checked: an integer in [1, classes]. */
 export function checkK(fn: string, k: unknown, classes: number): number {
-  if (typeof k !== 'number') throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: k must be a number, got ${describe(k)}`);
+  if (typeof k !== 'number')
+    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: k must be a number, got ${describe(k)}`);
   if (!Number.isInteger(k) || k < 1 || k > classes)
     throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: k must be an integer in [1, ${classes}], got ${k}`);
   return k;

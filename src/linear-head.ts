@@ -186,10 +186,14 @@ export class LinearHead {
     const o = readOptions(fn, options, stepSchema);
     const lr = opt(o, 'lr', this.optimizer.lr);
     const out = o.out === undefined ? new Float32Array(h.length) : toOut(fn, o.out, h.length);
-    const loss = this.loss === 'bce' ? this.bceGradients(fn, h, rows, targets, out) : this.softmaxGradients(fn, h, rows, targets, out);
+    const loss =
+      this.loss === 'bce'
+        ? this.bceGradients(fn, h, rows, targets, out)
+        : this.softmaxGradients(fn, h, rows, targets, out);
     this.stepCount++;
     applyUpdate(this.optimizer, lr, this.stepCount, this.weight, this.grads.weight, this.state.weight, true);
-    if (this.bias) applyUpdate(this.optimizer, lr, this.stepCount, this.bias, this.grads.bias!, this.state.bias!, false);
+    if (this.bias)
+      applyUpdate(this.optimizer, lr, this.stepCount, this.bias, this.grads.bias!, this.state.bias!, false);
     return { loss, gradHidden: out };
   }
 
@@ -268,12 +272,15 @@ export class LinearHead {
   static fromJSON(json: LinearHeadJSON, options?: { backend?: Backend }): LinearHead {
     const fn = 'LinearHead.fromJSON';
     if (typeof json !== 'object' || json === null || json.format !== 'fusedloss.LinearHead' || json.version !== 1)
-      throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: json must be the output of LinearHead.toJSON (format 'fusedloss.LinearHead', version 1)`);
+      throw typeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+        `${fn}: json must be the output of LinearHead.toJSON (format 'fusedloss.LinearHead', version 1)`,
+      );
     const o = { ...json.options, softcap: json.options.softcap || undefined, ...options };
     const head = new LinearHead({ ...o, init: 0 });
     const fill = (name: string, into: Float32Array, from: unknown) => {
       const v = toFloat32(fn, name, from);
-      requireLength(fn, name, v.length, into.length, 'the head\'s shape');
+      requireLength(fn, name, v.length, into.length, "the head's shape");
       const bad = v.findIndex((x) => !Number.isFinite(x));
       if (bad >= 0) throw rangeError('ERR_FUSEDLOSS_NON_FINITE', `${fn}: ${name}[${bad}] = ${v[bad]} is not finite`);
       into.set(v);
@@ -288,7 +295,10 @@ export class LinearHead {
     restore('json.state.weight', head.state.weight, json.state?.weight);
     restore('json.state.bias', head.state.bias, json.state?.bias ?? null);
     if (!Number.isInteger(json.steps) || json.steps < 0)
-      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: json.steps must be an integer >= 0, got ${json.steps}`);
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: json.steps must be an integer >= 0, got ${json.steps}`,
+      );
     head.stepCount = json.steps;
     return head;
   }

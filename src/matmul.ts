@@ -26,7 +26,14 @@ export function mulABt(
 }
 
 /** out (n x p) = A (n x k) B (B: k x p). */
-export function mulAB(A: Float32Array, B: Float32Array, n: number, p: number, k: number, out: Float32Array): Float32Array {
+export function mulAB(
+  A: Float32Array,
+  B: Float32Array,
+  n: number,
+  p: number,
+  k: number,
+  out: Float32Array,
+): Float32Array {
   const row = new Float64Array(p);
   for (let i = 0; i < n; i++) {
     row.fill(0);
@@ -42,7 +49,14 @@ export function mulAB(A: Float32Array, B: Float32Array, n: number, p: number, k:
 }
 
 /** out (n x p) = A^T B, A: k x n, B: k x p (a sum of k outer products). */
-export function mulAtB(A: Float32Array, B: Float32Array, n: number, p: number, k: number, out: Float32Array): Float32Array {
+export function mulAtB(
+  A: Float32Array,
+  B: Float32Array,
+  n: number,
+  p: number,
+  k: number,
+  out: Float32Array,
+): Float32Array {
   const acc = new Float64Array(n * p);
   for (let l = 0; l < k; l++) {
     for (let i = 0; i < n; i++) {

@@ -17,7 +17,15 @@ interface Dense {
 }
 
 /** The mean loss and the gradients of z = H W^T + b, in float64. */
-function denseGradients(H: Float32Array, d: Dense, B: number, C: number, D: number, targets: ArrayLike<number>, bce: boolean) {
+function denseGradients(
+  H: Float32Array,
+  d: Dense,
+  B: number,
+  C: number,
+  D: number,
+  targets: ArrayLike<number>,
+  bce: boolean,
+) {
   const G = new Float64Array(B * C);
   let loss = 0;
   for (let i = 0; i < B; i++) {
@@ -59,10 +67,20 @@ function denseGradients(H: Float32Array, d: Dense, B: number, C: number, D: numb
   return { loss: loss / B, gH, gW, gb };
 }
 
-type Opt = { kind: 'sgd'; lr: number; momentum: number; wd: number } | { kind: 'adamw'; lr: number; b1: number; b2: number; eps: number; wd: number };
+type Opt =
+  | { kind: 'sgd'; lr: number; momentum: number; wd: number }
+  | { kind: 'adamw'; lr: number; b1: number; b2: number; eps: number; wd: number };
 
 /** PyTorch's torch.optim.SGD / AdamW update of one parameter; `decay` false for the bias. */
-function denseUpdate(o: Opt, t: number, p: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, decay: boolean) {
+function denseUpdate(
+  o: Opt,
+  t: number,
+  p: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  decay: boolean,
+) {
   const wd = decay ? o.wd : 0;
   for (let i = 0; i < p.length; i++) {
     if (o.kind === 'sgd') {
@@ -92,7 +110,11 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 const OPTIMIZERS: [string, Partial<LinearHeadOptions>, Opt][] = [
-  ['SGD, momentum 0.9, weight decay 0.01', { optimizer: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01 }, { kind: 'sgd', lr: 0.3, momentum: 0.9, wd: 0.01 }],
+  [
+    'SGD, momentum 0.9, weight decay 0.01',
+    { optimizer: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01 },
+    { kind: 'sgd', lr: 0.3, momentum: 0.9, wd: 0.01 },
+  ],
   ['SGD without momentum', { optimizer: 'sgd', lr: 0.5 }, { kind: 'sgd', lr: 0.5, momentum: 0, wd: 0 }],
   [
     'AdamW, weight decay 0.1',
@@ -101,7 +123,9 @@ const OPTIMIZERS: [string, Partial<LinearHeadOptions>, Opt][] = [
   ],
 ];
 
-const backendsUnderTest = (process.env.HEADS_JS_ONLY ? ['js'] : [...new Set([NATIVE, 'js'] as const)]) as ('cpu' | 'wasm' | 'js')[];
+const backendsUnderTest = (process.env.HEADS_JS_ONLY ? ['js'] : [...new Set([NATIVE, 'js'] as const)]) as (
+  'cpu' | 'wasm' | 'js'
+)[];
 
 describe('one LinearHead step equals a dense float64 step', () => {
   for (const backend of backendsUnderTest)
@@ -126,7 +150,10 @@ describe('one LinearHead step equals a dense float64 step', () => {
             d.b.set(head.bias!);
             for (let s = 0; s < 2; s++) {
               const H = randomScores(B * D, 10 + s, 1);
-              const targets = loss === 'bce' ? randomScores(B * C, 20 + s, 1).map((v) => (v > 0 ? 1 : 0)) : randomClassLabels(B, C, 20 + s);
+              const targets =
+                loss === 'bce'
+                  ? randomScores(B * C, 20 + s, 1).map((v) => (v > 0 ? 1 : 0))
+                  : randomClassLabels(B, C, 20 + s);
               const want = denseGradients(H, d, B, C, D, targets, loss === 'bce');
               const got = head.step(H, targets);
               expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want.loss)));
@@ -169,7 +196,13 @@ describe('LinearHead inference, saving and errors', () => {
 
   for (const optimizer of ['sgd', 'adamw'] as const) {
     it(`toJSON / fromJSON restores the parameters and the ${optimizer} state: the next step is the same, bit for bit`, () => {
-      const head = new LinearHead({ classes: C, dim: D, optimizer, momentum: optimizer === 'sgd' ? 0.9 : undefined, lr: 0.05 });
+      const head = new LinearHead({
+        classes: C,
+        dim: D,
+        optimizer,
+        momentum: optimizer === 'sgd' ? 0.9 : undefined,
+        lr: 0.05,
+      });
       head.step(H, t);
       head.step(H, t);
       const copy = LinearHead.fromJSON(JSON.parse(JSON.stringify(head)));
@@ -201,15 +234,27 @@ describe('LinearHead inference, saving and errors', () => {
       }
       return 'no error';
     };
-    expect(code(() => new LinearHead({ classes: 3 } as LinearHeadOptions))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_TYPE: .*options\.dim is required/);
-    expect(code(() => new LinearHead({ classes: 3, dim: 2, optimizer: 'adam' as never }))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*options\.optimizer/);
-    expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'bce', softcap: 5 }))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*softcap/);
+    expect(code(() => new LinearHead({ classes: 3 } as LinearHeadOptions))).toMatch(
+      /^ERR_FUSEDLOSS_INVALID_ARG_TYPE: .*options\.dim is required/,
+    );
+    expect(code(() => new LinearHead({ classes: 3, dim: 2, optimizer: 'adam' as never }))).toMatch(
+      /^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*options\.optimizer/,
+    );
+    expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'bce', softcap: 5 }))).toMatch(
+      /^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*softcap/,
+    );
     const head = new LinearHead({ classes: 3, dim: 2 });
     expect(code(() => head.step(new Float32Array(5), [0, 1]))).toMatch(/^ERR_FUSEDLOSS_LENGTH_MISMATCH: .*hidden/);
     expect(code(() => head.step(new Float32Array(4), [0, 1, 2]))).toMatch(/^ERR_FUSEDLOSS_LENGTH_MISMATCH: .*targets/);
-    expect(code(() => head.step(new Float32Array([0, NaN, 0, 0]), [0, 1]))).toMatch(/^ERR_FUSEDLOSS_NON_FINITE: .*hidden\[1\]/);
-    expect(code(() => head.step(new Float32Array(4), [0, 3]))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*targets\[1\] = 3/);
-    expect(code(() => head.step(new Float32Array(4), [0, 1], { lr: -1 }))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*options\.lr/);
+    expect(code(() => head.step(new Float32Array([0, NaN, 0, 0]), [0, 1]))).toMatch(
+      /^ERR_FUSEDLOSS_NON_FINITE: .*hidden\[1\]/,
+    );
+    expect(code(() => head.step(new Float32Array(4), [0, 3]))).toMatch(
+      /^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*targets\[1\] = 3/,
+    );
+    expect(code(() => head.step(new Float32Array(4), [0, 1], { lr: -1 }))).toMatch(
+      /^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*options\.lr/,
+    );
     expect(code(() => head.topK(new Float32Array(4), 4))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*k must be/);
     expect(code(() => LinearHead.fromJSON({} as never))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_TYPE: .*toJSON/);
   });

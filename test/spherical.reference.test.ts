@@ -165,13 +165,15 @@ describe('hand-computed cases', () => {
     expect(r.lse![0]).toBeCloseTo(lse, 14);
     expect(r.loss).toBeCloseTo(ln2 + 0.1 * lse * lse, 14);
     const p = [0.25, 0.25, 0.5];
-    expect(Array.from(r.grad)).toEqual(
-      p.map((pk, k) => expect.closeTo(pk - (k === 2 ? 1 : 0) + 0.2 * lse * pk, 14)),
-    );
+    expect(Array.from(r.grad)).toEqual(p.map((pk, k) => expect.closeTo(pk - (k === 2 ? 1 : 0) + 0.2 * lse * pk, 14)));
   });
   it("with class weights, 'mean' divides the z-loss by the kept rows and the cross-entropy by their class weights", () => {
     const cw = [0.5, 1, 3];
-    const r = referenceSoftmax(problem([...x, ...x], [2, 0], 3), { ...SOFTMAX, classWeights: cw, lseSquareScale: 0.1 }, 'mean');
+    const r = referenceSoftmax(
+      problem([...x, ...x], [2, 0], 3),
+      { ...SOFTMAX, classWeights: cw, lseSquareScale: 0.1 },
+      'mean',
+    );
     const lse = Math.log(4);
     expect(r.loss).toBeCloseTo((3 * ln2 + 0.5 * 2 * ln2) / 3.5 + 0.1 * lse * lse, 14);
   });

@@ -47,13 +47,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
           w = tf.tensor2d(weight, [C, D]),
           b = tf.tensor1d(bias),
           y = tf.tensor1d(ids, 'int32');
-        const fused = tf.valueAndGrads((hh: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => ops.linearCrossEntropy(y, hh, ww, bb, o) as tf.Scalar);
+        const fused = tf.valueAndGrads(
+          (hh: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => ops.linearCrossEntropy(y, hh, ww, bb, o) as tf.Scalar,
+        );
         const plain = tf.valueAndGrads((hh: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => composed(hh, ww, bb, o));
         const got = fused([h, w, b]),
           want = plain([h, w, b]);
         expect(relError(got.value.dataSync()[0], want.value.dataSync()[0])).toBeLessThan(1e-4);
         for (let k = 0; k < 3; k++)
-          expect(gradError(got.grads[k].dataSync() as Float32Array, want.grads[k].dataSync() as Float32Array)).toBeLessThan(1e-4);
+          expect(
+            gradError(got.grads[k].dataSync() as Float32Array, want.grads[k].dataSync() as Float32Array),
+          ).toBeLessThan(1e-4);
         tf.dispose([h, w, b, y, got.value, want.value, ...got.grads, ...want.grads]);
       });
     }
@@ -93,11 +97,22 @@ for (const backend of ['cpu', 'wasm'] as const) {
         }
         return 'no error';
       };
-      expect(code(() => ops.linearCrossEntropy(y, h, tf.zeros([C, D + 1])))).toMatch(/^ERR_FUSEDLOSS_LENGTH_MISMATCH: ops\.linearCrossEntropy: hidden/);
-      expect(code(() => ops.linearCrossEntropy(y, h, w, tf.zeros([C + 1])))).toMatch(/^ERR_FUSEDLOSS_LENGTH_MISMATCH: .*bias/);
-      expect(code(() => ops.linearCrossEntropy(y, h, w, null, { reduction: 'none' as never }))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*reduction/);
-      const bad = tf.tensor1d(Int32Array.from(ids, (v, i) => (i === 3 ? C : v)), 'int32');
-      expect(code(() => ops.linearCrossEntropy(bad, h, w))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: ops\.linearCrossEntropy: yTrue\[3\] = 13/);
+      expect(code(() => ops.linearCrossEntropy(y, h, tf.zeros([C, D + 1])))).toMatch(
+        /^ERR_FUSEDLOSS_LENGTH_MISMATCH: ops\.linearCrossEntropy: hidden/,
+      );
+      expect(code(() => ops.linearCrossEntropy(y, h, w, tf.zeros([C + 1])))).toMatch(
+        /^ERR_FUSEDLOSS_LENGTH_MISMATCH: .*bias/,
+      );
+      expect(code(() => ops.linearCrossEntropy(y, h, w, null, { reduction: 'none' as never }))).toMatch(
+        /^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*reduction/,
+      );
+      const bad = tf.tensor1d(
+        Int32Array.from(ids, (v, i) => (i === 3 ? C : v)),
+        'int32',
+      );
+      expect(code(() => ops.linearCrossEntropy(bad, h, w))).toMatch(
+        /^ERR_FUSEDLOSS_INVALID_ARG_VALUE: ops\.linearCrossEntropy: yTrue\[3\] = 13/,
+      );
       tf.dispose([h, w, y, bad]);
     });
   });
@@ -108,7 +123,12 @@ describe('fusedDense in model.fit', () => {
     await useTfjsBackend('cpu');
     const x = tf.tensor2d(hidden, [B, D]);
     const lower = () =>
-      tf.layers.dense({ inputShape: [D], units: 6, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) });
+      tf.layers.dense({
+        inputShape: [D],
+        units: 6,
+        activation: 'tanh',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }),
+      });
     const head = fusedDense(tf, { units: C, seed: 8 });
     const fusedModel = tf.sequential({ layers: [lower(), head] });
     fusedModel.compile({ optimizer: tf.train.sgd(0.3), loss: head.loss() });

@@ -154,7 +154,11 @@ function compose(
         () => {
           const [w, b, y] = [tf.tensor2d(weight, [12, 5]), tf.tensor1d(bias), oneHot(ht, 12)];
           const x = tf.tensor2d(hidden, [32, 5]);
-          return runner(x, [w, b, y], (h) => tf.losses.softmaxCrossEntropy(y, h.matMul(w, false, true).add(b)) as tf.Scalar);
+          return runner(
+            x,
+            [w, b, y],
+            (h) => tf.losses.softmaxCrossEntropy(y, h.matMul(w, false, true).add(b)) as tf.Scalar,
+          );
         },
         (y, p) => tf.tidy(() => ops.linearCrossEntropy(y, p, tf.tensor2d(weight, [12, 5]), tf.tensor1d(bias))),
       ],

@@ -65,7 +65,10 @@ export interface FusedDenseLayer extends layers.Layer {
 export function fusedDense(tf: TfLayersNamespace, config: FusedDenseConfig): FusedDenseLayer {
   const units = config.units;
   if (!Number.isInteger(units) || units < 1)
-    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `fusedDense: config.units must be an integer >= 1, got ${units}`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `fusedDense: config.units must be an integer >= 1, got ${units}`,
+    );
   const useBias = config.useBias ?? true;
 
   class FusedDense extends tf.layers.Layer {
@@ -75,7 +78,12 @@ export function fusedDense(tf: TfLayersNamespace, config: FusedDenseConfig): Fus
 
     build(inputShape: (number | null)[]): void {
       const dim = inputShape[inputShape.length - 1]!;
-      this.weight = this.addWeight('kernel', [units, dim], 'float32', tf.initializers.glorotUniform({ seed: config.seed }) as never);
+      this.weight = this.addWeight(
+        'kernel',
+        [units, dim],
+        'float32',
+        tf.initializers.glorotUniform({ seed: config.seed }) as never,
+      );
       if (useBias) this.biasWeight = this.addWeight('bias', [units], 'float32', tf.initializers.zeros() as never);
       this.built = true;
     }
@@ -96,7 +104,13 @@ export function fusedDense(tf: TfLayersNamespace, config: FusedDenseConfig): Fus
       return (yTrue, yPred) =>
         tidy(() => {
           const ids = yTrue.rank === 2 && yTrue.shape[1]! > 1 ? slice(yTrue, [0, 0], [-1, 1]) : yTrue;
-          return linearCrossEntropy(cast(reshape(ids, [-1]), 'int32'), yPred, this.weight.read(), this.biasWeight?.read() ?? null, options);
+          return linearCrossEntropy(
+            cast(reshape(ids, [-1]), 'int32'),
+            yPred,
+            this.weight.read(),
+            this.biasWeight?.read() ?? null,
+            options,
+          );
         });
     }
 

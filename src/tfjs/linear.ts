@@ -38,12 +38,24 @@ interface CpuBackend {
 
 type Values = Float32Array | Int32Array | Uint8Array;
 
-function forward({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: object }): TensorInfo[] {
-  const { hidden, weight, yTrue, bias } = inputs as { hidden: TensorInfo; weight: TensorInfo; yTrue: TensorInfo; bias?: TensorInfo };
+function forward({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: NamedTensorInfoMap;
+  backend: KernelBackend;
+  attrs?: object;
+}): TensorInfo[] {
+  const { hidden, weight, yTrue, bias } = inputs as {
+    hidden: TensorInfo;
+    weight: TensorInfo;
+    yTrue: TensorInfo;
+    bias?: TensorInfo;
+  };
   const options = (attrs as { options: LinearOpOptions }).options;
   const cpu = getBackend() === 'cpu' ? (backend as unknown as CpuBackend) : null;
-  const read = (t: TensorInfo): Values =>
-    (cpu ? cpu.data.get(t.dataId).values : backend.readSync(t.dataId)) as Values;
+  const read = (t: TensorInfo): Values => (cpu ? cpu.data.get(t.dataId).values : backend.readSync(t.dataId)) as Values;
   const C = weight.shape[0],
     D = weight.shape[1];
   let r;
@@ -58,14 +70,22 @@ function forward({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backe
   }
   const gradBias = r.gradBias ?? new Float32Array(C);
   const out = (shape: number[], values: Float32Array): TensorInfo =>
-    cpu ? cpu.makeTensorInfo(shape, 'float32', values) : { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
-  return [out([], Float32Array.of(r.loss)), out(hidden.shape, r.gradHidden), out(weight.shape, r.gradWeight), out([C], gradBias)];
+    cpu
+      ? cpu.makeTensorInfo(shape, 'float32', values)
+      : { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
+  return [
+    out([], Float32Array.of(r.loss)),
+    out(hidden.shape, r.gradHidden),
+    out(weight.shape, r.gradWeight),
+    out([C], gradBias),
+  ];
 }
 
 /** Registers the kernel (for the active backend) and its gradient, once. */
 function register(): void {
   const backendName = getBackend();
-  if (!getKernel(KERNEL, backendName)) registerKernel({ kernelName: KERNEL, backendName, kernelFunc: forward as never });
+  if (!getKernel(KERNEL, backendName))
+    registerKernel({ kernelName: KERNEL, backendName, kernelFunc: forward as never });
   if (getGradient(KERNEL)) return;
   registerGradient({
     kernelName: KERNEL,
@@ -83,7 +103,10 @@ function check(name: string, t: unknown, rank: number, float: boolean): asserts 
   if (float && t.dtype !== 'float32')
     throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${OP}: ${name} must be a float32 tensor, got ${t.dtype}`);
   if (rank >= 0 && t.rank !== rank)
-    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${OP}: ${name} must have rank ${rank}, got shape [${t.shape.join(', ')}]`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${OP}: ${name} must have rank ${rank}, got shape [${t.shape.join(', ')}]`,
+    );
 }
 
 /**
@@ -111,18 +134,30 @@ export function linearCrossEntropy(
   check('weight', weight, 2, true);
   if (bias != null) check('bias', bias, 1, true);
   if (options && ('out' in options || 'dim' in options || 'bias' in options || 'returnLse' in options))
-    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${OP}: options.out, dim, bias and returnLse are not options of the op: tfjs owns the gradients, dim comes from hidden's shape, and bias is an argument`);
+    throw typeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      `${OP}: options.out, dim, bias and returnLse are not options of the op: tfjs owns the gradients, dim comes from hidden's shape, and bias is an argument`,
+    );
   if (options?.reduction !== undefined && options.reduction !== 'mean' && options.reduction !== 'sum')
-    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${OP}: options.reduction must be 'mean' or 'sum', got '${String(options.reduction)}'`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${OP}: options.reduction must be 'mean' or 'sum', got '${String(options.reduction)}'`,
+    );
   if (hidden.shape[1] !== weight.shape[1])
     throw rangeError(
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       `${OP}: hidden [${hidden.shape.join(', ')}] and weight [${weight.shape.join(', ')}] must have the same width D`,
     );
   if (yTrue.size !== hidden.shape[0])
-    throw rangeError('ERR_FUSEDLOSS_LENGTH_MISMATCH', `${OP}: yTrue must hold one class id per row of hidden (${hidden.shape[0]}), got shape [${yTrue.shape.join(', ')}]`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      `${OP}: yTrue must hold one class id per row of hidden (${hidden.shape[0]}), got shape [${yTrue.shape.join(', ')}]`,
+    );
   if (bias != null && bias.size !== weight.shape[0])
-    throw rangeError('ERR_FUSEDLOSS_LENGTH_MISMATCH', `${OP}: bias must have one entry per class (${weight.shape[0]}), got ${bias.size}`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      `${OP}: bias must have one entry per class (${weight.shape[0]}), got ${bias.size}`,
+    );
   register();
   const inputs = { yTrue, hidden, weight, ...(bias != null ? { bias } : {}) };
   const [loss, ...grads] = engine().runKernel(KERNEL, inputs, { options: options ?? {} } as never) as Tensor[];
