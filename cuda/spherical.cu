@@ -101,10 +101,10 @@ struct SoftmaxRows {
 
   __device__ float class_weight(int32_t k) const { return ClassWeighted ? class_weights[k] : 1.0f; }
 
-  __device__ SoftCapped logit(const float* x, int32_t k) const {
-    if (!(sp.softcap > 0)) return SoftCapped{x[k], 1.0f};
+  // The (soft-capped) logit and the cap's slope; soft_cap passes x through when softcap is 0.
+  __device__ Capped logit(const float* x, int32_t k) const {
     const float cap = static_cast<float>(sp.softcap);
-    return soft_cap(x[k], cap, 1.0f / cap);
+    return soft_cap(x[k], cap, cap > 0 ? 1.0f / cap : 0.0f);
   }
 
   template <class Team>
@@ -118,14 +118,14 @@ struct SoftmaxRows {
     int nonfinite = 0;
     for (int32_t k = t.lane; k < c; k += t.width) {
       nonfinite |= !finite(x[k]);
-      m = fmaxf(m, logit(x, k).value);
+      m = fmaxf(m, logit(x, k).z);
     }
     const float xmax = t.max(m);
     if (active && nonfinite) atomicExch(d.bad, 1);
     const float scale = static_cast<float>(softmax_input_scale(sp));
     double sum_exp = 0, target_exp = 0, smooth_dot = 0;
     for (int32_t k = t.lane; k < c; k += t.width) {
-      const float xk = logit(x, k).value;
+      const float xk = logit(x, k).z;
       const float e = exp_nonpos(scale * (xk - xmax));
       sum_exp += e;
       if (k == y) target_exp = e;
@@ -136,7 +136,7 @@ struct SoftmaxRows {
     sums.sum_exp = t.sum(sum_exp);
     sums.target_exp = t.sum(target_exp);
     if (Smoothing) sums.smooth_dot = t.sum(smooth_dot);
-    const SoftmaxRow row = softmax_row(sp, sums, logit(x, y).value, class_weight(y), n.w_total, c);
+    const SoftmaxRow row = softmax_row(sp, sums, logit(x, y).z, class_weight(y), n.w_total, c);
     if (!active) return;
     float* g = d.grad + r * c;
     if (lse && t.lane == 0) lse[r] = static_cast<float>(row.lse);
@@ -150,8 +150,8 @@ struct SoftmaxRows {
     const float bw = static_cast<float>(rw * n.norm * row.b);
     const float gy = static_cast<float>(rw * (n.norm * row.g_target + n.norm_z * row.z_target));
     for (int32_t k = t.lane; k < c; k += t.width) {
-      const SoftCapped xk = logit(x, k);
-      const float e = exp_nonpos(scale * (xk.value - xmax));
+      const Capped xk = logit(x, k);
+      const float e = exp_nonpos(scale * (xk.z - xmax));
       g[k] = (k == y ? gy : (Smoothing ? a * e - bw * class_weight(k) : a * e)) * xk.slope;
     }
     // Normalised here (1 with Sum and None): the z-loss has a normaliser of its own.

@@ -162,9 +162,9 @@ FL_INLINE const float* soft_capped_row(const float* __restrict x, int32_t n, flo
   const float inv_cap = 1.0f / cap;
   float zero = 0.0f;
   for (int32_t k = 0; k < n; ++k) {
-    const SoftCapped s = soft_cap(x[k], cap, inv_cap);
+    const Capped s = soft_cap(x[k], cap, inv_cap);
     zero += x[k] * 0.0f;
-    scratch[k] = s.value;
+    scratch[k] = s.z;
     scratch[n + k] = s.slope;
   }
   bad |= !(zero == 0.0f);

@@ -47,26 +47,6 @@ FL_HD float exp_nonpos(float x) {
 #endif
 }
 
-// Logit soft-capping, x -> cap tanh(x / cap) (Gemma 2; formulas G.8), and its slope
-// 1 - tanh^2 = 4 e / (1 + e)^2 with e = exp(-2 |x| / cap), branch-free so loops vectorise. tanh
-// reads (1 - e) / (1 + e) for |x| / cap >= 1/4 and its odd Taylor series below, where 1 - e would
-// lose the small argument's digits.
-struct SoftCapped {
-  float value, slope;
-};
-
-FL_HD SoftCapped soft_cap(float x, float cap, float inv_cap) {
-  const float t = std::fabs(x * inv_cap), t2 = t * t;
-  const float e = exp_nonpos(-2.0f * t), inv = 1.0f / (1.0f + e);
-  float p = -1382.0f / 155925.0f;
-  p = p * t2 + 62.0f / 2835.0f;
-  p = p * t2 - 17.0f / 315.0f;
-  p = p * t2 + 2.0f / 15.0f;
-  p = p * t2 - 1.0f / 3.0f;
-  const float th = t < 0.25f ? t + t * t2 * p : (1.0f - e) * inv;
-  return SoftCapped{x < 0.0f ? -cap * th : cap * th, 4.0f * e * inv * inv};
-}
-
 // The logistic function and its derivative from e = exp(-|t|): sigma(t) and sigma(t)(1-sigma(t))
 // without cancellation (formulas "Conventions").
 struct Logistic {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "fusedloss/linear_ce_math.h"  // soft_cap, shared with the linear cross-entropy
 #include "fusedloss/math.h"
 #include "fusedloss/spherical.h"
 
