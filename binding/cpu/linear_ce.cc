@@ -177,6 +177,18 @@ Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p)
   return Status{};
 }
 
+Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& out) {
+  const auto finite = [](const float* v, int64_t n) {
+    float acc = 0;  // 0 * v is NaN exactly when v is not finite
+    for (int64_t i = 0; i < n; ++i) acc += 0 * v[i];
+    return acc == 0;
+  };
+  const bool ok = finite(out.grad_hidden, pb.rows * pb.dim) &&
+                  finite(out.grad_weight, pb.classes * pb.dim) &&
+                  (!out.grad_bias || finite(out.grad_bias, pb.classes));
+  return ok ? Status{} : Status::at(Fault::LogitNotFinite, -1, INFINITY);
+}
+
 Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
                      const LinearCeOutputs& out) {
   if (Status st = linear_ce_input_fault(pb, p); !st.ok()) return st;
@@ -244,9 +256,15 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
     const double rw = pb.weights ? pb.weights[r] : 1.0;
     const double wt = pb.class_weights ? pb.class_weights[t] : 1.0;
     const LinearRowLoss l = linear_row(s, rw, wt, wsum, static_cast<double>(C), p, sc);
+    // Huge finite logits can still overflow what float32 holds downstream (s lse^2, the gradient
+    // coefficients): refused like an overflowing logit.
+    const float row = static_cast<float>(l.ce + l.z);
+    if (!std::isfinite(l.coef.a) || !std::isfinite(l.coef.b) ||
+        (out.row_loss && !std::isfinite(row)))
+      return Status::at(Fault::LogitNotFinite, r, lse[r]);
     ce_total += l.ce;
     z_total += l.z;
-    if (out.row_loss) out.row_loss[r] = static_cast<float>(l.ce + l.z);
+    if (out.row_loss) out.row_loss[r] = row;
     ca[r] = l.coef.a;
     cb[r] = l.coef.b;
     ce[r] = l.coef.e;
@@ -303,7 +321,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
         out.grad_hidden[r * D + d] = sum;
       }
   });
-  return Status{};
+  return linear_ce_output_fault(pb, out);
 }
 
 }  // namespace fl

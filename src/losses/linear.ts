@@ -278,11 +278,19 @@ function run(
     checkDisjoint(fn, arrays);
     checkInputs(fn, { hidden, weight, bias, targets }, weights, classWeights, C, ignoreIndex);
     const r = referenceLinearCrossEntropy({ hidden, weight, targets, dim, bias, weights, classWeights }, p);
-    const bad = p.softcap > 0 ? -1 : r.lse.findIndex((v) => !(Math.abs(v) <= FLT_MAX));
+    // What overflows float32 in the native kernels (the logits, a row's loss, the gradients) is refused here too.
+    const over = (v: number) => !(Math.abs(v) <= FLT_MAX);
+    const bad = r.lse.findIndex((v, i) => over(v) || (reduction === 'none' && over(r.rowLoss[i])));
     if (bad >= 0) {
       throw rangeError(
         'ERR_FUSEDLOSS_NON_FINITE',
         `${fn}: the logits of row ${bad} of hidden overflow float32 (log-sum-exp ${r.lse[bad]}); scale the rows or the weights down`,
+      );
+    }
+    if ([r.gradHidden, r.gradWeight, r.gradBias].some((g) => g.some(over))) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_NON_FINITE',
+        `${fn}: the gradients overflow float32; scale the rows or the weights down`,
       );
     }
     gradHidden.set(r.gradHidden);

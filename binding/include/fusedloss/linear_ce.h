@@ -48,6 +48,10 @@ struct LinearCeOutputs {
 // ignore_index (LabelOutOfRange), row and class weights finite and >= 0.
 Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p);
 
+// After the kernels: a gradient that overflowed float32 (huge finite inputs) is refused, as
+// Fault::LogitNotFinite with index -1.
+Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& out);
+
 Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
                      const LinearCeOutputs& out);
 
