@@ -165,7 +165,7 @@ const ENTRIES = {
     linear.linearCrossEntropy,
     linear.linearCrossEntropyAsync,
     linear.LINEAR_OPTIONS,
-    { ...rows, backends: ['cpu', 'js'] },
+    rows,
   ),
   rankList: entry('ranking', 'lists', ranking.rankList, ranking.rankListAsync, R.rankList),
   listMLE: entry('ranking', 'lists', ranking.listMLE, ranking.listMLEAsync, R.listMLE),

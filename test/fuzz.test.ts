@@ -99,7 +99,7 @@ const ENUMS: Record<string, string[]> = {
   loss: ['z', 'mse', 'ce'],
   backend: ['auto', 'auto', 'cpu', 'cpu', 'js', 'cuda-sim', 'cuda', 'gpu'],
 };
-const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator']);
+const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator', 'returnLse']);
 
 function optionValue(key: string, n: number): fc.Arbitrary<unknown> {
   let plausible: fc.Arbitrary<unknown>;
@@ -447,8 +447,29 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
     });
   }
 
+  it('linearCrossEntropy', () => {
+    const keys = ['bias', 'ignoreIndex', 'labelSmoothing', 'classWeights', 'weights', 'reduction'];
+    const arb = fc
+      .tuple(
+        count(500),
+        fc.integer({ min: 1, max: 64 }),
+        count(300).map((c) => Math.max(c, 1)),
+      )
+      .chain(([b, dim, classes]) =>
+        fc.tuple(
+          fillArb(fc.constant(b * dim)).map(fill),
+          fillArb(fc.constant(classes * dim)).map(fill),
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((s) => classIds(b, classes, s)),
+          options([...keys, 'lseSquareScale', 'softcap', 'returnLse', 'backend', 'out'], b, { dim }, b * classes * dim),
+        ),
+      );
+    run(arb, call(fl.linearCrossEntropy), RUNS / 4);
+  });
+
   it('fuzzes every loss of the registry', () => {
-    const fuzzed = [...binary, ...rows, ...lists, ...pairs].map(([name]) => name).concat('plackettLuceDistill');
+    const fuzzed = [...binary, ...rows, ...lists, ...pairs]
+      .map(([name]) => name)
+      .concat('plackettLuceDistill', 'linearCrossEntropy');
     expect(fuzzed.sort()).toEqual(LOSS_LIST.map((e) => e.name).sort());
   });
 

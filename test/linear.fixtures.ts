@@ -2,7 +2,7 @@
 // 4099, combined so the float64 reference stays quick), every option, and the comparison of a
 // backend's result with the reference's.
 import { expect } from 'vitest';
-import type { LinearCrossEntropyOptions } from '../src';
+import type { Backend, LinearCrossEntropyOptions } from '../src';
 import { linearCrossEntropy } from '../src';
 import { referenceLinearCrossEntropy, type LinearRefParams } from '../src/reference/linear';
 import { gradError, randomClassLabels, randomScores, randomWeights, relError } from './helpers';
@@ -133,7 +133,7 @@ export function expectReference(c: LinearCase, x: LinearInputs, got: LinearOut):
 }
 
 /** Runs case c on `backend` and holds it to the reference. */
-export function checkCase(c: LinearCase, backend: 'cpu' | 'cuda' | 'cuda-sim' | 'wasm' | 'js'): void {
+export function checkCase(c: LinearCase, backend: Backend): void {
   const x = inputs(c);
   const got = linearCrossEntropy(x.hidden, x.weight, x.targets, { ...c.options, dim: c.D, backend });
   expectReference(c, x, got);

@@ -124,8 +124,7 @@ FL_SIMD_CLONES void gradient_tile(float* s, int nc, const float* bias, const flo
     const float b = bias ? bias[c] : 0.0f, w = cw ? cw[c] : 1.0f;
     for (int r = 0; r < kTile; ++r) {
       const Capped z = soft_cap(row[r] + b, cap, inv_cap);
-      const float p = exp_nonpos(z.z - k.max[r] - k.logsum[r]);
-      row[r] = k.a[r] * p - k.e[r] * w;
+      row[r] = k.a[r] * exp_nonpos(z.z - k.max[r] - k.logsum[r]) - k.e[r] * w;
       sl[r] = z.slope;
     }
   }
@@ -177,6 +176,67 @@ Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p)
   return Status{};
 }
 
+Status linear_ce_rows(const LinearCeProblem& pb, const LinearCeParams& p,
+                      const LinearRowStats* stats, const LinearCeOutputs& out,
+                      LinearRowCoef* coef) {
+  const int64_t B = pb.rows, C = pb.classes;
+  double wsum = 0, kept_w = 0, kept = 0;
+  for (int64_t c = 0; c < C; ++c) wsum += pb.class_weights ? pb.class_weights[c] : 1.0;
+  for (int64_t r = 0; r < B; ++r) {
+    const double lse = stats[r].max + stats[r].logsum;
+    if (!std::isfinite(lse)) return Status::at(Fault::LogitNotFinite, r, lse);
+    const int32_t t = pb.targets[r];
+    if (t == p.ignore_index) continue;
+    kept_w += pb.class_weights ? pb.class_weights[t] : 1.0;
+    kept += 1;
+  }
+  LinearScales sc;
+  if (p.reduction == Reduction::Mean) {
+    sc.ce = kept_w > 0 ? 1 / kept_w : 0;
+    sc.z = kept > 0 ? 1 / kept : 0;
+  }
+  double ce_total = 0, z_total = 0;
+  for (int64_t r = 0; r < B; ++r) {
+    const LinearRowStats& s = stats[r];
+    if (out.lse) out.lse[r] = static_cast<float>(s.max + s.logsum);
+    coef[r] = LinearRowCoef{0, 0, 0, static_cast<float>(s.max), static_cast<float>(s.logsum)};
+    const int32_t t = pb.targets[r];
+    if (t == p.ignore_index) {
+      if (out.row_loss) out.row_loss[r] = 0;
+      continue;
+    }
+    const double rw = pb.weights ? pb.weights[r] : 1.0;
+    const double wt = pb.class_weights ? pb.class_weights[t] : 1.0;
+    const LinearRowLoss l = linear_row(s, rw, wt, wsum, static_cast<double>(C), p, sc);
+    // Huge finite logits can still overflow what float32 holds downstream (s lse^2, the gradient
+    // coefficients): refused like an overflowing logit.
+    const float row = static_cast<float>(l.ce + l.z);
+    if (!std::isfinite(l.coef.a) || !std::isfinite(l.coef.b) ||
+        (out.row_loss && !std::isfinite(row)))
+      return Status::at(Fault::LogitNotFinite, r, s.max + s.logsum);
+    ce_total += l.ce;
+    z_total += l.z;
+    if (out.row_loss) out.row_loss[r] = row;
+    coef[r].a = l.coef.a;
+    coef[r].b = l.coef.b;
+    coef[r].e = l.coef.e;
+  }
+  *out.loss = ce_total * sc.ce + z_total * sc.z;
+  return Status{};
+}
+
+Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& out) {
+  const auto finite = [](const float* v, int64_t n) {
+    float acc = 0;  // 0 * v is NaN exactly when v is not finite
+    for (int64_t i = 0; i < n; ++i) acc += 0 * v[i];
+    return acc == 0;
+  };
+  const bool ok = finite(out.grad_hidden, pb.rows * pb.dim) &&
+                  finite(out.grad_weight, pb.classes * pb.dim) &&
+                  (!out.grad_bias || finite(out.grad_bias, pb.classes));
+  return ok ? Status{} : Status::at(Fault::LogitNotFinite, -1, INFINITY);
+}
+
 Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
                      const LinearCeOutputs& out) {
   if (Status st = linear_ce_input_fault(pb, p); !st.ok()) return st;
@@ -189,8 +249,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   const int64_t ld = H.ld, row_tiles = H.rows / kTile, class_tiles = W.rows / kTile;
 
   // ---- pass 1: per-row max, log-sum, target logit and weighted logit sum ----
-  std::vector<float> rmax(static_cast<size_t>(B)), rlog(static_cast<size_t>(B));
-  std::vector<double> lse(static_cast<size_t>(B)), ztarget(lse.size()), zsmooth(lse.size());
+  std::vector<LinearRowStats> stats(static_cast<size_t>(B));
   parallel_chunks(row_tiles, 1, [&](int64_t, int64_t tile, int64_t) {
     const int64_t i0 = tile * kTile;
     const int nr = tile_rows(H, i0);
@@ -206,52 +265,11 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
                  pb.class_weights ? pb.class_weights + j0 : nullptr, cap, pb.targets + i0, nr, j0,
                  smooth, st);
     }
-    for (int r = 0; r < nr; ++r) {
-      const double logsum = std::log(st.sum[r]);
-      rmax[i0 + r] = st.max[r];
-      rlog[i0 + r] = static_cast<float>(logsum);
-      lse[i0 + r] = st.max[r] + logsum;
-      ztarget[i0 + r] = st.target[r];
-      zsmooth[i0 + r] = st.smooth[r];
-    }
+    for (int r = 0; r < nr; ++r)
+      stats[i0 + r] = LinearRowStats{st.max[r], std::log(st.sum[r]), st.target[r], st.smooth[r]};
   });
-
-  // ---- the rows' losses and gradient coefficients (in row order: deterministic) ----
-  double wsum = 0, kept_w = 0, kept = 0;
-  for (int64_t c = 0; c < C; ++c) wsum += pb.class_weights ? pb.class_weights[c] : 1.0;
-  for (int64_t r = 0; r < B; ++r) {
-    if (!std::isfinite(lse[r])) return Status::at(Fault::LogitNotFinite, r, lse[r]);
-    const int32_t t = pb.targets[r];
-    if (t == p.ignore_index) continue;
-    kept_w += pb.class_weights ? pb.class_weights[t] : 1.0;
-    kept += 1;
-  }
-  LinearScales sc;
-  if (p.reduction == Reduction::Mean) {
-    sc.ce = kept_w > 0 ? 1 / kept_w : 0;
-    sc.z = kept > 0 ? 1 / kept : 0;
-  }
-  std::vector<float> ca(static_cast<size_t>(B), 0.0f), cb(ca.size(), 0.0f), ce(ca.size(), 0.0f);
-  double ce_total = 0, z_total = 0;
-  for (int64_t r = 0; r < B; ++r) {
-    if (out.lse) out.lse[r] = static_cast<float>(lse[r]);
-    const int32_t t = pb.targets[r];
-    if (t == p.ignore_index) {
-      if (out.row_loss) out.row_loss[r] = 0;
-      continue;
-    }
-    const LinearRowStats s{lse[r], ztarget[r], zsmooth[r]};
-    const double rw = pb.weights ? pb.weights[r] : 1.0;
-    const double wt = pb.class_weights ? pb.class_weights[t] : 1.0;
-    const LinearRowLoss l = linear_row(s, rw, wt, wsum, static_cast<double>(C), p, sc);
-    ce_total += l.ce;
-    z_total += l.z;
-    if (out.row_loss) out.row_loss[r] = static_cast<float>(l.ce + l.z);
-    ca[r] = l.coef.a;
-    cb[r] = l.coef.b;
-    ce[r] = l.coef.e;
-  }
-  *out.loss = ce_total * sc.ce + z_total * sc.z;
+  std::vector<LinearRowCoef> coef(static_cast<size_t>(B));
+  if (Status st = linear_ce_rows(pb, p, stats.data(), out, coef.data()); !st.ok()) return st;
 
   // ---- pass 2: groups of class tiles, each owning its classes of dW and db and a partial dH ----
   const int64_t partial = H.rows * ld;
@@ -274,13 +292,13 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
       for (int64_t i0 = 0; i0 < B; i0 += kTile) {
         const int nr = tile_rows(H, i0);
         for (int r = 0; r < kTile; ++r) {
-          const bool in = r < nr;
-          k.a[r] = in ? ca[i0 + r] : 0.0f;
-          k.b[r] = in ? cb[i0 + r] : 0.0f;
-          k.e[r] = in ? ce[i0 + r] : 0.0f;
-          k.max[r] = in ? rmax[i0 + r] : 3e38f;
-          k.logsum[r] = in ? rlog[i0 + r] : 0.0f;
-          k.target[r] = in ? pb.targets[i0 + r] : -1;
+          const LinearRowCoef c = r < nr ? coef[i0 + r] : LinearRowCoef{0, 0, 0, 3e38f, 0};
+          k.a[r] = c.a;
+          k.b[r] = c.b;
+          k.e[r] = c.e;
+          k.max[r] = c.max;
+          k.logsum[r] = c.logsum;
+          k.target[r] = r < nr ? pb.targets[i0 + r] : -1;
         }
         similarity_tile(W, j0, H, i0, s.data());
         gradient_tile(s.data(), nc, pb.bias ? pb.bias + j0 : nullptr,
@@ -303,7 +321,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
         out.grad_hidden[r * D + d] = sum;
       }
   });
-  return Status{};
+  return linear_ce_output_fault(pb, out);
 }
 
 }  // namespace fl

@@ -60,9 +60,6 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   p.lse_square_scale = number_field(params, "lseSquareScale", 0, 1e6);
   p.softcap = number_field(params, "softcap", 0, 1e6);
   const Device dev = device_field(params);
-  if (dev != Device::Cpu)
-    throw_range_error(env, "ERR_FUSEDLOSS_BACKEND_UNAVAILABLE",
-                      "linearCrossEntropy has no GPU kernel in this build");
 
   const ArrayArg<float> hidden = float32_arg(info, 0, "hidden");
   const ArrayArg<float> weight = float32_arg(info, 1, "weight");
@@ -118,7 +115,7 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
       [=](double* loss) {
         LinearCeOutputs o = out;
         o.loss = loss;
-        return linear_ce_cpu(pb, p, o);
+        return FL_CALL(dev, linear_ce(pb, p, o));
       },
       kNames);
 }

@@ -71,9 +71,11 @@ export interface LinearCrossEntropyOptions {
   /** Buffers to fill with the gradients (not overlapping any input or each other). */
   out?: LinearCrossEntropyOut;
   /**
-   * Where to compute (default 'auto'): 'cpu' the native threaded kernel, 'wasm' its WebAssembly
-   * build, 'js' the float64 reference (forms the B x C logits: small problems only). 'auto' is
-   * the CPU when the addon loaded, else 'wasm', else 'js'.
+   * Where to compute (default 'auto'): 'cpu' the native threaded kernel, 'cuda' the GPU,
+   * 'cuda-sim' the CUDA kernels run by the simulator (testing only, slow), 'wasm' the CPU kernel's
+   * WebAssembly build, 'js' the float64 reference (forms the B x C logits: small problems only).
+   * 'auto' is CUDA when a device exists and B C D is at least CUDA_AUTO_MIN_WORK (2^22), else the
+   * CPU when the addon loaded, else 'wasm', else 'js'. FUSEDLOSS_BACKEND, when set, replaces 'auto'.
    */
   backend?: Backend;
 }
@@ -228,7 +230,7 @@ function run(
     softcap: opt(o, 'softcap', LINEAR_DEFAULTS.softcap),
     reduction,
   };
-  const backend: ResolvedBackend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: false, pairWork: 0 });
+  const backend: ResolvedBackend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: B * C * dim });
 
   const outOpt = o.out ?? {};
   if (typeof outOpt !== 'object' || outOpt === null || ArrayBuffer.isView(outOpt) || Array.isArray(outOpt)) {
@@ -278,11 +280,19 @@ function run(
     checkDisjoint(fn, arrays);
     checkInputs(fn, { hidden, weight, bias, targets }, weights, classWeights, C, ignoreIndex);
     const r = referenceLinearCrossEntropy({ hidden, weight, targets, dim, bias, weights, classWeights }, p);
-    const bad = p.softcap > 0 ? -1 : r.lse.findIndex((v) => !(Math.abs(v) <= FLT_MAX));
+    // What overflows float32 in the native kernels (the logits, a row's loss, the gradients) is refused here too.
+    const over = (v: number) => !(Math.abs(v) <= FLT_MAX);
+    const bad = r.lse.findIndex((v, i) => over(v) || (reduction === 'none' && over(r.rowLoss[i])));
     if (bad >= 0) {
       throw rangeError(
         'ERR_FUSEDLOSS_NON_FINITE',
         `${fn}: the logits of row ${bad} of hidden overflow float32 (log-sum-exp ${r.lse[bad]}); scale the rows or the weights down`,
+      );
+    }
+    if ([r.gradHidden, r.gradWeight, r.gradBias].some((g) => g.some(over))) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_NON_FINITE',
+        `${fn}: the gradients overflow float32; scale the rows or the weights down`,
       );
     }
     gradHidden.set(r.gradHidden);

@@ -48,6 +48,19 @@ struct LinearCeOutputs {
 // ignore_index (LabelOutOfRange), row and class weights finite and >= 0.
 Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p);
 
+struct LinearRowStats;
+struct LinearRowCoef;
+
+// The row step between the passes, on the host in row order (so every backend sums alike): from
+// each row's pass-1 statistics, the loss into out (and out.row_loss, out.lse) and each row's
+// gradient coefficients. Refuses a row whose logits, loss or coefficients overflow float32.
+Status linear_ce_rows(const LinearCeProblem& pb, const LinearCeParams& p,
+                      const LinearRowStats* stats, const LinearCeOutputs& out, LinearRowCoef* coef);
+
+// After the kernels: a gradient that overflowed float32 (huge finite inputs) is refused, as
+// Fault::LogitNotFinite with index -1.
+Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& out);
+
 Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
                      const LinearCeOutputs& out);
 

@@ -23,9 +23,10 @@ FL_HD Capped soft_cap(float z, float cap, float inv_cap) {
   return Capped{cap * th, 4 * e / ((1 + e) * (1 + e))};
 }
 
-// What pass 1 gathers about a row from its logits (double, summed tile by tile).
+// What pass 1 gathers about a row from its logits (double, summed tile by tile): the maximum
+// logit and the log of the sum of exp(z'_c - max), so lse = max + logsum.
 struct LinearRowStats {
-  double lse = 0;     // log sum_c exp(z'_c)
+  double max = 0, logsum = 0;
   double target = 0;  // z'_t
   double smooth = 0;  // sum_c w_c z'_c (label smoothing only)
 };
@@ -36,11 +37,16 @@ struct LinearScales {
   double ce = 1, z = 1;
 };
 
-// The row's gradient wrt z' is g_c = a p_c - b [c = t] - e_c w_c (formulas J.1), p_c =
-// exp(z'_c - lse); these are a, b and e, the row weight and the reduction's divisors included.
+// The row's gradient wrt z' is g_c = a p_c - b [c = t] - e w_c (formulas J.1), p_c =
+// exp(z'_c - max - logsum); a, b and e hold the row weight and the reduction's divisors, and are
+// 0 for an ignored row.
 struct LinearRowCoef {
-  float a = 0, b = 0, e = 0;
+  float a = 0, b = 0, e = 0, max = 0, logsum = 0;
 };
+
+FL_HD float linear_grad(const LinearRowCoef& k, float z, float w, bool target) {
+  return k.a * exp_nonpos(z - k.max - k.logsum) - k.e * w - (target ? k.b : 0.0f);
+}
 
 // The row's loss before the reduction's divisors (CE part and z part), and its gradient
 // coefficients. wt: the target's class weight; wsum: sum_c w_c; C classes; r the row weight.
@@ -50,12 +56,12 @@ struct LinearRowLoss {
 };
 FL_HD LinearRowLoss linear_row(const LinearRowStats& s, double r, double wt, double wsum, double C,
                                const LinearCeParams& p, const LinearScales& sc) {
-  const double eps = p.smoothing, zs = p.lse_square_scale;
+  const double eps = p.smoothing, zs = p.lse_square_scale, lse = s.max + s.logsum;
   LinearRowLoss o;
-  o.ce = r * ((1 - eps) * wt * (s.lse - s.target) + (eps / C) * (wsum * s.lse - s.smooth));
-  o.z = r * zs * s.lse * s.lse;
+  o.ce = r * ((1 - eps) * wt * (lse - s.target) + (eps / C) * (wsum * lse - s.smooth));
+  o.z = r * zs * lse * lse;
   const double ce = r * sc.ce, z = r * sc.z;
-  o.coef.a = static_cast<float>(ce * ((1 - eps) * wt + (eps / C) * wsum) + z * 2 * zs * s.lse);
+  o.coef.a = static_cast<float>(ce * ((1 - eps) * wt + (eps / C) * wsum) + z * 2 * zs * lse);
   o.coef.b = static_cast<float>(ce * (1 - eps) * wt);
   o.coef.e = static_cast<float>(ce * eps / C);
   return o;
