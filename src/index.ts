@@ -69,7 +69,7 @@ export type {
   LinearHeadJSON,
 } from './linear-head';
 export { OPTIMIZER_DEFAULTS } from './optimizer';
-export type { OptimizerKind } from './optimizer';
+export type { OptimizerKind, OptimizerConfig } from './optimizer';
 export type { SphericalHeadOptions, HeadStepOptions, HeadStepResult, HeadStats, HeadLossKind } from './spherical-head';
 export {
   rankList,
