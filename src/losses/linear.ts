@@ -68,7 +68,7 @@ export interface LinearCrossEntropyOptions {
   softcap?: number;
   /** Also return each row's log-sum-exp of the (soft-capped) logits as `lse` (default false). */
   returnLse?: boolean;
-  /** Buffers to fill with the gradients (not overlapping any input or each other). */
+  /** Buffers to fill with the gradients (not overlapping any input or each other). Default: new arrays. */
   out?: LinearCrossEntropyOut;
   /**
    * Where to compute (default 'auto'): 'cpu' the native threaded kernel, 'cuda' the GPU,
