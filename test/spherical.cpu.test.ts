@@ -52,7 +52,7 @@ describe('softmax losses cpu vs reference', () => {
     }
   });
 
-  it('returnLse: each row\'s log-sum-exp as the float64 formula, ignored rows too (softcap, temperature)', () => {
+  it("returnLse: each row's log-sum-exp as the float64 formula, ignored rows too (softcap, temperature)", () => {
     const [rows, C] = [37, 1031];
     const x = logits(rows, C, 76, true);
     const t = randomClassLabels(rows, C, 77);
