@@ -7,7 +7,7 @@ import { rangeError, typeError } from './errors';
 import { checkedHidden, checkK, gaussian, required, toOut, topKOfScores } from './head-common';
 import { binaryCrossEntropy } from './losses/confusion';
 import { linearCrossEntropy } from './losses/linear';
-import { mulAB, mulABt, mulAtB } from './matmul';
+import { mulAB, mulABt } from './matmul';
 import type { Backend } from './native';
 import {
   OPTIMIZER_SCHEMA,
@@ -224,7 +224,7 @@ export class LinearHead {
     const g = r.grad;
     for (let i = 0; i < g.length; i++) g[i] /= rows;
     mulAB(g, this.weight, rows, D, C, out);
-    mulAtB(g, h, C, D, rows, this.grads.weight);
+    mulAB(g, h, C, D, rows, this.grads.weight, true);
     if (this.bias) {
       const gb = this.grads.bias!.fill(0);
       for (let i = 0; i < rows; i++) for (let c = 0; c < C; c++) gb[c] += g[i * C + c];

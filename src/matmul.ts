@@ -25,7 +25,10 @@ export function mulABt(
   return out;
 }
 
-/** out (n x p) = A (n x k) B (B: k x p). */
+/**
+ * out (n x p) = A B with A n x k (`transposeA` false), or A^T B with A k x n (true); B is k x p.
+ * Row i of out is a sum of rows of B, accumulated in double.
+ */
 export function mulAB(
   A: Float32Array,
   B: Float32Array,
@@ -33,40 +36,19 @@ export function mulAB(
   p: number,
   k: number,
   out: Float32Array,
+  transposeA = false,
 ): Float32Array {
+  const [rowStride, colStride] = transposeA ? [1, n] : [k, 1];
   const row = new Float64Array(p);
   for (let i = 0; i < n; i++) {
     row.fill(0);
     for (let l = 0; l < k; l++) {
-      const a = A[i * k + l];
+      const a = A[i * rowStride + l * colStride];
       if (a === 0) continue;
       const b = l * p;
       for (let j = 0; j < p; j++) row[j] += a * B[b + j];
     }
     for (let j = 0; j < p; j++) out[i * p + j] = row[j];
   }
-  return out;
-}
-
-/** out (n x p) = A^T B, A: k x n, B: k x p (a sum of k outer products). */
-export function mulAtB(
-  A: Float32Array,
-  B: Float32Array,
-  n: number,
-  p: number,
-  k: number,
-  out: Float32Array,
-): Float32Array {
-  const acc = new Float64Array(n * p);
-  for (let l = 0; l < k; l++) {
-    for (let i = 0; i < n; i++) {
-      const a = A[l * n + i];
-      if (a === 0) continue;
-      const o = i * p,
-        b = l * p;
-      for (let j = 0; j < p; j++) acc[o + j] += a * B[b + j];
-    }
-  }
-  for (let i = 0; i < n * p; i++) out[i] = acc[i];
   return out;
 }
