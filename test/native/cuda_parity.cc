@@ -453,7 +453,7 @@ void softmax_cases(uint64_t& seed) {
     const char* name;
     fl::SoftmaxParams sp;
   };
-  std::vector<Form> forms(7);
+  std::vector<Form> forms(9);
   forms[0].name = "ce";
   forms[1].name = "ce smooth 0.1";
   forms[1].sp.smoothing = 0.1;
@@ -476,6 +476,13 @@ void softmax_cases(uint64_t& seed) {
   forms[6].sp.form = fl::SoftmaxForm::CompSum;
   forms[6].sp.tau = 2;
   forms[6].sp.scale = 2;
+  forms[7].name = "ce smooth 0.1 softcap 5 z-loss 0.01";  // formulas G.8
+  forms[7].sp.smoothing = 0.1;
+  forms[7].sp.softcap = 5;
+  forms[7].sp.lse_square = 0.01;
+  forms[8].name = "focal softcap 2";
+  forms[8].sp.form = fl::SoftmaxForm::Focal;
+  forms[8].sp.softcap = 2;
   for (const Form& f : forms)
     for (auto [rows, classes] : std::vector<std::pair<int64_t, int32_t>>{
              {1, 1}, {31, 2}, {33, 10}, {1000, 33}, {64, 1000}, {5, 1024}, {3, 50000}})
