@@ -49,9 +49,11 @@ export interface LinearHeadOptions {
   momentum?: number;
   /** SGD: Nesterov momentum (default false). */
   nesterov?: boolean;
-  /** AdamW's beta1, beta2 in [0, 1] (defaults 0.9, 0.999) and eps in (0, 1] (default 1e-8). */
+  /** AdamW's beta1 in [0, 1] (default 0.9). */
   beta1?: number;
+  /** AdamW's beta2 in [0, 1] (default 0.999). */
   beta2?: number;
+  /** AdamW's eps in (0, 1] (default 1e-8). */
   eps?: number;
   /**
    * Weight decay >= 0 on W (never on b): SGD adds wd W to the gradient (default 0), AdamW decays
