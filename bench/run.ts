@@ -17,6 +17,7 @@ import {
   backends,
   circleLoss,
   contrastive,
+  linearCrossEntropy,
   listMLE,
   multiSimilarity,
   ntXent,
@@ -42,6 +43,8 @@ import {
 import { multiSimilarityTfjs } from './tfjs-pairs';
 import { listMLETfjs, rankListTfjs } from './tfjs-ranking';
 import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
+import { linearCrossEntropyTfjs } from './tfjs-linear';
+import { spawnSync } from 'node:child_process';
 import { mulberry32 } from '../src/random';
 import { speedupChartSvg, TFJS_WASM } from './chart';
 import { SingleBar } from 'cli-progress';
@@ -394,6 +397,61 @@ function gpwCases(): Case[] {
   });
 }
 
+/**
+ * The fused linear cross-entropy at B = 4096, D = 256, C = 32768 (issue 21): compute-bound, 6 B C D
+ * flops counted (the logits forward, dH and dW backward; the kernel does 8, recomputing the logits
+ * once), against the tfjs dense layer + softmax cross-entropy on tfjs wasm only (it forms the 512
+ * MiB of logits; tfjs cpu would take minutes a call). The gradient compared is [dH, dW].
+ */
+function linearCases(): Case[] {
+  const [B, D, C] = [4096, 256, 32768];
+  const hidden = normals(B * D, rand);
+  const weight = normals(C * D, rand).map((v) => v / 16);
+  const targets = Int32Array.from({ length: B }, () => Math.floor(rand() * C));
+  const call: FusedCall = (backend, out) =>
+    linearCrossEntropy(hidden, weight, targets, {
+      dim: D,
+      backend,
+      out: { gradHidden: out.subarray(0, B * D), gradWeight: out.subarray(B * D) },
+    }).loss;
+  const wasm = tfjs(() => linearCrossEntropyTfjs(hidden, weight, targets, D), { cpu: 0, wasm: 1 }, 0)[TFJS_WASM];
+  return [
+    {
+      loss: 'linear cross-entropy',
+      family: 'head',
+      quick: true,
+      size: `B=${B} D=${D} C=${C}`,
+      flops: 6 * B * C * D,
+      // Seconds a call: the agreement call warms up, no extra warm-up calls.
+      backends: {
+        ...Object.fromEntries(
+          Object.entries(fused(call, (B + C) * D, { cpu: 2, js: 0 })).map(([k, e]) => [
+            k,
+            { ...e, warmup: 0, warmupMs: 0 },
+          ]),
+        ),
+        [TFJS_WASM]: wasm,
+      },
+    },
+  ];
+}
+
+/**
+ * Peak RSS growth of linearCrossEntropy at B = 4096, D = 256, C = 65536 (dense logits: 1 GiB), in a
+ * fresh process (bench/linear-rss.ts), so the process's peak is the call's.
+ */
+function linearRss(): { growthMiB: number; seconds: number } | null {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'linear-rss.ts')], {
+    encoding: 'utf8',
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) {
+    console.warn(`  linear-rss failed: ${r.stderr.slice(0, 400)}`);
+    return null;
+  }
+  return JSON.parse(line) as { growthMiB: number; seconds: number };
+}
+
 const ALL_CASES: Case[] = [
   {
     loss: 'AnyLoss-F1 binary',
@@ -449,6 +507,7 @@ const ALL_CASES: Case[] = [
   ...pairCases(),
   ...gpwCases(),
   ...headCases(THREADS, setThreads).map((c, i): Case => ({ ...c, family: 'head', quick: i === 1 })),
+  ...linearCases(),
 ];
 
 const ARGS = process.argv.slice(2).map((w) => w.toLowerCase());
@@ -716,6 +775,14 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
 
+  const rss = CASES.some((c) => c.loss === 'linear cross-entropy') ? linearRss() : null;
+  if (rss) {
+    console.log(
+      `linear cross-entropy, B=4096 D=256 C=65536 (dense logits 1 GiB): peak RSS growth ${rss.growthMiB} MiB` +
+        ` beyond inputs and outputs (limit 300 MiB), ${rss.seconds.toFixed(1)} s on the CPU`,
+    );
+  }
+
   console.log(
     `Limits in this run: memory bandwidth ${triadGBs.toFixed(1)} GB/s (STREAM triad), FMA peak ${fma.gflops.toFixed(1)} GFLOP/s` +
       ` (${fma.isa}), exp ${exp.gexps.toFixed(2)} G/s (${exp.isa}).\nWhat each case's bytes, exps and flops count: latest.json, "cases".`,
@@ -730,6 +797,7 @@ async function main(): Promise<void> {
     limit:
       'streaming losses: the larger of the compulsory bytes at the triad and the exps at the exp rate; pair losses: flops at the FMA peak',
     cases: CASES.map((c) => ({ loss: c.loss, size: c.size, bytes: c.bytes, exps: c.exps, flops: c.flops })),
+    linearCrossEntropyRss: rss,
     tolerance: { loss: LOSS_TOL, grad: GRAD_TOL },
     rows,
   };

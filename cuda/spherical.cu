@@ -87,7 +87,8 @@ struct SphericalRows {
 };
 
 // Softmax losses: g_j = a e_j / S - b w_j for j != y, g_y from the row step (spherical_math.h),
-// with e_j = exp(scale (x_j - xmax)) computed twice rather than stored.
+// with e_j = exp(scale (x_j - xmax)) computed twice rather than stored. With a soft cap (formulas
+// G.8) x_j is the capped logit, recomputed in each pass, and g_j is multiplied by its slope.
 template <bool ClassWeighted, bool Smoothing>
 struct SoftmaxRows {
   RowData d;
@@ -95,9 +96,16 @@ struct SoftmaxRows {
   const float* weights;        // per row, or null
   const float* class_weights;  // per class, used when ClassWeighted
   int32_t ignore_index;
-  double w_total;
+  SoftmaxNorms n;  // n.norm is d.norm
+  float* lse;      // per row, or null
 
   __device__ float class_weight(int32_t k) const { return ClassWeighted ? class_weights[k] : 1.0f; }
+
+  // The (soft-capped) logit and the cap's slope; soft_cap passes x through when softcap is 0.
+  __device__ Capped logit(const float* x, int32_t k) const {
+    const float cap = static_cast<float>(sp.softcap);
+    return soft_cap(x[k], cap, cap > 0 ? 1.0f / cap : 0.0f);
+  }
 
   template <class Team>
   __device__ void operator()(const Team& t, int64_t r, bool active) const {
@@ -110,41 +118,45 @@ struct SoftmaxRows {
     int nonfinite = 0;
     for (int32_t k = t.lane; k < c; k += t.width) {
       nonfinite |= !finite(x[k]);
-      m = fmaxf(m, x[k]);
+      m = fmaxf(m, logit(x, k).z);
     }
     const float xmax = t.max(m);
     if (active && nonfinite) atomicExch(d.bad, 1);
     const float scale = static_cast<float>(softmax_input_scale(sp));
     double sum_exp = 0, target_exp = 0, smooth_dot = 0;
     for (int32_t k = t.lane; k < c; k += t.width) {
-      const float e = exp_nonpos(scale * (x[k] - xmax));
+      const float xk = logit(x, k).z;
+      const float e = exp_nonpos(scale * (xk - xmax));
       sum_exp += e;
       if (k == y) target_exp = e;
       // in double: xmax - x_k reaches 6.8e38 on logits of +-3.4e38, past float (formulas G.2)
-      if (Smoothing) smooth_dot += class_weight(k) * (static_cast<double>(xmax) - x[k]);
+      if (Smoothing) smooth_dot += class_weight(k) * (static_cast<double>(xmax) - xk);
     }
     SoftmaxSums sums;
     sums.xmax = xmax;
     sums.sum_exp = t.sum(sum_exp);
     sums.target_exp = t.sum(target_exp);
     if (Smoothing) sums.smooth_dot = t.sum(smooth_dot);
-    const SoftmaxRow row = softmax_row(sp, sums, x[y], class_weight(y), w_total, c);
+    const SoftmaxRow row = softmax_row(sp, sums, logit(x, y).z, class_weight(y), n.w_total, c);
     if (!active) return;
     float* g = d.grad + r * c;
+    if (lse && t.lane == 0) lse[r] = static_cast<float>(row.lse);
     if (ignored) {
       for (int32_t k = t.lane; k < c; k += t.width) g[k] = 0.0f;
       if (t.lane == 0) d.row_loss[r] = 0;
       return;
     }
     const double rw = weights ? weights[r] : 1.0;
-    const float a = static_cast<float>(rw * d.norm * row.a * row.inv_sum);
-    const float bw = static_cast<float>(rw * d.norm * row.b);
-    const float gy = static_cast<float>(rw * d.norm * row.g_target);
+    const float a = static_cast<float>(rw * (n.norm * row.a + n.norm_z * row.z_a) * row.inv_sum);
+    const float bw = static_cast<float>(rw * n.norm * row.b);
+    const float gy = static_cast<float>(rw * (n.norm * row.g_target + n.norm_z * row.z_target));
     for (int32_t k = t.lane; k < c; k += t.width) {
-      const float e = exp_nonpos(scale * (x[k] - xmax));
-      g[k] = k == y ? gy : (Smoothing ? a * e - bw * class_weight(k) : a * e);
+      const Capped xk = logit(x, k);
+      const float e = exp_nonpos(scale * (xk.z - xmax));
+      g[k] = (k == y ? gy : (Smoothing ? a * e - bw * class_weight(k) : a * e)) * xk.slope;
     }
-    if (t.lane == 0) d.row_loss[r] = rw * row.loss;
+    // Normalised here (1 with Sum and None): the z-loss has a normaliser of its own.
+    if (t.lane == 0) d.row_loss[r] = rw * (n.norm * row.loss + n.norm_z * row.z_loss);
   }
 };
 
@@ -232,8 +244,8 @@ Status spherical_loss(const ClassProblem& pb, const SphericalParams& sp, Reducti
 Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
                     Reduction reduction, const LossOutputs& out) {
   *out.loss = 0;
-  double norm = 1, w_total = 0;
-  Status st = softmax_normaliser(pb, sw, reduction, &norm, &w_total);
+  SoftmaxNorms n;
+  Status st = softmax_normaliser(pb, sw, reduction, &n);
   if (!st.ok() || pb.rows == 0) return st;
   const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
   Session s;
@@ -247,18 +259,22 @@ Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const Soft
   if (st.ok() && sw.class_weights)
     st = s.upload(Slot::Constants, sw.class_weights, static_cast<size_t>(pb.classes),
                   &class_weights);
+  float* lse = nullptr;
+  if (st.ok() && out.lse) st = s.buffer(Slot::Scratch, static_cast<size_t>(pb.rows), &lse);
   if (!st.ok()) return st;
   s.mark(Phase::Uploaded);
-  dr.d.norm = norm;
+  dr.d.norm = n.norm;
   const bool smoothing = sp.form == SoftmaxForm::CrossEntropy && sp.smoothing > 0;
   with_flags(
       [&](auto weighted, auto smooth) {
         using Op = SoftmaxRows<weighted.value, smooth.value>;
-        st = launch_rows(s, Op{dr.d, sp, weights, class_weights, sw.ignore_index, w_total}, pb.rows,
+        st = launch_rows(s, Op{dr.d, sp, weights, class_weights, sw.ignore_index, n, lse}, pb.rows,
                          pb.classes);
       },
       class_weights != nullptr, smoothing);
-  return st.ok() ? finish(s, pb, &sw, dr, norm, o) : st;
+  if (st.ok()) st = finish(s, pb, &sw, dr, 1.0, o);
+  if (st.ok() && lse) st = s.copy_out(out.lse, lse, static_cast<size_t>(pb.rows) * sizeof(float));
+  return st;
 }
 
 }  // namespace FL_GPU_NS

@@ -1,6 +1,7 @@
 // The fusedloss showcase: four tfjs-layers models trained on real data with fused losses, each
 // against its usual baseline loss, then the time of one loss step with fusedloss and with the
-// same loss composed from tfjs ops. Prints two tables and writes demo/results/curves.svg.
+// same loss composed from tfjs ops, then a LinearHead against a tfjs dense head on frozen features
+// (demo/heads.ts). Prints the tables and writes demo/results/curves.svg.
 //
 // Run: npm run demo   (or, after `npm run build`: npx tsx demo/showcase.ts [--backend cpu|wasm] [--seed N])
 // The seed fixes the data splits, the initial weights and the batch order: one seed prints the
@@ -15,6 +16,7 @@ import { binaryTask } from './binary';
 import type { TaskResult } from './common';
 import { curvesSvg } from './curves-chart';
 import { embeddingTask } from './embedding';
+import { headsDemo } from './heads';
 import { multiClassTask } from './multiclass';
 import { rankingTask } from './ranking';
 
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  console.log();
+  await headsDemo(seed, backend);
   const dir = path.join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'curves.svg'), await curvesSvg(results));

@@ -47,11 +47,29 @@ export type {
   ZLossOptions,
   SphericalLossOptions,
   SoftmaxCrossEntropyOptions,
+  SoftmaxResult,
   SoftmaxForm,
   Reduction,
   RowLossResult,
 } from './losses/spherical';
+export { linearCrossEntropy, linearCrossEntropyAsync, LINEAR_DEFAULTS } from './losses/linear';
+export type {
+  LinearCrossEntropyOptions,
+  LinearCrossEntropyResult,
+  LinearCrossEntropyResultFor,
+  LinearCrossEntropyOut,
+} from './losses/linear';
 export { SphericalHead, SPHERICAL_HEAD_DEFAULTS } from './spherical-head';
+export { LinearHead } from './linear-head';
+export type {
+  LinearHeadOptions,
+  LinearHeadLoss,
+  LinearHeadStepOptions,
+  LinearHeadStepResult,
+  LinearHeadJSON,
+} from './linear-head';
+export { OPTIMIZER_DEFAULTS } from './optimizer';
+export type { OptimizerKind, OptimizerConfig } from './optimizer';
 export type { SphericalHeadOptions, HeadStepOptions, HeadStepResult, HeadStats, HeadLossKind } from './spherical-head';
 export {
   rankList,

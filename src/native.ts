@@ -95,6 +95,7 @@ export interface NativeAddon {
     classWeights: Float32Array | null,
     out: Float32Array,
     rowLoss: Float32Array | null,
+    lse: Float32Array | null,
     params: object,
     async: boolean,
   ): MaybeAsync<number>;
@@ -112,6 +113,22 @@ export interface NativeAddon {
     out: Float32Array,
     referenceOut: Float32Array | null,
     rowLoss: Float32Array | null,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<number>;
+  /** The fused linear cross-entropy (binding/napi/linear_ce.cc); rowLoss is required with reduction 'none'. */
+  linearCrossEntropy(
+    hidden: Float32Array,
+    weight: Float32Array,
+    targets: Int32Array,
+    bias: Float32Array | null,
+    weights: Float32Array | null,
+    classWeights: Float32Array | null,
+    gradHidden: Float32Array,
+    gradWeight: Float32Array,
+    gradBias: Float32Array | null,
+    rowLoss: Float32Array | null,
+    lse: Float32Array | null,
     params: object,
     async: boolean,
   ): MaybeAsync<number>;

@@ -4,6 +4,7 @@
 // leak and fuzz suites read their lists of losses from here; test/registry.test.ts fails when a
 // public function is missing.
 import * as confusion from './losses/confusion';
+import * as linear from './losses/linear';
 import type { LossResult, RowLossResult } from './losses/dispatch';
 import * as pairs from './losses/pairs';
 import * as ranking from './losses/ranking';
@@ -23,8 +24,10 @@ export type Family = 'confusion' | 'spherical' | 'ranking' | 'pairs';
  * - 'embeddings': [N, D] (sets `dim`) and N class ids (ntXent: may be null).
  * - 'distill': student logits [B, C], a teacher of the same shape, and B class ids.
  * - 'counts': the confusion layout, but the result is soft counts, not a loss (no gradient).
+ * - 'linear': features [B, D] (sets `dim`), a weight [C, D] and B class ids; the result holds
+ *   gradHidden and gradWeight instead of grad.
  */
-export type Layout = 'confusion' | 'elementwise' | 'classes' | 'lists' | 'embeddings' | 'distill' | 'counts';
+export type Layout = 'confusion' | 'elementwise' | 'classes' | 'lists' | 'embeddings' | 'distill' | 'counts' | 'linear';
 
 /** A sample's size: 'small' a few dozen elements; 'large' enough to span many chunks of the pool. */
 export type SampleSize = 'small' | 'large';
@@ -84,6 +87,10 @@ const SAMPLES: Record<Exclude<Layout, 'counts'>, (size: SampleSize) => unknown[]
     const [rows, classes] = size === 'large' ? [512, 300] : [8, 8];
     return [scores(rows * classes, 11), scores(rows * classes, 12), ids(rows, classes, 13), {}];
   },
+  linear: (size) => {
+    const [rows, dim, classes] = size === 'large' ? [500, 40, 300] : [8, 4, 6];
+    return [scores(rows * dim, 14), scores(classes * dim, 15), ids(rows, classes, 16), { dim }];
+  },
 };
 
 function entry(
@@ -92,7 +99,12 @@ function entry(
   sync: Fn,
   async: (...args: never[]) => Promise<unknown>,
   options: Record<string, OptionSpec>,
-  extra: { perRow?: boolean; sample?: (size: SampleSize) => unknown[]; required?: object } = {},
+  extra: {
+    perRow?: boolean;
+    sample?: (size: SampleSize) => unknown[];
+    required?: object;
+    backends?: readonly ResolvedBackend[];
+  } = {},
 ): Omit<LossEntry, 'name'> {
   const sample = extra.sample ?? SAMPLES[layout === 'counts' ? 'confusion' : layout];
   return {
@@ -101,7 +113,7 @@ function entry(
     sync,
     async,
     options,
-    backends: ALL,
+    backends: extra.backends ?? ALL,
     perRow: extra.perRow ?? false,
     sample: (size) => {
       const args = sample(size);
@@ -145,6 +157,14 @@ const ENTRIES = {
     spherical.softmaxCrossEntropy,
     spherical.softmaxCrossEntropyAsync,
     S.softmaxCrossEntropy,
+    rows,
+  ),
+  linearCrossEntropy: entry(
+    'spherical',
+    'linear',
+    linear.linearCrossEntropy,
+    linear.linearCrossEntropyAsync,
+    linear.LINEAR_OPTIONS,
     rows,
   ),
   rankList: entry('ranking', 'lists', ranking.rankList, ranking.rankListAsync, R.rankList),

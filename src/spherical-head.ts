@@ -6,7 +6,7 @@ import { requireLength, toFloat32, toTargets, type NumericArray, type Targets } 
 import { backendError, describe, rangeError, typeError } from './errors';
 import { nativeAddon, nativeCall, resolveBackend, type Backend } from './native';
 import { backendSpec, opt, readOptions, type OptionSpec } from './options';
-import { mulberry32 } from './random';
+import { checkedHidden, checkK, gaussian, required, toOut, topKOfScores } from './head-common';
 import { DenseHead, decayTooLargeMessage, illConditionedMessage, type HeadLossKind } from './reference/spherical-head';
 
 export type { HeadLossKind } from './reference/spherical-head';
@@ -102,24 +102,6 @@ const stepSchema: Record<string, OptionSpec> = {
   weightDecay: { kind: 'number', min: 0, max: 1e6 },
   out: { kind: 'any' },
 };
-
-function required(fn: string, o: Record<string, unknown>, key: string): void {
-  if (o[key] === undefined)
-    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: options.${key} is required, got undefined`);
-}
-
-/** N(0, std^2) weights for the 'js' backend. */
-function gaussian(n: number, std: number, seed: number): Float64Array {
-  const rand = mulberry32(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = std * Math.sqrt(-2 * Math.log(1 - rand())),
-      t = 2 * Math.PI * rand();
-    out[i] = r * Math.cos(t);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(t);
-  }
-  return out;
-}
 
 interface HeadState {
   classes: number;
@@ -218,30 +200,13 @@ export class SphericalHead {
     return Object.assign(head, createState(fn, { ...o, classes: w.length / dim }, w));
   }
 
-  /** hidden as rows x dim float32, checked: length, finite entries. */
-  private hidden(fn: string, hidden: unknown): { h: Float32Array; rows: number } {
-    const h = toFloat32(fn, 'hidden', hidden);
-    if (h.length % this.dim !== 0)
-      throw rangeError(
-        'ERR_FUSEDLOSS_LENGTH_MISMATCH',
-        `${fn}: hidden has length ${h.length}, not a multiple of dim = ${this.dim}`,
-      );
-    const bad = h.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0)
-      throw rangeError(
-        'ERR_FUSEDLOSS_NON_FINITE',
-        `${fn}: hidden[${bad}] = ${h[bad]} is not finite; hidden must hold finite numbers`,
-      );
-    return { h, rows: h.length / this.dim };
-  }
-
   /**
    * One SGD step on the mean loss over the rows of `hidden` (rows x dim) with one target class per
    * row: returns the loss and d loss / d hidden computed before the update, then updates W.
    */
   step(hidden: NumericArray, targets: Targets, options: HeadStepOptions): HeadStepResult {
     const fn = 'SphericalHead.step';
-    const { h, rows } = this.hidden(fn, hidden);
+    const { h, rows } = checkedHidden(fn, hidden, this.dim);
     const t = toTargets(fn, 'targets', targets);
     requireLength(fn, 'targets', t.length, rows, 'one target per row of hidden');
     const bad = t.findIndex((c) => c < 0 || c >= this.classes);
@@ -277,7 +242,7 @@ export class SphericalHead {
   /** All outputs o = W h, rows x classes (O(rows classes dim): for evaluation). */
   scores(hidden: NumericArray): Float32Array {
     const fn = 'SphericalHead.scores';
-    const { h, rows } = this.hidden(fn, hidden);
+    const { h, rows } = checkedHidden(fn, hidden, this.dim);
     if (this.dense) return Float32Array.from(this.dense.scores(h));
     const out = new Float32Array(rows * this.classes);
     nativeCall(fn, () => this.native!.scores(h, out));
@@ -287,30 +252,15 @@ export class SphericalHead {
   /** The k best classes of each row, best first (ties: the lower class first): rows x k each. */
   topK(hidden: NumericArray, k: number): { classes: Int32Array; scores: Float32Array } {
     const fn = 'SphericalHead.topK';
-    const { h, rows } = this.hidden(fn, hidden);
-    if (typeof k !== 'number')
-      throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: k must be a number, got ${describe(k)}`);
-    if (!Number.isInteger(k) || k < 1 || k > this.classes)
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: k must be an integer in [1, ${this.classes}], got ${k}`,
-      );
+    const { h, rows } = checkedHidden(fn, hidden, this.dim);
+    checkK(fn, k, this.classes);
     const classes = new Int32Array(rows * k),
       scores = new Float32Array(rows * k);
     if (this.native) {
       nativeCall(fn, () => this.native!.topK(h, k, classes, scores));
       return { classes, scores };
     }
-    const all = this.scores(h);
-    for (let j = 0; j < rows; j++) {
-      const row = all.subarray(j * this.classes, (j + 1) * this.classes);
-      const order = Array.from(row.keys()).sort((x, y) => row[y] - row[x] || x - y);
-      for (let r = 0; r < k; r++) {
-        classes[j * k + r] = order[r];
-        scores[j * k + r] = row[order[r]];
-      }
-    }
-    return { classes, scores };
+    return topKOfScores(this.scores(h), this.classes, k);
   }
 
   /** The explicit W, classes x dim (O(classes dim^2) on 'cpu': U is multiplied in). */
@@ -335,14 +285,4 @@ export class SphericalHead {
       ? this.native.stats()
       : { steps: this.dense!.steps, stabilizations: 0, resets: 0, unfactorizations: 0 };
   }
-}
-
-function toOut(fn: string, out: unknown, length: number): Float32Array {
-  if (!(out instanceof Float32Array))
-    throw typeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
-      `${fn}: options.out must be a Float32Array, got ${describe(out)}`,
-    );
-  requireLength(fn, 'options.out', out.length, length, 'the layout of hidden');
-  return out;
 }

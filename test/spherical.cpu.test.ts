@@ -51,6 +51,31 @@ describe('softmax losses cpu vs reference', () => {
     }
   });
 
+  it("returnLse: each row's log-sum-exp as the float64 formula, ignored rows too (softcap, temperature)", () => {
+    const [rows, C] = [37, 1031];
+    const x = logits(rows, C, 76, true);
+    const t = randomClassLabels(rows, C, 77);
+    t[5] = -100;
+    const cases: { softcap?: number; temperature?: number; lseSquareScale?: number }[] = [
+      {},
+      { softcap: 3, temperature: 0.7, lseSquareScale: 1e-3 },
+    ];
+    for (const o of cases) {
+      const r = softmaxCrossEntropy(x, t, { ...o, returnLse: true, backend: NATIVE });
+      const js = softmaxCrossEntropy(x, t, { ...o, returnLse: true, backend: 'js' });
+      expectAgree(r, js);
+      for (let i = 0; i < rows; i++) {
+        const c = o.softcap ?? 0,
+          T = o.temperature ?? 1;
+        const u = Array.from(x.subarray(i * C, (i + 1) * C), (v) => (c ? c * Math.tanh(v / c) : v) / T);
+        const m = Math.max(...u);
+        const want = m + Math.log(u.reduce((a, v) => a + Math.exp(v - m), 0));
+        expect(Math.abs(r.lse[i] - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+        expect(Math.abs(js.lse[i] - want)).toBeLessThan(1e-6 * Math.max(1, Math.abs(want)));
+      }
+    }
+  });
+
   it('a batch whose every row is ignored has loss 0 and no gradient', () => {
     const x = randomScores(12, 75);
     const r = softmaxCrossEntropy(x, [5, 5, 5], { ignoreIndex: 5, backend: NATIVE });

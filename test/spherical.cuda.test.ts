@@ -6,7 +6,15 @@
 // async twins and determinism.
 import { describe, expect, it } from 'vitest';
 import { softmaxCrossEntropy, softmaxCrossEntropyAsync, zLoss, type Backend } from '../src';
-import { bitwiseEqual, randomClassLabels, randomScores, randomWeights, gpuBackends, expectAgree } from './helpers';
+import {
+  bitwiseEqual,
+  expectAgree,
+  gpuBackends,
+  gradError,
+  randomClassLabels,
+  randomScores,
+  randomWeights,
+} from './helpers';
 import { logits, parity, softmax, SOFTMAX_FORMS, sphericalParity } from './spherical.fixtures';
 
 const gpus = gpuBackends();
@@ -28,6 +36,31 @@ for (const { backend, skip } of gpus) {
         for (const reduction of ['mean', 'sum', 'none'] as const) {
           const all = { ...form, ...o, reduction };
           expectAgree(softmax(x, t, { ...all, backend }), softmax(x, t, { ...all, backend: 'cpu' }));
+        }
+      }
+    });
+
+    it('softcap, PaLM z-loss and returnLse with weights and ignored rows, as the CPU', () => {
+      const rows = 203,
+        C = 1031; // rows of a whole block (C >= 1024) and of lane groups (below)
+      for (const c of [C, 37]) {
+        const x = logits(rows, c, 15, true);
+        const t = randomClassLabels(rows, c, 16);
+        t[7] = -1;
+        const o = {
+          weights: randomWeights(rows, 17),
+          classWeights: randomWeights(c, 18),
+          ignoreIndex: -1,
+          softcap: 4,
+          lseSquareScale: 0.01,
+          labelSmoothing: 0.1,
+          returnLse: true,
+        } as const;
+        for (const reduction of ['mean', 'none'] as const) {
+          const g = softmaxCrossEntropy(x, t, { ...o, reduction, backend });
+          const h = softmaxCrossEntropy(x, t, { ...o, reduction, backend: 'cpu' });
+          expectAgree(g, h);
+          expect(gradError(g.lse, h.lse)).toBeLessThan(1e-5);
         }
       }
     });

@@ -236,6 +236,8 @@ describe('the native layer checks again when called directly', () => {
     alpha: 1,
     lambda: 1,
     margin: 0.1,
+    softcap: 0,
+    lseSquare: 0,
     ignoreIndex: -100,
     device: 0,
   };
@@ -267,19 +269,19 @@ describe('the native layer checks again when called directly', () => {
       'rowLoss',
     );
     expectError(
-      () => addon.softmaxLoss(x, t, null, new Float32Array(2), out, null, soft, false),
+      () => addon.softmaxLoss(x, t, null, new Float32Array(2), out, null, null, soft, false),
       RangeError,
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       'options.classWeights',
     );
     expectError(
-      () => addon.softmaxLoss(x, t, null, null, out, null, { ...soft, smoothing: 2 }, false),
+      () => addon.softmaxLoss(x, t, null, null, out, null, null, { ...soft, smoothing: 2 }, false),
       RangeError,
       INVALID,
       'options.smoothing',
     );
     expectError(
-      () => addon.softmaxLoss(x, [2, 7] as never, null, null, out, null, soft, false),
+      () => addon.softmaxLoss(x, [2, 7] as never, null, null, out, null, null, soft, false),
       TypeError,
       TYPE,
       'targets',
@@ -287,13 +289,13 @@ describe('the native layer checks again when called directly', () => {
   });
   it('the kernels report bad values by index', () => {
     expectError(
-      () => addon.softmaxLoss(x, new Int32Array([2, 7]), null, null, out, null, soft, false),
+      () => addon.softmaxLoss(x, new Int32Array([2, 7]), null, null, out, null, null, soft, false),
       RangeError,
       INVALID,
       'targets[1] = 7',
     );
     expectError(
-      () => addon.softmaxLoss(x, t, null, new Float32Array([1, -2, 1]), out, null, soft, false),
+      () => addon.softmaxLoss(x, t, null, new Float32Array([1, -2, 1]), out, null, null, soft, false),
       RangeError,
       INVALID,
       'options.classWeights[1] = -2',

@@ -80,6 +80,13 @@ export const SOFTMAX_FORMS: [string, SoftmaxCrossEntropyOptions][] = [
   ['focal gamma 0.5, temperature 0.5', { form: 'focal', gamma: 0.5, temperature: 0.5 }],
   ['ldr-kl', { form: 'ldr-kl' }],
   ['ldr-kl lambda 0.1 margin 0.5', { form: 'ldr-kl', lambda: 0.1, margin: 0.5 }],
+  ['ce, softcap 5, z-loss 0.01', { softcap: 5, lseSquareScale: 0.01 }],
+  [
+    'ce, label smoothing 0.1, softcap 30, z-loss 1e-4, temperature 0.7',
+    { labelSmoothing: 0.1, softcap: 30, lseSquareScale: 1e-4, temperature: 0.7 },
+  ],
+  ['focal, softcap 2', { form: 'focal', softcap: 2 }],
+  ['ldr-kl, softcap 3', { form: 'ldr-kl', softcap: 3 }],
 ];
 
 /** Every spherical loss and kind on two backends. */

@@ -80,6 +80,13 @@ describe('reference softmax losses vs finite differences', () => {
     ['focal gamma 0.5', { form: 'focal', gamma: 0.5 }],
     ['ldr-kl lambda 0.5 margin 0.3', { form: 'ldr-kl', lambda: 0.5, margin: 0.3 }],
     ['ldr-kl lambda 10, temperature 2', { form: 'ldr-kl', lambda: 10, temperature: 2 }],
+    ['ce, softcap 1.5, z-loss 0.3', { softcap: 1.5, lseSquareScale: 0.3 }],
+    [
+      'ce, smoothing 0.1, class weights, softcap 4, z-loss 0.05, temperature 0.8',
+      { labelSmoothing: 0.1, classWeights: [0.5, 2, 1, 3, 0.25], softcap: 4, lseSquareScale: 0.05, temperature: 0.8 },
+    ],
+    ['focal gamma 2, softcap 1', { form: 'focal', gamma: 2, softcap: 1 }],
+    ['ldr-kl, softcap 2', { form: 'ldr-kl', lambda: 0.5, margin: 0.3, softcap: 2 }],
   ];
   for (const [name, extra] of variants) {
     for (const reduction of ['mean', 'sum'] as const) {
@@ -151,6 +158,32 @@ describe('hand-computed cases', () => {
     const r = referenceSoftmax(problem([0, 0, 2 * ln2], [2], 3), { ...SOFTMAX, temperature: 2 }, 'mean');
     expect(r.loss).toBeCloseTo(ln2, 14);
     expect(r.grad[2]).toBeCloseTo(-0.25, 14);
+  });
+  it("PaLM's z-loss adds s lse^2 (lse = ln 4 here) and 2 s lse p to the gradient; returnLse's lse is ln 4", () => {
+    const r = softmax({ lseSquareScale: 0.1 });
+    const lse = Math.log(4);
+    expect(r.lse![0]).toBeCloseTo(lse, 14);
+    expect(r.loss).toBeCloseTo(ln2 + 0.1 * lse * lse, 14);
+    const p = [0.25, 0.25, 0.5];
+    expect(Array.from(r.grad)).toEqual(p.map((pk, k) => expect.closeTo(pk - (k === 2 ? 1 : 0) + 0.2 * lse * pk, 14)));
+  });
+  it("with class weights, 'mean' divides the z-loss by the kept rows and the cross-entropy by their class weights", () => {
+    const cw = [0.5, 1, 3];
+    const r = referenceSoftmax(
+      problem([...x, ...x], [2, 0], 3),
+      { ...SOFTMAX, classWeights: cw, lseSquareScale: 0.1 },
+      'mean',
+    );
+    const lse = Math.log(4);
+    expect(r.loss).toBeCloseTo((3 * ln2 + 0.5 * 2 * ln2) / 3.5 + 0.1 * lse * lse, 14);
+  });
+  it('softcap c reads c tanh(x / c): the CE of the capped logits, gradient times 1 - tanh^2', () => {
+    const c = 0.5,
+      xc = x.map((v) => c * Math.tanh(v / c));
+    const plain = referenceSoftmax(problem(xc, [2], 3), SOFTMAX, 'mean');
+    const r = softmax({ softcap: c });
+    expect(r.loss).toBeCloseTo(plain.loss, 14);
+    x.forEach((v, k) => expect(r.grad[k]).toBeCloseTo(plain.grad[k] * (1 - Math.tanh(v / c) ** 2), 14));
   });
   it("class weights: 'mean' divides by the targets' class weights (PyTorch)", () => {
     // row 0 target 2 (weight 3, CE ln 2), row 1 target 0 (weight 0.5, CE -log 1/4 = 2 ln 2)

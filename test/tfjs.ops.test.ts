@@ -10,6 +10,7 @@ import {
   anyLossF1Macro,
   anyLossTfjs,
   diceLossTfjs,
+  oneHot,
   runner,
   tverskyLossTfjs,
   useTfjsBackend,
@@ -135,6 +136,31 @@ function compose(
         'tverskyLoss multi-class',
         () => tverskyLossTfjs(m, my, { classes: C, alpha: 0.3, beta: 0.7 }),
         (y, p) => ops.tverskyLoss(y, p, { alpha: 0.3, beta: 0.7 }),
+      ],
+    ],
+  );
+  // linearCrossEntropy: d/d hidden against tfjs autodiff of matMul + bias + softmax cross-entropy
+  // (d/d weight and d/d bias: test/tfjs.linear.test.ts).
+  const hidden = randomScores(32 * 5, 25, 1),
+    weight = randomScores(12 * 5, 26, 1),
+    bias = randomScores(12, 27, 1),
+    ht = randomClassLabels(32, 12, 28);
+  compose(
+    [hidden, [32, 5]],
+    [ht, [32]],
+    [
+      [
+        'linearCrossEntropy',
+        () => {
+          const [w, b, y] = [tf.tensor2d(weight, [12, 5]), tf.tensor1d(bias), oneHot(ht, 12)];
+          const x = tf.tensor2d(hidden, [32, 5]);
+          return runner(
+            x,
+            [w, b, y],
+            (h) => tf.losses.softmaxCrossEntropy(y, h.matMul(w, false, true).add(b)) as tf.Scalar,
+          );
+        },
+        (y, p) => tf.tidy(() => ops.linearCrossEntropy(y, p, tf.tensor2d(weight, [12, 5]), tf.tensor1d(bias))),
       ],
     ],
   );

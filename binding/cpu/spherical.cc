@@ -5,6 +5,7 @@
 #include "fusedloss/spherical.h"
 
 #include <cfloat>
+#include <vector>
 
 #include "fusedloss/spherical_math.h"
 #include "parallel.h"
@@ -18,18 +19,21 @@ namespace {
 // (then searched for exactly by find_fault).
 struct ChunkLoss {
   double loss = 0;
+  double extra = 0;  // softmax: PaLM's z-loss terms; counted_weight: the counted rows
   int bad = 0;
 };
+
+void add_chunk(ChunkLoss& acc, const ChunkLoss& p) {
+  acc.loss += p.loss;
+  acc.extra += p.extra;
+  acc.bad |= p.bad;
+}
 
 template <class Body>
 ChunkLoss over_row_chunks(const ClassProblem& pb, Body body) {
   return parallel_reduce<ChunkLoss>(
       pb.rows, rows_per_chunk(pb.classes),
-      [&](int64_t b, int64_t e, ChunkLoss& part) { body(b, e, part); },
-      [](ChunkLoss& acc, const ChunkLoss& p) {
-        acc.loss += p.loss;
-        acc.bad |= p.bad;
-      });
+      [&](int64_t b, int64_t e, ChunkLoss& part) { body(b, e, part); }, add_chunk);
 }
 
 bool weight_ok(float w) {
@@ -54,9 +58,9 @@ Status class_problem_fault(const ClassProblem& pb, const SoftmaxWeights* sw) {
 namespace {
 
 Status finish(const ClassProblem& pb, const SoftmaxWeights* sw, const ChunkLoss& total, double norm,
-              const LossOutputs& out) {
+              const LossOutputs& out, double norm_z = 0) {
   if (total.bad) return class_problem_fault(pb, sw);
-  *out.loss = total.loss * norm;
+  *out.loss = total.loss * norm + total.extra * norm_z;
   return Status{};
 }
 
@@ -140,36 +144,58 @@ ChunkLoss counted_weight(const ClassProblem& pb, const SoftmaxWeights& sw) {
           if (sw.weights && !weight_ok(sw.weights[i])) part.bad = 1;
           const int32_t y = pb.targets[i];
           if (y == sw.ignore_index) continue;
-          if (!(y >= 0 && y < pb.classes))
+          if (!(y >= 0 && y < pb.classes)) {
             part.bad = 1;
-          else
+          } else {
             part.loss += sw.class_weights ? sw.class_weights[y] : 1.0;
+            part.extra += 1;
+          }
         }
       },
-      [](ChunkLoss& acc, const ChunkLoss& p) {
-        acc.loss += p.loss;
-        acc.bad |= p.bad;
-      });
+      add_chunk);
+}
+
+// The soft-capped row (formulas G.8) in scratch[0, n) and its slopes in scratch[n, 2n); `bad`
+// becomes nonzero if an entry of x is not finite (the capped values always are), as in row_max.
+FL_INLINE const float* soft_capped_row(const float* __restrict x, int32_t n, float cap,
+                                       float* __restrict scratch, int& bad) {
+  const float inv_cap = 1.0f / cap;
+  float zero = 0.0f;
+  for (int32_t k = 0; k < n; ++k) {
+    const Capped s = soft_cap(x[k], cap, inv_cap);
+    zero += x[k] * 0.0f;
+    scratch[k] = s.z;
+    scratch[n + k] = s.slope;
+  }
+  bad |= !(zero == 0.0f);
+  return scratch;
 }
 
 // Pass 1 stashes e_k = exp(scale (x_k - xmax)) in the gradient row; pass 2 turns it into
 // a e_k / S - b w_k (spherical_math.h) and overwrites the target's entry with its accurate value.
+// With a soft cap, x is the capped row and the gradient is multiplied by the cap's slope last.
 template <bool ClassWeighted, bool Smoothing>
 FL_ISA_BODY void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& sw,
-                              const SoftmaxParams& sp, double norm, double w_total, int64_t b,
-                              int64_t e, const LossOutputs& out, ChunkLoss& acc) {
+                              const SoftmaxParams& sp, const SoftmaxNorms& n, int64_t b, int64_t e,
+                              const LossOutputs& out, ChunkLoss& acc) {
   const int32_t c = pb.classes;
   const float scale = static_cast<float>(softmax_input_scale(sp));
   const float* __restrict cw = sw.class_weights;
   auto class_weight = [&](int32_t k) { return ClassWeighted ? cw[k] : 1.0f; };
+  // Kept per thread: a fresh block per call would be page-faulted in each time (see dense.cc).
+  static thread_local std::vector<float> scratch;
+  if (sp.softcap > 0) scratch.resize(2 * static_cast<size_t>(c));
   for (int64_t i = b; i < e; ++i) {
     const float* __restrict x = pb.logits + i * c;
     float* __restrict g = out.grad + i * c;
     const int32_t y = pb.targets[i];
+    if (sp.softcap > 0)
+      x = soft_capped_row(x, c, static_cast<float>(sp.softcap), scratch.data(), acc.bad);
     SoftmaxSums s;
     s.xmax = row_max(x, c, acc.bad);
     if (acc.bad) return;
-    if (y == sw.ignore_index) {
+    const bool ignored = y == sw.ignore_index;
+    if (ignored && !out.lse) {
       for (int32_t k = 0; k < c; ++k) g[k] = 0.0f;
       if (out.row_loss) out.row_loss[i] = 0.0f;
       continue;
@@ -178,19 +204,29 @@ FL_ISA_BODY void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& sw,
     // The exponentials in a plain loop, then their sum: one fused loop ran 1.5x slower.
     for (int32_t k = 0; k < c; ++k) g[k] = exp_nonpos(scale * (x[k] - xmax));
     s.sum_exp = nonneg_sum(c, [&](int32_t k) { return g[k]; });
+    if (ignored) {  // only its log-sum-exp is wanted
+      out.lse[i] = static_cast<float>(scale * static_cast<double>(xmax) + std::log(s.sum_exp));
+      for (int32_t k = 0; k < c; ++k) g[k] = 0.0f;
+      if (out.row_loss) out.row_loss[i] = 0.0f;
+      continue;
+    }
     s.target_exp = g[y];
     // In double: xmax - x_k reaches 6.8e38 on logits of +-3.4e38, past float (formulas G.2).
     if (Smoothing)
       s.smooth_dot =
           lane_sum_of(c, [&](int32_t k) { return class_weight(k) * (double{xmax} - x[k]); });
-    const SoftmaxRow r = softmax_row(sp, s, x[y], class_weight(y), w_total, c);
+    const SoftmaxRow r = softmax_row(sp, s, x[y], class_weight(y), n.w_total, c);
     const double rw = sw.weights ? sw.weights[i] : 1.0;
-    const float a = static_cast<float>(rw * norm * r.a * r.inv_sum);
-    const float bw = static_cast<float>(rw * norm * r.b);
+    const float a = static_cast<float>(rw * (n.norm * r.a + n.norm_z * r.z_a) * r.inv_sum);
+    const float bw = static_cast<float>(rw * n.norm * r.b);
     for (int32_t k = 0; k < c; ++k) g[k] = Smoothing ? a * g[k] - bw * class_weight(k) : a * g[k];
-    g[y] = static_cast<float>(rw * norm * r.g_target);
+    g[y] = static_cast<float>(rw * (n.norm * r.g_target + n.norm_z * r.z_target));
+    if (sp.softcap > 0)
+      for (int32_t k = 0; k < c; ++k) g[k] *= scratch[c + k];
     acc.loss += rw * r.loss;
-    if (out.row_loss) out.row_loss[i] = static_cast<float>(rw * r.loss);
+    acc.extra += rw * r.z_loss;
+    if (out.row_loss) out.row_loss[i] = static_cast<float>(rw * (r.loss + r.z_loss));
+    if (out.lse) out.lse[i] = static_cast<float>(r.lse);
   }
 }
 
@@ -207,39 +243,42 @@ Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Red
 }
 
 Status softmax_normaliser(const ClassProblem& pb, const SoftmaxWeights& sw, Reduction reduction,
-                          double* norm, double* w_total) {
-  *w_total = pb.classes;
+                          SoftmaxNorms* n) {
+  n->w_total = pb.classes;
   if (sw.class_weights) {
-    *w_total = 0;
+    n->w_total = 0;
     for (int32_t k = 0; k < pb.classes; ++k) {
       if (!weight_ok(sw.class_weights[k])) return class_problem_fault(pb, &sw);
-      *w_total += sw.class_weights[k];
+      n->w_total += sw.class_weights[k];
     }
   }
   const ChunkLoss counted = counted_weight(pb, sw);
   if (counted.bad) return class_problem_fault(pb, &sw);
-  *norm = 1.0;
-  if (reduction == Reduction::Mean) *norm = counted.loss > 0 ? 1.0 / counted.loss : 0.0;
+  n->norm = n->norm_z = 1.0;
+  if (reduction == Reduction::Mean) {
+    n->norm = counted.loss > 0 ? 1.0 / counted.loss : 0.0;
+    n->norm_z = counted.extra > 0 ? 1.0 / counted.extra : 0.0;
+  }
   return Status{};
 }
 
 Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
                         Reduction reduction, const LossOutputs& out) {
-  double norm = 1, w_total = 0;
-  const Status st = softmax_normaliser(pb, sw, reduction, &norm, &w_total);
+  SoftmaxNorms n;
+  const Status st = softmax_normaliser(pb, sw, reduction, &n);
   if (!st.ok()) return st;
-  const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad};
+  const LossOutputs o{out.loss, reduction == Reduction::None ? out.row_loss : nullptr, out.grad,
+                      out.lse};
   const bool smoothing = sp.form == SoftmaxForm::CrossEntropy && sp.smoothing > 0;
   ChunkLoss total;
   with_flags(
       [&](auto weighted, auto smooth) {
         total = over_row_chunks(pb, [&](int64_t b, int64_t e, ChunkLoss& part) {
-          FL_ISA_CALL(
-              softmax_rows<weighted.value, smooth.value>(pb, sw, sp, norm, w_total, b, e, o, part));
+          FL_ISA_CALL(softmax_rows<weighted.value, smooth.value>(pb, sw, sp, n, b, e, o, part));
         });
       },
       sw.class_weights != nullptr, smoothing);
-  return finish(pb, &sw, total, norm, out);
+  return finish(pb, &sw, total, n.norm, out, n.norm_z);
 }
 
 }  // namespace fl

@@ -260,6 +260,14 @@ void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
       throw_range_error(
           env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
           std::string(names.class_weights) + at + " is invalid; weights must be finite and >= 0");
+    case Fault::LogitNotFinite:
+      if (st.index < 0)
+        throw_range_error(env, "ERR_FUSEDLOSS_NON_FINITE",
+                          "the gradients overflow float32; scale the rows or the weights down");
+      throw_range_error(env, "ERR_FUSEDLOSS_NON_FINITE",
+                        "the logits of row " + std::to_string(st.index) + " of " + names.scores +
+                            " overflow float32 (log-sum-exp " + fmt(st.value) +
+                            "); scale the rows or the weights down");
     default:
       throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected kernel status");
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "fusedloss/confusion.h"
+#include "fusedloss/linear_ce.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
 #include "fusedloss/spherical.h"
@@ -23,6 +24,7 @@ inline constexpr auto sigmoid_focal = sigmoid_focal_cpu;
 inline constexpr auto spherical_loss = spherical_loss_cpu;
 inline constexpr auto softmax_loss = softmax_loss_cpu;
 inline constexpr auto pair_loss = pair_loss_cpu;
+inline constexpr auto linear_ce = linear_ce_cpu;
 inline constexpr auto listmle = listmle_cpu;
 inline constexpr auto ranklist = ranklist_cpu;
 inline constexpr auto listnet = listnet_cpu;

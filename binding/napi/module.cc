@@ -122,6 +122,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_ranking(env, exports);
   init_pairs(env, exports);
   init_spherical_head(env, exports);
+  init_linear_ce(env, exports);
   return exports;
 }
 

@@ -9,4 +9,5 @@ void init_spherical(Napi::Env env, Napi::Object exports);
 void init_ranking(Napi::Env env, Napi::Object exports);
 void init_pairs(Napi::Env env, Napi::Object exports);
 void init_spherical_head(Napi::Env env, Napi::Object exports);
+void init_linear_ce(Napi::Env env, Napi::Object exports);
 }  // namespace fl::napi

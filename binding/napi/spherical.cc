@@ -76,12 +76,12 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
       class_names());
 }
 
-// softmaxLoss(logits, targets, weights|null, classWeights|null, out, rowLoss|null,
+// softmaxLoss(logits, targets, weights|null, classWeights|null, out, rowLoss|null, lse|null,
 // params{classes, reduction, form, temperature, smoothing, tau, scale, gamma, alpha, lambda,
-// margin, ignoreIndex, device}, async) -> loss
+// margin, softcap, lseSquare, ignoreIndex, device}, async) -> loss
 Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object params = object_arg(info, 6, "params");
+  const Napi::Object params = object_arg(info, 7, "params");
   Problem p = problem_args(info, 4, params);
   SoftmaxWeights sw;
   const ArrayArg<float> weights = optional_float32_arg(info, 2, "options.weights");
@@ -106,14 +106,20 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
   sp.alpha = number_field(params, "alpha", 0, 1e6);
   sp.lambda = number_field(params, "lambda", 1e-6, 1e6);
   sp.margin = number_field(params, "margin", 0, 1e6);
+  sp.softcap = number_field(params, "softcap", 0, 1e6);
+  sp.lse_square = number_field(params, "lseSquare", 0, 1e6);
+  const ArrayArg<float> lse = optional_float32_arg(info, 6, "the row log-sum-exps");
+  if (lse.data) require_length(env, "the row log-sum-exps", lse.length, p.pb.rows, "one per row");
+  p.out.lse = lse.data;
+  p.keep.push_back(lse.value);
   const Device dev = device_field(params);
   const ClassProblem pb = p.pb;
   const Reduction reduction = p.reduction;
   const LossOutputs out = p.out;
   return run_loss(
-      env, async_arg(info, 7), p.keep,
+      env, async_arg(info, 8), p.keep,
       [=](double* loss) {
-        const LossOutputs o{loss, out.row_loss, out.grad};
+        const LossOutputs o{loss, out.row_loss, out.grad, out.lse};
         return FL_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
       },
       class_names());

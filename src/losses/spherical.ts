@@ -116,7 +116,29 @@ export interface SoftmaxCrossEntropyOptions extends ClassLossOptions {
   lambda?: number;
   /** LDR-KL's margin c >= 0, at most 1e6 (default 0.1, as the official experiments). */
   margin?: number;
+  /**
+   * Logit soft-capping c in [1e-6, 1e6] (default none): every form reads c tanh(x / c) in place of
+   * x, before the temperature, as Gemma 2 caps its final logits (c = 30 there); the gradient
+   * carries the cap's slope 1 - tanh(x / c)^2.
+   */
+  softcap?: number;
+  /**
+   * PaLM's z-loss s in [0, 1e6] (default 0; PaLM and Liger use 1e-4), form 'ce' only: each kept
+   * row adds s lse_i^2, lse_i = log sum_k exp(u_k) the log of the softmax's normaliser (u = the
+   * capped logits / temperature), scaled by the row's weight; 'mean' divides it by the number of
+   * kept rows (not by the class weights), as Liger-Kernel. Not {@link zLoss}, which is de
+   * Brébisson and Vincent's spherical Z-loss.
+   */
+  lseSquareScale?: number;
+  /**
+   * Form 'ce' only (default false): also return `lse`, a Float32Array of each row's log-sum-exp
+   * lse_i (defined for ignored rows too), as inference code or a later backward pass needs it.
+   */
+  returnLse?: boolean;
 }
+
+/** {@link softmaxCrossEntropy}'s result: `lse` as well when `returnLse` is true. */
+export type SoftmaxResult<O> = ClassLossResult<O> & (O extends { returnLse: true } ? { lse: Float32Array } : unknown);
 
 /**
  * The result for the options' reduction: per-row losses with 'none', one number with 'mean', 'sum'
@@ -182,6 +204,9 @@ const softmaxSchema: Record<string, OptionSpec> = {
   alpha: { kind: 'number', min: 0, max: 1e6 },
   lambda: positive(1e6),
   margin: { kind: 'number', min: 0, max: 1e6 },
+  softcap: positive(1e6),
+  lseSquareScale: { kind: 'number', min: 0, max: 1e6 },
+  returnLse: { kind: 'boolean' },
 };
 
 /** Each public function's options, for the registry (src/registry.ts). */
@@ -193,7 +218,7 @@ export const SPHERICAL_OPTIONS = {
 
 /** The options each softmax form reads besides the shared ones. */
 const FORM_OPTIONS: Record<SoftmaxForm, readonly string[]> = {
-  ce: ['labelSmoothing'],
+  ce: ['labelSmoothing', 'lseSquareScale', 'returnLse'],
   'comp-sum': ['tau'],
   gce: ['q'],
   mae: [],
@@ -437,11 +462,17 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
     lambda: opt(o, 'lambda', SPHERICAL_DEFAULTS.lambda),
     margin: opt(o, 'margin', SPHERICAL_DEFAULTS.margin),
     ignoreIndex: opt(o, 'ignoreIndex', SPHERICAL_DEFAULTS.ignoreIndex),
+    softcap: opt(o, 'softcap', 0),
+    lseSquareScale: opt(o, 'lseSquareScale', 0),
   };
+  const lse = opt(o, 'returnLse', false) ? allocate(fn, 'the row log-sum-exps', Float32Array, pb.targets.length) : null;
+  const withLse = <R extends object>(r: R): R => (lse ? { ...r, lse } : r);
   if (pb.backend === 'js') {
     if (classWeights) classWeights.forEach((_, k) => checkWeight(fn, 'options.classWeights', classWeights, k));
     const ref = refProblem(pb, weights, p.ignoreIndex);
-    return fromReference(pb, referenceSoftmax(ref, { ...p, weights, classWeights }, pb.reduction));
+    const r = referenceSoftmax(ref, { ...p, weights, classWeights }, pb.reduction);
+    if (lse) lse.set(r.lse!);
+    return withLse(fromReference(pb, r));
   }
   // gce and mae are comp-sum with tau = 1 + q and tau = 2 (times 2) (formulas G).
   const tau = form === 'gce' ? 1 + p.q : form === 'mae' ? 2 : p.tau;
@@ -457,23 +488,29 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
     alpha: p.alpha,
     lambda: p.lambda,
     margin: p.margin,
+    softcap: p.softcap,
+    lseSquare: p.lseSquareScale,
     ignoreIndex: p.ignoreIndex,
     device: deviceCode(pb.backend),
   };
-  return viaNative(
-    pb,
-    (rowLoss) =>
-      native(pb.backend).softmaxLoss(
-        pb.logits,
-        pb.targets,
-        weights ?? null,
-        classWeights ?? null,
-        pb.out,
-        rowLoss,
-        nativeParams,
-        async,
-      ),
-    p.ignoreIndex,
+  return andThen(
+    viaNative(
+      pb,
+      (rowLoss) =>
+        native(pb.backend).softmaxLoss(
+          pb.logits,
+          pb.targets,
+          weights ?? null,
+          classWeights ?? null,
+          pb.out,
+          rowLoss,
+          lse,
+          nativeParams,
+          async,
+        ),
+      p.ignoreIndex,
+    ),
+    withLse,
   );
 }
 
@@ -481,6 +518,8 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
  * Softmax cross-entropy and its classification relatives (formulas G) in one fused pass per row: label
  * smoothing, temperature, per-row and per-class weights, an ignored target, and `form` 'comp-sum',
  * 'gce', 'mae', 'focal' or 'ldr-kl'. The gradient of 'ce' is (softmax(x / T) - target) / T per row.
+ * Logit soft-capping (`softcap`), PaLM's z-loss (`lseSquareScale`) and each row's log-sum-exp
+ * (`returnLse`) come at no extra pass (formulas G.8).
  *
  * @example
  * ```ts
@@ -496,8 +535,8 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
  */
 export function softmaxCrossEntropy<
   O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
->(logits: NumericArray, targets: Targets, options?: O): ClassLossResult<O> {
-  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropy', false) as ClassLossResult<O>;
+>(logits: NumericArray, targets: Targets, options?: O): SoftmaxResult<O> {
+  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropy', false) as SoftmaxResult<O>;
 }
 
 /**
@@ -506,6 +545,6 @@ export function softmaxCrossEntropy<
  */
 export async function softmaxCrossEntropyAsync<
   O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
->(logits: NumericArray, targets: Targets, options?: O): Promise<ClassLossResult<O>> {
-  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropyAsync', true) as Promise<ClassLossResult<O>>;
+>(logits: NumericArray, targets: Targets, options?: O): Promise<SoftmaxResult<O>> {
+  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropyAsync', true) as Promise<SoftmaxResult<O>>;
 }

@@ -18,6 +18,8 @@ export interface RefResult {
   loss: number;
   rowLoss: Float64Array;
   grad: Float64Array;
+  /** Softmax losses: each row's log-sum-exp of the softmax's input (ignored rows too). */
+  lse?: Float64Array;
 }
 
 export type SphericalKind = 'z-loss' | 'mse' | 'log-spherical-softmax' | 'log-taylor-softmax';
@@ -115,6 +117,10 @@ export interface SoftmaxRefParams {
   weights?: ArrayLike<number>;
   classWeights?: ArrayLike<number>;
   ignoreIndex: number;
+  /** Soft cap c > 0: every form reads c tanh(x / c) (formulas G.8); 0 or absent: none. */
+  softcap?: number;
+  /** Cross-entropy only: adds s LSE(u)^2 per kept row (PaLM's z-loss, formulas G.8); default 0. */
+  lseSquareScale?: number;
 }
 
 /**
@@ -126,24 +132,45 @@ export const LOG_PROB_FLOOR = -80;
 /**
  * The softmax classification losses of formulas G on logits / temperature. Row i counts
  * weights[i] * classWeights[y_i]; rows whose target is ignoreIndex count nothing; 'mean' divides
- * by the sum of classWeights[y_i] over counted rows (PyTorch's cross_entropy normalisation).
+ * by the sum of classWeights[y_i] over counted rows (PyTorch's cross_entropy normalisation), and
+ * PaLM's z-loss, scaled by weights[i] only, by the number of counted rows.
  */
 export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduction: Reduction): RefResult {
   const rows = pb.targets.length,
     K = pb.classes,
     T = p.temperature;
   const rowLoss = new Float64Array(rows),
-    grad = new Float64Array(rows * K);
+    grad = new Float64Array(rows * K),
+    lse = new Float64Array(rows);
+  const cap = p.softcap ?? 0,
+    zScale = p.lseSquareScale ?? 0;
   const w = (k: number): number => (p.classWeights ? p.classWeights[k] : 1);
   const W = Array.from({ length: K }, (_, k) => w(k)).reduce((a, b) => a + b, 0);
-  let count = 0;
+  // 'mean' divides the loss by the kept rows' class weights (count) and PaLM's z-loss by the number
+  // of kept rows (kept), as Liger-Kernel (formulas G.8).
+  let count = 0,
+    kept = 0;
   for (let i = 0; i < rows; i++) {
-    const x = row(pb, i),
+    if (pb.targets[i] === p.ignoreIndex) continue;
+    count += w(pb.targets[i]);
+    kept += 1;
+  }
+  const mean = reduction === 'mean';
+  const sLoss = mean ? (count > 0 ? 1 / count : 0) : 1,
+    sZ = mean ? (kept > 0 ? 1 / kept : 0) : 1;
+  let total = 0;
+  for (let i = 0; i < rows; i++) {
+    const raw = row(pb, i),
       y = pb.targets[i];
-    if (y === p.ignoreIndex) continue;
+    const x = cap > 0 ? raw.map((v) => cap * Math.tanh(v / cap)) : raw;
+    if (y === p.ignoreIndex) {
+      const u0 = x.map((v) => v / T),
+        m0 = maxOf(u0);
+      lse[i] = m0 + Math.log(u0.reduce((a, v) => a + Math.exp(v - m0), 0));
+      continue;
+    }
     const wy = w(y),
       wi = p.weights ? p.weights[i] : 1;
-    count += wy;
     // u = the softmax's input, dudx = d u_k / d x_k
     const ldr = p.form === 'ldr-kl';
     const u = x.map((v, k) => (ldr ? (v / T + (k === y ? 0 : p.margin)) / p.lambda : v / T));
@@ -151,6 +178,7 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
     const m = maxOf(u);
     // log p_k = (u_k - m) - log sum e^{u - m}: m + log(sum) would absorb the log at |u| >= 1e17.
     const logSum = Math.log(u.reduce((a, v) => a + Math.exp(v - m), 0));
+    lse[i] = m + logSum;
     const logp = u.map((v) => v - m - logSum);
     const prob = logp.map(Math.exp);
     const ell = logp[y],
@@ -158,6 +186,9 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
       miss = -Math.expm1(ell); // 1 - p_y
     let loss: number;
     let dLdu: number[];
+    // PaLM's z-loss s lse^2 and its gradient 2 s lse p (form 'ce' only: s is 0 otherwise)
+    const zLoss = zScale * lse[i] ** 2;
+    const dZdu = prob.map((pk) => 2 * zScale * lse[i] * pk);
     const towardTarget = (c: number) => prob.map((pk, k) => c * (pk - (k === y ? 1 : 0)));
     switch (p.form) {
       case 'ce': {
@@ -196,8 +227,13 @@ export function referenceSoftmax(pb: ClassRefProblem, p: SoftmaxRefParams, reduc
         break;
       }
     }
-    rowLoss[i] = wi * loss;
-    for (let k = 0; k < K; k++) grad[i * K + k] = wi * dLdu[k] * dudx;
+    rowLoss[i] = wi * (loss + zLoss);
+    total += wi * (loss * sLoss + zLoss * sZ);
+    // d cap(x)/dx = 1 - tanh(x / c)^2
+    for (let k = 0; k < K; k++) {
+      const slope = cap > 0 ? 1 - Math.tanh(raw[k] / cap) ** 2 : 1;
+      grad[i * K + k] = wi * (dLdu[k] * sLoss + dZdu[k] * sZ) * dudx * slope;
+    }
   }
-  return reduce(rowLoss, grad, reduction, count);
+  return { loss: total, rowLoss, grad, lse };
 }

@@ -84,7 +84,7 @@ const TRUTH = /^(labels|targets|relevance)\b/;
 const PRED = /^(scores|logits|embeddings|studentLogits)\b/;
 
 /** An error of the core call, its message saying `ops.name: yTrue[3] ...` instead of `name: labels[3] ...`. */
-function asOpError(op: string, err: unknown): unknown {
+export function asOpError(op: string, err: unknown): unknown {
   const e = err as Error & { code?: string };
   const fn = op.replace(/^ops\./, '');
   if (!(e instanceof Error) || !e.code?.startsWith('ERR_FUSEDLOSS_') || !e.message.startsWith(`${fn}: `)) return err;

@@ -262,3 +262,6 @@ export function plackettLuceDistill(
 ): Tensor {
   return runFused('plackettLuceDistill', yTrue, studentLogits, options, teacherLogits);
 }
+
+export { linearCrossEntropy } from './linear';
+export type { LinearOpOptions } from './linear';

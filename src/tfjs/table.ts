@@ -6,7 +6,7 @@ import type { LossResult, RowLossResult } from '../losses/dispatch';
 import { LOSSES, type LossName, type Layout as RegistryLayout } from '../registry';
 
 /** How yPred's shape maps to the loss's layout: see Layout in src/registry.ts. */
-export type Layout = Exclude<RegistryLayout, 'counts'>;
+export type Layout = Exclude<RegistryLayout, 'counts' | 'linear'>;
 
 type Truth = Float32Array | Int32Array;
 type Options = Record<string, unknown>;
@@ -23,12 +23,15 @@ export interface FusedLoss {
 // The fused functions take their own option types; the table passes options checked by them.
 type AnyFn = (...args: never[]) => LossResult | RowLossResult;
 
-/** Every loss of the registry that has a gradient (softConfusion returns counts). */
-export type FusedLossName = Exclude<LossName, 'softConfusion'>;
+/**
+ * Every loss of the registry that has a gradient with respect to one prediction tensor
+ * (softConfusion returns counts; linearCrossEntropy takes two inputs and has its own op).
+ */
+export type FusedLossName = Exclude<LossName, 'softConfusion' | 'linearCrossEntropy'>;
 
 export const FUSED_LOSSES = Object.fromEntries(
   Object.values(LOSSES)
-    .filter((e) => e.layout !== 'counts')
+    .filter((e) => e.layout !== 'counts' && e.layout !== 'linear')
     .map((e): [string, FusedLoss] => {
       const fn = e.sync as AnyFn;
       return [

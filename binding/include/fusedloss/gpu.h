@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "fusedloss/confusion.h"
+#include "fusedloss/linear_ce.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
 #include "fusedloss/spherical.h"

@@ -27,6 +27,7 @@ struct LossOutputs {
   double* loss = nullptr;
   float* row_loss = nullptr;
   float* grad = nullptr;
+  float* lse = nullptr;  // softmax losses only, when asked: each row's log-sum-exp (rows)
 };
 
 enum class SphericalKind : int32_t {
@@ -54,7 +55,7 @@ enum class SoftmaxForm : int32_t {
   LdrKl,             // lambda log mean_k exp((x_k - x_y + margin [k != y]) / lambda)
 };
 
-// Every form reads the logits divided by the temperature.
+// Every form reads the logits, soft-capped when softcap > 0, divided by the temperature.
 struct SoftmaxParams {
   SoftmaxForm form = SoftmaxForm::CrossEntropy;
   double temperature = 1;
@@ -62,6 +63,8 @@ struct SoftmaxParams {
   double tau = 1, scale = 1;      // comp-sum
   double gamma = 2, alpha = 1;    // focal
   double lambda = 1, margin = 0;  // LDR-KL
+  double softcap = 0;             // > 0: x -> softcap tanh(x / softcap) first (Gemma 2)
+  double lse_square = 0;          // cross-entropy only: + lse_square LSE(u)^2 (PaLM's z-loss)
 };
 
 // Row i counts weights[i] * class_weights[targets[i]] (each 1 when absent); rows whose target is
@@ -78,9 +81,13 @@ Status softmax_loss_cpu(const ClassProblem& pb, const SoftmaxWeights& sw, const 
 
 // What every backend does first for a softmax loss, on the host (it reads B + C values, not the
 // logits): checks the class weights, targets and row weights, and returns the reduction's
-// normaliser (`norm`, see SoftmaxWeights) and the sum of the class weights (`w_total`).
+// normaliser (`norm`, see SoftmaxWeights), that of PaLM's z-loss (`norm_z`: 1 / the number of
+// counted rows with Mean, as Liger-Kernel) and the sum of the class weights (`w_total`).
+struct SoftmaxNorms {
+  double norm = 1, norm_z = 1, w_total = 0;
+};
 Status softmax_normaliser(const ClassProblem& pb, const SoftmaxWeights& sw, Reduction reduction,
-                          double* norm, double* w_total);
+                          SoftmaxNorms* norms);
 
 // The first invalid input of a problem, in the order the TypeScript checks report it: class
 // weights, then per row its logits, its target and its weight. `sw` is null for the spherical

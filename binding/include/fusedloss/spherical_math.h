@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "fusedloss/linear_ce_math.h"  // soft_cap, shared with the linear cross-entropy
 #include "fusedloss/math.h"
 #include "fusedloss/spherical.h"
 
@@ -137,6 +138,10 @@ struct SoftmaxSums {
 struct SoftmaxRow {
   double loss = 0;
   double a = 0, b = 0, g_target = 0, inv_sum = 0;
+  double lse = 0;  // LSE(u), the log of the softmax's normaliser
+  // PaLM's z-loss s LSE(u)^2 (cross-entropy only), apart: 'mean' divides it by the number of kept
+  // rows, not by their class weights. Its gradient is z_a e_j / S for j != y and z_target at y.
+  double z_loss = 0, z_a = 0, z_target = 0;
 };
 
 // w_y: the target's class weight; w_total: the sum of the class weights (classes without them).
@@ -150,6 +155,7 @@ FL_HD SoftmaxRow softmax_row(const SoftmaxParams& sp, const SoftmaxSums& s, floa
   const double ell = scale * (static_cast<double>(x_target) - s.xmax) - shift - log_sum;
   const double py = std::exp(ell), miss = -std::expm1(ell);  // p_y and 1 - p_y, accurately
   SoftmaxRow r;
+  r.lse = scale * s.xmax + shift + log_sum;
   double c = 0;  // d loss / d u = c (p - e_y) for every form but smoothed cross-entropy
   switch (sp.form) {
     case SoftmaxForm::CrossEntropy: {  // PyTorch: (1 - eps) w_y CE + (eps / K) sum_k w_k CE_k
@@ -159,6 +165,11 @@ FL_HD SoftmaxRow softmax_row(const SoftmaxParams& sp, const SoftmaxSums& s, floa
       r.b = spread * scale;
       r.g_target = (-keep * miss + spread * (w_total * py - w_y)) * scale;
       r.inv_sum = 1 / sum;
+      // PaLM's z-loss s LSE(u)^2 and its gradient 2 s LSE(u) p (formulas G.8).
+      const double zg = 2 * sp.lse_square * r.lse * scale;
+      r.z_loss = sp.lse_square * r.lse * r.lse;
+      r.z_a = zg;
+      r.z_target = zg * py;
       return r;
     }
     case SoftmaxForm::CompSum: {

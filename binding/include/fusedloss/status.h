@@ -21,6 +21,8 @@ enum class Fault : int32_t {
   ReferenceNotFinite,        // reference embeddings[index] (cross-batch) is NaN or +-Infinity
   RowNormTooLarge,           // unnormalised embeddings row `index` has norm `value` > kMaxRawNorm
   ReferenceRowNormTooLarge,  // the same of a reference row (cross-batch)
+  LogitNotFinite,  // row `index`'s logits (log-sum-exp `value`) or, index -1, the gradients
+                   // overflow
 };
 
 struct Status {

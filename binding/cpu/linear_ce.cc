@@ -1,0 +1,327 @@
+// Fused linear cross-entropy on the CPU (formulas J.1), on the pairwise family's tile engine
+// (pair_tiles.h): tiles of z = W h^T (a class tile by a row tile) are recomputed from packed copies
+// of W and h and never stored beyond the tile.
+//
+// Pass 1, row tiles in parallel: each row's maximum and sum of exponentials (rescaled when the
+// maximum grows), its target logit and its class-weighted logit sum, over all class tiles.
+// Pass 2, groups of class tiles in parallel: each tile of z again, turned into the gradient tile
+// G (class-major), which is accumulated into dW of the group's classes (owned: no reduction) and,
+// transposed, into the group's own partial dH; the partials are summed in group order. So every
+// result is independent of the thread count. Work: 8 B C D flops (three tile products and one
+// recomputation) plus 2 B C exponentials.
+#include "fusedloss/linear_ce.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "fusedloss/linear_ce_math.h"
+#include "pair_tiles.h"
+#include "parallel.h"
+#include "simd.h"
+
+namespace fl {
+namespace {
+
+int64_t round_up(int64_t v, int64_t m) {
+  return (v + m - 1) / m * m;
+}
+
+// Which of TileSet's layouts a set needs: W is the row side of the S tiles (fn) and the strip side
+// of dH += G W (strips); h is the panel side of the S tiles (packed) and the strip side of
+// dW += G^T h (strips).
+enum Layouts { kRows = 1, kPanels = 2, kStrips = 4 };
+
+void pack(const float* x, int64_t n, int32_t dim, int layouts, TileSet& t) {
+  t.n = n;
+  t.rows = round_up(std::max<int64_t>(n, 1), kTile);
+  t.dim = dim;
+  t.ld = static_cast<int32_t>(round_up(dim, kPanel));
+  t.normalize = false;
+  const size_t size = static_cast<size_t>(t.rows) * t.ld;
+  if (layouts & kRows) t.fn.assign(size, 0.0f);
+  if (layouts & kPanels) t.packed.assign(size, 0.0f);
+  if (layouts & kStrips) t.strips.assign(size, 0.0f);
+  const int64_t ld = t.ld;
+  parallel_chunks(t.rows / kPanel, 16, [&](int64_t, int64_t pb, int64_t pe) {
+    for (int64_t i = pb * kPanel; i < std::min(pe * kPanel, n); ++i) {
+      const float* f = x + i * dim;
+      if (layouts & kRows) std::copy(f, f + dim, t.fn.data() + i * ld);
+      if (layouts & kPanels) {
+        float* panel = t.packed.data() + (i / kPanel) * ld * kPanel + i % kPanel;
+        for (int32_t d = 0; d < dim; ++d) panel[d * kPanel] = f[d];
+      }
+      if (layouts & kStrips) {
+        float* strip = t.strips.data() + i * kPanel;
+        for (int32_t d = 0; d < dim; ++d) strip[(d / kPanel) * t.rows * kPanel + d % kPanel] = f[d];
+      }
+    }
+  });
+}
+
+// The running statistics of a row tile in pass 1.
+struct RowTileStats {
+  float max[kTile];
+  double sum[kTile], target[kTile], smooth[kTile];
+};
+
+// Pass 1 on one S tile (s[c * kTile + r], classes j0.., rows of the tile): the logits z' in place,
+// then each row's maximum, rescaled sum of exponentials, weighted logit sum and target logit.
+FL_ISA_BODY void stats_tile(float* s, int nc, const float* bias, const float* cw, float cap,
+                            const int32_t* targets, int nr, int64_t j0, bool smooth,
+                            RowTileStats& st) {
+  const float inv_cap = cap == 0 ? 0.0f : 1.0f / cap;
+  float tmax[kTile], tsum[kTile], tsm[kTile];
+  for (int r = 0; r < kTile; ++r) tmax[r] = -INFINITY;
+  for (int c = 0; c < nc; ++c) {
+    float* row = s + c * kTile;
+    const float b = bias ? bias[c] : 0.0f;
+    for (int r = 0; r < kTile; ++r) {
+      row[r] = soft_cap(row[r] + b, cap, inv_cap).z;
+      tmax[r] = std::max(tmax[r], row[r]);
+    }
+  }
+  // Every lane, the padding rows too (finite stale values): their maximum must not stay -inf.
+  for (int r = 0; r < kTile; ++r) {
+    const float m = std::max(st.max[r], tmax[r]);
+    if (m > st.max[r]) st.sum[r] *= std::exp(static_cast<double>(st.max[r]) - m);
+    st.max[r] = m;
+  }
+  for (int r = 0; r < kTile; ++r) tsum[r] = tsm[r] = 0;
+  for (int c = 0; c < nc; ++c) {
+    const float* row = s + c * kTile;
+    const float w = cw ? cw[c] : 1.0f;
+    for (int r = 0; r < kTile; ++r) {
+      tsum[r] += exp_nonpos(row[r] - st.max[r]);
+      tsm[r] += w * row[r];
+    }
+  }
+  for (int r = 0; r < nr; ++r) {
+    st.sum[r] += tsum[r];
+    if (smooth) st.smooth[r] += tsm[r];
+    const int64_t t = targets[r] - j0;
+    if (t >= 0 && t < nc) st.target[r] = s[t * kTile + r];
+  }
+}
+
+// Per-row constants of pass 2 for one row tile: g_c = (a p_c - e w_c - b [c = t]) dz'/dz with
+// p_c = exp(z'_c - max - logsum). Rows past the batch or ignored have a = b = e = 0.
+struct RowTileCoef {
+  float a[kTile], b[kTile], e[kTile], max[kTile], logsum[kTile];
+  int32_t target[kTile];
+};
+
+// Pass 2 on one S tile: s becomes the gradient tile G (class-major, zero past nc classes); gt its
+// transpose (row-major); gbias[c] += sum_r G[c][r]. slope: kTile x kTile scratch.
+FL_ISA_BODY void gradient_tile(float* s, int nc, const float* bias, const float* cw, float cap,
+                               const RowTileCoef& k, int64_t j0, float* slope, float* gt,
+                               double* gbias) {
+  const float inv_cap = cap == 0 ? 0.0f : 1.0f / cap;
+  for (int c = 0; c < nc; ++c) {
+    float* row = s + c * kTile;
+    float* sl = slope + c * kTile;
+    const float b = bias ? bias[c] : 0.0f, w = cw ? cw[c] : 1.0f;
+    for (int r = 0; r < kTile; ++r) {
+      const Capped z = soft_cap(row[r] + b, cap, inv_cap);
+      row[r] = k.a[r] * exp_nonpos(z.z - k.max[r] - k.logsum[r]) - k.e[r] * w;
+      sl[r] = z.slope;
+    }
+  }
+  for (int r = 0; r < kTile; ++r) {
+    const int64_t t = k.target[r] - j0;
+    if (t >= 0 && t < nc) s[t * kTile + r] -= k.b[r];
+  }
+  for (int c = 0; c < nc; ++c) {
+    float* row = s + c * kTile;
+    const float* sl = slope + c * kTile;
+    float sum = 0;
+    for (int r = 0; r < kTile; ++r) {
+      row[r] *= sl[r];
+      sum += row[r];
+    }
+    gbias[c] += sum;
+  }
+  std::fill(s + nc * kTile, s + kTile * kTile, 0.0f);
+  for (int r = 0; r < kTile; ++r)
+    for (int c = 0; c < kTile; ++c) gt[r * kTile + c] = s[c * kTile + r];
+}
+
+// Each pass-2 group's partial dH is B x D floats: as many groups as this budget allows (at least 4,
+// at most 16, never more than the class tiles), fixed by the problem size alone.
+constexpr int64_t kPartialBudget = int64_t{64} << 20;
+
+}  // namespace
+
+Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p) {
+  const int64_t hd = pb.rows * pb.dim, wd = pb.classes * pb.dim;
+  for (int64_t i = 0; i < hd; ++i)
+    if (!std::isfinite(pb.hidden[i])) return Status::at(Fault::ScoreNotFinite, i, pb.hidden[i]);
+  for (int64_t i = 0; i < wd; ++i)
+    if (!std::isfinite(pb.weight[i])) return Status::at(Fault::ReferenceNotFinite, i, pb.weight[i]);
+  if (pb.bias)
+    for (int64_t c = 0; c < pb.classes; ++c)
+      if (!std::isfinite(pb.bias[c])) return Status::at(Fault::TeacherNotFinite, c, pb.bias[c]);
+  for (int64_t r = 0; r < pb.rows; ++r) {
+    const int32_t t = pb.targets[r];
+    if (t != p.ignore_index && (t < 0 || t >= pb.classes))
+      return Status::at(Fault::LabelOutOfRange, r, t);
+    if (pb.weights && !(pb.weights[r] >= 0 && std::isfinite(pb.weights[r])))
+      return Status::at(Fault::WeightInvalid, r, pb.weights[r]);
+  }
+  if (pb.class_weights)
+    for (int64_t c = 0; c < pb.classes; ++c)
+      if (!(pb.class_weights[c] >= 0 && std::isfinite(pb.class_weights[c])))
+        return Status::at(Fault::ClassWeightInvalid, c, pb.class_weights[c]);
+  return Status{};
+}
+
+Status linear_ce_rows(const LinearCeProblem& pb, const LinearCeParams& p,
+                      const LinearRowStats* stats, const LinearCeOutputs& out,
+                      LinearRowCoef* coef) {
+  const int64_t B = pb.rows, C = pb.classes;
+  double wsum = 0, kept_w = 0, kept = 0;
+  for (int64_t c = 0; c < C; ++c) wsum += pb.class_weights ? pb.class_weights[c] : 1.0;
+  for (int64_t r = 0; r < B; ++r) {
+    const double lse = stats[r].max + stats[r].logsum;
+    if (!std::isfinite(lse)) return Status::at(Fault::LogitNotFinite, r, lse);
+    const int32_t t = pb.targets[r];
+    if (t == p.ignore_index) continue;
+    kept_w += pb.class_weights ? pb.class_weights[t] : 1.0;
+    kept += 1;
+  }
+  LinearScales sc;
+  if (p.reduction == Reduction::Mean) {
+    sc.ce = kept_w > 0 ? 1 / kept_w : 0;
+    sc.z = kept > 0 ? 1 / kept : 0;
+  }
+  double ce_total = 0, z_total = 0;
+  for (int64_t r = 0; r < B; ++r) {
+    const LinearRowStats& s = stats[r];
+    if (out.lse) out.lse[r] = static_cast<float>(s.max + s.logsum);
+    coef[r] = LinearRowCoef{0, 0, 0, static_cast<float>(s.max), static_cast<float>(s.logsum)};
+    const int32_t t = pb.targets[r];
+    if (t == p.ignore_index) {
+      if (out.row_loss) out.row_loss[r] = 0;
+      continue;
+    }
+    const double rw = pb.weights ? pb.weights[r] : 1.0;
+    const double wt = pb.class_weights ? pb.class_weights[t] : 1.0;
+    const LinearRowLoss l = linear_row(s, rw, wt, wsum, static_cast<double>(C), p, sc);
+    // Huge finite logits can still overflow what float32 holds downstream (s lse^2, the gradient
+    // coefficients): refused like an overflowing logit.
+    const float row = static_cast<float>(l.ce + l.z);
+    if (!std::isfinite(l.coef.a) || !std::isfinite(l.coef.b) ||
+        (out.row_loss && !std::isfinite(row)))
+      return Status::at(Fault::LogitNotFinite, r, s.max + s.logsum);
+    ce_total += l.ce;
+    z_total += l.z;
+    if (out.row_loss) out.row_loss[r] = row;
+    coef[r].a = l.coef.a;
+    coef[r].b = l.coef.b;
+    coef[r].e = l.coef.e;
+  }
+  *out.loss = ce_total * sc.ce + z_total * sc.z;
+  return Status{};
+}
+
+Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& out) {
+  const auto finite = [](const float* v, int64_t n) {
+    float acc = 0;  // 0 * v is NaN exactly when v is not finite
+    for (int64_t i = 0; i < n; ++i) acc += 0 * v[i];
+    return acc == 0;
+  };
+  const bool ok = finite(out.grad_hidden, pb.rows * pb.dim) &&
+                  finite(out.grad_weight, pb.classes * pb.dim) &&
+                  (!out.grad_bias || finite(out.grad_bias, pb.classes));
+  return ok ? Status{} : Status::at(Fault::LogitNotFinite, -1, INFINITY);
+}
+
+Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
+                     const LinearCeOutputs& out) {
+  if (Status st = linear_ce_input_fault(pb, p); !st.ok()) return st;
+  const int64_t B = pb.rows, C = pb.classes, D = pb.dim;
+  const float cap = static_cast<float>(p.softcap);
+  const bool smooth = p.smoothing > 0;
+  TileSet H, W;
+  pack(pb.hidden, B, pb.dim, kPanels | kStrips, H);
+  pack(pb.weight, C, pb.dim, kRows | kStrips, W);
+  const int64_t ld = H.ld, row_tiles = H.rows / kTile, class_tiles = W.rows / kTile;
+
+  // ---- pass 1: per-row max, log-sum, target logit and weighted logit sum ----
+  std::vector<LinearRowStats> stats(static_cast<size_t>(B));
+  parallel_chunks(row_tiles, 1, [&](int64_t, int64_t tile, int64_t) {
+    const int64_t i0 = tile * kTile;
+    const int nr = tile_rows(H, i0);
+    std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f);
+    RowTileStats st;
+    for (int r = 0; r < kTile; ++r) {
+      st.max[r] = -INFINITY;
+      st.sum[r] = st.target[r] = st.smooth[r] = 0;
+    }
+    for (int64_t j0 = 0; j0 < C; j0 += kTile) {
+      similarity_tile(W, j0, H, i0, s.data());
+      FL_ISA_CALL(stats_tile(s.data(), tile_rows(W, j0), pb.bias ? pb.bias + j0 : nullptr,
+                             pb.class_weights ? pb.class_weights + j0 : nullptr, cap,
+                             pb.targets + i0, nr, j0, smooth, st));
+    }
+    for (int r = 0; r < nr; ++r)
+      stats[i0 + r] = LinearRowStats{st.max[r], std::log(st.sum[r]), st.target[r], st.smooth[r]};
+  });
+  std::vector<LinearRowCoef> coef(static_cast<size_t>(B));
+  if (Status st = linear_ce_rows(pb, p, stats.data(), out, coef.data()); !st.ok()) return st;
+
+  // ---- pass 2: groups of class tiles, each owning its classes of dW and db and a partial dH ----
+  const int64_t partial = H.rows * ld;
+  const int64_t groups = std::min(
+      class_tiles,
+      std::clamp<int64_t>(kPartialBudget / (partial * static_cast<int64_t>(sizeof(float))), 4, 16));
+  std::vector<float> dh(static_cast<size_t>(groups * partial), 0.0f);
+  parallel_chunks(groups, 1, [&](int64_t g, int64_t, int64_t) {
+    const int64_t first = g * class_tiles / groups, last = (g + 1) * class_tiles / groups;
+    std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), slope(s.size()), gt(s.size());
+    std::vector<float> accw(static_cast<size_t>(kTile) * ld);
+    std::vector<double> gbias(kTile);
+    RowTileCoef k;
+    float* part = dh.data() + g * partial;
+    for (int64_t ct = first; ct < last; ++ct) {
+      const int64_t j0 = ct * kTile;
+      const int nc = tile_rows(W, j0);
+      std::fill(accw.begin(), accw.end(), 0.0f);
+      std::fill(gbias.begin(), gbias.end(), 0.0);
+      for (int64_t i0 = 0; i0 < B; i0 += kTile) {
+        const int nr = tile_rows(H, i0);
+        for (int r = 0; r < kTile; ++r) {
+          const LinearRowCoef c = r < nr ? coef[i0 + r] : LinearRowCoef{0, 0, 0, 3e38f, 0};
+          k.a[r] = c.a;
+          k.b[r] = c.b;
+          k.e[r] = c.e;
+          k.max[r] = c.max;
+          k.logsum[r] = c.logsum;
+          k.target[r] = r < nr ? pb.targets[i0 + r] : -1;
+        }
+        similarity_tile(W, j0, H, i0, s.data());
+        FL_ISA_CALL(gradient_tile(s.data(), nc, pb.bias ? pb.bias + j0 : nullptr,
+                                  pb.class_weights ? pb.class_weights + j0 : nullptr, cap, k, j0,
+                                  slope.data(), gt.data(), gbias.data()));
+        accumulate_tile(s.data(), nc, H, i0, accw.data());
+        accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
+      }
+      for (int c = 0; c < nc; ++c) {
+        std::copy(&accw[c * ld], &accw[c * ld] + D, out.grad_weight + (j0 + c) * D);
+        if (out.grad_bias) out.grad_bias[j0 + c] = static_cast<float>(gbias[c]);
+      }
+    }
+  });
+  parallel_chunks(B, 256, [&](int64_t, int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r)
+      for (int64_t d = 0; d < D; ++d) {
+        float sum = 0;
+        for (int64_t g = 0; g < groups; ++g) sum += dh[g * partial + r * ld + d];
+        out.grad_hidden[r * D + d] = sum;
+      }
+  });
+  return linear_ce_output_fault(pb, out);
+}
+
+}  // namespace fl

@@ -1,0 +1,67 @@
+// Fused linear cross-entropy (formulas J.1): logits z = h W^T + b for B rows of `hidden` (B x D)
+// and C classes of `weight` (C x D, one row per class as a torch Linear stores it), optionally
+// soft-capped, then softmax cross-entropy with label smoothing, class and row weights, an ignored
+// target and PaLM's z-loss. The kernels never form the B x C logits: a class tile of them is
+// recomputed, used and discarded, so memory beyond the inputs and outputs is O(B D + C D + tile^2)
+// per thread.
+#pragma once
+
+#include <cstdint>
+
+#include "fusedloss/spherical.h"
+#include "fusedloss/status.h"
+
+namespace fl {
+
+struct LinearCeProblem {
+  const float* hidden = nullptr;         // rows x dim
+  const float* weight = nullptr;         // classes x dim
+  const float* bias = nullptr;           // classes, or null
+  const int32_t* targets = nullptr;      // rows: a class id or ignore_index
+  const float* weights = nullptr;        // rows (row weights), or null
+  const float* class_weights = nullptr;  // classes, or null
+  int64_t rows = 0, classes = 0;
+  int32_t dim = 1;
+};
+
+struct LinearCeParams {
+  int32_t ignore_index = -100;
+  double smoothing = 0;         // label smoothing eps in [0, 1]
+  double lse_square_scale = 0;  // PaLM's z-loss s: s lse^2 per kept row
+  double softcap = 0;           // 0: none; else z -> softcap tanh(z / softcap)
+  Reduction reduction = Reduction::Mean;
+};
+
+// grad_bias, row_loss (reduction None) and lse may be null. The gradients are of the reduced loss
+// (of the sum of the row losses with reduction None).
+struct LinearCeOutputs {
+  double* loss = nullptr;
+  float* row_loss = nullptr;  // rows
+  float* lse = nullptr;       // rows: the log-sum-exp of each row's (soft-capped) logits
+  float* grad_hidden = nullptr;
+  float* grad_weight = nullptr;
+  float* grad_bias = nullptr;
+};
+
+// The checks every backend makes first, on the host: finite hidden (Fault::ScoreNotFinite),
+// weight (ReferenceNotFinite) and bias (TeacherNotFinite), targets in [0, classes) or
+// ignore_index (LabelOutOfRange), row and class weights finite and >= 0.
+Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p);
+
+struct LinearRowStats;
+struct LinearRowCoef;
+
+// The row step between the passes, on the host in row order (so every backend sums alike): from
+// each row's pass-1 statistics, the loss into out (and out.row_loss, out.lse) and each row's
+// gradient coefficients. Refuses a row whose logits, loss or coefficients overflow float32.
+Status linear_ce_rows(const LinearCeProblem& pb, const LinearCeParams& p,
+                      const LinearRowStats* stats, const LinearCeOutputs& out, LinearRowCoef* coef);
+
+// After the kernels: a gradient that overflowed float32 (huge finite inputs) is refused, as
+// Fault::LogitNotFinite with index -1.
+Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& out);
+
+Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
+                     const LinearCeOutputs& out);
+
+}  // namespace fl

@@ -1,0 +1,129 @@
+// N-API glue of the fused linear cross-entropy: convert, check, call the core, nothing else.
+// linearCrossEntropy(hidden, weight, targets, bias|null, weights|null, classWeights|null,
+// gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, params{dim, reduction,
+// ignoreIndex, smoothing, lseSquareScale, softcap, device}, async) -> loss
+#include "fusedloss/linear_ce.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "args.h"
+#include "module.h"
+
+namespace fl::napi {
+namespace {
+
+const ArgNames kNames = [] {
+  ArgNames n;
+  n.scores = "hidden";
+  n.labels = "targets";
+  n.weights = "options.weights";
+  n.class_weights = "options.classWeights";
+  n.teacher = "options.bias";
+  n.reference = "weight";
+  return n;
+}();
+
+struct Span {
+  const char* name;
+  const void* data;
+  size_t bytes;
+  bool writes;
+};
+
+// An output sharing memory with any other argument is refused, naming both.
+void check_disjoint(Napi::Env env, const std::vector<Span>& spans) {
+  for (size_t i = 0; i < spans.size(); ++i)
+    for (size_t j = i + 1; j < spans.size(); ++j) {
+      const Span &a = spans[i], &b = spans[j];
+      if (!(a.writes || b.writes) || a.bytes == 0 || b.bytes == 0) continue;
+      const auto* pa = static_cast<const char*>(a.data);
+      const auto* pb = static_cast<const char*>(b.data);
+      if (pa < pb + b.bytes && pb < pa + a.bytes)
+        throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                         std::string(a.writes ? a.name : b.name) + " must not share memory with " +
+                             (a.writes ? b.name : a.name));
+    }
+}
+
+Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object params = object_arg(info, 11, "params");
+  LinearCeProblem pb;
+  LinearCeParams p;
+  pb.dim = int_field(params, "dim", 1, 1 << 24);
+  p.reduction = enum_field(params, "reduction", Reduction::None);
+  p.ignore_index = int_field(params, "ignoreIndex", INT32_MIN, INT32_MAX);
+  p.smoothing = number_field(params, "smoothing", 0, 1);
+  p.lse_square_scale = number_field(params, "lseSquareScale", 0, 1e6);
+  p.softcap = number_field(params, "softcap", 0, 1e6);
+  const Device dev = device_field(params);
+
+  const ArrayArg<float> hidden = float32_arg(info, 0, "hidden");
+  const ArrayArg<float> weight = float32_arg(info, 1, "weight");
+  const ArrayArg<int32_t> targets = int32_arg(info, 2, "targets");
+  const size_t dim = static_cast<size_t>(pb.dim), rows = targets.length;
+  require_length(env, "hidden", hidden.length, rows * dim,
+                 std::to_string(rows) + " targets x dim " + std::to_string(dim));
+  if (weight.length == 0 || weight.length % dim != 0)
+    throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                      "weight has length " + std::to_string(weight.length) +
+                          ", expected a positive multiple of dim " + std::to_string(dim));
+  const size_t classes = weight.length / dim;
+  std::vector<Napi::Value> keep = {hidden.value, weight.value, targets.value};
+  std::vector<Span> spans = {{"hidden", hidden.data, hidden.length * 4, false},
+                             {"weight", weight.data, weight.length * 4, false},
+                             {"targets", targets.data, targets.length * 4, false}};
+  // An optional array of `n` floats at info[i].
+  auto optional = [&](size_t i, const char* name, size_t n, const char* why, bool writes) {
+    if (info[i].IsNull() || info[i].IsUndefined()) return static_cast<float*>(nullptr);
+    const ArrayArg<float> a = float32_arg(info, i, name);
+    require_length(env, name, a.length, n, why);
+    keep.push_back(a.value);
+    spans.push_back({name, a.data, a.length * 4, writes});
+    return a.data;
+  };
+  auto required = [&](size_t i, const char* name, size_t n, const char* why) {
+    const ArrayArg<float> a = float32_arg(info, i, name);
+    require_length(env, name, a.length, n, why);
+    keep.push_back(a.value);
+    spans.push_back({name, a.data, a.length * 4, true});
+    return a.data;
+  };
+  pb.hidden = hidden.data;
+  pb.weight = weight.data;
+  pb.targets = targets.data;
+  pb.rows = static_cast<int64_t>(rows);
+  pb.classes = static_cast<int64_t>(classes);
+  pb.bias = optional(3, "options.bias", classes, "one per class", false);
+  pb.weights = optional(4, "options.weights", rows, "one per row", false);
+  pb.class_weights = optional(5, "options.classWeights", classes, "one per class", false);
+  LinearCeOutputs out;
+  out.grad_hidden = required(6, "options.out.gradHidden", rows * dim, "the layout of hidden");
+  out.grad_weight = required(7, "options.out.gradWeight", classes * dim, "the layout of weight");
+  out.grad_bias = optional(8, "options.out.gradBias", classes, "one per class", true);
+  out.row_loss = optional(9, "rowLoss", rows, "one per row", true);
+  out.lse = optional(10, "lse", rows, "one per row", true);
+  if (p.reduction == Reduction::None && !out.row_loss)
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     "rowLoss is required with reduction 'none'");
+  check_disjoint(env, spans);
+  return run_loss(
+      env, async_arg(info, 12), keep,
+      [=](double* loss) {
+        LinearCeOutputs o = out;
+        o.loss = loss;
+        return FL_CALL(dev, linear_ce(pb, p, o));
+      },
+      kNames);
+}
+
+}  // namespace
+
+void init_linear_ce(Napi::Env env, Napi::Object exports) {
+  export_fn<LinearCrossEntropy>(env, exports, "linearCrossEntropy");
+}
+
+}  // namespace fl::napi
