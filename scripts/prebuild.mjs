@@ -13,8 +13,10 @@
 //                                               glibc check needs the CUDA runtime, not all archs)
 //   npm run build:prebuild -- --only=linux-x64  one target
 //   npm run build:prebuild -- --reuse           linux-x64 only, rebuilt as build-prebuild/linux-x64
-//                                               was last configured (CPU-only if it never was):
-//                                               the packaging test, which must not compile CUDA
+//                                               was last configured, or where it never was, the
+//                                               prebuild-layout addon npm run build made beside the
+//                                               test build (build/Release/fusedloss_prebuild.node):
+//                                               the packaging test, which must compile nothing new
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -45,8 +47,12 @@ function build(target, defines, strip) {
     execFileSync(process.execPath, [cmakeJs, ...a, '--out', out], { cwd: root, stdio: 'inherit' });
   if (defines.length) cmake('configure', ...defines);
   cmake('build');
-  const built = join(out, 'Release', 'fusedloss.node');
-  if (!existsSync(built)) throw new Error(`prebuild: cmake-js reported success but ${built} is missing`);
+  return place(target, join(out, 'Release', 'fusedloss.node'), strip);
+}
+
+// Copies a built addon to prebuilds/<target>/fusedloss.glibc.node and strips it there.
+function place(target, built, strip) {
+  if (!existsSync(built)) throw new Error(`prebuild: ${built} is missing`);
   const dest = join(root, 'prebuilds', target);
   mkdirSync(dest, { recursive: true });
   const file = join(dest, 'fusedloss.glibc.node');
@@ -63,8 +69,12 @@ const targets = {
     const cuda = cpuOnly
       ? ['--CDFUSEDLOSS_CUDA=OFF']
       : ['--CDFUSEDLOSS_CUDA=ON', `--CDFUSEDLOSS_CUDA_ARCHS=${cudaArchs}`];
-    const defines = !reuse ? [...common, ...cuda] : configured ? [] : [...common, '--CDFUSEDLOSS_CUDA=OFF'];
-    const file = build('linux-x64', defines, 'strip');
+    // The test build's twin (CMakeLists.txt, FUSEDLOSS_PACK_ADDON) has the same options as
+    // build-prebuild's, with the CUDA architectures of the test build.
+    const file =
+      reuse && !configured
+        ? place('linux-x64', join(root, 'build', 'Release', 'fusedloss_prebuild.node'), 'strip')
+        : build('linux-x64', reuse ? [] : [...common, ...cuda], 'strip');
     // Say what was built, as the stripped binary itself reports it.
     const report = createRequire(import.meta.url)(file).backends(false);
     if (report.sim) throw new Error('prebuild: the release addon must not contain the simulator');

@@ -4,7 +4,7 @@
 // tfjs, run by tsx, all blocks in one process. A line commented `// → VALUE` must print VALUE.
 // Needs dist/ (npm run build).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractBlocks, markdownFiles, matchesQuote, type DocBlock } from './docs/blocks';
 
 const root = resolve(__dirname, '..');
-const blocks = markdownFiles(root).flatMap((f) => extractBlocks(root, f));
+// Blocks on the 'wasm' backend need prebuilds/wasm32 (npm run build:wasm, Emscripten): CI always
+// builds it, a clone may not.
+const wasmBuilt = existsSync(join(root, 'prebuilds', 'wasm32', 'fusedloss.wasm')) || !!process.env.CI;
+const blocks = markdownFiles(root)
+  .flatMap((f) => extractBlocks(root, f))
+  .map((b) =>
+    b.skip === null && !wasmBuilt && /backend: 'wasm'/.test(b.code)
+      ? { ...b, skip: 'needs the wasm build (npm run build:wasm)' }
+      : b,
+  );
 const runnable = blocks.filter((b) => b.skip === null);
 
 /** File name of a block: its source and line, and an extension that tells tsx its module kind. */

@@ -40,9 +40,9 @@ function run(args: string[], options: ExecFileSyncOptions = {}): string {
 }
 
 beforeAll(() => {
-  // The prebuild build in build-prebuild/linux-x64 as it stands (npm run build:prebuild's, with
-  // CUDA), or a CPU-only one where there is none yet: the suite does not compile CUDA a second
-  // time. Incremental after the first run: cmake rebuilds only what changed since.
+  // The prebuild build in build-prebuild/linux-x64 as it stands (npm run build:prebuild's), or
+  // where there is none, its twin that npm run build links beside the test build: the suite
+  // compiles nothing of its own.
   execFileSync(node, [path.join(root, 'scripts', 'prebuild.mjs'), '--reuse'], { cwd: root, stdio: 'pipe' });
   work = mkdtempSync(path.join(tmpdir(), 'fusedloss-pack-'));
   const packed = JSON.parse(

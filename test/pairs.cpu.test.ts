@@ -49,9 +49,16 @@ describe('pairwise losses cpu vs reference', () => {
       it('N = 1000, D = 24', () => {
         both(call, randomScores(1000 * 24, 31), randomClassLabels(1000, 20, 32), { dim: 24 });
       }, 60_000);
-      it('N = 4099, D = 6 (64 classes)', () => {
-        both(call, randomScores(4099 * 6, 41), randomClassLabels(4099, 64, 42), { dim: 6 });
-      }, 120_000);
+      // CI only (CI set): its float64 reference takes most of this file's time. N = 1000 already
+      // crosses the edges it checks: 11 tiles of 96 rows with a ragged last one (40 rows), 4 row
+      // chunks of 256 (the last ragged) and 5 panel chunks of 16 panels.
+      it.runIf(!!process.env.CI)(
+        'N = 4099, D = 6 (64 classes)',
+        () => {
+          both(call, randomScores(4099 * 6, 41), randomClassLabels(4099, 64, 42), { dim: 6 });
+        },
+        120_000,
+      );
     });
   }
 });
