@@ -76,8 +76,28 @@ export type {
   ListNetOptions,
   RankNetOptions,
   LambdaLossOptions,
+  ListLossResult,
 } from './losses/ranking';
 export type { LambdaSchemeName } from './reference/ranking';
+export {
+  ndcg,
+  ndcgAsync,
+  mrr,
+  mrrAsync,
+  meanAveragePrecision,
+  meanAveragePrecisionAsync,
+  recallAtK,
+  recallAtKAsync,
+  precisionAtK,
+  precisionAtKAsync,
+} from './losses/metrics';
+export type {
+  RankingMetricOptions,
+  NdcgOptions,
+  MapOptions,
+  PrecisionOptions,
+  RankingMetricResult,
+} from './losses/metrics';
 export {
   multiSimilarity,
   multiSimilarityAsync,

@@ -5,6 +5,7 @@
 // public function is missing.
 import * as confusion from './losses/confusion';
 import type { LossResult, RowLossResult } from './losses/dispatch';
+import * as metrics from './losses/metrics';
 import * as pairs from './losses/pairs';
 import * as ranking from './losses/ranking';
 import * as spherical from './losses/spherical';
@@ -23,8 +24,13 @@ export type Family = 'confusion' | 'spherical' | 'ranking' | 'pairs';
  * - 'embeddings': [N, D] (sets `dim`) and N class ids (ntXent: may be null).
  * - 'distill': student logits [B, C], a teacher of the same shape, and B class ids.
  * - 'counts': the confusion layout, but the result is soft counts, not a loss (no gradient).
+ * - 'list-metric': the lists layout, but the result is a ranking metric, not a loss (no gradient).
  */
-export type Layout = 'confusion' | 'elementwise' | 'classes' | 'lists' | 'embeddings' | 'distill' | 'counts';
+export type Layout =
+  'confusion' | 'elementwise' | 'classes' | 'lists' | 'embeddings' | 'distill' | 'counts' | 'list-metric';
+
+/** Layouts whose result is not a loss with a gradient. */
+const NO_GRADIENT: readonly Layout[] = ['counts', 'list-metric'];
 
 /** A sample's size: 'small' a few dozen elements; 'large' enough to span many chunks of the pool. */
 export type SampleSize = 'small' | 'large';
@@ -58,7 +64,7 @@ const ids = (n: number, k: number, seed: number) => {
 };
 
 // One sample per layout; `large` spans many chunks on the CPU (pairs stay small: O(N^2 D)).
-const SAMPLES: Record<Exclude<Layout, 'counts'>, (size: SampleSize) => unknown[]> = {
+const SAMPLES: Record<Exclude<Layout, 'counts' | 'list-metric'>, (size: SampleSize) => unknown[]> = {
   confusion: (size) => {
     const rows = size === 'large' ? 15_000 : 16;
     return [scores(rows * 3, 1), ids(rows, 3, 2), { classes: 3 }];
@@ -94,7 +100,8 @@ function entry(
   options: Record<string, OptionSpec>,
   extra: { perRow?: boolean; sample?: (size: SampleSize) => unknown[]; required?: object } = {},
 ): Omit<LossEntry, 'name'> {
-  const sample = extra.sample ?? SAMPLES[layout === 'counts' ? 'confusion' : layout];
+  const sample =
+    extra.sample ?? SAMPLES[layout === 'counts' ? 'confusion' : layout === 'list-metric' ? 'lists' : layout];
   return {
     family,
     layout,
@@ -113,7 +120,8 @@ function entry(
 const C = confusion.CONFUSION_OPTIONS,
   S = spherical.SPHERICAL_OPTIONS,
   R = ranking.RANKING_OPTIONS,
-  P = pairs.PAIR_OPTIONS;
+  P = pairs.PAIR_OPTIONS,
+  M = metrics.METRIC_OPTIONS;
 const rows = { perRow: true };
 // ntXent's positives are the two views of each row; its sample passes no labels.
 const ntXentSample = (size: SampleSize) => {
@@ -178,6 +186,17 @@ const ENTRIES = {
     pairs.orthogonalProjectionAsync,
     P.orthogonalProjection,
   ),
+  ndcg: entry('ranking', 'list-metric', metrics.ndcg, metrics.ndcgAsync, M.ndcg),
+  mrr: entry('ranking', 'list-metric', metrics.mrr, metrics.mrrAsync, M.mrr),
+  meanAveragePrecision: entry(
+    'ranking',
+    'list-metric',
+    metrics.meanAveragePrecision,
+    metrics.meanAveragePrecisionAsync,
+    M.meanAveragePrecision,
+  ),
+  recallAtK: entry('ranking', 'list-metric', metrics.recallAtK, metrics.recallAtKAsync, M.recallAtK),
+  precisionAtK: entry('ranking', 'list-metric', metrics.precisionAtK, metrics.precisionAtKAsync, M.precisionAtK),
 } satisfies Record<string, Omit<LossEntry, 'name'>>;
 
 export type LossName = keyof typeof ENTRIES;
@@ -191,5 +210,13 @@ export const LOSSES = Object.fromEntries(Object.entries(ENTRIES).map(([name, e])
 /** The registry's entries as a list. */
 export const LOSS_LIST: readonly LossEntry[] = Object.values(LOSSES);
 
-/** A loss's sync result as the suites compare it (softConfusion's counts have no gradient). */
-export type AnyResult = LossResult | RowLossResult | confusion.SoftCounts;
+/** Whether an entry returns a loss and its gradient (softConfusion's counts and the ranking metrics do not). */
+export function hasGradient(e: LossEntry): boolean {
+  return !NO_GRADIENT.includes(e.layout);
+}
+
+/** The entries without a gradient, by name. */
+export type NoGradientName = 'softConfusion' | 'ndcg' | 'mrr' | 'meanAveragePrecision' | 'recallAtK' | 'precisionAtK';
+
+/** A loss's sync result as the suites compare it (softConfusion's counts and the metrics have no gradient). */
+export type AnyResult = LossResult | RowLossResult | confusion.SoftCounts | metrics.RankingMetricResult;

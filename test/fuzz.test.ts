@@ -97,9 +97,14 @@ const ENUMS: Record<string, string[]> = {
   semantics: ['paper', 'pml', 'x'],
   kind: ['mse', 'log-spherical-softmax', 'log-taylor-softmax', 'x'],
   loss: ['z', 'mse', 'ce'],
+  gain: ['exp2', 'linear', 'x'],
+  discount: ['log2', 'reciprocal', 'x'],
+  // 'skip' gives NaN per list by design; the finiteness check would refuse it.
+  emptyTargetAction: ['neg', 'pos', 'x'],
+  apDenominator: ['relevant', 'retrieved', 'x'],
   backend: ['auto', 'auto', 'cpu', 'cpu', 'js', 'cuda-sim', 'cuda', 'gpu'],
 };
-const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator']);
+const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator', 'adaptiveK']);
 
 function optionValue(key: string, n: number): fc.Arbitrary<unknown> {
   let plausible: fc.Arbitrary<unknown>;
@@ -371,6 +376,11 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
     ['listNet', fl.listNet, ['target', 'temperature', 'backend'], 100_000],
     ['rankNet', fl.rankNet, ['sigma', 'weighting', 'backend'], 2000],
     ['lambdaLoss', fl.lambdaLoss, ['scheme', 'k', 'sigma', 'mu', 'reduction', 'normalize', 'backend'], 2000],
+    ['ndcg', fl.ndcg, ['k', 'gain', 'discount', 'emptyTargetAction', 'backend'], 2000],
+    ['mrr', fl.mrr, ['k', 'emptyTargetAction', 'backend'], 2000],
+    ['meanAveragePrecision', fl.meanAveragePrecision, ['k', 'apDenominator', 'emptyTargetAction', 'backend'], 2000],
+    ['recallAtK', fl.recallAtK, ['k', 'emptyTargetAction', 'backend'], 2000],
+    ['precisionAtK', fl.precisionAtK, ['k', 'adaptiveK', 'emptyTargetAction', 'backend'], 2000],
   ];
   for (const [name, f, keys, longest] of lists) {
     it(name, () => {

@@ -6,6 +6,7 @@
 #include "fusedloss/confusion.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
+#include "fusedloss/ranking_metrics.h"
 #include "fusedloss/spherical.h"
 
 namespace fl::cpu {
@@ -29,5 +30,6 @@ inline constexpr auto listnet = listnet_cpu;
 inline constexpr auto ranknet = ranknet_cpu;
 inline constexpr auto lambdaloss = lambdaloss_cpu;
 inline constexpr auto plackett_luce_distill = plackett_luce_distill_cpu;
+inline constexpr auto ranking_metrics = ranking_metrics_cpu;
 
 }  // namespace fl::cpu

@@ -27,8 +27,10 @@ import {
   type RefLists,
   type RefResult,
 } from '../reference/ranking';
+import { referenceRankingMetrics } from '../reference/ranking_metrics';
 import { andThen, native, withGrad, type LossResult } from './dispatch';
 import { checkListValues, listBatch, listOffsets, longestList, pairCount, type ListBatch } from './lists';
+import { lossMetricParams, metricMeans, parseMetricNames } from './metrics';
 
 /** Options every list loss takes: the list layout, the gradient buffer and the backend. */
 export interface ListOptions {
@@ -55,6 +57,18 @@ export interface ListOptions {
    * the float64 reference.
    */
   backend?: Backend;
+  /**
+   * Ranking metrics of the same lists, returned in the result's `metrics` by these names: 'ndcg',
+   * 'mrr', 'map', 'recall', 'precision', each optionally '@k' (e.g. ['ndcg@10', 'mrr']), at most
+   * 16, with the metrics' default conventions (gain 2^r - 1, discount 1 / log2(1 + rank), lists
+   * without a relevant item count 0; see `ndcg`). Default: none.
+   */
+  metrics?: readonly string[];
+}
+
+/** A list loss's result: with options.metrics, also the mean of each metric over the lists. */
+export interface ListLossResult extends LossResult {
+  metrics?: Record<string, number>;
 }
 
 export interface RankListOptions extends ListOptions {
@@ -146,6 +160,7 @@ const listSchema: Record<string, OptionSpec> = {
   offsets: { kind: 'any' },
   out: { kind: 'any' },
   backend: backendSpec,
+  metrics: { kind: 'any' },
 };
 const rankListSchema = {
   ...listSchema,
@@ -192,11 +207,12 @@ export const RANKING_OPTIONS: Record<string, Record<string, OptionSpec>> = {
   plackettLuceDistill: distillSchema,
 };
 
-type Result = LossResult | Promise<LossResult>;
+type Result = ListLossResult | Promise<ListLossResult>;
 
 /**
  * The shared flow of a list loss: read options, check the layout, pick the backend, then run the
- * reference (after its value checks) or the native kernel with `params`.
+ * reference (after its value checks) or the native kernel with `params`; the metrics asked for
+ * come from the same call.
  */
 function runList(
   fn: string,
@@ -218,15 +234,28 @@ function runList(
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: pairwise ? pairCount(b) : 0 });
   const out = gradBuffer(fn, o.out, b.scores.length, b.scores);
   const { params, reference, top } = prepare(o, b);
+  const names = o.metrics === undefined ? null : (o.metrics as string[]);
+  const specs = names && parseMetricNames(fn, names);
   if (backend === 'js') {
     checkListValues(fn, b, top);
-    const r = reference({ scores: b.scores, relevance: b.relevance, offsets: listOffsets(b) });
-    return withGrad(out, r.loss, r.grad);
+    const pb = { scores: b.scores, relevance: b.relevance, offsets: listOffsets(b) };
+    const r = reference(pb);
+    const result: ListLossResult = withGrad(out, r.loss, r.grad);
+    if (names && specs) result.metrics = metricMeans(names, referenceRankingMetrics(pb, specs));
+    return result;
   }
-  const full = { ...params, listSize: b.listSize, device: deviceCode(backend) };
+  const lists = b.offsets ? b.offsets.length - 1 : b.scores.length / b.listSize;
+  const perList = specs ? new Float64Array(lists * specs.length) : undefined;
+  const full = {
+    ...params,
+    listSize: b.listSize,
+    device: deviceCode(backend),
+    ...(specs && { metrics: lossMetricParams(specs) }),
+  };
   return andThen(
-    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, async)),
-    (loss) => ({ loss, grad: out }),
+    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, async, perList)),
+    (loss): ListLossResult =>
+      names && perList ? { loss, grad: out, metrics: metricMeans(names, perList) } : { loss, grad: out },
   );
 }
 
@@ -262,8 +291,8 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
  * rankList(scores, relevance, { offsets: new Int32Array([0, 4, 7, 8]), form: 'anchor' }).loss; // ≈ 1.4085
  * ```
  */
-export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): LossResult {
-  return rankListImpl(scores, relevance, options, 'rankList', false) as LossResult;
+export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): ListLossResult {
+  return rankListImpl(scores, relevance, options, 'rankList', false) as ListLossResult;
 }
 
 /**
@@ -274,7 +303,7 @@ export async function rankListAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: RankListOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return rankListImpl(scores, relevance, options, 'rankListAsync', true);
 }
 
@@ -327,8 +356,8 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * listMLE(scores, relevance, { listSize: 4, topK: 2 }).loss; // the first 2 positions only: ≈ 1.8940
  * ```
  */
-export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): LossResult {
-  return listMLEImpl(scores, relevance, options, 'listMLE', false) as LossResult;
+export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): ListLossResult {
+  return listMLEImpl(scores, relevance, options, 'listMLE', false) as ListLossResult;
 }
 
 /**
@@ -339,7 +368,7 @@ export async function listMLEAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: ListMLEOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return listMLEImpl(scores, relevance, options, 'listMLEAsync', true);
 }
 
@@ -370,8 +399,8 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * listNet(scores, relevance, { listSize: 4, target: 'normalize' }).loss; // TF-Ranking's target: ≈ 1.3159
  * ```
  */
-export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): LossResult {
-  return listNetImpl(scores, relevance, options, 'listNet', false) as LossResult;
+export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): ListLossResult {
+  return listNetImpl(scores, relevance, options, 'listNet', false) as ListLossResult;
 }
 
 /**
@@ -382,7 +411,7 @@ export async function listNetAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: ListNetOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return listNetImpl(scores, relevance, options, 'listNetAsync', true);
 }
 
@@ -414,8 +443,8 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * rankNet(scores, relevance, { listSize: 4, weighting: 'label-diff' }).loss; // ≈ 0.8018
  * ```
  */
-export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): LossResult {
-  return rankNetImpl(scores, relevance, options, 'rankNet', false) as LossResult;
+export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): ListLossResult {
+  return rankNetImpl(scores, relevance, options, 'rankNet', false) as ListLossResult;
 }
 
 /**
@@ -426,7 +455,7 @@ export async function rankNetAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: RankNetOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return rankNetImpl(scores, relevance, options, 'rankNetAsync', true);
 }
 
@@ -467,8 +496,8 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
  * lambdaLoss(scores, relevance, { listSize: 4, scheme: 'lambdaRank' }).loss; // ≈ 0.6392
  * ```
  */
-export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): LossResult {
-  return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as LossResult;
+export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): ListLossResult {
+  return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as ListLossResult;
 }
 
 /**
@@ -479,7 +508,7 @@ export async function lambdaLossAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: LambdaLossOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return lambdaLossImpl(scores, relevance, options, 'lambdaLossAsync', true);
 }
 

@@ -3,10 +3,10 @@
 // function needs (classes, listSize, dim), and whether yTrue holds values or class ids. The
 // kernels, ops and layers losses are all built from this one table.
 import type { LossResult, RowLossResult } from '../losses/dispatch';
-import { LOSSES, type LossName, type Layout as RegistryLayout } from '../registry';
+import { hasGradient, LOSSES, type LossName, type Layout as RegistryLayout, type NoGradientName } from '../registry';
 
 /** How yPred's shape maps to the loss's layout: see Layout in src/registry.ts. */
-export type Layout = Exclude<RegistryLayout, 'counts'>;
+export type Layout = Exclude<RegistryLayout, 'counts' | 'list-metric'>;
 
 type Truth = Float32Array | Int32Array;
 type Options = Record<string, unknown>;
@@ -23,12 +23,12 @@ export interface FusedLoss {
 // The fused functions take their own option types; the table passes options checked by them.
 type AnyFn = (...args: never[]) => LossResult | RowLossResult;
 
-/** Every loss of the registry that has a gradient (softConfusion returns counts). */
-export type FusedLossName = Exclude<LossName, 'softConfusion'>;
+/** Every loss of the registry that has a gradient (softConfusion returns counts, the ranking metrics values). */
+export type FusedLossName = Exclude<LossName, NoGradientName>;
 
 export const FUSED_LOSSES = Object.fromEntries(
   Object.values(LOSSES)
-    .filter((e) => e.layout !== 'counts')
+    .filter(hasGradient)
     .map((e): [string, FusedLoss] => {
       const fn = e.sync as AnyFn;
       return [
