@@ -70,17 +70,18 @@ FL_HD int32_t metric_cut(const RankMetricSpec& sp) {
 }
 
 // What relevant item (gain g, predicted rank P, ideal rank I, A relevant items ranked above it)
-// adds to each metric's sums.
+// adds to each metric's sums; d(rank) is the discount (the CPU reads it from a table).
+template <class Discount>
 FL_HD void metric_item(const RankMetricParams& p, double g, int32_t P, int32_t I, int32_t A,
-                       MetricSums& s) {
+                       Discount d, MetricSums& s) {
   for (int32_t i = 0; i < p.count; ++i) {
     const int32_t cut = metric_cut(p.specs[i]);
     const bool in = P <= cut;
     double* v = s.v + 2 * i;
     switch (p.specs[i].metric) {
       case RankMetric::Ndcg:
-        if (in) v[0] += g * metric_discount(p.discount, P);
-        if (I <= cut) v[1] += g * metric_discount(p.discount, I);
+        if (in) v[0] += g * d(P);
+        if (I <= cut) v[1] += g * d(I);
         break;
       case RankMetric::Mrr:
         if (in && A == 0) v[0] += 1.0 / P;
