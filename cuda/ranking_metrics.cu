@@ -50,9 +50,7 @@ struct MetricsOp {
         above_rel += above && rj > 0.0f;
         ideal += rj > ri || (rj == ri && j < i);
       }
-      metric_item(
-          p, metric_gain(p.gain, ri), rank, ideal, above_rel,
-          [&](int32_t q) { return metric_discount(p.discount, q); }, sums);
+      metric_item(p, metric_gain(p.gain, ri), rank, ideal, above_rel, RankTerms{p.discount}, sums);
     }
     if (flagged) atomicExch(bad, 1);
     const auto m = static_cast<int32_t>(t.sum(valid));

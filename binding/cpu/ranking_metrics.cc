@@ -44,16 +44,24 @@ FL_SIMD_CLONES void rank_counts(const float* __restrict s, const int32_t* __rest
   }
 }
 
-// Per call: discounts by rank, and gains of the integer grades below kGrades.
+// Per call: discounts and reciprocals by rank, and gains of the integer grades below kGrades.
 struct Tables {
   static constexpr int32_t kGrades = 64;
-  std::vector<double> discount;  // [rank], rank 1 to the longest list
+  std::vector<double> discount, reciprocal;  // [rank], rank 1 to the longest list
   double gain[kGrades];
-  Tables(const RankMetricParams& p, int64_t longest) : discount(static_cast<size_t>(longest) + 1) {
-    for (int64_t q = 1; q <= longest; ++q)
+  int32_t reach;
+  Tables(const RankMetricParams& p, int64_t longest)
+      : discount(static_cast<size_t>(longest) + 1),
+        reciprocal(static_cast<size_t>(longest) + 1),
+        reach(metric_reach(p)) {
+    for (int64_t q = 1; q <= longest; ++q) {
       discount[q] = metric_discount(p.discount, static_cast<int32_t>(q));
+      reciprocal[q] = 1.0 / static_cast<double>(q);
+    }
     for (int32_t r = 0; r < kGrades; ++r) gain[r] = metric_gain(p.gain, static_cast<float>(r));
   }
+  double discount_of(int32_t rank) const { return discount[rank]; }
+  double inverse(int32_t rank) const { return reciprocal[rank]; }
   double gain_of(MetricGain g, float r) const {
     const auto i = static_cast<int32_t>(r);
     return r < kGrades && static_cast<float>(i) == r ? gain[i] : metric_gain(g, r);
@@ -80,10 +88,10 @@ void list_metrics(const Scratch& sc, int32_t m, const RankMetricParams& p, const
   rank_counts(sc.s.data(), c.item.data(), m, relevant, c.above.data(), c.above_rel.data());
   MetricSums sums;
   metric_sums_clear(sums, p.count);
-  const auto discount = [&](int32_t rank) { return t.discount[rank]; };
+  // Items in relevance order: past the reach ideally, only those ranked within it by score count.
   for (int32_t k = 0; k < relevant; ++k)
-    metric_item(p, t.gain_of(p.gain, sc.r[k]), c.above[k] + 1, k + 1, c.above_rel[k], discount,
-                sums);
+    if (k < t.reach || c.above[k] < t.reach)
+      metric_item(p, t.gain_of(p.gain, sc.r[k]), c.above[k] + 1, k + 1, c.above_rel[k], t, sums);
   for (int32_t i = 0; i < p.count; ++i) out[i] = metric_value(p, i, sums, m, relevant);
 }
 

@@ -69,26 +69,42 @@ FL_HD int32_t metric_cut(const RankMetricSpec& sp) {
   return sp.k > 0 ? sp.k : INT32_MAX;
 }
 
+// Discounts and reciprocals of ranks, computed (the GPU) or from tables (the CPU).
+struct RankTerms {
+  MetricDiscount discount;
+  FL_HD double discount_of(int32_t rank) const { return metric_discount(discount, rank); }
+  FL_HD double inverse(int32_t rank) const { return 1.0 / rank; }
+};
+
+// The largest cutoff of the metrics asked for: an item ranked below it, by score and ideally,
+// adds nothing.
+FL_HD int32_t metric_reach(const RankMetricParams& p) {
+  int32_t reach = 0;
+  for (int32_t i = 0; i < p.count; ++i)
+    reach = reach > metric_cut(p.specs[i]) ? reach : metric_cut(p.specs[i]);
+  return reach;
+}
+
 // What relevant item (gain g, predicted rank P, ideal rank I, A relevant items ranked above it)
-// adds to each metric's sums; d(rank) is the discount (the CPU reads it from a table).
-template <class Discount>
+// adds to each metric's sums.
+template <class Ranks>
 FL_HD void metric_item(const RankMetricParams& p, double g, int32_t P, int32_t I, int32_t A,
-                       Discount d, MetricSums& s) {
+                       const Ranks& t, MetricSums& s) {
   for (int32_t i = 0; i < p.count; ++i) {
     const int32_t cut = metric_cut(p.specs[i]);
     const bool in = P <= cut;
     double* v = s.v + 2 * i;
     switch (p.specs[i].metric) {
       case RankMetric::Ndcg:
-        if (in) v[0] += g * d(P);
-        if (I <= cut) v[1] += g * d(I);
+        if (in) v[0] += g * t.discount_of(P);
+        if (I <= cut) v[1] += g * t.discount_of(I);
         break;
       case RankMetric::Mrr:
-        if (in && A == 0) v[0] += 1.0 / P;
+        if (in && A == 0) v[0] += t.inverse(P);
         break;
       case RankMetric::Map:
         if (in) {
-          v[0] += static_cast<double>(A + 1) / P;
+          v[0] += (A + 1) * t.inverse(P);
           v[1] += 1;
         }
         break;
