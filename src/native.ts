@@ -102,6 +102,8 @@ export interface NativeAddon {
   rankList: ListCall;
   listNet: ListCall;
   rankNet: ListCall;
+  approxNDCG: ListCall;
+  pairwiseHinge: ListCall;
   lambdaLoss: ListCall;
   /** Ranking metrics per list into perList (lists x metrics; params.specs the (metric, k) pairs). */
   rankingMetrics(

@@ -160,6 +160,8 @@ const ENTRIES = {
   listNet: entry('ranking', 'lists', ranking.listNet, ranking.listNetAsync, R.listNet),
   rankNet: entry('ranking', 'lists', ranking.rankNet, ranking.rankNetAsync, R.rankNet),
   lambdaLoss: entry('ranking', 'lists', ranking.lambdaLoss, ranking.lambdaLossAsync, R.lambdaLoss),
+  pairwiseHinge: entry('ranking', 'lists', ranking.pairwiseHinge, ranking.pairwiseHingeAsync, R.pairwiseHinge),
+  approxNDCG: entry('ranking', 'lists', ranking.approxNDCG, ranking.approxNDCGAsync, R.approxNDCG),
   plackettLuceDistill: entry(
     'ranking',
     'distill',

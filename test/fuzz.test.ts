@@ -102,6 +102,7 @@ const ENUMS: Record<string, string[]> = {
   // 'skip' gives NaN per list by design; the finiteness check would refuse it.
   emptyTargetAction: ['neg', 'pos', 'x'],
   apDenominator: ['relevant', 'retrieved', 'x'],
+  normalizeBy: ['items', 'pairs', 'x'],
   backend: ['auto', 'auto', 'cpu', 'cpu', 'js', 'cuda-sim', 'cuda', 'gpu'],
 };
 const BOOLEANS = new Set(['normalize', 'softMargin', 'squareDenominator', 'adaptiveK']);
@@ -375,6 +376,8 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
     ['rankList', fl.rankList, ['form', 'skip', 'margin', 'backend'], 2000],
     ['listNet', fl.listNet, ['target', 'temperature', 'backend'], 100_000],
     ['rankNet', fl.rankNet, ['sigma', 'weighting', 'backend'], 2000],
+    ['pairwiseHinge', fl.pairwiseHinge, ['margin', 'normalizeBy', 'backend'], 2000],
+    ['approxNDCG', fl.approxNDCG, ['temperature', 'backend'], 2000],
     ['lambdaLoss', fl.lambdaLoss, ['scheme', 'k', 'sigma', 'mu', 'reduction', 'normalize', 'backend'], 2000],
     ['ndcg', fl.ndcg, ['k', 'gain', 'discount', 'emptyTargetAction', 'backend'], 2000],
     ['mrr', fl.mrr, ['k', 'emptyTargetAction', 'backend'], 2000],

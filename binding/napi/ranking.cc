@@ -253,6 +253,29 @@ Napi::Value RankNet(const Napi::CallbackInfo& info) {
   });
 }
 
+// pairwiseHinge(..., params{listSize, margin, perItem})
+Napi::Value PairwiseHinge(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  const auto margin = static_cast<float>(number_field(params, "margin", 0, 1e6));
+  const bool per_item = bool_field(params, "perItem");
+  const Device dev = device_field(params);
+  return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
+    return FL_CALL(dev, pairwise_hinge(pb, margin, per_item, loss, grad));
+  });
+}
+
+// approxNDCG(..., params{listSize, temperature})
+Napi::Value ApproxNdcg(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
+  const Device dev = device_field(params);
+  return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
+    return FL_CALL(dev, approx_ndcg(pb, t, loss, grad));
+  });
+}
+
 // lambdaLoss(..., params{listSize, scheme, k, sigma, mu, mean, normalize})
 Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
@@ -310,6 +333,8 @@ void init_ranking(Napi::Env env, Napi::Object exports) {
   export_fn<RankList>(env, exports, "rankList");
   export_fn<ListNet>(env, exports, "listNet");
   export_fn<RankNet>(env, exports, "rankNet");
+  export_fn<PairwiseHinge>(env, exports, "pairwiseHinge");
+  export_fn<ApproxNdcg>(env, exports, "approxNDCG");
   export_fn<LambdaLoss>(env, exports, "lambdaLoss");
   export_fn<PlackettLuceDistill>(env, exports, "plackettLuceDistill");
   export_fn<RankingMetrics>(env, exports, "rankingMetrics");

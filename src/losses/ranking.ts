@@ -23,6 +23,8 @@ import {
   referencePlackettLuceDistill,
   referenceRankList,
   referenceRankNet,
+  referencePairwiseHinge,
+  referenceApproxNDCG,
   type LambdaSchemeName,
   type RefLists,
   type RefResult,
@@ -121,6 +123,22 @@ export interface RankNetOptions extends ListOptions {
   weighting?: 'none' | 'label-diff' | 'label-diff-squared';
 }
 
+export interface PairwiseHingeOptions extends ListOptions {
+  /** Margin m >= 0 (default 1, TF Ranking's): each pair with r_i > r_j costs max(0, m - (s_i - s_j)). */
+  margin?: number;
+  /**
+   * The batch's sum divided by 'items' (default): scores.length, padding included, as TF Ranking's
+   * Keras PairwiseHingeLoss over its [lists, listSize] tensor; or by 'pairs': the pairs with
+   * r_i > r_j (TF Ranking's tfr.losses, and rankNet's mean).
+   */
+  normalizeBy?: 'items' | 'pairs';
+}
+
+export interface ApproxNDCGOptions extends ListOptions {
+  /** Temperature T in [1e-6, 1e6] of the smooth ranks 1 + sum_j sigmoid((s_j - s_i) / T) (default 0.1, TF Ranking's; allRank's alpha 1 is T = 1). */
+  temperature?: number;
+}
+
 export interface LambdaLossOptions extends ListOptions {
   /** Pair weighting (formulas D.4): 'none' (default: RankNet), 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'. */
   scheme?: LambdaSchemeName;
@@ -146,6 +164,9 @@ export const RANKING_DEFAULTS = {
   temperature: 1,
   sigma: 1,
   weighting: 'none' as const,
+  hingeMargin: 1,
+  approxTemperature: 0.1,
+  normalizeBy: 'items' as const,
   scheme: 'none' as LambdaSchemeName,
   mu: 10,
   reduction: 'sum' as const,
@@ -186,6 +207,12 @@ const rankNetSchema = {
   sigma: positive,
   weighting: { kind: 'enum', values: ['none', 'label-diff', 'label-diff-squared'] },
 } satisfies Record<string, OptionSpec>;
+const hingeSchema = {
+  ...listSchema,
+  margin: { kind: 'number', min: 0, max: 1e6 },
+  normalizeBy: { kind: 'enum', values: ['items', 'pairs'] },
+} satisfies Record<string, OptionSpec>;
+const approxSchema = { ...listSchema, temperature: positive } satisfies Record<string, OptionSpec>;
 const SCHEMES: readonly LambdaSchemeName[] = ['none', 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'];
 const lambdaSchema = {
   ...listSchema,
@@ -203,6 +230,8 @@ export const RANKING_OPTIONS: Record<string, Record<string, OptionSpec>> = {
   listMLE: listMLESchema,
   listNet: listNetSchema,
   rankNet: rankNetSchema,
+  pairwiseHinge: hingeSchema,
+  approxNDCG: approxSchema,
   lambdaLoss: lambdaSchema,
   plackettLuceDistill: distillSchema,
 };
@@ -216,7 +245,7 @@ type Result = ListLossResult | Promise<ListLossResult>;
  */
 function runList(
   fn: string,
-  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'lambdaLoss',
+  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'pairwiseHinge' | 'approxNDCG' | 'lambdaLoss',
   scores: unknown,
   relevance: unknown,
   options: unknown,
@@ -229,8 +258,8 @@ function runList(
 ): Result {
   const o = readOptions(fn, options, schema);
   const b = listBatch(fn, scores, relevance, o);
-  // RankNet and LambdaLoss are pairwise by nature; the other list losses stream their lists.
-  const pairwise = call === 'rankNet' || call === 'lambdaLoss';
+  // RankNet, the pairwise hinge and LambdaLoss are pairwise by nature; the others stream their lists.
+  const pairwise = call === 'rankNet' || call === 'pairwiseHinge' || call === 'approxNDCG' || call === 'lambdaLoss';
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: pairwise ? pairCount(b) : 0 });
   const out = gradBuffer(fn, o.out, b.scores.length, b.scores);
   const { params, reference, top } = prepare(o, b);
@@ -457,6 +486,100 @@ export async function rankNetAsync(
   options?: RankNetOptions,
 ): Promise<ListLossResult> {
   return rankNetImpl(scores, relevance, options, 'rankNetAsync', true);
+}
+
+// ---- pairwiseHinge ----
+
+function pairwiseHingeImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'pairwiseHinge', scores, relevance, options, hingeSchema, async, (o) => {
+    const margin = opt(o, 'margin', RANKING_DEFAULTS.hingeMargin);
+    const perItem = opt<'items' | 'pairs'>(o, 'normalizeBy', RANKING_DEFAULTS.normalizeBy) === 'items';
+    return {
+      params: { margin, perItem },
+      reference: (pb) => referencePairwiseHinge(pb, margin, perItem),
+    };
+  });
+}
+
+/**
+ * Pairwise hinge (TF Ranking's PairwiseHingeLoss; formulas D.6): max(0, margin - (s_i - s_j)) over
+ * every pair of a list with r_i > r_j, the batch's sum over its items (or its pairs).
+ *
+ * @example
+ * ```ts
+ * import { pairwiseHinge } from 'fusedloss';
+ *
+ * // TF Ranking's example: y_true [[1, 0]], y_pred [[0.6, 0.8]] → 0.6.
+ * pairwiseHinge([0.6, 0.8], [1, 0]).loss; // ≈ 0.6
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * pairwiseHinge(scores, relevance, { listSize: 4 }).loss; // over the 8 items: ≈ 0.7000
+ * pairwiseHinge(scores, relevance, { listSize: 4, normalizeBy: 'pairs' }).loss; // over the 9 pairs: ≈ 0.6222
+ * ```
+ */
+export function pairwiseHinge(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: PairwiseHingeOptions,
+): ListLossResult {
+  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHinge', false) as ListLossResult;
+}
+
+/**
+ * The Promise twin of {@link pairwiseHinge}: the native backend runs off the main thread ('js'
+ * computes before resolving).
+ */
+export async function pairwiseHingeAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: PairwiseHingeOptions,
+): Promise<ListLossResult> {
+  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHingeAsync', true);
+}
+
+// ---- approxNDCG ----
+
+function approxNDCGImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'approxNDCG', scores, relevance, options, approxSchema, async, (o) => {
+    const temperature = opt(o, 'temperature', RANKING_DEFAULTS.approxTemperature);
+    return {
+      params: { temperature },
+      reference: (pb) => referenceApproxNDCG(pb, temperature),
+      top: LAMBDA_MAX_RELEVANCE,
+    };
+  });
+}
+
+/**
+ * ApproxNDCG (Qin, Liu and Li 2010; TF Ranking's ApproxNDCGLoss; formulas D.7): per list -NDCG with
+ * each rank replaced by the smooth 1 + sum_{j != i} sigmoid((s_j - s_i) / T), gains 2^r - 1
+ * (relevance at most 64); lists without a positive gain contribute 0. Mean over lists.
+ *
+ * @example
+ * ```ts
+ * import { approxNDCG } from 'fusedloss';
+ *
+ * // TF Ranking's example: y_true [[1, 0]], y_pred [[0.6, 0.8]] → -0.655107.
+ * approxNDCG([0.6, 0.8], [1, 0]).loss; // ≈ -0.6551
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * approxNDCG(scores, relevance, { listSize: 4, temperature: 1 }).loss; // allRank's alpha 1: ≈ -0.7172
+ * ```
+ */
+export function approxNDCG(scores: NumericArray, relevance: NumericArray, options?: ApproxNDCGOptions): ListLossResult {
+  return approxNDCGImpl(scores, relevance, options, 'approxNDCG', false) as ListLossResult;
+}
+
+/**
+ * The Promise twin of {@link approxNDCG}: the native backend runs off the main thread ('js'
+ * computes before resolving).
+ */
+export async function approxNDCGAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: ApproxNDCGOptions,
+): Promise<ListLossResult> {
+  return approxNDCGImpl(scores, relevance, options, 'approxNDCGAsync', true);
 }
 
 // ---- lambdaLoss ----

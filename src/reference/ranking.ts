@@ -256,6 +256,71 @@ export function referenceRankNet(
   return { loss: pairs > 0 ? loss / pairs : 0, grad };
 }
 
+/**
+ * Pairwise hinge (formulas D.6): max(0, margin - (s_i - s_j)) over the pairs of each list with
+ * r_i > r_j, summed over the batch and divided by its items (perItem) or its pairs.
+ */
+export function referencePairwiseHinge(pb: RefLists, margin: number, perItem: boolean): RefResult {
+  const grad = new Float64Array(pb.scores.length);
+  const s = pb.scores,
+    r = pb.relevance;
+  let loss = 0,
+    pairs = 0;
+  for (const items of listsOf(pb)) {
+    for (const i of items) {
+      for (const j of items) {
+        if (!(r[i] > r[j])) continue;
+        pairs++;
+        const d = s[i] - s[j];
+        if (d < margin) {
+          loss += margin - d;
+          grad[i] -= 1;
+          grad[j] += 1;
+        }
+      }
+    }
+  }
+  const count = perItem ? pb.scores.length : pairs;
+  if (count > 0) grad.forEach((g, i) => (grad[i] = g / count));
+  return { loss: count > 0 ? loss / count : 0, grad };
+}
+
+/**
+ * ApproxNDCG (formulas D.7): per list -sum_i G_i / log2(1 + pi_i) / IDCG with gains 2^r - 1 and
+ * smooth ranks pi_i = 1 + sum_{j != i} sigmoid((s_j - s_i) / T); lists without a positive gain
+ * contribute 0. Mean over lists. The gradient by the chain rule through each pi_i.
+ */
+export function referenceApproxNDCG(pb: RefLists, temperature: number): RefResult {
+  const grad = new Float64Array(pb.scores.length);
+  const s = pb.scores,
+    r = pb.relevance;
+  const lists = listsOf(pb);
+  let loss = 0;
+  for (const items of lists) {
+    const gains = items.map((i) => 2 ** r[i] - 1);
+    const idcg = [...gains].sort((a, b) => b - a).reduce((sum, g, q) => sum + g / Math.log2(2 + q), 0);
+    if (!(idcg > 0)) continue;
+    const pi = items.map((i) =>
+      items.reduce((acc, j) => (j === i ? acc : acc + sigmoid((s[j] - s[i]) / temperature)), 1),
+    );
+    items.forEach((_, a) => (loss -= gains[a] / Math.log2(1 + pi[a]) / idcg));
+    items.forEach((i, a) => {
+      // dL/dpi_a, then dpi_a/ds_j = sigmoid'(x) / T and dpi_a/ds_i = -sigmoid'(x) / T, x = (s_j - s_i) / T.
+      const w = (gains[a] * Math.LN2) / (idcg * (1 + pi[a]) * Math.log1p(pi[a]) ** 2);
+      for (const j of items) {
+        if (j === i) continue;
+        const g = sigmoid((s[j] - s[i]) / temperature);
+        const d = (w * g * (1 - g)) / temperature;
+        grad[j] += d;
+        grad[i] -= d;
+      }
+    });
+  }
+  const n = lists.length;
+  if (n > 0) grad.forEach((g, i) => (grad[i] = g / n));
+  return { loss: n > 0 ? loss / n : 0, grad };
+}
+
 export type LambdaSchemeName = 'none' | 'lambdaRank' | 'ndcgLoss1' | 'ndcgLoss2' | 'ndcgLoss2PP';
 
 export interface RefLambda {
