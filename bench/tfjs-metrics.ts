@@ -18,7 +18,9 @@ export function ndcgTfjs(
   const step = () =>
     tf.tidy(() => {
       const { indices } = tf.topk(s, k);
-      const predicted = tf.gather(r, indices, 1, 1) as tf.Tensor2D;
+      // Row-major positions of the top k (tfjs-backend-wasm's gather faults with batchDims 1).
+      const flat = indices.add(tf.range(0, lists * n, n, 'int32').expandDims(1)).flatten();
+      const predicted = tf.gather(r.flatten(), flat).reshape([lists, k]) as tf.Tensor2D;
       const ideal = dcg(tf.topk(r, k).values);
       const value = tf.where(ideal.greater(0), dcg(predicted).div(ideal.maximum(1e-30)), tf.zerosLike(ideal));
       return value.mean();
