@@ -6,7 +6,7 @@ import { approxNDCG } from '../src';
 import { referenceApproxNDCG } from '../src/reference/ranking';
 import { finiteDifferences, gpuBackends, gradError } from './helpers';
 import { NATIVE } from './native-backend';
-import { expectAgree, listBatch } from './ranking.cases';
+import { expectAgree, listBatch, ODD_SIZES, oddBatch } from './ranking.cases';
 
 describe('approxNDCG: TF Ranking’s ApproxNDCGLoss examples', () => {
   for (const backend of ['js', NATIVE] as const) {
@@ -33,23 +33,6 @@ describe('approxNDCG: TF Ranking’s ApproxNDCGLoss examples', () => {
   });
 });
 
-const SIZES: Array<[number, number]> = [
-  [1, 1],
-  [1, 31],
-  [1, 1031],
-  [7, 1],
-  [7, 31],
-  [7, 1031],
-  [33, 1],
-  [33, 31],
-  [33, 1031],
-];
-
-function batchOf(size: number, lists: number) {
-  const b = listBatch(Array(lists).fill(size), size * 5 + lists, { grades: 3, padding: 0.15 });
-  return { ...b, scores: b.scores.map((v) => Math.round(v * 2) / 2) };
-}
-
 const backends = [
   { backend: NATIVE, skip: false as string | false, largest: Infinity },
   ...gpuBackends().map((g) => ({ ...g, largest: 31 * 33 })),
@@ -57,9 +40,9 @@ const backends = [
 
 for (const { backend, skip, largest } of backends) {
   describe.skipIf(skip)(`approxNDCG on ${backend} vs the reference`, () => {
-    for (const [size, lists] of SIZES.filter(([n, l]) => n * l <= largest)) {
+    for (const [size, lists] of ODD_SIZES.filter(([n, l]) => n * l <= largest)) {
       it(`${lists} lists of ${size}, padded, tied`, () => {
-        const b = batchOf(size, lists);
+        const b = oddBatch(size, lists, size * 5 + lists);
         for (const temperature of [0.1, 1]) {
           for (const shape of [{ listSize: size }, { offsets: b.offsets }]) {
             const a = approxNDCG(b.scores, b.relevance, { ...shape, temperature, backend });

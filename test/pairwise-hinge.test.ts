@@ -3,7 +3,7 @@
 // with padding and ties in score and in relevance, both reductions, and the metrics option.
 import { describe, expect, it } from 'vitest';
 import { pairwiseHinge } from '../src';
-import { expectAgree, listBatch } from './ranking.cases';
+import { expectAgree, ODD_SIZES, oddBatch } from './ranking.cases';
 import { gpuBackends } from './helpers';
 import { NATIVE } from './native-backend';
 
@@ -28,24 +28,6 @@ describe('pairwiseHinge: TF Ranking’s PairwiseHingeLoss examples', () => {
   });
 });
 
-const SIZES: Array<[number, number]> = [
-  [1, 1],
-  [1, 31],
-  [1, 1031],
-  [7, 1],
-  [7, 31],
-  [7, 1031],
-  [33, 1],
-  [33, 31],
-  [33, 1031],
-];
-
-function batchOf(size: number, lists: number) {
-  const b = listBatch(Array(lists).fill(size), size * 7 + lists, { grades: 3, padding: 0.15 });
-  // Ties in score too: scores rounded to halves.
-  return { ...b, scores: b.scores.map((v) => Math.round(v * 2) / 2) };
-}
-
 const backends = [
   { backend: NATIVE, skip: false as string | false, largest: Infinity },
   ...gpuBackends().map((g) => ({ ...g, largest: 31 * 33 })),
@@ -53,9 +35,9 @@ const backends = [
 
 for (const { backend, skip, largest } of backends) {
   describe.skipIf(skip)(`pairwiseHinge on ${backend} vs the reference`, () => {
-    for (const [size, lists] of SIZES.filter(([n, l]) => n * l <= largest)) {
+    for (const [size, lists] of ODD_SIZES.filter(([n, l]) => n * l <= largest)) {
       it(`${lists} lists of ${size}, padded, tied`, () => {
-        const b = batchOf(size, lists);
+        const b = oddBatch(size, lists, size * 7 + lists);
         for (const o of [{}, { normalizeBy: 'pairs' as const, margin: 0.5 }]) {
           for (const shape of [{ listSize: size }, { offsets: b.offsets }]) {
             const a = pairwiseHinge(b.scores, b.relevance, { ...o, ...shape, backend });

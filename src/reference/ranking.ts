@@ -227,33 +227,45 @@ export function referenceListNet(pb: RefLists, target: 'softmax' | 'normalize', 
   });
 }
 
-/** RankNet (formulas D.5): mean over all pairs r_i > r_j of the batch of w softplus(-sigma (s_i - s_j)). */
-export function referenceRankNet(
-  pb: RefLists,
-  sigma: number,
-  weighting: 'none' | 'label-diff' | 'label-diff-squared',
-): RefResult {
+/**
+ * The pairwise losses' flow: term(i, j) = [loss, c] over every pair of a list with r_i > r_j
+ * (d loss / d s_i = -c, d loss / d s_j = c), summed over the batch and divided by its pairs, or
+ * (perItem) by its items.
+ */
+function batchPairs(pb: RefLists, term: (i: number, j: number) => [number, number], perItem = false): RefResult {
   const grad = new Float64Array(pb.scores.length);
-  const s = pb.scores,
-    r = pb.relevance;
+  const r = pb.relevance;
   let loss = 0,
     pairs = 0;
   for (const items of listsOf(pb)) {
     for (const i of items) {
       for (const j of items) {
         if (!(r[i] > r[j])) continue;
-        const w =
-          weighting === 'label-diff' ? r[i] - r[j] : weighting === 'label-diff-squared' ? r[i] ** 2 - r[j] ** 2 : 1;
-        loss += w * softplus(-sigma * (s[i] - s[j]));
-        const c = w * sigma * sigmoid(-sigma * (s[i] - s[j]));
+        const [l, c] = term(i, j);
+        loss += l;
         grad[i] -= c;
         grad[j] += c;
         pairs++;
       }
     }
   }
-  if (pairs > 0) grad.forEach((g, i) => (grad[i] = g / pairs));
-  return { loss: pairs > 0 ? loss / pairs : 0, grad };
+  const count = perItem ? pb.scores.length : pairs;
+  if (count > 0) grad.forEach((g, i) => (grad[i] = g / count));
+  return { loss: count > 0 ? loss / count : 0, grad };
+}
+
+/** RankNet (formulas D.5): mean over all pairs r_i > r_j of the batch of w softplus(-sigma (s_i - s_j)). */
+export function referenceRankNet(
+  pb: RefLists,
+  sigma: number,
+  weighting: 'none' | 'label-diff' | 'label-diff-squared',
+): RefResult {
+  const s = pb.scores,
+    r = pb.relevance;
+  return batchPairs(pb, (i, j) => {
+    const w = weighting === 'label-diff' ? r[i] - r[j] : weighting === 'label-diff-squared' ? r[i] ** 2 - r[j] ** 2 : 1;
+    return [w * softplus(-sigma * (s[i] - s[j])), w * sigma * sigmoid(-sigma * (s[i] - s[j]))];
+  });
 }
 
 /**
@@ -261,28 +273,15 @@ export function referenceRankNet(
  * r_i > r_j, summed over the batch and divided by its items (perItem) or its pairs.
  */
 export function referencePairwiseHinge(pb: RefLists, margin: number, perItem: boolean): RefResult {
-  const grad = new Float64Array(pb.scores.length);
-  const s = pb.scores,
-    r = pb.relevance;
-  let loss = 0,
-    pairs = 0;
-  for (const items of listsOf(pb)) {
-    for (const i of items) {
-      for (const j of items) {
-        if (!(r[i] > r[j])) continue;
-        pairs++;
-        const d = s[i] - s[j];
-        if (d < margin) {
-          loss += margin - d;
-          grad[i] -= 1;
-          grad[j] += 1;
-        }
-      }
-    }
-  }
-  const count = perItem ? pb.scores.length : pairs;
-  if (count > 0) grad.forEach((g, i) => (grad[i] = g / count));
-  return { loss: count > 0 ? loss / count : 0, grad };
+  const s = pb.scores;
+  return batchPairs(
+    pb,
+    (i, j) => {
+      const d = s[i] - s[j];
+      return d < margin ? [margin - d, 1] : [0, 0];
+    },
+    perItem,
+  );
 }
 
 /**
