@@ -604,6 +604,18 @@ std::vector<std::pair<std::string, ListLoss>> list_losses(const std::vector<floa
         name, [sigma = sigma, w = w](bool gpu, const fl::RankingProblem& pb, double* l, float* g) {
           return gpu ? gpu::ranknet(pb, sigma, w, l, g) : fl::ranknet_cpu(pb, sigma, w, l, g);
         });
+  for (auto [name, margin, per_item] : std::vector<std::tuple<const char*, float, bool>>{
+           {"pairwiseHinge", 1.0f, true}, {"pairwiseHinge margin 0.5 per pair", 0.5f, false}})
+    all.emplace_back(name, [margin = margin, per_item = per_item](
+                               bool gpu, const fl::RankingProblem& pb, double* l, float* g) {
+      return gpu ? gpu::pairwise_hinge(pb, margin, per_item, l, g)
+                 : fl::pairwise_hinge_cpu(pb, margin, per_item, l, g);
+    });
+  for (auto [name, t] : std::vector<std::pair<const char*, float>>{{"approxNDCG T 0.1", 0.1f},
+                                                                   {"approxNDCG T 1", 1.0f}})
+    all.emplace_back(name, [t = t](bool gpu, const fl::RankingProblem& pb, double* l, float* g) {
+      return gpu ? gpu::approx_ndcg(pb, t, l, g) : fl::approx_ndcg_cpu(pb, t, l, g);
+    });
   static const char* schemes[] = {"none", "lambdaRank", "ndcgLoss1", "ndcgLoss2", "ndcgLoss2PP"};
   std::vector<std::pair<std::string, fl::LambdaParams>> lambdas;
   for (int scheme = 0; scheme < 5; ++scheme) {
