@@ -20,6 +20,7 @@ import {
   linearCrossEntropy,
   listMLE,
   multiSimilarity,
+  ndcg,
   ntXent,
   orthogonalProjection,
   rankList,
@@ -41,6 +42,7 @@ import {
   tripletBatchHardTfjs,
 } from './tfjs-gpw';
 import { multiSimilarityTfjs } from './tfjs-pairs';
+import { ndcgTfjs } from './tfjs-metrics';
 import { listMLETfjs, rankListTfjs } from './tfjs-ranking';
 import { softmaxCrossEntropyTfjs, zLossTfjs } from './tfjs-spherical';
 import { linearCrossEntropyTfjs } from './tfjs-linear';
@@ -437,6 +439,51 @@ function linearCases(): Case[] {
 }
 
 /**
+ * Ranking metrics at TorchMetrics users' size (8000 queries x 40 items, graded 0-4): NDCG@10 beside
+ * its tfjs composition, and ListMLE alone beside ListMLE returning NDCG@10 and MRR from the same
+ * call (the metrics' cost over the loss: the ratio of the two native rows).
+ */
+function metricCases(lists: number, n: number): Case[] {
+  const d = rankingInput(lists, n, 5);
+  const items = lists * n;
+  const size = `${lists} lists x ${n}, graded 0-4`;
+  const metricsRow = `${BASELINE}, + metrics ndcg@10 mrr`;
+  return [
+    {
+      loss: 'NDCG@10',
+      family: 'ranking',
+      size,
+      backends: {
+        ...fused((backend) => ndcg(d.scores, d.relevance, { listSize: n, k: 10, backend }).value, 0, {
+          cpu: 40,
+          js: 2,
+        }),
+        ...tfjs(() => ndcgTfjs(d.scores, d.relevance, lists, n, 10), { cpu: 10, wasm: 10 }),
+      },
+    },
+    {
+      loss: 'ListMLE + metrics',
+      family: 'ranking',
+      size,
+      backends: {
+        ...fused((backend, out) => listMLE(d.scores, d.relevance, { listSize: n, backend, out }).loss, items, {
+          cpu: 60,
+          js: 0,
+        }),
+        [metricsRow]: fusedEntry(
+          (backend, out) =>
+            listMLE(d.scores, d.relevance, { listSize: n, backend, out, metrics: ['ndcg@10', 'mrr'] }).loss,
+          items,
+          'cpu',
+          THREADS,
+          60,
+        ),
+      },
+    },
+  ];
+}
+
+/**
  * Peak RSS growth of linearCrossEntropy at B = 4096, D = 256, C = 65536 (dense logits: 1 GiB), in a
  * fresh process (bench/linear-rss.ts), so the process's peak is the call's.
  */
@@ -504,6 +551,7 @@ const ALL_CASES: Case[] = [
   ...rankingCases(4096, 64, { cpu: 40, js: 2, tfjs: 10 }, true),
   ...rankingCases(256, 1024, { cpu: 40, js: 1, tfjs: 10 }),
   gradedListMLECase(4096, 64, { cpu: 40, js: 2, tfjs: 10 }),
+  ...metricCases(8000, 40),
   ...pairCases(),
   ...gpwCases(),
   ...headCases(THREADS, setThreads).map((c, i): Case => ({ ...c, family: 'head', quick: i === 1 })),

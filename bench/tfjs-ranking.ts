@@ -216,3 +216,48 @@ export function lambdaLossTfjs(
     return scaled.mean() as tf.Scalar;
   });
 }
+
+/**
+ * Pairwise hinge (formulas D.6, TF Ranking's PairwiseHingeLoss): sum over pairs r_i > r_j of
+ * max(0, margin - (s_i - s_j)), over the batch's items ('items') or its pairs ('pairs').
+ */
+export function pairwiseHingeTfjs(
+  scores: Float32Array,
+  relevance: Float32Array,
+  lists: number,
+  n: number,
+  { margin = 1, normalizeBy = 'items' as 'items' | 'pairs' } = {},
+): TfjsRunner {
+  const r = tf.tensor2d(relevance, [lists, n]);
+  return runner(tf.tensor2d(scores, [lists, n]), [r], (xs) => {
+    const mask = preferred(r).cast('float32');
+    const sum = mask.mul(tf.relu(tf.scalar(margin).sub(pairDiff(xs)))).sum();
+    return (normalizeBy === 'items' ? sum.div(lists * n) : sum.div(mask.sum())) as tf.Scalar;
+  });
+}
+
+/**
+ * ApproxNDCG (formulas D.7, TF Ranking's ApproxNDCGLoss): per list -sum_i (2^r_i - 1) / log2(1 + pi_i)
+ * / IDCG, pi_i = 1 + sum_{j != i} sigmoid((s_j - s_i) / T), the mean over lists (lists without
+ * relevance: 0).
+ */
+export function approxNDCGTfjs(
+  scores: Float32Array,
+  relevance: Float32Array,
+  lists: number,
+  n: number,
+  temperature = 0.1,
+): TfjsRunner {
+  const r = tf.tensor2d(relevance, [lists, n]);
+  const gain = tf.tidy(() => tf.pow(2, r).sub(1));
+  const idcg = tf.tidy(() => {
+    const ideal = descendingRanks(r);
+    return gain.div(log2(ideal.add(2))).sum(1);
+  });
+  return runner(tf.tensor2d(scores, [lists, n]), [r, gain, idcg], (xs) => {
+    // sigmoid((s_j - s_i) / T) summed over j counts j = i as 1/2: pi_i = 1/2 + the sum.
+    const pi = tf.sigmoid(pairDiff(xs).neg().div(temperature)).sum(2).add(0.5);
+    const dcg = gain.div(log2(pi.add(1))).sum(1);
+    return tf.where(idcg.greater(0), dcg.div(idcg.maximum(1e-30)).neg(), tf.zerosLike(dcg)).mean() as tf.Scalar;
+  });
+}

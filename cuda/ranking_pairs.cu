@@ -1,4 +1,4 @@
-// CUDA kernels of the pairwise ranking losses (formulas D.4, D.5), O(n^2) per list as the losses
+// CUDA kernels of the pairwise ranking losses (formulas D.4 to D.6), O(n^2) per list as the losses
 // are pairwise by nature: a team per list (lists.cuh), each lane owning items and summing every
 // pair that item is in, so each gradient entry has one writer and a fixed order (a pair's term is
 // computed once for each of its two items). The pair terms are ranking_math.h's.
@@ -11,9 +11,27 @@ namespace fl {
 namespace FL_GPU_NS {
 namespace {
 
-struct RankNetLoss : PaddedItems {
+// RankNet's and the pairwise hinge's terms of pair (i, j), r_i > r_j (formulas D.5, D.6).
+struct LogisticTerm {
   float sigma;
   PairWeighting weighting;
+  __device__ PairTerm operator()(float si, float sj, float ri, float rj) const {
+    return pair_logistic(si, sj, sigma, ranknet_weight(weighting, ri, rj));
+  }
+};
+
+struct HingeTerm {
+  float margin;
+  __device__ PairTerm operator()(float si, float sj, float, float) const {
+    return pair_hinge(si, sj, margin);
+  }
+};
+
+// Every pair with r_i > r_j of a list, term(s_i, s_j, r_i, r_j); the host divides by the batch's
+// pairs or items.
+template <class Term>
+struct BatchPairLoss : PaddedItems {
+  Term term;
 
   __device__ uint64_t key(const ListData&, int64_t, int64_t, int32_t i) const {
     return static_cast<uint64_t>(i);
@@ -27,12 +45,12 @@ struct RankNetLoss : PaddedItems {
       for (int32_t j = 0; j < v.m; ++j) {
         const float rj = v.r[j], sj = v.s[j];
         if (rk > rj) {  // k preferred: the pair's loss is counted here
-          const PairTerm pt = pair_logistic(sk, sj, sigma, ranknet_weight(weighting, rk, rj));
+          const PairTerm pt = term(sk, sj, rk, rj);
           loss += pt.loss;
           pairs += 1;
           g -= pt.c;
         } else if (rj > rk) {
-          g += pair_logistic(sj, sk, sigma, ranknet_weight(weighting, rj, rk)).c;
+          g += term(sj, sk, rj, rk).c;
         }
       }
       v.g[k] = g;
@@ -43,6 +61,24 @@ struct RankNetLoss : PaddedItems {
     return one;
   }
 };
+
+// The batch's sum over pairs divided by its pairs, or (per_item) by its items.
+template <class Term>
+Status batch_pairs(const RankingProblem& pb, Term term, bool per_item, double* loss, float* grad) {
+  *loss = 0;
+  if (pb.lists == 0) return Status{};
+  BatchPairLoss<Term> l{};
+  l.top = FLT_MAX;
+  l.term = term;
+  const double items = static_cast<double>(pb.items());
+  ListResult total;
+  const Status st = run_lists(
+      list_shape(pb), loss_as_is(l), per_item ? inverse_count(pb.items()) : 1.0f, !per_item,
+      [&] { return ranking_problem_fault(pb, FLT_MAX); }, grad, &total);
+  const double count = per_item ? items : total.pairs;
+  if (st.ok() && count > 0) *loss = total.loss / count;
+  return st;
+}
 
 // LambdaLoss: items in predicted order (by score, descending). The ideal DCG counts each item at
 // its place in the relevance order (ties by position: equal gains, so any order of ties gives
@@ -99,21 +135,66 @@ struct LambdaLossTerms : PaddedItems {
   }
 };
 
+// ApproxNDCG (formulas D.7): items as they come; each lane takes items, their smooth ranks and a_i
+// into v.R, then (after a sync) their gradients; the ideal DCG counts each item's place in the
+// relevance order, as LambdaLoss's does.
+struct ApproxNdcgLoss : PaddedItems {
+  float inv_t;
+
+  __device__ uint64_t key(const ListData&, int64_t, int64_t, int32_t i) const {
+    return static_cast<uint64_t>(i);
+  }
+  template <class Team>
+  __device__ ListResult run(const Team& t, const ListView& v, int64_t) const {
+    double idcg = 0;
+    for (int32_t i = t.lane; i < v.m; i += t.width) {
+      int32_t place = 0;
+      for (int32_t j = 0; j < v.m; ++j) place += v.r[j] > v.r[i] || (v.r[j] == v.r[i] && j < i);
+      idcg += lambda_gain(v.r[i]) / log2(2.0 + place);
+    }
+    idcg = t.sum(idcg);
+    // A list without a positive gain: every a_i 0, so loss and gradient 0. No early return: the
+    // groups of a warp must all reach the same barriers.
+    const double inv_idcg = idcg > 0 ? 1.0 / idcg : 0.0;
+    ListResult one;
+    double loss = 0;
+    for (int32_t i = t.lane; i < v.m; i += t.width) {
+      double pi = 1;
+      for (int32_t j = 0; j < v.m; ++j)
+        if (j != i) pi += approx_sigmoid(v.s[j], v.s[i], inv_t);
+      v.R[i] = approx_ndcg_weight(pi, lambda_gain(v.r[i]), inv_idcg, &loss);
+    }
+    t.sync();
+    for (int32_t k = t.lane; k < v.m; k += t.width)
+      v.g[k] = approx_ndcg_grad(v.s, v.R, v.m, k, inv_t);
+    one.loss = t.sum(loss);
+    return one;
+  }
+};
+
 }  // namespace
 
-Status ranknet(const RankingProblem& pb, float sigma, PairWeighting w, double* loss, float* grad) {
+Status approx_ndcg(const RankingProblem& pb, float temperature, double* loss, float* grad) {
   *loss = 0;
   if (pb.lists == 0) return Status{};
-  RankNetLoss l{};
-  l.top = FLT_MAX;
-  l.sigma = sigma;
-  l.weighting = w;
+  ApproxNdcgLoss l{};
+  l.top = kLambdaMaxRelevance;
+  l.inv_t = 1.0f / temperature;
   ListResult total;
   const Status st = run_lists(
-      list_shape(pb), loss_as_is(l), 1.0f, true, [&] { return ranking_problem_fault(pb, FLT_MAX); },
-      grad, &total);
-  if (st.ok() && total.pairs > 0) *loss = total.loss / total.pairs;
+      list_shape(pb), loss_as_is(l), inverse_count(pb.lists), false,
+      [&] { return ranking_problem_fault(pb, kLambdaMaxRelevance); }, grad, &total);
+  if (st.ok()) *loss = total.loss / static_cast<double>(pb.lists);
   return st;
+}
+
+Status ranknet(const RankingProblem& pb, float sigma, PairWeighting w, double* loss, float* grad) {
+  return batch_pairs(pb, LogisticTerm{sigma, w}, false, loss, grad);
+}
+
+Status pairwise_hinge(const RankingProblem& pb, float margin, bool per_item, double* loss,
+                      float* grad) {
+  return batch_pairs(pb, HingeTerm{margin}, per_item, loss, grad);
 }
 
 Status lambdaloss(const RankingProblem& pb, const LambdaParams& p, double* loss, float* grad) {

@@ -82,6 +82,10 @@ export {
   listNetAsync,
   rankNet,
   rankNetAsync,
+  pairwiseHinge,
+  pairwiseHingeAsync,
+  approxNDCG,
+  approxNDCGAsync,
   lambdaLoss,
   lambdaLossAsync,
   RANKING_DEFAULTS,
@@ -93,9 +97,31 @@ export type {
   PlackettLuceDistillOptions,
   ListNetOptions,
   RankNetOptions,
+  PairwiseHingeOptions,
+  ApproxNDCGOptions,
   LambdaLossOptions,
+  ListLossResult,
 } from './losses/ranking';
 export type { LambdaSchemeName } from './reference/ranking';
+export {
+  ndcg,
+  ndcgAsync,
+  mrr,
+  mrrAsync,
+  meanAveragePrecision,
+  meanAveragePrecisionAsync,
+  recallAtK,
+  recallAtKAsync,
+  precisionAtK,
+  precisionAtKAsync,
+} from './losses/metrics';
+export type {
+  RankingMetricOptions,
+  NdcgOptions,
+  MapOptions,
+  PrecisionOptions,
+  RankingMetricResult,
+} from './losses/metrics';
 export {
   multiSimilarity,
   multiSimilarityAsync,

@@ -22,7 +22,10 @@ type LossCall = (
   async: boolean,
 ) => MaybeAsync<number>;
 
-/** A list loss entry point (binding/napi/ranking.cc): lists cut at offsets, or every params.listSize items. */
+/**
+ * A list loss entry point (binding/napi/ranking.cc): lists cut at offsets, or every params.listSize
+ * items. With params.metrics, the ranking metrics of the same lists into `metricsOut` (lists x metrics).
+ */
 type ListCall = (
   scores: Float32Array,
   relevance: Float32Array,
@@ -30,6 +33,7 @@ type ListCall = (
   out: Float32Array,
   params: object,
   async: boolean,
+  metricsOut?: Float64Array,
 ) => MaybeAsync<number>;
 
 /** The addon's functions. Arguments are checked again natively; see binding/napi. */
@@ -103,7 +107,18 @@ export interface NativeAddon {
   rankList: ListCall;
   listNet: ListCall;
   rankNet: ListCall;
+  approxNDCG: ListCall;
+  pairwiseHinge: ListCall;
   lambdaLoss: ListCall;
+  /** Ranking metrics per list into perList (lists x metrics; params.specs the (metric, k) pairs). */
+  rankingMetrics(
+    scores: Float32Array,
+    relevance: Float32Array,
+    offsets: Int32Array | null,
+    perList: Float64Array,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<undefined>;
   /** The pairwise family (binding/napi/pairs.cc); reference rows and their gradient only cross-batch. */
   pairLoss(
     embeddings: Float32Array,

@@ -6,6 +6,7 @@
 import * as confusion from './losses/confusion';
 import * as linear from './losses/linear';
 import type { LossResult, RowLossResult } from './losses/dispatch';
+import * as metrics from './losses/metrics';
 import * as pairs from './losses/pairs';
 import * as ranking from './losses/ranking';
 import * as spherical from './losses/spherical';
@@ -26,8 +27,13 @@ export type Family = 'confusion' | 'spherical' | 'ranking' | 'pairs';
  * - 'counts': the confusion layout, but the result is soft counts, not a loss (no gradient).
  * - 'linear': features [B, D] (sets `dim`), a weight [C, D] and B class ids; the result holds
  *   gradHidden and gradWeight instead of grad.
+ * - 'list-metric': the lists layout, but the result is a ranking metric, not a loss (no gradient).
  */
-export type Layout = 'confusion' | 'elementwise' | 'classes' | 'lists' | 'embeddings' | 'distill' | 'counts' | 'linear';
+export type Layout =
+  'confusion' | 'elementwise' | 'classes' | 'lists' | 'embeddings' | 'distill' | 'counts' | 'linear' | 'list-metric';
+
+/** Layouts whose result is not a loss with a gradient. */
+const NO_GRADIENT: readonly Layout[] = ['counts', 'list-metric'];
 
 /** A sample's size: 'small' a few dozen elements; 'large' enough to span many chunks of the pool. */
 export type SampleSize = 'small' | 'large';
@@ -61,7 +67,7 @@ const ids = (n: number, k: number, seed: number) => {
 };
 
 // One sample per layout; `large` spans many chunks on the CPU (pairs stay small: O(N^2 D)).
-const SAMPLES: Record<Exclude<Layout, 'counts'>, (size: SampleSize) => unknown[]> = {
+const SAMPLES: Record<Exclude<Layout, 'counts' | 'list-metric'>, (size: SampleSize) => unknown[]> = {
   confusion: (size) => {
     const rows = size === 'large' ? 15_000 : 16;
     return [scores(rows * 3, 1), ids(rows, 3, 2), { classes: 3 }];
@@ -106,7 +112,8 @@ function entry(
     backends?: readonly ResolvedBackend[];
   } = {},
 ): Omit<LossEntry, 'name'> {
-  const sample = extra.sample ?? SAMPLES[layout === 'counts' ? 'confusion' : layout];
+  const sample =
+    extra.sample ?? SAMPLES[layout === 'counts' ? 'confusion' : layout === 'list-metric' ? 'lists' : layout];
   return {
     family,
     layout,
@@ -125,7 +132,8 @@ function entry(
 const C = confusion.CONFUSION_OPTIONS,
   S = spherical.SPHERICAL_OPTIONS,
   R = ranking.RANKING_OPTIONS,
-  P = pairs.PAIR_OPTIONS;
+  P = pairs.PAIR_OPTIONS,
+  M = metrics.METRIC_OPTIONS;
 const rows = { perRow: true };
 // ntXent's positives are the two views of each row; its sample passes no labels.
 const ntXentSample = (size: SampleSize) => {
@@ -172,6 +180,8 @@ const ENTRIES = {
   listNet: entry('ranking', 'lists', ranking.listNet, ranking.listNetAsync, R.listNet),
   rankNet: entry('ranking', 'lists', ranking.rankNet, ranking.rankNetAsync, R.rankNet),
   lambdaLoss: entry('ranking', 'lists', ranking.lambdaLoss, ranking.lambdaLossAsync, R.lambdaLoss),
+  pairwiseHinge: entry('ranking', 'lists', ranking.pairwiseHinge, ranking.pairwiseHingeAsync, R.pairwiseHinge),
+  approxNDCG: entry('ranking', 'lists', ranking.approxNDCG, ranking.approxNDCGAsync, R.approxNDCG),
   plackettLuceDistill: entry(
     'ranking',
     'distill',
@@ -206,6 +216,17 @@ const ENTRIES = {
     pairs.orthogonalProjectionAsync,
     P.orthogonalProjection,
   ),
+  ndcg: entry('ranking', 'list-metric', metrics.ndcg, metrics.ndcgAsync, M.ndcg),
+  mrr: entry('ranking', 'list-metric', metrics.mrr, metrics.mrrAsync, M.mrr),
+  meanAveragePrecision: entry(
+    'ranking',
+    'list-metric',
+    metrics.meanAveragePrecision,
+    metrics.meanAveragePrecisionAsync,
+    M.meanAveragePrecision,
+  ),
+  recallAtK: entry('ranking', 'list-metric', metrics.recallAtK, metrics.recallAtKAsync, M.recallAtK),
+  precisionAtK: entry('ranking', 'list-metric', metrics.precisionAtK, metrics.precisionAtKAsync, M.precisionAtK),
 } satisfies Record<string, Omit<LossEntry, 'name'>>;
 
 export type LossName = keyof typeof ENTRIES;
@@ -219,5 +240,13 @@ export const LOSSES = Object.fromEntries(Object.entries(ENTRIES).map(([name, e])
 /** The registry's entries as a list. */
 export const LOSS_LIST: readonly LossEntry[] = Object.values(LOSSES);
 
-/** A loss's sync result as the suites compare it (softConfusion's counts have no gradient). */
-export type AnyResult = LossResult | RowLossResult | confusion.SoftCounts;
+/** Whether an entry returns a loss and its gradient (softConfusion's counts and the ranking metrics do not). */
+export function hasGradient(e: LossEntry): boolean {
+  return !NO_GRADIENT.includes(e.layout);
+}
+
+/** The entries without a gradient, by name. */
+export type NoGradientName = 'softConfusion' | 'ndcg' | 'mrr' | 'meanAveragePrecision' | 'recallAtK' | 'precisionAtK';
+
+/** A loss's sync result as the suites compare it (softConfusion's counts and the metrics have no gradient). */
+export type AnyResult = LossResult | RowLossResult | confusion.SoftCounts | metrics.RankingMetricResult;

@@ -85,6 +85,30 @@ export const WIRE_ENUMS = {
     focal: ['Focal', 2],
     'ldr-kl': ['LdrKl', 3],
   },
+  RankMetric: {
+    ndcg: ['Ndcg', 0],
+    mrr: ['Mrr', 1],
+    map: ['Map', 2],
+    recall: ['Recall', 3],
+    precision: ['Precision', 4],
+  },
+  MetricGain: {
+    exp2: ['Exp2', 0],
+    linear: ['Linear', 1],
+  },
+  MetricDiscount: {
+    log2: ['Log2', 0],
+    reciprocal: ['Reciprocal', 1],
+  },
+  EmptyTarget: {
+    neg: ['Neg', 0],
+    pos: ['Pos', 1],
+    skip: ['Skip', 2],
+  },
+  ApDenominator: {
+    relevant: ['Relevant', 0],
+    retrieved: ['Retrieved', 1],
+  },
   Device: {
     cpu: ['Cpu', 0],
     cuda: ['Cuda', 1],

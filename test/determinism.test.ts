@@ -4,7 +4,7 @@
 // the scheduler).
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fl from '../src';
-import { LOSS_LIST, type LossEntry } from '../src/registry';
+import { hasGradient, LOSS_LIST, type LossEntry } from '../src/registry';
 import { bitwiseEqual } from './helpers';
 
 type Backend = 'cpu' | 'wasm' | 'cuda-sim';
@@ -13,8 +13,9 @@ type Result = { loss: number | Float32Array; grad: Float32Array };
 type LinearResult = { loss: number | Float32Array; gradHidden: Float32Array; gradWeight: Float32Array };
 
 // Every loss of the registry with a gradient (softConfusion's counts are the first pass of
-// anyLoss, covered there), on its sample: large on the CPU, small for the simulator.
-const LOSSES = LOSS_LIST.filter((e) => e.layout !== 'counts');
+// anyLoss, covered there; the ranking metrics in ranking-metrics.cpu.test.ts), on its sample: large
+// on the CPU, small for the simulator.
+const LOSSES = LOSS_LIST.filter(hasGradient);
 
 function call(e: LossEntry, big: boolean, backend: Backend): Result {
   const args = e.sample(big ? 'large' : 'small');

@@ -327,6 +327,7 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
       ),
     // Sorting losses are O(n log n) a list; the pairwise ones O(n^2).
     lists: (e, keys) => listArgs(e.options, keys, SORTING_LISTS.has(e.name) ? 100_000 : 2000),
+    'list-metric': (e, keys) => listArgs(e.options, keys, 100_000),
     distill: (e, keys) =>
       fc
         .tuple(

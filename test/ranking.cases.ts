@@ -164,3 +164,14 @@ export const LAYOUTS: Record<string, { batch: Batch; listSize?: number }> = {
 function withRelevance(b: Batch, f: (r: number, i: number) => number): Batch {
   return { ...b, relevance: b.relevance.map((r, i) => (r === -1 ? -1 : f(r, i))) };
 }
+
+/** The odd sizes the newer list losses are held to the reference at: items per list x lists. */
+export const ODD_SIZES: Array<[number, number]> = [1, 7, 33].flatMap((n) =>
+  [1, 31, 1031].map((l): [number, number] => [n, l]),
+);
+
+/** `lists` lists of `size` items, 15% padding, graded 0-2, scores rounded to halves (ties). */
+export function oddBatch(size: number, lists: number, seed: number): Batch {
+  const b = listBatch(Array(lists).fill(size), seed, { grades: 3, padding: 0.15 });
+  return { ...b, scores: b.scores.map((v) => Math.round(v * 2) / 2) };
+}

@@ -102,6 +102,10 @@ function build(): TfjsCase[] {
     c('listNet', 'listNet', lists, [6, 8], rel, [6, 8], {}, () => fl.listNet(lists, rel, { listSize: 8 })),
     c('rankNet', 'rankNet', lists, [6, 8], rel, [6, 8], {}, () => fl.rankNet(lists, rel, { listSize: 8 })),
     c('lambdaLoss', 'lambdaLoss', lists, [6, 8], rel, [6, 8], {}, () => fl.lambdaLoss(lists, rel, { listSize: 8 })),
+    c('pairwiseHinge', 'pairwiseHinge', lists, [6, 8], rel, [6, 8], {}, () =>
+      fl.pairwiseHinge(lists, rel, { listSize: 8 }),
+    ),
+    c('approxNDCG', 'approxNDCG', lists, [6, 8], rel, [6, 8], {}, () => fl.approxNDCG(lists, rel, { listSize: 8 })),
     {
       ...c('plackettLuceDistill', 'plackettLuceDistill', student, [12, 6], studentY, [12], {}, () =>
         fl.plackettLuceDistill(student, teacher, studentY),

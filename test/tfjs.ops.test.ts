@@ -32,6 +32,8 @@ import {
   plackettLuceDistillTfjs,
   rankListTfjs,
   rankNetTfjs,
+  pairwiseHingeTfjs,
+  approxNDCGTfjs,
   type LambdaTfjsOptions,
 } from '../bench/tfjs-ranking';
 import { sigmoidFocalTfjs, softmaxCrossEntropyTfjs, sphericalLossTfjs, zLossTfjs } from '../bench/tfjs-spherical';
@@ -286,6 +288,18 @@ function compose(
         'rankNet label-diff-squared, sigma 2',
         () => rankNetTfjs(scores, graded, lists, n, { sigma: 2, weighting: 'label-diff-squared' }),
         (y, p) => ops.rankNet(y, p, { sigma: 2, weighting: 'label-diff-squared' }),
+      ],
+      ['pairwiseHinge', () => pairwiseHingeTfjs(scores, graded, lists, n), ops.pairwiseHinge],
+      [
+        'pairwiseHinge margin 0.5, over pairs',
+        () => pairwiseHingeTfjs(scores, graded, lists, n, { margin: 0.5, normalizeBy: 'pairs' }),
+        (y, p) => ops.pairwiseHinge(y, p, { margin: 0.5, normalizeBy: 'pairs' }),
+      ],
+      ['approxNDCG', () => approxNDCGTfjs(scores, graded, lists, n), ops.approxNDCG],
+      [
+        'approxNDCG temperature 1',
+        () => approxNDCGTfjs(scores, graded, lists, n, 1),
+        (y, p) => ops.approxNDCG(y, p, { temperature: 1 }),
       ],
       ...lambda.map((o): [string, () => TfjsRunner, Op] => [
         `lambdaLoss ${JSON.stringify(o)}`,

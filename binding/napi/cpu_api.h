@@ -7,6 +7,7 @@
 #include "fusedloss/linear_ce.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
+#include "fusedloss/ranking_metrics.h"
 #include "fusedloss/spherical.h"
 
 namespace fl::cpu {
@@ -29,7 +30,10 @@ inline constexpr auto listmle = listmle_cpu;
 inline constexpr auto ranklist = ranklist_cpu;
 inline constexpr auto listnet = listnet_cpu;
 inline constexpr auto ranknet = ranknet_cpu;
+inline constexpr auto pairwise_hinge = pairwise_hinge_cpu;
 inline constexpr auto lambdaloss = lambdaloss_cpu;
+inline constexpr auto approx_ndcg = approx_ndcg_cpu;
 inline constexpr auto plackett_luce_distill = plackett_luce_distill_cpu;
+inline constexpr auto ranking_metrics = ranking_metrics_cpu;
 
 }  // namespace fl::cpu

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "args.h"
+#include "fusedloss/ranking_metrics.h"
 #include "module.h"
 
 namespace fl::napi {
@@ -20,6 +21,10 @@ struct Lists {
   // A copy of options.offsets: checked once here, it must not change under an async job (JS may
   // write to the Int32Array while the job runs, and a bad offset would read out of bounds).
   std::shared_ptr<const std::vector<int32_t>> offsets;
+  // Ranking metrics asked of a loss call (info[6], a Float64Array of lists x metrics), or null.
+  double* metrics_out = nullptr;
+  RankMetricParams metrics;
+  Device dev = Device::Cpu;
 };
 
 const ArgNames kNames = [] {
@@ -70,6 +75,43 @@ void list_layout(const Napi::CallbackInfo& info, const Napi::Object& params, siz
   a.offsets = std::move(copy);
 }
 
+// params{specs: Int32Array of (metric, k) pairs, gain, discount, empty, ap, adaptiveK}.
+RankMetricParams metric_params(Napi::Env env, const Napi::Object& params) {
+  RankMetricParams p;
+  const Napi::Value v = params.Get("specs");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE", "metric specs must be an Int32Array");
+  const auto specs = v.As<Napi::Int32Array>();
+  const size_t n = specs.ElementLength();
+  if (n == 0 || n % 2 != 0 || n > 2 * static_cast<size_t>(kMaxRankMetrics))
+    throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "metric specs must hold 1 to " + std::to_string(kMaxRankMetrics) +
+                          " (metric, k) pairs, got length " + std::to_string(n));
+  for (size_t i = 0; i < n; i += 2) {
+    const int32_t id = specs[i], k = specs[i + 1];
+    if (id < 0 || id > static_cast<int32_t>(RankMetric::Precision) || k < 0)
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        "metric spec " + std::to_string(i / 2) + " = (" + std::to_string(id) +
+                            ", " + std::to_string(k) + ") is invalid");
+    p.specs[p.count++] = RankMetricSpec{static_cast<RankMetric>(id), k};
+  }
+  p.gain = enum_field(params, "gain", MetricGain::Linear);
+  p.discount = enum_field(params, "discount", MetricDiscount::Reciprocal);
+  p.empty = enum_field(params, "empty", EmptyTarget::Skip);
+  p.ap = enum_field(params, "ap", ApDenominator::Retrieved);
+  p.adaptive_k = bool_field(params, "adaptiveK");
+  return p;
+}
+
+// The per-list metrics buffer at info[i]: lists x p.count doubles.
+double* metrics_out_arg(const Napi::CallbackInfo& info, size_t i, Lists& a) {
+  const ArrayArg<double> out = float64_arg(info, i, "metrics output");
+  require_length(info.Env(), "metrics output", out.length,
+                 static_cast<size_t>(a.pb.lists) * a.metrics.count, "lists x metrics");
+  a.keep.push_back(out.value);
+  return out.data;
+}
+
 Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
   Lists a;
   const ArrayArg<float> scores = float32_arg(info, 0, "scores");
@@ -81,23 +123,65 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
   a.keep = {scores.value, relevance.value};
   list_layout(info, params, scores.length, a);
   a.out = grad_out_arg(info, 3, scores.data, scores.length, a.keep);
+  a.dev = device_field(params);
+  const Napi::Value metrics = params.Get("metrics");
+  if (!metrics.IsUndefined() && !metrics.IsNull()) {
+    if (!metrics.IsObject())
+      throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                       "params.metrics must be an object");
+    a.metrics = metric_params(info.Env(), metrics.As<Napi::Object>());
+    a.metrics_out = metrics_out_arg(info, 6, a);
+  }
   return a;
 }
 
-// Runs core(pb, loss, grad), sync or async, and returns the loss.
+// Runs core(pb, loss, grad), then the metrics asked for, sync or async, and returns the loss.
 template <class Core>
 Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core,
                       const ArgNames& names = kNames) {
   const RankingProblem pb = a.pb;
   float* out = a.out;
   auto offsets = a.offsets;  // owned by the job until it ends
+  double* metrics_out = a.metrics_out;
+  const RankMetricParams mp = a.metrics;
+  const Device dev = a.dev;
   return run_loss(
       info.Env(), async_arg(info, 5), a.keep,
       [=](double* loss) {
         (void)offsets;
-        return core(pb, loss, out);
+        Status st = core(pb, loss, out);
+        if (st.ok() && metrics_out) st = FL_CALL(dev, ranking_metrics(pb, mp, metrics_out));
+        return st;
       },
       names);
+}
+
+// rankingMetrics(scores, relevance, offsets | null, perList: Float64Array (lists x metrics),
+// params{listSize, device, specs, gain, discount, empty, ap, adaptiveK}, async)
+Napi::Value RankingMetrics(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  Lists a;
+  const ArrayArg<float> scores = float32_arg(info, 0, "scores");
+  const ArrayArg<float> relevance = float32_arg(info, 1, "relevance");
+  require_length(info.Env(), "relevance", relevance.length, scores.length,
+                 "one relevance per score");
+  a.pb.scores = scores.data;
+  a.pb.relevance = relevance.data;
+  a.keep = {scores.value, relevance.value};
+  list_layout(info, params, scores.length, a);
+  a.metrics = metric_params(info.Env(), params);
+  double* per_list = metrics_out_arg(info, 3, a);
+  const RankingProblem pb = a.pb;
+  const RankMetricParams mp = a.metrics;
+  const Device dev = device_field(params);
+  auto offsets = a.offsets;
+  return run(
+      info.Env(), async_arg(info, 5), a.keep,
+      [=] {
+        (void)offsets;
+        return FL_CALL(dev, ranking_metrics(pb, mp, per_list));
+      },
+      [](Napi::Env e) { return e.Undefined(); }, kNames);
 }
 
 // listMLE(..., params{listSize, weights: Float32Array | null, topK, ties, seed})
@@ -169,6 +253,29 @@ Napi::Value RankNet(const Napi::CallbackInfo& info) {
   });
 }
 
+// pairwiseHinge(..., params{listSize, margin, perItem})
+Napi::Value PairwiseHinge(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  const auto margin = static_cast<float>(number_field(params, "margin", 0, 1e6));
+  const bool per_item = bool_field(params, "perItem");
+  const Device dev = device_field(params);
+  return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
+    return FL_CALL(dev, pairwise_hinge(pb, margin, per_item, loss, grad));
+  });
+}
+
+// approxNDCG(..., params{listSize, temperature})
+Napi::Value ApproxNdcg(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
+  const Device dev = device_field(params);
+  return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
+    return FL_CALL(dev, approx_ndcg(pb, t, loss, grad));
+  });
+}
+
 // lambdaLoss(..., params{listSize, scheme, k, sigma, mu, mean, normalize})
 Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
@@ -226,8 +333,11 @@ void init_ranking(Napi::Env env, Napi::Object exports) {
   export_fn<RankList>(env, exports, "rankList");
   export_fn<ListNet>(env, exports, "listNet");
   export_fn<RankNet>(env, exports, "rankNet");
+  export_fn<PairwiseHinge>(env, exports, "pairwiseHinge");
+  export_fn<ApproxNdcg>(env, exports, "approxNDCG");
   export_fn<LambdaLoss>(env, exports, "lambdaLoss");
   export_fn<PlackettLuceDistill>(env, exports, "plackettLuceDistill");
+  export_fn<RankingMetrics>(env, exports, "rankingMetrics");
 }
 
 }  // namespace fl::napi

@@ -23,12 +23,16 @@ import {
   referencePlackettLuceDistill,
   referenceRankList,
   referenceRankNet,
+  referencePairwiseHinge,
+  referenceApproxNDCG,
   type LambdaSchemeName,
   type RefLists,
   type RefResult,
 } from '../reference/ranking';
+import { referenceRankingMetrics } from '../reference/ranking_metrics';
 import { andThen, native, withGrad, type LossResult } from './dispatch';
 import { checkListValues, listBatch, listOffsets, longestList, pairCount, type ListBatch } from './lists';
+import { lossMetricParams, metricMeans, parseMetricNames } from './metrics';
 
 /** Options every list loss takes: the list layout, the gradient buffer and the backend. */
 export interface ListOptions {
@@ -55,6 +59,18 @@ export interface ListOptions {
    * the float64 reference.
    */
   backend?: Backend;
+  /**
+   * Ranking metrics of the same lists, returned in the result's `metrics` by these names: 'ndcg',
+   * 'mrr', 'map', 'recall', 'precision', each optionally '@k' (e.g. ['ndcg@10', 'mrr']), at most
+   * 16, with the metrics' default conventions (gain 2^r - 1, discount 1 / log2(1 + rank), lists
+   * without a relevant item count 0; see `ndcg`). Default: none.
+   */
+  metrics?: readonly string[];
+}
+
+/** A list loss's result: with options.metrics, also the mean of each metric over the lists. */
+export interface ListLossResult extends LossResult {
+  metrics?: Record<string, number>;
 }
 
 export interface RankListOptions extends ListOptions {
@@ -107,6 +123,22 @@ export interface RankNetOptions extends ListOptions {
   weighting?: 'none' | 'label-diff' | 'label-diff-squared';
 }
 
+export interface PairwiseHingeOptions extends ListOptions {
+  /** Margin m >= 0 (default 1, TF Ranking's): each pair with r_i > r_j costs max(0, m - (s_i - s_j)). */
+  margin?: number;
+  /**
+   * The batch's sum divided by 'items' (default): scores.length, padding included, as TF Ranking's
+   * Keras PairwiseHingeLoss over its [lists, listSize] tensor; or by 'pairs': the pairs with
+   * r_i > r_j (TF Ranking's tfr.losses, and rankNet's mean).
+   */
+  normalizeBy?: 'items' | 'pairs';
+}
+
+export interface ApproxNDCGOptions extends ListOptions {
+  /** Temperature T in [1e-6, 1e6] of the smooth ranks 1 + sum_j sigmoid((s_j - s_i) / T) (default 0.1, TF Ranking's; allRank's alpha 1 is T = 1). */
+  temperature?: number;
+}
+
 export interface LambdaLossOptions extends ListOptions {
   /** Pair weighting (formulas D.4): 'none' (default: RankNet), 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'. */
   scheme?: LambdaSchemeName;
@@ -132,6 +164,9 @@ export const RANKING_DEFAULTS = {
   temperature: 1,
   sigma: 1,
   weighting: 'none' as const,
+  hingeMargin: 1,
+  approxTemperature: 0.1,
+  normalizeBy: 'items' as const,
   scheme: 'none' as LambdaSchemeName,
   mu: 10,
   reduction: 'sum' as const,
@@ -146,6 +181,7 @@ const listSchema: Record<string, OptionSpec> = {
   offsets: { kind: 'any' },
   out: { kind: 'any' },
   backend: backendSpec,
+  metrics: { kind: 'any' },
 };
 const rankListSchema = {
   ...listSchema,
@@ -171,6 +207,12 @@ const rankNetSchema = {
   sigma: positive,
   weighting: { kind: 'enum', values: ['none', 'label-diff', 'label-diff-squared'] },
 } satisfies Record<string, OptionSpec>;
+const hingeSchema = {
+  ...listSchema,
+  margin: { kind: 'number', min: 0, max: 1e6 },
+  normalizeBy: { kind: 'enum', values: ['items', 'pairs'] },
+} satisfies Record<string, OptionSpec>;
+const approxSchema = { ...listSchema, temperature: positive } satisfies Record<string, OptionSpec>;
 const SCHEMES: readonly LambdaSchemeName[] = ['none', 'lambdaRank', 'ndcgLoss1', 'ndcgLoss2', 'ndcgLoss2PP'];
 const lambdaSchema = {
   ...listSchema,
@@ -188,19 +230,22 @@ export const RANKING_OPTIONS: Record<string, Record<string, OptionSpec>> = {
   listMLE: listMLESchema,
   listNet: listNetSchema,
   rankNet: rankNetSchema,
+  pairwiseHinge: hingeSchema,
+  approxNDCG: approxSchema,
   lambdaLoss: lambdaSchema,
   plackettLuceDistill: distillSchema,
 };
 
-type Result = LossResult | Promise<LossResult>;
+type Result = ListLossResult | Promise<ListLossResult>;
 
 /**
  * The shared flow of a list loss: read options, check the layout, pick the backend, then run the
- * reference (after its value checks) or the native kernel with `params`.
+ * reference (after its value checks) or the native kernel with `params`; the metrics asked for
+ * come from the same call.
  */
 function runList(
   fn: string,
-  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'lambdaLoss',
+  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'pairwiseHinge' | 'approxNDCG' | 'lambdaLoss',
   scores: unknown,
   relevance: unknown,
   options: unknown,
@@ -213,20 +258,33 @@ function runList(
 ): Result {
   const o = readOptions(fn, options, schema);
   const b = listBatch(fn, scores, relevance, o);
-  // RankNet and LambdaLoss are pairwise by nature; the other list losses stream their lists.
-  const pairwise = call === 'rankNet' || call === 'lambdaLoss';
+  // RankNet, the pairwise hinge and LambdaLoss are pairwise by nature; the others stream their lists.
+  const pairwise = call === 'rankNet' || call === 'pairwiseHinge' || call === 'approxNDCG' || call === 'lambdaLoss';
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: pairwise ? pairCount(b) : 0 });
   const out = gradBuffer(fn, o.out, b.scores.length, b.scores);
   const { params, reference, top } = prepare(o, b);
+  const names = o.metrics === undefined ? null : (o.metrics as string[]);
+  const specs = names && parseMetricNames(fn, names);
   if (backend === 'js') {
     checkListValues(fn, b, top);
-    const r = reference({ scores: b.scores, relevance: b.relevance, offsets: listOffsets(b) });
-    return withGrad(out, r.loss, r.grad);
+    const pb = { scores: b.scores, relevance: b.relevance, offsets: listOffsets(b) };
+    const r = reference(pb);
+    const result: ListLossResult = withGrad(out, r.loss, r.grad);
+    if (names && specs) result.metrics = metricMeans(names, referenceRankingMetrics(pb, specs));
+    return result;
   }
-  const full = { ...params, listSize: b.listSize, device: deviceCode(backend) };
+  const lists = b.offsets ? b.offsets.length - 1 : b.scores.length / b.listSize;
+  const perList = specs ? new Float64Array(lists * specs.length) : undefined;
+  const full = {
+    ...params,
+    listSize: b.listSize,
+    device: deviceCode(backend),
+    ...(specs && { metrics: lossMetricParams(specs) }),
+  };
   return andThen(
-    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, async)),
-    (loss) => ({ loss, grad: out }),
+    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, async, perList)),
+    (loss): ListLossResult =>
+      names && perList ? { loss, grad: out, metrics: metricMeans(names, perList) } : { loss, grad: out },
   );
 }
 
@@ -262,8 +320,8 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
  * rankList(scores, relevance, { offsets: new Int32Array([0, 4, 7, 8]), form: 'anchor' }).loss; // ≈ 1.4085
  * ```
  */
-export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): LossResult {
-  return rankListImpl(scores, relevance, options, 'rankList', false) as LossResult;
+export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): ListLossResult {
+  return rankListImpl(scores, relevance, options, 'rankList', false) as ListLossResult;
 }
 
 /**
@@ -274,7 +332,7 @@ export async function rankListAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: RankListOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return rankListImpl(scores, relevance, options, 'rankListAsync', true);
 }
 
@@ -327,8 +385,8 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * listMLE(scores, relevance, { listSize: 4, topK: 2 }).loss; // the first 2 positions only: ≈ 1.8940
  * ```
  */
-export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): LossResult {
-  return listMLEImpl(scores, relevance, options, 'listMLE', false) as LossResult;
+export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): ListLossResult {
+  return listMLEImpl(scores, relevance, options, 'listMLE', false) as ListLossResult;
 }
 
 /**
@@ -339,7 +397,7 @@ export async function listMLEAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: ListMLEOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return listMLEImpl(scores, relevance, options, 'listMLEAsync', true);
 }
 
@@ -370,8 +428,8 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * listNet(scores, relevance, { listSize: 4, target: 'normalize' }).loss; // TF-Ranking's target: ≈ 1.3159
  * ```
  */
-export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): LossResult {
-  return listNetImpl(scores, relevance, options, 'listNet', false) as LossResult;
+export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): ListLossResult {
+  return listNetImpl(scores, relevance, options, 'listNet', false) as ListLossResult;
 }
 
 /**
@@ -382,7 +440,7 @@ export async function listNetAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: ListNetOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return listNetImpl(scores, relevance, options, 'listNetAsync', true);
 }
 
@@ -414,8 +472,8 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * rankNet(scores, relevance, { listSize: 4, weighting: 'label-diff' }).loss; // ≈ 0.8018
  * ```
  */
-export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): LossResult {
-  return rankNetImpl(scores, relevance, options, 'rankNet', false) as LossResult;
+export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): ListLossResult {
+  return rankNetImpl(scores, relevance, options, 'rankNet', false) as ListLossResult;
 }
 
 /**
@@ -426,8 +484,102 @@ export async function rankNetAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: RankNetOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return rankNetImpl(scores, relevance, options, 'rankNetAsync', true);
+}
+
+// ---- pairwiseHinge ----
+
+function pairwiseHingeImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'pairwiseHinge', scores, relevance, options, hingeSchema, async, (o) => {
+    const margin = opt(o, 'margin', RANKING_DEFAULTS.hingeMargin);
+    const perItem = opt<'items' | 'pairs'>(o, 'normalizeBy', RANKING_DEFAULTS.normalizeBy) === 'items';
+    return {
+      params: { margin, perItem },
+      reference: (pb) => referencePairwiseHinge(pb, margin, perItem),
+    };
+  });
+}
+
+/**
+ * Pairwise hinge (TF Ranking's PairwiseHingeLoss; formulas D.6): max(0, margin - (s_i - s_j)) over
+ * every pair of a list with r_i > r_j, the batch's sum over its items (or its pairs).
+ *
+ * @example
+ * ```ts
+ * import { pairwiseHinge } from 'fusedloss';
+ *
+ * // TF Ranking's example: y_true [[1, 0]], y_pred [[0.6, 0.8]] → 0.6.
+ * pairwiseHinge([0.6, 0.8], [1, 0]).loss; // ≈ 0.6
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * pairwiseHinge(scores, relevance, { listSize: 4 }).loss; // over the 8 items: ≈ 0.7000
+ * pairwiseHinge(scores, relevance, { listSize: 4, normalizeBy: 'pairs' }).loss; // over the 9 pairs: ≈ 0.6222
+ * ```
+ */
+export function pairwiseHinge(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: PairwiseHingeOptions,
+): ListLossResult {
+  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHinge', false) as ListLossResult;
+}
+
+/**
+ * The Promise twin of {@link pairwiseHinge}: the native backend runs off the main thread ('js'
+ * computes before resolving).
+ */
+export async function pairwiseHingeAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: PairwiseHingeOptions,
+): Promise<ListLossResult> {
+  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHingeAsync', true);
+}
+
+// ---- approxNDCG ----
+
+function approxNDCGImpl(scores: unknown, relevance: unknown, options: unknown, fn: string, async: boolean): Result {
+  return runList(fn, 'approxNDCG', scores, relevance, options, approxSchema, async, (o) => {
+    const temperature = opt(o, 'temperature', RANKING_DEFAULTS.approxTemperature);
+    return {
+      params: { temperature },
+      reference: (pb) => referenceApproxNDCG(pb, temperature),
+      top: LAMBDA_MAX_RELEVANCE,
+    };
+  });
+}
+
+/**
+ * ApproxNDCG (Qin, Liu and Li 2010; TF Ranking's ApproxNDCGLoss; formulas D.7): per list -NDCG with
+ * each rank replaced by the smooth 1 + sum_{j != i} sigmoid((s_j - s_i) / T), gains 2^r - 1
+ * (relevance at most 64); lists without a positive gain contribute 0. Mean over lists.
+ *
+ * @example
+ * ```ts
+ * import { approxNDCG } from 'fusedloss';
+ *
+ * // TF Ranking's example: y_true [[1, 0]], y_pred [[0.6, 0.8]] → -0.655107.
+ * approxNDCG([0.6, 0.8], [1, 0]).loss; // ≈ -0.6551
+ * const scores = new Float32Array([0.3, 1.2, -0.5, 0.1, 2.0, 0.4, 0.9, 0]);
+ * const relevance = new Float32Array([2, 3, 0, 1, 1, 2, 0, -1]); // -1: padding
+ * approxNDCG(scores, relevance, { listSize: 4, temperature: 1 }).loss; // allRank's alpha 1: ≈ -0.7172
+ * ```
+ */
+export function approxNDCG(scores: NumericArray, relevance: NumericArray, options?: ApproxNDCGOptions): ListLossResult {
+  return approxNDCGImpl(scores, relevance, options, 'approxNDCG', false) as ListLossResult;
+}
+
+/**
+ * The Promise twin of {@link approxNDCG}: the native backend runs off the main thread ('js'
+ * computes before resolving).
+ */
+export async function approxNDCGAsync(
+  scores: NumericArray,
+  relevance: NumericArray,
+  options?: ApproxNDCGOptions,
+): Promise<ListLossResult> {
+  return approxNDCGImpl(scores, relevance, options, 'approxNDCGAsync', true);
 }
 
 // ---- lambdaLoss ----
@@ -467,8 +619,8 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
  * lambdaLoss(scores, relevance, { listSize: 4, scheme: 'lambdaRank' }).loss; // ≈ 0.6392
  * ```
  */
-export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): LossResult {
-  return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as LossResult;
+export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): ListLossResult {
+  return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as ListLossResult;
 }
 
 /**
@@ -479,7 +631,7 @@ export async function lambdaLossAsync(
   scores: NumericArray,
   relevance: NumericArray,
   options?: LambdaLossOptions,
-): Promise<LossResult> {
+): Promise<ListLossResult> {
   return lambdaLossImpl(scores, relevance, options, 'lambdaLossAsync', true);
 }
 

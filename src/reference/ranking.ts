@@ -227,33 +227,97 @@ export function referenceListNet(pb: RefLists, target: 'softmax' | 'normalize', 
   });
 }
 
-/** RankNet (formulas D.5): mean over all pairs r_i > r_j of the batch of w softplus(-sigma (s_i - s_j)). */
-export function referenceRankNet(
-  pb: RefLists,
-  sigma: number,
-  weighting: 'none' | 'label-diff' | 'label-diff-squared',
-): RefResult {
+/**
+ * The pairwise losses' flow: term(i, j) = [loss, c] over every pair of a list with r_i > r_j
+ * (d loss / d s_i = -c, d loss / d s_j = c), summed over the batch and divided by its pairs, or
+ * (perItem) by its items.
+ */
+function batchPairs(pb: RefLists, term: (i: number, j: number) => [number, number], perItem = false): RefResult {
   const grad = new Float64Array(pb.scores.length);
-  const s = pb.scores,
-    r = pb.relevance;
+  const r = pb.relevance;
   let loss = 0,
     pairs = 0;
   for (const items of listsOf(pb)) {
     for (const i of items) {
       for (const j of items) {
         if (!(r[i] > r[j])) continue;
-        const w =
-          weighting === 'label-diff' ? r[i] - r[j] : weighting === 'label-diff-squared' ? r[i] ** 2 - r[j] ** 2 : 1;
-        loss += w * softplus(-sigma * (s[i] - s[j]));
-        const c = w * sigma * sigmoid(-sigma * (s[i] - s[j]));
+        const [l, c] = term(i, j);
+        loss += l;
         grad[i] -= c;
         grad[j] += c;
         pairs++;
       }
     }
   }
-  if (pairs > 0) grad.forEach((g, i) => (grad[i] = g / pairs));
-  return { loss: pairs > 0 ? loss / pairs : 0, grad };
+  const count = perItem ? pb.scores.length : pairs;
+  if (count > 0) grad.forEach((g, i) => (grad[i] = g / count));
+  return { loss: count > 0 ? loss / count : 0, grad };
+}
+
+/** RankNet (formulas D.5): mean over all pairs r_i > r_j of the batch of w softplus(-sigma (s_i - s_j)). */
+export function referenceRankNet(
+  pb: RefLists,
+  sigma: number,
+  weighting: 'none' | 'label-diff' | 'label-diff-squared',
+): RefResult {
+  const s = pb.scores,
+    r = pb.relevance;
+  return batchPairs(pb, (i, j) => {
+    const w = weighting === 'label-diff' ? r[i] - r[j] : weighting === 'label-diff-squared' ? r[i] ** 2 - r[j] ** 2 : 1;
+    return [w * softplus(-sigma * (s[i] - s[j])), w * sigma * sigmoid(-sigma * (s[i] - s[j]))];
+  });
+}
+
+/**
+ * Pairwise hinge (formulas D.6): max(0, margin - (s_i - s_j)) over the pairs of each list with
+ * r_i > r_j, summed over the batch and divided by its items (perItem) or its pairs.
+ */
+export function referencePairwiseHinge(pb: RefLists, margin: number, perItem: boolean): RefResult {
+  const s = pb.scores;
+  return batchPairs(
+    pb,
+    (i, j) => {
+      const d = s[i] - s[j];
+      return d < margin ? [margin - d, 1] : [0, 0];
+    },
+    perItem,
+  );
+}
+
+/**
+ * ApproxNDCG (formulas D.7): per list -sum_i G_i / log2(1 + pi_i) / IDCG with gains 2^r - 1 and
+ * smooth ranks pi_i = 1 + sum_{j != i} sigmoid((s_j - s_i) / T); lists without a positive gain
+ * contribute 0. Mean over lists. The gradient by the chain rule through each pi_i.
+ */
+export function referenceApproxNDCG(pb: RefLists, temperature: number): RefResult {
+  const grad = new Float64Array(pb.scores.length);
+  const s = pb.scores,
+    r = pb.relevance;
+  const lists = listsOf(pb);
+  let loss = 0;
+  for (const items of lists) {
+    const gains = items.map((i) => 2 ** r[i] - 1);
+    const idcg = [...gains].sort((a, b) => b - a).reduce((sum, g, q) => sum + g / Math.log2(2 + q), 0);
+    if (!(idcg > 0)) continue;
+    const pi = items.map((i) =>
+      items.reduce((acc, j) => (j === i ? acc : acc + sigmoid((s[j] - s[i]) / temperature)), 1),
+    );
+    items.forEach((_, a) => (loss -= gains[a] / Math.log2(1 + pi[a]) / idcg));
+    items.forEach((i, a) => {
+      // dL/dpi_a, then dpi_a/ds_j = sigmoid'(x) / T and dpi_a/ds_i = -sigmoid'(x) / T, x = (s_j - s_i) / T.
+      const w = (gains[a] * Math.LN2) / (idcg * (1 + pi[a]) * Math.log1p(pi[a]) ** 2);
+      for (const j of items) {
+        if (j === i) continue;
+        const g = sigmoid((s[j] - s[i]) / temperature);
+        const d = (w * g * (1 - g)) / temperature;
+        grad[j] += d;
+        grad[i] -= d;
+      }
+    });
+  }
+  const n = lists.length;
+  if (n > 0) grad.forEach((g, i) => (grad[i] = g / n));
+  return { loss: n > 0 ? loss / n : 0, grad };
 }
 
 export type LambdaSchemeName = 'none' | 'lambdaRank' | 'ndcgLoss1' | 'ndcgLoss2' | 'ndcgLoss2PP';

@@ -28,6 +28,8 @@ import type {
   PlackettLuceDistillOptions,
   RankListOptions,
   RankNetOptions,
+  PairwiseHingeOptions,
+  ApproxNDCGOptions,
 } from '../losses/ranking';
 import type { SoftmaxCrossEntropyOptions, SphericalLossOptions, ZLossOptions } from '../losses/spherical';
 import { IN_PLACE_BACKENDS, registerFusedKernels, type FusedAttrs } from './kernels';
@@ -200,6 +202,18 @@ export const rankNet = op<RankNetOptions>('rankNet');
  * options.offsets), yTrue relevance alike.
  */
 export const lambdaLoss = op<LambdaLossOptions>('lambdaLoss');
+/**
+ * The pairwise hinge as an op: `pairwiseHinge(yTrue, yPred, options?)`, targets first as in tfjs
+ * (the core `pairwiseHinge` takes them second, after the scores). yPred scores [lists, n] (or flat
+ * with options.offsets), yTrue relevance alike.
+ */
+export const pairwiseHinge = op<PairwiseHingeOptions>('pairwiseHinge');
+/**
+ * ApproxNDCG as an op: `approxNDCG(yTrue, yPred, options?)`, targets first as in tfjs (the core
+ * `approxNDCG` takes them second, after the scores). yPred scores [lists, n] (or flat with
+ * options.offsets), yTrue relevance alike.
+ */
+export const approxNDCG = op<ApproxNDCGOptions>('approxNDCG');
 /**
  * Multi-Similarity as an op: `multiSimilarity(yTrue, yPred, options?)`, targets first as in tfjs
  * (the core `multiSimilarity` takes them second, after the scores). yPred embeddings [N, D], yTrue

@@ -3,10 +3,10 @@
 // function needs (classes, listSize, dim), and whether yTrue holds values or class ids. The
 // kernels, ops and layers losses are all built from this one table.
 import type { LossResult, RowLossResult } from '../losses/dispatch';
-import { LOSSES, type LossName, type Layout as RegistryLayout } from '../registry';
+import { hasGradient, LOSSES, type LossName, type Layout as RegistryLayout, type NoGradientName } from '../registry';
 
 /** How yPred's shape maps to the loss's layout: see Layout in src/registry.ts. */
-export type Layout = Exclude<RegistryLayout, 'counts' | 'linear'>;
+export type Layout = Exclude<RegistryLayout, 'counts' | 'list-metric' | 'linear'>;
 
 type Truth = Float32Array | Int32Array;
 type Options = Record<string, unknown>;
@@ -25,13 +25,14 @@ type AnyFn = (...args: never[]) => LossResult | RowLossResult;
 
 /**
  * Every loss of the registry that has a gradient with respect to one prediction tensor
- * (softConfusion returns counts; linearCrossEntropy takes two inputs and has its own op).
+ * (softConfusion returns counts, the ranking metrics values; linearCrossEntropy takes two inputs
+ * and has its own op).
  */
-export type FusedLossName = Exclude<LossName, 'softConfusion' | 'linearCrossEntropy'>;
+export type FusedLossName = Exclude<LossName, NoGradientName | 'linearCrossEntropy'>;
 
 export const FUSED_LOSSES = Object.fromEntries(
   Object.values(LOSSES)
-    .filter((e) => e.layout !== 'counts' && e.layout !== 'linear')
+    .filter((e) => hasGradient(e) && e.layout !== 'linear')
     .map((e): [string, FusedLoss] => {
       const fn = e.sync as AnyFn;
       return [

@@ -22,6 +22,7 @@
 #include "fusedloss/linear_ce.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
+#include "fusedloss/ranking_metrics.h"
 #include "fusedloss/spherical.h"
 #include "xorshift.h"
 
@@ -611,6 +612,18 @@ std::vector<std::pair<std::string, ListLoss>> list_losses(const std::vector<floa
         name, [sigma = sigma, w = w](bool gpu, const fl::RankingProblem& pb, double* l, float* g) {
           return gpu ? gpu::ranknet(pb, sigma, w, l, g) : fl::ranknet_cpu(pb, sigma, w, l, g);
         });
+  for (auto [name, margin, per_item] : std::vector<std::tuple<const char*, float, bool>>{
+           {"pairwiseHinge", 1.0f, true}, {"pairwiseHinge margin 0.5 per pair", 0.5f, false}})
+    all.emplace_back(name, [margin = margin, per_item = per_item](
+                               bool gpu, const fl::RankingProblem& pb, double* l, float* g) {
+      return gpu ? gpu::pairwise_hinge(pb, margin, per_item, l, g)
+                 : fl::pairwise_hinge_cpu(pb, margin, per_item, l, g);
+    });
+  for (auto [name, t] : std::vector<std::pair<const char*, float>>{{"approxNDCG T 0.1", 0.1f},
+                                                                   {"approxNDCG T 1", 1.0f}})
+    all.emplace_back(name, [t = t](bool gpu, const fl::RankingProblem& pb, double* l, float* g) {
+      return gpu ? gpu::approx_ndcg(pb, t, l, g) : fl::approx_ndcg_cpu(pb, t, l, g);
+    });
   static const char* schemes[] = {"none", "lambdaRank", "ndcgLoss1", "ndcgLoss2", "ndcgLoss2PP"};
   std::vector<std::pair<std::string, fl::LambdaParams>> lambdas;
   for (int scheme = 0; scheme < 5; ++scheme) {
@@ -699,6 +712,55 @@ void ranking_cases(uint64_t& seed) {
                    : fl::plackett_luce_distill_cpu(pb, tau, l, g);
       });
     }
+}
+
+// The ranking metrics (all five, cut and uncut, every convention once) per list on both backends:
+// equal to 1e-12, NaN (a list left out) where the CPU has NaN.
+void metric_cases(uint64_t& seed) {
+  const std::vector<ListLayout> layouts = {
+      {"padded 40 x 16", std::vector<int32_t>(40, 16), true, 0.2, 4, 1},
+      {"ragged, ties, empty lists", {9, 0, 1, 2, 31, 3, 0, 17, 64, 5}, false, 0.1, 3, 1},
+      {"1031 x 7", std::vector<int32_t>(1031, 7), true, 0.15, 3, 1},
+      {"block per list: 300, 7, 0, 2100", {300, 7, 0, 2100}, false, 0.05, 30, 1},
+  };
+  using M = fl::RankMetric;
+  const std::vector<fl::RankMetricSpec> specs = {
+      {M::Ndcg, 0}, {M::Ndcg, 3},   {M::Mrr, 0},       {M::Mrr, 2},       {M::Map, 0},
+      {M::Map, 5},  {M::Recall, 3}, {M::Precision, 3}, {M::Precision, 40}};
+  for (int variant = 0; variant < 2; ++variant) {
+    fl::RankMetricParams p;
+    for (const auto& sp : specs) p.specs[p.count++] = sp;
+    if (variant == 1) {
+      p.gain = fl::MetricGain::Linear;
+      p.discount = fl::MetricDiscount::Reciprocal;
+      p.empty = fl::EmptyTarget::Skip;
+      p.ap = fl::ApDenominator::Retrieved;
+      p.adaptive_k = false;
+    }
+    for (const ListLayout& lay : layouts) {
+      Lists d = make_lists(lay, seed++);
+      const size_t n = static_cast<size_t>(d.pb.lists) * p.count;
+      std::vector<double> cpu(n), dev(n, -7);
+      const Status a = fl::ranking_metrics_cpu(d.pb, p, cpu.data());
+      const Status b = gpu::ranking_metrics(d.pb, p, dev.data());
+      const std::string what =
+          std::string("ranking metrics variant ") + std::to_string(variant) + ", " + lay.name;
+      if (!a.ok() || !b.ok()) {
+        report(false, what + ": cpu " + status_text(a) + ", gpu " + status_text(b));
+        continue;
+      }
+      double worst = 0;
+      bool same_nan = true;
+      for (size_t i = 0; i < n; ++i) {
+        same_nan = same_nan && std::isnan(cpu[i]) == std::isnan(dev[i]);
+        if (!std::isnan(cpu[i])) worst = std::max(worst, std::fabs(cpu[i] - dev[i]));
+      }
+      char buf[80];
+      std::snprintf(buf, sizeof buf, ": largest difference %.2e%s", worst,
+                    same_nan ? "" : ", lists left out differ");
+      report(same_nan && worst <= 1e-12, what + buf);
+    }
+  }
 }
 
 // Invalid scores, relevance, weights and labels must be named exactly as the CPU names them.
@@ -1089,6 +1151,7 @@ int main(int argc, char** argv) {
   if (want("ranking")) {
     ranking_cases(seed);
     ranking_fault_cases(seed);
+    metric_cases(seed);
   }
   if (want("pairs")) pair_cases(seed, timed);
   if (want("linear")) linear_cases(seed, timed);

@@ -10,6 +10,7 @@
 #include "fusedloss/linear_ce.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
+#include "fusedloss/ranking_metrics.h"
 #include "fusedloss/spherical.h"
 #include "fusedloss/status.h"
 

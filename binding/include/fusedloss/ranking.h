@@ -68,6 +68,11 @@ enum class PairWeighting : int32_t { None = 0, LabelDiff = 1, LabelDiffSquared =
 Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, double* loss,
                    float* grad);
 
+// Pairwise hinge (formulas D.6): max(0, margin - (s_i - s_j)) over every pair of a list with
+// r_i > r_j, summed over the batch and divided by its pairs, or (per_item) by its items.
+Status pairwise_hinge_cpu(const RankingProblem& pb, float margin, bool per_item, double* loss,
+                          float* grad);
+
 enum class LambdaScheme : int32_t { None = 0, LambdaRank, NdcgLoss1, NdcgLoss2, NdcgLoss2PP };
 
 struct LambdaParams {
@@ -85,6 +90,11 @@ constexpr float kLambdaMaxRelevance = 64;
 constexpr double kLambdaDcgEps = 1e-10;
 
 Status lambdaloss_cpu(const RankingProblem& pb, const LambdaParams& p, double* loss, float* grad);
+
+// ApproxNDCG (formulas D.7): per list -NDCG with the smooth ranks
+// pi_i = 1 + sum_{j != i} sigmoid((s_j - s_i) / temperature) and gains 2^r - 1 (relevance at most
+// kLambdaMaxRelevance); a list without a positive gain contributes 0. Mean over lists.
+Status approx_ndcg_cpu(const RankingProblem& pb, float temperature, double* loss, float* grad);
 
 // The first invalid entry of the batch as the CPU kernels report it (relevance above `top` or
 // invalid, or a score not finite), for backends that only learn that one exists; ok if none.

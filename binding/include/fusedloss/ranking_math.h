@@ -194,6 +194,14 @@ FL_HD PairTerm pair_logistic(float si, float sj, float sigma, float w) {
   return PairTerm{w * f.softplus, w * sigma * f.sigmoid};
 }
 
+// The pairwise hinge term (formulas D.6) for i preferred: loss max(0, margin - (s_i - s_j)), taken
+// in double (s_i - s_j may pass float's range), and c = 1 inside the margin (relu's derivative at 0
+// is 0, as TF Ranking's).
+FL_HD PairTerm pair_hinge(float si, float sj, float margin) {
+  const double d = static_cast<double>(si) - sj;
+  return d < margin ? PairTerm{margin - d, 1.0f} : PairTerm{0, 0.0f};
+}
+
 // LambdaLoss discount of 1-based rank rho, log2(1 + rho), and ndcgLoss2's
 // delta_n = |1/log2(1 + n) - 1/log2(2 + n)| for ranks n apart (formulas D.4).
 FL_HD float discount(int32_t rho) {
@@ -402,6 +410,33 @@ FL_HD bool lambda_counts(LambdaScheme scheme, float ri, float rj) {
 // 2^r - 1: the gain of relevance r, and the numerator of the ideal DCG's terms.
 FL_HD double lambda_gain(float r) {
   return std::exp2(static_cast<double>(r)) - 1;
+}
+
+// ApproxNDCG (formulas D.7), a list's valid items: smooth ranks pi_i = 1 + sum_{j != i}
+// sigmoid((s_j - s_i) / T), loss -sum_i G_i / log2(1 + pi_i) / IDCG, and with
+// a_i = dL/dpi_i = G_i ln 2 / (IDCG (1 + pi_i) ln^2(1 + pi_i)) the gradient
+// g_k = (1 / T) sum_{j != k} sigmoid'((s_k - s_j) / T) (a_j - a_k). Differences in double.
+FL_HD float approx_sigmoid(float sj, float si, float inv_t) {
+  return sigmoid_softplus_wide((static_cast<double>(sj) - si) * inv_t).sigmoid;
+}
+
+// Item i's a_i, given pi_i, its gain and 1 / IDCG; its loss term -G_i / log2(1 + pi_i) / IDCG is
+// added to *loss.
+FL_HD double approx_ndcg_weight(double pi, double gain, double inv_idcg, double* loss) {
+  const double l = std::log1p(pi);
+  *loss -= gain * M_LN2 / l * inv_idcg;
+  return gain * M_LN2 * inv_idcg / ((1.0 + pi) * l * l);
+}
+
+// Item k's gradient from the a_j of its list.
+FL_HD float approx_ndcg_grad(const float* s, const double* a, int32_t m, int32_t k, float inv_t) {
+  double g = 0;
+  for (int32_t j = 0; j < m; ++j) {
+    if (j == k) continue;
+    const float sig = approx_sigmoid(s[k], s[j], inv_t);
+    g += sig * (1.0f - sig) * (a[j] - a[k]);
+  }
+  return static_cast<float>(g * inv_t);
 }
 
 // LambdaLoss's term for items at 0-based predicted positions i and j with scores s_i, s_j and

@@ -1,0 +1,132 @@
+// The native CPU kernel of the ranking metrics against the float64 reference (padded, ragged and
+// tied lists, lists of 1 to 64, graded and fractional relevance), bitwise-identical across thread
+// counts, the async twins, bad input, and the list losses' `metrics` option.
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  getThreads,
+  lambdaLoss,
+  listMLE,
+  listMLEAsync,
+  listNet,
+  ndcg,
+  ndcgAsync,
+  rankList,
+  rankNet,
+  setThreads,
+  type ListLossResult,
+} from '../src';
+import { referenceRankingMetrics } from '../src/reference/ranking_metrics';
+import { expectError } from './helpers';
+import { NATIVE } from './native-backend';
+import { expectMetricsAgree, expectSameMetric, METRIC_CASES } from './ranking-metrics.cases';
+import { listBatch } from './ranking.cases';
+
+describe('ranking metrics: cpu vs reference', () => {
+  it('every metric and convention on every layout', () => expectMetricsAgree(NATIVE));
+});
+
+describe('ranking metrics: determinism and async', () => {
+  const initial = getThreads();
+  afterAll(() => setThreads(initial));
+  const b = listBatch(Array(3000).fill(40), 11, { grades: 4, padding: 0.1 });
+  it('the same bits with 1, 2 and 8 threads', () => {
+    for (const [name, run] of METRIC_CASES) {
+      const results = [1, 2, 8].map((t) => {
+        setThreads(t);
+        return run(b.scores, b.relevance, { listSize: 40, backend: NATIVE });
+      });
+      for (const r of results.slice(1)) {
+        expect(Object.is(r.value, results[0].value), name).toBe(true);
+        expect(Buffer.from(r.perList.buffer).equals(Buffer.from(results[0].perList.buffer)), name).toBe(true);
+      }
+    }
+  });
+  it('async twins give the sync result', async () => {
+    const o = { listSize: 40, k: 10, backend: NATIVE } as const;
+    const got = await Promise.all([ndcgAsync(b.scores, b.relevance, o), ndcgAsync(b.scores, b.relevance, o)]);
+    for (const g of got) expectSameMetric(g, ndcg(b.scores, b.relevance, o));
+  });
+});
+
+describe('ranking metrics: bad input', () => {
+  for (const backend of [NATIVE, 'js'] as const) {
+    it(`${backend}: names the relevance or score at fault, and the option`, () => {
+      expectError(
+        () => ndcg([1, 2, 3], [0, NaN, 1], { backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        /relevance\[1\] = NaN/,
+      );
+      expectError(
+        () => ndcg([1, Infinity, 3], [0, 1, 1], { backend }),
+        RangeError,
+        'ERR_FUSEDLOSS_NON_FINITE',
+        /scores\[1\] = Infinity/,
+      );
+      expectError(() => ndcg([1, 2], [0, 1], { backend, k: 0 }), RangeError, 'ERR_FUSEDLOSS_INVALID_ARG_VALUE', /k/);
+      expectError(
+        () => ndcg([1, 2], [0, 1], { backend, gain: 'log' as never }),
+        RangeError,
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        /gain/,
+      );
+      expectError(
+        () => ndcg([1, 2, 3], [0, 1, 1], { backend, listSize: 2 }),
+        RangeError,
+        'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+        /listSize/,
+      );
+    });
+  }
+  it('a padded item may hold any score', () => {
+    expect(ndcg([NaN, 1, -Infinity], [-1, 1, -1], { backend: NATIVE }).value).toBe(1);
+  });
+});
+
+describe('the metrics option of the list losses', () => {
+  const b = listBatch(Array(31).fill(33), 5, { grades: 4, padding: 0.1 });
+  const names = ['ndcg@10', 'ndcg', 'mrr', 'map@5', 'recall@3', 'precision@2'];
+  const specs = names.map((n) => {
+    const [metric, k] = n.split('@');
+    return { metric: metric as 'ndcg', k: k ? Number(k) : 0 };
+  });
+  const offsets = Int32Array.from({ length: 32 }, (_, l) => l * 33);
+  const want = referenceRankingMetrics({ scores: b.scores, relevance: b.relevance, offsets }, specs);
+  const losses: Array<[string, (s: Float32Array, r: Float32Array, o: object) => ListLossResult]> = [
+    ['listMLE', listMLE],
+    ['rankList', rankList],
+    ['listNet', listNet],
+    ['rankNet', rankNet],
+    ['lambdaLoss', (s, r, o) => lambdaLoss(s, r, { ...o, scheme: 'ndcgLoss2PP', k: 10 })],
+  ];
+  for (const [name, loss] of losses) {
+    for (const backend of [NATIVE, 'js'] as const) {
+      it(`${name} on ${backend}: the metrics' means, and the loss and gradient unchanged`, () => {
+        const plain = loss(b.scores, b.relevance, { listSize: 33, backend });
+        const r = loss(b.scores, b.relevance, { listSize: 33, backend, metrics: names });
+        expect(r.loss).toBe(plain.loss);
+        expect(Array.from(r.grad)).toEqual(Array.from(plain.grad));
+        expect(plain.metrics).toBeUndefined();
+        expect(Object.keys(r.metrics!)).toEqual(names);
+        names.forEach((n, q) => {
+          let mean = 0;
+          for (let l = 0; l < 31; l++) mean += want[l * names.length + q] / 31;
+          expect(Math.abs(r.metrics![n] - mean), n).toBeLessThan(1e-12);
+        });
+      });
+    }
+  }
+  it('the async twin returns them too', async () => {
+    const r = await listMLEAsync(b.scores, b.relevance, { listSize: 33, backend: NATIVE, metrics: ['mrr'] });
+    expect(r.metrics!.mrr).toBe(
+      listMLE(b.scores, b.relevance, { listSize: 33, backend: NATIVE, metrics: ['mrr'] }).metrics!.mrr,
+    );
+  });
+  it('refuses names that are not metrics', () => {
+    for (const bad of [['ndcg@0'], ['auc'], ['ndcg@'], [], 'ndcg', Array(17).fill('mrr')]) {
+      expect(() => listMLE(b.scores, b.relevance, { listSize: 33, metrics: bad as never })).toThrow(
+        expect.objectContaining({ code: expect.stringMatching(/^ERR_FUSEDLOSS_INVALID_ARG_(VALUE|TYPE)$/) }),
+      );
+    }
+  });
+});
