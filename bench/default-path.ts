@@ -1,0 +1,138 @@
+// The default call (no options.out: a fresh gradient every call) against the call with a reused
+// `out`, as a training loop makes them: many calls in a row, each result dropped before the next.
+// Prints the median and p90 of each, and where the default call's extra time goes: V8's garbage
+// collections (count and time, from perf_hooks) and the process's page faults (getrusage).
+//
+// Run: npx tsx bench/default-path.ts [words...]   (FUSEDLOSS_BENCH_CALLS=200 calls a row by default)
+import * as os from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { anyLoss, listMLE, multiSimilarity, setThreads, softmaxCrossEntropy, zLoss } from '../src';
+import { mulberry32 } from '../src/random';
+import { normals } from './timing';
+
+const CALLS = Number(process.env.FUSEDLOSS_BENCH_CALLS ?? 200);
+const rand = mulberry32(7);
+
+interface Case {
+  name: string;
+  call(out?: Float32Array): { grad: Float32Array };
+  length: number;
+}
+
+function classCase(name: string, rows: number, classes: number, fn: typeof softmaxCrossEntropy): Case {
+  const x = normals(rows * classes, rand);
+  const t = Int32Array.from({ length: rows }, () => Math.floor(rand() * classes));
+  return { name: `${name} ${rows}x${classes}`, length: x.length, call: (out) => fn(x, t, { backend: 'cpu', out }) };
+}
+
+function cases(): Case[] {
+  const n = 1_000_000;
+  const bx = normals(n, rand);
+  const by = Float32Array.from({ length: n }, () => (rand() < 0.1 ? 1 : 0));
+  const lx = normals(4096 * 64, rand);
+  const ly = Float32Array.from({ length: 4096 * 64 }, (_, i) => i % 64);
+  const px = normals(1024 * 128, rand);
+  const py = Int32Array.from({ length: 1024 }, () => Math.floor(rand() * 64));
+  return [
+    { name: 'anyLoss n=1e6', length: n, call: (out) => anyLoss(bx, by, { backend: 'cpu', out }) },
+    classCase('softmaxCE', 4096, 1000, softmaxCrossEntropy),
+    classCase('softmaxCE', 256, 50000, softmaxCrossEntropy),
+    classCase('zLoss', 256, 50000, zLoss),
+    {
+      name: 'listMLE 4096x64',
+      length: lx.length,
+      call: (out) => listMLE(lx, ly, { listSize: 64, backend: 'cpu', out }),
+    },
+    {
+      name: 'multiSimilarity N=1024 D=128',
+      length: px.length,
+      call: (out) => multiSimilarity(px, py, { dim: 128, backend: 'cpu', out }),
+    },
+  ];
+}
+
+let gcCount = 0;
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcCount++;
+    gcMs += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+
+/** Lets the GC observer's entries arrive (they are delivered on the event loop). */
+const tick = () => new Promise((r) => setImmediate(r));
+
+interface Stats {
+  median: number;
+  p90: number;
+  /** Page faults a call, on average. */
+  faults: number;
+}
+
+function stats(times: number[], faults: number): Stats {
+  const s = [...times].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { median: at(0.5), p90: at(0.9), faults: faults / times.length };
+}
+
+/**
+ * The two paths called alternately (so that the load of a shared machine falls on both alike):
+ * each path's median and p90, the median of the per-pair ratios default / out, and the GCs of
+ * the whole run.
+ */
+async function measure(c: Case) {
+  const out = new Float32Array(c.length);
+  let keep: Float32Array | undefined;
+  const paths = [() => c.call(out), () => (keep = c.call().grad)];
+  for (let i = 0; i < 5; i++) paths.forEach((p) => p());
+  await tick();
+  const [g0, gm0] = [gcCount, gcMs];
+  const times: number[][] = [[], []];
+  const faults = [0, 0];
+  for (let i = 0; i < CALLS; i++) {
+    paths.forEach((p, j) => {
+      const f0 = process.resourceUsage().minorPageFault;
+      const t0 = performance.now();
+      p();
+      times[j].push(performance.now() - t0);
+      faults[j] += process.resourceUsage().minorPageFault - f0;
+    });
+  }
+  void keep;
+  await tick();
+  const ratios = times[1].map((t, i) => t / times[0][i]).sort((a, b) => a - b);
+  return {
+    out: stats(times[0], faults[0]),
+    fresh: stats(times[1], faults[1]),
+    ratio: ratios[ratios.length >> 1],
+    gcs: gcCount - g0,
+    gcMsPerCall: (gcMs - gm0) / CALLS / 2,
+  };
+}
+
+async function main(): Promise<void> {
+  setThreads(os.availableParallelism());
+  const words = process.argv.slice(2).map((w) => w.toLowerCase());
+  const chosen = cases().filter((c) => !words.length || words.some((w) => c.name.toLowerCase().includes(w)));
+  console.log(
+    `${os.cpus()[0]?.model}, ${os.availableParallelism()} threads, Node ${process.version}, ${CALLS} calls a path`,
+  );
+  const f = (v: number) => v.toFixed(2).padStart(7);
+  console.log(
+    'case                           out: median    p90  default: median    p90  ratio (paired)  GCs  GC ms/call  faults/call',
+  );
+  for (const c of chosen) {
+    const m = await measure(c);
+    console.log(
+      `${c.name.padEnd(30)} ${f(m.out.median)} ${f(m.out.p90)}     ${f(m.fresh.median)} ${f(m.fresh.p90)}` +
+        `  ${(m.fresh.median / m.out.median).toFixed(2).padStart(5)} (${m.ratio.toFixed(2)})` +
+        `  ${String(m.gcs).padStart(4)} ${f(m.gcMsPerCall)}  ${m.out.faults.toFixed(0)} / ${m.fresh.faults.toFixed(0)}`,
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
