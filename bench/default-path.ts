@@ -3,29 +3,65 @@
 // Prints the median and p90 of each, and where the default call's extra time goes: V8's garbage
 // collections (count and time, from perf_hooks) and the process's page faults (getrusage).
 //
-// Run: npx tsx bench/default-path.ts [words...]   (FUSEDLOSS_BENCH_CALLS=200 calls a row by default)
+// Run: npx tsx bench/default-path.ts [words...]   (FUSEDLOSS_BENCH_CALLS=200 calls a path by default;
+// FUSEDLOSS_THREADS sets the CPU threads; FUSEDLOSS_MALLOC_TUNING=0 measures without the tuning)
 import * as os from 'node:os';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs';
 import { anyLoss, listMLE, multiSimilarity, setThreads, softmaxCrossEntropy, zLoss } from '../src';
+import { ops } from '../src/tfjs';
 import { mulberry32 } from '../src/random';
 import { normals } from './timing';
 
 const CALLS = Number(process.env.FUSEDLOSS_BENCH_CALLS ?? 200);
 const rand = mulberry32(7);
 
+/** `out`: the call with a reused gradient buffer; `fresh`: the call that gets a new one. */
 interface Case {
   name: string;
-  call(out?: Float32Array): { grad: Float32Array };
-  length: number;
+  out(): unknown;
+  fresh(): unknown;
 }
 
-function classCase(name: string, rows: number, classes: number, fn: typeof softmaxCrossEntropy): Case {
+/** A core loss, called with a reused `out` and without. */
+function core(name: string, length: number, call: (out?: Float32Array) => { grad: Float32Array }): Case {
+  const out = new Float32Array(length);
+  return { name, out: () => call(out), fresh: () => call().grad };
+}
+
+/**
+ * The tfjs op on tfjs's 'cpu' backend, whose kernel hands tfjs a new gradient every call, against
+ * the core loss with a reused `out`: the op's forward (the fused kernel) and, separately, a whole
+ * training step's gradient (tf.valueAndGrad: the backward's dy * grad is tfjs's own multiply).
+ */
+function tfjsCases(rows: number, classes: number, x: Float32Array, t: Int32Array): Case[] {
+  const out = new Float32Array(x.length);
+  const yPred = tf.tensor2d(x, [rows, classes]);
+  const yTrue = tf.tensor1d(t, 'int32');
+  const valueAndGrad = tf.valueAndGrad((p: tf.Tensor) => ops.softmaxCrossEntropy(yTrue, p) as tf.Scalar);
+  const native = () => softmaxCrossEntropy(x, t, { backend: 'cpu', out });
+  const size = `${rows}x${classes}`;
+  return [
+    {
+      name: `tfjs op softmaxCE ${size}`,
+      out: native,
+      fresh: () => tf.tidy(() => ops.softmaxCrossEntropy(yTrue, yPred).dataSync()),
+    },
+    {
+      name: `tfjs valueAndGrad softmaxCE ${size}`,
+      out: native,
+      fresh: () => tf.tidy(() => valueAndGrad(yPred).grad.dataSync()),
+    },
+  ];
+}
+
+function classInput(rows: number, classes: number) {
   const x = normals(rows * classes, rand);
   const t = Int32Array.from({ length: rows }, () => Math.floor(rand() * classes));
-  return { name: `${name} ${rows}x${classes}`, length: x.length, call: (out) => fn(x, t, { backend: 'cpu', out }) };
+  return { x, t, size: `${rows}x${classes}` };
 }
 
-function cases(): Case[] {
+async function cases(): Promise<Case[]> {
   const n = 1_000_000;
   const bx = normals(n, rand);
   const by = Float32Array.from({ length: n }, () => (rand() < 0.1 ? 1 : 0));
@@ -33,21 +69,21 @@ function cases(): Case[] {
   const ly = Float32Array.from({ length: 4096 * 64 }, (_, i) => i % 64);
   const px = normals(1024 * 128, rand);
   const py = Int32Array.from({ length: 1024 }, () => Math.floor(rand() * 64));
+  const small = classInput(4096, 1000);
+  const large = classInput(256, 50000);
+  await tf.setBackend('cpu');
   return [
-    { name: 'anyLoss n=1e6', length: n, call: (out) => anyLoss(bx, by, { backend: 'cpu', out }) },
-    classCase('softmaxCE', 4096, 1000, softmaxCrossEntropy),
-    classCase('softmaxCE', 256, 50000, softmaxCrossEntropy),
-    classCase('zLoss', 256, 50000, zLoss),
-    {
-      name: 'listMLE 4096x64',
-      length: lx.length,
-      call: (out) => listMLE(lx, ly, { listSize: 64, backend: 'cpu', out }),
-    },
-    {
-      name: 'multiSimilarity N=1024 D=128',
-      length: px.length,
-      call: (out) => multiSimilarity(px, py, { dim: 128, backend: 'cpu', out }),
-    },
+    core('anyLoss n=1e6', n, (out) => anyLoss(bx, by, { backend: 'cpu', out })),
+    ...[small, large].flatMap(({ x, t, size }) => [
+      core(`softmaxCE ${size}`, x.length, (out) => softmaxCrossEntropy(x, t, { backend: 'cpu', out })),
+      core(`zLoss ${size}`, x.length, (out) => zLoss(x, t, { backend: 'cpu', out })),
+    ]),
+    core('listMLE 4096x64', lx.length, (out) => listMLE(lx, ly, { listSize: 64, backend: 'cpu', out })),
+    core('multiSimilarity N=1024 D=128', px.length, (out) =>
+      multiSimilarity(px, py, { dim: 128, backend: 'cpu', out }),
+    ),
+    ...tfjsCases(4096, 1000, small.x, small.t),
+    ...tfjsCases(256, 50000, large.x, large.t),
   ];
 }
 
@@ -82,9 +118,8 @@ function stats(times: number[], faults: number): Stats {
  * the whole run.
  */
 async function measure(c: Case) {
-  const out = new Float32Array(c.length);
-  let keep: Float32Array | undefined;
-  const paths = [() => c.call(out), () => (keep = c.call().grad)];
+  let keep: unknown;
+  const paths = [c.out, () => (keep = c.fresh())];
   for (let i = 0; i < 5; i++) paths.forEach((p) => p());
   await tick();
   const [g0, gm0] = [gcCount, gcMs];
@@ -112,9 +147,9 @@ async function measure(c: Case) {
 }
 
 async function main(): Promise<void> {
-  setThreads(os.availableParallelism());
+  setThreads(Number(process.env.FUSEDLOSS_THREADS ?? os.availableParallelism()));
   const words = process.argv.slice(2).map((w) => w.toLowerCase());
-  const chosen = cases().filter((c) => !words.length || words.some((w) => c.name.toLowerCase().includes(w)));
+  const chosen = (await cases()).filter((c) => !words.length || words.some((w) => c.name.toLowerCase().includes(w)));
   console.log(
     `${os.cpus()[0]?.model}, ${os.availableParallelism()} threads, Node ${process.version}, ${CALLS} calls a path`,
   );
