@@ -120,7 +120,10 @@ function stats(times: number[], faults: number): Stats {
 async function measure(c: Case) {
   let keep: unknown;
   const paths = [c.out, () => (keep = c.fresh())];
-  for (let i = 0; i < 5; i++) paths.forEach((p) => p());
+  // Warm-up, long enough for malloc's heap to grow to what V8's collection cadence needs (until
+  // then fresh gradients fault in new pages): 10 calls a path, and at least 2 s.
+  const warm = performance.now();
+  for (let i = 0; i < 10 || performance.now() - warm < 2000; i++) paths.forEach((p) => p());
   await tick();
   const [g0, gm0] = [gcCount, gcMs];
   const times: number[][] = [[], []];
