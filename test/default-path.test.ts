@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as fl from '../src';
+import { freshFloat32 } from '../src/fresh';
 import { LOSS_LIST, type LossEntry } from '../src/registry';
 import { bitwiseEqual } from './helpers';
 
@@ -69,6 +70,13 @@ describe('Gradients of default calls', () => {
     // 4 MiB a call: V8 collects the dropped ones (and malloc hands their memory out again) many times.
     for (let i = 0; i < 100; i++) ce();
     held.forEach((g, i) => expect(bitwiseEqual(g, copies[i])).toBe(true));
+  });
+
+  it("past Node's 4 GiB Buffer limit are still made (zeroed: a typed array may be larger than a Buffer)", () => {
+    // Not written: calloc maps the pages lazily, so this costs address space, not memory.
+    const g = freshFloat32('f', 'the gradient', 2 ** 30 + 16);
+    expect(g.length).toBe(2 ** 30 + 16);
+    expect(g.buffer.byteLength).toBe(4 * (2 ** 30 + 16));
   });
 
   it('of async calls in flight together are distinct, and each equals the sync result', async () => {
