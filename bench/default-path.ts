@@ -7,7 +7,7 @@
 // tfjs training steps). FUSEDLOSS_BENCH_CALLS (default 200) calls a path; FUSEDLOSS_THREADS the CPU
 // threads; FUSEDLOSS_MALLOC_TUNING=0 measures without the malloc tuning.
 import * as os from 'node:os';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { anyLoss, listMLE, multiSimilarity, setThreads, softmaxCrossEntropy, zLoss } from '../src';
 import { ops } from '../src/tfjs';
@@ -90,10 +90,13 @@ async function cases(): Promise<Case[]> {
 
 let gcCount = 0;
 let gcMs = 0;
+/** Full (mark-compact) collections; the rest are scavenges and incremental steps. */
+let majors = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gcCount++;
     gcMs += e.duration;
+    if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
   }
 }).observe({ entryTypes: ['gc'] });
 
@@ -126,7 +129,7 @@ async function measure(c: Case) {
   const warm = performance.now();
   for (let i = 0; i < 10 || performance.now() - warm < 2000; i++) paths.forEach((p) => p());
   await tick();
-  const [g0, gm0] = [gcCount, gcMs];
+  const [g0, gm0, mj0] = [gcCount, gcMs, majors];
   const times: number[][] = [[], []];
   const faults = [0, 0];
   for (let i = 0; i < CALLS; i++) {
@@ -146,6 +149,7 @@ async function measure(c: Case) {
     fresh: stats(times[1], faults[1]),
     ratio: ratios[ratios.length >> 1],
     gcs: gcCount - g0,
+    majors: majors - mj0,
     gcMsPerCall: (gcMs - gm0) / CALLS / 2,
   };
 }
@@ -162,14 +166,14 @@ async function main(): Promise<void> {
   );
   const f = (v: number) => v.toFixed(2).padStart(7);
   console.log(
-    'case                           out: median    p90  default: median    p90  ratio (paired)  GCs  GC ms/call  faults/call',
+    'case                           out: median    p90  default: median    p90  ratio (paired)  GCs (full)  GC ms/call  faults/call',
   );
   for (const c of chosen) {
     const m = await measure(c);
     console.log(
       `${c.name.padEnd(30)} ${f(m.out.median)} ${f(m.out.p90)}     ${f(m.fresh.median)} ${f(m.fresh.p90)}` +
         `  ${(m.fresh.median / m.out.median).toFixed(2).padStart(5)} (${m.ratio.toFixed(2)})` +
-        `  ${String(m.gcs).padStart(4)} ${f(m.gcMsPerCall)}  ${m.out.faults.toFixed(0)} / ${m.fresh.faults.toFixed(0)}`,
+        `  ${String(m.gcs).padStart(4)} (${String(m.majors).padStart(3)}) ${f(m.gcMsPerCall)}  ${m.out.faults.toFixed(0)} / ${m.fresh.faults.toFixed(0)}`,
     );
   }
 }
