@@ -101,9 +101,14 @@ interface Case {
 }
 
 type FusedBackend = Exclude<Backend, 'auto' | 'cuda-sim'>;
-type FusedCall = (backend: FusedBackend, out: Float32Array) => number;
+/** `out` undefined: the default call, which allocates its gradient. */
+type FusedCall = (backend: FusedBackend, out?: Float32Array) => number;
 
-/** One fusedloss row: `call` fills `out` (reused, so no allocation is timed) and returns the loss. */
+/**
+ * One fusedloss row: `call` fills `out` (reused, so no allocation is timed) and returns the loss;
+ * with `fresh`, `call` gets no `out` (the default call: a new gradient every call, as a training
+ * loop that keeps none makes it).
+ */
 function fusedEntry(
   call: FusedCall,
   length: number,
@@ -111,6 +116,7 @@ function fusedEntry(
   threads: number,
   reps: number,
   bytes?: Bytes,
+  fresh = false,
 ): BackendEntry {
   return {
     reps,
@@ -120,7 +126,7 @@ function fusedEntry(
     bytes,
     setup: () => {
       setThreads(threads);
-      const out = new Float32Array(length);
+      const out = fresh ? undefined : new Float32Array(length);
       return {
         step: () => call(backend, out),
         result: () => {
@@ -140,9 +146,12 @@ if (!CUDA.available) console.log(`fusedloss cuda rows skipped: ${CUDA.reason}`);
  * and on all threads, the GPU when a device exists (host arrays in, gradient back on the host:
  * copies included), and the float64 reference.
  */
-const FUSED_ROWS: { name: string; backend: FusedBackend; threads: number }[] = [
+const FUSED_ROWS: { name: string; backend: FusedBackend; threads: number; fresh?: boolean }[] = [
   { name: 'fusedloss cpu 1T', backend: 'cpu', threads: 1 },
   { name: BASELINE, backend: 'cpu', threads: THREADS },
+  // The default call (no `out`: a fresh gradient each call) beside the reused-`out` one; its "/ cpu"
+  // column is the default call's time over the `out` call's.
+  { name: `${BASELINE} fresh`, backend: 'cpu', threads: THREADS, fresh: true },
   ...(CUDA.available ? [{ name: 'fusedloss cuda', backend: 'cuda' as const, threads: THREADS }] : []),
   { name: 'fusedloss wasm', backend: 'wasm', threads: 1 },
   { name: 'fusedloss js (f64)', backend: 'js', threads: THREADS },
@@ -152,7 +161,10 @@ const FUSED_ROWS: { name: string; backend: FusedBackend; threads: number }[] = [
 function fused(call: FusedCall, length: number, reps: { cpu: number; js: number }): Record<string, BackendEntry> {
   const rows = FUSED_ROWS.filter((r) => r.backend !== 'js' || reps.js > 0);
   return Object.fromEntries(
-    rows.map((r) => [r.name, fusedEntry(call, length, r.backend, r.threads, r.backend === 'js' ? reps.js : reps.cpu)]),
+    rows.map((r) => [
+      r.name,
+      fusedEntry(call, length, r.backend, r.threads, r.backend === 'js' ? reps.js : reps.cpu, undefined, r.fresh),
+    ]),
   );
 }
 
@@ -360,7 +372,7 @@ function pairCases(): Case[] {
 type PairCall = (
   x: Float32Array,
   y: Int32Array,
-  o: { dim: number; backend: FusedBackend; out: Float32Array },
+  o: { dim: number; backend: FusedBackend; out?: Float32Array },
 ) => LossResult;
 
 /**

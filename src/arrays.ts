@@ -3,6 +3,7 @@
 // by the backend that reads the data anyway: in the native kernels' first pass, or by
 // checkValues below for the JavaScript reference.
 import { describe, rangeError, typeError } from './errors';
+import { freshFloat32, outOfMemory } from './fresh';
 import { checkDisjoint, checkNotInFlight } from './wire';
 
 export type NumericArray = Float32Array | Float64Array | ArrayLike<number>;
@@ -37,7 +38,7 @@ function checkAttached(fn: string, name: string, v: unknown): void {
 type NumberArrayType = Float32ArrayConstructor | Int32ArrayConstructor;
 
 /**
- * A new zeroed array of `n` entries that the library itself needs (a gradient, a converted copy):
+ * A new zeroed array of `n` entries that the library itself needs (a converted copy, row losses):
  * V8's uncoded RangeError when the memory is not there becomes ERR_FUSEDLOSS_OUT_OF_MEMORY naming
  * what was being allocated.
  */
@@ -45,11 +46,7 @@ export function allocate<C extends NumberArrayType>(fn: string, what: string, ty
   try {
     return new type(n) as InstanceType<C>;
   } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    throw rangeError(
-      'ERR_FUSEDLOSS_OUT_OF_MEMORY',
-      `${fn}: out of memory: ${what} (${n} x ${type.BYTES_PER_ELEMENT} bytes) could not be allocated; use smaller batches or pass a buffer of your own`,
-    );
+    throw outOfMemory(e, fn, what, n, type.BYTES_PER_ELEMENT);
   }
 }
 
@@ -136,7 +133,10 @@ export function requireLength(fn: string, name: string, got: number, want: numbe
   }
 }
 
-/** The gradient buffer: options.out (or the option `name`) when given (checked), else a new Float32Array. */
+/**
+ * The gradient buffer: options.out (or the option `name`) when given (checked), else a new
+ * Float32Array (not zeroed: every backend writes each entry of the gradient).
+ */
 export function gradBuffer(
   fn: string,
   out: unknown,
@@ -145,7 +145,7 @@ export function gradBuffer(
   name = 'options.out',
   scoresName = 'scores',
 ): Float32Array {
-  if (out === undefined) return allocate(fn, 'the gradient', Float32Array, length);
+  if (out === undefined) return freshFloat32(fn, 'the gradient', length);
   if (!(out instanceof Float32Array)) {
     throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be a Float32Array, got ${describe(out)}`);
   }

@@ -43,6 +43,8 @@ export interface NativeAddon {
     threads: number;
     /** Whether this build contains the simulated CUDA kernels (the 'cuda-sim' backend). */
     sim: boolean;
+    /** Whether the addon raised glibc's mmap and trim thresholds (binding/napi/malloc_tuning.cc). */
+    mallocTuned: boolean;
     cuda: {
       compiled: boolean;
       available: boolean;
@@ -171,7 +173,17 @@ export interface BackendReport {
   /** The float64 TypeScript reference: always there, single-threaded. */
   js: { available: true };
   /** The native multithreaded CPU kernels. */
-  cpu: { available: boolean; threads?: number; isa?: CpuIsa; reason?: string };
+  cpu: {
+    available: boolean;
+    threads?: number;
+    isa?: CpuIsa;
+    reason?: string;
+    /**
+     * Whether the addon keeps freed gradients in malloc's heap for the next call (glibc only;
+     * `FUSEDLOSS_MALLOC_TUNING=0` turns it off): see the README's "Memory" section.
+     */
+    mallocTuned?: boolean;
+  };
   /**
    * The CUDA kernels run on the CPU by the execution-model simulator (cuda/sim): slow, for
    * testing the CUDA code without a GPU. Builds from a clone include it; release prebuilds do not.
@@ -332,7 +344,7 @@ export function backends(): BackendReport {
   };
   return {
     js: { available: true },
-    cpu: { available: true, threads: b.threads, isa: addon.cpuIsa().isa },
+    cpu: { available: true, threads: b.threads, isa: addon.cpuIsa().isa, mallocTuned: b.mallocTuned },
     'cuda-sim': b.sim
       ? { available: true }
       : { available: false, reason: 'this build of the addon has no simulator (release builds leave it out)' },

@@ -47,6 +47,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   r.Set("threads", threads());
   r.Set("sim", FUSEDLOSS_WITH_SIM != 0);
   r.Set("cuda", c);
+  r.Set("mallocTuned", tune_malloc());
   return r;
 }
 
@@ -110,6 +111,7 @@ Napi::Value ExpRateFn(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tune_malloc();  // before the first gradient is allocated
   export_fn<Backends>(env, exports, "backends");
   export_fn<SetThreads>(env, exports, "setThreads");
   export_fn<GetThreads>(env, exports, "getThreads");

@@ -18,6 +18,7 @@ import {
   type Tensor,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { freshFloat32 } from '../fresh';
 import type { LossResult, RowLossResult } from '../losses/dispatch';
 import { classIds, type CallLayout } from './layout';
 import { FUSED_LOSSES, type FusedLoss } from './table';
@@ -100,7 +101,7 @@ function cpuKernel(loss: FusedLoss) {
   return kernel((inputs, backend, a) => {
     const cpu = backend as unknown as CpuBackend;
     const read = (t: TensorInfo): Values => cpu.data.get(t.dataId).values as Values;
-    const grad = new Float32Array(size(inputs.yPred.shape));
+    const grad = freshFloat32(a.op, 'the gradient', size(inputs.yPred.shape));
     const r = call(loss, a, read, inputs, grad);
     return [
       cpu.makeTensorInfo(a.layout.lossShape, 'float32', lossValues(r)),
@@ -124,7 +125,7 @@ function wasmKernel(loss: FusedLoss) {
 function copyingKernel(loss: FusedLoss) {
   return kernel((inputs, backend, a) => {
     const read = (t: TensorInfo): Values => backend.readSync(t.dataId) as Values;
-    const grad = new Float32Array(size(inputs.yPred.shape));
+    const grad = freshFloat32(a.op, 'the gradient', size(inputs.yPred.shape));
     const r = call(loss, a, read, inputs, grad);
     const upload = (shape: number[], values: Float32Array): TensorInfo => ({
       dataId: backend.write(values, shape, 'float32'),
