@@ -429,7 +429,7 @@ function linearCases(): Case[] {
       linearCrossEntropy(hidden, weight, targets, {
         dim: D,
         backend,
-        out: { gradHidden: out.subarray(0, B * D), gradWeight: out.subarray(B * D) },
+        out: out && { gradHidden: out.subarray(0, B * D), gradWeight: out.subarray(B * D) },
       }).loss;
     // Seconds a call: the agreement call warms up, no extra warm-up calls.
     const rows = Object.entries(fused(call, (B + C) * D, { cpu: 2, js: 0 }))
