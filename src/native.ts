@@ -32,8 +32,8 @@ type ListCall = (
   offsets: Int32Array | null,
   out: Float32Array,
   params: object,
+  metricsOut: Float64Array | null,
   async: boolean,
-  metricsOut?: Float64Array,
 ) => MaybeAsync<number>;
 
 /** The addon's functions. Arguments are checked again natively; see binding/napi. */

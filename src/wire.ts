@@ -24,7 +24,14 @@ const confusion = (scores: string): Slot[] => [
   { at: 2, name: 'options.weights' },
   OUT,
 ];
-const list: Slot[] = [{ at: 0, name: 'scores' }, { at: 1, name: 'relevance' }, { at: 2, name: 'options.offsets' }, OUT];
+const listInputs: Slot[] = [
+  { at: 0, name: 'scores' },
+  { at: 1, name: 'relevance' },
+  { at: 2, name: 'options.offsets' },
+];
+const METRICS_OUT = { name: 'the per-list metrics', writes: 'out' } as const;
+// The list losses: the per-list metrics (options.metrics) after params, the async flag last.
+const list: Slot[] = [...listInputs, OUT, { at: 5, ...METRICS_OUT }];
 
 /** The array slots of every native loss entry point, in the order binding/napi takes them. */
 export const WIRE_ARRAYS = {
@@ -55,6 +62,7 @@ export const WIRE_ARRAYS = {
     { at: 6, name: 'the row log-sum-exps', writes: 'out' },
   ],
   listMLE: list,
+  rankingMetrics: [...listInputs, { at: 3, ...METRICS_OUT }],
   rankList: list,
   listNet: list,
   rankNet: list,

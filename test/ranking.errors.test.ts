@@ -257,47 +257,55 @@ describe('values, on each backend', () => {
 describe('the native layer checks again when called directly', () => {
   const addon = nativeAddon()!;
   const out = new Float32Array(6);
-  const params = { listSize: 3, form: 0, skip: 0, margin: 0 };
+  const params = { listSize: 3, form: 0, skip: 0, margin: 0, device: 0 };
   it('types, layout, params and overlap', () => {
     expectError(
-      () => addon.rankList(s, new Float64Array(6) as never, null, out, params, false),
+      () => addon.rankList(s, new Float64Array(6) as never, null, out, params, null, false),
       TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
       'relevance',
     );
     expectError(
-      () => addon.rankList(s, r, null, out, { ...params, listSize: 4 }, false),
+      () => addon.rankList(s, r, null, out, { ...params, listSize: 4 }, null, false),
       RangeError,
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       'listSize = 4',
     );
     expectError(
-      () => addon.rankList(s, r, Int32Array.from([0, 7]), out, params, false),
+      () => addon.rankList(s, r, Int32Array.from([0, 7]), out, params, null, false),
       RangeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'options.offsets[1] = 7',
     );
     expectError(
-      () => addon.rankList(s, r, [0, 6] as never, out, params, false),
+      () => addon.rankList(s, r, [0, 6] as never, out, params, null, false),
       TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
       'options.offsets',
     );
     expectError(
-      () => addon.rankList(s, r, null, out, { ...params, form: 3 }, false),
+      () => addon.rankList(s, r, null, out, { ...params, form: 3 }, null, false),
       RangeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'options.form',
     );
     expectError(
-      () => addon.rankList(s, r, null, s, params, false),
+      () => addon.rankList(s, r, null, s, params, null, false),
       TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'share memory',
     );
     expectError(
       () =>
-        addon.listMLE(s, r, null, out, { listSize: 3, weights: new Float32Array(2), topK: 0, ties: 0, seed: 0 }, false),
+        addon.listMLE(
+          s,
+          r,
+          null,
+          out,
+          { listSize: 3, weights: new Float32Array(2), topK: 0, ties: 0, seed: 0, device: 0 },
+          null,
+          false,
+        ),
       RangeError,
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       'options.weights',

@@ -93,6 +93,7 @@ FL_OLD_VERSION(shm_unlink)
 FL_OLD_VERSION(exp)
 FL_OLD_VERSION(exp2)
 FL_OLD_VERSION(log)
+FL_OLD_VERSION(log2)
 FL_OLD_VERSION(pow)
 
 extern "C" {

@@ -21,7 +21,7 @@ struct Lists {
   // A copy of options.offsets: checked once here, it must not change under an async job (JS may
   // write to the Int32Array while the job runs, and a bad offset would read out of bounds).
   std::shared_ptr<const std::vector<int32_t>> offsets;
-  // Ranking metrics asked of a loss call (info[6], a Float64Array of lists x metrics), or null.
+  // Ranking metrics asked of a loss call (info[5], a Float64Array of lists x metrics), or null.
   double* metrics_out = nullptr;
   RankMetricParams metrics;
   Device dev = Device::Cpu;
@@ -130,7 +130,7 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
       throw_type_error(info.Env(), "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                        "params.metrics must be an object");
     a.metrics = metric_params(info.Env(), metrics.As<Napi::Object>());
-    a.metrics_out = metrics_out_arg(info, 6, a);
+    a.metrics_out = metrics_out_arg(info, 5, a);
   }
   return a;
 }
@@ -146,7 +146,7 @@ Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core,
   const RankMetricParams mp = a.metrics;
   const Device dev = a.dev;
   return run_loss(
-      info.Env(), async_arg(info, 5), a.keep,
+      info.Env(), async_arg(info, 6), a.keep,
       [=](double* loss) {
         (void)offsets;
         Status st = core(pb, loss, out);

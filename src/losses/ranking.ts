@@ -282,7 +282,7 @@ function runList(
     ...(specs && { metrics: lossMetricParams(specs) }),
   };
   return andThen(
-    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, async, perList)),
+    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, perList ?? null, async)),
     (loss): ListLossResult =>
       names && perList ? { loss, grad: out, metrics: metricMeans(names, perList) } : { loss, grad: out },
   );

@@ -15,4 +15,10 @@ export type { CallLayout } from './layout';
 export type { OpOptions, LinearOpOptions } from './ops';
 export type { LayersLoss } from './layers';
 export { fusedDense } from './linear-layer';
-export type { FusedDenseConfig, FusedDenseLayer, TfLayersNamespace } from './linear-layer';
+export type {
+  FusedDenseConfig,
+  FusedDenseLayer,
+  FusedDenseMembers,
+  FusedDenseWeight,
+  TfLayersNamespace,
+} from './linear-layer';

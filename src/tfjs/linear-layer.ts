@@ -5,14 +5,19 @@
 // B x units logits. The layer is built on the caller's `tf` namespace (its Layer class): a second
 // copy of tfjs-layers imported here would not be the one the caller's models check against.
 import { slice, cast, reshape, tidy, matMul, add, type Tensor } from '@tensorflow/tfjs-core';
+// Types for the implementation only: the declarations this file exports name none of tfjs-layers'
+// (a consumer with tfjs-core alone type-checks them; the layer's type is the caller's Layer).
 import type { layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import { rangeError } from '../errors';
 import type { LayersLoss } from './layers';
 import { linearCrossEntropy, type LinearOpOptions } from './linear';
 
-/** What fusedDense needs of the caller's `@tensorflow/tfjs` (or tfjs-layers) namespace. */
-export interface TfLayersNamespace {
-  layers: { Layer: typeof layers.Layer };
+/**
+ * What fusedDense needs of the caller's `@tensorflow/tfjs` (or tfjs-layers) namespace; `L` is the
+ * instance type of its Layer class.
+ */
+export interface TfLayersNamespace<L extends object = object> {
+  layers: { Layer: abstract new (...args: never[]) => L };
   initializers: {
     glorotUniform(args: { seed?: number }): unknown;
     zeros(): unknown;
@@ -30,12 +35,21 @@ export interface FusedDenseConfig {
   name?: string;
 }
 
-/** The layer fusedDense returns. */
-export interface FusedDenseLayer extends layers.Layer {
+/** One of the layer's weights (a tfjs-layers LayerVariable). */
+export interface FusedDenseWeight {
+  /** The weight's current value. */
+  read(): Tensor;
+}
+
+/** The layer fusedDense returns: the caller's tfjs-layers Layer (`L`), with these members. */
+export type FusedDenseLayer<L extends object = object> = L & FusedDenseMembers;
+
+/** What fusedDense's layer adds to a tfjs-layers Layer. */
+export interface FusedDenseMembers {
   /** W, [units, D]: one row per class (a tfjs dense layer's kernel is its transpose). */
-  readonly weight: LayerVariable;
+  readonly weight: FusedDenseWeight;
   /** b, [units], or null without a bias. */
-  readonly biasWeight: LayerVariable | null;
+  readonly biasWeight: FusedDenseWeight | null;
   /**
    * The model.compile loss: the fused softmax cross-entropy of this layer's logits. yTrue holds
    * class ids, shaped like the layer's output [B, D] with the id in every column (model.fit wants
@@ -62,7 +76,8 @@ export interface FusedDenseLayer extends layers.Layer {
  * const logits = head.logits(model.predict(x) as tf.Tensor);
  * ```
  */
-export function fusedDense(tf: TfLayersNamespace, config: FusedDenseConfig): FusedDenseLayer {
+export function fusedDense<L extends object>(tf: TfLayersNamespace<L>, config: FusedDenseConfig): FusedDenseLayer<L> {
+  const Layer = tf.layers.Layer as unknown as typeof layers.Layer;
   const units = config.units;
   if (!Number.isInteger(units) || units < 1)
     throw rangeError(
@@ -71,7 +86,7 @@ export function fusedDense(tf: TfLayersNamespace, config: FusedDenseConfig): Fus
     );
   const useBias = config.useBias ?? true;
 
-  class FusedDense extends tf.layers.Layer {
+  class FusedDense extends Layer {
     static className = 'FusedDense';
     weight!: LayerVariable;
     biasWeight: LayerVariable | null = null;
@@ -121,5 +136,5 @@ export function fusedDense(tf: TfLayersNamespace, config: FusedDenseConfig): Fus
       });
     }
   }
-  return new FusedDense({ name: config.name }) as unknown as FusedDenseLayer;
+  return new FusedDense({ name: config.name }) as unknown as FusedDenseLayer<L>;
 }
