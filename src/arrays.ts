@@ -127,6 +127,28 @@ export function toTargets(fn: string, name: string, v: unknown): Int32Array {
   return y instanceof Int32Array ? y : Int32Array.from(y);
 }
 
+/**
+ * The width of `rows` rows in `length` values: `given` (options.`option`), or else the length
+ * over the rows, which must divide it.
+ */
+export function rowWidth(
+  fn: string,
+  name: string,
+  length: number,
+  rows: number,
+  given: number | undefined,
+  option: string,
+): number {
+  if (given !== undefined) return given;
+  if (rows === 0 || length % rows !== 0 || length === 0) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      `${fn}: ${name} has length ${length}, which is not a positive multiple of the ${rows} targets; pass options.${option}`,
+    );
+  }
+  return length / rows;
+}
+
 export function requireLength(fn: string, name: string, got: number, want: number, why: string): void {
   if (got !== want) {
     throw rangeError('ERR_FUSEDLOSS_LENGTH_MISMATCH', `${fn}: ${name} has length ${got}, expected ${want} (${why})`);

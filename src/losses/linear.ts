@@ -6,6 +6,7 @@ import {
   checkWeight,
   labelOutOfRange,
   requireLength,
+  rowWidth,
   toFloat32,
   toTargets,
   type NumericArray,
@@ -194,16 +195,7 @@ function run(
   const weight = toFloat32(fn, 'weight', weightIn);
   const targets = toTargets(fn, 'targets', targetsIn);
   const B = targets.length;
-  let dim = o.dim as number | undefined;
-  if (dim === undefined) {
-    if (B === 0 || hidden.length % B !== 0 || hidden.length === 0) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_LENGTH_MISMATCH',
-        `${fn}: hidden has length ${hidden.length}, which is not a positive multiple of the ${B} targets; pass options.dim`,
-      );
-    }
-    dim = hidden.length / B;
-  }
+  const dim = rowWidth(fn, 'hidden', hidden.length, B, o.dim as number | undefined, 'dim');
   requireLength(fn, 'hidden', hidden.length, B * dim, `${B} targets x dim ${dim}`);
   if (weight.length === 0 || weight.length % dim !== 0) {
     throw rangeError(

@@ -9,6 +9,7 @@ import {
   checkWeight,
   gradBuffer,
   requireLength,
+  rowWidth,
   toFloat32,
   toTargets,
   type NumericArray,
@@ -241,16 +242,7 @@ function problem(fn: string, logits: unknown, targets: unknown, o: Record<string
   const x = toFloat32(fn, 'logits', logits);
   const t = toTargets(fn, 'targets', targets);
   const rows = t.length;
-  let classes = o.classes as number | undefined;
-  if (classes === undefined) {
-    if (rows === 0 || x.length % rows !== 0 || x.length === 0) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_LENGTH_MISMATCH',
-        `${fn}: logits has length ${x.length}, which is not a positive multiple of the ${rows} targets; pass options.classes`,
-      );
-    }
-    classes = x.length / rows;
-  }
+  const classes = rowWidth(fn, 'logits', x.length, rows, o.classes as number | undefined, 'classes');
   requireLength(fn, 'logits', x.length, rows * classes, `${rows} targets x ${classes} classes`);
   return {
     fn,
