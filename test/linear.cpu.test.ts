@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { backends, linearCrossEntropy, linearCrossEntropyAsync, softmaxCrossEntropy } from '../src';
 import { gradError, randomClassLabels, randomScores, relError } from './helpers';
-import { CASES, checkCase, expectReference, inputs, type LinearCase } from './linear.fixtures';
+import { CASES, checkCase, expectReference, inputs, saturated, type LinearCase } from './linear.fixtures';
 
 const noCpu = !backends().cpu.available;
 
@@ -45,17 +45,9 @@ describe.skipIf(noCpu)('linearCrossEntropy on the CPU', () => {
   });
 
   it('logits of +-80 before the soft cap, capped and not', () => {
-    // D = 1: hidden +-8 times weight +-10 gives logits of exactly +-80.
-    const B = 33,
-      C = 7;
-    const hidden = Float32Array.from({ length: B }, (_, i) => (i % 2 ? 8 : -8));
-    const weight = Float32Array.from({ length: C }, (_, c) => (c % 3 ? 10 : -10));
-    const targets = randomClassLabels(B, C, 3);
-    for (const softcap of [undefined, 30, 5]) {
-      const c: LinearCase = { name: '80', B, D: 1, C, options: { softcap, returnLse: true, lseSquareScale: 1e-4 } };
-      const r = linearCrossEntropy(hidden, weight, targets, { ...c.options, backend: 'cpu' });
-      expectReference(c, { hidden, weight, targets }, r);
-    }
+    const { cases, x } = saturated();
+    for (const c of cases)
+      expectReference(c, x, linearCrossEntropy(x.hidden, x.weight, x.targets, { ...c.options, backend: 'cpu' }));
   });
 
   it('the async twin gives the same bits, and caller buffers are filled and returned', async () => {

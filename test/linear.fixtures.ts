@@ -138,3 +138,25 @@ export function checkCase(c: LinearCase, backend: Backend): void {
   const got = linearCrossEntropy(x.hidden, x.weight, x.targets, { ...c.options, dim: c.D, backend });
   expectReference(c, x, got);
 }
+
+/**
+ * Logits of exactly +-80 (D = 1: hidden +-8 times weight +-10), with no soft cap, a cap of 30 and
+ * one of 5: the cases each backend is held to the reference on.
+ */
+export function saturated(): { cases: LinearCase[]; x: LinearInputs } {
+  const B = 33,
+    C = 7;
+  const x = {
+    hidden: Float32Array.from({ length: B }, (_, i) => (i % 2 ? 8 : -8)),
+    weight: Float32Array.from({ length: C }, (_, c) => (c % 3 ? 10 : -10)),
+    targets: randomClassLabels(B, C, 3),
+  };
+  const cases = [undefined, 30, 5].map((softcap): LinearCase => ({
+    name: '80',
+    B,
+    D: 1,
+    C,
+    options: { softcap, returnLse: true, lseSquareScale: 1e-4 },
+  }));
+  return { cases, x };
+}
