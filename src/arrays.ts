@@ -3,6 +3,7 @@
 // by the backend that reads the data anyway: in the native kernels' first pass, or by
 // checkValues below for the JavaScript reference.
 import { describe, rangeError, typeError } from './errors';
+import { faultError } from './faults';
 import { freshFloat32, outOfMemory } from './fresh';
 import { checkDisjoint, checkNotInFlight } from './wire';
 
@@ -211,48 +212,18 @@ export function checkValues(
     for (let k = 0; k < classes; k++) {
       const j = i * classes + k;
       const v = scores[j];
-      if (!Number.isFinite(v)) {
-        throw rangeError(
-          'ERR_FUSEDLOSS_NON_FINITE',
-          `${fn}: ${names.scores}[${j}] = ${v} is not finite; scores must be finite numbers`,
-        );
-      }
-      if (probabilities && !(v >= 0 && v <= 1)) {
-        throw rangeError(
-          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-          `${fn}: ${names.scores}[${j}] = ${v} is outside [0, 1]; with input 'probabilities' scores must be probabilities`,
-        );
-      }
+      if (!Number.isFinite(v)) throw faultError(fn, 'score-not-finite', j, v, { names });
+      if (probabilities && !(v >= 0 && v <= 1)) throw faultError(fn, 'probability-out-of-range', j, v, { names });
     }
     const y = labels[i];
     const ok = binary ? y >= 0 && y <= 1 : (y >= 0 && y < classes) || y === ignoreIndex;
-    if (!ok) throw labelOutOfRange(fn, { ...rules, name: names.labels }, i, y);
+    if (!ok) throw faultError(fn, 'label-out-of-range', i, y, { names, labels: rules });
     if (weights) checkWeight(fn, names.weights, weights, i);
   }
 }
 
-/** A label argument's name and what it may hold, for the message of one out of range. */
-export type LabelRules = ValueRules & { name: string };
-
-/**
- * labels[i] = y is out of range: the one message for the reference's checks and the native
- * kernels' label faults (which report the index and value as data), with the number of classes
- * and, where the loss has one, options.ignoreIndex.
- */
-export function labelOutOfRange(fn: string, r: LabelRules, i: number, y: number): RangeError {
-  const want = r.binary
-    ? 'binary labels must be in [0, 1]'
-    : `class ids must be in [0, ${r.classes}) for ${r.classes} classes` +
-      (r.ignoreIndex === undefined ? '' : `, or equal options.ignoreIndex (${r.ignoreIndex})`);
-  return rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: ${r.name}[${i}] = ${y} is out of range; ${want}`);
-}
-
-/** weights[i] finite and >= 0, with the native message. */
+/** weights[i] finite and >= 0, as the kernels check it. */
 export function checkWeight(fn: string, name: string, weights: ArrayLike<number>, i: number): void {
-  if (!(weights[i] >= 0 && Number.isFinite(weights[i]))) {
-    throw rangeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-      `${fn}: ${name}[${i}] = ${weights[i]} is invalid; weights must be finite and >= 0`,
-    );
-  }
+  if (!(weights[i] >= 0 && Number.isFinite(weights[i])))
+    throw faultError(fn, 'weight-invalid', i, weights[i], { names: { weights: name } });
 }

@@ -5,7 +5,7 @@ import { backendError, rangeError, typeError, describe } from './errors';
 import { env, loadNativeAddon, loadWasmAddon, warn } from './host';
 import { guardAddon } from './wire';
 import { wireId } from './wire-enums';
-import { labelOutOfRange, type LabelRules } from './arrays';
+import { faultError, nativeFault, type FaultContext } from './faults';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
 type CountsArray = Float64Array;
@@ -482,23 +482,23 @@ export function deviceCode(b: ResolvedBackend): number {
 }
 
 /**
- * Prefixes native error messages with the public function's name, as the TypeScript checks do;
- * a label fault (the kernels report its index and value as data) gets the message the reference
- * backend gives, from `labels`.
+ * Runs a native call, turning a kernel's fault (reported as data) into the message the reference
+ * backend gives (src/faults.ts, with the argument names and label rules of `ctx`), and prefixing
+ * any other native error with the public function's name, as the TypeScript checks do.
  */
-export function nativeCall<T>(fn: string, call: () => T, labels?: LabelRules): T {
+export function nativeCall<T>(fn: string, call: () => T, ctx?: FaultContext): T {
   try {
     const r = call();
-    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(explain(fn, e, labels))) as T;
+    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(explain(fn, e, ctx))) as T;
     return r;
   } catch (e) {
-    throw explain(fn, e, labels);
+    throw explain(fn, e, ctx);
   }
 }
 
-function explain(fn: string, e: unknown, labels?: LabelRules): unknown {
-  const f = e as { fault?: string; index?: number; value?: number };
-  if (labels && f.fault === 'label') return labelOutOfRange(fn, labels, f.index!, f.value!);
+function explain(fn: string, e: unknown, ctx?: FaultContext): unknown {
+  const f = nativeFault(e);
+  if (f) return faultError(fn, f.fault, f.index, f.value, ctx);
   if (e instanceof Error && !e.message.startsWith(`${fn}:`)) e.message = `${fn}: ${e.message}`;
   return e;
 }

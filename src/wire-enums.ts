@@ -109,6 +109,22 @@ export const WIRE_ENUMS = {
     relevant: ['Relevant', 0],
     retrieved: ['Retrieved', 1],
   },
+  // A kernel's fault, reported as data and written as a message by src/faults.ts.
+  Fault: {
+    none: ['None', 0],
+    'score-not-finite': ['ScoreNotFinite', 1],
+    'probability-out-of-range': ['ProbabilityOutOfRange', 2],
+    'label-out-of-range': ['LabelOutOfRange', 3],
+    'weight-invalid': ['WeightInvalid', 4],
+    'relevance-invalid': ['RelevanceInvalid', 5],
+    'teacher-not-finite': ['TeacherNotFinite', 6],
+    cuda: ['Cuda', 7],
+    'class-weight-invalid': ['ClassWeightInvalid', 8],
+    'reference-not-finite': ['ReferenceNotFinite', 9],
+    'row-norm-too-large': ['RowNormTooLarge', 10],
+    'reference-row-norm-too-large': ['ReferenceRowNormTooLarge', 11],
+    'logit-not-finite': ['LogitNotFinite', 12],
+  },
   Device: {
     cpu: ['Cpu', 0],
     cuda: ['Cuda', 1],

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { softmaxCrossEntropy, softmaxCrossEntropyAsync, sphericalLoss, zLoss } from '../src';
 import { nativeAddon } from '../src/native';
+import { wireId } from '../src/wire-enums';
 import { expectError } from './helpers';
 
 const x = new Float32Array([0.1, -0.2, 0.3, 0.4, 0.5, -0.6]); // 2 rows x 3 classes
@@ -287,19 +288,28 @@ describe('the native layer checks again when called directly', () => {
       'targets',
     );
   });
-  it('the kernels report bad values by index', () => {
-    expectError(
-      () => addon.softmaxLoss(x, new Int32Array([2, 7]), null, null, out, null, null, soft, false),
-      RangeError,
-      INVALID,
-      'targets[1] = 7',
-    );
-    expectError(
-      () => addon.softmaxLoss(x, t, null, new Float32Array([1, -2, 1]), out, null, null, soft, false),
-      RangeError,
-      INVALID,
-      'options.classWeights[1] = -2',
-    );
+  // Faults as data (fault id, index, value): src/faults.ts writes the public message from them.
+  it('the kernels report bad values as data: fault id, index and value', () => {
+    const fault = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        const { code, fault, index, value } = e as Record<string, unknown>;
+        return { type: (e as Error).constructor.name, code, fault, index, value };
+      }
+      return 'no error';
+    };
+    const as = (name: 'label-out-of-range' | 'class-weight-invalid', index: number, value: number) => ({
+      type: 'RangeError',
+      code: 'ERR_FUSEDLOSS_FAULT',
+      fault: wireId('Fault', name),
+      index,
+      value,
+    });
+    expect([
+      fault(() => addon.softmaxLoss(x, new Int32Array([2, 7]), null, null, out, null, null, soft, false)),
+      fault(() => addon.softmaxLoss(x, t, null, new Float32Array([1, -2, 1]), out, null, null, soft, false)),
+    ]).toEqual([as('label-out-of-range', 1, 7), as('class-weight-invalid', 1, -2)]);
   });
 });
 

@@ -201,76 +201,21 @@ Status not_built(const char* backend) {
   return st;
 }
 
-void throw_status(Napi::Env env, const Status& st, const ArgNames& names) {
-  const std::string at = "[" + std::to_string(st.index) + "] = " + fmt(st.value);
-  switch (st.fault) {
-    case Fault::ScoreNotFinite:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_NON_FINITE",
-          std::string(names.scores) + at + " is not finite; scores must be finite numbers");
-    case Fault::ProbabilityOutOfRange:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-          std::string(names.scores) + at +
-              " is outside [0, 1]; with input 'probabilities' scores must be probabilities");
-    case Fault::LabelOutOfRange: {
-      // The fault as data too: the TypeScript layer, which knows the classes and ignoreIndex,
-      // writes the message from it.
-      Napi::RangeError e = Napi::RangeError::New(
-          env, std::string(names.labels) + at +
-                   " is out of range; binary labels must be in [0, 1], class ids in [0, classes)");
-      e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE"));
-      e.Set("fault", Napi::String::New(env, "label"));
-      e.Set("index", Napi::Number::New(env, static_cast<double>(st.index)));
-      e.Set("value", Napi::Number::New(env, st.value));
-      throw e;
-    }
-    case Fault::WeightInvalid:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-          std::string(names.weights) + at + " is invalid; weights must be finite and >= 0");
-    case Fault::RelevanceInvalid:
-      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                        std::string(names.labels) + at +
-                            " is out of range; relevance must be -1 (padding) or a finite number "
-                            ">= 0 (lambdaLoss: at most 64)");
-    case Fault::TeacherNotFinite:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_NON_FINITE",
-          std::string(names.teacher) + at + " is not finite; logits must be finite numbers");
-    case Fault::Cuda: {
-      Napi::Error e = Napi::Error::New(env, "CUDA failed: " + st.message);
-      e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_CUDA"));
-      throw e;
-    }
-    case Fault::ReferenceNotFinite:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_NON_FINITE",
-          std::string(names.reference) + at + " is not finite; embeddings must be finite numbers");
-    case Fault::RowNormTooLarge:
-    case Fault::ReferenceRowNormTooLarge:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-          std::string(st.fault == Fault::RowNormTooLarge ? names.scores : names.reference) +
-              " row " + std::to_string(st.index) + " has L2 norm " + fmt(st.value) +
-              "; with options.normalize false every row's norm must be at most "
-              "1e4 (similarities would overflow float32): scale the rows or "
-              "normalize them");
-    case Fault::ClassWeightInvalid:
-      throw_range_error(
-          env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-          std::string(names.class_weights) + at + " is invalid; weights must be finite and >= 0");
-    case Fault::LogitNotFinite:
-      if (st.index < 0)
-        throw_range_error(env, "ERR_FUSEDLOSS_NON_FINITE",
-                          "the gradients overflow float32; scale the rows or the weights down");
-      throw_range_error(env, "ERR_FUSEDLOSS_NON_FINITE",
-                        "the logits of row " + std::to_string(st.index) + " of " + names.scores +
-                            " overflow float32 (log-sum-exp " + fmt(st.value) +
-                            "); scale the rows or the weights down");
-    default:
-      throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected kernel status");
+void throw_status(Napi::Env env, const Status& st) {
+  if (st.fault == Fault::Cuda) {
+    Napi::Error e = Napi::Error::New(env, "CUDA failed: " + st.message);
+    e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_CUDA"));
+    throw e;
   }
+  // This message is seen only by a caller of the addon itself: the public functions rewrite it.
+  Napi::RangeError e = Napi::RangeError::New(
+      env, "kernel fault " + std::to_string(static_cast<int32_t>(st.fault)) + " at index " +
+               std::to_string(st.index) + ", value " + fmt(st.value));
+  e.Set("code", Napi::String::New(env, "ERR_FUSEDLOSS_FAULT"));
+  e.Set("fault", Napi::Number::New(env, static_cast<int32_t>(st.fault)));
+  e.Set("index", Napi::Number::New(env, static_cast<double>(st.index)));
+  e.Set("value", Napi::Number::New(env, st.value));
+  throw e;
 }
 
 void throw_out_of_memory(Napi::Env env) {
@@ -293,7 +238,6 @@ struct Job {
   std::vector<Napi::ObjectReference> keep;
   std::function<Status()> fn;
   std::function<Napi::Value(Napi::Env)> finish;
-  ArgNames names;
   Status status;
   bool out_of_memory = false;
   std::string error;  // another C++ exception's what()
@@ -318,7 +262,7 @@ napi_value outcome(Napi::Env env, Job& j, bool& ok) {
   try {
     if (j.out_of_memory) throw_out_of_memory(env);
     if (!j.error.empty()) throw Napi::Error::New(env, j.error);
-    if (!j.status.ok()) throw_status(env, j.status, j.names);
+    if (!j.status.ok()) throw_status(env, j.status);
     ok = true;
     return j.finish(env);
   } catch (const Napi::Error& e) {
@@ -349,11 +293,10 @@ void check(Napi::Env env, napi_status st) {
 }  // namespace
 
 Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
-                std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish,
-                ArgNames names) {
+                std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish) {
   if (!async) {
     const Status st = work();  // std::bad_alloc: see guarded()
-    if (!st.ok()) throw_status(env, st, names);
+    if (!st.ok()) throw_status(env, st);
     return finish(env);
   }
   auto j = std::make_unique<Job>();
@@ -361,7 +304,6 @@ Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
     if (v.IsObject()) j->keep.push_back(Napi::Persistent(v.As<Napi::Object>()));
   j->fn = std::move(work);
   j->finish = std::move(finish);
-  j->names = names;
   napi_value promise = nullptr;
   check(env, napi_create_promise(env, &j->deferred, &promise));
   check(env, napi_create_async_work(env, nullptr, Napi::String::New(env, "fusedloss"), execute,

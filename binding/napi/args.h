@@ -98,16 +98,11 @@ Device device_field(const Napi::Object& params);
 #endif
 Status not_built(const char* backend);
 
-// The names the arguments have in the public API, for messages about a Status.
-struct ArgNames {
-  const char* scores = "scores";
-  const char* labels = "labels";
-  const char* weights = "weights";
-  const char* class_weights = "classWeights";
-  const char* teacher = "teacherLogits";
-  const char* reference = "options.reference";
-};
-[[noreturn]] void throw_status(Napi::Env env, const Status& st, const ArgNames& names);
+// A kernel's fault (anything but Fault::Cuda) as data: a RangeError whose `fault` (the Fault id),
+// `index` and `value` TypeScript turns into the message the reference backend gives (src/faults.ts,
+// which knows each argument's public name). Fault::Cuda is an Error with code ERR_FUSEDLOSS_CUDA
+// and the runtime's words.
+[[noreturn]] void throw_status(Napi::Env env, const Status& st);
 
 // An allocation failed: ERR_FUSEDLOSS_OUT_OF_MEMORY, a RangeError as V8's own.
 [[noreturn]] void throw_out_of_memory(Napi::Env env);
@@ -136,18 +131,16 @@ void export_fn(Napi::Env env, Napi::Object exports, const char* name) {
 // (async true). `keep` holds the typed arrays alive until the work is done; `finish` builds the
 // JavaScript result on the main thread.
 Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
-                std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish,
-                ArgNames names);
+                std::function<Status()> work, std::function<Napi::Value(Napi::Env)> finish);
 
 // run() for a loss entry point: core(double* loss) -> Status fills the loss, which is returned as
 // a number (a Promise of one when async).
 template <class Core>
-Napi::Value run_loss(Napi::Env env, bool async, const std::vector<Napi::Value>& keep, Core core,
-                     const ArgNames& names) {
+Napi::Value run_loss(Napi::Env env, bool async, const std::vector<Napi::Value>& keep, Core core) {
   auto loss = std::make_shared<double>(0);
   return run(
       env, async, keep, [=] { return core(loss.get()); },
-      [=](Napi::Env e) { return number_result(e, *loss); }, names);
+      [=](Napi::Env e) { return number_result(e, *loss); });
 }
 
 }  // namespace fl::napi

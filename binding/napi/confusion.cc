@@ -18,18 +18,18 @@ struct Problem {
 // Arguments (scores, labels, weights, ...) shared by every loss of the family, for a problem of
 // `classes` classes and the given input kind.
 Problem problem_args(const Napi::CallbackInfo& info, int32_t classes, Input input,
-                     const ArgNames& n) {
+                     const char* scores_name = "scores") {
   Napi::Env env = info.Env();
   Problem p;
   p.pb.classes = classes;
   p.pb.input = input;
-  const ArrayArg<float> scores = float32_arg(info, 0, n.scores);
-  const LabelsArg labels = labels_arg(info, 1, n.labels, p.pb.classes > 1);
-  const ArrayArg<float> weights = optional_float32_arg(info, 2, n.weights);
+  const ArrayArg<float> scores = float32_arg(info, 0, scores_name);
+  const LabelsArg labels = labels_arg(info, 1, "labels", p.pb.classes > 1);
+  const ArrayArg<float> weights = optional_float32_arg(info, 2, "weights");
   const size_t rows = labels.length;
-  require_length(env, n.scores, scores.length, rows * p.pb.classes,
+  require_length(env, scores_name, scores.length, rows * p.pb.classes,
                  std::to_string(rows) + " labels x " + std::to_string(p.pb.classes) + " classes");
-  if (weights.data) require_length(env, n.weights, weights.length, rows, "one weight per row");
+  if (weights.data) require_length(env, "weights", weights.length, rows, "one weight per row");
   p.pb.scores = scores.data;
   p.pb.rows = static_cast<int64_t>(rows);
   p.pb.labels = labels.data;
@@ -55,9 +55,8 @@ float* out_arg(const Napi::CallbackInfo& info, size_t i, Problem& p) {
 // async) -> Float64Array [tp, fn, fp, tn] per class. On the CPU a stash buffer receives what
 // confusionBackward then reads; the GPU recomputes it and leaves the buffer alone.
 Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
-  const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, classes_field(params), input_field(params), names);
+  Problem p = problem_args(info, classes_field(params), input_field(params));
   float* stash = info[3].IsNull() || info[3].IsUndefined() ? nullptr : out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
   const Device dev = device_field(params);
@@ -78,17 +77,15 @@ Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
           out[4 * k + 3] = (*counts)[k].tn;
         }
         return out;
-      },
-      names);
+      });
 }
 
 // confusionBackward(scores, labels, weights, out, dpos, dneg, params{classes, input, amplifier,
 // device}, async) -> undefined. `out` becomes the gradient; on the CPU it must hold what
 // confusionCounts stashed in it. The inputs were validated by that call.
 Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
-  const ArgNames names;
   const Napi::Object params = object_arg(info, 6, "params");
-  Problem p = problem_args(info, classes_field(params), input_field(params), names);
+  Problem p = problem_args(info, classes_field(params), input_field(params));
   float* out = out_arg(info, 3, p);
   const ArrayArg<double> dpos = float64_arg(info, 4, "dpos"), dneg = float64_arg(info, 5, "dneg");
   require_length(info.Env(), "dpos", dpos.length, p.pb.classes, "one per class");
@@ -103,15 +100,14 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   return run(
       info.Env(), async_arg(info, 7), p.keep,
       [=] { return FL_CALL(dev, confusion_backward(pb, amp, dp, dn, out)); },
-      [](Napi::Env env) { return env.Undefined(); }, names);
+      [](Napi::Env env) { return env.Undefined(); });
 }
 
 // anyLoss(scores, labels, weights, out, params{classes, input, amplifier, metric, beta, eps,
 // average, device}, async) -> loss
 Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
-  const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, classes_field(params), input_field(params), names);
+  Problem p = problem_args(info, classes_field(params), input_field(params));
   float* out = out_arg(info, 3, p);
   const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
   MetricParams mp;
@@ -122,17 +118,15 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   const Average avg = enum_field(params, "average", Average::Micro);
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
-  return run_loss(
-      info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) { return FL_CALL(dev, anyloss(pb, amp, avg, mp, loss, out)); }, names);
+  return run_loss(info.Env(), async_arg(info, 5), p.keep,
+                  [=](double* loss) { return FL_CALL(dev, anyloss(pb, amp, avg, mp, loss, out)); });
 }
 
 // overlapLoss(scores, labels, weights, out, params{classes, input, numI, denI, denP, denY, smooth,
 // exponent, adjust, perExample, device}, async) -> loss
 Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
-  const ArgNames names;
   const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, classes_field(params), input_field(params), names);
+  Problem p = problem_args(info, classes_field(params), input_field(params));
   float* out = out_arg(info, 3, p);
   OverlapParams op;
   op.num_i = number_field(params, "numI", 0, 1e6);
@@ -145,27 +139,23 @@ Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   op.per_example = bool_field(params, "perExample");
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
-  return run_loss(
-      info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) { return FL_CALL(dev, overlap_loss(pb, op, loss, out)); }, names);
+  return run_loss(info.Env(), async_arg(info, 5), p.keep,
+                  [=](double* loss) { return FL_CALL(dev, overlap_loss(pb, op, loss, out)); });
 }
 
 // The element-wise binary losses: fn(logits, labels, weights, out, params{..., sum, device},
 // async) -> loss. core(params) reads the loss's own parameters and returns the call to make.
 template <class Core>
 Napi::Value elementwise(const Napi::CallbackInfo& info, Core core) {
-  ArgNames names;
-  names.scores = "logits";
   const Napi::Object params = object_arg(info, 4, "params");
-  Problem p = problem_args(info, 1, Input::Logits, names);
+  Problem p = problem_args(info, 1, Input::Logits, "logits");
   float* out = out_arg(info, 3, p);
   const auto call = core(params);
   const bool sum = bool_field(params, "sum");
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
-  return run_loss(
-      info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) { return call(pb, sum, dev, loss, out); }, names);
+  return run_loss(info.Env(), async_arg(info, 5), p.keep,
+                  [=](double* loss) { return call(pb, sum, dev, loss, out); });
 }
 
 // binaryCrossEntropy(..., params{posWeight, sum, device}, async)

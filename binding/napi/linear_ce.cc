@@ -15,17 +15,6 @@
 namespace fl::napi {
 namespace {
 
-const ArgNames kNames = [] {
-  ArgNames n;
-  n.scores = "hidden";
-  n.labels = "targets";
-  n.weights = "options.weights";
-  n.class_weights = "options.classWeights";
-  n.teacher = "options.bias";
-  n.reference = "weight";
-  return n;
-}();
-
 struct Span {
   const char* name;
   const void* data;
@@ -110,14 +99,11 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
     throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                      "rowLoss is required with reduction 'none'");
   check_disjoint(env, spans);
-  return run_loss(
-      env, async_arg(info, 12), keep,
-      [=](double* loss) {
-        LinearCeOutputs o = out;
-        o.loss = loss;
-        return FL_CALL(dev, linear_ce(pb, p, o));
-      },
-      kNames);
+  return run_loss(env, async_arg(info, 12), keep, [=](double* loss) {
+    LinearCeOutputs o = out;
+    o.loss = loss;
+    return FL_CALL(dev, linear_ce(pb, p, o));
+  });
 }
 
 }  // namespace

@@ -14,12 +14,6 @@
 namespace fl::napi {
 namespace {
 
-const ArgNames kNames = [] {
-  ArgNames n;
-  n.scores = "embeddings";
-  return n;
-}();
-
 // Rows of `dim` floats at info[i] and one label per row at info[i + 1].
 PairProblem rows_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
                      const char* labels_name, int32_t dim, std::vector<Napi::Value>& keep) {
@@ -93,7 +87,7 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
   return run(
       env, async_arg(info, 8), keep,
       [=] { return FL_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad)); },
-      [=](Napi::Env env) { return number_result(env, *loss); }, kNames);
+      [=](Napi::Env env) { return number_result(env, *loss); });
 }
 
 }  // namespace

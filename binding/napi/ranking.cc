@@ -27,13 +27,6 @@ struct Lists {
   Device dev = Device::Cpu;
 };
 
-const ArgNames kNames = [] {
-  ArgNames n;
-  n.labels = "relevance";
-  n.weights = "options.weights";
-  return n;
-}();
-
 // Lists cut every params.listSize items, or at offsets (lists + 1 non-decreasing entries from 0
 // to the number of items).
 void list_layout(const Napi::CallbackInfo& info, const Napi::Object& params, size_t items,
@@ -137,23 +130,19 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
 
 // Runs core(pb, loss, grad), then the metrics asked for, sync or async, and returns the loss.
 template <class Core>
-Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core,
-                      const ArgNames& names = kNames) {
+Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core) {
   const RankingProblem pb = a.pb;
   float* out = a.out;
   auto offsets = a.offsets;  // owned by the job until it ends
   double* metrics_out = a.metrics_out;
   const RankMetricParams mp = a.metrics;
   const Device dev = a.dev;
-  return run_loss(
-      info.Env(), async_arg(info, 6), a.keep,
-      [=](double* loss) {
-        (void)offsets;
-        Status st = core(pb, loss, out);
-        if (st.ok() && metrics_out) st = FL_CALL(dev, ranking_metrics(pb, mp, metrics_out));
-        return st;
-      },
-      names);
+  return run_loss(info.Env(), async_arg(info, 6), a.keep, [=](double* loss) {
+    (void)offsets;
+    Status st = core(pb, loss, out);
+    if (st.ok() && metrics_out) st = FL_CALL(dev, ranking_metrics(pb, mp, metrics_out));
+    return st;
+  });
 }
 
 // rankingMetrics(scores, relevance, offsets | null, perList: Float64Array (lists x metrics),
@@ -181,7 +170,7 @@ Napi::Value RankingMetrics(const Napi::CallbackInfo& info) {
         (void)offsets;
         return FL_CALL(dev, ranking_metrics(pb, mp, per_list));
       },
-      [](Napi::Env e) { return e.Undefined(); }, kNames);
+      [](Napi::Env e) { return e.Undefined(); });
 }
 
 // listMLE(..., params{listSize, weights: Float32Array | null, topK, ties, seed})
@@ -319,11 +308,9 @@ Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
   float* out = grad_out_arg(info, 3, student.data, student.length, keep);
   const auto tau = static_cast<float>(number_field(params, "tau", 1e-6, 1e6));
   const Device dev = device_field(params);
-  ArgNames names;
-  names.scores = "studentLogits";
-  return run_loss(
-      env, async_arg(info, 5), keep,
-      [=](double* loss) { return FL_CALL(dev, plackett_luce_distill(pb, tau, loss, out)); }, names);
+  return run_loss(env, async_arg(info, 5), keep, [=](double* loss) {
+    return FL_CALL(dev, plackett_luce_distill(pb, tau, loss, out));
+  });
 }
 
 }  // namespace

@@ -44,15 +44,6 @@ Problem problem_args(const Napi::CallbackInfo& info, size_t out_i, const Napi::O
   return p;
 }
 
-ArgNames class_names() {
-  ArgNames names;
-  names.scores = "logits";
-  names.labels = "targets";
-  names.weights = "options.weights";
-  names.class_weights = "options.classWeights";
-  return names;
-}
-
 // sphericalLoss(logits, targets, out, rowLoss|null, params{classes, reduction, kind, a, b, eps,
 // device}, async) -> loss
 Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
@@ -67,13 +58,10 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
   const ClassProblem pb = p.pb;
   const Reduction reduction = p.reduction;
   const LossOutputs out = p.out;
-  return run_loss(
-      info.Env(), async_arg(info, 5), p.keep,
-      [=](double* loss) {
-        const LossOutputs o{loss, out.row_loss, out.grad};
-        return FL_CALL(dev, spherical_loss(pb, sp, reduction, o));
-      },
-      class_names());
+  return run_loss(info.Env(), async_arg(info, 5), p.keep, [=](double* loss) {
+    const LossOutputs o{loss, out.row_loss, out.grad};
+    return FL_CALL(dev, spherical_loss(pb, sp, reduction, o));
+  });
 }
 
 // softmaxLoss(logits, targets, weights|null, classWeights|null, out, rowLoss|null, lse|null,
@@ -116,13 +104,10 @@ Napi::Value SoftmaxLoss(const Napi::CallbackInfo& info) {
   const ClassProblem pb = p.pb;
   const Reduction reduction = p.reduction;
   const LossOutputs out = p.out;
-  return run_loss(
-      env, async_arg(info, 8), p.keep,
-      [=](double* loss) {
-        const LossOutputs o{loss, out.row_loss, out.grad, out.lse};
-        return FL_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
-      },
-      class_names());
+  return run_loss(env, async_arg(info, 8), p.keep, [=](double* loss) {
+    const LossOutputs o{loss, out.row_loss, out.grad, out.lse};
+    return FL_CALL(dev, softmax_loss(pb, sw, sp, reduction, o));
+  });
 }
 
 }  // namespace

@@ -10,11 +10,11 @@ import {
   toClassLabels,
   toFloat32,
   type BinaryLabels,
-  type LabelRules,
   type ClassLabels,
   type NumericArray,
 } from '../arrays';
 import { describe, rangeError, typeError } from '../errors';
+import type { FaultContext } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
@@ -270,8 +270,8 @@ function refProblem(pb: Problem): RefProblem {
 }
 
 /** What the labels may hold, for the message of a native label fault. */
-function labelRules(pb: Problem): LabelRules {
-  return { name: pb.names.labels, classes: pb.classes, binary: pb.classes === 1 };
+function faults(pb: Problem): FaultContext {
+  return { names: pb.names, labels: { classes: pb.classes, binary: pb.classes === 1 } };
 }
 
 function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
@@ -342,11 +342,7 @@ function anyLossImpl(
       average: wireId('Average', average),
     };
     return andThen(
-      nativeCall(
-        fn,
-        () => native(pb.backend).anyLoss(pb.scores, pb.labels, pb.weights, out, full, async),
-        labelRules(pb),
-      ),
+      nativeCall(fn, () => native(pb.backend).anyLoss(pb.scores, pb.labels, pb.weights, out, full, async), faults(pb)),
       (loss) => ({ loss, grad: out }),
     );
   }
@@ -355,7 +351,7 @@ function anyLossImpl(
     nativeCall(
       fn,
       () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, out, params, async),
-      labelRules(pb),
+      faults(pb),
     ),
     (arr) => {
       const counts = Array.from({ length: pb.classes }, (_, k) => countsFromArray(arr, k));
@@ -364,7 +360,7 @@ function anyLossImpl(
         nativeCall(
           fn,
           () => native(pb.backend).confusionBackward(pb.scores, pb.labels, pb.weights, out, dpos, dneg, params, async),
-          labelRules(pb),
+          faults(pb),
         ),
         () => ({ loss, grad: out }),
       );
@@ -442,7 +438,7 @@ function softConfusionImpl(
     nativeCall(
       fn,
       () => native(pb.backend).confusionCounts(pb.scores, pb.labels, pb.weights, null, params, async),
-      labelRules(pb),
+      faults(pb),
     ),
     split,
   );
@@ -503,7 +499,7 @@ function overlapImpl(
     nativeCall(
       fn,
       () => native(pb.backend).overlapLoss(pb.scores, pb.labels, pb.weights, out, params, async),
-      labelRules(pb),
+      faults(pb),
     ),
     (loss) => ({ loss, grad: out }),
   );
@@ -643,7 +639,7 @@ function elementwiseImpl(
   }
   const full = { ...params, sum: reduction === 'sum', device: deviceCode(pb.backend) };
   return andThen(
-    nativeCall(fn, () => native(pb.backend)[entry](pb.scores, pb.labels, pb.weights, out, full, async), labelRules(pb)),
+    nativeCall(fn, () => native(pb.backend)[entry](pb.scores, pb.labels, pb.weights, out, full, async), faults(pb)),
     (loss) => ({ loss, grad: out }),
   );
 }

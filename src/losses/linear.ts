@@ -4,7 +4,6 @@
 import {
   allocate,
   checkWeight,
-  labelOutOfRange,
   requireLength,
   rowWidth,
   toFloat32,
@@ -13,6 +12,7 @@ import {
   type Targets,
 } from '../arrays';
 import { describe, rangeError, typeError } from '../errors';
+import { faultError, firstNonFinite, type FaultName } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referenceLinearCrossEntropy } from '../reference/linear';
@@ -147,6 +147,16 @@ function outBuffer(fn: string, out: Record<string, unknown>, key: string, length
   return v;
 }
 
+/** The public names of the arguments a kernel fault can be in (src/faults.ts). */
+const NAMES = {
+  scores: 'hidden',
+  labels: 'targets',
+  weights: 'options.weights',
+  classWeights: 'options.classWeights',
+  teacher: 'options.bias',
+  reference: 'weight',
+};
+
 /** The checks the native kernel makes first (linear_ce_input_fault), with its messages, for the reference. */
 function checkInputs(
   fn: string,
@@ -156,21 +166,19 @@ function checkInputs(
   classes: number,
   ignoreIndex: number,
 ): void {
-  const finite = (name: string, v: Float32Array, what: string) => {
-    const k = v.findIndex((x) => !Number.isFinite(x));
-    if (k >= 0) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_NON_FINITE',
-        `${fn}: ${name}[${k}] = ${v[k]} is not finite; ${what} must be finite numbers`,
-      );
-    }
+  const finite = (v: Float32Array, fault: FaultName) => {
+    const k = firstNonFinite(v);
+    if (k >= 0) throw faultError(fn, fault, k, v[k], { names: NAMES });
   };
-  finite('hidden', a.hidden, 'scores');
-  finite('weight', a.weight, 'embeddings');
-  if (a.bias) finite('options.bias', a.bias, 'logits');
+  finite(a.hidden, 'score-not-finite');
+  finite(a.weight, 'reference-not-finite');
+  if (a.bias) finite(a.bias, 'teacher-not-finite');
   a.targets.forEach((t, i) => {
     if (t !== ignoreIndex && !(t >= 0 && t < classes)) {
-      throw labelOutOfRange(fn, { name: 'targets', classes, binary: false, ignoreIndex }, i, t);
+      throw faultError(fn, 'label-out-of-range', i, t, {
+        names: NAMES,
+        labels: { classes, binary: false, ignoreIndex },
+      });
     }
     if (weights) checkWeight(fn, 'options.weights', weights, i);
   });
@@ -275,18 +283,9 @@ function run(
     // What overflows float32 in the native kernels (the logits, a row's loss, the gradients) is refused here too.
     const over = (v: number) => !(Math.abs(v) <= FLT_MAX);
     const bad = r.lse.findIndex((v, i) => over(v) || (reduction === 'none' && over(r.rowLoss[i])));
-    if (bad >= 0) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_NON_FINITE',
-        `${fn}: the logits of row ${bad} of hidden overflow float32 (log-sum-exp ${r.lse[bad]}); scale the rows or the weights down`,
-      );
-    }
-    if ([r.gradHidden, r.gradWeight, r.gradBias].some((g) => g.some(over))) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_NON_FINITE',
-        `${fn}: the gradients overflow float32; scale the rows or the weights down`,
-      );
-    }
+    if (bad >= 0) throw faultError(fn, 'logit-not-finite', bad, r.lse[bad], { names: NAMES });
+    if ([r.gradHidden, r.gradWeight, r.gradBias].some((g) => g.some(over)))
+      throw faultError(fn, 'logit-not-finite', -1, 0, { names: NAMES });
     gradHidden.set(r.gradHidden);
     gradWeight.set(r.gradWeight);
     if (gradBias) gradBias.set(r.gradBias);
@@ -322,7 +321,7 @@ function run(
           params,
           async,
         ),
-      { name: 'targets', classes: C, binary: false, ignoreIndex },
+      { names: NAMES, labels: { classes: C, binary: false, ignoreIndex } },
     ),
     result,
   );

@@ -3,6 +3,7 @@
 // checks the native kernels make as they read each list, for the JavaScript reference.
 import { requireLength, toFloat32, toInt32 } from '../arrays';
 import { rangeError } from '../errors';
+import { faultError, type FaultContext } from '../faults';
 import { opt } from '../options';
 import { PADDING } from '../reference/ranking';
 
@@ -77,6 +78,9 @@ export function longestList(b: ListBatch): number {
   return m;
 }
 
+/** The public names of the arguments a kernel fault can be in (src/faults.ts). */
+export const LIST_FAULTS: FaultContext = { names: { labels: 'relevance', weights: 'options.weights' } };
+
 /**
  * The kernels' value checks, item by item: relevance -1 (padding) or finite in [0, top], then
  * the score of every item that is not padding.
@@ -84,17 +88,8 @@ export function longestList(b: ListBatch): number {
 export function checkListValues(fn: string, b: ListBatch, top = Number.MAX_VALUE): void {
   for (let i = 0; i < b.scores.length; i++) {
     const r = b.relevance[i];
-    if (!((r >= 0 && r <= top) || r === PADDING)) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: relevance[${i}] = ${r} is out of range; relevance must be -1 (padding) or a finite number >= 0 (lambdaLoss: at most 64)`,
-      );
-    }
-    if (r !== PADDING && !Number.isFinite(b.scores[i])) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_NON_FINITE',
-        `${fn}: scores[${i}] = ${b.scores[i]} is not finite; scores must be finite numbers`,
-      );
-    }
+    if (!((r >= 0 && r <= top) || r === PADDING)) throw faultError(fn, 'relevance-invalid', i, r, LIST_FAULTS);
+    if (r !== PADDING && !Number.isFinite(b.scores[i]))
+      throw faultError(fn, 'score-not-finite', i, b.scores[i], LIST_FAULTS);
   }
 }

@@ -16,7 +16,7 @@ import {
 } from '../reference/ranking_metrics';
 import { wireId } from '../wire-enums';
 import { andThen, native } from './dispatch';
-import { checkListValues, listBatch, listOffsets, type ListBatch } from './lists';
+import { checkListValues, LIST_FAULTS, listBatch, listOffsets, type ListBatch } from './lists';
 
 /** Options every ranking metric takes. */
 export interface RankingMetricOptions {
@@ -111,7 +111,11 @@ export function listMetrics(
   const perList = new Float64Array((offsets.length - 1) * specs.length);
   const params = { ...wireParams(specs, c), listSize: b.listSize, device: deviceCode(backend) };
   return andThen(
-    nativeCall(fn, () => native(backend).rankingMetrics(b.scores, b.relevance, b.offsets, perList, params, async)),
+    nativeCall(
+      fn,
+      () => native(backend).rankingMetrics(b.scores, b.relevance, b.offsets, perList, params, async),
+      LIST_FAULTS,
+    ),
     () => perList,
   );
 }

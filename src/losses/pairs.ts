@@ -14,6 +14,7 @@ import {
   type NumericArray,
 } from '../arrays';
 import { rangeError } from '../errors';
+import { faultError, firstNonFinite, type FaultContext } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referencePairs, type PairLossName, type PairRefParams } from '../reference/pairs';
@@ -232,33 +233,29 @@ function rowsArg(fn: string, name: string, labelsName: string, x: unknown, label
   return { e, y, dim };
 }
 
+/** The public names of the arguments a kernel fault can be in (src/faults.ts). */
+const FAULTS: FaultContext = { names: { scores: 'embeddings' } };
+
 /** The check the native kernel makes as it normalises the rows, for the reference. */
-function checkFinite(fn: string, name: string, v: Float32Array): void {
-  const k = v.findIndex((x) => !Number.isFinite(x));
-  if (k >= 0) {
-    const what = name === 'embeddings' ? 'scores' : 'embeddings';
-    throw rangeError(
-      'ERR_FUSEDLOSS_NON_FINITE',
-      `${fn}: ${name}[${k}] = ${v[k]} is not finite; ${what} must be finite numbers`,
-    );
-  }
+function checkFinite(fn: string, fault: 'score-not-finite' | 'reference-not-finite', v: Float32Array): void {
+  const k = firstNonFinite(v);
+  if (k >= 0) throw faultError(fn, fault, k, v[k], FAULTS);
 }
 
 /** With normalize false a row's L2 norm must be at most this (pairs_math.h, kMaxRawNorm). */
 const MAX_RAW_NORM = WIRE_CONSTANTS.kMaxRawNorm;
 
 /** Unnormalised rows beyond MAX_RAW_NORM are refused, as the native kernels refuse them. */
-function checkRawNorms(fn: string, name: string, v: Float32Array, dim: number): void {
+function checkRawNorms(
+  fn: string,
+  fault: 'row-norm-too-large' | 'reference-row-norm-too-large',
+  v: Float32Array,
+  dim: number,
+): void {
   for (let r = 0; r * dim < v.length; r++) {
     let norm2 = 0;
     for (let d = 0; d < dim; d++) norm2 += v[r * dim + d] * v[r * dim + d];
-    if (!(norm2 <= MAX_RAW_NORM * MAX_RAW_NORM)) {
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: ${name} row ${r} has L2 norm ${Math.sqrt(norm2)}; with options.normalize false every row's norm ` +
-          `must be at most 1e4 (similarities would overflow float32): scale the rows or normalize them`,
-      );
-    }
+    if (!(norm2 <= MAX_RAW_NORM * MAX_RAW_NORM)) throw faultError(fn, fault, r, Math.sqrt(norm2), FAULTS);
   }
 }
 
@@ -351,11 +348,11 @@ function runPairs(
     return (refOut ? { ...r, referenceGrad: refOut } : r) as Result;
   };
   if (backend === 'js') {
-    checkFinite(fn, 'embeddings', e);
-    if (ref) checkFinite(fn, 'options.reference', ref.e);
+    checkFinite(fn, 'score-not-finite', e);
+    if (ref) checkFinite(fn, 'reference-not-finite', ref.e);
     if (!normalize) {
-      checkRawNorms(fn, 'embeddings', e, dim);
-      if (ref) checkRawNorms(fn, 'options.reference', ref.e, dim);
+      checkRawNorms(fn, 'row-norm-too-large', e, dim);
+      if (ref) checkRawNorms(fn, 'reference-row-norm-too-large', ref.e, dim);
     }
     const r = referencePairs({ x: e, labels: yi, dim, ref: ref?.e, refLabels: ref?.y, normalize }, p);
     out.set(r.grad);
@@ -372,8 +369,11 @@ function runPairs(
     device: deviceCode(backend),
   };
   return andThen(
-    nativeCall(fn, () =>
-      native(backend).pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, rowLoss, params, async),
+    nativeCall(
+      fn,
+      () =>
+        native(backend).pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, rowLoss, params, async),
+      FAULTS,
     ),
     result,
   );

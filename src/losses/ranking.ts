@@ -4,7 +4,6 @@
 import { wireId } from '../wire-enums';
 import {
   gradBuffer,
-  labelOutOfRange,
   requireLength,
   toClassLabels,
   toFloat32,
@@ -13,6 +12,7 @@ import {
   type NumericArray,
 } from '../arrays';
 import { rangeError } from '../errors';
+import { faultError, type FaultContext } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
@@ -31,7 +31,7 @@ import {
 } from '../reference/ranking';
 import { referenceRankingMetrics } from '../reference/ranking_metrics';
 import { andThen, native, withGrad, type LossResult } from './dispatch';
-import { checkListValues, listBatch, listOffsets, longestList, pairCount, type ListBatch } from './lists';
+import { checkListValues, LIST_FAULTS, listBatch, listOffsets, longestList, pairCount, type ListBatch } from './lists';
 import { lossMetricParams, metricMeans, parseMetricNames } from './metrics';
 
 /** Options every list loss takes: the list layout, the gradient buffer and the backend. */
@@ -282,7 +282,11 @@ function runList(
     ...(specs && { metrics: lossMetricParams(specs) }),
   };
   return andThen(
-    nativeCall(fn, () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, perList ?? null, async)),
+    nativeCall(
+      fn,
+      () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, perList ?? null, async),
+      LIST_FAULTS,
+    ),
     (loss): ListLossResult =>
       names && perList ? { loss, grad: out, metrics: metricMeans(names, perList) } : { loss, grad: out },
   );
@@ -353,10 +357,7 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     }
     weights?.subarray(0, longestList(b)).forEach((w, k) => {
       if (!(w >= 0 && Number.isFinite(w))) {
-        throw rangeError(
-          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-          `${fn}: options.weights[${k}] = ${w} is invalid; weights must be finite and >= 0`,
-        );
+        throw faultError(fn, 'weight-invalid', k, w, LIST_FAULTS);
       }
     });
     const topK = opt(o, 'topK', 0);
@@ -670,34 +671,26 @@ function distillImpl(
     nativeCall(
       fn,
       () => native(backend).plackettLuceDistill(s, t, y, out, { tau, device: deviceCode(backend) }, async),
-      {
-        name: 'labels',
-        classes,
-        binary: false,
-      },
+      distillFaults(classes),
     ),
     (loss) => ({ loss, grad: out }),
   );
+}
+
+/** The public names of plackettLuceDistill's arguments and its label rules, for src/faults.ts. */
+function distillFaults(classes: number): FaultContext {
+  return { names: { scores: 'studentLogits' }, labels: { classes, binary: false } };
 }
 
 /** The kernel's checks per row: student and teacher logits finite, item by item, then the label. */
 function checkDistillValues(fn: string, s: Float32Array, t: Float32Array, y: Int32Array, classes: number): void {
   for (let row = 0; row < y.length; row++) {
     for (let i = row * classes; i < (row + 1) * classes; i++) {
-      for (const [name, v, what] of [
-        ['studentLogits', s, 'scores'],
-        ['teacherLogits', t, 'logits'],
-      ] as const) {
-        if (!Number.isFinite(v[i])) {
-          throw rangeError(
-            'ERR_FUSEDLOSS_NON_FINITE',
-            `${fn}: ${name}[${i}] = ${v[i]} is not finite; ${what} must be finite numbers`,
-          );
-        }
-      }
+      if (!Number.isFinite(s[i])) throw faultError(fn, 'score-not-finite', i, s[i], distillFaults(classes));
+      if (!Number.isFinite(t[i])) throw faultError(fn, 'teacher-not-finite', i, t[i], distillFaults(classes));
     }
     if (!(y[row] >= 0 && y[row] < classes))
-      throw labelOutOfRange(fn, { name: 'labels', classes, binary: false }, row, y[row]);
+      throw faultError(fn, 'label-out-of-range', row, y[row], distillFaults(classes));
   }
 }
 

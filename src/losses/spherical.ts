@@ -255,7 +255,7 @@ function problem(fn: string, logits: unknown, targets: unknown, o: Record<string
   };
 }
 
-const NAMES = { scores: 'logits', labels: 'targets', weights: 'options.weights' };
+const NAMES = { scores: 'logits', labels: 'targets', weights: 'options.weights', classWeights: 'options.classWeights' };
 
 /** The reference's view of a problem, after the value checks the native kernels make. */
 function refProblem(pb: Problem, weights?: Float32Array, ignoreIndex?: number): ClassRefProblem {
@@ -293,7 +293,10 @@ function viaNative(
 ): LossResult | RowLossResult | Promise<LossResult | RowLossResult> {
   const rowLoss = pb.reduction === 'none' ? allocate(pb.fn, 'the row losses', Float32Array, pb.targets.length) : null;
   return andThen(
-    nativeCall(pb.fn, () => call(rowLoss), { name: NAMES.labels, classes: pb.classes, binary: false, ignoreIndex }),
+    nativeCall(pb.fn, () => call(rowLoss), {
+      names: NAMES,
+      labels: { classes: pb.classes, binary: false, ignoreIndex },
+    }),
     (loss) => (rowLoss ? { loss: checkedRows(pb.fn, rowLoss), grad: pb.out } : { loss, grad: pb.out }),
   );
 }

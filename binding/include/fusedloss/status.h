@@ -1,6 +1,7 @@
-// What a kernel reports instead of throwing: the core knows nothing of JavaScript, so the
-// N-API layer turns a Status into a RangeError naming the argument and the offending index, or,
-// for a CUDA failure, into an Error with code ERR_FUSEDLOSS_CUDA and the runtime's message.
+// What a kernel reports instead of throwing: the core knows nothing of JavaScript. The N-API layer
+// passes a Status on as data (fault, index, value), which src/faults.ts writes as the message the
+// reference backend gives; a CUDA failure becomes an Error with code ERR_FUSEDLOSS_CUDA and the
+// runtime's message. The TypeScript side names these faults in src/wire-enums.ts (Fault).
 #pragma once
 
 #include <cstdint>
