@@ -1,10 +1,11 @@
 // The browser entry in a browser: test/browser/page.mjs, bundled by esbuild for the browser from
 // 'fusedloss/wasm' as a consumer imports it (dist/ and prebuilds/wasm32, so `npm run build:ts`
 // and `npm run build:wasm` first), runs one loss per family in headless Chromium; the results
-// must match the float64 reference computed here, as must a fusedloss/tfjs op on tfjs's 'cpu'
-// backend there.
+// must match the float64 reference computed here, as must one fusedloss/tfjs op per family (value
+// and gradient) on tfjs's 'cpu' and 'wasm' backends there (tfjs-backend-wasm's own .wasm binaries
+// are served from /tfjs/).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { expectAgree, randomBinaryLabels, randomClassLabels, randomScores } from
 const root = path.resolve(__dirname, '..');
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const wasmFile = path.join(root, 'prebuilds', 'wasm32', 'fusedloss.wasm');
+const tfjsWasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+const tfjsWasmFiles = readdirSync(tfjsWasmDir).filter((f) => f.endsWith('.wasm'));
 // CI installs Chromium and builds the wasm; a clone without them skips.
 const ready = (!!chromium && existsSync(wasmFile)) || !!process.env.CI;
 
@@ -39,8 +42,12 @@ interface Plain {
   loss: number;
   grad: number[];
 }
-type PageResult = Record<string, Plain> & {
+// One loss per family (confusion, spherical, ranking, pairs).
+type Family = 'anyLoss' | 'softmaxCrossEntropy' | 'listMLE' | 'multiSimilarity';
+type TfjsResults = Record<Family, Plain> & { backend: string };
+type PageResult = Record<Family | 'explicitWasm', Plain> & {
   error?: string;
+  tfjs: { cpu: TfjsResults; wasm: TfjsResults };
   before: { available: boolean; reason?: string };
   backends: fl.BackendReport;
 };
@@ -71,6 +78,9 @@ async function runPage(): Promise<PageResult> {
     '/': ['text/html', '<!doctype html><script type="module" src="/page.js"></script>'],
     '/page.js': ['text/javascript', bundle.outputFiles[0].text],
     '/fusedloss.wasm': ['application/wasm', readFileSync(wasmFile)],
+    ...Object.fromEntries(
+      tfjsWasmFiles.map((f) => [`/tfjs/${f}`, ['application/wasm', readFileSync(path.join(tfjsWasmDir, f))]]),
+    ),
     '/inputs.json': [
       'application/json',
       JSON.stringify(inputs, (_, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v)),
@@ -119,13 +129,20 @@ describe('fusedloss/wasm in headless Chromium', () => {
     expect(r.backends.cpu.available).toBe(false);
     const { x, y, logits, targets, s, rel, e, ey } = inputs;
     const js = { backend: 'js' } as const;
-    expectAgree(r.anyLoss, fl.anyLoss(x, y, { metric: 'mcc', ...js }));
-    expectAgree(r.softmaxCrossEntropy, fl.softmaxCrossEntropy(logits, targets, { classes, ...js }));
-    expectAgree(r.listMLE, fl.listMLE(s, rel, { listSize, ...js }));
-    expectAgree(r.multiSimilarity, fl.multiSimilarity(e, ey, { dim, ...js }));
-    // A fusedloss/tfjs op on tfjs's 'cpu' backend in the page.
-    expect(r.tfjsCpu).toMatchObject({ backend: 'cpu' });
-    expectAgree(r.tfjsCpu, fl.softmaxCrossEntropy(logits, targets, { classes, ...js }));
+    const reference: Record<Family, fl.LossResult> = {
+      anyLoss: fl.anyLoss(x, y, { metric: 'mcc', ...js }),
+      softmaxCrossEntropy: fl.softmaxCrossEntropy(logits, targets, { classes, ...js }),
+      listMLE: fl.listMLE(s, rel, { listSize, ...js }),
+      multiSimilarity: fl.multiSimilarity(e, ey, { dim, ...js }),
+    };
+    for (const [family, expected] of Object.entries(reference) as [Family, fl.LossResult][]) {
+      expectAgree(r[family], expected, family);
+      // The fusedloss/tfjs op on each tfjs backend in the page: its value and tf.valueAndGrad gradient.
+      for (const backend of ['cpu', 'wasm'] as const) {
+        expect(r.tfjs[backend].backend).toBe(backend);
+        expectAgree(r.tfjs[backend][family], expected, `tfjs ${backend} ops.${family}`);
+      }
+    }
     // 'auto' ran the wasm build: the same bits as asking for it.
     expect(r.anyLoss).toEqual(r.explicitWasm);
   });
