@@ -23,6 +23,7 @@ import {
   tverskyLoss,
   zLoss,
 } from '../src';
+import { NATIVE as CPU } from './native-backend';
 import { expectTruth } from './numerics.expect';
 import {
   ANY_METRICS,
@@ -46,7 +47,8 @@ import {
   zLossTruth,
 } from './numerics.truth';
 
-const NATIVE = ['cpu', 'cuda-sim'] as const;
+// The CPU kernels natively, or on the wasm build with FUSEDLOSS_TEST_BACKEND=wasm.
+const NATIVE = [CPU, 'cuda-sim'] as const;
 const f32 = (xs: number[]) => Float32Array.from(xs);
 
 describe.each(NATIVE)('%s at the edges', (backend) => {
