@@ -67,8 +67,8 @@ __device__ void finish_block(double (&acc)[N], double* scratch, unsigned long lo
     for (int j = 0; j < N; ++j) partials[blockIdx.x * N + j] = acc[j];
 }
 
-// Sums n, tp, s = sum yhat, n1 = sum y over binary rows into partials[block][4]; the first
-// invalid row any thread meets lowers *fault_row.
+// Sums the soft counts (TP, FN, FP, TN; count_terms) of binary rows into partials[block][4]; the
+// first invalid row any thread meets lowers *fault_row.
 template <bool Logits, bool Weighted, class L>
 __global__ void __launch_bounds__(kThreads)
     binary_counts(const float* __restrict__ x, const L* __restrict__ y, const float* __restrict__ w,
@@ -83,11 +83,11 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += stride) {
     const auto [xi, yi, wi] = binary_cell<Logits, Weighted>(x, y, w, i, bad);
-    const Amplified a = amplify<Logits>(xi, amp);
-    f[0] += wi;
-    f[1] += wi * yi * a.yhat;
-    f[2] += wi * a.yhat;
-    f[3] += wi * yi;
+    const CountTerms t = count_terms(amplify<Logits>(xi, amp), yi, wi);
+    f[0] += t.tp;
+    f[1] += t.fn;
+    f[2] += t.fp;
+    f[3] += t.tn;
     if (++steps == kBlockSteps) {
       for (int j = 0; j < 4; ++j) acc[j] += f[j], f[j] = 0.0f;
       steps = 0;
@@ -238,8 +238,7 @@ __global__ void __launch_bounds__(kThreads)
   if (bad != kNoFault) atomicMin(fault_row, bad);
 }
 
-// AnyLoss's cell: (tp, s, n1) = (w y yhat, w yhat, w y) with y = [label == k]. n is the sum of n1
-// over classes (labels are valid by then).
+// AnyLoss's cell: its soft counts (TP, FN, FP, TN; count_terms) with y = [label == k].
 template <bool Logits>
 struct CountsCell {
   const float* x;
@@ -247,11 +246,12 @@ struct CountsCell {
   int32_t classes;
   float amp;
   __device__ void operator()(int64_t r, int32_t k, int32_t label, float wi, float* out) const {
-    const float yhat = amplify<false>(probability<Logits>(x, stats, r, classes, k), amp).yhat;
-    const float hit = label == k ? wi : 0.0f;
-    out[0] = hit * yhat;
-    out[1] = wi * yhat;
-    out[2] = hit;
+    const Amplified a = amplify<false>(probability<Logits>(x, stats, r, classes, k), amp);
+    const CountTerms t = count_terms(a, label == k ? 1.0f : 0.0f, wi);
+    out[0] = t.tp;
+    out[1] = t.fn;
+    out[2] = t.fp;
+    out[3] = t.tn;
   }
 };
 
@@ -268,7 +268,19 @@ __device__ __forceinline__ double adjusted(double p, double rest, double alpha) 
   return alpha == 0 ? p : p * pow(rest, alpha);
 }
 
-// The overlap losses' cell: (per-example loss, I, P, Y) terms, as the CPU's add_overlap_cell.
+// The overlap losses' sums per cell: per-example loss, then (I, P, Y, U, V) (confusion_math.h).
+constexpr int kOverlapCell = 1 + kOverlapSums;
+
+// One cell's kOverlapCell terms given pt and rest = 1 - pt, as the CPU's add_overlap_cell.
+__device__ __forceinline__ void overlap_cell_terms(const OverlapParams& op, double wi, double pt,
+                                                   double rest, double y, double* out) {
+  double t[kOverlapSums];
+  overlap_parts(op, pt, rest, y, t);
+  const bool each = op.per_example;
+  out[0] = each ? wi * overlap_complement(op, t) : 0.0;
+  for (int j = 0; j < kOverlapSums; ++j) out[1 + j] = each ? 0.0 : wi * t[j];
+}
+
 template <bool Logits>
 struct OverlapCell {
   const float* x;
@@ -277,37 +289,31 @@ struct OverlapCell {
   OverlapParams op;
   __device__ void operator()(int64_t r, int32_t k, int32_t label, float wi, float* out) const {
     const float p = probability<Logits>(x, stats, r, classes, k);
-    const double pt = adjusted(p, cell_rest<Logits>(stats, r, k, p), op.adjust);
-    const double y = label == k ? 1.0 : 0.0;
-    const bool each = op.per_example;
-    out[0] = each ? static_cast<float>(wi * (1 - overlap_cell(op, nullptr, pt, y).score)) : 0.0f;
-    out[1] = each ? 0.0f : static_cast<float>(wi * pt * y);
-    out[2] = each ? 0.0f : static_cast<float>(wi * overlap_power(pt, op.exponent));
-    out[3] = each ? 0.0f : static_cast<float>(wi * overlap_power(y, op.exponent));
+    const double rest = cell_rest<Logits>(stats, r, k, p);
+    const double pt = adjusted(p, rest, op.adjust);
+    double t[kOverlapCell];
+    overlap_cell_terms(op, wi, pt, op.adjust == 0 ? rest : 1 - pt, label == k ? 1.0 : 0.0, t);
+    for (int j = 0; j < kOverlapCell; ++j) out[j] = static_cast<float>(t[j]);
   }
 };
 
-// Binary rows: partials[block] = the block's (per-example loss, I, P, Y).
+// Binary rows: partials[block] = the block's (per-example loss, I, P, Y, U, V).
 template <bool Logits, bool Weighted, class L>
 __global__ void __launch_bounds__(kThreads)
     overlap_binary_sums(const float* __restrict__ x, const L* __restrict__ y,
                         const float* __restrict__ w, int64_t n, OverlapParams op,
                         double* __restrict__ partials, unsigned long long* fault_row) {
-  __shared__ double scratch[4 * 32];
-  double acc[4] = {0, 0, 0, 0};
+  __shared__ double scratch[kOverlapCell * 32];
+  double acc[kOverlapCell] = {};
   unsigned long long bad = kNoFault;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += stride) {
     const auto [xi, yi, wi] = binary_cell<Logits, Weighted>(x, y, w, i, bad);
     const Adjusted a = adjust_binary<Logits>(xi, op.adjust);
-    if (op.per_example) {
-      acc[0] += wi * (1 - overlap_cell(op, nullptr, a.pt, yi).score);
-    } else {
-      acc[1] += static_cast<double>(wi) * a.pt * yi;
-      acc[2] += wi * overlap_power(a.pt, op.exponent);
-      acc[3] += wi * overlap_power(yi, op.exponent);
-    }
+    double t[kOverlapCell];
+    overlap_cell_terms(op, wi, a.pt, a.rest, yi, t);
+    for (int j = 0; j < kOverlapCell; ++j) acc[j] += t[j];
   }
   finish_block(acc, scratch, bad, fault_row, partials);
 }
@@ -352,7 +358,7 @@ struct OverlapBackwardRows {
     auto G = [&](int32_t k, float p, double rest) {
       const double pt = adjusted(p, rest, alpha);
       const double yk = k == label ? 1.0 : 0.0;
-      double v = -scale * wi * overlap_cell(op, sums + 1 + kTriple * k, pt, yk).dscore_dpt;
+      double v = -scale * wi * overlap_cell(op, sums + 1 + kOverlapSums * k, pt, yk).dscore_dpt;
       if (!Logits && alpha != 0)  // d pt / d p = r^(alpha - 1) (1 - (1 + alpha) p)
         v *= pow(rest > 1e-7 ? rest : 1e-7, alpha - 1) * (1 - (1 + alpha) * p);
       return v;
@@ -595,7 +601,7 @@ Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProb
       });
     });
   } else {
-    st = class_sums<3>(
+    st = class_sums<4>(
         s, pb, d,
         [&](auto lg) {
           return CountsCell<decltype(lg)::value>{d.x, d.stats, c, amp};
@@ -603,17 +609,9 @@ Status counts_on_device(Session& s, const ConfusionProblem& pb, const DeviceProb
         &v);
   }
   if (!st.ok()) return st;
-  if (c == 1) {
-    const double n = v[0], tp = v[1], sy = v[2], n1 = v[3];
-    counts[0] = Counts{tp, n1 - tp, sy - tp, n - n1 - sy + tp};
-    return Status{};
-  }
-  double n = 0;
-  for (int32_t k = 0; k < c; ++k) n += v[3 * k + 2];
-  for (int32_t k = 0; k < c; ++k) {
-    const double tp = v[3 * k], sy = v[3 * k + 1], n1 = v[3 * k + 2];
-    counts[k] = Counts{tp, n1 - tp, sy - tp, n - n1 - sy + tp};
-  }
+  // (TP, FN, FP, TN) per class: binary, one class; multi-class, class_sums' layout.
+  for (int32_t k = 0; k < c; ++k)
+    counts[k] = Counts{v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]};
   return Status{};
 }
 
@@ -688,13 +686,13 @@ Status elementwise_loss(const ConfusionProblem& pb, Cell cell, bool sum, double*
   return st;
 }
 
-// Pass 1 of the overlap losses: the batch sums in the CPU's layout ([per-example loss][(I, P, Y)
-// per class]).
+// Pass 1 of the overlap losses: the batch sums in the CPU's layout ([per-example loss][(I, P, Y,
+// U, V) per class]).
 Status overlap_sums_on_device(Session& s, const ConfusionProblem& pb, const DeviceProblem& d,
                               const OverlapParams& op, std::vector<double>* sums) {
   const int32_t c = pb.classes;
-  if (c == 1)  // binary: already (loss, I, P, Y)
-    return binary_sums(s, pb, 4, sums, [&](int blocks, const DeviceSums& dsums) {
+  if (c == 1)  // binary: already (loss, I, P, Y, U, V)
+    return binary_sums(s, pb, kOverlapCell, sums, [&](int blocks, const DeviceSums& dsums) {
       with_types(pb, d, [&](auto dy, auto lg, auto wt) {
         FL_LAUNCH(blocks, kThreads, 0, s.stream(),
                   overlap_binary_sums<lg.value, wt.value, Pointee<decltype(dy)>>)
@@ -702,17 +700,18 @@ Status overlap_sums_on_device(Session& s, const ConfusionProblem& pb, const Devi
       });
     });
   std::vector<double> v;
-  const Status st = class_sums<4>(
+  const Status st = class_sums<kOverlapCell>(
       s, pb, d,
       [&](auto lg) {
         return OverlapCell<decltype(lg)::value>{d.x, d.stats, c, op};
       },
       &v);
   if (!st.ok()) return st;
-  sums->assign(1 + kTriple * static_cast<size_t>(c), 0.0);
+  sums->assign(1 + kOverlapSums * static_cast<size_t>(c), 0.0);
   for (int32_t k = 0; k < c; ++k) {
-    (*sums)[0] += v[4 * k];
-    for (int j = 0; j < kTriple; ++j) (*sums)[1 + kTriple * k + j] = v[4 * k + 1 + j];
+    (*sums)[0] += v[kOverlapCell * k];
+    for (int j = 0; j < kOverlapSums; ++j)
+      (*sums)[1 + kOverlapSums * k + j] = v[kOverlapCell * k + 1 + j];
   }
   return Status{};
 }
@@ -765,7 +764,7 @@ Status anyloss(const ConfusionProblem& pb, float amplifier, Average avg, const M
 Status overlap_loss(const ConfusionProblem& pb, const OverlapParams& op, double* loss,
                     float* grad) {
   const int32_t c = pb.classes;
-  std::vector<double> sums(1 + kTriple * static_cast<size_t>(c), 0.0);
+  std::vector<double> sums(1 + kOverlapSums * static_cast<size_t>(c), 0.0);
   if (pb.rows == 0) {
     *loss = ::fl::overlap_loss(op, sums.data(), 0, c);
     return Status{};

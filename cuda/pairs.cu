@@ -63,6 +63,11 @@ struct MsLseOp {
   }
 };
 
+// pair_distance (pairs_math.h) of row i of a and row j of b: near pairs from the rows themselves.
+__device__ float set_distance(float s, const DevSet& a, int64_t i, const DevSet& b, int64_t j) {
+  return pair_distance(s, a.q[i], b.q[j], a.fn + i * a.ld, b.fn + j * b.ld, a.dim);
+}
+
 struct ContrastiveSums {
   double pos_sum = 0, neg_sum = 0;
   int64_t pos_count = 0, neg_count = 0;
@@ -77,10 +82,9 @@ struct ContrastiveSums {
 struct ContrastiveOp {
   using State = ContrastiveSums;
   PairParams p;
-  const float* q_rows;
-  const float* q_cols;
+  DevSet rows, cols;
   __device__ void add(State& st, int64_t i, int64_t j, float s, PairKind k) const {
-    const float t = contrastive_term(pair_distance(s, q_rows[i], q_cols[j]), k, p);
+    const float t = contrastive_term(set_distance(s, rows, i, cols, j), k, p);
     if (is_positive(k)) st.pos_sum += t, st.pos_count += t > 0.0f;
     if (is_negative(k)) st.neg_sum += t, st.neg_count += t > 0.0f;
   }
@@ -164,9 +168,9 @@ struct NtXentPairsOp {
 
 struct HardestOp {
   using State = Hardest;
-  const float* q;
+  DevSet set;
   __device__ void add(State& st, int64_t i, int64_t j, float s, PairKind k) const {
-    st.add(pair_distance(s, q[i], q[j]), j, k);
+    st.add(set_distance(s, set, i, set, j), j, k);
   }
 };
 
@@ -184,10 +188,10 @@ struct MsWeight {
 
 struct ContrastiveWeight {
   PairParams p;
-  const float* q;
+  DevSet set;
   float inv_pos, inv_neg;
   __device__ float operator()(int64_t i, int64_t j, float s, PairKind k) const {
-    return contrastive_weight(pair_distance(s, q[i], q[j]), k, p, inv_pos, inv_neg);
+    return contrastive_weight(set_distance(s, set, i, set, j), k, p, inv_pos, inv_neg);
   }
 };
 
@@ -400,7 +404,7 @@ Status multi_similarity(Call& c, double* loss) {
 
 Status contrastive(Call& c, double* loss) {
   std::vector<ContrastiveSums> sums;
-  Status st = reduce(c, ContrastiveOp{c.p, c.q.d.q, c.ref().q}, &sums);
+  Status st = reduce(c, ContrastiveOp{c.p, c.q.d, c.ref()}, &sums);
   if (!st.ok()) return st;
   int64_t np = 0, nn = 0;
   for (const ContrastiveSums& r : sums) np += r.pos_count, nn += r.neg_count;
@@ -414,7 +418,7 @@ Status contrastive(Call& c, double* loss) {
   }
   *loss = total;
   return weigh(
-      c, ContrastiveWeight{c.p, c.q.d.q, static_cast<float>(inv_pos), static_cast<float>(inv_neg)},
+      c, ContrastiveWeight{c.p, c.q.d, static_cast<float>(inv_pos), static_cast<float>(inv_neg)},
       true);
 }
 
@@ -498,7 +502,7 @@ Status ntxent(Call& c, double* loss) {
 
 Status triplet_batch_hard(Call& c, double* loss) {
   std::vector<Hardest> hard;
-  Status st = reduce(c, HardestOp{c.q.d.q}, &hard);
+  Status st = reduce(c, HardestOp{c.q.d}, &hard);
   if (!st.ok()) return st;
   const int64_t n = c.q.d.n;
   std::vector<double> slope(n);

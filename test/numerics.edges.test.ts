@@ -4,8 +4,11 @@
 // pair losses with normalize: false up to the 1e4 row-norm limit.
 import { describe, expect, it } from 'vitest';
 import {
+  anyLoss,
   binaryCrossEntropy,
   circleLoss,
+  contrastive,
+  diceLoss,
   lambdaLoss,
   listNet,
   multiSimilarity,
@@ -16,27 +19,36 @@ import {
   sigmoidFocal,
   softmaxCrossEntropy,
   supCon,
+  tripletBatchHard,
+  tverskyLoss,
   zLoss,
 } from '../src';
+import { NATIVE as CPU } from './native-backend';
 import { expectTruth } from './numerics.expect';
 import {
+  ANY_METRICS,
+  anyLossMetricTruth,
   bceTruth,
   circleTruth,
+  contrastiveTruth,
   focalTruth,
   gceTruth,
   listNetTruth,
   multiSimilarityTruth,
   ntXentTruth,
+  overlapTruth,
   pldTruth,
   rankListTruth,
   rankNetTruth,
   softmaxTruth,
   supConTruth,
+  tripletTruth,
   truth,
   zLossTruth,
 } from './numerics.truth';
 
-const NATIVE = ['cpu', 'cuda-sim'] as const;
+// The CPU kernels natively, or on the wasm build with FUSEDLOSS_TEST_BACKEND=wasm.
+const NATIVE = [CPU, 'cuda-sim'] as const;
 const f32 = (xs: number[]) => Float32Array.from(xs);
 
 describe.each(NATIVE)('%s at the edges', (backend) => {
@@ -96,6 +108,33 @@ describe.each(NATIVE)('%s at the edges', (backend) => {
     for (const centre of [1e4, 1e8]) {
       const s = f32(offsets.map((v) => centre + v));
       expectTruth(listNet(s, r, { backend }), truth(16, listNetTruth(r), s), `around ${centre}`);
+    }
+  });
+});
+
+describe.each(['js', ...NATIVE] as const)('%s soft-confusion losses, confident and right', (backend) => {
+  // Every prediction right, from barely (scale 1: AnyLoss's yhat = sigmoid(73 (p - 1/2)) within
+  // 1e-7 of its label) to surely (20: Dice's p within 1e-8): the loss, the misses over the counts,
+  // keeps its few parts in 1e5 where 1 - M from float counts cancelled.
+  const y = f32([1, 1, 0, 1, 0]);
+  const base = [0.9, 0.55, -0.35, 0.2, -0.8];
+  it('anyLoss with every metric but MCC', () => {
+    for (const scale of [1, 3, 20])
+      for (const metric of ANY_METRICS) {
+        const x = f32(base.map((v) => v * scale));
+        const got = anyLoss(x, y, { backend, metric: metric as 'f1' });
+        expectTruth(got, truth(5, anyLossMetricTruth(y, 73, metric, 1e-5), x), `${metric} at ${scale}`);
+      }
+  });
+
+  it('diceLoss (squared denominator too) and tverskyLoss', () => {
+    for (const scale of [1, 20, 30]) {
+      const x = f32(base.map((v) => v * scale));
+      expectTruth(diceLoss(x, y, { backend }), truth(5, overlapTruth(y, 'dice', 1), x), `dice ${scale}`);
+      const sq = diceLoss(x, y, { backend, squareDenominator: true });
+      expectTruth(sq, truth(5, overlapTruth(y, 'dice-squared', 1), x), `squared ${scale}`);
+      const tv = tverskyLoss(x, y, { backend, alpha: 0.3, beta: 0.7 });
+      expectTruth(tv, truth(5, overlapTruth(y, 'tversky', 1, 0.3, 0.7), x), `tversky ${scale}`);
     }
   });
 });
@@ -219,4 +258,45 @@ describe.each(['js', ...NATIVE] as const)('%s pair losses with normalize: false,
       expectTruth(circleLoss(x, PAIR_LABELS, o), want, `norm ${norm}`, CIRCLE_UNIT(norm));
     }
   });
+});
+
+// Near pairs: row r along e_{axis(r)} + delta w_r (w pseudo-random), scaled to a norm, so pairs
+// on one axis lie about 2.5 delta of their norm apart. There d^2 = q_i + q_j - 2 S from float S
+// and q cancels (rounding of 1e-7 (q_i + q_j), 1e-3 of d at 1% apart); the distances must come
+// out as the rows' own, for pairs from just past the coincidence threshold (0.14%, formulas E.0)
+// to 3% apart.
+const nearPairs = (norm: number, delta: number, axis: (r: number) => number) =>
+  rowsAlong(norm, (r, d) => (d === axis(r) ? 1 : 0) + delta * Math.sin(r * 3.7 + d * 1.9));
+const NEAR = [0.001, 0.004, 0.012];
+
+describe.each(['js', ...NATIVE] as const)('%s distance losses on near pairs', (backend) => {
+  for (const normalize of [true, false]) {
+    const norms = normalize ? [1, 1e20] : [1, 100, 9e3];
+    it(`contrastive, normalize: ${normalize}`, () => {
+      // Positives near each other on their label's axis, negatives sqrt(2) norms apart (past the
+      // margin when normalised): the loss is the mean positive distance.
+      for (const norm of norms)
+        for (const delta of NEAR) {
+          const x = nearPairs(norm, delta, (r) => PAIR_LABELS[r]);
+          const negMargin = normalize ? 1 : 1e-3 * norm;
+          const want = truth(24, contrastiveTruth(PAIR_LABELS, 4, 0, negMargin, !normalize), x);
+          const o = { dim: 4, normalize, negMargin, backend } as const;
+          expectTruth(contrastive(x, PAIR_LABELS, o), want, `norm ${norm}, delta ${delta}`);
+        }
+    });
+
+    it(`tripletBatchHard, normalize: ${normalize}`, () => {
+      // Every row near one axis, labels alternating: each anchor's hinge is active with a margin
+      // of a few pair distances, so the loss is of their size.
+      const labels = Int32Array.from([0, 1, 0, 1, 0, 1]);
+      for (const norm of norms)
+        for (const delta of NEAR) {
+          const x = nearPairs(norm, delta, () => 0);
+          const margin = 4 * delta * (normalize ? 1 : norm);
+          const want = truth(24, tripletTruth(labels, 4, margin, !normalize), x);
+          const o = { dim: 4, normalize, margin, backend } as const;
+          expectTruth(tripletBatchHard(x, labels, o), want, `norm ${norm}, delta ${delta}`);
+        }
+    });
+  }
 });

@@ -243,12 +243,6 @@ const LOSSES: [string, (shape: Shape) => Case][] = [
 // gradient when scores tie. Scales above the bound are still run and reported, not asserted.
 const BOUND: Record<string, number> = { 'listMLE cpu': 1e11, 'listMLE cuda-sim': 1e11, 'rankList cuda-sim': 1e11 };
 
-// Open (README "Numerics"): the soft-confusion losses take 1 - M from soft counts, FN as N1 - TP,
-// which cancels when every prediction is confident and right (M within 1e-4 of 1): their loss,
-// below 1e-4 there, is off by up to 5e-4 of itself; the gradient is exact. Held to 1e-3 until the
-// missed counts are summed apart.
-const LOSS_TOLERANCE: Record<string, number> = { anyLoss: 1e-3, diceLoss: 1e-3, tverskyLoss: 1e-3 };
-
 /** Per loss and backend, the scales at which every shape agreed. */
 const agreed = new Map<string, Set<number>>();
 
@@ -274,7 +268,7 @@ describe.each(['cpu', 'cuda-sim'] as const)('%s against the float64 truth', (bac
               : { lossErr: Infinity, gradErr: Infinity };
           if (err.lossErr) misses.push(`${shape} at ${scale}: ${(e as Error).message}`);
         }
-        if (!(err.lossErr < (LOSS_TOLERANCE[name] ?? 1e-5) && err.gradErr < 1e-4)) {
+        if (!(err.lossErr < 1e-5 && err.gradErr < 1e-4)) {
           all = false;
           if (scale <= (BOUND[`${name} ${backend}`] ?? Infinity))
             misses.push(`${shape} at ${scale}: loss error ${err.lossErr}, gradient error ${err.gradErr}`);

@@ -307,8 +307,8 @@ function normalisedRows(x: X, n: number, dim: number): D[][] {
  * d^2 <= 1e-6 (q_i + q_j) are coincident by the documented convention (formulas E.0): d = 0, held
  * constant (no gradient).
  */
-function distances(x: X, n: number, dim: number): D[][] {
-  const f = normalisedRows(x, n, dim);
+function distances(x: X, n: number, dim: number, plain = false): D[][] {
+  const f = plain ? range(n).map((i) => range(dim).map((k) => x(i * dim + k))) : normalisedRows(x, n, dim);
   const q = f.map((r) => sum(r.map((v) => v.mul(v))).v);
   return range(n).map((i) =>
     range(n).map((j) => {
@@ -322,8 +322,9 @@ const relu = (t: D): D => (t.v > 0 ? t : C(0));
 
 /** Contrastive (formulas E.2), PML's form: each half the mean over its ordered pairs with a non-zero term. */
 export const contrastiveTruth =
-  (labels: ArrayLike<number>, dim: number, posMargin: number, negMargin: number) => (x: X) => {
-    const d = distances(x, labels.length, dim);
+  (labels: ArrayLike<number>, dim: number, posMargin: number, negMargin: number, plain = false) =>
+  (x: X) => {
+    const d = distances(x, labels.length, dim, plain);
     const pos: D[] = [],
       neg: D[] = [];
     for (const i of range(labels.length))
@@ -337,21 +338,23 @@ export const contrastiveTruth =
   };
 
 /** Batch-hard triplet (formulas E.3), hinge: mean over anchors with a positive loss. */
-export const tripletTruth = (labels: ArrayLike<number>, dim: number, margin: number) => (x: X) => {
-  const d = distances(x, labels.length, dim);
-  const terms: D[] = [];
-  for (const a of range(labels.length)) {
-    const P = range(labels.length).filter((j) => role(labels, a, j) === 'pos');
-    const N = range(labels.length).filter((j) => role(labels, a, j) === 'neg');
-    if (!P.length || !N.length) continue;
-    // the first index on ties
-    const p = P.reduce((b, j) => (d[a][j].v > d[a][b].v ? j : b));
-    const q = N.reduce((b, j) => (d[a][j].v < d[a][b].v ? j : b));
-    const l = d[a][p].sub(d[a][q]).add(margin);
-    if (l.v > 0) terms.push(l);
-  }
-  return mean(terms);
-};
+export const tripletTruth =
+  (labels: ArrayLike<number>, dim: number, margin: number, plain = false) =>
+  (x: X) => {
+    const d = distances(x, labels.length, dim, plain);
+    const terms: D[] = [];
+    for (const a of range(labels.length)) {
+      const P = range(labels.length).filter((j) => role(labels, a, j) === 'pos');
+      const N = range(labels.length).filter((j) => role(labels, a, j) === 'neg');
+      if (!P.length || !N.length) continue;
+      // the first index on ties
+      const p = P.reduce((b, j) => (d[a][j].v > d[a][b].v ? j : b));
+      const q = N.reduce((b, j) => (d[a][j].v < d[a][b].v ? j : b));
+      const l = d[a][p].sub(d[a][q]).add(margin);
+      if (l.v > 0) terms.push(l);
+    }
+    return mean(terms);
+  };
 
 /** NT-Xent (formulas E.5), PML's form, normalize: false unless `plain` is false: softplus(LSE_n S_an / tau - S_ap / tau) per positive pair, mean over them. */
 export const ntXentTruth =
@@ -407,9 +410,40 @@ export const anyLossTruth = (y: ArrayLike<number>, amp: number, beta: number, e:
     .add(1);
 };
 
-/** Dice and Tversky (formulas B.1), binary, global, alpha 0, e = 1: 1 - (nI I + g) / (dI I + dP P + dY Y + g). */
+/** The built-in AnyLoss metrics but MCC (formulas A.3) of the soft counts, with their epsilon e. */
+const METRIC_OF: Record<string, (c: { tp: D; fn: D; fp: D; tn: D }, e: number) => D> = {
+  accuracy: (c, e) => c.tp.add(c.tn).div(c.tp.add(c.fn).add(c.fp).add(c.tn).add(e)),
+  precision: (c, e) => c.tp.div(c.tp.add(c.fp).add(e)),
+  recall: (c, e) => c.tp.div(c.tp.add(c.fn).add(e)),
+  specificity: (c, e) => c.tn.div(c.tn.add(c.fp).add(e)),
+  f1: (c, e) => c.tp.mul(2).div(c.tp.mul(2).add(c.fn).add(c.fp).add(e)),
+  'balanced-accuracy': (c, e) => {
+    const [n1, n0] = [c.tp.add(c.fn), c.fp.add(c.tn)];
+    return n0.mul(c.tp).add(n1.mul(c.tn)).div(n1.mul(n0).mul(2).add(e));
+  },
+  'gmean-squared': (c, e) => c.tp.mul(c.tn).div(c.tp.add(c.fn).mul(c.fp.add(c.tn)).add(e)),
+  gmean: (c, e) => sqrt(c.tp.mul(c.tn).div(c.tp.add(c.fn).mul(c.fp.add(c.tn)).add(e))),
+  jaccard: (c, e) => c.tp.div(c.tp.add(c.fn).add(c.fp).add(e)),
+};
+export const ANY_METRICS = Object.keys(METRIC_OF);
+
+/** AnyLoss, binary, with a built-in metric: 1 - M of the soft counts of yhat = sigmoid(amp (p - 1/2)). */
+export const anyLossMetricTruth = (y: ArrayLike<number>, amp: number, metric: string, e: number) => (x: X) => {
+  const yhat = range(y.length).map((i) => sigmoid(sigmoid(x(i)).sub(0.5).mul(amp)));
+  const miss = range(y.length).map((i) => sigmoid(sigmoid(x(i)).sub(0.5).mul(-amp)));
+  const part = (f: (i: number) => D) => sum(range(y.length).map(f));
+  const c = {
+    tp: part((i) => yhat[i].mul(y[i])),
+    fn: part((i) => miss[i].mul(y[i])),
+    fp: part((i) => yhat[i].mul(1 - y[i])),
+    tn: part((i) => miss[i].mul(1 - y[i])),
+  };
+  return METRIC_OF[metric](c, e).neg().add(1);
+};
+
+/** Dice and Tversky (formulas B.1), binary, global, alpha 0, e = 1 (2: 'dice-squared'): 1 - (nI I + g) / (dI I + dP P + dY Y + g). */
 export const overlapTruth =
-  (y: ArrayLike<number>, form: 'dice' | 'tversky', g: number, a = 0.5, b = 0.5) =>
+  (y: ArrayLike<number>, form: 'dice' | 'dice-squared' | 'tversky', g: number, a = 0.5, b = 0.5) =>
   (x: X) => {
     const p = range(y.length).map((i) => sigmoid(x(i)));
     const I = sum(p.map((v, i) => v.mul(y[i])));
@@ -421,6 +455,15 @@ export const overlapTruth =
         .div(P.add(Y + g))
         .neg()
         .add(1);
+    if (form === 'dice-squared') {
+      const P2 = sum(p.map((v) => v.mul(v)));
+      const Y2 = Array.from(y).reduce((s, v) => s + v * v, 0);
+      return I.mul(2)
+        .add(g)
+        .div(P2.add(Y2 + g))
+        .neg()
+        .add(1);
+    }
     // TP = I, FP = P - I, FN = Y - I
     const den = I.add(P.sub(I).mul(a)).add(I.neg().add(Y).mul(b)).add(g);
     return I.add(g).div(den).neg().add(1);

@@ -96,16 +96,14 @@ FL_ISA_BODY const float* float_labels(const L* __restrict y, int64_t b, int64_t 
 template <bool Logits, bool Weighted, bool Stash, class L>
 FL_ISA_BODY bool binary_sums(const float* __restrict x, const L* __restrict y,
                              const float* __restrict w, int64_t b, int64_t e, float amp,
-                             double* out /* n, tp, s, n1 */, float* __restrict stash) {
-  double dn[kLanes] = {}, dtp[kLanes] = {}, ds[kLanes] = {}, dn1[kLanes] = {};
+                             double* out /* tp, fn, fp, tn */, float* __restrict stash) {
+  double dtp[kLanes] = {}, dfn[kLanes] = {}, dfp[kLanes] = {}, dtn[kLanes] = {};
   int bad = 0;
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
     const int64_t end = std::min(e, block + kBlockSteps * kLanes);
-    float fn[kLanes] = {}, ftp[kLanes] = {}, fs[kLanes] = {}, fn1[kLanes] = {};
+    float ftp[kLanes] = {}, ffn[kLanes] = {}, ffp[kLanes] = {}, ftn[kLanes] = {};
     float ybuf[kBlockSteps * kLanes];
     const float* yf = float_labels(y, block, end, ybuf);
-    // The two stages of amplify in two loops: one fused loop keeps too many constants live and
-    // spills (measured: 2.35 -> 1.58 ns per element on one core).
     float z[kBlockSteps * kLanes], dz[kBlockSteps * kLanes];  // separate arrays: no shuffles
     for (int64_t i = block; i < end; ++i) {
       const float xi = x[i], yi = yf[i - block];
@@ -118,29 +116,29 @@ FL_ISA_BODY bool binary_sums(const float* __restrict x, const L* __restrict y,
     }
     auto cell = [&](int64_t i, int j) {
       const Amplified a = amplified(AmplifierInput{z[i - block], dz[i - block]});
-      const float yi = yf[i - block], wi = Weighted ? w[i] : 1.0f;
       if (Stash) stash[i] = a.slope;
-      fn[j] += wi;
-      ftp[j] += wi * yi * a.yhat;
-      fs[j] += wi * a.yhat;
-      fn1[j] += wi * yi;
+      const CountTerms t = count_terms(a, yf[i - block], Weighted ? w[i] : 1.0f);
+      ftp[j] += t.tp;
+      ffn[j] += t.fn;
+      ffp[j] += t.fp;
+      ftn[j] += t.tn;
     };
     int64_t i = block;
     for (; i + kLanes <= end; i += kLanes)
       for (int j = 0; j < kLanes; ++j) cell(i + j, j);
     for (int j = 0; i < end; ++i, ++j) cell(i, j);
     for (int j = 0; j < kLanes; ++j) {
-      dn[j] += fn[j];
       dtp[j] += ftp[j];
-      ds[j] += fs[j];
-      dn1[j] += fn1[j];
+      dfn[j] += ffn[j];
+      dfp[j] += ffp[j];
+      dtn[j] += ftn[j];
     }
   }
   for (int j = 0; j < kLanes; ++j) {
-    out[0] += dn[j];
-    out[1] += dtp[j];
-    out[2] += ds[j];
-    out[3] += dn1[j];
+    out[0] += dtp[j];
+    out[1] += dfn[j];
+    out[2] += dfp[j];
+    out[3] += dtn[j];
   }
   return bad == 0;
 }
@@ -171,31 +169,37 @@ FL_INLINE const float* block_probabilities(const ConfusionProblem& pb, int64_t b
   return dst;
 }
 
-// Per-class sums of the rows [b, e) into out = [n, tp_k, s_k, n1_k]. yhat is computed for the
-// whole block in one flat loop; s_k goes through float blocks of kBlockSteps rows as in
-// binary_sums, the per-row terms go to double directly. `stash` (or, without one, `probs`)
-// receives the block's probabilities; `yhat` and `fs` are scratch (block and classes long).
+// Per-class soft counts of the rows [b, e) into out = [tp_k, fn_k, fp_k, tn_k] (count_terms),
+// through float blocks of kBlockSteps rows as in binary_sums. yhat and 1 - yhat are computed for
+// the whole block in one flat loop. `stash` (or, without one, `probs`) receives the block's
+// probabilities; `yhat`, `rest` (block long) and `f` (4 classes long) are scratch.
 template <class L>
 FL_ISA_BODY void multiclass_sums(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e,
-                                 float amp, double* out, float* probs, float* yhat, float* fs) {
+                                 float amp, double* out, float* probs, float* yhat, float* rest,
+                                 float* f) {
   const int32_t c = pb.classes;
-  double* tp = out + 1;
-  double* s = tp + c;
-  double* n1 = s + c;
   const float* p = block_probabilities(pb, b, e, probs);
-  for (int64_t k = 0; k < (e - b) * c; ++k) yhat[k] = amplify<false>(p[k], amp).yhat;
-  std::fill(fs, fs + c, 0.0f);
+  for (int64_t k = 0; k < (e - b) * c; ++k) {
+    const Amplified a = amplify<false>(p[k], amp);
+    yhat[k] = a.yhat;
+    rest[k] = a.rest;
+  }
+  std::fill(f, f + 4 * c, 0.0f);
   for (int64_t i = b; i < e; ++i) {
     const float* yh = yhat + (i - b) * c;
+    const float* rs = rest + (i - b) * c;
     const float wi = pb.weights ? pb.weights[i] : 1.0f;
     const int32_t yi = static_cast<int32_t>(y[i]);
-    for (int32_t k = 0; k < c; ++k) fs[k] += wi * yh[k];
-    out[0] += wi;
-    tp[yi] += static_cast<double>(wi) * yh[yi];
-    n1[yi] += wi;
+    for (int32_t k = 0; k < c; ++k) {
+      const CountTerms t = count_terms(Amplified{yh[k], 0.0f, rs[k]}, k == yi ? 1.0f : 0.0f, wi);
+      f[k] += t.tp;
+      f[c + k] += t.fn;
+      f[2 * c + k] += t.fp;
+      f[3 * c + k] += t.tn;
+    }
     if ((i - b + 1) % kBlockSteps == 0 || i + 1 == e) {
-      for (int32_t k = 0; k < c; ++k) s[k] += fs[k];
-      std::fill(fs, fs + c, 0.0f);
+      for (int32_t k = 0; k < 4 * c; ++k) out[k] += f[k];
+      std::fill(f, f + 4 * c, 0.0f);
     }
   }
 }
@@ -208,7 +212,7 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
   std::vector<Partial> parts(static_cast<size_t>(chunk_count(pb.rows, rpc)));
   parallel_chunks(pb.rows, rpc, [&](int64_t ci, int64_t b, int64_t e) {
     Partial& part = parts[ci];
-    part.sums.assign(1 + 3 * static_cast<size_t>(c), 0.0);
+    part.sums.assign(4 * static_cast<size_t>(c), 0.0);
     if (c == 1) {
       bool valid = true;
       with_flags(
@@ -222,22 +226,19 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
       part.status = find_fault(pb, y, b, e);
     } else {
       const size_t block = static_cast<size_t>(e - b) * c;
-      std::vector<float> scratch((stash ? 1 : 2) * block + c);
-      float* probs = stash ? stash + b * c : scratch.data() + block + c;
+      std::vector<float> scratch((stash ? 2 : 3) * block + 4 * c);
+      float* probs = stash ? stash + b * c : scratch.data() + 2 * block + 4 * c;
       FL_ISA_CALL(multiclass_sums(pb, y, b, e, amp, part.sums.data(), probs, scratch.data(),
-                                  scratch.data() + block));
+                                  scratch.data() + block, scratch.data() + 2 * block));
     }
   });
   const Status st = first_fault(parts);
   if (!st.ok()) return st;
-  std::vector<double> total(1 + 3 * static_cast<size_t>(c), 0.0);
+  std::vector<double> total(4 * static_cast<size_t>(c), 0.0);
   for (const Partial& p : parts)
     for (size_t j = 0; j < total.size(); ++j) total[j] += p.sums[j];
-  const double n = total[0];
-  for (int32_t k = 0; k < c; ++k) {
-    const double tp = total[1 + k], s = total[1 + c + k], n1 = total[1 + 2 * c + k];
-    counts[k] = Counts{tp, n1 - tp, s - tp, n - n1 - s + tp};
-  }
+  for (int32_t k = 0; k < c; ++k)
+    counts[k] = Counts{total[k], total[c + k], total[2 * c + k], total[3 * c + k]};
   return Status{};
 }
 
@@ -317,14 +318,15 @@ void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const dou
 
 // ---- Overlap losses (Dice, Tversky) ----
 
-void add_overlap_cell(const OverlapParams& op, double w, double pt, double y, double* loss,
-                      double* sums) {
+// One cell of pass 1, given pt and rest = 1 - pt: its loss (per example) or its sums' terms.
+void add_overlap_cell(const OverlapParams& op, double w, double pt, double rest, double y,
+                      double* loss, double* sums) {
+  double t[kOverlapSums];
+  overlap_parts(op, pt, rest, y, t);
   if (op.per_example) {
-    *loss += w * (1 - overlap_cell(op, nullptr, pt, y).score);
+    *loss += w * overlap_complement(op, t);
   } else {
-    sums[0] += w * pt * y;
-    sums[1] += w * overlap_power(pt, op.exponent);
-    sums[2] += w * overlap_power(y, op.exponent);
+    for (int j = 0; j < kOverlapSums; ++j) sums[j] += w * t[j];
   }
 }
 
@@ -382,7 +384,9 @@ void adjusted_softmax_backward(const AdjustedRow& a, int32_t c, const float* p, 
   }
 }
 
-// Pass 1 of the overlap losses over rows [b, e): out = [per-example loss][(I, P, Y) per class].
+// Pass 1 of the overlap losses over rows [b, e): out = [per-example loss][(I, P, Y, U, V) per
+// class]. Softmax rows of logits take the dominant class's 1 - p accurately (adjusted_row) for
+// the misses as well as for pt.
 template <class L>
 FL_ISA_BODY void overlap_sums(const ConfusionProblem& pb, const L* y, const OverlapParams& op,
                               int64_t b, int64_t e, double* out, float* scratch) {
@@ -393,17 +397,18 @@ FL_ISA_BODY void overlap_sums(const ConfusionProblem& pb, const L* y, const Over
     if (c == 1) {
       const Adjusted a = logits ? adjust_binary<true>(pb.scores[i], op.adjust)
                                 : adjust_binary<false>(pb.scores[i], op.adjust);
-      add_overlap_cell(op, wi, a.pt, label_value(y, i), out, out + 1);
+      add_overlap_cell(op, wi, a.pt, a.rest, label_value(y, i), out, out + 1);
       continue;
     }
     const float* p = block_probabilities(pb, i, i + 1, scratch);
-    const AdjustedRow a =
-        logits && op.adjust != 0 ? adjusted_row(pb.scores + i * c, c) : AdjustedRow{};
-    const AdjustedRow* careful = logits && op.adjust != 0 ? &a : nullptr;
+    const AdjustedRow a = logits ? adjusted_row(pb.scores + i * c, c) : AdjustedRow{};
+    const AdjustedRow* careful = logits ? &a : nullptr;
     const int32_t yi = static_cast<int32_t>(y[i]);
     for (int32_t k = 0; k < c; ++k) {
-      const double pt = adjusted_pt(p[k], one_minus(careful, k, p), op.adjust);
-      add_overlap_cell(op, wi, pt, k == yi ? 1.0 : 0.0, out, out + 1 + kTriple * k);
+      const double r = one_minus(careful, k, p);
+      const double pt = adjusted_pt(p[k], r, op.adjust);
+      add_overlap_cell(op, wi, pt, op.adjust == 0 ? r : 1 - pt, k == yi ? 1.0 : 0.0, out,
+                       out + 1 + kOverlapSums * k);
     }
   }
 }
@@ -436,7 +441,7 @@ FL_ISA_BODY void overlap_backward_rows(const ConfusionProblem& pb, const L* y,
       const double r = one_minus(careful, k, p);
       const double pt = adjusted_pt(p[k], r, alpha);
       const OverlapTerm t =
-          overlap_cell(op, sums.data() + 1 + kTriple * k, pt, k == yi ? 1.0 : 0.0);
+          overlap_cell(op, sums.data() + 1 + kOverlapSums * k, pt, k == yi ? 1.0 : 0.0);
       G[k] = -scale * wi * t.dscore_dpt;  // d loss / d pt
       if (!logits && alpha != 0)  // probabilities: d pt / d p = r^(alpha-1) (1 - (1+alpha) p)
         G[k] *= std::pow(std::max(r, 1e-7), alpha - 1) * (1 - (1 + alpha) * p[k]);
@@ -460,13 +465,13 @@ Status overlap_typed(const ConfusionProblem& pb, const L* y, const OverlapParams
       part.status = find_fault(pb, y, b, e);
       return;
     }
-    part.sums.assign(1 + kTriple * static_cast<size_t>(c), 0.0);
+    part.sums.assign(1 + kOverlapSums * static_cast<size_t>(c), 0.0);
     std::vector<float> scratch(c);
     FL_ISA_CALL(overlap_sums(pb, y, op, b, e, part.sums.data(), scratch.data()));
   });
   const Status st = first_fault(parts);
   if (!st.ok()) return st;
-  std::vector<double> sums(1 + kTriple * static_cast<size_t>(c), 0.0);
+  std::vector<double> sums(1 + kOverlapSums * static_cast<size_t>(c), 0.0);
   for (const Partial& p : parts)
     for (size_t j = 0; j < sums.size(); ++j) sums[j] += p.sums[j];
 

@@ -90,6 +90,29 @@ FL_INLINE int64_t lane_count(int cols, Use use) {
   return static_cast<int64_t>(nonneg_sum(cols, [&](int c) { return use(c) ? 1.0f : 0.0f; }));
 }
 
+// The distances of query row i of a to rows j0 .. j0 + cols of b from their S row (pairs_math.h's
+// pair_distance; d may be s): d^2 from S in lanes, then, only in a row that has any, the near
+// pairs' d^2 from the rows themselves.
+FL_INLINE void distance_row(const TileSet& a, int64_t i, const TileSet& b, int64_t j0, int cols,
+                            const float* s, float* d) {
+  const float qi = a.q[i];
+  const float* qj = b.q.data() + j0;
+  for (int k = 0; k < cols; ++k) d[k] = pair_d2(s[k], qi, qj[k]);
+  if (lane_count(cols, [&](int k) { return pair_near(d[k], qi, qj[k]); }) > 0)
+    for (int k = 0; k < cols; ++k)
+      if (pair_near(d[k], qi, qj[k]))
+        d[k] = row_d2(a.fn.data() + i * a.ld, b.fn.data() + (j0 + k) * b.ld, a.dim);
+  for (int k = 0; k < cols; ++k) d[k] = distance_of(d[k], qi, qj[k]);
+}
+
+// An S tile of a by b at (i0, j0) turned into their distances, in place.
+FL_ISA_BODY void distance_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
+                               float* s) {
+  const int rows = static_cast<int>(std::min<int64_t>(kTile, a.n - i0));
+  const int cols = static_cast<int>(std::min<int64_t>(kTile, b.n - j0));
+  for (int r = 0; r < rows; ++r) distance_row(a, i0 + r, b, j0, cols, s + r * kTile, s + r * kTile);
+}
+
 // dst = src^T (Add: dst += src^T) for kTile x kTile row-major tiles, in 4 x 4 register blocks:
 // a column walk moves one float per load or store, and reading a column back became a gather.
 template <bool Add>
@@ -199,13 +222,16 @@ struct WeightSweeps {
   const PairSets& ps;
   G g;
 
-  // d loss / d fn of a's rows into acc; distance losses (`distance`) also subtract
-  // (sum_j W_ij) fn_i, the part of dd/dfn that flows through the norms q (formulas E.0).
+  // d loss / d fn of a's rows into acc; distance losses (`distance`, float S) get each pair's
+  // distance d_ij in g's s, and also subtract (sum_j W_ij) fn_i, the part of dd/dfn that flows
+  // through the norms q (formulas E.0).
   void run(const TileSet& a, const TileSet& b, std::vector<float>& acc, bool distance) const {
     std::vector<double> row_sum(distance ? a.n : 0);
     double* rs = distance ? row_sum.data() : nullptr;
     const bool back = ps.cross && &a == &ps.r;
     gradient_sweep<T>(a, b, acc, [&](int64_t i0, int64_t j0, T* s) {
+      if constexpr (!kWideSim<T>)
+        if (distance) FL_ISA_CALL(distance_tile(a, i0, b, j0, s));
       FL_ISA_CALL(weigh_tile(ps, g, a, i0, b, j0, s, back, rs));
     });
     if (!distance) return;

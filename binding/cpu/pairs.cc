@@ -146,9 +146,11 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   std::vector<int64_t> pos_count(n), neg_count(n);
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
     const RowKinds kind = ps.kinds(i, j0);
+    float d[kTile];
+    distance_row(ps.q, i, ref, j0, cols, s, d);
     auto term = [&](int k, bool positive) {
       const PairKind pk = kind(k);
-      const float t = contrastive_term(pair_distance(s[k], ps.q.q[i], ref.q[j0 + k]), pk, p);
+      const float t = contrastive_term(d[k], pk, p);
       return (positive ? is_positive(pk) : is_negative(pk)) ? t : 0.0f;
     };
     pos_sum[i] += nonneg_sum(cols, [&](int k) { return term(k, true); });
@@ -169,10 +171,8 @@ double contrastive(const PairSets& ps, const PairParams& p, Gradients& out) {
   const float ip = static_cast<float>(inv_pos), in = static_cast<float>(inv_neg);
   weight_pass(
       ps,
-      [&](int64_t i, int64_t j, float s, PairKind kind) FL_LAMBDA_INLINE {
-        const float d = pair_distance(s, ps.q.q[i], ref.q[j]);
-        return contrastive_weight(d, kind, p, ip, in);
-      },
+      [&](int64_t, int64_t, float d, PairKind kind)
+          FL_LAMBDA_INLINE { return contrastive_weight(d, kind, p, ip, in); },
       true, out);
   return loss;
 }
@@ -304,7 +304,9 @@ double triplet_batch_hard(const PairSets& ps, const PairParams& p, Gradients& ou
   reduce_sweep(ps, [&](int64_t i, const float* s, int64_t j0, int cols) FL_LAMBDA_INLINE {
     const RowKinds kind = ps.kinds(i, j0);
     Hardest& h = hard[i];
-    for (int k = 0; k < cols; ++k) h.add(pair_distance(s[k], t.q[i], t.q[j0 + k]), j0 + k, kind(k));
+    float d[kTile];
+    distance_row(t, i, t, j0, cols, s, d);
+    for (int k = 0; k < cols; ++k) h.add(d[k], j0 + k, kind(k));
   });
   // Loss and dL/d(d+) per anchor; anchors counted: a positive and a negative, and a positive
   // loss (every one, with the soft margin).

@@ -32,6 +32,12 @@ export function sigmoid(t: number): number {
   return t >= 0 ? 1 / (1 + Math.exp(-t)) : Math.exp(t) / (1 + Math.exp(t));
 }
 
+/** sigma(t) (1 - sigma(t)) as e / (1 + e)^2, e = exp(-|t|): no 1 - sigma(t) to cancel. */
+export function sigmoidSlope(t: number): number {
+  const e = Math.exp(-Math.abs(t));
+  return e / (1 + e) ** 2;
+}
+
 export function softplus(t: number): number {
   return Math.max(t, 0) + Math.log1p(Math.exp(-Math.abs(t)));
 }
@@ -190,9 +196,8 @@ export function referenceAnyLoss(
       w = weight(pb, i);
     // u_k = d loss / d p_k = w (y dpos + (1 - y) dneg) L yhat (1 - yhat)   (formulas A.4)
     const u = p.map((pk, k) => {
-      const yhat = amplify(pk, amplifier),
-        y = target(pb, i, k);
-      return w * (y * dpos[k] + (1 - y) * dneg[k]) * amplifier * yhat * (1 - yhat);
+      const y = target(pb, i, k);
+      return w * (y * dpos[k] + (1 - y) * dneg[k]) * amplifier * sigmoidSlope(amplifier * (pk - 0.5));
     });
     for (let k = 0; k < C; k++) grad[i * C + k] = chainToScores(pb, p, u, k);
   }

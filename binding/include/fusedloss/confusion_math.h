@@ -9,8 +9,11 @@
 
 namespace fl {
 
+// value: M; miss: 1 - M, formed from the counts' parts where M can be near 1 (so that AnyLoss's
+// 1 - M does not cancel): each metric's denominator minus its numerator is a sum of FN, FP and eps
+// terms (formulas A.3).
 struct MetricValue {
-  double value = 0, g_pos = 0, g_neg = 0;
+  double value = 0, g_pos = 0, g_neg = 0, miss = 0;
 };
 
 FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
@@ -21,6 +24,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     case Metric::Accuracy: {
       const double d = n + e;
       m.value = (c.tp + c.tn) / d;
+      m.miss = (c.fp + c.fn + e) / d;
       m.g_pos = 1 / d;
       m.g_neg = -1 / d;
       break;
@@ -28,6 +32,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     case Metric::Precision: {
       const double d = s + e;
       m.value = c.tp / d;
+      m.miss = (c.fp + e) / d;
       m.g_pos = (c.fp + e) / (d * d);
       m.g_neg = -c.tp / (d * d);
       break;
@@ -35,12 +40,14 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     case Metric::Recall: {
       const double d = n1 + e;
       m.value = c.tp / d;
+      m.miss = (c.fn + e) / d;
       m.g_pos = 1 / d;
       break;
     }
     case Metric::Specificity: {
       const double d = n0 + e;
       m.value = c.tn / d;
+      m.miss = (c.fp + e) / d;
       m.g_neg = -1 / d;
       break;
     }
@@ -49,6 +56,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
       const double b2 = mp.metric == Metric::F1 ? 1.0 : mp.beta * mp.beta;
       const double d = b2 * n1 + s + e;
       m.value = (1 + b2) * c.tp / d;
+      m.miss = (b2 * c.fn + c.fp + e) / d;
       m.g_pos = (1 + b2) * (b2 * n1 + c.fp + e) / (d * d);
       m.g_neg = -(1 + b2) * c.tp / (d * d);
       break;
@@ -56,6 +64,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     case Metric::BalancedAccuracy: {  // official form (N0 TP + N1 TN) / (2 N1 N0 + eps)
       const double d = 2 * n1 * n0 + e;
       m.value = (n0 * c.tp + n1 * c.tn) / d;
+      m.miss = (n0 * c.fn + n1 * c.fp + e) / d;
       m.g_pos = n0 / d;
       m.g_neg = -n1 / d;
       break;
@@ -63,6 +72,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     case Metric::GMeanSquared: {  // official "sur_gmean": TP TN / (N1 N0 + eps)
       const double d = n1 * n0 + e;
       m.value = c.tp * c.tn / d;
+      m.miss = (c.tp * c.fp + c.fn * n0 + e) / d;  // N1 N0 - TP TN = TP FP + FN N0
       m.g_pos = c.tn / d;
       m.g_neg = -c.tp / d;
       break;
@@ -70,6 +80,8 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     case Metric::GMean: {  // sqrt(TP TN / (N1 N0 + eps)); d/dTP = M / 2TP divides by max(TP, eps)
       const double d = n1 * n0 + e;
       m.value = std::sqrt(c.tp * c.tn / d);
+      m.miss = (c.tp * c.fp + c.fn * n0 + e) / d /
+               (1 + m.value);  // 1 - sqrt(x) = (1 - x) / (1 + sqrt(x))
       m.g_pos = m.value / (2 * (c.tp > e ? c.tp : e));
       m.g_neg = -m.value / (2 * (c.tn > e ? c.tn : e));
       break;
@@ -91,6 +103,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     case Metric::Jaccard: {  // TP / (TP + FN + FP + eps)
       const double d = n1 + c.fp + e;
       m.value = c.tp / d;
+      m.miss = (c.fn + c.fp + e) / d;
       m.g_pos = 1 / d;
       m.g_neg = -c.tp / (d * d);
       break;
@@ -98,6 +111,7 @@ FL_HD MetricValue metric_value(const Counts& c, const MetricParams& mp) {
     default:
       break;
   }
+  if (mp.metric == Metric::MCC) m.miss = 1 - m.value;  // in [0, 2]; near 0 it still cancels
   return m;
 }
 
@@ -120,12 +134,24 @@ FL_HD AmplifierInput amplifier_input(float score, float amplifier) {
 }
 
 struct Amplified {
-  float yhat, slope;  // yhat and d yhat / d score
+  float yhat, slope, rest;  // yhat, d yhat / d score, and 1 - yhat (accurate near yhat = 1)
 };
 
 FL_HD Amplified amplified(const AmplifierInput& in) {
   const Logistic a = logistic(in.z);
-  return Amplified{a.value, a.slope * in.dz};
+  return Amplified{a.value, a.slope * in.dz, logistic_complement(in.z)};
+}
+
+// One cell's soft counts (formulas A.2), label y in [0, 1], row weight w: TP = w y yhat, FN = w y
+// (1 - yhat), FP = w (1 - y) yhat, TN = w (1 - y)(1 - yhat). Every term is nonnegative, so their
+// sums never cancel (FN as N1 - TP did when every yhat of a positive is near 1).
+struct CountTerms {
+  float tp, fn, fp, tn;
+};
+
+FL_HD CountTerms count_terms(const Amplified& a, float y, float w) {
+  const float pos = w * y, neg = w * (1.0f - y);
+  return CountTerms{pos * a.yhat, pos * a.rest, neg * a.yhat, neg * a.rest};
 }
 
 template <bool Logits>
@@ -133,10 +159,11 @@ FL_HD Amplified amplify(float score, float amplifier) {
   return amplified(amplifier_input<Logits>(score, amplifier));
 }
 
-// Self-adjusting Dice's pt = p (1 - p)^alpha and d pt / d score (formulas B.3, product form). For
-// probabilities (1 - p) is floored at 1e-7: the exact derivative is unbounded at p = 1, alpha < 1.
+// Self-adjusting Dice's pt = p (1 - p)^alpha, d pt / d score (formulas B.3, product form) and
+// 1 - pt, accurate where pt is near 1 (the overlap losses' misses). For probabilities (1 - p) is
+// floored at 1e-7 in the slope: the exact derivative is unbounded at p = 1, alpha < 1.
 struct Adjusted {
-  float pt, slope;
+  float pt, slope, rest;
 };
 
 template <bool Logits>
@@ -152,13 +179,14 @@ FL_HD Adjusted adjust_binary(float score, float alpha) {
     q = 1.0f - score;
     dp = 1.0f;
   }
-  if (alpha == 0.0f) return Adjusted{p, dp};
+  if (alpha == 0.0f) return Adjusted{p, dp, q};
   if (Logits) {
     const float qa = std::pow(q, alpha);
-    return Adjusted{p * qa, p * qa * (1.0f - (1.0f + alpha) * p)};
+    return Adjusted{p * qa, p * qa * (1.0f - (1.0f + alpha) * p), 1.0f - p * qa};
   }
   const float qf = q > 1e-7f ? q : 1e-7f;
-  return Adjusted{p * std::pow(q, alpha), std::pow(qf, alpha - 1.0f) * (1.0f - (1.0f + alpha) * p)};
+  const float pt = p * std::pow(q, alpha);
+  return Adjusted{pt, std::pow(qf, alpha - 1.0f) * (1.0f - (1.0f + alpha) * p), 1.0f - pt};
 }
 
 }  // namespace fl
@@ -183,16 +211,16 @@ FL_HD double anyloss_constants(const Counts* counts, int32_t classes, Average av
       dpos[k] = -m.g_pos;
       dneg[k] = -m.g_neg;
     }
-    return 1 - m.value;
+    return m.miss;
   }
-  double total = 0;
+  double total = 0;  // of 1 - M_k
   for (int32_t k = 0; k < classes; ++k) {
     const MetricValue m = metric_value(counts[k], mp);
-    total += m.value;
+    total += m.miss;
     dpos[k] = -m.g_pos / classes;
     dneg[k] = -m.g_neg / classes;
   }
-  return 1 - total / classes;
+  return total / classes;
 }
 
 }  // namespace fl
@@ -258,10 +286,14 @@ struct OverlapTerm {
   double score, dscore_dpt;
 };
 
+FL_HD double overlap_den(const OverlapParams& op, double sum_i, double sum_p, double sum_y) {
+  return op.den_i * sum_i + op.den_p * sum_p + op.den_y * sum_y + op.smooth;
+}
+
 FL_HD OverlapTerm overlap_term(const OverlapParams& op, double sum_i, double sum_p, double sum_y,
                                double pt, double y) {
   const double num = op.num_i * sum_i + op.smooth;
-  const double den = op.den_i * sum_i + op.den_p * sum_p + op.den_y * sum_y + op.smooth;
+  const double den = overlap_den(op, sum_i, sum_p, sum_y);
   const double dp = op.exponent == 2 ? 2 * pt : 1.0;  // d pt^e / d pt
   return OverlapTerm{num / den,
                      (op.num_i * y * den - num * (op.den_i * y + op.den_p * dp)) / (den * den)};
@@ -271,12 +303,38 @@ FL_HD double overlap_power(double v, int32_t e) {
   return e == 2 ? v * v : v;
 }
 
-// Overlap sums: slot 0 holds the per-example loss, then per class the triple (I, P, Y) =
-// (sum pt y, sum pt^e, sum y^e).
-constexpr int kTriple = 3;
+// Overlap sums: slot 0 holds the per-example loss, then per class (I, P, Y, U, V): I = sum pt y,
+// P = sum pt^e, Y = sum y^e, and the misses the loss is made of, each term from pt and its
+// accurate complement 1 - pt, so nothing cancels when pt is near y: with e = 1, U = sum pt (1 - y)
+// and V = sum (1 - pt) y (FP and FN); with e = 2, U = sum (pt - y)^2 and V = 0.
+constexpr int kOverlapSums = 5;
+
+// One cell's (I, P, Y, U, V) terms, given pt and rest = 1 - pt.
+FL_HD void overlap_parts(const OverlapParams& op, double pt, double rest, double y, double* t) {
+  const double u = pt * (1 - y), v = rest * y;  // pt - y = u - v
+  const bool squared = op.exponent == 2;
+  t[0] = pt * y;
+  t[1] = squared ? pt * pt : pt;
+  t[2] = squared ? y * y : y;
+  t[3] = squared ? (u - v) * (u - v) : u;
+  t[4] = squared ? 0.0 : v;
+}
+
+// 1 - score from (I, P, Y, U, V) without cancellation (formulas B.1): (den - num) / den with
+// den - num = den_p P + den_y Y - c I (c = num_i - den_i) written in the misses: for e = 1, with
+// P = I + U and Y = I + V, den_p U + den_y V + (den_p + den_y - c) I; for e = 2, with k = c / 2,
+// k (P + Y - 2I) + (den_p - k) P + (den_y - k) Y, where P + Y - 2I = U. Dice and Tversky leave
+// only the miss terms (their other coefficients are 0).
+FL_HD double overlap_complement(const OverlapParams& op, const double* t) {
+  const double c = op.num_i - op.den_i, k = c / 2;
+  const double miss = op.exponent == 2
+                          ? k * t[3] + (op.den_p - k) * t[1] + (op.den_y - k) * t[2]
+                          : op.den_p * t[3] + op.den_y * t[4] + (op.den_p + op.den_y - c) * t[0];
+  return miss / overlap_den(op, t[0], t[1], t[2]);
+}
 
 // The score and d score / d pt of one cell: against its class's batch sums (global mode; `sums`
-// points at its triple) or against the cell alone (per example).
+// points at its (I, P, Y, U, V)) or against the cell alone (per example).
 FL_HD OverlapTerm overlap_cell(const OverlapParams& op, const double* sums, double pt, double y) {
   if (op.per_example)
     return overlap_term(op, pt * y, overlap_power(pt, op.exponent), overlap_power(y, op.exponent),
@@ -295,10 +353,8 @@ inline double overlap_loss(const OverlapParams& op, const double* sums, int64_t 
   const double scale = overlap_scale(op, rows, classes);
   if (op.per_example) return rows > 0 ? sums[0] * scale : 0.0;
   double total = 0;
-  for (int32_t k = 0; k < classes; ++k) {
-    const double* t = sums + 1 + kTriple * k;
-    total += 1 - overlap_term(op, t[0], t[1], t[2], 0, 0).score;
-  }
+  for (int32_t k = 0; k < classes; ++k)
+    total += overlap_complement(op, sums + 1 + kOverlapSums * k);
   return total * scale;
 }
 

@@ -132,11 +132,54 @@ FL_HD float exp_capped(T x) {
 
 // ---- distances (contrastive, triplet): d^2 = q_i + q_j - 2 S_ij, q the squared row norms ----
 
-// Pairs closer than 1e-3 of their norms count as coincident (d = 0, no gradient): at float
-// precision their distance is rounding noise, and dd/dS = -1/d is singular there (formulas E.0).
-FL_HD float pair_distance(float s, float qi, float qj) {
-  const float d2 = qi + qj - 2.0f * s;
+// S and q are float, rounded by a few ulps of q_i + q_j, so d^2 from them is off by about 1e-7
+// (q_i + q_j): 1e-3 of d at pairs 1% apart. Below kNearPair (q_i + q_j) (pairs closer than half
+// their norms) d^2 is taken again, directly from the rows: pair_d2 says when, and row_d2 does it.
+constexpr float kNearPair = 0.125f;
+
+// d^2 from S and the squared norms: kernels take this for every pair (one vector op), then
+// row_d2 where pair_near says its cancellation shows.
+FL_HD float pair_d2(float s, float qi, float qj) {
+  return qi + qj - 2.0f * s;
+}
+FL_HD bool pair_near(float d2, float qi, float qj) {
+  return d2 < kNearPair * (qi + qj);
+}
+
+// d^2 as the sum of squared differences of two rows, in double: a difference of floats is exact
+// there and the sum has only nonnegative terms, so nothing cancels (formulas E.0). Eight partial
+// sums, so the loop is not one chain of dependent adds (it vectorises).
+FL_HD float row_d2(const float* a, const float* b, int32_t dim) {
+  constexpr int kParts = 8;
+  double part[kParts] = {};
+  int32_t k = 0;
+  for (; k + kParts <= dim; k += kParts)
+    for (int j = 0; j < kParts; ++j) {
+      const double t = static_cast<double>(a[k + j]) - b[k + j];
+      part[j] += t * t;
+    }
+  for (; k < dim; ++k) {
+    const double t = static_cast<double>(a[k]) - b[k];
+    part[0] += t * t;
+  }
+  double sum = 0;
+  for (int j = 0; j < kParts; ++j) sum += part[j];
+  return static_cast<float>(sum);
+}
+
+// d from d^2. Pairs closer than 1e-3 of their norms count as coincident (d = 0, no gradient):
+// dd/dS = -1/d is singular there, and the float rows' own rounding is a large part of d
+// (formulas E.0).
+FL_HD float distance_of(float d2, float qi, float qj) {
   return d2 > 1e-6f * (qi + qj) ? std::sqrt(d2) : 0.0f;
+}
+
+// d of rows a and b (dim floats each) from S and the squared norms, near pairs taken directly.
+FL_HD float pair_distance(float s, float qi, float qj, const float* a, const float* b,
+                          int32_t dim) {
+  float d2 = pair_d2(s, qi, qj);
+  if (pair_near(d2, qi, qj)) d2 = row_d2(a, b, dim);
+  return distance_of(d2, qi, qj);
 }
 
 // ---- Multi-Similarity (formulas E.1) ----
