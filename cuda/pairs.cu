@@ -614,7 +614,7 @@ Status orthogonal_projection(Call& c, const int32_t* labels, double* loss) {
   return Status{};
 }
 
-// ---- given pairs (formulas E.7): their S and d here, the loss and weights on the host
+// ---- given pairs (formulas E.8): their S and d here, the loss and weights on the host
 // (pair_given.h, O(K) values each way), each row's gradient over its pairs in incidence order ----
 
 // S (in double) and d of each given pair (ends[k], ends[pairs + k]), one thread per pair.
@@ -623,7 +623,8 @@ __global__ void given_similarities(DevSet t, const int32_t* ends, int64_t pairs,
   for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < pairs;
        k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int32_t i = ends[k], j = ends[pairs + k];
-    const float *fi = t.fn + static_cast<int64_t>(i) * t.ld, *fj = t.fn + static_cast<int64_t>(j) * t.ld;
+    const float *fi = t.fn + static_cast<int64_t>(i) * t.ld,
+                *fj = t.fn + static_cast<int64_t>(j) * t.ld;
     double dot = 0;
     for (int32_t c = 0; c < t.dim; ++c) dot += static_cast<double>(fi[c]) * fj[c];
     s[k] = dot;
@@ -677,7 +678,8 @@ Status given_pairs(Call& c, const GivenPairs& g, double* loss) {
   int64_t *dev_offsets = nullptr, *dev_pair = nullptr;
   int32_t* dev_other = nullptr;
   Status st = c.s.upload(Slot::Grad, w.data(), w.size(), &dev_w);
-  if (st.ok()) st = c.s.upload(Slot::Constants, inc.offsets.data(), inc.offsets.size(), &dev_offsets);
+  if (st.ok())
+    st = c.s.upload(Slot::Constants, inc.offsets.data(), inc.offsets.size(), &dev_offsets);
   if (st.ok()) st = c.s.upload(Slot::ListIds, inc.pair.data(), inc.pair.size(), &dev_pair);
   if (st.ok()) st = c.s.upload(Slot::Scratch, inc.other.data(), inc.other.size(), &dev_other);
   if (!st.ok()) return st;

@@ -197,7 +197,8 @@ describe('the native layer checks again', () => {
       'given',
     );
     expectError(
-      () => addon.pairLoss(x, y, null, null, out, null, null, new Int32Array([0, 1, 0, 2]), { ...given, loss: 4 }, false),
+      () =>
+        addon.pairLoss(x, y, null, null, out, null, null, new Int32Array([0, 1, 0, 2]), { ...given, loss: 4 }, false),
       RangeError,
       INVALID,
       'given pairs are taken by',

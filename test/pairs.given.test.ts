@@ -1,4 +1,4 @@
-// Given pairs and triplets (options.pairs / options.triplets, formulas E.7) on the native CPU
+// Given pairs and triplets (options.pairs / options.triplets, formulas E.8) on the native CPU
 // kernels and every GPU backend this build has, against the float64 reference: odd sizes, both
 // normalisations, both reductions, repeats, a "positive" of two labels, self pairs, an anchor with
 // no given pair; empty tuples (loss 0, zero gradient); the tuple of every label pair equal to the
@@ -65,8 +65,8 @@ function labelPairs(y: Int32Array): GivenPairs {
     n: number[] = [];
   y.forEach((yi, i) =>
     y.forEach((yj, j) => {
-      if (i !== j && yi === yj) a1.push(i), p.push(j);
-      if (yi !== yj) a2.push(i), n.push(j);
+      if (i !== j && yi === yj) (a1.push(i), p.push(j));
+      if (yi !== yj) (a2.push(i), n.push(j));
     }),
   );
   return { a1, p, a2, n };
@@ -90,20 +90,23 @@ for (const { backend, skip } of backends) {
           [37, 13, 60],
           [101, 7, 500],
         ] as const) {
-          it.skipIf(backend === 'js')(`N = ${N}, D = ${D}: ${K} pairs, ${K} triplets; both normalisations and reductions`, () => {
-            const y = randomClassLabels(N, 4, N);
-            for (const reduction of ['mean', 'none'] as const) {
-              const tuples: TupleOptions[] = [
-                { pairs: randomPairs(N, K, 3 * N) },
-                { triplets: randomTriplets(N, K, 5 * N) },
-              ];
-              for (const t of tuples) {
-                const what = `${reduction} ${Object.keys(t)[0]}`;
-                both(randomScores(N * D, 7 * N + D), y, { dim: D, reduction, ...t }, what);
-                both(randomScores(N * D, 8 * N + D, 0.15), y, { dim: D, reduction, normalize: false, ...t }, what);
+          it.skipIf(backend === 'js')(
+            `N = ${N}, D = ${D}: ${K} pairs, ${K} triplets; both normalisations and reductions`,
+            () => {
+              const y = randomClassLabels(N, 4, N);
+              for (const reduction of ['mean', 'none'] as const) {
+                const tuples: TupleOptions[] = [
+                  { pairs: randomPairs(N, K, 3 * N) },
+                  { triplets: randomTriplets(N, K, 5 * N) },
+                ];
+                for (const t of tuples) {
+                  const what = `${reduction} ${Object.keys(t)[0]}`;
+                  both(randomScores(N * D, 7 * N + D), y, { dim: D, reduction, ...t }, what);
+                  both(randomScores(N * D, 8 * N + D, 0.15), y, { dim: D, reduction, normalize: false, ...t }, what);
+                }
               }
-            }
-          });
+            },
+          );
         }
         it('empty tuples: loss 0 and a zero gradient', () => {
           const x = randomScores(9 * 4, 1),
@@ -178,12 +181,15 @@ for (const { backend, skip } of backends) {
         negative: number[] = [];
       pairs.a1.forEach((a, i) =>
         pairs.a2.forEach((b, j) => {
-          if (a === b) anchor.push(a), positive.push(pairs.p[i]), negative.push(pairs.n[j]);
+          if (a === b) (anchor.push(a), positive.push(pairs.p[i]), negative.push(pairs.n[j]));
         }),
       );
       expect(anchor.length).toBeGreaterThan(10);
       const o = { dim: D, backend, margin: 0.5 };
-      expectAgree(tripletBatchHard(x, y, { ...o, pairs }), tripletBatchHard(x, y, { ...o, triplets: { anchor, positive, negative } }));
+      expectAgree(
+        tripletBatchHard(x, y, { ...o, pairs }),
+        tripletBatchHard(x, y, { ...o, triplets: { anchor, positive, negative } }),
+      );
     });
   });
 }
@@ -216,8 +222,7 @@ describe('given pairs: conventions', () => {
       const pairs = { a1: [0], p: [1], a2: [0], n: [2] };
       const o = { dim: D, backend, pairs };
       const relabelled = new Int32Array(N).map((_, i) => i); // every label unique
-      for (const f of [LOSSES[0][1], LOSSES[6][1], LOSSES[3][1]])
-        expectAgree(f(x, relabelled, o), f(x, y, o));
+      for (const f of [LOSSES[0][1], LOSSES[6][1], LOSSES[3][1]]) expectAgree(f(x, relabelled, o), f(x, y, o));
     });
   }
   it('results do not depend on the thread count', () => {

@@ -1,4 +1,4 @@
-// Given pairs and triplets (formulas E.7; fusedloss/pair_given.h): the host steps every backend
+// Given pairs and triplets (formulas E.8; fusedloss/pair_given.h): the host steps every backend
 // shares (the loss and each pair's weight from the pairs' similarities and distances, the rows'
 // incidence lists) and the CPU pass: the given pairs' S and d in parallel over pairs, then each
 // row's gradient over its incidence list in parallel over rows.
@@ -104,8 +104,8 @@ double contrastive(const GivenPairs& g, int64_t n, const PairParams& p, const fl
   for (int64_t k = 0; k < g.size(); ++k) {
     const PairKind kind = g.positive(k) ? kPositive : kNegative;
     rows[g.row(k)] += contrastive_term(d[k], kind, p) * (g.positive(k) ? inv_pos : inv_neg);
-    w[k] = contrastive_weight(d[k], kind, p, static_cast<float>(inv_pos),
-                               static_cast<float>(inv_neg));
+    w[k] =
+        contrastive_weight(d[k], kind, p, static_cast<float>(inv_pos), static_cast<float>(inv_neg));
   }
   return store_rows(rows, row_loss);
 }
@@ -138,8 +138,8 @@ double triplets(const GivenPairs& g, int64_t n, const PairParams& p, const float
 }
 
 // Formulas E.4 over each row's distinct given pairs; a row counts with a positive and a negative.
-double circle(const GivenPairs& g, int64_t n, const PairParams& p, const double* s,
-              float* row_loss, std::vector<float>& w) {
+double circle(const GivenPairs& g, int64_t n, const PairParams& p, const double* s, float* row_loss,
+              std::vector<float>& w) {
   const RowPairs P = distinct_by_row(g, 0, g.positives, n);
   const RowPairs N = distinct_by_row(g, g.positives, g.size(), n);
   int64_t active = 0;
@@ -205,8 +205,8 @@ PairIncidence pair_incidence(const GivenPairs& g, int64_t n) {
   return inc;
 }
 
-double given_pairs_cpu(const TileSet& t, const GivenPairs& g, const PairParams& p,
-                       float* row_loss, std::vector<float>& acc) {
+double given_pairs_cpu(const TileSet& t, const GivenPairs& g, const PairParams& p, float* row_loss,
+                       std::vector<float>& acc) {
   const int64_t pairs = g.size();
   const int32_t ld = t.ld;
   std::vector<double> s(pairs);

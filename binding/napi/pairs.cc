@@ -1,7 +1,7 @@
 // N-API glue of the pairwise family: convert, check, call the core, nothing else.
 // pairLoss(embeddings, labels, reference|null, referenceLabels|null, out, referenceOut|null,
 // rowLoss|null (per-anchor losses, reduction 'none'), given|null (given pairs: a1, p, a2, n packed
-// in one Int32Array, formulas E.7), params{dim, loss, normalize, alpha, beta, base, epsilon,
+// in one Int32Array, formulas E.8), params{dim, loss, normalize, alpha, beta, base, epsilon,
 // semantics, posMargin, negMargin, margin, softMargin, m, gamma, temperature, baseTemperature,
 // mining, supConAllAnchors, givenPositives, givenNegatives, device}, async) -> loss
 #include "fusedloss/pairs.h"

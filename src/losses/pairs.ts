@@ -78,7 +78,7 @@ export interface GivenTriplets {
 }
 
 /**
- * Your own miner's pairs or triplets (formulas E.7; docs/metric-learning.md "Given pairs and
+ * Your own miner's pairs or triplets (formulas E.8; docs/metric-learning.md "Given pairs and
  * triplets"): the loss then runs over them alone, in place of the pairs the labels define (the
  * labels are not consulted for pairs: a "positive" of two labels is taken as your choice). Pass
  * one of the two; default: neither, every pair the labels define. Not with `reference`.
@@ -356,7 +356,7 @@ function sameLength(fn: string, option: string, a: [string, Int32Array], b: [str
 }
 
 /**
- * options.pairs / options.triplets checked (formulas E.7), for the reference as given and packed
+ * options.pairs / options.triplets checked (formulas E.8), for the reference as given and packed
  * for the native kernels: a1 | p | a2 | n in one Int32Array with the two pair counts; the triplet
  * loss's triplets zipped (a1 = a2 = anchor), from given pairs by anchor.
  */
@@ -366,7 +366,10 @@ function givenTuples(fn: string, loss: PairLossName, o: Record<string, unknown>,
     throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: pass options.pairs or options.triplets, not both`);
   }
   if (cross) {
-    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.pairs and triplets do not go with options.reference`);
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.pairs and triplets do not go with options.reference`,
+    );
   }
   let ref: RefGiven, a1: Int32Array, p: Int32Array, a2: Int32Array, n: Int32Array;
   if (o.pairs !== undefined) {

@@ -18,7 +18,7 @@ export interface PairRefProblem {
   refLabels?: ArrayLike<number>;
   normalize: boolean;
   /**
-   * Given pairs or triplets (formulas E.7, pytorch-metric-learning's indices_tuple): the loss runs
+   * Given pairs or triplets (formulas E.8, pytorch-metric-learning's indices_tuple): the loss runs
    * over them instead of the pairs the labels define. Single set only.
    */
   given?: RefGiven;
@@ -167,7 +167,7 @@ interface LossInput {
   g: number[][];
   h: number[][];
   role: (i: number, j: number) => Role;
-  /** Whether (i, j) is a positive / negative pair: by the labels, or in the given set (formulas E.7). */
+  /** Whether (i, j) is a positive / negative pair: by the labels, or in the given set (formulas E.8). */
   isPos: (i: number, j: number) => boolean;
   isNeg: (i: number, j: number) => boolean;
   /** The given pairs or triplets, if any. */
@@ -380,13 +380,24 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
   },
 };
 
-// ---- given pairs and triplets (formulas E.7), as pytorch-metric-learning takes an indices_tuple ----
+// ---- given pairs and triplets (formulas E.8), as pytorch-metric-learning takes an indices_tuple ----
 
 /** The given pairs as lists, triplets (a, p, n) read as the pairs (a, p) and (a, n) (its convert_to_pairs). */
 function givenPairLists(t: RefGiven) {
-  if (t.pairs) return { a1: Array.from(t.pairs.a1), p: Array.from(t.pairs.p), a2: Array.from(t.pairs.a2), n: Array.from(t.pairs.n) };
+  if (t.pairs)
+    return {
+      a1: Array.from(t.pairs.a1),
+      p: Array.from(t.pairs.p),
+      a2: Array.from(t.pairs.a2),
+      n: Array.from(t.pairs.n),
+    };
   const tr = t.triplets!;
-  return { a1: Array.from(tr.anchor), p: Array.from(tr.positive), a2: Array.from(tr.anchor), n: Array.from(tr.negative) };
+  return {
+    a1: Array.from(tr.anchor),
+    p: Array.from(tr.positive),
+    a2: Array.from(tr.anchor),
+    n: Array.from(tr.negative),
+  };
 }
 
 /** The positive and negative masks of the given pairs (repeats collapse), for the losses over sets of pairs. */

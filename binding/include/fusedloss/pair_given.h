@@ -1,4 +1,4 @@
-// Given pairs and triplets (pytorch-metric-learning's indices_tuple; formulas E.7): the caller's
+// Given pairs and triplets (pytorch-metric-learning's indices_tuple; formulas E.8): the caller's
 // miner decides which pairs count and the loss runs over them alone. A backend computes each
 // given pair's similarity and distance (O(K D)), the host steps here turn them into the loss and
 // one weight per pair (O(K log K), in list order), and the backend accumulates each row's gradient

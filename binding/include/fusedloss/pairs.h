@@ -14,7 +14,7 @@
 
 namespace fl {
 
-// Given pairs (pytorch-metric-learning's indices_tuple, formulas E.7): entry k < positives is the
+// Given pairs (pytorch-metric-learning's indices_tuple, formulas E.8): entry k < positives is the
 // positive pair (a1[k], p[k]), entry positives + k the negative pair (a2[k], n[k]); indices are
 // rows of the batch, checked in range by the caller. For the triplet loss the two halves are
 // zipped: positives == negatives, a1 == a2, and triplet k is (a1[k], p[k], n[k]).
