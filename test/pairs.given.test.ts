@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   circleLoss,
   contrastive,
+  contrastiveAsync,
   getThreads,
   multiSimilarity,
   setThreads,
@@ -65,8 +66,14 @@ function labelPairs(y: Int32Array): GivenPairs {
     n: number[] = [];
   y.forEach((yi, i) =>
     y.forEach((yj, j) => {
-      if (i !== j && yi === yj) (a1.push(i), p.push(j));
-      if (yi !== yj) (a2.push(i), n.push(j));
+      if (i !== j && yi === yj) {
+        a1.push(i);
+        p.push(j);
+      }
+      if (yi !== yj) {
+        a2.push(i);
+        n.push(j);
+      }
     }),
   );
   return { a1, p, a2, n };
@@ -181,7 +188,10 @@ for (const { backend, skip } of backends) {
         negative: number[] = [];
       pairs.a1.forEach((a, i) =>
         pairs.a2.forEach((b, j) => {
-          if (a === b) (anchor.push(a), positive.push(pairs.p[i]), negative.push(pairs.n[j]));
+          if (a !== b) return;
+          anchor.push(a);
+          positive.push(pairs.p[i]);
+          negative.push(pairs.n[j]);
         }),
       );
       expect(anchor.length).toBeGreaterThan(10);
@@ -225,6 +235,13 @@ describe('given pairs: conventions', () => {
       for (const f of [LOSSES[0][1], LOSSES[6][1], LOSSES[3][1]]) expectAgree(f(x, relabelled, o), f(x, y, o));
     });
   }
+  it('the Promise twins take them too, off the main thread', async () => {
+    const pairs = { a1: [0, 1, 4], p: [1, 2, 5], a2: [0, 0, 3, 7], n: [3, 6, 1, 2] };
+    const o = { dim: D, backend: NATIVE, pairs };
+    const got = await contrastiveAsync(x, y, o);
+    expect(got.loss).toBe(contrastive(x, y, o).loss);
+    expect(bitwiseEqual(got.grad, contrastive(x, y, o).grad)).toBe(true);
+  });
   it('results do not depend on the thread count', () => {
     const before = getThreads();
     const [n, d] = [300, 20];

@@ -122,13 +122,17 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
     keep.push_back(row_loss.value);
     pb.row_loss = row_loss.data;
   }
+  // Shared with the job, which may outlive this call (async).
   const std::shared_ptr<GivenPairs> given = given_arg(info, 7, params, pb, p.loss, keep);
-  pb.given = given.get();
   const Device dev = device_field(params);
   auto loss = std::make_shared<double>(0);
   return run(
       env, async_arg(info, 9), keep,
-      [=] { return FL_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad)); },
+      [=] {
+        PairProblem job = pb;
+        job.given = given.get();
+        return FL_CALL(dev, pair_loss(job, p, loss.get(), grad, ref_grad));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); }, kNames);
 }
 
