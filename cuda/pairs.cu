@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "fusedloss/pair_given.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/pairs_math.h"
 #include "pair_tiles.cuh"
@@ -617,6 +618,82 @@ Status orthogonal_projection(Call& c, const int32_t* labels, double* loss) {
   return Status{};
 }
 
+// ---- given pairs (formulas E.8): their S and d here, the loss and weights on the host
+// (pair_given.h, O(K) values each way), each row's gradient over its pairs in incidence order ----
+
+// S (in double) and d of each given pair (ends[k], ends[pairs + k]), one thread per pair.
+__global__ void given_similarities(DevSet t, const int32_t* ends, int64_t pairs, double* s,
+                                   float* d) {
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < pairs;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int32_t i = ends[k], j = ends[pairs + k];
+    const float *fi = t.fn + static_cast<int64_t>(i) * t.ld,
+                *fj = t.fn + static_cast<int64_t>(j) * t.ld;
+    double dot = 0;
+    for (int32_t c = 0; c < t.dim; ++c) dot += static_cast<double>(fi[c]) * fj[c];
+    s[k] = dot;
+    d[k] = pair_distance(static_cast<float>(dot), t.q[i], t.q[j]);
+  }
+}
+
+// d loss / d fn of each row from its pairs, in incidence order: one thread per (row, column).
+__global__ void given_gradient(DevSet t, const int64_t* offsets, const int64_t* pair,
+                               const int32_t* other, const float* w, float delta, float* acc) {
+  const int64_t cells = t.n * t.dim;
+  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < cells;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = e / t.dim, c = e % t.dim;
+    const float fr = t.fn[r * t.ld + c];
+    float sum = 0;
+    for (int64_t x = offsets[r]; x < offsets[r + 1]; ++x) {
+      const float wk = w[pair[x]];
+      if (wk != 0.0f) sum += wk * (t.fn[other[x] * t.ld + c] - delta * fr);
+    }
+    acc[r * t.ld + c] = sum;
+  }
+}
+
+Status given_pairs(Call& c, const GivenPairs& g, double* loss) {
+  const DevSet& t = c.q.d;
+  const int64_t pairs = g.size();
+  std::vector<double> s(pairs);
+  std::vector<float> d(pairs), w;
+  if (pairs > 0) {
+    std::vector<int32_t> ends(2 * pairs);
+    for (int64_t k = 0; k < pairs; ++k) ends[k] = g.row(k), ends[pairs + k] = g.col(k);
+    int32_t* dev_ends = nullptr;
+    double* dev_s = nullptr;
+    float* dev_d = nullptr;
+    Status st = c.s.upload(Slot::Offsets, ends.data(), ends.size(), &dev_ends);
+    if (st.ok()) st = c.s.buffer(Slot::Partials, static_cast<size_t>(pairs), &dev_s);
+    if (st.ok()) st = c.s.buffer(Slot::Weights, static_cast<size_t>(pairs), &dev_d);
+    if (!st.ok()) return st;
+    FL_LAUNCH(grid_for(pairs, kPairThreads), kPairThreads, 0, c.s.stream(), given_similarities)
+    (t, dev_ends, pairs, dev_s, dev_d);
+    FL_CUDA_LAUNCHED("given_similarities");
+    st = c.s.copy_out(s.data(), dev_s, s.size() * sizeof(double));
+    if (st.ok()) st = c.s.copy_out(d.data(), dev_d, d.size() * sizeof(float));
+    if (!st.ok()) return st;
+  }
+  *loss = given_pair_loss(g, t.n, c.p, s.data(), d.data(), c.row_loss, w);
+  if (pairs == 0) return Status{};  // acc was cleared: a zero gradient
+  const PairIncidence inc = pair_incidence(g, t.n);
+  float* dev_w = nullptr;
+  int64_t *dev_offsets = nullptr, *dev_pair = nullptr;
+  int32_t* dev_other = nullptr;
+  Status st = c.s.upload(Slot::Grad, w.data(), w.size(), &dev_w);
+  if (st.ok())
+    st = c.s.upload(Slot::Constants, inc.offsets.data(), inc.offsets.size(), &dev_offsets);
+  if (st.ok()) st = c.s.upload(Slot::ListIds, inc.pair.data(), inc.pair.size(), &dev_pair);
+  if (st.ok()) st = c.s.upload(Slot::Scratch, inc.other.data(), inc.other.size(), &dev_other);
+  if (!st.ok()) return st;
+  const float delta = given_distance(c.p) ? 1.0f : 0.0f;
+  FL_LAUNCH(grid_for(t.n * t.dim, kPairThreads), kPairThreads, 0, c.s.stream(), given_gradient)
+  (t, dev_offsets, dev_pair, dev_other, dev_w, delta, c.q.acc);
+  FL_CUDA_LAUNCHED("given_gradient");
+  return Status{};
+}
+
 // The losses whose logits scale S take it in double when the rows are unnormalised (kWideSim).
 template <class T>
 Status run_loss(Call& c, const PairProblem& pb, double* loss) {
@@ -685,8 +762,12 @@ Status pair_loss(const PairProblem& pb, const PairParams& p, double* loss, float
   }
   s.mark(Phase::Uploaded);
   double l = 0;
-  st = pb.normalize ? run_loss<float>(c, pb, &l) : run_loss<double>(c, pb, &l);
-  const bool distance = p.loss == PairLoss::Contrastive || p.loss == PairLoss::TripletBatchHard;
+  if (pb.given)
+    st = given_pairs(c, *pb.given, &l);
+  else
+    st = pb.normalize ? run_loss<float>(c, pb, &l) : run_loss<double>(c, pb, &l);
+  // The given pairs' weights hold the distances' norm term (pair_given.h).
+  const bool distance = !pb.given && given_distance(p);
   if (st.ok()) st = set_gradient(s, c.q, pb.normalize, distance);
   if (st.ok() && cross) st = set_gradient(s, c.r, pb.normalize, distance);
   s.mark(Phase::Computed);

@@ -152,4 +152,8 @@ export type {
   WithReference,
   PerAnchorOptions,
   PairLossResult,
+  TupleOptions,
+  GivenPairs,
+  GivenTriplets,
+  IndexArray,
 } from './losses/pairs';

@@ -130,6 +130,8 @@ export interface NativeAddon {
     out: Float32Array,
     referenceOut: Float32Array | null,
     rowLoss: Float32Array | null,
+    /** Given pairs (formulas E.8): a1 | p | a2 | n packed, the counts in params. */
+    given: Int32Array | null,
     params: object,
     async: boolean,
   ): MaybeAsync<number>;

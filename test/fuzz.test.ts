@@ -89,7 +89,19 @@ const hostile = fc.constantFrom(...HOSTILE);
 // boolean, arrays for the array options, and numbers from the edges for the rest.
 const FLOAT_ARRAYS = new Set(['weights', 'classWeights', 'out', 'referenceOut', 'bias', 'reference']);
 /** Options the schema types as 'any' whose plausible values are not arrays. */
-const PLAUSIBLE_ANY: Record<string, unknown[]> = { metric: [...fl.METRICS, 'nope'] };
+const PLAUSIBLE_ANY: Record<string, unknown[]> = {
+  metric: [...fl.METRICS, 'nope'],
+  // Given pairs / triplets (formulas E.8): rows 0 and 1 (in range from N = 2), none, one past any batch.
+  pairs: [
+    { a1: [0, 0], p: [1, 0], a2: [1, 0], n: [0, 1] },
+    { a1: [], p: [], a2: [], n: [] },
+    { a1: [0], p: [70000], a2: [], n: [] },
+  ],
+  triplets: [
+    { anchor: [0, 1, 1], positive: [1, 0, 0], negative: [1, 1, 0] },
+    { anchor: [], positive: [], negative: [] },
+  ],
+};
 
 function optionValue(spec: OptionSpec | undefined, key: string, n: number): fc.Arbitrary<unknown> {
   let plausible: fc.Arbitrary<unknown>;

@@ -152,35 +152,56 @@ describe('the native layer checks again', () => {
   const out = new Float32Array(6);
   it('types, lengths, parameters and a reference for another loss', () => {
     expectError(
-      () => addon.pairLoss(x, new Float32Array(3) as never, null, null, out, null, null, params, false),
+      () => addon.pairLoss(x, new Float32Array(3) as never, null, null, out, null, null, null, params, false),
       TypeError,
       TYPE,
       'labels',
       'Int32Array',
     );
     expectError(
-      () => addon.pairLoss(x, new Int32Array(2), null, null, out, null, null, params, false),
+      () => addon.pairLoss(x, new Int32Array(2), null, null, out, null, null, null, params, false),
       RangeError,
       LENGTH,
       'embeddings',
     );
     expectError(
-      () => addon.pairLoss(x, y, null, null, out, null, null, { ...params, alpha: -1 }, false),
+      () => addon.pairLoss(x, y, null, null, out, null, null, null, { ...params, alpha: -1 }, false),
       RangeError,
       INVALID,
       'alpha',
     );
     expectError(
-      () => addon.pairLoss(x, y, x.slice(), y, out, new Float32Array(6), null, { ...params, loss: 1 }, false),
+      () => addon.pairLoss(x, y, x.slice(), y, out, new Float32Array(6), null, null, { ...params, loss: 1 }, false),
       RangeError,
       INVALID,
       'only supported by multiSimilarity',
     );
     expectError(
-      () => addon.pairLoss(x, y, null, null, out, null, null, { ...params, device: 3 }, false),
+      () => addon.pairLoss(x, y, null, null, out, null, null, null, { ...params, device: 3 }, false),
       RangeError,
       INVALID,
       'options.device',
+    );
+    // Given pairs (a1 | p | a2 | n): the glue checks every index itself, and the losses that take them.
+    const given = { ...params, loss: 1, givenPositives: 1, givenNegatives: 1 };
+    expectError(
+      () => addon.pairLoss(x, y, null, null, out, null, null, new Int32Array([0, 1, 0, 3]), given, false),
+      RangeError,
+      INVALID,
+      'batch of 3',
+    );
+    expectError(
+      () => addon.pairLoss(x, y, null, null, out, null, null, new Int32Array([0, 1, 0]), given, false),
+      RangeError,
+      LENGTH,
+      'given',
+    );
+    expectError(
+      () =>
+        addon.pairLoss(x, y, null, null, out, null, null, new Int32Array([0, 1, 0, 2]), { ...given, loss: 4 }, false),
+      RangeError,
+      INVALID,
+      'given pairs are taken by',
     );
   });
 });

@@ -36,6 +36,11 @@ function build(): TfjsCase[] {
   const studentY = randomClassLabels(12, 6, 13);
   const elem = randomScores(8 * 5, 14, 2);
   const elemY = randomBinaryLabels(8 * 5, 15);
+  const pairs = { a1: [0, 3, 3, 7], p: [5, 9, 9, 1], a2: [0, 2, 3, 20], n: [11, 4, 17, 6] };
+  const triplets = {
+    reduction: 'none' as const,
+    triplets: { anchor: [0, 3, 3, 23], positive: [5, 9, 1, 2], negative: [11, 4, 17, 6] },
+  };
   const c = (
     name: string,
     loss: FusedLossName,
@@ -127,6 +132,13 @@ function build(): TfjsCase[] {
     ),
     c('supCon per anchor', 'supCon', emb, [24, 8], embY, [24], { reduction: 'none' }, () =>
       fl.supCon(emb, embY, { dim: 8, reduction: 'none' }),
+    ),
+    // Given pairs and triplets (formulas E.8) pass through the op's options.
+    c('contrastive given pairs', 'contrastive', emb, [24, 8], embY, [24], { pairs }, () =>
+      fl.contrastive(emb, embY, { dim: 8, pairs }),
+    ),
+    c('tripletBatchHard given triplets per anchor', 'tripletBatchHard', emb, [24, 8], embY, [24], triplets, () =>
+      fl.tripletBatchHard(emb, embY, { dim: 8, ...triplets }),
     ),
   ];
 }

@@ -120,4 +120,9 @@ void gradient_sweep(const TileSet& a, const TileSet& b, std::vector<float>& acc,
   });
 }
 
+// The loss over given pairs (pair_given.cc, formulas E.8) on t's rows: acc (t.rows x ld) receives
+// d loss / d fn; per-anchor losses to row_loss when set.
+double given_pairs_cpu(const TileSet& t, const GivenPairs& g, const PairParams& p, float* row_loss,
+                       std::vector<float>& acc);
+
 }  // namespace fl

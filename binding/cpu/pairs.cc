@@ -442,7 +442,10 @@ Status pair_loss_cpu(const PairProblem& pb, const PairParams& p, double* loss, f
     return Status{};
   }
   Gradients g;
-  *loss = pb.normalize ? run_loss<float>(ps, p, g) : run_loss<double>(ps, p, g);
+  if (pb.given)
+    *loss = given_pairs_cpu(ps.q, *pb.given, p, pb.row_loss, g.q);
+  else
+    *loss = pb.normalize ? run_loss<float>(ps, p, g) : run_loss<double>(ps, p, g);
   normalisation_backward(ps.q, g.q.data(), grad);
   if (ps.cross) normalisation_backward(ps.r, g.r.data(), ref_grad);
   return Status{};

@@ -1,8 +1,9 @@
 // N-API glue of the pairwise family: convert, check, call the core, nothing else.
 // pairLoss(embeddings, labels, reference|null, referenceLabels|null, out, referenceOut|null,
-// rowLoss|null (per-anchor losses, reduction 'none'), params{dim, loss, normalize, alpha, beta,
-// base, epsilon, semantics, posMargin, negMargin, margin, softMargin, m, gamma, temperature,
-// baseTemperature, mining, supConAllAnchors, device}, async) -> loss
+// rowLoss|null (per-anchor losses, reduction 'none'), given|null (given pairs: a1, p, a2, n packed
+// in one Int32Array, formulas E.8), params{dim, loss, normalize, alpha, beta, base, epsilon,
+// semantics, posMargin, negMargin, margin, softMargin, m, gamma, temperature, baseTemperature,
+// mining, supConAllAnchors, givenPositives, givenNegatives, device}, async) -> loss
 #include "fusedloss/pairs.h"
 
 #include <memory>
@@ -51,9 +52,42 @@ PairParams pair_params(const Napi::Object& o) {
   return p;
 }
 
+// The given pairs at info[i] (null: none), a1, p, a2, n packed; every index a row of the batch.
+std::shared_ptr<GivenPairs> given_arg(const Napi::CallbackInfo& info, size_t i,
+                                      const Napi::Object& params, const PairProblem& pb,
+                                      PairLoss loss, std::vector<Napi::Value>& keep) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  Napi::Env env = info.Env();
+  if (pb.ref || (loss != PairLoss::MultiSimilarity && loss != PairLoss::Contrastive &&
+                 loss != PairLoss::TripletBatchHard && loss != PairLoss::Circle))
+    throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "given pairs are taken by multiSimilarity, contrastive, tripletBatchHard "
+                      "and circleLoss, without options.reference");
+  const ArrayArg<int32_t> idx = int32_arg(info, i, "given");
+  auto g = std::make_shared<GivenPairs>();
+  g->positives = static_cast<int64_t>(number_field(params, "givenPositives", 0, 1e15));
+  g->negatives = static_cast<int64_t>(number_field(params, "givenNegatives", 0, 1e15));
+  require_length(env, "given", idx.length, static_cast<size_t>(2 * g->size()),
+                 "two indices per pair");
+  for (size_t k = 0; k < idx.length; ++k)
+    if (idx.data[k] < 0 || idx.data[k] >= pb.n)
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        "given pair index " + std::to_string(idx.data[k]) +
+                            " is not a row of the batch of " + std::to_string(pb.n));
+  if (loss == PairLoss::TripletBatchHard && g->positives != g->negatives)
+    throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
+                      "given triplets need as many negatives as positives");
+  g->a1 = idx.data;
+  g->p = g->a1 + g->positives;
+  g->a2 = g->p + g->positives;
+  g->n = g->a2 + g->negatives;
+  keep.push_back(idx.value);
+  return g;
+}
+
 Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object params = object_arg(info, 7, "params");
+  const Napi::Object params = object_arg(info, 8, "params");
   const int32_t dim = int_field(params, "dim", 1, 1 << 24);
   std::vector<Napi::Value> keep;
   PairProblem pb = rows_arg(info, 0, "embeddings", "labels", dim, keep);
@@ -82,11 +116,17 @@ Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
     keep.push_back(row_loss.value);
     pb.row_loss = row_loss.data;
   }
+  // Shared with the job, which may outlive this call (async).
+  const std::shared_ptr<GivenPairs> given = given_arg(info, 7, params, pb, p.loss, keep);
   const Device dev = device_field(params);
   auto loss = std::make_shared<double>(0);
   return run(
-      env, async_arg(info, 8), keep,
-      [=] { return FL_CALL(dev, pair_loss(pb, p, loss.get(), grad, ref_grad)); },
+      env, async_arg(info, 9), keep,
+      [=] {
+        PairProblem job = pb;
+        job.given = given.get();
+        return FL_CALL(dev, pair_loss(job, p, loss.get(), grad, ref_grad));
+      },
       [=](Napi::Env env) { return number_result(env, *loss); });
 }
 

@@ -13,11 +13,11 @@ import {
   type ClassLabels,
   type NumericArray,
 } from '../arrays';
-import { rangeError } from '../errors';
+import { describe, rangeError, typeError } from '../errors';
 import { faultError, firstNonFinite, type FaultContext } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
-import { referencePairs, type PairLossName, type PairRefParams } from '../reference/pairs';
+import { referencePairs, type PairLossName, type PairRefParams, type RefGiven } from '../reference/pairs';
 import { andThen, native, type LossResult, type RowLossResult } from './dispatch';
 import type { ClassLossResult } from './spherical';
 
@@ -56,10 +56,48 @@ export interface PerAnchorOptions extends PairOptions {
   reduction?: 'mean' | 'none';
 }
 
+/** Row indices into the batch: an Int32Array, or an array of integers. */
+export type IndexArray = Int32Array | readonly number[];
+
+/**
+ * Given pairs (pytorch-metric-learning's `indices_tuple` of four): the positive pairs
+ * (a1[k], p[k]) and the negative pairs (a2[k], n[k]), rows of the batch. a1 and p have one length,
+ * a2 and n another (either may be 0).
+ */
+export interface GivenPairs {
+  a1: IndexArray;
+  p: IndexArray;
+  a2: IndexArray;
+  n: IndexArray;
+}
+
+/** Given triplets (pytorch-metric-learning's `indices_tuple` of three): (anchor[k], positive[k], negative[k]). */
+export interface GivenTriplets {
+  anchor: IndexArray;
+  positive: IndexArray;
+  negative: IndexArray;
+}
+
+/**
+ * Your own miner's pairs or triplets (formulas E.8; docs/metric-learning.md "Given pairs and
+ * triplets"): the loss then runs over them alone, in place of the pairs the labels define (the
+ * labels are not consulted for pairs: a "positive" of two labels is taken as your choice). Pass
+ * one of the two; default: neither, every pair the labels define. Not with `reference`.
+ */
+export interface TupleOptions {
+  /**
+   * Given pairs. The triplet loss forms a triplet of each positive pair with each negative pair
+   * of the same anchor (as pytorch-metric-learning's convert_to_triplets). Default: none.
+   */
+  pairs?: GivenPairs;
+  /** Given triplets; the pair losses take each as the pairs (a, p) and (a, n). Default: none. */
+  triplets?: GivenTriplets;
+}
+
 /** A pair loss's result: per-anchor losses with reduction 'none' (see {@link PerAnchorOptions}). */
 export type PairLossResult<O> = ClassLossResult<O>;
 
-export interface MultiSimilarityOptions extends PerAnchorOptions {
+export interface MultiSimilarityOptions extends PerAnchorOptions, TupleOptions {
   /** Positive scale alpha >= 1e-6 (default 2). */
   alpha?: number;
   /** Negative scale beta >= 1e-6 (default 50). */
@@ -97,21 +135,21 @@ export interface MultiSimilarityOptions extends PerAnchorOptions {
   referenceOut?: Float32Array;
 }
 
-export interface ContrastiveOptions extends PerAnchorOptions {
+export interface ContrastiveOptions extends PerAnchorOptions, TupleOptions {
   /** Positive pairs cost relu(d - posMargin), posMargin >= 0 (default 0). */
   posMargin?: number;
   /** Negative pairs cost relu(negMargin - d), negMargin >= 0 (default 1). */
   negMargin?: number;
 }
 
-export interface TripletBatchHardOptions extends PerAnchorOptions {
+export interface TripletBatchHardOptions extends PerAnchorOptions, TupleOptions {
   /** Hinge margin m >= 0 (default 0.05, pytorch-metric-learning): [m + d+ - d-]_+. */
   margin?: number;
   /** Use softplus(d+ - d-) instead of the hinge (default false; Hermans et al.'s soft margin). */
   softMargin?: boolean;
 }
 
-export interface CircleLossOptions extends PerAnchorOptions {
+export interface CircleLossOptions extends PerAnchorOptions, TupleOptions {
   /** Relaxation margin m >= 0 (default 0.4, pytorch-metric-learning; the paper uses 0.25 for faces). */
   m?: number;
   /** Scale gamma >= 0 (default 80, pytorch-metric-learning; the paper uses 256 for faces). */
@@ -179,9 +217,12 @@ const anchorSchema: Record<string, OptionSpec> = {
   ...pairSchema,
   reduction: { kind: 'enum', values: ['mean', 'none'] },
 };
+// Given pairs or triplets (TupleOptions), checked by givenTuples.
+const tupleSchema: Record<string, OptionSpec> = { pairs: { kind: 'any' }, triplets: { kind: 'any' } };
 const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
   'multi-similarity': {
     ...anchorSchema,
+    ...tupleSchema,
     alpha: positive,
     beta: positive,
     base: { kind: 'number', min: -1e6, max: 1e6 },
@@ -192,9 +233,9 @@ const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
     referenceLabels: { kind: 'any' },
     referenceOut: { kind: 'any' },
   },
-  contrastive: { ...anchorSchema, posMargin: nonNegative, negMargin: nonNegative },
-  'triplet-batch-hard': { ...anchorSchema, margin: nonNegative, softMargin: { kind: 'boolean' } },
-  circle: { ...anchorSchema, m: nonNegative, gamma: nonNegative },
+  contrastive: { ...anchorSchema, ...tupleSchema, posMargin: nonNegative, negMargin: nonNegative },
+  'triplet-batch-hard': { ...anchorSchema, ...tupleSchema, margin: nonNegative, softMargin: { kind: 'boolean' } },
+  circle: { ...anchorSchema, ...tupleSchema, m: nonNegative, gamma: nonNegative },
   supcon: {
     ...anchorSchema,
     temperature: positive,
@@ -275,6 +316,100 @@ function twoViewLabels(fn: string, x: unknown, dim: number | undefined): Int32Ar
   return Int32Array.from({ length: n }, (_, i) => i % (n / 2));
 }
 
+/** The index arrays of a given tuple, checked: integers, rows of the batch, matching lengths. */
+function tupleArrays<K extends string>(fn: string, option: string, v: unknown, keys: readonly K[], rows: number) {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
+    throw typeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      `${fn}: options.${option} must be an object { ${keys.join(', ')} } of index arrays, got ${describe(v)}`,
+    );
+  }
+  const o = v as Record<string, unknown>;
+  const extra = Object.keys(o).find((k) => !(keys as readonly string[]).includes(k));
+  if (extra !== undefined) {
+    throw typeError(
+      'ERR_FUSEDLOSS_UNKNOWN_OPTION',
+      `${fn}: options.${option}.${extra} is unknown; options.${option} holds ${keys.join(', ')}`,
+    );
+  }
+  const out = {} as Record<K, Int32Array>;
+  for (const k of keys) {
+    const name = `options.${option}.${k}`;
+    const a = toInt32(fn, name, o[k], 'a row index', 'an Int32Array of row indices (or an array of integers)');
+    const bad = a.findIndex((x) => x < 0 || x >= rows);
+    if (bad >= 0) {
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: ${name}[${bad}] = ${a[bad]} is out of range; indices must be rows of the batch of ${rows}, in [0, ${rows})`,
+      );
+    }
+    out[k] = a;
+  }
+  return out;
+}
+
+function sameLength(fn: string, option: string, a: [string, Int32Array], b: [string, Int32Array]): void {
+  requireLength(fn, `options.${option}.${b[0]}`, b[1].length, a[1].length, `the length of options.${option}.${a[0]}`);
+}
+
+/**
+ * options.pairs / options.triplets checked (formulas E.8), for the reference as given and packed
+ * for the native kernels: a1 | p | a2 | n in one Int32Array with the two pair counts; the triplet
+ * loss's triplets zipped (a1 = a2 = anchor), from given pairs by anchor.
+ */
+function givenTuples(fn: string, loss: PairLossName, o: Record<string, unknown>, rows: number, cross: boolean) {
+  if (o.pairs === undefined && o.triplets === undefined) return undefined;
+  if (o.pairs !== undefined && o.triplets !== undefined) {
+    throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: pass options.pairs or options.triplets, not both`);
+  }
+  if (cross) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.pairs and triplets do not go with options.reference`,
+    );
+  }
+  let ref: RefGiven, a1: Int32Array, p: Int32Array, a2: Int32Array, n: Int32Array;
+  if (o.pairs !== undefined) {
+    const t = tupleArrays(fn, 'pairs', o.pairs, ['a1', 'p', 'a2', 'n'] as const, rows);
+    sameLength(fn, 'pairs', ['a1', t.a1], ['p', t.p]);
+    sameLength(fn, 'pairs', ['a2', t.a2], ['n', t.n]);
+    ref = { pairs: t };
+    ({ a1, p, a2, n } = loss === 'triplet-batch-hard' ? tripletsOfPairs(fn, t) : t);
+  } else {
+    const t = tupleArrays(fn, 'triplets', o.triplets, ['anchor', 'positive', 'negative'] as const, rows);
+    sameLength(fn, 'triplets', ['anchor', t.anchor], ['positive', t.positive]);
+    sameLength(fn, 'triplets', ['anchor', t.anchor], ['negative', t.negative]);
+    ref = { triplets: t };
+    ({ anchor: a1, positive: p, anchor: a2, negative: n } = t);
+  }
+  const packed = allocate(fn, 'the given pairs', Int32Array, 2 * (a1.length + a2.length));
+  packed.set(a1);
+  packed.set(p, a1.length);
+  packed.set(a2, 2 * a1.length);
+  packed.set(n, 2 * a1.length + a2.length);
+  return { ref, packed, positives: a1.length, negatives: a2.length };
+}
+
+/** Each positive pair with each negative pair of its anchor, positive-major (convert_to_triplets). */
+function tripletsOfPairs(fn: string, t: Record<'a1' | 'p' | 'a2' | 'n', Int32Array>) {
+  const negatives = new Map<number, number[]>();
+  t.a2.forEach((a, j) => negatives.set(a, [...(negatives.get(a) ?? []), j]));
+  let count = 0;
+  for (const a of t.a1) count += negatives.get(a)?.length ?? 0;
+  const a1 = allocate(fn, 'the triplets of the given pairs', Int32Array, count);
+  const p = allocate(fn, 'the triplets of the given pairs', Int32Array, count);
+  const n = allocate(fn, 'the triplets of the given pairs', Int32Array, count);
+  let k = 0;
+  t.a1.forEach((a, i) => {
+    for (const j of negatives.get(a) ?? []) {
+      a1[k] = a;
+      p[k] = t.p[i];
+      n[k++] = t.n[j];
+    }
+  });
+  return { a1, p, a2: a1, n };
+}
+
 type Result = LossResult | RowLossResult | CrossBatchResult;
 
 /**
@@ -314,6 +449,7 @@ function runPairs(
         dim,
       )
     : undefined;
+  const given = givenTuples(fn, loss, o, yi.length, cross);
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), {
     cuda: true,
     pairWork: pairWork(loss, yi.length, ref ? ref.y.length : yi.length, dim),
@@ -354,7 +490,8 @@ function runPairs(
       checkRawNorms(fn, 'row-norm-too-large', e, dim);
       if (ref) checkRawNorms(fn, 'reference-row-norm-too-large', ref.e, dim);
     }
-    const r = referencePairs({ x: e, labels: yi, dim, ref: ref?.e, refLabels: ref?.y, normalize }, p);
+    const problem = { x: e, labels: yi, dim, ref: ref?.e, refLabels: ref?.y, normalize, given: given?.ref };
+    const r = referencePairs(problem, p);
     out.set(r.grad);
     if (refOut) refOut.set(r.refGrad!);
     if (rowLoss) rowLoss.set(r.rowLoss!);
@@ -366,13 +503,26 @@ function runPairs(
     semantics: wireId('MsSemantics', p.semantics),
     dim,
     normalize,
+    givenPositives: given?.positives ?? 0,
+    givenNegatives: given?.negatives ?? 0,
     device: deviceCode(backend),
   };
   return andThen(
     nativeCall(
       fn,
       () =>
-        native(backend).pairLoss(e, yi, ref?.e ?? null, ref?.y ?? null, out, refOut ?? null, rowLoss, params, async),
+        native(backend).pairLoss(
+          e,
+          yi,
+          ref?.e ?? null,
+          ref?.y ?? null,
+          out,
+          refOut ?? null,
+          rowLoss,
+          given?.packed ?? null,
+          params,
+          async,
+        ),
       FAULTS,
     ),
     result,

@@ -17,6 +17,17 @@ export interface PairRefProblem {
   ref?: ArrayLike<number>;
   refLabels?: ArrayLike<number>;
   normalize: boolean;
+  /**
+   * Given pairs or triplets (formulas E.8, pytorch-metric-learning's indices_tuple): the loss runs
+   * over them instead of the pairs the labels define. Single set only.
+   */
+  given?: RefGiven;
+}
+
+/** Row indices of given pairs (a1, p positive; a2, n negative) or triplets, as the caller gave them. */
+export interface RefGiven {
+  pairs?: { a1: ArrayLike<number>; p: ArrayLike<number>; a2: ArrayLike<number>; n: ArrayLike<number> };
+  triplets?: { anchor: ArrayLike<number>; positive: ArrayLike<number>; negative: ArrayLike<number> };
 }
 
 export interface PairRefParams {
@@ -108,7 +119,11 @@ export function referencePairs(pb: PairRefProblem, p: PairRefParams): PairRefRes
   const perAnchor = p.reduction === 'none';
   const rowLoss = new Float64Array(n);
   const count = (k: number) => (perAnchor ? 1 : k);
-  const loss = n === 0 || m === 0 ? 0 : LOSSES[p.loss]({ S, D, g, h, role, n, m, p, rowLoss, count });
+  const sets = pb.given ? givenSets(pb.given, n) : undefined;
+  const isPos = sets ? (i: number, j: number) => sets.pos[i][j] : (i: number, j: number) => role(i, j) === 'pos';
+  const isNeg = sets ? (i: number, j: number) => sets.neg[i][j] : (i: number, j: number) => role(i, j) === 'neg';
+  const input: LossInput = { S, D, g, h, role, isPos, isNeg, given: pb.given, n, m, p, rowLoss, count };
+  const loss = n === 0 || m === 0 ? 0 : LOSSES[p.loss](input);
   const dq = q.fn.map((a) => a.map(() => 0));
   const dr = r.fn.map((a) => a.map(() => 0));
   for (let i = 0; i < n; i++)
@@ -152,6 +167,11 @@ interface LossInput {
   g: number[][];
   h: number[][];
   role: (i: number, j: number) => Role;
+  /** Whether (i, j) is a positive / negative pair: by the labels, or in the given set (formulas E.8). */
+  isPos: (i: number, j: number) => boolean;
+  isNeg: (i: number, j: number) => boolean;
+  /** The given pairs or triplets, if any. */
+  given?: RefGiven;
   n: number;
   m: number;
   p: PairRefParams;
@@ -178,15 +198,15 @@ function softmaxOf(v: number[]): number[] {
 
 const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
   /** Formulas E.1. */
-  'multi-similarity': ({ S, g, role, n, m, p, rowLoss, count }) => {
+  'multi-similarity': ({ S, g, role, isPos, isNeg, given, n, m, p, rowLoss, count }) => {
     const b = count(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
       const cols = range(m);
-      const P = cols.filter((j) =>
-        p.semantics === 'paper' ? role(i, j) !== 'neg' && S[i][j] < 1 - 1e-5 : role(i, j) === 'pos',
-      );
-      const N = cols.filter((j) => role(i, j) === 'neg');
+      // 'paper' takes the self pair and drops it by S; given pairs are taken as given.
+      const candidate = (j: number) => (p.semantics === 'paper' && !given ? role(i, j) !== 'neg' : isPos(i, j));
+      const P = cols.filter((j) => candidate(j) && (p.semantics === 'pml' || S[i][j] < 1 - 1e-5));
+      const N = cols.filter((j) => isNeg(i, j));
       const minP = Math.min(...P.map((j) => S[i][j]));
       const maxN = Math.max(...N.map((j) => S[i][j]));
       const mine = p.mining ?? true;
@@ -199,14 +219,16 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
         ln = lse([0, ...nl]);
       rowLoss[i] = lp / p.alpha + ln / p.beta;
       total += rowLoss[i];
-      Pm.forEach((j, k) => (g[i][j] = -weightOf(pl[k], lp) / b));
-      Nm.forEach((j, k) => (g[i][j] = weightOf(nl[k], ln) / b));
+      Pm.forEach((j, k) => (g[i][j] += -weightOf(pl[k], lp) / b));
+      Nm.forEach((j, k) => (g[i][j] += weightOf(nl[k], ln) / b));
     }
     return total / b;
   },
 
   /** Formulas E.2, pytorch-metric-learning's form. */
-  contrastive: ({ D, h, role, n, m, p, rowLoss, count }) => {
+  contrastive: (x) => {
+    if (x.given) return givenContrastive(x);
+    const { D, h, role, n, m, p, rowLoss, count } = x;
     const active = (i: number, j: number) =>
       role(i, j) === 'pos' ? D[i][j] > p.posMargin : role(i, j) === 'neg' && D[i][j] < p.negMargin;
     let nPos = 0,
@@ -231,7 +253,9 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
   },
 
   /** Formulas E.3: hardest positive (largest d, first on ties) and hardest negative per anchor. */
-  'triplet-batch-hard': ({ D, h, role, n, m, p, rowLoss, count }) => {
+  'triplet-batch-hard': (x) => {
+    if (x.given) return givenTriplets(x);
+    const { D, h, role, n, m, p, rowLoss, count } = x;
     const terms: { i: number; jp: number; jn: number; loss: number; slope: number }[] = [];
     for (let i = 0; i < n; i++) {
       let jp = -1,
@@ -255,11 +279,11 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
   },
 
   /** Formulas E.4: a_p, a_n held constant in the gradient. */
-  circle: ({ S, g, role, n, m, p, rowLoss, count }) => {
+  circle: ({ S, g, isPos, isNeg, n, m, p, rowLoss, count }) => {
     const rowsUsed: { i: number; P: number[]; N: number[]; lp: number[]; ln: number[] }[] = [];
     for (let i = 0; i < n; i++) {
-      const P = range(m).filter((j) => role(i, j) === 'pos');
-      const N = range(m).filter((j) => role(i, j) === 'neg');
+      const P = range(m).filter((j) => isPos(i, j));
+      const N = range(m).filter((j) => isNeg(i, j));
       if (!P.length || !N.length) continue;
       const lp = P.map((j) => -p.gamma * Math.max(1 + p.m - S[i][j], 0) * (S[i][j] - (1 - p.m)));
       const ln = N.map((j) => p.gamma * Math.max(S[i][j] + p.m, 0) * (S[i][j] - p.m));
@@ -276,8 +300,9 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
       const c = sigmoid(z) / b;
       const wp = softmaxOf(lp),
         wn = softmaxOf(ln);
-      P.forEach((j, k) => (g[i][j] = -c * p.gamma * Math.max(1 + p.m - S[i][j], 0) * wp[k]));
-      N.forEach((j, k) => (g[i][j] = c * p.gamma * Math.max(S[i][j] + p.m, 0) * wn[k]));
+      // += : a pair given both as a positive and as a negative is in both halves.
+      P.forEach((j, k) => (g[i][j] += -c * p.gamma * Math.max(1 + p.m - S[i][j], 0) * wp[k]));
+      N.forEach((j, k) => (g[i][j] += c * p.gamma * Math.max(S[i][j] + p.m, 0) * wn[k]));
     }
     return rowsUsed.length ? total / b : 0;
   },
@@ -354,3 +379,82 @@ const LOSSES: Record<PairLossName, (x: LossInput) => number> = {
     return 1 - sPos / (nPos + 1e-6) + (p.gamma * sNeg) / (nNeg + 1e-6);
   },
 };
+
+// ---- given pairs and triplets (formulas E.8), as pytorch-metric-learning takes an indices_tuple ----
+
+/** The given pairs as lists, triplets (a, p, n) read as the pairs (a, p) and (a, n) (its convert_to_pairs). */
+function givenPairLists(t: RefGiven) {
+  if (t.pairs)
+    return {
+      a1: Array.from(t.pairs.a1),
+      p: Array.from(t.pairs.p),
+      a2: Array.from(t.pairs.a2),
+      n: Array.from(t.pairs.n),
+    };
+  const tr = t.triplets!;
+  return {
+    a1: Array.from(tr.anchor),
+    p: Array.from(tr.positive),
+    a2: Array.from(tr.anchor),
+    n: Array.from(tr.negative),
+  };
+}
+
+/** The positive and negative masks of the given pairs (repeats collapse), for the losses over sets of pairs. */
+function givenSets(t: RefGiven, n: number) {
+  const { a1, p, a2, n: ng } = givenPairLists(t);
+  const pos = range(n).map(() => new Array<boolean>(n).fill(false));
+  const neg = range(n).map(() => new Array<boolean>(n).fill(false));
+  a1.forEach((a, k) => (pos[a][p[k]] = true));
+  a2.forEach((a, k) => (neg[a][ng[k]] = true));
+  return { pos, neg };
+}
+
+/** Contrastive over the given pairs, each repeat a term: each half the mean over its non-zero terms. */
+function givenContrastive({ D, h, given, p, rowLoss, count }: LossInput): number {
+  const { a1, p: pp, a2, n: nn } = givenPairLists(given!);
+  const pos = a1.map((a, k) => ({ a, j: pp[k], t: Math.max(D[a][pp[k]] - p.posMargin, 0), slope: 1 }));
+  const neg = a2.map((a, k) => ({ a, j: nn[k], t: Math.max(p.negMargin - D[a][nn[k]], 0), slope: -1 }));
+  let total = 0;
+  for (const half of [pos, neg]) {
+    const live = half.filter((x) => x.t > 0);
+    const c = count(live.length);
+    for (const x of live) {
+      rowLoss[x.a] += x.t / c;
+      total += x.t / c;
+      h[x.a][x.j] += x.slope / c;
+    }
+  }
+  return total;
+}
+
+/**
+ * The triplet loss over given triplets, or the triplets of given pairs sharing an anchor (each
+ * positive pair with each negative pair of its anchor, as pytorch-metric-learning's
+ * convert_to_triplets): [margin + d_ap - d_an]_+ (or softplus), mean over the non-zero ones.
+ */
+function givenTriplets({ D, h, given, p, rowLoss, count }: LossInput): number {
+  const list: [number, number, number][] = [];
+  if (given!.triplets) {
+    const t = given!.triplets;
+    for (let k = 0; k < t.anchor.length; k++) list.push([t.anchor[k], t.positive[k], t.negative[k]]);
+  } else {
+    const { a1, p: pp, a2, n: nn } = givenPairLists(given!);
+    a1.forEach((a, i) => a2.forEach((b, j) => a === b && list.push([a, pp[i], nn[j]])));
+  }
+  const terms = list
+    .map(([a, pp, nn]) => {
+      const gap = D[a][pp] - D[a][nn];
+      return p.softMargin
+        ? { a, pp, nn, loss: softplus(gap), slope: sigmoid(gap) }
+        : { a, pp, nn, loss: Math.max(gap + p.margin, 0), slope: gap + p.margin > 0 ? 1 : 0 };
+    })
+    .filter((t) => p.softMargin || t.loss > 0);
+  const b = count(terms.length);
+  for (const t of terms) {
+    rowLoss[t.a] += t.loss / b;
+    h[t.a][t.pp] += t.slope / b;
+    h[t.a][t.nn] -= t.slope / b;
+  }
+  return terms.reduce((s, t) => s + t.loss, 0) / (terms.length ? b : 1);
+}

@@ -14,6 +14,20 @@
 
 namespace fl {
 
+// Given pairs (pytorch-metric-learning's indices_tuple, formulas E.8): entry k < positives is the
+// positive pair (a1[k], p[k]), entry positives + k the negative pair (a2[k], n[k]); indices are
+// rows of the batch, checked in range by the caller. For the triplet loss the two halves are
+// zipped: positives == negatives, a1 == a2, and triplet k is (a1[k], p[k], n[k]).
+struct GivenPairs {
+  const int32_t *a1 = nullptr, *p = nullptr, *a2 = nullptr, *n = nullptr;
+  int64_t positives = 0, negatives = 0;
+
+  int64_t size() const { return positives + negatives; }
+  bool positive(int64_t k) const { return k < positives; }
+  int32_t row(int64_t k) const { return k < positives ? a1[k] : a2[k - positives]; }
+  int32_t col(int64_t k) const { return k < positives ? p[k] : n[k - positives]; }
+};
+
 // N query rows of `dim` floats and their labels; a reference set of M rows (cross-batch), or
 // none: then every pair (i, j) of queries, i != j, is a candidate pair.
 struct PairProblem {
@@ -28,6 +42,8 @@ struct PairProblem {
   // Output, per-anchor losses (reduction 'none'): when set, n floats receive each query row's
   // loss, every mean's count is taken as 1, and the loss and gradient are those of their sum.
   float* row_loss = nullptr;
+  // The pairs the loss runs over instead of those the labels define (single set only), or null.
+  const GivenPairs* given = nullptr;
 };
 
 enum class PairLoss : int32_t {
