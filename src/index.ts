@@ -153,3 +153,5 @@ export type {
   PerAnchorOptions,
   PairLossResult,
 } from './losses/pairs';
+export { proxyAnchor, proxyAnchorAsync, PROXY_ANCHOR_DEFAULTS } from './losses/proxy';
+export type { ProxyAnchorOptions, ProxyLossResult, ProxyLossOut } from './losses/proxy';
