@@ -39,7 +39,12 @@ describe.each(BACKENDS)('proxyAnchor errors on %s', (backend) => {
   });
 
   it('lengths', () => {
-    expectError(() => proxyAnchor(x, p, [0, 1], { dim: 2, backend }), RangeError, 'ERR_FUSEDLOSS_LENGTH_MISMATCH', 'embeddings');
+    expectError(
+      () => proxyAnchor(x, p, [0, 1], { dim: 2, backend }),
+      RangeError,
+      'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      'embeddings',
+    );
     expectError(
       () => proxyAnchor(x, new Float32Array(3), [0, 1, 1], { backend }),
       RangeError,
@@ -55,8 +60,18 @@ describe.each(BACKENDS)('proxyAnchor errors on %s', (backend) => {
   });
 
   it('option bounds and values', () => {
-    expectError(() => proxyAnchor(x, p, [0, 1, 1], { backend, alpha: 0 }), RangeError, 'ERR_FUSEDLOSS_INVALID_ARG_VALUE', 'alpha');
-    expectError(() => proxyAnchor(x, p, [0, 1, 1], { backend, margin: 1.5 }), RangeError, 'ERR_FUSEDLOSS_INVALID_ARG_VALUE', 'margin');
+    expectError(
+      () => proxyAnchor(x, p, [0, 1, 1], { backend, alpha: 0 }),
+      RangeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      'alpha',
+    );
+    expectError(
+      () => proxyAnchor(x, p, [0, 1, 1], { backend, margin: 1.5 }),
+      RangeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      'margin',
+    );
     expectError(
       () => proxyAnchor(x, p, [0, 1, 1], { backend, reduction: 'none' as 'sum' }),
       RangeError,

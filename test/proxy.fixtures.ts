@@ -42,12 +42,22 @@ export function expectReference(
   got: ProxyLossResult,
   what = caseName(c),
 ): void {
-  const want = referenceProxyAnchor(
-    { ...x, dim: c.D },
-    { alpha: 32, margin: 0.1, reduction: 'mean', ...c.options } as Parameters<typeof referenceProxyAnchor>[1],
+  const want = referenceProxyAnchor({ ...x, dim: c.D }, {
+    alpha: 32,
+    margin: 0.1,
+    reduction: 'mean',
+    ...c.options,
+  } as Parameters<typeof referenceProxyAnchor>[1]);
+  expectAgree(
+    { loss: got.loss, grad: got.gradEmbeddings },
+    { loss: want.loss, grad: want.gradEmbeddings },
+    `${what} embeddings`,
   );
-  expectAgree({ loss: got.loss, grad: got.gradEmbeddings }, { loss: want.loss, grad: want.gradEmbeddings }, `${what} embeddings`);
-  expectAgree({ loss: got.loss, grad: got.gradProxies }, { loss: want.loss, grad: want.gradProxies }, `${what} proxies`);
+  expectAgree(
+    { loss: got.loss, grad: got.gradProxies },
+    { loss: want.loss, grad: want.gradProxies },
+    `${what} proxies`,
+  );
 }
 
 export function checkCase(c: ProxyCase, backend: Backend): void {

@@ -30,7 +30,10 @@ describe('proxyAnchor reference', () => {
     const x = randomScores(9, 3),
       p = randomScores(12, 4);
     const mean = referenceProxyAnchor({ embeddings: x, proxies: p, labels: [1, 1, 1], dim: 3 }, PML).loss;
-    const sum = referenceProxyAnchor({ embeddings: x, proxies: p, labels: [1, 1, 1], dim: 3 }, { ...PML, reduction: 'sum' });
+    const sum = referenceProxyAnchor(
+      { embeddings: x, proxies: p, labels: [1, 1, 1], dim: 3 },
+      { ...PML, reduction: 'sum' },
+    );
     // With one class holding positives, mean = pos + neg / 4 and sum = pos + neg; the sum of the
     // negative terms alone comes from a batch whose labels make every pair negative for classes 0, 2, 3.
     const unit = (v: ArrayLike<number>, k: number) => {

@@ -48,7 +48,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const fused = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => ops.proxyAnchor(y, a, b, o))([x, p]);
         const want = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => composed(a, b, o))([x, p]);
         expect(relError(fused.value.dataSync()[0], want.value.dataSync()[0])).toBeLessThan(1e-4);
-        for (let k = 0; k < 2; k++) expect(gradError(fused.grads[k].dataSync(), want.grads[k].dataSync())).toBeLessThan(1e-4);
+        for (let k = 0; k < 2; k++)
+          expect(gradError(fused.grads[k].dataSync(), want.grads[k].dataSync())).toBeLessThan(1e-4);
         tf.dispose([fused.value, ...fused.grads, want.value, ...want.grads]);
         expect(tf.memory().numTensors).toBe(before);
         tf.dispose([x, p, y]);

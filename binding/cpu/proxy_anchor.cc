@@ -21,8 +21,8 @@ namespace {
 
 // Class tile c0 (rows of s) against embeddings j0.. (columns): each class's positive and negative
 // exponents merged into its two Lse, a tile maximum and a float sum at a time.
-void class_stats_tile(const float* s, int nc, const TileSet& x, int64_t c0, int64_t j0,
-                      float alpha, float margin, Lse* pos, Lse* neg) {
+void class_stats_tile(const float* s, int nc, const TileSet& x, int64_t c0, int64_t j0, float alpha,
+                      float margin, Lse* pos, Lse* neg) {
   const int nr = tile_rows(x, j0);
   const int32_t* labels = x.labels + j0;
   for (int c = 0; c < nc; ++c) {

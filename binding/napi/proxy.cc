@@ -1,12 +1,13 @@
 // N-API glue of the proxy losses: convert, check, call the core, nothing else.
 // proxyAnchor(embeddings, proxies, labels, gradEmbeddings, gradProxies, params{dim, alpha, margin,
 // reduction, device}, async) -> loss
+#include "fusedloss/proxy.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "args.h"
-#include "fusedloss/proxy.h"
 #include "module.h"
 
 namespace fl::napi {
@@ -45,8 +46,10 @@ Napi::Value ProxyAnchor(const Napi::CallbackInfo& info) {
     throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
                       "proxies has length " + std::to_string(proxies.length) +
                           ", expected a positive multiple of dim " + std::to_string(dim));
-  require_length(env, "options.out.gradEmbeddings", gx.length, x.length, "the layout of embeddings");
-  require_length(env, "options.out.gradProxies", gp.length, proxies.length, "the layout of proxies");
+  require_length(env, "options.out.gradEmbeddings", gx.length, x.length,
+                 "the layout of embeddings");
+  require_length(env, "options.out.gradProxies", gp.length, proxies.length,
+                 "the layout of proxies");
   check_disjoint(env, {{"embeddings", x.data, x.length * 4, false},
                        {"proxies", proxies.data, proxies.length * 4, false},
                        {"labels", labels.data, labels.length * 4, false},

@@ -114,7 +114,10 @@ function prepare(fn: string, xIn: unknown, pIn: unknown, yIn: unknown, o: Record
   const out = outOpt as Record<string, unknown>;
   for (const key of Object.keys(out)) {
     if (!(OUT_KEYS as readonly string[]).includes(key)) {
-      throw typeError('ERR_FUSEDLOSS_UNKNOWN_OPTION', `${fn}: unknown buffer options.out.${key}; known: ${OUT_KEYS.join(', ')}`);
+      throw typeError(
+        'ERR_FUSEDLOSS_UNKNOWN_OPTION',
+        `${fn}: unknown buffer options.out.${key}; known: ${OUT_KEYS.join(', ')}`,
+      );
     }
   }
   const buffer = (key: (typeof OUT_KEYS)[number], length: number, what: string) => {
@@ -154,11 +157,15 @@ function checkForReference(fn: string, a: ProxyCall): void {
   ] as const) {
     const k = v.findIndex((x) => !Number.isFinite(x));
     if (k >= 0) {
-      throw rangeError('ERR_FUSEDLOSS_NON_FINITE', `${fn}: ${name}[${k}] = ${v[k]} is not finite; ${name} must be finite numbers`);
+      throw rangeError(
+        'ERR_FUSEDLOSS_NON_FINITE',
+        `${fn}: ${name}[${k}] = ${v[k]} is not finite; ${name} must be finite numbers`,
+      );
     }
   }
   a.labels.forEach((y, i) => {
-    if (!(y >= 0 && y < a.classes)) throw labelOutOfRange(fn, { name: 'labels', classes: a.classes, binary: false }, i, y);
+    if (!(y >= 0 && y < a.classes))
+      throw labelOutOfRange(fn, { name: 'labels', classes: a.classes, binary: false }, i, y);
   });
 }
 
@@ -179,7 +186,11 @@ function runProxyAnchor(
   };
   const B = a.labels.length;
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: B * a.classes * a.dim });
-  const result = (loss: number): ProxyLossResult => ({ loss, gradEmbeddings: a.gradEmbeddings, gradProxies: a.gradProxies });
+  const result = (loss: number): ProxyLossResult => ({
+    loss,
+    gradEmbeddings: a.gradEmbeddings,
+    gradProxies: a.gradProxies,
+  });
   if (backend === 'js') {
     checkForReference(fn, a);
     const r = referenceProxyAnchor(a, p);
@@ -197,7 +208,8 @@ function runProxyAnchor(
   return andThen(
     nativeCall(
       fn,
-      () => native(backend).proxyAnchor(a.embeddings, a.proxies, a.labels, a.gradEmbeddings, a.gradProxies, params, async),
+      () =>
+        native(backend).proxyAnchor(a.embeddings, a.proxies, a.labels, a.gradEmbeddings, a.gradProxies, params, async),
       { name: 'labels', classes: a.classes, binary: false },
     ),
     result,

@@ -58,7 +58,8 @@ function forward(args: { inputs: NamedTensorInfoMap; backend: KernelBackend; att
 /** Registers the kernel (for the active backend) and its gradient, once. */
 function register(): void {
   const backendName = getBackend();
-  if (!getKernel(KERNEL, backendName)) registerKernel({ kernelName: KERNEL, backendName, kernelFunc: forward as never });
+  if (!getKernel(KERNEL, backendName))
+    registerKernel({ kernelName: KERNEL, backendName, kernelFunc: forward as never });
   if (getGradient(KERNEL)) return;
   registerGradient({
     kernelName: KERNEL,
@@ -97,7 +98,10 @@ export function proxyAnchor(
     if (t.dtype !== 'float32')
       throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${OP}: ${name} must be a float32 tensor, got ${t.dtype}`);
     if (t.rank !== rank)
-      throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${OP}: ${name} must have rank 2, got shape [${t.shape.join(', ')}]`);
+      throw rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${OP}: ${name} must have rank 2, got shape [${t.shape.join(', ')}]`,
+      );
   }
   if (options && ('out' in options || 'dim' in options))
     throw typeError(

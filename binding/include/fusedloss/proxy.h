@@ -23,8 +23,8 @@ struct ProxyProblem {
 
 // ProxyAnchor (Kim et al. 2020, formulas M.1).
 struct ProxyAnchorParams {
-  double alpha = 32;    // the scale, in (0, 1000]
-  double margin = 0.1;  // in [-1, 1]
+  double alpha = 32;                      // the scale, in (0, 1000]
+  double margin = 0.1;                    // in [-1, 1]
   Reduction reduction = Reduction::Mean;  // Mean or Sum
 };
 
@@ -55,6 +55,7 @@ ProxyAnchorClass proxy_anchor_class(const Lse& pos, const Lse& neg, const ProxyA
 void proxy_anchor_classes(const ProxyProblem& pb, const ProxyAnchorParams& p, const Lse* pos,
                           const Lse* neg, double* loss, ProxyAnchorClass* coef);
 
-Status proxy_anchor_cpu(const ProxyProblem& pb, const ProxyAnchorParams& p, const ProxyOutputs& out);
+Status proxy_anchor_cpu(const ProxyProblem& pb, const ProxyAnchorParams& p,
+                        const ProxyOutputs& out);
 
 }  // namespace fl
