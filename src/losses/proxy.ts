@@ -2,7 +2,6 @@
 // (binding/cpu/proxy_anchor.cc, cuda/proxy_anchor.cu: class tiles, the B x C cosines are never
 // formed) or the float64 reference (src/reference/proxy.ts, which forms them: small problems only).
 import {
-  allocate,
   labelOutOfRange,
   requireLength,
   rowWidth,
@@ -11,13 +10,14 @@ import {
   type NumericArray,
   type Targets,
 } from '../arrays';
-import { describe, rangeError, typeError } from '../errors';
+import { rangeError } from '../errors';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referenceProxyAnchor } from '../reference/proxy';
-import { checkDisjoint, checkNotInFlight } from '../wire';
+import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
 import { andThen, native } from './dispatch';
+import { outBuffer, outObject } from './out-buffers';
 
 /** Buffers for the gradients, each of the layout of what it is the gradient of. */
 export interface ProxyLossOut {
@@ -104,33 +104,9 @@ function prepare(fn: string, xIn: unknown, pIn: unknown, yIn: unknown, o: Record
     );
   }
   const classes = proxies.length / dim;
-  const outOpt = o.out ?? {};
-  if (typeof outOpt !== 'object' || outOpt === null || ArrayBuffer.isView(outOpt) || Array.isArray(outOpt)) {
-    throw typeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
-      `${fn}: options.out must be an object { gradEmbeddings?, gradProxies? }, got ${describe(outOpt)}`,
-    );
-  }
-  const out = outOpt as Record<string, unknown>;
-  for (const key of Object.keys(out)) {
-    if (!(OUT_KEYS as readonly string[]).includes(key)) {
-      throw typeError(
-        'ERR_FUSEDLOSS_UNKNOWN_OPTION',
-        `${fn}: unknown buffer options.out.${key}; known: ${OUT_KEYS.join(', ')}`,
-      );
-    }
-  }
-  const buffer = (key: (typeof OUT_KEYS)[number], length: number, what: string) => {
-    const v = out[key];
-    const name = `options.out.${key}`;
-    if (v === undefined) return allocate(fn, what, Float32Array, length);
-    if (!(v instanceof Float32Array)) {
-      throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be a Float32Array, got ${describe(v)}`);
-    }
-    requireLength(fn, name, v.length, length, what);
-    checkNotInFlight(fn, name, v);
-    return v;
-  };
+  const out = outObject(fn, o.out, OUT_KEYS);
+  const buffer = (key: (typeof OUT_KEYS)[number], length: number, what: string) =>
+    outBuffer(fn, out, key, length, what);
   return {
     embeddings,
     proxies,
