@@ -18,6 +18,7 @@ import {
   circleLoss,
   contrastive,
   linearCrossEntropy,
+  proxyAnchor,
   listMLE,
   multiSimilarity,
   ndcg,
@@ -448,6 +449,33 @@ function linearCases(): Case[] {
 }
 
 /**
+ * ProxyAnchor at B = 1024 embeddings, D = 256, C = 8192 proxies (issue 22): compute-bound, 8 B C D
+ * flops counted (the cosines twice, once per side, and the two gradient products); the B x C
+ * cosines are never formed. The gradient compared is [dEmbeddings, dProxies].
+ */
+function proxyCases(): Case[] {
+  const [B, D, C] = [1024, 256, 8192];
+  const embeddings = normals(B * D, rand),
+    proxies = normals(C * D, rand);
+  const labels = Int32Array.from({ length: B }, () => Math.floor(rand() * C));
+  const call: FusedCall = (backend, out) =>
+    proxyAnchor(embeddings, proxies, labels, {
+      dim: D,
+      backend,
+      out: out && { gradEmbeddings: out.subarray(0, B * D), gradProxies: out.subarray(B * D) },
+    }).loss;
+  return [
+    {
+      loss: 'proxy anchor',
+      family: 'pairs',
+      size: `B=${B} D=${D} C=${C}`,
+      flops: 8 * B * C * D,
+      backends: fused(call, (B + C) * D, { cpu: 5, js: 0 }),
+    },
+  ];
+}
+
+/**
  * Ranking metrics at TorchMetrics users' size (8000 queries x 40 items, graded 0-4): NDCG@10 beside
  * its tfjs composition, and ListMLE alone beside ListMLE returning NDCG@10 and MRR from the same
  * call (the metrics' cost over the loss: the ratio of the two native rows).
@@ -565,6 +593,7 @@ const ALL_CASES: Case[] = [
   ...gpwCases(),
   ...headCases(THREADS, setThreads).map((c, i): Case => ({ ...c, family: 'head', quick: i === 1 })),
   ...linearCases(),
+  ...proxyCases(),
 ];
 
 const ARGS = process.argv.slice(2).map((w) => w.toLowerCase());

@@ -157,3 +157,5 @@ export type {
   GivenTriplets,
   IndexArray,
 } from './losses/pairs';
+export { proxyAnchor, proxyAnchorAsync, PROXY_ANCHOR_DEFAULTS } from './losses/proxy';
+export type { ProxyAnchorOptions, ProxyLossResult, ProxyLossOut } from './losses/proxy';

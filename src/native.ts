@@ -151,6 +151,16 @@ export interface NativeAddon {
     params: object,
     async: boolean,
   ): MaybeAsync<number>;
+  /** ProxyAnchor (binding/napi/proxy.cc). */
+  proxyAnchor(
+    embeddings: Float32Array,
+    proxies: Float32Array,
+    labels: Int32Array,
+    gradEmbeddings: Float32Array,
+    gradProxies: Float32Array,
+    params: object,
+    async: boolean,
+  ): MaybeAsync<number>;
   plackettLuceDistill(
     student: Float32Array,
     teacher: Float32Array,

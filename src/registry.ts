@@ -8,6 +8,7 @@ import * as linear from './losses/linear';
 import type { LossResult, RowLossResult } from './losses/dispatch';
 import * as metrics from './losses/metrics';
 import * as pairs from './losses/pairs';
+import * as proxy from './losses/proxy';
 import * as ranking from './losses/ranking';
 import * as spherical from './losses/spherical';
 import type { ResolvedBackend } from './native';
@@ -28,9 +29,20 @@ export type Family = 'confusion' | 'spherical' | 'ranking' | 'pairs';
  * - 'linear': features [B, D] (sets `dim`), a weight [C, D] and B class ids; the result holds
  *   gradHidden and gradWeight instead of grad.
  * - 'list-metric': the lists layout, but the result is a ranking metric, not a loss (no gradient).
+ * - 'proxies': embeddings [B, D] (sets `dim`), proxies [C, D] and B class ids; the result holds
+ *   gradEmbeddings and gradProxies instead of grad.
  */
 export type Layout =
-  'confusion' | 'elementwise' | 'classes' | 'lists' | 'embeddings' | 'distill' | 'counts' | 'linear' | 'list-metric';
+  | 'confusion'
+  | 'elementwise'
+  | 'classes'
+  | 'lists'
+  | 'embeddings'
+  | 'distill'
+  | 'counts'
+  | 'linear'
+  | 'list-metric'
+  | 'proxies';
 
 /** Layouts whose result is not a loss with a gradient. */
 const NO_GRADIENT: readonly Layout[] = ['counts', 'list-metric'];
@@ -96,6 +108,10 @@ const SAMPLES: Record<Exclude<Layout, 'counts' | 'list-metric'>, (size: SampleSi
   linear: (size) => {
     const [rows, dim, classes] = size === 'large' ? [500, 40, 300] : [8, 4, 6];
     return [scores(rows * dim, 14), scores(classes * dim, 15), ids(rows, classes, 16), { dim }];
+  },
+  proxies: (size) => {
+    const [rows, dim, classes] = size === 'large' ? [500, 40, 300] : [8, 4, 6];
+    return [scores(rows * dim, 17), scores(classes * dim, 18), ids(rows, classes, 19), { dim }];
   },
 };
 
@@ -227,6 +243,7 @@ const ENTRIES = {
   ),
   recallAtK: entry('ranking', 'list-metric', metrics.recallAtK, metrics.recallAtKAsync, M.recallAtK),
   precisionAtK: entry('ranking', 'list-metric', metrics.precisionAtK, metrics.precisionAtKAsync, M.precisionAtK),
+  proxyAnchor: entry('pairs', 'proxies', proxy.proxyAnchor, proxy.proxyAnchorAsync, proxy.PROXY_ANCHOR_OPTIONS),
 } satisfies Record<string, Omit<LossEntry, 'name'>>;
 
 export type LossName = keyof typeof ENTRIES;
@@ -243,6 +260,13 @@ export const LOSS_LIST: readonly LossEntry[] = Object.values(LOSSES);
 /** Whether an entry returns a loss and its gradient (softConfusion's counts and the ranking metrics do not). */
 export function hasGradient(e: LossEntry): boolean {
   return !NO_GRADIENT.includes(e.layout);
+}
+
+/** The result's gradient fields: `grad`, or one per input for the two-input layouts (linear, proxies). */
+export function gradientKeys(e: LossEntry): readonly string[] {
+  if (e.layout === 'linear') return ['gradHidden', 'gradWeight'];
+  if (e.layout === 'proxies') return ['gradEmbeddings', 'gradProxies'];
+  return ['grad'];
 }
 
 /** The entries without a gradient, by name. */

@@ -88,6 +88,13 @@ export const WIRE_ARRAYS = {
     { at: 9, name: 'the row losses', writes: 'out' },
     { at: 10, name: 'the row LSEs', writes: 'out' },
   ],
+  proxyAnchor: [
+    { at: 0, name: 'embeddings' },
+    { at: 1, name: 'proxies' },
+    { at: 2, name: 'labels' },
+    { at: 3, name: 'options.out.gradEmbeddings', writes: 'out' },
+    { at: 4, name: 'options.out.gradProxies', writes: 'out' },
+  ],
   plackettLuceDistill: [
     { at: 0, name: 'studentLogits' },
     { at: 1, name: 'teacherLogits' },

@@ -8,15 +8,10 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as fl from '../src';
 import { freshFloat32 } from '../src/fresh';
-import { hasGradient, LOSS_LIST, type LossEntry } from '../src/registry';
+import { gradientKeys, hasGradient, LOSS_LIST, type LossEntry } from '../src/registry';
 import { bitwiseEqual } from './helpers';
 
-type Result = {
-  loss: number | Float32Array;
-  grad?: Float32Array;
-  gradHidden?: Float32Array;
-  gradWeight?: Float32Array;
-};
+type Result = { loss: number | Float32Array } & Record<string, Float32Array>;
 const LOSSES = LOSS_LIST.filter(hasGradient);
 const report = fl.backends();
 const BACKENDS = (['cpu', 'js', 'cuda-sim', 'wasm'] as const).filter((b) => report[b].available);
@@ -33,12 +28,13 @@ describe('Every backend writes every entry of the gradient', () => {
     for (const e of LOSSES) {
       const size = backend === 'cpu' ? 'large' : 'small';
       it(`${e.name} on ${backend} (${size} sample)`, () => {
-        // The linear layout has two gradients (and an out buffer for each); the others one.
-        const grads = (r: Result) => (e.layout === 'linear' ? [r.gradHidden!, r.gradWeight!] : [r.grad!]);
+        // The two-input layouts have two gradients (and an out buffer for each); the others one.
+        const keys = gradientKeys(e);
+        const grads = (r: Result) => keys.map((k) => r[k]);
         const lengths = grads(call(e, size, { backend })).map((g) => g.length);
         const out = (v: number) => {
-          const [h, w] = lengths.map((n) => new Float32Array(n).fill(v));
-          return e.layout === 'linear' ? { gradHidden: h, gradWeight: w } : h;
+          const bufs = lengths.map((n) => new Float32Array(n).fill(v));
+          return keys.length > 1 ? Object.fromEntries(keys.map((k, i) => [k, bufs[i]])) : bufs[0];
         };
         const nan = grads(call(e, size, { backend, out: out(NaN) }));
         const zero = grads(call(e, size, { backend, out: out(0) }));

@@ -4,13 +4,11 @@
 // the scheduler).
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fl from '../src';
-import { hasGradient, LOSS_LIST, type LossEntry } from '../src/registry';
+import { gradientKeys, hasGradient, LOSS_LIST, type LossEntry } from '../src/registry';
 import { bitwiseEqual } from './helpers';
 
 type Backend = 'cpu' | 'wasm' | 'cuda-sim';
 type Result = { loss: number | Float32Array; grad: Float32Array };
-// The 'linear' layout's gradients (linearCrossEntropy), as one array.
-type LinearResult = { loss: number | Float32Array; gradHidden: Float32Array; gradWeight: Float32Array };
 
 // Every loss of the registry with a gradient (softConfusion's counts are the first pass of
 // anyLoss, covered there; the ranking metrics in ranking-metrics.cpu.test.ts), on its sample: large
@@ -20,8 +18,12 @@ const LOSSES = LOSS_LIST.filter(hasGradient);
 function call(e: LossEntry, big: boolean, backend: Backend): Result {
   const args = e.sample(big ? 'large' : 'small');
   const options = args.pop() as object;
-  const r = (e.sync as (...a: unknown[]) => Result | LinearResult)(...args, { ...options, backend });
-  return 'grad' in r ? r : { loss: r.loss, grad: Float32Array.of(...r.gradHidden, ...r.gradWeight) };
+  const r = (e.sync as (...a: unknown[]) => Record<string, Float32Array> & Pick<Result, 'loss'>)(...args, {
+    ...options,
+    backend,
+  });
+  // The two-input layouts' gradients as one array.
+  return { loss: r.loss, grad: Float32Array.of(...gradientKeys(e).flatMap((k) => [...r[k]])) };
 }
 
 const same = (a: Result, b: Result): boolean =>

@@ -337,6 +337,24 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
         options(schema, keys, listSize, cut, items),
       );
     });
+  // Features [B, D], a weight (or proxies) [C, D] and B class ids; the classes set by the second
+  // array's length.
+  const twoSetArgs = (e: LossEntry, keys: string[]): Args =>
+    fc
+      .tuple(
+        count(500),
+        fc.integer({ min: 1, max: 64 }),
+        count(300).map((c) => Math.max(c, 1)),
+        seed,
+      )
+      .chain(([b, dim, classes, s]) =>
+        fc.tuple(
+          fillArb(fc.constant(b * dim)).map(fill),
+          fillArb(fc.constant(classes * dim)).map(fill),
+          fc.constant(classIds(b, classes, s)),
+          options(e.options, keys, b, { dim }, b * classes * dim),
+        ),
+      );
   const ARGS: Record<Layout, (e: LossEntry, keys: string[]) => Args> = {
     confusion: (e, keys) => binaryArgs(e.options, keys),
     counts: (e, keys) => binaryArgs(e.options, keys),
@@ -377,23 +395,8 @@ describe(`fuzz (fast-check seed ${SEED}, ${RUNS} runs per function)`, () => {
             options(e.options, keys, n * dim, { dim }),
           ),
         ),
-    // Features [B, D], a weight [C, D] and B class ids; the classes set by the weight's length.
-    linear: (e, keys) =>
-      fc
-        .tuple(
-          count(500),
-          fc.integer({ min: 1, max: 64 }),
-          count(300).map((c) => Math.max(c, 1)),
-          seed,
-        )
-        .chain(([b, dim, classes, s]) =>
-          fc.tuple(
-            fillArb(fc.constant(b * dim)).map(fill),
-            fillArb(fc.constant(classes * dim)).map(fill),
-            fc.constant(classIds(b, classes, s)),
-            options(e.options, keys, b, { dim }, b * classes * dim),
-          ),
-        ),
+    linear: twoSetArgs,
+    proxies: twoSetArgs,
   };
   const SORTING_LISTS = new Set(['listMLE', 'listNet']);
   // Options the arrays' shapes set (a layout fills them in).

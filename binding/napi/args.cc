@@ -313,4 +313,18 @@ Napi::Value run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
   return Napi::Value(env, promise);
 }
 
+void check_disjoint(Napi::Env env, const std::vector<Span>& spans) {
+  for (size_t i = 0; i < spans.size(); ++i)
+    for (size_t j = i + 1; j < spans.size(); ++j) {
+      const Span &a = spans[i], &b = spans[j];
+      if (!(a.writes || b.writes) || a.bytes == 0 || b.bytes == 0) continue;
+      const auto* pa = static_cast<const char*>(a.data);
+      const auto* pb = static_cast<const char*>(b.data);
+      if (pa < pb + b.bytes && pb < pa + a.bytes)
+        throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                         std::string(a.writes ? a.name : b.name) + " must not share memory with " +
+                             (a.writes ? b.name : a.name));
+    }
+}
+
 }  // namespace fl::napi

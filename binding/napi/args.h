@@ -143,4 +143,15 @@ Napi::Value run_loss(Napi::Env env, bool async, const std::vector<Napi::Value>& 
       [=](Napi::Env e) { return number_result(e, *loss); });
 }
 
+// An array argument as the overlap check sees it: a written one must share no byte with any other.
+struct Span {
+  const char* name;
+  const void* data;
+  size_t bytes;
+  bool writes;
+};
+// Refuses (TypeError, ERR_FUSEDLOSS_INVALID_ARG_VALUE) an output sharing memory with any other
+// span, naming both.
+void check_disjoint(Napi::Env env, const std::vector<Span>& spans);
+
 }  // namespace fl::napi

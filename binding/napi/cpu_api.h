@@ -6,6 +6,7 @@
 #include "fusedloss/confusion.h"
 #include "fusedloss/linear_ce.h"
 #include "fusedloss/pairs.h"
+#include "fusedloss/proxy.h"
 #include "fusedloss/ranking.h"
 #include "fusedloss/ranking_metrics.h"
 #include "fusedloss/spherical.h"
@@ -26,6 +27,7 @@ inline constexpr auto spherical_loss = spherical_loss_cpu;
 inline constexpr auto softmax_loss = softmax_loss_cpu;
 inline constexpr auto pair_loss = pair_loss_cpu;
 inline constexpr auto linear_ce = linear_ce_cpu;
+inline constexpr auto proxy_anchor = proxy_anchor_cpu;
 inline constexpr auto listmle = listmle_cpu;
 inline constexpr auto ranklist = ranklist_cpu;
 inline constexpr auto listnet = listnet_cpu;

@@ -125,6 +125,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_pairs(env, exports);
   init_spherical_head(env, exports);
   init_linear_ce(env, exports);
+  init_proxy(env, exports);
   return exports;
 }
 

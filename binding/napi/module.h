@@ -10,6 +10,7 @@ void init_ranking(Napi::Env env, Napi::Object exports);
 void init_pairs(Napi::Env env, Napi::Object exports);
 void init_spherical_head(Napi::Env env, Napi::Object exports);
 void init_linear_ce(Napi::Env env, Napi::Object exports);
+void init_proxy(Napi::Env env, Napi::Object exports);
 // Raises glibc's mmap and trim thresholds once per process (malloc_tuning.cc); false where it did
 // not (opted out, set by the user, or not glibc).
 bool tune_malloc();

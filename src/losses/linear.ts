@@ -11,15 +11,16 @@ import {
   type NumericArray,
   type Targets,
 } from '../arrays';
-import { describe, rangeError, typeError } from '../errors';
+import { rangeError } from '../errors';
 import { faultError, firstNonFinite, type FaultName } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referenceLinearCrossEntropy } from '../reference/linear';
 import type { Reduction } from '../reference/spherical';
-import { checkDisjoint, checkNotInFlight } from '../wire';
+import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
 import { andThen, native } from './dispatch';
+import { outBuffer, outObject } from './out-buffers';
 
 /** Buffers for the gradients, each of the layout of what it is the gradient of. */
 export interface LinearCrossEntropyOut {
@@ -134,19 +135,6 @@ export const LINEAR_OPTIONS: Record<string, OptionSpec> = {
 
 const OUT_KEYS = ['gradHidden', 'gradWeight', 'gradBias'] as const;
 
-/** An output buffer: options.out[key] when given (checked), else a new array. */
-function outBuffer(fn: string, out: Record<string, unknown>, key: string, length: number, what: string): Float32Array {
-  const v = out[key];
-  const name = `options.out.${key}`;
-  if (v === undefined) return allocate(fn, what, Float32Array, length);
-  if (!(v instanceof Float32Array)) {
-    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${fn}: ${name} must be a Float32Array, got ${describe(v)}`);
-  }
-  requireLength(fn, name, v.length, length, what);
-  checkNotInFlight(fn, name, v);
-  return v;
-}
-
 /** The public names of the arguments a kernel fault can be in (src/faults.ts). */
 const NAMES = {
   scores: 'hidden',
@@ -232,22 +220,7 @@ function run(
   };
   const backend: ResolvedBackend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: B * C * dim });
 
-  const outOpt = o.out ?? {};
-  if (typeof outOpt !== 'object' || outOpt === null || ArrayBuffer.isView(outOpt) || Array.isArray(outOpt)) {
-    throw typeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
-      `${fn}: options.out must be an object { gradHidden?, gradWeight?, gradBias? }, got ${describe(outOpt)}`,
-    );
-  }
-  const outRec = outOpt as Record<string, unknown>;
-  for (const key of Object.keys(outRec)) {
-    if (!(OUT_KEYS as readonly string[]).includes(key)) {
-      throw typeError(
-        'ERR_FUSEDLOSS_UNKNOWN_OPTION',
-        `${fn}: unknown buffer options.out.${key}; known: ${OUT_KEYS.join(', ')}`,
-      );
-    }
-  }
+  const outRec = outObject(fn, o.out, OUT_KEYS);
   if (outRec.gradBias !== undefined && !bias) {
     throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.out.gradBias needs options.bias`);
   }

@@ -6,7 +6,7 @@ import type { LossResult, RowLossResult } from '../losses/dispatch';
 import { hasGradient, LOSSES, type LossName, type Layout as RegistryLayout, type NoGradientName } from '../registry';
 
 /** How yPred's shape maps to the loss's layout: see Layout in src/registry.ts. */
-export type Layout = Exclude<RegistryLayout, 'counts' | 'list-metric' | 'linear'>;
+export type Layout = Exclude<RegistryLayout, 'counts' | 'list-metric' | 'linear' | 'proxies'>;
 
 type Truth = Float32Array | Int32Array;
 type Options = Record<string, unknown>;
@@ -25,14 +25,14 @@ type AnyFn = (...args: never[]) => LossResult | RowLossResult;
 
 /**
  * Every loss of the registry that has a gradient with respect to one prediction tensor
- * (softConfusion returns counts, the ranking metrics values; linearCrossEntropy takes two inputs
- * and has its own op).
+ * (softConfusion returns counts, the ranking metrics values; linearCrossEntropy and proxyAnchor
+ * take two inputs and have their own ops).
  */
-export type FusedLossName = Exclude<LossName, NoGradientName | 'linearCrossEntropy'>;
+export type FusedLossName = Exclude<LossName, NoGradientName | 'linearCrossEntropy' | 'proxyAnchor'>;
 
 export const FUSED_LOSSES = Object.fromEntries(
   Object.values(LOSSES)
-    .filter((e) => hasGradient(e) && e.layout !== 'linear')
+    .filter((e) => hasGradient(e) && e.layout !== 'linear' && e.layout !== 'proxies')
     .map((e): [string, FusedLoss] => {
       const fn = e.sync as AnyFn;
       return [

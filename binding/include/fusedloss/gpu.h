@@ -9,6 +9,7 @@
 #include "fusedloss/confusion.h"
 #include "fusedloss/linear_ce.h"
 #include "fusedloss/pairs.h"
+#include "fusedloss/proxy.h"
 #include "fusedloss/ranking.h"
 #include "fusedloss/ranking_metrics.h"
 #include "fusedloss/spherical.h"
