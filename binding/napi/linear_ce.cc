@@ -15,7 +15,6 @@
 namespace fl::napi {
 namespace {
 
-
 Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object params = object_arg(info, 11, "params");

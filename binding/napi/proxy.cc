@@ -55,13 +55,12 @@ Napi::Value ProxyAnchor(const Napi::CallbackInfo& info) {
   ProxyOutputs out;
   out.grad_embeddings = gx.data;
   out.grad_proxies = gp.data;
-  return run_loss(
-      env, async_arg(info, 6), {x.value, proxies.value, labels.value, gx.value, gp.value},
-      [=](double* loss) {
-        ProxyOutputs o = out;
-        o.loss = loss;
-        return FL_CALL(dev, proxy_anchor(pb, p, o));
-      });
+  return run_loss(env, async_arg(info, 6),
+                  {x.value, proxies.value, labels.value, gx.value, gp.value}, [=](double* loss) {
+                    ProxyOutputs o = out;
+                    o.loss = loss;
+                    return FL_CALL(dev, proxy_anchor(pb, p, o));
+                  });
 }
 
 }  // namespace
