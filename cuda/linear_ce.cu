@@ -155,8 +155,7 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
   if (pb.class_weights)
     host_consts.insert(host_consts.end(), pb.class_weights, pb.class_weights + C);
   const size_t tz_at = host_consts.size();
-  if (pb.target_logit)
-    host_consts.insert(host_consts.end(), pb.target_logit, pb.target_logit + B);
+  if (pb.target_logit) host_consts.insert(host_consts.end(), pb.target_logit, pb.target_logit + B);
   std::vector<int32_t> class_ids(static_cast<size_t>(C));
   std::iota(class_ids.begin(), class_ids.end(), 0);
   if (st.ok()) st = s.upload(Slot::Scores, pb.hidden, static_cast<size_t>(B * D), &h);
@@ -171,9 +170,10 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
   if (st.ok()) st = tiles(s, w, ids, C, pb.dim, Slot::ReferenceTiles, bad, &W);
   if (!st.ok()) return st;
   s.mark(Phase::Uploaded);
-  ClassConstants k{
-      pb.bias ? consts : nullptr, pb.class_weights ? consts + (pb.bias ? C : 0) : nullptr,
-      pb.target_logit ? consts + tz_at : nullptr, static_cast<float>(p.softcap), p.softcap > 0 ? static_cast<float>(1 / p.softcap) : 0.0f};
+  ClassConstants k{pb.bias ? consts : nullptr,
+                   pb.class_weights ? consts + (pb.bias ? C : 0) : nullptr,
+                   pb.target_logit ? consts + tz_at : nullptr, static_cast<float>(p.softcap),
+                   p.softcap > 0 ? static_cast<float>(1 / p.softcap) : 0.0f};
 
   // ---- pass 1: each row's online LSE, target logit and weighted logit sum ----
   const int64_t spans = column_spans(H.d.rows, W.d.rows);

@@ -178,7 +178,8 @@ export class LinearHead {
       if (o[key] !== undefined)
         throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.${key} applies to ${what} only`);
     };
-    if (this.loss === 'bce') for (const key of Object.keys(LOSS_OPTIONS)) refuse(key, "loss 'softmax', 'arcface', 'cosface'");
+    if (this.loss === 'bce')
+      for (const key of Object.keys(LOSS_OPTIONS)) refuse(key, "loss 'softmax', 'arcface', 'cosface'");
     if (margined) {
       refuse('softcap', "loss 'softmax'");
       if (o.bias === true) refuse('bias', "loss 'softmax' and 'bce' (a margin head has no bias)");
@@ -233,7 +234,11 @@ export class LinearHead {
     const t = toTargets(fn, 'targets', targets);
     requireLength(fn, 'targets', t.length, rows, 'one target per row of hidden');
     const { softcap, ...rest } = this.lossOptions;
-    const margin = this.margin ? (this.margin.kind === 'arcface' ? this.margin : { ...this.margin, easyMargin: undefined }) : null;
+    const margin = this.margin
+      ? this.margin.kind === 'arcface'
+        ? this.margin
+        : { ...this.margin, easyMargin: undefined }
+      : null;
     const r = linearCrossEntropy(h, this.weight, t, {
       dim: this.dim,
       ...rest,
@@ -308,7 +313,11 @@ export class LinearHead {
           ? {
               labelSmoothing: this.lossOptions.labelSmoothing,
               lseSquareScale: this.lossOptions.lseSquareScale,
-              margin: { s: this.margin.s, m: this.margin.m, ...(this.margin.kind === 'arcface' ? { easyMargin: this.margin.easyMargin } : {}) },
+              margin: {
+                s: this.margin.s,
+                m: this.margin.m,
+                ...(this.margin.kind === 'arcface' ? { easyMargin: this.margin.easyMargin } : {}),
+              },
             }
           : {}),
         optimizer: kind,

@@ -89,7 +89,16 @@ const hostile = fc.constantFrom(...HOSTILE);
 // boolean, arrays for the array options, and numbers from the edges for the rest.
 const FLOAT_ARRAYS = new Set(['weights', 'classWeights', 'out', 'referenceOut', 'bias', 'reference']);
 /** Options the schema types as 'any' whose plausible values are not arrays. */
-const PLAUSIBLE_ANY: Record<string, unknown[]> = { metric: [...fl.METRICS, 'nope'] };
+const PLAUSIBLE_ANY: Record<string, unknown[]> = {
+  metric: [...fl.METRICS, 'nope'],
+  margin: [
+    { kind: 'arcface' },
+    { kind: 'cosface', s: 30, m: 0.2 },
+    { kind: 'arcface', subCenters: 2 },
+    { kind: 'x' },
+    {},
+  ],
+};
 
 function optionValue(spec: OptionSpec | undefined, key: string, n: number): fc.Arbitrary<unknown> {
   let plausible: fc.Arbitrary<unknown>;

@@ -124,7 +124,8 @@ describe('margin heads: the float64 reference', () => {
       const weight = Float64Array.from(randomScores(C * mp.subCenters * D, 2));
       const pb = { hidden, weight, targets, dim: D, weights: randomWeights(B, 5), classWeights: randomWeights(C, 6) };
       const r = referenceMarginCrossEntropy(pb, p, mp);
-      const f = (q: { hidden: ArrayLike<number>; weight: ArrayLike<number> }) => referenceMarginCrossEntropy({ ...pb, ...q }, p, mp).loss;
+      const f = (q: { hidden: ArrayLike<number>; weight: ArrayLike<number> }) =>
+        referenceMarginCrossEntropy({ ...pb, ...q }, p, mp).loss;
       const fh = finiteDifferences((v) => f({ ...pb, hidden: v }), hidden, 1e-6);
       const fw = finiteDifferences((v) => f({ ...pb, weight: v }), weight, 1e-6);
       expect(gradError(r.gradHidden, fh)).toBeLessThan(1e-6);
@@ -139,8 +140,14 @@ describe('margin heads: the float64 reference', () => {
     const pb = { hidden: [3, 4], weight: [1, 0, 0, 2], targets: [0], dim: 2 };
     const q = { ignoreIndex: -100, labelSmoothing: 0, lseSquareScale: 0, reduction: 'mean' as const };
     const loss = (mp: Partial<MarginRefParams>) =>
-      referenceMarginCrossEntropy(pb, q, { kind: 'arcface', scale: 2, margin: 0.5, subCenters: 1, easyMargin: false, ...mp })
-        .loss;
+      referenceMarginCrossEntropy(pb, q, {
+        kind: 'arcface',
+        scale: 2,
+        margin: 0.5,
+        subCenters: 1,
+        easyMargin: false,
+        ...mp,
+      }).loss;
     const arc = 0.6 * Math.cos(0.5) - 0.8 * Math.sin(0.5); // cos(theta + m), theta = acos 0.6
     expect(loss({})).toBeCloseTo(Math.log1p(Math.exp(2 * (0.8 - arc))), 12);
     expect(loss({ kind: 'cosface', margin: 0.35 })).toBeCloseTo(Math.log1p(Math.exp(2 * (0.8 - 0.25))), 12);
@@ -154,11 +161,13 @@ describe('margin heads: the float64 reference', () => {
     });
     expect(past.loss).toBeCloseTo(Math.log1p(Math.exp(2 * (0.8 - (-0.6 - 1.5 * Math.sin(1.5))))), 12);
     // Sub-centres: class 0 as [1, 0] and [0.6, 0.8] (cos 0.6 and 1), class 1 as [0, 2] and [-1, 0].
-    const sub = referenceMarginCrossEntropy(
-      { ...pb, weight: [1, 0, 0.6, 0.8, 0, 2, -1, 0] },
-      q,
-      { kind: 'cosface', scale: 2, margin: 0.35, subCenters: 2, easyMargin: false },
-    );
+    const sub = referenceMarginCrossEntropy({ ...pb, weight: [1, 0, 0.6, 0.8, 0, 2, -1, 0] }, q, {
+      kind: 'cosface',
+      scale: 2,
+      margin: 0.35,
+      subCenters: 2,
+      easyMargin: false,
+    });
     expect(sub.loss).toBeCloseTo(Math.log1p(Math.exp(2 * (0.8 - 0.65))), 12);
     expect(sub.gradWeight.slice(0, 2)).toEqual(new Float64Array(2)); // not the argmax: no gradient
   });
