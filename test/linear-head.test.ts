@@ -99,6 +99,16 @@ function denseUpdate(
   }
 }
 
+/** `code: message` of what f throws, or 'no error'. */
+function code(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+  }
+  return 'no error';
+}
+
 /** max |a - b| / max(1, max |b|): the agreement asked of a step (1e-5). */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let err = 0,
@@ -227,14 +237,6 @@ describe('LinearHead inference, saving and errors', () => {
   });
 
   it('refuses bad options and inputs with coded errors naming them', () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return `${(e as { code?: string }).code}: ${(e as Error).message}`;
-      }
-      return 'no error';
-    };
     expect(code(() => new LinearHead({ classes: 3 } as LinearHeadOptions))).toMatch(
       /^ERR_FUSEDLOSS_INVALID_ARG_TYPE: .*options\.dim is required/,
     );
@@ -327,14 +329,6 @@ describe('LinearHead margin kinds (arcface, cosface)', () => {
 
   it('refuses what a margin head cannot have', () => {
     const E = /ERR_FUSEDLOSS_INVALID_ARG_VALUE/;
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return `${(e as { code?: string }).code}: ${(e as Error).message}`;
-      }
-      return 'no error';
-    };
     expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'arcface', bias: true }))).toMatch(E);
     expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'cosface', softcap: 5 }))).toMatch(E);
     expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'softmax', margin: { s: 3 } }))).toMatch(/margin/);
