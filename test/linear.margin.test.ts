@@ -272,3 +272,25 @@ describe('margin heads: refused options', () => {
       );
   });
 });
+
+describe('margin heads through the tfjs op', () => {
+  it('ops.linearCrossEntropy with options.margin has the reference’s loss and gradients', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const { ops } = await import('../src/tfjs');
+    await tf.setBackend('cpu');
+    const c: LinearCase = { name: '', B: 7, D: 5, C: 33, options: { margin: { kind: 'cosface', s: 16 } } };
+    const x = inputs(c);
+    const h = tf.tensor2d(x.hidden, [c.B, c.D]),
+      w = tf.tensor2d(x.weight, [c.C, c.D]),
+      ids = tf.tensor1d(x.targets, 'int32');
+    const f = (a: import('@tensorflow/tfjs').Tensor, b: import('@tensorflow/tfjs').Tensor) =>
+      ops.linearCrossEntropy(ids, a, b, null, { margin: { kind: 'cosface', s: 16 } });
+    const [gh, gw] = tf.grads(f)([h, w]);
+    expectMarginReference(c, x, {
+      loss: f(h, w).dataSync()[0],
+      gradHidden: gh.dataSync() as Float32Array,
+      gradWeight: gw.dataSync() as Float32Array,
+    });
+    tf.dispose([h, w, ids, gh, gw]);
+  });
+});
