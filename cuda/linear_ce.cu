@@ -23,8 +23,11 @@ namespace {
 struct ClassConstants {
   const float* bias;  // or null
   const float* cw;    // or null
+  const float* tz;    // rows, or null: the target entries' replacements (margin heads)
   float cap, inv_cap;
-  __device__ Capped logit(float s, int64_t c) const {
+  // Row r's logit of class c from the product s (its target entry replaced when tz is given).
+  __device__ Capped logit(float s, int64_t r, int64_t c, bool target) const {
+    if (tz && target) s = tz[r];
     return soft_cap(s + (bias ? bias[c] : 0.0f), cap, inv_cap);
   }
   __device__ float weight(int64_t c) const { return cw ? cw[c] : 1.0f; }
@@ -44,8 +47,8 @@ struct RowStatsOp {
   using State = RowStatsState;
   ClassConstants k;
   bool smooth;
-  __device__ void add(State& st, int64_t, int64_t c, float s, PairKind kind) const {
-    const float z = k.logit(s, c).z;
+  __device__ void add(State& st, int64_t r, int64_t c, float s, PairKind kind) const {
+    const float z = k.logit(s, r, c, kind.same).z;
     st.lse.add(z);
     if (kind.same) st.target += z;
     if (smooth) st.smooth += k.weight(c) * z;
@@ -60,7 +63,7 @@ struct GradWeight {
   const LinearRowCoef* rows;
   __device__ float operator()(int64_t i, int64_t j, float s, PairKind kind) const {
     const int64_t r = Transposed ? j : i, c = Transposed ? i : j;
-    const Capped z = k.logit(s, c);
+    const Capped z = k.logit(s, r, c, kind.same);
     return linear_grad(rows[r], z.z, k.weight(c), kind.same) * z.slope;
   }
 };
@@ -146,11 +149,13 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
   float *h = nullptr, *w = nullptr, *consts = nullptr;
   int32_t *targets = nullptr, *ids = nullptr;
   int* bad = nullptr;
-  // Per class: bias, then class weight (each only when given).
+  // Per class: bias, then class weight; then per row the target logits (each only when given).
   std::vector<float> host_consts;
   if (pb.bias) host_consts.insert(host_consts.end(), pb.bias, pb.bias + C);
   if (pb.class_weights)
     host_consts.insert(host_consts.end(), pb.class_weights, pb.class_weights + C);
+  const size_t tz_at = host_consts.size();
+  if (pb.target_logit) host_consts.insert(host_consts.end(), pb.target_logit, pb.target_logit + B);
   std::vector<int32_t> class_ids(static_cast<size_t>(C));
   std::iota(class_ids.begin(), class_ids.end(), 0);
   if (st.ok()) st = s.upload(Slot::Scores, pb.hidden, static_cast<size_t>(B * D), &h);
@@ -165,9 +170,10 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
   if (st.ok()) st = tiles(s, w, ids, C, pb.dim, Slot::ReferenceTiles, bad, &W);
   if (!st.ok()) return st;
   s.mark(Phase::Uploaded);
-  ClassConstants k{
-      pb.bias ? consts : nullptr, pb.class_weights ? consts + (pb.bias ? C : 0) : nullptr,
-      static_cast<float>(p.softcap), p.softcap > 0 ? static_cast<float>(1 / p.softcap) : 0.0f};
+  ClassConstants k{pb.bias ? consts : nullptr,
+                   pb.class_weights ? consts + (pb.bias ? C : 0) : nullptr,
+                   pb.target_logit ? consts + tz_at : nullptr, static_cast<float>(p.softcap),
+                   p.softcap > 0 ? static_cast<float>(1 / p.softcap) : 0.0f};
 
   // ---- pass 1: each row's online LSE, target logit and weighted logit sum ----
   const int64_t spans = column_spans(H.d.rows, W.d.rows);

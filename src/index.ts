@@ -58,6 +58,7 @@ export type {
   LinearCrossEntropyResult,
   LinearCrossEntropyResultFor,
   LinearCrossEntropyOut,
+  MarginOptions,
 } from './losses/linear';
 export { SphericalHead, SPHERICAL_HEAD_DEFAULTS } from './spherical-head';
 export { LinearHead } from './linear-head';

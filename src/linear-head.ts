@@ -1,12 +1,14 @@
 // LinearHead: a trainable linear output layer z = h W^T + b over C classes (formulas T). Its step
 // runs the fused linear cross-entropy (src/losses/linear.ts, formulas J.1), which never holds the
 // B x C logits, then updates W and b in place with SGD (momentum) or AdamW (src/optimizer.ts).
-// The multi-label kind 'bce' has no fused kernel: it builds the logits (src/matmul.ts).
+// The multi-label kind 'bce' has no fused kernel: it builds the logits (src/matmul.ts). The margin
+// kinds 'arcface' and 'cosface' run the same fused loss with options.margin (formulas J.2).
 import { requireLength, toFloat32, toTargets, type NumericArray, type Targets } from './arrays';
 import { rangeError, typeError } from './errors';
 import { checkedHidden, checkK, gaussian, required, toOut, topKOfScores } from './head-common';
 import { binaryCrossEntropy } from './losses/confusion';
 import { linearCrossEntropy } from './losses/linear';
+import { MARGIN_SPEC, readMargin, rowNorms, type MarginOptions } from './losses/linear-margin';
 import { mulAB, mulABt } from './matmul';
 import type { Backend } from './native';
 import {
@@ -22,9 +24,11 @@ import { backendSpec, opt, readOptions, type OptionSpec } from './options';
 
 /**
  * 'softmax': softmax cross-entropy over the C classes, one target class per row; 'bce': binary
- * cross-entropy per class (multi-label), targets a rows x C array of labels in [0, 1].
+ * cross-entropy per class (multi-label), targets a rows x C array of labels in [0, 1]; 'arcface'
+ * and 'cosface': the margin heads of linearCrossEntropy (formulas J.2), one target class per row,
+ * no bias, with `margin` for their constants.
  */
-export type LinearHeadLoss = 'softmax' | 'bce';
+export type LinearHeadLoss = 'softmax' | 'bce' | 'arcface' | 'cosface';
 
 export interface LinearHeadOptions {
   /** Number of classes C, an integer in [1, 2^24]. */
@@ -33,12 +37,19 @@ export interface LinearHeadOptions {
   dim: number;
   /** The loss (default 'softmax'); see {@link LinearHeadLoss}. */
   loss?: LinearHeadLoss;
-  /** Whether the layer has a bias b, initialised to 0 and not weight-decayed (default true). */
+  /** Whether the layer has a bias b, initialised to 0 and not weight-decayed (default true; 'arcface' and 'cosface' have none). */
   bias?: boolean;
-  /** 'softmax' only: label smoothing in [0, 1] (default 0), as linearCrossEntropy. */
+  /** 'softmax', 'arcface', 'cosface': label smoothing in [0, 1] (default 0), as linearCrossEntropy. */
   labelSmoothing?: number;
-  /** 'softmax' only: PaLM's z-loss scale >= 0 (default 0), as linearCrossEntropy. */
+  /** 'softmax', 'arcface', 'cosface': PaLM's z-loss scale >= 0 (default 0), as linearCrossEntropy. */
   lseSquareScale?: number;
+  /**
+   * 'arcface' and 'cosface' only: the scale s, margin m and easyMargin of linearCrossEntropy's
+   * options.margin (defaults s 64; m 0.5 for 'arcface', 0.35 for 'cosface'). Sub-centres are not
+   * offered by the head yet. At inference (`logits`, `topK`) the head scores s cos theta_c, with no
+   * margin, as the margin papers do.
+   */
+  margin?: Omit<MarginOptions, 'kind' | 'subCenters'>;
   /** 'softmax' only: logit soft cap > 0 (default none), as linearCrossEntropy. */
   softcap?: number;
   /** 'sgd' (default) or 'adamw'. */
@@ -94,11 +105,20 @@ export interface LinearHeadJSON {
 }
 
 const LOSS_OPTIONS = { labelSmoothing: 0, lseSquareScale: 0, softcap: 0 };
+const HEAD_MARGIN_SPEC: OptionSpec = {
+  kind: 'object',
+  fields: Object.fromEntries(
+    Object.entries((MARGIN_SPEC as { fields: Record<string, OptionSpec> }).fields).filter(
+      ([k]) => k !== 'kind' && k !== 'subCenters',
+    ),
+  ),
+};
 
 const schema: Record<string, OptionSpec> = {
   classes: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
   dim: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
-  loss: { kind: 'enum', values: ['softmax', 'bce'] },
+  loss: { kind: 'enum', values: ['softmax', 'bce', 'arcface', 'cosface'] },
+  margin: HEAD_MARGIN_SPEC,
   bias: { kind: 'boolean' },
   labelSmoothing: { kind: 'number', min: 0, max: 1 },
   lseSquareScale: { kind: 'number', min: 0, max: 1e6 },
@@ -138,6 +158,8 @@ export class LinearHead {
   /** The optimiser's hyper-parameters. */
   readonly optimizer: Readonly<OptimizerConfig>;
   private readonly lossOptions: typeof LOSS_OPTIONS;
+  /** 'arcface' / 'cosface': linearCrossEntropy's options.margin, defaults filled in. */
+  private readonly margin: Required<Omit<MarginOptions, 'subCenters'>> | null;
   private readonly backend: Backend;
   private readonly state: { weight: ParamState; bias: ParamState | null };
   private readonly grads: { weight: Float32Array; bias: Float32Array | null };
@@ -151,10 +173,19 @@ export class LinearHead {
     this.classes = o.classes as number;
     this.dim = o.dim as number;
     this.loss = opt<LinearHeadLoss>(o, 'loss', 'softmax');
+    const margined = this.loss === 'arcface' || this.loss === 'cosface';
+    const refuse = (key: string, what: string) => {
+      if (o[key] !== undefined)
+        throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.${key} applies to ${what} only`);
+    };
     if (this.loss === 'bce')
-      for (const key of Object.keys(LOSS_OPTIONS))
-        if (o[key] !== undefined)
-          throw rangeError('ERR_FUSEDLOSS_INVALID_ARG_VALUE', `${fn}: options.${key} applies to loss 'softmax' only`);
+      for (const key of Object.keys(LOSS_OPTIONS)) refuse(key, "loss 'softmax', 'arcface', 'cosface'");
+    if (margined) {
+      refuse('softcap', "loss 'softmax'");
+      if (o.bias === true) refuse('bias', "loss 'softmax' and 'bce' (a margin head has no bias)");
+    } else refuse('margin', "loss 'arcface' and 'cosface'");
+    const mp = margined ? readMargin(fn, { ...(o.margin as object), kind: this.loss }) : undefined;
+    this.margin = mp ? { kind: mp.kind, s: mp.scale, m: mp.margin, easyMargin: mp.easyMargin } : null;
     this.lossOptions = {
       labelSmoothing: opt(o, 'labelSmoothing', 0),
       lseSquareScale: opt(o, 'lseSquareScale', 0),
@@ -164,7 +195,7 @@ export class LinearHead {
     this.optimizer = optimizerConfig(o);
     const n = this.classes * this.dim;
     this.weight = Float32Array.from(gaussian(n, opt(o, 'init', 1 / Math.sqrt(this.dim)), opt(o, 'seed', 0)));
-    this.bias = opt(o, 'bias', true) ? new Float32Array(this.classes) : null;
+    this.bias = opt(o, 'bias', !margined) ? new Float32Array(this.classes) : null;
     this.state = {
       weight: newParamState(fn, this.optimizer, n),
       bias: this.bias && newParamState(fn, this.optimizer, this.classes),
@@ -203,10 +234,16 @@ export class LinearHead {
     const t = toTargets(fn, 'targets', targets);
     requireLength(fn, 'targets', t.length, rows, 'one target per row of hidden');
     const { softcap, ...rest } = this.lossOptions;
+    const margin = this.margin
+      ? this.margin.kind === 'arcface'
+        ? this.margin
+        : { ...this.margin, easyMargin: undefined }
+      : null;
     const r = linearCrossEntropy(h, this.weight, t, {
       dim: this.dim,
       ...rest,
       ...(softcap > 0 ? { softcap } : {}),
+      ...(margin ? { margin } : {}),
       ...(this.bias ? { bias: this.bias } : {}),
       reduction: 'mean',
       backend: this.backend,
@@ -234,10 +271,22 @@ export class LinearHead {
     return r.loss / rows;
   }
 
-  /** The logits z = h W^T + b, rows x classes (forms them: for inference and evaluation). */
+  /**
+   * The logits z = h W^T + b, rows x classes (forms them: for inference and evaluation); for
+   * 'arcface' and 'cosface' s cos theta_c = s (h / |h|) . (w_c / |w_c|), without the margin (a zero
+   * row of hidden or weight is refused).
+   */
   logits(hidden: NumericArray): Float32Array {
-    const { h, rows } = checkedHidden('LinearHead.logits', hidden, this.dim);
-    return mulABt(h, this.weight, rows, this.classes, this.dim, this.bias);
+    const fn = 'LinearHead.logits';
+    const { h, rows } = checkedHidden(fn, hidden, this.dim);
+    if (!this.margin) return mulABt(h, this.weight, rows, this.classes, this.dim, this.bias);
+    const D = this.dim,
+      hn = rowNorms(fn, 'hidden', h, rows, D),
+      wn = rowNorms(fn, 'the weight', this.weight, this.classes, D);
+    const z = mulABt(h, this.weight, rows, this.classes, D, null);
+    for (let i = 0; i < rows; i++)
+      for (let c = 0; c < this.classes; c++) z[i * this.classes + c] *= this.margin.s / (hn[i] * wn[c]);
+    return z;
   }
 
   /** The k highest-scoring classes of each row, best first (ties: the lower class first): rows x k each. */
@@ -260,6 +309,17 @@ export class LinearHead {
         loss: this.loss,
         bias: this.bias !== null,
         ...(this.loss === 'softmax' ? this.lossOptions : {}),
+        ...(this.margin
+          ? {
+              labelSmoothing: this.lossOptions.labelSmoothing,
+              lseSquareScale: this.lossOptions.lseSquareScale,
+              margin: {
+                s: this.margin.s,
+                m: this.margin.m,
+                ...(this.margin.kind === 'arcface' ? { easyMargin: this.margin.easyMargin } : {}),
+              },
+            }
+          : {}),
         optimizer: kind,
         ...hyper,
       },

@@ -148,6 +148,8 @@ export interface NativeAddon {
     gradBias: Float32Array | null,
     rowLoss: Float32Array | null,
     lse: Float32Array | null,
+    targetLogit: Float32Array | null,
+    gradTarget: Float32Array | null,
     params: object,
     async: boolean,
   ): MaybeAsync<number>;

@@ -21,7 +21,12 @@ interface BooleanSpec {
 interface AnySpec {
   kind: 'any';
 }
-export type OptionSpec = NumberSpec | EnumSpec | BooleanSpec | AnySpec;
+/** A plain object of named fields, each checked against its own spec (unknown fields refused). */
+interface ObjectSpec {
+  kind: 'object';
+  fields: Record<string, OptionSpec>;
+}
+export type OptionSpec = NumberSpec | EnumSpec | BooleanSpec | AnySpec | ObjectSpec;
 
 /**
  * Checks `options` (undefined or a plain object) against `schema` and returns it as a record.
@@ -50,6 +55,22 @@ export function readOptions(fn: string, options: unknown, schema: Record<string,
 
 function checkOption(fn: string, key: string, spec: OptionSpec, v: unknown): void {
   const name = `${fn}: options.${key}`;
+  if (spec.kind === 'object') {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
+      throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${name} must be an object, got ${describe(v)}`);
+    }
+    for (const [field, fv] of Object.entries(v)) {
+      const fs = spec.fields[field];
+      if (!fs) {
+        throw typeError(
+          'ERR_FUSEDLOSS_UNKNOWN_OPTION',
+          `${name}: unknown field '${field}'; known fields are ${Object.keys(spec.fields).join(', ')}`,
+        );
+      }
+      if (fv !== undefined) checkOption(fn, `${key}.${field}`, fs, fv);
+    }
+    return;
+  }
   switch (spec.kind) {
     case 'number': {
       if (typeof v !== 'number')

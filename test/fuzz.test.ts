@@ -101,6 +101,13 @@ const PLAUSIBLE_ANY: Record<string, unknown[]> = {
     { anchor: [0, 1, 1], positive: [1, 0, 0], negative: [1, 1, 0] },
     { anchor: [], positive: [], negative: [] },
   ],
+  margin: [
+    { kind: 'arcface' },
+    { kind: 'cosface', s: 30, m: 0.2 },
+    { kind: 'arcface', subCenters: 2 },
+    { kind: 'x' },
+    {},
+  ],
 };
 
 function optionValue(spec: OptionSpec | undefined, key: string, n: number): fc.Arbitrary<unknown> {

@@ -5,6 +5,7 @@
 // linear loss has here. Then saving and restoring, inference, and argument errors.
 import { describe, expect, it } from 'vitest';
 import { LinearHead, type LinearHeadOptions } from '../src';
+import { referenceMarginCrossEntropy, type MarginRefParams } from '../src/reference/linear';
 import { randomClassLabels, randomScores } from './helpers';
 import { NATIVE } from './native-backend';
 
@@ -96,6 +97,16 @@ function denseUpdate(
       p[i] -= (o.lr * mh) / (Math.sqrt(vh) + o.eps);
     }
   }
+}
+
+/** `code: message` of what f throws, or 'no error'. */
+function code(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+  }
+  return 'no error';
 }
 
 /** max |a - b| / max(1, max |b|): the agreement asked of a step (1e-5). */
@@ -226,14 +237,6 @@ describe('LinearHead inference, saving and errors', () => {
   });
 
   it('refuses bad options and inputs with coded errors naming them', () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return `${(e as { code?: string }).code}: ${(e as Error).message}`;
-      }
-      return 'no error';
-    };
     expect(code(() => new LinearHead({ classes: 3 } as LinearHeadOptions))).toMatch(
       /^ERR_FUSEDLOSS_INVALID_ARG_TYPE: .*options\.dim is required/,
     );
@@ -257,5 +260,80 @@ describe('LinearHead inference, saving and errors', () => {
     );
     expect(code(() => head.topK(new Float32Array(4), 4))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_VALUE: .*k must be/);
     expect(code(() => LinearHead.fromJSON({} as never))).toMatch(/^ERR_FUSEDLOSS_INVALID_ARG_TYPE: .*toJSON/);
+  });
+});
+
+describe('LinearHead margin kinds (arcface, cosface)', () => {
+  const heads: [string, Partial<LinearHeadOptions>, MarginRefParams][] = [
+    [
+      'arcface',
+      { loss: 'arcface', margin: { s: 16, m: 0.4 }, labelSmoothing: 0.1 },
+      { kind: 'arcface', scale: 16, margin: 0.4, subCenters: 1, easyMargin: false },
+    ],
+    [
+      'cosface',
+      { loss: 'cosface', lseSquareScale: 1e-3 },
+      { kind: 'cosface', scale: 64, margin: 0.35, subCenters: 1, easyMargin: false },
+    ],
+  ];
+  for (const backend of backendsUnderTest)
+    for (const [name, options, mp] of heads)
+      for (const [oname, hopt, o] of [OPTIMIZERS[0], OPTIMIZERS[2]])
+        it(`one step equals the float64 reference and update: ${name}, ${oname}, ${backend}`, () => {
+          const [B, C, D] = [7, 33, 13];
+          const head = new LinearHead({ classes: C, dim: D, seed: 3, init: 0.5, backend, ...hopt, ...options });
+          expect(head.bias).toBeNull();
+          const W = Float64Array.from(head.weight),
+            m = new Float64Array(C * D),
+            v = new Float64Array(C * D);
+          for (let s = 0; s < 2; s++) {
+            const H = randomScores(B * D, 10 + s, 1);
+            const targets = randomClassLabels(B, C, 20 + s);
+            const want = referenceMarginCrossEntropy(
+              { hidden: H, weight: W, targets, dim: D },
+              {
+                ignoreIndex: -100,
+                labelSmoothing: options.labelSmoothing ?? 0,
+                lseSquareScale: options.lseSquareScale ?? 0,
+                reduction: 'mean',
+              },
+              mp,
+            );
+            const got = head.step(H, targets);
+            expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want.loss)));
+            expect(relErr(got.gradHidden, want.gradHidden)).toBeLessThan(1e-5);
+            denseUpdate(o, s + 1, W, want.gradWeight, m, v, true);
+            expect(relErr(head.weight, W)).toBeLessThan(1e-5);
+          }
+        });
+
+  it('logits and topK score s cos theta without the margin; toJSON / fromJSON keeps the kind', () => {
+    const [B, C, D] = [5, 9, 4];
+    const head = new LinearHead({ classes: C, dim: D, loss: 'arcface', margin: { s: 10 }, seed: 2 });
+    const H = randomScores(B * D, 3, 2);
+    const z = head.logits(H);
+    const norm = (x: ArrayLike<number>, i: number) => Math.hypot(...Array.from({ length: D }, (_, k) => x[i * D + k]));
+    for (let i = 0; i < B; i++)
+      for (let c = 0; c < C; c++) {
+        let dot = 0;
+        for (let k = 0; k < D; k++) dot += H[i * D + k] * head.weight[c * D + k];
+        expect(z[i * C + c]).toBeCloseTo((10 * dot) / (norm(H, i) * norm(head.weight, c)), 5);
+      }
+    expect(head.topK(H, 1).classes[0]).toBe(Array.from(z.subarray(0, C)).indexOf(Math.max(...z.subarray(0, C))));
+    const t = randomClassLabels(B, C, 4);
+    head.step(H, t);
+    const copy = LinearHead.fromJSON(JSON.parse(JSON.stringify(head)));
+    expect(copy.loss).toBe('arcface');
+    expect(copy.step(H, t).loss).toBe(head.step(H, t).loss);
+  });
+
+  it('refuses what a margin head cannot have', () => {
+    const E = /ERR_FUSEDLOSS_INVALID_ARG_VALUE/;
+    expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'arcface', bias: true }))).toMatch(E);
+    expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'cosface', softcap: 5 }))).toMatch(E);
+    expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'softmax', margin: { s: 3 } }))).toMatch(/margin/);
+    expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'cosface', margin: { easyMargin: true } }))).toMatch(
+      /easyMargin/,
+    );
   });
 });

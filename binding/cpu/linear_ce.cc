@@ -147,6 +147,17 @@ FL_ISA_BODY void gradient_tile(float* s, int nc, const float* bias, const float*
     for (int c = 0; c < kTile; ++c) gt[r * kTile + c] = s[c * kTile + r];
 }
 
+// Margin heads (formulas J.2): the rows' given target logits replace the target entries of a tile
+// of the product (class-major, classes j0..), before the bias and the cap, in both passes.
+void set_target_logits(float* s, const LinearCeProblem& pb, int64_t i0, int nr, int64_t j0,
+                       int nc) {
+  if (!pb.target_logit) return;
+  for (int r = 0; r < nr; ++r) {
+    const int64_t c = pb.targets[i0 + r] - j0;
+    if (c >= 0 && c < nc) s[c * kTile + r] = pb.target_logit[i0 + r];
+  }
+}
+
 // Each pass-2 group's partial dH is B x D floats: as many groups as this budget allows (at least 4,
 // at most 16, never more than the class tiles), fixed by the problem size alone.
 constexpr int64_t kPartialBudget = int64_t{64} << 20;
@@ -168,6 +179,8 @@ Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p)
       return Status::at(Fault::LabelOutOfRange, r, t);
     if (pb.weights && !(pb.weights[r] >= 0 && std::isfinite(pb.weights[r])))
       return Status::at(Fault::WeightInvalid, r, pb.weights[r]);
+    if (pb.target_logit && !std::isfinite(pb.target_logit[r]))
+      return Status::at(Fault::LogitNotFinite, r, pb.target_logit[r]);
   }
   if (pb.class_weights)
     for (int64_t c = 0; c < pb.classes; ++c)
@@ -201,6 +214,7 @@ Status linear_ce_rows(const LinearCeProblem& pb, const LinearCeParams& p,
     if (out.lse) out.lse[r] = static_cast<float>(s.max + s.logsum);
     coef[r] = LinearRowCoef{0, 0, 0, static_cast<float>(s.max), static_cast<float>(s.logsum)};
     const int32_t t = pb.targets[r];
+    if (out.grad_target) out.grad_target[r] = 0;
     if (t == p.ignore_index) {
       if (out.row_loss) out.row_loss[r] = 0;
       continue;
@@ -220,6 +234,14 @@ Status linear_ce_rows(const LinearCeProblem& pb, const LinearCeParams& p,
     coef[r].a = l.coef.a;
     coef[r].b = l.coef.b;
     coef[r].e = l.coef.e;
+    if (out.grad_target) {
+      // g_t of formulas J.1 at the (replaced) target entry, through the cap's slope there.
+      const float cap = static_cast<float>(p.softcap);
+      const float zt = pb.target_logit[r] + (pb.bias ? pb.bias[t] : 0.0f);
+      const Capped z = soft_cap(zt, cap, cap == 0 ? 0.0f : 1.0f / cap);
+      out.grad_target[r] =
+          linear_grad(coef[r], z.z, pb.class_weights ? pb.class_weights[t] : 1.0f, true) * z.slope;
+    }
   }
   *out.loss = ce_total * sc.ce + z_total * sc.z;
   return Status{};
@@ -261,6 +283,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
     }
     for (int64_t j0 = 0; j0 < C; j0 += kTile) {
       similarity_tile(W, j0, H, i0, s.data());
+      set_target_logits(s.data(), pb, i0, nr, j0, tile_rows(W, j0));
       FL_ISA_CALL(stats_tile(s.data(), tile_rows(W, j0), pb.bias ? pb.bias + j0 : nullptr,
                              pb.class_weights ? pb.class_weights + j0 : nullptr, cap,
                              pb.targets + i0, nr, j0, smooth, st));
@@ -301,6 +324,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
           k.target[r] = r < nr ? pb.targets[i0 + r] : -1;
         }
         similarity_tile(W, j0, H, i0, s.data());
+        set_target_logits(s.data(), pb, i0, nr, j0, nc);
         FL_ISA_CALL(gradient_tile(s.data(), nc, pb.bias ? pb.bias + j0 : nullptr,
                                   pb.class_weights ? pb.class_weights + j0 : nullptr, cap, k, j0,
                                   slope.data(), gt.data(), gbias.data()));

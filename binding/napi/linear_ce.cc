@@ -1,7 +1,8 @@
 // N-API glue of the fused linear cross-entropy: convert, check, call the core, nothing else.
 // linearCrossEntropy(hidden, weight, targets, bias|null, weights|null, classWeights|null,
-// gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, params{dim, reduction,
-// ignoreIndex, smoothing, lseSquareScale, softcap, device}, async) -> loss
+// gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, targetLogit|null,
+// gradTarget|null, params{dim, reduction, ignoreIndex, smoothing, lseSquareScale, softcap,
+// device}, async) -> loss. gradTarget is required with targetLogit (the margin heads).
 #include "fusedloss/linear_ce.h"
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace {
 
 Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object params = object_arg(info, 11, "params");
+  const Napi::Object params = object_arg(info, 13, "params");
   LinearCeProblem pb;
   LinearCeParams p;
   pb.dim = int_field(params, "dim", 1, 1 << 24);
@@ -73,11 +74,16 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   out.grad_bias = optional(8, "options.out.gradBias", classes, "one per class", true);
   out.row_loss = optional(9, "rowLoss", rows, "one per row", true);
   out.lse = optional(10, "lse", rows, "one per row", true);
+  pb.target_logit = optional(11, "targetLogit", rows, "one per row", false);
+  out.grad_target = optional(12, "gradTarget", rows, "one per row", true);
+  if ((pb.target_logit == nullptr) != (out.grad_target == nullptr))
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     "targetLogit and gradTarget go together");
   if (p.reduction == Reduction::None && !out.row_loss)
     throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                      "rowLoss is required with reduction 'none'");
   check_disjoint(env, spans);
-  return run_loss(env, async_arg(info, 12), keep, [=](double* loss) {
+  return run_loss(env, async_arg(info, 14), keep, [=](double* loss) {
     LinearCeOutputs o = out;
     o.loss = loss;
     return FL_CALL(dev, linear_ce(pb, p, o));

@@ -15,12 +15,15 @@ import { rangeError } from '../errors';
 import { faultError, firstNonFinite, type FaultName } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
-import { referenceLinearCrossEntropy } from '../reference/linear';
+import { referenceLinearCrossEntropy, referenceMarginCrossEntropy } from '../reference/linear';
 import type { Reduction } from '../reference/spherical';
 import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
 import { andThen, native } from './dispatch';
 import { outBuffer, outObject } from './out-buffers';
+import { MARGIN_SPEC, marginFinish, marginPrepare, readMargin, rowNorms, type MarginOptions } from './linear-margin';
+
+export type { MarginOptions } from './linear-margin';
 
 /** Buffers for the gradients, each of the layout of what it is the gradient of. */
 export interface LinearCrossEntropyOut {
@@ -70,6 +73,17 @@ export interface LinearCrossEntropyOptions {
   softcap?: number;
   /** Also return each row's log-sum-exp of the (soft-capped) logits as `lse` (default false). */
   returnLse?: boolean;
+  /**
+   * A margin head instead of the plain linear layer (default none; formulas J.2): `{ kind:
+   * 'arcface' | 'cosface', s?, m?, subCenters?, easyMargin? }`, see {@link MarginOptions}. The rows
+   * of `hidden` and `weight` are L2-normalised inside the loss (a zero row is refused) and the
+   * gradients flow through the normalisation; the logits are s cos theta_c, the target's with the
+   * margin (ignored rows keep s cos theta_t). Still streamed over class tiles. Combines with
+   * ignoreIndex, labelSmoothing (over the margined logits), classWeights, weights, reduction,
+   * lseSquareScale and returnLse (the LSE of the margined logits); `bias` and `softcap` are refused
+   * (the logits are already bounded by s).
+   */
+  margin?: MarginOptions;
   /** Buffers to fill with the gradients (not overlapping any input or each other). Default: new arrays. */
   out?: LinearCrossEntropyOut;
   /**
@@ -129,6 +143,7 @@ export const LINEAR_OPTIONS: Record<string, OptionSpec> = {
   lseSquareScale: { kind: 'number', min: 0, max: 1e6 },
   softcap: { kind: 'number', min: 0, max: 1e6, minExclusive: true },
   returnLse: { kind: 'boolean' },
+  margin: MARGIN_SPEC,
   out: { kind: 'any' },
   backend: backendSpec,
 };
@@ -193,13 +208,23 @@ function run(
   const B = targets.length;
   const dim = rowWidth(fn, 'hidden', hidden.length, B, o.dim as number | undefined, 'dim');
   requireLength(fn, 'hidden', hidden.length, B * dim, `${B} targets x dim ${dim}`);
-  if (weight.length === 0 || weight.length % dim !== 0) {
+  const mp = readMargin(fn, o.margin);
+  const K = mp?.subCenters ?? 1;
+  if (weight.length === 0 || weight.length % (dim * K) !== 0) {
     throw rangeError(
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
-      `${fn}: weight has length ${weight.length}, expected a positive multiple of dim ${dim} (C x D, one row per class)`,
+      K === 1
+        ? `${fn}: weight has length ${weight.length}, expected a positive multiple of dim ${dim} (C x D, one row per class)`
+        : `${fn}: weight has length ${weight.length}, expected a positive multiple of dim ${dim} x subCenters ${K} (C k x D)`,
     );
   }
-  const C = weight.length / dim;
+  const C = weight.length / dim / K;
+  if (mp && (o.bias !== undefined || o.softcap !== undefined)) {
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.${o.bias !== undefined ? 'bias' : 'softcap'} cannot be combined with options.margin (normalised logits s cos theta have no bias, and are bounded by s)`,
+    );
+  }
   const array = (key: string, n: number, why: string) => {
     if (o[key] === undefined) return undefined;
     const v = toFloat32(fn, `options.${key}`, o[key]);
@@ -219,6 +244,12 @@ function run(
     reduction,
   };
   const backend: ResolvedBackend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: B * C * dim });
+  if (K > 1 && backend !== 'js') {
+    throw rangeError(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      `${fn}: options.margin.subCenters > 1 runs on backend 'js' only for now, got backend '${backend}'`,
+    );
+  }
 
   const outRec = outObject(fn, o.out, OUT_KEYS);
   if (outRec.gradBias !== undefined && !bias) {
@@ -238,7 +269,7 @@ function run(
     return r;
   };
 
-  if (backend === 'js') {
+  if (backend === 'js' || mp) {
     const arrays: [string, Float32Array | Int32Array, boolean][] = [
       ['hidden', hidden, false],
       ['weight', weight, false],
@@ -252,7 +283,15 @@ function run(
     if (classWeights) arrays.push(['options.classWeights', classWeights, false]);
     checkDisjoint(fn, arrays);
     checkInputs(fn, { hidden, weight, bias, targets }, weights, classWeights, C, ignoreIndex);
-    const r = referenceLinearCrossEntropy({ hidden, weight, targets, dim, bias, weights, classWeights }, p);
+  }
+  if (backend === 'js') {
+    if (mp) {
+      rowNorms(fn, 'hidden', hidden, B, dim);
+      rowNorms(fn, 'weight', weight, C * K, dim);
+    }
+    const r = mp
+      ? referenceMarginCrossEntropy({ hidden, weight, targets, dim, weights, classWeights }, p, mp)
+      : referenceLinearCrossEntropy({ hidden, weight, targets, dim, bias, weights, classWeights }, p);
     // What overflows float32 in the native kernels (the logits, a row's loss, the gradients) is refused here too.
     const over = (v: number) => !(Math.abs(v) <= FLT_MAX);
     const bad = r.lse.findIndex((v, i) => over(v) || (reduction === 'none' && over(r.rowLoss[i])));
@@ -275,13 +314,15 @@ function run(
     softcap: p.softcap,
     device: deviceCode(backend),
   };
+  const prep = mp ? marginPrepare(fn, hidden, weight, targets, dim, ignoreIndex, mp) : undefined;
+  const gradTarget = prep ? allocate(fn, 'the target logits gradient', Float32Array, B) : null;
   return andThen(
     nativeCall(
       fn,
       () =>
         native(backend).linearCrossEntropy(
-          hidden,
-          weight,
+          prep?.hidden ?? hidden,
+          prep?.weight ?? weight,
           targets,
           bias ?? null,
           weights ?? null,
@@ -291,12 +332,17 @@ function run(
           gradBias ?? null,
           rowLoss ?? null,
           lse ?? null,
+          prep?.targetLogit ?? null,
+          gradTarget,
           params,
           async,
         ),
       { names: NAMES, labels: { classes: C, binary: false, ignoreIndex } },
     ),
-    result,
+    (loss: number) => {
+      if (prep && gradTarget) marginFinish(prep, targets, dim, gradHidden, gradWeight, gradTarget);
+      return result(loss);
+    },
   );
 }
 

@@ -1007,6 +1007,7 @@ struct LinearCase {
   double smoothing, z_scale, softcap, scale;  // scale: of hidden's entries (logits up to ~scale^2)
   fl::Reduction reduction;
   uint64_t seed;
+  bool target_logit = false;  // the margin heads' per-row target logits, and their gradient
 };
 
 void run_linear_case(const LinearCase& c, bool timed) {
@@ -1021,6 +1022,7 @@ void run_linear_case(const LinearCase& c, bool timed) {
   std::vector<float> rw(c.rows), cw(c.classes);
   for (float& x : rw) x = static_cast<float>(0.25 + rng.uniform());
   for (float& x : cw) x = static_cast<float>(0.25 + rng.uniform());
+  const std::vector<float> tz = fill(c.rows, 3);
   std::vector<int32_t> t(c.rows);
   for (int64_t i = 0; i < c.rows; ++i)
     t[i] = c.weighted && i % 7 == 0 ? -1 : rng.below(static_cast<int32_t>(c.classes));
@@ -1031,6 +1033,7 @@ void run_linear_case(const LinearCase& c, bool timed) {
   pb.targets = t.data();
   pb.weights = c.weighted ? rw.data() : nullptr;
   pb.class_weights = c.weighted ? cw.data() : nullptr;
+  pb.target_logit = c.target_logit ? tz.data() : nullptr;
   pb.rows = c.rows;
   pb.classes = c.classes;
   pb.dim = c.dim;
@@ -1041,17 +1044,18 @@ void run_linear_case(const LinearCase& c, bool timed) {
   p.softcap = c.softcap;
   p.reduction = c.reduction;
   struct Out {
-    std::vector<float> gh, gw, gb, rows, lse;
+    std::vector<float> gh, gw, gb, rows, lse, gt;
     double loss = 0;
     fl::LinearCeOutputs o;
   };
   const auto outputs = [&](Out& r) {
     r.gh.assign(h.size(), 0), r.gw.assign(w.size(), 0), r.gb.assign(c.classes, 0);
-    r.rows.assign(c.rows, 0), r.lse.assign(c.rows, 0);
+    r.rows.assign(c.rows, 0), r.lse.assign(c.rows, 0), r.gt.assign(c.rows, 0);
     r.o = fl::LinearCeOutputs{
         &r.loss,      c.reduction == fl::Reduction::None ? r.rows.data() : nullptr,
         r.lse.data(), r.gh.data(),
         r.gw.data(),  c.bias ? r.gb.data() : nullptr};
+    if (c.target_logit) r.o.grad_target = r.gt.data();
   };
   Out cpu, dev;
   outputs(cpu);
@@ -1067,13 +1071,15 @@ void run_linear_case(const LinearCase& c, bool timed) {
                 c.bias ? " bias" : "", c.weighted ? " weighted" : "", c.smoothing, c.z_scale,
                 c.softcap, c.scale);
   std::string what = buf;
+  if (c.target_logit) what += " target logits";
   if (!a.ok() || !g.ok()) {
     report(false, what + ": cpu " + status_text(a) + ", gpu " + status_text(g));
     return;
   }
   const double ldiff = std::fabs(cpu.loss - dev.loss) / std::max(1.0, std::fabs(cpu.loss));
-  const double grel = std::max({grad_error(cpu.gh, dev.gh), grad_error(cpu.gw, dev.gw),
-                                grad_error(cpu.gb, dev.gb), grad_error(cpu.rows, dev.rows)});
+  const double grel =
+      std::max({grad_error(cpu.gh, dev.gh), grad_error(cpu.gw, dev.gw), grad_error(cpu.gb, dev.gb),
+                grad_error(cpu.rows, dev.rows), grad_error(cpu.gt, dev.gt)});
   const double lrel = grad_error(cpu.lse, dev.lse);
   std::snprintf(buf, sizeof buf, ": loss %.2e, grads %.2e, lse %.2e", ldiff, grel, lrel);
   what += buf;
@@ -1099,6 +1105,7 @@ void linear_cases(uint64_t& seed, bool timed) {
     run_linear_case({B, C, D, true, true, 0.1, 1e-3, 0, 1, R::Mean, seed++}, false);
     run_linear_case({B, C, D, true, true, 0.05, 1e-4, 4, 1, R::None, seed++}, false);
     run_linear_case({B, C, D, false, true, 0.2, 0, 0, 1, R::Sum, seed++}, false);
+    run_linear_case({B, C, D, false, true, 0.1, 1e-3, 0, 1, R::None, seed++, true}, false);
   }
   run_linear_case({70, 90, 1, true, false, 0, 1e-4, 30, 9, R::Mean, seed++}, false);  // +-80
   run_linear_case({70, 90, 1, false, false, 0, 0, 0, 9, R::Mean, seed++}, false);

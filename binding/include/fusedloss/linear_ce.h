@@ -20,6 +20,9 @@ struct LinearCeProblem {
   const int32_t* targets = nullptr;      // rows: a class id or ignore_index
   const float* weights = nullptr;        // rows (row weights), or null
   const float* class_weights = nullptr;  // classes, or null
+  // rows, or null: each row's target entry of the product h W^T, replaced by this value (before
+  // the bias and the cap). The margin heads (formulas J.2) pass s psi(cos theta_t) here.
+  const float* target_logit = nullptr;
   int64_t rows = 0, classes = 0;
   int32_t dim = 1;
 };
@@ -41,6 +44,9 @@ struct LinearCeOutputs {
   float* grad_hidden = nullptr;
   float* grad_weight = nullptr;
   float* grad_bias = nullptr;
+  // rows, or null (only with target_logit): d loss / d target_logit; 0 for ignored rows. The
+  // product's gradients treat the replaced entry as if it were the product's own.
+  float* grad_target = nullptr;
 };
 
 // The checks every backend makes first, on the host: finite hidden (Fault::ScoreNotFinite),
