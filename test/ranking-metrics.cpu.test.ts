@@ -3,6 +3,7 @@
 // counts, the async twins, bad input, and the list losses' `metrics` option.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  approxNDCG,
   getThreads,
   lambdaLoss,
   listMLE,
@@ -10,6 +11,7 @@ import {
   listNet,
   ndcg,
   ndcgAsync,
+  pairwiseHinge,
   rankList,
   rankNet,
   setThreads,
@@ -84,38 +86,64 @@ describe('ranking metrics: bad input', () => {
 });
 
 describe('the metrics option of the list losses', () => {
-  const b = listBatch(Array(31).fill(33), 5, { grades: 4, padding: 0.1 });
-  const names = ['ndcg@10', 'ndcg', 'mrr', 'map@5', 'recall@3', 'precision@2'];
-  const specs = names.map((n) => {
-    const [metric, k] = n.split('@');
-    return { metric: metric as 'ndcg', k: k ? Number(k) : 0 };
-  });
-  const offsets = Int32Array.from({ length: 32 }, (_, l) => l * 33);
-  const want = referenceRankingMetrics({ scores: b.scores, relevance: b.relevance, offsets }, specs);
+  // Every metric, and (cut ones beside MRR) the items past every cutoff that only MRR may count.
+  const nameSets = [
+    ['ndcg@10', 'ndcg', 'mrr', 'map@5', 'recall@3', 'precision@2', 'mrr@2', 'ndcg@1'],
+    ['ndcg@3', 'mrr', 'map@2'],
+  ];
+  // Each loss gathers its lists in its own order (by relevance with shuffled ties, by relevance, by
+  // index, by score) and computes the metrics from that gather on the CPU.
   const losses: Array<[string, (s: Float32Array, r: Float32Array, o: object) => ListLossResult]> = [
     ['listMLE', listMLE],
     ['rankList', rankList],
     ['listNet', listNet],
     ['rankNet', rankNet],
+    ['pairwiseHinge', pairwiseHinge],
+    ['approxNDCG', approxNDCG],
     ['lambdaLoss', (s, r, o) => lambdaLoss(s, r, { ...o, scheme: 'ndcgLoss2PP', k: 10 })],
   ];
-  for (const [name, loss] of losses) {
-    for (const backend of [NATIVE, 'js'] as const) {
-      it(`${name} on ${backend}: the metrics' means, and the loss and gradient unchanged`, () => {
-        const plain = loss(b.scores, b.relevance, { listSize: 33, backend });
-        const r = loss(b.scores, b.relevance, { listSize: 33, backend, metrics: names });
-        expect(r.loss).toBe(plain.loss);
-        expect(Array.from(r.grad)).toEqual(Array.from(plain.grad));
-        expect(plain.metrics).toBeUndefined();
-        expect(Object.keys(r.metrics!)).toEqual(names);
-        names.forEach((n, q) => {
-          let mean = 0;
-          for (let l = 0; l < 31; l++) mean += want[l * names.length + q] / 31;
-          expect(Math.abs(r.metrics![n] - mean), n).toBeLessThan(1e-12);
-        });
-      });
+  const fixed = listBatch(Array(31).fill(33), 5, { grades: 4, padding: 0.1 });
+  // Ragged, with empty lists, lists of 1, 2 and 7, ties, padding and fractional relevance.
+  const ragged = listBatch([7, 0, 1, 2, 33, 40, 0, 3, 64, 2], 6, { grades: 5, padding: 0.15 });
+  ragged.relevance.forEach((v, i) => (ragged.relevance[i] = v > 0 && i % 5 === 0 ? v - 0.5 : v));
+  const layouts: Array<[string, typeof fixed, object]> = [
+    ['listSize 33', fixed, { listSize: 33 }],
+    ['ragged offsets', ragged, { offsets: ragged.offsets }],
+  ];
+  for (const [layout, b, o] of layouts) {
+    const lists = b.offsets.length - 1;
+    for (const [name, loss] of losses) {
+      for (const [set, names] of nameSets.entries())
+        for (const backend of [NATIVE, 'js'] as const) {
+          const specs = names.map((n) => {
+            const [metric, k] = n.split('@');
+            return { metric: metric as 'ndcg', k: k ? Number(k) : 0 };
+          });
+          const want = referenceRankingMetrics({ scores: b.scores, relevance: b.relevance, offsets: b.offsets }, specs);
+          it(`${name} on ${backend}, ${layout}, metrics ${set}: the metrics' means, and the loss and gradient unchanged`, () => {
+            const plain = loss(b.scores, b.relevance, { ...o, backend });
+            const r = loss(b.scores, b.relevance, { ...o, backend, metrics: names });
+            expect(r.loss).toBe(plain.loss);
+            expect(Array.from(r.grad)).toEqual(Array.from(plain.grad));
+            expect(plain.metrics).toBeUndefined();
+            expect(Object.keys(r.metrics!)).toEqual(names);
+            names.forEach((n, q) => {
+              // A list without a relevant item counts 0 by default; a NaN one would be left out.
+              let sum = 0;
+              let counted = 0;
+              for (let l = 0; l < lists; l++) {
+                const v = want[l * names.length + q];
+                if (Number.isNaN(v)) continue;
+                sum += v;
+                counted++;
+              }
+              expect(Math.abs(r.metrics![n] - sum / counted), n).toBeLessThan(1e-12);
+            });
+          });
+        }
     }
   }
+  const b = fixed;
   it('the async twin returns them too', async () => {
     const r = await listMLEAsync(b.scores, b.relevance, { listSize: 33, backend: NATIVE, metrics: ['mrr'] });
     expect(r.metrics!.mrr).toBe(

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <memory>
 #include <vector>
 
 #include "fusedloss/ranking.h"
@@ -164,17 +165,45 @@ inline int32_t gather(const RankingProblem& pb, int64_t l, Scratch& sc, Order or
                        order == Order::Relevance, key);
 }
 
+struct MetricTables;  // ranking_metrics.cc
+
+// Ranking metrics (fusedloss/ranking_metrics.h) computed list by list from a list's gathered valid
+// items, in whatever order the caller gathered them: the metrics kernel's own pass, or a loss's
+// (pb.metrics), so a loss returns them without a second gather. In ranking_metrics.cc.
+class MetricsPass {
+ public:
+  // Nothing to compute when p is null.
+  MetricsPass(const RankingProblem& pb, const RankMetricParams* p, double* per_list);
+  ~MetricsPass();
+  explicit operator bool() const { return p_ != nullptr; }
+  // List l's metrics from its m valid items in sc (keys, s, r), gathered in `order`; sc.s and sc.r
+  // are read, not changed.
+  void list(int64_t l, const Scratch& sc, int32_t m, Order order) const;
+
+ private:
+  // The same, the items gathered by relevance (ties in any order).
+  void ranked(int64_t l, const Scratch& sc, int32_t m) const;
+  const RankingProblem* pb_;
+  const RankMetricParams* p_;
+  double* per_list_;
+  std::unique_ptr<const MetricTables> tables_;
+};
+
 // Checks each list (relevance at most `top`), gathers its valid items and runs
-// per_list(sc, m) -> ListSum on them, which leaves the gradient in sc.g; scatters it times scale.
+// per_list(sc, m) -> ListSum on them, which leaves the gradient in sc.g (and sc.s, sc.r as they
+// were); then the metrics asked of the loss (pb.metrics) from the same gathered list, and scatters
+// the gradient times scale.
 template <class PerList>
 ListSum each_list(const RankingProblem& pb, Order order, uint32_t seed, float top, float scale,
                   PerList per_list, float* grad) {
+  const MetricsPass metrics(pb, pb.metrics, pb.metrics_out);
   return over_lists(pb.lists, pb.items(), [&](int64_t l, Scratch& sc) {
     const int64_t b = pb.begin(l), e = pb.end(l);
     const Status st = list_fault(pb, b, e, top);
     if (!st.ok()) return ListSum{0, 0, st};
     const int32_t m = gather(pb, l, sc, order, seed);
     const ListSum one = m > 0 ? per_list(sc, m) : ListSum{};
+    if (metrics) metrics.list(l, sc, m, order);
     scatter(b, static_cast<int32_t>(e - b), m, sc, scale, grad);
     return one;
   });

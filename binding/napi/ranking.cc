@@ -128,7 +128,9 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
   return a;
 }
 
-// Runs core(pb, loss, grad), then the metrics asked for, sync or async, and returns the loss.
+// Runs core(pb, loss, grad) with the metrics asked for, sync or async, and returns the loss. The
+// CPU losses compute the metrics in their own pass over each list (pb.metrics); the GPU runs the
+// metrics kernel after the loss.
 template <class Core>
 Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core) {
   const RankingProblem pb = a.pb;
@@ -139,8 +141,14 @@ Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core)
   const Device dev = a.dev;
   return run_loss(info.Env(), async_arg(info, 6), a.keep, [=](double* loss) {
     (void)offsets;
-    Status st = core(pb, loss, out);
-    if (st.ok() && metrics_out) st = FL_CALL(dev, ranking_metrics(pb, mp, metrics_out));
+    const bool fused = metrics_out && dev == Device::Cpu;
+    RankingProblem with = pb;
+    if (fused) {
+      with.metrics = &mp;
+      with.metrics_out = metrics_out;
+    }
+    Status st = core(with, loss, out);
+    if (st.ok() && metrics_out && !fused) st = FL_CALL(dev, ranking_metrics(pb, mp, metrics_out));
     return st;
   });
 }

@@ -12,12 +12,18 @@
 
 namespace fl {
 
+struct RankMetricParams;  // ranking_metrics.h
+
 struct RankingProblem {
   const float* scores = nullptr;     // items, lists laid end to end
   const float* relevance = nullptr;  // same layout; >= 0 and finite, or -1 (padding)
   int64_t lists = 0;
   int32_t list_size = 0;             // fixed length, used when offsets is null
   const int32_t* offsets = nullptr;  // lists + 1 entries: list l is [offsets[l], offsets[l+1])
+  // Ranking metrics a CPU list loss returns from its own pass over each list, or null: per list,
+  // metrics->count values into metrics_out (as ranking_metrics_cpu writes them).
+  const RankMetricParams* metrics = nullptr;
+  double* metrics_out = nullptr;
 
   int64_t begin(int64_t l) const { return offsets ? offsets[l] : l * list_size; }
   int64_t end(int64_t l) const { return offsets ? offsets[l + 1] : (l + 1) * list_size; }
