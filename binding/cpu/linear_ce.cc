@@ -40,21 +40,32 @@ void pack(const float* x, int64_t n, int32_t dim, int layouts, TileSet& t) {
   t.ld = static_cast<int32_t>(round_up(dim, kPanel));
   t.normalize = false;
   const size_t size = static_cast<size_t>(t.rows) * t.ld;
-  if (layouts & kRows) t.fn.assign(size, 0.0f);
-  if (layouts & kPanels) t.packed.assign(size, 0.0f);
-  if (layouts & kStrips) t.strips.assign(size, 0.0f);
-  const int64_t ld = t.ld;
-  parallel_chunks(t.rows / kPanel, 16, [&](int64_t, int64_t pb, int64_t pe) {
-    for (int64_t i = pb * kPanel; i < std::min(pe * kPanel, n); ++i) {
-      const float* f = x + i * dim;
-      if (layouts & kRows) std::copy(f, f + dim, t.fn.data() + i * ld);
-      if (layouts & kPanels) {
-        float* panel = t.packed.data() + (i / kPanel) * ld * kPanel + i % kPanel;
-        for (int32_t d = 0; d < dim; ++d) panel[d * kPanel] = f[d];
-      }
-      if (layouts & kStrips) {
-        float* strip = t.strips.data() + i * kPanel;
-        for (int32_t d = 0; d < dim; ++d) strip[(d / kPanel) * t.rows * kPanel + d % kPanel] = f[d];
+  if (layouts & kRows) t.fn.resize(size);
+  if (layouts & kPanels) t.packed.resize(size);
+  if (layouts & kStrips) t.strips.resize(size);
+  const int64_t ld = t.ld, rows = t.rows;
+  // A panel of kPanel rows at a time, column block by column block: each write is a contiguous
+  // kPanel x kPanel block of the strips and panels (row by row, a row's strip entries lie
+  // rows * kPanel floats apart, one page each: the TLB thrashed, a quarter of the call's time).
+  parallel_chunks(rows / kPanel, 16, [&](int64_t, int64_t pb, int64_t pe) {
+    float block[kPanel][kPanel];
+    for (int64_t p = pb; p < pe; ++p) {
+      const int64_t i0 = p * kPanel;
+      for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
+        for (int i = 0; i < kPanel; ++i)
+          for (int d = 0; d < kPanel; ++d)
+            block[i][d] = i0 + i < n && d0 + d < dim ? x[(i0 + i) * dim + d0 + d] : 0.0f;
+        if (layouts & kRows)
+          for (int i = 0; i < kPanel; ++i)
+            std::copy(block[i], block[i] + kPanel, t.fn.data() + (i0 + i) * ld + d0);
+        if (layouts & kPanels) {
+          float* panel = t.packed.data() + i0 * ld + d0 * kPanel;
+          for (int d = 0; d < kPanel; ++d)
+            for (int i = 0; i < kPanel; ++i) panel[d * kPanel + i] = block[i][d];
+        }
+        if (layouts & kStrips)
+          std::copy(&block[0][0], &block[0][0] + kPanel * kPanel,
+                    t.strips.data() + d0 * rows + i0 * kPanel);
       }
     }
   });
@@ -68,33 +79,37 @@ struct RowTileStats {
 
 // Pass 1 on one S tile (s[c * kTile + r], classes j0.., rows of the tile): the logits z' in place,
 // then each row's maximum, rescaled sum of exponentials, weighted logit sum and target logit.
-FL_ISA_BODY void stats_tile(float* s, int nc, const float* bias, const float* cw, float cap,
-                            const int32_t* targets, int nr, int64_t j0, bool smooth,
+// kCap: whether a soft cap applies (cap != 0). The loops run along the tile's rows, on local copies
+// of the statistics, so they vectorise (through the struct GCC assumed s might alias them and
+// left the exponentials scalar, the largest cost after the tile products).
+template <bool kCap>
+FL_ISA_BODY void stats_tile(float* __restrict s, int nc, const float* bias, const float* cw,
+                            float cap, const int32_t* targets, int nr, int64_t j0, bool smooth,
                             RowTileStats& st) {
-  const float inv_cap = cap == 0 ? 0.0f : 1.0f / cap;
-  float tmax[kTile], tsum[kTile], tsm[kTile];
+  const float inv_cap = kCap ? 1.0f / cap : 0.0f;
+  float tmax[kTile], mx[kTile], tsum[kTile], tsm[kTile];
   for (int r = 0; r < kTile; ++r) tmax[r] = -INFINITY;
   for (int c = 0; c < nc; ++c) {
-    float* row = s + c * kTile;
+    float* __restrict row = s + c * kTile;
     const float b = bias ? bias[c] : 0.0f;
-    for (int r = 0; r < kTile; ++r) {
-      row[r] = soft_cap(row[r] + b, cap, inv_cap).z;
-      tmax[r] = std::max(tmax[r], row[r]);
-    }
+    if (kCap || bias)
+      for (int r = 0; r < kTile; ++r)
+        row[r] = kCap ? soft_cap(row[r] + b, cap, inv_cap).z : row[r] + b;
+    for (int r = 0; r < kTile; ++r) tmax[r] = std::max(tmax[r], row[r]);
   }
   // Every lane, the padding rows too (finite stale values): their maximum must not stay -inf.
   for (int r = 0; r < kTile; ++r) {
     const float m = std::max(st.max[r], tmax[r]);
     if (m > st.max[r]) st.sum[r] *= std::exp(static_cast<double>(st.max[r]) - m);
-    st.max[r] = m;
+    st.max[r] = mx[r] = m;
+    tsum[r] = tsm[r] = 0;
   }
-  for (int r = 0; r < kTile; ++r) tsum[r] = tsm[r] = 0;
   for (int c = 0; c < nc; ++c) {
-    const float* row = s + c * kTile;
-    const float w = cw ? cw[c] : 1.0f;
-    for (int r = 0; r < kTile; ++r) {
-      tsum[r] += exp_nonpos(row[r] - st.max[r]);
-      tsm[r] += w * row[r];
+    const float* __restrict row = s + c * kTile;
+    for (int r = 0; r < kTile; ++r) tsum[r] += exp_nonpos(row[r] - mx[r]);
+    if (smooth) {
+      const float w = cw ? cw[c] : 1.0f;
+      for (int r = 0; r < kTile; ++r) tsm[r] += w * row[r];
     }
   }
   for (int r = 0; r < nr; ++r) {
@@ -113,34 +128,38 @@ struct RowTileCoef {
 };
 
 // Pass 2 on one S tile: s becomes the gradient tile G (class-major, zero past nc classes); gt its
-// transpose (row-major); gbias[c] += sum_r G[c][r]. slope: kTile x kTile scratch.
-FL_ISA_BODY void gradient_tile(float* s, int nc, const float* bias, const float* cw, float cap,
-                               const RowTileCoef& k, int64_t j0, float* slope, float* gt,
+// transpose (row-major); gbias[c] += sum_r G[c][r] when gbias is not null. kCap as in stats_tile.
+template <bool kCap>
+FL_ISA_BODY void gradient_tile(float* __restrict s, int nc, const float* bias, const float* cw,
+                               float cap, const RowTileCoef& k, int64_t j0, float* __restrict gt,
                                double* gbias) {
-  const float inv_cap = cap == 0 ? 0.0f : 1.0f / cap;
+  const float inv_cap = kCap ? 1.0f / cap : 0.0f;
+  float a[kTile], e[kTile], mx[kTile], ls[kTile];
+  for (int r = 0; r < kTile; ++r) {
+    a[r] = k.a[r];
+    e[r] = k.e[r];
+    mx[r] = k.max[r];
+    ls[r] = k.logsum[r];
+  }
   for (int c = 0; c < nc; ++c) {
-    float* row = s + c * kTile;
-    float* sl = slope + c * kTile;
+    float* __restrict row = s + c * kTile;
     const float b = bias ? bias[c] : 0.0f, w = cw ? cw[c] : 1.0f;
     for (int r = 0; r < kTile; ++r) {
-      const Capped z = soft_cap(row[r] + b, cap, inv_cap);
-      row[r] = k.a[r] * exp_nonpos(z.z - k.max[r] - k.logsum[r]) - k.e[r] * w;
-      sl[r] = z.slope;
+      const Capped z = kCap ? soft_cap(row[r] + b, cap, inv_cap) : Capped{row[r] + b, 1.0f};
+      const float g = a[r] * exp_nonpos(z.z - mx[r] - ls[r]) - e[r] * w;
+      // The target's b is subtracted before the slope applies, as g = (a p - e w - b) dz'/dz.
+      const float t = static_cast<float>(k.target[r] - j0 == c) * k.b[r];
+      row[r] = kCap ? (g - t) * z.slope : g - t;
     }
-  }
-  for (int r = 0; r < kTile; ++r) {
-    const int64_t t = k.target[r] - j0;
-    if (t >= 0 && t < nc) s[t * kTile + r] -= k.b[r];
-  }
-  for (int c = 0; c < nc; ++c) {
-    float* row = s + c * kTile;
-    const float* sl = slope + c * kTile;
-    float sum = 0;
-    for (int r = 0; r < kTile; ++r) {
-      row[r] *= sl[r];
-      sum += row[r];
+    if (gbias) {
+      // Lane sums in a fixed order (the tile's rows by kPanel), so the sum vectorises.
+      float lane[kPanel] = {};
+      for (int r0 = 0; r0 < kTile; r0 += kPanel)
+        for (int l = 0; l < kPanel; ++l) lane[l] += row[r0 + l];
+      float sum = 0;
+      for (int l = 0; l < kPanel; ++l) sum += lane[l];
+      gbias[c] += sum;
     }
-    gbias[c] += sum;
   }
   std::fill(s + nc * kTile, s + kTile * kTile, 0.0f);
   for (int r = 0; r < kTile; ++r)
@@ -261,9 +280,15 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
     }
     for (int64_t j0 = 0; j0 < C; j0 += kTile) {
       similarity_tile(W, j0, H, i0, s.data());
-      FL_ISA_CALL(stats_tile(s.data(), tile_rows(W, j0), pb.bias ? pb.bias + j0 : nullptr,
-                             pb.class_weights ? pb.class_weights + j0 : nullptr, cap,
-                             pb.targets + i0, nr, j0, smooth, st));
+      const float* bias = pb.bias ? pb.bias + j0 : nullptr;
+      const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
+      const int nc = tile_rows(W, j0);
+      if (cap != 0)
+        FL_ISA_CALL(
+            stats_tile<true>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, st));
+      else
+        FL_ISA_CALL(
+            stats_tile<false>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, st));
     }
     for (int r = 0; r < nr; ++r)
       stats[i0 + r] = LinearRowStats{st.max[r], std::log(st.sum[r]), st.target[r], st.smooth[r]};
@@ -279,7 +304,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   std::vector<float> dh(static_cast<size_t>(groups * partial), 0.0f);
   parallel_chunks(groups, 1, [&](int64_t g, int64_t, int64_t) {
     const int64_t first = g * class_tiles / groups, last = (g + 1) * class_tiles / groups;
-    std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), slope(s.size()), gt(s.size());
+    std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), gt(s.size());
     std::vector<float> accw(static_cast<size_t>(kTile) * ld);
     std::vector<double> gbias(kTile);
     RowTileCoef k;
@@ -301,9 +326,13 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
           k.target[r] = r < nr ? pb.targets[i0 + r] : -1;
         }
         similarity_tile(W, j0, H, i0, s.data());
-        FL_ISA_CALL(gradient_tile(s.data(), nc, pb.bias ? pb.bias + j0 : nullptr,
-                                  pb.class_weights ? pb.class_weights + j0 : nullptr, cap, k, j0,
-                                  slope.data(), gt.data(), gbias.data()));
+        const float* bias = pb.bias ? pb.bias + j0 : nullptr;
+        const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
+        double* gb = out.grad_bias ? gbias.data() : nullptr;
+        if (cap != 0)
+          FL_ISA_CALL(gradient_tile<true>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
+        else
+          FL_ISA_CALL(gradient_tile<false>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
         accumulate_tile(s.data(), nc, H, i0, accw.data());
         accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
       }
