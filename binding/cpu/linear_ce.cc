@@ -95,7 +95,8 @@ FL_ISA_BODY void stats_tile(float* __restrict s, int nc, const float* bias, cons
     if (kCap || bias)
       for (int r = 0; r < kTile; ++r)
         row[r] = kCap ? soft_cap(row[r] + b, cap, inv_cap).z : row[r] + b;
-    for (int r = 0; r < kTile; ++r) tmax[r] = std::max(tmax[r], row[r]);
+    // By value: std::max returns a reference, a select of addresses GCC left scalar.
+    for (int r = 0; r < kTile; ++r) tmax[r] = row[r] > tmax[r] ? row[r] : tmax[r];
   }
   // Every lane, the padding rows too (finite stale values): their maximum must not stay -inf.
   for (int r = 0; r < kTile; ++r) {
@@ -169,6 +170,10 @@ FL_ISA_BODY void gradient_tile(float* __restrict s, int nc, const float* bias, c
 // Each pass-2 group's partial dH is B x D floats: as many groups as this budget allows (at least 4,
 // at most 16, never more than the class tiles), fixed by the problem size alone.
 constexpr int64_t kPartialBudget = int64_t{64} << 20;
+
+// Tiles blocked together on the streamed side of each pass (row tiles in pass 1, class tiles in
+// pass 2): the other side's tile, fetched from L3 or memory, then serves all of them from L2.
+constexpr int64_t kBlockTiles = 2;
 
 }  // namespace
 
@@ -269,29 +274,37 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
 
   // ---- pass 1: per-row max, log-sum, target logit and weighted logit sum ----
   std::vector<LinearRowStats> stats(static_cast<size_t>(B));
-  parallel_chunks(row_tiles, 1, [&](int64_t, int64_t tile, int64_t) {
-    const int64_t i0 = tile * kTile;
-    const int nr = tile_rows(H, i0);
+  parallel_chunks(row_tiles, kBlockTiles, [&](int64_t, int64_t tb, int64_t te) {
     std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f);
-    RowTileStats st;
-    for (int r = 0; r < kTile; ++r) {
-      st.max[r] = -INFINITY;
-      st.sum[r] = st.target[r] = st.smooth[r] = 0;
-    }
+    std::vector<RowTileStats> st(static_cast<size_t>(te - tb));
+    for (RowTileStats& t : st)
+      for (int r = 0; r < kTile; ++r) {
+        t.max[r] = -INFINITY;
+        t.sum[r] = t.target[r] = t.smooth[r] = 0;
+      }
     for (int64_t j0 = 0; j0 < C; j0 += kTile) {
-      similarity_tile(W, j0, H, i0, s.data());
       const float* bias = pb.bias ? pb.bias + j0 : nullptr;
       const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
       const int nc = tile_rows(W, j0);
-      if (cap != 0)
-        FL_ISA_CALL(
-            stats_tile<true>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, st));
-      else
-        FL_ISA_CALL(
-            stats_tile<false>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, st));
+      for (int64_t tile = tb; tile < te; ++tile) {
+        const int64_t i0 = tile * kTile;
+        const int nr = tile_rows(H, i0);
+        RowTileStats& t = st[tile - tb];
+        similarity_tile(W, j0, H, i0, s.data());
+        if (cap != 0)
+          FL_ISA_CALL(
+              stats_tile<true>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, t));
+        else
+          FL_ISA_CALL(
+              stats_tile<false>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, t));
+      }
     }
-    for (int r = 0; r < nr; ++r)
-      stats[i0 + r] = LinearRowStats{st.max[r], std::log(st.sum[r]), st.target[r], st.smooth[r]};
+    for (int64_t tile = tb; tile < te; ++tile) {
+      const int64_t i0 = tile * kTile;
+      const RowTileStats& t = st[tile - tb];
+      for (int r = 0; r < tile_rows(H, i0); ++r)
+        stats[i0 + r] = LinearRowStats{t.max[r], std::log(t.sum[r]), t.target[r], t.smooth[r]};
+    }
   });
   std::vector<LinearRowCoef> coef(static_cast<size_t>(B));
   if (Status st = linear_ce_rows(pb, p, stats.data(), out, coef.data()); !st.ok()) return st;
@@ -305,13 +318,14 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   parallel_chunks(groups, 1, [&](int64_t g, int64_t, int64_t) {
     const int64_t first = g * class_tiles / groups, last = (g + 1) * class_tiles / groups;
     std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), gt(s.size());
-    std::vector<float> accw(static_cast<size_t>(kTile) * ld);
-    std::vector<double> gbias(kTile);
+    std::vector<float> accw(static_cast<size_t>(kBlockTiles) * kTile * ld);
+    std::vector<double> gbias(static_cast<size_t>(kBlockTiles) * kTile);
     RowTileCoef k;
     float* part = dh.data() + g * partial;
-    for (int64_t ct = first; ct < last; ++ct) {
-      const int64_t j0 = ct * kTile;
-      const int nc = tile_rows(W, j0);
+    // kBlockTiles class tiles at a time, so each row tile of H and of the partial dH is fetched
+    // once for all of them; each dW and dH entry still sums its terms in the same order.
+    for (int64_t cb = first; cb < last; cb += kBlockTiles) {
+      const int64_t ce = std::min(last, cb + kBlockTiles);
       std::fill(accw.begin(), accw.end(), 0.0f);
       std::fill(gbias.begin(), gbias.end(), 0.0);
       for (int64_t i0 = 0; i0 < B; i0 += kTile) {
@@ -325,20 +339,29 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
           k.logsum[r] = c.logsum;
           k.target[r] = r < nr ? pb.targets[i0 + r] : -1;
         }
-        similarity_tile(W, j0, H, i0, s.data());
-        const float* bias = pb.bias ? pb.bias + j0 : nullptr;
-        const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
-        double* gb = out.grad_bias ? gbias.data() : nullptr;
-        if (cap != 0)
-          FL_ISA_CALL(gradient_tile<true>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
-        else
-          FL_ISA_CALL(gradient_tile<false>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
-        accumulate_tile(s.data(), nc, H, i0, accw.data());
-        accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
+        for (int64_t ct = cb; ct < ce; ++ct) {
+          const int64_t j0 = ct * kTile;
+          const int nc = tile_rows(W, j0);
+          similarity_tile(W, j0, H, i0, s.data());
+          const float* bias = pb.bias ? pb.bias + j0 : nullptr;
+          const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
+          double* gb = out.grad_bias ? gbias.data() + (ct - cb) * kTile : nullptr;
+          if (cap != 0)
+            FL_ISA_CALL(gradient_tile<true>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
+          else
+            FL_ISA_CALL(gradient_tile<false>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
+          accumulate_tile(s.data(), nc, H, i0, accw.data() + (ct - cb) * kTile * ld);
+          accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
+        }
       }
-      for (int c = 0; c < nc; ++c) {
-        std::copy(&accw[c * ld], &accw[c * ld] + D, out.grad_weight + (j0 + c) * D);
-        if (out.grad_bias) out.grad_bias[j0 + c] = static_cast<float>(gbias[c]);
+      for (int64_t ct = cb; ct < ce; ++ct) {
+        const int64_t j0 = ct * kTile;
+        const float* acc = accw.data() + (ct - cb) * kTile * ld;
+        for (int c = 0; c < tile_rows(W, j0); ++c) {
+          std::copy(acc + c * ld, acc + c * ld + D, out.grad_weight + (j0 + c) * D);
+          if (out.grad_bias)
+            out.grad_bias[j0 + c] = static_cast<float>(gbias[(ct - cb) * kTile + c]);
+        }
       }
     }
   });
