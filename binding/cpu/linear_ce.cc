@@ -173,7 +173,8 @@ constexpr int64_t kPartialBudget = int64_t{64} << 20;
 
 // Tiles blocked together on the streamed side of each pass (row tiles in pass 1, class tiles in
 // pass 2): the other side's tile, fetched from L3 or memory, then serves all of them from L2.
-constexpr int64_t kBlockTiles = 2;
+// Pass 1's blocks are also its parallel chunks, so they stay small (B = 1024: 6 chunks).
+constexpr int64_t kRowBlockTiles = 2, kClassBlockTiles = 4;
 
 }  // namespace
 
@@ -274,7 +275,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
 
   // ---- pass 1: per-row max, log-sum, target logit and weighted logit sum ----
   std::vector<LinearRowStats> stats(static_cast<size_t>(B));
-  parallel_chunks(row_tiles, kBlockTiles, [&](int64_t, int64_t tb, int64_t te) {
+  parallel_chunks(row_tiles, kRowBlockTiles, [&](int64_t, int64_t tb, int64_t te) {
     std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f);
     std::vector<RowTileStats> st(static_cast<size_t>(te - tb));
     for (RowTileStats& t : st)
@@ -318,14 +319,14 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   parallel_chunks(groups, 1, [&](int64_t g, int64_t, int64_t) {
     const int64_t first = g * class_tiles / groups, last = (g + 1) * class_tiles / groups;
     std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), gt(s.size());
-    std::vector<float> accw(static_cast<size_t>(kBlockTiles) * kTile * ld);
-    std::vector<double> gbias(static_cast<size_t>(kBlockTiles) * kTile);
+    std::vector<float> accw(static_cast<size_t>(kClassBlockTiles) * kTile * ld);
+    std::vector<double> gbias(static_cast<size_t>(kClassBlockTiles) * kTile);
     RowTileCoef k;
     float* part = dh.data() + g * partial;
-    // kBlockTiles class tiles at a time, so each row tile of H and of the partial dH is fetched
-    // once for all of them; each dW and dH entry still sums its terms in the same order.
-    for (int64_t cb = first; cb < last; cb += kBlockTiles) {
-      const int64_t ce = std::min(last, cb + kBlockTiles);
+    // kClassBlockTiles class tiles at a time, so each row tile of H and of the partial dH is
+    // fetched once for all of them; each dW and dH entry still sums its terms in the same order.
+    for (int64_t cb = first; cb < last; cb += kClassBlockTiles) {
+      const int64_t ce = std::min(last, cb + kClassBlockTiles);
       std::fill(accw.begin(), accw.end(), 0.0f);
       std::fill(gbias.begin(), gbias.end(), 0.0);
       for (int64_t i0 = 0; i0 < B; i0 += kTile) {
