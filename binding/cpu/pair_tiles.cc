@@ -1,7 +1,7 @@
-// The pairwise family's tile micro-kernels: register-blocked products of a block of rows by a
-// kPanel-wide strip, written with GCC vector types and cloned per ISA (wide.h) so each keeps its
-// accumulators in registers: 16 x 16 in 16 zmm (AVX-512), 6 x 16 in 12 ymm (AVX2 + FMA) or 24 xmm
-// (baseline).
+// The pairwise family's tile micro-kernels: register-blocked products of a block of rows by one
+// or two kPanel-wide strips, written with GCC vector types and cloned per ISA (wide.h) so each
+// keeps its accumulators in registers: 12 x 32 in 24 zmm (AVX-512), 6 x 16 in 12 ymm (AVX2 + FMA)
+// or 24 xmm (baseline).
 #include "pair_tiles.h"
 
 #include <algorithm>
