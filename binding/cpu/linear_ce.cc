@@ -40,21 +40,32 @@ void pack(const float* x, int64_t n, int32_t dim, int layouts, TileSet& t) {
   t.ld = static_cast<int32_t>(round_up(dim, kPanel));
   t.normalize = false;
   const size_t size = static_cast<size_t>(t.rows) * t.ld;
-  if (layouts & kRows) t.fn.assign(size, 0.0f);
-  if (layouts & kPanels) t.packed.assign(size, 0.0f);
-  if (layouts & kStrips) t.strips.assign(size, 0.0f);
-  const int64_t ld = t.ld;
-  parallel_chunks(t.rows / kPanel, 16, [&](int64_t, int64_t pb, int64_t pe) {
-    for (int64_t i = pb * kPanel; i < std::min(pe * kPanel, n); ++i) {
-      const float* f = x + i * dim;
-      if (layouts & kRows) std::copy(f, f + dim, t.fn.data() + i * ld);
-      if (layouts & kPanels) {
-        float* panel = t.packed.data() + (i / kPanel) * ld * kPanel + i % kPanel;
-        for (int32_t d = 0; d < dim; ++d) panel[d * kPanel] = f[d];
-      }
-      if (layouts & kStrips) {
-        float* strip = t.strips.data() + i * kPanel;
-        for (int32_t d = 0; d < dim; ++d) strip[(d / kPanel) * t.rows * kPanel + d % kPanel] = f[d];
+  if (layouts & kRows) t.fn.resize(size);
+  if (layouts & kPanels) t.packed.resize(size);
+  if (layouts & kStrips) t.strips.resize(size);
+  const int64_t ld = t.ld, rows = t.rows;
+  // A panel of kPanel rows at a time, column block by column block: each write is a contiguous
+  // kPanel x kPanel block of the strips and panels (row by row, a row's strip entries lie
+  // rows * kPanel floats apart, one page each: the TLB thrashed, a quarter of the call's time).
+  parallel_chunks(rows / kPanel, 16, [&](int64_t, int64_t pb, int64_t pe) {
+    float block[kPanel][kPanel];
+    for (int64_t p = pb; p < pe; ++p) {
+      const int64_t i0 = p * kPanel;
+      for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
+        for (int i = 0; i < kPanel; ++i)
+          for (int d = 0; d < kPanel; ++d)
+            block[i][d] = i0 + i < n && d0 + d < dim ? x[(i0 + i) * dim + d0 + d] : 0.0f;
+        if (layouts & kRows)
+          for (int i = 0; i < kPanel; ++i)
+            std::copy(block[i], block[i] + kPanel, t.fn.data() + (i0 + i) * ld + d0);
+        if (layouts & kPanels) {
+          float* panel = t.packed.data() + i0 * ld + d0 * kPanel;
+          for (int d = 0; d < kPanel; ++d)
+            for (int i = 0; i < kPanel; ++i) panel[d * kPanel + i] = block[i][d];
+        }
+        if (layouts & kStrips)
+          std::copy(&block[0][0], &block[0][0] + kPanel * kPanel,
+                    t.strips.data() + d0 * rows + i0 * kPanel);
       }
     }
   });
@@ -68,33 +79,38 @@ struct RowTileStats {
 
 // Pass 1 on one S tile (s[c * kTile + r], classes j0.., rows of the tile): the logits z' in place,
 // then each row's maximum, rescaled sum of exponentials, weighted logit sum and target logit.
-FL_ISA_BODY void stats_tile(float* s, int nc, const float* bias, const float* cw, float cap,
-                            const int32_t* targets, int nr, int64_t j0, bool smooth,
+// kCap: whether a soft cap applies (cap != 0). The loops run along the tile's rows, on local copies
+// of the statistics, so they vectorise (through the struct GCC assumed s might alias them and
+// left the exponentials scalar, the largest cost after the tile products).
+template <bool kCap>
+FL_ISA_BODY void stats_tile(float* __restrict s, int nc, const float* bias, const float* cw,
+                            float cap, const int32_t* targets, int nr, int64_t j0, bool smooth,
                             RowTileStats& st) {
-  const float inv_cap = cap == 0 ? 0.0f : 1.0f / cap;
-  float tmax[kTile], tsum[kTile], tsm[kTile];
+  const float inv_cap = kCap ? 1.0f / cap : 0.0f;
+  float tmax[kTile], mx[kTile], tsum[kTile], tsm[kTile];
   for (int r = 0; r < kTile; ++r) tmax[r] = -INFINITY;
   for (int c = 0; c < nc; ++c) {
-    float* row = s + c * kTile;
+    float* __restrict row = s + c * kTile;
     const float b = bias ? bias[c] : 0.0f;
-    for (int r = 0; r < kTile; ++r) {
-      row[r] = soft_cap(row[r] + b, cap, inv_cap).z;
-      tmax[r] = std::max(tmax[r], row[r]);
-    }
+    if (kCap || bias)
+      for (int r = 0; r < kTile; ++r)
+        row[r] = kCap ? soft_cap(row[r] + b, cap, inv_cap).z : row[r] + b;
+    // By value: std::max returns a reference, a select of addresses GCC left scalar.
+    for (int r = 0; r < kTile; ++r) tmax[r] = row[r] > tmax[r] ? row[r] : tmax[r];
   }
   // Every lane, the padding rows too (finite stale values): their maximum must not stay -inf.
   for (int r = 0; r < kTile; ++r) {
     const float m = std::max(st.max[r], tmax[r]);
     if (m > st.max[r]) st.sum[r] *= std::exp(static_cast<double>(st.max[r]) - m);
-    st.max[r] = m;
+    st.max[r] = mx[r] = m;
+    tsum[r] = tsm[r] = 0;
   }
-  for (int r = 0; r < kTile; ++r) tsum[r] = tsm[r] = 0;
   for (int c = 0; c < nc; ++c) {
-    const float* row = s + c * kTile;
-    const float w = cw ? cw[c] : 1.0f;
-    for (int r = 0; r < kTile; ++r) {
-      tsum[r] += exp_nonpos(row[r] - st.max[r]);
-      tsm[r] += w * row[r];
+    const float* __restrict row = s + c * kTile;
+    for (int r = 0; r < kTile; ++r) tsum[r] += exp_nonpos(row[r] - mx[r]);
+    if (smooth) {
+      const float w = cw ? cw[c] : 1.0f;
+      for (int r = 0; r < kTile; ++r) tsm[r] += w * row[r];
     }
   }
   for (int r = 0; r < nr; ++r) {
@@ -113,34 +129,38 @@ struct RowTileCoef {
 };
 
 // Pass 2 on one S tile: s becomes the gradient tile G (class-major, zero past nc classes); gt its
-// transpose (row-major); gbias[c] += sum_r G[c][r]. slope: kTile x kTile scratch.
-FL_ISA_BODY void gradient_tile(float* s, int nc, const float* bias, const float* cw, float cap,
-                               const RowTileCoef& k, int64_t j0, float* slope, float* gt,
+// transpose (row-major); gbias[c] += sum_r G[c][r] when gbias is not null. kCap as in stats_tile.
+template <bool kCap>
+FL_ISA_BODY void gradient_tile(float* __restrict s, int nc, const float* bias, const float* cw,
+                               float cap, const RowTileCoef& k, int64_t j0, float* __restrict gt,
                                double* gbias) {
-  const float inv_cap = cap == 0 ? 0.0f : 1.0f / cap;
+  const float inv_cap = kCap ? 1.0f / cap : 0.0f;
+  float a[kTile], e[kTile], mx[kTile], ls[kTile];
+  for (int r = 0; r < kTile; ++r) {
+    a[r] = k.a[r];
+    e[r] = k.e[r];
+    mx[r] = k.max[r];
+    ls[r] = k.logsum[r];
+  }
   for (int c = 0; c < nc; ++c) {
-    float* row = s + c * kTile;
-    float* sl = slope + c * kTile;
+    float* __restrict row = s + c * kTile;
     const float b = bias ? bias[c] : 0.0f, w = cw ? cw[c] : 1.0f;
     for (int r = 0; r < kTile; ++r) {
-      const Capped z = soft_cap(row[r] + b, cap, inv_cap);
-      row[r] = k.a[r] * exp_nonpos(z.z - k.max[r] - k.logsum[r]) - k.e[r] * w;
-      sl[r] = z.slope;
+      const Capped z = kCap ? soft_cap(row[r] + b, cap, inv_cap) : Capped{row[r] + b, 1.0f};
+      const float g = a[r] * exp_nonpos(z.z - mx[r] - ls[r]) - e[r] * w;
+      // The target's b is subtracted before the slope applies, as g = (a p - e w - b) dz'/dz.
+      const float t = static_cast<float>(k.target[r] - j0 == c) * k.b[r];
+      row[r] = kCap ? (g - t) * z.slope : g - t;
     }
-  }
-  for (int r = 0; r < kTile; ++r) {
-    const int64_t t = k.target[r] - j0;
-    if (t >= 0 && t < nc) s[t * kTile + r] -= k.b[r];
-  }
-  for (int c = 0; c < nc; ++c) {
-    float* row = s + c * kTile;
-    const float* sl = slope + c * kTile;
-    float sum = 0;
-    for (int r = 0; r < kTile; ++r) {
-      row[r] *= sl[r];
-      sum += row[r];
+    if (gbias) {
+      // Lane sums in a fixed order (the tile's rows by kPanel), so the sum vectorises.
+      float lane[kPanel] = {};
+      for (int r0 = 0; r0 < kTile; r0 += kPanel)
+        for (int l = 0; l < kPanel; ++l) lane[l] += row[r0 + l];
+      float sum = 0;
+      for (int l = 0; l < kPanel; ++l) sum += lane[l];
+      gbias[c] += sum;
     }
-    gbias[c] += sum;
   }
   std::fill(s + nc * kTile, s + kTile * kTile, 0.0f);
   for (int r = 0; r < kTile; ++r)
@@ -161,6 +181,11 @@ void set_target_logits(float* s, const LinearCeProblem& pb, int64_t i0, int nr, 
 // Each pass-2 group's partial dH is B x D floats: as many groups as this budget allows (at least 4,
 // at most 16, never more than the class tiles), fixed by the problem size alone.
 constexpr int64_t kPartialBudget = int64_t{64} << 20;
+
+// Tiles blocked together on the streamed side of each pass (row tiles in pass 1, class tiles in
+// pass 2): the other side's tile, fetched from L3 or memory, then serves all of them from L2.
+// Pass 1's blocks are also its parallel chunks, so they stay small (B = 1024: 6 chunks).
+constexpr int64_t kRowBlockTiles = 2, kClassBlockTiles = 4;
 
 }  // namespace
 
@@ -272,24 +297,38 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
 
   // ---- pass 1: per-row max, log-sum, target logit and weighted logit sum ----
   std::vector<LinearRowStats> stats(static_cast<size_t>(B));
-  parallel_chunks(row_tiles, 1, [&](int64_t, int64_t tile, int64_t) {
-    const int64_t i0 = tile * kTile;
-    const int nr = tile_rows(H, i0);
+  parallel_chunks(row_tiles, kRowBlockTiles, [&](int64_t, int64_t tb, int64_t te) {
     std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f);
-    RowTileStats st;
-    for (int r = 0; r < kTile; ++r) {
-      st.max[r] = -INFINITY;
-      st.sum[r] = st.target[r] = st.smooth[r] = 0;
-    }
+    std::vector<RowTileStats> st(static_cast<size_t>(te - tb));
+    for (RowTileStats& t : st)
+      for (int r = 0; r < kTile; ++r) {
+        t.max[r] = -INFINITY;
+        t.sum[r] = t.target[r] = t.smooth[r] = 0;
+      }
     for (int64_t j0 = 0; j0 < C; j0 += kTile) {
-      similarity_tile(W, j0, H, i0, s.data());
-      set_target_logits(s.data(), pb, i0, nr, j0, tile_rows(W, j0));
-      FL_ISA_CALL(stats_tile(s.data(), tile_rows(W, j0), pb.bias ? pb.bias + j0 : nullptr,
-                             pb.class_weights ? pb.class_weights + j0 : nullptr, cap,
-                             pb.targets + i0, nr, j0, smooth, st));
+      const float* bias = pb.bias ? pb.bias + j0 : nullptr;
+      const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
+      const int nc = tile_rows(W, j0);
+      for (int64_t tile = tb; tile < te; ++tile) {
+        const int64_t i0 = tile * kTile;
+        const int nr = tile_rows(H, i0);
+        RowTileStats& t = st[tile - tb];
+        similarity_tile(W, j0, H, i0, s.data());
+        set_target_logits(s.data(), pb, i0, nr, j0, nc);
+        if (cap != 0)
+          FL_ISA_CALL(
+              stats_tile<true>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, t));
+        else
+          FL_ISA_CALL(
+              stats_tile<false>(s.data(), nc, bias, cw, cap, pb.targets + i0, nr, j0, smooth, t));
+      }
     }
-    for (int r = 0; r < nr; ++r)
-      stats[i0 + r] = LinearRowStats{st.max[r], std::log(st.sum[r]), st.target[r], st.smooth[r]};
+    for (int64_t tile = tb; tile < te; ++tile) {
+      const int64_t i0 = tile * kTile;
+      const RowTileStats& t = st[tile - tb];
+      for (int r = 0; r < tile_rows(H, i0); ++r)
+        stats[i0 + r] = LinearRowStats{t.max[r], std::log(t.sum[r]), t.target[r], t.smooth[r]};
+    }
   });
   std::vector<LinearRowCoef> coef(static_cast<size_t>(B));
   if (Status st = linear_ce_rows(pb, p, stats.data(), out, coef.data()); !st.ok()) return st;
@@ -302,14 +341,15 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   std::vector<float> dh(static_cast<size_t>(groups * partial), 0.0f);
   parallel_chunks(groups, 1, [&](int64_t g, int64_t, int64_t) {
     const int64_t first = g * class_tiles / groups, last = (g + 1) * class_tiles / groups;
-    std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), slope(s.size()), gt(s.size());
-    std::vector<float> accw(static_cast<size_t>(kTile) * ld);
-    std::vector<double> gbias(kTile);
+    std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), gt(s.size());
+    std::vector<float> accw(static_cast<size_t>(kClassBlockTiles) * kTile * ld);
+    std::vector<double> gbias(static_cast<size_t>(kClassBlockTiles) * kTile);
     RowTileCoef k;
     float* part = dh.data() + g * partial;
-    for (int64_t ct = first; ct < last; ++ct) {
-      const int64_t j0 = ct * kTile;
-      const int nc = tile_rows(W, j0);
+    // kClassBlockTiles class tiles at a time, so each row tile of H and of the partial dH is
+    // fetched once for all of them; each dW and dH entry still sums its terms in the same order.
+    for (int64_t cb = first; cb < last; cb += kClassBlockTiles) {
+      const int64_t ce = std::min(last, cb + kClassBlockTiles);
       std::fill(accw.begin(), accw.end(), 0.0f);
       std::fill(gbias.begin(), gbias.end(), 0.0);
       for (int64_t i0 = 0; i0 < B; i0 += kTile) {
@@ -323,17 +363,30 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
           k.logsum[r] = c.logsum;
           k.target[r] = r < nr ? pb.targets[i0 + r] : -1;
         }
-        similarity_tile(W, j0, H, i0, s.data());
-        set_target_logits(s.data(), pb, i0, nr, j0, nc);
-        FL_ISA_CALL(gradient_tile(s.data(), nc, pb.bias ? pb.bias + j0 : nullptr,
-                                  pb.class_weights ? pb.class_weights + j0 : nullptr, cap, k, j0,
-                                  slope.data(), gt.data(), gbias.data()));
-        accumulate_tile(s.data(), nc, H, i0, accw.data());
-        accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
+        for (int64_t ct = cb; ct < ce; ++ct) {
+          const int64_t j0 = ct * kTile;
+          const int nc = tile_rows(W, j0);
+          similarity_tile(W, j0, H, i0, s.data());
+          set_target_logits(s.data(), pb, i0, nr, j0, nc);
+          const float* bias = pb.bias ? pb.bias + j0 : nullptr;
+          const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
+          double* gb = out.grad_bias ? gbias.data() + (ct - cb) * kTile : nullptr;
+          if (cap != 0)
+            FL_ISA_CALL(gradient_tile<true>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
+          else
+            FL_ISA_CALL(gradient_tile<false>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
+          accumulate_tile(s.data(), nc, H, i0, accw.data() + (ct - cb) * kTile * ld);
+          accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
+        }
       }
-      for (int c = 0; c < nc; ++c) {
-        std::copy(&accw[c * ld], &accw[c * ld] + D, out.grad_weight + (j0 + c) * D);
-        if (out.grad_bias) out.grad_bias[j0 + c] = static_cast<float>(gbias[c]);
+      for (int64_t ct = cb; ct < ce; ++ct) {
+        const int64_t j0 = ct * kTile;
+        const float* acc = accw.data() + (ct - cb) * kTile * ld;
+        for (int c = 0; c < tile_rows(W, j0); ++c) {
+          std::copy(acc + c * ld, acc + c * ld + D, out.grad_weight + (j0 + c) * D);
+          if (out.grad_bias)
+            out.grad_bias[j0 + c] = static_cast<float>(gbias[(ct - cb) * kTile + c]);
+        }
       }
     }
   });

@@ -1,7 +1,7 @@
-// The pairwise family's tile micro-kernels: register-blocked products of a block of rows by a
-// kPanel-wide strip, written with GCC vector types and cloned per ISA (wide.h) so each keeps its
-// accumulators in registers: 16 x 16 in 16 zmm (AVX-512), 6 x 16 in 12 ymm (AVX2 + FMA) or 24 xmm
-// (baseline).
+// The pairwise family's tile micro-kernels: register-blocked products of a block of rows by one
+// or two kPanel-wide strips, written with GCC vector types and cloned per ISA (wide.h) so each
+// keeps its accumulators in registers: 12 x 32 in 24 zmm (AVX-512), 6 x 16 in 12 ymm (AVX2 + FMA)
+// or 24 xmm (baseline).
 #include "pair_tiles.h"
 
 #include <algorithm>
@@ -69,71 +69,96 @@ bool tile_set(const float* x, const int32_t* labels, int64_t n, int32_t dim, boo
 
 namespace {
 
-// Rows per micro-kernel step for vector type V. AVX-512 has 32 registers: 16 rows keep 16
-// accumulator chains in flight, where kRowBlock's 6 left the FMA units waiting on their latency
-// (2 units x 4 cycles want 8 chains), and 17 loads feed 16 FMAs instead of 7 feeding 6. Each
-// entry's sum over d is the same either way, so the result is too.
+// The register block of a micro-kernel step for vector type V: rows by panels of kPanel columns.
+// AVX-512 has 32 registers: 12 rows by 2 panels keep 24 accumulator chains in flight (2 units x 4
+// cycles want 8) and 14 loads (2 vectors, 12 broadcasts) feed 24 FMAs, where 16 rows by 1 panel
+// took 17 loads for 16 FMAs and the loads, not the FMAs, set the pace. Each entry's sum over d is
+// the same either way, so the result is too.
 template <class V>
 constexpr int row_block() {
-  return sizeof(V) == 64 ? 16 : kRowBlock;
+  return sizeof(V) == 64 ? 12 : kRowBlock;
+}
+template <class V>
+constexpr int panel_block() {
+  return sizeof(V) == 64 ? 2 : 1;
 }
 
-// S tile: for each 16-column panel and each 6-row block, 6 x 16 accumulators in registers over
-// the whole width; the panel's d-th 16 floats are one contiguous load.
+// S tile: for each kNP panels of 16 columns and each block of rows, the accumulators in registers
+// over the whole width; a panel's d-th 16 floats are one contiguous load.
 template <class V>
 FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
                                  float* s) {
   constexpr int kVecs = kPanel * sizeof(float) / sizeof(V), kRows = row_block<V>();
+  constexpr int kNP = panel_block<V>(), kW = kNP * kVecs;
+  static_assert(kTile % kRows == 0 && kTile % (kNP * kPanel) == 0, "blocks must tile kTile");
   const int64_t ld = a.ld;
   const float* __restrict rows = a.fn.data() + i0 * ld;
-  const int row_end = valid_rows(a, i0, kRows), col_end = valid_rows(b, j0, kPanel);
-  for (int p = 0; p < col_end / kPanel; ++p) {
+  // Padding columns are zero rows of b (b.rows is a multiple of kTile), so whole blocks are safe.
+  const int row_end = valid_rows(a, i0, kRows), col_end = valid_rows(b, j0, kNP * kPanel);
+  for (int p = 0; p < col_end / kPanel; p += kNP) {
     const float* __restrict panel = b.packed.data() + (j0 + p * kPanel) * ld;
     for (int r0 = 0; r0 < row_end; r0 += kRows) {
-      V acc[kRows][kVecs] = {};
+      V acc[kRows][kW] = {};
       const float* __restrict ar = rows + r0 * ld;
       for (int64_t d = 0; d < ld; ++d) {
-        V v[kVecs];
-        for (int k = 0; k < kVecs; ++k) load_vec(v[k], panel + d * kPanel + k * (kPanel / kVecs));
+        V v[kW];
+        for (int q = 0; q < kNP; ++q)
+          for (int k = 0; k < kVecs; ++k)
+            load_vec(v[q * kVecs + k], panel + q * ld * kPanel + d * kPanel + k * (kPanel / kVecs));
         for (int r = 0; r < kRows; ++r)
-          for (int k = 0; k < kVecs; ++k) acc[r][k] += ar[r * ld + d] * v[k];
+          for (int k = 0; k < kW; ++k) acc[r][k] += ar[r * ld + d] * v[k];
       }
       for (int r = 0; r < kRows; ++r)
-        for (int k = 0; k < kVecs; ++k)
+        for (int k = 0; k < kW; ++k)
           store_vec(s + (r0 + r) * kTile + p * kPanel + k * (kPanel / kVecs), acc[r][k]);
     }
   }
 }
 
-// acc += W B: for each 16-wide column strip and 6-row block of the gradient, the tile's kTile
-// rows of B are broadcast-multiplied by the weights into 6 x 16 registers. Strips outermost, so
-// a strip of B (kTile x 16 floats) stays in L1 for all the row blocks: with the row blocks
-// outermost, a wide B tile (kTile x 512 floats) came from L2 once per row block.
+// acc += W B on kNP strips of 16 gradient columns from d0: for each block of rows of W, the tile's
+// rows of B are broadcast-multiplied by the weights into registers.
+template <class V, int kNP>
+FL_INLINE void accumulate_strips(const float* w, int row_end, const TileSet& b, int64_t j0,
+                                 int64_t d0, float* acc) {
+  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V), kRows = row_block<V>();
+  constexpr int kW = kNP * kVecs;
+  const int64_t ld = b.ld, strip = b.rows * kPanel;
+  const int col_end = tile_rows(b, j0);
+  const float* __restrict cols = b.strips.data() + (d0 * b.rows + j0 * kPanel);
+  for (int r0 = 0; r0 < row_end; r0 += kRows) {
+    const float* __restrict wr = w + r0 * kTile;
+    V c[kRows][kW];
+    for (int r = 0; r < kRows; ++r)
+      for (int k = 0; k < kW; ++k)
+        load_vec(c[r][k], acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs));
+    for (int j = 0; j < col_end; ++j) {
+      V v[kW];
+      for (int q = 0; q < kNP; ++q)
+        for (int k = 0; k < kVecs; ++k)
+          load_vec(v[q * kVecs + k], cols + q * strip + j * kPanel + k * (kPanel / kVecs));
+      for (int r = 0; r < kRows; ++r)
+        for (int k = 0; k < kW; ++k) c[r][k] += wr[r * kTile + j] * v[k];
+    }
+    for (int r = 0; r < kRows; ++r)
+      for (int k = 0; k < kW; ++k)
+        store_vec(acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs), c[r][k]);
+  }
+}
+
+// acc += W B: strips outermost, so a strip of B (kTile x 16 floats, kNP of them) stays in L1 for
+// all the row blocks: with the row blocks outermost, a wide B tile (kTile x 512 floats) came from
+// L2 once per row block. A last odd strip takes the one-strip step.
 template <class V>
 FL_INLINE void accumulate_kernel(const float* w, int rows, const TileSet& b, int64_t j0,
                                  float* acc) {
-  constexpr int kVecs = kPanel * sizeof(float) / sizeof(V), kRows = row_block<V>();
-  const int64_t ld = b.ld;
-  const int row_end = static_cast<int>(round_up(rows, kRows)), col_end = tile_rows(b, j0);
-  for (int64_t d0 = 0; d0 < ld; d0 += kPanel) {
-    const float* __restrict cols = b.strips.data() + (d0 * b.rows + j0 * kPanel);
-    for (int r0 = 0; r0 < row_end; r0 += kRows) {
-      const float* __restrict wr = w + r0 * kTile;
-      V c[kRows][kVecs];
-      for (int r = 0; r < kRows; ++r)
-        for (int k = 0; k < kVecs; ++k)
-          load_vec(c[r][k], acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs));
-      for (int j = 0; j < col_end; ++j) {
-        V v[kVecs];
-        for (int k = 0; k < kVecs; ++k) load_vec(v[k], cols + j * kPanel + k * (kPanel / kVecs));
-        for (int r = 0; r < kRows; ++r)
-          for (int k = 0; k < kVecs; ++k) c[r][k] += wr[r * kTile + j] * v[k];
-      }
-      for (int r = 0; r < kRows; ++r)
-        for (int k = 0; k < kVecs; ++k)
-          store_vec(acc + (r0 + r) * ld + d0 + k * (kPanel / kVecs), c[r][k]);
-    }
-  }
+  constexpr int kNP = panel_block<V>();
+  static_assert(kTile % row_block<V>() == 0, "row blocks must tile kTile");
+  const int row_end = static_cast<int>(round_up(rows, row_block<V>()));
+  int64_t d0 = 0;
+  for (; d0 + kNP * kPanel <= b.ld; d0 += kNP * kPanel)
+    accumulate_strips<V, kNP>(w, row_end, b, j0, d0, acc);
+  if constexpr (kNP > 1)
+    for (; d0 < b.ld; d0 += kPanel) accumulate_strips<V, 1>(w, row_end, b, j0, d0, acc);
 }
 
 }  // namespace
