@@ -632,7 +632,7 @@ __global__ void given_similarities(DevSet t, const int32_t* ends, int64_t pairs,
     double dot = 0;
     for (int32_t c = 0; c < t.dim; ++c) dot += static_cast<double>(fi[c]) * fj[c];
     s[k] = dot;
-    d[k] = pair_distance(static_cast<float>(dot), t.q[i], t.q[j]);
+    d[k] = pair_distance(static_cast<float>(dot), t.q[i], t.q[j], fi, fj, t.dim);
   }
 }
 

@@ -218,7 +218,7 @@ double given_pairs_cpu(const TileSet& t, const GivenPairs& g, const PairParams& 
       double dot = 0;
       for (int32_t c = 0; c < t.dim; ++c) dot += static_cast<double>(fi[c]) * fj[c];
       s[k] = dot;
-      d[k] = pair_distance(static_cast<float>(dot), t.q[i], t.q[j]);
+      d[k] = pair_distance(static_cast<float>(dot), t.q[i], t.q[j], fi, fj, t.dim);
     }
   });
   std::vector<float> w;
