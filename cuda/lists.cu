@@ -81,7 +81,8 @@ Status ListCall::prepare() {
   ListArrays& a = d_.a;
   a.R = reinterpret_cast<double*>(scratch);
   a.F = reinterpret_cast<LseSum*>(a.R + slots);
-  a.s = reinterpret_cast<float*>(a.F + slots);
+  a.L = a.F + slots;
+  a.s = reinterpret_cast<float*>(a.L + slots);
   a.r = a.s + slots;
   a.g = a.r + slots;
   a.item = reinterpret_cast<int32_t*>(a.g + slots);

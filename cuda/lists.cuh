@@ -25,19 +25,21 @@ constexpr int32_t kSharedSortMax = 2048;
 struct ListArrays {
   double* R;      // reverse running LSE of the scores, or per-anchor values
   LseSum* F;      // forward running sums
+  LseSum* L;      // the suffix log-sum-exps of the scores, (max, sum) pairs
   float* s;       // scores, sorted
   float* r;       // relevance (or weights), sorted
   float* g;       // gradient, sorted
   int32_t* item;  // index of the item in its list
   int32_t* p;     // RankList: the first position constrained below each anchor
   static constexpr size_t kBytesPerSlot =
-      sizeof(double) + sizeof(LseSum) + 3 * sizeof(float) + 2 * sizeof(int32_t);
+      sizeof(double) + 2 * sizeof(LseSum) + 3 * sizeof(float) + 2 * sizeof(int32_t);
 };
 
 // One list's slice of the arrays, m of its items valid.
 struct ListView {
   double* R;
   LseSum* F;
+  LseSum* L;
   float* s;
   float* r;
   float* g;
@@ -47,7 +49,8 @@ struct ListView {
 };
 
 __device__ __forceinline__ ListView list_view(const ListArrays& a, int64_t at) {
-  return ListView{a.R + at, a.F + at, a.s + at, a.r + at, a.g + at, a.item + at, a.p + at, 0};
+  return ListView{a.R + at, a.F + at,    a.L + at, a.s + at, a.r + at,
+                  a.g + at, a.item + at, a.p + at, 0};
 }
 
 __device__ __forceinline__ bool is_finite(float v) {
@@ -174,12 +177,12 @@ __device__ LseSum lse_total(const Team& t, const LseSum& own) {
   return total;
 }
 
-// R[k] = LSE_{j >= k} s_j for k < m.
+// L[k] = LSE_{j >= k} s_j for k < m, as its (max, sum) pair (ranking_math.h's suffix_lse).
 template <class Team>
 __device__ void team_suffix_lse(const Team& t, const ListView& v) {
   lse_scan(
       t, v.m, true, [&](LseSum& acc, int32_t k) { lse_push(acc, v.s[k], 1.0f); },
-      [&](int32_t k, const LseSum& acc) { v.R[k] = lse_log(acc); });
+      [&](int32_t k, const LseSum& acc) { v.L[k] = acc; });
   t.sync();
 }
 
@@ -202,9 +205,9 @@ struct NextStart {
   __device__ int32_t operator()(int32_t i) const { return i + 1; }
 };
 
-// ranking_math.h's anchor form (anchor_suffix_loss) over a team: R by a reverse scan, the
-// anchors' -Z_i by a forward scan, then each item's gradient from the anchors above it. Leaves the
-// gradient in v.g and returns the list's loss on every lane.
+// ranking_math.h's anchor form (anchor_suffix_loss) over a team: L by a reverse scan, the
+// anchors' e^{-Z_i} by a forward scan, then each item's gradient from the anchors above it. Leaves
+// the gradient in v.g and returns the list's loss on every lane.
 template <class Team, class Starts, class Weight>
 __device__ double team_anchor_loss(const Team& t, const ListView& v, Starts p, Weight a) {
   const int32_t m = v.m;
@@ -213,7 +216,7 @@ __device__ double team_anchor_loss(const Team& t, const ListView& v, Starts p, W
       t, m, false,
       [&](LseSum& acc, int32_t i) {
         if (p(i) < m && a(i) > 0.0f)
-          lse_push(acc, anchor_term(v.s[i], v.R[p(i)], a(i)).neg_z, a(i));
+          acc = lse_merge(acc, anchor_term(v.s[i], v.L[p(i)], a(i)).neg_z);
       },
       [&](int32_t i, const LseSum& acc) { v.F[i] = acc; });
   t.sync();
@@ -222,7 +225,7 @@ __device__ double team_anchor_loss(const Team& t, const ListView& v, Starts p, W
     const int32_t above = anchors_above(p, j);
     float g = above > 0 ? entered_sum(v.F[above - 1], v.s[j]) : 0.0f;
     if (p(j) < m && a(j) > 0.0f) {
-      const AnchorTerm own = anchor_term(v.s[j], v.R[p(j)], a(j));
+      const AnchorTerm own = anchor_term(v.s[j], v.L[p(j)], a(j));
       loss += own.loss;
       g += own.g;
     }

@@ -39,7 +39,7 @@ __device__ double team_ranklist_lse(const Team& t, const ListView& v) {
   team_suffix_lse(t, v);
   LseSum own;
   for (int32_t i = t.lane; i < m; i += t.width)
-    if (v.p[i] < m) lse_push(own, v.R[v.p[i]] - v.s[i], 1.0f);
+    if (v.p[i] < m) lse_push(own, lse_minus(v.L[v.p[i]], v.s[i]), 1.0f);
   // No early return without a constraint: the groups sharing a warp must meet the same barriers.
   const LseSum all = lse_total(t, own);
   const double lambda = all.s > 0 ? lse_log(all) : 0.0;
@@ -54,9 +54,9 @@ __device__ double team_ranklist_lse(const Team& t, const ListView& v) {
   const SuffixStarts starts{v.p};
   for (int32_t k = t.lane; k < m; k += t.width) {
     const int32_t above = anchors_above(starts, k);
-    const float in = above > 0 ? entered_sum(v.F[above - 1], v.s[k] - lambda) : 0.0f;
+    const float in = above > 0 ? entered_sum(v.F[above - 1], v.s[k], lambda) : 0.0f;
     const float out =
-        v.p[k] < m ? exp_nonpos(static_cast<float>(v.R[v.p[k]] - v.s[k] - lambda)) : 0.0f;
+        v.p[k] < m ? exp_nonpos(static_cast<float>(lse_minus(v.L[v.p[k]], v.s[k]) - lambda)) : 0.0f;
     v.g[k] = all.s > 0 ? top.sigmoid * (in - out) : 0.0f;
   }
   return all.s > 0 ? top.softplus : 0.0;

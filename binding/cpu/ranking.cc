@@ -117,7 +117,7 @@ Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* l
         const SuffixStarts starts{sc.p.data()};
         const bool all_pairs = p.skip == 0 || p.skip >= m - 1;
         if (all_pairs && p.form == RankListForm::Anchor)
-          return anchor_suffix_loss(sc.s.data(), m, starts, PositionWeights{}, sc.R.data(),
+          return anchor_suffix_loss(sc.s.data(), m, starts, PositionWeights{}, sc.L.data(),
                                     sc.g.data());
         if (all_pairs && p.form == RankListForm::Lse)
           return ranking::ranklist_lse_sweep(sc, m, adjacent);

@@ -30,6 +30,7 @@ struct Scratch {
   std::vector<Keyed> keys;
   std::vector<float> s, r, g, m, x, y, e, enter;
   std::vector<double> R, A;
+  std::vector<LseSum> L;  // the anchor form's suffix log-sum-exps
   std::vector<int32_t> p, count;
   void fit(int32_t n) {
     const size_t size = static_cast<size_t>(n) + kSlack;
@@ -37,6 +38,7 @@ struct Scratch {
     keys.resize(size);
     for (auto* v : {&s, &r, &g, &m, &x, &y, &e, &enter}) v->resize(size);
     for (auto* v : {&R, &A}) v->resize(size);
+    L.resize(size);
     p.resize(size);
   }
 };

@@ -212,6 +212,9 @@ FL_INLINE void shifted_suffix(const float* __restrict s, int32_t m, float top, f
 
 }  // namespace
 
+// The suffix LSE as two parts, LSE_{j >= q} v_j = m[q] + R[q]: m (sc.m) the suffix's largest v,
+// R the log of its scaled sum (in [0, log n]). Not one double: at |v| = 1e15 its ulp (0.125)
+// would show in every e^{s - LSE} of tied scores; the consumers subtract the parts apart.
 FL_ISA_BODY void suffix_lse_sweep_body(const float* __restrict v, int32_t n, Scratch& sc,
                                        double* __restrict R) {
   float* __restrict m = sc.m.data();  // m[q] = max_{j >= q} v_j
@@ -231,22 +234,31 @@ FL_ISA_BODY void suffix_lse_sweep_body(const float* __restrict v, int32_t n, Scr
   float S = 1.0f;
   y[n - 1] = S;
   for (int32_t q = n - 2; q >= 0; --q) y[q] = S = S * x[q] + y[q];
-  for (int32_t q = 0; q < n; ++q) R[q] = double{m[q]} + double{log_pos(y[q])};
+  for (int32_t q = 0; q < n; ++q) R[q] = log_pos(y[q]);
 }
 
-// The forward half of both losses, R holding the suffix LSE of s: g_j = scale (C_j e^{s_j - R_j}
-// - sub_j) with C_j = sum_{i <= j} add_i e^{R_j - R_i} = C_{j-1} e^{R_j - R_{j-1}} + add_j. Every
-// exponent is <= 0 as R only falls; C (double: weights may reach FLT_MAX) is at most sum(add).
+// LSE_{j >= q} s_j - v from suffix_lse_sweep's parts: the large parts subtracted first.
+FL_INLINE double above(const float* __restrict top, const double* __restrict R, int32_t q,
+                       double v) {
+  return (top[q] - v) + R[q];
+}
+
+// The forward half of both losses, (sc.m, R) holding the suffix LSE of s: g_j = scale (C_j
+// e^{s_j - LSE_j} - sub_j) with C_j = sum_{i <= j} add_i e^{LSE_j - LSE_i} = C_{j-1} e^{LSE_j -
+// LSE_{j-1}} + add_j. Every exponent is <= 0 as LSE only falls; C (double: weights may reach
+// FLT_MAX) is at most sum(add).
 FL_INLINE void descend(Scratch& sc, int32_t m, const float* __restrict add,
                        const float* __restrict sub, float scale) {
   const float* __restrict s = sc.s.data();
+  const float* __restrict top = sc.m.data();
   const double* __restrict R = sc.R.data();
   float* __restrict x = sc.x.data();
   float* __restrict y = sc.y.data();
   float* __restrict g = sc.g.data();
   x[0] = 0.0f;
-  for (int32_t j = 1; j < m; ++j) x[j] = exp_nonpos(static_cast<float>(R[j] - R[j - 1]));
-  for (int32_t j = 0; j < m; ++j) y[j] = exp_nonpos(static_cast<float>(s[j] - R[j]));
+  for (int32_t j = 1; j < m; ++j)
+    x[j] = exp_nonpos(static_cast<float>((double{top[j]} - top[j - 1]) + (R[j] - R[j - 1])));
+  for (int32_t j = 0; j < m; ++j) y[j] = exp_nonpos(static_cast<float>(-above(top, R, j, s[j])));
   double C = 0;
   for (int32_t j = 0; j < m; ++j) {
     C = C * x[j] + add[j];
@@ -291,9 +303,11 @@ FL_ISA_BODY double plackett_luce_sweep_body(Scratch& sc, int32_t m, const float*
     return loss;
   }
   const double* __restrict R = sc.R.data();
+  const float* __restrict hi = sc.m.data();
   suffix_lse_sweep_body(s, m, sc, sc.R.data());
-  const double loss = lane_sum_of(
-      m - 1, [&](int32_t k) { return a[k] * sigmoid_softplus_wide(R[k + 1] - s[k]).softplus; });
+  const double loss = lane_sum_of(m - 1, [&](int32_t k) {
+    return a[k] * sigmoid_softplus_wide(above(hi, R, k + 1, s[k])).softplus;
+  });
   descend(sc, m, a, a, 1.0f);
   return loss;
 }
@@ -365,8 +379,9 @@ FL_ISA_BODY double ranklist_lse_sweep_body(Scratch& sc, int32_t m, bool adjacent
   double* __restrict R = sc.R.data();
   double* __restrict A = sc.A.data();
   suffix_lse_sweep_body(s, m, sc, R);
+  sc.m[m] = 0.0f;
   R[m] = -INFINITY;  // p(i) = m: no constraint
-  for (int32_t i = 0; i < m; ++i) A[i] = R[p[i]] - s[i];
+  for (int32_t i = 0; i < m; ++i) A[i] = above(sc.m.data(), R, p[i], s[i]);
   const double top_a = lane_max_of(m, [&](int32_t i) { return A[i]; });
   if (top_a == -INFINITY) {
     std::fill(sc.g.begin(), sc.g.begin() + m, 0.0f);

@@ -10,8 +10,8 @@
 
 namespace fl::ranking {
 
-// Reverse cumulative log-sum-exp: R[q] = LSE_{j >= q} v_j for q < n (n >= 1). Uses sc.m, sc.x,
-// sc.y.
+// Reverse cumulative log-sum-exp in two parts: LSE_{j >= q} v_j = sc.m[q] + R[q] for q < n
+// (n >= 1), sc.m[q] the suffix's largest v. Uses sc.m, sc.x, sc.y.
 void suffix_lse_sweep(const float* v, int32_t n, Scratch& sc, double* R);
 
 // Largest weight a_k the narrow (one-shift) Plackett-Luce sweep takes.

@@ -90,19 +90,26 @@ FL_HD double lse_log(const LseSum& a) {
   return a.s > 0 ? a.m + std::log(static_cast<float>(a.s)) : -INFINITY;
 }
 
+// lse_log(a) - v with the large parts subtracted first: at |v| = 1e15 lse_log's own ulp (0.125)
+// would show in e^{s - LSE} of tied scores.
+FL_HD double lse_minus(const LseSum& a, double v) {
+  return a.s > 0 ? (a.m - v) + std::log(static_cast<float>(a.s)) : -INFINITY;
+}
+
 // LSE(x, y) = max(x, y) + log1p(e^{-|x - y|}): the large part exact in double, the small one in
 // float (softplus of a large float argument would lose the ulp of the argument).
 FL_HD double lse2(double x, double y) {
   return (x > y ? x : y) + log1p_unit(exp_nonpos(static_cast<float>(-std::fabs(x - y))));
 }
 
-// Reverse cumulative LSE in one sweep: R[q] = LSE_{j >= q} s_j for q < n, R[n] = -inf.
-FL_HD void suffix_lse(const float* s, int32_t n, double* R) {
+// Reverse cumulative LSE in one sweep: R[q] = LSE_{j >= q} s_j for q < n, R[n] = -inf, each kept
+// as its (max, scaled sum) pair (read through lse_minus).
+FL_HD void suffix_lse(const float* s, int32_t n, LseSum* R) {
   LseSum acc;
-  R[n] = -INFINITY;
+  R[n] = acc;
   for (int32_t q = n - 1; q >= 0; --q) {
     lse_push(acc, s[q], 1.0f);
-    R[q] = lse_log(acc);
+    R[q] = acc;
   }
 }
 
@@ -123,39 +130,47 @@ struct PositionWeights {
 // The anchor form (formulas C.2 item 3, D.2): L = sum_i a_i softplus(A_i), A_i = R[p(i)] - s_i, so
 // with p(i) = i + 1 the Plackett-Luce NLL sum_i a_i (LSE_{j >= i} s_j - s_i). Gradient:
 //   g_j = -a_j sigma(A_j) + sum_{i: p(i) <= j} a_i exp(s_j - Z_i),  Z_i = s_i + softplus(A_i),
-// the sum a forward running LSE of -Z_i weighted by a_i; s_j + m <= 0 as Z_i >= R[p(i)] >= s_j.
-// Z_i = LSE(s_i, R[p(i)]) is taken by lse2, not as s_i + softplus(A_i) in float.
+// the sum a forward running LSE of -Z_i weighted by a_i. e^{-Z_i} enters as a score times a weight
+// of at most 1, never as one double -Z_i (whose ulp, 0.125 at 1e15, would show when scores tie):
+// e^{-s_i} sigma(-A_i) when A_i <= 0, else e^{-m} sigma(A_i) / S with R[p(i)] = m + log S. Either
+// score is >= s_j, so s_j + m <= 0.
 
-// Anchor i's own part: its loss a_i softplus(A_i), its gradient term -a_i sigma(A_i), and -Z_i,
-// what it adds (weight a_i) to the running sum of the items below it. `r_below` is R[p(i)].
+// Anchor i's own part: its loss a_i softplus(A_i), its gradient term -a_i sigma(A_i), and
+// a_i e^{-Z_i}, what it adds to the running sum of the items below it. `r_below` is R[p(i)].
 struct AnchorTerm {
   double loss;
   float g;
-  double neg_z;
+  LseSum neg_z;
 };
 
-FL_HD AnchorTerm anchor_term(float s_i, double r_below, float a_i) {
-  const SigmoidSoftplusWide t = sigmoid_softplus_wide(r_below - s_i);
-  return AnchorTerm{a_i * t.softplus, -a_i * t.sigmoid, -lse2(s_i, r_below)};
+FL_HD AnchorTerm anchor_term(float s_i, const LseSum& r_below, float a_i) {
+  const double A = lse_minus(r_below, s_i);
+  const SigmoidSoftplusWide t = sigmoid_softplus_wide(A);
+  const LseSum z = A > 0 ? LseSum{-r_below.m, a_i * t.sigmoid / r_below.s}
+                         : LseSum{-static_cast<double>(s_i), a_i * (1.0f - t.sigmoid)};
+  return AnchorTerm{a_i * t.softplus, -a_i * t.sigmoid, z};
 }
 
-// sum_i c_i exp(x + v_i) over what `acc` holds (its pushes (v_i, c_i)), given x + v_i <= 0.
-FL_HD float entered_sum(const LseSum& acc, double x) {
-  return acc.s > 0 ? static_cast<float>(acc.s * exp_nonpos(static_cast<float>(x + acc.m))) : 0.0f;
+// sum_i c_i exp(x + v_i - d) over what `acc` holds (its pushes (v_i, c_i)), given x + v_i - d <= 0;
+// x + v_i first: scores, whose difference is exact where they tie.
+FL_HD float entered_sum(const LseSum& acc, double x, double d = 0) {
+  return acc.s > 0 ? static_cast<float>(acc.s * exp_nonpos(static_cast<float>((x + acc.m) - d)))
+                   : 0.0f;
 }
 
-// One reverse sweep, one forward sweep; R (n + 1 doubles) is scratch, g receives the gradient.
+// One reverse sweep, one forward sweep; R (n + 1 pairs) is scratch, g receives the gradient.
 template <class Suffix, class Weight>
-FL_HD double anchor_suffix_loss(const float* s, int32_t n, Suffix p, Weight a, double* R,
+FL_HD double anchor_suffix_loss(const float* s, int32_t n, Suffix p, Weight a, LseSum* R,
                                 float* g) {
   suffix_lse(s, n, R);
   double loss = 0;
   LseSum acc;
   int32_t pushed = 0;
   for (int32_t j = 0; j < n; ++j) {
-    // Anchors i < j are final: R[i] holds -Z_i (or nothing to push when a_i = 0 or no constraint).
+    // Anchors i < j are final: R[i] holds a_i e^{-Z_i} (or nothing to push when a_i = 0 or no
+    // constraint).
     for (; pushed < j && p(pushed) <= j; ++pushed)
-      if (a(pushed) > 0.0f && p(pushed) < n) lse_push(acc, R[pushed], a(pushed));
+      if (a(pushed) > 0.0f && p(pushed) < n) acc = lse_merge(acc, R[pushed]);
     g[j] = entered_sum(acc, s[j]);
     const float aj = a(j);
     if (p(j) < n && aj > 0.0f) {
