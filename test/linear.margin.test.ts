@@ -3,7 +3,15 @@
 // (cpu, cuda-sim or cuda, wasm when built) against the reference at odd sizes with ignored rows,
 // row and class weights, smoothing and every reduction; and the refused combinations.
 import { describe, expect, it } from 'vitest';
-import { backends, linearCrossEntropy, linearCrossEntropyAsync, type Backend, type MarginOptions } from '../src';
+import {
+  backends,
+  getThreads,
+  linearCrossEntropy,
+  linearCrossEntropyAsync,
+  setThreads,
+  type Backend,
+  type MarginOptions,
+} from '../src';
 import { referenceMarginCrossEntropy, type LinearRefParams, type MarginRefParams } from '../src/reference/linear';
 import {
   expectError,
@@ -250,6 +258,22 @@ function checkTies(backend: Backend) {
 describe.skipIf(!backends().cpu.available)('sub-center ArcFace on the CPU', () => {
   for (const c of SUB_CASES) it(c.name, () => checkSub(c, 'cpu'));
   it('ties go to the first sub-centre, as the reference', () => checkTies('cpu'));
+  it('gives the same bits on 1, 2 and 3 threads', () => {
+    const c = { ...SUB_CASES[6], B: 200 },
+      x = subInputs(c);
+    const o = { ...c.options, weights: randomWeights(c.B, 24), dim: c.D, backend: 'cpu' as const };
+    const before = getThreads();
+    try {
+      const runs = [1, 2, 3].map((n) => {
+        setThreads(n);
+        return linearCrossEntropy(x.hidden, x.weight, x.targets, o);
+      });
+      expect(runs[1]).toEqual(runs[0]);
+      expect(runs[2]).toEqual(runs[0]);
+    } finally {
+      setThreads(before);
+    }
+  });
   it("'auto' runs it (not on CUDA)", () => {
     const c = SUB_CASES[3],
       x = subInputs(c);
