@@ -3,7 +3,15 @@
 // (cpu, cuda-sim or cuda, wasm when built) against the reference at odd sizes with ignored rows,
 // row and class weights, smoothing and every reduction; and the refused combinations.
 import { describe, expect, it } from 'vitest';
-import { backends, linearCrossEntropy, linearCrossEntropyAsync, type Backend, type MarginOptions } from '../src';
+import {
+  backends,
+  getThreads,
+  linearCrossEntropy,
+  linearCrossEntropyAsync,
+  setThreads,
+  type Backend,
+  type MarginOptions,
+} from '../src';
 import { referenceMarginCrossEntropy, type LinearRefParams, type MarginRefParams } from '../src/reference/linear';
 import {
   expectError,
@@ -172,19 +180,107 @@ describe('margin heads: the float64 reference', () => {
     expect(sub.gradWeight.slice(0, 2)).toEqual(new Float64Array(2)); // not the argmax: no gradient
   });
 
-  it('the js backend with sub-centres is the reference, and other backends refuse sub-centres', () => {
+  it('the js backend with sub-centres is the reference, and the CUDA backends refuse sub-centres', () => {
     const x = { hidden: randomScores(14, 1), weight: randomScores(3 * 2 * 7, 2), targets: new Int32Array([0, 1]) };
     const o = { margin: { kind: 'arcface' as const, subCenters: 3 }, dim: 7 };
     const r = linearCrossEntropy(x.hidden, x.weight, x.targets, { ...o, backend: 'js' });
     expect(r.gradWeight.length).toBe(42);
-    if (backends().cpu.available)
-      expectError(
-        () => linearCrossEntropy(x.hidden, x.weight, x.targets, { ...o, backend: 'cpu' }),
-        RangeError,
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        'subCenters',
-        "'js' only",
-      );
+    for (const { backend, skip } of gpuBackends())
+      if (!skip)
+        expectError(
+          () => linearCrossEntropy(x.hidden, x.weight, x.targets, { ...o, backend }),
+          RangeError,
+          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+          'subCenters',
+          "'cpu' and 'wasm' only",
+        );
+  });
+});
+
+/** Sub-center cases: weight has C k rows; ignored rows, row and class weights. */
+const SUB_CASES: (LinearCase & { k: number })[] = [
+  [1, 1, 1, 2],
+  [7, 33, 1, 3],
+  [1, 7, 33, 2],
+  [33, 7, 33, 3],
+  [7, 1, 33, 2],
+  [33, 33, 7, 3],
+  [33, 7, 101, 2], // 48 classes a tile at k 2: three class tiles
+  [7, 7, 5, 64], // one class a tile
+].map(([B, D, C, k], i) => ({
+  name: `B ${B}, D ${D}, C ${C}, k ${k}`,
+  B,
+  D,
+  C,
+  k,
+  options:
+    i % 2 === 0
+      ? {
+          margin: { kind: 'arcface', s: 8, subCenters: k },
+          weights: randomWeights(B, 21),
+          classWeights: randomWeights(C, 22),
+          ignoreIndex: -1,
+          labelSmoothing: 0.1,
+        }
+      : {
+          margin: { kind: 'cosface', s: 16, subCenters: k },
+          weights: randomWeights(B, 23),
+          ignoreIndex: -1,
+          reduction: 'none',
+          returnLse: true,
+        },
+}));
+
+function subInputs(c: LinearCase & { k: number }) {
+  const x = inputs(c);
+  return { ...x, weight: Float32Array.from(randomScores(c.C * c.k * c.D, 5, 1 / Math.sqrt(c.D))) };
+}
+
+function checkSub(c: LinearCase & { k: number }, backend: Backend) {
+  const x = subInputs(c);
+  expectMarginReference(c, x, linearCrossEntropy(x.hidden, x.weight, x.targets, { ...c.options, dim: c.D, backend }));
+}
+
+function checkTies(backend: Backend) {
+  // Every class's sub-centres 0 and 1 equal: the first takes the class's gradient, the second none.
+  const c = SUB_CASES[3],
+    x = subInputs(c),
+    { D, k } = c;
+  for (let j = 0; j < c.C * k; j += k) x.weight.copyWithin((j + 1) * D, j * D, (j + 1) * D);
+  const r = linearCrossEntropy(x.hidden, x.weight, x.targets, { ...c.options, dim: D, backend });
+  expectMarginReference(c, x, r);
+  for (let j = 0; j < c.C * k; j += k) {
+    expect(r.gradWeight.subarray((j + 1) * D, (j + 2) * D).every((v) => v === 0)).toBe(true);
+    expect(r.gradWeight.subarray(j * D, (j + 1) * D).some((v) => v !== 0)).toBe(true);
+  }
+}
+
+describe.skipIf(!backends().cpu.available)('sub-center ArcFace on the CPU', () => {
+  for (const c of SUB_CASES) it(c.name, () => checkSub(c, 'cpu'));
+  it('ties go to the first sub-centre, as the reference', () => checkTies('cpu'));
+  it('gives the same bits on 1, 2 and 3 threads', () => {
+    const c = { ...SUB_CASES[6], B: 200 },
+      x = subInputs(c);
+    const o = { ...c.options, weights: randomWeights(c.B, 24), dim: c.D, backend: 'cpu' as const };
+    const before = getThreads();
+    try {
+      const runs = [1, 2, 3].map((n) => {
+        setThreads(n);
+        return linearCrossEntropy(x.hidden, x.weight, x.targets, o);
+      });
+      expect(runs[1]).toEqual(runs[0]);
+      expect(runs[2]).toEqual(runs[0]);
+    } finally {
+      setThreads(before);
+    }
+  });
+  it("'auto' runs it (not on CUDA)", () => {
+    const c = SUB_CASES[3],
+      x = subInputs(c);
+    const o = { ...c.options, dim: c.D };
+    expect(linearCrossEntropy(x.hidden, x.weight, x.targets, o)).toEqual(
+      linearCrossEntropy(x.hidden, x.weight, x.targets, { ...o, backend: 'cpu' }),
+    );
   });
 });
 
@@ -236,6 +332,14 @@ const wasm = backends().wasm;
 describe.skipIf(!wasm.available)(`margin heads on wasm${wasm.available ? '' : ` (skipped: ${wasm.reason})`}`, () => {
   for (const c of CASES.filter((k) => k.B * k.C * k.D <= 2_000_000)) it(c.name, () => check(c, 'wasm'));
 });
+
+describe.skipIf(!wasm.available)(
+  `sub-center ArcFace on wasm${wasm.available ? '' : ` (skipped: ${wasm.reason})`}`,
+  () => {
+    for (const c of SUB_CASES) it(c.name, () => checkSub(c, 'wasm'));
+    it('ties go to the first sub-centre, as the reference', () => checkTies('wasm'));
+  },
+);
 
 describe('margin heads: refused options', () => {
   const h = randomScores(6, 1),

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "fusedloss/linear_ce_math.h"
@@ -178,6 +179,67 @@ void set_target_logits(float* s, const LinearCeProblem& pb, int64_t i0, int nr, 
   }
 }
 
+// Sub-center ArcFace (formulas J.2): W's rows are laid out so a tile of kTile rows holds `per`
+// whole classes of k rows each (zero rows after them), so a class's maximum over its sub-centres is
+// taken inside the tile; with k = 1 a tile's kTile rows are kTile classes, the plain layout.
+struct ClassTiling {
+  int64_t classes;
+  int k, per;
+  int64_t first(int64_t ct) const { return ct * per; }
+  int count(int64_t ct) const {
+    return static_cast<int>(std::min<int64_t>(per, classes - ct * per));
+  }
+};
+
+// W (classes x k rows) in ClassTiling's layout: tiles of `per` classes, each padded to kTile rows.
+std::vector<float> tile_sub_centers(const LinearCeProblem& pb, const ClassTiling& tl) {
+  const int64_t D = pb.dim, tiles = (tl.classes + tl.per - 1) / tl.per;
+  std::vector<float> w(static_cast<size_t>(tiles * kTile * D), 0.0f);
+  for (int64_t c = 0; c < tl.classes; ++c)
+    std::memcpy(w.data() + ((c / tl.per) * kTile + (c % tl.per) * tl.k) * D,
+                pb.weight + c * tl.k * D, sizeof(float) * tl.k * D);
+  return w;
+}
+
+// The tile's rows q k .. q k + k - 1 (class q's sub-centres) become row q, their largest product
+// (the first on a tie, as the reference); arg[q kTile + r] keeps which, when not null.
+void pool_sub_centers(float* s, int nc, int k, uint8_t* arg) {
+  for (int q = 0; q < nc; ++q) {
+    float best[kTile];
+    uint8_t a[kTile] = {};
+    std::copy(s + q * k * kTile, s + (q * k + 1) * kTile, best);
+    for (int j = 1; j < k; ++j) {
+      const float* row = s + (q * k + j) * kTile;
+      for (int r = 0; r < kTile; ++r)
+        if (row[r] > best[r]) {
+          best[r] = row[r];
+          a[r] = static_cast<uint8_t>(j);
+        }
+    }
+    // Row q lies before row q k for q > 0 (k > 1): already read.
+    std::copy(best, best + kTile, s + q * kTile);
+    if (arg) std::copy(a, a + kTile, arg + q * kTile);
+  }
+}
+
+// pool_sub_centers backwards: the gradient tile g (class-major, nc classes) goes to each class's
+// chosen row, 0 elsewhere, as sx (by weight row) and its transpose sxt. With given target logits
+// the target entry is left to the caller (its sub-centre was chosen there).
+void spread_sub_centers(const float* g, int nc, int k, const uint8_t* arg,
+                        const LinearCeProblem& pb, int64_t i0, int nr, int64_t j0, float* sx,
+                        float* sxt) {
+  std::fill(sx, sx + kTile * kTile, 0.0f);
+  for (int q = 0; q < nc; ++q)
+    for (int r = 0; r < kTile; ++r) sx[(q * k + arg[q * kTile + r]) * kTile + r] = g[q * kTile + r];
+  if (pb.target_logit)
+    for (int r = 0; r < nr; ++r) {
+      const int64_t q = pb.targets[i0 + r] - j0;
+      if (q >= 0 && q < nc) sx[(q * k + arg[q * kTile + r]) * kTile + r] = 0;
+    }
+  for (int r = 0; r < kTile; ++r)
+    for (int c = 0; c < kTile; ++c) sxt[r * kTile + c] = sx[c * kTile + r];
+}
+
 // Each pass-2 group's partial dH is B x D floats: as many groups as this budget allows (at least 4,
 // at most 16, never more than the class tiles), fixed by the problem size alone.
 constexpr int64_t kPartialBudget = int64_t{64} << 20;
@@ -190,7 +252,7 @@ constexpr int64_t kRowBlockTiles = 2, kClassBlockTiles = 4;
 }  // namespace
 
 Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p) {
-  const int64_t hd = pb.rows * pb.dim, wd = pb.classes * pb.dim;
+  const int64_t hd = pb.rows * pb.dim, wd = pb.classes * pb.sub_centers * pb.dim;
   for (int64_t i = 0; i < hd; ++i)
     if (!std::isfinite(pb.hidden[i])) return Status::at(Fault::ScoreNotFinite, i, pb.hidden[i]);
   for (int64_t i = 0; i < wd; ++i)
@@ -279,7 +341,7 @@ Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& 
     return acc == 0;
   };
   const bool ok = finite(out.grad_hidden, pb.rows * pb.dim) &&
-                  finite(out.grad_weight, pb.classes * pb.dim) &&
+                  finite(out.grad_weight, pb.classes * pb.sub_centers * pb.dim) &&
                   (!out.grad_bias || finite(out.grad_bias, pb.classes));
   return ok ? Status{} : Status::at(Fault::LogitNotFinite, -1, INFINITY);
 }
@@ -290,9 +352,16 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   const int64_t B = pb.rows, C = pb.classes, D = pb.dim;
   const float cap = static_cast<float>(p.softcap);
   const bool smooth = p.smoothing > 0;
+  const int sub = pb.sub_centers;
+  const ClassTiling tl{C, sub, kTile / sub};
   TileSet H, W;
   pack(pb.hidden, B, pb.dim, kPanels | kStrips, H);
-  pack(pb.weight, C, pb.dim, kRows | kStrips, W);
+  if (sub == 1) {
+    pack(pb.weight, C, pb.dim, kRows | kStrips, W);
+  } else {
+    const std::vector<float> w = tile_sub_centers(pb, tl);
+    pack(w.data(), static_cast<int64_t>(w.size()) / D, pb.dim, kRows | kStrips, W);
+  }
   const int64_t ld = H.ld, row_tiles = H.rows / kTile, class_tiles = W.rows / kTile;
 
   // ---- pass 1: per-row max, log-sum, target logit and weighted logit sum ----
@@ -305,15 +374,17 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
         t.max[r] = -INFINITY;
         t.sum[r] = t.target[r] = t.smooth[r] = 0;
       }
-    for (int64_t j0 = 0; j0 < C; j0 += kTile) {
+    for (int64_t ct = 0; ct < class_tiles; ++ct) {
+      const int64_t j0 = tl.first(ct);
       const float* bias = pb.bias ? pb.bias + j0 : nullptr;
       const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
-      const int nc = tile_rows(W, j0);
+      const int nc = tl.count(ct);
       for (int64_t tile = tb; tile < te; ++tile) {
         const int64_t i0 = tile * kTile;
         const int nr = tile_rows(H, i0);
         RowTileStats& t = st[tile - tb];
-        similarity_tile(W, j0, H, i0, s.data());
+        similarity_tile(W, ct * kTile, H, i0, s.data());
+        if (sub > 1) pool_sub_centers(s.data(), nc, sub, nullptr);
         set_target_logits(s.data(), pb, i0, nr, j0, nc);
         if (cap != 0)
           FL_ISA_CALL(
@@ -342,6 +413,8 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   parallel_chunks(groups, 1, [&](int64_t g, int64_t, int64_t) {
     const int64_t first = g * class_tiles / groups, last = (g + 1) * class_tiles / groups;
     std::vector<float> s(static_cast<size_t>(kTile) * kTile, 0.0f), gt(s.size());
+    std::vector<float> sx(sub > 1 ? s.size() : 0), sxt(sx.size());
+    std::vector<uint8_t> arg(sub > 1 ? s.size() : 0);
     std::vector<float> accw(static_cast<size_t>(kClassBlockTiles) * kTile * ld);
     std::vector<double> gbias(static_cast<size_t>(kClassBlockTiles) * kTile);
     RowTileCoef k;
@@ -364,9 +437,10 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
           k.target[r] = r < nr ? pb.targets[i0 + r] : -1;
         }
         for (int64_t ct = cb; ct < ce; ++ct) {
-          const int64_t j0 = ct * kTile;
-          const int nc = tile_rows(W, j0);
-          similarity_tile(W, j0, H, i0, s.data());
+          const int64_t j0 = tl.first(ct);
+          const int nc = tl.count(ct);
+          similarity_tile(W, ct * kTile, H, i0, s.data());
+          if (sub > 1) pool_sub_centers(s.data(), nc, sub, arg.data());
           set_target_logits(s.data(), pb, i0, nr, j0, nc);
           const float* bias = pb.bias ? pb.bias + j0 : nullptr;
           const float* cw = pb.class_weights ? pb.class_weights + j0 : nullptr;
@@ -375,18 +449,26 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
             FL_ISA_CALL(gradient_tile<true>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
           else
             FL_ISA_CALL(gradient_tile<false>(s.data(), nc, bias, cw, cap, k, j0, gt.data(), gb));
-          accumulate_tile(s.data(), nc, H, i0, accw.data() + (ct - cb) * kTile * ld);
-          accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
+          float* aw = accw.data() + (ct - cb) * kTile * ld;
+          if (sub > 1) {
+            spread_sub_centers(s.data(), nc, sub, arg.data(), pb, i0, nr, j0, sx.data(),
+                               sxt.data());
+            accumulate_tile(sx.data(), nc * sub, H, i0, aw);
+            accumulate_tile(sxt.data(), nr, W, ct * kTile, part + i0 * ld);
+          } else {
+            accumulate_tile(s.data(), nc, H, i0, aw);
+            accumulate_tile(gt.data(), nr, W, j0, part + i0 * ld);
+          }
         }
       }
       for (int64_t ct = cb; ct < ce; ++ct) {
-        const int64_t j0 = ct * kTile;
+        const int64_t j0 = tl.first(ct);
         const float* acc = accw.data() + (ct - cb) * kTile * ld;
-        for (int c = 0; c < tile_rows(W, j0); ++c) {
-          std::copy(acc + c * ld, acc + c * ld + D, out.grad_weight + (j0 + c) * D);
-          if (out.grad_bias)
+        for (int c = 0; c < tl.count(ct) * sub; ++c)
+          std::copy(acc + c * ld, acc + c * ld + D, out.grad_weight + (j0 * sub + c) * D);
+        if (out.grad_bias)
+          for (int c = 0; c < tl.count(ct); ++c)
             out.grad_bias[j0 + c] = static_cast<float>(gbias[(ct - cb) * kTile + c]);
-        }
       }
     }
   });

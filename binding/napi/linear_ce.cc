@@ -2,7 +2,7 @@
 // linearCrossEntropy(hidden, weight, targets, bias|null, weights|null, classWeights|null,
 // gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, targetLogit|null,
 // gradTarget|null, params{dim, reduction, ignoreIndex, smoothing, lseSquareScale, softcap,
-// device}, async) -> loss. gradTarget is required with targetLogit (the margin heads).
+// device, subCenters?}, async) -> loss. gradTarget is required with targetLogit (the margin heads).
 #include "fusedloss/linear_ce.h"
 
 #include <cstdint>
@@ -28,6 +28,11 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   p.lse_square_scale = number_field(params, "lseSquareScale", 0, 1e6);
   p.softcap = number_field(params, "softcap", 0, 1e6);
   const Device dev = device_field(params);
+  // Sub-center ArcFace's k (formulas J.2): weight has classes x k rows; the CPU kernel only.
+  pb.sub_centers = params.Has("subCenters") ? int_field(params, "subCenters", 1, 64) : 1;
+  if (pb.sub_centers > 1 && dev != Device::Cpu)
+    throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                      "subCenters > 1 runs on the CPU kernel only for now");
 
   const ArrayArg<float> hidden = float32_arg(info, 0, "hidden");
   const ArrayArg<float> weight = float32_arg(info, 1, "weight");
@@ -35,11 +40,13 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   const size_t dim = static_cast<size_t>(pb.dim), rows = targets.length;
   require_length(env, "hidden", hidden.length, rows * dim,
                  std::to_string(rows) + " targets x dim " + std::to_string(dim));
-  if (weight.length == 0 || weight.length % dim != 0)
+  const size_t k = static_cast<size_t>(pb.sub_centers);
+  if (weight.length == 0 || weight.length % (dim * k) != 0)
     throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
                       "weight has length " + std::to_string(weight.length) +
-                          ", expected a positive multiple of dim " + std::to_string(dim));
-  const size_t classes = weight.length / dim;
+                          ", expected a positive multiple of dim " + std::to_string(dim) +
+                          " x subCenters " + std::to_string(k));
+  const size_t classes = weight.length / dim / k;
   std::vector<Napi::Value> keep = {hidden.value, weight.value, targets.value};
   std::vector<Span> spans = {{"hidden", hidden.data, hidden.length * 4, false},
                              {"weight", weight.data, weight.length * 4, false},
@@ -70,7 +77,7 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   pb.class_weights = optional(5, "options.classWeights", classes, "one per class", false);
   LinearCeOutputs out;
   out.grad_hidden = required(6, "options.out.gradHidden", rows * dim, "the layout of hidden");
-  out.grad_weight = required(7, "options.out.gradWeight", classes * dim, "the layout of weight");
+  out.grad_weight = required(7, "options.out.gradWeight", weight.length, "the layout of weight");
   out.grad_bias = optional(8, "options.out.gradBias", classes, "one per class", true);
   out.row_loss = optional(9, "rowLoss", rows, "one per row", true);
   out.lse = optional(10, "lse", rows, "one per row", true);

@@ -3,8 +3,10 @@
 // the plain kernel's product is s cos), and each row's margined target logit s psi(cos theta_t),
 // which the kernel puts in place of the product's target entry; a post-pass adds what the kernel
 // could not know (the target entry's gradient flows through psi, slope psi'), then takes the
-// gradients back through the normalisation. Both passes are O((B + C) D); only the kernel
-// touches B x C, in tiles.
+// gradients back through the normalisation. Both passes are O((B + C k) D); only the kernel
+// touches B x C k, in tiles. With k sub-centres the kernel takes each class's largest product
+// itself; the pre-pass picks the target's sub-centre, and the post-pass gives the target entry
+// its whole gradient there (the kernel leaves it out, so both sides agree on the sub-centre).
 import { describe, rangeError, typeError } from '../errors';
 import type { OptionSpec } from '../options';
 import type { MarginRefParams } from '../reference/linear';
@@ -26,7 +28,8 @@ export interface MarginOptions {
   /**
    * Sub-centres per class k, an integer in [1, 64] (default 1; Deng et al. 2020 use 3): `weight`
    * has C k rows, class c's in rows c k .. c k + k - 1, and a class's cosine is the largest of
-   * its sub-centres' (the gradient goes to that one). k > 1 runs on the 'js' backend only, for now.
+   * its sub-centres' (the gradient goes to that one, the first on a tie). k > 1 runs on the 'js',
+   * 'cpu' and 'wasm' backends, not yet on 'cuda'.
    */
   subCenters?: number;
   /**
@@ -128,7 +131,7 @@ function unitRows(fn: string, name: string, x: Float32Array, n: number, D: numbe
 
 /** What the kernel call takes and the post-pass needs. */
 export interface MarginPrepared {
-  /** s times the unit rows of hidden (B x D), and the unit rows of weight (C x D). */
+  /** s times the unit rows of hidden (B x D), and the unit rows of weight (C k x D). */
   hidden: Float32Array;
   weight: Float32Array;
   hNorm: Float64Array;
@@ -136,10 +139,13 @@ export interface MarginPrepared {
   /** Per row: s psi(cos theta_t) for the kernel, and psi' (1 for ignored rows). */
   targetLogit: Float32Array;
   slope: Float64Array;
+  /** Per row: the weight row of its target's chosen sub-centre (t k + j). */
+  targetRow: Int32Array;
+  subCenters: number;
   scale: number;
 }
 
-/** The pre-pass (sub-centres 1: C = weight rows). hidden/weight are finite (checked by the caller's kernel too). */
+/** The pre-pass. hidden/weight are finite (checked by the caller's kernel too). */
 export function marginPrepare(
   fn: string,
   hidden: Float32Array,
@@ -150,22 +156,38 @@ export function marginPrepare(
   mp: MarginRefParams,
 ): MarginPrepared {
   const B = targets.length,
-    C = weight.length / D,
+    K = mp.subCenters,
+    C = weight.length / D / K,
     s = mp.scale;
   const h = unitRows(fn, 'hidden', hidden, B, D, s),
-    w = unitRows(fn, 'weight', weight, C, D, 1);
+    w = unitRows(fn, 'weight', weight, C * K, D, 1);
   const targetLogit = new Float32Array(B),
-    slope = new Float64Array(B).fill(1);
+    slope = new Float64Array(B).fill(1),
+    targetRow = new Int32Array(B);
   for (let i = 0; i < B; i++) {
     const t = targets[i];
     if (t === ignoreIndex || !(t >= 0 && t < C)) continue; // the kernel reports a bad target itself
-    let z = 0; // s cos theta_t, from the same float32 copies the kernel multiplies
-    for (let d = 0; d < D; d++) z += h.u[i * D + d] * w.u[t * D + d];
+    let z = -Infinity; // s cos theta_t, from the same float32 copies the kernel multiplies
+    for (let j = t * K; j < t * K + K; j++) {
+      let x = 0;
+      for (let d = 0; d < D; d++) x += h.u[i * D + d] * w.u[j * D + d];
+      if (x > z) [z, targetRow[i]] = [x, j]; // the first sub-centre on a tie, as the reference
+    }
     const [psi, dpsi] = marginTarget(z / s, mp);
     targetLogit[i] = s * psi;
     slope[i] = dpsi;
   }
-  return { hidden: h.u, weight: w.u, hNorm: h.norm, wNorm: w.norm, targetLogit, slope, scale: s };
+  return {
+    hidden: h.u,
+    weight: w.u,
+    hNorm: h.norm,
+    wNorm: w.norm,
+    targetLogit,
+    slope,
+    targetRow,
+    subCenters: K,
+    scale: s,
+  };
 }
 
 /**
@@ -182,15 +204,17 @@ export function marginFinish(
   gradTarget: Float32Array,
 ): void {
   const B = targets.length,
-    C = p.wNorm.length,
+    rowsW = p.wNorm.length,
     s = p.scale;
   const gh = Float64Array.from(gradHidden),
     gw = Float64Array.from(gradWeight);
-  // The kernel counted the target entry with slope 1 on the product s cos; its slope is psi'.
+  // The kernel counted the target entry with slope 1 on the product s cos (k = 1) or left it out
+  // (k > 1); its slope is psi'.
+  const counted = p.subCenters === 1 ? 1 : 0;
   for (let i = 0; i < B; i++) {
-    const delta = gradTarget[i] * (p.slope[i] - 1);
+    const delta = gradTarget[i] * (p.slope[i] - counted);
     if (delta === 0) continue;
-    const t = targets[i];
+    const t = p.targetRow[i];
     for (let d = 0; d < D; d++) {
       gh[i * D + d] += delta * p.weight[t * D + d];
       gw[t * D + d] += delta * p.hidden[i * D + d];
@@ -206,5 +230,5 @@ export function marginFinish(
     }
   };
   back(gh, p.hidden, p.hNorm, B, s, gradHidden);
-  back(gw, p.weight, p.wNorm, C, 1, gradWeight);
+  back(gw, p.weight, p.wNorm, rowsW, 1, gradWeight);
 }

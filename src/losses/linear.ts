@@ -243,11 +243,16 @@ function run(
     softcap: opt(o, 'softcap', LINEAR_DEFAULTS.softcap),
     reduction,
   };
-  const backend: ResolvedBackend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: B * C * dim });
-  if (K > 1 && backend !== 'js') {
+  const requested = opt(o, 'backend', 'auto');
+  // 'auto' never picks CUDA for sub-centres (no CUDA kernel yet); asking for it is refused below.
+  const backend: ResolvedBackend = resolveBackend(fn, requested, {
+    cuda: K === 1 || requested !== 'auto',
+    pairWork: B * C * K * dim,
+  });
+  if (K > 1 && (backend === 'cuda' || backend === 'cuda-sim')) {
     throw rangeError(
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-      `${fn}: options.margin.subCenters > 1 runs on backend 'js' only for now, got backend '${backend}'`,
+      `${fn}: options.margin.subCenters > 1 runs on backends 'js', 'cpu' and 'wasm' only for now, got backend '${backend}'`,
     );
   }
 
@@ -313,6 +318,7 @@ function run(
     lseSquareScale: p.lseSquareScale,
     softcap: p.softcap,
     device: deviceCode(backend),
+    subCenters: K,
   };
   const prep = mp ? marginPrepare(fn, hidden, weight, targets, dim, ignoreIndex, mp) : undefined;
   const gradTarget = prep ? allocate(fn, 'the target logits gradient', Float32Array, B) : null;

@@ -15,16 +15,21 @@ namespace fl {
 
 struct LinearCeProblem {
   const float* hidden = nullptr;         // rows x dim
-  const float* weight = nullptr;         // classes x dim
+  const float* weight = nullptr;         // classes sub_centers x dim
   const float* bias = nullptr;           // classes, or null
   const int32_t* targets = nullptr;      // rows: a class id or ignore_index
   const float* weights = nullptr;        // rows (row weights), or null
   const float* class_weights = nullptr;  // classes, or null
   // rows, or null: each row's target entry of the product h W^T, replaced by this value (before
   // the bias and the cap). The margin heads (formulas J.2) pass s psi(cos theta_t) here.
+  // With sub_centers > 1 (sub-center ArcFace, formulas J.2) the replaced entry gets no gradient
+  // from the product side: the caller, which chose the target's sub-centre, applies grad_target.
   const float* target_logit = nullptr;
   int64_t rows = 0, classes = 0;
   int32_t dim = 1;
+  // k weight rows per class (class c's at c k .. c k + k - 1, k <= 64): a class's product is the
+  // largest of its k, whose row alone gets the gradient (the first on a tie). The CPU kernel only.
+  int32_t sub_centers = 1;
 };
 
 struct LinearCeParams {
