@@ -241,148 +241,48 @@ describe('linearCrossEntropy errors', () => {
   it.skipIf(!backends().cpu.available)('the native entry point checks its arguments itself', () => {
     const addon = nativeAddon()!;
     const params = { dim: 3, reduction: 0, ignoreIndex: -100, smoothing: 0, lseSquareScale: 0, softcap: 0, device: 0 };
-    const g = () => [new Float32Array(6), new Float32Array(12)] as const;
-    const call =
-      (...a: unknown[]) =>
-      () =>
-        (addon.linearCrossEntropy as (...x: unknown[]) => unknown)(...a);
-    expectError(
-      call(
-        hidden,
-        weight,
-        targets,
-        null,
-        null,
-        null,
-        ...g(),
-        null,
-        null,
-        null,
-        null,
-        null,
-        { ...params, dim: 4 },
-        false,
-      ),
-      RangeError,
-      LENGTH,
+    // The entry point's positional arguments by name (binding/napi/linear_ce.cc), null unless given.
+    const SLOTS = [
       'hidden',
-    );
-    expectError(
-      call(hidden, weight, new Float32Array(2), null, null, null, ...g(), null, null, null, null, null, params, false),
-      TypeError,
-      TYPE,
+      'weight',
       'targets',
-    );
-    expectError(
-      call(
-        hidden,
-        weight,
-        targets,
-        null,
-        null,
-        null,
-        new Float32Array(5),
-        g()[1],
-        null,
-        null,
-        null,
-        null,
-        null,
-        params,
-        false,
-      ),
-      RangeError,
-      LENGTH,
+      'bias',
+      'weights',
+      'classWeights',
       'gradHidden',
-    );
-    expectError(
-      call(
-        hidden,
-        weight,
-        targets,
-        null,
-        null,
-        null,
-        ...g(),
-        null,
-        null,
-        null,
-        null,
-        null,
-        { ...params, reduction: 2 },
-        false,
-      ),
-      TypeError,
-      TYPE,
+      'gradWeight',
+      'gradBias',
       'rowLoss',
-    );
-    expectError(
-      call(
+      'lse',
+      'targetLogit',
+      'gradTarget',
+      'params',
+      'async',
+    ] as const;
+    const call = (args: Partial<Record<(typeof SLOTS)[number], unknown>>) => () => {
+      const a: Record<string, unknown> = {
         hidden,
         weight,
         targets,
-        null,
-        null,
-        null,
-        ...g(),
-        null,
-        null,
-        null,
-        null,
-        null,
-        { ...params, smoothing: 2 },
-        false,
-      ),
-      RangeError,
-      VALUE,
-      'smoothing',
-    );
+        gradHidden: new Float32Array(6),
+        gradWeight: new Float32Array(12),
+        params,
+        async: false,
+        ...args,
+      };
+      return (addon.linearCrossEntropy as (...x: unknown[]) => unknown)(...SLOTS.map((k) => a[k] ?? null));
+    };
+    expectError(call({ params: { ...params, dim: 4 } }), RangeError, LENGTH, 'hidden');
+    expectError(call({ targets: new Float32Array(2) }), TypeError, TYPE, 'targets');
+    expectError(call({ gradHidden: new Float32Array(5) }), RangeError, LENGTH, 'gradHidden');
+    expectError(call({ params: { ...params, reduction: 2 } }), TypeError, TYPE, 'rowLoss');
+    expectError(call({ params: { ...params, smoothing: 2 } }), RangeError, VALUE, 'smoothing');
     const h = Float32Array.from(hidden);
-    expectError(
-      call(h, weight, targets, null, null, null, h, g()[1], null, null, null, null, null, params, false),
-      TypeError,
-      VALUE,
-      'must not share memory',
-    );
+    expectError(call({ hidden: h, gradHidden: h }), TypeError, VALUE, 'must not share memory');
     // The margin heads' per-row target logits (formulas J.2) come with their gradient's buffer.
+    expectError(call({ targetLogit: new Float32Array(2) }), TypeError, TYPE, 'targetLogit and gradTarget');
     expectError(
-      call(
-        hidden,
-        weight,
-        targets,
-        null,
-        null,
-        null,
-        ...g(),
-        null,
-        null,
-        null,
-        new Float32Array(2),
-        null,
-        params,
-        false,
-      ),
-      TypeError,
-      TYPE,
-      'targetLogit and gradTarget',
-    );
-    expectError(
-      call(
-        hidden,
-        weight,
-        targets,
-        null,
-        null,
-        null,
-        ...g(),
-        null,
-        null,
-        null,
-        new Float32Array(3),
-        new Float32Array(2),
-        params,
-        false,
-      ),
+      call({ targetLogit: new Float32Array(3), gradTarget: new Float32Array(2) }),
       RangeError,
       LENGTH,
       'targetLogit',
