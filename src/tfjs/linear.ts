@@ -3,24 +3,12 @@
 // loss and the three gradients and saves the gradients, so the backward pass is only dy times
 // them. The B x C logits never exist, in tfjs or in the kernel. On 'cpu' the inputs are read where
 // the backend keeps them and the outputs adopted; other backends read back and upload (copies).
-import {
-  engine,
-  getBackend,
-  getGradient,
-  getKernel,
-  mul,
-  registerGradient,
-  registerKernel,
-  Tensor,
-  type DataType,
-  type KernelBackend,
-  type NamedTensorInfoMap,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { rangeError, typeError } from '../errors';
 import { linearCrossEntropy as fused, type LinearCrossEntropyOptions } from '../losses/linear';
 import { asOpError } from './kernels';
 import { classIds } from './layout';
+import { checkTensor, registerSavedGradientKernel, runForLoss, type KernelIo } from './saved-grads';
 
 const KERNEL = 'FusedLinearCrossEntropy';
 const OP = 'ops.linearCrossEntropy';
@@ -31,82 +19,26 @@ export type LinearOpOptions = Omit<LinearCrossEntropyOptions, 'out' | 'dim' | 'b
   reduction?: 'mean' | 'sum';
 };
 
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: DataType, values: Float32Array): TensorInfo;
-}
-
-type Values = Float32Array | Int32Array | Uint8Array;
-
-function forward({
-  inputs,
-  backend,
-  attrs,
-}: {
-  inputs: NamedTensorInfoMap;
-  backend: KernelBackend;
-  attrs?: object;
-}): TensorInfo[] {
-  const { hidden, weight, yTrue, bias } = inputs as {
-    hidden: TensorInfo;
-    weight: TensorInfo;
-    yTrue: TensorInfo;
-    bias?: TensorInfo;
-  };
-  const options = (attrs as { options: LinearOpOptions }).options;
-  const cpu = getBackend() === 'cpu' ? (backend as unknown as CpuBackend) : null;
-  const read = (t: TensorInfo): Values => (cpu ? cpu.data.get(t.dataId).values : backend.readSync(t.dataId)) as Values;
+function forward(io: KernelIo, inputs: Record<string, TensorInfo>, attrs: { options: LinearOpOptions }): TensorInfo[] {
+  const { hidden, weight, yTrue, bias } = inputs;
   const C = weight.shape[0],
     D = weight.shape[1];
   let r;
   try {
-    r = fused(read(hidden) as Float32Array, read(weight) as Float32Array, classIds(OP, read(yTrue)), {
-      ...options,
+    r = fused(io.read(hidden) as Float32Array, io.read(weight) as Float32Array, classIds(OP, io.read(yTrue)), {
+      ...attrs.options,
       dim: D,
-      ...(bias ? { bias: read(bias) as Float32Array } : {}),
+      ...(bias ? { bias: io.read(bias) as Float32Array } : {}),
     });
   } catch (err) {
     throw asOpError(OP, err);
   }
-  const gradBias = r.gradBias ?? new Float32Array(C);
-  const out = (shape: number[], values: Float32Array): TensorInfo =>
-    cpu
-      ? cpu.makeTensorInfo(shape, 'float32', values)
-      : { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
   return [
-    out([], Float32Array.of(r.loss)),
-    out(hidden.shape, r.gradHidden),
-    out(weight.shape, r.gradWeight),
-    out([C], gradBias),
+    io.out([], Float32Array.of(r.loss)),
+    io.out(hidden.shape, r.gradHidden),
+    io.out(weight.shape, r.gradWeight),
+    io.out([C], r.gradBias ?? new Float32Array(C)),
   ];
-}
-
-/** Registers the kernel (for the active backend) and its gradient, once. */
-function register(): void {
-  const backendName = getBackend();
-  if (!getKernel(KERNEL, backendName))
-    registerKernel({ kernelName: KERNEL, backendName, kernelFunc: forward as never });
-  if (getGradient(KERNEL)) return;
-  registerGradient({
-    kernelName: KERNEL,
-    outputsToSave: [false, true, true, true],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-      const d = (dy as Tensor[])[0];
-      const [gH, gW, gB] = saved;
-      return { hidden: () => mul(d, gH), weight: () => mul(d, gW), bias: () => mul(d, gB) };
-    },
-  });
-}
-
-function check(name: string, t: unknown, rank: number, float: boolean): asserts t is Tensor {
-  if (!(t instanceof Tensor)) throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${OP}: ${name} must be a tf.Tensor`);
-  if (float && t.dtype !== 'float32')
-    throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${OP}: ${name} must be a float32 tensor, got ${t.dtype}`);
-  if (rank >= 0 && t.rank !== rank)
-    throw rangeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-      `${OP}: ${name} must have rank ${rank}, got shape [${t.shape.join(', ')}]`,
-    );
 }
 
 /**
@@ -129,10 +61,10 @@ export function linearCrossEntropy(
   bias?: Tensor | null,
   options?: LinearOpOptions,
 ): Tensor {
-  check('yTrue', yTrue, -1, false);
-  check('hidden', hidden, 2, true);
-  check('weight', weight, 2, true);
-  if (bias != null) check('bias', bias, 1, true);
+  checkTensor(OP, 'yTrue', yTrue, -1, false);
+  checkTensor(OP, 'hidden', hidden, 2, true);
+  checkTensor(OP, 'weight', weight, 2, true);
+  if (bias != null) checkTensor(OP, 'bias', bias, 1, true);
   if (options && ('out' in options || 'dim' in options || 'bias' in options || 'returnLse' in options))
     throw typeError(
       'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
@@ -158,9 +90,6 @@ export function linearCrossEntropy(
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       `${OP}: bias must have one entry per class (${weight.shape[0]}), got ${bias.size}`,
     );
-  register();
-  const inputs = { yTrue, hidden, weight, ...(bias != null ? { bias } : {}) };
-  const [loss, ...grads] = engine().runKernel(KERNEL, inputs, { options: options ?? {} } as never) as Tensor[];
-  for (const g of grads) g.dispose(); // under a tape the engine keeps its own copies for the backward pass
-  return loss;
+  registerSavedGradientKernel(KERNEL, ['hidden', 'weight', 'bias'], forward);
+  return runForLoss(KERNEL, { yTrue, hidden, weight, ...(bias != null ? { bias } : {}) }, { options: options ?? {} });
 }

@@ -3,24 +3,12 @@
 // the gradients, so the backward pass is only dy times them. The B x C cosines never exist, in tfjs
 // or in the kernel. On 'cpu' the inputs are read where the backend keeps them and the outputs
 // adopted; other backends read back and upload (copies).
-import {
-  engine,
-  getBackend,
-  getGradient,
-  getKernel,
-  mul,
-  registerGradient,
-  registerKernel,
-  Tensor,
-  type DataType,
-  type KernelBackend,
-  type NamedTensorInfoMap,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { rangeError, typeError } from '../errors';
 import { proxyAnchor as fused, type ProxyAnchorOptions } from '../losses/proxy';
 import { asOpError } from './kernels';
 import { classIds } from './layout';
+import { checkTensor, registerSavedGradientKernel, runForLoss, type KernelIo } from './saved-grads';
 
 const KERNEL = 'FusedProxyAnchor';
 const OP = 'ops.proxyAnchor';
@@ -28,47 +16,26 @@ const OP = 'ops.proxyAnchor';
 /** The options of the op: the core function's, less the buffers and `dim` (from the embeddings' shape). */
 export type ProxyAnchorOpOptions = Omit<ProxyAnchorOptions, 'out' | 'dim'>;
 
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: DataType, values: Float32Array): TensorInfo;
-}
-
-function forward(args: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: object }): TensorInfo[] {
-  const { embeddings, proxies, yTrue } = args.inputs as Record<'embeddings' | 'proxies' | 'yTrue', TensorInfo>;
-  const options = (args.attrs as { options: ProxyAnchorOpOptions }).options;
-  const cpu = getBackend() === 'cpu' ? (args.backend as unknown as CpuBackend) : null;
-  const read = (t: TensorInfo) =>
-    (cpu ? cpu.data.get(t.dataId).values : args.backend.readSync(t.dataId)) as Float32Array | Int32Array | Uint8Array;
+function forward(
+  io: KernelIo,
+  inputs: Record<string, TensorInfo>,
+  attrs: { options: ProxyAnchorOpOptions },
+): TensorInfo[] {
+  const { embeddings, proxies, yTrue } = inputs;
   let r;
   try {
-    r = fused(read(embeddings) as Float32Array, read(proxies) as Float32Array, classIds(OP, read(yTrue)), {
-      ...options,
+    r = fused(io.read(embeddings) as Float32Array, io.read(proxies) as Float32Array, classIds(OP, io.read(yTrue)), {
+      ...attrs.options,
       dim: proxies.shape[1],
     });
   } catch (err) {
     throw asOpError(OP, err);
   }
-  const out = (shape: number[], values: Float32Array): TensorInfo =>
-    cpu
-      ? cpu.makeTensorInfo(shape, 'float32', values)
-      : { dataId: args.backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
-  return [out([], Float32Array.of(r.loss)), out(embeddings.shape, r.gradEmbeddings), out(proxies.shape, r.gradProxies)];
-}
-
-/** Registers the kernel (for the active backend) and its gradient, once. */
-function register(): void {
-  const backendName = getBackend();
-  if (!getKernel(KERNEL, backendName))
-    registerKernel({ kernelName: KERNEL, backendName, kernelFunc: forward as never });
-  if (getGradient(KERNEL)) return;
-  registerGradient({
-    kernelName: KERNEL,
-    outputsToSave: [false, true, true],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-      const d = (dy as Tensor[])[0];
-      return { embeddings: () => mul(d, saved[0]), proxies: () => mul(d, saved[1]) };
-    },
-  });
+  return [
+    io.out([], Float32Array.of(r.loss)),
+    io.out(embeddings.shape, r.gradEmbeddings),
+    io.out(proxies.shape, r.gradProxies),
+  ];
 }
 
 /**
@@ -88,21 +55,9 @@ export function proxyAnchor(
   proxies: Tensor,
   options?: ProxyAnchorOpOptions,
 ): Tensor {
-  for (const [name, t, rank] of [
-    ['yTrue', yTrue, -1],
-    ['embeddings', embeddings, 2],
-    ['proxies', proxies, 2],
-  ] as const) {
-    if (!(t instanceof Tensor)) throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${OP}: ${name} must be a tf.Tensor`);
-    if (rank < 0) continue;
-    if (t.dtype !== 'float32')
-      throw typeError('ERR_FUSEDLOSS_INVALID_ARG_TYPE', `${OP}: ${name} must be a float32 tensor, got ${t.dtype}`);
-    if (t.rank !== rank)
-      throw rangeError(
-        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${OP}: ${name} must have rank 2, got shape [${t.shape.join(', ')}]`,
-      );
-  }
+  checkTensor(OP, 'yTrue', yTrue, -1, false);
+  checkTensor(OP, 'embeddings', embeddings, 2, true);
+  checkTensor(OP, 'proxies', proxies, 2, true);
   if (options && ('out' in options || 'dim' in options))
     throw typeError(
       'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
@@ -113,10 +68,6 @@ export function proxyAnchor(
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       `${OP}: embeddings [${embeddings.shape.join(', ')}] and proxies [${proxies.shape.join(', ')}] must have the same width D, and yTrue [${yTrue.shape.join(', ')}] one class id per embedding`,
     );
-  register();
-  const [loss, ...grads] = engine().runKernel(KERNEL, { yTrue, embeddings, proxies }, {
-    options: options ?? {},
-  } as never) as Tensor[];
-  for (const g of grads) g.dispose(); // under a tape the engine keeps its own copies for the backward pass
-  return loss;
+  registerSavedGradientKernel(KERNEL, ['embeddings', 'proxies'], forward);
+  return runForLoss(KERNEL, { yTrue, embeddings, proxies }, { options: options ?? {} });
 }
