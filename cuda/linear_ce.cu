@@ -15,6 +15,7 @@
 #include "pair_tiles.cuh"
 #include "rows.cuh"
 #include "runtime.cuh"
+#include "set_tiles.cuh"
 
 namespace fl {
 namespace FL_GPU_NS {
@@ -68,45 +69,10 @@ struct GradWeight {
   }
 };
 
-int64_t round_up(int64_t v, int64_t m) {
-  return (v + m - 1) / m * m;
-}
-
-// A padded copy of n x dim rows (x already on the device) with their labels, as DevSet.
-struct Tiles {
-  DevSet d{};
-  float* acc = nullptr;  // rows x ld: the gradient accumulator
-};
-
-Status tiles(Session& s, float* x, const int32_t* labels, int64_t n, int32_t dim, Slot slot,
-             int* bad, Tiles* t) {
-  DevSet& d = t->d;
-  d.n = n;
-  d.rows = round_up(n, kPairTile);
-  d.dim = dim;
-  d.ld = static_cast<int32_t>(round_up(dim, kSlice));
-  const size_t cells = static_cast<size_t>(d.rows) * d.ld;
-  float* buf = nullptr;
-  Status st = s.buffer(slot, 2 * cells + 2 * d.rows, &buf);
-  if (!st.ok()) return st;
-  FL_CUDA_CHECK(cudaMemsetAsync(buf, 0, 2 * cells * sizeof(float), s.stream()),
-                "clearing the tile buffers");
-  float* fn = buf;
-  t->acc = buf + cells;
-  float* q = t->acc + cells;
-  float* scale = q + d.rows;
-  d.fn = fn;
-  d.q = q;
-  d.scale = scale;
-  d.labels = labels;
-  // normalize false: a plain padded copy (its norm flag, `bad`, is not read).
-  return launch_rows(s, NormaliseRows{x, dim, d.ld, false, fn, q, scale, bad}, n, dim);
-}
-
 // acc of A (A.rows x ld) = sum over spans of G-weighted rows of B; with row_sum (A.rows doubles),
 // also the rows' sums of G. x: where the n x dim result goes (the raw upload buffer).
 template <class G>
-Status gradient(Session& s, const G& g, const Tiles& a, const DevSet& b, float* x,
+Status gradient(Session& s, const G& g, const SetTiles& a, const DevSet& b, float* x,
                 double* row_sum) {
   const int64_t spans = column_spans(a.d.rows, b.rows);
   const size_t cells = static_cast<size_t>(a.d.rows) * a.d.ld;
@@ -165,9 +131,10 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
   if (st.ok() && !host_consts.empty())
     st = s.upload(Slot::Constants, host_consts.data(), host_consts.size(), &consts);
   if (st.ok()) st = s.buffer(Slot::Result, 1, &bad);
-  Tiles H, W;
-  if (st.ok()) st = tiles(s, h, targets, B, pb.dim, Slot::Tiles, bad, &H);
-  if (st.ok()) st = tiles(s, w, ids, C, pb.dim, Slot::ReferenceTiles, bad, &W);
+  // Unnormalised padded copies (set_tiles.cuh); their norm flag, `bad`, is not read.
+  SetTiles H, W;
+  if (st.ok()) st = set_tiles(s, h, targets, B, pb.dim, false, Slot::Tiles, bad, &H);
+  if (st.ok()) st = set_tiles(s, w, ids, C, pb.dim, false, Slot::ReferenceTiles, bad, &W);
   if (!st.ok()) return st;
   s.mark(Phase::Uploaded);
   ClassConstants k{pb.bias ? consts : nullptr,

@@ -1,8 +1,8 @@
 // Two steps of the tile engine (pair_tiles.cuh) for losses between two sets of rows that each get
 // a gradient (proxies and embeddings, weight and hidden): a set's padded (optionally normalised)
 // device copy, and its gradient from a weight sweep against the other set, spans summed in a fixed
-// order, then the normalisation backward. (cuda/linear_ce.cu keeps its own unnormalised copy of
-// these for now; it can move here.)
+// order, then the normalisation backward. cuda/linear_ce.cu takes its unnormalised copies from
+// here.
 #pragma once
 
 #include "pair_tiles.cuh"
