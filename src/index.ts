@@ -160,3 +160,5 @@ export type {
 } from './losses/pairs';
 export { proxyAnchor, proxyAnchorAsync, PROXY_ANCHOR_DEFAULTS } from './losses/proxy';
 export type { ProxyAnchorOptions, ProxyLossResult, ProxyLossOut } from './losses/proxy';
+export { proxyNCA, proxyNCAAsync, PROXY_NCA_DEFAULTS } from './losses/proxy-nca';
+export type { ProxyNCAOptions, ProxyNCARowResult } from './losses/proxy-nca';

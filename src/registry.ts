@@ -9,6 +9,7 @@ import type { LossResult, RowLossResult } from './losses/dispatch';
 import * as metrics from './losses/metrics';
 import * as pairs from './losses/pairs';
 import * as proxy from './losses/proxy';
+import * as proxyNca from './losses/proxy-nca';
 import * as ranking from './losses/ranking';
 import * as spherical from './losses/spherical';
 import type { ResolvedBackend } from './native';
@@ -244,6 +245,7 @@ const ENTRIES = {
   recallAtK: entry('ranking', 'list-metric', metrics.recallAtK, metrics.recallAtKAsync, M.recallAtK),
   precisionAtK: entry('ranking', 'list-metric', metrics.precisionAtK, metrics.precisionAtKAsync, M.precisionAtK),
   proxyAnchor: entry('pairs', 'proxies', proxy.proxyAnchor, proxy.proxyAnchorAsync, proxy.PROXY_ANCHOR_OPTIONS),
+  proxyNCA: entry('pairs', 'proxies', proxyNca.proxyNCA, proxyNca.proxyNCAAsync, proxyNca.PROXY_NCA_OPTIONS, rows),
 } satisfies Record<string, Omit<LossEntry, 'name'>>;
 
 export type LossName = keyof typeof ENTRIES;

@@ -22,7 +22,7 @@ describe('the loss registry', () => {
   });
 
   it("gives every loss with a gradient to TensorFlow.js, under the registry's layout", () => {
-    // linearCrossEntropy and proxyAnchor (two inputs) have ops of their own, not table entries.
+    // linearCrossEntropy, proxyAnchor and proxyNCA (two inputs) have ops of their own, not table entries.
     const withGrad = LOSS_LIST.filter((e) => hasGradient(e) && gradientKeys(e).length === 1);
     expect(Object.keys(FUSED_LOSSES).sort()).toEqual(withGrad.map((e) => e.name).sort());
     for (const e of withGrad) expect(FUSED_LOSSES[e.name as keyof typeof FUSED_LOSSES].layout).toBe(e.layout);

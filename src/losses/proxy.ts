@@ -73,7 +73,7 @@ export const PROXY_ANCHOR_OPTIONS: Record<string, OptionSpec> = {
 const OUT_KEYS = ['gradEmbeddings', 'gradProxies'] as const;
 
 /** The arrays of a proxy loss call, shaped and checked, with the gradient buffers. */
-interface ProxyCall {
+export interface ProxyCall {
   embeddings: Float32Array;
   proxies: Float32Array;
   labels: Int32Array;
@@ -83,7 +83,8 @@ interface ProxyCall {
   gradProxies: Float32Array;
 }
 
-function prepare(fn: string, xIn: unknown, pIn: unknown, yIn: unknown, o: Record<string, unknown>): ProxyCall {
+/** The arrays of a proxy loss call (src/losses/proxy-nca.ts too), shaped and checked. */
+export function prepare(fn: string, xIn: unknown, pIn: unknown, yIn: unknown, o: Record<string, unknown>): ProxyCall {
   const embeddings = toFloat32(fn, 'embeddings', xIn);
   const proxies = toFloat32(fn, 'proxies', pIn);
   const labels = toTargets(fn, 'labels', yIn);
@@ -111,8 +112,11 @@ function prepare(fn: string, xIn: unknown, pIn: unknown, yIn: unknown, o: Record
   };
 }
 
-/** The checks the native kernels make first (proxy_input_fault), with their messages, for the reference. */
-function checkForReference(fn: string, a: ProxyCall): void {
+/**
+ * The checks the native kernels make first (proxy_input_fault), with their messages, for the
+ * reference (and for proxyNCA's pre-pass, which must not normalise a non-finite row).
+ */
+export function checkForReference(fn: string, a: ProxyCall): void {
   checkDisjoint(fn, [
     ['embeddings', a.embeddings, false],
     ['proxies', a.proxies, false],
@@ -131,7 +135,7 @@ function checkForReference(fn: string, a: ProxyCall): void {
 }
 
 /** The public names of the arguments a kernel fault can be in, and the label rules (src/faults.ts). */
-function proxyFaults(classes: number): FaultContext {
+export function proxyFaults(classes: number): FaultContext {
   return { names: { scores: 'embeddings', reference: 'proxies' }, labels: { classes, binary: false } };
 }
 

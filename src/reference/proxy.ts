@@ -26,8 +26,11 @@ export interface ProxyRefResult {
   gradProxies: Float64Array;
 }
 
-/** Unit rows u_k = v_k / max(|v_k|, 1e-12) of an n x dim matrix, with each row's clamped norm. */
-function unitRows(v: ArrayLike<number>, dim: number): { u: Float64Array; len: Float64Array } {
+/**
+ * Unit rows u_k = v_k / max(|v_k|, 1e-12) of an n x dim matrix, with each row's norm (unclamped).
+ * Also proxyNCA's pre-pass (src/losses/proxy-nca.ts).
+ */
+export function unitRows(v: ArrayLike<number>, dim: number): { u: Float64Array; len: Float64Array } {
   const n = v.length / dim;
   const u = new Float64Array(v.length),
     len = new Float64Array(n);
@@ -41,8 +44,11 @@ function unitRows(v: ArrayLike<number>, dim: number): { u: Float64Array; len: Fl
   return { u, len };
 }
 
-/** d/dv of u = v / max(|v|, eps) applied to g = dL/du: (g - (g.u) u) / |v|, or g / eps below the floor. */
-function throughNorm(g: Float64Array, u: Float64Array, len: Float64Array, dim: number): Float64Array {
+/**
+ * d/dv of u = v / max(|v|, eps) applied to g = dL/du: (g - (g.u) u) / |v|, or g / eps below the
+ * floor. Also proxyNCA's post-pass.
+ */
+export function throughNorm(g: Float64Array, u: Float64Array, len: Float64Array, dim: number): Float64Array {
   const out = new Float64Array(g.length);
   for (let k = 0; k < len.length; k++) {
     let gu = 0;
@@ -116,4 +122,62 @@ export function referenceProxyAnchor(pb: ProxyRefProblem, p: ProxyAnchorRefParam
       }
     }
   return { loss, gradEmbeddings: throughNorm(gX, X.u, X.len, D), gradProxies: throughNorm(gP, P.u, P.len, D) };
+}
+
+export interface ProxyNcaRefParams {
+  /** The softmax scale (1 / the paper's temperature T). */
+  scale: number;
+  reduction: 'mean' | 'sum' | 'none';
+}
+
+export interface ProxyNcaRefResult extends ProxyRefResult {
+  /** Each row's loss (the gradients are of their reduction: their sum with 'none'). */
+  rowLoss: Float64Array;
+}
+
+/**
+ * ProxyNCA++ (Teh et al. 2020; formulas M.2), as the paper writes it: with d2_ic the squared
+ * Euclidean distance between the unit embedding i and the unit proxy c,
+ * L_i = -log( exp(-scale d2_iy) / sum_c exp(-scale d2_ic) ), the positive proxy in the sum;
+ * 'mean' averages the rows, 'sum' adds them, 'none' keeps them (gradients of their sum).
+ */
+export function referenceProxyNCA(pb: ProxyRefProblem, p: ProxyNcaRefParams): ProxyNcaRefResult {
+  const D = pb.dim,
+    B = pb.labels.length,
+    C = pb.proxies.length / D;
+  const X = unitRows(pb.embeddings, D),
+    P = unitRows(pb.proxies, D);
+  const w = p.reduction === 'mean' ? 1 / Math.max(B, 1) : 1;
+  const rowLoss = new Float64Array(B),
+    gX = new Float64Array(B * D),
+    gP = new Float64Array(C * D);
+  const z = new Float64Array(C);
+  let loss = 0;
+  for (let i = 0; i < B; i++) {
+    for (let c = 0; c < C; c++) {
+      let d2 = 0;
+      for (let d = 0; d < D; d++) d2 += (X.u[i * D + d] - P.u[c * D + d]) ** 2;
+      z[c] = -p.scale * d2;
+    }
+    const m = Math.max(...z);
+    const lse = m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0));
+    const y = pb.labels[i];
+    rowLoss[i] = lse - z[y];
+    loss += rowLoss[i] * w;
+    // dL/dz_ic = w (softmax_ic - [c = y]); dz_ic/dx^_i = -2 scale (x^_i - p^_c) = -dz_ic/dp^_c.
+    for (let c = 0; c < C; c++) {
+      const g = w * (Math.exp(z[c] - lse) - (c === y ? 1 : 0)) * -2 * p.scale;
+      for (let d = 0; d < D; d++) {
+        const diff = X.u[i * D + d] - P.u[c * D + d];
+        gX[i * D + d] += g * diff;
+        gP[c * D + d] -= g * diff;
+      }
+    }
+  }
+  return {
+    loss,
+    rowLoss,
+    gradEmbeddings: throughNorm(gX, X.u, X.len, D),
+    gradProxies: throughNorm(gP, P.u, P.len, D),
+  };
 }

@@ -12,7 +12,7 @@ export * as losses from './layers';
 export { registerFusedKernels } from './kernels';
 export type { FusedAttrs } from './kernels';
 export type { CallLayout } from './layout';
-export type { OpOptions, LinearOpOptions, ProxyAnchorOpOptions } from './ops';
+export type { OpOptions, LinearOpOptions, ProxyAnchorOpOptions, ProxyNCAOpOptions } from './ops';
 export type { LayersLoss } from './layers';
 export { fusedDense } from './linear-layer';
 export type {

@@ -279,5 +279,5 @@ export function plackettLuceDistill(
 
 export { linearCrossEntropy } from './linear';
 export type { LinearOpOptions } from './linear';
-export { proxyAnchor } from './proxies';
-export type { ProxyAnchorOpOptions } from './proxies';
+export { proxyAnchor, proxyNCA } from './proxies';
+export type { ProxyAnchorOpOptions, ProxyNCAOpOptions } from './proxies';

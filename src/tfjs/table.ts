@@ -25,10 +25,10 @@ type AnyFn = (...args: never[]) => LossResult | RowLossResult;
 
 /**
  * Every loss of the registry that has a gradient with respect to one prediction tensor
- * (softConfusion returns counts, the ranking metrics values; linearCrossEntropy and proxyAnchor
- * take two inputs and have their own ops).
+ * (softConfusion returns counts, the ranking metrics values; linearCrossEntropy, proxyAnchor and
+ * proxyNCA take two inputs and have their own ops).
  */
-export type FusedLossName = Exclude<LossName, NoGradientName | 'linearCrossEntropy' | 'proxyAnchor'>;
+export type FusedLossName = Exclude<LossName, NoGradientName | 'linearCrossEntropy' | 'proxyAnchor' | 'proxyNCA'>;
 
 export const FUSED_LOSSES = Object.fromEntries(
   Object.values(LOSSES)
