@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "module.h"
+#include "two_sets.h"
 
 namespace fl::napi {
 namespace {
@@ -34,42 +35,17 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
     throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
                       "subCenters > 1 runs on the CPU kernel only for now");
 
-  const ArrayArg<float> hidden = float32_arg(info, 0, "hidden");
-  const ArrayArg<float> weight = float32_arg(info, 1, "weight");
-  const ArrayArg<int32_t> targets = int32_arg(info, 2, "targets");
-  const size_t dim = static_cast<size_t>(pb.dim), rows = targets.length;
-  require_length(env, "hidden", hidden.length, rows * dim,
-                 std::to_string(rows) + " targets x dim " + std::to_string(dim));
-  const size_t k = static_cast<size_t>(pb.sub_centers);
-  if (weight.length == 0 || weight.length % (dim * k) != 0)
-    throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
-                      "weight has length " + std::to_string(weight.length) +
-                          ", expected a positive multiple of dim " + std::to_string(dim) +
-                          " x subCenters " + std::to_string(k));
-  const size_t classes = weight.length / dim / k;
-  std::vector<Napi::Value> keep = {hidden.value, weight.value, targets.value};
-  std::vector<Span> spans = {{"hidden", hidden.data, hidden.length * 4, false},
-                             {"weight", weight.data, weight.length * 4, false},
-                             {"targets", targets.data, targets.length * 4, false}};
-  // An optional array of `n` floats at info[i].
+  TwoSetArgs a(info, {"hidden", "weight", "targets"}, pb.dim, pb.sub_centers, "subCenters");
+  const size_t dim = static_cast<size_t>(pb.dim), rows = a.rows, classes = a.classes;
   auto optional = [&](size_t i, const char* name, size_t n, const char* why, bool writes) {
-    if (info[i].IsNull() || info[i].IsUndefined()) return static_cast<float*>(nullptr);
-    const ArrayArg<float> a = float32_arg(info, i, name);
-    require_length(env, name, a.length, n, why);
-    keep.push_back(a.value);
-    spans.push_back({name, a.data, a.length * 4, writes});
-    return a.data;
+    return a.optional(i, name, n, why, writes);
   };
   auto required = [&](size_t i, const char* name, size_t n, const char* why) {
-    const ArrayArg<float> a = float32_arg(info, i, name);
-    require_length(env, name, a.length, n, why);
-    keep.push_back(a.value);
-    spans.push_back({name, a.data, a.length * 4, true});
-    return a.data;
+    return a.required(i, name, n, why, true);
   };
-  pb.hidden = hidden.data;
-  pb.weight = weight.data;
-  pb.targets = targets.data;
+  pb.hidden = a.rows_data;
+  pb.weight = a.set_data;
+  pb.targets = a.labels;
   pb.rows = static_cast<int64_t>(rows);
   pb.classes = static_cast<int64_t>(classes);
   pb.bias = optional(3, "options.bias", classes, "one per class", false);
@@ -77,7 +53,7 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   pb.class_weights = optional(5, "options.classWeights", classes, "one per class", false);
   LinearCeOutputs out;
   out.grad_hidden = required(6, "options.out.gradHidden", rows * dim, "the layout of hidden");
-  out.grad_weight = required(7, "options.out.gradWeight", weight.length, "the layout of weight");
+  out.grad_weight = required(7, "options.out.gradWeight", a.set_length, "the layout of weight");
   out.grad_bias = optional(8, "options.out.gradBias", classes, "one per class", true);
   out.row_loss = optional(9, "rowLoss", rows, "one per row", true);
   out.lse = optional(10, "lse", rows, "one per row", true);
@@ -89,8 +65,8 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   if (p.reduction == Reduction::None && !out.row_loss)
     throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                      "rowLoss is required with reduction 'none'");
-  check_disjoint(env, spans);
-  return run_loss(env, async_arg(info, 14), keep, [=](double* loss) {
+  a.check_disjoint();
+  return run_loss(env, async_arg(info, 14), a.keep, [=](double* loss) {
     LinearCeOutputs o = out;
     o.loss = loss;
     return FL_CALL(dev, linear_ce(pb, p, o));
