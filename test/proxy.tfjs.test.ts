@@ -30,35 +30,6 @@ function composed(x: tf.Tensor, p: tf.Tensor, o: ProxyAnchorOpOptions): tf.Scala
   return posTerm.div(withPos).add(negTerm.div(C)) as tf.Scalar;
 }
 
-const CASES: [string, ProxyAnchorOpOptions][] = [
-  ['defaults', {}],
-  ['sum, alpha 9, margin -0.2', { reduction: 'sum', alpha: 9, margin: -0.2 }],
-];
-
-for (const backend of ['cpu', 'wasm'] as const) {
-  describe(`ops.proxyAnchor on '${backend}'`, () => {
-    afterAll(() => useTfjsBackend('cpu'));
-
-    for (const [name, o] of CASES) {
-      it(`${name}: value and gradients for embeddings and proxies equal tfjs autodiff`, async () => {
-        await useTfjsBackend(backend);
-        const x = tf.tensor2d(emb, [B, D]),
-          p = tf.tensor2d(prox, [C, D]),
-          y = tf.tensor1d(ids, 'int32');
-        const before = tf.memory().numTensors;
-        const fused = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => ops.proxyAnchor(y, a, b, o))([x, p]);
-        const want = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => composed(a, b, o))([x, p]);
-        expect(relError(fused.value.dataSync()[0], want.value.dataSync()[0])).toBeLessThan(1e-4);
-        for (let k = 0; k < 2; k++)
-          expect(gradError(fused.grads[k].dataSync(), want.grads[k].dataSync())).toBeLessThan(1e-4);
-        tf.dispose([fused.value, ...fused.grads, want.value, ...want.grads]);
-        expect(tf.memory().numTensors).toBe(before);
-        tf.dispose([x, p, y]);
-      });
-    }
-  });
-}
-
 /** ProxyNCA++ composed from tfjs ops (the B x C squared distances in full), differentiated by tfjs. */
 function composedNca(x: tf.Tensor, p: tf.Tensor, o: ProxyNCAOpOptions): tf.Scalar {
   const unit = (v: tf.Tensor) => v.div(tf.maximum(tf.norm(v, 'euclidean', 1, true), 1e-12));
@@ -71,34 +42,47 @@ function composedNca(x: tf.Tensor, p: tf.Tensor, o: ProxyNCAOpOptions): tf.Scala
   return (o.reduction === 'sum' ? rows.sum() : rows.mean()) as tf.Scalar;
 }
 
-const NCA_CASES: [string, ProxyNCAOpOptions][] = [
-  ['defaults', {}],
-  ['sum, softmaxScale 9', { reduction: 'sum', softmaxScale: 9 }],
+type Op = (y: tf.Tensor, x: tf.Tensor, p: tf.Tensor) => tf.Tensor;
+
+// Each op beside its composition, with its cases.
+const CASES: [string, Op, Op][] = [
+  ['ops.proxyAnchor defaults', (y, x, p) => ops.proxyAnchor(y, x, p), (_, x, p) => composed(x, p, {})],
+  [
+    'ops.proxyAnchor sum, alpha 9, margin -0.2',
+    (y, x, p) => ops.proxyAnchor(y, x, p, { reduction: 'sum', alpha: 9, margin: -0.2 }),
+    (_, x, p) => composed(x, p, { reduction: 'sum', alpha: 9, margin: -0.2 }),
+  ],
+  ['ops.proxyNCA defaults', (y, x, p) => ops.proxyNCA(y, x, p), (_, x, p) => composedNca(x, p, {})],
+  [
+    'ops.proxyNCA sum, softmaxScale 9',
+    (y, x, p) => ops.proxyNCA(y, x, p, { reduction: 'sum', softmaxScale: 9 }),
+    (_, x, p) => composedNca(x, p, { reduction: 'sum', softmaxScale: 9 }),
+  ],
 ];
 
 for (const backend of ['cpu', 'wasm'] as const) {
-  describe(`ops.proxyNCA on '${backend}'`, () => {
+  describe(`the proxy ops on '${backend}'`, () => {
     afterAll(() => useTfjsBackend('cpu'));
 
-    for (const [name, o] of NCA_CASES) {
+    for (const [name, op, want] of CASES) {
       it(`${name}: value and gradients for embeddings and proxies equal tfjs autodiff`, async () => {
         await useTfjsBackend(backend);
         const x = tf.tensor2d(emb, [B, D]),
           p = tf.tensor2d(prox, [C, D]),
           y = tf.tensor1d(ids, 'int32');
         const before = tf.memory().numTensors;
-        const fused = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => ops.proxyNCA(y, a, b, o))([x, p]);
-        const want = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => composedNca(a, b, o))([x, p]);
-        expect(relError(fused.value.dataSync()[0], want.value.dataSync()[0])).toBeLessThan(1e-4);
+        const got = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => op(y, a, b))([x, p]);
+        const ref = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => want(y, a, b))([x, p]);
+        expect(relError(got.value.dataSync()[0], ref.value.dataSync()[0])).toBeLessThan(1e-4);
         for (let k = 0; k < 2; k++)
-          expect(gradError(fused.grads[k].dataSync(), want.grads[k].dataSync())).toBeLessThan(1e-4);
-        tf.dispose([fused.value, ...fused.grads, want.value, ...want.grads]);
+          expect(gradError(got.grads[k].dataSync(), ref.grads[k].dataSync())).toBeLessThan(1e-4);
+        tf.dispose([got.value, ...got.grads, ref.value, ...ref.grads]);
         expect(tf.memory().numTensors).toBe(before);
         tf.dispose([x, p, y]);
       });
     }
 
-    it("refuses reduction 'none' (the op's loss is a scalar)", async () => {
+    it("ops.proxyNCA refuses reduction 'none' (the op's loss is a scalar)", async () => {
       await useTfjsBackend(backend);
       const x = tf.tensor2d(emb, [B, D]),
         p = tf.tensor2d(prox, [C, D]),

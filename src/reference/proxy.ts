@@ -1,8 +1,8 @@
 // The float64 reference of the proxy losses (formulas M): the dense composition, every embedding
-// and proxy L2-normalised (F.normalize, floor 1e-12), the full B x C cosine matrix built, the loss
-// written as the paper writes it, and the gradients by the chain rule through the cosines and the
-// normalisation. The oracle the native kernels are tested against, and the 'js' backend (small
-// problems only: it holds the B x C cosines).
+// and proxy L2-normalised (F.normalize, floor 1e-12), the full B x C cosines (or squared
+// distances) built, the loss written as the paper writes it, and the gradients by the chain rule
+// through them and the normalisation. The oracle the native kernels are tested against, and the
+// 'js' backend (small problems only: it holds the B x C matrix).
 
 export interface ProxyRefProblem {
   /** rows x dim, row-major. */
@@ -59,6 +59,18 @@ export function throughNorm(g: Float64Array, u: Float64Array, len: Float64Array,
   return out;
 }
 
+/** The sizes of a problem and its unit rows. */
+function unitProblem(pb: ProxyRefProblem) {
+  const D = pb.dim;
+  return {
+    D,
+    B: pb.labels.length,
+    C: pb.proxies.length / D,
+    X: unitRows(pb.embeddings, D),
+    P: unitRows(pb.proxies, D),
+  };
+}
+
 /** log(1 + sum_k exp(z_k)), stably. */
 function log1pSumExp(z: number[]): number {
   const m = Math.max(0, ...z);
@@ -72,11 +84,7 @@ function log1pSumExp(z: number[]): number {
  * P+ the classes with a positive in the batch; 'sum' drops the two divisors.
  */
 export function referenceProxyAnchor(pb: ProxyRefProblem, p: ProxyAnchorRefParams): ProxyRefResult {
-  const D = pb.dim,
-    B = pb.labels.length,
-    C = pb.proxies.length / D;
-  const X = unitRows(pb.embeddings, D),
-    P = unitRows(pb.proxies, D);
+  const { D, B, C, X, P } = unitProblem(pb);
   const cos = (i: number, c: number) => {
     let s = 0;
     for (let d = 0; d < D; d++) s += X.u[i * D + d] * P.u[c * D + d];
@@ -142,11 +150,7 @@ export interface ProxyNcaRefResult extends ProxyRefResult {
  * 'mean' averages the rows, 'sum' adds them, 'none' keeps them (gradients of their sum).
  */
 export function referenceProxyNCA(pb: ProxyRefProblem, p: ProxyNcaRefParams): ProxyNcaRefResult {
-  const D = pb.dim,
-    B = pb.labels.length,
-    C = pb.proxies.length / D;
-  const X = unitRows(pb.embeddings, D),
-    P = unitRows(pb.proxies, D);
+  const { D, B, C, X, P } = unitProblem(pb);
   const w = p.reduction === 'mean' ? 1 / Math.max(B, 1) : 1;
   const rowLoss = new Float64Array(B),
     gX = new Float64Array(B * D),
