@@ -154,11 +154,13 @@ for (const { backend, skip } of RUN) {
       expect(r.gradProxies.every((v) => v === 0)).toBe(true);
     });
 
-    it('a zero embedding and a zero proxy (the 1e-12 floor, as F.normalize)', () => {
+    it('a zero embedding, a zero proxy and one below the 1e-12 floor (as F.normalize)', () => {
+      // Such a proxy's p^ is shorter than 1: its distances are not 2 - 2 cos (formulas M.2).
       const c = { B: 9, D: 5, C: 6 };
       const x = inputs(c);
       x.embeddings.fill(0, 5, 10);
       x.proxies.fill(0, 0, 5);
+      x.proxies.fill(-2e-13, 5, 10);
       expectReference(c, x, backend);
     });
 

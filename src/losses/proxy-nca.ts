@@ -1,10 +1,12 @@
 // ProxyNCA++ (formulas M.2) on the fused linear cross-entropy's kernels (binding/cpu/linear_ce.cc,
-// cuda/linear_ce.cu, the wasm build): with unit rows, -scale |x^ - p^|^2 = 2 scale x^.p^ - 2 scale
-// and the constant cancels in the softmax, so the loss is the cross-entropy of the logits
-// 2 scale x^.p^: a pre-pass hands the kernel the unit embeddings times 2 scale and the unit
-// proxies, a post-pass takes its gradients back through the normalisation. Both passes are
-// O((B + C) D); only the kernel touches B x C, in class tiles. The 'js' backend is the float64
-// reference (src/reference/proxy.ts), which forms the B x C squared distances.
+// cuda/linear_ce.cu, the wasm build): -scale |x^ - p^|^2 is 2 scale x^.p^ - scale |p^|^2 -
+// scale |x^|^2, and the last term is the same for every class of a row, so it cancels in the
+// softmax: the loss is the cross-entropy of the logits 2 scale x^.p^ + b_c, b_c = scale (1 -
+// |p^_c|^2), 0 unless a proxy lies below the normalisation's floor. A pre-pass hands the kernel
+// the unit embeddings times 2 scale, the unit proxies and b; a post-pass takes its gradients back
+// through b and the normalisation. Both passes are O((B + C) D); only the kernel touches B x C, in
+// class tiles. The 'js' backend is the float64 reference (src/reference/proxy.ts), which forms
+// the B x C squared distances.
 import type { NumericArray, Targets } from '../arrays';
 import { allocate } from '../arrays';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
@@ -66,10 +68,34 @@ function scaledUnitRows(v: Float32Array, dim: number, k: number) {
   return { u, len, out };
 }
 
-/** In place: g = k dL/du (the kernel's gradient) becomes dL/dv through u = v / max(|v|, 1e-12). */
-function backThroughNorm(g: Float32Array, rows: { u: Float64Array; len: Float64Array }, dim: number, k: number) {
+/**
+ * Each class's logit bias b_c = scale (1 - |p^_c|^2) (formulas M.2): 0 for a unit proxy, up to
+ * scale for one below the normalisation's floor (a zero proxy's p^ is 0, not a unit row).
+ */
+function proxyBias(P: { u: Float64Array }, classes: number, dim: number, scale: number): Float32Array {
+  const b = new Float32Array(classes);
+  for (let c = 0; c < classes; c++) {
+    let q = 0;
+    for (let d = 0; d < dim; d++) q += P.u[c * dim + d] ** 2;
+    b[c] = scale * (1 - q);
+  }
+  return b;
+}
+
+/**
+ * In place: g = k dL/du (the kernel's gradient) becomes dL/dv through u = v / max(|v|, 1e-12);
+ * `bias` adds the path through b = scale (1 - |u|^2): dL/du += dL/db (-2 scale u).
+ */
+function backThroughNorm(
+  g: Float32Array,
+  rows: { u: Float64Array; len: Float64Array },
+  dim: number,
+  k: number,
+  bias?: { grad: Float32Array; scale: number },
+) {
   const dU = new Float64Array(g.length);
-  for (let i = 0; i < g.length; i++) dU[i] = g[i] * k;
+  for (let i = 0; i < g.length; i++)
+    dU[i] = g[i] * k - (bias ? 2 * bias.scale * bias.grad[Math.floor(i / dim)] * rows.u[i] : 0);
   g.set(throughNorm(dU, rows.u, rows.len, dim));
 }
 
@@ -104,6 +130,8 @@ function run(
   // The kernel's logits are (2 scale x^) . p^ (formulas M.2).
   const X = scaledUnitRows(a.embeddings, a.dim, 2 * scale),
     P = scaledUnitRows(a.proxies, a.dim, 1);
+  const bias = proxyBias(P, a.classes, a.dim, scale),
+    gradBias = allocate(fn, "the gradient of the proxies' bias", Float32Array, a.classes);
   const params = {
     dim: a.dim,
     reduction: wireId('Reduction', reduction),
@@ -121,12 +149,12 @@ function run(
           X.out,
           P.out,
           a.labels,
-          null,
+          bias,
           null,
           null,
           a.gradEmbeddings,
           a.gradProxies,
-          null,
+          gradBias,
           rowLoss,
           null,
           null,
@@ -138,7 +166,7 @@ function run(
     ),
     (loss: number) => {
       backThroughNorm(a.gradEmbeddings, X, a.dim, 2 * scale);
-      backThroughNorm(a.gradProxies, P, a.dim, 1);
+      backThroughNorm(a.gradProxies, P, a.dim, 1, { grad: gradBias, scale });
       return result(loss);
     },
   );
