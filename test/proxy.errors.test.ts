@@ -1,8 +1,12 @@
 // proxyAnchor's documented errors, on the reference and the native backends alike: labels out of
-// range (naming the number of classes), lengths, non-finite inputs, option bounds, output buffers.
-import { describe, it } from 'vitest';
+// range (naming the number of classes), lengths, non-finite inputs, option bounds, output buffers;
+// and the native entry point called directly.
+import { describe, expect, it } from 'vitest';
 import { backends, proxyAnchor } from '../src';
+import { nativeAddon } from '../src/native';
 import { expectError } from './helpers';
+
+const LENGTH = 'ERR_FUSEDLOSS_LENGTH_MISMATCH';
 
 const report = backends();
 const BACKENDS = (['js', 'cpu', 'cuda-sim'] as const).filter((b) => report[b].available);
@@ -99,6 +103,41 @@ describe.each(BACKENDS)('proxyAnchor errors on %s', (backend) => {
       TypeError,
       'ERR_FUSEDLOSS_UNKNOWN_OPTION',
       'options.out.gradBias',
+    );
+  });
+});
+
+describe.skipIf(!report.cpu.available)("proxyAnchor's native entry point checks its arguments itself", () => {
+  // binding/napi/proxy.cc through binding/napi/two_sets.h, called directly: each argument by name.
+  it('lengths, types, outputs and overlaps, naming the argument', () => {
+    const addon = nativeAddon()!;
+    const params = { dim: 2, alpha: 32, margin: 0.1, reduction: 0, device: 0 };
+    const SLOTS = ['embeddings', 'proxies', 'labels', 'gradEmbeddings', 'gradProxies', 'params', 'async'] as const;
+    const call = (args: Partial<Record<(typeof SLOTS)[number], unknown>>) => () => {
+      const a: Record<string, unknown> = {
+        embeddings: x,
+        proxies: p,
+        labels: new Int32Array([0, 1, 1]),
+        gradEmbeddings: new Float32Array(6),
+        gradProxies: new Float32Array(4),
+        params,
+        async: false,
+        ...args,
+      };
+      return (addon.proxyAnchor as (...v: unknown[]) => unknown)(...SLOTS.map((k) => a[k] ?? null));
+    };
+    expect(typeof call({})()).toBe('number');
+    expectError(call({ params: { ...params, dim: 3 } }), RangeError, LENGTH, 'embeddings', '3 labels x dim 3');
+    expectError(call({ proxies: new Float32Array(3) }), RangeError, LENGTH, 'proxies has length 3');
+    expectError(call({ labels: new Float32Array(3) }), TypeError, 'ERR_FUSEDLOSS_INVALID_ARG_TYPE', 'labels');
+    expectError(call({ gradProxies: new Float32Array(2) }), RangeError, LENGTH, 'options.out.gradProxies');
+    expectError(call({ gradEmbeddings: null }), TypeError, 'ERR_FUSEDLOSS_INVALID_ARG_TYPE', 'gradEmbeddings');
+    const g = new Float32Array(6);
+    expectError(
+      call({ gradEmbeddings: g, gradProxies: g.subarray(2, 6) }),
+      TypeError,
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+      'must not share memory',
     );
   });
 });
