@@ -28,11 +28,8 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   p.lse_square_scale = number_field(params, "lseSquareScale", 0, 1e6);
   p.softcap = number_field(params, "softcap", 0, 1e6);
   const Device dev = device_field(params);
-  // Sub-center ArcFace's k (formulas J.2): weight has classes x k rows; the CPU kernel only.
+  // Sub-center ArcFace's k (formulas J.2): weight has classes x k rows.
   pb.sub_centers = params.Has("subCenters") ? int_field(params, "subCenters", 1, 64) : 1;
-  if (pb.sub_centers > 1 && dev != Device::Cpu)
-    throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                      "subCenters > 1 runs on the CPU kernel only for now");
 
   const ArrayArg<float> hidden = float32_arg(info, 0, "hidden");
   const ArrayArg<float> weight = float32_arg(info, 1, "weight");

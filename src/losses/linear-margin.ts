@@ -28,8 +28,7 @@ export interface MarginOptions {
   /**
    * Sub-centres per class k, an integer in [1, 64] (default 1; Deng et al. 2020 use 3): `weight`
    * has C k rows, class c's in rows c k .. c k + k - 1, and a class's cosine is the largest of
-   * its sub-centres' (the gradient goes to that one, the first on a tie). k > 1 runs on the 'js',
-   * 'cpu' and 'wasm' backends, not yet on 'cuda'.
+   * its sub-centres' (the gradient goes to that one, the first on a tie), on every backend.
    */
   subCenters?: number;
   /**

@@ -244,17 +244,7 @@ function run(
     reduction,
   };
   const requested = opt(o, 'backend', 'auto');
-  // 'auto' never picks CUDA for sub-centres (no CUDA kernel yet); asking for it is refused below.
-  const backend: ResolvedBackend = resolveBackend(fn, requested, {
-    cuda: K === 1 || requested !== 'auto',
-    pairWork: B * C * K * dim,
-  });
-  if (K > 1 && (backend === 'cuda' || backend === 'cuda-sim')) {
-    throw rangeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-      `${fn}: options.margin.subCenters > 1 runs on backends 'js', 'cpu' and 'wasm' only for now, got backend '${backend}'`,
-    );
-  }
+  const backend: ResolvedBackend = resolveBackend(fn, requested, { cuda: true, pairWork: B * C * K * dim });
 
   const outRec = outObject(fn, o.out, OUT_KEYS);
   if (outRec.gradBias !== undefined && !bias) {

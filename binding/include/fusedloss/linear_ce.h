@@ -6,7 +6,9 @@
 // per thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "fusedloss/spherical.h"
 #include "fusedloss/status.h"
@@ -28,7 +30,7 @@ struct LinearCeProblem {
   int64_t rows = 0, classes = 0;
   int32_t dim = 1;
   // k weight rows per class (class c's at c k .. c k + k - 1, k <= 64): a class's product is the
-  // largest of its k, whose row alone gets the gradient (the first on a tie). The CPU kernel only.
+  // largest of its k, whose row alone gets the gradient (the first on a tie).
   int32_t sub_centers = 1;
 };
 
@@ -74,5 +76,24 @@ Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& 
 
 Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
                      const LinearCeOutputs& out);
+
+// Sub-center ArcFace's weight layout (formulas J.2), shared by the CPU and CUDA kernels: tiles of
+// `tile` rows, each holding `per` = tile / k whole classes of k rows (zero rows after them), so a
+// class's maximum over its sub-centres is taken inside one tile. With k = 1 it is the plain layout.
+struct ClassTiling {
+  int64_t classes;
+  int k, tile, per;
+  ClassTiling(int64_t c, int sub, int rows) : classes(c), k(sub), tile(rows), per(rows / sub) {}
+  int64_t tiles() const { return (classes + per - 1) / per; }
+  int64_t first(int64_t ct) const { return ct * per; }
+  int count(int64_t ct) const {
+    return static_cast<int>(std::min<int64_t>(per, classes - ct * per));
+  }
+  // The tiled row of class c's sub-centre j.
+  int64_t row(int64_t c, int j) const { return (c / per) * tile + (c % per) * k + j; }
+};
+
+// pb.weight (classes x k rows) in tl's layout: tiles() x tile rows of pb.dim.
+std::vector<float> tile_sub_centers(const LinearCeProblem& pb, const ClassTiling& tl);
 
 }  // namespace fl
