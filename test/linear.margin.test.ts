@@ -359,16 +359,18 @@ describe('margin heads: refused options', () => {
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       'subCenters 2',
     );
-    const zero = Float32Array.from(h);
+    const zero = Float32Array.from(h),
+      zeroW = Float32Array.from(w);
     zero.fill(0, 3, 6);
-    for (const backend of ['js', ...(backends().cpu.available ? ['cpu'] : [])])
-      expectError(
-        () => linearCrossEntropy(zero, w, t, { dim: 3, backend: backend as Backend, margin: { kind: 'arcface' } }),
-        RangeError,
-        E,
-        'row 1 of hidden',
-        'norm 0',
-      );
+    zeroW.fill(0, 6, 9);
+    const native = gpuBackends()
+      .filter((b) => !b.skip)
+      .map((b) => b.backend);
+    for (const backend of ['js', ...(backends().cpu.available ? ['cpu'] : []), ...native] as Backend[]) {
+      const o = { dim: 3, backend, margin: { kind: 'arcface' as const } };
+      expectError(() => linearCrossEntropy(zero, w, t, o), RangeError, E, 'row 1 of hidden', 'norm 0');
+      expectError(() => linearCrossEntropy(h, zeroW, t, o), RangeError, E, 'row 2 of weight', 'norm 0');
+    }
   });
 });
 
