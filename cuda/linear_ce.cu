@@ -4,7 +4,9 @@
 // (binding/cpu/linear_ce.cc): a reduction sweep gathers each row's online LSE, target logit and
 // weighted logit sum; the row step runs on the host in row order (linear_ce_rows); two weight
 // sweeps turn each recomputed tile into the gradient tile G and accumulate G W into dH and
-// G^T h into dW (its row sums are db). Spans are summed in a fixed order: no atomics.
+// G^T h into dW (its row sums are db). Spans are summed in a fixed order: no atomics. Sub-center
+// ArcFace (k > 1) uploads weight in ClassTiling's layout and pools each S tile
+// (ClassConstants::pool) before the ops see it, as the CPU does.
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -21,10 +23,16 @@ namespace fl {
 namespace FL_GPU_NS {
 namespace {
 
+// What a product that is not its class's chosen sub-centre (or a padding row of the sub-centre
+// layout) becomes in the S tile: a value no product of finite rows reaches, skipped by the ops.
+constexpr float kNotChosen = -INFINITY;
+
 struct ClassConstants {
-  const float* bias;  // or null
-  const float* cw;    // or null
-  const float* tz;    // rows, or null: the target entries' replacements (margin heads)
+  const float* bias;   // or null
+  const float* cw;     // or null
+  const float* tz;     // rows, or null: the target entries' replacements (margin heads)
+  const int32_t* ids;  // per weight row: its class (-1 for padding)
+  int sub;             // sub-centres per class k; with k > 1 weight holds ClassTiling's layout
   float cap, inv_cap;
   // Row r's logit of class c from the product s (its target entry replaced when tz is given).
   __device__ Capped logit(float s, int64_t r, int64_t c, bool target) const {
@@ -32,6 +40,35 @@ struct ClassConstants {
     return soft_cap(s + (bias ? bias[c] : 0.0f), cap, inv_cap);
   }
   __device__ float weight(int64_t c) const { return cw ? cw[c] : 1.0f; }
+  // The class of weight row j (the row itself in the plain layout).
+  __device__ int64_t cls(int64_t j) const { return sub > 1 ? ids[j] : j; }
+  __device__ bool skipped(float s) const { return sub > 1 && s == kNotChosen; }
+
+  // Sub-center ArcFace (formulas J.2), as the CPU's pool_sub_centers: in an S tile whose weight
+  // rows w0.. lie along its columns (WCols) or rows, each class's k products keep only the largest
+  // (the first on a tie, as torch.max), the others and the padding rows become kNotChosen. A
+  // class's k rows share a tile (ClassTiling), so this is local; the product's gradient then goes
+  // to the chosen row alone.
+  template <bool WCols>
+  __device__ bool pool(float (&s)[kPairTile][kPairTile + 1], int64_t w0) const {
+    if (sub == 1) return false;
+    const int per = kPairTile / sub;
+    const auto at = [&](int x, int w) -> float& { return WCols ? s[x][w] : s[w][x]; };
+    for (int e = threadIdx.x; e < kPairTile * (per + 1); e += blockDim.x) {
+      const int x = e % kPairTile, q = e / kPairTile;
+      if (q == per) {  // the tile's padding rows past its whole classes
+        for (int w = per * sub; w < kPairTile; ++w) at(x, w) = kNotChosen;
+        continue;
+      }
+      const int w = q * sub;
+      int best = ids[w0 + w] < 0 ? sub : 0;  // a padding class: none chosen
+      for (int j = 1; j < sub && best < sub; ++j)
+        if (at(x, w + j) > at(x, w + best)) best = j;
+      for (int j = 0; j < sub; ++j)
+        if (j != best) at(x, w + j) = kNotChosen;
+    }
+    return true;
+  }
 };
 
 struct RowStatsState {
@@ -48,24 +85,34 @@ struct RowStatsOp {
   using State = RowStatsState;
   ClassConstants k;
   bool smooth;
-  __device__ void add(State& st, int64_t r, int64_t c, float s, PairKind kind) const {
+  __device__ void add(State& st, int64_t r, int64_t j, float s, PairKind kind) const {
+    if (k.skipped(s)) return;
+    const int64_t c = k.cls(j);
     const float z = k.logit(s, r, c, kind.same).z;
     st.lse.add(z);
     if (kind.same) st.target += z;
     if (smooth) st.smooth += k.weight(c) * z;
   }
+  __device__ bool pool(float (&s)[kPairTile][kPairTile + 1], int64_t, int64_t j0) const {
+    return k.pool<true>(s, j0);
+  }
 };
 
 // G[row][class] as the weight sweep asks for it: (row, class) with A = hidden, (class, row) with
-// A = weight (Transposed).
+// A = weight (Transposed). With sub-centres and given target logits the target entry is 0 here:
+// the caller chose its sub-centre and applies grad_target there (linear_ce.h).
 template <bool Transposed>
 struct GradWeight {
   ClassConstants k;
   const LinearRowCoef* rows;
   __device__ float operator()(int64_t i, int64_t j, float s, PairKind kind) const {
-    const int64_t r = Transposed ? j : i, c = Transposed ? i : j;
+    if (k.skipped(s) || (k.sub > 1 && k.tz && kind.same)) return 0.0f;
+    const int64_t r = Transposed ? j : i, c = k.cls(Transposed ? i : j);
     const Capped z = k.logit(s, r, c, kind.same);
     return linear_grad(rows[r], z.z, k.weight(c), kind.same) * z.slope;
+  }
+  __device__ bool pool(float (&s)[kPairTile][kPairTile + 1], int64_t i0, int64_t j0) const {
+    return k.pool<!Transposed>(s, Transposed ? i0 : j0);
   }
 };
 
@@ -104,9 +151,10 @@ Status gradient(Session& s, const G& g, const SetTiles& a, const DevSet& b, floa
 Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const LinearCeOutputs& out) {
   if (Status st = linear_ce_input_fault(pb, p); !st.ok()) return st;
   const int64_t B = pb.rows, C = pb.classes, D = pb.dim;
+  const int sub = pb.sub_centers;
   if (B == 0) {
     *out.loss = 0;
-    std::fill(out.grad_weight, out.grad_weight + C * D, 0.0f);
+    std::fill(out.grad_weight, out.grad_weight + C * sub * D, 0.0f);
     if (out.grad_bias) std::fill(out.grad_bias, out.grad_bias + C, 0.0f);
     return Status{};
   }
@@ -122,10 +170,18 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
     host_consts.insert(host_consts.end(), pb.class_weights, pb.class_weights + C);
   const size_t tz_at = host_consts.size();
   if (pb.target_logit) host_consts.insert(host_consts.end(), pb.target_logit, pb.target_logit + B);
-  std::vector<int32_t> class_ids(static_cast<size_t>(C));
-  std::iota(class_ids.begin(), class_ids.end(), 0);
+  // Weight's rows as the device sees them: one per class, or with sub-centres ClassTiling's layout
+  // (each weight row labelled with its class, the padding rows -1).
+  const ClassTiling tl(C, sub, kPairTile);
+  std::vector<float> tiled;
+  if (sub > 1) tiled = tile_sub_centers(pb, tl);
+  const int64_t wrows = sub > 1 ? tl.tiles() * kPairTile : C;
+  std::vector<int32_t> class_ids(static_cast<size_t>(wrows), -1);
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < sub; ++j) class_ids[tl.row(c, j)] = static_cast<int32_t>(c);
+  const float* wsrc = sub > 1 ? tiled.data() : pb.weight;
   if (st.ok()) st = s.upload(Slot::Scores, pb.hidden, static_cast<size_t>(B * D), &h);
-  if (st.ok()) st = s.upload(Slot::Reference, pb.weight, static_cast<size_t>(C * D), &w);
+  if (st.ok()) st = s.upload(Slot::Reference, wsrc, static_cast<size_t>(wrows * D), &w);
   if (st.ok()) st = s.upload(Slot::Labels, pb.targets, static_cast<size_t>(B), &targets);
   if (st.ok()) st = s.upload(Slot::ReferenceLabels, class_ids.data(), class_ids.size(), &ids);
   if (st.ok() && !host_consts.empty())
@@ -134,12 +190,15 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
   // Unnormalised padded copies (set_tiles.cuh); their norm flag, `bad`, is not read.
   SetTiles H, W;
   if (st.ok()) st = set_tiles(s, h, targets, B, pb.dim, false, Slot::Tiles, bad, &H);
-  if (st.ok()) st = set_tiles(s, w, ids, C, pb.dim, false, Slot::ReferenceTiles, bad, &W);
+  if (st.ok()) st = set_tiles(s, w, ids, wrows, pb.dim, false, Slot::ReferenceTiles, bad, &W);
   if (!st.ok()) return st;
   s.mark(Phase::Uploaded);
   ClassConstants k{pb.bias ? consts : nullptr,
                    pb.class_weights ? consts + (pb.bias ? C : 0) : nullptr,
-                   pb.target_logit ? consts + tz_at : nullptr, static_cast<float>(p.softcap),
+                   pb.target_logit ? consts + tz_at : nullptr,
+                   ids,
+                   sub,
+                   static_cast<float>(p.softcap),
                    p.softcap > 0 ? static_cast<float>(1 / p.softcap) : 0.0f};
 
   // ---- pass 1: each row's online LSE, target logit and weighted logit sum ----
@@ -175,11 +234,25 @@ Status linear_ce(const LinearCeProblem& pb, const LinearCeParams& p, const Linea
   if (st.ok()) st = gradient(s, GradWeight<true>{k, dev_coef}, W, H.d, w, bias_sum);
   s.mark(Phase::Computed);
   if (st.ok()) st = s.copy_out(out.grad_hidden, h, static_cast<size_t>(B * D) * sizeof(float));
-  if (st.ok()) st = s.copy_out(out.grad_weight, w, static_cast<size_t>(C * D) * sizeof(float));
+  if (st.ok() && sub == 1)
+    st = s.copy_out(out.grad_weight, w, static_cast<size_t>(C * D) * sizeof(float));
+  if (st.ok() && sub > 1) {
+    st = s.copy_out(tiled.data(), w, tiled.size() * sizeof(float));
+    for (int64_t c = 0; c < C; ++c)
+      for (int j = 0; j < sub; ++j)
+        std::copy_n(tiled.data() + tl.row(c, j) * D, D, out.grad_weight + (c * sub + j) * D);
+  }
   if (st.ok() && out.grad_bias) {
-    std::vector<double> sums(static_cast<size_t>(C));
+    std::vector<double> sums(static_cast<size_t>(wrows));
     st = s.copy_out(sums.data(), bias_sum, sums.size() * sizeof(double));
-    for (int64_t c = 0; c < C; ++c) out.grad_bias[c] = static_cast<float>(sums[c]);
+    std::vector<double> gb(static_cast<size_t>(C), 0.0);
+    for (int64_t c = 0; c < C; ++c)
+      for (int j = 0; j < sub; ++j) gb[c] += sums[tl.row(c, j)];
+    // The target entries the sweeps left out (sub-centres with given target logits, GradWeight).
+    if (sub > 1 && pb.target_logit)
+      for (int64_t r = 0; r < B; ++r)
+        if (pb.targets[r] != p.ignore_index) gb[pb.targets[r]] += out.grad_target[r];
+    for (int64_t c = 0; c < C; ++c) out.grad_bias[c] = static_cast<float>(gb[c]);
   }
   s.mark(Phase::Downloaded);
   return st.ok() ? linear_ce_output_fault(pb, out) : st;

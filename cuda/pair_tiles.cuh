@@ -10,6 +10,7 @@
 #include <cfloat>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "fusedloss/pairs_math.h"
 #include "runtime.cuh"
@@ -54,6 +55,23 @@ template <class Op>
 struct SimOf<Op, std::void_t<typename Op::Sim>> {
   using type = typename Op::Sim;
 };
+
+// An op's optional step on each S tile before its pairs are visited (op.pool(sh.s, i0, j0), run by
+// every thread, true when it changed the tile): sub-center ArcFace's maximum over a class's
+// sub-centres (cuda/linear_ce.cu). Ops without one compile to nothing here.
+template <class Op, class = void>
+struct Pools : std::false_type {};
+template <class Op>
+struct Pools<Op, std::void_t<decltype(std::declval<const Op&>().pool(
+                     std::declval<TileShared<float>&>().s, int64_t{}, int64_t{}))>>
+    : std::true_type {};
+
+template <class Op, class T>
+__device__ inline void pool_tile(const Op& op, TileShared<T>& sh, int64_t i0, int64_t j0) {
+  if constexpr (Pools<Op>::value) {
+    if (op.pool(sh.s, i0, j0)) __syncthreads();  // uniform: the op's k is the block's
+  }
+}
 
 // One product of two floats into a running sum: in float; in double (kWideSim) exactly, the sum
 // compensated (TwoSum into lo, Ogita, Rump, Oishi's Sum2), as the CPU's double tile.
@@ -155,6 +173,7 @@ __global__ void __launch_bounds__(kPairThreads)
   State st{};
   for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
     similarity_tile(A, i0, B, j0, sh);
+    pool_tile(op, sh, i0, j0);
     if (valid)
       for (int c = lane; c < kPairTile && j0 + c < span.end; c += kRowLanes)
         op.add(st, i, j0 + c, sh.s[r][c], pair_kind(label, B, i, j0 + c, single));
@@ -201,6 +220,7 @@ __global__ void __launch_bounds__(kPairThreads)
   double rs = 0;
   for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
     similarity_tile(A, i0, B, j0, sh);
+    pool_tile(g, sh, i0, j0);
     for (int c = lane; c < kPairTile; c += kRowLanes) {
       const int64_t j = j0 + c;
       float w = 0;

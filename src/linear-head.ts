@@ -44,12 +44,14 @@ export interface LinearHeadOptions {
   /** 'softmax', 'arcface', 'cosface': PaLM's z-loss scale >= 0 (default 0), as linearCrossEntropy. */
   lseSquareScale?: number;
   /**
-   * 'arcface' and 'cosface' only: the scale s, margin m and easyMargin of linearCrossEntropy's
-   * options.margin (defaults s 64; m 0.5 for 'arcface', 0.35 for 'cosface'). Sub-centres are not
-   * offered by the head yet. At inference (`logits`, `topK`) the head scores s cos theta_c, with no
-   * margin, as the margin papers do.
+   * 'arcface' and 'cosface' only: the scale s, margin m, easyMargin and subCenters of
+   * linearCrossEntropy's options.margin (defaults s 64; m 0.5 for 'arcface', 0.35 for 'cosface';
+   * subCenters 1). With subCenters k > 1 (sub-center ArcFace, Deng et al. 2020) `weight` holds
+   * classes x k rows, class c's in rows c k .. c k + k - 1, and a class scores its best
+   * sub-centre. At inference (`logits`, `topK`) the head scores s cos theta_c (the largest over a
+   * class's sub-centres), with no margin, as the margin papers do.
    */
-  margin?: Omit<MarginOptions, 'kind' | 'subCenters'>;
+  margin?: Omit<MarginOptions, 'kind'>;
   /** 'softmax' only: logit soft cap > 0 (default none), as linearCrossEntropy. */
   softcap?: number;
   /** 'sgd' (default) or 'adamw'. */
@@ -108,9 +110,7 @@ const LOSS_OPTIONS = { labelSmoothing: 0, lseSquareScale: 0, softcap: 0 };
 const HEAD_MARGIN_SPEC: OptionSpec = {
   kind: 'object',
   fields: Object.fromEntries(
-    Object.entries((MARGIN_SPEC as { fields: Record<string, OptionSpec> }).fields).filter(
-      ([k]) => k !== 'kind' && k !== 'subCenters',
-    ),
+    Object.entries((MARGIN_SPEC as { fields: Record<string, OptionSpec> }).fields).filter(([k]) => k !== 'kind'),
   ),
 };
 
@@ -151,15 +151,17 @@ export class LinearHead {
   readonly classes: number;
   readonly dim: number;
   readonly loss: LinearHeadLoss;
-  /** W, classes x dim, updated in place by `step`. */
+  /** W, classes x dim (classes x subCenters x dim for a margin head with sub-centres), updated in place by `step`. */
   readonly weight: Float32Array;
+  /** Sub-centres per class k: the margin option's subCenters, 1 otherwise. */
+  readonly subCenters: number;
   /** b (classes), or null without a bias. */
   readonly bias: Float32Array | null;
   /** The optimiser's hyper-parameters. */
   readonly optimizer: Readonly<OptimizerConfig>;
   private readonly lossOptions: typeof LOSS_OPTIONS;
   /** 'arcface' / 'cosface': linearCrossEntropy's options.margin, defaults filled in. */
-  private readonly margin: Required<Omit<MarginOptions, 'subCenters'>> | null;
+  private readonly margin: Required<MarginOptions> | null;
   private readonly backend: Backend;
   private readonly state: { weight: ParamState; bias: ParamState | null };
   private readonly grads: { weight: Float32Array; bias: Float32Array | null };
@@ -185,7 +187,10 @@ export class LinearHead {
       if (o.bias === true) refuse('bias', "loss 'softmax' and 'bce' (a margin head has no bias)");
     } else refuse('margin', "loss 'arcface' and 'cosface'");
     const mp = margined ? readMargin(fn, { ...(o.margin as object), kind: this.loss }) : undefined;
-    this.margin = mp ? { kind: mp.kind, s: mp.scale, m: mp.margin, easyMargin: mp.easyMargin } : null;
+    this.margin = mp
+      ? { kind: mp.kind, s: mp.scale, m: mp.margin, subCenters: mp.subCenters, easyMargin: mp.easyMargin }
+      : null;
+    this.subCenters = mp?.subCenters ?? 1;
     this.lossOptions = {
       labelSmoothing: opt(o, 'labelSmoothing', 0),
       lseSquareScale: opt(o, 'lseSquareScale', 0),
@@ -193,7 +198,7 @@ export class LinearHead {
     };
     this.backend = opt<Backend>(o, 'backend', 'auto');
     this.optimizer = optimizerConfig(o);
-    const n = this.classes * this.dim;
+    const n = this.classes * this.subCenters * this.dim;
     this.weight = Float32Array.from(gaussian(n, opt(o, 'init', 1 / Math.sqrt(this.dim)), opt(o, 'seed', 0)));
     this.bias = opt(o, 'bias', !margined) ? new Float32Array(this.classes) : null;
     this.state = {
@@ -273,19 +278,26 @@ export class LinearHead {
 
   /**
    * The logits z = h W^T + b, rows x classes (forms them: for inference and evaluation); for
-   * 'arcface' and 'cosface' s cos theta_c = s (h / |h|) . (w_c / |w_c|), without the margin (a zero
-   * row of hidden or weight is refused).
+   * 'arcface' and 'cosface' s cos theta_c = s (h / |h|) . (w_c / |w_c|), without the margin, with
+   * sub-centres the largest over class c's rows w_c (a zero row of hidden or weight is refused).
    */
   logits(hidden: NumericArray): Float32Array {
     const fn = 'LinearHead.logits';
     const { h, rows } = checkedHidden(fn, hidden, this.dim);
     if (!this.margin) return mulABt(h, this.weight, rows, this.classes, this.dim, this.bias);
     const D = this.dim,
+      C = this.classes,
+      K = this.subCenters,
       hn = rowNorms(fn, 'hidden', h, rows, D),
-      wn = rowNorms(fn, 'the weight', this.weight, this.classes, D);
-    const z = mulABt(h, this.weight, rows, this.classes, D, null);
+      wn = rowNorms(fn, 'the weight', this.weight, C * K, D);
+    const cos = mulABt(h, this.weight, rows, C * K, D, null),
+      z = new Float32Array(rows * C);
     for (let i = 0; i < rows; i++)
-      for (let c = 0; c < this.classes; c++) z[i * this.classes + c] *= this.margin.s / (hn[i] * wn[c]);
+      for (let c = 0; c < C; c++) {
+        let best = -Infinity;
+        for (let j = c * K; j < c * K + K; j++) best = Math.max(best, cos[i * C * K + j] / (hn[i] * wn[j]));
+        z[i * C + c] = this.margin.s * best;
+      }
     return z;
   }
 
@@ -316,6 +328,7 @@ export class LinearHead {
               margin: {
                 s: this.margin.s,
                 m: this.margin.m,
+                subCenters: this.margin.subCenters,
                 ...(this.margin.kind === 'arcface' ? { easyMargin: this.margin.easyMargin } : {}),
               },
             }

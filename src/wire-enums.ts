@@ -130,6 +130,12 @@ export const WIRE_ENUMS = {
     cuda: ['Cuda', 1],
     'cuda-sim': ['Sim', 2],
   },
+  // linearCrossEntropy's options.margin.kind (linear_ce.h).
+  MarginKind: {
+    none: ['None', 0],
+    arcface: ['ArcFace', 1],
+    cosface: ['CosFace', 2],
+  },
 } as const satisfies Record<string, Record<string, readonly [string, number]>>;
 
 /** Constants both sides use, by their C++ names. */

@@ -275,6 +275,11 @@ describe('LinearHead margin kinds (arcface, cosface)', () => {
       { loss: 'cosface', lseSquareScale: 1e-3 },
       { kind: 'cosface', scale: 64, margin: 0.35, subCenters: 1, easyMargin: false },
     ],
+    [
+      'sub-center arcface, k 3',
+      { loss: 'arcface', margin: { s: 8, m: 0.3, subCenters: 3 }, lseSquareScale: 1e-3 },
+      { kind: 'arcface', scale: 8, margin: 0.3, subCenters: 3, easyMargin: false },
+    ],
   ];
   for (const backend of backendsUnderTest)
     for (const [name, options, mp] of heads)
@@ -283,9 +288,10 @@ describe('LinearHead margin kinds (arcface, cosface)', () => {
           const [B, C, D] = [7, 33, 13];
           const head = new LinearHead({ classes: C, dim: D, seed: 3, init: 0.5, backend, ...hopt, ...options });
           expect(head.bias).toBeNull();
+          expect(head.weight.length).toBe(C * mp.subCenters * D);
           const W = Float64Array.from(head.weight),
-            m = new Float64Array(C * D),
-            v = new Float64Array(C * D);
+            m = new Float64Array(W.length),
+            v = new Float64Array(W.length);
           for (let s = 0; s < 2; s++) {
             const H = randomScores(B * D, 10 + s, 1);
             const targets = randomClassLabels(B, C, 20 + s);
@@ -327,11 +333,46 @@ describe('LinearHead margin kinds (arcface, cosface)', () => {
     expect(copy.step(H, t).loss).toBe(head.step(H, t).loss);
   });
 
+  it('with sub-centres: logits and topK score the best sub-centre; toJSON / fromJSON keeps k', () => {
+    const [B, C, D, K] = [5, 7, 4, 3];
+    const head = new LinearHead({ classes: C, dim: D, loss: 'arcface', margin: { s: 10, subCenters: K }, seed: 2 });
+    expect(head.subCenters).toBe(K);
+    const H = randomScores(B * D, 3, 2);
+    const z = head.logits(H);
+    expect(z.length).toBe(B * C);
+    const W = head.weight;
+    const norm = (x: ArrayLike<number>, i: number) => Math.hypot(...Array.from({ length: D }, (_, k) => x[i * D + k]));
+    for (let i = 0; i < B; i++)
+      for (let c = 0; c < C; c++) {
+        const cos = Array.from({ length: K }, (_, j) => {
+          let dot = 0;
+          for (let k = 0; k < D; k++) dot += H[i * D + k] * W[(c * K + j) * D + k];
+          return dot / (norm(H, i) * norm(W, c * K + j));
+        });
+        expect(z[i * C + c]).toBeCloseTo(10 * Math.max(...cos), 5);
+      }
+    const top = head.topK(H, 2);
+    const row0 = Array.from(z.subarray(0, C));
+    expect(top.classes[0]).toBe(row0.indexOf(Math.max(...row0)));
+    const t = randomClassLabels(B, C, 4);
+    head.step(H, t);
+    const json = JSON.parse(JSON.stringify(head));
+    expect(json.options.margin.subCenters).toBe(K);
+    const copy = LinearHead.fromJSON(json);
+    expect(copy.subCenters).toBe(K);
+    expect(copy.weight).toEqual(head.weight);
+    expect(copy.step(H, t).loss).toBe(head.step(H, t).loss);
+    expect(copy.weight).toEqual(head.weight);
+  });
+
   it('refuses what a margin head cannot have', () => {
     const E = /ERR_FUSEDLOSS_INVALID_ARG_VALUE/;
     expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'arcface', bias: true }))).toMatch(E);
     expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'cosface', softcap: 5 }))).toMatch(E);
     expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'softmax', margin: { s: 3 } }))).toMatch(/margin/);
+    expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'arcface', margin: { subCenters: 65 } }))).toMatch(
+      /subCenters/,
+    );
     expect(code(() => new LinearHead({ classes: 3, dim: 2, loss: 'cosface', margin: { easyMargin: true } }))).toMatch(
       /easyMargin/,
     );

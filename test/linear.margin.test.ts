@@ -180,20 +180,11 @@ describe('margin heads: the float64 reference', () => {
     expect(sub.gradWeight.slice(0, 2)).toEqual(new Float64Array(2)); // not the argmax: no gradient
   });
 
-  it('the js backend with sub-centres is the reference, and the CUDA backends refuse sub-centres', () => {
+  it('the js backend takes C k weight rows with sub-centres', () => {
     const x = { hidden: randomScores(14, 1), weight: randomScores(3 * 2 * 7, 2), targets: new Int32Array([0, 1]) };
     const o = { margin: { kind: 'arcface' as const, subCenters: 3 }, dim: 7 };
     const r = linearCrossEntropy(x.hidden, x.weight, x.targets, { ...o, backend: 'js' });
     expect(r.gradWeight.length).toBe(42);
-    for (const { backend, skip } of gpuBackends())
-      if (!skip)
-        expectError(
-          () => linearCrossEntropy(x.hidden, x.weight, x.targets, { ...o, backend }),
-          RangeError,
-          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-          'subCenters',
-          "'cpu' and 'wasm' only",
-        );
   });
 });
 
@@ -207,6 +198,8 @@ const SUB_CASES: (LinearCase & { k: number })[] = [
   [33, 33, 7, 3],
   [33, 7, 101, 2], // 48 classes a tile at k 2: three class tiles
   [7, 7, 5, 64], // one class a tile
+  [7, 33, 7, 1], // k 1 through the sub-centre option
+  [7, 7, 1031, 3], // 21 classes a 64-row CUDA tile, 32 a 96-row CPU tile: many class tiles
 ].map(([B, D, C, k], i) => ({
   name: `B ${B}, D ${D}, C ${C}, k ${k}`,
   B,
@@ -274,7 +267,7 @@ describe.skipIf(!backends().cpu.available)('sub-center ArcFace on the CPU', () =
       setThreads(before);
     }
   });
-  it("'auto' runs it (not on CUDA)", () => {
+  it("'auto' runs it", () => {
     const c = SUB_CASES[3],
       x = subInputs(c);
     const o = { ...c.options, dim: c.D };
@@ -325,6 +318,8 @@ for (const { backend, skip } of gpuBackends()) {
     // The simulator runs a fiber per thread: the cases up to 33 x 7 x 1031.
     for (const c of CASES.filter((k) => backend === 'cuda' || k.B * k.C * Math.max(k.D, 16) <= 600_000))
       it(c.name, () => check(c, backend));
+    for (const c of SUB_CASES) it(`sub-center: ${c.name}`, () => checkSub(c, backend));
+    it('sub-center: ties go to the first sub-centre, as the reference', () => checkTies(backend));
   });
 }
 
@@ -364,16 +359,18 @@ describe('margin heads: refused options', () => {
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
       'subCenters 2',
     );
-    const zero = Float32Array.from(h);
+    const zero = Float32Array.from(h),
+      zeroW = Float32Array.from(w);
     zero.fill(0, 3, 6);
-    for (const backend of ['js', ...(backends().cpu.available ? ['cpu'] : [])])
-      expectError(
-        () => linearCrossEntropy(zero, w, t, { dim: 3, backend: backend as Backend, margin: { kind: 'arcface' } }),
-        RangeError,
-        E,
-        'row 1 of hidden',
-        'norm 0',
-      );
+    zeroW.fill(0, 6, 9);
+    const native = gpuBackends()
+      .filter((b) => !b.skip)
+      .map((b) => b.backend);
+    for (const backend of ['js', ...(backends().cpu.available ? ['cpu'] : []), ...native] as Backend[]) {
+      const o = { dim: 3, backend, margin: { kind: 'arcface' as const } };
+      expectError(() => linearCrossEntropy(zero, w, t, o), RangeError, E, 'row 1 of hidden', 'norm 0');
+      expectError(() => linearCrossEntropy(h, zeroW, t, o), RangeError, E, 'row 2 of weight', 'norm 0');
+    }
   });
 });
 

@@ -179,28 +179,6 @@ void set_target_logits(float* s, const LinearCeProblem& pb, int64_t i0, int nr, 
   }
 }
 
-// Sub-center ArcFace (formulas J.2): W's rows are laid out so a tile of kTile rows holds `per`
-// whole classes of k rows each (zero rows after them), so a class's maximum over its sub-centres is
-// taken inside the tile; with k = 1 a tile's kTile rows are kTile classes, the plain layout.
-struct ClassTiling {
-  int64_t classes;
-  int k, per;
-  int64_t first(int64_t ct) const { return ct * per; }
-  int count(int64_t ct) const {
-    return static_cast<int>(std::min<int64_t>(per, classes - ct * per));
-  }
-};
-
-// W (classes x k rows) in ClassTiling's layout: tiles of `per` classes, each padded to kTile rows.
-std::vector<float> tile_sub_centers(const LinearCeProblem& pb, const ClassTiling& tl) {
-  const int64_t D = pb.dim, tiles = (tl.classes + tl.per - 1) / tl.per;
-  std::vector<float> w(static_cast<size_t>(tiles * kTile * D), 0.0f);
-  for (int64_t c = 0; c < tl.classes; ++c)
-    std::memcpy(w.data() + ((c / tl.per) * kTile + (c % tl.per) * tl.k) * D,
-                pb.weight + c * tl.k * D, sizeof(float) * tl.k * D);
-  return w;
-}
-
 // The tile's rows q k .. q k + k - 1 (class q's sub-centres) become row q, their largest product
 // (the first on a tie, as the reference); arg[q kTile + r] keeps which, when not null.
 void pool_sub_centers(float* s, int nc, int k, uint8_t* arg) {
@@ -250,6 +228,14 @@ constexpr int64_t kPartialBudget = int64_t{64} << 20;
 constexpr int64_t kRowBlockTiles = 2, kClassBlockTiles = 4;
 
 }  // namespace
+
+std::vector<float> tile_sub_centers(const LinearCeProblem& pb, const ClassTiling& tl) {
+  const int64_t D = pb.dim;
+  std::vector<float> w(static_cast<size_t>(tl.tiles() * tl.tile * D), 0.0f);
+  for (int64_t c = 0; c < tl.classes; ++c)
+    std::memcpy(w.data() + tl.row(c, 0) * D, pb.weight + c * tl.k * D, sizeof(float) * tl.k * D);
+  return w;
+}
 
 Status linear_ce_input_fault(const LinearCeProblem& pb, const LinearCeParams& p) {
   const int64_t hd = pb.rows * pb.dim, wd = pb.classes * pb.sub_centers * pb.dim;
@@ -353,7 +339,7 @@ Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
   const float cap = static_cast<float>(p.softcap);
   const bool smooth = p.smoothing > 0;
   const int sub = pb.sub_centers;
-  const ClassTiling tl{C, sub, kTile / sub};
+  const ClassTiling tl(C, sub, kTile);
   TileSet H, W;
   pack(pb.hidden, B, pb.dim, kPanels | kStrips, H);
   if (sub == 1) {

@@ -2,7 +2,9 @@
 // linearCrossEntropy(hidden, weight, targets, bias|null, weights|null, classWeights|null,
 // gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, targetLogit|null,
 // gradTarget|null, params{dim, reduction, ignoreIndex, smoothing, lseSquareScale, softcap,
-// device, subCenters?}, async) -> loss. gradTarget is required with targetLogit (the margin heads).
+// device, subCenters?, marginKind?, marginScale?, marginM?, marginEasy?}, async) -> loss.
+// gradTarget is required with targetLogit; a marginKind (the margin heads) computes the target
+// logits itself.
 #include "fusedloss/linear_ce.h"
 
 #include <cstdint>
@@ -29,11 +31,16 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   p.lse_square_scale = number_field(params, "lseSquareScale", 0, 1e6);
   p.softcap = number_field(params, "softcap", 0, 1e6);
   const Device dev = device_field(params);
-  // Sub-center ArcFace's k (formulas J.2): weight has classes x k rows; the CPU kernel only.
+  // Sub-center ArcFace's k (formulas J.2): weight has classes x k rows.
   pb.sub_centers = params.Has("subCenters") ? int_field(params, "subCenters", 1, 64) : 1;
-  if (pb.sub_centers > 1 && dev != Device::Cpu)
-    throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                      "subCenters > 1 runs on the CPU kernel only for now");
+  // The margin heads (formulas J.2), their passes native (linear_margin).
+  LinearMargin margin;
+  if (params.Has("marginKind")) {
+    margin.kind = enum_field(params, "marginKind", MarginKind::CosFace);
+    margin.scale = number_field(params, "marginScale", 0, 1e4);
+    margin.margin = number_field(params, "marginM", 0, 2);
+    margin.easy = bool_field(params, "marginEasy");
+  }
 
   TwoSetArgs a(info, {"hidden", "weight", "targets"}, pb.dim, pb.sub_centers, "subCenters");
   const size_t dim = static_cast<size_t>(pb.dim), rows = a.rows, classes = a.classes;
@@ -66,10 +73,27 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
     throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                      "rowLoss is required with reduction 'none'");
   a.check_disjoint();
+  if (margin.kind != MarginKind::None) {
+    if (pb.target_logit)
+      throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                       "targetLogit is computed by the margin heads themselves");
+    const auto zero = [&](const float* x, int64_t n, const char* name) {
+      const int64_t r = linear_margin_zero_row(x, n, pb.dim);
+      if (r >= 0)
+        throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                          "row " + std::to_string(r) + " of " + name +
+                              " has norm 0; the margin heads L2-normalise every row");
+    };
+    zero(pb.hidden, pb.rows, "hidden");
+    zero(pb.weight, pb.classes * pb.sub_centers, "weight");
+  }
   return run_loss(env, async_arg(info, 14), a.keep, [=](double* loss) {
     LinearCeOutputs o = out;
     o.loss = loss;
-    return FL_CALL(dev, linear_ce(pb, p, o));
+    if (margin.kind == MarginKind::None) return FL_CALL(dev, linear_ce(pb, p, o));
+    return linear_margin(pb, p, margin, o, [&](const LinearCeProblem& q, const LinearCeOutputs& r) {
+      return FL_CALL(dev, linear_ce(q, p, r));
+    });
   });
 }
 

@@ -21,7 +21,7 @@ import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
 import { andThen, native } from './dispatch';
 import { outBuffer, outObject } from './out-buffers';
-import { MARGIN_SPEC, marginFinish, marginPrepare, readMargin, rowNorms, type MarginOptions } from './linear-margin';
+import { MARGIN_SPEC, readMargin, rowNorms, type MarginOptions } from './linear-margin';
 
 export type { MarginOptions } from './linear-margin';
 
@@ -244,17 +244,7 @@ function run(
     reduction,
   };
   const requested = opt(o, 'backend', 'auto');
-  // 'auto' never picks CUDA for sub-centres (no CUDA kernel yet); asking for it is refused below.
-  const backend: ResolvedBackend = resolveBackend(fn, requested, {
-    cuda: K === 1 || requested !== 'auto',
-    pairWork: B * C * K * dim,
-  });
-  if (K > 1 && (backend === 'cuda' || backend === 'cuda-sim')) {
-    throw rangeError(
-      'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-      `${fn}: options.margin.subCenters > 1 runs on backends 'js', 'cpu' and 'wasm' only for now, got backend '${backend}'`,
-    );
-  }
+  const backend: ResolvedBackend = resolveBackend(fn, requested, { cuda: true, pairWork: B * C * K * dim });
 
   const outRec = outObject(fn, o.out, OUT_KEYS);
   if (outRec.gradBias !== undefined && !bias) {
@@ -274,7 +264,7 @@ function run(
     return r;
   };
 
-  if (backend === 'js' || mp) {
+  if (backend === 'js') {
     const arrays: [string, Float32Array | Int32Array, boolean][] = [
       ['hidden', hidden, false],
       ['weight', weight, false],
@@ -319,16 +309,23 @@ function run(
     softcap: p.softcap,
     device: deviceCode(backend),
     subCenters: K,
+    // The margin heads' passes run in the native layer, on its threads (binding/cpu/linear_ce_margin.cc).
+    ...(mp
+      ? {
+          marginKind: wireId('MarginKind', mp.kind),
+          marginScale: mp.scale,
+          marginM: mp.margin,
+          marginEasy: mp.easyMargin,
+        }
+      : {}),
   };
-  const prep = mp ? marginPrepare(fn, hidden, weight, targets, dim, ignoreIndex, mp) : undefined;
-  const gradTarget = prep ? allocate(fn, 'the target logits gradient', Float32Array, B) : null;
   return andThen(
     nativeCall(
       fn,
       () =>
         native(backend).linearCrossEntropy(
-          prep?.hidden ?? hidden,
-          prep?.weight ?? weight,
+          hidden,
+          weight,
           targets,
           bias ?? null,
           weights ?? null,
@@ -338,17 +335,14 @@ function run(
           gradBias ?? null,
           rowLoss ?? null,
           lse ?? null,
-          prep?.targetLogit ?? null,
-          gradTarget,
+          null,
+          null,
           params,
           async,
         ),
       { names: NAMES, labels: { classes: C, binary: false, ignoreIndex } },
     ),
-    (loss: number) => {
-      if (prep && gradTarget) marginFinish(prep, targets, dim, gradHidden, gradWeight, gradTarget);
-      return result(loss);
-    },
+    result,
   );
 }
 

@@ -12,6 +12,7 @@ struct LinearCase {
   fl::Reduction reduction;
   uint64_t seed;
   bool target_logit = false;  // the margin heads' per-row target logits, and their gradient
+  int32_t sub = 1;            // sub-centres per class (sub-center ArcFace's k)
 };
 
 void run_linear_case(const LinearCase& c, bool timed) {
@@ -22,7 +23,7 @@ void run_linear_case(const LinearCase& c, bool timed) {
     return v;
   };
   const std::vector<float> h = fill(c.rows * c.dim, c.scale / std::sqrt(c.dim));
-  const std::vector<float> w = fill(c.classes * c.dim, c.scale), b = fill(c.classes, 1);
+  const std::vector<float> w = fill(c.classes * c.sub * c.dim, c.scale), b = fill(c.classes, 1);
   std::vector<float> rw(c.rows), cw(c.classes);
   for (float& x : rw) x = static_cast<float>(0.25 + rng.uniform());
   for (float& x : cw) x = static_cast<float>(0.25 + rng.uniform());
@@ -41,6 +42,7 @@ void run_linear_case(const LinearCase& c, bool timed) {
   pb.rows = c.rows;
   pb.classes = c.classes;
   pb.dim = c.dim;
+  pb.sub_centers = c.sub;
   fl::LinearCeParams p;
   p.ignore_index = -1;
   p.smoothing = c.smoothing;
@@ -76,6 +78,7 @@ void run_linear_case(const LinearCase& c, bool timed) {
                 c.softcap, c.scale);
   std::string what = buf;
   if (c.target_logit) what += " target logits";
+  if (c.sub > 1) what += " k " + std::to_string(c.sub);
   if (!a.ok() || !g.ok()) {
     report(false, what + ": cpu " + status_text(a) + ", gpu " + status_text(g));
     return;
@@ -115,6 +118,16 @@ void linear_cases(uint64_t& seed, bool timed) {
   }
   run_linear_case({70, 90, 1, true, false, 0, 1e-4, 30, 9, R::Mean, seed++}, false);  // +-80
   run_linear_case({70, 90, 1, false, false, 0, 0, 0, 9, R::Mean, seed++}, false);
+  // Sub-center ArcFace: k rows per class, several classes a tile (k 2, 3) or one (k 64), with and
+  // without the target logits, bias and every weight.
+  const std::vector<std::tuple<int64_t, int64_t, int32_t, int32_t>> sub_sizes = {
+      {1, 1, 1, 2},     {7, 33, 7, 3},    {33, 7, 65, 2},
+      {65, 101, 17, 2}, {130, 23, 33, 3}, {7, 5, 7, 64}};
+  for (auto [B, C, D, k] : sub_sizes) {
+    run_linear_case({B, C, D, false, true, 0.1, 1e-3, 0, 1, R::Mean, seed++, true, k}, false);
+    run_linear_case({B, C, D, true, true, 0.05, 0, 0, 1, R::None, seed++, true, k}, false);
+    run_linear_case({B, C, D, true, false, 0, 1e-4, 4, 1, R::Sum, seed++, false, k}, false);
+  }
   if (timed) {
     run_linear_case({4099, 4099, 33, true, true, 0.1, 1e-4, 30, 1, R::Mean, seed++}, false);
     run_linear_case({4096, 32768, 256, false, false, 0, 0, 0, 1, R::Mean, seed++}, true);

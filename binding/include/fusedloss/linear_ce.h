@@ -6,7 +6,10 @@
 // per thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "fusedloss/spherical.h"
 #include "fusedloss/status.h"
@@ -28,7 +31,7 @@ struct LinearCeProblem {
   int64_t rows = 0, classes = 0;
   int32_t dim = 1;
   // k weight rows per class (class c's at c k .. c k + k - 1, k <= 64): a class's product is the
-  // largest of its k, whose row alone gets the gradient (the first on a tie). The CPU kernel only.
+  // largest of its k, whose row alone gets the gradient (the first on a tie).
   int32_t sub_centers = 1;
 };
 
@@ -74,5 +77,47 @@ Status linear_ce_output_fault(const LinearCeProblem& pb, const LinearCeOutputs& 
 
 Status linear_ce_cpu(const LinearCeProblem& pb, const LinearCeParams& p,
                      const LinearCeOutputs& out);
+
+// The margin heads (formulas J.2): rows of hidden and weight L2-normalised inside the loss, the
+// target's logit s psi(cos theta_t).
+enum class MarginKind : int32_t { None = 0, ArcFace = 1, CosFace = 2 };
+struct LinearMargin {
+  MarginKind kind = MarginKind::None;
+  double scale = 64;  // s
+  double margin = 0;  // m: radians (ArcFace) or a cosine (CosFace)
+  bool easy = false;  // ArcFace: insightface's easy margin
+};
+
+// The first row of x (n x dim) whose squared norm is exactly 0, or -1 (the margin heads refuse
+// such a row; a non-finite one is left to linear_ce_input_fault).
+int64_t linear_margin_zero_row(const float* x, int64_t n, int32_t dim);
+
+// The margin heads around a fused kernel (the CPU's, the GPU's or the simulator's): threaded
+// passes normalise the rows (hidden's times s) and compute each row's target logit, the kernel
+// runs on the copies with pb.target_logit, then the gradients are taken through psi and the
+// normalisation in place. pb.target_logit must be null and no row may have norm 0
+// (linear_margin_zero_row).
+using LinearCeKernel = std::function<Status(const LinearCeProblem&, const LinearCeOutputs&)>;
+Status linear_margin(const LinearCeProblem& pb, const LinearCeParams& p, const LinearMargin& m,
+                     const LinearCeOutputs& out, const LinearCeKernel& kernel);
+
+// Sub-center ArcFace's weight layout (formulas J.2), shared by the CPU and CUDA kernels: tiles of
+// `tile` rows, each holding `per` = tile / k whole classes of k rows (zero rows after them), so a
+// class's maximum over its sub-centres is taken inside one tile. With k = 1 it is the plain layout.
+struct ClassTiling {
+  int64_t classes;
+  int k, tile, per;
+  ClassTiling(int64_t c, int sub, int rows) : classes(c), k(sub), tile(rows), per(rows / sub) {}
+  int64_t tiles() const { return (classes + per - 1) / per; }
+  int64_t first(int64_t ct) const { return ct * per; }
+  int count(int64_t ct) const {
+    return static_cast<int>(std::min<int64_t>(per, classes - ct * per));
+  }
+  // The tiled row of class c's sub-centre j.
+  int64_t row(int64_t c, int j) const { return (c / per) * tile + (c % per) * k + j; }
+};
+
+// pb.weight (classes x k rows) in tl's layout: tiles() x tile rows of pb.dim.
+std::vector<float> tile_sub_centers(const LinearCeProblem& pb, const ClassTiling& tl);
 
 }  // namespace fl
