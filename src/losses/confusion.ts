@@ -15,7 +15,14 @@ import {
 } from '../arrays';
 import { describe, rangeError, typeError } from '../errors';
 import type { FaultContext } from '../faults';
-import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import {
+  deviceCode,
+  nativeCall,
+  resolveBackend,
+  type Backend,
+  type ElementwiseEntries,
+  type ResolvedBackend,
+} from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   anyLossConstants,
@@ -32,6 +39,14 @@ import {
 } from '../reference/confusion';
 import { native, andThen, withGrad, type LossResult } from './dispatch';
 import { wireId } from '../wire-enums';
+import type {
+  AnyLossWire,
+  ConfusionWire,
+  CountsWire,
+  ElementwiseParams,
+  ElementwiseWire,
+  OverlapWire,
+} from '../wire-params';
 import { differentiateMetric, METRICS, type CustomMetric, type MetricName } from './metric';
 
 export type { Counts } from '../reference/confusion';
@@ -274,7 +289,7 @@ function faults(pb: Problem): FaultContext {
   return { names: pb.names, labels: { classes: pb.classes, binary: pb.classes === 1 } };
 }
 
-function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
+function nativeParams(pb: Problem): ConfusionWire {
   return {
     classes: pb.classes,
     input: wireId('Input', pb.probabilities ? 'probabilities' : 'logits'),
@@ -332,9 +347,9 @@ function anyLossImpl(
     const r = referenceAnyLoss(refProblem(pb), amplifier, average, metricFn);
     return withGrad(out, r.loss, r.grad);
   }
-  const params = { ...nativeParams(pb), amplifier };
+  const params: CountsWire = { ...nativeParams(pb), amplifier };
   if (typeof metric !== 'function') {
-    const full = {
+    const full: AnyLossWire = {
       ...params,
       metric: wireId('Metric', metric as MetricName),
       beta,
@@ -433,7 +448,7 @@ function softConfusionImpl(
     const counts = referenceCounts(refProblem(pb), amplifier);
     return split(Float64Array.from(counts.flatMap((c) => [c.tp, c.fn, c.fp, c.tn])));
   }
-  const params = { ...nativeParams(pb), amplifier };
+  const params: CountsWire = { ...nativeParams(pb), amplifier };
   return andThen(
     nativeCall(
       fn,
@@ -494,7 +509,7 @@ function overlapImpl(
     const r = referenceOverlap(refProblem(pb), form);
     return withGrad(out, r.loss, r.grad);
   }
-  const params = { ...nativeParams(pb), ...form };
+  const params: OverlapWire = { ...nativeParams(pb), ...form };
   return andThen(
     nativeCall(
       fn,
@@ -618,17 +633,17 @@ export async function tverskyLossAsync(
 
 /**
  * The element-wise binary losses' flow: checks, then the reference or the native entry `entry`
- * with the loss's own `params`.
+ * with the params `params` completes.
  */
-function elementwiseImpl(
+function elementwiseImpl<K extends keyof ElementwiseParams>(
   fn: string,
   o: Record<string, unknown>,
   logits: unknown,
   labels: unknown,
   async: boolean,
-  params: object,
+  params: (w: ElementwiseWire) => ElementwiseParams[K],
   reference: (pb: RefProblem, reduction: 'mean' | 'sum') => { loss: number; grad: Float64Array },
-  entry: 'binaryCrossEntropy' | 'sigmoidFocal',
+  entry: K,
 ): LossResult | Promise<LossResult> {
   const pb = problem(fn, logits, labels, o, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores, 'options.out', pb.names.scores);
@@ -637,9 +652,10 @@ function elementwiseImpl(
     const r = reference(refProblem(pb), reduction);
     return withGrad(out, r.loss, r.grad);
   }
-  const full = { ...params, sum: reduction === 'sum', device: deviceCode(pb.backend) };
+  const full = params({ sum: reduction === 'sum', device: deviceCode(pb.backend) });
+  const entries: ElementwiseEntries = native(pb.backend);
   return andThen(
-    nativeCall(fn, () => native(pb.backend)[entry](pb.scores, pb.labels, pb.weights, out, full, async), faults(pb)),
+    nativeCall(fn, () => entries[entry](pb.scores, pb.labels, pb.weights, out, full, async), faults(pb)),
     (loss) => ({ loss, grad: out }),
   );
 }
@@ -654,7 +670,7 @@ function bceImpl(
   const o = readOptions(fn, options, bceSchema);
   const posWeight = opt(o, 'posWeight', DEFAULTS.posWeight);
   const reference = (pb: RefProblem, reduction: 'mean' | 'sum') => referenceBce(pb, posWeight, reduction);
-  return elementwiseImpl(fn, o, logits, labels, async, { posWeight }, reference, 'binaryCrossEntropy');
+  return elementwiseImpl(fn, o, logits, labels, async, (w) => ({ ...w, posWeight }), reference, 'binaryCrossEntropy');
 }
 
 /**
@@ -705,7 +721,7 @@ function sigmoidFocalImpl(
   const gamma = opt(o, 'gamma', DEFAULTS.focalGamma);
   const alpha = opt(o, 'alpha', DEFAULTS.focalAlpha);
   const reference = (pb: RefProblem, reduction: 'mean' | 'sum') => referenceSigmoidFocal(pb, gamma, alpha, reduction);
-  return elementwiseImpl(fn, o, logits, labels, async, { gamma, alpha }, reference, 'sigmoidFocal');
+  return elementwiseImpl(fn, o, logits, labels, async, (w) => ({ ...w, gamma, alpha }), reference, 'sigmoidFocal');
 }
 
 /**

@@ -19,6 +19,7 @@ import { referenceLinearCrossEntropy, referenceMarginCrossEntropy } from '../ref
 import type { Reduction } from '../reference/spherical';
 import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
+import type { LinearWire } from '../wire-params';
 import { andThen, native } from './dispatch';
 import { outBuffer, outObject } from './out-buffers';
 import { MARGIN_SPEC, marginFinish, marginPrepare, readMargin, rowNorms, type MarginOptions } from './linear-margin';
@@ -310,7 +311,7 @@ function run(
     if (rowLoss) rowLoss.set(r.rowLoss);
     return result(r.loss);
   }
-  const params = {
+  const params: LinearWire = {
     dim,
     reduction: wireId('Reduction', reduction),
     ignoreIndex,

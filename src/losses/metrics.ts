@@ -15,6 +15,7 @@ import {
   type RankMetricSpec,
 } from '../reference/ranking_metrics';
 import { wireId } from '../wire-enums';
+import type { MetricSpecsWire, RankingMetricsWire } from '../wire-params';
 import { andThen, native } from './dispatch';
 import { checkListValues, LIST_FAULTS, listBatch, listOffsets, type ListBatch } from './lists';
 
@@ -83,7 +84,7 @@ export const METRIC_OPTIONS: Record<string, Record<string, OptionSpec>> = {
 };
 
 /** The wire form of the specs and conventions (binding/napi/ranking.cc, metric_params). */
-function wireParams(specs: readonly RankMetricSpec[], c: RankMetricConventions): object {
+function wireParams(specs: readonly RankMetricSpec[], c: RankMetricConventions): MetricSpecsWire {
   return {
     specs: Int32Array.from(specs.flatMap((s) => [wireId('RankMetric', s.metric), s.k])),
     gain: wireId('MetricGain', c.gain),
@@ -109,7 +110,7 @@ export function listMetrics(
     return referenceRankingMetrics({ scores: b.scores, relevance: b.relevance, offsets }, specs, c);
   }
   const perList = new Float64Array((offsets.length - 1) * specs.length);
-  const params = { ...wireParams(specs, c), listSize: b.listSize, device: deviceCode(backend) };
+  const params: RankingMetricsWire = { ...wireParams(specs, c), listSize: b.listSize, device: deviceCode(backend) };
   return andThen(
     nativeCall(
       fn,
@@ -344,6 +345,6 @@ export function metricMeans(names: readonly string[], perList: Float64Array): Re
 }
 
 /** The wire params a list loss passes along for its `metrics` (the default conventions). */
-export function lossMetricParams(specs: readonly RankMetricSpec[]): object {
+export function lossMetricParams(specs: readonly RankMetricSpec[]): MetricSpecsWire {
   return wireParams(specs, METRIC_DEFAULTS);
 }

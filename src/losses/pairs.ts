@@ -3,6 +3,7 @@
 // (cuda/pairs.cu, tiled the same way; 'cuda-sim' runs them in the simulator) or the float64
 // reference (src/reference/pairs.ts, which builds S in full).
 import { WIRE_CONSTANTS, wireId } from '../wire-enums';
+import type { PairWire } from '../wire-params';
 import {
   allocate,
   gradBuffer,
@@ -458,6 +459,8 @@ function runPairs(
   const refOut = ref
     ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut', 'options.reference')
     : undefined;
+  const mining = opt(o, 'mining', PAIR_DEFAULTS.mining);
+  const supConAllAnchors = opt<string>(o, 'meanOver', PAIR_DEFAULTS.meanOver) === 'all';
   const p: PairRefParams = {
     loss,
     alpha: opt(o, 'alpha', PAIR_DEFAULTS.alpha),
@@ -474,8 +477,8 @@ function runPairs(
     temperature: opt(o, 'temperature', PAIR_DEFAULTS.temperature),
     baseTemperature: opt(o, 'baseTemperature', PAIR_DEFAULTS.baseTemperature),
     reduction: opt(o, 'reduction', 'mean'),
-    mining: opt(o, 'mining', PAIR_DEFAULTS.mining),
-    supConAllAnchors: opt<string>(o, 'meanOver', PAIR_DEFAULTS.meanOver) === 'all',
+    mining,
+    supConAllAnchors,
   };
   const normalize = opt(o, 'normalize', PAIR_DEFAULTS.normalize);
   const rowLoss = p.reduction === 'none' ? allocate(fn, 'the per-anchor losses', Float32Array, yi.length) : null;
@@ -497,8 +500,10 @@ function runPairs(
     if (rowLoss) rowLoss.set(r.rowLoss!);
     return result(r.loss);
   }
-  const params = {
+  const params: PairWire = {
     ...p,
+    mining,
+    supConAllAnchors,
     loss: wireId('PairLoss', loss),
     semantics: wireId('MsSemantics', p.semantics),
     dim,

@@ -9,6 +9,7 @@ import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referenceProxyAnchor } from '../reference/proxy';
 import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
+import type { ProxyAnchorWire } from '../wire-params';
 import { andThen, native } from './dispatch';
 import { outBuffer, outObject } from './out-buffers';
 
@@ -164,7 +165,7 @@ function runProxyAnchor(
     a.gradProxies.set(r.gradProxies);
     return result(r.loss);
   }
-  const params = {
+  const params: ProxyAnchorWire = {
     dim: a.dim,
     alpha: p.alpha,
     margin: p.margin,

@@ -2,6 +2,7 @@
 // the native CPU kernels (binding/cpu/ranking*.cc), the CUDA kernels (cuda/ranking*.cu, on a device
 // or the simulator) or the float64 reference (src/reference/ranking.ts).
 import { wireId } from '../wire-enums';
+import type { ListParams, ListWire } from '../wire-params';
 import {
   gradBuffer,
   requireLength,
@@ -13,7 +14,7 @@ import {
 } from '../arrays';
 import { rangeError } from '../errors';
 import { faultError, type FaultContext } from '../faults';
-import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
+import { deviceCode, nativeCall, resolveBackend, type Backend, type ListEntries } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   LAMBDA_MAX_RELEVANCE,
@@ -243,9 +244,9 @@ type Result = ListLossResult | Promise<ListLossResult>;
  * reference (after its value checks) or the native kernel with `params`; the metrics asked for
  * come from the same call.
  */
-function runList(
+function runList<K extends keyof ListParams>(
   fn: string,
-  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'pairwiseHinge' | 'approxNDCG' | 'lambdaLoss',
+  call: K,
   scores: unknown,
   relevance: unknown,
   options: unknown,
@@ -254,7 +255,7 @@ function runList(
   prepare: (
     o: Record<string, unknown>,
     b: ListBatch,
-  ) => { params: object; reference: (pb: RefLists) => RefResult; top?: number },
+  ) => { params: (w: ListWire) => ListParams[K]; reference: (pb: RefLists) => RefResult; top?: number },
 ): Result {
   const o = readOptions(fn, options, schema);
   const b = listBatch(fn, scores, relevance, o);
@@ -275,16 +276,16 @@ function runList(
   }
   const lists = b.offsets ? b.offsets.length - 1 : b.scores.length / b.listSize;
   const perList = specs ? new Float64Array(lists * specs.length) : undefined;
-  const full = {
-    ...params,
+  const full = params({
     listSize: b.listSize,
     device: deviceCode(backend),
     ...(specs && { metrics: lossMetricParams(specs) }),
-  };
+  });
+  const entries: ListEntries = native(backend);
   return andThen(
     nativeCall(
       fn,
-      () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, perList ?? null, async),
+      () => entries[call](b.scores, b.relevance, b.offsets, out, full, perList ?? null, async),
       LIST_FAULTS,
     ),
     (loss): ListLossResult =>
@@ -300,7 +301,7 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
     const skip = opt(o, 'skip', 0);
     const margin = opt(o, 'margin', RANKING_DEFAULTS.margin);
     return {
-      params: { form: wireId('RankListForm', form), skip, margin },
+      params: (w) => ({ ...w, form: wireId('RankListForm', form), skip, margin }),
       reference: (pb) => referenceRankList(pb, { form, skip, margin }),
     };
   });
@@ -364,7 +365,7 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const seed = opt(o, 'seed', RANKING_DEFAULTS.seed);
     const shuffle = ties === 'shuffle';
     return {
-      params: { weights, topK, ties: wireId('Ties', ties), seed },
+      params: (w) => ({ ...w, weights, topK, ties: wireId('Ties', ties), seed }),
       reference: (pb) => referenceListMLE(pb, { weights: weights ?? undefined, topK, shuffle, seed }),
     };
   });
@@ -409,7 +410,7 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const target = opt<'softmax' | 'normalize'>(o, 'target', RANKING_DEFAULTS.target);
     const temperature = opt(o, 'temperature', RANKING_DEFAULTS.temperature);
     return {
-      params: { target: wireId('ListNetTarget', target), temperature },
+      params: (w) => ({ ...w, target: wireId('ListNetTarget', target), temperature }),
       reference: (pb) => referenceListNet(pb, target, temperature),
     };
   });
@@ -452,7 +453,7 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const sigma = opt(o, 'sigma', RANKING_DEFAULTS.sigma);
     const weighting = opt<'none' | 'label-diff' | 'label-diff-squared'>(o, 'weighting', RANKING_DEFAULTS.weighting);
     return {
-      params: { sigma, weighting: wireId('PairWeighting', weighting) },
+      params: (w) => ({ ...w, sigma, weighting: wireId('PairWeighting', weighting) }),
       reference: (pb) => referenceRankNet(pb, sigma, weighting),
     };
   });
@@ -496,7 +497,7 @@ function pairwiseHingeImpl(scores: unknown, relevance: unknown, options: unknown
     const margin = opt(o, 'margin', RANKING_DEFAULTS.hingeMargin);
     const perItem = opt<'items' | 'pairs'>(o, 'normalizeBy', RANKING_DEFAULTS.normalizeBy) === 'items';
     return {
-      params: { margin, perItem },
+      params: (w) => ({ ...w, margin, perItem }),
       reference: (pb) => referencePairwiseHinge(pb, margin, perItem),
     };
   });
@@ -544,7 +545,7 @@ function approxNDCGImpl(scores: unknown, relevance: unknown, options: unknown, f
   return runList(fn, 'approxNDCG', scores, relevance, options, approxSchema, async, (o) => {
     const temperature = opt(o, 'temperature', RANKING_DEFAULTS.approxTemperature);
     return {
-      params: { temperature },
+      params: (w) => ({ ...w, temperature }),
       reference: (pb) => referenceApproxNDCG(pb, temperature),
       top: LAMBDA_MAX_RELEVANCE,
     };
@@ -596,7 +597,7 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
       normalize: opt(o, 'normalize', RANKING_DEFAULTS.normalize),
     };
     return {
-      params: { ...r, scheme: wireId('LambdaScheme', r.scheme), mean: r.reduction === 'mean' },
+      params: (w) => ({ ...w, ...r, scheme: wireId('LambdaScheme', r.scheme), mean: r.reduction === 'mean' }),
       reference: (pb) => referenceLambdaLoss(pb, r),
       top: LAMBDA_MAX_RELEVANCE,
     };

@@ -3,6 +3,7 @@
 // float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
 // logits and its target class.
 import { wireId } from '../wire-enums';
+import type { SoftmaxWire, SphericalWire } from '../wire-params';
 import {
   allocate,
   checkValues,
@@ -319,7 +320,7 @@ function sphericalImpl(
     eps: opt(o, 'eps', SPHERICAL_DEFAULTS.eps),
   };
   if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
-  const nativeParams = {
+  const nativeParams: SphericalWire = {
     ...params,
     kind: wireId('SphericalKind', kind),
     classes: pb.classes,
@@ -471,7 +472,7 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
   }
   // gce and mae are comp-sum with tau = 1 + q and tau = 2 (times 2) (formulas G).
   const tau = form === 'gce' ? 1 + p.q : form === 'mae' ? 2 : p.tau;
-  const nativeParams = {
+  const nativeParams: SoftmaxWire = {
     classes: pb.classes,
     reduction: wireId('Reduction', pb.reduction),
     form: wireId('SoftmaxForm', form),
