@@ -37,7 +37,7 @@ import {
   type OverlapForm,
   type RefProblem,
 } from '../reference/confusion';
-import { native, andThen, withGrad, type LossResult } from './dispatch';
+import { asyncTwin, callOf, native, andThen, withGrad, type LossResult } from './dispatch';
 import { wireId } from '../wire-enums';
 import type {
   AnyLossWire,
@@ -412,20 +412,17 @@ export function anyLoss(
   labels: BinaryLabels | ClassLabels,
   options?: AnyLossOptions,
 ): LossResult {
-  return anyLossImpl(scores, labels, options, 'anyLoss', false) as LossResult;
+  const [fn, async] = callOf('anyLoss');
+  return anyLossImpl(scores, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link anyLoss}: the native backends run off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function anyLossAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: AnyLossOptions,
-): Promise<LossResult> {
-  return anyLossImpl(scores, labels, options, 'anyLossAsync', true);
-}
+export const anyLossAsync = asyncTwin('anyLossAsync', anyLoss);
 
 // ---- softConfusion ----
 
@@ -478,20 +475,17 @@ export function softConfusion(
   labels: BinaryLabels | ClassLabels,
   options?: SoftConfusionOptions,
 ): SoftCounts {
-  return softConfusionImpl(scores, labels, options, 'softConfusion', false) as SoftCounts;
+  const [fn, async] = callOf('softConfusion');
+  return softConfusionImpl(scores, labels, options, fn, async) as SoftCounts;
 }
 
 /**
  * The Promise twin of {@link softConfusion}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function softConfusionAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: SoftConfusionOptions,
-): Promise<SoftCounts> {
-  return softConfusionImpl(scores, labels, options, 'softConfusionAsync', true);
-}
+export const softConfusionAsync = asyncTwin('softConfusionAsync', softConfusion);
 
 // ---- Dice and Tversky ----
 
@@ -576,22 +570,18 @@ function tverskyForm(fn: string, options: unknown): [Record<string, unknown>, Ov
  * ```
  */
 export function diceLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: DiceOptions): LossResult {
-  const [o, form] = diceForm('diceLoss', options);
-  return overlapImpl(scores, labels, o, form, 'diceLoss', false) as LossResult;
+  const [fn, async] = callOf('diceLoss');
+  const [o, form] = diceForm(fn, options);
+  return overlapImpl(scores, labels, o, form, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link diceLoss}: the native backends run off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function diceLossAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: DiceOptions,
-): Promise<LossResult> {
-  const [o, form] = diceForm('diceLossAsync', options);
-  return overlapImpl(scores, labels, o, form, 'diceLossAsync', true);
-}
+export const diceLossAsync = asyncTwin('diceLossAsync', diceLoss);
 
 /**
  * Tversky loss (Salehi, Erdogmus and Gholipour 2017): 1 - (TP + g) / (TP + alpha FP + beta FN + g)
@@ -612,22 +602,18 @@ export function tverskyLoss(
   labels: BinaryLabels | ClassLabels,
   options?: TverskyOptions,
 ): LossResult {
-  const [o, form] = tverskyForm('tverskyLoss', options);
-  return overlapImpl(scores, labels, o, form, 'tverskyLoss', false) as LossResult;
+  const [fn, async] = callOf('tverskyLoss');
+  const [o, form] = tverskyForm(fn, options);
+  return overlapImpl(scores, labels, o, form, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link tverskyLoss}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function tverskyLossAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: TverskyOptions,
-): Promise<LossResult> {
-  const [o, form] = tverskyForm('tverskyLossAsync', options);
-  return overlapImpl(scores, labels, o, form, 'tverskyLossAsync', true);
-}
+export const tverskyLossAsync = asyncTwin('tverskyLossAsync', tverskyLoss);
 
 // ---- binaryCrossEntropy ----
 
@@ -693,20 +679,17 @@ export function binaryCrossEntropy(
   labels: BinaryLabels,
   options?: BinaryCrossEntropyOptions,
 ): LossResult {
-  return bceImpl(logits, labels, options, 'binaryCrossEntropy', false) as LossResult;
+  const [fn, async] = callOf('binaryCrossEntropy');
+  return bceImpl(logits, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link binaryCrossEntropy}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function binaryCrossEntropyAsync(
-  logits: NumericArray,
-  labels: BinaryLabels,
-  options?: BinaryCrossEntropyOptions,
-): Promise<LossResult> {
-  return bceImpl(logits, labels, options, 'binaryCrossEntropyAsync', true);
-}
+export const binaryCrossEntropyAsync = asyncTwin('binaryCrossEntropyAsync', binaryCrossEntropy);
 
 // ---- sigmoidFocal ----
 
@@ -740,17 +723,14 @@ function sigmoidFocalImpl(
  * ```
  */
 export function sigmoidFocal(logits: NumericArray, labels: BinaryLabels, options?: SigmoidFocalOptions): LossResult {
-  return sigmoidFocalImpl(logits, labels, options, 'sigmoidFocal', false) as LossResult;
+  const [fn, async] = callOf('sigmoidFocal');
+  return sigmoidFocalImpl(logits, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link sigmoidFocal}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function sigmoidFocalAsync(
-  logits: NumericArray,
-  labels: BinaryLabels,
-  options?: SigmoidFocalOptions,
-): Promise<LossResult> {
-  return sigmoidFocalImpl(logits, labels, options, 'sigmoidFocalAsync', true);
-}
+export const sigmoidFocalAsync = asyncTwin('sigmoidFocalAsync', sigmoidFocal);

@@ -10,7 +10,7 @@ import { referenceProxyAnchor } from '../reference/proxy';
 import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
 import type { ProxyAnchorWire } from '../wire-params';
-import { andThen, native } from './dispatch';
+import { asyncTwin, callOf, andThen, native } from './dispatch';
 import { outBuffer, outObject } from './out-buffers';
 
 /** Buffers for the gradients, each of the layout of what it is the gradient of. */
@@ -209,18 +209,14 @@ export function proxyAnchor(
   labels: Targets,
   options?: ProxyAnchorOptions,
 ): ProxyLossResult {
-  return runProxyAnchor('proxyAnchor', embeddings, proxies, labels, options, false) as ProxyLossResult;
+  const [fn, async] = callOf('proxyAnchor');
+  return runProxyAnchor(fn, embeddings, proxies, labels, options, async) as ProxyLossResult;
 }
 
 /**
  * The Promise twin of {@link proxyAnchor}: the native backend runs off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function proxyAnchorAsync(
-  embeddings: NumericArray,
-  proxies: NumericArray,
-  labels: Targets,
-  options?: ProxyAnchorOptions,
-): Promise<ProxyLossResult> {
-  return runProxyAnchor('proxyAnchorAsync', embeddings, proxies, labels, options, true);
-}
+export const proxyAnchorAsync = asyncTwin('proxyAnchorAsync', proxyAnchor);

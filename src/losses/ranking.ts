@@ -31,7 +31,7 @@ import {
   type RefResult,
 } from '../reference/ranking';
 import { referenceRankingMetrics } from '../reference/ranking_metrics';
-import { andThen, native, withGrad, type LossResult } from './dispatch';
+import { asyncTwin, callOf, andThen, native, withGrad, type LossResult } from './dispatch';
 import { checkListValues, LIST_FAULTS, listBatch, listOffsets, longestList, pairCount, type ListBatch } from './lists';
 import { lossMetricParams, metricMeans, parseMetricNames } from './metrics';
 
@@ -326,20 +326,17 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
  * ```
  */
 export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): ListLossResult {
-  return rankListImpl(scores, relevance, options, 'rankList', false) as ListLossResult;
+  const [fn, async] = callOf('rankList');
+  return rankListImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link rankList}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function rankListAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: RankListOptions,
-): Promise<ListLossResult> {
-  return rankListImpl(scores, relevance, options, 'rankListAsync', true);
-}
+export const rankListAsync = asyncTwin('rankListAsync', rankList);
 
 // ---- listMLE ----
 
@@ -388,20 +385,17 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * ```
  */
 export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): ListLossResult {
-  return listMLEImpl(scores, relevance, options, 'listMLE', false) as ListLossResult;
+  const [fn, async] = callOf('listMLE');
+  return listMLEImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link listMLE}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function listMLEAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: ListMLEOptions,
-): Promise<ListLossResult> {
-  return listMLEImpl(scores, relevance, options, 'listMLEAsync', true);
-}
+export const listMLEAsync = asyncTwin('listMLEAsync', listMLE);
 
 // ---- listNet ----
 
@@ -431,20 +425,17 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * ```
  */
 export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): ListLossResult {
-  return listNetImpl(scores, relevance, options, 'listNet', false) as ListLossResult;
+  const [fn, async] = callOf('listNet');
+  return listNetImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link listNet}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function listNetAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: ListNetOptions,
-): Promise<ListLossResult> {
-  return listNetImpl(scores, relevance, options, 'listNetAsync', true);
-}
+export const listNetAsync = asyncTwin('listNetAsync', listNet);
 
 // ---- rankNet ----
 
@@ -475,20 +466,17 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * ```
  */
 export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): ListLossResult {
-  return rankNetImpl(scores, relevance, options, 'rankNet', false) as ListLossResult;
+  const [fn, async] = callOf('rankNet');
+  return rankNetImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link rankNet}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function rankNetAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: RankNetOptions,
-): Promise<ListLossResult> {
-  return rankNetImpl(scores, relevance, options, 'rankNetAsync', true);
-}
+export const rankNetAsync = asyncTwin('rankNetAsync', rankNet);
 
 // ---- pairwiseHinge ----
 
@@ -524,20 +512,17 @@ export function pairwiseHinge(
   relevance: NumericArray,
   options?: PairwiseHingeOptions,
 ): ListLossResult {
-  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHinge', false) as ListLossResult;
+  const [fn, async] = callOf('pairwiseHinge');
+  return pairwiseHingeImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link pairwiseHinge}: the native backend runs off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function pairwiseHingeAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: PairwiseHingeOptions,
-): Promise<ListLossResult> {
-  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHingeAsync', true);
-}
+export const pairwiseHingeAsync = asyncTwin('pairwiseHingeAsync', pairwiseHinge);
 
 // ---- approxNDCG ----
 
@@ -569,20 +554,17 @@ function approxNDCGImpl(scores: unknown, relevance: unknown, options: unknown, f
  * ```
  */
 export function approxNDCG(scores: NumericArray, relevance: NumericArray, options?: ApproxNDCGOptions): ListLossResult {
-  return approxNDCGImpl(scores, relevance, options, 'approxNDCG', false) as ListLossResult;
+  const [fn, async] = callOf('approxNDCG');
+  return approxNDCGImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link approxNDCG}: the native backend runs off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function approxNDCGAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: ApproxNDCGOptions,
-): Promise<ListLossResult> {
-  return approxNDCGImpl(scores, relevance, options, 'approxNDCGAsync', true);
-}
+export const approxNDCGAsync = asyncTwin('approxNDCGAsync', approxNDCG);
 
 // ---- lambdaLoss ----
 
@@ -622,20 +604,17 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
  * ```
  */
 export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): ListLossResult {
-  return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as ListLossResult;
+  const [fn, async] = callOf('lambdaLoss');
+  return lambdaLossImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link lambdaLoss}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function lambdaLossAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: LambdaLossOptions,
-): Promise<ListLossResult> {
-  return lambdaLossImpl(scores, relevance, options, 'lambdaLossAsync', true);
-}
+export const lambdaLossAsync = asyncTwin('lambdaLossAsync', lambdaLoss);
 
 // ---- plackettLuceDistill ----
 
@@ -718,18 +697,14 @@ export function plackettLuceDistill(
   labels: ClassLabels,
   options?: PlackettLuceDistillOptions,
 ): LossResult {
-  return distillImpl(studentLogits, teacherLogits, labels, options, 'plackettLuceDistill', false) as LossResult;
+  const [fn, async] = callOf('plackettLuceDistill');
+  return distillImpl(studentLogits, teacherLogits, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link plackettLuceDistill}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function plackettLuceDistillAsync(
-  studentLogits: NumericArray,
-  teacherLogits: NumericArray,
-  labels: ClassLabels,
-  options?: PlackettLuceDistillOptions,
-): Promise<LossResult> {
-  return distillImpl(studentLogits, teacherLogits, labels, options, 'plackettLuceDistillAsync', true);
-}
+export const plackettLuceDistillAsync = asyncTwin('plackettLuceDistillAsync', plackettLuceDistill);

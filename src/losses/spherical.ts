@@ -28,7 +28,7 @@ import {
   type SoftmaxForm,
   type SphericalKind,
 } from '../reference/spherical';
-import { native, andThen, withGrad, type LossResult, type RowLossResult } from './dispatch';
+import { asyncTwin, callOf, native, andThen, withGrad, type LossResult, type RowLossResult } from './dispatch';
 
 export type { Reduction, SoftmaxForm } from '../reference/spherical';
 export type { RowLossResult } from './dispatch';
@@ -355,22 +355,18 @@ export function zLoss<O extends ZLossOptions = ZLossOptions & { reduction?: 'mea
   targets: Targets,
   options?: O,
 ): ClassLossResult<O> {
-  const o = readOptions('zLoss', options, zLossSchema);
-  return sphericalImpl(logits, targets, o, 'z-loss', 'zLoss', false) as ClassLossResult<O>;
+  const [fn, async] = callOf('zLoss');
+  const o = readOptions(fn, options, zLossSchema);
+  return sphericalImpl(logits, targets, o, 'z-loss', fn, async) as ClassLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link zLoss}: the native backends run off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function zLossAsync<O extends ZLossOptions = ZLossOptions & { reduction?: 'mean' }>(
-  logits: NumericArray,
-  targets: Targets,
-  options?: O,
-): Promise<ClassLossResult<O>> {
-  const o = readOptions('zLossAsync', options, zLossSchema);
-  return sphericalImpl(logits, targets, o, 'z-loss', 'zLossAsync', true) as Promise<ClassLossResult<O>>;
-}
+export const zLossAsync = asyncTwin('zLossAsync', zLoss);
 
 function sphericalOptions(fn: string, options: unknown): [Record<string, unknown>, SphericalKind] {
   const o = readOptions(fn, options, sphericalSchema);
@@ -411,22 +407,18 @@ export function sphericalLoss<O extends SphericalLossOptions>(
   targets: Targets,
   options: O,
 ): ClassLossResult<O> {
-  const [o, kind] = sphericalOptions('sphericalLoss', options);
-  return sphericalImpl(logits, targets, o, kind, 'sphericalLoss', false) as ClassLossResult<O>;
+  const [fn, async] = callOf('sphericalLoss');
+  const [o, kind] = sphericalOptions(fn, options);
+  return sphericalImpl(logits, targets, o, kind, fn, async) as ClassLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link sphericalLoss}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function sphericalLossAsync<O extends SphericalLossOptions>(
-  logits: NumericArray,
-  targets: Targets,
-  options: O,
-): Promise<ClassLossResult<O>> {
-  const [o, kind] = sphericalOptions('sphericalLossAsync', options);
-  return sphericalImpl(logits, targets, o, kind, 'sphericalLossAsync', true) as Promise<ClassLossResult<O>>;
-}
+export const sphericalLossAsync = asyncTwin('sphericalLossAsync', sphericalLoss);
 
 // ---- softmaxCrossEntropy ----
 
@@ -532,15 +524,14 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
 export function softmaxCrossEntropy<
   O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
 >(logits: NumericArray, targets: Targets, options?: O): SoftmaxResult<O> {
-  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropy', false) as SoftmaxResult<O>;
+  const [fn, async] = callOf('softmaxCrossEntropy');
+  return softmaxImpl(logits, targets, options, fn, async) as SoftmaxResult<O>;
 }
 
 /**
  * The Promise twin of {@link softmaxCrossEntropy}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function softmaxCrossEntropyAsync<
-  O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
->(logits: NumericArray, targets: Targets, options?: O): Promise<SoftmaxResult<O>> {
-  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropyAsync', true) as Promise<SoftmaxResult<O>>;
-}
+export const softmaxCrossEntropyAsync = asyncTwin('softmaxCrossEntropyAsync', softmaxCrossEntropy);
