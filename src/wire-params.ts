@@ -90,8 +90,8 @@ export interface LinearWire extends OnDevice {
   smoothing: number;
   lseSquareScale: number;
   softcap: number;
-  /** Sub-center ArcFace's k (the addon reads 1 when it is absent). */
-  subCenters: number;
+  /** Sub-center ArcFace's k; the addon reads 1 when it is absent. */
+  subCenters?: number;
 }
 
 // ---- the ranking family (binding/napi/ranking.cc) ----
