@@ -39,6 +39,7 @@ import {
 } from '../reference/confusion';
 import { asyncTwin, callOf, native, andThen, withGrad, type LossResult } from './dispatch';
 import { wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
 import type {
   AnyLossWire,
   ConfusionWire,
@@ -167,37 +168,37 @@ export const DEFAULTS = {
 };
 
 const problemSchema: Record<string, OptionSpec> = {
-  classes: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  classes: bounded('kDimension'),
   input: { kind: 'enum', values: ['logits', 'probabilities'] },
   weights: { kind: 'any' },
   out: { kind: 'any' },
   backend: backendSpec,
 };
-const amplifierSpec: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 }; // the native layer's bounds
+const amplifierSpec = bounded('kPositive');
 
 const anyLossSchema: Record<string, OptionSpec> = {
   ...problemSchema,
   metric: { kind: 'any' },
-  beta: { kind: 'number', min: 1e-6, max: 1e6 },
+  beta: bounded('kPositive'),
   average: { kind: 'enum', values: ['macro', 'micro'] },
   amplifier: amplifierSpec,
-  epsilon: { kind: 'number', min: 1e-12, max: 1 }, // 0 (or a denormal) leaves 0/0 for empty classes
+  epsilon: bounded('kMetricEpsilon'), // 0 (or a denormal) leaves 0/0 for empty classes
 };
 const softConfusionSchema: Record<string, OptionSpec> = { ...problemSchema, amplifier: amplifierSpec };
 delete softConfusionSchema.out;
 const modeSpec: OptionSpec = { kind: 'enum', values: ['global', 'per-example'] };
-const smoothSpec: OptionSpec = { kind: 'number', min: 1e-12, max: 1e12 };
+const smoothSpec = bounded('kDiceSmooth');
 const diceSchema: Record<string, OptionSpec> = {
   ...problemSchema,
   smooth: smoothSpec,
-  alpha: { kind: 'number', min: 0, max: 1e3 },
+  alpha: bounded('kNonNegative1e3'),
   squareDenominator: { kind: 'boolean' },
   mode: modeSpec,
 };
 const tverskySchema: Record<string, OptionSpec> = {
   ...problemSchema,
-  alpha: { kind: 'number', min: 0, max: 1e6 },
-  beta: { kind: 'number', min: 0, max: 1e6 },
+  alpha: bounded('kNonNegative'),
+  beta: bounded('kNonNegative'),
   smooth: smoothSpec,
   mode: modeSpec,
 };
@@ -209,12 +210,12 @@ const elementwiseSchema: Record<string, OptionSpec> = {
 };
 const bceSchema: Record<string, OptionSpec> = {
   ...elementwiseSchema,
-  posWeight: { kind: 'number', min: 0, max: 1e12 },
+  posWeight: bounded('kNonNegative1e12'),
 };
 const focalSchema: Record<string, OptionSpec> = {
   ...elementwiseSchema,
-  gamma: { kind: 'number', min: 0, max: 1e3 },
-  alpha: { kind: 'number', min: 0, max: 1 },
+  gamma: bounded('kNonNegative1e3'),
+  alpha: bounded('kUnit'),
 };
 
 /** Each public function's options, for the registry (src/registry.ts). */

@@ -3,6 +3,7 @@
 // (cuda/pairs.cu, tiled the same way; 'cuda-sim' runs them in the simulator) or the float64
 // reference (src/reference/pairs.ts, which builds S in full).
 import { WIRE_CONSTANTS, wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
 import type { PairWire } from '../wire-params';
 import {
   allocate,
@@ -205,11 +206,10 @@ export const PAIR_DEFAULTS = {
   oplGamma: 0.5,
 };
 
-// As the native layer's bounds: a denormal scale would overflow where it divides.
-const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
-const nonNegative: OptionSpec = { kind: 'number', min: 0, max: 1e6 };
+const positive = bounded('kPositive');
+const nonNegative = bounded('kNonNegative');
 const pairSchema: Record<string, OptionSpec> = {
-  dim: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  dim: bounded('kDimension'),
   normalize: { kind: 'boolean' },
   out: { kind: 'any' },
   backend: backendSpec,
@@ -226,7 +226,7 @@ const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
     ...tupleSchema,
     alpha: positive,
     beta: positive,
-    base: { kind: 'number', min: -1e6, max: 1e6 },
+    base: bounded('kSigned'),
     epsilon: nonNegative,
     semantics: { kind: 'enum', values: ['paper', 'pml'] },
     mining: { kind: 'boolean' },

@@ -2,6 +2,7 @@
 // the native CPU kernels (binding/cpu/ranking*.cc), the CUDA kernels (cuda/ranking*.cu, on a device
 // or the simulator) or the float64 reference (src/reference/ranking.ts).
 import { wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
 import type { ListParams, ListWire } from '../wire-params';
 import {
   gradBuffer,
@@ -174,9 +175,8 @@ export const RANKING_DEFAULTS = {
   normalize: true,
 };
 
-// As the native layer's bounds: a denormal scale would overflow where it divides.
-const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
-const count: OptionSpec = { kind: 'number', integer: true, min: 1, max: 2 ** 31 - 1 };
+const positive = bounded('kPositive');
+const count = bounded('kCount');
 const listSchema: Record<string, OptionSpec> = {
   listSize: count,
   offsets: { kind: 'any' },
@@ -188,14 +188,14 @@ const rankListSchema = {
   ...listSchema,
   form: { kind: 'enum', values: ['lse', 'exact', 'anchor'] },
   skip: count,
-  margin: { kind: 'number', min: 0, max: 3.4e38 },
+  margin: bounded('kFloatNonNegative'),
 } satisfies Record<string, OptionSpec>;
 const listMLESchema = {
   ...listSchema,
   weights: { kind: 'any' },
   topK: count,
   ties: { kind: 'enum', values: ['index', 'shuffle'] },
-  seed: { kind: 'number', integer: true, min: 0, max: 2 ** 32 - 1 },
+  seed: bounded('kSeed32', true),
 } satisfies Record<string, OptionSpec>;
 const distillSchema: Record<string, OptionSpec> = { tau: positive, out: { kind: 'any' }, backend: backendSpec };
 const listNetSchema = {
@@ -210,7 +210,7 @@ const rankNetSchema = {
 } satisfies Record<string, OptionSpec>;
 const hingeSchema = {
   ...listSchema,
-  margin: { kind: 'number', min: 0, max: 1e6 },
+  margin: bounded('kNonNegative'),
   normalizeBy: { kind: 'enum', values: ['items', 'pairs'] },
 } satisfies Record<string, OptionSpec>;
 const approxSchema = { ...listSchema, temperature: positive } satisfies Record<string, OptionSpec>;
@@ -220,7 +220,7 @@ const lambdaSchema = {
   scheme: { kind: 'enum', values: SCHEMES },
   k: count,
   sigma: positive,
-  mu: { kind: 'number', min: 0, max: 1e6 },
+  mu: bounded('kNonNegative'),
   reduction: { kind: 'enum', values: ['sum', 'mean'] },
   normalize: { kind: 'boolean' },
 } satisfies Record<string, OptionSpec>;

@@ -3,6 +3,7 @@
 // float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
 // logits and its target class.
 import { wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
 import type { SoftmaxWire, SphericalWire } from '../wire-params';
 import {
   allocate,
@@ -173,41 +174,39 @@ export const SPHERICAL_DEFAULTS = {
 };
 
 const classSchema: Record<string, OptionSpec> = {
-  classes: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  classes: bounded('kDimension'),
   reduction: { kind: 'enum', values: ['mean', 'sum', 'none'] },
   out: { kind: 'any' },
   backend: backendSpec,
 };
-// Lower bounds as the native layer's: a denormal scale would overflow where it divides.
-const positive = (max: number, min = 1e-6): OptionSpec => ({ kind: 'number', min, max });
 const zLossSchema: Record<string, OptionSpec> = {
   ...classSchema,
-  a: positive(1e6),
-  b: { kind: 'number', min: -1e6, max: 1e6 },
+  a: bounded('kPositive'),
+  b: bounded('kSigned'),
 };
 const SPHERICAL_KINDS = ['mse', 'log-spherical-softmax', 'log-taylor-softmax'] as const;
 const sphericalSchema: Record<string, OptionSpec> = {
   ...classSchema,
   kind: { kind: 'enum', values: SPHERICAL_KINDS },
-  eps: positive(1e6, 1e-30),
+  eps: bounded('kSphericalEps'),
 };
 const SOFTMAX_FORMS = ['ce', 'comp-sum', 'gce', 'mae', 'focal', 'ldr-kl'] as const;
 const softmaxSchema: Record<string, OptionSpec> = {
   ...classSchema,
   form: { kind: 'enum', values: SOFTMAX_FORMS },
-  labelSmoothing: { kind: 'number', min: 0, max: 1 },
-  temperature: positive(1e6),
+  labelSmoothing: bounded('kUnit'),
+  temperature: bounded('kPositive'),
   weights: { kind: 'any' },
   classWeights: { kind: 'any' },
-  ignoreIndex: { kind: 'number', integer: true, min: -(2 ** 31), max: 2 ** 31 - 1 },
-  tau: { kind: 'number', min: 0, max: 100 },
-  q: positive(1),
-  gamma: { kind: 'number', min: 0, max: 1e3 },
-  alpha: { kind: 'number', min: 0, max: 1e6 },
-  lambda: positive(1e6),
-  margin: { kind: 'number', min: 0, max: 1e6 },
-  softcap: positive(1e6),
-  lseSquareScale: { kind: 'number', min: 0, max: 1e6 },
+  ignoreIndex: bounded('kInt32'),
+  tau: bounded('kNonNegative100'),
+  q: { kind: 'number', min: 1e-6, max: 1 }, // GCE's q: the wire carries tau = 1 + q
+  gamma: bounded('kNonNegative1e3'),
+  alpha: bounded('kNonNegative'),
+  lambda: bounded('kPositive'),
+  margin: bounded('kNonNegative'),
+  softcap: bounded('kPositive'),
+  lseSquareScale: bounded('kNonNegative'),
   returnLse: { kind: 'boolean' },
 };
 
