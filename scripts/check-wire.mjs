@@ -1,7 +1,9 @@
 // `npm run lint`: the TypeScript and C++ sides of the wire agree. Every enum id in src/wire-enums.ts
 // equals the value of the C++ enumerator it names, every C++ enumerator has a TypeScript value,
 // every shared constant has the same value on both sides, and every enum_field() bound in
-// binding/napi is its enum's last enumerator. Prints each disagreement and exits 1.
+// binding/napi is its enum's last enumerator; every option bound of src/wire-bounds.ts equals its
+// binding/napi/bounds.h twin, and napi field calls use those names, never literals. Prints each
+// disagreement and exits 1.
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -86,10 +88,51 @@ for (const f of [...napi, 'binding/napi/args.cc']) {
   }
 }
 
+// Option bounds: `  kName: ['number' | 'int', lo, hi],` in src/wire-bounds.ts against
+// `constexpr Range|IntRange kName{lo, hi};` in binding/napi/bounds.h, and no literal bound in a
+// number_field()/int_field() call of binding/napi (each must name one of those constexprs).
+const numeric = (expr) => {
+  const s = expr
+    .replace(/\bINT32_MAX\b/g, '2147483647')
+    .replace(/\bINT32_MIN\b/g, '(-2147483648)')
+    .replace(/\bFLT_MAX\b/g, '3.4028234663852886e38');
+  if (!/^[-+*<>()\d.e\s]+$/.test(s)) return NaN;
+  return Function(`return (${s});`)();
+};
+const tsBounds = new Map();
+const boundsTs = read('src/wire-bounds.ts');
+for (const m of boundsTs.matchAll(/^ {2}(k\w+): \['(number|int)', ([^,]+), ([^\]]+)\],$/gm))
+  tsBounds.set(m[1], [m[2], numeric(m[3]), numeric(m[4])]);
+const cppBounds = new Map();
+const boundsH = read('binding/napi/bounds.h').replace(/\/\/.*$/gm, '');
+for (const m of boundsH.matchAll(/constexpr (Range|IntRange) (k\w+)\{([^,]+), ([^}]+)\};/g))
+  cppBounds.set(m[2], [m[1] === 'IntRange' ? 'int' : 'number', numeric(m[3]), numeric(m[4])]);
+for (const [name, [kind, lo, hi]] of tsBounds) {
+  const twin = cppBounds.get(name);
+  if (!twin) errors.push(`src/wire-bounds.ts: bound ${name} has no constexpr twin in binding/napi/bounds.h`);
+  else if (twin[0] !== kind || twin[1] !== lo || twin[2] !== hi || Number.isNaN(lo + hi))
+    errors.push(
+      `src/wire-bounds.ts: ${name} is ${kind} [${lo}, ${hi}], but binding/napi/bounds.h has ${twin[0]} [${twin[1]}, ${twin[2]}]`,
+    );
+}
+for (const name of cppBounds.keys()) {
+  if (!tsBounds.has(name)) errors.push(`binding/napi/bounds.h: bound ${name} has no twin in src/wire-bounds.ts`);
+}
+for (const f of napi.filter((f) => f !== 'binding/napi/args.cc')) {
+  const text = read(f);
+  for (const call of text.matchAll(/\b(number_field|int_field)\(/g)) {
+    const m = /^(\w+)\(\w+, "(\w+)", ([^;\n]*?)\)[;)\s]/.exec(text.slice(call.index));
+    const [, fn, key, bound] = m ?? [null, call[1], '?', text.slice(call.index).split('\n')[0]];
+    const want = fn === 'int_field' ? 'int' : 'number';
+    if (cppBounds.get(bound)?.[0] !== want)
+      errors.push(`${f}: ${fn} "${key}" is bounded by '${bound}', not a named ${want} bound of binding/napi/bounds.h`);
+  }
+}
+
 if (errors.length) {
   for (const e of errors) console.error(`check-wire: ${e}`);
   process.exit(1);
 }
 console.log(
-  `check-wire: ${used.size} enums and ${[...block('WIRE_CONSTANTS').matchAll(/^ {2}\w+:/gm)].length} constants agree with C++`,
+  `check-wire: ${used.size} enums, ${[...block('WIRE_CONSTANTS').matchAll(/^ {2}\w+:/gm)].length} constants and ${tsBounds.size} bounds agree with C++`,
 );

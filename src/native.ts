@@ -4,21 +4,38 @@
 import { backendError, rangeError, typeError, describe } from './errors';
 import { env, loadNativeAddon, loadWasmAddon, warn } from './host';
 import { guardAddon } from './wire';
-import { wireId } from './wire-enums';
+import { wireId, type WireId } from './wire-enums';
 import { faultError, nativeFault, type FaultContext } from './faults';
+import type {
+  AnyLossWire,
+  CountsWire,
+  DistillWire,
+  ElementwiseParams,
+  LinearWire,
+  ListParams,
+  OverlapWire,
+  PairWire,
+  ProxyAnchorWire,
+  RankingMetricsWire,
+  SoftmaxWire,
+  SphericalWire,
+} from './wire-params';
 
 /** Per-class soft counts [tp, fn, fp, tn, tp, ...] as the addon returns them. */
 type CountsArray = Float64Array;
 type Labels = Float32Array | Uint8Array | Int32Array;
 type MaybeAsync<T> = T | Promise<T>;
 
-/** A loss entry point: fills `out` with the gradient and returns the loss (a Promise when async). */
-type LossCall = (
+/**
+ * A confusion-family loss entry point: fills `out` with the gradient and returns the loss (a Promise
+ * when async). P: the params it reads (src/wire-params.ts).
+ */
+type LossCall<P> = (
   scores: Float32Array,
   labels: Labels,
   weights: Float32Array | null,
   out: Float32Array,
-  params: object,
+  params: P,
   async: boolean,
 ) => MaybeAsync<number>;
 
@@ -26,18 +43,23 @@ type LossCall = (
  * A list loss entry point (binding/napi/ranking.cc): lists cut at offsets, or every params.listSize
  * items. With params.metrics, the ranking metrics of the same lists into `metricsOut` (lists x metrics).
  */
-type ListCall = (
+type ListCall<P> = (
   scores: Float32Array,
   relevance: Float32Array,
   offsets: Int32Array | null,
   out: Float32Array,
-  params: object,
+  params: P,
   metricsOut: Float64Array | null,
   async: boolean,
 ) => MaybeAsync<number>;
 
+/** The element-wise losses, by entry point: indexed by a generic name, the type stays one call. */
+export type ElementwiseEntries = { [K in keyof ElementwiseParams]: LossCall<ElementwiseParams[K]> };
+/** The list losses, by entry point (see ElementwiseEntries). */
+export type ListEntries = { [K in keyof ListParams]: ListCall<ListParams[K]> };
+
 /** The addon's functions. Arguments are checked again natively; see binding/napi. */
-export interface NativeAddon {
+export interface NativeAddon extends ElementwiseEntries, ListEntries {
   /** probeCuda false: report CUDA without asking the runtime (FUSEDLOSS_BACKEND=cpu or js). */
   backends(probeCuda: boolean): {
     threads: number;
@@ -68,7 +90,7 @@ export interface NativeAddon {
     labels: Labels,
     weights: Float32Array | null,
     stash: Float32Array | null,
-    params: object,
+    params: CountsWire,
     async: boolean,
   ): MaybeAsync<CountsArray>;
   confusionBackward(
@@ -78,20 +100,18 @@ export interface NativeAddon {
     out: Float32Array,
     dpos: Float64Array,
     dneg: Float64Array,
-    params: object,
+    params: CountsWire,
     async: boolean,
   ): MaybeAsync<void>;
-  anyLoss: LossCall;
-  overlapLoss: LossCall;
-  binaryCrossEntropy: LossCall;
-  sigmoidFocal: LossCall;
+  anyLoss: LossCall<AnyLossWire>;
+  overlapLoss: LossCall<OverlapWire>;
   /** rowLoss is read only with reduction 'none' (params.reduction 2). */
   sphericalLoss(
     logits: Float32Array,
     targets: Int32Array,
     out: Float32Array,
     rowLoss: Float32Array | null,
-    params: object,
+    params: SphericalWire,
     async: boolean,
   ): MaybeAsync<number>;
   softmaxLoss(
@@ -102,23 +122,16 @@ export interface NativeAddon {
     out: Float32Array,
     rowLoss: Float32Array | null,
     lse: Float32Array | null,
-    params: object,
+    params: SoftmaxWire,
     async: boolean,
   ): MaybeAsync<number>;
-  listMLE: ListCall;
-  rankList: ListCall;
-  listNet: ListCall;
-  rankNet: ListCall;
-  approxNDCG: ListCall;
-  pairwiseHinge: ListCall;
-  lambdaLoss: ListCall;
   /** Ranking metrics per list into perList (lists x metrics; params.specs the (metric, k) pairs). */
   rankingMetrics(
     scores: Float32Array,
     relevance: Float32Array,
     offsets: Int32Array | null,
     perList: Float64Array,
-    params: object,
+    params: RankingMetricsWire,
     async: boolean,
   ): MaybeAsync<undefined>;
   /** The pairwise family (binding/napi/pairs.cc); reference rows and their gradient only cross-batch. */
@@ -132,7 +145,7 @@ export interface NativeAddon {
     rowLoss: Float32Array | null,
     /** Given pairs (formulas E.8): a1 | p | a2 | n packed, the counts in params. */
     given: Int32Array | null,
-    params: object,
+    params: PairWire,
     async: boolean,
   ): MaybeAsync<number>;
   /** The fused linear cross-entropy (binding/napi/linear_ce.cc); rowLoss is required with reduction 'none'. */
@@ -150,7 +163,7 @@ export interface NativeAddon {
     lse: Float32Array | null,
     targetLogit: Float32Array | null,
     gradTarget: Float32Array | null,
-    params: object,
+    params: LinearWire,
     async: boolean,
   ): MaybeAsync<number>;
   /** ProxyAnchor (binding/napi/proxy.cc). */
@@ -160,7 +173,7 @@ export interface NativeAddon {
     labels: Int32Array,
     gradEmbeddings: Float32Array,
     gradProxies: Float32Array,
-    params: object,
+    params: ProxyAnchorWire,
     async: boolean,
   ): MaybeAsync<number>;
   plackettLuceDistill(
@@ -168,7 +181,7 @@ export interface NativeAddon {
     teacher: Float32Array,
     labels: Int32Array,
     out: Float32Array,
-    params: object,
+    params: DistillWire,
     async: boolean,
   ): MaybeAsync<number>;
 }
@@ -491,7 +504,7 @@ export function resolveBackend(fn: string, requested: Backend, d: Dispatch): Res
 }
 
 /** The device code the addon's params take for a native backend (the wasm build runs the CPU kernels). */
-export function deviceCode(b: ResolvedBackend): number {
+export function deviceCode(b: ResolvedBackend): WireId<'Device'> {
   return wireId('Device', b === 'js' || b === 'wasm' ? 'cpu' : b);
 }
 

@@ -2,7 +2,7 @@
 // range are refused with the option's name, what was expected and what came.
 import { describe, rangeError, typeError } from './errors';
 
-interface NumberSpec {
+export interface NumberSpec {
   kind: 'number';
   min?: number;
   max?: number;

@@ -6,6 +6,7 @@ import { requireLength, toFloat32, toTargets, type NumericArray, type Targets } 
 import { backendError, describe, rangeError, typeError } from './errors';
 import { nativeAddon, nativeCall, resolveBackend, type Backend } from './native';
 import { backendSpec, opt, readOptions, type OptionSpec } from './options';
+import { bounded } from './wire-bounds';
 import { checkedHidden, checkK, gaussian, required, toOut, topKOfScores } from './head-common';
 import { DenseHead, decayTooLargeMessage, illConditionedMessage, type HeadLossKind } from './reference/spherical-head';
 
@@ -21,7 +22,7 @@ export interface SphericalHeadOptions {
    * (de Brebisson and Vincent 2016); 'mse': squared error to the one-hot, ||W h - e_c||^2.
    */
   loss?: HeadLossKind;
-  /** Z-loss sharpness a > 0, at most 1e6 (default 1, the authors' released example). */
+  /** Z-loss sharpness a in [1e-6, 1e6] (default 1, the authors' released example). */
   a?: number;
   /** Z-loss offset b in [-1e6, 1e6] (default 0). */
   b?: number;
@@ -87,19 +88,19 @@ type HeadNativeCtor = new (params: object, weights: Float32Array | null) => Head
 export const SPHERICAL_HEAD_DEFAULTS = { loss: 'z' as HeadLossKind, a: 1, b: 0, seed: 0, stabilizeEvery: 10 };
 
 const schema: Record<string, OptionSpec> = {
-  classes: { kind: 'number', integer: true, min: 2, max: 2 ** 30 },
-  dim: { kind: 'number', integer: true, min: 1, max: 16384 },
+  classes: bounded('kHeadClasses'),
+  dim: bounded('kHeadDim'),
   loss: { kind: 'enum', values: ['z', 'mse'] },
-  a: { kind: 'number', min: 0, minExclusive: true, max: 1e6 },
-  b: { kind: 'number', min: -1e6, max: 1e6 },
-  init: { kind: 'number', min: 0, max: 1e6 },
-  seed: { kind: 'number', integer: true, min: 0, max: 2 ** 31 - 1 },
-  stabilizeEvery: { kind: 'number', integer: true, min: 0, max: 2 ** 31 - 1 },
+  a: bounded('kPositive'),
+  b: bounded('kSigned'),
+  init: bounded('kNonNegative'),
+  seed: bounded('kNonNegativeInt'),
+  stabilizeEvery: bounded('kNonNegativeInt'),
   backend: backendSpec,
 };
 const stepSchema: Record<string, OptionSpec> = {
   lr: { kind: 'number', min: 0, minExclusive: true, max: 1e6 },
-  weightDecay: { kind: 'number', min: 0, max: 1e6 },
+  weightDecay: bounded('kNonNegative'),
   out: { kind: 'any' },
 };
 

@@ -146,7 +146,12 @@ export const WIRE_CONSTANTS = {
 
 type Enums = typeof WIRE_ENUMS;
 
+/** The ids of the C++ enum `E` (of its values `V`, all by default), as literal types: `WireId<'Input'>` is 0 | 1. */
+export type WireId<E extends keyof Enums, V extends keyof Enums[E] = keyof Enums[E]> = {
+  [K in V]: Enums[E][K] extends readonly [string, infer I extends number] ? I : never;
+}[V];
+
 /** The id of `value` in the C++ enum `e`. */
-export function wireId<E extends keyof Enums>(e: E, value: keyof Enums[E]): number {
-  return (WIRE_ENUMS[e][value] as readonly [string, number])[1];
+export function wireId<E extends keyof Enums, V extends keyof Enums[E]>(e: E, value: V): WireId<E, V> {
+  return (WIRE_ENUMS[e][value] as readonly [string, number])[1] as WireId<E, V>;
 }

@@ -8,6 +8,7 @@
 // transferred, and refusing transferable buffers would refuse every ArrayBuffer. The copies cost
 // one memcpy of each input and of each output back; measured in bench/async-copy.ts.
 import { typeError } from './errors';
+import type { NativeAddon } from './native';
 
 /** An array argument: its position, its name in the public API, and whether the call writes it. */
 interface Slot {
@@ -33,7 +34,17 @@ const METRICS_OUT = { name: 'the per-list metrics', writes: 'out' } as const;
 // The list losses: the per-list metrics (options.metrics) after params, the async flag last.
 const list: Slot[] = [...listInputs, OUT, { at: 5, ...METRICS_OUT }];
 
-/** The array slots of every native loss entry point, in the order binding/napi takes them. */
+/** The addon's functions that take arrays: every one must be guarded, so each needs its slots below. */
+type ArrayEntry = Exclude<
+  keyof NativeAddon,
+  'backends' | 'setThreads' | 'getThreads' | 'cpuIsa' | 'triadBandwidth' | 'fmaPeak' | 'expRate'
+>;
+
+/**
+ * The array slots of every native loss entry point, in the order binding/napi takes them. An entry
+ * point of NativeAddon missing here is a compile error (pairwiseHinge and approxNDCG once were, and
+ * ran unguarded: no aliasing or in-flight check, no private copies when async).
+ */
 export const WIRE_ARRAYS = {
   confusionCounts: confusion('scores'),
   confusionBackward: [
@@ -66,6 +77,8 @@ export const WIRE_ARRAYS = {
   rankList: list,
   listNet: list,
   rankNet: list,
+  pairwiseHinge: list,
+  approxNDCG: list,
   lambdaLoss: list,
   pairLoss: [
     { at: 0, name: 'embeddings' },
@@ -103,7 +116,7 @@ export const WIRE_ARRAYS = {
     { at: 2, name: 'labels' },
     { at: 3, name: 'options.out', writes: 'out' },
   ],
-} satisfies Record<string, Slot[]>;
+} satisfies Record<ArrayEntry, Slot[]>;
 
 /** The typed arrays the addon takes. */
 type View = Float32Array | Float64Array | Int32Array | Uint8Array;

@@ -3,6 +3,7 @@
 // 'cuda' (a real device; skipped, with the reason, where there is none). Odd sizes around warp,
 // block and tile edges, every metric, both inputs, every label type, saturated scores, one-class
 // batches, invalid inputs, the custom-metric path, async twins and determinism.
+import type { AnyLossWire } from '../src/wire-params';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -265,7 +266,16 @@ for (const { backend, skip } of gpus) {
 it.skipIf(!report.cuda.compiled || report.cuda.available)('a CUDA runtime failure becomes ERR_FUSEDLOSS_CUDA', () => {
   const x = randomScores(100, 50),
     y = randomBinaryLabels(100, 51);
-  const params = { classes: 1, input: 0, device: 1, amplifier: 73, metric: 4, beta: 1, eps: 1e-5, average: 0 };
+  const params: AnyLossWire = {
+    classes: 1,
+    input: 0,
+    device: 1,
+    amplifier: 73,
+    metric: 4,
+    beta: 1,
+    eps: 1e-5,
+    average: 0,
+  };
   expect(() => nativeAddon()!.anyLoss(x, y, null, new Float32Array(100), params, false)).toThrow(
     expect.objectContaining({
       code: 'ERR_FUSEDLOSS_CUDA',

@@ -2,6 +2,7 @@
 // and sigmoidFocal): a TypeError or RangeError with an ERR_FUSEDLOSS_ code and a message
 // naming the argument, on every backend that reads the data (the native kernels check values in
 // their first pass, the reference in its own).
+import type { AnyLossWire } from '../src/wire-params';
 import { describe, expect, it } from 'vitest';
 import {
   anyLoss,
@@ -393,7 +394,16 @@ describe('backends and threads', () => {
 
 describe('the native layer checks again when called directly', () => {
   const addon = nativeAddon()!;
-  const params = { classes: 1, input: 0, amplifier: 73, metric: 4, beta: 1, eps: 1e-5, average: 0 };
+  const params: AnyLossWire = {
+    classes: 1,
+    input: 0,
+    amplifier: 73,
+    metric: 4,
+    beta: 1,
+    eps: 1e-5,
+    average: 0,
+    device: 0,
+  };
   it('wrong typed array, wrong length, bad params', () => {
     const out = new Float32Array(4);
     expectError(
@@ -408,13 +418,13 @@ describe('the native layer checks again when called directly', () => {
       'ERR_FUSEDLOSS_LENGTH_MISMATCH',
     );
     expectError(
-      () => addon.anyLoss(x, y, null, out, { ...params, metric: 99 }, false),
+      () => addon.anyLoss(x, y, null, out, { ...params, metric: 99 as never }, false),
       RangeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'options.metric',
     );
     expectError(
-      () => addon.anyLoss(x, y, null, out, { ...params, amplifier: 'x' }, false),
+      () => addon.anyLoss(x, y, null, out, { ...params, amplifier: 'x' as never }, false),
       TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
       'options.amplifier',

@@ -1,6 +1,7 @@
 // Every documented error of the pairwise family: a TypeError or RangeError (or, for a backend
 // that cannot run, an Error) with an ERR_FUSEDLOSS_ code and a message naming the argument, on
 // both backends that read the data, and again in the native layer when it is called directly.
+import type { PairWire } from '../src/wire-params';
 import { describe, expect, it } from 'vitest';
 import { contrastive, multiSimilarity, multiSimilarityAsync, ntXent, supCon, tripletBatchHard } from '../src';
 import { nativeAddon } from '../src/native';
@@ -128,7 +129,7 @@ describe('values, on both backends', () => {
 
 describe('the native layer checks again', () => {
   const addon = nativeAddon()!;
-  const params = {
+  const params: PairWire = {
     loss: 0,
     dim: 2,
     normalize: true,
@@ -147,6 +148,8 @@ describe('the native layer checks again', () => {
     baseTemperature: 0.07,
     mining: true,
     supConAllAnchors: false,
+    givenPositives: 0,
+    givenNegatives: 0,
     device: 0,
   };
   const out = new Float32Array(6);
@@ -177,13 +180,13 @@ describe('the native layer checks again', () => {
       'only supported by multiSimilarity',
     );
     expectError(
-      () => addon.pairLoss(x, y, null, null, out, null, null, null, { ...params, device: 3 }, false),
+      () => addon.pairLoss(x, y, null, null, out, null, null, null, { ...params, device: 3 as never }, false),
       RangeError,
       INVALID,
       'options.device',
     );
     // Given pairs (a1 | p | a2 | n): the glue checks every index itself, and the losses that take them.
-    const given = { ...params, loss: 1, givenPositives: 1, givenNegatives: 1 };
+    const given: PairWire = { ...params, loss: 1, givenPositives: 1, givenNegatives: 1 };
     expectError(
       () => addon.pairLoss(x, y, null, null, out, null, null, new Int32Array([0, 1, 0, 3]), given, false),
       RangeError,

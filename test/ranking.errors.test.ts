@@ -1,5 +1,6 @@
 // Every documented error of the ranking family: TypeError or RangeError with an ERR_FUSEDLOSS_
 // code naming the argument, on both backends that read the data, and again in the native layer.
+import type { ListParams } from '../src/wire-params';
 import { describe, expect, it } from 'vitest';
 import { backends, lambdaLoss, listMLE, listMLEAsync, listNet, plackettLuceDistill, rankList, rankNet } from '../src';
 import { nativeAddon } from '../src/native';
@@ -257,7 +258,7 @@ describe('values, on each backend', () => {
 describe('the native layer checks again when called directly', () => {
   const addon = nativeAddon()!;
   const out = new Float32Array(6);
-  const params = { listSize: 3, form: 0, skip: 0, margin: 0, device: 0 };
+  const params: ListParams['rankList'] = { listSize: 3, form: 0, skip: 0, margin: 0, device: 0 };
   it('types, layout, params and overlap', () => {
     expectError(
       () => addon.rankList(s, new Float64Array(6) as never, null, out, params, null, false),
@@ -284,7 +285,7 @@ describe('the native layer checks again when called directly', () => {
       'options.offsets',
     );
     expectError(
-      () => addon.rankList(s, r, null, out, { ...params, form: 3 }, null, false),
+      () => addon.rankList(s, r, null, out, { ...params, form: 3 as never }, null, false),
       RangeError,
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'options.form',
@@ -311,7 +312,7 @@ describe('the native layer checks again when called directly', () => {
       'options.weights',
     );
     expectError(
-      () => addon.plackettLuceDistill(s, s, new Uint8Array(2) as never, out, { tau: 4 }, false),
+      () => addon.plackettLuceDistill(s, s, new Uint8Array(2) as never, out, { tau: 4, device: 0 }, false),
       TypeError,
       'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
       'Int32Array',

@@ -28,6 +28,19 @@ describe('the loss registry', () => {
     for (const e of withGrad) expect(FUSED_LOSSES[e.name as keyof typeof FUSED_LOSSES].layout).toBe(e.layout);
   });
 
+  it('has async twins (src/losses/dispatch.ts, asyncTwin) that reject, under their own name, what the sync function throws', async () => {
+    for (const e of LOSS_LIST) {
+      expect(e.async.name).toBe(`${e.name}Async`);
+      const args = e.sample('small');
+      const bad = [...args.slice(0, -1), { ...(args[args.length - 1] as object), backend: 'nowhere' }] as never[];
+      let pending: Promise<unknown> | undefined;
+      expect(() => (pending = e.async(...bad)), e.name).not.toThrow();
+      await expect(pending, e.name).rejects.toThrow(new RegExp(`^${e.name}Async: options\\.backend`));
+      // The sync function, called next, is not taken for its twin.
+      expect(() => e.sync(...bad), e.name).toThrow(new RegExp(`^${e.name}: options\\.backend`));
+    }
+  });
+
   it('has sample calls that run on the reference and agree with the default backend', () => {
     for (const e of LOSS_LIST) {
       const args = e.sample('small');

@@ -21,6 +21,13 @@ describe('constructor and fromWeights', () => {
     expectError(() => new SphericalHead({ classes: 10, dim: 2.5 }), RangeError, INVALID, 'options.dim', 'integer');
     expectError(() => new SphericalHead({ classes: 10, dim: 4, loss: 'ce' as never }), RangeError, INVALID, "'z'");
     expectError(() => new SphericalHead({ classes: 10, dim: 4, a: 0 }), RangeError, INVALID, 'options.a');
+    // The native bound (src/wire-bounds.ts kPositive) on every backend, 'js' included.
+    expectError(
+      () => new SphericalHead({ classes: 10, dim: 4, a: 1e-7, backend: 'js' }),
+      RangeError,
+      INVALID,
+      'options.a',
+    );
     expectError(() => new SphericalHead({ classes: 10, dim: 4, stabilizeEvery: -1 }), RangeError, INVALID);
     expectError(
       () => new SphericalHead({ classes: 10, dim: 4, lr: 1 } as never),

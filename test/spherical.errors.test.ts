@@ -1,6 +1,7 @@
 // Every documented error of the spherical family and the softmax losses: a TypeError
 // or RangeError with an ERR_FUSEDLOSS_ code and a message naming the argument, on both backends
 // that read the data, and again in the native layer when it is called directly.
+import type { SoftmaxWire, SphericalWire } from '../src/wire-params';
 import { describe, expect, it } from 'vitest';
 import { softmaxCrossEntropy, softmaxCrossEntropyAsync, sphericalLoss, zLoss } from '../src';
 import { nativeAddon } from '../src/native';
@@ -224,8 +225,8 @@ describe('backends and async twins', () => {
 describe('the native layer checks again when called directly', () => {
   const addon = nativeAddon()!;
   const out = new Float32Array(6);
-  const sph = { classes: 3, reduction: 0, kind: 0, a: 1, b: 0, eps: 1e-6, device: 0 };
-  const soft = {
+  const sph: SphericalWire = { classes: 3, reduction: 0, kind: 0, a: 1, b: 0, eps: 1e-6, device: 0 };
+  const soft: SoftmaxWire = {
     classes: 3,
     reduction: 0,
     form: 0,
@@ -257,7 +258,7 @@ describe('the native layer checks again when called directly', () => {
       'targets must be an Int32Array',
     );
     expectError(
-      () => addon.sphericalLoss(x, t, out, null, { ...sph, kind: 9 }, false),
+      () => addon.sphericalLoss(x, t, out, null, { ...sph, kind: 9 as never }, false),
       RangeError,
       INVALID,
       'options.kind',

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bounds.h"
 #include "cpu_api.h"
 #include "fusedloss/confusion.h"
 #include "fusedloss/gpu.h"
@@ -58,6 +59,13 @@ inline Napi::Value number_result(Napi::Env env, double v) {
 Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 double number_field(const Napi::Object& o, const char* key, double lo, double hi);
 int32_t int_field(const Napi::Object& o, const char* key, int32_t lo, int32_t hi);
+// The napi files pass a named bound of bounds.h, never literals (scripts/check-wire.mjs).
+inline double number_field(const Napi::Object& o, const char* key, Range r) {
+  return number_field(o, key, r.lo, r.hi);
+}
+inline int32_t int_field(const Napi::Object& o, const char* key, IntRange r) {
+  return int_field(o, key, r.lo, r.hi);
+}
 bool bool_field(const Napi::Object& o, const char* key);
 // An enum's id, from 0 to `last`, the enum's last enumerator (scripts/check-wire.mjs checks that
 // it is the last, and that the TypeScript ids match the enumerators' values).

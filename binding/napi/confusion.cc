@@ -40,7 +40,7 @@ Problem problem_args(const Napi::CallbackInfo& info, int32_t classes, Input inpu
 }
 
 int32_t classes_field(const Napi::Object& params) {
-  return int_field(params, "classes", 1, 1 << 24);
+  return int_field(params, "classes", kDimension);
 }
 Input input_field(const Napi::Object& params) {
   return enum_field(params, "input", Input::Probabilities);
@@ -58,7 +58,7 @@ Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   Problem p = problem_args(info, classes_field(params), input_field(params));
   float* stash = info[3].IsNull() || info[3].IsUndefined() ? nullptr : out_arg(info, 3, p);
-  const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  const float amp = static_cast<float>(number_field(params, "amplifier", kPositive));
   const Device dev = device_field(params);
   auto counts = std::make_shared<std::vector<Counts>>(p.pb.classes);
   const ConfusionProblem pb = p.pb;
@@ -92,7 +92,7 @@ Napi::Value ConfusionBackward(const Napi::CallbackInfo& info) {
   require_length(info.Env(), "dneg", dneg.length, p.pb.classes, "one per class");
   p.keep.push_back(dpos.value);
   p.keep.push_back(dneg.value);
-  const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  const float amp = static_cast<float>(number_field(params, "amplifier", kPositive));
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
   const double* dp = dpos.data;
@@ -109,12 +109,12 @@ Napi::Value AnyLoss(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   Problem p = problem_args(info, classes_field(params), input_field(params));
   float* out = out_arg(info, 3, p);
-  const float amp = static_cast<float>(number_field(params, "amplifier", 1e-6, 1e6));
+  const float amp = static_cast<float>(number_field(params, "amplifier", kPositive));
   MetricParams mp;
   mp.metric = enum_field(params, "metric", Metric::Jaccard);
-  mp.beta = number_field(params, "beta", 1e-6, 1e6);
+  mp.beta = number_field(params, "beta", kPositive);
   // The denominators' guard: with 0 (or a denormal), a batch without positives divides 0 by 0.
-  mp.eps = number_field(params, "eps", 1e-12, 1);
+  mp.eps = number_field(params, "eps", kMetricEpsilon);
   const Average avg = enum_field(params, "average", Average::Micro);
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
@@ -129,13 +129,13 @@ Napi::Value OverlapLoss(const Napi::CallbackInfo& info) {
   Problem p = problem_args(info, classes_field(params), input_field(params));
   float* out = out_arg(info, 3, p);
   OverlapParams op;
-  op.num_i = number_field(params, "numI", 0, 1e6);
-  op.den_i = number_field(params, "denI", -1e6, 1e6);
-  op.den_p = number_field(params, "denP", 0, 1e6);
-  op.den_y = number_field(params, "denY", 0, 1e6);
-  op.smooth = number_field(params, "smooth", 1e-12, 1e12);
-  op.exponent = int_field(params, "exponent", 1, 2);
-  op.adjust = static_cast<float>(number_field(params, "adjust", 0, 1e3));
+  op.num_i = number_field(params, "numI", kNonNegative);
+  op.den_i = number_field(params, "denI", kSigned);
+  op.den_p = number_field(params, "denP", kNonNegative);
+  op.den_y = number_field(params, "denY", kNonNegative);
+  op.smooth = number_field(params, "smooth", kDiceSmooth);
+  op.exponent = int_field(params, "exponent", kExponent);
+  op.adjust = static_cast<float>(number_field(params, "adjust", kNonNegative1e3));
   op.per_example = bool_field(params, "perExample");
   const Device dev = device_field(params);
   const ConfusionProblem pb = p.pb;
@@ -161,7 +161,8 @@ Napi::Value elementwise(const Napi::CallbackInfo& info, Core core) {
 // binaryCrossEntropy(..., params{posWeight, sum, device}, async)
 Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
   return elementwise(info, [](const Napi::Object& params) {
-    const float pos_weight = static_cast<float>(number_field(params, "posWeight", 0, 1e12));
+    const float pos_weight =
+        static_cast<float>(number_field(params, "posWeight", kNonNegative1e12));
     return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
       return FL_CALL(dev, bce(pb, pos_weight, sum, loss, out));
     };
@@ -171,8 +172,8 @@ Napi::Value BinaryCrossEntropy(const Napi::CallbackInfo& info) {
 // sigmoidFocal(..., params{gamma, alpha, sum, device}, async)
 Napi::Value SigmoidFocal(const Napi::CallbackInfo& info) {
   return elementwise(info, [](const Napi::Object& params) {
-    const float gamma = static_cast<float>(number_field(params, "gamma", 0, 1e3));
-    const float alpha = static_cast<float>(number_field(params, "alpha", 0, 1));
+    const float gamma = static_cast<float>(number_field(params, "gamma", kNonNegative1e3));
+    const float alpha = static_cast<float>(number_field(params, "alpha", kUnit));
     return [=](const ConfusionProblem& pb, bool sum, Device dev, double* loss, float* out) {
       return FL_CALL(dev, sigmoid_focal(pb, gamma, alpha, sum, loss, out));
     };

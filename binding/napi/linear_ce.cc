@@ -24,21 +24,21 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 13, "params");
   LinearCeProblem pb;
   LinearCeParams p;
-  pb.dim = int_field(params, "dim", 1, 1 << 24);
+  pb.dim = int_field(params, "dim", kDimension);
   p.reduction = enum_field(params, "reduction", Reduction::None);
-  p.ignore_index = int_field(params, "ignoreIndex", INT32_MIN, INT32_MAX);
-  p.smoothing = number_field(params, "smoothing", 0, 1);
-  p.lse_square_scale = number_field(params, "lseSquareScale", 0, 1e6);
-  p.softcap = number_field(params, "softcap", 0, 1e6);
+  p.ignore_index = int_field(params, "ignoreIndex", kInt32);
+  p.smoothing = number_field(params, "smoothing", kUnit);
+  p.lse_square_scale = number_field(params, "lseSquareScale", kNonNegative);
+  p.softcap = number_field(params, "softcap", kNonNegative);
   const Device dev = device_field(params);
   // Sub-center ArcFace's k (formulas J.2): weight has classes x k rows.
-  pb.sub_centers = params.Has("subCenters") ? int_field(params, "subCenters", 1, 64) : 1;
+  pb.sub_centers = params.Has("subCenters") ? int_field(params, "subCenters", kSubCenters) : 1;
   // The margin heads (formulas J.2), their passes native (linear_margin).
   LinearMargin margin;
   if (params.Has("marginKind")) {
     margin.kind = enum_field(params, "marginKind", MarginKind::CosFace);
-    margin.scale = number_field(params, "marginScale", 0, 1e4);
-    margin.margin = number_field(params, "marginM", 0, 2);
+    margin.scale = number_field(params, "marginScale", kMarginScale);
+    margin.margin = number_field(params, "marginM", kMarginM);
     margin.easy = bool_field(params, "marginEasy");
   }
 

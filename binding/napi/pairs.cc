@@ -34,21 +34,21 @@ PairProblem rows_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
 PairParams pair_params(const Napi::Object& o) {
   PairParams p;
   p.loss = enum_field(o, "loss", PairLoss::OrthogonalProjection);
-  p.alpha = number_field(o, "alpha", 1e-6, 1e6);
-  p.beta = number_field(o, "beta", 1e-6, 1e6);
-  p.base = number_field(o, "base", -1e6, 1e6);
-  p.epsilon = number_field(o, "epsilon", 0, 1e6);
+  p.alpha = number_field(o, "alpha", kPositive);
+  p.beta = number_field(o, "beta", kPositive);
+  p.base = number_field(o, "base", kSigned);
+  p.epsilon = number_field(o, "epsilon", kNonNegative);
   p.semantics = enum_field(o, "semantics", MsSemantics::Pml);
   p.ms_mining = bool_field(o, "mining");
   p.supcon_all_anchors = bool_field(o, "supConAllAnchors");
-  p.pos_margin = number_field(o, "posMargin", 0, 1e6);
-  p.neg_margin = number_field(o, "negMargin", 0, 1e6);
-  p.margin = number_field(o, "margin", 0, 1e6);
+  p.pos_margin = number_field(o, "posMargin", kNonNegative);
+  p.neg_margin = number_field(o, "negMargin", kNonNegative);
+  p.margin = number_field(o, "margin", kNonNegative);
   p.soft_margin = bool_field(o, "softMargin");
-  p.m = number_field(o, "m", 0, 1e6);
-  p.gamma = number_field(o, "gamma", 0, 1e6);
-  p.temperature = number_field(o, "temperature", 1e-6, 1e6);
-  p.base_temperature = number_field(o, "baseTemperature", 1e-6, 1e6);
+  p.m = number_field(o, "m", kNonNegative);
+  p.gamma = number_field(o, "gamma", kNonNegative);
+  p.temperature = number_field(o, "temperature", kPositive);
+  p.base_temperature = number_field(o, "baseTemperature", kPositive);
   return p;
 }
 
@@ -65,8 +65,8 @@ std::shared_ptr<GivenPairs> given_arg(const Napi::CallbackInfo& info, size_t i,
                       "and circleLoss, without options.reference");
   const ArrayArg<int32_t> idx = int32_arg(info, i, "given");
   auto g = std::make_shared<GivenPairs>();
-  g->positives = static_cast<int64_t>(number_field(params, "givenPositives", 0, 1e15));
-  g->negatives = static_cast<int64_t>(number_field(params, "givenNegatives", 0, 1e15));
+  g->positives = static_cast<int64_t>(number_field(params, "givenPositives", kTupleCount));
+  g->negatives = static_cast<int64_t>(number_field(params, "givenNegatives", kTupleCount));
   require_length(env, "given", idx.length, static_cast<size_t>(2 * g->size()),
                  "two indices per pair");
   for (size_t k = 0; k < idx.length; ++k)
@@ -88,7 +88,7 @@ std::shared_ptr<GivenPairs> given_arg(const Napi::CallbackInfo& info, size_t i,
 Napi::Value PairLossFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object params = object_arg(info, 8, "params");
-  const int32_t dim = int_field(params, "dim", 1, 1 << 24);
+  const int32_t dim = int_field(params, "dim", kDimension);
   std::vector<Napi::Value> keep;
   PairProblem pb = rows_arg(info, 0, "embeddings", "labels", dim, keep);
   pb.dim = dim;

@@ -17,9 +17,9 @@ Napi::Value ProxyAnchor(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 5, "params");
   ProxyProblem pb;
   ProxyAnchorParams p;
-  pb.dim = int_field(params, "dim", 1, 1 << 24);
-  p.alpha = number_field(params, "alpha", 0, 1000);
-  p.margin = number_field(params, "margin", -1, 1);
+  pb.dim = int_field(params, "dim", kDimension);
+  p.alpha = number_field(params, "alpha", kNonNegative1e3);
+  p.margin = number_field(params, "margin", kCosineMargin);
   p.reduction = enum_field(params, "reduction", Reduction::None);
   if (p.reduction == Reduction::None)
     throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE", "reduction must be mean or sum");

@@ -33,7 +33,7 @@ void list_layout(const Napi::CallbackInfo& info, const Napi::Object& params, siz
                  Lists& a) {
   Napi::Env env = info.Env();
   if (info[2].IsNull() || info[2].IsUndefined()) {
-    const int32_t size = int_field(params, "listSize", 1, INT32_MAX);
+    const int32_t size = int_field(params, "listSize", kCount);
     if (items % static_cast<size_t>(size) != 0)
       throw_range_error(env, "ERR_FUSEDLOSS_LENGTH_MISMATCH",
                         "scores has length " + std::to_string(items) +
@@ -203,9 +203,9 @@ Napi::Value ListMLE(const Napi::CallbackInfo& info) {
     p.weights = weights.Data();
     a.keep.push_back(w);
   }
-  p.top_k = int_field(params, "topK", 0, INT32_MAX);
+  p.top_k = int_field(params, "topK", kNonNegativeInt);
   p.ties = enum_field(params, "ties", Ties::Shuffle);
-  p.seed = static_cast<uint32_t>(number_field(params, "seed", 0, 4294967295.0));
+  p.seed = static_cast<uint32_t>(number_field(params, "seed", kSeed32));
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
     return FL_CALL(dev, listmle(pb, p, loss, grad));
@@ -218,8 +218,8 @@ Napi::Value RankList(const Napi::CallbackInfo& info) {
   const Lists a = list_args(info, params);
   RankListParams p;
   p.form = enum_field(params, "form", RankListForm::Anchor);
-  p.skip = int_field(params, "skip", 0, INT32_MAX);
-  p.margin = static_cast<float>(number_field(params, "margin", 0, FLT_MAX));
+  p.skip = int_field(params, "skip", kNonNegativeInt);
+  p.margin = static_cast<float>(number_field(params, "margin", kFloatNonNegative));
   const Device dev = device_field(params);
   return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
     return FL_CALL(dev, ranklist(pb, p, loss, grad));
@@ -231,7 +231,7 @@ Napi::Value ListNet(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
   const auto target = enum_field(params, "target", ListNetTarget::Normalize);
-  const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
+  const auto t = static_cast<float>(number_field(params, "temperature", kPositive));
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
     return FL_CALL(dev, listnet(pb, target, t, loss, grad));
@@ -242,7 +242,7 @@ Napi::Value ListNet(const Napi::CallbackInfo& info) {
 Napi::Value RankNet(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
-  const auto sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
+  const auto sigma = static_cast<float>(number_field(params, "sigma", kPositive));
   const auto w = enum_field(params, "weighting", PairWeighting::LabelDiffSquared);
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
@@ -254,7 +254,7 @@ Napi::Value RankNet(const Napi::CallbackInfo& info) {
 Napi::Value PairwiseHinge(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
-  const auto margin = static_cast<float>(number_field(params, "margin", 0, 1e6));
+  const auto margin = static_cast<float>(number_field(params, "margin", kNonNegative));
   const bool per_item = bool_field(params, "perItem");
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
@@ -266,7 +266,7 @@ Napi::Value PairwiseHinge(const Napi::CallbackInfo& info) {
 Napi::Value ApproxNdcg(const Napi::CallbackInfo& info) {
   const Napi::Object params = object_arg(info, 4, "params");
   const Lists a = list_args(info, params);
-  const auto t = static_cast<float>(number_field(params, "temperature", 1e-6, 1e6));
+  const auto t = static_cast<float>(number_field(params, "temperature", kPositive));
   const Device dev = device_field(params);
   return run_lists(info, a, [=](const RankingProblem& pb, double* loss, float* grad) {
     return FL_CALL(dev, approx_ndcg(pb, t, loss, grad));
@@ -279,9 +279,9 @@ Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   const Lists a = list_args(info, params);
   LambdaParams p;
   p.scheme = enum_field(params, "scheme", LambdaScheme::NdcgLoss2PP);
-  p.k = int_field(params, "k", 0, INT32_MAX);
-  p.sigma = static_cast<float>(number_field(params, "sigma", 1e-6, 1e6));
-  p.mu = static_cast<float>(number_field(params, "mu", 0, 1e6));
+  p.k = int_field(params, "k", kNonNegativeInt);
+  p.sigma = static_cast<float>(number_field(params, "sigma", kPositive));
+  p.mu = static_cast<float>(number_field(params, "mu", kNonNegative));
   p.mean = bool_field(params, "mean");
   p.normalize = bool_field(params, "normalize");
   const Device dev = device_field(params);
@@ -314,7 +314,7 @@ Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
   pb.classes = rows == 0 ? 0 : static_cast<int32_t>(student.length / rows);
   std::vector<Napi::Value> keep{student.value, teacher.value, labels.value};
   float* out = grad_out_arg(info, 3, student.data, student.length, keep);
-  const auto tau = static_cast<float>(number_field(params, "tau", 1e-6, 1e6));
+  const auto tau = static_cast<float>(number_field(params, "tau", kPositive));
   const Device dev = device_field(params);
   return run_loss(env, async_arg(info, 5), keep, [=](double* loss) {
     return FL_CALL(dev, plackett_luce_distill(pb, tau, loss, out));

@@ -64,14 +64,14 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
   explicit HeadWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HeadWrap>(info) {
     const Napi::Object o = object_arg(info, 0, "params");
     HeadParams p;
-    p.classes = int_field(o, "classes", 2, 1 << 30);
-    p.dim = int_field(o, "dim", 1, 1 << 14);
+    p.classes = int_field(o, "classes", kHeadClasses);
+    p.dim = int_field(o, "dim", kHeadDim);
     p.loss = enum_field(o, "loss", HeadLoss::SquaredError);
-    p.a = number_field(o, "a", 1e-6, 1e6);
-    p.b = number_field(o, "b", -1e6, 1e6);
-    p.stabilize_every = int_field(o, "stabilizeEvery", 0, INT32_MAX);
-    p.init_std = number_field(o, "initStd", 0, 1e6);
-    p.seed = static_cast<uint64_t>(int_field(o, "seed", 0, INT32_MAX));
+    p.a = number_field(o, "a", kPositive);
+    p.b = number_field(o, "b", kSigned);
+    p.stabilize_every = int_field(o, "stabilizeEvery", kNonNegativeInt);
+    p.init_std = number_field(o, "initStd", kNonNegative);
+    p.seed = static_cast<uint64_t>(int_field(o, "seed", kNonNegativeInt));
     const ArrayArg<float> w = optional_float32_arg(info, 1, "weights");
     if (w.data)
       require_length(info.Env(), "weights", w.length, static_cast<size_t>(p.classes) * p.dim,
@@ -105,8 +105,8 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
     require_length(env, "targets", t.length, static_cast<size_t>(m),
                    "one target per row of hidden");
     const Napi::Object o = object_arg(info, 2, "options");
-    const double lr = number_field(o, "lr", 0, 1e6);
-    const double wd = number_field(o, "weightDecay", 0, 1e6);
+    const double lr = number_field(o, "lr", kNonNegative);
+    const double wd = number_field(o, "weightDecay", kNonNegative);
     const ArrayArg<float> g = float32_arg(info, 3, "gradHidden");
     require_length(env, "gradHidden", g.length, h.length, "the layout of hidden");
     double loss = 0;

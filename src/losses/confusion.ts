@@ -15,7 +15,14 @@ import {
 } from '../arrays';
 import { describe, rangeError, typeError } from '../errors';
 import type { FaultContext } from '../faults';
-import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
+import {
+  deviceCode,
+  nativeCall,
+  resolveBackend,
+  type Backend,
+  type ElementwiseEntries,
+  type ResolvedBackend,
+} from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   anyLossConstants,
@@ -30,8 +37,17 @@ import {
   type OverlapForm,
   type RefProblem,
 } from '../reference/confusion';
-import { native, andThen, withGrad, type LossResult } from './dispatch';
+import { asyncTwin, callOf, native, andThen, withGrad, type LossResult } from './dispatch';
 import { wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
+import type {
+  AnyLossWire,
+  ConfusionWire,
+  CountsWire,
+  ElementwiseParams,
+  ElementwiseWire,
+  OverlapWire,
+} from '../wire-params';
 import { differentiateMetric, METRICS, type CustomMetric, type MetricName } from './metric';
 
 export type { Counts } from '../reference/confusion';
@@ -152,37 +168,37 @@ export const DEFAULTS = {
 };
 
 const problemSchema: Record<string, OptionSpec> = {
-  classes: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  classes: bounded('kDimension'),
   input: { kind: 'enum', values: ['logits', 'probabilities'] },
   weights: { kind: 'any' },
   out: { kind: 'any' },
   backend: backendSpec,
 };
-const amplifierSpec: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 }; // the native layer's bounds
+const amplifierSpec = bounded('kPositive');
 
 const anyLossSchema: Record<string, OptionSpec> = {
   ...problemSchema,
   metric: { kind: 'any' },
-  beta: { kind: 'number', min: 1e-6, max: 1e6 },
+  beta: bounded('kPositive'),
   average: { kind: 'enum', values: ['macro', 'micro'] },
   amplifier: amplifierSpec,
-  epsilon: { kind: 'number', min: 1e-12, max: 1 }, // 0 (or a denormal) leaves 0/0 for empty classes
+  epsilon: bounded('kMetricEpsilon'), // 0 (or a denormal) leaves 0/0 for empty classes
 };
 const softConfusionSchema: Record<string, OptionSpec> = { ...problemSchema, amplifier: amplifierSpec };
 delete softConfusionSchema.out;
 const modeSpec: OptionSpec = { kind: 'enum', values: ['global', 'per-example'] };
-const smoothSpec: OptionSpec = { kind: 'number', min: 1e-12, max: 1e12 };
+const smoothSpec = bounded('kDiceSmooth');
 const diceSchema: Record<string, OptionSpec> = {
   ...problemSchema,
   smooth: smoothSpec,
-  alpha: { kind: 'number', min: 0, max: 1e3 },
+  alpha: bounded('kNonNegative1e3'),
   squareDenominator: { kind: 'boolean' },
   mode: modeSpec,
 };
 const tverskySchema: Record<string, OptionSpec> = {
   ...problemSchema,
-  alpha: { kind: 'number', min: 0, max: 1e6 },
-  beta: { kind: 'number', min: 0, max: 1e6 },
+  alpha: bounded('kNonNegative'),
+  beta: bounded('kNonNegative'),
   smooth: smoothSpec,
   mode: modeSpec,
 };
@@ -194,12 +210,12 @@ const elementwiseSchema: Record<string, OptionSpec> = {
 };
 const bceSchema: Record<string, OptionSpec> = {
   ...elementwiseSchema,
-  posWeight: { kind: 'number', min: 0, max: 1e12 },
+  posWeight: bounded('kNonNegative1e12'),
 };
 const focalSchema: Record<string, OptionSpec> = {
   ...elementwiseSchema,
-  gamma: { kind: 'number', min: 0, max: 1e3 },
-  alpha: { kind: 'number', min: 0, max: 1 },
+  gamma: bounded('kNonNegative1e3'),
+  alpha: bounded('kUnit'),
 };
 
 /** Each public function's options, for the registry (src/registry.ts). */
@@ -274,7 +290,7 @@ function faults(pb: Problem): FaultContext {
   return { names: pb.names, labels: { classes: pb.classes, binary: pb.classes === 1 } };
 }
 
-function nativeParams(pb: Problem): { classes: number; input: number; device: number } {
+function nativeParams(pb: Problem): ConfusionWire {
   return {
     classes: pb.classes,
     input: wireId('Input', pb.probabilities ? 'probabilities' : 'logits'),
@@ -332,9 +348,9 @@ function anyLossImpl(
     const r = referenceAnyLoss(refProblem(pb), amplifier, average, metricFn);
     return withGrad(out, r.loss, r.grad);
   }
-  const params = { ...nativeParams(pb), amplifier };
+  const params: CountsWire = { ...nativeParams(pb), amplifier };
   if (typeof metric !== 'function') {
-    const full = {
+    const full: AnyLossWire = {
       ...params,
       metric: wireId('Metric', metric as MetricName),
       beta,
@@ -397,20 +413,17 @@ export function anyLoss(
   labels: BinaryLabels | ClassLabels,
   options?: AnyLossOptions,
 ): LossResult {
-  return anyLossImpl(scores, labels, options, 'anyLoss', false) as LossResult;
+  const [fn, async] = callOf('anyLoss');
+  return anyLossImpl(scores, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link anyLoss}: the native backends run off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function anyLossAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: AnyLossOptions,
-): Promise<LossResult> {
-  return anyLossImpl(scores, labels, options, 'anyLossAsync', true);
-}
+export const anyLossAsync = asyncTwin('anyLossAsync', anyLoss);
 
 // ---- softConfusion ----
 
@@ -433,7 +446,7 @@ function softConfusionImpl(
     const counts = referenceCounts(refProblem(pb), amplifier);
     return split(Float64Array.from(counts.flatMap((c) => [c.tp, c.fn, c.fp, c.tn])));
   }
-  const params = { ...nativeParams(pb), amplifier };
+  const params: CountsWire = { ...nativeParams(pb), amplifier };
   return andThen(
     nativeCall(
       fn,
@@ -463,20 +476,17 @@ export function softConfusion(
   labels: BinaryLabels | ClassLabels,
   options?: SoftConfusionOptions,
 ): SoftCounts {
-  return softConfusionImpl(scores, labels, options, 'softConfusion', false) as SoftCounts;
+  const [fn, async] = callOf('softConfusion');
+  return softConfusionImpl(scores, labels, options, fn, async) as SoftCounts;
 }
 
 /**
  * The Promise twin of {@link softConfusion}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function softConfusionAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: SoftConfusionOptions,
-): Promise<SoftCounts> {
-  return softConfusionImpl(scores, labels, options, 'softConfusionAsync', true);
-}
+export const softConfusionAsync = asyncTwin('softConfusionAsync', softConfusion);
 
 // ---- Dice and Tversky ----
 
@@ -494,7 +504,7 @@ function overlapImpl(
     const r = referenceOverlap(refProblem(pb), form);
     return withGrad(out, r.loss, r.grad);
   }
-  const params = { ...nativeParams(pb), ...form };
+  const params: OverlapWire = { ...nativeParams(pb), ...form };
   return andThen(
     nativeCall(
       fn,
@@ -561,22 +571,18 @@ function tverskyForm(fn: string, options: unknown): [Record<string, unknown>, Ov
  * ```
  */
 export function diceLoss(scores: NumericArray, labels: BinaryLabels | ClassLabels, options?: DiceOptions): LossResult {
-  const [o, form] = diceForm('diceLoss', options);
-  return overlapImpl(scores, labels, o, form, 'diceLoss', false) as LossResult;
+  const [fn, async] = callOf('diceLoss');
+  const [o, form] = diceForm(fn, options);
+  return overlapImpl(scores, labels, o, form, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link diceLoss}: the native backends run off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function diceLossAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: DiceOptions,
-): Promise<LossResult> {
-  const [o, form] = diceForm('diceLossAsync', options);
-  return overlapImpl(scores, labels, o, form, 'diceLossAsync', true);
-}
+export const diceLossAsync = asyncTwin('diceLossAsync', diceLoss);
 
 /**
  * Tversky loss (Salehi, Erdogmus and Gholipour 2017): 1 - (TP + g) / (TP + alpha FP + beta FN + g)
@@ -597,38 +603,34 @@ export function tverskyLoss(
   labels: BinaryLabels | ClassLabels,
   options?: TverskyOptions,
 ): LossResult {
-  const [o, form] = tverskyForm('tverskyLoss', options);
-  return overlapImpl(scores, labels, o, form, 'tverskyLoss', false) as LossResult;
+  const [fn, async] = callOf('tverskyLoss');
+  const [o, form] = tverskyForm(fn, options);
+  return overlapImpl(scores, labels, o, form, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link tverskyLoss}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function tverskyLossAsync(
-  scores: NumericArray,
-  labels: BinaryLabels | ClassLabels,
-  options?: TverskyOptions,
-): Promise<LossResult> {
-  const [o, form] = tverskyForm('tverskyLossAsync', options);
-  return overlapImpl(scores, labels, o, form, 'tverskyLossAsync', true);
-}
+export const tverskyLossAsync = asyncTwin('tverskyLossAsync', tverskyLoss);
 
 // ---- binaryCrossEntropy ----
 
 /**
  * The element-wise binary losses' flow: checks, then the reference or the native entry `entry`
- * with the loss's own `params`.
+ * with the params `params` completes.
  */
-function elementwiseImpl(
+function elementwiseImpl<K extends keyof ElementwiseParams>(
   fn: string,
   o: Record<string, unknown>,
   logits: unknown,
   labels: unknown,
   async: boolean,
-  params: object,
+  params: (w: ElementwiseWire) => ElementwiseParams[K],
   reference: (pb: RefProblem, reduction: 'mean' | 'sum') => { loss: number; grad: Float64Array },
-  entry: 'binaryCrossEntropy' | 'sigmoidFocal',
+  entry: K,
 ): LossResult | Promise<LossResult> {
   const pb = problem(fn, logits, labels, o, 'logits');
   const out = gradBuffer(fn, o.out, pb.scores.length, pb.scores, 'options.out', pb.names.scores);
@@ -637,9 +639,10 @@ function elementwiseImpl(
     const r = reference(refProblem(pb), reduction);
     return withGrad(out, r.loss, r.grad);
   }
-  const full = { ...params, sum: reduction === 'sum', device: deviceCode(pb.backend) };
+  const full = params({ sum: reduction === 'sum', device: deviceCode(pb.backend) });
+  const entries: ElementwiseEntries = native(pb.backend);
   return andThen(
-    nativeCall(fn, () => native(pb.backend)[entry](pb.scores, pb.labels, pb.weights, out, full, async), faults(pb)),
+    nativeCall(fn, () => entries[entry](pb.scores, pb.labels, pb.weights, out, full, async), faults(pb)),
     (loss) => ({ loss, grad: out }),
   );
 }
@@ -654,7 +657,7 @@ function bceImpl(
   const o = readOptions(fn, options, bceSchema);
   const posWeight = opt(o, 'posWeight', DEFAULTS.posWeight);
   const reference = (pb: RefProblem, reduction: 'mean' | 'sum') => referenceBce(pb, posWeight, reduction);
-  return elementwiseImpl(fn, o, logits, labels, async, { posWeight }, reference, 'binaryCrossEntropy');
+  return elementwiseImpl(fn, o, logits, labels, async, (w) => ({ ...w, posWeight }), reference, 'binaryCrossEntropy');
 }
 
 /**
@@ -677,20 +680,17 @@ export function binaryCrossEntropy(
   labels: BinaryLabels,
   options?: BinaryCrossEntropyOptions,
 ): LossResult {
-  return bceImpl(logits, labels, options, 'binaryCrossEntropy', false) as LossResult;
+  const [fn, async] = callOf('binaryCrossEntropy');
+  return bceImpl(logits, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link binaryCrossEntropy}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function binaryCrossEntropyAsync(
-  logits: NumericArray,
-  labels: BinaryLabels,
-  options?: BinaryCrossEntropyOptions,
-): Promise<LossResult> {
-  return bceImpl(logits, labels, options, 'binaryCrossEntropyAsync', true);
-}
+export const binaryCrossEntropyAsync = asyncTwin('binaryCrossEntropyAsync', binaryCrossEntropy);
 
 // ---- sigmoidFocal ----
 
@@ -705,7 +705,7 @@ function sigmoidFocalImpl(
   const gamma = opt(o, 'gamma', DEFAULTS.focalGamma);
   const alpha = opt(o, 'alpha', DEFAULTS.focalAlpha);
   const reference = (pb: RefProblem, reduction: 'mean' | 'sum') => referenceSigmoidFocal(pb, gamma, alpha, reduction);
-  return elementwiseImpl(fn, o, logits, labels, async, { gamma, alpha }, reference, 'sigmoidFocal');
+  return elementwiseImpl(fn, o, logits, labels, async, (w) => ({ ...w, gamma, alpha }), reference, 'sigmoidFocal');
 }
 
 /**
@@ -724,17 +724,14 @@ function sigmoidFocalImpl(
  * ```
  */
 export function sigmoidFocal(logits: NumericArray, labels: BinaryLabels, options?: SigmoidFocalOptions): LossResult {
-  return sigmoidFocalImpl(logits, labels, options, 'sigmoidFocal', false) as LossResult;
+  const [fn, async] = callOf('sigmoidFocal');
+  return sigmoidFocalImpl(logits, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link sigmoidFocal}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function sigmoidFocalAsync(
-  logits: NumericArray,
-  labels: BinaryLabels,
-  options?: SigmoidFocalOptions,
-): Promise<LossResult> {
-  return sigmoidFocalImpl(logits, labels, options, 'sigmoidFocalAsync', true);
-}
+export const sigmoidFocalAsync = asyncTwin('sigmoidFocalAsync', sigmoidFocal);

@@ -6,6 +6,7 @@
 import { describe, rangeError, typeError } from '../errors';
 import type { OptionSpec } from '../options';
 import type { MarginRefParams } from '../reference/linear';
+import { bounded } from '../wire-bounds';
 
 /** The margin option of {@link linearCrossEntropy}: which head, and its constants. */
 export interface MarginOptions {
@@ -42,9 +43,9 @@ export const MARGIN_SPEC: OptionSpec = {
   kind: 'object',
   fields: {
     kind: { kind: 'enum', values: ['arcface', 'cosface'] },
-    s: { kind: 'number', min: 0, max: 1e4, minExclusive: true },
-    m: { kind: 'number', min: 0, max: 2 },
-    subCenters: { kind: 'number', integer: true, min: 1, max: 64 },
+    s: { ...bounded('kMarginScale'), minExclusive: true },
+    m: bounded('kMarginM'),
+    subCenters: bounded('kSubCenters'),
     easyMargin: { kind: 'boolean' },
   },
 };

@@ -19,7 +19,8 @@ import { referenceLinearCrossEntropy, referenceMarginCrossEntropy } from '../ref
 import type { Reduction } from '../reference/spherical';
 import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
-import { andThen, native } from './dispatch';
+import type { LinearWire } from '../wire-params';
+import { asyncTwin, callOf, andThen, native } from './dispatch';
 import { outBuffer, outObject } from './out-buffers';
 import { MARGIN_SPEC, readMargin, rowNorms, type MarginOptions } from './linear-margin';
 
@@ -300,7 +301,7 @@ function run(
     if (rowLoss) rowLoss.set(r.rowLoss);
     return result(r.loss);
   }
-  const params = {
+  const params: LinearWire = {
     dim,
     reduction: wireId('Reduction', reduction),
     ignoreIndex,
@@ -369,17 +370,14 @@ function run(
 export function linearCrossEntropy<
   O extends LinearCrossEntropyOptions = LinearCrossEntropyOptions & { reduction?: 'mean' },
 >(hidden: NumericArray, weight: NumericArray, targets: Targets, options?: O): LinearCrossEntropyResultFor<O> {
-  return run('linearCrossEntropy', hidden, weight, targets, options, false) as LinearCrossEntropyResultFor<O>;
+  const [fn, async] = callOf('linearCrossEntropy');
+  return run(fn, hidden, weight, targets, options, async) as LinearCrossEntropyResultFor<O>;
 }
 
 /**
  * The Promise twin of {@link linearCrossEntropy}: the native backend runs off the main thread
  * ('js' computes before resolving).
+ *
+ * @function
  */
-export async function linearCrossEntropyAsync<
-  O extends LinearCrossEntropyOptions = LinearCrossEntropyOptions & { reduction?: 'mean' },
->(hidden: NumericArray, weight: NumericArray, targets: Targets, options?: O): Promise<LinearCrossEntropyResultFor<O>> {
-  return run('linearCrossEntropyAsync', hidden, weight, targets, options, true) as Promise<
-    LinearCrossEntropyResultFor<O>
-  >;
-}
+export const linearCrossEntropyAsync = asyncTwin('linearCrossEntropyAsync', linearCrossEntropy);

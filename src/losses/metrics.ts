@@ -15,7 +15,8 @@ import {
   type RankMetricSpec,
 } from '../reference/ranking_metrics';
 import { wireId } from '../wire-enums';
-import { andThen, native } from './dispatch';
+import type { MetricSpecsWire, RankingMetricsWire } from '../wire-params';
+import { asyncTwin, callOf, andThen, native } from './dispatch';
 import { checkListValues, LIST_FAULTS, listBatch, listOffsets, type ListBatch } from './lists';
 
 /** Options every ranking metric takes. */
@@ -83,7 +84,7 @@ export const METRIC_OPTIONS: Record<string, Record<string, OptionSpec>> = {
 };
 
 /** The wire form of the specs and conventions (binding/napi/ranking.cc, metric_params). */
-function wireParams(specs: readonly RankMetricSpec[], c: RankMetricConventions): object {
+function wireParams(specs: readonly RankMetricSpec[], c: RankMetricConventions): MetricSpecsWire {
   return {
     specs: Int32Array.from(specs.flatMap((s) => [wireId('RankMetric', s.metric), s.k])),
     gain: wireId('MetricGain', c.gain),
@@ -109,7 +110,7 @@ export function listMetrics(
     return referenceRankingMetrics({ scores: b.scores, relevance: b.relevance, offsets }, specs, c);
   }
   const perList = new Float64Array((offsets.length - 1) * specs.length);
-  const params = { ...wireParams(specs, c), listSize: b.listSize, device: deviceCode(backend) };
+  const params: RankingMetricsWire = { ...wireParams(specs, c), listSize: b.listSize, device: deviceCode(backend) };
   return andThen(
     nativeCall(
       fn,
@@ -165,17 +166,16 @@ function metricImpl(
  * ```
  */
 export function ndcg(scores: NumericArray, relevance: NumericArray, options?: NdcgOptions): RankingMetricResult {
-  return metricImpl('ndcg', 'ndcg', scores, relevance, options, 'ndcg', false) as RankingMetricResult;
+  const [fn, async] = callOf('ndcg');
+  return metricImpl('ndcg', 'ndcg', scores, relevance, options, fn, async) as RankingMetricResult;
 }
 
-/** The Promise twin of {@link ndcg}: the native backend runs off the main thread. */
-export async function ndcgAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: NdcgOptions,
-): Promise<RankingMetricResult> {
-  return metricImpl('ndcg', 'ndcg', scores, relevance, options, 'ndcgAsync', true);
-}
+/**
+ * The Promise twin of {@link ndcg}: the native backend runs off the main thread.
+ *
+ * @function
+ */
+export const ndcgAsync = asyncTwin('ndcgAsync', ndcg);
 
 /**
  * MRR@k (formulas R.2): per list 1 / the rank of the first relevant item (relevance > 0) within the
@@ -195,17 +195,16 @@ export function mrr(
   relevance: NumericArray,
   options?: RankingMetricOptions,
 ): RankingMetricResult {
-  return metricImpl('mrr', 'mrr', scores, relevance, options, 'mrr', false) as RankingMetricResult;
+  const [fn, async] = callOf('mrr');
+  return metricImpl('mrr', 'mrr', scores, relevance, options, fn, async) as RankingMetricResult;
 }
 
-/** The Promise twin of {@link mrr}: the native backend runs off the main thread. */
-export async function mrrAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: RankingMetricOptions,
-): Promise<RankingMetricResult> {
-  return metricImpl('mrr', 'mrr', scores, relevance, options, 'mrrAsync', true);
-}
+/**
+ * The Promise twin of {@link mrr}: the native backend runs off the main thread.
+ *
+ * @function
+ */
+export const mrrAsync = asyncTwin('mrrAsync', mrr);
 
 /**
  * MAP@k (formulas R.3): per list the sum of precision@rank at each relevant item within the top k,
@@ -226,25 +225,16 @@ export function meanAveragePrecision(
   relevance: NumericArray,
   options?: MapOptions,
 ): RankingMetricResult {
-  return metricImpl(
-    'map',
-    'meanAveragePrecision',
-    scores,
-    relevance,
-    options,
-    'meanAveragePrecision',
-    false,
-  ) as RankingMetricResult;
+  const [fn, async] = callOf('meanAveragePrecision');
+  return metricImpl('map', 'meanAveragePrecision', scores, relevance, options, fn, async) as RankingMetricResult;
 }
 
-/** The Promise twin of {@link meanAveragePrecision}: the native backend runs off the main thread. */
-export async function meanAveragePrecisionAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: MapOptions,
-): Promise<RankingMetricResult> {
-  return metricImpl('map', 'meanAveragePrecision', scores, relevance, options, 'meanAveragePrecisionAsync', true);
-}
+/**
+ * The Promise twin of {@link meanAveragePrecision}: the native backend runs off the main thread.
+ *
+ * @function
+ */
+export const meanAveragePrecisionAsync = asyncTwin('meanAveragePrecisionAsync', meanAveragePrecision);
 
 /**
  * Recall@k (formulas R.4): per list the relevant items within the top k by score over all its
@@ -262,17 +252,16 @@ export function recallAtK(
   relevance: NumericArray,
   options?: RankingMetricOptions,
 ): RankingMetricResult {
-  return metricImpl('recall', 'recallAtK', scores, relevance, options, 'recallAtK', false) as RankingMetricResult;
+  const [fn, async] = callOf('recallAtK');
+  return metricImpl('recall', 'recallAtK', scores, relevance, options, fn, async) as RankingMetricResult;
 }
 
-/** The Promise twin of {@link recallAtK}: the native backend runs off the main thread. */
-export async function recallAtKAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: RankingMetricOptions,
-): Promise<RankingMetricResult> {
-  return metricImpl('recall', 'recallAtK', scores, relevance, options, 'recallAtKAsync', true);
-}
+/**
+ * The Promise twin of {@link recallAtK}: the native backend runs off the main thread.
+ *
+ * @function
+ */
+export const recallAtKAsync = asyncTwin('recallAtKAsync', recallAtK);
 
 /**
  * Precision@k (formulas R.5): per list the relevant items within the top k by score over
@@ -291,25 +280,16 @@ export function precisionAtK(
   relevance: NumericArray,
   options?: PrecisionOptions,
 ): RankingMetricResult {
-  return metricImpl(
-    'precision',
-    'precisionAtK',
-    scores,
-    relevance,
-    options,
-    'precisionAtK',
-    false,
-  ) as RankingMetricResult;
+  const [fn, async] = callOf('precisionAtK');
+  return metricImpl('precision', 'precisionAtK', scores, relevance, options, fn, async) as RankingMetricResult;
 }
 
-/** The Promise twin of {@link precisionAtK}: the native backend runs off the main thread. */
-export async function precisionAtKAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: PrecisionOptions,
-): Promise<RankingMetricResult> {
-  return metricImpl('precision', 'precisionAtK', scores, relevance, options, 'precisionAtKAsync', true);
-}
+/**
+ * The Promise twin of {@link precisionAtK}: the native backend runs off the main thread.
+ *
+ * @function
+ */
+export const precisionAtKAsync = asyncTwin('precisionAtKAsync', precisionAtK);
 
 const NAMES: readonly RankMetricName[] = ['ndcg', 'mrr', 'map', 'recall', 'precision'];
 export const MAX_METRICS = 16;
@@ -344,6 +324,6 @@ export function metricMeans(names: readonly string[], perList: Float64Array): Re
 }
 
 /** The wire params a list loss passes along for its `metrics` (the default conventions). */
-export function lossMetricParams(specs: readonly RankMetricSpec[]): object {
+export function lossMetricParams(specs: readonly RankMetricSpec[]): MetricSpecsWire {
   return wireParams(specs, METRIC_DEFAULTS);
 }

@@ -3,6 +3,8 @@
 // (cuda/pairs.cu, tiled the same way; 'cuda-sim' runs them in the simulator) or the float64
 // reference (src/reference/pairs.ts, which builds S in full).
 import { WIRE_CONSTANTS, wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
+import type { PairWire } from '../wire-params';
 import {
   allocate,
   gradBuffer,
@@ -18,7 +20,7 @@ import { faultError, firstNonFinite, type FaultContext } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referencePairs, type PairLossName, type PairRefParams, type RefGiven } from '../reference/pairs';
-import { andThen, native, type LossResult, type RowLossResult } from './dispatch';
+import { asyncTwin, callOf, andThen, native, type LossResult, type RowLossResult } from './dispatch';
 import type { ClassLossResult } from './spherical';
 
 /** Options every pairwise loss takes. */
@@ -204,11 +206,10 @@ export const PAIR_DEFAULTS = {
   oplGamma: 0.5,
 };
 
-// As the native layer's bounds: a denormal scale would overflow where it divides.
-const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
-const nonNegative: OptionSpec = { kind: 'number', min: 0, max: 1e6 };
+const positive = bounded('kPositive');
+const nonNegative = bounded('kNonNegative');
 const pairSchema: Record<string, OptionSpec> = {
-  dim: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  dim: bounded('kDimension'),
   normalize: { kind: 'boolean' },
   out: { kind: 'any' },
   backend: backendSpec,
@@ -225,7 +226,7 @@ const SCHEMAS: Record<PairLossName, Record<string, OptionSpec>> = {
     ...tupleSchema,
     alpha: positive,
     beta: positive,
-    base: { kind: 'number', min: -1e6, max: 1e6 },
+    base: bounded('kSigned'),
     epsilon: nonNegative,
     semantics: { kind: 'enum', values: ['paper', 'pml'] },
     mining: { kind: 'boolean' },
@@ -458,6 +459,8 @@ function runPairs(
   const refOut = ref
     ? gradBuffer(fn, o.referenceOut, ref.e.length, ref.e, 'options.referenceOut', 'options.reference')
     : undefined;
+  const mining = opt(o, 'mining', PAIR_DEFAULTS.mining);
+  const supConAllAnchors = opt<string>(o, 'meanOver', PAIR_DEFAULTS.meanOver) === 'all';
   const p: PairRefParams = {
     loss,
     alpha: opt(o, 'alpha', PAIR_DEFAULTS.alpha),
@@ -474,8 +477,8 @@ function runPairs(
     temperature: opt(o, 'temperature', PAIR_DEFAULTS.temperature),
     baseTemperature: opt(o, 'baseTemperature', PAIR_DEFAULTS.baseTemperature),
     reduction: opt(o, 'reduction', 'mean'),
-    mining: opt(o, 'mining', PAIR_DEFAULTS.mining),
-    supConAllAnchors: opt<string>(o, 'meanOver', PAIR_DEFAULTS.meanOver) === 'all',
+    mining,
+    supConAllAnchors,
   };
   const normalize = opt(o, 'normalize', PAIR_DEFAULTS.normalize);
   const rowLoss = p.reduction === 'none' ? allocate(fn, 'the per-anchor losses', Float32Array, yi.length) : null;
@@ -497,8 +500,10 @@ function runPairs(
     if (rowLoss) rowLoss.set(r.rowLoss!);
     return result(r.loss);
   }
-  const params = {
+  const params: PairWire = {
     ...p,
+    mining,
+    supConAllAnchors,
     loss: wireId('PairLoss', loss),
     semantics: wireId('MsSemantics', p.semantics),
     dim,
@@ -569,20 +574,17 @@ export function multiSimilarity<O extends MultiSimilarityOptions = MultiSimilari
   labels: ClassLabels,
   options?: O,
 ): WithReference<O> {
-  return runPairs('multi-similarity', 'multiSimilarity', embeddings, labels, options, false) as WithReference<O>;
+  const [fn, async] = callOf('multiSimilarity');
+  return runPairs('multi-similarity', fn, embeddings, labels, options, async) as WithReference<O>;
 }
 
 /**
  * The Promise twin of {@link multiSimilarity}: the native backend runs off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function multiSimilarityAsync<
-  O extends MultiSimilarityOptions = MultiSimilarityOptions & { reduction?: 'mean' },
->(embeddings: NumericArray, labels: ClassLabels, options?: O): Promise<WithReference<O>> {
-  return runPairs('multi-similarity', 'multiSimilarityAsync', embeddings, labels, options, true) as Promise<
-    WithReference<O>
-  >;
-}
+export const multiSimilarityAsync = asyncTwin('multiSimilarityAsync', multiSimilarity);
 
 /**
  * Contrastive loss as pytorch-metric-learning (formulas E.2): on distances d = ||fn_i - fn_j||,
@@ -605,20 +607,17 @@ export function contrastive<O extends ContrastiveOptions = ContrastiveOptions & 
   labels: ClassLabels,
   options?: O,
 ): PairLossResult<O> {
-  return runPairs('contrastive', 'contrastive', embeddings, labels, options, false) as PairLossResult<O>;
+  const [fn, async] = callOf('contrastive');
+  return runPairs('contrastive', fn, embeddings, labels, options, async) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link contrastive}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function contrastiveAsync<O extends ContrastiveOptions = ContrastiveOptions & { reduction?: 'mean' }>(
-  embeddings: NumericArray,
-  labels: ClassLabels,
-  options?: O,
-): Promise<PairLossResult<O>> {
-  return runPairs('contrastive', 'contrastiveAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
-}
+export const contrastiveAsync = asyncTwin('contrastiveAsync', contrastive);
 
 /**
  * Batch-hard triplet loss (Hermans, Beyer, Leibe 2017; formulas E.3): per anchor the farthest positive
@@ -641,20 +640,17 @@ export function tripletBatchHard<O extends TripletBatchHardOptions = TripletBatc
   labels: ClassLabels,
   options?: O,
 ): PairLossResult<O> {
-  return runPairs('triplet-batch-hard', 'tripletBatchHard', embeddings, labels, options, false) as PairLossResult<O>;
+  const [fn, async] = callOf('tripletBatchHard');
+  return runPairs('triplet-batch-hard', fn, embeddings, labels, options, async) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link tripletBatchHard}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function tripletBatchHardAsync<
-  O extends TripletBatchHardOptions = TripletBatchHardOptions & { reduction?: 'mean' },
->(embeddings: NumericArray, labels: ClassLabels, options?: O): Promise<PairLossResult<O>> {
-  return runPairs('triplet-batch-hard', 'tripletBatchHardAsync', embeddings, labels, options, true) as Promise<
-    PairLossResult<O>
-  >;
-}
+export const tripletBatchHardAsync = asyncTwin('tripletBatchHardAsync', tripletBatchHard);
 
 /**
  * Circle loss, pair-label form (Sun et al., CVPR 2020; formulas E.4): softplus(LSE_n(gamma a_n (s_n - m))
@@ -676,20 +672,17 @@ export function circleLoss<O extends CircleLossOptions = CircleLossOptions & { r
   labels: ClassLabels,
   options?: O,
 ): PairLossResult<O> {
-  return runPairs('circle', 'circleLoss', embeddings, labels, options, false) as PairLossResult<O>;
+  const [fn, async] = callOf('circleLoss');
+  return runPairs('circle', fn, embeddings, labels, options, async) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link circleLoss}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function circleLossAsync<O extends CircleLossOptions = CircleLossOptions & { reduction?: 'mean' }>(
-  embeddings: NumericArray,
-  labels: ClassLabels,
-  options?: O,
-): Promise<PairLossResult<O>> {
-  return runPairs('circle', 'circleLossAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
-}
+export const circleLossAsync = asyncTwin('circleLossAsync', circleLoss);
 
 /**
  * Supervised contrastive loss (Khosla et al. 2020; formulas E.5): -(tau/tau_b) mean over positives p
@@ -715,20 +708,17 @@ export function supCon<O extends SupConOptions = SupConOptions & { reduction?: '
   labels: ClassLabels,
   options?: O,
 ): PairLossResult<O> {
-  return runPairs('supcon', 'supCon', embeddings, labels, options, false) as PairLossResult<O>;
+  const [fn, async] = callOf('supCon');
+  return runPairs('supcon', fn, embeddings, labels, options, async) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link supCon}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function supConAsync<O extends SupConOptions = SupConOptions & { reduction?: 'mean' }>(
-  embeddings: NumericArray,
-  labels: ClassLabels,
-  options?: O,
-): Promise<PairLossResult<O>> {
-  return runPairs('supcon', 'supConAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
-}
+export const supConAsync = asyncTwin('supConAsync', supCon);
 
 /**
  * NT-Xent / InfoNCE as pytorch-metric-learning (formulas E.5): per positive pair (a, p),
@@ -752,20 +742,17 @@ export function ntXent<O extends NtXentOptions = NtXentOptions & { reduction?: '
   labels: ClassLabels | null,
   options?: O,
 ): PairLossResult<O> {
-  return runPairs('nt-xent', 'ntXent', embeddings, labels, options, false) as PairLossResult<O>;
+  const [fn, async] = callOf('ntXent');
+  return runPairs('nt-xent', fn, embeddings, labels, options, async) as PairLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link ntXent}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function ntXentAsync<O extends NtXentOptions = NtXentOptions & { reduction?: 'mean' }>(
-  embeddings: NumericArray,
-  labels: ClassLabels | null,
-  options?: O,
-): Promise<PairLossResult<O>> {
-  return runPairs('nt-xent', 'ntXentAsync', embeddings, labels, options, true) as Promise<PairLossResult<O>>;
-}
+export const ntXentAsync = asyncTwin('ntXentAsync', ntXent);
 
 /**
  * Orthogonal Projection Loss (Ranasinghe et al., ICCV 2021; formulas E.6, as kahnchana/opl): (1 -
@@ -788,24 +775,14 @@ export function orthogonalProjection(
   labels: ClassLabels,
   options?: OrthogonalProjectionOptions,
 ): LossResult {
-  return runPairs('orthogonal-projection', 'orthogonalProjection', embeddings, labels, options, false) as LossResult;
+  const [fn, async] = callOf('orthogonalProjection');
+  return runPairs('orthogonal-projection', fn, embeddings, labels, options, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link orthogonalProjection}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function orthogonalProjectionAsync(
-  embeddings: NumericArray,
-  labels: ClassLabels,
-  options?: OrthogonalProjectionOptions,
-): Promise<LossResult> {
-  return runPairs(
-    'orthogonal-projection',
-    'orthogonalProjectionAsync',
-    embeddings,
-    labels,
-    options,
-    true,
-  ) as Promise<LossResult>;
-}
+export const orthogonalProjectionAsync = asyncTwin('orthogonalProjectionAsync', orthogonalProjection);

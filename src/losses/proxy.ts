@@ -9,7 +9,8 @@ import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import { referenceProxyAnchor } from '../reference/proxy';
 import { checkDisjoint } from '../wire';
 import { wireId } from '../wire-enums';
-import { andThen, native } from './dispatch';
+import type { ProxyAnchorWire } from '../wire-params';
+import { asyncTwin, callOf, andThen, native } from './dispatch';
 import { outBuffer, outObject } from './out-buffers';
 
 /** Buffers for the gradients, each of the layout of what it is the gradient of. */
@@ -168,7 +169,7 @@ function runProxyAnchor(
     a.gradProxies.set(r.gradProxies);
     return result(r.loss);
   }
-  const params = {
+  const params: ProxyAnchorWire = {
     dim: a.dim,
     alpha: p.alpha,
     margin: p.margin,
@@ -212,18 +213,14 @@ export function proxyAnchor(
   labels: Targets,
   options?: ProxyAnchorOptions,
 ): ProxyLossResult {
-  return runProxyAnchor('proxyAnchor', embeddings, proxies, labels, options, false) as ProxyLossResult;
+  const [fn, async] = callOf('proxyAnchor');
+  return runProxyAnchor(fn, embeddings, proxies, labels, options, async) as ProxyLossResult;
 }
 
 /**
  * The Promise twin of {@link proxyAnchor}: the native backend runs off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function proxyAnchorAsync(
-  embeddings: NumericArray,
-  proxies: NumericArray,
-  labels: Targets,
-  options?: ProxyAnchorOptions,
-): Promise<ProxyLossResult> {
-  return runProxyAnchor('proxyAnchorAsync', embeddings, proxies, labels, options, true);
-}
+export const proxyAnchorAsync = asyncTwin('proxyAnchorAsync', proxyAnchor);

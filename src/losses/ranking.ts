@@ -2,6 +2,8 @@
 // the native CPU kernels (binding/cpu/ranking*.cc), the CUDA kernels (cuda/ranking*.cu, on a device
 // or the simulator) or the float64 reference (src/reference/ranking.ts).
 import { wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
+import type { ListParams, ListWire } from '../wire-params';
 import {
   gradBuffer,
   requireLength,
@@ -13,7 +15,7 @@ import {
 } from '../arrays';
 import { rangeError } from '../errors';
 import { faultError, type FaultContext } from '../faults';
-import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
+import { deviceCode, nativeCall, resolveBackend, type Backend, type ListEntries } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   LAMBDA_MAX_RELEVANCE,
@@ -30,7 +32,7 @@ import {
   type RefResult,
 } from '../reference/ranking';
 import { referenceRankingMetrics } from '../reference/ranking_metrics';
-import { andThen, native, withGrad, type LossResult } from './dispatch';
+import { asyncTwin, callOf, andThen, native, withGrad, type LossResult } from './dispatch';
 import { checkListValues, LIST_FAULTS, listBatch, listOffsets, longestList, pairCount, type ListBatch } from './lists';
 import { lossMetricParams, metricMeans, parseMetricNames } from './metrics';
 
@@ -173,9 +175,8 @@ export const RANKING_DEFAULTS = {
   normalize: true,
 };
 
-// As the native layer's bounds: a denormal scale would overflow where it divides.
-const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
-const count: OptionSpec = { kind: 'number', integer: true, min: 1, max: 2 ** 31 - 1 };
+const positive = bounded('kPositive');
+const count = bounded('kCount');
 const listSchema: Record<string, OptionSpec> = {
   listSize: count,
   offsets: { kind: 'any' },
@@ -187,14 +188,14 @@ const rankListSchema = {
   ...listSchema,
   form: { kind: 'enum', values: ['lse', 'exact', 'anchor'] },
   skip: count,
-  margin: { kind: 'number', min: 0, max: 3.4e38 },
+  margin: bounded('kFloatNonNegative'),
 } satisfies Record<string, OptionSpec>;
 const listMLESchema = {
   ...listSchema,
   weights: { kind: 'any' },
   topK: count,
   ties: { kind: 'enum', values: ['index', 'shuffle'] },
-  seed: { kind: 'number', integer: true, min: 0, max: 2 ** 32 - 1 },
+  seed: bounded('kSeed32', true),
 } satisfies Record<string, OptionSpec>;
 const distillSchema: Record<string, OptionSpec> = { tau: positive, out: { kind: 'any' }, backend: backendSpec };
 const listNetSchema = {
@@ -209,7 +210,7 @@ const rankNetSchema = {
 } satisfies Record<string, OptionSpec>;
 const hingeSchema = {
   ...listSchema,
-  margin: { kind: 'number', min: 0, max: 1e6 },
+  margin: bounded('kNonNegative'),
   normalizeBy: { kind: 'enum', values: ['items', 'pairs'] },
 } satisfies Record<string, OptionSpec>;
 const approxSchema = { ...listSchema, temperature: positive } satisfies Record<string, OptionSpec>;
@@ -219,7 +220,7 @@ const lambdaSchema = {
   scheme: { kind: 'enum', values: SCHEMES },
   k: count,
   sigma: positive,
-  mu: { kind: 'number', min: 0, max: 1e6 },
+  mu: bounded('kNonNegative'),
   reduction: { kind: 'enum', values: ['sum', 'mean'] },
   normalize: { kind: 'boolean' },
 } satisfies Record<string, OptionSpec>;
@@ -243,9 +244,9 @@ type Result = ListLossResult | Promise<ListLossResult>;
  * reference (after its value checks) or the native kernel with `params`; the metrics asked for
  * come from the same call.
  */
-function runList(
+function runList<K extends keyof ListParams>(
   fn: string,
-  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'pairwiseHinge' | 'approxNDCG' | 'lambdaLoss',
+  call: K,
   scores: unknown,
   relevance: unknown,
   options: unknown,
@@ -254,7 +255,7 @@ function runList(
   prepare: (
     o: Record<string, unknown>,
     b: ListBatch,
-  ) => { params: object; reference: (pb: RefLists) => RefResult; top?: number },
+  ) => { params: (w: ListWire) => ListParams[K]; reference: (pb: RefLists) => RefResult; top?: number },
 ): Result {
   const o = readOptions(fn, options, schema);
   const b = listBatch(fn, scores, relevance, o);
@@ -275,16 +276,16 @@ function runList(
   }
   const lists = b.offsets ? b.offsets.length - 1 : b.scores.length / b.listSize;
   const perList = specs ? new Float64Array(lists * specs.length) : undefined;
-  const full = {
-    ...params,
+  const full = params({
     listSize: b.listSize,
     device: deviceCode(backend),
     ...(specs && { metrics: lossMetricParams(specs) }),
-  };
+  });
+  const entries: ListEntries = native(backend);
   return andThen(
     nativeCall(
       fn,
-      () => native(backend)[call](b.scores, b.relevance, b.offsets, out, full, perList ?? null, async),
+      () => entries[call](b.scores, b.relevance, b.offsets, out, full, perList ?? null, async),
       LIST_FAULTS,
     ),
     (loss): ListLossResult =>
@@ -300,7 +301,7 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
     const skip = opt(o, 'skip', 0);
     const margin = opt(o, 'margin', RANKING_DEFAULTS.margin);
     return {
-      params: { form: wireId('RankListForm', form), skip, margin },
+      params: (w) => ({ ...w, form: wireId('RankListForm', form), skip, margin }),
       reference: (pb) => referenceRankList(pb, { form, skip, margin }),
     };
   });
@@ -325,20 +326,17 @@ function rankListImpl(scores: unknown, relevance: unknown, options: unknown, fn:
  * ```
  */
 export function rankList(scores: NumericArray, relevance: NumericArray, options?: RankListOptions): ListLossResult {
-  return rankListImpl(scores, relevance, options, 'rankList', false) as ListLossResult;
+  const [fn, async] = callOf('rankList');
+  return rankListImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link rankList}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function rankListAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: RankListOptions,
-): Promise<ListLossResult> {
-  return rankListImpl(scores, relevance, options, 'rankListAsync', true);
-}
+export const rankListAsync = asyncTwin('rankListAsync', rankList);
 
 // ---- listMLE ----
 
@@ -364,7 +362,7 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const seed = opt(o, 'seed', RANKING_DEFAULTS.seed);
     const shuffle = ties === 'shuffle';
     return {
-      params: { weights, topK, ties: wireId('Ties', ties), seed },
+      params: (w) => ({ ...w, weights, topK, ties: wireId('Ties', ties), seed }),
       reference: (pb) => referenceListMLE(pb, { weights: weights ?? undefined, topK, shuffle, seed }),
     };
   });
@@ -387,20 +385,17 @@ function listMLEImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * ```
  */
 export function listMLE(scores: NumericArray, relevance: NumericArray, options?: ListMLEOptions): ListLossResult {
-  return listMLEImpl(scores, relevance, options, 'listMLE', false) as ListLossResult;
+  const [fn, async] = callOf('listMLE');
+  return listMLEImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link listMLE}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function listMLEAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: ListMLEOptions,
-): Promise<ListLossResult> {
-  return listMLEImpl(scores, relevance, options, 'listMLEAsync', true);
-}
+export const listMLEAsync = asyncTwin('listMLEAsync', listMLE);
 
 // ---- listNet ----
 
@@ -409,7 +404,7 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const target = opt<'softmax' | 'normalize'>(o, 'target', RANKING_DEFAULTS.target);
     const temperature = opt(o, 'temperature', RANKING_DEFAULTS.temperature);
     return {
-      params: { target: wireId('ListNetTarget', target), temperature },
+      params: (w) => ({ ...w, target: wireId('ListNetTarget', target), temperature }),
       reference: (pb) => referenceListNet(pb, target, temperature),
     };
   });
@@ -430,20 +425,17 @@ function listNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * ```
  */
 export function listNet(scores: NumericArray, relevance: NumericArray, options?: ListNetOptions): ListLossResult {
-  return listNetImpl(scores, relevance, options, 'listNet', false) as ListLossResult;
+  const [fn, async] = callOf('listNet');
+  return listNetImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link listNet}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function listNetAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: ListNetOptions,
-): Promise<ListLossResult> {
-  return listNetImpl(scores, relevance, options, 'listNetAsync', true);
-}
+export const listNetAsync = asyncTwin('listNetAsync', listNet);
 
 // ---- rankNet ----
 
@@ -452,7 +444,7 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
     const sigma = opt(o, 'sigma', RANKING_DEFAULTS.sigma);
     const weighting = opt<'none' | 'label-diff' | 'label-diff-squared'>(o, 'weighting', RANKING_DEFAULTS.weighting);
     return {
-      params: { sigma, weighting: wireId('PairWeighting', weighting) },
+      params: (w) => ({ ...w, sigma, weighting: wireId('PairWeighting', weighting) }),
       reference: (pb) => referenceRankNet(pb, sigma, weighting),
     };
   });
@@ -474,20 +466,17 @@ function rankNetImpl(scores: unknown, relevance: unknown, options: unknown, fn: 
  * ```
  */
 export function rankNet(scores: NumericArray, relevance: NumericArray, options?: RankNetOptions): ListLossResult {
-  return rankNetImpl(scores, relevance, options, 'rankNet', false) as ListLossResult;
+  const [fn, async] = callOf('rankNet');
+  return rankNetImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link rankNet}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function rankNetAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: RankNetOptions,
-): Promise<ListLossResult> {
-  return rankNetImpl(scores, relevance, options, 'rankNetAsync', true);
-}
+export const rankNetAsync = asyncTwin('rankNetAsync', rankNet);
 
 // ---- pairwiseHinge ----
 
@@ -496,7 +485,7 @@ function pairwiseHingeImpl(scores: unknown, relevance: unknown, options: unknown
     const margin = opt(o, 'margin', RANKING_DEFAULTS.hingeMargin);
     const perItem = opt<'items' | 'pairs'>(o, 'normalizeBy', RANKING_DEFAULTS.normalizeBy) === 'items';
     return {
-      params: { margin, perItem },
+      params: (w) => ({ ...w, margin, perItem }),
       reference: (pb) => referencePairwiseHinge(pb, margin, perItem),
     };
   });
@@ -523,20 +512,17 @@ export function pairwiseHinge(
   relevance: NumericArray,
   options?: PairwiseHingeOptions,
 ): ListLossResult {
-  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHinge', false) as ListLossResult;
+  const [fn, async] = callOf('pairwiseHinge');
+  return pairwiseHingeImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link pairwiseHinge}: the native backend runs off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function pairwiseHingeAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: PairwiseHingeOptions,
-): Promise<ListLossResult> {
-  return pairwiseHingeImpl(scores, relevance, options, 'pairwiseHingeAsync', true);
-}
+export const pairwiseHingeAsync = asyncTwin('pairwiseHingeAsync', pairwiseHinge);
 
 // ---- approxNDCG ----
 
@@ -544,7 +530,7 @@ function approxNDCGImpl(scores: unknown, relevance: unknown, options: unknown, f
   return runList(fn, 'approxNDCG', scores, relevance, options, approxSchema, async, (o) => {
     const temperature = opt(o, 'temperature', RANKING_DEFAULTS.approxTemperature);
     return {
-      params: { temperature },
+      params: (w) => ({ ...w, temperature }),
       reference: (pb) => referenceApproxNDCG(pb, temperature),
       top: LAMBDA_MAX_RELEVANCE,
     };
@@ -568,20 +554,17 @@ function approxNDCGImpl(scores: unknown, relevance: unknown, options: unknown, f
  * ```
  */
 export function approxNDCG(scores: NumericArray, relevance: NumericArray, options?: ApproxNDCGOptions): ListLossResult {
-  return approxNDCGImpl(scores, relevance, options, 'approxNDCG', false) as ListLossResult;
+  const [fn, async] = callOf('approxNDCG');
+  return approxNDCGImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link approxNDCG}: the native backend runs off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function approxNDCGAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: ApproxNDCGOptions,
-): Promise<ListLossResult> {
-  return approxNDCGImpl(scores, relevance, options, 'approxNDCGAsync', true);
-}
+export const approxNDCGAsync = asyncTwin('approxNDCGAsync', approxNDCG);
 
 // ---- lambdaLoss ----
 
@@ -596,7 +579,7 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
       normalize: opt(o, 'normalize', RANKING_DEFAULTS.normalize),
     };
     return {
-      params: { ...r, scheme: wireId('LambdaScheme', r.scheme), mean: r.reduction === 'mean' },
+      params: (w) => ({ ...w, ...r, scheme: wireId('LambdaScheme', r.scheme), mean: r.reduction === 'mean' }),
       reference: (pb) => referenceLambdaLoss(pb, r),
       top: LAMBDA_MAX_RELEVANCE,
     };
@@ -621,20 +604,17 @@ function lambdaLossImpl(scores: unknown, relevance: unknown, options: unknown, f
  * ```
  */
 export function lambdaLoss(scores: NumericArray, relevance: NumericArray, options?: LambdaLossOptions): ListLossResult {
-  return lambdaLossImpl(scores, relevance, options, 'lambdaLoss', false) as ListLossResult;
+  const [fn, async] = callOf('lambdaLoss');
+  return lambdaLossImpl(scores, relevance, options, fn, async) as ListLossResult;
 }
 
 /**
  * The Promise twin of {@link lambdaLoss}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function lambdaLossAsync(
-  scores: NumericArray,
-  relevance: NumericArray,
-  options?: LambdaLossOptions,
-): Promise<ListLossResult> {
-  return lambdaLossImpl(scores, relevance, options, 'lambdaLossAsync', true);
-}
+export const lambdaLossAsync = asyncTwin('lambdaLossAsync', lambdaLoss);
 
 // ---- plackettLuceDistill ----
 
@@ -717,18 +697,14 @@ export function plackettLuceDistill(
   labels: ClassLabels,
   options?: PlackettLuceDistillOptions,
 ): LossResult {
-  return distillImpl(studentLogits, teacherLogits, labels, options, 'plackettLuceDistill', false) as LossResult;
+  const [fn, async] = callOf('plackettLuceDistill');
+  return distillImpl(studentLogits, teacherLogits, labels, options, fn, async) as LossResult;
 }
 
 /**
  * The Promise twin of {@link plackettLuceDistill}: the native backend runs off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function plackettLuceDistillAsync(
-  studentLogits: NumericArray,
-  teacherLogits: NumericArray,
-  labels: ClassLabels,
-  options?: PlackettLuceDistillOptions,
-): Promise<LossResult> {
-  return distillImpl(studentLogits, teacherLogits, labels, options, 'plackettLuceDistillAsync', true);
-}
+export const plackettLuceDistillAsync = asyncTwin('plackettLuceDistillAsync', plackettLuceDistill);

@@ -3,6 +3,8 @@
 // float64 reference (src/reference/spherical.ts). Every loss here is a sum over rows of one row of
 // logits and its target class.
 import { wireId } from '../wire-enums';
+import { bounded } from '../wire-bounds';
+import type { SoftmaxWire, SphericalWire } from '../wire-params';
 import {
   allocate,
   checkValues,
@@ -27,7 +29,7 @@ import {
   type SoftmaxForm,
   type SphericalKind,
 } from '../reference/spherical';
-import { native, andThen, withGrad, type LossResult, type RowLossResult } from './dispatch';
+import { asyncTwin, callOf, native, andThen, withGrad, type LossResult, type RowLossResult } from './dispatch';
 
 export type { Reduction, SoftmaxForm } from '../reference/spherical';
 export type { RowLossResult } from './dispatch';
@@ -172,41 +174,39 @@ export const SPHERICAL_DEFAULTS = {
 };
 
 const classSchema: Record<string, OptionSpec> = {
-  classes: { kind: 'number', integer: true, min: 1, max: 1 << 24 },
+  classes: bounded('kDimension'),
   reduction: { kind: 'enum', values: ['mean', 'sum', 'none'] },
   out: { kind: 'any' },
   backend: backendSpec,
 };
-// Lower bounds as the native layer's: a denormal scale would overflow where it divides.
-const positive = (max: number, min = 1e-6): OptionSpec => ({ kind: 'number', min, max });
 const zLossSchema: Record<string, OptionSpec> = {
   ...classSchema,
-  a: positive(1e6),
-  b: { kind: 'number', min: -1e6, max: 1e6 },
+  a: bounded('kPositive'),
+  b: bounded('kSigned'),
 };
 const SPHERICAL_KINDS = ['mse', 'log-spherical-softmax', 'log-taylor-softmax'] as const;
 const sphericalSchema: Record<string, OptionSpec> = {
   ...classSchema,
   kind: { kind: 'enum', values: SPHERICAL_KINDS },
-  eps: positive(1e6, 1e-30),
+  eps: bounded('kSphericalEps'),
 };
 const SOFTMAX_FORMS = ['ce', 'comp-sum', 'gce', 'mae', 'focal', 'ldr-kl'] as const;
 const softmaxSchema: Record<string, OptionSpec> = {
   ...classSchema,
   form: { kind: 'enum', values: SOFTMAX_FORMS },
-  labelSmoothing: { kind: 'number', min: 0, max: 1 },
-  temperature: positive(1e6),
+  labelSmoothing: bounded('kUnit'),
+  temperature: bounded('kPositive'),
   weights: { kind: 'any' },
   classWeights: { kind: 'any' },
-  ignoreIndex: { kind: 'number', integer: true, min: -(2 ** 31), max: 2 ** 31 - 1 },
-  tau: { kind: 'number', min: 0, max: 100 },
-  q: positive(1),
-  gamma: { kind: 'number', min: 0, max: 1e3 },
-  alpha: { kind: 'number', min: 0, max: 1e6 },
-  lambda: positive(1e6),
-  margin: { kind: 'number', min: 0, max: 1e6 },
-  softcap: positive(1e6),
-  lseSquareScale: { kind: 'number', min: 0, max: 1e6 },
+  ignoreIndex: bounded('kInt32'),
+  tau: bounded('kNonNegative100'),
+  q: { kind: 'number', min: 1e-6, max: 1 }, // GCE's q: the wire carries tau = 1 + q
+  gamma: bounded('kNonNegative1e3'),
+  alpha: bounded('kNonNegative'),
+  lambda: bounded('kPositive'),
+  margin: bounded('kNonNegative'),
+  softcap: bounded('kPositive'),
+  lseSquareScale: bounded('kNonNegative'),
   returnLse: { kind: 'boolean' },
 };
 
@@ -319,7 +319,7 @@ function sphericalImpl(
     eps: opt(o, 'eps', SPHERICAL_DEFAULTS.eps),
   };
   if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
-  const nativeParams = {
+  const nativeParams: SphericalWire = {
     ...params,
     kind: wireId('SphericalKind', kind),
     classes: pb.classes,
@@ -354,22 +354,18 @@ export function zLoss<O extends ZLossOptions = ZLossOptions & { reduction?: 'mea
   targets: Targets,
   options?: O,
 ): ClassLossResult<O> {
-  const o = readOptions('zLoss', options, zLossSchema);
-  return sphericalImpl(logits, targets, o, 'z-loss', 'zLoss', false) as ClassLossResult<O>;
+  const [fn, async] = callOf('zLoss');
+  const o = readOptions(fn, options, zLossSchema);
+  return sphericalImpl(logits, targets, o, 'z-loss', fn, async) as ClassLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link zLoss}: the native backends run off the main thread ('js' computes
  * before resolving).
+ *
+ * @function
  */
-export async function zLossAsync<O extends ZLossOptions = ZLossOptions & { reduction?: 'mean' }>(
-  logits: NumericArray,
-  targets: Targets,
-  options?: O,
-): Promise<ClassLossResult<O>> {
-  const o = readOptions('zLossAsync', options, zLossSchema);
-  return sphericalImpl(logits, targets, o, 'z-loss', 'zLossAsync', true) as Promise<ClassLossResult<O>>;
-}
+export const zLossAsync = asyncTwin('zLossAsync', zLoss);
 
 function sphericalOptions(fn: string, options: unknown): [Record<string, unknown>, SphericalKind] {
   const o = readOptions(fn, options, sphericalSchema);
@@ -410,22 +406,18 @@ export function sphericalLoss<O extends SphericalLossOptions>(
   targets: Targets,
   options: O,
 ): ClassLossResult<O> {
-  const [o, kind] = sphericalOptions('sphericalLoss', options);
-  return sphericalImpl(logits, targets, o, kind, 'sphericalLoss', false) as ClassLossResult<O>;
+  const [fn, async] = callOf('sphericalLoss');
+  const [o, kind] = sphericalOptions(fn, options);
+  return sphericalImpl(logits, targets, o, kind, fn, async) as ClassLossResult<O>;
 }
 
 /**
  * The Promise twin of {@link sphericalLoss}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function sphericalLossAsync<O extends SphericalLossOptions>(
-  logits: NumericArray,
-  targets: Targets,
-  options: O,
-): Promise<ClassLossResult<O>> {
-  const [o, kind] = sphericalOptions('sphericalLossAsync', options);
-  return sphericalImpl(logits, targets, o, kind, 'sphericalLossAsync', true) as Promise<ClassLossResult<O>>;
-}
+export const sphericalLossAsync = asyncTwin('sphericalLossAsync', sphericalLoss);
 
 // ---- softmaxCrossEntropy ----
 
@@ -471,7 +463,7 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
   }
   // gce and mae are comp-sum with tau = 1 + q and tau = 2 (times 2) (formulas G).
   const tau = form === 'gce' ? 1 + p.q : form === 'mae' ? 2 : p.tau;
-  const nativeParams = {
+  const nativeParams: SoftmaxWire = {
     classes: pb.classes,
     reduction: wireId('Reduction', pb.reduction),
     form: wireId('SoftmaxForm', form),
@@ -531,15 +523,14 @@ function softmaxImpl(logits: unknown, targets: unknown, options: unknown, fn: st
 export function softmaxCrossEntropy<
   O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
 >(logits: NumericArray, targets: Targets, options?: O): SoftmaxResult<O> {
-  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropy', false) as SoftmaxResult<O>;
+  const [fn, async] = callOf('softmaxCrossEntropy');
+  return softmaxImpl(logits, targets, options, fn, async) as SoftmaxResult<O>;
 }
 
 /**
  * The Promise twin of {@link softmaxCrossEntropy}: the native backends run off the main thread ('js'
  * computes before resolving).
+ *
+ * @function
  */
-export async function softmaxCrossEntropyAsync<
-  O extends SoftmaxCrossEntropyOptions = SoftmaxCrossEntropyOptions & { reduction?: 'mean' },
->(logits: NumericArray, targets: Targets, options?: O): Promise<SoftmaxResult<O>> {
-  return softmaxImpl(logits, targets, options, 'softmaxCrossEntropyAsync', true) as Promise<SoftmaxResult<O>>;
-}
+export const softmaxCrossEntropyAsync = asyncTwin('softmaxCrossEntropyAsync', softmaxCrossEntropy);
