@@ -112,6 +112,7 @@ export interface NativeAddon {
   approxNDCG: ListCall;
   pairwiseHinge: ListCall;
   lambdaLoss: ListCall;
+  neuralNDCG: ListCall;
   /** Ranking metrics per list into perList (lists x metrics; params.specs the (metric, k) pairs). */
   rankingMetrics(
     scores: Float32Array,

@@ -174,9 +174,9 @@ export const RANKING_DEFAULTS = {
 };
 
 // As the native layer's bounds: a denormal scale would overflow where it divides.
-const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
-const count: OptionSpec = { kind: 'number', integer: true, min: 1, max: 2 ** 31 - 1 };
-const listSchema: Record<string, OptionSpec> = {
+export const positive: OptionSpec = { kind: 'number', min: 1e-6, max: 1e6 };
+export const count: OptionSpec = { kind: 'number', integer: true, min: 1, max: 2 ** 31 - 1 };
+export const listSchema: Record<string, OptionSpec> = {
   listSize: count,
   offsets: { kind: 'any' },
   out: { kind: 'any' },
@@ -236,16 +236,16 @@ export const RANKING_OPTIONS: Record<string, Record<string, OptionSpec>> = {
   plackettLuceDistill: distillSchema,
 };
 
-type Result = ListLossResult | Promise<ListLossResult>;
+export type Result = ListLossResult | Promise<ListLossResult>;
 
 /**
  * The shared flow of a list loss: read options, check the layout, pick the backend, then run the
  * reference (after its value checks) or the native kernel with `params`; the metrics asked for
  * come from the same call.
  */
-function runList(
+export function runList(
   fn: string,
-  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'pairwiseHinge' | 'approxNDCG' | 'lambdaLoss',
+  call: 'listMLE' | 'rankList' | 'listNet' | 'rankNet' | 'pairwiseHinge' | 'approxNDCG' | 'lambdaLoss' | 'neuralNDCG',
   scores: unknown,
   relevance: unknown,
   options: unknown,
