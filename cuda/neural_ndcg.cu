@@ -53,9 +53,9 @@ Status neural_ndcg(const RankingProblem& pb, const NeuralNdcgParams& p, double* 
     return l;
   };
   ListResult total;
-  const Status st =
-      run_lists(list_shape(pb), make, inverse_count(pb.lists), false,
-                [&] { return ranking_problem_fault(pb, top); }, grad, &total);
+  const Status st = run_lists(
+      list_shape(pb), make, inverse_count(pb.lists), false,
+      [&] { return ranking_problem_fault(pb, top); }, grad, &total);
   if (st.ok()) *loss = total.loss / static_cast<double>(pb.lists);
   return st;
 }

@@ -107,7 +107,11 @@ for (const { backend, skip, largest } of backends) {
       b.scores.forEach((v, i) => (b.scores[i] = Math.round(v)));
       for (const o of OPTIONS) {
         const a = neuralNDCG(b.scores, b.relevance, { offsets: b.offsets, ...o, backend });
-        expectAgree(a, neuralNDCG(b.scores, b.relevance, { offsets: b.offsets, ...o, backend: 'js' }), JSON.stringify(o));
+        expectAgree(
+          a,
+          neuralNDCG(b.scores, b.relevance, { offsets: b.offsets, ...o, backend: 'js' }),
+          JSON.stringify(o),
+        );
       }
     });
   });

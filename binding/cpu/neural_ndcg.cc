@@ -1,10 +1,11 @@
 // CPU kernel of NeuralNDCG (formulas D.8): lists in parallel (ranking_lists.h), each gathered in
 // relevance order (the ideal DCG reads its top k) into the thread's scratch, then
 // neural_ndcg_list on a per-thread workspace of 2 m^2 + O(iterations x m) doubles.
+#include "fusedloss/neural_ndcg.h"
+
 #include <cfloat>
 #include <vector>
 
-#include "fusedloss/neural_ndcg.h"
 #include "fusedloss/neural_ndcg_math.h"
 #include "ranking_lists.h"
 

@@ -85,8 +85,7 @@ export function referenceNeuralNDCG(pb: RefLists, o: RefNeuralNDCG): RefResult {
       const st = steps[h];
       const after = (i: number, j: number) => st.u[i] * P0[i][j] * st.v[j];
       const dot = new Float64Array(m);
-      for (let i = 0; i < m; i++)
-        for (let j = 0; j < m; j++) dot[st.columns ? j : i] += d[i][j] * after(i, j);
+      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) dot[st.columns ? j : i] += d[i][j] * after(i, j);
       for (let i = 0; i < m; i++)
         for (let j = 0; j < m; j++) {
           const q = st.columns ? j : i;

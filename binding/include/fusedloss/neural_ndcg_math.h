@@ -55,10 +55,10 @@ FL_HD double neural_ndcg_list(const float* s, const float* r, int32_t m, const N
   using namespace neural_ndcg;
   const int64_t mm = static_cast<int64_t>(m) * m;
   const int32_t T = p.max_iter, K = p.k > 0 && p.k < m ? p.k : m;
-  double* P = w;                // NeuralSort's P0, row i = rank i
-  double* Gb = P + mm;          // dL/dP0, then dL/dZ
-  double* U = Gb + mm;          // u_0 .. u_T, m each
-  double* V = U + (T + 1) * m;  // v_0 .. v_T
+  double* P = w;                 // NeuralSort's P0, row i = rank i
+  double* Gb = P + mm;           // dL/dP0, then dL/dZ
+  double* U = Gb + mm;           // u_0 .. u_T, m each
+  double* V = U + (T + 1) * m;   // v_0 .. v_T
   double* Ac = V + (T + 1) * m;  // a_t = P0^T u_{t-1}, t = 1..T
   double* Br = Ac + T * m;       // b_t = P0 v_t
   double* A = Br + T * m;        // sum_l |s_j - s_l|, then column sums of dL/dZ
@@ -166,8 +166,8 @@ FL_HD double neural_ndcg_list(const float* s, const float* r, int32_t m, const N
     for (int32_t j = 0; j < m; ++j) mean += row[j] * d[j];
     for (int32_t j = 0; j < m; ++j) {
       const double dz = row[j] * (d[j] - mean);
-      A[j] += dz;                       // D_j = sum_i dL/dZ_ij
-      x[j] += rank_scale(i, m) * dz;    // sum_i c_i dL/dZ_ij
+      A[j] += dz;                     // D_j = sum_i dL/dZ_ij
+      x[j] += rank_scale(i, m) * dz;  // sum_i c_i dL/dZ_ij
     }
   }
   // Z_ij = (c_i s_j - sum_l |s_j - s_l|) / tau.
