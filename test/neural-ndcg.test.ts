@@ -102,6 +102,15 @@ for (const { backend, skip, largest } of backends) {
           }
       });
     }
+    it('a near-hard sort (temperature 1e-6, ties): columns of zeros, finite and agreeing', () => {
+      const b = listBatch([9, 0, 1, 2, 33, 3, 17], 4, { grades: 4, padding: 0.1, scale: 10 });
+      b.scores.forEach((v, i) => (b.scores[i] = Math.round(v)));
+      for (const temperature of [1e-6, 1e-3]) {
+        const a = neuralNDCG(b.scores, b.relevance, { offsets: b.offsets, temperature, backend });
+        expect(Number.isFinite(a.loss) && a.grad.every(Number.isFinite)).toBe(true);
+        expectAgree(a, neuralNDCG(b.scores, b.relevance, { offsets: b.offsets, temperature, backend: 'js' }));
+      }
+    });
     it('ragged lists with empty ones, ties and scores up to +-30', () => {
       const b = listBatch([9, 0, 1, 2, 33, 3, 0, 17, 7, 2], 2, { grades: 4, padding: 0.1, scale: 10 });
       b.scores.forEach((v, i) => (b.scores[i] = Math.round(v)));

@@ -17,6 +17,8 @@ export interface RefNeuralNDCG {
 
 /** allRank's DEFAULT_EPS: Sinkhorn's floor on a sum, and the ideal DCG's addend. */
 export const NEURAL_NDCG_EPS = 1e-10;
+/** NeuralSort's entries below this are 0 (neural_ndcg.h: a column's Sinkhorn scale stays finite). */
+export const NEURAL_NDCG_FLOOR = 1e-200;
 
 /** One Sinkhorn half-step: the matrix after it is diag(u) P0 diag(v); `sums` what it divided by. */
 interface HalfStep {
@@ -51,7 +53,7 @@ export function referenceNeuralNDCG(pb: RefLists, o: RefNeuralNDCG): RefResult {
       const top = Math.max(...z);
       const e = z.map((v) => Math.exp(v - top));
       const sum = e.reduce((a, b) => a + b, 0);
-      return e.map((v) => v / sum);
+      return e.map((v) => (v / sum < NEURAL_NDCG_FLOOR ? 0 : v / sum));
     });
     // Sinkhorn on the matrix: columns, then rows; the scale vectors are kept for the reverse pass.
     const X = P0.map((row) => [...row]);
@@ -63,11 +65,11 @@ export function referenceNeuralNDCG(pb: RefLists, o: RefNeuralNDCG): RefResult {
     for (let t = 1; t <= o.maxIter; t++) {
       const c = colSums();
       X.forEach((row) => row.forEach((x, j) => (row[j] = x / Math.max(c[j], NEURAL_NDCG_EPS))));
-      c.forEach((cj, j) => (v[j] /= Math.max(cj, NEURAL_NDCG_EPS)));
+      c.forEach((cj, j) => cj > 0 && (v[j] /= Math.max(cj, NEURAL_NDCG_EPS)));
       steps.push({ columns: true, u: u.slice(), v: v.slice(), sums: c });
       const r = rowSums();
       X.forEach((row, i) => row.forEach((x, j) => (row[j] = x / Math.max(r[i], NEURAL_NDCG_EPS))));
-      r.forEach((ri, i) => (u[i] /= Math.max(ri, NEURAL_NDCG_EPS)));
+      r.forEach((ri, i) => ri > 0 && (u[i] /= Math.max(ri, NEURAL_NDCG_EPS)));
       steps.push({ columns: false, u: u.slice(), v: v.slice(), sums: r });
       const off = Math.max(...[...rowSums(), ...colSums()].map((x) => Math.abs(x - 1)));
       if (off < o.tol) break;
@@ -89,6 +91,7 @@ export function referenceNeuralNDCG(pb: RefLists, o: RefNeuralNDCG): RefResult {
       for (let i = 0; i < m; i++)
         for (let j = 0; j < m; j++) {
           const q = st.columns ? j : i;
+          if (st.sums[q] === 0) continue; // a zero column (or row) was left as it was
           const through = st.sums[q] >= NEURAL_NDCG_EPS ? dot[q] : 0;
           d[i][j] = (d[i][j] - through) / Math.max(st.sums[q], NEURAL_NDCG_EPS);
         }

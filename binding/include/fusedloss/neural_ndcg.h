@@ -22,6 +22,9 @@ struct NeuralNdcgParams {
 // allRank's DEFAULT_EPS: the floor of Sinkhorn's row and column sums and the ideal DCG's addend.
 constexpr double kNeuralNdcgEps = 1e-10;
 constexpr int32_t kNeuralNdcgMaxIter = 1000;
+// NeuralSort's entries below this are taken as 0, so that a column's Sinkhorn scale (which grows
+// by 1 / eps a step while its sum is below eps) stays finite.
+constexpr double kNeuralNdcgFloor = 1e-200;
 
 // Doubles of working memory one list of m valid items needs (neural_ndcg_math.h's layout): two
 // m x m matrices and the per-iteration scale vectors the exact backward pass reads.

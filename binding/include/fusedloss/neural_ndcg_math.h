@@ -40,6 +40,13 @@ FL_HD double rank_scale(int32_t i, int32_t m) {
   return static_cast<double>(m - 1 - 2 * i);
 }
 
+// A Sinkhorn step's new scale x / max(sum, eps); a row or column whose sum is 0 is all zeros and
+// stays so whatever it is divided by (allRank's matrix form), so its scale is left as it is: it
+// then multiplies only zeros and never overflows.
+FL_HD double rescaled(double x, double sum) {
+  return sum > 0 ? x / fmax(sum, kNeuralNdcgEps) : x;
+}
+
 // sign(a - b), 0 for a tie (the derivative |x|' that PyTorch takes at 0).
 FL_HD double sign_of(float a, float b) {
   return a > b ? 1.0 : a < b ? -1.0 : 0.0;
@@ -91,7 +98,7 @@ FL_HD double neural_ndcg_list(const float* s, const float* r, int32_t m, const N
     }
     double sum = 0;
     for (int32_t j = 0; j < m; ++j) sum += row[j] = std::exp(row[j] - top);
-    for (int32_t j = 0; j < m; ++j) row[j] /= sum;
+    for (int32_t j = 0; j < m; ++j) row[j] = row[j] / sum < kNeuralNdcgFloor ? 0.0 : row[j] / sum;
   }
   // Sinkhorn: columns, then rows, each sum floored at eps; stop when every sum is within tol.
   for (int32_t i = 0; i < m; ++i) U[i] = V[i] = 1;
@@ -100,12 +107,11 @@ FL_HD double neural_ndcg_list(const float* s, const float* r, int32_t m, const N
   for (int32_t t = 1; t <= T; ++t) {
     const double *u0 = U + (t - 1) * m, *v0 = V + (t - 1) * m, *a = Ac + (t - 1) * m;
     double *u1 = U + t * m, *v1 = V + t * m, *b = Br + (t - 1) * m;
-    for (int32_t j = 0; j < m; ++j) v1[j] = v0[j] / fmax(v0[j] * a[j], kNeuralNdcgEps);
+    for (int32_t j = 0; j < m; ++j) v1[j] = rescaled(v0[j], v0[j] * a[j]);
     times(P, v1, m, b);
     double off = 0;
     for (int32_t i = 0; i < m; ++i) {
-      const double sum = u0[i] * b[i];
-      u1[i] = u0[i] / fmax(sum, kNeuralNdcgEps);
+      u1[i] = rescaled(u0[i], u0[i] * b[i]);
       off = fmax(off, std::fabs(u1[i] * b[i] - 1));
     }
     done = t;
@@ -138,7 +144,7 @@ FL_HD double neural_ndcg_list(const float* s, const float* r, int32_t m, const N
     const double *u1 = U + t * m, *v1 = V + t * m, *b = Br + (t - 1) * m;
     // u1 = u0 / max(u0 o b, eps), b = P0 v1.
     for (int32_t i = 0; i < m; ++i) {
-      const double sum = u0[i] * b[i], R = fmax(sum, kNeuralNdcgEps);
+      const double sum = u0[i] * b[i], R = sum > 0 ? fmax(sum, kNeuralNdcgEps) : 1.0;
       const double sb = sum >= kNeuralNdcgEps ? -ub[i] * u1[i] / R : 0.0;
       ub[i] = ub[i] / R + sb * b[i];
       x[i] = sb * u0[i];
@@ -148,7 +154,7 @@ FL_HD double neural_ndcg_list(const float* s, const float* r, int32_t m, const N
     add_outer(Gb, x, v1, m);
     // v1 = v0 / max(v0 o a, eps), a = P0^T u0.
     for (int32_t j = 0; j < m; ++j) {
-      const double sum = v0[j] * a[j], C = fmax(sum, kNeuralNdcgEps);
+      const double sum = v0[j] * a[j], C = sum > 0 ? fmax(sum, kNeuralNdcgEps) : 1.0;
       const double sa = sum >= kNeuralNdcgEps ? -vb[j] * v1[j] / C : 0.0;
       vb[j] = vb[j] / C + sa * a[j];
       x[j] = sa * v0[j];
