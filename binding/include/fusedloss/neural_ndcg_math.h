@@ -47,6 +47,19 @@ FL_HD double rescaled(double x, double sum) {
   return sum > 0 ? x / fmax(sum, kNeuralNdcgEps) : x;
 }
 
+// Back through a step x1 = rescaled(x0, x0 o p) (p a product of P0 with the other scale vector):
+// dx holds dL/dx1 and becomes dL/dx0 but for p's share; dp gets the adjoint of p's other factor,
+// dL/dp o x0. A floored sum passes no gradient to it (PyTorch's clamp); a zero one is the identity.
+FL_HD void scale_back(const double* x0, const double* x1, const double* p, int32_t m, double* dx,
+                      double* dp) {
+  for (int32_t i = 0; i < m; ++i) {
+    const double sum = x0[i] * p[i], R = sum > 0 ? fmax(sum, kNeuralNdcgEps) : 1.0;
+    const double ds = sum >= kNeuralNdcgEps ? -dx[i] * x1[i] / R : 0.0;
+    dx[i] = dx[i] / R + ds * p[i];
+    dp[i] = ds * x0[i];
+  }
+}
+
 // sign(a - b), 0 for a tie (the derivative |x|' that PyTorch takes at 0).
 FL_HD double sign_of(float a, float b) {
   return a > b ? 1.0 : a < b ? -1.0 : 0.0;
@@ -143,22 +156,12 @@ FL_HD double neural_ndcg_list(const float* s, const float* r, int32_t m, const N
     const double *u0 = U + (t - 1) * m, *v0 = V + (t - 1) * m, *a = Ac + (t - 1) * m;
     const double *u1 = U + t * m, *v1 = V + t * m, *b = Br + (t - 1) * m;
     // u1 = u0 / max(u0 o b, eps), b = P0 v1.
-    for (int32_t i = 0; i < m; ++i) {
-      const double sum = u0[i] * b[i], R = sum > 0 ? fmax(sum, kNeuralNdcgEps) : 1.0;
-      const double sb = sum >= kNeuralNdcgEps ? -ub[i] * u1[i] / R : 0.0;
-      ub[i] = ub[i] / R + sb * b[i];
-      x[i] = sb * u0[i];
-    }
+    scale_back(u0, u1, b, m, ub, x);
     times_t(P, x, m, y);
     for (int32_t j = 0; j < m; ++j) vb[j] += y[j];
     add_outer(Gb, x, v1, m);
     // v1 = v0 / max(v0 o a, eps), a = P0^T u0.
-    for (int32_t j = 0; j < m; ++j) {
-      const double sum = v0[j] * a[j], C = sum > 0 ? fmax(sum, kNeuralNdcgEps) : 1.0;
-      const double sa = sum >= kNeuralNdcgEps ? -vb[j] * v1[j] / C : 0.0;
-      vb[j] = vb[j] / C + sa * a[j];
-      x[j] = sa * v0[j];
-    }
+    scale_back(v0, v1, a, m, vb, x);
     times(P, x, m, y);
     for (int32_t i = 0; i < m; ++i) ub[i] += y[i];
     add_outer(Gb, u0, x, m);
