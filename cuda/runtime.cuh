@@ -48,6 +48,7 @@ enum class Slot : int {
   Offsets,
   ListIds,
   Scratch,
+  Workspace,  // NeuralNDCG: per-list working memory
   Count_
 };
 

@@ -104,6 +104,8 @@ export type {
   ListLossResult,
 } from './losses/ranking';
 export type { LambdaSchemeName } from './reference/ranking';
+export { neuralNDCG, neuralNDCGAsync, NEURAL_NDCG_DEFAULTS } from './losses/neural-ndcg';
+export type { NeuralNDCGOptions } from './losses/neural-ndcg';
 export {
   ndcg,
   ndcgAsync,

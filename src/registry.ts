@@ -7,6 +7,7 @@ import * as confusion from './losses/confusion';
 import * as linear from './losses/linear';
 import type { LossResult, RowLossResult } from './losses/dispatch';
 import * as metrics from './losses/metrics';
+import * as neural from './losses/neural-ndcg';
 import * as pairs from './losses/pairs';
 import * as proxy from './losses/proxy';
 import * as proxyNca from './losses/proxy-nca';
@@ -199,6 +200,7 @@ const ENTRIES = {
   lambdaLoss: entry('ranking', 'lists', ranking.lambdaLoss, ranking.lambdaLossAsync, R.lambdaLoss),
   pairwiseHinge: entry('ranking', 'lists', ranking.pairwiseHinge, ranking.pairwiseHingeAsync, R.pairwiseHinge),
   approxNDCG: entry('ranking', 'lists', ranking.approxNDCG, ranking.approxNDCGAsync, R.approxNDCG),
+  neuralNDCG: entry('ranking', 'lists', neural.neuralNDCG, neural.neuralNDCGAsync, neural.NEURAL_NDCG_OPTIONS),
   plackettLuceDistill: entry(
     'ranking',
     'distill',

@@ -29,6 +29,7 @@ export const WIRE_BOUNDS = {
   kInt32: ['int', -(2 ** 31), 2 ** 31 - 1],
   kExponent: ['int', 1, 2],
   kSubCenters: ['int', 1, 64],
+  kSinkhornIter: ['int', 0, 1000],
   kHeadClasses: ['int', 2, 2 ** 30],
   kHeadDim: ['int', 1, 2 ** 14],
 } as const satisfies Record<string, readonly ['number' | 'int', number, number]>;

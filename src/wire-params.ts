@@ -134,6 +134,7 @@ export interface ListParams {
   rankNet: ListWire & { sigma: number; weighting: WireId<'PairWeighting'> };
   pairwiseHinge: ListWire & { margin: number; perItem: boolean };
   approxNDCG: ListWire & { temperature: number };
+  neuralNDCG: ListWire & { temperature: number; k: number; gain: WireId<'MetricGain'>; maxIter: number; tol: number };
   lambdaLoss: ListWire & {
     scheme: WireId<'LambdaScheme'>;
     k: number;

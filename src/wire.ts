@@ -80,6 +80,7 @@ export const WIRE_ARRAYS = {
   pairwiseHinge: list,
   approxNDCG: list,
   lambdaLoss: list,
+  neuralNDCG: list,
   pairLoss: [
     { at: 0, name: 'embeddings' },
     { at: 1, name: 'labels' },

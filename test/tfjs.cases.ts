@@ -111,6 +111,7 @@ function build(): TfjsCase[] {
       fl.pairwiseHinge(lists, rel, { listSize: 8 }),
     ),
     c('approxNDCG', 'approxNDCG', lists, [6, 8], rel, [6, 8], {}, () => fl.approxNDCG(lists, rel, { listSize: 8 })),
+    c('neuralNDCG', 'neuralNDCG', lists, [6, 8], rel, [6, 8], {}, () => fl.neuralNDCG(lists, rel, { listSize: 8 })),
     {
       ...c('plackettLuceDistill', 'plackettLuceDistill', student, [12, 6], studentY, [12], {}, () =>
         fl.plackettLuceDistill(student, teacher, studentY),

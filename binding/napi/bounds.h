@@ -41,6 +41,8 @@ constexpr IntRange kNonNegativeInt{0, INT32_MAX};
 constexpr IntRange kInt32{INT32_MIN, INT32_MAX};
 constexpr IntRange kExponent{1, 2};
 constexpr IntRange kSubCenters{1, 64};
+// neuralNDCG's Sinkhorn iterations: the kernels keep two scale vectors a step.
+constexpr IntRange kSinkhornIter{0, 1000};
 constexpr IntRange kHeadClasses{2, 1 << 30};
 constexpr IntRange kHeadDim{1, 1 << 14};
 

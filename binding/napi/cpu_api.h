@@ -5,6 +5,7 @@
 
 #include "fusedloss/confusion.h"
 #include "fusedloss/linear_ce.h"
+#include "fusedloss/neural_ndcg.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/proxy.h"
 #include "fusedloss/ranking.h"
@@ -37,5 +38,6 @@ inline constexpr auto lambdaloss = lambdaloss_cpu;
 inline constexpr auto approx_ndcg = approx_ndcg_cpu;
 inline constexpr auto plackett_luce_distill = plackett_luce_distill_cpu;
 inline constexpr auto ranking_metrics = ranking_metrics_cpu;
+inline constexpr auto neural_ndcg = neural_ndcg_cpu;
 
 }  // namespace fl::cpu

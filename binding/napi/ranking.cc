@@ -8,6 +8,7 @@
 #include <string>
 
 #include "args.h"
+#include "fusedloss/neural_ndcg.h"
 #include "fusedloss/ranking_metrics.h"
 #include "module.h"
 
@@ -290,6 +291,22 @@ Napi::Value LambdaLoss(const Napi::CallbackInfo& info) {
   });
 }
 
+// neuralNDCG(..., params{listSize, temperature, k, gain, maxIter, tol})
+Napi::Value NeuralNdcg(const Napi::CallbackInfo& info) {
+  const Napi::Object params = object_arg(info, 4, "params");
+  const Lists a = list_args(info, params);
+  NeuralNdcgParams p;
+  p.temperature = static_cast<float>(number_field(params, "temperature", kPositive));
+  p.k = int_field(params, "k", kNonNegativeInt);
+  p.gain = enum_field(params, "gain", MetricGain::Linear);
+  p.max_iter = int_field(params, "maxIter", kSinkhornIter);
+  p.tol = static_cast<float>(number_field(params, "tol", kUnit));
+  const Device dev = device_field(params);
+  return run_lists(info, a, [p, dev](const RankingProblem& pb, double* loss, float* grad) {
+    return FL_CALL(dev, neural_ndcg(pb, p, loss, grad));
+  });
+}
+
 // plackettLuceDistill(student, teacher, labels, out, params{tau}, async)
 Napi::Value PlackettLuceDistill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -332,6 +349,7 @@ void init_ranking(Napi::Env env, Napi::Object exports) {
   export_fn<ApproxNdcg>(env, exports, "approxNDCG");
   export_fn<LambdaLoss>(env, exports, "lambdaLoss");
   export_fn<PlackettLuceDistill>(env, exports, "plackettLuceDistill");
+  export_fn<NeuralNdcg>(env, exports, "neuralNDCG");
   export_fn<RankingMetrics>(env, exports, "rankingMetrics");
 }
 

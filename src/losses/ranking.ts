@@ -175,9 +175,9 @@ export const RANKING_DEFAULTS = {
   normalize: true,
 };
 
-const positive = bounded('kPositive');
-const count = bounded('kCount');
-const listSchema: Record<string, OptionSpec> = {
+export const positive = bounded('kPositive');
+export const count = bounded('kCount');
+export const listSchema: Record<string, OptionSpec> = {
   listSize: count,
   offsets: { kind: 'any' },
   out: { kind: 'any' },
@@ -237,14 +237,14 @@ export const RANKING_OPTIONS: Record<string, Record<string, OptionSpec>> = {
   plackettLuceDistill: distillSchema,
 };
 
-type Result = ListLossResult | Promise<ListLossResult>;
+export type Result = ListLossResult | Promise<ListLossResult>;
 
 /**
  * The shared flow of a list loss: read options, check the layout, pick the backend, then run the
  * reference (after its value checks) or the native kernel with `params`; the metrics asked for
  * come from the same call.
  */
-function runList<K extends keyof ListParams>(
+export function runList<K extends keyof ListParams>(
   fn: string,
   call: K,
   scores: unknown,

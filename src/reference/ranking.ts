@@ -72,7 +72,10 @@ function byRelevance(pb: RefLists, l: number, items: number[], seed = 0, shuffle
 }
 
 /** Sum of per-list losses over lists, divided by the number of lists (0 for none). */
-function meanOverLists(pb: RefLists, perList: (items: number[], l: number, grad: Float64Array) => number): RefResult {
+export function meanOverLists(
+  pb: RefLists,
+  perList: (items: number[], l: number, grad: Float64Array) => number,
+): RefResult {
   const grad = new Float64Array(pb.scores.length);
   const lists = listsOf(pb);
   let loss = 0;

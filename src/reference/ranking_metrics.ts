@@ -29,7 +29,8 @@ export const METRIC_DEFAULTS: RankMetricConventions = {
   adaptiveK: true,
 };
 
-const gainOf = (c: RankMetricConventions, r: number) => (c.gain === 'linear' ? r : 2 ** r - 1);
+/** Gain of relevance r under the conventions: 2^r - 1 or r. */
+export const gainOf = (c: Pick<RankMetricConventions, 'gain'>, r: number) => (c.gain === 'linear' ? r : 2 ** r - 1);
 const discountOf = (c: RankMetricConventions, rank: number) =>
   c.discount === 'reciprocal' ? 1 / rank : 1 / Math.log2(1 + rank);
 

@@ -74,6 +74,7 @@ export const rankNet = batchLoss('rankNet', ops.rankNet);
 export const lambdaLoss = batchLoss('lambdaLoss', ops.lambdaLoss);
 export const pairwiseHinge = batchLoss('pairwiseHinge', ops.pairwiseHinge);
 export const approxNDCG = batchLoss('approxNDCG', ops.approxNDCG);
+export const neuralNDCG = batchLoss('neuralNDCG', ops.neuralNDCG);
 export const multiSimilarity = batchLoss('multiSimilarity', ops.multiSimilarity);
 export const contrastive = batchLoss('contrastive', ops.contrastive);
 export const tripletBatchHard = batchLoss('tripletBatchHard', ops.tripletBatchHard);

@@ -31,6 +31,7 @@ import type {
   PairwiseHingeOptions,
   ApproxNDCGOptions,
 } from '../losses/ranking';
+import type { NeuralNDCGOptions } from '../losses/neural-ndcg';
 import type { SoftmaxCrossEntropyOptions, SphericalLossOptions, ZLossOptions } from '../losses/spherical';
 import { IN_PLACE_BACKENDS, registerFusedKernels, type FusedAttrs } from './kernels';
 import { callLayout, type CallLayout } from './layout';
@@ -214,6 +215,12 @@ export const pairwiseHinge = op<PairwiseHingeOptions>('pairwiseHinge');
  * options.offsets), yTrue relevance alike.
  */
 export const approxNDCG = op<ApproxNDCGOptions>('approxNDCG');
+/**
+ * NeuralNDCG as an op: `neuralNDCG(yTrue, yPred, options?)`, targets first as in tfjs (the core
+ * `neuralNDCG` takes them second, after the scores). yPred scores [lists, n] (or flat with
+ * options.offsets), yTrue relevance alike.
+ */
+export const neuralNDCG = op<NeuralNDCGOptions>('neuralNDCG');
 /**
  * Multi-Similarity as an op: `multiSimilarity(yTrue, yPred, options?)`, targets first as in tfjs
  * (the core `multiSimilarity` takes them second, after the scores). yPred embeddings [N, D], yTrue

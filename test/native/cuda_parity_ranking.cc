@@ -171,6 +171,20 @@ void ranking_cases(uint64_t& seed) {
       compare_lists(name + ", " + lay.name, d.r,
                     [&](bool gpu, double* l, float* g) { return loss(gpu, d.pb, l, g); });
   }
+  // NeuralNDCG: O(iterations x n^2) time and 2 n^2 doubles a list, so lists of at most 300.
+  const std::vector<std::pair<const char*, fl::NeuralNdcgParams>> neural = {
+      {"neuralNDCG", {}},
+      {"neuralNDCG T 0.3 k 3 linear", {0.3f, 3, fl::MetricGain::Linear, 50, 1e-6f}},
+      {"neuralNDCG maxIter 0", {1.0f, 0, fl::MetricGain::Exp2, 0, 1e-6f}},
+      {"neuralNDCG tol 0", {1.0f, 0, fl::MetricGain::Exp2, 50, 0.0f}}};
+  for (const ListLayout& lay : layouts) {
+    if (*std::max_element(lay.lengths.begin(), lay.lengths.end()) > 300) continue;
+    Lists d = make_lists(lay, seed++);
+    for (const auto& [name, p] : neural)
+      compare_lists(std::string(name) + ", " + lay.name, d.r, [&](bool gpu, double* l, float* g) {
+        return gpu ? gpu::neural_ndcg(d.pb, p, l, g) : fl::neural_ndcg_cpu(d.pb, p, l, g);
+      });
+  }
   // PLD: rows of classes, the true class first, then the teacher's order.
   for (auto [rows, classes] :
        std::vector<std::pair<int64_t, int32_t>>{{300, 10}, {3, 1000}, {2, 3000}})

@@ -8,6 +8,7 @@
 
 #include "fusedloss/confusion.h"
 #include "fusedloss/linear_ce.h"
+#include "fusedloss/neural_ndcg.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/proxy.h"
 #include "fusedloss/ranking.h"
