@@ -16,11 +16,13 @@ import {
   type Targets,
 } from '../arrays';
 import { rangeError, typeError } from '../errors';
+import { faultError } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   referenceSoftmax,
   referenceSpherical,
+  zLossOverflow,
   type ClassRefProblem,
   type RefResult,
   type Reduction,
@@ -318,7 +320,13 @@ function sphericalImpl(
     b: opt(o, 'b', SPHERICAL_DEFAULTS.b),
     eps: opt(o, 'eps', SPHERICAL_DEFAULTS.eps),
   };
-  if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
+  if (pb.backend === 'js') {
+    const ref = refProblem(pb);
+    const r = referenceSpherical(ref, params, pb.reduction);
+    const over = kind === 'z-loss' ? zLossOverflow(ref, r.grad) : undefined;
+    if (over) throw faultError(fn, 'zloss-spread-too-small', over.row, over.std, { names: NAMES });
+    return fromReference(pb, r);
+  }
   const nativeParams = {
     ...params,
     kind: wireId('SphericalKind', kind),

@@ -36,6 +36,7 @@ enum class HeadFault : int32_t {
   TargetOutOfRange,  // targets[index] = value
   IllConditioned,    // an eigenvalue (value) of I - 2 lr H diag(dL/dq) H^T outside the bounds
   DecayTooLarge,     // 1 - lr weightDecay (value) below kMinStepScale
+  ZLossSpreadTooSmall,  // row index's Z-loss gradient overflows float32; value: its logits' std
 };
 
 struct HeadStatus {

@@ -24,6 +24,7 @@ enum class Fault : int32_t {
   ReferenceRowNormTooLarge,  // the same of a reference row (cross-batch)
   LogitNotFinite,  // row `index`'s logits (log-sum-exp `value`) or, index -1, the gradients
                    // overflow
+  ZLossSpreadTooSmall,  // Z-loss row `index`'s logits have std `value`: the gradient overflows
 };
 
 struct Status {
