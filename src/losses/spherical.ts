@@ -343,7 +343,9 @@ function sphericalImpl(
  * Z-loss (de Brebisson and Vincent 2016, arXiv 1604.08859): softplus(a (b - z_c)) / a per row,
  * with z_c = (o_c - mean) / std the target's z-score among the row's C logits. Invariant to
  * o -> lambda o + c (lambda > 0). A row whose logits are all equal has z_c = 0, loss
- * softplus(a b) / a and gradient 0 (z is undefined there).
+ * softplus(a b) / a and gradient 0 (z is undefined there). Any other row, however tiny its std
+ * (denormal logits too), gets the float64 answer; a row whose gradient (about 1 / std) overflows
+ * float32 throws a RangeError naming the row (README "Numerics").
  *
  * @example
  * ```ts
