@@ -68,10 +68,14 @@ struct SphericalRows {
         m2 += v * v;
       }
       m2 = t.sum(m2) / (scale * scale);
-      if (zloss_tiny(m2, c)) {  // the same for the whole team: tiny logits, redone in double
-        double exact = 0;
-        for (int32_t k = t.lane; k < c; k += t.width) exact += (x[k] - mean) * (x[k] - mean);
-        row = zloss_row(sp.a, sp.b, mean, t.sum(exact), x[y], c);
+      // Tiny logits: the row is redone in double. Only such a row makes the pass, but every team
+      // sums: a lane group's sum shuffles across the whole warp, which holds other rows too.
+      const bool tiny = zloss_tiny(m2, c);
+      double exact = 0;
+      for (int32_t k = t.lane; tiny && k < c; k += t.width) exact += (x[k] - mean) * (x[k] - mean);
+      exact = t.sum(exact);
+      if (tiny) {
+        row = zloss_row(sp.a, sp.b, mean, exact, x[y], c);
         if (!active) return;
         int overflow = 0;
         float* g = d.grad + r * c;
