@@ -260,7 +260,8 @@ Status spherical_loss(const ClassProblem& pb, const SphericalParams& sp, Reducti
   s.mark(Phase::Uploaded);
   dr.d.norm = norm;
   st = launch_rows(s, SphericalRows{dr.d, sp}, pb.rows, pb.classes);
-  return st.ok() ? finish(s, pb, [&] { return spherical_fault(pb, sp, norm); }, dr, norm, o) : st;
+  const auto name_fault = [&] { return spherical_fault(pb, sp, norm); };
+  return st.ok() ? finish(s, pb, name_fault, dr, norm, o) : st;
 }
 
 Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
@@ -294,7 +295,8 @@ Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const Soft
                          pb.classes);
       },
       class_weights != nullptr, smoothing);
-  if (st.ok()) st = finish(s, pb, [&] { return class_problem_fault(pb, &sw); }, dr, 1.0, o);
+  const auto name_fault = [&] { return class_problem_fault(pb, &sw); };
+  if (st.ok()) st = finish(s, pb, name_fault, dr, 1.0, o);
   if (st.ok() && lse) st = s.copy_out(out.lse, lse, static_cast<size_t>(pb.rows) * sizeof(float));
   return st;
 }
