@@ -67,7 +67,27 @@ struct SphericalRows {
         const float v = centred(x[k], centre) * sf;
         m2 += v * v;
       }
-      row = zloss_row(sp.a, sp.b, mean, t.sum(m2) / (scale * scale), x[y], c, scale);
+      m2 = t.sum(m2) / (scale * scale);
+      // Tiny logits: the row is redone in double. Only such a row makes the pass, but every team
+      // sums: a lane group's sum shuffles across the whole warp, which holds other rows too.
+      const bool tiny = zloss_tiny(m2, c);
+      double exact = 0;
+      for (int32_t k = t.lane; tiny && k < c; k += t.width) exact += (x[k] - mean) * (x[k] - mean);
+      exact = t.sum(exact);
+      if (tiny) {
+        row = zloss_row(sp.a, sp.b, mean, exact, x[y], c);
+        if (!active) return;
+        int overflow = 0;
+        float* g = d.grad + r * c;
+        for (int32_t k = t.lane; k < c; k += t.width) {
+          g[k] = static_cast<float>(zloss_exact_entry(row, d.norm, x[k], k == y));
+          overflow |= !finite(g[k]);
+        }
+        if (overflow) atomicExch(d.bad, 1);  // the host names the row (spherical_fault)
+        if (t.lane == 0) d.row_loss[r] = row.loss;
+        return;
+      }
+      row = zloss_row(sp.a, sp.b, mean, m2, x[y], c, scale);
     } else {
       row = spherical_row(sp, s, q, x[y], c);
     }
@@ -189,8 +209,10 @@ Status prepare(Session& s, const ClassProblem& pb, DeviceRows* dr) {
   return Status{};
 }
 
-// After the row kernel: the summed loss, the fault check, the gradient and row losses back.
-Status finish(Session& s, const ClassProblem& pb, const SoftmaxWeights* sw, const DeviceRows& dr,
+// After the row kernel: the summed loss, the fault check (name_fault() names what the device
+// flagged), the gradient and row losses back.
+template <class NameFault>
+Status finish(Session& s, const ClassProblem& pb, NameFault name_fault, const DeviceRows& dr,
               double norm, const LossOutputs& out) {
   const int blocks = grid_for(pb.rows, kRowThreads);
   FL_LAUNCH(blocks, kRowThreads, 0, s.stream(), partial_sums<double>)
@@ -205,7 +227,7 @@ Status finish(Session& s, const ClassProblem& pb, const SoftmaxWeights* sw, cons
   int bad;
   std::memcpy(&bad, &result[1], sizeof bad);
   if (bad) {
-    st = class_problem_fault(pb, sw);
+    st = name_fault();
     return st.ok()
                ? cuda_fault(cudaErrorUnknown, "the device flagged an input the host finds valid")
                : st;
@@ -238,7 +260,8 @@ Status spherical_loss(const ClassProblem& pb, const SphericalParams& sp, Reducti
   s.mark(Phase::Uploaded);
   dr.d.norm = norm;
   st = launch_rows(s, SphericalRows{dr.d, sp}, pb.rows, pb.classes);
-  return st.ok() ? finish(s, pb, nullptr, dr, norm, o) : st;
+  const auto name_fault = [&] { return spherical_fault(pb, sp, norm); };
+  return st.ok() ? finish(s, pb, name_fault, dr, norm, o) : st;
 }
 
 Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const SoftmaxParams& sp,
@@ -272,7 +295,8 @@ Status softmax_loss(const ClassProblem& pb, const SoftmaxWeights& sw, const Soft
                          pb.classes);
       },
       class_weights != nullptr, smoothing);
-  if (st.ok()) st = finish(s, pb, &sw, dr, 1.0, o);
+  const auto name_fault = [&] { return class_problem_fault(pb, &sw); };
+  if (st.ok()) st = finish(s, pb, name_fault, dr, 1.0, o);
   if (st.ok() && lse) st = s.copy_out(out.lse, lse, static_cast<size_t>(pb.rows) * sizeof(float));
   return st;
 }

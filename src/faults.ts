@@ -63,6 +63,7 @@ const ARG: Record<FaultName, keyof FaultNames> = {
   'row-norm-too-large': 'scores',
   'reference-row-norm-too-large': 'reference',
   'logit-not-finite': 'scores',
+  'zloss-spread-too-small': 'scores',
 };
 
 /** The error for `fault` at element `index` (a row, for norms and logits) holding `value`. */
@@ -110,6 +111,13 @@ export function faultError(
         index < 0
           ? `${fn}: the gradients overflow float32; scale the rows or the weights down`
           : `${fn}: the logits of row ${index} of ${name} overflow float32; scale the rows or the weights down`,
+      );
+    case 'zloss-spread-too-small':
+      // The std is rounded: the backends sum the row in different orders.
+      return rangeError(
+        'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+        `${fn}: row ${index} of ${name} has std ${value.toPrecision(3)}, too small for Z-loss: its gradient ` +
+          `(about 1 / std) overflows float32; scale the row up (Z-loss is scale-invariant)`,
       );
   }
 }

@@ -8,7 +8,13 @@ import { nativeAddon, nativeCall, resolveBackend, type Backend } from './native'
 import { backendSpec, opt, readOptions, type OptionSpec } from './options';
 import { bounded } from './wire-bounds';
 import { checkedHidden, checkK, gaussian, required, toOut, topKOfScores } from './head-common';
-import { DenseHead, decayTooLargeMessage, illConditionedMessage, type HeadLossKind } from './reference/spherical-head';
+import {
+  DenseHead,
+  decayTooLargeMessage,
+  illConditionedMessage,
+  spreadTooSmallMessage,
+  type HeadLossKind,
+} from './reference/spherical-head';
 
 export type { HeadLossKind } from './reference/spherical-head';
 
@@ -234,7 +240,13 @@ export class SphericalHead {
     if ('kind' in r)
       throw rangeError(
         'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-        `${fn}: ${r.kind === 'decay' ? decayTooLargeMessage(r.shrink) : illConditionedMessage(r.lr)}`,
+        `${fn}: ${
+          r.kind === 'decay'
+            ? decayTooLargeMessage(r.shrink)
+            : r.kind === 'spread'
+              ? spreadTooSmallMessage(r.row)
+              : illConditionedMessage(r.lr)
+        }`,
       );
     out.set(r.gradHidden);
     return { loss: r.loss, gradHidden: out };

@@ -124,6 +124,7 @@ export const WIRE_ENUMS = {
     'row-norm-too-large': ['RowNormTooLarge', 10],
     'reference-row-norm-too-large': ['ReferenceRowNormTooLarge', 11],
     'logit-not-finite': ['LogitNotFinite', 12],
+    'zloss-spread-too-small': ['ZLossSpreadTooSmall', 13],
   },
   Device: {
     cpu: ['Cpu', 0],

@@ -13,6 +13,7 @@ import {
   multiSimilarity,
   plackettLuceDistill,
   softmaxCrossEntropy,
+  zLoss,
   type Backend,
 } from '../src';
 import type { FaultName } from '../src/faults';
@@ -79,6 +80,11 @@ const CASES: [FaultName, (backend: Backend) => unknown, string][] = [
     (backend) => linearCrossEntropy(f32(3e19, 3e19), f32(3e19, 3e19, 0, 0), i32(0), { backend }),
     'the logits of row 0 of hidden overflow float32',
   ],
+  [
+    'zloss-spread-too-small',
+    (backend) => zLoss(f32(-7 * 2 ** -149, 0, 7 * 2 ** -149), i32(0), { backend }),
+    'row 0 of logits has std 8.01e-45, too small for Z-loss',
+  ],
 ];
 
 const available = (['js', 'cpu', 'cuda-sim', 'wasm'] as const).filter((b) => b === 'js' || backends()[b].available);
@@ -107,6 +113,7 @@ describe('value faults: the same error on every backend', () => {
         'row-norm-too-large',
         'reference-row-norm-too-large',
         'logit-not-finite',
+        'zloss-spread-too-small',
       ].sort(),
     );
   });

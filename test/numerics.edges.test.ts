@@ -19,6 +19,7 @@ import {
   rankNet,
   sigmoidFocal,
   softmaxCrossEntropy,
+  SphericalHead,
   supCon,
   tripletBatchHard,
   tverskyLoss,
@@ -42,6 +43,7 @@ import {
   rankListTruth,
   rankNetTruth,
   softmaxTruth,
+  sum,
   supConTruth,
   tripletTruth,
   truth,
@@ -90,18 +92,12 @@ describe.each(NATIVE)('%s at the edges', (backend) => {
     expectTruth(sigmoidFocal(wide, f32([0]), { backend }), truth(1, focalTruth([0], 2, 0.25), wide));
   });
 
-  it('zLoss is scale-invariant from 1e-30 to 3e38; denormal rows count as constant', () => {
-    const base = [0.3, -1.2, 2.0, 0.5, 1.1, -0.4];
+  it('zLoss is scale-invariant from 1e-30 to 3e38', () => {
     const targets = Int32Array.from([2, 1]);
     for (const scale of [1e-30, 1e-25, 1e-6, 1, 1e20, 1e30, 1e38]) {
-      const x = f32(base.map((v) => v * scale));
+      const x = f32(Z_BASE.map((v) => v * scale));
       expectTruth(zLoss(x, targets, { classes: 3, backend }), truth(6, zLossTruth(targets, 3), x), `scale ${scale}`);
     }
-    // Denormal logits (std below 1e-36): the true gradient (~1/std) has no float32 value, so the
-    // row counts as constant, by the documented convention: loss softplus(0) = ln 2, gradient 0.
-    const tiny = zLoss(f32(base.map((v) => v * 1e-40)), targets, { classes: 3, backend });
-    expect(tiny.loss).toBeCloseTo(Math.LN2, 6);
-    expect(Array.from(tiny.grad)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('rankNet, lambdaLoss and rankList give a finite loss for scores at +-3e38', () => {
@@ -123,6 +119,108 @@ describe.each(NATIVE)('%s at the edges', (backend) => {
     for (const centre of [1e4, 1e8]) {
       const s = f32(offsets.map((v) => centre + v));
       expectTruth(listNet(s, r, { backend }), truth(16, listNetTruth(r), s), `around ${centre}`);
+    }
+  });
+});
+
+// Z-loss rows of two sizes: 0.05 to 1 (std about 1) and 0.5 to 2.
+const Z_BASE = [0.3, -1.2, 2.0, 0.5, 1.1, -0.4];
+const DENORMAL = 2 ** -149; // float32's smallest denormal, 1.4e-45
+
+/** What a call threw (code and message), or 'returned'. */
+function thrown(f: () => unknown): string {
+  try {
+    f();
+    return 'returned';
+  } catch (e) {
+    return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+  }
+}
+
+// Tiny spreads (std below 1e-36, denormal logits included): the float64 answer wherever the
+// gradient (about 1 / std) fits float32, a coded RangeError naming the row where it does not.
+describe.each(['js', ...NATIVE] as const)('%s Z-loss on tiny logits', (backend) => {
+  const targets = Int32Array.from([2, 1]);
+  const z = (x: Float32Array, reduction: 'mean' | 'sum' = 'mean') =>
+    zLoss(x, targets, { classes: 3, backend, reduction });
+  const zTruth = (x: Float32Array) => truth(6, zLossTruth(targets, 3), x);
+
+  it('zLoss gives the float64 answer down to std 1e-39 (denormal rows from 1e-38)', () => {
+    for (const scale of [1e-36, 1e-37, 1e-38, 3e-39, 1e-39]) {
+      const x = f32(Z_BASE.map((v) => v * scale));
+      expectTruth(z(x), zTruth(x), `scale ${scale}`);
+    }
+    // 'sum' doubles the gradient (1.6e38 at 1e-39): it still fits.
+    const sum = f32(Z_BASE.map((v) => v * 1e-39));
+    const want = zTruth(sum);
+    expectTruth(z(sum, 'sum'), { loss: want.loss * 2, grad: want.grad.map((g) => g * 2) }, 'sum');
+    // Mixed: a row of std 1 beside denormal rows, each way round.
+    for (const x of [
+      f32([...Z_BASE.slice(0, 3), ...Z_BASE.slice(3).map((v) => v * 2e-39)]),
+      f32([...Z_BASE.slice(0, 3).map((v) => v * 1e-38), ...Z_BASE.slice(3)]),
+    ])
+      expectTruth(z(x), zTruth(x), `mixed ${Array.from(x)}`);
+  });
+
+  it('zLoss keeps the convention for a constant denormal row (std exactly 0)', () => {
+    const x = f32([3, 3, 3, ...Z_BASE.slice(3)].map((v, i) => (i < 3 ? v * DENORMAL : v)));
+    expectTruth(z(x), zTruth(x), 'constant row');
+    expect(Array.from(z(x).grad.slice(0, 3))).toEqual([0, 0, 0]);
+  });
+
+  it('zLoss refuses a row whose gradient overflows float32, naming the row', () => {
+    const cases: [Float32Array, number][] = [
+      [f32(Z_BASE.map((v) => v * 1e-40)), 1], // row 1 (std 6.2e-41) reaches 7.8e38; row 0 fits
+      [f32([-3, 1, 2, 4, -1, 0].map((k) => k * DENORMAL)), 0], // std 3.0e-45
+      [f32([...Z_BASE.slice(0, 3), ...[-3, 1, 2].map((k) => k * DENORMAL)]), 1],
+    ];
+    for (const [x, row] of cases) {
+      const got = thrown(() => z(x));
+      expect(got).toMatch(
+        new RegExp(`^ERR_FUSEDLOSS_INVALID_ARG_VALUE: zLoss: row ${row} of logits has std [0-9.]+e-`),
+      );
+      expect(got).toContain('overflows float32');
+    }
+  });
+});
+
+// SphericalHead's Z-loss on hidden rows of tiny norm: logits of tiny std, the same contract.
+describe.each(['js', CPU].filter((b) => b !== 'wasm'))('%s SphericalHead on tiny hidden rows', (backend) => {
+  const C = 4,
+    dim = 2;
+  const W = f32([0.9, -0.3, 0.2, 0.8, -0.7, 0.4, 0.1, -1.1]);
+  const t = Int32Array.from([1, 3]);
+  const H = [0.6, -0.5, -0.2, 0.9];
+  // The truth: the mean Z-loss of o = W h, differentiated in h.
+  const headTruth = (h: Float32Array) =>
+    truth(
+      4,
+      (x) => zLossTruth(t, C)((k) => sum([0, 1].map((i) => x(Math.floor(k / C) * dim + i).mul(W[(k % C) * dim + i])))),
+      h,
+    );
+  const step = (h: Float32Array) => {
+    const r = SphericalHead.fromWeights(W, { dim, backend: backend as 'js' | 'cpu' }).step(h, t, { lr: 0.01 });
+    return { loss: r.loss, grad: r.gradHidden };
+  };
+
+  it('a step gives the float64 loss and gradient down to hidden of 1e-38', () => {
+    for (const h of [
+      ...[1e-36, 1e-37, 1e-38].map((s) => f32(H.map((v) => v * s))),
+      f32([...H.slice(0, 2), ...H.slice(2).map((v) => v * 1e-38)]),
+    ])
+      expectTruth(step(h), headTruth(h), `hidden ${Array.from(h)}`);
+  });
+
+  it('a step whose gradient overflows float32 is refused, naming the row', () => {
+    for (const [h, row] of [
+      [f32(H.map((v) => v * 1e-41)), 0],
+      [f32([...H.slice(0, 2), ...[3, -2].map((k) => k * DENORMAL)]), 1],
+    ] as const) {
+      const got = thrown(() => step(h));
+      expect(got).toBe(
+        `ERR_FUSEDLOSS_INVALID_ARG_VALUE: SphericalHead.step: the Z-loss gradient of row ${row} of hidden ` +
+          `(about 1 / the std of its logits) overflows float32; scale hidden up. Nothing was updated`,
+      );
     }
   });
 });

@@ -104,6 +104,28 @@ FL_INLINE double centred_m2(const float* __restrict x, int32_t n, const SplitCen
   return m2 / (scale * scale);
 }
 
+// A Z-loss row whose std is below kZLossMinStd (tiny or denormal logits) redone in double: its
+// loss and std, its gradient written to g unless g is null, and whether every entry fits a float.
+struct ExactRow {
+  double loss = 0, std = 0;
+  bool fits = true;
+};
+ExactRow exact_zloss_row(const SphericalParams& sp, const float* x, int32_t c, int32_t y,
+                         double norm, float* g) {
+  double s = 0, m2 = 0;
+  for (int32_t k = 0; k < c; ++k) s += x[k];
+  const double mean = s / c;
+  for (int32_t k = 0; k < c; ++k) m2 += (x[k] - mean) * (x[k] - mean);
+  const AffineRow r = zloss_row(sp.a, sp.b, mean, m2, x[y], c);
+  ExactRow e{r.loss, std::sqrt(m2 / c), true};
+  for (int32_t k = 0; k < c; ++k) {
+    const float v = static_cast<float>(zloss_exact_entry(r, norm, x[k], k == y));
+    e.fits &= std::fabs(v) <= FLT_MAX;
+    if (g) g[k] = v;
+  }
+  return e;
+}
+
 FL_ISA_BODY void spherical_rows(const ClassProblem& pb, const SphericalParams& sp, double norm,
                                 int64_t b, int64_t e, const LossOutputs& out, ChunkLoss& acc) {
   const int32_t c = pb.classes;
@@ -117,7 +139,15 @@ FL_ISA_BODY void spherical_rows(const ClassProblem& pb, const SphericalParams& s
     AffineRow r;
     if (sp.kind == SphericalKind::ZLoss) {
       const double mean = m.s / c, scale = row_scale(m.q, c);
-      r = zloss_row(sp.a, sp.b, mean, centred_m2(x, c, split_centre(mean), scale), x[y], c, scale);
+      const double m2 = centred_m2(x, c, split_centre(mean), scale);
+      if (zloss_tiny(m2, c)) {
+        const ExactRow ex = exact_zloss_row(sp, x, c, y, norm, g);
+        if (!ex.fits) acc.bad = 1;
+        acc.loss += ex.loss;
+        if (out.row_loss) out.row_loss[i] = static_cast<float>(ex.loss);
+        continue;
+      }
+      r = zloss_row(sp.a, sp.b, mean, m2, x[y], c, scale);
     } else {
       r = spherical_row(sp, m.s, m.q, x[y], c);
     }
@@ -232,6 +262,19 @@ FL_ISA_BODY void softmax_rows(const ClassProblem& pb, const SoftmaxWeights& sw,
 
 }  // namespace
 
+Status spherical_fault(const ClassProblem& pb, const SphericalParams& sp, double norm) {
+  Status st = class_problem_fault(pb, nullptr);
+  if (!st.ok() || sp.kind != SphericalKind::ZLoss) return st;
+  // Only rows below kZLossMinStd can overflow (entries <= ~3 / std); the double path is exact for
+  // every row, so it is run on each, in order, to name the first.
+  const int32_t c = pb.classes;
+  for (int64_t i = 0; i < pb.rows; ++i) {
+    const ExactRow ex = exact_zloss_row(sp, pb.logits + i * c, c, pb.targets[i], norm, nullptr);
+    if (!ex.fits) return Status::at(Fault::ZLossSpreadTooSmall, i, ex.std);
+  }
+  return st;
+}
+
 Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Reduction reduction,
                           const LossOutputs& out) {
   const double norm = reduction == Reduction::Mean && pb.rows > 0 ? 1.0 / pb.rows : 1.0;
@@ -239,7 +282,9 @@ Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Red
   const ChunkLoss total = over_row_chunks(pb, [&](int64_t b, int64_t e, ChunkLoss& part) {
     FL_ISA_CALL(spherical_rows(pb, sp, norm, b, e, o, part));
   });
-  return finish(pb, nullptr, total, norm, out);
+  if (total.bad) return spherical_fault(pb, sp, norm);
+  *out.loss = total.loss * norm;
+  return Status{};
 }
 
 Status softmax_normaliser(const ClassProblem& pb, const SoftmaxWeights& sw, Reduction reduction,

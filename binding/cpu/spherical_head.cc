@@ -3,6 +3,7 @@
 #include "fusedloss/spherical_head.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <utility>
 
@@ -198,6 +199,15 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
       dH[j * d + i] = 2 * gq[j] * Hhat[j * d + i] + z;
       grad_hidden[j * d + i] = static_cast<float>(dH[j * d + i]);
     }
+  // Tiny hidden rows give logits of tiny std, whose exact Z-loss gradient (about 1 / std) can
+  // overflow float32: refused, as zLoss refuses such a row (spherical_math.h kZLossMinStd).
+  for (int64_t j = 0; p_.loss == HeadLoss::ZLoss && j < m; ++j)
+    for (int64_t i = 0; i < d; ++i)
+      if (!(std::fabs(grad_hidden[j * d + i]) <= FLT_MAX)) {
+        const double q = dot(&H[j * d], &Hhat[j * d], d), mean = s[j] / C;
+        const double sd = std::sqrt(std::max(0.0, q - s[j] * mean) / C);
+        return HeadStatus{HeadFault::ZLossSpreadTooSmall, j, sd};
+      }
 
   // ---- everything the update needs from the old state, before any of it changes ----
   // M = Go^T Go (m x m), Go = Ydot + 2 O diag(gq) + 1 gs^T the never-formed C x m output gradient.

@@ -43,6 +43,11 @@ void throw_head_status(Napi::Env env, const HeadStatus& st) {
                             num(SphericalHead::kMinStepScale) +
                             ": weight decay would shrink W too far in one step; use a smaller "
                             "lr or weightDecay. Nothing was updated");
+    case HeadFault::ZLossSpreadTooSmall:
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        "the Z-loss gradient of row " + std::to_string(st.index) +
+                            " of hidden (about 1 / the std of its logits) overflows float32; "
+                            "scale hidden up. Nothing was updated");
     default:
       throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected SphericalHead status");
   }

@@ -18,11 +18,13 @@ import {
   type Targets,
 } from '../arrays';
 import { rangeError, typeError } from '../errors';
+import { faultError } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
   referenceSoftmax,
   referenceSpherical,
+  zLossOverflow,
   type ClassRefProblem,
   type RefResult,
   type Reduction,
@@ -318,7 +320,13 @@ function sphericalImpl(
     b: opt(o, 'b', SPHERICAL_DEFAULTS.b),
     eps: opt(o, 'eps', SPHERICAL_DEFAULTS.eps),
   };
-  if (pb.backend === 'js') return fromReference(pb, referenceSpherical(refProblem(pb), params, pb.reduction));
+  if (pb.backend === 'js') {
+    const ref = refProblem(pb);
+    const r = referenceSpherical(ref, params, pb.reduction);
+    const over = kind === 'z-loss' ? zLossOverflow(ref, r.grad) : undefined;
+    if (over) throw faultError(fn, 'zloss-spread-too-small', over.row, over.std, { names: NAMES });
+    return fromReference(pb, r);
+  }
   const nativeParams: SphericalWire = {
     ...params,
     kind: wireId('SphericalKind', kind),
@@ -335,7 +343,9 @@ function sphericalImpl(
  * Z-loss (de Brebisson and Vincent 2016, arXiv 1604.08859): softplus(a (b - z_c)) / a per row,
  * with z_c = (o_c - mean) / std the target's z-score among the row's C logits. Invariant to
  * o -> lambda o + c (lambda > 0). A row whose logits are all equal has z_c = 0, loss
- * softplus(a b) / a and gradient 0 (z is undefined there).
+ * softplus(a b) / a and gradient 0 (z is undefined there). Any other row, however tiny its std
+ * (denormal logits too), gets the float64 answer; a row whose gradient (about 1 / std) overflows
+ * float32 throws a RangeError naming the row (README "Numerics").
  *
  * @example
  * ```ts

@@ -38,6 +38,14 @@ export function decayTooLargeMessage(shrink: number): string {
   );
 }
 
+/** Why a Z-loss step on tiny hidden rows is refused (binding/cpu/spherical_head.cc's words). */
+export function spreadTooSmallMessage(row: number): string {
+  return (
+    `the Z-loss gradient of row ${row} of hidden (about 1 / the std of its logits) overflows float32; ` +
+    `scale hidden up. Nothing was updated`
+  );
+}
+
 /** Whether the symmetric n x n matrix a (row-major) is positive definite: Cholesky succeeds. */
 export function positiveDefinite(a: Float64Array, n: number): boolean {
   const l = Float64Array.from(a);
@@ -67,7 +75,8 @@ function lossDq(p: DenseHeadParams, o: Float64Array, c: number): number {
   return (sigmoid(p.a * (p.b - z)) * z) / (2 * C * sigma2);
 }
 
-export type StepRefusal = { kind: 'ill-conditioned'; lr: number } | { kind: 'decay'; shrink: number };
+export type StepRefusal =
+  { kind: 'ill-conditioned'; lr: number } | { kind: 'decay'; shrink: number } | { kind: 'spread'; row: number };
 
 export class DenseHead {
   /** C x d, row-major. */
@@ -133,6 +142,9 @@ export class DenseHead {
         const g = r.grad[j * C + c];
         for (let i = 0; i < d; i++) gradHidden[j * d + i] += g * this.W[c * d + i];
       }
+    // Z-loss on tiny hidden rows: the gradient (about 1 / std of the logits) past float32 is refused.
+    const over = gradHidden.findIndex((g) => !Number.isFinite(Math.fround(g)));
+    if (this.p.loss === 'z' && over >= 0) return { kind: 'spread', row: Math.floor(over / d) };
     for (let c = 0; c < C; c++)
       for (let i = 0; i < d; i++) {
         let dw = 0;

@@ -47,6 +47,25 @@ const maxOf = (v: number[]): number => v.reduce((a, b) => (b > a ? b : a), -Infi
 const row = (pb: ClassRefProblem, i: number): number[] =>
   Array.from({ length: pb.classes }, (_, k) => pb.logits[i * pb.classes + k]);
 
+/** A row's mean and population std (in double even denormal logits have an exact spread). */
+function moments(o: number[]): { mu: number; sigma: number } {
+  const mu = o.reduce((a, v) => a + v, 0) / o.length;
+  return { mu, sigma: Math.sqrt(o.reduce((a, v) => a + (v - mu) ** 2, 0) / o.length) };
+}
+
+/**
+ * Z-loss's one refusal: the first row whose (reduced) gradient has an entry beyond float32's range,
+ * which only logits of tiny std reach (the gradient is about 1 / std), with that std; else
+ * undefined. The native kernels refuse the same row (spherical_math.h kZLossMinStd).
+ */
+export function zLossOverflow(pb: ClassRefProblem, grad: Float64Array): { row: number; std: number } | undefined {
+  const D = pb.classes;
+  for (let i = 0; i < pb.targets.length; i++)
+    for (let k = 0; k < D; k++)
+      if (!Number.isFinite(Math.fround(grad[i * D + k]))) return { row: i, std: moments(row(pb, i)).sigma };
+  return undefined;
+}
+
 /**
  * Z-loss (F.1, F.2: dL/do = alpha 1 + beta o + gamma e_c) and the other spherical losses (F.3, from
  * dL/dA, dL/dq, dL/ds). A constant row has z = 0, loss softplus(a b) / a and gradient 0.
@@ -61,8 +80,7 @@ export function referenceSpherical(pb: ClassRefProblem, p: SphericalRefParams, r
       c = pb.targets[i];
     let alpha: number, beta: number, gamma: number;
     if (p.kind === 'z-loss') {
-      const mu = o.reduce((a, v) => a + v, 0) / D;
-      const sigma = Math.sqrt(o.reduce((a, v) => a + (v - mu) ** 2, 0) / D);
+      const { mu, sigma } = moments(o);
       if (sigma === 0) {
         rowLoss[i] = softplus(p.a * p.b) / p.a;
         continue;

@@ -45,8 +45,14 @@ struct SphericalParams {
 
 // Mean divides by rows. A Z-loss row whose logits are all equal (zero variance) has z_c = 0, loss
 // softplus(a b) / a and gradient 0: z is undefined there and the loss is flat along the row.
+// Any other row gets its float64 loss and gradient, or Fault::ZLossSpreadTooSmall where a gradient
+// entry (about 1 / std) overflows float32 (spherical_math.h kZLossMinStd).
 Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Reduction reduction,
                           const LossOutputs& out);
+
+// What a spherical kernel flagged, named: class_problem_fault's invalid input, else the first
+// Z-loss row whose gradient (times `norm`, the reduction's factor) overflows float32.
+Status spherical_fault(const ClassProblem& pb, const SphericalParams& sp, double norm);
 
 enum class SoftmaxForm : int32_t {
   CrossEntropy = 0,  // with label smoothing

@@ -32,10 +32,11 @@ struct HeadParams {
 // Why a step was refused; the state is unchanged then.
 enum class HeadFault : int32_t {
   None = 0,
-  HiddenNotFinite,   // hidden[index] = value
-  TargetOutOfRange,  // targets[index] = value
-  IllConditioned,    // an eigenvalue (value) of I - 2 lr H diag(dL/dq) H^T outside the bounds
-  DecayTooLarge,     // 1 - lr weightDecay (value) below kMinStepScale
+  HiddenNotFinite,      // hidden[index] = value
+  TargetOutOfRange,     // targets[index] = value
+  IllConditioned,       // an eigenvalue (value) of I - 2 lr H diag(dL/dq) H^T outside the bounds
+  DecayTooLarge,        // 1 - lr weightDecay (value) below kMinStepScale
+  ZLossSpreadTooSmall,  // row index's Z-loss gradient overflows float32; value: its logits' std
 };
 
 struct HeadStatus {

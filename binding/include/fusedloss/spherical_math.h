@@ -48,20 +48,21 @@ FL_HD float centred(float o, const SplitCentre& c) {
   return (o - c.hi) - c.lo;
 }
 
-// Below this row std the Z-loss gradient (up to about 2 / std) would overflow float32.
+// Below this row std a kernel's float centring and squares are too coarse (denormal logits) and the
+// gradient (up to about 2 / std) may overflow float32: such a row is redone in double
+// (zloss_exact_entry), and refused with Fault::ZLossSpreadTooSmall where an entry overflows.
 constexpr double kZLossMinStd = 1e-36;
 
 // Z-loss of a row of d logits from its mean, its centred sum of squares m2 = sum (o_k - mean)^2
 // and the target's logit. sigma is the population std; with sigma = 0 (a constant row) z = 0 and
-// the gradient is 0 (see spherical.h). A row with 0 < sigma < kZLossMinStd (denormal logits) is
-// taken as constant too: its true gradient has no float32 value (README "Numerics").
+// the gradient is 0 (see spherical.h). Any sigma of float logits is far inside double's range.
 FL_HD AffineRow zloss_row(double a, double b, double mean, double m2, double target, int32_t d,
                           double scale = 1) {
   AffineRow r;
   r.centre = mean;
   r.scale = scale;
   const double sigma = std::sqrt(m2 / d);
-  if (!(sigma >= kZLossMinStd)) {
+  if (!(sigma > 0)) {
     r.loss = softplus64(a * b) / a;
     return r;
   }
@@ -72,6 +73,19 @@ FL_HD AffineRow zloss_row(double a, double b, double mean, double m2, double tar
   r.alpha = rho / (d * sigma);  // F.2's alpha + beta mean: the form centred at the mean
   r.beta = rho * z / (d * sigma * sigma);
   return r;
+}
+
+// Whether a row's std (from the kernel's float centred squares m2) sends it to the double path;
+// a constant row (m2 = 0) keeps the fast path's convention.
+FL_HD bool zloss_tiny(double m2, int32_t d) {
+  return m2 > 0 && std::sqrt(m2 / d) < kZLossMinStd;
+}
+
+// A gradient entry of a row redone in double (its row from zloss_row with the double mean and
+// m2), times the reduction's factor: beta (up to ~1e90) and o_k - mean (down to ~1e-45) stay in
+// double's range. The caller refuses the row when the float it gives is infinite.
+FL_HD double zloss_exact_entry(const AffineRow& r, double norm, float o, bool target) {
+  return norm * (r.alpha + r.beta * (o - r.centre) + (target ? r.gamma : 0));
 }
 
 // The other spherical losses from s = sum o_k, q = sum o_k^2 and A = o_c (formulas F.3).

@@ -22,8 +22,9 @@ enum class Fault : int32_t {
   ReferenceNotFinite,        // reference embeddings[index] (cross-batch) is NaN or +-Infinity
   RowNormTooLarge,           // unnormalised embeddings row `index` has norm `value` > kMaxRawNorm
   ReferenceRowNormTooLarge,  // the same of a reference row (cross-batch)
-  LogitNotFinite,  // row `index`'s logits (log-sum-exp `value`) or, index -1, the gradients
-                   // overflow
+  LogitNotFinite,       // row `index`'s logits (log-sum-exp `value`) or, index -1, the gradients
+                        // overflow
+  ZLossSpreadTooSmall,  // Z-loss row `index`'s logits have std `value`: the gradient overflows
 };
 
 struct Status {
