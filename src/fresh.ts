@@ -6,23 +6,36 @@ import { rangeError } from './errors';
 
 /** Node's Buffer, where there is one (not in a browser). */
 const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
-/** The most bytes a Buffer may have (4 GiB in Node 20); a typed array may have more. */
-const MAX_BUFFER = (NodeBuffer as { constants?: { MAX_LENGTH?: number } } | undefined)?.constants?.MAX_LENGTH ?? 0;
 
 /**
  * A new Float32Array of `n` entries that the caller overwrites in full before anyone reads it.
  * Under Node its memory is not zeroed (Buffer.allocUnsafeSlow: an ArrayBuffer of its own, exactly
- * n floats, from no pool), up to Buffer's size limit; elsewhere it is. Either way the array owns its whole ArrayBuffer. No
- * memory: ERR_FUSEDLOSS_OUT_OF_MEMORY naming `what`.
+ * n floats, from no pool); past Buffer's size limit (4 GiB in Node 20; a typed array may have
+ * more), and outside Node, it is. Either way the array owns its whole ArrayBuffer. No memory:
+ * ERR_FUSEDLOSS_OUT_OF_MEMORY naming `what`.
  */
 export function freshFloat32(fn: string, what: string, n: number): Float32Array {
   try {
-    // Past the Buffer limit, a zeroed array (its pages are mapped on first write anyway).
-    return NodeBuffer && 4 * n <= MAX_BUFFER
-      ? new Float32Array(NodeBuffer.allocUnsafeSlow(4 * n).buffer, 0, n)
-      : new Float32Array(n);
+    const memory = unzeroed(4 * n);
+    return memory ? new Float32Array(memory, 0, n) : new Float32Array(n);
   } catch (e) {
     throw outOfMemory(e, fn, what, n, 4);
+  }
+}
+
+/**
+ * `bytes` of unzeroed memory from Node, or undefined where Buffer cannot have that many (its size
+ * check's ERR_OUT_OF_RANGE; the limit is read from the error, not from `buffer.constants`, which
+ * is not on the Buffer global: reading it there gave 0 and zeroed every gradient) or outside Node.
+ * A failed allocation (V8's RangeError, no code) is thrown.
+ */
+function unzeroed(bytes: number): ArrayBuffer | undefined {
+  if (!NodeBuffer) return undefined;
+  try {
+    return NodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ERR_OUT_OF_RANGE') return undefined;
+    throw e;
   }
 }
 

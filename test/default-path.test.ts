@@ -5,7 +5,7 @@
 // page fault per page (before it, softmax cross-entropy at 64 x 160000 took 10000 a call).
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as fl from '../src';
 import { freshFloat32 } from '../src/fresh';
 import { gradientKeys, hasGradient, LOSS_LIST, type LossEntry } from '../src/registry';
@@ -79,6 +79,20 @@ describe('Gradients of default calls', () => {
     // 4 MiB a call: V8 collects the dropped ones (and malloc hands their memory out again) many times.
     for (let i = 0; i < 100; i++) ce();
     held.forEach((g, i) => expect(bitwiseEqual(g, copies[i])).toBe(true));
+  });
+
+  it('below that limit take unzeroed memory: the whole ArrayBuffer of a Buffer.allocUnsafeSlow', () => {
+    // Before the fix the limit was read as 0 (Buffer.constants does not exist) and every gradient
+    // was a zeroed typed array: a memset of the whole gradient in each default call.
+    const spy = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const g = freshFloat32('f', 'the gradient', 1000);
+      expect(spy).toHaveBeenCalledWith(4000);
+      expect(g.buffer).toBe((spy.mock.results[0].value as Buffer).buffer);
+      expect(g.buffer.byteLength).toBe(4000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("past Node's 4 GiB Buffer limit are still made (zeroed: a typed array may be larger than a Buffer)", () => {
