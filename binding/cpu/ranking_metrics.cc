@@ -53,11 +53,10 @@ FL_INT_VEC(64)
 // smaller (the items ranked above it), and with 32-bit keys equal[k] = how many equal it (itself
 // included). Rows run two vectors at a time against one broadcast key. Reads up to two vectors'
 // worth of keys past `rows` and writes that many counts (the buffers have the slack).
-template <class K, class Key>
+template <class K, bool kEqual, class Key>
 FL_INLINE void count_above(const Key* key, int32_t m, int32_t rows, int32_t* above,
                            int32_t* equal) {
   constexpr int32_t kKeys = sizeof(K) / sizeof(Key);
-  constexpr bool kEqual = sizeof(Key) == 4;
   // Counted down from 0 (a true comparison is -1).
   const auto store = [&](int32_t k, const K& count, const K& same) FL_LAMBDA_INLINE {
     for (int32_t t = 0; t < kKeys; ++t) above[k + t] = static_cast<int32_t>(-count[t]);
@@ -99,8 +98,18 @@ FL_INLINE void count_above(const Key* key, int32_t m, int32_t rows, int32_t* abo
 template <class V>
 FL_INLINE void above_kernel32(const float* s, int32_t m, int32_t rows, int32_t* key32,
                               int32_t* equal, int32_t* above, int32_t* tied) {
+  typedef typename IntVec<sizeof(V)>::i32 K32;
   for (int32_t k = 0; k < m; ++k) key32[k] = score_key32(s[k]);
-  count_above<typename IntVec<sizeof(V)>::i32>(key32, m, rows, above, equal);
+  if (2 * rows > m) {
+    // Most items are rows: rank them all, without the equal counts. The counts of all m items sum
+    // to m (m - 1) / 2 exactly when no two keys tie (a tie of g items takes g (g - 1) / 2 off).
+    count_above<K32, false>(key32, m, m, above, nullptr);
+    int64_t sum = 0;
+    for (int32_t k = 0; k < m; ++k) sum += above[k];
+    *tied = sum != static_cast<int64_t>(m) * (m - 1) / 2;
+    return;
+  }
+  count_above<K32, true>(key32, m, rows, above, equal);
   int32_t any = 0;
   for (int32_t k = 0; k < rows; ++k) any |= equal[k] ^ 1;
   *tied = any;
@@ -109,7 +118,7 @@ FL_INLINE void above_kernel32(const float* s, int32_t m, int32_t rows, int32_t* 
 // The same by the 64-bit keys of (score, item), exact with ties.
 template <class V>
 FL_INLINE void above_kernel64(const int64_t* key64, int32_t m, int32_t rows, int32_t* above) {
-  count_above<typename IntVec<sizeof(V)>::i64>(key64, m, rows, above, nullptr);
+  count_above<typename IntVec<sizeof(V)>::i64, false>(key64, m, rows, above, nullptr);
 }
 
 FL_WIDE_DISPATCH(above_counts32, above_kernel32,
