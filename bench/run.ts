@@ -488,7 +488,8 @@ type MetricsLoss = (
  * Ranking metrics at TorchMetrics users' size (8000 queries x 40 items, graded 0-4), in the default
  * run: NDCG@10 beside its tfjs composition, and each list loss alone beside the same loss returning
  * NDCG@10 and MRR from the same call (the metrics' cost over the loss: the second row's "/ cpu"
- * column; the check column says the loss and gradient did not change).
+ * column; on one thread the fourth row's time over the third's; the check column says the loss and
+ * gradient did not change).
  */
 function metricCases(lists: number, n: number): Case[] {
   const d = rankingInput(lists, n, 5);
@@ -502,28 +503,24 @@ function metricCases(lists: number, n: number): Case[] {
     ['LambdaLoss', lambdaLoss, 8],
     ['RankList', rankList, 60],
   ];
-  const withMetrics = ([name, loss, reps]: [string, MetricsLoss, number]): Case => ({
-    loss: `${name} + metrics`,
-    family: 'ranking',
-    quick: true,
-    size,
-    backends: {
-      [BASELINE]: fusedEntry(
-        (backend, out) => loss(d.scores, d.relevance, { listSize: n, backend, out }).loss,
-        items,
-        'cpu',
-        THREADS,
-        reps,
-      ),
-      [metricsRow]: fusedEntry(
-        (backend, out) => loss(d.scores, d.relevance, { listSize: n, backend, out, metrics: ['ndcg@10', 'mrr'] }).loss,
-        items,
-        'cpu',
-        THREADS,
-        reps,
-      ),
-    },
-  });
+  // On all threads and on one: the loss alone, then with the metrics.
+  const withMetrics = ([name, loss, reps]: [string, MetricsLoss, number]): Case => {
+    const alone: FusedCall = (backend, out) => loss(d.scores, d.relevance, { listSize: n, backend, out }).loss;
+    const both: FusedCall = (backend, out) =>
+      loss(d.scores, d.relevance, { listSize: n, backend, out, metrics: ['ndcg@10', 'mrr'] }).loss;
+    return {
+      loss: `${name} + metrics`,
+      family: 'ranking',
+      quick: true,
+      size,
+      backends: {
+        [BASELINE]: fusedEntry(alone, items, 'cpu', THREADS, reps),
+        [metricsRow]: fusedEntry(both, items, 'cpu', THREADS, reps),
+        'fusedloss cpu 1T': fusedEntry(alone, items, 'cpu', 1, reps),
+        'fusedloss cpu 1T, + metrics ndcg@10 mrr': fusedEntry(both, items, 'cpu', 1, reps),
+      },
+    };
+  };
   return [
     {
       loss: 'NDCG@10',

@@ -106,9 +106,13 @@ describe('the metrics option of the list losses', () => {
   // Ragged, with empty lists, lists of 1, 2 and 7, ties, padding and fractional relevance.
   const ragged = listBatch([7, 0, 1, 2, 33, 40, 0, 3, 64, 2], 6, { grades: 5, padding: 0.15 });
   ragged.relevance.forEach((v, i) => (ragged.relevance[i] = v > 0 && i % 5 === 0 ? v - 0.5 : v));
+  // Scores rounded to quarters: ties in score at every cutoff, between relevant and other items
+  // (the rank counts then fall back from score keys to (score, index) keys).
+  const tied = { ...ragged, scores: ragged.scores.map((v) => Math.round(v * 4) / 4) };
   const layouts: Array<[string, typeof fixed, object]> = [
     ['listSize 33', fixed, { listSize: 33 }],
     ['ragged offsets', ragged, { offsets: ragged.offsets }],
+    ['ragged offsets, scores tied', tied, { offsets: ragged.offsets }],
   ];
   for (const [layout, b, o] of layouts) {
     const lists = b.offsets.length - 1;

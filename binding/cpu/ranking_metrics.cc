@@ -1,11 +1,12 @@
 // CPU kernel of the ranking metrics (ranking_metrics.h, formulas R), and the same metrics from a
-// list loss's own pass (ranking_lists.h MetricsPass): per list, each relevant item's predicted rank
-// by counting the items scored above it, O(n x relevant) with no sort by score: 8 relevant items at
-// a time against each item of the list, in vector lanes. The metrics kernel gathers the valid items
-// in relevance order (the losses' gather: a counting sort for graded relevance), so each item's
-// ideal rank is its position and the relevant items are a prefix; a loss that gathered them in
-// another order (by index, by score) gathers the list again by relevance while it is in cache.
-// Only the items that can add to a metric reach metric_item. Discounts and integer gains come from
+// list loss's own pass (ranking_lists.h MetricsPass). Per list: each relevant item's predicted rank
+// by counting the items scored above it (O(n x relevant), no sort by score: a sort of 40 items
+// mispredicts more branches than the count takes), with scores and indices packed into one 64-bit
+// key, so a comparison is one vector instruction with the index tie-break included. Then the
+// relevance in predicted order up to the largest cutoff (a scatter), and one walk over those ranks
+// and the ideal order sums every metric at once. The ideal order is the relevance order the losses
+// gather: a loss that gathered by index gathers the list again by relevance while it is in cache;
+// LambdaLoss's score order is the predicted order itself. Discounts and integer gains come from
 // tables made once a call. Lists run in parallel (ranking_lists.h); each writes only its own.
 #include "fusedloss/ranking_metrics.h"
 
@@ -21,42 +22,122 @@ namespace {
 using ranking::Order;
 using ranking::Scratch;
 
-// 8 ranks a block (16, a zmm register, ran 10x slower: GCC split the vectors through memory).
-typedef int32_t Int16 __attribute__((vector_size(32)));
-static_assert(sizeof(Int16) == sizeof(Vec8), "a lane of ranks per lane of scores");
-constexpr int32_t kBlock = 8;
-static_assert(Scratch::kSlack >= kBlock, "a block read past a list stays in the scratch's slack");
+// The predicted order as a signed key, smaller ranked higher: the score descending (the sign bit
+// flipped so that a signed comparison orders descending_bits), then, in the 64-bit key, the item
+// index, which breaks ties.
+FL_INLINE int32_t score_key32(float s) {
+  return static_cast<int32_t>(descending_bits(s) ^ 0x80000000u);
+}
+FL_INLINE int64_t score_key64(float s, int32_t item) {
+  const uint64_t key =
+      (static_cast<uint64_t>(descending_bits(s)) << 32) | static_cast<uint32_t>(item);
+  return static_cast<int64_t>(key ^ (uint64_t{1} << 63));
+}
 
-// For each of the first `relevant` items k: above[k], the items of [0, m) ranked above it by
-// score (descending, ties by item index), and above_rel[k], those among the first `relevant`.
-// Reads and writes up to kBlock - 1 entries past `relevant` (the buffers have that slack).
-FL_ISA_BODY void rank_counts(const float* __restrict s, const int32_t* __restrict item, int32_t m,
-                             int32_t relevant, int32_t* __restrict above,
-                             int32_t* __restrict above_rel) {
-  for (int32_t k = 0; k < relevant; k += kBlock) {
-    Vec8 sk;
-    Int16 ik;
-    std::memcpy(&sk, s + k, sizeof sk);
-    std::memcpy(&ik, item + k, sizeof ik);
-    Int16 count = {};
-    const auto add = [&](int32_t j) FL_LAMBDA_INLINE {
-      const Vec8 sj = Vec8{} + s[j];
-      count -= (sj > sk) | ((sj == sk) & ((Int16{} + item[j]) < ik));  // true is -1
-    };
-    for (int32_t j = 0; j < relevant; ++j) add(j);
-    std::memcpy(above_rel + k, &count, sizeof count);
-    for (int32_t j = relevant; j < m; ++j) add(j);
-    std::memcpy(above + k, &count, sizeof count);
+// Integer vectors as wide as the ISA's float vector V (wide.h). A vector_size that depends on a
+// template parameter is dropped by GCC, hence one type per width.
+template <size_t Bytes>
+struct IntVec;
+#define FL_INT_VEC(BYTES)                                    \
+  template <>                                                \
+  struct IntVec<BYTES> {                                     \
+    typedef int32_t i32 __attribute__((vector_size(BYTES))); \
+    typedef int64_t i64 __attribute__((vector_size(BYTES))); \
+  };
+FL_INT_VEC(16)
+FL_INT_VEC(32)
+FL_INT_VEC(64)
+#undef FL_INT_VEC
+
+// The rank counts: for each of the first `rows` keys, above[k] = how many of the m keys are
+// smaller (the items ranked above it), and with 32-bit keys equal[k] = how many equal it (itself
+// included). Rows run two vectors at a time against one broadcast key. Reads up to two vectors'
+// worth of keys past `rows` and writes that many counts (the buffers have the slack).
+template <class K, bool kEqual, class Key>
+FL_INLINE void count_above(const Key* key, int32_t m, int32_t rows, int32_t* above,
+                           int32_t* equal) {
+  constexpr int32_t kKeys = sizeof(K) / sizeof(Key);
+  // Counted down from 0 (a true comparison is -1).
+  const auto store = [&](int32_t k, const K& count, const K& same) FL_LAMBDA_INLINE {
+    for (int32_t t = 0; t < kKeys; ++t) above[k + t] = static_cast<int32_t>(-count[t]);
+    if (kEqual)
+      for (int32_t t = 0; t < kKeys; ++t) equal[k + t] = static_cast<int32_t>(-same[t]);
+  };
+  int32_t k = 0;
+  for (; k + kKeys < rows; k += 2 * kKeys) {
+    K row0, row1, count0 = {}, count1 = {}, same0 = {}, same1 = {};
+    std::memcpy(&row0, key + k, sizeof row0);
+    std::memcpy(&row1, key + k + kKeys, sizeof row1);
+    for (int32_t j = 0; j < m; ++j) {
+      const K b = K{} + key[j];
+      count0 += b < row0;
+      count1 += b < row1;
+      if (kEqual) {
+        same0 += b == row0;
+        same1 += b == row1;
+      }
+    }
+    store(k, count0, same0);
+    store(k + kKeys, count1, same1);
+  }
+  if (k < rows) {
+    K row0, count0 = {}, same0 = {};
+    std::memcpy(&row0, key + k, sizeof row0);
+    for (int32_t j = 0; j < m; ++j) {
+      const K b = K{} + key[j];
+      count0 += b < row0;
+      if (kEqual) same0 += b == row0;
+    }
+    store(k, count0, same0);
   }
 }
+
+// The rank counts of the first `rows` of the m items of scores s by 32-bit keys (the score alone:
+// twice the lanes of the 64-bit ones); *tied nonzero when a row's score ties another item's (then
+// only the 64-bit keys rank it). key32 and equal hold m + kKeySlack entries.
+template <class V>
+FL_INLINE void above_kernel32(const float* s, int32_t m, int32_t rows, int32_t* key32,
+                              int32_t* equal, int32_t* above, int32_t* tied) {
+  typedef typename IntVec<sizeof(V)>::i32 K32;
+  for (int32_t k = 0; k < m; ++k) key32[k] = score_key32(s[k]);
+  if (2 * rows > m) {
+    // Most items are rows: rank them all, without the equal counts. The counts of all m items sum
+    // to m (m - 1) / 2 exactly when no two keys tie (a tie of g items takes g (g - 1) / 2 off).
+    count_above<K32, false>(key32, m, m, above, nullptr);
+    int64_t sum = 0;
+    for (int32_t k = 0; k < m; ++k) sum += above[k];
+    *tied = sum != static_cast<int64_t>(m) * (m - 1) / 2;
+    return;
+  }
+  count_above<K32, true>(key32, m, rows, above, equal);
+  int32_t any = 0;
+  for (int32_t k = 0; k < rows; ++k) any |= equal[k] ^ 1;
+  *tied = any;
+}
+
+// The same by the 64-bit keys of (score, item), exact with ties.
+template <class V>
+FL_INLINE void above_kernel64(const int64_t* key64, int32_t m, int32_t rows, int32_t* above) {
+  count_above<typename IntVec<sizeof(V)>::i64, false>(key64, m, rows, above, nullptr);
+}
+
+FL_WIDE_DISPATCH(above_counts32, above_kernel32,
+                 (const float* s, int32_t m, int32_t rows, int32_t* key32, int32_t* equal,
+                  int32_t* above, int32_t* tied),
+                 (s, m, rows, key32, equal, above, tied))
+FL_WIDE_DISPATCH(above_counts64, above_kernel64,
+                 (const int64_t* key64, int32_t m, int32_t rows, int32_t* above),
+                 (key64, m, rows, above))
+
+constexpr int32_t kKeySlack = 32;  // two vectors of the widest (Vec16: 16 32-bit keys)
 
 // Per call: discounts and reciprocals by rank, and gains of the integer grades below kGrades.
 struct Tables {
   static constexpr int32_t kGrades = 64;
   std::vector<double> discount, reciprocal;  // [rank], rank 1 to the longest list
   double gain[kGrades];
-  // The cutoff past which an item (by score and ideally) adds to no metric but MRR, which counts
-  // only the first relevant item by score (metric_item: A = 0).
+  // The largest cutoff but MRR's (INT32_MAX: the whole list): the ranks the walk reads. MRR needs
+  // only the first relevant item by score, found from the counts directly.
   int32_t reach_but_mrr = 0;
   Tables(const RankMetricParams& p, int64_t longest)
       : discount(static_cast<size_t>(longest) + 1), reciprocal(static_cast<size_t>(longest) + 1) {
@@ -69,22 +150,34 @@ struct Tables {
     }
     for (int32_t r = 0; r < kGrades; ++r) gain[r] = metric_gain(p.gain, static_cast<float>(r));
   }
-  double discount_of(int32_t rank) const { return discount[rank]; }
-  double inverse(int32_t rank) const { return reciprocal[rank]; }
   double gain_of(MetricGain g, float r) const {
     const auto i = static_cast<int32_t>(r);
     return r < kGrades && static_cast<float>(i) == r ? gain[i] : metric_gain(g, r);
   }
 };
 
+// Per-thread buffers, grown to the longest list seen: the keys and counts of the relevant items,
+// the relevance by predicted rank, and the walk's running sums at each rank.
 struct Counts {
-  std::vector<int32_t> item, above, above_rel, adds;
+  std::vector<int32_t> key32, equal;
+  std::vector<int64_t> key64;
+  std::vector<int32_t> above, hits;
+  std::vector<float> by_rank;
+  std::vector<double> dcg, ideal, ap;
   void fit(int32_t n) {
-    const size_t size = static_cast<size_t>(n) + kBlock;
-    if (item.size() >= size) return;
-    for (auto* v : {&item, &above, &above_rel, &adds}) v->resize(size);
+    const size_t size = static_cast<size_t>(n) + kKeySlack + 1;
+    if (above.size() >= size) return;
+    for (auto* v : {&key32, &equal, &above, &hits}) v->resize(size);
+    key64.resize(size);
+    by_rank.resize(size);
+    for (auto* v : {&dcg, &ideal, &ap}) v->resize(size);
   }
 };
+
+Counts& counts() {
+  thread_local Counts c;
+  return c;
+}
 
 }  // namespace
 
@@ -105,45 +198,116 @@ MetricsPass::MetricsPass(const RankingProblem& pb, const RankMetricParams* p, do
 MetricsPass::~MetricsPass() = default;
 
 void MetricsPass::list(int64_t l, const Scratch& sc, int32_t m, Order order) const {
-  if (order != Order::Relevance && order != Order::Shuffled) {
-    // Gathered by index or by score: gather the list again, by relevance, while it is in cache
-    // (measured cheaper than moving the relevant items to the front and counting their ideal
-    // ranks).
+  if (order == Order::Index) {
+    // Gathered by index: gather the list again, by relevance, while it is in cache.
     thread_local Scratch own;
     ranked(l, own, gather(*pb_, l, own, Order::Relevance, 0));
+    return;
+  }
+  if (order == Order::Score) {
+    scored(l, sc, m);
     return;
   }
   ranked(l, sc, m);
 }
 
 void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m) const {
-  thread_local Counts c;
+  Counts& c = counts();
   c.fit(m);
-  const RankMetricParams& p = *p_;
-  const MetricTables& t = *tables_;
-  // Relevance descending (ties in any order): the relevant items are a prefix (counted without a
-  // branch per item: the loop's exit was a mispredicted branch a list), each item's ideal rank is
-  // its position.
+  // Relevance descending (ties in any order): the relevant items are a prefix, and each item's
+  // ideal rank is its position.
   int32_t relevant = 0;
   for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
-  for (int32_t k = 0; k < m; ++k) c.item[k] = sc.keys[k].item;
-  FL_ISA_CALL(
-      rank_counts(sc.s.data(), c.item.data(), m, relevant, c.above.data(), c.above_rel.data()));
-  // The items that add to a metric, listed without a branch per item (whether one does is as good
-  // as random), then their terms.
-  const int32_t reach = t.reach_but_mrr;
-  int32_t adding = 0;
-  for (int32_t k = 0; k < relevant; ++k) {
-    c.adds[adding] = k;
-    adding += (k < reach) | (c.above[k] < reach) | (c.above_rel[k] == 0);
+  if (relevant == 0) return finish(l, m, sc.r.data(), 0, sc.r.data(), 0, 0);
+  int32_t tied;
+  above_counts32(sc.s.data(), m, relevant, c.key32.data(), c.equal.data(), c.above.data(), &tied);
+  if (tied) {
+    for (int32_t k = 0; k < m; ++k) c.key64[k] = score_key64(sc.s[k], sc.keys[k].item);
+    above_counts64(c.key64.data(), m, relevant, c.above.data());
   }
+  // The relevance by predicted rank up to the walk's reach (a relevant item ranked past it goes to
+  // a slot past the end), and the best predicted rank of a relevant item.
+  const int32_t reach = std::min(m, tables_->reach_but_mrr);
+  std::fill(c.by_rank.begin(), c.by_rank.begin() + reach + 1, 0.0f);
+  int32_t first = m;
+  for (int32_t k = 0; k < relevant; ++k) {
+    const int32_t q = c.above[k];
+    c.by_rank[q < reach ? q : reach] = sc.r[k];
+    first = std::min(first, q);
+  }
+  finish(l, m, c.by_rank.data(), reach, sc.r.data(), relevant, first + 1);
+}
+
+void MetricsPass::scored(int64_t l, const Scratch& sc, int32_t m) const {
+  // Gathered by score (descending, ties by index): the predicted order itself. The ideal order
+  // comes from a gather by relevance, needed only for NDCG's ideal DCG.
+  int32_t relevant = 0, first = 0;
+  for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
+  while (relevant > 0 && !(sc.r[first] > 0.0f)) ++first;
+  const int32_t reach = std::min(m, tables_->reach_but_mrr);
+  const float* ideal = sc.r.data();
+  if (relevant > 0 && wants_ndcg()) {
+    thread_local Scratch own;
+    gather(*pb_, l, own, Order::Relevance, 0);
+    ideal = own.r.data();
+  }
+  finish(l, m, sc.r.data(), reach, ideal, relevant, first + 1);
+}
+
+bool MetricsPass::wants_ndcg() const {
+  for (int32_t i = 0; i < p_->count; ++i)
+    if (p_->specs[i].metric == RankMetric::Ndcg) return true;
+  return false;
+}
+
+void MetricsPass::finish(int64_t l, int32_t m, const float* by_rank, int32_t reach,
+                         const float* ideal, int32_t relevant, int32_t first) const {
+  const RankMetricParams& p = *p_;
+  const MetricTables& t = *tables_;
+  double* out = per_list_ + l * p.count;
   MetricSums sums;
   metric_sums_clear(sums, p.count);
-  for (int32_t q = 0; q < adding; ++q) {
-    const int32_t k = c.adds[q];
-    metric_item(p, t.gain_of(p.gain, sc.r[k]), c.above[k] + 1, k + 1, c.above_rel[k], t, sums);
+  if (relevant > 0) {
+    Counts& c = counts();
+    c.fit(m);  // a no-op after ranked's (by_rank stays where it is)
+    // Running sums over the predicted ranks 1..reach: DCG, ideal DCG, hits and the precision sum
+    // of average precision (a hit at rank q adds hits / q). Gain 0 adds nothing, so no branch.
+    double dcg = 0, ideal_dcg = 0, ap = 0;
+    int32_t hits = 0;
+    c.dcg[0] = c.ideal[0] = c.ap[0] = 0;
+    c.hits[0] = 0;
+    for (int32_t q = 0; q < reach; ++q) {
+      const float r = by_rank[q];
+      const int32_t hit = r > 0.0f;
+      hits += hit;
+      dcg += t.gain_of(p.gain, r) * t.discount[q + 1];
+      ideal_dcg += t.gain_of(p.gain, ideal[q]) * t.discount[q + 1];
+      ap += hit * hits * t.reciprocal[q + 1];
+      c.dcg[q + 1] = dcg;
+      c.ideal[q + 1] = ideal_dcg;
+      c.ap[q + 1] = ap;
+      c.hits[q + 1] = hits;
+    }
+    for (int32_t i = 0; i < p.count; ++i) {
+      const int32_t cut = std::min(metric_cut(p.specs[i]), m);
+      double* v = sums.v + 2 * i;
+      switch (p.specs[i].metric) {
+        case RankMetric::Ndcg:
+          v[0] = c.dcg[cut];
+          v[1] = c.ideal[cut];
+          break;
+        case RankMetric::Mrr:
+          v[0] = first <= cut ? t.reciprocal[first] : 0.0;
+          break;
+        case RankMetric::Map:
+          v[0] = c.ap[cut];
+          v[1] = c.hits[cut];
+          break;
+        default:  // recall, precision: hits
+          v[0] = c.hits[cut];
+      }
+    }
   }
-  double* out = per_list_ + l * p.count;
   for (int32_t i = 0; i < p.count; ++i) out[i] = metric_value(p, i, sums, m, relevant);
 }
 

@@ -69,7 +69,8 @@ FL_HD int32_t metric_cut(const RankMetricSpec& sp) {
   return sp.k > 0 ? sp.k : INT32_MAX;
 }
 
-// Discounts and reciprocals of ranks, computed (the GPU) or from tables (the CPU).
+// Discounts and reciprocals of ranks, computed (the GPU kernel's metric_item; the CPU walks ranks
+// with tables of them, ranking_metrics.cc).
 struct RankTerms {
   MetricDiscount discount;
   FL_HD double discount_of(int32_t rank) const { return metric_discount(discount, rank); }
