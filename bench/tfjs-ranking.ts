@@ -147,6 +147,37 @@ function descendingRanks(v: tf.Tensor): tf.Tensor {
   return ahead.cast('float32').sum(2);
 }
 
+/**
+ * NeuralNDCG (formulas D.8), deterministic, k = the list, gains 2^r - 1: NeuralSort's matrix
+ * P[i, j] = softmax_j(((n - 1 - 2 i) s_j - sum_l |s_j - s_l|) / T), then maxIter Sinkhorn steps
+ * (columns, then rows, sums floored at 1e-10), then -DCG(P g) / IDCG per list; lists without
+ * relevance count 0. tfjs differentiates through every step.
+ */
+export function neuralNDCGTfjs(
+  scores: Float32Array,
+  relevance: Float32Array,
+  lists: number,
+  n: number,
+  temperature = 1,
+  maxIter = 50,
+): TfjsRunner {
+  const r = tf.tensor2d(relevance, [lists, n]);
+  const gain = tf.tidy(() => tf.pow(2, r).sub(1));
+  const idcg = tf.tidy(() => gain.div(log2(descendingRanks(r).add(2))).sum(1));
+  const discount = tf.tidy(() => tf.div(1, log2(tf.range(0, n).add(2))));
+  const slope = tf.range(n - 1, -n, -2).reshape([1, n, 1]); // n - 1 - 2 i
+  return runner(tf.tensor2d(scores, [lists, n]), [r, gain, idcg, discount, slope], (xs) => {
+    const spread = pairDiff(xs).abs().sum(2); // sum_l |s_j - s_l|
+    let P = tf.softmax(slope.mul(row(xs)).sub(row(spread)).div(temperature)); // softmax over j
+    for (let t = 0; t < maxIter; t++) {
+      P = P.div(P.sum(1, true).maximum(1e-10));
+      P = P.div(P.sum(2, true).maximum(1e-10));
+    }
+    const dcg = P.matMul(column(gain)).squeeze([2]).mul(discount).sum(1);
+    return tf.where(idcg.greater(0), dcg.div(idcg.maximum(1e-30)).neg(), tf.zerosLike(dcg)).mean() as tf.Scalar;
+  });
+}
+
 export interface LambdaTfjsOptions {
   scheme?: 'none' | 'lambdaRank' | 'ndcgLoss1' | 'ndcgLoss2' | 'ndcgLoss2PP';
   /** NDCG cutoff (default: the list). */

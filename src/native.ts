@@ -161,8 +161,6 @@ export interface NativeAddon extends ElementwiseEntries, ListEntries {
     gradBias: Float32Array | null,
     rowLoss: Float32Array | null,
     lse: Float32Array | null,
-    targetLogit: Float32Array | null,
-    gradTarget: Float32Array | null,
     params: LinearWire,
     async: boolean,
   ): MaybeAsync<number>;

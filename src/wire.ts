@@ -101,8 +101,6 @@ export const WIRE_ARRAYS = {
     { at: 8, name: 'options.out.gradBias', writes: 'out' },
     { at: 9, name: 'the row losses', writes: 'out' },
     { at: 10, name: 'the row LSEs', writes: 'out' },
-    { at: 11, name: 'the target logits' },
-    { at: 12, name: 'the target logits gradient', writes: 'out' },
   ],
   proxyAnchor: [
     { at: 0, name: 'embeddings' },

@@ -254,8 +254,6 @@ describe('linearCrossEntropy errors', () => {
       'gradBias',
       'rowLoss',
       'lse',
-      'targetLogit',
-      'gradTarget',
       'params',
       'async',
     ] as const;
@@ -279,13 +277,5 @@ describe('linearCrossEntropy errors', () => {
     expectError(call({ params: { ...params, smoothing: 2 } }), RangeError, VALUE, 'smoothing');
     const h = Float32Array.from(hidden);
     expectError(call({ hidden: h, gradHidden: h }), TypeError, VALUE, 'must not share memory');
-    // The margin heads' per-row target logits (formulas J.2) come with their gradient's buffer.
-    expectError(call({ targetLogit: new Float32Array(2) }), TypeError, TYPE, 'targetLogit and gradTarget');
-    expectError(
-      call({ targetLogit: new Float32Array(3), gradTarget: new Float32Array(2) }),
-      RangeError,
-      LENGTH,
-      'targetLogit',
-    );
   });
 });

@@ -34,6 +34,7 @@ import {
   rankNetTfjs,
   pairwiseHingeTfjs,
   approxNDCGTfjs,
+  neuralNDCGTfjs,
   type LambdaTfjsOptions,
 } from '../bench/tfjs-ranking';
 import { sigmoidFocalTfjs, softmaxCrossEntropyTfjs, sphericalLossTfjs, zLossTfjs } from '../bench/tfjs-spherical';
@@ -301,6 +302,13 @@ function compose(
         () => approxNDCGTfjs(scores, graded, lists, n, 1),
         (y, p) => ops.approxNDCG(y, p, { temperature: 1 }),
       ],
+      // tol 0: Sinkhorn runs every one of its maxIter steps, as the composition does.
+      ['neuralNDCG', () => neuralNDCGTfjs(scores, graded, lists, n), (y, p) => ops.neuralNDCG(y, p, { tol: 0 })],
+      [
+        'neuralNDCG temperature 0.3, 10 steps',
+        () => neuralNDCGTfjs(scores, graded, lists, n, 0.3, 10),
+        (y, p) => ops.neuralNDCG(y, p, { temperature: 0.3, maxIter: 10, tol: 0 }),
+      ],
       ...lambda.map((o): [string, () => TfjsRunner, Op] => [
         `lambdaLoss ${JSON.stringify(o)}`,
         () => lambdaLossTfjs(scores, graded, lists, n, o),
@@ -359,8 +367,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
 describe('autodiff agreement', () => {
   it('composes every op', () => {
-    // proxyAnchor's two differentiable inputs are held to tfjs autodiff in test/proxy.tfjs.test.ts.
-    const covered = new Set([...COMPOSED.map((k) => k.name.split(' ')[0]), 'proxyAnchor']);
+    // The proxy losses' two differentiable inputs are held to tfjs autodiff in test/proxy.tfjs.test.ts.
+    const covered = new Set([...COMPOSED.map((k) => k.name.split(' ')[0]), 'proxyAnchor', 'proxyNCA']);
     expect(Object.keys(ops).filter((name) => !covered.has(name))).toEqual([]);
   });
 });

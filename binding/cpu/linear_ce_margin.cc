@@ -57,15 +57,6 @@ void normalisation_back(const double* g, const float* u, int32_t dim, double sca
 
 }  // namespace
 
-int64_t linear_margin_zero_row(const float* x, int64_t n, int32_t dim) {
-  for (int64_t i = 0; i < n; ++i) {
-    double q = 0;
-    for (int32_t d = 0; d < dim; ++d) q += static_cast<double>(x[i * dim + d]) * x[i * dim + d];
-    if (q == 0) return i;
-  }
-  return -1;
-}
-
 Status linear_margin(const LinearCeProblem& pb, const LinearCeParams& p, const LinearMargin& m,
                      const LinearCeOutputs& out, const LinearCeKernel& kernel) {
   if (Status st = linear_ce_input_fault(pb, p); !st.ok()) return st;

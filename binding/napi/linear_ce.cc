@@ -1,16 +1,12 @@
 // N-API glue of the fused linear cross-entropy: convert, check, call the core, nothing else.
 // linearCrossEntropy(hidden, weight, targets, bias|null, weights|null, classWeights|null,
-// gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, targetLogit|null,
-// gradTarget|null, params{dim, reduction, ignoreIndex, smoothing, lseSquareScale, softcap,
-// device, subCenters?, marginKind?, marginScale?, marginM?, marginEasy?}, async) -> loss.
-// gradTarget is required with targetLogit; a marginKind (the margin heads) computes the target
-// logits itself.
+// gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, params{dim, reduction,
+// ignoreIndex, smoothing, lseSquareScale, softcap, device, subCenters?, marginKind?, marginScale?,
+// marginM?, marginEasy?}, async) -> loss. A marginKind (the margin heads) computes the target
+// logits natively (linear_margin).
 #include "fusedloss/linear_ce.h"
 
 #include <cstdint>
-#include <string>
-#include <utility>
-#include <vector>
 
 #include "args.h"
 #include "module.h"
@@ -21,7 +17,7 @@ namespace {
 
 Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object params = object_arg(info, 13, "params");
+  const Napi::Object params = object_arg(info, 11, "params");
   LinearCeProblem pb;
   LinearCeParams p;
   pb.dim = int_field(params, "dim", kDimension);
@@ -44,50 +40,25 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
 
   TwoSetArgs a(info, {"hidden", "weight", "targets"}, pb.dim, pb.sub_centers, "subCenters");
   const size_t dim = static_cast<size_t>(pb.dim), rows = a.rows, classes = a.classes;
-  auto optional = [&](size_t i, const char* name, size_t n, const char* why, bool writes) {
-    return a.optional(i, name, n, why, writes);
-  };
-  auto required = [&](size_t i, const char* name, size_t n, const char* why) {
-    return a.required(i, name, n, why, true);
-  };
   pb.hidden = a.rows_data;
   pb.weight = a.set_data;
   pb.targets = a.labels;
   pb.rows = static_cast<int64_t>(rows);
   pb.classes = static_cast<int64_t>(classes);
-  pb.bias = optional(3, "options.bias", classes, "one per class", false);
-  pb.weights = optional(4, "options.weights", rows, "one per row", false);
-  pb.class_weights = optional(5, "options.classWeights", classes, "one per class", false);
+  pb.bias = a.optional(3, "options.bias", classes, "one per class", false);
+  pb.weights = a.optional(4, "options.weights", rows, "one per row", false);
+  pb.class_weights = a.optional(5, "options.classWeights", classes, "one per class", false);
   LinearCeOutputs out;
-  out.grad_hidden = required(6, "options.out.gradHidden", rows * dim, "the layout of hidden");
-  out.grad_weight = required(7, "options.out.gradWeight", a.set_length, "the layout of weight");
-  out.grad_bias = optional(8, "options.out.gradBias", classes, "one per class", true);
-  out.row_loss = optional(9, "rowLoss", rows, "one per row", true);
-  out.lse = optional(10, "lse", rows, "one per row", true);
-  pb.target_logit = optional(11, "targetLogit", rows, "one per row", false);
-  out.grad_target = optional(12, "gradTarget", rows, "one per row", true);
-  if ((pb.target_logit == nullptr) != (out.grad_target == nullptr))
-    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
-                     "targetLogit and gradTarget go together");
+  out.grad_hidden = a.required(6, "options.out.gradHidden", rows * dim, "the layout of hidden", true);
+  out.grad_weight = a.required(7, "options.out.gradWeight", a.set_length, "the layout of weight", true);
+  out.grad_bias = a.optional(8, "options.out.gradBias", classes, "one per class", true);
+  out.row_loss = a.optional(9, "rowLoss", rows, "one per row", true);
+  out.lse = a.optional(10, "lse", rows, "one per row", true);
   if (p.reduction == Reduction::None && !out.row_loss)
     throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
                      "rowLoss is required with reduction 'none'");
   a.check_disjoint();
-  if (margin.kind != MarginKind::None) {
-    if (pb.target_logit)
-      throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
-                       "targetLogit is computed by the margin heads themselves");
-    const auto zero = [&](const float* x, int64_t n, const char* name) {
-      const int64_t r = linear_margin_zero_row(x, n, pb.dim);
-      if (r >= 0)
-        throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
-                          "row " + std::to_string(r) + " of " + name +
-                              " has norm 0; the margin heads L2-normalise every row");
-    };
-    zero(pb.hidden, pb.rows, "hidden");
-    zero(pb.weight, pb.classes * pb.sub_centers, "weight");
-  }
-  return run_loss(env, async_arg(info, 14), a.keep, [=](double* loss) {
+  return run_loss(env, async_arg(info, 12), a.keep, [=](double* loss) {
     LinearCeOutputs o = out;
     o.loss = loss;
     if (margin.kind == MarginKind::None) return FL_CALL(dev, linear_ce(pb, p, o));

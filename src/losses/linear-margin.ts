@@ -80,13 +80,16 @@ export function readMargin(fn: string, v: unknown): MarginRefParams | undefined 
   };
 }
 
-/** Each row's L2 norm; a zero row is refused (the margin heads normalise every row). */
+/**
+ * Each row's L2 norm; a row of norm exactly 0 is refused (the margin heads normalise every row).
+ * A non-finite row passes, for the finiteness checks to name.
+ */
 export function rowNorms(fn: string, name: string, x: Float32Array, n: number, D: number): Float64Array {
   const norm = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let q = 0;
     for (let d = 0; d < D; d++) q += x[i * D + d] * x[i * D + d];
-    if (!(q > 0)) {
+    if (q === 0) {
       throw rangeError(
         'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
         `${fn}: row ${i} of ${name} has norm 0; the margin heads L2-normalise every row`,

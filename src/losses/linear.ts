@@ -280,11 +280,13 @@ function run(
     checkDisjoint(fn, arrays);
     checkInputs(fn, { hidden, weight, bias, targets }, weights, classWeights, C, ignoreIndex);
   }
+  // The margin heads normalise every row: a zero row is refused here for every backend (the
+  // kernels leave non-finite rows to their own fault).
+  if (mp) {
+    rowNorms(fn, 'hidden', hidden, B, dim);
+    rowNorms(fn, 'weight', weight, C * K, dim);
+  }
   if (backend === 'js') {
-    if (mp) {
-      rowNorms(fn, 'hidden', hidden, B, dim);
-      rowNorms(fn, 'weight', weight, C * K, dim);
-    }
     const r = mp
       ? referenceMarginCrossEntropy({ hidden, weight, targets, dim, weights, classWeights }, p, mp)
       : referenceLinearCrossEntropy({ hidden, weight, targets, dim, bias, weights, classWeights }, p);
@@ -336,8 +338,6 @@ function run(
           gradBias ?? null,
           rowLoss ?? null,
           lse ?? null,
-          null,
-          null,
           params,
           async,
         ),

@@ -157,8 +157,6 @@ function run(
           gradBias,
           rowLoss,
           null,
-          null,
-          null,
           params,
           async,
         ),

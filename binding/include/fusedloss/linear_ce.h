@@ -88,15 +88,11 @@ struct LinearMargin {
   bool easy = false;  // ArcFace: insightface's easy margin
 };
 
-// The first row of x (n x dim) whose squared norm is exactly 0, or -1 (the margin heads refuse
-// such a row; a non-finite one is left to linear_ce_input_fault).
-int64_t linear_margin_zero_row(const float* x, int64_t n, int32_t dim);
-
 // The margin heads around a fused kernel (the CPU's, the GPU's or the simulator's): threaded
 // passes normalise the rows (hidden's times s) and compute each row's target logit, the kernel
 // runs on the copies with pb.target_logit, then the gradients are taken through psi and the
-// normalisation in place. pb.target_logit must be null and no row may have norm 0
-// (linear_margin_zero_row).
+// normalisation in place. pb.target_logit must be null; a row of norm 0 is the caller's to refuse
+// (src/losses/linear.ts: its unit row would be 0 / 0).
 using LinearCeKernel = std::function<Status(const LinearCeProblem&, const LinearCeOutputs&)>;
 Status linear_margin(const LinearCeProblem& pb, const LinearCeParams& p, const LinearMargin& m,
                      const LinearCeOutputs& out, const LinearCeKernel& kernel);
