@@ -49,8 +49,10 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   pb.weights = a.optional(4, "options.weights", rows, "one per row", false);
   pb.class_weights = a.optional(5, "options.classWeights", classes, "one per class", false);
   LinearCeOutputs out;
-  out.grad_hidden = a.required(6, "options.out.gradHidden", rows * dim, "the layout of hidden", true);
-  out.grad_weight = a.required(7, "options.out.gradWeight", a.set_length, "the layout of weight", true);
+  out.grad_hidden =
+      a.required(6, "options.out.gradHidden", rows * dim, "the layout of hidden", true);
+  out.grad_weight =
+      a.required(7, "options.out.gradWeight", a.set_length, "the layout of weight", true);
   out.grad_bias = a.optional(8, "options.out.gradBias", classes, "one per class", true);
   out.row_loss = a.optional(9, "rowLoss", rows, "one per row", true);
   out.lse = a.optional(10, "lse", rows, "one per row", true);
