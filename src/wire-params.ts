@@ -3,6 +3,8 @@
 // left out is a compile error here instead of the addon's TypeError at run time. Enum fields hold
 // the C++ enumerators' ids (src/wire-enums.ts); bounds stay where the options are read.
 import type { WireId } from './wire-enums';
+import type { OverlapForm } from './reference/confusion';
+import type { PairRefParams } from './reference/pairs';
 
 /** Where the call runs (binding/napi/args.cc, device_field). */
 interface OnDevice {
@@ -30,16 +32,7 @@ export interface AnyLossWire extends CountsWire {
 }
 
 /** overlapLoss: Dice and Tversky as one ratio of soft counts (formulas B.1). */
-export interface OverlapWire extends ConfusionWire {
-  numI: number;
-  denI: number;
-  denP: number;
-  denY: number;
-  smooth: number;
-  exponent: 1 | 2;
-  adjust: number;
-  perExample: boolean;
-}
+export interface OverlapWire extends ConfusionWire, OverlapForm {}
 
 /** binaryCrossEntropy and sigmoidFocal: binary, one logit per row (no classes or input read). */
 export interface ElementwiseWire extends OnDevice {
@@ -152,25 +145,14 @@ export interface DistillWire extends OnDevice {
 // ---- the pairwise family (binding/napi/pairs.cc) and the proxies (binding/napi/proxy.cc) ----
 
 /** pairLoss: pair_params, the rows' layout and the counts of the given pairs (0 without them). */
-export interface PairWire extends OnDevice {
+export interface PairWire
+  extends OnDevice, Omit<PairRefParams, 'loss' | 'semantics' | 'mining' | 'supConAllAnchors' | 'reduction'> {
   loss: WireId<'PairLoss'>;
   dim: number;
   normalize: boolean;
-  alpha: number;
-  beta: number;
-  base: number;
-  epsilon: number;
   semantics: WireId<'MsSemantics'>;
   mining: boolean;
   supConAllAnchors: boolean;
-  posMargin: number;
-  negMargin: number;
-  margin: number;
-  softMargin: boolean;
-  m: number;
-  gamma: number;
-  temperature: number;
-  baseTemperature: number;
   givenPositives: number;
   givenNegatives: number;
 }
