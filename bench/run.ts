@@ -518,6 +518,9 @@ function metricCases(lists: number, n: number): Case[] {
         [metricsRow]: fusedEntry(both, items, 'cpu', THREADS, reps),
         'fusedloss cpu 1T': fusedEntry(alone, items, 'cpu', 1, reps),
         'fusedloss cpu 1T, + metrics ndcg@10 mrr': fusedEntry(both, items, 'cpu', 1, reps),
+        // Where no addon loads, against the float64 reference (issue 19's 20x).
+        'fusedloss wasm, + metrics ndcg@10 mrr': fusedEntry(both, items, 'wasm', 1, Math.ceil(reps / 4)),
+        'fusedloss js (f64), + metrics ndcg@10 mrr': fusedEntry(both, items, 'js', THREADS, 1),
       },
     };
   };
