@@ -109,7 +109,7 @@ export function faultError(
       return rangeError(
         'ERR_FUSEDLOSS_NON_FINITE',
         index < 0
-          ? `${fn}: the gradients overflow float32; scale the rows or the weights down`
+          ? `${fn}: the gradients overflow float32; scale the inputs down`
           : `${fn}: the logits of row ${index} of ${name} overflow float32; scale the rows or the weights down`,
       );
     case 'zloss-spread-too-small':

@@ -11,6 +11,7 @@ import { checkedHidden, checkK, gaussian, required, toOut, topKOfScores } from '
 import {
   DenseHead,
   decayTooLargeMessage,
+  gradientOverflowMessage,
   illConditionedMessage,
   spreadTooSmallMessage,
   type HeadLossKind,
@@ -245,7 +246,9 @@ export class SphericalHead {
             ? decayTooLargeMessage(r.shrink)
             : r.kind === 'spread'
               ? spreadTooSmallMessage(r.row)
-              : illConditionedMessage(r.lr)
+              : r.kind === 'overflow'
+                ? gradientOverflowMessage(r.row)
+                : illConditionedMessage(r.lr)
         }`,
       );
     out.set(r.gradHidden);

@@ -20,6 +20,7 @@ import {
   sigmoidFocal,
   softmaxCrossEntropy,
   SphericalHead,
+  sphericalLoss,
   supCon,
   tripletBatchHard,
   tverskyLoss,
@@ -222,6 +223,44 @@ describe.each(['js', CPU].filter((b) => b !== 'wasm'))('%s SphericalHead on tiny
           `(about 1 / the std of its logits) overflows float32; scale hidden up. Nothing was updated`,
       );
     }
+  });
+});
+
+// The squared error's gradient 2 (o - e_c) / N is the one spherical gradient that grows with the
+// logits: the float64 answer while it fits float32, a coded RangeError past it (formulas F.3).
+describe.each(['js', ...NATIVE] as const)('%s squared error on huge logits', (backend) => {
+  const targets = Int32Array.from([0, 2]);
+  const x = f32([3e38, -2e38, 1e38, 2.5e38, 3e38, -3e38]);
+  const mse = (reduction: 'mean' | 'sum') => sphericalLoss(x, targets, { classes: 3, kind: 'mse', reduction, backend });
+
+  it("sphericalLoss 'mse' is exact while its gradient fits float32", () => {
+    // 'mean' over 2 rows: the gradient o - e_c (the 1 of e_c is below the logits' ulp), the loss
+    // half the sum of the squares, 1.9e77 in double.
+    const want = { loss: Array.from(x).reduce((a, v) => a + v * v, 0) / 2, grad: Array.from(x) };
+    expectTruth(mse('mean'), want, 'mean');
+  });
+
+  it("sphericalLoss 'mse' refuses a gradient past float32 ('sum': 2 o reaches 6e38)", () => {
+    expect(thrown(() => mse('sum'))).toBe(
+      'ERR_FUSEDLOSS_NON_FINITE: sphericalLoss: the gradients overflow float32; scale the inputs down',
+    );
+  });
+});
+
+describe.each(['js', CPU].filter((b) => b !== 'wasm'))('%s SphericalHead squared error on huge rows', (backend) => {
+  const W = f32([0.9, -0.3, 0.2, 0.8, -0.7, 0.4, 0.1, -1.1]);
+  const H = [0.6, -0.5, -0.2, 0.9];
+  it('a step whose gradient overflows float32 is refused, naming the row, and changes nothing', () => {
+    // dL/dh = W^T (o - e_c) over m = 2 rows: about 1.06 s for row 0 and 1.99 s for row 1 at hidden
+    // scale s, so at s = 2e38 row 1's leaves float32 and row 0's does not. (lr 1e-80: a larger one
+    // is refused first, the update's conditioning, with rows this long.)
+    const head = SphericalHead.fromWeights(W, { dim: 2, loss: 'mse', backend: backend as 'js' | 'cpu' });
+    const before = head.weights();
+    expect(thrown(() => head.step(f32(H.map((v) => v * 2e38)), Int32Array.from([1, 3]), { lr: 1e-80 }))).toBe(
+      'ERR_FUSEDLOSS_INVALID_ARG_VALUE: SphericalHead.step: the squared-error gradient of row 1 of hidden ' +
+        'overflows float32 (it grows with the logits); scale hidden down. Nothing was updated',
+    );
+    expect(Array.from(head.weights())).toEqual(Array.from(before));
   });
 });
 

@@ -275,6 +275,13 @@ Status spherical_fault(const ClassProblem& pb, const SphericalParams& sp, double
   return st;
 }
 
+Status squared_error_overflow(const ClassProblem& pb, const LossOutputs& out) {
+  const int64_t n = pb.rows * pb.classes;
+  bool finite = true;
+  for (int64_t i = 0; i < n; ++i) finite &= std::fabs(out.grad[i]) <= FLT_MAX;
+  return finite ? Status{} : Status::at(Fault::LogitNotFinite, -1, INFINITY);
+}
+
 Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Reduction reduction,
                           const LossOutputs& out) {
   const double norm = reduction == Reduction::Mean && pb.rows > 0 ? 1.0 / pb.rows : 1.0;

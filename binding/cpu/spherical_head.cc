@@ -199,11 +199,13 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
       dH[j * d + i] = 2 * gq[j] * Hhat[j * d + i] + z;
       grad_hidden[j * d + i] = static_cast<float>(dH[j * d + i]);
     }
-  // Tiny hidden rows give logits of tiny std, whose exact Z-loss gradient (about 1 / std) can
-  // overflow float32: refused, as zLoss refuses such a row (spherical_math.h kZLossMinStd).
-  for (int64_t j = 0; p_.loss == HeadLoss::ZLoss && j < m; ++j)
+  // A gradient past float32 is refused before anything changes: Z-loss's on tiny hidden rows
+  // (logits of tiny std, gradient about 1 / std, as zLoss refuses: spherical_math.h
+  // kZLossMinStd), the squared error's on huge ones (it grows with the logits).
+  for (int64_t j = 0; j < m; ++j)
     for (int64_t i = 0; i < d; ++i)
       if (!(std::fabs(grad_hidden[j * d + i]) <= FLT_MAX)) {
+        if (p_.loss != HeadLoss::ZLoss) return HeadStatus{HeadFault::GradientOverflow, j, 0};
         const double q = dot(&H[j * d], &Hhat[j * d], d), mean = s[j] / C;
         const double sd = std::sqrt(std::max(0.0, q - s[j] * mean) / C);
         return HeadStatus{HeadFault::ZLossSpreadTooSmall, j, sd};

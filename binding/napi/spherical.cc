@@ -60,7 +60,9 @@ Napi::Value SphericalLoss(const Napi::CallbackInfo& info) {
   const LossOutputs out = p.out;
   return run_loss(info.Env(), async_arg(info, 5), p.keep, [=](double* loss) {
     const LossOutputs o{loss, out.row_loss, out.grad};
-    return FL_CALL(dev, spherical_loss(pb, sp, reduction, o));
+    const Status st = FL_CALL(dev, spherical_loss(pb, sp, reduction, o));
+    if (!st.ok() || sp.kind != SphericalKind::SquaredError) return st;
+    return squared_error_overflow(pb, o);
   });
 }
 

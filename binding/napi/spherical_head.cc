@@ -48,6 +48,11 @@ void throw_head_status(Napi::Env env, const HeadStatus& st) {
                         "the Z-loss gradient of row " + std::to_string(st.index) +
                             " of hidden (about 1 / the std of its logits) overflows float32; "
                             "scale hidden up. Nothing was updated");
+    case HeadFault::GradientOverflow:
+      throw_range_error(env, "ERR_FUSEDLOSS_INVALID_ARG_VALUE",
+                        "the squared-error gradient of row " + std::to_string(st.index) +
+                            " of hidden overflows float32 (it grows with the logits); scale "
+                            "hidden down. Nothing was updated");
     default:
       throw_range_error(env, "ERR_FUSEDLOSS_INTERNAL", "unexpected SphericalHead status");
   }

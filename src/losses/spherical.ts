@@ -22,6 +22,7 @@ import { faultError } from '../faults';
 import { deviceCode, nativeCall, resolveBackend, type Backend, type ResolvedBackend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
 import {
+  float32Overflow,
   referenceSoftmax,
   referenceSpherical,
   zLossOverflow,
@@ -325,6 +326,8 @@ function sphericalImpl(
     const r = referenceSpherical(ref, params, pb.reduction);
     const over = kind === 'z-loss' ? zLossOverflow(ref, r.grad) : undefined;
     if (over) throw faultError(fn, 'zloss-spread-too-small', over.row, over.std, { names: NAMES });
+    // The squared error's gradient grows with the logits (binding squared_error_overflow).
+    if (kind === 'mse' && float32Overflow(r.grad) >= 0) throw faultError(fn, 'logit-not-finite', -1, Infinity);
     return fromReference(pb, r);
   }
   const nativeParams: SphericalWire = {

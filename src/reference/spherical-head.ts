@@ -2,7 +2,7 @@
 // matrix, trained by SGD on the mean Z-loss or squared error (formulas F.6: O(C d) per example). The
 // factored native head (binding/cpu/spherical_head.cc) must follow its trajectory.
 import { sigmoid } from './confusion';
-import { referenceSpherical } from './spherical';
+import { float32Overflow, referenceSpherical } from './spherical';
 
 export type HeadLossKind = 'z' | 'mse';
 
@@ -46,6 +46,14 @@ export function spreadTooSmallMessage(row: number): string {
   );
 }
 
+/** Why a squared-error step on huge hidden rows is refused (binding/napi/spherical_head.cc's words). */
+export function gradientOverflowMessage(row: number): string {
+  return (
+    `the squared-error gradient of row ${row} of hidden overflows float32 (it grows with the logits); ` +
+    `scale hidden down. Nothing was updated`
+  );
+}
+
 /** Whether the symmetric n x n matrix a (row-major) is positive definite: Cholesky succeeds. */
 export function positiveDefinite(a: Float64Array, n: number): boolean {
   const l = Float64Array.from(a);
@@ -76,7 +84,10 @@ function lossDq(p: DenseHeadParams, o: Float64Array, c: number): number {
 }
 
 export type StepRefusal =
-  { kind: 'ill-conditioned'; lr: number } | { kind: 'decay'; shrink: number } | { kind: 'spread'; row: number };
+  | { kind: 'ill-conditioned'; lr: number }
+  | { kind: 'decay'; shrink: number }
+  | { kind: 'spread'; row: number }
+  | { kind: 'overflow'; row: number };
 
 export class DenseHead {
   /** C x d, row-major. */
@@ -142,9 +153,10 @@ export class DenseHead {
         const g = r.grad[j * C + c];
         for (let i = 0; i < d; i++) gradHidden[j * d + i] += g * this.W[c * d + i];
       }
-    // Z-loss on tiny hidden rows: the gradient (about 1 / std of the logits) past float32 is refused.
-    const over = gradHidden.findIndex((g) => !Number.isFinite(Math.fround(g)));
-    if (this.p.loss === 'z' && over >= 0) return { kind: 'spread', row: Math.floor(over / d) };
+    // A gradient past float32 is refused: Z-loss's on tiny hidden rows (about 1 / std of the
+    // logits), the squared error's on huge ones (it grows with the logits).
+    const over = float32Overflow(gradHidden);
+    if (over >= 0) return { kind: this.p.loss === 'z' ? 'spread' : 'overflow', row: Math.floor(over / d) };
     for (let c = 0; c < C; c++)
       for (let i = 0; i < d; i++) {
         let dw = 0;

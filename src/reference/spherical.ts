@@ -59,11 +59,15 @@ function moments(o: number[]): { mu: number; sigma: number } {
  * undefined. The native kernels refuse the same row (spherical_math.h kZLossMinStd).
  */
 export function zLossOverflow(pb: ClassRefProblem, grad: Float64Array): { row: number; std: number } | undefined {
-  const D = pb.classes;
-  for (let i = 0; i < pb.targets.length; i++)
-    for (let k = 0; k < D; k++)
-      if (!Number.isFinite(Math.fround(grad[i * D + k]))) return { row: i, std: moments(row(pb, i)).sigma };
-  return undefined;
+  const at = float32Overflow(grad);
+  if (at < 0) return undefined;
+  const i = Math.floor(at / pb.classes);
+  return { row: i, std: moments(row(pb, i)).sigma };
+}
+
+/** The first entry of a float64 gradient that float32 cannot hold, or -1. */
+export function float32Overflow(grad: Float64Array): number {
+  return grad.findIndex((g) => !Number.isFinite(Math.fround(g)));
 }
 
 /**

@@ -54,6 +54,12 @@ Status spherical_loss_cpu(const ClassProblem& pb, const SphericalParams& sp, Red
 // Z-loss row whose gradient (times `norm`, the reduction's factor) overflows float32.
 Status spherical_fault(const ClassProblem& pb, const SphericalParams& sp, double norm);
 
+// The squared error's gradient 2 norm (o - e_c) is the only spherical gradient that grows with the
+// logits: past about 1.7e38 it leaves float32. Any backend's gradient, once written, is scanned
+// for that: Fault::LogitNotFinite, index -1 (formulas F.3). (Its row losses, |o - e_c|^2 in
+// double, leave float32 from about 1.8e19; the caller refuses those, src/losses/spherical.ts.)
+Status squared_error_overflow(const ClassProblem& pb, const LossOutputs& out);
+
 enum class SoftmaxForm : int32_t {
   CrossEntropy = 0,  // with label smoothing
   CompSum,           // scale (p_y^(tau-1) - 1) / (1 - tau); GCE is tau = 1 + q, MAE tau = 2 x 2

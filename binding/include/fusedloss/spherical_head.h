@@ -37,6 +37,7 @@ enum class HeadFault : int32_t {
   IllConditioned,       // an eigenvalue (value) of I - 2 lr H diag(dL/dq) H^T outside the bounds
   DecayTooLarge,        // 1 - lr weightDecay (value) below kMinStepScale
   ZLossSpreadTooSmall,  // row index's Z-loss gradient overflows float32; value: its logits' std
+  GradientOverflow,     // row index's squared-error gradient overflows float32 (huge logits)
 };
 
 struct HeadStatus {
