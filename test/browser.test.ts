@@ -56,7 +56,8 @@ let work = '';
 let server: Server | undefined;
 afterAll(() => {
   server?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
+  // Retries: a Chromium helper process can still be writing its profile as the folder goes.
+  if (work) rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
 /** Bundles the page, serves it with the .wasm and the inputs, and waits for Chromium's POST. */
@@ -111,10 +112,13 @@ async function runPage(): Promise<PageResult> {
   const exited = new Promise<never>((_, reject) =>
     browser.on('exit', (code) => reject(new Error(`chromium exited (${code}) before the page posted:\n${log}`))),
   );
+  // 'close' comes once every process holding Chromium's stderr (its helpers too) has let it go.
+  const closed = new Promise<void>((resolve) => browser.on('close', () => resolve()));
   try {
     return JSON.parse(await Promise.race([posted, exited])) as PageResult;
   } finally {
     browser.kill();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
   }
 }
 
