@@ -82,6 +82,8 @@ interface BackendEntry {
   native?: boolean;
   /** Overrides the case's byte count (another label type, say). */
   bytes?: Bytes;
+  /** A row of the WebAssembly build: skipped where it is not built. */
+  wasm?: boolean;
   setup(): Runner | Promise<Runner>;
 }
 
@@ -126,6 +128,7 @@ function fusedEntry(
     warmup: backend === 'js' ? 1 : 3,
     warmupMs: backend === 'js' ? 0 : 500,
     native: backend === 'cpu',
+    wasm: backend === 'wasm',
     bytes,
     setup: () => {
       setThreads(threads);
@@ -143,6 +146,9 @@ function fusedEntry(
 
 const CUDA = backends().cuda;
 if (!CUDA.available) console.log(`fusedloss cuda rows skipped: ${CUDA.reason}`);
+// A clone has no wasm build until `npm run build:wasm` (which needs Emscripten).
+const WASM = backends().wasm;
+if (!WASM.available) console.log(`fusedloss wasm rows skipped: ${WASM.reason}; npm run build:wasm builds it`);
 
 /**
  * The fusedloss rows of every case, in one place (a new backend is one line here): native CPU on 1
@@ -697,6 +703,7 @@ async function runCase(c: Case, progress: Progress, lim: Limits): Promise<Row[]>
   const rows: Row[] = [];
   const results = new Map<string, { loss: number; grad: Float32Array }>();
   for (const [backend, entry] of Object.entries(c.backends)) {
+    if (entry.wasm && !WASM.available) continue;
     const expected = expectedMs(progress.last, c, backend, entry);
     progress.bar.update({ step: `${c.loss} ${c.size}, ${backend}` });
     await redraw();

@@ -718,7 +718,7 @@ Status overlap_sums_on_device(Session& s, const ConfusionProblem& pb, const Devi
 
 }  // namespace
 
-Status confusion_counts(const ConfusionProblem& pb, float amplifier, Counts* counts) {
+Status confusion_counts(const ConfusionProblem& pb, float amplifier, Counts* counts, float*) {
   if (pb.rows == 0) {
     std::fill(counts, counts + pb.classes, Counts{});
     return Status{};

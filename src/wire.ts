@@ -147,6 +147,14 @@ export function checkNotInFlight(fn: string, name: string, v: ArrayBufferView): 
   }
 }
 
+/** The error for output `written` sharing memory with argument `other`. */
+function aliasError(fn: string, written: string, other: string) {
+  return typeError(
+    'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
+    `${fn}${fn ? ': ' : ''}${written} must not share memory with ${other}: the call writes one while it reads or writes the other`,
+  );
+}
+
 /** Refuses an output that shares memory with any other argument, naming both. */
 export function checkDisjoint(
   fn: string,
@@ -154,14 +162,10 @@ export function checkDisjoint(
 ): void {
   for (let i = 0; i < arrays.length; i++) {
     for (let j = i + 1; j < arrays.length; j++) {
-      const [a, b] = arrays[i][2] ? [arrays[i], arrays[j]] : [arrays[j], arrays[i]];
+      const a = arrays[i],
+        b = arrays[j];
       // Two inputs may share memory.
-      if (a[2] && overlaps(a[1], b[1])) {
-        throw typeError(
-          'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
-          `${fn}${fn ? ': ' : ''}${a[0]} must not share memory with ${b[0]}: the call writes one while it reads or writes the other`,
-        );
-      }
+      if ((a[2] || b[2]) && overlaps(a[1], b[1])) throw a[2] ? aliasError(fn, a[0], b[0]) : aliasError(fn, b[0], a[0]);
     }
   }
 }
@@ -185,16 +189,28 @@ function detached(v: View, length: number): boolean {
 /** `entry` of the addon, guarded (see the top of this file). Errors are prefixed by nativeCall. */
 function guard(entry: (...args: unknown[]) => unknown, slots: readonly Slot[]) {
   return (...args: unknown[]): unknown => {
-    const present = slots
-      .filter((s) => ArrayBuffer.isView(args[s.at]))
-      .map((s) => [s.name, args[s.at] as View, s.writes !== undefined, s] as const);
-    checkDisjoint('', present);
-    for (const [name, v] of present) checkNotInFlight('', name, v);
+    // Checked in place, without building lists: this runs on every call, however small.
+    for (let i = 0; i < slots.length; i++) {
+      const a = slots[i],
+        v = args[a.at];
+      if (!ArrayBuffer.isView(v)) continue;
+      checkNotInFlight('', a.name, v);
+      for (let j = i + 1; j < slots.length; j++) {
+        const b = slots[j],
+          u = args[b.at];
+        if ((a.writes || b.writes) && ArrayBuffer.isView(u) && overlaps(v, u)) {
+          throw a.writes ? aliasError('', a.name, b.name) : aliasError('', b.name, a.name);
+        }
+      }
+    }
     if (args[args.length - 1] !== true) return entry(...args);
     // Async: private copies in, outputs copied back when the call settles.
+    const present = slots
+      .filter((s) => ArrayBuffer.isView(args[s.at]))
+      .map((s) => [s.name, args[s.at] as View, s] as const);
     const copy = [...args];
     const outputs: Array<[View, View, string]> = [];
-    for (const [name, v, , s] of present) {
+    for (const [name, v, s] of present) {
       copy[s.at] = s.writes === 'out' ? new (v.constructor as new (n: number) => View)(v.length) : v.slice();
       if (s.writes) outputs.push([v, copy[s.at] as View, name]);
     }

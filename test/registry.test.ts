@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fl from '../src';
 import { gradientKeys, hasGradient, LOSS_LIST, LOSSES } from '../src/registry';
+import { losses as layersLosses, ops } from '../src/tfjs';
 import { FUSED_LOSSES } from '../src/tfjs/table';
 
 /** Public functions that are not losses. */
@@ -26,6 +27,17 @@ describe('the loss registry', () => {
     const withGrad = LOSS_LIST.filter((e) => hasGradient(e) && gradientKeys(e).length === 1);
     expect(Object.keys(FUSED_LOSSES).sort()).toEqual(withGrad.map((e) => e.name).sort());
     for (const e of withGrad) expect(FUSED_LOSSES[e.name as keyof typeof FUSED_LOSSES].layout).toBe(e.layout);
+  });
+
+  it('has a fusedloss/tfjs op for every loss with a gradient, and a layers loss for every one-tensor loss but distillation', () => {
+    const withGrad = LOSS_LIST.filter(hasGradient).map((e) => e.name);
+    expect(withGrad.filter((n) => typeof (ops as Record<string, unknown>)[n] !== 'function')).toEqual([]);
+    // Distillation takes a teacher tensor beside yTrue, which a (yTrue, yPred) layers loss cannot pass.
+    const oneTensor = Object.keys(FUSED_LOSSES).filter(
+      (n) => FUSED_LOSSES[n as keyof typeof FUSED_LOSSES].layout !== 'distill',
+    );
+    expect(oneTensor.filter((n) => typeof (layersLosses as Record<string, unknown>)[n] !== 'function')).toEqual([]);
+    expect(Object.keys(layersLosses).sort()).toEqual(oneTensor.sort());
   });
 
   it('has async twins (src/losses/dispatch.ts, asyncTwin) that reject, under their own name, what the sync function throws', async () => {

@@ -64,10 +64,7 @@ Napi::Value ConfusionCounts(const Napi::CallbackInfo& info) {
   const ConfusionProblem pb = p.pb;
   return run(
       info.Env(), async_arg(info, 5), p.keep,
-      [=] {
-        return dev == Device::Cpu ? confusion_counts_cpu(pb, amp, counts->data(), stash)
-                                  : FL_GPU_CALL(dev, confusion_counts(pb, amp, counts->data()));
-      },
+      [=] { return FL_CALL(dev, confusion_counts(pb, amp, counts->data(), stash)); },
       [=](Napi::Env env) {
         auto out = Napi::Float64Array::New(env, 4 * counts->size());
         for (size_t k = 0; k < counts->size(); ++k) {

@@ -20,6 +20,7 @@ inline Status confusion_backward(const ConfusionProblem& pb, float amplifier, co
   confusion_backward_cpu(pb, amplifier, dpos, dneg, grad);
   return Status{};
 }
+inline constexpr auto confusion_counts = confusion_counts_cpu;
 inline constexpr auto anyloss = anyloss_cpu;
 inline constexpr auto overlap_loss = overlap_loss_cpu;
 inline constexpr auto bce = bce_cpu;

@@ -276,11 +276,9 @@ export function runList<K extends keyof ListParams>(
   }
   const lists = b.offsets ? b.offsets.length - 1 : b.scores.length / b.listSize;
   const perList = specs ? new Float64Array(lists * specs.length) : undefined;
-  const full = params({
-    listSize: b.listSize,
-    device: deviceCode(backend),
-    ...(specs && { metrics: lossMetricParams(specs) }),
-  });
+  const wire: ListWire = { listSize: b.listSize, device: deviceCode(backend) };
+  if (specs) wire.metrics = lossMetricParams(specs);
+  const full = params(wire);
   const entries: ListEntries = native(backend);
   return andThen(
     nativeCall(

@@ -42,43 +42,46 @@ function keras(name: FusedLossName, yTrue: Tensor, yPred: Tensor): Tensor {
   }
 }
 
-// Each factory takes the options of its op (ops.ts), with `reduction` defaulting to 'none' for
-// the row losses: tfjs-layers weights and averages the rows.
+// Each factory takes the options of its op (ops.ts). The row losses (the registry's 'classes'
+// layout: one loss per sample) default `reduction` to 'none', so tfjs-layers weights and averages
+// the rows and `sampleWeight` keeps its meaning; the others return the batch's scalar.
 type Op = (yTrue: Tensor, yPred: Tensor, options?: never) => Tensor;
 type OptionsOf<F> = F extends (yTrue: Tensor, yPred: Tensor, options?: infer O) => Tensor ? O : never;
 
-const batchLoss =
+const layersLoss =
   <F extends Op>(name: FusedLossName, op: F) =>
-  (options?: OptionsOf<F>): LayersLoss =>
-  (yTrue, yPred) =>
-    tidy(() => op(keras(name, yTrue, yPred), yPred, options as never));
+  (options?: OptionsOf<F>): LayersLoss => {
+    const perSample = FUSED_LOSSES[name].layout === 'classes';
+    return (yTrue, yPred) =>
+      tidy(() =>
+        op(
+          keras(name, yTrue, yPred),
+          yPred,
+          (perSample ? Object.assign({ reduction: 'none' }, options) : options) as never,
+        ),
+      );
+  };
 
-const rowLoss =
-  <F extends Op>(name: FusedLossName, op: F) =>
-  (options?: OptionsOf<F>): LayersLoss =>
-  (yTrue, yPred) =>
-    tidy(() => op(keras(name, yTrue, yPred), yPred, Object.assign({ reduction: 'none' }, options) as never));
-
-export const anyLoss = batchLoss('anyLoss', ops.anyLoss);
-export const diceLoss = batchLoss('diceLoss', ops.diceLoss);
-export const tverskyLoss = batchLoss('tverskyLoss', ops.tverskyLoss);
-export const binaryCrossEntropy = batchLoss('binaryCrossEntropy', ops.binaryCrossEntropy);
-export const sigmoidFocal = batchLoss('sigmoidFocal', ops.sigmoidFocal);
-export const zLoss = rowLoss('zLoss', ops.zLoss);
-export const sphericalLoss = rowLoss('sphericalLoss', ops.sphericalLoss);
-export const softmaxCrossEntropy = rowLoss('softmaxCrossEntropy', ops.softmaxCrossEntropy);
-export const rankList = batchLoss('rankList', ops.rankList);
-export const listMLE = batchLoss('listMLE', ops.listMLE);
-export const listNet = batchLoss('listNet', ops.listNet);
-export const rankNet = batchLoss('rankNet', ops.rankNet);
-export const lambdaLoss = batchLoss('lambdaLoss', ops.lambdaLoss);
-export const pairwiseHinge = batchLoss('pairwiseHinge', ops.pairwiseHinge);
-export const approxNDCG = batchLoss('approxNDCG', ops.approxNDCG);
-export const neuralNDCG = batchLoss('neuralNDCG', ops.neuralNDCG);
-export const multiSimilarity = batchLoss('multiSimilarity', ops.multiSimilarity);
-export const contrastive = batchLoss('contrastive', ops.contrastive);
-export const tripletBatchHard = batchLoss('tripletBatchHard', ops.tripletBatchHard);
-export const circleLoss = batchLoss('circleLoss', ops.circleLoss);
-export const supCon = batchLoss('supCon', ops.supCon);
-export const ntXent = batchLoss('ntXent', ops.ntXent);
-export const orthogonalProjection = batchLoss('orthogonalProjection', ops.orthogonalProjection);
+export const anyLoss = layersLoss('anyLoss', ops.anyLoss);
+export const diceLoss = layersLoss('diceLoss', ops.diceLoss);
+export const tverskyLoss = layersLoss('tverskyLoss', ops.tverskyLoss);
+export const binaryCrossEntropy = layersLoss('binaryCrossEntropy', ops.binaryCrossEntropy);
+export const sigmoidFocal = layersLoss('sigmoidFocal', ops.sigmoidFocal);
+export const zLoss = layersLoss('zLoss', ops.zLoss);
+export const sphericalLoss = layersLoss('sphericalLoss', ops.sphericalLoss);
+export const softmaxCrossEntropy = layersLoss('softmaxCrossEntropy', ops.softmaxCrossEntropy);
+export const rankList = layersLoss('rankList', ops.rankList);
+export const listMLE = layersLoss('listMLE', ops.listMLE);
+export const listNet = layersLoss('listNet', ops.listNet);
+export const rankNet = layersLoss('rankNet', ops.rankNet);
+export const lambdaLoss = layersLoss('lambdaLoss', ops.lambdaLoss);
+export const pairwiseHinge = layersLoss('pairwiseHinge', ops.pairwiseHinge);
+export const approxNDCG = layersLoss('approxNDCG', ops.approxNDCG);
+export const neuralNDCG = layersLoss('neuralNDCG', ops.neuralNDCG);
+export const multiSimilarity = layersLoss('multiSimilarity', ops.multiSimilarity);
+export const contrastive = layersLoss('contrastive', ops.contrastive);
+export const tripletBatchHard = layersLoss('tripletBatchHard', ops.tripletBatchHard);
+export const circleLoss = layersLoss('circleLoss', ops.circleLoss);
+export const supCon = layersLoss('supCon', ops.supCon);
+export const ntXent = layersLoss('ntXent', ops.ntXent);
+export const orthogonalProjection = layersLoss('orthogonalProjection', ops.orthogonalProjection);
