@@ -213,7 +213,16 @@ describe.skipIf(!backends().cpu.available)('the native entry point proxyNCA', ()
   const x = new Float32Array([1, 0, -1, 0.5, 2, 0]), // 2 rows x 3
     p = new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]); // 4 classes x 3
   const params = { dim: 3, softmaxScale: 1, reduction: 0, device: 0 };
-  const SLOTS = ['embeddings', 'proxies', 'labels', 'gradEmbeddings', 'gradProxies', 'rowLoss', 'params', 'async'] as const;
+  const SLOTS = [
+    'embeddings',
+    'proxies',
+    'labels',
+    'gradEmbeddings',
+    'gradProxies',
+    'rowLoss',
+    'params',
+    'async',
+  ] as const;
   const call = (args: Partial<Record<(typeof SLOTS)[number], unknown>>) => () => {
     const a: Record<string, unknown> = {
       embeddings: x,

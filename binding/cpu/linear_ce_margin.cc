@@ -159,8 +159,8 @@ Status linear_margin(const LinearCeProblem& pb, const LinearCeParams& p, const L
   return linear_ce_output_fault(pb, out);
 }
 
-Status proxy_nca_linear(const ProxyProblem& pb, const ProxyNcaParams& p,
-                        const ProxyNcaOutputs& out, const LinearCeKernel& kernel) {
+Status proxy_nca_linear(const ProxyProblem& pb, const ProxyNcaParams& p, const ProxyNcaOutputs& out,
+                        const LinearCeKernel& kernel) {
   if (Status st = proxy_input_fault(pb); !st.ok()) return st;
   const int64_t B = pb.rows, C = pb.classes;
   const int32_t D = pb.dim;

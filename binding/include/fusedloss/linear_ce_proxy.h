@@ -22,7 +22,7 @@ struct ProxyNcaOutputs : ProxyOutputs {
 // proxy_input_fault's checks, then threaded passes: the unit rows (the embeddings' times 2 s) and
 // the proxies' bias for the kernel, which writes its gradients into out; then those gradients are
 // taken through the bias and the normalisation in place.
-Status proxy_nca_linear(const ProxyProblem& pb, const ProxyNcaParams& p,
-                        const ProxyNcaOutputs& out, const LinearCeKernel& kernel);
+Status proxy_nca_linear(const ProxyProblem& pb, const ProxyNcaParams& p, const ProxyNcaOutputs& out,
+                        const LinearCeKernel& kernel);
 
 }  // namespace fl
