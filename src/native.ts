@@ -16,6 +16,7 @@ import type {
   OverlapWire,
   PairWire,
   ProxyAnchorWire,
+  ProxyNcaWire,
   RankingMetricsWire,
   SoftmaxWire,
   SphericalWire,
@@ -172,6 +173,17 @@ export interface NativeAddon extends ElementwiseEntries, ListEntries {
     gradEmbeddings: Float32Array,
     gradProxies: Float32Array,
     params: ProxyAnchorWire,
+    async: boolean,
+  ): MaybeAsync<number>;
+  /** ProxyNCA++ on the fused linear cross-entropy (binding/napi/linear_ce.cc); rowLoss is required with reduction 'none'. */
+  proxyNCA(
+    embeddings: Float32Array,
+    proxies: Float32Array,
+    labels: Int32Array,
+    gradEmbeddings: Float32Array,
+    gradProxies: Float32Array,
+    rowLoss: Float32Array | null,
+    params: ProxyNcaWire,
     async: boolean,
   ): MaybeAsync<number>;
   plackettLuceDistill(

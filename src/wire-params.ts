@@ -164,3 +164,10 @@ export interface ProxyAnchorWire extends OnDevice {
   /** The addon refuses 'none'. */
   reduction: WireId<'Reduction', 'mean' | 'sum'>;
 }
+
+/** proxyNCA (binding/napi/linear_ce.cc): rowLoss is required with reduction 'none'. */
+export interface ProxyNcaWire extends OnDevice {
+  dim: number;
+  softmaxScale: number;
+  reduction: WireId<'Reduction'>;
+}

@@ -109,6 +109,14 @@ export const WIRE_ARRAYS = {
     { at: 3, name: 'options.out.gradEmbeddings', writes: 'out' },
     { at: 4, name: 'options.out.gradProxies', writes: 'out' },
   ],
+  proxyNCA: [
+    { at: 0, name: 'embeddings' },
+    { at: 1, name: 'proxies' },
+    { at: 2, name: 'labels' },
+    { at: 3, name: 'options.out.gradEmbeddings', writes: 'out' },
+    { at: 4, name: 'options.out.gradProxies', writes: 'out' },
+    { at: 5, name: 'the row losses', writes: 'out' },
+  ],
   plackettLuceDistill: [
     { at: 0, name: 'studentLogits' },
     { at: 1, name: 'teacherLogits' },

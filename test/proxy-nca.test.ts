@@ -1,10 +1,11 @@
 // proxyNCA (ProxyNCA++, formulas M.2): the float64 reference against a hand-computed case and
 // finite differences of its own loss; every backend (the native one, or its wasm build with
 // FUSEDLOSS_TEST_BACKEND=wasm, and the CUDA simulator) against the reference at odd sizes; the
-// documented errors, one class, an empty batch, and the async twin.
+// documented errors, one class, an empty batch, the async twin, and the addon's entry point's own
+// argument checks.
 import { describe, expect, it } from 'vitest';
 import { backends, proxyNCA, proxyNCAAsync, type ProxyNCAOptions } from '../src';
-import type { Backend } from '../src/native';
+import { nativeAddon, type Backend } from '../src/native';
 import { referenceProxyNCA, type ProxyNcaRefParams } from '../src/reference/proxy';
 import {
   bitwiseEqual,
@@ -203,5 +204,56 @@ describe('proxyNCA options', () => {
       'ERR_FUSEDLOSS_INVALID_ARG_VALUE',
       'reduction',
     );
+  });
+});
+
+// The addon's proxyNCA (binding/napi/linear_ce.cc), which the native backends call with the
+// TypeScript checks already made, checks its arguments itself.
+describe.skipIf(!backends().cpu.available)('the native entry point proxyNCA', () => {
+  const x = new Float32Array([1, 0, -1, 0.5, 2, 0]), // 2 rows x 3
+    p = new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]); // 4 classes x 3
+  const params = { dim: 3, softmaxScale: 1, reduction: 0, device: 0 };
+  const SLOTS = [
+    'embeddings',
+    'proxies',
+    'labels',
+    'gradEmbeddings',
+    'gradProxies',
+    'rowLoss',
+    'params',
+    'async',
+  ] as const;
+  const call = (args: Partial<Record<(typeof SLOTS)[number], unknown>>) => () => {
+    const a: Record<string, unknown> = {
+      embeddings: x,
+      proxies: p,
+      labels: new Int32Array([0, 3]),
+      gradEmbeddings: new Float32Array(6),
+      gradProxies: new Float32Array(12),
+      params,
+      async: false,
+      ...args,
+    };
+    return (nativeAddon()!.proxyNCA as (...v: unknown[]) => unknown)(...SLOTS.map((k) => a[k] ?? null));
+  };
+
+  it('agrees with the public function', () => {
+    const want = proxyNCA(x, p, [0, 3], { dim: 3, backend: 'cpu' });
+    const gradEmbeddings = new Float32Array(6);
+    expect(call({ gradEmbeddings })()).toBe(want.loss);
+    expect(bitwiseEqual(gradEmbeddings, want.gradEmbeddings)).toBe(true);
+  });
+
+  it('refuses wrong lengths and types, a missing rowLoss, a scale it would divide by 0 with, and aliasing', () => {
+    const LENGTH = 'ERR_FUSEDLOSS_LENGTH_MISMATCH',
+      TYPE = 'ERR_FUSEDLOSS_INVALID_ARG_TYPE',
+      VALUE = 'ERR_FUSEDLOSS_INVALID_ARG_VALUE';
+    expectError(call({ params: { ...params, dim: 4 } }), RangeError, LENGTH, 'embeddings');
+    expectError(call({ labels: new Float32Array(2) }), TypeError, TYPE, 'labels');
+    expectError(call({ gradProxies: new Float32Array(9) }), RangeError, LENGTH, 'gradProxies');
+    expectError(call({ params: { ...params, reduction: 2 } }), TypeError, TYPE, 'rowLoss');
+    expectError(call({ params: { ...params, softmaxScale: 0 } }), RangeError, VALUE, 'softmaxScale');
+    const e = Float32Array.from(x);
+    expectError(call({ embeddings: e, gradEmbeddings: e }), TypeError, VALUE, 'must not share memory');
   });
 });

@@ -1,19 +1,36 @@
-// N-API glue of the fused linear cross-entropy: convert, check, call the core, nothing else.
+// N-API glue of the fused linear cross-entropy and of ProxyNCA++, which runs on its kernels:
+// convert, check, call the core, nothing else.
 // linearCrossEntropy(hidden, weight, targets, bias|null, weights|null, classWeights|null,
 // gradHidden, gradWeight, gradBias|null, rowLoss|null, lse|null, params{dim, reduction,
 // ignoreIndex, smoothing, lseSquareScale, softcap, device, subCenters?, marginKind?, marginScale?,
 // marginM?, marginEasy?}, async) -> loss. A marginKind (the margin heads) computes the target
 // logits natively (linear_margin).
+// proxyNCA(embeddings, proxies, labels, gradEmbeddings, gradProxies, rowLoss|null,
+// params{dim, softmaxScale, reduction, device}, async) -> loss (proxy_nca_linear).
 #include "fusedloss/linear_ce.h"
 
 #include <cstdint>
 
 #include "args.h"
+#include "fusedloss/linear_ce_proxy.h"
 #include "module.h"
 #include "two_sets.h"
 
 namespace fl::napi {
 namespace {
+
+// The fused kernel on `dev`, for the passes that run around it on the CPU threads.
+LinearCeKernel linear_kernel(Device dev) {
+  return [dev](const LinearCeProblem& q, const LinearCeParams& p, const LinearCeOutputs& r) {
+    return FL_CALL(dev, linear_ce(q, p, r));
+  };
+}
+
+void require_row_loss(Napi::Env env, Reduction reduction, const float* row_loss) {
+  if (reduction == Reduction::None && !row_loss)
+    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
+                     "rowLoss is required with reduction 'none'");
+}
 
 Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -56,17 +73,45 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   out.grad_bias = a.optional(8, "options.out.gradBias", classes, "one per class", true);
   out.row_loss = a.optional(9, "rowLoss", rows, "one per row", true);
   out.lse = a.optional(10, "lse", rows, "one per row", true);
-  if (p.reduction == Reduction::None && !out.row_loss)
-    throw_type_error(env, "ERR_FUSEDLOSS_INVALID_ARG_TYPE",
-                     "rowLoss is required with reduction 'none'");
+  require_row_loss(env, p.reduction, out.row_loss);
   a.check_disjoint();
   return run_loss(env, async_arg(info, 12), a.keep, [=](double* loss) {
     LinearCeOutputs o = out;
     o.loss = loss;
     if (margin.kind == MarginKind::None) return FL_CALL(dev, linear_ce(pb, p, o));
-    return linear_margin(pb, p, margin, o, [&](const LinearCeProblem& q, const LinearCeOutputs& r) {
-      return FL_CALL(dev, linear_ce(q, p, r));
-    });
+    return linear_margin(pb, p, margin, o, linear_kernel(dev));
+  });
+}
+
+Napi::Value ProxyNCA(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object params = object_arg(info, 6, "params");
+  ProxyProblem pb;
+  ProxyNcaParams p;
+  pb.dim = int_field(params, "dim", kDimension);
+  p.scale = number_field(params, "softmaxScale", kPositive);
+  p.reduction = enum_field(params, "reduction", Reduction::None);
+  const Device dev = device_field(params);
+
+  TwoSetArgs a(info, {"embeddings", "proxies", "labels"}, pb.dim);
+  ProxyNcaOutputs out;
+  out.grad_embeddings =
+      a.required(3, "options.out.gradEmbeddings", a.rows * static_cast<size_t>(pb.dim),
+                 "the layout of embeddings", true);
+  out.grad_proxies =
+      a.required(4, "options.out.gradProxies", a.set_length, "the layout of proxies", true);
+  out.row_loss = a.optional(5, "rowLoss", a.rows, "one per row", true);
+  require_row_loss(env, p.reduction, out.row_loss);
+  a.check_disjoint();
+  pb.embeddings = a.rows_data;
+  pb.proxies = a.set_data;
+  pb.labels = a.labels;
+  pb.rows = static_cast<int64_t>(a.rows);
+  pb.classes = static_cast<int64_t>(a.classes);
+  return run_loss(env, async_arg(info, 7), a.keep, [=](double* loss) {
+    ProxyNcaOutputs o = out;
+    o.loss = loss;
+    return proxy_nca_linear(pb, p, o, linear_kernel(dev));
   });
 }
 
@@ -74,6 +119,7 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
 
 void init_linear_ce(Napi::Env env, Napi::Object exports) {
   export_fn<LinearCrossEntropy>(env, exports, "linearCrossEntropy");
+  export_fn<ProxyNCA>(env, exports, "proxyNCA");
 }
 
 }  // namespace fl::napi

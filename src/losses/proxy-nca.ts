@@ -2,17 +2,18 @@
 // cuda/linear_ce.cu, the wasm build): -scale |x^ - p^|^2 is 2 scale x^.p^ - scale |p^|^2 -
 // scale |x^|^2, and the last term is the same for every class of a row, so it cancels in the
 // softmax: the loss is the cross-entropy of the logits 2 scale x^.p^ + b_c, b_c = scale (1 -
-// |p^_c|^2), 0 unless a proxy lies below the normalisation's floor. A pre-pass hands the kernel
-// the unit embeddings times 2 scale, the unit proxies and b; a post-pass takes its gradients back
-// through b and the normalisation. Both passes are O((B + C) D); only the kernel touches B x C, in
-// class tiles. The 'js' backend is the float64 reference (src/reference/proxy.ts), which forms
-// the B x C squared distances.
+// |p^_c|^2), 0 unless a proxy lies below the normalisation's floor. The addon's proxyNCA
+// (proxy_nca_linear, binding/cpu/linear_ce_margin.cc) runs the O((B + C) D) passes around the
+// kernel on its threads (off the main thread for the async twin), as the margin heads'. The 'js'
+// backend is the float64 reference (src/reference/proxy.ts), which forms the B x C squared
+// distances.
 import type { NumericArray, Targets } from '../arrays';
 import { allocate } from '../arrays';
 import { deviceCode, nativeCall, resolveBackend, type Backend } from '../native';
 import { backendSpec, opt, readOptions, type OptionSpec } from '../options';
-import { referenceProxyNCA, throughNorm, unitRows } from '../reference/proxy';
+import { referenceProxyNCA } from '../reference/proxy';
 import { wireId } from '../wire-enums';
+import type { ProxyNcaWire } from '../wire-params';
 import { andThen, native } from './dispatch';
 import { checkForReference, prepare, proxyFaults, type ProxyLossOut, type ProxyLossResult } from './proxy';
 
@@ -60,45 +61,6 @@ export const PROXY_NCA_OPTIONS: Record<string, OptionSpec> = {
 
 type AnyResult = ProxyLossResult | ProxyNCARowResult;
 
-/** n x dim unit rows (floor 1e-12, as the reference) times k, as float32, and their norms. */
-function scaledUnitRows(v: Float32Array, dim: number, k: number) {
-  const { u, len } = unitRows(v, dim);
-  const out = new Float32Array(u.length);
-  for (let i = 0; i < u.length; i++) out[i] = u[i] * k;
-  return { u, len, out };
-}
-
-/**
- * Each class's logit bias b_c = scale (1 - |p^_c|^2) (formulas M.2): 0 for a unit proxy, up to
- * scale for one below the normalisation's floor (a zero proxy's p^ is 0, not a unit row).
- */
-function proxyBias(P: { u: Float64Array }, classes: number, dim: number, scale: number): Float32Array {
-  const b = new Float32Array(classes);
-  for (let c = 0; c < classes; c++) {
-    let q = 0;
-    for (let d = 0; d < dim; d++) q += P.u[c * dim + d] ** 2;
-    b[c] = scale * (1 - q);
-  }
-  return b;
-}
-
-/**
- * In place: g = k dL/du (the kernel's gradient) becomes dL/dv through u = v / max(|v|, 1e-12);
- * `bias` adds the path through b = scale (1 - |u|^2): dL/du += dL/db (-2 scale u).
- */
-function backThroughNorm(
-  g: Float32Array,
-  rows: { u: Float64Array; len: Float64Array },
-  dim: number,
-  k: number,
-  bias?: { grad: Float32Array; scale: number },
-) {
-  const dU = new Float64Array(g.length);
-  for (let i = 0; i < g.length; i++)
-    dU[i] = g[i] * k - (bias ? 2 * bias.scale * bias.grad[Math.floor(i / dim)] * rows.u[i] : 0);
-  g.set(throughNorm(dU, rows.u, rows.len, dim));
-}
-
 function run(
   fn: string,
   xIn: unknown,
@@ -113,60 +75,42 @@ function run(
   const reduction = opt(o, 'reduction', PROXY_NCA_DEFAULTS.reduction);
   const B = a.labels.length;
   const backend = resolveBackend(fn, opt(o, 'backend', 'auto'), { cuda: true, pairWork: B * a.classes * a.dim });
-  // Every backend: the pre-pass must not normalise a non-finite row, and labels are never ignored.
-  checkForReference(fn, a);
   const rowLoss = reduction === 'none' ? allocate(fn, 'the row losses', Float32Array, B) : null;
   const result = (loss: number): AnyResult => {
     const grads = { gradEmbeddings: a.gradEmbeddings, gradProxies: a.gradProxies };
     return rowLoss ? { loss: rowLoss, ...grads } : { loss, ...grads };
   };
   if (backend === 'js') {
+    checkForReference(fn, a);
     const r = referenceProxyNCA(a, { scale, reduction });
     a.gradEmbeddings.set(r.gradEmbeddings);
     a.gradProxies.set(r.gradProxies);
     rowLoss?.set(r.rowLoss);
     return result(r.loss);
   }
-  // The kernel's logits are (2 scale x^) . p^ (formulas M.2).
-  const X = scaledUnitRows(a.embeddings, a.dim, 2 * scale),
-    P = scaledUnitRows(a.proxies, a.dim, 1);
-  const bias = proxyBias(P, a.classes, a.dim, scale),
-    gradBias = allocate(fn, "the gradient of the proxies' bias", Float32Array, a.classes);
-  const params = {
+  const params: ProxyNcaWire = {
     dim: a.dim,
+    softmaxScale: scale,
     reduction: wireId('Reduction', reduction),
-    ignoreIndex: -1, // no row is ignored: the labels were checked to lie in [0, C)
-    smoothing: 0,
-    lseSquareScale: 0,
-    softcap: 0,
     device: deviceCode(backend),
   };
   return andThen(
     nativeCall(
       fn,
       () =>
-        native(backend).linearCrossEntropy(
-          X.out,
-          P.out,
+        native(backend).proxyNCA(
+          a.embeddings,
+          a.proxies,
           a.labels,
-          bias,
-          null,
-          null,
           a.gradEmbeddings,
           a.gradProxies,
-          gradBias,
           rowLoss,
-          null,
           params,
           async,
         ),
       proxyFaults(a.classes),
     ),
-    (loss: number) => {
-      backThroughNorm(a.gradEmbeddings, X, a.dim, 2 * scale);
-      backThroughNorm(a.gradProxies, P, a.dim, 1, { grad: gradBias, scale });
-      return result(loss);
-    },
+    result,
   );
 }
 

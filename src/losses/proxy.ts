@@ -115,7 +115,7 @@ export function prepare(fn: string, xIn: unknown, pIn: unknown, yIn: unknown, o:
 
 /**
  * The checks the native kernels make first (proxy_input_fault), with their messages, for the
- * reference (and for proxyNCA's pre-pass, which must not normalise a non-finite row).
+ * reference (both proxy losses' 'js' backend).
  */
 export function checkForReference(fn: string, a: ProxyCall): void {
   checkDisjoint(fn, [

@@ -26,11 +26,8 @@ export interface ProxyRefResult {
   gradProxies: Float64Array;
 }
 
-/**
- * Unit rows u_k = v_k / max(|v_k|, 1e-12) of an n x dim matrix, with each row's norm (unclamped).
- * Also proxyNCA's pre-pass (src/losses/proxy-nca.ts).
- */
-export function unitRows(v: ArrayLike<number>, dim: number): { u: Float64Array; len: Float64Array } {
+/** Unit rows u_k = v_k / max(|v_k|, 1e-12) of an n x dim matrix, with each row's norm (unclamped). */
+function unitRows(v: ArrayLike<number>, dim: number): { u: Float64Array; len: Float64Array } {
   const n = v.length / dim;
   const u = new Float64Array(v.length),
     len = new Float64Array(n);
@@ -46,9 +43,9 @@ export function unitRows(v: ArrayLike<number>, dim: number): { u: Float64Array; 
 
 /**
  * d/dv of u = v / max(|v|, eps) applied to g = dL/du: (g - (g.u) u) / |v|, or g / eps below the
- * floor. Also proxyNCA's post-pass.
+ * floor.
  */
-export function throughNorm(g: Float64Array, u: Float64Array, len: Float64Array, dim: number): Float64Array {
+function throughNorm(g: Float64Array, u: Float64Array, len: Float64Array, dim: number): Float64Array {
   const out = new Float64Array(g.length);
   for (let k = 0; k < len.length; k++) {
     let gu = 0;

@@ -93,7 +93,8 @@ struct LinearMargin {
 // runs on the copies with pb.target_logit, then the gradients are taken through psi and the
 // normalisation in place. pb.target_logit must be null; a row of norm 0 is the caller's to refuse
 // (src/losses/linear.ts: its unit row would be 0 / 0).
-using LinearCeKernel = std::function<Status(const LinearCeProblem&, const LinearCeOutputs&)>;
+using LinearCeKernel =
+    std::function<Status(const LinearCeProblem&, const LinearCeParams&, const LinearCeOutputs&)>;
 Status linear_margin(const LinearCeProblem& pb, const LinearCeParams& p, const LinearMargin& m,
                      const LinearCeOutputs& out, const LinearCeKernel& kernel);
 
