@@ -130,8 +130,9 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
   const classes = o.classes as number,
     dim = o.dim as number;
   const loss = opt(o, 'loss', SPHERICAL_HEAD_DEFAULTS.loss);
+  const requested = opt<Backend>(o, 'backend', 'auto');
   // No CUDA kernels: 'cuda' is refused, and 'auto' picks 'cpu', 'wasm' or 'js'.
-  const backend = resolveBackend(fn, opt<Backend>(o, 'backend', 'auto'), { cuda: false, pairWork: 0 }) as HeadState['backend'];
+  const backend = resolveBackend(fn, requested, { cuda: false, pairWork: 0 }) as HeadState['backend'];
   const a = opt(o, 'a', SPHERICAL_HEAD_DEFAULTS.a),
     b = opt(o, 'b', SPHERICAL_HEAD_DEFAULTS.b);
   const init = opt(o, 'init', 1 / Math.sqrt(dim)),

@@ -50,33 +50,36 @@ const CASES: (TrajectoryCase & { name: string; stabilises: boolean })[] = (['z',
   },
 ]);
 
-describe.skipIf(noNative)(`${NATIVE}: factored head vs dense float64 SGD (C = ${C}, d = ${D}, m = ${M}, 50 steps)`, () => {
-  const data = batches(50, M, D, C, 11);
-  for (const c of CASES) {
-    it(c.name, () => {
-      const t = followReference(c, data, C, D, NATIVE);
-      expect(t.loss).toBeLessThan(TOL);
-      expect(t.gradHidden).toBeLessThan(TOL);
-      expect(t.weights).toBeLessThan(TOL);
-      const s = t.head.stats;
-      expect(s.steps).toBe(50);
-      expect(s.stabilizations).toBe(c.stabilizeEvery ? 50 / c.stabilizeEvery : 0);
-      if (c.stabilises) expect(s.resets + s.unfactorizations).toBeGreaterThan(0);
-    });
-  }
-  it('the runs train: the mean loss over the last 10 steps is below that of the first 10', () => {
-    const repeat = batches(5, M, D, C, 12);
-    for (const loss of ['z', 'mse'] as const) {
-      const head = new SphericalHead({ classes: C, dim: D, loss, backend: NATIVE });
-      const losses = Array.from({ length: 50 }, (_, i) => {
-        const b = repeat[i % 5];
-        return head.step(b.hidden, b.targets, { lr: LR[loss] }).loss;
+describe.skipIf(noNative)(
+  `${NATIVE}: factored head vs dense float64 SGD (C = ${C}, d = ${D}, m = ${M}, 50 steps)`,
+  () => {
+    const data = batches(50, M, D, C, 11);
+    for (const c of CASES) {
+      it(c.name, () => {
+        const t = followReference(c, data, C, D, NATIVE);
+        expect(t.loss).toBeLessThan(TOL);
+        expect(t.gradHidden).toBeLessThan(TOL);
+        expect(t.weights).toBeLessThan(TOL);
+        const s = t.head.stats;
+        expect(s.steps).toBe(50);
+        expect(s.stabilizations).toBe(c.stabilizeEvery ? 50 / c.stabilizeEvery : 0);
+        if (c.stabilises) expect(s.resets + s.unfactorizations).toBeGreaterThan(0);
       });
-      const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
-      expect(mean(losses.slice(40))).toBeLessThan(mean(losses.slice(0, 10)));
     }
-  });
-});
+    it('the runs train: the mean loss over the last 10 steps is below that of the first 10', () => {
+      const repeat = batches(5, M, D, C, 12);
+      for (const loss of ['z', 'mse'] as const) {
+        const head = new SphericalHead({ classes: C, dim: D, loss, backend: NATIVE });
+        const losses = Array.from({ length: 50 }, (_, i) => {
+          const b = repeat[i % 5];
+          return head.step(b.hidden, b.targets, { lr: LR[loss] }).loss;
+        });
+        const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
+        expect(mean(losses.slice(40))).toBeLessThan(mean(losses.slice(0, 10)));
+      }
+    });
+  },
+);
 
 describe.skipIf(noNative)(`${NATIVE}: explicit form, scores and topK`, () => {
   const W = Float32Array.from({ length: 40 * 6 }, (_, i) => Math.sin(i * 0.7) + 0.1 * Math.cos(i));

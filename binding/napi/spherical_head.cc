@@ -63,14 +63,13 @@ void throw_head_status(Napi::Env env, const HeadStatus& st) {
 class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(
-        env, "SphericalHeadNative",
-        {InstanceMethod("step", &HeadWrap::Guarded<&HeadWrap::Step>),
-         InstanceMethod("scores", &HeadWrap::Guarded<&HeadWrap::Scores>),
-         InstanceMethod("topK", &HeadWrap::Guarded<&HeadWrap::TopK>),
-         InstanceMethod("weights", &HeadWrap::Guarded<&HeadWrap::Weights>),
-         InstanceMethod("renormalize", &HeadWrap::Guarded<&HeadWrap::Renormalize>),
-         InstanceMethod("stats", &HeadWrap::Stats)});
+    return DefineClass(env, "SphericalHeadNative",
+                       {InstanceMethod("step", &HeadWrap::Guarded<&HeadWrap::Step>),
+                        InstanceMethod("scores", &HeadWrap::Guarded<&HeadWrap::Scores>),
+                        InstanceMethod("topK", &HeadWrap::Guarded<&HeadWrap::TopK>),
+                        InstanceMethod("weights", &HeadWrap::Guarded<&HeadWrap::Weights>),
+                        InstanceMethod("renormalize", &HeadWrap::Guarded<&HeadWrap::Renormalize>),
+                        InstanceMethod("stats", &HeadWrap::Stats)});
   }
 
   // new SphericalHeadNative(params{classes, dim, loss, a, b, stabilizeEvery, initStd, seed},
@@ -119,7 +118,9 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
     return oom_guarded(info.Env(), [&] { return (this->*Method)(info); });
   }
 
-  int64_t dim() const { return head_->params().dim; }
+  int64_t dim() const {
+    return head_->params().dim;
+  }
 
   // Rows of a hidden argument: its length must be a multiple of dim.
   int64_t rows_of(Napi::Env env, const ArrayArg<float>& h) const {
