@@ -133,15 +133,18 @@ export function headReport(rows: TimedRow[], heads: HeadRow[], dir: string): voi
   const ms = (v: number) => v.toFixed(v < 100 ? 1 : 0);
   const times = (v: number) => (v >= 1 ? `${v.toFixed(v < 10 ? 1 : 0)}x faster` : `${(1 / v).toFixed(1)}x slower`);
   console.log(`\n${HEAD_LOSS}: one training step, d = ${DIM}, m = ${M} (median ms)`);
-  console.log(`  classes | ${names.join(' | ')}${wasm ? ` | ${against.map((n) => `wasm vs ${n}`).join(' | ')}` : ''}`);
+  console.log(`  ${['classes', ...names, ...(wasm ? against.map((n) => `wasm vs ${n}`) : [])].join(' | ')}`);
   for (const c of HEAD_CLASSES) {
     const cells = names.map((n) => at(n, c));
     if (cells.every((r) => !r)) continue;
-    const w = wasm && at(wasm, c);
-    const ratios = w ? against.map((n) => at(n, c)).map((r) => (r ? times(r.medianMs / w.medianMs) : '-')) : [];
-    console.log(
-      `  ${c.toExponential(0)} | ${cells.map((r) => (r ? ms(r.medianMs) : '-')).join(' | ')}${ratios.length ? ` | ${ratios.join(' | ')}` : ''}`,
-    );
+    const w = wasm ? at(wasm, c) : undefined;
+    const ratios = wasm
+      ? against.map((n) => {
+          const r = at(n, c);
+          return r && w ? times(r.medianMs / w.medianMs) : '-';
+        })
+      : [];
+    console.log(`  ${[c.toExponential(0), ...cells.map((r) => (r ? ms(r.medianMs) : '-')), ...ratios].join(' | ')}`);
   }
   const series = names
     .map((name) => ({

@@ -174,7 +174,10 @@ export class SphericalHead {
   readonly classes!: number;
   readonly dim!: number;
   readonly loss!: HeadLossKind;
-  /** Where the state lives: 'cpu' the factored native head, 'wasm' the same on the WebAssembly build, 'js' the dense float64 reference. */
+  /**
+   * Where the state lives: 'cpu' the factored native head, 'wasm' the same on the WebAssembly
+   * build, 'js' the dense float64 reference.
+   */
   readonly backend!: 'cpu' | 'wasm' | 'js';
   private readonly native?: HeadNative;
   private readonly dense?: DenseHead;
