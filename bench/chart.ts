@@ -134,7 +134,7 @@ export function logLogChartSvg(series: Series[], title: string, xLabel: string, 
   const [y0, y1] = decades(all.map((p) => p.y));
   const px = (x: number) => left + ((Math.log10(x) - x0) / Math.max(x1 - x0, 1)) * plotW;
   const py = (y: number) => top + plotH - ((Math.log10(y) - y0) / Math.max(y1 - y0, 1)) * plotH;
-  const colours = ['#2b7bba', '#d9534f', '#5cb85c', '#f0ad4e'];
+  const colours = ['#2b7bba', '#d9534f', '#5cb85c', '#f0ad4e', '#8e6cbf'];
   const parts: string[] = [];
   for (let e = x0; e <= x1; e++)
     parts.push(

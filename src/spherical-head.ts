@@ -1,10 +1,11 @@
 // SphericalHead: a trainable output layer over C classes whose step does not grow with C (formulas
-// F.4, F.5; Vincent, de Brebisson, Bouthillier 2015). The state lives in the native addon
-// (binding/cpu/spherical_head.cc); backend 'js' runs the dense float64 reference instead
-// (src/reference/spherical-head.ts), O(C d) per example.
+// F.4, F.5; Vincent, de Brebisson, Bouthillier 2015). The state is an object of the addon
+// (binding/cpu/spherical_head.cc), native or its WebAssembly build (there in wasm memory, each call
+// copying its arrays in and out: src/wasm.ts); backend 'js' runs the dense float64 reference
+// instead (src/reference/spherical-head.ts), O(C d) per example.
 import { requireLength, toFloat32, toTargets, type NumericArray, type Targets } from './arrays';
-import { backendError, describe, rangeError, typeError } from './errors';
-import { nativeAddon, nativeCall, resolveBackend, type Backend } from './native';
+import { describe, rangeError, typeError } from './errors';
+import { addonFor, nativeCall, resolveBackend, type Backend } from './native';
 import { backendSpec, opt, readOptions, type OptionSpec } from './options';
 import { bounded } from './wire-bounds';
 import { checkedHidden, checkK, gaussian, required, toOut, topKOfScores } from './head-common';
@@ -44,9 +45,10 @@ export interface SphericalHeadOptions {
    */
   stabilizeEvery?: number;
   /**
-   * 'auto' (default): the native CPU state when the addon loaded, else 'js'; 'cpu'; 'js' the dense
-   * float64 reference (O(C d) per example: for tests and machines without the addon). 'wasm' is
-   * refused: the head keeps its state in the native addon.
+   * 'auto' (default): 'cpu' when the native addon loaded, else 'wasm' when its WebAssembly build
+   * loads, else 'js'; 'cpu' the native state; 'wasm' the same C++ on the WebAssembly build (one
+   * thread, its state in wasm memory, freed when the head is garbage-collected); 'js' the dense
+   * float64 reference (O(C d) per example: for tests).
    */
   backend?: Backend;
 }
@@ -115,7 +117,7 @@ interface HeadState {
   classes: number;
   dim: number;
   loss: HeadLossKind;
-  backend: 'cpu' | 'js';
+  backend: 'cpu' | 'wasm' | 'js';
   native?: HeadNative;
   dense?: DenseHead;
 }
@@ -129,11 +131,8 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
     dim = o.dim as number;
   const loss = opt(o, 'loss', SPHERICAL_HEAD_DEFAULTS.loss);
   const requested = opt<Backend>(o, 'backend', 'auto');
-  // The head's state is an object of the native addon; the WebAssembly build's calls copy arrays in
-  // and out (src/wasm.ts) and keep no such object, so 'auto' without the addon takes 'js'.
-  if (requested === 'wasm') throw backendError(`${fn}: backend 'wasm' is unavailable: the head runs on 'cpu' or 'js'`);
-  const resolved = resolveBackend(fn, requested, { cuda: false, pairWork: 0 });
-  const backend = resolved === 'js' || resolved === 'wasm' ? 'js' : 'cpu';
+  // No CUDA kernels: 'cuda' is refused, and 'auto' picks 'cpu', 'wasm' or 'js'.
+  const backend = resolveBackend(fn, requested, { cuda: false, pairWork: 0 }) as HeadState['backend'];
   const a = opt(o, 'a', SPHERICAL_HEAD_DEFAULTS.a),
     b = opt(o, 'b', SPHERICAL_HEAD_DEFAULTS.b);
   const init = opt(o, 'init', 1 / Math.sqrt(dim)),
@@ -143,7 +142,7 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
     state.dense = new DenseHead({ classes, dim, loss, a, b }, weights ?? gaussian(classes * dim, init, seed));
     return state;
   }
-  const Ctor = (nativeAddon() as unknown as { SphericalHeadNative: HeadNativeCtor }).SphericalHeadNative;
+  const Ctor = (addonFor(backend) as unknown as { SphericalHeadNative: HeadNativeCtor }).SphericalHeadNative;
   const params = {
     classes,
     dim,
@@ -165,7 +164,7 @@ function createState(fn: string, options: unknown, weights: Float32Array | undef
  * stabilisation: O(dim^3), and O(classes dim) per singular value reset). Only `scores`, `topK`,
  * `weights`, `renormalize` and `fromWeights` read all C rows.
  *
- * Precision (cpu): the class rows V are float32; U, U^-T, W^T W, W^T 1 and omega are float64.
+ * Precision (cpu, wasm): the class rows V are float32; U, U^-T, W^T W, W^T 1 and omega are float64.
  *
  * @example
  * const head = new SphericalHead({ classes: 100_000, dim: 256 });
@@ -175,8 +174,11 @@ export class SphericalHead {
   readonly classes!: number;
   readonly dim!: number;
   readonly loss!: HeadLossKind;
-  /** Where the state lives: 'cpu' the factored native head, 'js' the dense float64 reference. */
-  readonly backend!: 'cpu' | 'js';
+  /**
+   * Where the state lives: 'cpu' the factored native head, 'wasm' the same on the WebAssembly
+   * build, 'js' the dense float64 reference.
+   */
+  readonly backend!: 'cpu' | 'wasm' | 'js';
   private readonly native?: HeadNative;
   private readonly dense?: DenseHead;
 
@@ -279,11 +281,11 @@ export class SphericalHead {
     return topKOfScores(this.scores(h), this.classes, k);
   }
 
-  /** The explicit W, classes x dim (O(classes dim^2) on 'cpu': U is multiplied in). */
+  /** A copy of the explicit W, classes x dim (O(classes dim^2) on 'cpu' and 'wasm': U is multiplied in). */
   weights(): Float32Array {
     if (this.dense) return Float32Array.from(this.dense.W);
     const out = new Float32Array(this.classes * this.dim);
-    this.native!.weights(out);
+    nativeCall('SphericalHead.weights', () => this.native!.weights(out));
     return out;
   }
 
@@ -292,7 +294,7 @@ export class SphericalHead {
    * drift of the incremental updates: O(classes dim^2). Nothing to do on 'js'.
    */
   renormalize(): void {
-    this.native?.renormalize();
+    if (this.native) nativeCall('SphericalHead.renormalize', () => this.native!.renormalize());
   }
 
   /** The stabilisation work done so far. */

@@ -54,11 +54,41 @@ export function instantiateWasm(compiled: WebAssembly.Module, factory: WasmFacto
   const raw = napi.init({ instance: { exports } as unknown as WebAssembly.Instance, module: compiled, memory, table });
   const heap: Heap = { memory, malloc: em._malloc!, free: em._free! };
   const sync = (v: ArrayBufferView) => napi.emnapi.syncMemory(false, v);
+  const call: Call = (f, args) => callStaged(f, args, heap, sync);
   const addon: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(raw as Record<string, unknown>)) {
-    addon[name] = typeof f === 'function' ? (...args: unknown[]) => callStaged(f as Fn, args, heap, sync) : f;
+    if (typeof f !== 'function') addon[name] = f;
+    else if (methodsOf(f as Fn).length) addon[name] = stagedClass(f as Ctor, methodsOf(f as Fn), call);
+    else addon[name] = (...args: unknown[]) => call(f as Fn, args);
   }
+  // For tests: wasm memory only grows, so its size shows whether dropped objects were freed.
+  addon.wasmMemoryBytes = () => memory.buffer.byteLength;
   return addon as unknown as NativeAddon;
+}
+
+type Call = (f: Fn, args: unknown[]) => unknown;
+type Ctor = new (...args: unknown[]) => object;
+
+/** The methods of a binding class (an ObjectWrap: SphericalHeadNative); a plain function has none. */
+function methodsOf(f: Fn): string[] {
+  const proto = (f.prototype ?? {}) as Record<string, unknown>;
+  return Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && typeof proto[n] === 'function');
+}
+
+/**
+ * A binding class on wasm: its C++ object lives in wasm memory, and its constructor and methods
+ * stage their arrays as the functions do. Only this wrapper's closures hold the binding's object,
+ * so when the caller drops the wrapper, the binding's object is collected and emnapi's finalizer
+ * deletes the C++ one, returning its wasm memory to malloc.
+ */
+function stagedClass(Raw: Ctor, methods: string[], call: Call): Ctor {
+  return class {
+    constructor(...args: unknown[]) {
+      const inner = call((...a) => new Raw(...a), args) as Record<string, Fn>;
+      for (const m of methods)
+        Object.defineProperty(this, m, { value: (...a: unknown[]) => call(inner[m].bind(inner), a) });
+    }
+  };
 }
 
 interface Heap {

@@ -1,19 +1,21 @@
-// The factored SphericalHead (native CPU) against a naive dense SGD on the explicit W in float64
-// (formulas F.6): 50 steps at C = 500, d = 16, m = 8 agree on every loss, every dL/dH and the final W
-// to 1e-4 relative, for Z-loss and squared error, with and without the formulas F.5 stabilisation
-// in between (whose resets and unfactorisations are counted, so the test sees them happen).
+// The factored SphericalHead (native CPU, or its WebAssembly build with FUSEDLOSS_TEST_BACKEND=wasm)
+// against a naive dense SGD on the explicit W in float64 (formulas F.6): 50 steps at C = 500,
+// d = 16, m = 8 agree on every loss, every dL/dH and the final W to 1e-4 relative, for Z-loss and
+// squared error, with and without the formulas F.5 stabilisation in between (whose resets and
+// unfactorisations are counted, so the test sees them happen).
 import { describe, expect, it } from 'vitest';
 import { SphericalHead, backends } from '../src';
 import { DenseHead } from '../src/reference/spherical-head';
-import { nativeAddon } from '../src/native';
+import { addonFor } from '../src/native';
 import { gradError } from './helpers';
+import { NATIVE } from './native-backend';
 import { batches, followReference, type TrajectoryCase } from './spherical-head.fixtures';
 
 const C = 500,
   D = 16,
   M = 8;
 const TOL = 1e-4;
-const noCpu = !backends().cpu.available;
+const noNative = !backends()[NATIVE].available;
 
 // lr per loss: Z-loss is scale-invariant and its gradients are O(1 / (C sigma)); squared error's
 // are O(1). Both runs move U well away from I (the squared-error one shrinks it by ~0.13).
@@ -48,43 +50,47 @@ const CASES: (TrajectoryCase & { name: string; stabilises: boolean })[] = (['z',
   },
 ]);
 
-describe.skipIf(noCpu)(`factored head vs dense float64 SGD (C = ${C}, d = ${D}, m = ${M}, 50 steps)`, () => {
-  const data = batches(50, M, D, C, 11);
-  for (const c of CASES) {
-    it(c.name, () => {
-      const t = followReference(c, data, C, D);
-      expect(t.loss).toBeLessThan(TOL);
-      expect(t.gradHidden).toBeLessThan(TOL);
-      expect(t.weights).toBeLessThan(TOL);
-      const s = t.head.stats;
-      expect(s.steps).toBe(50);
-      expect(s.stabilizations).toBe(c.stabilizeEvery ? 50 / c.stabilizeEvery : 0);
-      if (c.stabilises) expect(s.resets + s.unfactorizations).toBeGreaterThan(0);
-    });
-  }
-  it('the runs train: the mean loss over the last 10 steps is below that of the first 10', () => {
-    const repeat = batches(5, M, D, C, 12);
-    for (const loss of ['z', 'mse'] as const) {
-      const head = new SphericalHead({ classes: C, dim: D, loss, backend: 'cpu' });
-      const losses = Array.from({ length: 50 }, (_, i) => {
-        const b = repeat[i % 5];
-        return head.step(b.hidden, b.targets, { lr: LR[loss] }).loss;
+describe.skipIf(noNative)(
+  `${NATIVE}: factored head vs dense float64 SGD (C = ${C}, d = ${D}, m = ${M}, 50 steps)`,
+  () => {
+    const data = batches(50, M, D, C, 11);
+    for (const c of CASES) {
+      it(c.name, () => {
+        const t = followReference(c, data, C, D, NATIVE);
+        expect(t.loss).toBeLessThan(TOL);
+        expect(t.gradHidden).toBeLessThan(TOL);
+        expect(t.weights).toBeLessThan(TOL);
+        const s = t.head.stats;
+        expect(s.steps).toBe(50);
+        expect(s.stabilizations).toBe(c.stabilizeEvery ? 50 / c.stabilizeEvery : 0);
+        if (c.stabilises) expect(s.resets + s.unfactorizations).toBeGreaterThan(0);
       });
-      const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
-      expect(mean(losses.slice(40))).toBeLessThan(mean(losses.slice(0, 10)));
     }
-  });
-});
+    it('the runs train: the mean loss over the last 10 steps is below that of the first 10', () => {
+      const repeat = batches(5, M, D, C, 12);
+      for (const loss of ['z', 'mse'] as const) {
+        const head = new SphericalHead({ classes: C, dim: D, loss, backend: NATIVE });
+        const losses = Array.from({ length: 50 }, (_, i) => {
+          const b = repeat[i % 5];
+          return head.step(b.hidden, b.targets, { lr: LR[loss] }).loss;
+        });
+        const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
+        expect(mean(losses.slice(40))).toBeLessThan(mean(losses.slice(0, 10)));
+      }
+    });
+  },
+);
 
-describe.skipIf(noCpu)('explicit form, scores and topK', () => {
+describe.skipIf(noNative)(`${NATIVE}: explicit form, scores and topK`, () => {
   const W = Float32Array.from({ length: 40 * 6 }, (_, i) => Math.sin(i * 0.7) + 0.1 * Math.cos(i));
   const hidden = Float32Array.from({ length: 3 * 6 }, (_, i) => Math.cos(i * 1.3));
 
   it('fromWeights(W).weights() returns W; weights survive renormalize', () => {
-    const head = SphericalHead.fromWeights(W, { dim: 6 });
+    const head = SphericalHead.fromWeights(W, { dim: 6, backend: NATIVE });
+    expect(head.backend).toBe(NATIVE);
     expect(head.classes).toBe(40);
     expect(head.weights()).toEqual(W);
-    const trained = SphericalHead.fromWeights(W, { dim: 6, loss: 'mse', stabilizeEvery: 0 });
+    const trained = SphericalHead.fromWeights(W, { dim: 6, loss: 'mse', stabilizeEvery: 0, backend: NATIVE });
     const t = new Int32Array([1, 5, 39]);
     for (let i = 0; i < 5; i++) trained.step(hidden, t, { lr: 0.05 });
     const before = trained.weights();
@@ -94,14 +100,14 @@ describe.skipIf(noCpu)('explicit form, scores and topK', () => {
   });
 
   it('scores are W h, as the reference computes them, after training too', () => {
-    const head = SphericalHead.fromWeights(W, { dim: 6, stabilizeEvery: 2 });
+    const head = SphericalHead.fromWeights(W, { dim: 6, stabilizeEvery: 2, backend: NATIVE });
     for (let i = 0; i < 6; i++) head.step(hidden, [i, 2 * i, 3 * i], { lr: 0.5, weightDecay: 0.1 });
     const ref = new DenseHead({ classes: 40, dim: 6, loss: 'z', a: 1, b: 0 }, head.weights());
     expect(gradError(head.scores(hidden), ref.scores(hidden))).toBeLessThan(1e-6);
   });
 
   it('topK ranks the scores, best first, ties to the lower class; k = classes sorts every row', () => {
-    const head = SphericalHead.fromWeights(W, { dim: 6 });
+    const head = SphericalHead.fromWeights(W, { dim: 6, backend: NATIVE });
     const scores = head.scores(hidden);
     for (const k of [1, 5, 40]) {
       const top = head.topK(hidden, k);
@@ -112,12 +118,12 @@ describe.skipIf(noCpu)('explicit form, scores and topK', () => {
         expect(Array.from(top.scores.subarray(j * k, (j + 1) * k))).toEqual(want.slice(0, k).map((c) => row[c]));
       }
     }
-    const tied = SphericalHead.fromWeights(new Float32Array(10 * 2).fill(1), { dim: 2 });
+    const tied = SphericalHead.fromWeights(new Float32Array(10 * 2).fill(1), { dim: 2, backend: NATIVE });
     expect(Array.from(tied.topK([1, 1], 3).classes)).toEqual([0, 1, 2]);
   });
 
   it('topK over more classes than one chunk matches the scores', () => {
-    const head = new SphericalHead({ classes: 5000, dim: 8, seed: 9, backend: 'cpu' });
+    const head = new SphericalHead({ classes: 5000, dim: 8, seed: 9, backend: NATIVE });
     const h = Float32Array.from({ length: 2 * 8 }, (_, i) => Math.sin(i + 1));
     const scores = head.scores(h);
     const top = head.topK(h, 7);
@@ -132,25 +138,25 @@ describe.skipIf(noCpu)('explicit form, scores and topK', () => {
   });
 
   it("the 'js' backend (dense reference) takes the same steps", () => {
-    const cpu = SphericalHead.fromWeights(W, { dim: 6, backend: 'cpu' });
+    const native = SphericalHead.fromWeights(W, { dim: 6, backend: NATIVE });
     const js = SphericalHead.fromWeights(W, { dim: 6, backend: 'js' });
     expect(js.backend).toBe('js');
     for (let i = 0; i < 4; i++) {
       const t = [i, i + 3, i + 7];
-      const a = cpu.step(hidden, t, { lr: 1 });
+      const a = native.step(hidden, t, { lr: 1 });
       const b = js.step(hidden, t, { lr: 1 });
       expect(Math.abs(a.loss - b.loss) / b.loss).toBeLessThan(1e-6);
       expect(gradError(a.gradHidden, b.gradHidden)).toBeLessThan(1e-5);
     }
-    expect(gradError(cpu.weights(), js.weights())).toBeLessThan(1e-5);
-    expect(Array.from(cpu.topK(hidden, 4).classes)).toEqual(Array.from(js.topK(hidden, 4).classes));
+    expect(gradError(native.weights(), js.weights())).toBeLessThan(1e-5);
+    expect(Array.from(native.topK(hidden, 4).classes)).toEqual(Array.from(js.topK(hidden, 4).classes));
     expect(js.stats.steps).toBe(4);
   });
 
   it('the same seed gives the same initial weights; another seed others', () => {
-    const a = new SphericalHead({ classes: 30, dim: 4, seed: 5, backend: 'cpu' }).weights();
-    const b = new SphericalHead({ classes: 30, dim: 4, seed: 5, backend: 'cpu' }).weights();
-    const c = new SphericalHead({ classes: 30, dim: 4, seed: 6, backend: 'cpu' }).weights();
+    const a = new SphericalHead({ classes: 30, dim: 4, seed: 5, backend: NATIVE }).weights();
+    const b = new SphericalHead({ classes: 30, dim: 4, seed: 5, backend: NATIVE }).weights();
+    const c = new SphericalHead({ classes: 30, dim: 4, seed: 6, backend: NATIVE }).weights();
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
     const std = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
@@ -159,7 +165,7 @@ describe.skipIf(noCpu)('explicit form, scores and topK', () => {
   });
 });
 
-describe.skipIf(noCpu)("the bench's dense baseline step (binding/cpu/dense_head.cc)", () => {
+describe.skipIf(noNative)(`${NATIVE}: the bench's dense baseline step (binding/cpu/dense_head.cc)`, () => {
   it('logits, softmax cross-entropy, dL/dH and the SGD update of W, against plain float64 loops', () => {
     const [m, d, classes, lr] = [3, 5, 600, 0.3];
     const hidden = Float32Array.from({ length: m * d }, (_, i) => Math.sin(i + 0.5));
@@ -187,7 +193,7 @@ describe.skipIf(noCpu)("the bench's dense baseline step (binding/cpu/dense_head.
           dH[j * d + i] += g[j * classes + c] * W[c * d + i];
           Wnew[c * d + i] -= lr * g[j * classes + c] * hidden[j * d + i];
         }
-    const step = (nativeAddon() as unknown as { denseSoftmaxStep: (...a: unknown[]) => number }).denseSoftmaxStep;
+    const step = (addonFor(NATIVE) as unknown as { denseSoftmaxStep: (...a: unknown[]) => number }).denseSoftmaxStep;
     const got = step(hidden, targets, W, lr, logits, grad, gradHidden);
     expect(Math.abs(got - loss) / loss).toBeLessThan(1e-5);
     expect(gradError(logits, o)).toBeLessThan(1e-5);

@@ -38,15 +38,21 @@ export interface TrajectoryCase {
   renormalizeAt?: number;
 }
 
-/** Trains a native head and the dense reference from the same W on the same batches, and compares. */
-export function followReference(c: TrajectoryCase, data: Batch[], classes: number, dim: number): Trajectory {
+/** Trains a head on `backend` and the dense reference from the same W on the same batches, and compares. */
+export function followReference(
+  c: TrajectoryCase,
+  data: Batch[],
+  classes: number,
+  dim: number,
+  backend: 'cpu' | 'wasm',
+): Trajectory {
   const head = new SphericalHead({
     classes,
     dim,
     loss: c.loss,
     stabilizeEvery: c.stabilizeEvery,
     seed: 3,
-    backend: 'cpu',
+    backend,
   });
   const ref = new DenseHead({ classes, dim, loss: c.loss, a: 1, b: 0 }, head.weights());
   const worst = { loss: 0, gradHidden: 0 };

@@ -1,6 +1,6 @@
 // What the 'wasm' backend adds beyond the parity files (run on it with FUSEDLOSS_TEST_BACKEND=wasm):
 // its report, the staging of arrays into wasm memory (views into larger buffers, arrays sharing a
-// buffer), async calls, and the backends that refuse it.
+// buffer), async calls. SphericalHead on it: test/spherical-head.wasm.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as fl from '../src';
 import { bitwiseEqual, expectError, randomBinaryLabels, randomScores } from './helpers';
@@ -63,14 +63,5 @@ describe.skipIf(!ready)("the 'wasm' backend", () => {
     const js = fl.softConfusion(x, y, { backend: 'js' });
     expect(Math.abs(wasm.tp[0] - js.tp[0])).toBeLessThan(1e-3);
     expect(wasm.tp[0]).toBeGreaterThan(1);
-  });
-
-  it('is refused by SphericalHead, whose state lives in the native addon', () => {
-    expectError(
-      () => new fl.SphericalHead({ classes: 4, dim: 3, backend: 'wasm' }),
-      Error,
-      'ERR_FUSEDLOSS_BACKEND_UNAVAILABLE',
-      "'wasm'",
-    );
   });
 });

@@ -115,18 +115,24 @@ Status not_built(const char* backend);
 // An allocation failed: ERR_FUSEDLOSS_OUT_OF_MEMORY, a RangeError as V8's own.
 [[noreturn]] void throw_out_of_memory(Napi::Env env);
 
-// An entry point whose failed allocations (std::bad_alloc, or a size std::vector refuses), on the
-// calling thread, become ERR_FUSEDLOSS_OUT_OF_MEMORY instead of ending the process. Async work
+// Runs f() with its failed allocations (std::bad_alloc, or a size std::vector refuses), on the
+// calling thread, as ERR_FUSEDLOSS_OUT_OF_MEMORY instead of the end of the process. Async work
 // catches its own (see run()), and the thread pool hands its workers' back to the caller.
+template <class F>
+auto oom_guarded(Napi::Env env, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    throw_out_of_memory(env);
+  } catch (const std::length_error&) {
+    throw_out_of_memory(env);
+  }
+}
+
+// An entry point run through oom_guarded.
 template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
 Napi::Value guarded(const Napi::CallbackInfo& info) {
-  try {
-    return Fn(info);
-  } catch (const std::bad_alloc&) {
-    throw_out_of_memory(info.Env());
-  } catch (const std::length_error&) {
-    throw_out_of_memory(info.Env());
-  }
+  return oom_guarded(info.Env(), [&] { return Fn(info); });
 }
 
 // exports[name] = Fn, guarded.

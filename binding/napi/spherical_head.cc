@@ -2,6 +2,8 @@
 // calls the core (binding/cpu/spherical_head.cc); every method runs on the calling thread.
 #include "fusedloss/spherical_head.h"
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -61,12 +63,13 @@ void throw_head_status(Napi::Env env, const HeadStatus& st) {
 class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(
-        env, "SphericalHeadNative",
-        {InstanceMethod("step", &HeadWrap::Step), InstanceMethod("scores", &HeadWrap::Scores),
-         InstanceMethod("topK", &HeadWrap::TopK), InstanceMethod("weights", &HeadWrap::Weights),
-         InstanceMethod("renormalize", &HeadWrap::Renormalize),
-         InstanceMethod("stats", &HeadWrap::Stats)});
+    return DefineClass(env, "SphericalHeadNative",
+                       {InstanceMethod("step", &HeadWrap::Guarded<&HeadWrap::Step>),
+                        InstanceMethod("scores", &HeadWrap::Guarded<&HeadWrap::Scores>),
+                        InstanceMethod("topK", &HeadWrap::Guarded<&HeadWrap::TopK>),
+                        InstanceMethod("weights", &HeadWrap::Guarded<&HeadWrap::Weights>),
+                        InstanceMethod("renormalize", &HeadWrap::Guarded<&HeadWrap::Renormalize>),
+                        InstanceMethod("stats", &HeadWrap::Stats)});
   }
 
   // new SphericalHeadNative(params{classes, dim, loss, a, b, stabilizeEvery, initStd, seed},
@@ -86,16 +89,38 @@ class HeadWrap : public Napi::ObjectWrap<HeadWrap> {
     if (w.data)
       require_length(info.Env(), "weights", w.length, static_cast<size_t>(p.classes) * p.dim,
                      std::to_string(p.classes) + " classes x " + std::to_string(p.dim) + " dim");
-    head_ = std::make_unique<SphericalHead>(p, w.data);
-    // V can be gigabytes: tell the garbage collector, so that dropped heads are collected.
+    // V is C x d floats, which a 32-bit size_t (wasm32) may not count: refused as a failed
+    // allocation of it is (below), not wrapped around.
+    if (static_cast<uint64_t>(p.classes) * static_cast<uint64_t>(p.dim) >
+        std::numeric_limits<size_t>::max() / sizeof(float))
+      throw_range_error(info.Env(), "ERR_FUSEDLOSS_OUT_OF_MEMORY",
+                        "out of memory: classes x dim = " +
+                            std::to_string(static_cast<uint64_t>(p.classes) * p.dim) +
+                            " weights do not fit in this build's memory (4 GB on wasm)");
+    head_ = oom_guarded(info.Env(), [&] { return std::make_unique<SphericalHead>(p, w.data); });
+    // V can be gigabytes: tell the garbage collector, so that dropped heads are collected. Not on
+    // wasm: emnapi only counts the bytes, and Emscripten 3.1.6 (no WASM_BIGINT) passes the int64
+    // as two int32 arguments, which @emnapi/core takes for a null result pointer: a fatal error.
+#ifndef __EMSCRIPTEN__
     external_bytes_ = static_cast<int64_t>(p.classes) * p.dim * sizeof(float);
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
+#endif
   }
 
-  ~HeadWrap() override { Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_); }
+  ~HeadWrap() override {
+    if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
+  }
 
  private:
-  int64_t dim() const { return head_->params().dim; }
+  // A method whose failed allocations throw ERR_FUSEDLOSS_OUT_OF_MEMORY (args.h).
+  template <Napi::Value (HeadWrap::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    return oom_guarded(info.Env(), [&] { return (this->*Method)(info); });
+  }
+
+  int64_t dim() const {
+    return head_->params().dim;
+  }
 
   // Rows of a hidden argument: its length must be a multiple of dim.
   int64_t rows_of(Napi::Env env, const ArrayArg<float>& h) const {
