@@ -183,6 +183,17 @@ class MetricsPass {
   void list(int64_t l, const Scratch& sc, int32_t m, Order order) const;
 
  private:
+  // The same, the items gathered by relevance (ties in any order).
+  void ranked(int64_t l, const Scratch& sc, int32_t m) const;
+  // The same, the items gathered by score (descending, ties by index).
+  void scored(int64_t l, const Scratch& sc, int32_t m) const;
+  bool wants_ndcg() const;
+  // Writes list l's metrics (m valid items, `relevant` of them) from the relevance by predicted
+  // rank (its first `reach` ranks), the relevance in ideal order (at least `reach` entries) and
+  // the predicted rank (1-based) of the first relevant item.
+  void finish(int64_t l, int32_t m, const float* by_rank, int32_t reach, const float* ideal,
+              int32_t relevant, int32_t first) const;
+  const RankingProblem* pb_;
   const RankMetricParams* p_;
   double* per_list_;
   std::unique_ptr<const MetricTables> tables_;
