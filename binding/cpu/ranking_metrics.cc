@@ -5,9 +5,10 @@
 // key, so a comparison is one vector instruction with the index tie-break included. Then the
 // relevance in predicted order up to the largest cutoff (a scatter), and one walk over those ranks
 // and the ideal order sums every metric at once. The ideal order is the relevance order the losses
-// gather: a loss that gathered by index gathers the list again by relevance while it is in cache;
-// LambdaLoss's score order is the predicted order itself. Discounts and integer gains come from
-// tables made once a call. Lists run in parallel (ranking_lists.h); each writes only its own.
+// gather; for a loss that gathered by index (every item is then ranked) or by score (the predicted
+// order itself), the grades' counts give it where they are small integers, else a second gather by
+// relevance while the list is in cache. Discounts and integer gains come from tables made once a
+// call. Lists run in parallel (ranking_lists.h); each writes only its own.
 #include "fusedloss/ranking_metrics.h"
 
 #include <cstring>
@@ -145,7 +146,8 @@ struct Tables {
       : discount(static_cast<size_t>(longest) + 1), reciprocal(static_cast<size_t>(longest) + 1) {
     for (int32_t i = 0; i < p.count; ++i) {
       const RankMetric metric = p.specs[i].metric;
-      if (metric != RankMetric::Mrr) reach_but_mrr = std::max(reach_but_mrr, metric_cut(p.specs[i]));
+      if (metric != RankMetric::Mrr)
+        reach_but_mrr = std::max(reach_but_mrr, metric_cut(p.specs[i]));
       ndcg |= metric == RankMetric::Ndcg;
       hits |= metric != RankMetric::Ndcg && metric != RankMetric::Mrr;
     }
@@ -154,10 +156,6 @@ struct Tables {
       reciprocal[q] = 1.0 / static_cast<double>(q);
     }
     for (int32_t r = 0; r < kGrades; ++r) gain[r] = metric_gain(p.gain, static_cast<float>(r));
-  }
-  double gain_of(MetricGain g, float r) const {
-    const auto i = static_cast<int32_t>(r);
-    return r < kGrades && static_cast<float>(i) == r ? gain[i] : metric_gain(g, r);
   }
 };
 
