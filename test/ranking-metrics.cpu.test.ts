@@ -27,6 +27,18 @@ describe('ranking metrics: cpu vs reference', () => {
   it('every metric and convention on every layout', () => expectMetricsAgree(NATIVE));
 });
 
+// Lists of 32 to 80 items (where the CPU ranks only the items that can reach the cutoffs), few of
+// them relevant (the best relevant item often ranked past those: MRR's own search), scores tied in
+// groups across the cutoffs, and graded relevance tied in the ideal order.
+const sparse = listBatch([32, 40, 47, 64, 80, 33, 40, 40, 56, 41, 35, 40], 23, { grades: 3, padding: 0.05 });
+sparse.relevance.forEach((v, i) => (sparse.relevance[i] = i % 6 === 0 ? v : Math.min(v, 0)));
+sparse.scores.forEach((v, i) => (sparse.scores[i] = Math.round(v * 3) / 3));
+
+describe('ranking metrics: cpu vs reference on long lists with few relevant items', () => {
+  it('every metric and convention', () =>
+    expectMetricsAgree(NATIVE, { sparse: { ...sparse, shape: { offsets: sparse.offsets } } }));
+});
+
 describe('ranking metrics: determinism and async', () => {
   const initial = getThreads();
   afterAll(() => setThreads(initial));
@@ -87,14 +99,19 @@ describe('ranking metrics: bad input', () => {
 
 describe('the metrics option of the list losses', () => {
   // Every metric, and (cut ones beside MRR) the items past every cutoff that only MRR may count.
+  // Cut at most 16 (every cut but MRR's), the CPU ranks only the items that can reach the cuts.
   const nameSets = [
     ['ndcg@10', 'ndcg', 'mrr', 'map@5', 'recall@3', 'precision@2', 'mrr@2', 'ndcg@1'],
     ['ndcg@3', 'mrr', 'map@2'],
+    ['ndcg@16', 'recall@16', 'mrr@4'],
+    ['ndcg@17', 'mrr'],
+    ['mrr'],
   ];
   // Each loss gathers its lists in its own order (by relevance with shuffled ties, by relevance, by
   // index, by score) and computes the metrics from that gather on the CPU.
   const losses: Array<[string, (s: Float32Array, r: Float32Array, o: object) => ListLossResult]> = [
     ['listMLE', listMLE],
+    ['listMLE, ties shuffled', (s, r, o) => listMLE(s, r, { ...o, ties: 'shuffle', seed: 7 })],
     ['rankList', rankList],
     ['listNet', listNet],
     ['rankNet', rankNet],
@@ -113,6 +130,7 @@ describe('the metrics option of the list losses', () => {
     ['listSize 33', fixed, { listSize: 33 }],
     ['ragged offsets', ragged, { offsets: ragged.offsets }],
     ['ragged offsets, scores tied', tied, { offsets: ragged.offsets }],
+    ['long lists, few relevant, scores tied', sparse, { offsets: sparse.offsets }],
   ];
   for (const [layout, b, o] of layouts) {
     const lists = b.offsets.length - 1;

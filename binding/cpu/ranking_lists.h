@@ -183,10 +183,11 @@ class MetricsPass {
   void list(int64_t l, const Scratch& sc, int32_t m, Order order) const;
 
  private:
-  // The same, the items gathered by relevance (ties in any order).
-  void ranked(int64_t l, const Scratch& sc, int32_t m) const;
+  // The same from the items in any order and the relevance in ideal order (at least the walk's
+  // reach of it); ideal null: gathered by relevance (ties in any order), the list's own.
+  void ranked(int64_t l, const Scratch& sc, int32_t m, const float* ideal) const;
   // The same, the items gathered by score (descending, ties by index).
-  void scored(int64_t l, const Scratch& sc, int32_t m) const;
+  void scored(int64_t l, const Scratch& sc, int32_t m, const float* ideal) const;
   bool wants_ndcg() const;
   // Writes list l's metrics (m valid items, `relevant` of them) from the relevance by predicted
   // rank (its first `reach` ranks), the relevance in ideal order (at least `reach` entries) and

@@ -5,9 +5,10 @@
 // key, so a comparison is one vector instruction with the index tie-break included. Then the
 // relevance in predicted order up to the largest cutoff (a scatter), and one walk over those ranks
 // and the ideal order sums every metric at once. The ideal order is the relevance order the losses
-// gather: a loss that gathered by index gathers the list again by relevance while it is in cache;
-// LambdaLoss's score order is the predicted order itself. Discounts and integer gains come from
-// tables made once a call. Lists run in parallel (ranking_lists.h); each writes only its own.
+// gather; for a loss that gathered by index (every item is then ranked) or by score (the predicted
+// order itself), the grades' counts give it where they are small integers, else a second gather by
+// relevance while the list is in cache. Discounts and integer gains come from tables made once a
+// call. Lists run in parallel (ranking_lists.h); each writes only its own.
 #include "fusedloss/ranking_metrics.h"
 
 #include <cstring>
@@ -139,22 +140,53 @@ struct Tables {
   // The largest cutoff but MRR's (INT32_MAX: the whole list): the ranks the walk reads. MRR needs
   // only the first relevant item by score, found from the counts directly.
   int32_t reach_but_mrr = 0;
+  bool ndcg = false;  // the walk sums DCG terms
+  bool hits = false;  // the walk counts hits (MAP, recall, precision)
   Tables(const RankMetricParams& p, int64_t longest)
       : discount(static_cast<size_t>(longest) + 1), reciprocal(static_cast<size_t>(longest) + 1) {
-    for (int32_t i = 0; i < p.count; ++i)
-      if (p.specs[i].metric != RankMetric::Mrr)
+    for (int32_t i = 0; i < p.count; ++i) {
+      const RankMetric metric = p.specs[i].metric;
+      if (metric != RankMetric::Mrr)
         reach_but_mrr = std::max(reach_but_mrr, metric_cut(p.specs[i]));
+      ndcg |= metric == RankMetric::Ndcg;
+      hits |= metric != RankMetric::Ndcg && metric != RankMetric::Mrr;
+    }
     for (int64_t q = 1; q <= longest; ++q) {
       discount[q] = metric_discount(p.discount, static_cast<int32_t>(q));
       reciprocal[q] = 1.0 / static_cast<double>(q);
     }
     for (int32_t r = 0; r < kGrades; ++r) gain[r] = metric_gain(p.gain, static_cast<float>(r));
   }
-  double gain_of(MetricGain g, float r) const {
-    const auto i = static_cast<int32_t>(r);
-    return r < kGrades && static_cast<float>(i) == r ? gain[i] : metric_gain(g, r);
-  }
 };
+
+// x[0] + ... + x[n - 1] in four running sums (a serial sum waits on each add).
+double sum4(const double* x, int32_t n) {
+  double a[4] = {0, 0, 0, 0};
+  int32_t q = 0;
+  for (; q + 4 <= n; q += 4)
+    for (int32_t j = 0; j < 4; ++j) a[j] += x[q + j];
+  for (; q < n; ++q) a[q & 3] += x[q];
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
+
+// The first `reach` of a list's m relevance values in descending order into ideal, by counting
+// grades: false (and ideal not written) unless every one is an integer below Tables::kGrades.
+bool ideal_by_grades(const float* r, int32_t m, int32_t reach, float* ideal) {
+  int32_t count[Tables::kGrades] = {};
+  int32_t top = 0;
+  bool graded = true;
+  for (int32_t k = 0; k < m; ++k) {
+    const auto g = static_cast<int32_t>(std::min(r[k], Tables::kGrades - 1.0f));
+    graded &= static_cast<float>(g) == r[k];
+    ++count[g];
+    top = std::max(top, g);
+  }
+  if (!graded) return false;
+  // The counts sum to m >= reach: q gets there before g goes below 0.
+  for (int32_t g = top, q = 0; q < reach; --g)
+    for (int32_t n = count[g]; n > 0 && q < reach; --n) ideal[q++] = static_cast<float>(g);
+  return true;
+}
 
 // Per-thread buffers, grown to the longest list seen: the keys and counts of the relevant items,
 // the relevance by predicted rank, and the walk's running sums at each rank.
@@ -162,14 +194,14 @@ struct Counts {
   std::vector<int32_t> key32, equal;
   std::vector<int64_t> key64;
   std::vector<int32_t> above, hits;
-  std::vector<float> by_rank;
+  std::vector<float> by_rank, ideal_order;
   std::vector<double> dcg, ideal, ap;
   void fit(int32_t n) {
     const size_t size = static_cast<size_t>(n) + kKeySlack + 1;
     if (above.size() >= size) return;
     for (auto* v : {&key32, &equal, &above, &hits}) v->resize(size);
     key64.resize(size);
-    by_rank.resize(size);
+    for (auto* v : {&by_rank, &ideal_order}) v->resize(size);
     for (auto* v : {&dcg, &ideal, &ap}) v->resize(size);
   }
 };
@@ -198,60 +230,64 @@ MetricsPass::MetricsPass(const RankingProblem& pb, const RankMetricParams* p, do
 MetricsPass::~MetricsPass() = default;
 
 void MetricsPass::list(int64_t l, const Scratch& sc, int32_t m, Order order) const {
-  if (order == Order::Index) {
-    // Gathered by index: gather the list again, by relevance, while it is in cache.
-    thread_local Scratch own;
-    ranked(l, own, gather(*pb_, l, own, Order::Relevance, 0));
-    return;
-  }
-  if (order == Order::Score) {
-    scored(l, sc, m);
-    return;
-  }
-  ranked(l, sc, m);
-}
-
-void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m) const {
+  if (order == Order::Relevance || order == Order::Shuffled) return ranked(l, sc, m, nullptr);
+  // Gathered by index or by score: the ideal order (read by NDCG alone) from the grades' counts
+  // where they are small integers, else from a gather by relevance while the list is in cache.
   Counts& c = counts();
   c.fit(m);
-  // Relevance descending (ties in any order): the relevant items are a prefix, and each item's
-  // ideal rank is its position.
+  const float* ideal = sc.r.data();
+  if (wants_ndcg()) {
+    const int32_t reach = std::min(m, tables_->reach_but_mrr);
+    if (ideal_by_grades(sc.r.data(), m, reach, c.ideal_order.data())) {
+      ideal = c.ideal_order.data();
+    } else {
+      thread_local Scratch own;
+      gather(*pb_, l, own, Order::Relevance, 0);
+      if (order == Order::Index) return ranked(l, own, m, nullptr);
+      ideal = own.r.data();
+    }
+  }
+  if (order == Order::Score) return scored(l, sc, m, ideal);
+  ranked(l, sc, m, ideal);
+}
+
+void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m, const float* ideal) const {
+  Counts& c = counts();
+  c.fit(m);
+  // Gathered by relevance (ideal null: descending, ties in any order), the list is its own ideal
+  // order and the relevant items are a prefix, the only items ranked; otherwise every item is.
   int32_t relevant = 0;
   for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
   if (relevant == 0) return finish(l, m, sc.r.data(), 0, sc.r.data(), 0, 0);
+  const int32_t rows = ideal ? m : relevant;
+  if (!ideal) ideal = sc.r.data();
   int32_t tied;
-  above_counts32(sc.s.data(), m, relevant, c.key32.data(), c.equal.data(), c.above.data(), &tied);
+  above_counts32(sc.s.data(), m, rows, c.key32.data(), c.equal.data(), c.above.data(), &tied);
   if (tied) {
     for (int32_t k = 0; k < m; ++k) c.key64[k] = score_key64(sc.s[k], sc.keys[k].item);
-    above_counts64(c.key64.data(), m, relevant, c.above.data());
+    above_counts64(c.key64.data(), m, rows, c.above.data());
   }
-  // The relevance by predicted rank up to the walk's reach (a relevant item ranked past it goes to
-  // a slot past the end), and the best predicted rank of a relevant item.
+  // The relevance by predicted rank up to the walk's reach (an item ranked past it goes to a slot
+  // past the end), and the best predicted rank of a relevant item (others count m past theirs).
+  // Arithmetic, not conditions: GCC made branches of those, which mispredict.
   const int32_t reach = std::min(m, tables_->reach_but_mrr);
   std::fill(c.by_rank.begin(), c.by_rank.begin() + reach + 1, 0.0f);
   int32_t first = m;
-  for (int32_t k = 0; k < relevant; ++k) {
+  for (int32_t k = 0; k < rows; ++k) {
     const int32_t q = c.above[k];
-    c.by_rank[q < reach ? q : reach] = sc.r[k];
-    first = std::min(first, q);
+    const float r = sc.r[k];
+    c.by_rank[q < reach ? q : reach] = r;
+    first = std::min(first, q + (1 - static_cast<int32_t>(r > 0.0f)) * m);
   }
-  finish(l, m, c.by_rank.data(), reach, sc.r.data(), relevant, first + 1);
+  finish(l, m, c.by_rank.data(), reach, ideal, relevant, first + 1);
 }
 
-void MetricsPass::scored(int64_t l, const Scratch& sc, int32_t m) const {
-  // Gathered by score (descending, ties by index): the predicted order itself. The ideal order
-  // comes from a gather by relevance, needed only for NDCG's ideal DCG.
+void MetricsPass::scored(int64_t l, const Scratch& sc, int32_t m, const float* ideal) const {
+  // Gathered by score (descending, ties by index): the predicted order itself.
   int32_t relevant = 0, first = 0;
   for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
   while (relevant > 0 && !(sc.r[first] > 0.0f)) ++first;
-  const int32_t reach = std::min(m, tables_->reach_but_mrr);
-  const float* ideal = sc.r.data();
-  if (relevant > 0 && wants_ndcg()) {
-    thread_local Scratch own;
-    gather(*pb_, l, own, Order::Relevance, 0);
-    ideal = own.r.data();
-  }
-  finish(l, m, sc.r.data(), reach, ideal, relevant, first + 1);
+  finish(l, m, sc.r.data(), std::min(m, tables_->reach_but_mrr), ideal, relevant, first + 1);
 }
 
 bool MetricsPass::wants_ndcg() const {
@@ -272,29 +308,44 @@ void MetricsPass::finish(int64_t l, int32_t m, const float* by_rank, int32_t rea
     c.fit(m);  // a no-op after ranked's (by_rank stays where it is)
     // Running sums over the predicted ranks 1..reach: DCG, ideal DCG, hits and the precision sum
     // of average precision (a hit at rank q adds hits / q). Gain 0 adds nothing, so no branch.
-    double dcg = 0, ideal_dcg = 0, ap = 0;
-    int32_t hits = 0;
-    c.dcg[0] = c.ideal[0] = c.ap[0] = 0;
-    c.hits[0] = 0;
-    for (int32_t q = 0; q < reach; ++q) {
-      const float r = by_rank[q];
-      const int32_t hit = r > 0.0f;
-      hits += hit;
-      dcg += t.gain_of(p.gain, r) * t.discount[q + 1];
-      ideal_dcg += t.gain_of(p.gain, ideal[q]) * t.discount[q + 1];
-      ap += hit * hits * t.reciprocal[q + 1];
-      c.dcg[q + 1] = dcg;
-      c.ideal[q + 1] = ideal_dcg;
-      c.ap[q + 1] = ap;
-      c.hits[q + 1] = hits;
+    if (t.ndcg) {
+      // DCG's and ideal DCG's terms by rank, the gains from the table when every grade read is a
+      // small integer (a branch per rank on that cost more than the rest of the walk).
+      bool graded = true;
+      for (int32_t q = 0; q < reach; ++q) {
+        const float a = by_rank[q], b = ideal[q];
+        const auto i = static_cast<int32_t>(std::min(a, Tables::kGrades - 1.0f));
+        const auto j = static_cast<int32_t>(std::min(b, Tables::kGrades - 1.0f));
+        graded &= (static_cast<float>(i) == a) & (static_cast<float>(j) == b);
+        c.dcg[q] = t.gain[i] * t.discount[q + 1];
+        c.ideal[q] = t.gain[j] * t.discount[q + 1];
+      }
+      for (int32_t q = 0; !graded && q < reach; ++q) {
+        c.dcg[q] = metric_gain(p.gain, by_rank[q]) * t.discount[q + 1];
+        c.ideal[q] = metric_gain(p.gain, ideal[q]) * t.discount[q + 1];
+      }
+    }
+    if (t.hits) {
+      // Hits and average precision's sum (a hit at rank q adds hits / q) by rank.
+      double ap = 0;
+      int32_t hits = 0;
+      c.ap[0] = 0;
+      c.hits[0] = 0;
+      for (int32_t q = 0; q < reach; ++q) {
+        const int32_t hit = by_rank[q] > 0.0f;
+        hits += hit;
+        ap += hit * hits * t.reciprocal[q + 1];
+        c.ap[q + 1] = ap;
+        c.hits[q + 1] = hits;
+      }
     }
     for (int32_t i = 0; i < p.count; ++i) {
       const int32_t cut = std::min(metric_cut(p.specs[i]), m);
       double* v = sums.v + 2 * i;
       switch (p.specs[i].metric) {
         case RankMetric::Ndcg:
-          v[0] = c.dcg[cut];
-          v[1] = c.ideal[cut];
+          v[0] = sum4(c.dcg.data(), cut);
+          v[1] = sum4(c.ideal.data(), cut);
           break;
         case RankMetric::Mrr:
           v[0] = first <= cut ? t.reciprocal[first] : 0.0;
