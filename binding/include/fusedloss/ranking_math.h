@@ -322,7 +322,7 @@ FL_HD double ranklist_window_loss(RankListForm form, const float* s, int32_t n, 
 // t = softmax(r) or r / sum(r); g_i = (softmax(x)_i - t_i) / T. 'normalize' drops a list whose
 // relevance sums to 0 (TF-Ranking): loss and gradient 0. Two passes over the list gather its
 // statistics (the maxima, then the sums of exponentials); a third gives each item's target and
-// gradient.
+// gradient (binding/cpu/ranking.cc on the CPU, cuda/ranking.cu on the GPU).
 struct ListNetStats {
   float xmax = -INFINITY, rmax = -INFINITY;
   double rsum = 0, xexp = 0, rexp = 0;
@@ -357,39 +357,6 @@ FL_HD double listnet_centred(const ListNetNorm& nm, float x) {
 
 FL_HD float listnet_grad(const ListNetNorm& nm, float x, float t, float inv_t) {
   return (exp_nonpos(static_cast<float>(listnet_centred(nm, x) - nm.lse)) - t) * inv_t;
-}
-
-FL_HD double listnet_list(const float* s, const float* r, int32_t n, ListNetTarget target,
-                          float temperature, float* g) {
-  const float inv_t = 1.0f / temperature;
-  // x = s / T rounded once, into g (overwritten by the gradient below): a product the compiler
-  // fused into x - xmax (an FMA) would leave the largest item a residual of up to half x's ulp
-  // (3e28 at x = 1e36) instead of 0.
-  float* x = g;
-  for (int32_t i = 0; i < n; ++i) x[i] = s[i] * inv_t;
-  ListNetStats st;
-  for (int32_t i = 0; i < n; ++i) {
-    st.xmax = x[i] > st.xmax ? x[i] : st.xmax;
-    st.rmax = r[i] > st.rmax ? r[i] : st.rmax;
-    st.rsum += r[i];
-  }
-  for (int32_t i = 0; i < n; ++i) {
-    st.xexp += exp_nonpos(x[i] - st.xmax);
-    st.rexp += exp_nonpos(r[i] - st.rmax);
-  }
-  const ListNetNorm nm = listnet_norm(st, target, n);
-  if (nm.dropped) {
-    for (int32_t i = 0; i < n; ++i) g[i] = 0.0f;
-    return 0;
-  }
-  double cross = 0;
-  for (int32_t i = 0; i < n; ++i) {
-    const float xi = x[i];
-    const float t = listnet_target(nm, r[i], st.rmax);
-    cross += t * listnet_centred(nm, xi);
-    g[i] = listnet_grad(nm, xi, t, inv_t);
-  }
-  return nm.lse - cross;
 }
 
 // RankNet's weight of pair (i, j), r_i > r_j (formulas D.5).
