@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <utility>
 #include <vector>
 
 namespace fl {
@@ -30,16 +29,10 @@ inline int64_t chunk_count(int64_t n, int64_t chunk) {
 
 // Deterministic reduction: map(begin, end, partial) fills the partial of one chunk (a T that
 // starts value-initialised); the partials are then folded left to right with combine(acc, p).
-// A chunk fills a T of its own and stores it once: neighbouring partials share cache lines, and
-// a map that adds to its partial row by row made the line bounce between the threads.
 template <class T, class Map, class Combine>
 T parallel_reduce(int64_t n, int64_t chunk, Map map, Combine combine) {
   std::vector<T> partial(static_cast<size_t>(chunk_count(n, chunk)));
-  parallel_chunks(n, chunk, [&](int64_t c, int64_t b, int64_t e) {
-    T own{};
-    map(b, e, own);
-    partial[c] = std::move(own);
-  });
+  parallel_chunks(n, chunk, [&](int64_t c, int64_t b, int64_t e) { map(b, e, partial[c]); });
   T acc{};
   for (const T& p : partial) combine(acc, p);
   return acc;

@@ -70,19 +70,17 @@ ListSum over_lists(int64_t lists, int64_t items, Body body) {
   const int64_t chunk = lists_per_chunk(lists, items);
   std::vector<ListSum> parts(static_cast<size_t>(chunk_count(lists, chunk)));
   parallel_chunks(lists, chunk, [&](int64_t c, int64_t b, int64_t e) {
-    // Summed apart and stored once (parallel.h parallel_reduce: neighbouring parts share lines).
-    ListSum part;
+    ListSum& part = parts[c];
     Scratch& sc = scratch();
     for (int64_t l = b; l < e; ++l) {
       const ListSum one = body(l, sc);
       if (!one.status.ok()) {
         part.status = one.status;
-        break;
+        return;
       }
       part.loss += one.loss;
       part.pairs += one.pairs;
     }
-    parts[c] = std::move(part);
   });
   ListSum total;
   for (const ListSum& p : parts) {
