@@ -25,16 +25,12 @@ FL_HD float exp_nonpos(float x) {
 #if defined(__CUDA_ARCH__)
   return __expf(x);
 #else
-  // Written as max(x, -87): a NaN (from an input the caller will refuse) becomes -87 too, so n + 127
-  // below stays in [1, 127] for every argument.
+  // Written as max(x, -87): a NaN (from an input the caller will refuse) becomes -87 instead of
+  // reaching the float-to-int conversion below, which is undefined for NaN.
   const float arg = x;
   x = x > kExpFloor ? x : kExpFloor;
-  // Round x / ln2 to nearest by the 1.5 * 2^23 trick: no floor call, so SSE2 code vectorises. The
-  // exponent bias rides along: t's low mantissa bits hold n + 127 (in [1, 127]), which shifted into
-  // place are 2^n's bits, with no float-to-int conversion.
-  constexpr float kRound = 12582912.0f + 127.0f;
-  const float t = x * 1.44269504088896341f + kRound;
-  const float n = t - kRound;
+  // Round x / ln2 to nearest by the 1.5 * 2^23 trick: no floor call, so SSE2 code vectorises.
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - n * 0.693359375f;  // ln2 split in two so r stays exact
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -44,9 +40,7 @@ FL_HD float exp_nonpos(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  uint32_t bits;
-  std::memcpy(&bits, &t, sizeof bits);
-  bits <<= 23;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return arg >= kExpFloor ? p * scale : 0.0f;
