@@ -77,25 +77,35 @@ FL_ISA_BODY bool list_valid_body(const float* __restrict r, const float* __restr
 namespace {
 
 // Relevance that is a permutation of 0, ..., n - 1 (full ranks, ListMLE's usual label) needs no
-// counting: item i goes straight to position n - 1 - r_i. It is one iff every position is then
-// taken, which sc.r shows: cleared to -1 first, it must read n - 1 - k at every k. Padding (-1)
-// would land at n, in the buffers' slack, and leave a position empty. Returns whether it was.
+// counting: item i goes straight to position k_i = n - 1 - r_i. It is one iff no item is padding
+// (-1, which would land at n, in the buffers' slack) and no two items share a position, which
+// reading each item's slot back shows: the item found there must be itself. The positions are
+// computed first, in a vector pass into sc.p (free until RankList fills it after the gather), so
+// the scattering stores never wait on a conversion, and the check reads scalar stores back as
+// scalars (vector reads of fresh scalar stores stalled until those left the store queue: the
+// check took a third of the placement). Returns whether it was.
 FL_INLINE bool place_ranks(const float* __restrict r, const float* __restrict s, int32_t n,
                            Scratch& sc) {
   Keyed* __restrict keys = sc.keys.data();
   float* __restrict ss = sc.s.data();
   float* __restrict sr = sc.r.data();
-  std::fill(sr, sr + n, -1.0f);
+  int32_t* __restrict at = sc.p.data();
   const int32_t last = n - 1;
+  int32_t padded = 0;
   for (int32_t i = 0; i < n; ++i) {
-    const int32_t k = last - static_cast<int32_t>(r[i]);
-    keys[k].item = i;
-    ss[k] = s[i];
-    sr[k] = r[i];
+    padded |= r[i] < 0.0f;
+    at[i] = last - static_cast<int32_t>(r[i]);
+  }
+  if (padded) return false;
+  for (int32_t i = 0; i < n; ++i) {
+    keys[at[i]].item = i;
+    ss[at[i]] = s[i];
   }
   int32_t off = 0;
-  for (int32_t k = 0; k < n; ++k) off |= sr[k] != static_cast<float>(last - k);
-  return off == 0;
+  for (int32_t i = 0; i < n; ++i) off |= keys[at[i]].item != i;
+  if (off) return false;
+  for (int32_t k = 0; k < n; ++k) sr[k] = static_cast<float>(last - k);
+  return true;
 }
 
 }  // namespace
@@ -280,12 +290,21 @@ FL_ISA_BODY double plackett_luce_sweep_body(Scratch& sc, int32_t m, const float*
     // R_k - s_k = log(S_k / e_k) = log1p(q), q = S_{k+1} / e_k (finite: e_k >= e^-kNarrow). Not
     // (top - s_k) + log S_k, which cancels when s_k dominates the rest (a confident, correct list:
     // 6e-4 relative at scores 20 apart). log1p(q) = log(u) q / (u - 1) with u = 1 + q (Goldberg's
-    // form): one float log a term, as the cancelling form had. The last term is 0.
-    const double loss = lane_sum_of(m - 1, [&](int32_t k) FL_LAMBDA_INLINE {
-      const float q = S[k + 1] / e[k];
-      const float u = 1.0f + q;
-      return double{a[k]} * (u == 1.0f ? q : log_pos(u) * (q / (u - 1.0f)));
-    });
+    // form): one float log a term, as the cancelling form had. The last term is 0. Summed as
+    // lane_sum_of would, in whole blocks: the lanes from the last term on are masked out (their
+    // quotients divide by the cleared tail of e), where a scalar remainder took as long as the
+    // blocks.
+    double acc[kLanes] = {};
+    for (int32_t b = 0; b < m - 1; b += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        const int32_t k = b + j;
+        const float q = S[k + 1] / e[k];
+        const float u = 1.0f + q;
+        const double t = double{a[k]} * (u == 1.0f ? q : log_pos(u) * (q / (u - 1.0f)));
+        acc[j] += k < m - 1 ? t : 0.0;
+      }
+    double loss = 0;
+    for (int j = 0; j < kLanes; ++j) loss += acc[j];
     const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
     Vec8 ab, eb;
     prefix_sums(

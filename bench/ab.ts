@@ -1,0 +1,158 @@
+// Two builds of the addon in one process, timed interleaved on the streaming cases of the
+// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64) at
+// 1 and 2 threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle ...]`.
+// Each round times a block of calls of A and of B (the order alternating by round); the figure
+// of a side is the median over rounds of its block medians, next to its share of the case's
+// limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, both
+// measured with A). One build against itself (A.node A.node) shows the harness's noise.
+import * as path from 'node:path';
+import { mulberry32 } from '../src/random';
+import { normals } from './timing';
+
+const [fileA, fileB, ...words] = process.argv.slice(2).map((a, i) => (i < 2 ? path.resolve(a) : a));
+if (!fileA || !fileB) throw new Error('usage: bench/ab.ts A.node B.node [case ...]');
+const ROUNDS = Number(process.env.AB_ROUNDS ?? 15);
+const BLOCK = Number(process.env.AB_BLOCK ?? 9);
+
+type Addon = Record<string, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- .node files load by require
+const A = require(fileA) as Addon;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const B = require(fileB) as Addon;
+if (A === B) throw new Error('A and B must be different files (copy one to compare it with itself)');
+// src loads A (FUSEDLOSS_ADDON, the same cached exports): each entry point is routed to `side`,
+// setThreads to both.
+let side: Addon = A;
+for (const [name, fa] of Object.entries(A)) {
+  const fb = B[name];
+  if (typeof fa !== 'function' || typeof fb !== 'function') continue;
+  const call = fa as (...a: unknown[]) => unknown;
+  const callB = fb as (...a: unknown[]) => unknown;
+  A[name] =
+    name === 'setThreads'
+      ? (...a: unknown[]) => (call(...a), callB(...a))
+      : (...a: unknown[]) => (side === A ? call(...a) : callB(...a));
+}
+process.env.FUSEDLOSS_ADDON = fileA;
+
+interface Case {
+  name: string;
+  bytes: number;
+  exps: number;
+  call(out: Float32Array): number;
+  length: number;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+void (async () => {
+  const fl = await import('../src');
+  const probe = A as unknown as {
+    triadBandwidth(n: number, reps: number): number;
+    expRate(iters: number, reps: number): { gexps: number; isa: string };
+  };
+  const rand = mulberry32(20240601);
+  const cases: Case[] = [];
+  {
+    const n = 1_000_000;
+    const x = normals(n, rand);
+    const y = Float32Array.from({ length: n }, () => (rand() < 0.1 ? 1 : 0));
+    const call = (out: Float32Array) => fl.anyLoss(x, y, { backend: 'cpu', out }).loss;
+    cases.push({ name: 'anyloss F1 n=1e6', bytes: 12 * n, exps: 2 * n, call, length: n });
+  }
+  {
+    const rows = 4096,
+      c = 1000;
+    const x = normals(rows * c, rand);
+    const t = Int32Array.from({ length: rows }, () => Math.floor(rand() * c));
+    const call = (out: Float32Array) => fl.softmaxCrossEntropy(x, t, { backend: 'cpu', out }).loss;
+    cases.push({ name: 'softmax CE 4096x1000', bytes: rows * (8 * c + 4), exps: rows * c, call, length: rows * c });
+  }
+  {
+    const lists = 4096,
+      n = 64;
+    const s = normals(lists * n, rand);
+    const r = new Float32Array(lists * n);
+    for (let l = 0; l < lists; l++) {
+      const perm = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [perm[i], perm[j]] = [perm[j], perm[i]];
+      }
+      r.set(perm, l * n);
+    }
+    const call = (out: Float32Array) => fl.listMLE(s, r, { listSize: n, backend: 'cpu', out }).loss;
+    cases.push({ name: 'listMLE 4096x64', bytes: 12 * lists * n, exps: 2 * lists * n, call, length: lists * n });
+  }
+  const chosen = words.length ? cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w))) : cases;
+
+  const threads = [1, 2];
+  const limits = new Map<number, { triad: number; gexps: number; isa: string }>();
+  for (const t of threads) {
+    fl.setThreads(t);
+    const exp = probe.expRate(2000, 100);
+    limits.set(t, { triad: probe.triadBandwidth(2 ** 24, 5), gexps: exp.gexps, isa: exp.isa });
+  }
+  console.log(`A ${fileA}\nB ${fileB}\n${ROUNDS} rounds x ${BLOCK} calls a side; isa ${limits.get(1)?.isa}`);
+  for (const t of threads) {
+    const l = limits.get(t)!;
+    console.log(`  ${t}T: triad ${l.triad.toFixed(1)} GB/s, exp ${l.gexps.toFixed(2)} G/s`);
+  }
+  for (const c of chosen) {
+    const outA = new Float32Array(c.length),
+      outB = new Float32Array(c.length);
+    side = A;
+    const la = c.call(outA);
+    side = B;
+    const lb = c.call(outB);
+    let maxDiff = 0,
+      maxRef = 0;
+    for (let i = 0; i < c.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(outA[i] - outB[i]));
+      maxRef = Math.max(maxRef, Math.abs(outA[i]));
+    }
+    for (const t of threads) {
+      fl.setThreads(t);
+      const times = { A: [] as number[], B: [] as number[] };
+      // CPU time a call (user + system, every thread of the process): on a busy machine the wall
+      // time mostly measures the other jobs; at 1 thread this one does not.
+      const cpu = { A: [] as number[], B: [] as number[] };
+      for (let r = 0; r < ROUNDS; r++) {
+        const order: Array<'A' | 'B'> = r % 2 ? ['B', 'A'] : ['A', 'B'];
+        for (const s of order) {
+          side = s === 'A' ? A : B;
+          const out = s === 'A' ? outA : outB;
+          c.call(out);
+          const block: number[] = [];
+          const u0 = process.cpuUsage();
+          for (let i = 0; i < BLOCK; i++) {
+            const t0 = performance.now();
+            c.call(out);
+            block.push(performance.now() - t0);
+          }
+          const u = process.cpuUsage(u0);
+          cpu[s].push((u.user + u.system) / 1e3 / BLOCK);
+          times[s].push(median(block));
+        }
+      }
+      const l = limits.get(t)!;
+      const limit = Math.max(c.bytes / (l.triad * 1e6), c.exps / (l.gexps * 1e6));
+      const ma = median(times.A),
+        mb = median(times.B);
+      const ratios = times.A.map((a, i) => times.B[i] / a);
+      const fmt = (ms: number) => `${ms.toFixed(3)} ms ${((100 * limit) / ms).toFixed(0).padStart(3)}%`;
+      const cpuRatio = median(cpu.A.map((a, i) => cpu.B[i] / a));
+      console.log(
+        `${c.name.padEnd(22)} ${t}T  A ${fmt(ma)}  B ${fmt(mb)}  B/A ${median(ratios).toFixed(3)}` +
+          ` (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})  limit ${limit.toFixed(3)} ms\n` +
+          `${''.padEnd(25)} min A ${Math.min(...times.A).toFixed(3)} B ${Math.min(...times.B).toFixed(3)} ms;` +
+          ` cpu/call A ${median(cpu.A).toFixed(3)} B ${median(cpu.B).toFixed(3)} ms, B/A ${cpuRatio.toFixed(3)}`,
+      );
+    }
+    console.log(`  loss A ${la} B ${lb}; grad max |A-B| ${(maxDiff / maxRef).toExponential(2)} of max |A|`);
+  }
+})();
