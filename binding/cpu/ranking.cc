@@ -131,65 +131,62 @@ Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* l
 
 namespace {
 
-// ListNet over one list's n items (formulas D.1; the passes of ListNetStats), the gradient into g.
-// Every sum runs in kLanes partial sums, lane i % kLanes taking item i and the lanes added in
-// order, so the exponentials vectorise and the result is the same at any thread count.
-FL_ISA_BODY double listnet_list(const float* s, const float* r, int32_t n, ListNetTarget target,
-                                float temperature, float* g) {
+// ListNet over one list's n items (formulas D.1; the passes of ListNetStats), the gradient into g,
+// with ex and tr n floats of scratch. The exponentials run in plain loops over arrays (so they
+// vectorise); every sum runs in kLanes partial sums, lane i % kLanes taking item i and the lanes
+// added in order, so it vectorises too and is the same at any thread count.
+FL_ISA_BODY double listnet_list(const float* __restrict s, const float* __restrict r, int32_t n,
+                                ListNetTarget target, float temperature, float* __restrict g,
+                                float* __restrict ex, float* __restrict tr) {
   const float inv_t = 1.0f / temperature;
-  // x = s / T rounded once, into g (overwritten by the gradient below): a product the compiler
+  // x = s / T rounded once, into g (overwritten by the gradient last): a product the compiler
   // fused into x - xmax (an FMA) would leave the largest item a residual of up to half x's ulp
   // (3e28 at x = 1e36) instead of 0.
-  float* x = g;
+  float* __restrict x = g;
   for (int32_t i = 0; i < n; ++i) x[i] = s[i] * inv_t;
   const int32_t blocks = n / kLanes * kLanes;
+  // Sums f(i) over the list in lanes.
+  const auto lane_sum = [&](auto f) FL_LAMBDA_INLINE {
+    double acc[kLanes] = {};
+    for (int32_t i = 0; i < blocks; i += kLanes)
+      for (int l = 0; l < kLanes; ++l) acc[l] += f(i + l);
+    for (int32_t i = blocks; i < n; ++i) acc[i - blocks] += f(i);
+    double sum = 0;
+    for (int l = 0; l < kLanes; ++l) sum += acc[l];
+    return sum;
+  };
   float xm[kLanes], rm[kLanes];
-  double rs[kLanes] = {};
   for (int l = 0; l < kLanes; ++l) xm[l] = rm[l] = -INFINITY;
-  const auto first = [&](int32_t i, int l) FL_LAMBDA_INLINE {
+  for (int32_t i = 0; i < n; ++i) {
+    const int l = i % kLanes;
     xm[l] = x[i] > xm[l] ? x[i] : xm[l];
     rm[l] = r[i] > rm[l] ? r[i] : rm[l];
-    rs[l] += r[i];
-  };
-  for (int32_t i = 0; i < blocks; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) first(i + l, l);
-  for (int32_t i = blocks; i < n; ++i) first(i, i - blocks);
+  }
   ListNetStats st;
   for (int l = 0; l < kLanes; ++l) {
     st.xmax = xm[l] > st.xmax ? xm[l] : st.xmax;
     st.rmax = rm[l] > st.rmax ? rm[l] : st.rmax;
-    st.rsum += rs[l];
   }
-  double xe[kLanes] = {}, re[kLanes] = {};
-  const auto second = [&](int32_t i, int l) FL_LAMBDA_INLINE {
-    xe[l] += exp_nonpos(x[i] - st.xmax);
-    re[l] += exp_nonpos(r[i] - st.rmax);
-  };
-  for (int32_t i = 0; i < blocks; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) second(i + l, l);
-  for (int32_t i = blocks; i < n; ++i) second(i, i - blocks);
-  for (int l = 0; l < kLanes; ++l) {
-    st.xexp += xe[l];
-    st.rexp += re[l];
+  const bool softmax = target == ListNetTarget::Softmax;
+  if (softmax) {
+    for (int32_t i = 0; i < n; ++i) tr[i] = exp_nonpos(r[i] - st.rmax);
+    st.rexp = lane_sum([&](int32_t i) FL_LAMBDA_INLINE { return static_cast<double>(tr[i]); });
+  } else {
+    st.rsum = lane_sum([&](int32_t i) FL_LAMBDA_INLINE { return static_cast<double>(r[i]); });
   }
+  for (int32_t i = 0; i < n; ++i) ex[i] = exp_nonpos(x[i] - st.xmax);
+  st.xexp = lane_sum([&](int32_t i) FL_LAMBDA_INLINE { return static_cast<double>(ex[i]); });
   const ListNetNorm nm = listnet_norm(st, target, n);
   if (nm.dropped) {
     for (int32_t i = 0; i < n; ++i) g[i] = 0.0f;
     return 0;
   }
-  double cross[kLanes] = {};
-  const auto third = [&](int32_t i, int l) FL_LAMBDA_INLINE {
-    const float xi = x[i];
-    const float t = listnet_target(nm, r[i], st.rmax);
-    cross[l] += t * listnet_centred(nm, xi);
-    g[i] = listnet_grad(nm, xi, t, inv_t);
-  };
-  for (int32_t i = 0; i < blocks; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) third(i + l, l);
-  for (int32_t i = blocks; i < n; ++i) third(i, i - blocks);
-  double c = 0;
-  for (int l = 0; l < kLanes; ++l) c += cross[l];
-  return nm.lse - c;
+  // The targets t_i (listnet_target, from the exponentials already taken for softmax).
+  for (int32_t i = 0; i < n; ++i) tr[i] = (softmax ? tr[i] : r[i]) * nm.tnorm;
+  const double cross =
+      lane_sum([&](int32_t i) FL_LAMBDA_INLINE { return tr[i] * listnet_centred(nm, x[i]); });
+  for (int32_t i = 0; i < n; ++i) g[i] = listnet_grad(nm, x[i], tr[i], inv_t);
+  return nm.lse - cross;
 }
 
 }  // namespace
@@ -199,8 +196,8 @@ Status listnet_cpu(const RankingProblem& pb, ListNetTarget target, float tempera
   return sorted_lists(
       pb, Order::Index, 0,
       [&](Scratch& sc, int32_t m) {
-        return FL_ISA_CALL(
-            listnet_list(sc.s.data(), sc.r.data(), m, target, temperature, sc.g.data()));
+        return FL_ISA_CALL(listnet_list(sc.s.data(), sc.r.data(), m, target, temperature,
+                                        sc.g.data(), sc.e.data(), sc.y.data()));
       },
       loss, grad);
 }

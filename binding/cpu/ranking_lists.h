@@ -128,11 +128,22 @@ int32_t gather_sorted(const RankingProblem& pb, int64_t b, int32_t n, Scratch& s
     if (m >= 0) return m;
   }
   int32_t m = 0;
+  if (!sort) {
+    // In index order: compacted without a branch per item (each slot written, kept when valid),
+    // the scores and relevance copied on the way.
+    for (int32_t i = 0; i < n; ++i) {
+      const float r = pb.relevance[b + i];
+      sc.keys[m].item = i;
+      sc.s[m] = pb.scores[b + i];
+      sc.r[m] = r;
+      m += !is_padding(r);
+    }
+    return m;
+  }
   for (int32_t i = 0; i < n; ++i)
-    if (!is_padding(pb.relevance[b + i])) sc.keys[m++] = Keyed{sort ? key(i) : 0, i};
-  if (sort)
-    std::sort(sc.keys.begin(), sc.keys.begin() + m,
-              [](const Keyed& x, const Keyed& y) { return x.key < y.key; });
+    if (!is_padding(pb.relevance[b + i])) sc.keys[m++] = Keyed{key(i), i};
+  std::sort(sc.keys.begin(), sc.keys.begin() + m,
+            [](const Keyed& x, const Keyed& y) { return x.key < y.key; });
   for (int32_t k = 0; k < m; ++k) {
     sc.s[k] = pb.scores[b + sc.keys[k].item];
     sc.r[k] = pb.relevance[b + sc.keys[k].item];
@@ -140,8 +151,14 @@ int32_t gather_sorted(const RankingProblem& pb, int64_t b, int32_t n, Scratch& s
   return m;
 }
 
-// Writes scale * sc.g back to the list's items in gathered order; padded items get 0.
-inline void scatter(int64_t b, int32_t n, int32_t m, const Scratch& sc, float scale, float* grad) {
+// Writes scale * sc.g back to the list's items in gathered order; padded items get 0. `in_order`:
+// the gather kept index order, so with no padding item k is list item k (a straight copy).
+inline void scatter(int64_t b, int32_t n, int32_t m, const Scratch& sc, float scale, float* grad,
+                    bool in_order = false) {
+  if (in_order && m == n) {
+    for (int32_t k = 0; k < n; ++k) grad[b + k] = scale * sc.g[k];
+    return;
+  }
   if (m < n) std::fill(grad + b, grad + b + n, 0.0f);
   for (int32_t k = 0; k < m; ++k) grad[b + sc.keys[k].item] = scale * sc.g[k];
 }
@@ -215,7 +232,7 @@ ListSum each_list(const RankingProblem& pb, Order order, uint32_t seed, float to
     const int32_t m = gather(pb, l, sc, order, seed);
     const ListSum one = m > 0 ? per_list(sc, m) : ListSum{};
     if (metrics) metrics.list(l, sc, m, order);
-    scatter(b, static_cast<int32_t>(e - b), m, sc, scale, grad);
+    scatter(b, static_cast<int32_t>(e - b), m, sc, scale, grad, order == Order::Index);
     return one;
   });
 }
