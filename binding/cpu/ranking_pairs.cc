@@ -42,6 +42,27 @@ RowBuffers& row_buffers(int32_t n) {
   return b;
 }
 
+// The first pass of row i over j in [first, end) (see logistic_rows). A function of its own so its
+// __restrict parameters tell GCC that the rows do not overlap the inputs: as local pointers, the
+// runtime overlap checks it would need were too many, and the loop stayed scalar.
+template <class Weigh>
+FL_INLINE void row_terms(const float* __restrict s, int32_t i, int32_t first, int32_t end,
+                         int32_t k, float sigma, Weigh weigh, float* __restrict u,
+                         float* __restrict e, float* __restrict lp, float* __restrict w,
+                         float* __restrict w2) {
+  const float si = s[i];
+  for (int32_t j = first; j < end; ++j) {
+    const float x = j < k ? sigma * (s[j] - si) : 0.0f;
+    const float ej = exp_nonpos(-std::fabs(x));
+    const Weights wt = weigh(i, j);
+    u[j] = x;
+    e[j] = ej;
+    lp[j] = log1p_unit(ej);
+    w[j] = wt.ij;
+    w2[j] = wt.ji;
+  }
+}
+
 // The logistic pairs i < j < k of a list (formulas D.4, D.5) with u = sigma (s_j - s_i) in float
 // (float_pairs). Row i's first pass, a plain loop that vectorises, takes u_j (0 past k), e_j =
 // exp(-|u_j|), log1p(e_j) and weigh(i, j); the second, in Vec8 blocks, counts the directions with
@@ -63,17 +84,7 @@ FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restri
   for (int32_t i = 0; i + 1 < k; ++i) {
     const int32_t first = i + 1;
     const int32_t end = first + (k - first + kLanes - 1) / kLanes * kLanes;
-    const float si = s[i];
-    for (int32_t j = first; j < end; ++j) {
-      const float x = j < k ? sigma * (s[j] - si) : 0.0f;
-      const float ej = exp_nonpos(-std::fabs(x));
-      const Weights wt = weigh(i, j);
-      u[j] = x;
-      e[j] = ej;
-      lp[j] = log1p_unit(ej);
-      w[j] = wt.ij;
-      w2[j] = wt.ji;
-    }
+    row_terms(s, i, first, end, k, sigma, weigh, u, e, lp, w, w2);
     const Vec8 ri = Vec8{} + r[i];
     Vec8 row = {};
     Lanes count = {};
@@ -137,15 +148,13 @@ bool float_pairs(double spread, float sigma) {
   return spread <= kRoom && spread * sigma <= kRoom;
 }
 
-// One list of RankNet (formulas D.5), its m items as they come.
-FL_ISA_BODY ListSum ranknet_list(Scratch& sc, int32_t m, float sigma, PairWeighting kind) {
-  const float* s = sc.s.data();
-  const float* r = sc.r.data();
-  float* g = sc.g.data();
-  std::fill(g, g + m + kLanes, 0.0f);
+// One list of RankNet (formulas D.5), its m items as they come, the weighting W fixed (a weighting
+// read per pair kept the first pass from vectorising).
+template <PairWeighting W>
+FL_INLINE ListSum ranknet_rows(const float* s, const float* r, int32_t m, float sigma, float* g) {
   // The weight of r_i > r_j, the same both ways.
   const auto weight = [&](int32_t i, int32_t j)
-                          FL_LAMBDA_INLINE { return std::fabs(ranknet_weight(kind, r[i], r[j])); };
+                          FL_LAMBDA_INLINE { return std::fabs(ranknet_weight(W, r[i], r[j])); };
   const float hi = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return s[i]; });
   const float neg_lo = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return -s[i]; });
   if (float_pairs(double{hi} + neg_lo, sigma))
@@ -162,6 +171,21 @@ FL_ISA_BODY ListSum ranknet_list(Scratch& sc, int32_t m, float sigma, PairWeight
     const float w = weight(i, j);
     return pair_logistic2(sigma * (double{s[j]} - s[i]), sigma, ij ? w : 0.0f, ji ? w : 0.0f);
   });
+}
+
+FL_ISA_BODY ListSum ranknet_list(Scratch& sc, int32_t m, float sigma, PairWeighting w) {
+  const float* s = sc.s.data();
+  const float* r = sc.r.data();
+  float* g = sc.g.data();
+  std::fill(g, g + m + kLanes, 0.0f);
+  switch (w) {
+    case PairWeighting::LabelDiff:
+      return ranknet_rows<PairWeighting::LabelDiff>(s, r, m, sigma, g);
+    case PairWeighting::LabelDiffSquared:
+      return ranknet_rows<PairWeighting::LabelDiffSquared>(s, r, m, sigma, g);
+    default:
+      return ranknet_rows<PairWeighting::None>(s, r, m, sigma, g);
+  }
 }
 
 // One list of the pairwise hinge (formulas D.6): every pair with r_i > r_j, their count, and the
