@@ -42,6 +42,14 @@ RowBuffers& row_buffers(int32_t n) {
   return b;
 }
 
+// Clang's cost model (Emscripten's, for wasm simd128) found the first pass not worth vectorising,
+// which left the wasm build's pair loop scalar; its 4 lanes are one v128 (or SSE, NEON) register.
+#if defined(__clang__)
+#define FL_VECTORISE _Pragma("clang loop vectorize(enable) vectorize_width(4)")
+#else
+#define FL_VECTORISE
+#endif
+
 // The first pass of row i over j in [first, end) (see logistic_rows). A function of its own so its
 // __restrict parameters tell GCC that the rows do not overlap the inputs: as local pointers, the
 // runtime overlap checks it would need were too many, and the loop stayed scalar.
@@ -51,6 +59,7 @@ FL_INLINE void row_terms(const float* __restrict s, int32_t i, int32_t first, in
                          float* __restrict e, float* __restrict lp, float* __restrict w,
                          float* __restrict w2) {
   const float si = s[i];
+  FL_VECTORISE
   for (int32_t j = first; j < end; ++j) {
     const float x = j < k ? sigma * (s[j] - si) : 0.0f;
     const float ej = exp_nonpos(-std::fabs(x));
