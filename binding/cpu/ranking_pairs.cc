@@ -25,7 +25,7 @@ typedef int32_t Lanes __attribute__((vector_size(32)));
 typedef double Vec8d __attribute__((vector_size(64)));
 static_assert(sizeof(Vec8) == kLanes * sizeof(float), "a block is one Vec8");
 
-// The weights of a pair's two directions, (i, j) and (j, i), before the count masks.
+// The weights of a pair's two directions, (i, j) and (j, i), wherever they count.
 struct Weights {
   float ij, ji;
 };
@@ -74,10 +74,10 @@ FL_INLINE void row_terms(const float* __restrict s, int32_t i, int32_t first, in
 
 // The logistic pairs i < j < k of a list (formulas D.4, D.5) with u = sigma (s_j - s_i) in float
 // (float_pairs). Row i's first pass, a plain loop that vectorises, takes u_j (0 past k), e_j =
-// exp(-|u_j|), log1p(e_j) and weigh(i, j); the second, in Vec8 blocks, counts the directions with
-// r_i > r_j (every pair when all_pairs) and j < k, takes both terms (logistic_both) and adds them into per-lane sums
-// (the loss in double) and the gradient. The lanes are reduced in a fixed order, so the result is
-// the same on any thread. g must be zeroed over [0, k + kLanes).
+// exp(-|u_j|), log1p(e_j) and weigh(i, j); the second, in Vec8 blocks, weighs the directions with
+// r_i > r_j (every one when all_pairs) and j < k, takes both terms (logistic_both) and adds them
+// into per-lane sums (the loss in double) and the gradient. The lanes are reduced in a fixed order,
+// so the result is the same on any thread. g must be zeroed over [0, k + kLanes).
 template <class Weigh>
 FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restrict r, int32_t k,
                                 float sigma, float* __restrict g, Weigh weigh, bool all_pairs) {
@@ -94,9 +94,15 @@ FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restri
     const int32_t first = i + 1;
     const int32_t end = first + (k - first + kLanes - 1) / kLanes * kLanes;
     row_terms(s, i, first, end, k, sigma, weigh, u, e, lp, w, w2);
+    // The directions counted: every one, or those whose relevance differs (in either order).
+    int32_t n = 2 * (k - first);
+    if (!all_pairs) {
+      n = 0;
+      for (int32_t j = first; j < k; ++j) n += r[j] != r[i];
+    }
+    pairs += n;
     const Vec8 ri = Vec8{} + r[i];
     Vec8 row = {};
-    Lanes count = {};
     for (int32_t b = first; b < end; b += kLanes) {
       Vec8 ub, eb, lb, wb, w2b, rj, gb;
       load_vec(ub, u + b);
@@ -112,19 +118,13 @@ FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restri
       loss += __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
               __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
       const Vec8 c = a * sigma * f.sigmoid_up - bw * sigma * f.sigmoid_down;
-      count -= ij + ji;  // the masks are -1 where a direction counts
       row += c;
       load_vec(gb, g + b);
       store_vec(g + b, gb + c);
     }
     float gi = 0.0f;
-    int32_t n = 0;
-    for (int q = 0; q < kLanes; ++q) {
-      gi += row[q];
-      n += count[q];
-    }
+    for (int q = 0; q < kLanes; ++q) gi += row[q];
     g[i] -= gi;
-    pairs += n;
   }
   ListSum one;
   for (int q = 0; q < kLanes; ++q) one.loss += loss[q];
@@ -239,16 +239,15 @@ Status batch_pairs(const RankingProblem& pb, PerList per_list, bool per_item, do
 Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, double* loss,
                    float* grad) {
   return batch_pairs(
-      pb,
-      [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(ranknet_list(sc, m, sigma, w)); }, false,
+      pb, [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(ranknet_list(sc, m, sigma, w)); }, false,
       loss, grad);
 }
 
 Status pairwise_hinge_cpu(const RankingProblem& pb, float margin, bool per_item, double* loss,
                           float* grad) {
   return batch_pairs(
-      pb, [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(hinge_list(sc, m, margin)); },
-      per_item, loss, grad);
+      pb, [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(hinge_list(sc, m, margin)); }, per_item,
+      loss, grad);
 }
 
 namespace {
@@ -272,8 +271,8 @@ const PositionTables& position_tables(int32_t n) {
 // LambdaLoss's pairs (formulas D.4) among the first k items of a list in predicted order, with
 // their gains G (k + kLanes entries) and the scheme S fixed.
 template <LambdaScheme S>
-FL_INLINE ListSum lambda_rows(const LambdaParams& p, const float* s, const float* r,
-                              const float* G, const PositionTables& pt, int32_t k, float* g) {
+FL_INLINE ListSum lambda_rows(const LambdaParams& p, const float* s, const float* r, const float* G,
+                              const PositionTables& pt, int32_t k, float* g) {
   const float* inv_d = pt.inv_d.data();
   const float* delta = pt.delta.data();
   const float log2e = static_cast<float>(M_LOG2E);

@@ -192,8 +192,8 @@ FL_HD bool constrained(float ri, float rj, float margin) {
 
 // The pairwise logistic term of RankNet and LambdaLoss for d = s_i - s_j, i preferred:
 // loss w softplus(-sigma d), and c = d loss / d s_j = -d loss / d s_i = w sigma sigmoid(-sigma d).
-// The loss is a double: at |s| near FLT_MAX, sigma d exceeds float's range, and weights (2^64 gains)
-// times softplus may exceed it too.
+// The loss is a double: at |s| near FLT_MAX, sigma d exceeds float's range, and weights (2^64
+// gains) times softplus may exceed it too.
 struct PairTerm {
   double loss;
   float c;
