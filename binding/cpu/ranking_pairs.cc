@@ -80,7 +80,8 @@ FL_INLINE void row_terms(const float* __restrict s, int32_t i, int32_t first, in
 // so the result is the same on any thread. g must be zeroed over [0, k + kLanes).
 template <class Weigh>
 FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restrict r, int32_t k,
-                                float sigma, float* __restrict g, Weigh weigh, bool all_pairs) {
+                                float sigma, float* __restrict g, Weigh weigh, bool all_pairs,
+                                bool float_terms) {
   RowBuffers& rb = row_buffers(k + kLanes);
   float* __restrict u = rb.u.data();
   float* __restrict e = rb.e.data();
@@ -102,7 +103,8 @@ FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restri
     }
     pairs += n;
     const Vec8 ri = Vec8{} + r[i];
-    Vec8 row = {};
+    Vec8 row = {}, part = {};  // part: the float_terms sums, flushed every kBlockSteps blocks
+    int32_t steps = 0;
     for (int32_t b = first; b < end; b += kLanes) {
       Vec8 ub, eb, lb, wb, w2b, rj, gb;
       load_vec(ub, u + b);
@@ -115,13 +117,24 @@ FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restri
       const Lanes ij = all_pairs ? in : in & (ri > rj), ji = all_pairs ? in : in & (rj > ri);
       const Vec8 a = ij ? wb : Vec8{}, bw = ji ? w2b : Vec8{};
       const LogisticBoth<Vec8, Vec8> f = logistic_both(ub, eb, lb);
-      loss += __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
-              __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
+      if (float_terms) {
+        part += a * f.softplus_up + bw * f.softplus_down;
+        if (++steps == kBlockSteps) {
+          loss += __builtin_convertvector(part, Vec8d);
+          part = Vec8{};
+          steps = 0;
+        }
+      } else {
+        loss +=
+            __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
+            __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
+      }
       const Vec8 c = a * sigma * f.sigmoid_up - bw * sigma * f.sigmoid_down;
       row += c;
       load_vec(gb, g + b);
       store_vec(g + b, gb + c);
     }
+    loss += __builtin_convertvector(part, Vec8d);
     float gi = 0.0f;
     for (int q = 0; q < kLanes; ++q) gi += row[q];
     g[i] -= gi;
@@ -157,6 +170,13 @@ bool float_pairs(double spread, float sigma) {
   return spread <= kRoom && spread * sigma <= kRoom;
 }
 
+// Whether the loss terms of such a list, with weights at most w_max, stay within float's range
+// when a lane adds kBlockSteps of them (softplus(u) <= |u| + 1 each way): then they are summed in
+// float lanes flushed to double (rows.h's practice), else taken in double one by one.
+bool float_terms(double spread, float sigma, double w_max) {
+  return 2.0 * kBlockSteps * w_max * (spread * sigma + 1) <= FLT_MAX;
+}
+
 // One list of RankNet (formulas D.5), its m items as they come, the weighting W fixed (a weighting
 // read per pair kept the first pass from vectorising).
 template <PairWeighting W>
@@ -166,14 +186,21 @@ FL_INLINE ListSum ranknet_rows(const float* s, const float* r, int32_t m, float 
                           FL_LAMBDA_INLINE { return std::fabs(ranknet_weight(W, r[i], r[j])); };
   const float hi = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return s[i]; });
   const float neg_lo = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return -s[i]; });
-  if (float_pairs(double{hi} + neg_lo, sigma))
+  const double spread = double{hi} + neg_lo;
+  if (float_pairs(spread, sigma)) {
+    // Relevance is >= 0, so no weight passes the largest's (its square).
+    const double top = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return r[i]; });
+    const double w_max = W == PairWeighting::LabelDiff          ? top
+                         : W == PairWeighting::LabelDiffSquared ? top * top
+                                                                : 1.0;
     return logistic_rows(
         s, r, m, sigma, g,
         [&](int32_t i, int32_t j) FL_LAMBDA_INLINE {
           const float w = weight(i, j);
           return Weights{w, w};
         },
-        false);
+        false, float_terms(spread, sigma, w_max));
+  }
   return wide_rows(m, g, [&](int32_t i, int32_t j, int32_t& count) FL_LAMBDA_INLINE {
     const bool ij = r[i] > r[j], ji = r[j] > r[i];
     count = ij + ji;
@@ -285,8 +312,17 @@ FL_INLINE ListSum lambda_rows(const LambdaParams& p, const float* s, const float
     return Weights{w * log2e, w_ji * log2e};
   };
   ListSum one;
-  if (float_pairs(double{s[0]} - s[k - 1], p.sigma)) {  // in predicted order: s[0] is the largest
-    one = logistic_rows(s, r, k, p.sigma, g, weigh, S == LambdaScheme::NdcgLoss1);
+  const double spread = double{s[0]} - s[k - 1];  // in predicted order: s[0] is the largest
+  if (float_pairs(spread, p.sigma)) {
+    // Every weight is at most (1 + mu) times the largest gain (the inverse discounts and the
+    // ndcg2 deltas are at most 1), and 1 for 'none'.
+    const double w_max =
+        log2e *
+        (S == LambdaScheme::None
+             ? 1.0
+             : (1.0 + p.mu) * lane_max(k, [&](int32_t i) FL_LAMBDA_INLINE { return G[i]; }));
+    one = logistic_rows(s, r, k, p.sigma, g, weigh, S == LambdaScheme::NdcgLoss1,
+                        float_terms(spread, p.sigma, w_max));
   } else {
     one = wide_rows(k, g, [&](int32_t i, int32_t j, int32_t& count) FL_LAMBDA_INLINE {
       const bool ij = lambda_counts(S, r[i], r[j]), ji = lambda_counts(S, r[j], r[i]);
