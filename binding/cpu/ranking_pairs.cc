@@ -25,7 +25,8 @@ typedef int32_t Lanes __attribute__((vector_size(32)));
 typedef double Vec8d __attribute__((vector_size(64)));
 static_assert(sizeof(Vec8) == kLanes * sizeof(float), "a block is one Vec8");
 
-// The weights of a pair's two directions, (i, j) and (j, i), wherever they count.
+// The weights of a pair's two directions, (i, j) and (j, i); the loops zero a direction that does
+// not count.
 struct Weights {
   float ij, ji;
 };
@@ -76,8 +77,9 @@ FL_INLINE void row_terms(const float* __restrict s, int32_t i, int32_t first, in
 // (float_pairs). Row i's first pass, a plain loop that vectorises, takes u_j (0 past k), e_j =
 // exp(-|u_j|), log1p(e_j) and weigh(i, j); the second, in Vec8 blocks, weighs the directions with
 // r_i > r_j (every one when all_pairs) and j < k, takes both terms (logistic_both) and adds them
-// into per-lane sums (the loss in double) and the gradient. The lanes are reduced in a fixed order,
-// so the result is the same on any thread. g must be zeroed over [0, k + kLanes).
+// into per-lane sums and the gradient; the loss goes into double lanes, through float lanes
+// flushed every kBlockSteps blocks when float_terms. The lanes are reduced in a fixed order, so
+// the result is the same on any thread. g must be zeroed over [0, k + kLanes).
 template <class Weigh>
 FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restrict r, int32_t k,
                                 float sigma, float* __restrict g, Weigh weigh, bool all_pairs,
