@@ -1,10 +1,17 @@
 // CPU kernels of the pairwise losses (formulas D.4 to D.6): RankNet, the pairwise hinge and
 // LambdaLoss loop over the pairs of each list, O(n^2) as the losses are pairwise by nature;
 // LambdaLoss first sorts by score (the ranks its weights read) and by relevance (the ideal DCG).
+// The logistic losses visit each unordered pair once for both of its directions (one exponential
+// serves both), a row of pairs at a time in vector blocks.
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "fusedloss/ranking.h"
 #include "ranking_lists.h"
+#include "rows.h"
+#include "wide.h"
 
 namespace fl {
 
@@ -14,10 +21,214 @@ using ranking::Scratch;
 
 namespace {
 
-// One list of RankNet or the pairwise hinge: term(s_i, s_j, r_i, r_j) over every pair with
-// r_i > r_j, their count, and the gradient in sc.g.
+typedef int32_t Lanes __attribute__((vector_size(32)));
+typedef double Vec8d __attribute__((vector_size(64)));
+static_assert(sizeof(Vec8) == kLanes * sizeof(float), "a block is one Vec8");
+
+// The weights of a pair's two directions, (i, j) and (j, i); the loops zero a direction that does
+// not count.
+struct Weights {
+  float ij, ji;
+};
+
+// Per-thread rows of the float pair loop, kept between calls: u, e, log1p(e) and the weights.
+struct RowBuffers {
+  std::vector<float> u, e, lp, w, w2;
+};
+
+RowBuffers& row_buffers(int32_t n) {
+  thread_local RowBuffers b;
+  if (b.u.size() < static_cast<size_t>(n))
+    for (auto* v : {&b.u, &b.e, &b.lp, &b.w, &b.w2}) v->resize(static_cast<size_t>(n));
+  return b;
+}
+
+// Clang's cost model (Emscripten's, for wasm simd128) found the first pass not worth vectorising,
+// which left the wasm build's pair loop scalar; its 4 lanes are one v128 (or SSE, NEON) register.
+#if defined(__clang__)
+#define FL_VECTORISE _Pragma("clang loop vectorize(enable) vectorize_width(4)")
+#else
+#define FL_VECTORISE
+#endif
+
+// The first pass of row i over j in [first, end) (see logistic_rows). A function of its own so its
+// __restrict parameters tell GCC that the rows do not overlap the inputs: as local pointers, the
+// runtime overlap checks it would need were too many, and the loop stayed scalar.
+template <class Weigh>
+FL_INLINE void row_terms(const float* __restrict s, int32_t i, int32_t first, int32_t end,
+                         int32_t k, float sigma, Weigh weigh, float* __restrict u,
+                         float* __restrict e, float* __restrict lp, float* __restrict w,
+                         float* __restrict w2) {
+  const float si = s[i];
+  FL_VECTORISE
+  for (int32_t j = first; j < end; ++j) {
+    const float x = j < k ? sigma * (s[j] - si) : 0.0f;
+    const float ej = exp_nonpos(-std::fabs(x));
+    const Weights wt = weigh(i, j);
+    u[j] = x;
+    e[j] = ej;
+    lp[j] = log1p_unit(ej);
+    w[j] = wt.ij;
+    w2[j] = wt.ji;
+  }
+}
+
+// The logistic pairs i < j < k of a list (formulas D.4, D.5) with u = sigma (s_j - s_i) in float
+// (float_pairs). Row i's first pass, a plain loop that vectorises, takes u_j (0 past k), e_j =
+// exp(-|u_j|), log1p(e_j) and weigh(i, j); the second, in Vec8 blocks, weighs the directions with
+// r_i > r_j (every one when all_pairs) and j < k, takes both terms (logistic_both) and adds them
+// into per-lane sums and the gradient; the loss goes into double lanes, through float lanes
+// flushed every kBlockSteps blocks when float_terms. The lanes are reduced in a fixed order, so
+// the result is the same on any thread. g must be zeroed over [0, k + kLanes).
+template <class Weigh>
+FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restrict r, int32_t k,
+                                float sigma, float* __restrict g, Weigh weigh, bool all_pairs,
+                                bool float_terms) {
+  RowBuffers& rb = row_buffers(k + kLanes);
+  float* __restrict u = rb.u.data();
+  float* __restrict e = rb.e.data();
+  float* __restrict lp = rb.lp.data();
+  float* __restrict w = rb.w.data();
+  float* __restrict w2 = rb.w2.data();
+  const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  Vec8d loss = {};
+  double pairs = 0;
+  for (int32_t i = 0; i + 1 < k; ++i) {
+    const int32_t first = i + 1;
+    const int32_t end = first + (k - first + kLanes - 1) / kLanes * kLanes;
+    row_terms(s, i, first, end, k, sigma, weigh, u, e, lp, w, w2);
+    // The directions counted: every one, or those whose relevance differs (in either order).
+    int32_t n = 2 * (k - first);
+    if (!all_pairs) {
+      n = 0;
+      for (int32_t j = first; j < k; ++j) n += r[j] != r[i];
+    }
+    pairs += n;
+    const Vec8 ri = Vec8{} + r[i];
+    Vec8 row = {}, part = {};  // part: the float_terms sums, flushed every kBlockSteps blocks
+    int32_t steps = 0;
+    for (int32_t b = first; b < end; b += kLanes) {
+      Vec8 ub, eb, lb, wb, w2b, rj, gb;
+      load_vec(ub, u + b);
+      load_vec(eb, e + b);
+      load_vec(lb, lp + b);
+      load_vec(wb, w + b);
+      load_vec(w2b, w2 + b);
+      load_vec(rj, r + b);
+      const Lanes in = lane + b < k;
+      const Lanes ij = all_pairs ? in : in & (ri > rj), ji = all_pairs ? in : in & (rj > ri);
+      const Vec8 a = ij ? wb : Vec8{}, bw = ji ? w2b : Vec8{};
+      const LogisticBoth<Vec8, Vec8> f = logistic_both(ub, eb, lb);
+      if (float_terms) {
+        part += a * f.softplus_up + bw * f.softplus_down;
+        if (++steps == kBlockSteps) {
+          loss += __builtin_convertvector(part, Vec8d);
+          part = Vec8{};
+          steps = 0;
+        }
+      } else {
+        loss +=
+            __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
+            __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
+      }
+      const Vec8 c = a * sigma * f.sigmoid_up - bw * sigma * f.sigmoid_down;
+      row += c;
+      load_vec(gb, g + b);
+      store_vec(g + b, gb + c);
+    }
+    loss += __builtin_convertvector(part, Vec8d);
+    float gi = 0.0f;
+    for (int q = 0; q < kLanes; ++q) gi += row[q];
+    g[i] -= gi;
+  }
+  ListSum one;
+  for (int q = 0; q < kLanes; ++q) one.loss += loss[q];
+  one.pairs = pairs;
+  return one;
+}
+
+// The same pairs with u in double, for lists whose score differences may pass float's range:
+// term(i, j) -> PairTerm of both directions, with their count.
 template <class Term>
-FL_ISA_BODY ListSum pairs_list(Term term, Scratch& sc, int32_t m) {
+FL_INLINE ListSum wide_rows(int32_t k, float* g, Term term) {
+  ListSum one;
+  for (int32_t i = 0; i + 1 < k; ++i)
+    for (int32_t j = i + 1; j < k; ++j) {
+      int32_t count = 0;
+      const PairTerm t = term(i, j, count);
+      one.loss += t.loss;
+      one.pairs += count;
+      g[i] -= t.c;
+      g[j] += t.c;
+    }
+  return one;
+}
+
+// Whether sigma (s_j - s_i) stays within float's range, with room for the rounding of the
+// difference and the product, over a list whose scores span `spread`: then the logistic pair loops
+// take it in float, else in double.
+bool float_pairs(double spread, float sigma) {
+  constexpr double kRoom = 0.5 * FLT_MAX;
+  return spread <= kRoom && spread * sigma <= kRoom;
+}
+
+// Whether the loss terms of such a list, with weights at most w_max, stay within float's range
+// when a lane adds kBlockSteps of them (softplus(u) <= |u| + 1 each way): then they are summed in
+// float lanes flushed to double (rows.h's practice), else taken in double one by one.
+bool float_terms(double spread, float sigma, double w_max) {
+  return 2.0 * kBlockSteps * w_max * (spread * sigma + 1) <= FLT_MAX;
+}
+
+// One list of RankNet (formulas D.5), its m items as they come, the weighting W fixed (a weighting
+// read per pair kept the first pass from vectorising).
+template <PairWeighting W>
+FL_INLINE ListSum ranknet_rows(const float* s, const float* r, int32_t m, float sigma, float* g) {
+  // The weight of r_i > r_j, the same both ways.
+  const auto weight = [&](int32_t i, int32_t j)
+                          FL_LAMBDA_INLINE { return std::fabs(ranknet_weight(W, r[i], r[j])); };
+  const float hi = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return s[i]; });
+  const float neg_lo = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return -s[i]; });
+  const double spread = double{hi} + neg_lo;
+  if (float_pairs(spread, sigma)) {
+    // Relevance is >= 0, so no weight passes the largest's (its square).
+    const double top = lane_max(m, [&](int32_t i) FL_LAMBDA_INLINE { return r[i]; });
+    const double w_max = W == PairWeighting::LabelDiff          ? top
+                         : W == PairWeighting::LabelDiffSquared ? top * top
+                                                                : 1.0;
+    return logistic_rows(
+        s, r, m, sigma, g,
+        [&](int32_t i, int32_t j) FL_LAMBDA_INLINE {
+          const float w = weight(i, j);
+          return Weights{w, w};
+        },
+        false, float_terms(spread, sigma, w_max));
+  }
+  return wide_rows(m, g, [&](int32_t i, int32_t j, int32_t& count) FL_LAMBDA_INLINE {
+    const bool ij = r[i] > r[j], ji = r[j] > r[i];
+    count = ij + ji;
+    const float w = weight(i, j);
+    return pair_logistic2(sigma * (double{s[j]} - s[i]), sigma, ij ? w : 0.0f, ji ? w : 0.0f);
+  });
+}
+
+FL_ISA_BODY ListSum ranknet_list(Scratch& sc, int32_t m, float sigma, PairWeighting w) {
+  const float* s = sc.s.data();
+  const float* r = sc.r.data();
+  float* g = sc.g.data();
+  std::fill(g, g + m + kLanes, 0.0f);
+  switch (w) {
+    case PairWeighting::LabelDiff:
+      return ranknet_rows<PairWeighting::LabelDiff>(s, r, m, sigma, g);
+    case PairWeighting::LabelDiffSquared:
+      return ranknet_rows<PairWeighting::LabelDiffSquared>(s, r, m, sigma, g);
+    default:
+      return ranknet_rows<PairWeighting::None>(s, r, m, sigma, g);
+  }
+}
+
+// One list of the pairwise hinge (formulas D.6): every pair with r_i > r_j, their count, and the
+// gradient in sc.g.
+FL_ISA_BODY ListSum hinge_list(Scratch& sc, int32_t m, float margin) {
   const float* s = sc.s.data();
   const float* r = sc.r.data();
   float* g = sc.g.data();
@@ -26,7 +237,7 @@ FL_ISA_BODY ListSum pairs_list(Term term, Scratch& sc, int32_t m) {
   for (int32_t i = 0; i < m; ++i)
     for (int32_t j = 0; j < m; ++j) {
       if (!(r[i] > r[j])) continue;
-      const PairTerm t = term(s[i], s[j], r[i], r[j]);
+      const PairTerm t = pair_hinge(s[i], s[j], margin);
       one.loss += t.loss;
       one.pairs += 1;
       g[i] -= t.c;
@@ -35,12 +246,12 @@ FL_ISA_BODY ListSum pairs_list(Term term, Scratch& sc, int32_t m) {
   return one;
 }
 
-// The sum over the batch's lists divided by its pairs, or (per_item) by its items.
-template <class Term>
-Status batch_pairs(const RankingProblem& pb, Term term, bool per_item, double* loss, float* grad) {
-  const ListSum total = ranking::each_list(
-      pb, Order::Index, 0, FLT_MAX, 1.0f,
-      [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(pairs_list(term, sc, m)); }, grad);
+// The sum over the batch's lists (per_list(sc, m) each) divided by its pairs, or (per_item) by its
+// items.
+template <class PerList>
+Status batch_pairs(const RankingProblem& pb, PerList per_list, bool per_item, double* loss,
+                   float* grad) {
+  const ListSum total = ranking::each_list(pb, Order::Index, 0, FLT_MAX, 1.0f, per_list, grad);
   if (!total.status.ok()) return total.status;
   // The divisor is known only now (formulas D.5, D.6).
   const double count = per_item ? static_cast<double>(pb.items()) : total.pairs;
@@ -57,51 +268,122 @@ Status batch_pairs(const RankingProblem& pb, Term term, bool per_item, double* l
 Status ranknet_cpu(const RankingProblem& pb, float sigma, PairWeighting w, double* loss,
                    float* grad) {
   return batch_pairs(
-      pb,
-      [&](float si, float sj, float ri, float rj)
-          FL_LAMBDA_INLINE { return pair_logistic(si, sj, sigma, ranknet_weight(w, ri, rj)); },
-      false, loss, grad);
+      pb, [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(ranknet_list(sc, m, sigma, w)); }, false,
+      loss, grad);
 }
 
 Status pairwise_hinge_cpu(const RankingProblem& pb, float margin, bool per_item, double* loss,
                           float* grad) {
   return batch_pairs(
-      pb,
-      [&](float si, float sj, float, float) FL_LAMBDA_INLINE { return pair_hinge(si, sj, margin); },
-      per_item, loss, grad);
+      pb, [&](Scratch& sc, int32_t m) { return FL_ISA_CALL(hinge_list(sc, m, margin)); }, per_item,
+      loss, grad);
 }
 
 namespace {
 
-// One list of LambdaLoss, its items in predicted order (sc.s, sc.r); sc.g first holds the
-// relevance sorted for the ideal DCG, sc.R the gains.
+// LambdaLoss's tables of positions q, the same for every list, so each thread keeps one and grows
+// it for longer lists: the discounts D_q = log2(2 + q), 1 / D_q, and ndcg2_delta(q) (0 at q = 0).
+struct PositionTables {
+  std::vector<float> d, inv_d, delta;
+};
+
+const PositionTables& position_tables(int32_t n) {
+  thread_local PositionTables t;
+  for (int32_t q = static_cast<int32_t>(t.d.size()); q < n; ++q) {
+    t.d.push_back(discount(q + 1));
+    t.inv_d.push_back(1.0f / t.d.back());
+    t.delta.push_back(q == 0 ? 0.0f : ndcg2_delta(q));
+  }
+  return t;
+}
+
+// LambdaLoss's pairs (formulas D.4) among the first k items of a list in predicted order, with
+// their gains G (k + kLanes entries) and the scheme S fixed.
+template <LambdaScheme S>
+FL_INLINE ListSum lambda_rows(const LambdaParams& p, const float* s, const float* r, const float* G,
+                              const PositionTables& pt, int32_t k, float* g) {
+  const float* inv_d = pt.inv_d.data();
+  const float* delta = pt.delta.data();
+  const float log2e = static_cast<float>(M_LOG2E);
+  // Every scheme but ndcgLoss1 weighs both directions alike.
+  const auto weigh = [&](int32_t i, int32_t j) FL_LAMBDA_INLINE {
+    const float w = lambda_weight(S, p.mu, G[i], G[j], inv_d[i], inv_d[j], delta[j - i]);
+    const float w_ji = S == LambdaScheme::NdcgLoss1
+                           ? lambda_weight(S, p.mu, G[j], G[i], inv_d[j], inv_d[i], delta[j - i])
+                           : w;
+    return Weights{w * log2e, w_ji * log2e};
+  };
+  ListSum one;
+  const double spread = double{s[0]} - s[k - 1];  // in predicted order: s[0] is the largest
+  if (float_pairs(spread, p.sigma)) {
+    // Every weight is at most (1 + mu) times the largest gain (the inverse discounts and the
+    // ndcg2 deltas are at most 1), and 1 for 'none'.
+    const double w_max =
+        log2e *
+        (S == LambdaScheme::None
+             ? 1.0
+             : (1.0 + p.mu) * lane_max(k, [&](int32_t i) FL_LAMBDA_INLINE { return G[i]; }));
+    one = logistic_rows(s, r, k, p.sigma, g, weigh, S == LambdaScheme::NdcgLoss1,
+                        float_terms(spread, p.sigma, w_max));
+  } else {
+    one = wide_rows(k, g, [&](int32_t i, int32_t j, int32_t& count) FL_LAMBDA_INLINE {
+      const bool ij = lambda_counts(S, r[i], r[j]), ji = lambda_counts(S, r[j], r[i]);
+      count = ij + ji;
+      const Weights w = weigh(i, j);
+      return pair_logistic2(p.sigma * (double{s[j]} - s[i]), p.sigma, ij ? w.ij : 0.0f,
+                            ji ? w.ji : 0.0f);
+    });
+  }
+  if (S == LambdaScheme::NdcgLoss1)  // and its pairs (i, i): a constant, no gradient
+    for (int32_t i = 0; i < k; ++i) {
+      const float w = lambda_weight(S, p.mu, G[i], G[i], inv_d[i], inv_d[i], 0.0f);
+      one.loss += pair_logistic2(0.0f, p.sigma, w * log2e, 0.0f).loss;
+      one.pairs += 1;
+    }
+  return one;
+}
+
+// One list of LambdaLoss, its m items in predicted order (sc.s, sc.r).
 FL_ISA_BODY ListSum lambda_list(const LambdaParams& p, Scratch& sc, int32_t m) {
   const float* s = sc.s.data();
   const float* r = sc.r.data();
   float* g = sc.g.data();
   const int32_t k = p.k > 0 && p.k < m ? p.k : m;
-  double max_dcg = 1;
-  if (p.normalize) {
-    float* ideal = g;
-    std::copy(r, r + m, ideal);
-    std::partial_sort(ideal, ideal + k, ideal + m, [](float a, float b) { return a > b; });
-    max_dcg = 0;
-    for (int32_t i = 0; i < k; ++i) max_dcg += lambda_gain(ideal[i]) / discount(i + 1);
-    max_dcg = std::max(max_dcg, kLambdaDcgEps);
-  }
-  double* gain = sc.R.data();
-  for (int32_t i = 0; i < m; ++i) gain[i] = lambda_gain(r[i]) / max_dcg;
-  std::fill(g, g + m, 0.0f);
-  ListSum one;
-  for (int32_t i = 0; i < k; ++i)
-    for (int32_t j = 0; j < k; ++j) {
-      if (!lambda_counts(p.scheme, r[i], r[j])) continue;
-      const PairTerm t = lambda_pair(p, i, j, s[i], s[j], gain[i], gain[j]);
-      one.loss += t.loss;
-      one.pairs += 1;
-      g[i] -= t.c;
-      g[j] += t.c;
+  const PositionTables& pt = position_tables(k + kLanes);
+  float* G = sc.x.data();
+  std::fill(G, G + k + kLanes, 0.0f);
+  if (p.scheme != LambdaScheme::None) {  // whose weights are 1: no gains
+    double* gain = sc.R.data();
+    for (int32_t i = 0; i < m; ++i) gain[i] = lambda_gain(r[i]);
+    double max_dcg = 1;
+    if (p.normalize) {  // the gains in relevance order: 2^r - 1 rises with r
+      double* ideal = sc.A.data();
+      std::copy(gain, gain + m, ideal);
+      std::partial_sort(ideal, ideal + k, ideal + m, std::greater<double>());
+      max_dcg = 0;
+      for (int32_t q = 0; q < k; ++q) max_dcg += ideal[q] / pt.d[q];
+      max_dcg = std::max(max_dcg, kLambdaDcgEps);
     }
+    for (int32_t i = 0; i < k; ++i) G[i] = static_cast<float>(gain[i] / max_dcg);
+  }
+  std::fill(g, g + m + kLanes, 0.0f);
+  ListSum one;
+  switch (p.scheme) {
+    case LambdaScheme::LambdaRank:
+      one = lambda_rows<LambdaScheme::LambdaRank>(p, s, r, G, pt, k, g);
+      break;
+    case LambdaScheme::NdcgLoss1:
+      one = lambda_rows<LambdaScheme::NdcgLoss1>(p, s, r, G, pt, k, g);
+      break;
+    case LambdaScheme::NdcgLoss2:
+      one = lambda_rows<LambdaScheme::NdcgLoss2>(p, s, r, G, pt, k, g);
+      break;
+    case LambdaScheme::NdcgLoss2PP:
+      one = lambda_rows<LambdaScheme::NdcgLoss2PP>(p, s, r, G, pt, k, g);
+      break;
+    default:
+      one = lambda_rows<LambdaScheme::None>(p, s, r, G, pt, k, g);
+  }
   if (p.mean && one.pairs > 0) {
     const float inv = static_cast<float>(1.0 / one.pairs);
     one.loss /= one.pairs;
@@ -109,10 +391,6 @@ FL_ISA_BODY ListSum lambda_list(const LambdaParams& p, Scratch& sc, int32_t m) {
   }
   return one;
 }
-
-}  // namespace
-
-namespace {
 
 // One list of ApproxNDCG (formulas D.7), its items in relevance order: the ideal DCG walks it.
 ListSum approx_ndcg_list(Scratch& sc, int32_t m, float inv_t) {

@@ -192,21 +192,48 @@ FL_HD bool constrained(float ri, float rj, float margin) {
 
 // The pairwise logistic term of RankNet and LambdaLoss for d = s_i - s_j, i preferred:
 // loss w softplus(-sigma d), and c = d loss / d s_j = -d loss / d s_i = w sigma sigmoid(-sigma d).
-// The loss is a double: at |s| near FLT_MAX, sigma d exceeds float's range, and only then is the
-// argument taken in double (the float form is cheaper in the O(n^2) pair loops).
+// The loss is a double: at |s| near FLT_MAX, sigma d exceeds float's range, and weights (2^64
+// gains) times softplus may exceed it too.
 struct PairTerm {
   double loss;
   float c;
 };
 
+// Both directions of a pair from one exponential: for u = sigma (s_j - s_i), given e = exp(-|u|)
+// and lp = log1p(e), softplus(u) and softplus(-u) and sigmoid(u) and sigmoid(-u). U and F are a
+// float or double and a float, or (the CPU's vector pair loops) vectors of floats.
+template <class U, class F>
+struct LogisticBoth {
+  U softplus_up, softplus_down;
+  F sigmoid_up, sigmoid_down;
+};
+
+template <class U, class F>
+FL_HD LogisticBoth<U, F> logistic_both(U u, F e, F lp) {
+  const F inv = 1.0f / (1.0f + e);
+  const auto up = u >= U{};
+  return LogisticBoth<U, F>{(up ? u : U{}) + lp, (up ? U{} : -u) + lp, up ? inv : e * inv,
+                            up ? e * inv : inv};
+}
+
+// The pair (i, j) with weight a (loss a softplus(u), c_ij = a sigma sigmoid(u)) and (j, i) with
+// weight b (loss b softplus(-u), c_ji = b sigma sigmoid(-u)). Returns the losses' sum and
+// c = c_ij - c_ji. T is float, or double where u may pass float's range (then only the exponential
+// and its log1p are floats).
+template <class T>
+FL_HD PairTerm pair_logistic2(T u, float sigma, float a, float b) {
+  const float e = exp_nonpos(static_cast<float>(-std::fabs(u)));
+  const LogisticBoth<T, float> f = logistic_both(u, e, log1p_unit(e));
+  return PairTerm{static_cast<double>(a) * f.softplus_up + static_cast<double>(b) * f.softplus_down,
+                  a * sigma * f.sigmoid_up - b * sigma * f.sigmoid_down};
+}
+
+// One direction, (i, j); only where sigma d exceeds float's range is u taken in double (the float
+// form is cheaper).
 FL_HD PairTerm pair_logistic(float si, float sj, float sigma, float w) {
   const float t = -sigma * (si - sj);
-  if (std::fabs(t) <= FLT_MAX) {
-    const SigmoidSoftplus f = sigmoid_softplus(t);
-    return PairTerm{static_cast<double>(w) * f.softplus, w * sigma * f.sigmoid};
-  }
-  const SigmoidSoftplusWide f = sigmoid_softplus_wide(-sigma * (static_cast<double>(si) - sj));
-  return PairTerm{w * f.softplus, w * sigma * f.sigmoid};
+  if (std::fabs(t) <= FLT_MAX) return pair_logistic2(t, sigma, w, 0.0f);
+  return pair_logistic2(-sigma * (static_cast<double>(si) - sj), sigma, w, 0.0f);
 }
 
 // The pairwise hinge term (formulas D.6) for i preferred: loss max(0, margin - (s_i - s_j)), taken
@@ -366,19 +393,20 @@ FL_HD float ranknet_weight(PairWeighting w, float ri, float rj) {
                                                 : 1.0f;
 }
 
-// LambdaLoss pair weight w_ij (formulas D.4) for items at 0-based predicted positions i, j with
-// gains G (already divided by the ideal DCG when normalising) and discounts D = log2(2 + position).
-FL_HD float lambda_weight(LambdaScheme scheme, float mu, int32_t i, int32_t j, float Gi, float Gj,
-                          float Di, float Dj) {
+// LambdaLoss pair weight w_ij (formulas D.4), i preferred, from the gains G (already divided by
+// the ideal DCG when normalising), the inverse discounts 1 / D of the items' predicted positions
+// (D = log2(2 + position)) and delta = ndcg2_delta of their distance (0 for i = j). Branch-free
+// but for the scheme, which the CPU's pair loops fix at compile time.
+FL_HD float lambda_weight(LambdaScheme scheme, float mu, float Gi, float Gj, float inv_di,
+                          float inv_dj, float delta) {
   const float dg = std::fabs(Gi - Gj);
-  const float lambda_rank = std::fabs(1.0f / Di - 1.0f / Dj) * dg;
-  const int32_t apart = i > j ? i - j : j - i;
-  const float ndcg2 = apart == 0 ? 0.0f : ndcg2_delta(apart) * dg;
+  const float lambda_rank = std::fabs(inv_di - inv_dj) * dg;
+  const float ndcg2 = delta * dg;
   switch (scheme) {
     case LambdaScheme::LambdaRank:
       return lambda_rank;
     case LambdaScheme::NdcgLoss1:
-      return Gi / Di;
+      return Gi * inv_di;
     case LambdaScheme::NdcgLoss2:
       return ndcg2;
     case LambdaScheme::NdcgLoss2PP:
@@ -430,8 +458,10 @@ FL_HD float approx_ndcg_grad(const float* s, const double* a, int32_t m, int32_t
 // gains G (divided by the ideal DCG when normalising); log2 as allRank's "binary" reduction_log.
 FL_HD PairTerm lambda_pair(const LambdaParams& p, int32_t i, int32_t j, float si, float sj,
                            double Gi, double Gj) {
-  const float w = lambda_weight(p.scheme, p.mu, i, j, static_cast<float>(Gi),
-                                static_cast<float>(Gj), discount(i + 1), discount(j + 1));
+  const int32_t apart = i > j ? i - j : j - i;
+  const float w = lambda_weight(p.scheme, p.mu, static_cast<float>(Gi), static_cast<float>(Gj),
+                                1.0f / discount(i + 1), 1.0f / discount(j + 1),
+                                apart == 0 ? 0.0f : ndcg2_delta(apart));
   return pair_logistic(si, sj, p.sigma, w * static_cast<float>(M_LOG2E));
 }
 
