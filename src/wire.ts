@@ -34,6 +34,15 @@ const METRICS_OUT = { name: 'the per-list metrics', writes: 'out' } as const;
 // The list losses: the per-list metrics (options.metrics) after params, the async flag last.
 const list: Slot[] = [...listInputs, OUT, { at: 5, ...METRICS_OUT }];
 
+// The proxy losses: embeddings, proxies and labels, and a gradient for each of the first two.
+const proxies: Slot[] = [
+  { at: 0, name: 'embeddings' },
+  { at: 1, name: 'proxies' },
+  { at: 2, name: 'labels' },
+  { at: 3, name: 'options.out.gradEmbeddings', writes: 'out' },
+  { at: 4, name: 'options.out.gradProxies', writes: 'out' },
+];
+
 /** The addon's functions that take arrays: every one must be guarded, so each needs its slots below. */
 type ArrayEntry = Exclude<
   keyof NativeAddon,
@@ -102,21 +111,8 @@ export const WIRE_ARRAYS = {
     { at: 9, name: 'the row losses', writes: 'out' },
     { at: 10, name: 'the row LSEs', writes: 'out' },
   ],
-  proxyAnchor: [
-    { at: 0, name: 'embeddings' },
-    { at: 1, name: 'proxies' },
-    { at: 2, name: 'labels' },
-    { at: 3, name: 'options.out.gradEmbeddings', writes: 'out' },
-    { at: 4, name: 'options.out.gradProxies', writes: 'out' },
-  ],
-  proxyNCA: [
-    { at: 0, name: 'embeddings' },
-    { at: 1, name: 'proxies' },
-    { at: 2, name: 'labels' },
-    { at: 3, name: 'options.out.gradEmbeddings', writes: 'out' },
-    { at: 4, name: 'options.out.gradProxies', writes: 'out' },
-    { at: 5, name: 'the row losses', writes: 'out' },
-  ],
+  proxyAnchor: proxies,
+  proxyNCA: [...proxies, { at: 5, name: 'the row losses', writes: 'out' }],
   plackettLuceDistill: [
     { at: 0, name: 'studentLogits' },
     { at: 1, name: 'teacherLogits' },

@@ -95,19 +95,10 @@ Napi::Value ProxyNCA(const Napi::CallbackInfo& info) {
 
   TwoSetArgs a(info, {"embeddings", "proxies", "labels"}, pb.dim);
   ProxyNcaOutputs out;
-  out.grad_embeddings =
-      a.required(3, "options.out.gradEmbeddings", a.rows * static_cast<size_t>(pb.dim),
-                 "the layout of embeddings", true);
-  out.grad_proxies =
-      a.required(4, "options.out.gradProxies", a.set_length, "the layout of proxies", true);
+  proxy_arrays(a, pb, out);
   out.row_loss = a.optional(5, "rowLoss", a.rows, "one per row", true);
   require_row_loss(env, p.reduction, out.row_loss);
   a.check_disjoint();
-  pb.embeddings = a.rows_data;
-  pb.proxies = a.set_data;
-  pb.labels = a.labels;
-  pb.rows = static_cast<int64_t>(a.rows);
-  pb.classes = static_cast<int64_t>(a.classes);
   return run_loss(env, async_arg(info, 7), a.keep, [=](double* loss) {
     ProxyNcaOutputs o = out;
     o.loss = loss;

@@ -1,5 +1,5 @@
 // The arrays of a loss between a set of rows and a set of class rows that both get a gradient
-// (linearCrossEntropy's hidden and weight, proxyAnchor's embeddings and proxies): their N-API
+// (linearCrossEntropy's hidden and weight, the proxy losses' embeddings and proxies): their N-API
 // conversion and length checks, shared by binding/napi/linear_ce.cc and binding/napi/proxy.cc.
 // Every array of the call goes through one TwoSetArgs, which keeps it alive for async work and
 // checks that no output overlaps another array.
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "args.h"
+#include "fusedloss/proxy.h"
 
 namespace fl::napi {
 
@@ -77,5 +78,22 @@ class TwoSetArgs {
   Napi::Env env_;
   std::vector<Span> spans_;
 };
+
+// The proxy losses' arrays (proxyAnchor, proxyNCA) after TwoSetArgs: the gradients of the
+// embeddings and of the proxies at info[3] and info[4] into `out`, and the problem's arrays and
+// sizes into pb. The caller checks disjointness after any further output.
+template <class Outputs>
+void proxy_arrays(TwoSetArgs& a, ProxyProblem& pb, Outputs& out) {
+  out.grad_embeddings =
+      a.required(3, "options.out.gradEmbeddings", a.rows * static_cast<size_t>(pb.dim),
+                 "the layout of embeddings", true);
+  out.grad_proxies =
+      a.required(4, "options.out.gradProxies", a.set_length, "the layout of proxies", true);
+  pb.embeddings = a.rows_data;
+  pb.proxies = a.set_data;
+  pb.labels = a.labels;
+  pb.rows = static_cast<int64_t>(a.rows);
+  pb.classes = static_cast<int64_t>(a.classes);
+}
 
 }  // namespace fl::napi
