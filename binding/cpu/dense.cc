@@ -86,6 +86,29 @@ void product(int64_t n, int64_t p, int64_t k, double alpha, View A, const double
   });
 }
 
+// a . b as kLanes partial sums in a fixed order, so that it vectorises under strict IEEE.
+FL_INLINE double dot_lanes(const double* a, const double* b, int64_t n) {
+  double acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int q = 0; q < kLanes; ++q) acc[q] += a[i + q] * b[i + q];
+  double s = 0;
+  for (; i < n; ++i) s += a[i] * b[i];
+  for (double v : acc) s += v;
+  return s;
+}
+
+FL_ISA_BODY void gram_apply_body(int64_t n, const double* A, const double* x, double* t,
+                                 double* y) {
+  std::fill(t, t + n, 0.0);
+  for (int64_t l = 0; l < n; ++l) {  // t = A^T x, a sum of rows
+    const double f = x[l];
+    const double* row = A + l * n;
+    for (int64_t j = 0; j < n; ++j) t[j] += f * row[j];
+  }
+  for (int64_t i = 0; i < n; ++i) y[i] = dot_lanes(A + i * n, t, n);
+}
+
 // A[i][l] -= col[i] col[l] for j < l <= i: the Schur complement after column j.
 FL_ISA_BODY void trailing_update(double* A, const double* col, int64_t n, int64_t j) {
   for (int64_t i = j + 1; i < n; ++i) {
@@ -118,31 +141,34 @@ void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, cons
   product(n, p, k, alpha, View{A, 1, n}, B, beta, C);
 }
 
-int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
-  static thread_local Mat cols;  // kept: see mul_nt
-  cols.assign(H, H + m * d);     // column j of H^T, contiguous
-  const int64_t r = std::min(m, d);
+FL_ISA_ENTRY(void, gram_apply, (int64_t n, const double* A, const double* x, double* t, double* y),
+             (n, A, x, t, y))
+
+FL_ISA_BODY void householder_body(int64_t m, int64_t d, int64_t r, double* cols, double* v) {
   for (int64_t k = 0; k < r; ++k) {
     double* x = &cols[k * d];
-    double norm = 0;
-    for (int64_t i = k; i < d; ++i) norm += x[i] * x[i];
-    norm = std::sqrt(norm);
+    const double norm = std::sqrt(dot_lanes(x + k, x + k, d - k));
     if (norm == 0) continue;  // nothing below the diagonal to clear
     // v = x + sign(x_k) |x| e_k, reflected as I - 2 v v^T / (v^T v); column k becomes -sign |x|
     // e_k.
     const double alpha = x[k] >= 0 ? -norm : norm;
-    std::vector<double> v(x + k, x + d);
+    std::copy(x + k, x + d, v);
     v[0] -= alpha;
-    double vv = 0;
-    for (double t : v) vv += t * t;
+    const double vv = dot_lanes(v, v, d - k);
     for (int64_t j = k; j < m; ++j) {
       double* c = &cols[j * d + k];
-      double dotv = 0;
-      for (int64_t i = 0; i < d - k; ++i) dotv += v[i] * c[i];
-      const double f = 2 * dotv / vv;
+      const double f = 2 * dot_lanes(v, c, d - k) / vv;
       for (int64_t i = 0; i < d - k; ++i) c[i] -= f * v[i];
     }
   }
+}
+
+int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
+  static thread_local Mat cols, v;  // kept: see mul_nt
+  cols.assign(H, H + m * d);        // column j of H^T, contiguous
+  v.resize(static_cast<size_t>(d));
+  const int64_t r = std::min(m, d);
+  FL_ISA_CALL(householder_body(m, d, r, cols.data(), v.data()));
   R.assign(static_cast<size_t>(r * m), 0.0);
   for (int64_t i = 0; i < r; ++i)
     for (int64_t j = i; j < m; ++j) R[i * m + j] = cols[j * d + i];

@@ -25,6 +25,10 @@ void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, cons
 // False when a pivot is 0 (A singular).
 bool solve(int64_t n, int64_t p, double* A, double* B);
 
+// y = A A^T x for A n x n (t: n values of scratch, A^T x): the power iteration's operator, by
+// contiguous passes over A's rows.
+void gram_apply(int64_t n, const double* A, const double* x, double* t, double* y);
+
 // A^-T of an n x n matrix, or false when it is singular.
 bool inverse_transpose(int64_t n, const double* A, double* out);
 

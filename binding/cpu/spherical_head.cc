@@ -282,8 +282,7 @@ void SphericalHead::stabilize() {
   // y = A A^T x for A = U (largest singular value of U) or A = Uit (1 / the smallest).
   auto gram = [&](const Mat& A) {
     return [&, pa = &A](const double* x, double* y) {
-      dense::mul_nn(1, d, d, 1, x, pa->data(), 0, t.data());  // t = A^T x
-      dense::mul_nt(1, d, d, 1, t.data(), pa->data(), 0, y);  // y = A t
+      dense::gram_apply(d, pa->data(), x, t.data(), y);
     };
   };
   for (int64_t fixes = 0;;) {
