@@ -56,6 +56,24 @@ void gaussian_fill(float* out, int64_t n, double std, uint64_t seed) {
   });
 }
 
+// Whether every singular value of A (d x d) provably lies in [lo, hi]: by Weyl's inequality each
+// is within |A - cI|_2 <= |A - cI|_F of |c|, c = tr A / d. U stays near a multiple of I for many
+// steps, and then this O(d^2) test spares the power iterations; their estimates are lower bounds
+// of the extreme singular values, so with the 1% margin they could not decide otherwise.
+bool singular_values_within(const Mat& A, int64_t d, double lo, double hi) {
+  double c = 0;
+  for (int64_t i = 0; i < d; ++i) c += A[i * d + i];
+  c /= d;
+  double e2 = 0;
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      const double x = A[i * d + j] - (i == j ? c : 0);
+      e2 += x * x;
+    }
+  const double e = std::sqrt(e2), a = std::fabs(c);
+  return a + e < 0.99 * hi && a - e > 1.01 * lo;
+}
+
 // Classes per chunk of the O(C d) sweeps, and per block widened to double for the tiled products.
 constexpr int64_t kClassChunk = 1024;
 constexpr int64_t kBlock = 256;
@@ -286,6 +304,7 @@ void SphericalHead::stabilize() {
     };
   };
   for (int64_t fixes = 0;;) {
+    if (singular_values_within(U_, d, kSvLow, kSvHigh)) return;
     double sv = std::sqrt(dense::power_iteration(d, 100, gram(U_), u));
     if (!(sv > kSvHigh)) {
       const double inv = dense::power_iteration(d, 100, gram(Uit_), u);
