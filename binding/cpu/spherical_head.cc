@@ -185,13 +185,14 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   // B = R diag(gq) R^T: two Cholesky tests on r x r instead of d x d.
   Mat &R0 = w.R0, &B = w.B, &low = w.low, &high = w.high;
   const int64_t r = dense::householder_r(m, d, H.data(), R0);
-  B.resize(static_cast<size_t>(r * r));
+  // B by the tiled product of R0 diag(gq) and R0 (twice the scalar loop's multiply-adds over
+  // the triangle, but vectorised); only its lower triangle is read.
+  Mat& Rg = w.low;  // scratch until low is formed from B
+  Rg.resize(R0.size());
   for (int64_t a = 0; a < r; ++a)
-    for (int64_t b = 0; b <= a; ++b) {
-      double sum = 0;
-      for (int64_t j = std::max(a, b); j < m; ++j) sum += R0[a * m + j] * gq[j] * R0[b * m + j];
-      B[a * r + b] = B[b * r + a] = sum;
-    }
+    for (int64_t j = 0; j < m; ++j) Rg[a * m + j] = R0[a * m + j] * gq[j];
+  B.resize(static_cast<size_t>(r * r));
+  dense::mul_nt(r, r, m, 1, Rg.data(), R0.data(), 0, B.data());
   low.resize(B.size());
   high.resize(B.size());
   for (int64_t i = 0; i < r * r; ++i) {
