@@ -40,13 +40,14 @@ FL_INLINE void store(double* c, double beta, double alpha, double acc) {
   *c = (beta == 0 ? 0 : beta * *c) + alpha * acc;
 }
 
-// Rows [b, e) of C (n x p) = beta C + alpha A B, A given by its view (n x k), B k x p row-major.
-FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double alpha, View A,
-                              const double* B, double beta, double* C) {
+// Rows [b, e), columns [0, cols) of C (n x p) = beta C + alpha A B, A given by its view (n x k),
+// B k x p row-major.
+FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t cols, int64_t k,
+                              double alpha, View A, const double* B, double beta, double* C) {
   int64_t i = b;
   for (; i + kTileRows <= e; i += kTileRows) {
     int64_t j = 0;
-    for (; j + kTileCols <= p; j += kTileCols) {
+    for (; j + kTileCols <= cols; j += kTileCols) {
       // kTileCols / 4 vectors of 4 doubles per tile row: accumulators that stay in registers.
       V4 acc[kTileRows][kTileCols / 4] = {};
       for (int64_t l = 0; l < k; ++l) {
@@ -61,7 +62,7 @@ FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double
         for (int64_t q = 0; q < kTileCols; ++q)
           store(&C[(i + r) * p + j + q], beta, alpha, acc[r][q / 4][q % 4]);
     }
-    for (; j < p; ++j)
+    for (; j < cols; ++j)
       for (int64_t r = 0; r < kTileRows; ++r) {
         double acc = 0;
         for (int64_t l = 0; l < k; ++l) acc += A.at(i + r, l) * B[l * p + j];
@@ -69,7 +70,7 @@ FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double
       }
   }
   for (; i < e; ++i)
-    for (int64_t j = 0; j < p; ++j) {
+    for (int64_t j = 0; j < cols; ++j) {
       double acc = 0;
       for (int64_t l = 0; l < k; ++l) acc += A.at(i, l) * B[l * p + j];
       store(&C[i * p + j], beta, alpha, acc);
@@ -86,8 +87,18 @@ int64_t row_chunk(int64_t p, int64_t k) {
 void product(int64_t n, int64_t p, int64_t k, double alpha, View A, const double* B, double beta,
              double* C) {
   parallel_chunks(n, row_chunk(p, k), [&](int64_t, int64_t b, int64_t e) {
-    FL_ISA_CALL(product_rows(b, e, p, k, alpha, A, B, beta, C));
+    FL_ISA_CALL(product_rows(b, e, p, p, k, alpha, A, B, beta, C));
   });
+}
+
+// B^T (k x p) of B (p x k), into a buffer kept per thread: a fresh block of this size is returned
+// to the OS on free and faulted in each call.
+const double* transposed(int64_t p, int64_t k, const double* B) {
+  static thread_local Mat bt;
+  bt.resize(static_cast<size_t>(k * p));
+  for (int64_t j = 0; j < p; ++j)
+    for (int64_t l = 0; l < k; ++l) bt[l * p + j] = B[j * k + l];
+  return bt.data();
 }
 
 // a . b as kLanes partial sums in a fixed order, so that it vectorises under strict IEEE.
@@ -131,13 +142,19 @@ void mul_nn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, cons
 
 void mul_nt(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
             double beta, double* C) {
-  // B^T once (p k values), so that the tiles read B's rows contiguously. The buffer is kept per
-  // thread: a fresh block of this size is returned to the OS on free and faulted in each call.
-  static thread_local Mat bt;
-  bt.resize(static_cast<size_t>(k * p));
-  for (int64_t j = 0; j < p; ++j)
-    for (int64_t l = 0; l < k; ++l) bt[l * p + j] = B[j * k + l];
-  mul_nn(n, p, k, alpha, A, bt.data(), beta, C);
+  // B^T once (p k values), so that the tiles read B's rows contiguously.
+  mul_nn(n, p, k, alpha, A, transposed(p, k, B), beta, C);
+}
+
+void mul_nt_symmetric(int64_t n, int64_t k, const double* A, const double* B, double* C) {
+  const double* bt = transposed(n, k, B);
+  // Each chunk of rows stops at the tile column past its last row; the rest is mirrored.
+  parallel_chunks(n, row_chunk(n, k), [&](int64_t, int64_t b, int64_t e) {
+    const int64_t cols = std::min(n, (e + kTileCols - 1) / kTileCols * kTileCols);
+    FL_ISA_CALL(product_rows(b, e, n, cols, k, 1, View{A, k, 1}, bt, 0, C));
+  });
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) C[i * n + j] = C[j * n + i];
 }
 
 void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
@@ -168,7 +185,7 @@ FL_ISA_BODY void householder_body(int64_t m, int64_t d, int64_t r, double* cols,
 }
 
 int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
-  static thread_local Mat cols, v;  // kept: see mul_nt
+  static thread_local Mat cols, v;  // kept: see transposed
   cols.assign(H, H + m * d);        // column j of H^T, contiguous
   v.resize(static_cast<size_t>(d));
   const int64_t r = std::min(m, d);
@@ -225,7 +242,7 @@ bool inverse_transpose(int64_t n, const double* A, double* out) {
 bool positive_definite(int64_t n, Mat& A) {
   // Right-looking Cholesky on the lower triangle: the trailing update is an axpy per row, which
   // vectorises (the dot-product form's reductions do not).
-  static thread_local std::vector<double> col;  // kept: see mul_nt
+  static thread_local std::vector<double> col;  // kept: see transposed
   col.resize(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) {
     const double pivot = A[j * n + j];

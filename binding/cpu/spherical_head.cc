@@ -233,9 +233,9 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   // ---- everything the update needs from the old state, before any of it changes ----
   // M = Go^T Go (m x m), Go = Ydot + 2 O diag(gq) + 1 gs^T the never-formed C x m output gradient.
   Mat &Khh = w.Khh, &Kz = w.Kz, &K = w.K, &M = w.M;
-  dense::mul_nt(m, m, d, 1, H.data(), Hhat.data(), 0, Khh.data());
+  dense::mul_nt_symmetric(m, d, H.data(), Hhat.data(), Khh.data());  // H Q H^T
   dense::mul_nt(m, m, d, 1, H.data(), Zhat.data(), 0, Kz.data());
-  dense::mul_nt(m, m, d, 1, H.data(), H.data(), 0, K.data());
+  dense::mul_nt_symmetric(m, d, H.data(), H.data(), K.data());
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < m; ++j)
       M[i * m + j] = 4 * gq[i] * gq[j] * Khh[i * m + j] + C * gs[i] * gs[j] +
