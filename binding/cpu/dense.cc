@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <utility>
 
@@ -12,8 +13,14 @@ namespace fl::dense {
 namespace {
 
 // Register tile of the products: kTileRows rows of C by kTileCols columns, accumulated over all
-// of k before C is touched, so each loaded row piece of B feeds kTileRows multiply-adds.
+// of k before C is touched, so each loaded row piece of B feeds kTileRows multiply-adds. On wasm a
+// V4 is two v128 registers and engines have 16 of them: a 4 x 8 tile's 16 accumulators spilled,
+// and 4 x 4 (8 accumulators) ran the SphericalHead step about 9% faster.
+#ifdef __wasm__
+constexpr int64_t kTileRows = 4, kTileCols = 4;
+#else
 constexpr int64_t kTileRows = 4, kTileCols = 8;
+#endif
 
 // A(i, l) = A[i * row_stride + l * col_stride], so one kernel serves A and A^T.
 struct View {
@@ -34,30 +41,34 @@ FL_INLINE void store(double* c, double beta, double alpha, double acc) {
   *c = (beta == 0 ? 0 : beta * *c) + alpha * acc;
 }
 
-// Rows [b, e) of C (n x p) = beta C + alpha A B, A given by its view (n x k), B k x p row-major.
-FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double alpha, View A,
-                              const double* B, double beta, double* C) {
+// Rows [b, e), columns [0, cols) of C (n x p) = beta C + alpha A B, A given by its view (n x k),
+// B k x p row-major.
+FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t cols, int64_t k,
+                              double alpha, View A, const double* B, double beta, double* C) {
   int64_t i = b;
   for (; i + kTileRows <= e; i += kTileRows) {
     int64_t j = 0;
-    for (; j + kTileCols <= p; j += kTileCols) {
-      // Two 4-double vectors per tile row: eight accumulators that stay in registers.
-      V4 acc[kTileRows][2] = {};
-      for (int64_t l = 0; l < k; ++l) {
-        V4 b0, b1;
-        load4(b0, B + l * p + j);
-        load4(b1, B + l * p + j + 4);
+    for (; j + kTileCols <= cols; j += kTileCols) {
+      // kTileCols / 4 vectors of 4 doubles per tile row: accumulators that stay in registers.
+      // Pointers stepped per l, with the row offsets hoisted: indices recomputed from l cost two
+      // 64-bit multiplies per step on wasm32, which its engines do not strength-reduce.
+      V4 acc[kTileRows][kTileCols / 4] = {};
+      const ptrdiff_t rs = A.row_stride, cs = A.col_stride, bs = p;
+      const double* al = A.data + i * rs;
+      const double* bl = B + j;
+      for (int64_t l = 0; l < k; ++l, al += cs, bl += bs) {
+        V4 bv[kTileCols / 4];
+        for (int64_t q = 0; q < kTileCols / 4; ++q) load4(bv[q], bl + 4 * q);
         for (int64_t r = 0; r < kTileRows; ++r) {
-          const double a = A.at(i + r, l);
-          acc[r][0] += a * b0;
-          acc[r][1] += a * b1;
+          const double a = al[r * rs];
+          for (int64_t q = 0; q < kTileCols / 4; ++q) acc[r][q] += a * bv[q];
         }
       }
       for (int64_t r = 0; r < kTileRows; ++r)
         for (int64_t q = 0; q < kTileCols; ++q)
           store(&C[(i + r) * p + j + q], beta, alpha, acc[r][q / 4][q % 4]);
     }
-    for (; j < p; ++j)
+    for (; j < cols; ++j)
       for (int64_t r = 0; r < kTileRows; ++r) {
         double acc = 0;
         for (int64_t l = 0; l < k; ++l) acc += A.at(i + r, l) * B[l * p + j];
@@ -65,7 +76,7 @@ FL_ISA_BODY void product_rows(int64_t b, int64_t e, int64_t p, int64_t k, double
       }
   }
   for (; i < e; ++i)
-    for (int64_t j = 0; j < p; ++j) {
+    for (int64_t j = 0; j < cols; ++j) {
       double acc = 0;
       for (int64_t l = 0; l < k; ++l) acc += A.at(i, l) * B[l * p + j];
       store(&C[i * p + j], beta, alpha, acc);
@@ -82,8 +93,41 @@ int64_t row_chunk(int64_t p, int64_t k) {
 void product(int64_t n, int64_t p, int64_t k, double alpha, View A, const double* B, double beta,
              double* C) {
   parallel_chunks(n, row_chunk(p, k), [&](int64_t, int64_t b, int64_t e) {
-    FL_ISA_CALL(product_rows(b, e, p, k, alpha, A, B, beta, C));
+    FL_ISA_CALL(product_rows(b, e, p, p, k, alpha, A, B, beta, C));
   });
+}
+
+// B^T (k x p) of B (p x k), into a buffer kept per thread: a fresh block of this size is returned
+// to the OS on free and faulted in each call.
+const double* transposed(int64_t p, int64_t k, const double* B) {
+  static thread_local Mat bt;
+  bt.resize(static_cast<size_t>(k * p));
+  for (int64_t j = 0; j < p; ++j)
+    for (int64_t l = 0; l < k; ++l) bt[l * p + j] = B[j * k + l];
+  return bt.data();
+}
+
+// a . b as kLanes partial sums in a fixed order, so that it vectorises under strict IEEE.
+FL_INLINE double dot_lanes(const double* a, const double* b, int64_t n) {
+  double acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int q = 0; q < kLanes; ++q) acc[q] += a[i + q] * b[i + q];
+  double s = 0;
+  for (; i < n; ++i) s += a[i] * b[i];
+  for (double v : acc) s += v;
+  return s;
+}
+
+FL_ISA_BODY void gram_apply_body(int64_t n, const double* A, const double* x, double* t,
+                                 double* y) {
+  std::fill(t, t + n, 0.0);
+  for (int64_t l = 0; l < n; ++l) {  // t = A^T x, a sum of rows
+    const double f = x[l];
+    const double* row = A + l * n;
+    for (int64_t j = 0; j < n; ++j) t[j] += f * row[j];
+  }
+  for (int64_t i = 0; i < n; ++i) y[i] = dot_lanes(A + i * n, t, n);
 }
 
 // A[i][l] -= col[i] col[l] for j < l <= i: the Schur complement after column j.
@@ -104,13 +148,19 @@ void mul_nn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, cons
 
 void mul_nt(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
             double beta, double* C) {
-  // B^T once (p k values), so that the tiles read B's rows contiguously. The buffer is kept per
-  // thread: a fresh block of this size is returned to the OS on free and faulted in each call.
-  static thread_local Mat bt;
-  bt.resize(static_cast<size_t>(k * p));
-  for (int64_t j = 0; j < p; ++j)
-    for (int64_t l = 0; l < k; ++l) bt[l * p + j] = B[j * k + l];
-  mul_nn(n, p, k, alpha, A, bt.data(), beta, C);
+  // B^T once (p k values), so that the tiles read B's rows contiguously.
+  mul_nn(n, p, k, alpha, A, transposed(p, k, B), beta, C);
+}
+
+void mul_nt_symmetric(int64_t n, int64_t k, const double* A, const double* B, double* C) {
+  const double* bt = transposed(n, k, B);
+  // Each chunk of rows stops at the tile column past its last row; the rest is mirrored.
+  parallel_chunks(n, row_chunk(n, k), [&](int64_t, int64_t b, int64_t e) {
+    const int64_t cols = std::min(n, (e + kTileCols - 1) / kTileCols * kTileCols);
+    FL_ISA_CALL(product_rows(b, e, n, cols, k, 1, View{A, k, 1}, bt, 0, C));
+  });
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) C[i * n + j] = C[j * n + i];
 }
 
 void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
@@ -118,31 +168,34 @@ void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, cons
   product(n, p, k, alpha, View{A, 1, n}, B, beta, C);
 }
 
-int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
-  static thread_local Mat cols;  // kept: see mul_nt
-  cols.assign(H, H + m * d);     // column j of H^T, contiguous
-  const int64_t r = std::min(m, d);
+FL_ISA_ENTRY(void, gram_apply, (int64_t n, const double* A, const double* x, double* t, double* y),
+             (n, A, x, t, y))
+
+FL_ISA_BODY void householder_body(int64_t m, int64_t d, int64_t r, double* cols, double* v) {
   for (int64_t k = 0; k < r; ++k) {
     double* x = &cols[k * d];
-    double norm = 0;
-    for (int64_t i = k; i < d; ++i) norm += x[i] * x[i];
-    norm = std::sqrt(norm);
+    const double norm = std::sqrt(dot_lanes(x + k, x + k, d - k));
     if (norm == 0) continue;  // nothing below the diagonal to clear
     // v = x + sign(x_k) |x| e_k, reflected as I - 2 v v^T / (v^T v); column k becomes -sign |x|
     // e_k.
     const double alpha = x[k] >= 0 ? -norm : norm;
-    std::vector<double> v(x + k, x + d);
+    std::copy(x + k, x + d, v);
     v[0] -= alpha;
-    double vv = 0;
-    for (double t : v) vv += t * t;
+    const double vv = dot_lanes(v, v, d - k);
     for (int64_t j = k; j < m; ++j) {
       double* c = &cols[j * d + k];
-      double dotv = 0;
-      for (int64_t i = 0; i < d - k; ++i) dotv += v[i] * c[i];
-      const double f = 2 * dotv / vv;
+      const double f = 2 * dot_lanes(v, c, d - k) / vv;
       for (int64_t i = 0; i < d - k; ++i) c[i] -= f * v[i];
     }
   }
+}
+
+int64_t householder_r(int64_t m, int64_t d, const double* H, Mat& R) {
+  static thread_local Mat cols, v;  // kept: see transposed
+  cols.assign(H, H + m * d);        // column j of H^T, contiguous
+  v.resize(static_cast<size_t>(d));
+  const int64_t r = std::min(m, d);
+  FL_ISA_CALL(householder_body(m, d, r, cols.data(), v.data()));
   R.assign(static_cast<size_t>(r * m), 0.0);
   for (int64_t i = 0; i < r; ++i)
     for (int64_t j = i; j < m; ++j) R[i * m + j] = cols[j * d + i];
@@ -195,7 +248,7 @@ bool inverse_transpose(int64_t n, const double* A, double* out) {
 bool positive_definite(int64_t n, Mat& A) {
   // Right-looking Cholesky on the lower triangle: the trailing update is an axpy per row, which
   // vectorises (the dot-product form's reductions do not).
-  static thread_local std::vector<double> col;  // kept: see mul_nt
+  static thread_local std::vector<double> col;  // kept: see transposed
   col.resize(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) {
     const double pivot = A[j * n + j];

@@ -14,6 +14,9 @@ using Mat = std::vector<double>;
 // C (n x p) = beta C + alpha A B^T, A n x k, B p x k: dot products of rows.
 void mul_nt(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
             double beta, double* C);
+// C (n x n) = A B^T, A and B n x k, for a product known to be symmetric (B = A, or B = A S with S
+// symmetric): the lower triangle, about half the work, then mirrored.
+void mul_nt_symmetric(int64_t n, int64_t k, const double* A, const double* B, double* C);
 // C (n x p) = beta C + alpha A B, A n x k, B k x p.
 void mul_nn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, const double* B,
             double beta, double* C);
@@ -24,6 +27,10 @@ void mul_tn(int64_t n, int64_t p, int64_t k, double alpha, const double* A, cons
 // Solves A X = B in place (A n x n, destroyed; B n x p, becomes X) by LU with partial pivoting.
 // False when a pivot is 0 (A singular).
 bool solve(int64_t n, int64_t p, double* A, double* B);
+
+// y = A A^T x for A n x n (t: n values of scratch, A^T x): the power iteration's operator, by
+// contiguous passes over A's rows.
+void gram_apply(int64_t n, const double* A, const double* x, double* t, double* y);
 
 // A^-T of an n x n matrix, or false when it is singular.
 bool inverse_transpose(int64_t n, const double* A, double* out);

@@ -56,6 +56,24 @@ void gaussian_fill(float* out, int64_t n, double std, uint64_t seed) {
   });
 }
 
+// Whether every singular value of A (d x d) provably lies in [lo, hi]: by Weyl's inequality each
+// is within |A - cI|_2 <= |A - cI|_F of |c|, c = tr A / d. U stays near a multiple of I for many
+// steps, and then this O(d^2) test spares the power iterations; their estimates are lower bounds
+// of the extreme singular values, so with the 1% margin they could not decide otherwise.
+bool singular_values_within(const Mat& A, int64_t d, double lo, double hi) {
+  double c = 0;
+  for (int64_t i = 0; i < d; ++i) c += A[i * d + i];
+  c /= d;
+  double e2 = 0;
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      const double x = A[i * d + j] - (i == j ? c : 0);
+      e2 += x * x;
+    }
+  const double e = std::sqrt(e2), a = std::fabs(c);
+  return a + e < 0.99 * hi && a - e > 1.01 * lo;
+}
+
 // Classes per chunk of the O(C d) sweeps, and per block widened to double for the tiled products.
 constexpr int64_t kClassChunk = 1024;
 constexpr int64_t kBlock = 256;
@@ -167,13 +185,14 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   // B = R diag(gq) R^T: two Cholesky tests on r x r instead of d x d.
   Mat &R0 = w.R0, &B = w.B, &low = w.low, &high = w.high;
   const int64_t r = dense::householder_r(m, d, H.data(), R0);
-  B.resize(static_cast<size_t>(r * r));
+  // B by the tiled product of R0 diag(gq) and R0 (twice the scalar loop's multiply-adds over
+  // the triangle, but vectorised); only its lower triangle is read.
+  Mat& Rg = w.low;  // scratch until low is formed from B
+  Rg.resize(R0.size());
   for (int64_t a = 0; a < r; ++a)
-    for (int64_t b = 0; b <= a; ++b) {
-      double sum = 0;
-      for (int64_t j = std::max(a, b); j < m; ++j) sum += R0[a * m + j] * gq[j] * R0[b * m + j];
-      B[a * r + b] = B[b * r + a] = sum;
-    }
+    for (int64_t j = 0; j < m; ++j) Rg[a * m + j] = R0[a * m + j] * gq[j];
+  B.resize(static_cast<size_t>(r * r));
+  dense::mul_nt(r, r, m, 1, Rg.data(), R0.data(), 0, B.data());
   low.resize(B.size());
   high.resize(B.size());
   for (int64_t i = 0; i < r * r; ++i) {
@@ -214,9 +233,9 @@ HeadStatus SphericalHead::step(const float* hidden, const int32_t* targets, int6
   // ---- everything the update needs from the old state, before any of it changes ----
   // M = Go^T Go (m x m), Go = Ydot + 2 O diag(gq) + 1 gs^T the never-formed C x m output gradient.
   Mat &Khh = w.Khh, &Kz = w.Kz, &K = w.K, &M = w.M;
-  dense::mul_nt(m, m, d, 1, H.data(), Hhat.data(), 0, Khh.data());
+  dense::mul_nt_symmetric(m, d, H.data(), Hhat.data(), Khh.data());  // H Q H^T
   dense::mul_nt(m, m, d, 1, H.data(), Zhat.data(), 0, Kz.data());
-  dense::mul_nt(m, m, d, 1, H.data(), H.data(), 0, K.data());
+  dense::mul_nt_symmetric(m, d, H.data(), H.data(), K.data());
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < m; ++j)
       M[i * m + j] = 4 * gq[i] * gq[j] * Khh[i * m + j] + C * gs[i] * gs[j] +
@@ -282,11 +301,11 @@ void SphericalHead::stabilize() {
   // y = A A^T x for A = U (largest singular value of U) or A = Uit (1 / the smallest).
   auto gram = [&](const Mat& A) {
     return [&, pa = &A](const double* x, double* y) {
-      dense::mul_nn(1, d, d, 1, x, pa->data(), 0, t.data());  // t = A^T x
-      dense::mul_nt(1, d, d, 1, t.data(), pa->data(), 0, y);  // y = A t
+      dense::gram_apply(d, pa->data(), x, t.data(), y);
     };
   };
   for (int64_t fixes = 0;;) {
+    if (singular_values_within(U_, d, kSvLow, kSvHigh)) return;
     double sv = std::sqrt(dense::power_iteration(d, 100, gram(U_), u));
     if (!(sv > kSvHigh)) {
       const double inv = dense::power_iteration(d, 100, gram(Uit_), u);
