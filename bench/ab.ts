@@ -7,7 +7,7 @@
 // measured with A). One build against itself (A.node A.node) shows the harness's noise.
 import * as path from 'node:path';
 import { mulberry32 } from '../src/random';
-import { normals } from './timing';
+import { median, normals, permutation } from './timing';
 
 const [fileA, fileB, ...words] = process.argv.slice(2).map((a, i) => (i < 2 ? path.resolve(a) : a));
 if (!fileA || !fileB) throw new Error('usage: bench/ab.ts A.node B.node [case ...]');
@@ -43,12 +43,6 @@ interface Case {
   length: number;
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 void (async () => {
   const fl = await import('../src');
   const probe = A as unknown as {
@@ -77,14 +71,7 @@ void (async () => {
       n = 64;
     const s = normals(lists * n, rand);
     const r = new Float32Array(lists * n);
-    for (let l = 0; l < lists; l++) {
-      const perm = Array.from({ length: n }, (_, i) => i);
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [perm[i], perm[j]] = [perm[j], perm[i]];
-      }
-      r.set(perm, l * n);
-    }
+    for (let l = 0; l < lists; l++) r.set(permutation(n, rand), l * n);
     const call = (out: Float32Array) => fl.listMLE(s, r, { listSize: n, backend: 'cpu', out }).loss;
     cases.push({ name: 'listMLE 4096x64', bytes: 12 * lists * n, exps: 2 * lists * n, call, length: lists * n });
   }

@@ -53,7 +53,7 @@ import { spawnSync } from 'node:child_process';
 import { mulberry32 } from '../src/random';
 import { speedupChartSvg, TFJS_WASM } from './chart';
 import { SingleBar } from 'cli-progress';
-import { normals, timeCalls, type Timing } from './timing';
+import { normals, permutation, timeCalls, type Timing } from './timing';
 import { headCases, headReport, type HeadRow } from './spherical-head';
 
 const THREADS = os.availableParallelism();
@@ -282,11 +282,7 @@ function rankingInput(lists: number, n: number, grades = 0) {
   const relevance = new Float32Array(lists * n);
   const order = new Int32Array(lists * n);
   for (let l = 0; l < lists; l++) {
-    const perm = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
+    const perm = permutation(n, rand);
     const r = grades > 0 ? perm.map(() => Math.floor(rand() * grades)) : perm;
     r.forEach((v, i) => (relevance[l * n + i] = v));
     const sorted = perm.map((_, i) => i).sort((i, j) => r[j] - r[i] || i - j);

@@ -34,10 +34,24 @@ export function timeCalls(
     fn();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const m = times.length >> 1;
-  const medianMs = times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2;
-  return { medianMs, minMs: times[0], reps: times.length };
+  return { medianMs: median(times), minMs: Math.min(...times), reps: times.length };
+}
+
+/** The median of `v` (the mean of the middle two for an even count). */
+export function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A uniform random permutation of 0 .. n - 1 (Fisher-Yates). */
+export function permutation(n: number, rand: () => number): number[] {
+  const perm = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  return perm;
 }
 
 /** n standard normal draws (Box-Muller) as float32. */
