@@ -18,6 +18,7 @@
 #include "fusedloss/gpu.h"
 #include "fusedloss/pairs.h"
 #include "fusedloss/ranking.h"
+#include "fusedloss/ranking_metrics.h"
 #include "fusedloss/spherical.h"
 #include "parallel.h"
 #include "xorshift.h"
@@ -216,12 +217,16 @@ Row time_case(const Case& c, int reps, double gbps_limit, double gflops_limit) {
   return row;
 }
 
-// Inputs live as long as the cases that point into them.
+// Inputs (and outputs besides the loss and gradient) live as long as the cases that point into
+// them.
 struct Inputs {
   std::vector<std::vector<float>> f32;
   std::vector<std::vector<int32_t>> i32;
+  std::vector<std::vector<double>> f64;
+  fl::RankMetricParams metrics;  // the ranking metrics a training loop logs beside a list loss
   const float* keep(std::vector<float> v) { return f32.emplace_back(std::move(v)).data(); }
   const int32_t* keep(std::vector<int32_t> v) { return i32.emplace_back(std::move(v)).data(); }
+  double* out(size_t n) { return f64.emplace_back(n).data(); }
 };
 
 void anyloss_cases(std::vector<Case>& cases, Inputs& in, Rng& rng) {
@@ -282,7 +287,16 @@ void class_cases(std::vector<Case>& cases, Inputs& in, Rng& rng) {
 }
 
 // Lists of distinct relevance (a random permutation per list), as `npm run bench` builds them.
+// ListMLE, LambdaLoss and RankNet also run asked for metrics (options.metrics), computed in the
+// loss's own pass, beside the loss alone: ListMLE's lists come sorted by relevance, LambdaLoss's
+// by score, RankNet's by index (the metrics then count both ranks).
 void ranking_cases(std::vector<Case>& cases, Inputs& in, Rng& rng) {
+  using M = fl::RankMetric;
+  for (const fl::RankMetricSpec& sp :
+       {fl::RankMetricSpec{M::Ndcg, 10}, {M::Mrr, 0}, {M::Map, 0}, {M::Recall, 5}})
+    in.metrics.specs[in.metrics.count++] = sp;
+  const std::string with_metrics = " + ndcg@10, mrr, map, recall@5";
+  using Run = fl::Status (*)(bool, const fl::RankingProblem&, double*, float*);
   for (const auto& [lists, n] : {std::pair{4096, 64}, std::pair{256, 1024}}) {
     std::vector<float> rel(size_t(lists) * n);
     std::vector<int32_t> perm(n);
@@ -299,33 +313,44 @@ void ranking_cases(std::vector<Case>& cases, Inputs& in, Rng& rng) {
     const std::string size = std::to_string(lists) + " lists x " + std::to_string(n);
     const double bytes = 12.0 * lists * n;
     const size_t len = size_t(lists) * n;
-    cases.push_back({"ListMLE", size, bytes, 0, len, [pb](bool gpu, double* loss, float* grad) {
-                       return gpu ? fl::cuda::listmle(pb, {}, loss, grad)
-                                  : fl::listmle_cpu(pb, {}, loss, grad);
-                     }});
-    cases.push_back({"RankList lse", size, bytes, 0, len, [pb](bool gpu, double* loss, float* grad) {
-                       return gpu ? fl::cuda::ranklist(pb, {}, loss, grad)
-                                  : fl::ranklist_cpu(pb, {}, loss, grad);
-                     }});
     // LambdaLoss's gains 2^r - 1 take relevance up to 64: graded labels 0 to 4 instead.
     fl::RankingProblem graded = pb;
     std::vector<float> grades(pb.relevance, pb.relevance + size_t(lists) * n);
     for (float& r : grades) r = std::floor(r * 5 / n);
     graded.relevance = in.keep(std::move(grades));
     const double pairs = double(lists) * n * n;
-    cases.push_back({"RankNet", size, 0, 0, len, [pb](bool gpu, double* loss, float* grad) {
-                       const auto w = fl::PairWeighting::None;
-                       return gpu ? fl::cuda::ranknet(pb, 1, w, loss, grad)
-                                  : fl::ranknet_cpu(pb, 1, w, loss, grad);
-                     }});
-    cases.back().pairs = pairs;
-    cases.push_back({"LambdaLoss ndcgLoss2", size, 0, 0, len, [graded](bool gpu, double* loss, float* grad) {
-                       fl::LambdaParams p;
-                       p.scheme = fl::LambdaScheme::NdcgLoss2;
-                       return gpu ? fl::cuda::lambdaloss(graded, p, loss, grad)
-                                  : fl::lambdaloss_cpu(graded, p, loss, grad);
-                     }});
-    cases.back().pairs = pairs;
+    const size_t per_list = size_t(lists) * in.metrics.count;  // metrics out
+    // A loss on these lists, alone and (metrics) asked for the metrics.
+    auto add = [&](const std::string& name, const fl::RankingProblem& lists_pb, double bytes_,
+                   double pairs_, bool metrics, Run run) {
+      fl::RankingProblem q = lists_pb;
+      if (metrics) {
+        q.metrics = &in.metrics;
+        q.metrics_out = in.out(per_list);
+      }
+      cases.push_back({name + (metrics ? with_metrics : ""), size, bytes_, 0, len,
+                       [q, run](bool gpu, double* loss, float* grad) { return run(gpu, q, loss, grad); }});
+      cases.back().pairs = pairs_;
+    };
+    for (bool metrics : {false, true})
+      add("ListMLE", pb, bytes, 0, metrics, [](bool gpu, const fl::RankingProblem& q, double* loss, float* grad) {
+        return gpu ? fl::cuda::listmle(q, {}, loss, grad) : fl::listmle_cpu(q, {}, loss, grad);
+      });
+    add("RankList lse", pb, bytes, 0, false, [](bool gpu, const fl::RankingProblem& q, double* loss, float* grad) {
+      return gpu ? fl::cuda::ranklist(q, {}, loss, grad) : fl::ranklist_cpu(q, {}, loss, grad);
+    });
+    for (bool metrics : {false, true})
+      add("RankNet", pb, 0, pairs, metrics, [](bool gpu, const fl::RankingProblem& q, double* loss, float* grad) {
+        const auto w = fl::PairWeighting::None;
+        return gpu ? fl::cuda::ranknet(q, 1, w, loss, grad) : fl::ranknet_cpu(q, 1, w, loss, grad);
+      });
+    for (bool metrics : {false, true})
+      add("LambdaLoss ndcgLoss2", graded, 0, pairs, metrics,
+          [](bool gpu, const fl::RankingProblem& q, double* loss, float* grad) {
+            fl::LambdaParams p;
+            p.scheme = fl::LambdaScheme::NdcgLoss2;
+            return gpu ? fl::cuda::lambdaloss(q, p, loss, grad) : fl::lambdaloss_cpu(q, p, loss, grad);
+          });
   }
 }
 

@@ -31,9 +31,9 @@ Status sum_into(Session& s, const double* v, int64_t n, double* partials, double
 
 }  // namespace
 
-Status ListCall::split_by_length() {
-  const ListShape& sh = shape_;
-  sets_[0] = ListSet{nullptr, sh.lists, sh.longest};
+Status list_sets(Session& s, const ListShape& sh, ListSet (&sets)[2]) {
+  sets[0] = ListSet{nullptr, sh.lists, sh.longest};
+  sets[1] = ListSet{};
   if (!sh.offsets || sh.longest < kBlockListMin) return Status{};
   std::vector<int32_t> ids;
   int32_t longest_short = 0;
@@ -49,10 +49,25 @@ Status ListCall::split_by_length() {
   for (int64_t l = 0; l < sh.lists; ++l)
     if (sh.offsets[l + 1] - sh.offsets[l] >= kBlockListMin) ids.push_back(static_cast<int32_t>(l));
   int32_t* dev = nullptr;
-  const Status st = s_.upload(Slot::ListIds, ids.data(), ids.size(), &dev);
+  const Status st = s.upload(Slot::ListIds, ids.data(), ids.size(), &dev);
   if (!st.ok()) return st;
-  sets_[0] = ListSet{dev, shorts, longest_short};
-  sets_[1] = ListSet{dev + shorts, sh.lists - shorts, sh.longest};
+  sets[0] = ListSet{dev, shorts, longest_short};
+  sets[1] = ListSet{dev + shorts, sh.lists - shorts, sh.longest};
+  return Status{};
+}
+
+Status metric_buffers(Session& s, const ListShape& sh, int32_t count, double** values,
+                      MetricSlots* slots) {
+  const size_t n = static_cast<size_t>(sh.lists) * count;
+  const size_t at = static_cast<size_t>(sh.items + sh.lists);
+  unsigned char* buf = nullptr;
+  const Status st =
+      s.buffer(Slot::Metrics, n * sizeof(double) + at * MetricSlots::kBytesPerSlot, &buf);
+  if (!st.ok()) return st;
+  *values = reinterpret_cast<double*>(buf);
+  slots->pred = reinterpret_cast<float*>(*values + n);
+  slots->ideal = slots->pred + at;
+  slots->above = reinterpret_cast<int32_t*>(slots->ideal + at);
   return Status{};
 }
 
@@ -66,13 +81,17 @@ Status ListCall::prepare() {
   Status st = s_.upload(Slot::Scores, sh.scores, items, &scores);
   if (st.ok()) st = s_.upload(Slot::Labels, sh.relevance, items, &relevance);
   if (st.ok() && sh.offsets) st = s_.upload(Slot::Offsets, sh.offsets, lists + 1, &offsets);
-  if (st.ok()) st = split_by_length();
+  if (st.ok()) st = list_sets(s_, sh, sets_);
   if (st.ok()) st = s_.buffer(Slot::Grad, items, &d_.grad);
   if (st.ok()) st = s_.buffer(Slot::Rows, 2 * lists, &d_.list_loss);
   if (st.ok()) st = s_.buffer(Slot::Result, 3, &result_);
   if (st.ok())
     st =
         s_.buffer(Slot::Partials, static_cast<size_t>(grid_for(sh.lists, kRowThreads)), &partials_);
+  if (st.ok() && sh.metrics) {
+    d_.metrics = *sh.metrics;
+    st = metric_buffers(s_, sh, d_.metrics.count, &d_.metric_values, &d_.metric_slots);
+  }
   // The sorted lists: one slot per item and one per list, array after array (doubles first).
   const size_t slots = items + lists;
   unsigned char* scratch = nullptr;
@@ -119,6 +138,9 @@ Status ListCall::finish(bool per_pair, float* grad, ListResult* total, bool* fla
   *flagged = bad != 0;
   if (*flagged) return Status{};
   st = s_.copy_out(grad, d_.grad, static_cast<size_t>(shape_.items) * sizeof(float));
+  if (st.ok() && shape_.metrics)
+    st = s_.copy_out(shape_.metrics_out, d_.metric_values,
+                     static_cast<size_t>(lists) * d_.metrics.count * sizeof(double));
   s_.mark(Phase::Downloaded);
   total->loss = result[0];
   total->pairs = result[2];

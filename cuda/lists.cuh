@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "fusedloss/ranking_math.h"
+#include "list_metrics.cuh"
 #include "rows.cuh"
 
 namespace fl {
@@ -246,13 +247,18 @@ struct ListData {
   double* list_pairs;  // per list
   int* bad;            // set when an input is invalid; the host then names it
   ListArrays a;
+  RankMetricParams metrics;  // asked of the loss (count 0: none), from its own pass
+  double* metric_values;     // per list, metrics.count each
+  MetricSlots metric_slots;
   __device__ int64_t begin(int64_t l) const { return offsets ? offsets[l] : l * list_size; }
   __device__ int64_t end(int64_t l) const { return offsets ? offsets[l + 1] : (l + 1) * list_size; }
 };
 
 // The items of RankingProblem lists: relevance -1 is padding; the others need a finite score and
-// relevance in [0, top].
+// relevance in [0, top]. kOrder: the order the loss's key gathers them in, for the metrics (a loss
+// that sorts by relevance or by score says so; Any is right for every order).
 struct PaddedItems {
+  static constexpr ItemOrder kOrder = ItemOrder::Any;
   float top;
   __device__ bool valid(const ListData& d, int64_t i) const {
     const float r = d.relevance[i];
@@ -265,7 +271,8 @@ struct PaddedItems {
 };
 
 // One list per call: checks its items, sorts and gathers them by loss.key, runs loss.run (which
-// leaves the gradient in v.g) and scatters the gradient times d.scale; padding gets 0. Row `row`
+// leaves the gradient in v.g) and scatters the gradient times d.scale; padding gets 0. Then the
+// metrics asked of the loss from the gathered list, as the metrics kernel computes them. Row `row`
 // of the launch is list ids[row] (null ids: list `row`).
 template <class Loss>
 struct ListsOp {
@@ -300,6 +307,10 @@ struct ListsOp {
       d.list_loss[l] = one.loss;
       d.list_pairs[l] = one.pairs;
     }
+    if (d.metrics.count > 0)
+      team_list_metrics(t, d.metrics, MetricItems{v.s, v.r, v.item, v.m}, Loss::kOrder,
+                        d.metric_slots.at(b + l),
+                        active ? d.metric_values + l * d.metrics.count : nullptr);
   }
 };
 
@@ -312,6 +323,8 @@ struct ListShape {
   int32_t list_size;
   int64_t items;
   int32_t longest;
+  const RankMetricParams* metrics = nullptr;  // asked of a loss, or null (RankingProblem's)
+  double* metrics_out = nullptr;
 };
 
 // Lists launched together: `count` of them, ids[0, count) (null: all lists, in order), none
@@ -322,25 +335,42 @@ struct ListSet {
   int32_t longest;
 };
 
+// The launch sets of a call's lists (the lists uploaded to the device): short lists (a lane group
+// each) and long lists (a block each) of a ragged batch apart, so one long list does not give
+// every short one a block. The metrics kernel takes the same sets as the losses, so a list gets a
+// team of the same width, and its metrics the same bits, from either.
+Status list_sets(Session& s, const ListShape& sh, ListSet (&sets)[2]);
+
+// Runs launch(set) for each nonempty set.
+template <class Launch>
+Status each_set(const ListSet (&sets)[2], Launch launch) {
+  for (const ListSet& set : sets) {
+    if (set.count == 0) continue;
+    const Status st = launch(set);
+    if (!st.ok()) return st;
+  }
+  return Status{};
+}
+
+// Device buffers of `count` metrics per list (values) and their rank slots.
+Status metric_buffers(Session& s, const ListShape& sh, int32_t count, double** values,
+                      MetricSlots* slots);
+
 // The device side of one call of a list loss (lists.cu): prepare uploads the lists and sizes the
-// buffers, launch runs a loss over them, finish sums the list results and copies the gradient out.
-// Short lists (a lane group each) and long lists (a block each) of a ragged batch are launched
-// apart, so one long list does not give every short one a block.
+// buffers, launch runs a loss over them (and the metrics asked of it), finish sums the list
+// results and copies the gradient and the metrics out.
 class ListCall {
  public:
   ListCall(Session& s, const ListShape& shape, float scale) : s_(s), shape_(shape), scale_(scale) {}
   Status prepare();
   template <class Loss>
   Status launch(const Loss& loss) {
-    for (const ListSet& set : sets_) {
-      if (set.count == 0) continue;
+    return each_set(sets_, [&](const ListSet& set) {
       const int32_t slots = sort_slots(set.longest);
-      const Status st =
-          launch_teams(s_, ListsOp<Loss>{d_, loss, slots, set.ids}, set.count, set.longest,
-                       kBlockListMin, [&](int width) { return team_shared_bytes(width, slots); });
-      if (!st.ok()) return st;
-    }
-    return Status{};
+      return launch_teams(s_, ListsOp<Loss>{d_, loss, slots, set.ids}, set.count, set.longest,
+                          kBlockListMin,
+                          [&](int width) { return team_shared_bytes(width, slots); });
+    });
   }
   // per_pair: the gradient is divided by the batch's pair count (RankNet). flagged: the device
   // found an invalid input (then nothing is copied out).
@@ -354,7 +384,6 @@ class ListCall {
   double* result_ = nullptr;  // [0] summed losses, [1] the fault flag, [2] summed pairs
   double* partials_ = nullptr;
   ListSet sets_[2] = {};  // short lists, then long ones
-  Status split_by_length();
 };
 
 // 1 / n as the gradient's scale (0 for none), as the CPU kernels take it.
@@ -371,11 +400,14 @@ inline ListShape list_shape(const RankingProblem& pb) {
                    pb.lists,
                    pb.list_size,
                    pb.items(),
-                   static_cast<int32_t>(longest)};
+                   static_cast<int32_t>(longest),
+                   pb.metrics,
+                   pb.metrics_out};
 }
 
 // One list loss on the device: the list losses and pair counts summed into total, the gradient
-// (times scale; per_pair: then over the batch's pairs) into grad. make_loss(session, &status)
+// (times scale; per_pair: then over the batch's pairs) into grad, the metrics the shape asks for
+// into its metrics_out. make_loss(session, &status)
 // uploads what the loss reads and returns it. When the device flags an input, fault() names it as
 // the CPU would.
 template <class MakeLoss, class Fault>

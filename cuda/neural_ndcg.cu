@@ -14,6 +14,7 @@ namespace FL_GPU_NS {
 namespace {
 
 struct NeuralNdcgLoss : PaddedItems {
+  static constexpr ItemOrder kOrder = ItemOrder::Relevance;
   NeuralNdcgParams p;
   const int64_t* at;  // list l's workspace: work + at[l]
   double* work;

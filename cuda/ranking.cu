@@ -13,6 +13,7 @@ namespace FL_GPU_NS {
 namespace {
 
 struct ListMLELoss : PaddedItems {
+  static constexpr ItemOrder kOrder = ItemOrder::Relevance;
   PositionWeights weights;
   bool shuffle;
   uint32_t seed;
@@ -91,6 +92,7 @@ __device__ double team_ranklist_windows(const Team& t, const ListView& v, RankLi
 }
 
 struct RankListLoss : PaddedItems {
+  static constexpr ItemOrder kOrder = ItemOrder::Relevance;
   RankListParams p;
 
   __device__ uint64_t key(const ListData& d, int64_t, int64_t b, int32_t i) const {
@@ -174,6 +176,7 @@ struct ListNetLoss : PaddedItems {
 // order is the true class, then the others by teacher logit, descending; position k weighs
 // a_k = softmax(t / tau) of its class, held in v.r.
 struct DistillLoss {
+  static constexpr ItemOrder kOrder = ItemOrder::Any;  // DistillProblem asks no metrics
   const int32_t* labels;
   int32_t classes;
   float tau;

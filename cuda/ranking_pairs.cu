@@ -84,6 +84,7 @@ Status batch_pairs(const RankingProblem& pb, Term term, bool per_item, double* l
 // its place in the relevance order (ties by position: equal gains, so any order of ties gives
 // the same sum).
 struct LambdaLossTerms : PaddedItems {
+  static constexpr ItemOrder kOrder = ItemOrder::Score;
   LambdaParams p;
 
   __device__ uint64_t key(const ListData& d, int64_t, int64_t b, int32_t i) const {

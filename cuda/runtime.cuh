@@ -49,6 +49,7 @@ enum class Slot : int {
   ListIds,
   Scratch,
   Workspace,  // NeuralNDCG: per-list working memory
+  Metrics,    // ranking metrics: per-list values and rank slots
   Count_
 };
 

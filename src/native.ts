@@ -86,6 +86,8 @@ export interface NativeAddon extends ElementwiseEntries, ListEntries {
   fmaPeak(iters: number, reps: number): { gflops: number; isa: string };
   /** The kernels' float exp over an L1-resident block on every pool thread: billions a second (exp_probe.cc). */
   expRate(iters: number, reps: number): { gexps: number; isa: string };
+  /** Builds with the simulator ('cuda-sim'): its kernel launches on this thread so far (tests). */
+  simLaunches?(): number;
   confusionCounts(
     scores: Float32Array,
     labels: Labels,

@@ -46,7 +46,7 @@ const proxies: Slot[] = [
 /** The addon's functions that take arrays: every one must be guarded, so each needs its slots below. */
 type ArrayEntry = Exclude<
   keyof NativeAddon,
-  'backends' | 'setThreads' | 'getThreads' | 'cpuIsa' | 'triadBandwidth' | 'fmaPeak' | 'expRate'
+  'backends' | 'setThreads' | 'getThreads' | 'cpuIsa' | 'triadBandwidth' | 'fmaPeak' | 'expRate' | 'simLaunches'
 >;
 
 /**

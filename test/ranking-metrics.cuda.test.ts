@@ -3,7 +3,24 @@
 // padded, ragged and tied lists, lists past one lane group (a block per list), bad input, the
 // loss option, and the same bits on every run.
 import { describe, expect, it } from 'vitest';
-import { listMLE, ndcg } from '../src';
+import {
+  approxNDCG,
+  lambdaLoss,
+  listMLE,
+  listNet,
+  meanAveragePrecision,
+  mrr,
+  ndcg,
+  neuralNDCG,
+  pairwiseHinge,
+  precisionAtK,
+  rankList,
+  rankNet,
+  recallAtK,
+  type ListLossResult,
+  type RankingMetricResult,
+} from '../src';
+import { nativeAddon } from '../src/native';
 import { expectError, gpuBackends } from './helpers';
 import { expectMetricsAgree, expectSameMetric, METRIC_CASES } from './ranking-metrics.cases';
 import { listBatch } from './ranking.cases';
@@ -44,6 +61,62 @@ for (const { backend, skip } of gpuBackends()) {
         /scores\[2\] = NaN/,
       );
     });
+
+    // Each loss computes the metrics in its own pass over the lists it gathered (by relevance, by
+    // score, by index): the same bits as the metrics kernel on the same lists.
+    const lossCases: Array<[string, (s: Float32Array, r: Float32Array, o: object) => ListLossResult]> = [
+      ['listMLE', listMLE],
+      ['listMLE, ties shuffled', (s, r, o) => listMLE(s, r, { ...o, ties: 'shuffle', seed: 7 })],
+      ['rankList', rankList],
+      ['listNet', listNet],
+      ['rankNet', rankNet],
+      ['pairwiseHinge', pairwiseHinge],
+      ['approxNDCG', approxNDCG],
+      ['lambdaLoss', (s, r, o) => lambdaLoss(s, r, { ...o, scheme: 'ndcgLoss2PP', k: 10 })],
+      ['neuralNDCG', neuralNDCG],
+    ];
+    const standalone: Array<[string, (s: Float32Array, r: Float32Array, o: object) => RankingMetricResult]> = [
+      ['ndcg@10', (s, r, o) => ndcg(s, r, { ...o, k: 10 })],
+      ['ndcg', ndcg],
+      ['mrr', mrr],
+      ['mrr@2', (s, r, o) => mrr(s, r, { ...o, k: 2 })],
+      ['map@5', (s, r, o) => meanAveragePrecision(s, r, { ...o, k: 5 })],
+      ['recall@3', (s, r, o) => recallAtK(s, r, { ...o, k: 3 })],
+      ['precision@40', (s, r, o) => precisionAtK(s, r, { ...o, k: 40 })],
+    ];
+    // Fixed lists (lane groups), ragged ones with scores tied in quarters and lists of 300 and 290
+    // (a block each, launched apart from the short ones).
+    const ragged = listBatch([300, 7, 0, 1, 33, 290, 2], 17, { grades: 5, padding: 0.1 });
+    ragged.scores.forEach((v, i) => (ragged.scores[i] = Math.round(v * 4) / 4));
+    const fixed = listBatch(Array(23).fill(40), 9, { grades: 4, padding: 0.1 });
+    for (const [layout, b, shape] of [
+      ['listSize 40', fixed, { listSize: 40 }],
+      ['ragged, tied, long lists', ragged, { offsets: ragged.offsets }],
+    ] as const) {
+      it(`the loss option, ${layout}: the metrics kernel's bits from every loss's own pass`, () => {
+        const want = standalone.map(([, run]) => run(b.scores, b.relevance, { ...shape, backend }));
+        for (const [name, loss] of lossCases) {
+          const names = standalone.map(([n]) => n);
+          const got = loss(b.scores, b.relevance, { ...shape, backend, metrics: names });
+          names.forEach((n, q) => expect(got.metrics![n], `${name}: ${n}`).toBe(want[q].value));
+        }
+      });
+      // The simulator counts the kernels a call launches: the metrics add none.
+      it.skipIf(backend !== 'cuda-sim')(`the loss option, ${layout}: no kernel launched for the metrics`, () => {
+        const launches = (call: () => void) => {
+          const before = nativeAddon()!.simLaunches!();
+          call();
+          return nativeAddon()!.simLaunches!() - before;
+        };
+        for (const [name, loss] of lossCases) {
+          const plain = launches(() => loss(b.scores, b.relevance, { ...shape, backend }));
+          const metrics = ['ndcg@10', 'mrr'];
+          const fused = launches(() => loss(b.scores, b.relevance, { ...shape, backend, metrics }));
+          expect(plain, name).toBeGreaterThan(0);
+          expect(fused, name).toBe(plain);
+        }
+      });
+    }
 
     it('the loss option: the same means as the CPU', () => {
       const b = listBatch(Array(31).fill(33), 5, { grades: 4, padding: 0.1 });

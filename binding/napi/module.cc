@@ -110,6 +110,14 @@ Napi::Value ExpRateFn(const Napi::CallbackInfo& info) {
   return run_probe(info, exp_rate_cpu, &ExpRate::gexps, "expRate", "gexps");
 }
 
+#if FUSEDLOSS_WITH_SIM
+// simLaunches() -> the simulated kernel launches made on this thread so far (tests: how many
+// kernels a call runs). Only in builds with the simulator.
+Napi::Value SimLaunches(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(sim::launch_count()));
+}
+#endif
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tune_malloc();  // before the first gradient is allocated
   export_fn<Backends>(env, exports, "backends");
@@ -119,6 +127,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_fn<TriadBandwidth>(env, exports, "triadBandwidth");
   export_fn<FmaPeakFn>(env, exports, "fmaPeak");
   export_fn<ExpRateFn>(env, exports, "expRate");
+#if FUSEDLOSS_WITH_SIM
+  export_fn<SimLaunches>(env, exports, "simLaunches");
+#endif
   init_confusion(env, exports);
   init_spherical(env, exports);
   init_ranking(env, exports);

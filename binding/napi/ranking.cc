@@ -25,7 +25,6 @@ struct Lists {
   // Ranking metrics asked of a loss call (info[5], a Float64Array of lists x metrics), or null.
   double* metrics_out = nullptr;
   RankMetricParams metrics;
-  Device dev = Device::Cpu;
 };
 
 // Lists cut every params.listSize items, or at offsets (lists + 1 non-decreasing entries from 0
@@ -117,7 +116,6 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
   a.keep = {scores.value, relevance.value};
   list_layout(info, params, scores.length, a);
   a.out = grad_out_arg(info, 3, scores.data, scores.length, a.keep);
-  a.dev = device_field(params);
   const Napi::Value metrics = params.Get("metrics");
   if (!metrics.IsUndefined() && !metrics.IsNull()) {
     if (!metrics.IsObject())
@@ -129,9 +127,8 @@ Lists list_args(const Napi::CallbackInfo& info, const Napi::Object& params) {
   return a;
 }
 
-// Runs core(pb, loss, grad) with the metrics asked for, sync or async, and returns the loss. The
-// CPU losses compute the metrics in their own pass over each list (pb.metrics); the GPU runs the
-// metrics kernel after the loss.
+// Runs core(pb, loss, grad) with the metrics asked for, sync or async, and returns the loss. Every
+// backend's list losses compute the metrics in their own pass over each list (pb.metrics).
 template <class Core>
 Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core) {
   const RankingProblem pb = a.pb;
@@ -139,18 +136,14 @@ Napi::Value run_lists(const Napi::CallbackInfo& info, const Lists& a, Core core)
   auto offsets = a.offsets;  // owned by the job until it ends
   double* metrics_out = a.metrics_out;
   const RankMetricParams mp = a.metrics;
-  const Device dev = a.dev;
   return run_loss(info.Env(), async_arg(info, 6), a.keep, [=](double* loss) {
     (void)offsets;
-    const bool fused = metrics_out && dev == Device::Cpu;
     RankingProblem with = pb;
-    if (fused) {
+    if (metrics_out) {
       with.metrics = &mp;
       with.metrics_out = metrics_out;
     }
-    Status st = core(with, loss, out);
-    if (st.ok() && metrics_out && !fused) st = FL_CALL(dev, ranking_metrics(pb, mp, metrics_out));
-    return st;
+    return core(with, loss, out);
   });
 }
 

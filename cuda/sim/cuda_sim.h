@@ -434,6 +434,8 @@ const char* cudaGetErrorString(cudaError_t err);
 const char* cudaGetErrorName(cudaError_t err);
 // The detailed message of the calling host thread's last failure; "" when there was none.
 const char* last_error_message();
+// Kernel launches the calling host thread has made (tests: how many kernels a call runs).
+uint64_t launch_count();
 
 namespace detail {
 

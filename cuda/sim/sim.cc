@@ -686,7 +686,10 @@ cudaError_t check_stream(cudaStream_t stream, const char* call) {
 
 }  // namespace
 
+thread_local uint64_t launches = 0;
+
 void launch(const LaunchConfig& cfg, void (*thread_body)(const void*), const void* arg) {
+  ++launches;
   if (cfg.stream) {
     const std::string call = std::string("kernel '") + cfg.name + "'";
     if (check_stream(cfg.stream, call.c_str()) != cudaSuccess) return;
@@ -985,6 +988,10 @@ const char* cudaGetErrorString(cudaError_t err) {
 
 const char* last_error_message() {
   return detail::errors.detail.c_str();
+}
+
+uint64_t launch_count() {
+  return detail::launches;
 }
 
 }  // namespace sim

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     ranking_cases(seed);
     ranking_fault_cases(seed);
     metric_cases(seed);
+    fused_metric_cases(seed);
   }
   if (want("pairs")) pair_cases(seed, timed);
   if (want("linear")) linear_cases(seed, timed);

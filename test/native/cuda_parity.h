@@ -64,6 +64,7 @@ void class_fault_cases(uint64_t& seed);
 void ranking_cases(uint64_t& seed);
 void ranking_fault_cases(uint64_t& seed);
 void metric_cases(uint64_t& seed);
+void fused_metric_cases(uint64_t& seed);
 void pair_cases(uint64_t& seed, bool timed);
 void linear_cases(uint64_t& seed, bool timed);
 void proxy_cases(uint64_t& seed, bool timed);

@@ -257,6 +257,83 @@ void metric_cases(uint64_t& seed) {
   }
 }
 
+// Kernel launches of call() on this host thread: counted in the simulator, -1 on a device.
+int64_t launches(const std::function<void()>& call) {
+#if defined(FL_PARITY_SIM)
+  const uint64_t before = fl::sim::launch_count();
+  call();
+  return static_cast<int64_t>(fl::sim::launch_count() - before);
+#else
+  call();
+  return -1;
+#endif
+}
+
+// The metrics asked of each list loss, computed in the loss's own pass: the same bits as the
+// metrics kernel's (same teams, sums over ranks), the loss and gradient the same bits as without
+// them, and no kernel launched for them.
+void fused_metric_cases(uint64_t& seed) {
+  const std::vector<ListLayout> layouts = {
+      {"padded 40 x 16", std::vector<int32_t>(40, 16), true, 0.2, 4, 1},
+      {"ragged, ties, empty lists", {9, 0, 1, 2, 31, 3, 0, 17, 64, 5}, false, 0.1, 3, 1},
+      {"block per list: 300, 7, 0, 290", {300, 7, 0, 290}, false, 0.05, 30, 1},
+  };
+  std::vector<float> weights(300);
+  for (size_t k = 0; k < weights.size(); ++k) weights[k] = 1.0f / (1.0f + 0.1f * k);
+  auto losses = list_losses(weights);
+  losses.emplace_back(
+      "neuralNDCG k 3", [](bool gpu, const fl::RankingProblem& pb, double* l, float* g) {
+        fl::NeuralNdcgParams p;
+        p.k = 3;
+        return gpu ? gpu::neural_ndcg(pb, p, l, g) : fl::neural_ndcg_cpu(pb, p, l, g);
+      });
+  using M = fl::RankMetric;
+  fl::RankMetricParams p;
+  const std::vector<fl::RankMetricSpec> specs = {{M::Ndcg, 0},   {M::Ndcg, 3},      {M::Mrr, 0},
+                                                 {M::Mrr, 2},    {M::Map, 0},       {M::Map, 5},
+                                                 {M::Recall, 3}, {M::Precision, 40}};
+  for (const fl::RankMetricSpec& sp : specs) p.specs[p.count++] = sp;
+  for (size_t li = 0; li < layouts.size(); ++li) {
+    Lists d = make_lists(layouts[li], seed++);
+    if (li == 1) {  // from here on the other conventions; fractional relevance here
+      p.gain = fl::MetricGain::Linear;
+      p.discount = fl::MetricDiscount::Reciprocal;
+      p.empty = fl::EmptyTarget::Skip;
+      for (size_t i = 0; i < d.r.size(); i += 3)
+        if (d.r[i] > 0) d.r[i] -= 0.5f;
+    }
+    const size_t n = static_cast<size_t>(d.pb.lists) * p.count, items = d.r.size();
+    std::vector<double> want(n, -7);
+    const Status ws = gpu::ranking_metrics(d.pb, p, want.data());
+    for (const auto& [name, loss] : losses) {
+      fl::RankingProblem with = d.pb;
+      std::vector<double> got(n, -7);
+      with.metrics = &p;
+      with.metrics_out = got.data();
+      std::vector<float> g0(items, NAN), g1(items, NAN);
+      double l0 = 0, l1 = 0;
+      Status a, b;
+      const int64_t plain = launches([&] { a = loss(true, d.pb, &l0, g0.data()); });
+      const int64_t fused = launches([&] { b = loss(true, with, &l1, g1.data()); });
+      const std::string what = name + " with metrics, " + layouts[li].name;
+      if (!ws.ok() || !a.ok() || !b.ok()) {
+        report(false, what + ": metrics " + status_text(ws) + ", loss " + status_text(a) +
+                          ", with metrics " + status_text(b));
+        continue;
+      }
+      const bool same_metrics = std::memcmp(got.data(), want.data(), n * sizeof(double)) == 0;
+      const bool same_loss = std::memcmp(&l0, &l1, sizeof l0) == 0 &&
+                             std::memcmp(g0.data(), g1.data(), items * sizeof(float)) == 0;
+      char buf[160];
+      std::snprintf(buf, sizeof buf,
+                    ": metrics %s the metrics kernel's, loss %s, launches %lld vs %lld",
+                    same_metrics ? "equal" : "DIFFER from", same_loss ? "unchanged" : "CHANGED",
+                    static_cast<long long>(fused), static_cast<long long>(plain));
+      report(same_metrics && same_loss && fused == plain, what + buf);
+    }
+  }
+}
+
 // Invalid scores, relevance, weights and labels must be named exactly as the CPU names them.
 void ranking_fault_cases(uint64_t& seed) {
   const ListLayout lay{"", std::vector<int32_t>(30, 10), true, 0, 4, 1};

@@ -37,6 +37,9 @@ namespace cuda {
 
 namespace sim {
 #include "fusedloss/gpu_api.inc"
+// Kernel launches the calling host thread has made (the simulator's count, cuda/sim/cuda_sim.h;
+// tests: how many kernels a call runs).
+uint64_t launch_count();
 }  // namespace sim
 
 }  // namespace fl

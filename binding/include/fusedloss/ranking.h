@@ -20,8 +20,8 @@ struct RankingProblem {
   int64_t lists = 0;
   int32_t list_size = 0;             // fixed length, used when offsets is null
   const int32_t* offsets = nullptr;  // lists + 1 entries: list l is [offsets[l], offsets[l+1])
-  // Ranking metrics a CPU list loss returns from its own pass over each list, or null: per list,
-  // metrics->count values into metrics_out (as ranking_metrics_cpu writes them).
+  // Ranking metrics a list loss (CPU or GPU) returns from its own pass over each list, or null: per
+  // list, metrics->count values into metrics_out (as the backend's ranking_metrics writes them).
   const RankMetricParams* metrics = nullptr;
   double* metrics_out = nullptr;
 

@@ -69,8 +69,8 @@ FL_HD int32_t metric_cut(const RankMetricSpec& sp) {
   return sp.k > 0 ? sp.k : INT32_MAX;
 }
 
-// Discounts and reciprocals of ranks, computed (the GPU kernel's metric_item; the CPU walks ranks
-// with tables of them, ranking_metrics.cc).
+// Discounts and reciprocals of ranks, computed (the GPU kernels' metric_item_*; the CPU walks
+// ranks with tables of them, ranking_metrics.cc).
 struct RankTerms {
   MetricDiscount discount;
   FL_HD double discount_of(int32_t rank) const { return metric_discount(discount, rank); }
@@ -86,33 +86,39 @@ FL_HD int32_t metric_reach(const RankMetricParams& p) {
   return reach;
 }
 
-// What relevant item (gain g, predicted rank P, ideal rank I, A relevant items ranked above it)
-// adds to each metric's sums.
+// What a relevant item of gain g adds to each metric's sums: at its predicted rank P, with A
+// relevant items ranked above it, to every sum but ideal DCG (metric_item_predicted); at its ideal
+// rank I, to ideal DCG (metric_item_ideal). Two halves, so that a walk over ranks (the GPU kernels,
+// list_metrics.cuh) can add each term at its own rank.
 template <class Ranks>
-FL_HD void metric_item(const RankMetricParams& p, double g, int32_t P, int32_t I, int32_t A,
-                       const Ranks& t, MetricSums& s) {
+FL_HD void metric_item_predicted(const RankMetricParams& p, double g, int32_t P, int32_t A,
+                                 const Ranks& t, MetricSums& s) {
   for (int32_t i = 0; i < p.count; ++i) {
-    const int32_t cut = metric_cut(p.specs[i]);
-    const bool in = P <= cut;
+    if (P > metric_cut(p.specs[i])) continue;
     double* v = s.v + 2 * i;
     switch (p.specs[i].metric) {
       case RankMetric::Ndcg:
-        if (in) v[0] += g * t.discount_of(P);
-        if (I <= cut) v[1] += g * t.discount_of(I);
+        v[0] += g * t.discount_of(P);
         break;
       case RankMetric::Mrr:
-        if (in && A == 0) v[0] += t.inverse(P);
+        if (A == 0) v[0] += t.inverse(P);
         break;
       case RankMetric::Map:
-        if (in) {
-          v[0] += (A + 1) * t.inverse(P);
-          v[1] += 1;
-        }
+        v[0] += (A + 1) * t.inverse(P);
+        v[1] += 1;
         break;
       default:  // recall, precision: hits
-        if (in) v[0] += 1;
+        v[0] += 1;
     }
   }
+}
+
+template <class Ranks>
+FL_HD void metric_item_ideal(const RankMetricParams& p, double g, int32_t I, const Ranks& t,
+                             MetricSums& s) {
+  for (int32_t i = 0; i < p.count; ++i)
+    if (p.specs[i].metric == RankMetric::Ndcg && I <= metric_cut(p.specs[i]))
+      s.v[2 * i + 1] += g * t.discount_of(I);
 }
 
 // Metric i of a list of m items, `relevant` of them relevant, from its sums.
