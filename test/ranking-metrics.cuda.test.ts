@@ -1,7 +1,8 @@
 // The CUDA kernel of the ranking metrics against the float64 reference on every GPU backend this
 // build has ('cuda-sim' in every test build; 'cuda' skipped, with the reason, without a device):
 // padded, ragged and tied lists, lists past one lane group (a block per list), bad input, the
-// loss option, and the same bits on every run.
+// same bits on every run, and the loss option: computed in each loss's own pass, with the metrics
+// kernel's bits and (counted by the simulator) no kernel launched for them.
 import { describe, expect, it } from 'vitest';
 import {
   approxNDCG,
