@@ -30,8 +30,18 @@ describe('the typed wire', () => {
   });
 });
 
-// The addon's functions that take no arrays, and the SphericalHead's own (src/spherical-head.ts).
-const UNGUARDED = ['backends', 'setThreads', 'getThreads', 'cpuIsa', 'triadBandwidth', 'fmaPeak', 'expRate'];
+// The addon's functions that take no arrays (simLaunches: builds with the simulator), and the
+// SphericalHead's own (src/spherical-head.ts).
+const UNGUARDED = [
+  'backends',
+  'setThreads',
+  'getThreads',
+  'cpuIsa',
+  'triadBandwidth',
+  'fmaPeak',
+  'expRate',
+  'simLaunches',
+];
 const HEAD = ['SphericalHeadNative', 'denseSoftmaxStep'];
 
 describe.skipIf(!nativeAddon())('the guard of src/wire.ts', () => {
