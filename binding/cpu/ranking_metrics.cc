@@ -131,8 +131,8 @@ FL_INLINE int32_t score_keys(const float* s, int32_t m, int32_t* key) {
     std::memcpy(&bits, &x, sizeof bits);
     // Non-negative: ~bits; negative: bits with the sign bit cleared.
     const K flip = ~((bits >> 31) & 0x7fffffff);
-    const K valid = lane + k < m;
-    out = ((bits ^ flip) & valid) | (INT32_MAX & ~valid);
+    const K valid = lane + k < K{} + m;
+    out = ((bits ^ flip) & valid) | ((K{} + INT32_MAX) & ~valid);
     std::memcpy(key + k, &out, sizeof out);
   }
   return k;
@@ -159,7 +159,9 @@ FL_INLINE void above_kernel32(const float* s, int32_t m, int32_t rows, int32_t* 
 // `reach` of them, so every rank below reach is written). *first: the best rank (0-based) of a
 // relevant item, m if none; -1 when scores tie (by_rank then unwritten: only the 64-bit keys rank
 // them). The counts of all m items sum to m (m - 1) / 2 exactly when no two keys tie (a tie of g
-// items takes g (g - 1) / 2 off). Reads s and r up to a vector past m.
+// items takes g (g - 1) / 2 off), summed in 32-bit lanes: m at most kRankAllMax. Reads s and r
+// up to a vector past m.
+constexpr int32_t kRankAllMax = 1 << 14;  // a lane's sum of counts at most 2^28
 template <class V>
 FL_INLINE void rank_all_kernel(const float* s, const float* r, int32_t m, int32_t reach,
                                int32_t* key32, int32_t* above, float* by_rank, int32_t* first) {
@@ -167,13 +169,19 @@ FL_INLINE void rank_all_kernel(const float* s, const float* r, int32_t m, int32_
   constexpr int32_t kKeys = sizeof(K) / sizeof(int32_t);
   const int32_t rows = score_keys<K, V>(s, m, key32);
   count_above<K, false>(key32, m, rows, above, nullptr);
+  // The lanes past m count m (every key is below theirs): never within reach, never the best.
+  K total = {};
+  for (int32_t k = 0; k < rows; k += kKeys) {
+    K count;
+    std::memcpy(&count, above + k, sizeof count);
+    total += count;
+  }
   int64_t sum = 0;
-  for (int32_t k = 0; k < m; ++k) sum += above[k];
-  if (sum != static_cast<int64_t>(m) * (m - 1) / 2) {
+  for (int32_t t = 0; t < kKeys; ++t) sum += total[t];
+  if (sum != static_cast<int64_t>(m) * (m - 1) / 2 + static_cast<int64_t>(rows - m) * m) {
     *first = -1;
     return;
   }
-  // The lanes past m count m (every key is below theirs): never within reach, never the best.
   K best = K{} + m;
   for (int32_t k = 0; k < rows; k += kKeys) {
     K count;
@@ -181,7 +189,7 @@ FL_INLINE void rank_all_kernel(const float* s, const float* r, int32_t m, int32_
     std::memcpy(&count, above + k, sizeof count);
     load_vec(rel, r + k);
     const K relevant = rel > V{};
-    const K rank = (count & relevant) | (m & ~relevant);
+    const K rank = (count & relevant) | ((K{} + m) & ~relevant);
     const K less = rank < best;
     best = (rank & less) | (best & ~less);
     for (uint32_t bits = lane_bits(count < K{} + reach); bits != 0; bits &= bits - 1) {
@@ -251,24 +259,67 @@ double sum4(const double* x, int32_t n) {
   return (a[0] + a[1]) + (a[2] + a[3]);
 }
 
-// The first `reach` of a list's m relevance values in descending order into ideal, by counting
-// grades: false (and ideal not written) unless every one is an integer below Tables::kGrades.
-bool ideal_by_grades(const float* r, int32_t m, int32_t reach, float* ideal) {
-  int32_t count[Tables::kGrades] = {};
-  int32_t top = 0;
-  bool graded = true;
-  for (int32_t k = 0; k < m; ++k) {
-    const auto g = static_cast<int32_t>(std::min(r[k], Tables::kGrades - 1.0f));
-    graded &= static_cast<float>(g) == r[k];
-    ++count[g];
-    top = std::max(top, g);
-  }
-  if (!graded) return false;
-  // The counts sum to m >= reach: q gets there before g goes below 0.
-  for (int32_t g = top, q = 0; q < reach; --g)
-    for (int32_t n = count[g]; n > 0 && q < reach; --n) ideal[q++] = static_cast<float>(g);
-  return true;
+// The grades of the relevance values r + k, a vector of them: x + 2^23 rounds x to a whole
+// number, so the grade is that sum's low bits; returns the lanes' bits (as lane_bits) of those
+// that are not a grade below Tables::kGrades: x not whole (the sum less 2^23 is not x, bit for
+// bit; -0 counts as not whole, which only costs the slower path) or too large. Comparisons go
+// into lane bits one by one: GCC 12 turned the AND of two AVX-512 comparisons into scalar code.
+template <class K, class V>
+FL_INLINE uint32_t grades_at(const float* r, int32_t k, K* grade) {
+  const V big = V{} + 8388608.0f;
+  V x, rounded, back;
+  load_vec(x, r + k);
+  rounded = x + big;
+  back = rounded - big;
+  K x_bits, back_bits;
+  std::memcpy(&x_bits, &x, sizeof x_bits);
+  std::memcpy(&back_bits, &back, sizeof back_bits);
+  std::memcpy(grade, &rounded, sizeof *grade);
+  *grade -= 0x4b000000;  // the bits of 2^23
+  return ~(lane_bits(*grade < K{} + Tables::kGrades) & lane_bits(back_bits == x_bits));
 }
+
+// The first `reach` of a list's m relevance values in descending order into ideal, by counting
+// each grade's items a vector at a time (their lanes' bits), from the top grade down until reach
+// are placed: *graded 0 (ideal not written) unless every value is an integer below
+// Tables::kGrades. The values are >= 0 (checked, padding gathered out). Reads r up to a vector
+// past m.
+template <class V>
+FL_INLINE void ideal_kernel(const float* r, int32_t m, int32_t reach, float* ideal,
+                            int32_t* graded) {
+  typedef typename IntVec<sizeof(V)>::i32 K;
+  constexpr int32_t kKeys = sizeof(K) / sizeof(int32_t);
+  // The lanes below m of the vector at k.
+  const auto valid = [m](int32_t k) FL_LAMBDA_INLINE {
+    return m - k >= kKeys ? (1u << kKeys) - 1 : (1u << (m - k)) - 1;
+  };
+  K lane, top = {}, grade;
+  for (int32_t t = 0; t < kKeys; ++t) lane[t] = t;
+  uint32_t bad = 0;
+  for (int32_t k = 0; k < m; k += kKeys) {
+    bad |= grades_at<K, V>(r, k, &grade) & valid(k);
+    const K g = grade & (lane < K{} + (m - k));
+    const K more = g > top;
+    top = (g & more) | (top & ~more);
+  }
+  *graded = bad == 0;
+  if (bad) return;
+  int32_t g = 0;
+  for (int32_t t = 0; t < kKeys; ++t) g = std::max(g, static_cast<int32_t>(top[t]));
+  // The counts sum to m >= reach: q gets there before g goes below 0.
+  for (int32_t q = 0; q < reach; --g) {
+    int32_t n = 0;
+    for (int32_t k = 0; k < m; k += kKeys) {
+      grades_at<K, V>(r, k, &grade);
+      n += __builtin_popcount(lane_bits(grade == K{} + g) & valid(k));
+    }
+    for (; n > 0 && q < reach; --n) ideal[q++] = static_cast<float>(g);
+  }
+}
+
+FL_WIDE_DISPATCH(ideal_by_grades, ideal_kernel,
+                 (const float* r, int32_t m, int32_t reach, float* ideal, int32_t* graded),
+                 (r, m, reach, ideal, graded))
 
 // Per-thread buffers, grown to the longest list seen: the keys and counts of the relevant items,
 // the relevance by predicted rank, and the walk's running sums at each rank.
@@ -320,7 +371,9 @@ void MetricsPass::list(int64_t l, const Scratch& sc, int32_t m, Order order) con
   const float* ideal = sc.r.data();
   if (wants_ndcg()) {
     const int32_t reach = std::min(m, tables_->reach_but_mrr);
-    if (ideal_by_grades(sc.r.data(), m, reach, c.ideal_order.data())) {
+    int32_t graded;
+    ideal_by_grades(sc.r.data(), m, reach, c.ideal_order.data(), &graded);
+    if (graded) {
       ideal = c.ideal_order.data();
     } else {
       thread_local Scratch own;
@@ -345,7 +398,7 @@ void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m, const float* i
   if (!ideal) ideal = sc.r.data();
   const int32_t reach = std::min(m, tables_->reach_but_mrr);
   int32_t tied = 1;
-  if (2 * rows > m) {
+  if (2 * rows > m && m <= kRankAllMax) {
     // Most items are rows: rank them all, and without ties the relevance by rank comes with it.
     int32_t first;
     rank_all(sc.s.data(), sc.r.data(), m, reach, c.key32.data(), c.above.data(),
