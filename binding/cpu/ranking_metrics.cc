@@ -71,6 +71,35 @@ FL_INLINE uint32_t lane_bits(const K& v) {
 #endif
 }
 
+// Relevance grades whose gains come from a table (Tables::gain): whole numbers below this.
+constexpr int32_t kGrades = 64;
+
+// The grades of the relevance values r + k, a vector of them: x + 2^23 rounds x to a whole
+// number, so the grade is that sum's low bits; returns the lanes' bits (as lane_bits) of those
+// that are not a grade below kGrades: x not whole (the sum less 2^23 is not x, bit for
+// bit; -0 counts as not whole, which only costs the slower path) or too large. Comparisons go
+// into lane bits one by one: GCC 12 turned the AND of two AVX-512 comparisons into scalar code.
+template <class K, class V>
+FL_INLINE uint32_t grades_at(const float* r, int32_t k, K* grade) {
+  const V big = V{} + 8388608.0f;
+  V x, rounded, back;
+  load_vec(x, r + k);
+  rounded = x + big;
+  back = rounded - big;
+  K x_bits, back_bits;
+  std::memcpy(&x_bits, &x, sizeof x_bits);
+  std::memcpy(&back_bits, &back, sizeof back_bits);
+  std::memcpy(grade, &rounded, sizeof *grade);
+  *grade -= 0x4b000000;  // the bits of 2^23
+  return ~(lane_bits(*grade < K{} + kGrades) & lane_bits(back_bits == x_bits));
+}
+
+// The lanes' bits (as lane_bits) of the first n of a vector of kKeys lanes.
+template <int32_t kKeys>
+FL_INLINE uint32_t lanes_below(int32_t n) {
+  return n >= kKeys ? (1u << kKeys) - 1 : (1u << n) - 1;
+}
+
 // The rank counts of G vectors of row keys from key + k against the m keys, one broadcast key
 // at a time: above[] = how many are smaller (the items ranked above), and with kEqual, equal[] =
 // how many equal (itself included).
@@ -158,13 +187,15 @@ FL_INLINE void above_kernel32(const float* s, int32_t m, int32_t rows, int32_t* 
 // by_rank[rank], a scatter of only those (the lanes' bits pick them; without ties exactly
 // `reach` of them, so every rank below reach is written). *first: the best rank (0-based) of a
 // relevant item, m if none; -1 when scores tie (by_rank then unwritten: only the 64-bit keys rank
-// them). The counts of all m items sum to m (m - 1) / 2 exactly when no two keys tie (a tie of g
+// them). *graded: whether every relevance value is a grade below kGrades (when untied). The
+// counts of all m items sum to m (m - 1) / 2 exactly when no two keys tie (a tie of g
 // items takes g (g - 1) / 2 off), summed in 32-bit lanes: m at most kRankAllMax. Reads s and r
 // up to a vector past m.
 constexpr int32_t kRankAllMax = 1 << 14;  // a lane's sum of counts at most 2^28
 template <class V>
 FL_INLINE void rank_all_kernel(const float* s, const float* r, int32_t m, int32_t reach,
-                               int32_t* key32, int32_t* above, float* by_rank, int32_t* first) {
+                               int32_t* key32, int32_t* above, float* by_rank, int32_t* first,
+                               int32_t* graded) {
   typedef typename IntVec<sizeof(V)>::i32 K;
   constexpr int32_t kKeys = sizeof(K) / sizeof(int32_t);
   const int32_t rows = score_keys<K, V>(s, m, key32);
@@ -182,8 +213,10 @@ FL_INLINE void rank_all_kernel(const float* s, const float* r, int32_t m, int32_
     *first = -1;
     return;
   }
-  K best = K{} + m;
+  K best = K{} + m, grade;
+  uint32_t bad = 0;
   for (int32_t k = 0; k < rows; k += kKeys) {
+    bad |= grades_at<K, V>(r, k, &grade) & lanes_below<kKeys>(m - k);
     K count;
     V rel;
     std::memcpy(&count, above + k, sizeof count);
@@ -200,6 +233,7 @@ FL_INLINE void rank_all_kernel(const float* s, const float* r, int32_t m, int32_
   int32_t b = m;
   for (int32_t t = 0; t < kKeys; ++t) b = std::min(b, static_cast<int32_t>(best[t]));
   *first = b;
+  *graded = bad == 0;
 }
 
 // The same by the 64-bit keys of (score, item), exact with ties.
@@ -214,8 +248,8 @@ FL_WIDE_DISPATCH(above_counts32, above_kernel32,
                  (s, m, rows, key32, equal, above, tied))
 FL_WIDE_DISPATCH(rank_all, rank_all_kernel,
                  (const float* s, const float* r, int32_t m, int32_t reach, int32_t* key32,
-                  int32_t* above, float* by_rank, int32_t* first),
-                 (s, r, m, reach, key32, above, by_rank, first))
+                  int32_t* above, float* by_rank, int32_t* first, int32_t* graded),
+                 (s, r, m, reach, key32, above, by_rank, first, graded))
 FL_WIDE_DISPATCH(above_counts64, above_kernel64,
                  (const int64_t* key64, int32_t m, int32_t rows, int32_t* above),
                  (key64, m, rows, above))
@@ -224,9 +258,8 @@ constexpr int32_t kKeySlack = 32;  // two vectors of the widest (Vec16: 16 32-bi
 
 // Per call: discounts and reciprocals by rank, and gains of the integer grades below kGrades.
 struct Tables {
-  static constexpr int32_t kGrades = 64;
   std::vector<double> discount, reciprocal;  // [rank], rank 1 to the longest list
-  double gain[kGrades];
+  double gain[kGrades];  // of the grades
   // The largest cutoff but MRR's (INT32_MAX: the whole list): the ranks the walk reads. MRR needs
   // only the first relevant item by score, found from the counts directly.
   int32_t reach_but_mrr = 0;
@@ -259,45 +292,21 @@ double sum4(const double* x, int32_t n) {
   return (a[0] + a[1]) + (a[2] + a[3]);
 }
 
-// The grades of the relevance values r + k, a vector of them: x + 2^23 rounds x to a whole
-// number, so the grade is that sum's low bits; returns the lanes' bits (as lane_bits) of those
-// that are not a grade below Tables::kGrades: x not whole (the sum less 2^23 is not x, bit for
-// bit; -0 counts as not whole, which only costs the slower path) or too large. Comparisons go
-// into lane bits one by one: GCC 12 turned the AND of two AVX-512 comparisons into scalar code.
-template <class K, class V>
-FL_INLINE uint32_t grades_at(const float* r, int32_t k, K* grade) {
-  const V big = V{} + 8388608.0f;
-  V x, rounded, back;
-  load_vec(x, r + k);
-  rounded = x + big;
-  back = rounded - big;
-  K x_bits, back_bits;
-  std::memcpy(&x_bits, &x, sizeof x_bits);
-  std::memcpy(&back_bits, &back, sizeof back_bits);
-  std::memcpy(grade, &rounded, sizeof *grade);
-  *grade -= 0x4b000000;  // the bits of 2^23
-  return ~(lane_bits(*grade < K{} + Tables::kGrades) & lane_bits(back_bits == x_bits));
-}
-
 // The first `reach` of a list's m relevance values in descending order into ideal, by counting
 // each grade's items a vector at a time (their lanes' bits), from the top grade down until reach
 // are placed: *graded 0 (ideal not written) unless every value is an integer below
-// Tables::kGrades. The values are >= 0 (checked, padding gathered out). Reads r up to a vector
+// kGrades. The values are >= 0 (checked, padding gathered out). Reads r up to a vector
 // past m.
 template <class V>
 FL_INLINE void ideal_kernel(const float* r, int32_t m, int32_t reach, float* ideal,
                             int32_t* graded) {
   typedef typename IntVec<sizeof(V)>::i32 K;
   constexpr int32_t kKeys = sizeof(K) / sizeof(int32_t);
-  // The lanes below m of the vector at k.
-  const auto valid = [m](int32_t k) FL_LAMBDA_INLINE {
-    return m - k >= kKeys ? (1u << kKeys) - 1 : (1u << (m - k)) - 1;
-  };
   K lane, top = {}, grade;
   for (int32_t t = 0; t < kKeys; ++t) lane[t] = t;
   uint32_t bad = 0;
   for (int32_t k = 0; k < m; k += kKeys) {
-    bad |= grades_at<K, V>(r, k, &grade) & valid(k);
+    bad |= grades_at<K, V>(r, k, &grade) & lanes_below<kKeys>(m - k);
     const K g = grade & (lane < K{} + (m - k));
     const K more = g > top;
     top = (g & more) | (top & ~more);
@@ -311,7 +320,7 @@ FL_INLINE void ideal_kernel(const float* r, int32_t m, int32_t reach, float* ide
     int32_t n = 0;
     for (int32_t k = 0; k < m; k += kKeys) {
       grades_at<K, V>(r, k, &grade);
-      n += __builtin_popcount(lane_bits(grade == K{} + g) & valid(k));
+      n += __builtin_popcount(lane_bits(grade == K{} + g) & lanes_below<kKeys>(m - k));
     }
     for (; n > 0 && q < reach; --n) ideal[q++] = static_cast<float>(g);
   }
@@ -393,17 +402,18 @@ void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m, const float* i
   // order and the relevant items are a prefix, the only items ranked; otherwise every item is.
   int32_t relevant = 0;
   for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
-  if (relevant == 0) return finish(l, m, sc.r.data(), 0, sc.r.data(), 0, 0);
+  if (relevant == 0) return finish(l, m, sc.r.data(), 0, sc.r.data(), 0, 0, false);
   int32_t rows = ideal ? m : relevant;
   if (!ideal) ideal = sc.r.data();
   const int32_t reach = std::min(m, tables_->reach_but_mrr);
   int32_t tied = 1;
   if (2 * rows > m && m <= kRankAllMax) {
     // Most items are rows: rank them all, and without ties the relevance by rank comes with it.
-    int32_t first;
+    int32_t first, graded;
     rank_all(sc.s.data(), sc.r.data(), m, reach, c.key32.data(), c.above.data(),
-             c.by_rank.data(), &first);
-    if (first >= 0) return finish(l, m, c.by_rank.data(), reach, ideal, relevant, first + 1);
+             c.by_rank.data(), &first, &graded);
+    if (first >= 0)
+      return finish(l, m, c.by_rank.data(), reach, ideal, relevant, first + 1, graded);
     rows = m;
   } else {
     above_counts32(sc.s.data(), m, rows, c.key32.data(), c.equal.data(), c.above.data(), &tied);
@@ -423,7 +433,7 @@ void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m, const float* i
     c.by_rank[q < reach ? q : reach] = r;
     first = std::min(first, q + (1 - static_cast<int32_t>(r > 0.0f)) * m);
   }
-  finish(l, m, c.by_rank.data(), reach, ideal, relevant, first + 1);
+  finish(l, m, c.by_rank.data(), reach, ideal, relevant, first + 1, false);
 }
 
 void MetricsPass::scored(int64_t l, const Scratch& sc, int32_t m, const float* ideal) const {
@@ -431,7 +441,8 @@ void MetricsPass::scored(int64_t l, const Scratch& sc, int32_t m, const float* i
   int32_t relevant = 0, first = 0;
   for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
   while (relevant > 0 && !(sc.r[first] > 0.0f)) ++first;
-  finish(l, m, sc.r.data(), std::min(m, tables_->reach_but_mrr), ideal, relevant, first + 1);
+  finish(l, m, sc.r.data(), std::min(m, tables_->reach_but_mrr), ideal, relevant, first + 1,
+         false);
 }
 
 bool MetricsPass::wants_ndcg() const {
@@ -441,7 +452,8 @@ bool MetricsPass::wants_ndcg() const {
 }
 
 void MetricsPass::finish(int64_t l, int32_t m, const float* by_rank, int32_t reach,
-                         const float* ideal, int32_t relevant, int32_t first) const {
+                         const float* ideal, int32_t relevant, int32_t first,
+                         bool graded) const {
   const RankMetricParams& p = *p_;
   const MetricTables& t = *tables_;
   double* out = per_list_ + l * p.count;
@@ -454,17 +466,18 @@ void MetricsPass::finish(int64_t l, int32_t m, const float* by_rank, int32_t rea
     // of average precision (a hit at rank q adds hits / q). Gain 0 adds nothing, so no branch.
     if (t.ndcg) {
       // DCG's and ideal DCG's terms by rank, the gains from the table when every grade read is a
-      // small integer (a branch per rank on that cost more than the rest of the walk).
-      bool graded = true;
+      // small integer: known (graded), else checked on the way (a branch per rank on that cost
+      // more than the rest of the walk). GCC unswitches the loop on `graded`.
+      bool whole = true;
       for (int32_t q = 0; q < reach; ++q) {
         const float a = by_rank[q], b = ideal[q];
-        const auto i = static_cast<int32_t>(std::min(a, Tables::kGrades - 1.0f));
-        const auto j = static_cast<int32_t>(std::min(b, Tables::kGrades - 1.0f));
-        graded &= (static_cast<float>(i) == a) & (static_cast<float>(j) == b);
+        const auto i = static_cast<int32_t>(graded ? a : std::min(a, kGrades - 1.0f));
+        const auto j = static_cast<int32_t>(graded ? b : std::min(b, kGrades - 1.0f));
+        if (!graded) whole &= (static_cast<float>(i) == a) & (static_cast<float>(j) == b);
         c.dcg[q] = t.gain[i] * t.discount[q + 1];
         c.ideal[q] = t.gain[j] * t.discount[q + 1];
       }
-      for (int32_t q = 0; !graded && q < reach; ++q) {
+      for (int32_t q = 0; !whole && q < reach; ++q) {
         c.dcg[q] = metric_gain(p.gain, by_rank[q]) * t.discount[q + 1];
         c.ideal[q] = metric_gain(p.gain, ideal[q]) * t.discount[q + 1];
       }
