@@ -3,16 +3,12 @@
 // on the list losses alone and with ranking metrics (8000 lists of 40 graded 0-4, the metrics
 // bench's size: a build's metrics cost is its '+ metrics' row over the row above), at 1 and 2
 // threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle|metrics ...]`.
-// Two WebAssembly builds (A.wasm B.wasm, each beside its Emscripten loader fusedloss.js) are
-// compared the same way, each standing in for the native addon.
 // Each round times a block of calls of A and of B (the order alternating by round); the figure
 // of a side is the median over rounds of its block medians, next to its share of the case's
 // limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, both
 // measured with A). One build against itself (A.node A.node) shows the harness's noise.
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32 } from '../src/random';
-import { instantiateWasm, type WasmFactory } from '../src/wasm';
 import { median, normals, permutation } from './timing';
 
 const [fileA, fileB, ...words] = process.argv.slice(2).map((a, i) => (i < 2 ? path.resolve(a) : a));
@@ -21,16 +17,10 @@ const ROUNDS = Number(process.env.AB_ROUNDS ?? 15);
 const BLOCK = Number(process.env.AB_BLOCK ?? 9);
 
 type Addon = Record<string, unknown>;
-const wasm = fileA.endsWith('.wasm');
-const load = (file: string): Addon => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- .node files load by require
-  if (!wasm) return require(file) as Addon;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Emscripten's CommonJS loader
-  const factory = require(path.join(path.dirname(file), 'fusedloss.js')) as WasmFactory;
-  return instantiateWasm(new WebAssembly.Module(readFileSync(file)), factory) as unknown as Addon;
-};
-const A = load(fileA);
-const B = load(fileB);
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- .node files load by require
+const A = require(fileA) as Addon;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const B = require(fileB) as Addon;
 if (A === B) throw new Error('A and B must be different files (copy one to compare it with itself)');
 // src loads A (FUSEDLOSS_ADDON, the same cached exports): each entry point is routed to `side`,
 // setThreads to both.
@@ -46,8 +36,6 @@ for (const [name, fa] of Object.entries(A)) {
       : (...a: unknown[]) => (side === A ? call(...a) : callB(...a));
 }
 process.env.FUSEDLOSS_ADDON = fileA;
-// A wasm build reaches src as its native addon through require's cache (src requires fileA).
-if (wasm) require.cache[fileA] = { exports: A, loaded: true } as NodeModule;
 
 interface Case {
   name: string;
