@@ -1,14 +1,16 @@
 // CPU kernel of the ranking metrics (ranking_metrics.h, formulas R), and the same metrics from a
-// list loss's own pass (ranking_lists.h MetricsPass). Per list: each relevant item's predicted rank
-// by counting the items scored above it (O(n x relevant), no sort by score: a sort of 40 items
-// mispredicts more branches than the count takes), with scores and indices packed into one 64-bit
-// key, so a comparison is one vector instruction with the index tie-break included. Then the
-// relevance in predicted order up to the largest cutoff (a scatter), and one walk over those ranks
-// and the ideal order sums every metric at once. The ideal order is the relevance order the losses
-// gather; for a loss that gathered by index (every item is then ranked) or by score (the predicted
-// order itself), the grades' counts give it where they are small integers, else a second gather by
-// relevance while the list is in cache. Discounts and integer gains come from tables made once a
-// call. Lists run in parallel (ranking_lists.h); each writes only its own.
+// list loss's own pass (ranking_lists.h MetricsPass). Per list: the predicted rank of each item by
+// counting the items scored above it (O(n^2) over vectors, no sort by score: a sort of 40 items
+// mispredicts more branches than the count takes), as one 32-bit key per score, a comparison one
+// vector instruction; (score, index) 64-bit keys, which break ties, only in a list whose scores
+// tie. A list whose items are mostly relevant (or gathered by index) ranks them all, and the
+// counts' lane bits pick the items within the largest cutoff, written to their ranks; otherwise
+// only the relevant items are ranked. One walk over those ranks and the ideal order sums every
+// metric at once. The ideal order is the relevance order the losses gather; for a loss that
+// gathered by index (every item is then ranked) or by score (the predicted order itself), each
+// grade's count in vector lanes gives it where the grades are small integers, else a second
+// gather by relevance while the list is in cache. Discounts and integer gains come from tables
+// made once a call. Lists run in parallel (ranking_lists.h); each writes only its own.
 #include "fusedloss/ranking_metrics.h"
 
 #include <cstring>
@@ -259,7 +261,7 @@ constexpr int32_t kKeySlack = 32;  // two vectors of the widest (Vec16: 16 32-bi
 // Per call: discounts and reciprocals by rank, and gains of the integer grades below kGrades.
 struct Tables {
   std::vector<double> discount, reciprocal;  // [rank], rank 1 to the longest list
-  double gain[kGrades];  // of the grades
+  double gain[kGrades];
   // The largest cutoff but MRR's (INT32_MAX: the whole list): the ranks the walk reads. MRR needs
   // only the first relevant item by score, found from the counts directly.
   int32_t reach_but_mrr = 0;
@@ -399,7 +401,8 @@ void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m, const float* i
   Counts& c = counts();
   c.fit(m);
   // Gathered by relevance (ideal null: descending, ties in any order), the list is its own ideal
-  // order and the relevant items are a prefix, the only items ranked; otherwise every item is.
+  // order and the relevant items are a prefix, the only items that need a rank (all are ranked
+  // when they are most of the list); otherwise every item is ranked.
   int32_t relevant = 0;
   for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
   if (relevant == 0) return finish(l, m, sc.r.data(), 0, sc.r.data(), 0, 0, false);
@@ -410,8 +413,8 @@ void MetricsPass::ranked(int64_t l, const Scratch& sc, int32_t m, const float* i
   if (2 * rows > m && m <= kRankAllMax) {
     // Most items are rows: rank them all, and without ties the relevance by rank comes with it.
     int32_t first, graded;
-    rank_all(sc.s.data(), sc.r.data(), m, reach, c.key32.data(), c.above.data(),
-             c.by_rank.data(), &first, &graded);
+    rank_all(sc.s.data(), sc.r.data(), m, reach, c.key32.data(), c.above.data(), c.by_rank.data(),
+             &first, &graded);
     if (first >= 0)
       return finish(l, m, c.by_rank.data(), reach, ideal, relevant, first + 1, graded);
     rows = m;
@@ -441,8 +444,7 @@ void MetricsPass::scored(int64_t l, const Scratch& sc, int32_t m, const float* i
   int32_t relevant = 0, first = 0;
   for (int32_t k = 0; k < m; ++k) relevant += sc.r[k] > 0.0f;
   while (relevant > 0 && !(sc.r[first] > 0.0f)) ++first;
-  finish(l, m, sc.r.data(), std::min(m, tables_->reach_but_mrr), ideal, relevant, first + 1,
-         false);
+  finish(l, m, sc.r.data(), std::min(m, tables_->reach_but_mrr), ideal, relevant, first + 1, false);
 }
 
 bool MetricsPass::wants_ndcg() const {
@@ -452,8 +454,7 @@ bool MetricsPass::wants_ndcg() const {
 }
 
 void MetricsPass::finish(int64_t l, int32_t m, const float* by_rank, int32_t reach,
-                         const float* ideal, int32_t relevant, int32_t first,
-                         bool graded) const {
+                         const float* ideal, int32_t relevant, int32_t first, bool graded) const {
   const RankMetricParams& p = *p_;
   const MetricTables& t = *tables_;
   double* out = per_list_ + l * p.count;
