@@ -1,6 +1,8 @@
 // Two builds of the addon in one process, timed interleaved on the streaming cases of the
-// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64) at
-// 1 and 2 threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle ...]`.
+// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64) and
+// on the list losses alone and with ranking metrics (8000 lists of 40 graded 0-4, the metrics
+// bench's size: a build's metrics cost is its '+ metrics' row over the row above), at 1 and 2
+// threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle|metrics ...]`.
 // Each round times a block of calls of A and of B (the order alternating by round); the figure
 // of a side is the median over rounds of its block medians, next to its share of the case's
 // limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, both
@@ -74,6 +76,26 @@ void (async () => {
     for (let l = 0; l < lists; l++) r.set(permutation(n, rand), l * n);
     const call = (out: Float32Array) => fl.listMLE(s, r, { listSize: n, backend: 'cpu', out }).loss;
     cases.push({ name: 'listMLE 4096x64', bytes: 12 * lists * n, exps: 2 * lists * n, call, length: lists * n });
+  }
+  {
+    // The metrics bench's lists (bench/run.ts metricCases): each list loss alone, then with NDCG@10
+    // and MRR from the same call. LambdaLoss (0.6 s a call) is left to bench/run.ts.
+    const lists = 8000,
+      n = 40;
+    const s = normals(lists * n, rand);
+    const r = Float32Array.from({ length: lists * n }, () => Math.floor(rand() * 5));
+    type Loss = (s: Float32Array, r: Float32Array, o: object) => { loss: number };
+    const losses: Array<[string, Loss]> = [
+      ['listMLE', fl.listMLE],
+      ['rankList', fl.rankList],
+      ['listNet', fl.listNet],
+    ];
+    for (const [name, loss] of losses)
+      for (const metrics of [undefined, ['ndcg@10', 'mrr']]) {
+        const call = (out: Float32Array) => loss(s, r, { listSize: n, backend: 'cpu', out, metrics }).loss;
+        const label = `metrics: ${name}${metrics ? ' +' : ''}`;
+        cases.push({ name: label, bytes: 12 * lists * n, exps: 0, call, length: lists * n });
+      }
   }
   const chosen = words.length ? cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w))) : cases;
 

@@ -39,6 +39,50 @@ describe('ranking metrics: cpu vs reference on long lists with few relevant item
     expectMetricsAgree(NATIVE, { sparse: { ...sparse, shape: { offsets: sparse.offsets } } }));
 });
 
+// Lists of 33 to 130 items, most of them relevant (the CPU then ranks every item, in passes of up
+// to four vectors of rows, and picks those within the cutoffs from the counts' lane bits), their
+// grades whole numbers: up to 3 (gains from the table), up to 200 in every third list (past the
+// table: 64 and more are not grades), fractional in one, -0 in some; every fifth list with scores
+// tied.
+const dense = listBatch([70, 100, 130, 40, 33, 65, 97, 48, 129, 64], 31, { grades: 4, padding: 0.05 });
+dense.relevance.forEach((v, i) => {
+  const list = dense.offsets.findIndex((o) => o > i) - 1;
+  if (v === 0 && i % 3 === 0) dense.relevance[i] = 1;
+  else if (v > 0 && list % 3 === 2 && i % 4 === 0) dense.relevance[i] = 60 + ((i * 7) % 141);
+  else if (v > 0 && list === 4 && i % 5 === 0) dense.relevance[i] = v + 0.25;
+  else if (v === 0 && list === 3) dense.relevance[i] = -0;
+});
+dense.scores.forEach((v, i) => {
+  const list = dense.offsets.findIndex((o) => o > i) - 1;
+  if (list % 5 === 1) dense.scores[i] = Math.round(v * 2) / 2;
+});
+
+describe('ranking metrics: cpu vs reference on long lists, most items relevant, large grades', () => {
+  it('every metric and convention', () =>
+    expectMetricsAgree(NATIVE, { dense: { ...dense, shape: { offsets: dense.offsets } } }));
+  // ListNet and RankNet gather by index: every item is ranked, the ideal order from the grades'
+  // lane counts (large or fractional grades: a gather by relevance).
+  for (const [name, loss] of [
+    ['listNet', listNet],
+    ['rankNet', rankNet],
+  ] as const)
+    it(`${name}: the metrics option`, () => {
+      const names = ['ndcg@10', 'ndcg', 'ndcg@70', 'mrr', 'map@5', 'precision@100'];
+      const specs = names.map((n) => {
+        const [metric, k] = n.split('@');
+        return { metric: metric as 'ndcg', k: k ? Number(k) : 0 };
+      });
+      const want = referenceRankingMetrics(dense, specs);
+      const lists = dense.offsets.length - 1;
+      const r = loss(dense.scores, dense.relevance, { offsets: dense.offsets, backend: NATIVE, metrics: names });
+      names.forEach((n, q) => {
+        let sum = 0;
+        for (let l = 0; l < lists; l++) sum += want[l * names.length + q];
+        expect(Math.abs(r.metrics![n] - sum / lists), n).toBeLessThan(1e-12);
+      });
+    });
+});
+
 describe('ranking metrics: determinism and async', () => {
   const initial = getThreads();
   afterAll(() => setThreads(initial));

@@ -208,9 +208,10 @@ class MetricsPass {
   bool wants_ndcg() const;
   // Writes list l's metrics (m valid items, `relevant` of them) from the relevance by predicted
   // rank (its first `reach` ranks), the relevance in ideal order (at least `reach` entries) and
-  // the predicted rank (1-based) of the first relevant item.
+  // the predicted rank (1-based) of the first relevant item; `graded`: every relevance value is
+  // known to be a whole number below 64 (else the walk checks those it reads).
   void finish(int64_t l, int32_t m, const float* by_rank, int32_t reach, const float* ideal,
-              int32_t relevant, int32_t first) const;
+              int32_t relevant, int32_t first, bool graded) const;
   const RankingProblem* pb_;
   const RankMetricParams* p_;
   double* per_list_;
