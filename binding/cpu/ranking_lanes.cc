@@ -19,7 +19,8 @@ namespace fl::ranking {
 // As plackett_luce_sweep's narrow lists: R_k - s_k = log1p(q_k), q_k = S_{k+1} / e_k, with e_k =
 // e^{s_k - top} and S_k their suffix sums; g_k = e_k sum_{i <= k} a_i / S_i - a_k. Empty positions
 // (-inf) have e = 0: the sums of the lane's list are unchanged and its loss masks them.
-FL_ISA_BODY void plackett_luce_lanes_body(LaneBatch& lb, int32_t depth, const float* __restrict a) {
+template <class V>
+FL_INLINE void plackett_luce_lanes_kernel(LaneBatch& lb, int32_t depth, const float* __restrict a) {
   constexpr int G = kLaneLists;
   float* __restrict s = lb.s;
   float* __restrict e = lb.e;
@@ -68,16 +69,20 @@ FL_ISA_BODY void plackett_luce_lanes_body(LaneBatch& lb, int32_t depth, const fl
     }
     for (int j = 0; j < G; ++j) acc[j] += part[j];
   }
-  // Forward: the prefix sums of a_k / S_k, and the gradient over the scores. As vectors: GCC
-  // unrolled this loop over lanes into scalars.
-  typedef float Lanes __attribute__((vector_size(G * sizeof(float))));
-  Lanes P = {};
-  for (int32_t k = 0; k < depth; ++k) {
-    Lanes wk, ek;
-    load_vec(wk, w + k * G);
-    load_vec(ek, e + k * G);
-    P += wk;
-    store_vec(s + k * G, ek * P - a[k]);
+  // Forward: the prefix sums of a_k / S_k, and the gradient over the scores, in vectors of the
+  // level's width (V, wide.h): GCC unrolled a loop over the lanes into scalars, and lowered one
+  // vector of all the lanes through memory below AVX-512.
+  constexpr int kWidth = sizeof(V) / sizeof(float);
+  static_assert(G % kWidth == 0, "whole vectors of lanes");
+  for (int h = 0; h < G; h += kWidth) {
+    V P = {};
+    for (int32_t k = 0; k < depth; ++k) {
+      V wk, ek;
+      load_vec(wk, w + k * G + h);
+      load_vec(ek, e + k * G + h);
+      P += wk;
+      store_vec(s + k * G + h, ek * P - a[k]);
+    }
   }
   for (int j = 0; j < G; ++j) lb.loss[j] = acc[j];
 }
@@ -113,8 +118,26 @@ FL_ISA_BODY bool place_ranks_lane_body(const float* __restrict r, const float* _
   return true;
 }
 
-FL_ISA_ENTRY(void, plackett_luce_lanes, (LaneBatch & lb, int32_t depth, const float* a),
-             (lb, depth, a))
+// Lane j's gradient times scale to its list's n items at out; padded items get 0.
+FL_ISA_BODY void scatter_lane_body(const LaneBatch& lb, int j, int32_t n, float scale,
+                                   float* __restrict out) {
+  const float* __restrict g = lb.s + j;
+  const int32_t m = lb.m[j];
+  if (lb.placed[j]) {  // every item valid, item i at position at[i]
+    const int32_t* __restrict at = lb.at[j];
+    for (int32_t i = 0; i < n; ++i) out[i] = scale * g[at[i] * kLaneLists];
+    return;
+  }
+  if (m < n) std::fill(out, out + n, 0.0f);
+  const int32_t* __restrict item = lb.item[j];
+  for (int32_t k = 0; k < m; ++k) out[item[k]] = scale * g[k * kLaneLists];
+}
+
+FL_ISA_ENTRY(void, scatter_lane,
+             (const LaneBatch& lb, int j, int32_t n, float scale, float* out),
+             (lb, j, n, scale, out))
+FL_WIDE_DISPATCH(plackett_luce_lanes, plackett_luce_lanes_kernel,
+                 (LaneBatch & lb, int32_t depth, const float* a), (lb, depth, a))
 FL_ISA_ENTRY(bool, place_ranks_lane,
              (const float* r, const float* s, int32_t n, LaneBatch& lb, int j), (r, s, n, lb, j))
 
@@ -188,14 +211,7 @@ bool PlackettLuceLists::window(int64_t l0, int count, Scratch& sc, ListSum& part
       continue;
     }
     loss[j] = lb.loss[j];
-    const float* g = lb.s + j;
-    if (lb.placed[j]) {  // every item valid, item i at position at[i]
-      for (int32_t i = 0; i < m; ++i) grad[b + i] = scale * g[lb.at[j][i] * kLaneLists];
-      continue;
-    }
-    const int32_t n = static_cast<int32_t>(pb.end(l) - b);
-    if (m < n) std::fill(grad + b, grad + b + n, 0.0f);
-    for (int32_t k = 0; k < m; ++k) grad[b + lb.item[j][k]] = scale * g[k * kLaneLists];
+    scatter_lane(lb, j, static_cast<int32_t>(pb.end(l) - b), scale, grad + b);
   }
   for (int j = 0; j < ok; ++j) part.loss += loss[j];
   if (ok == count) return true;

@@ -35,6 +35,9 @@ struct alignas(64) LaneBatch {
 // the weight of position k, each at most kNarrowWeightMax.
 void plackett_luce_lanes(LaneBatch& lb, int32_t depth, const float* a);
 
+// Lane j's gradient times scale to its list's n items at out; padded items get 0.
+void scatter_lane(const LaneBatch& lb, int j, int32_t n, float scale, float* out);
+
 // ListMLE's lists [b, e) of a chunk summed into part (over_list_chunks), `order` Relevance or
 // Shuffled: each window of kLaneLists lists checked, gathered (its metrics computed on the way),
 // its lists up to kLaneItems long swept in lanes (when `bounded`) and the rest one by one; the
