@@ -133,8 +133,7 @@ FL_ISA_BODY void scatter_lane_body(const LaneBatch& lb, int j, int32_t n, float 
   for (int32_t k = 0; k < m; ++k) out[item[k]] = scale * g[k * kLaneLists];
 }
 
-FL_ISA_ENTRY(void, scatter_lane,
-             (const LaneBatch& lb, int j, int32_t n, float scale, float* out),
+FL_ISA_ENTRY(void, scatter_lane, (const LaneBatch& lb, int j, int32_t n, float scale, float* out),
              (lb, j, n, scale, out))
 FL_WIDE_DISPATCH(plackett_luce_lanes, plackett_luce_lanes_kernel,
                  (LaneBatch & lb, int32_t depth, const float* a), (lb, depth, a))
