@@ -43,18 +43,29 @@ FL_INLINE void plackett_luce_lanes_kernel(LaneBatch& lb, int32_t depth, const fl
       shift[j] = lb.swept[j] ? top[j] : INFINITY;
     }
   }
-  // Backward: e_k, the loss terms log1p(q_k) and a_k / S_k.
-  // The terms (>= 0) add into floats over blocks of kBlockSteps positions, fixed from position 0
-  // (so a lane's sum does not depend on the depth), each block's sum then into a double.
-  double acc[G] = {};
+  // Backward: e_k, a_k / S_k and q_k (over s_k, read by then). Apart from the loss terms: with
+  // the exponential, the division and the log in one pass, each position's chain of dependent
+  // steps filled the out-of-order window before the next positions could start.
   float S[G] = {};  // S_{k+1}
-  for (int32_t block = (depth - 1) / kBlockSteps * kBlockSteps; block >= 0; block -= kBlockSteps) {
+  for (int32_t k = depth - 1; k >= 0; --k) {
+    const float ak = a[k];
+    for (int j = 0; j < G; ++j) {
+      const float ek = exp_nonpos(s[k * G + j] - shift[j]);
+      s[k * G + j] = S[j] / ek;
+      S[j] += ek;
+      e[k * G + j] = ek;
+      w[k * G + j] = ak / S[j];
+    }
+  }
+  // The loss terms a_k log1p(q_k) (>= 0) add into floats over blocks of kBlockSteps positions,
+  // each block's sum then into a double.
+  double acc[G] = {};
+  for (int32_t block = 0; block < depth; block += kBlockSteps) {
     float part[G] = {};
-    for (int32_t k = std::min<int32_t>(depth, block + kBlockSteps) - 1; k >= block; --k) {
+    for (int32_t k = block; k < std::min<int32_t>(depth, block + kBlockSteps); ++k) {
       const float ak = a[k];
       for (int j = 0; j < G; ++j) {
-        const float ek = exp_nonpos(s[k * G + j] - shift[j]);
-        const float q = S[j] / ek;
+        const float q = s[k * G + j];
         const float u = 1.0f + q;
         // log1p(q) = log(u) + c / u, c = q - (u - 1) the rounding error of u (exact for u < 2,
         // Sterbenz), 1 / u as 2 - u there (off by (u - 1)^2 relative, on a term below 2^-24 u):
@@ -62,9 +73,6 @@ FL_INLINE void plackett_luce_lanes_kernel(LaneBatch& lb, int32_t depth, const fl
         const float c = q - (u - 1.0f);
         const float t = ak * (log_pos(u) + (u < 2.0f ? c * (2.0f - u) : 0.0f));
         part[j] += k < m[j] - 1 ? t : 0.0f;
-        S[j] += ek;
-        e[k * G + j] = ek;
-        w[k * G + j] = ak / S[j];
       }
     }
     for (int j = 0; j < G; ++j) acc[j] += part[j];
