@@ -99,15 +99,16 @@ function kindBatch(kinds: Array<[number, 'ranks' | 'repeat' | 'graded', number?]
 
 describe('listMLE: short lists swept side by side, 16 a window', () => {
   // Two windows: placed full ranks (up to 128, the longest the lanes take; 129 goes alone), a
-  // rejected placement, an empty list, a list of 64 spanning ~120 (swept alone after the lanes),
-  // graded and padded lists of every length.
+  // list of 64 spanning ~120 (swept alone after the lanes), a rejected placement (before any other
+  // list that is not full ranks, which ends the attempts in the chunk), an empty list, graded and
+  // padded lists of every length.
   const kinds: Array<[number, 'ranks' | 'repeat' | 'graded', number?]> = [
-    [100, 'repeat'],
     [128, 'ranks'],
-    [129, 'ranks'],
     [3, 'ranks'],
-    [0, 'graded'],
     [64, 'ranks', 20],
+    [129, 'ranks'],
+    [0, 'graded'],
+    [100, 'repeat'],
     ...Array.from({ length: 14 }, (_, i): [number, 'graded' | 'ranks'] => [
       1 + ((i * 13) % 40),
       i % 3 ? 'graded' : 'ranks',

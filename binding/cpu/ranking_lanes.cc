@@ -157,7 +157,8 @@ LaneBatch& lane_batch() {
 
 }  // namespace
 
-bool PlackettLuceLists::window(int64_t l0, int count, Scratch& sc, ListSum& part) const {
+bool PlackettLuceLists::window(int64_t l0, int count, Scratch& sc, ListSum& part,
+                               bool& place) const {
   LaneBatch& lb = lane_batch();
   double loss[kLaneLists] = {};
   int32_t depth = 0;
@@ -168,9 +169,6 @@ bool PlackettLuceLists::window(int64_t l0, int count, Scratch& sc, ListSum& part
     loss[j] = m > 0 ? plackett_luce_sweep(sc, m, a, bounded) : 0.0;
     scatter(b, n, m, sc, scale, grad);
   };
-  // Full ranks have no ties, so the shuffled order is theirs too; the metrics need the gather's
-  // buffers.
-  const bool place = bounded && !metrics;
   // The lists before the first fault run; the fault ends the chunk.
   Status fault;
   int ok = count;
@@ -180,12 +178,14 @@ bool PlackettLuceLists::window(int64_t l0, int count, Scratch& sc, ListSum& part
     const int64_t l = l0 + j, b = pb.begin(l);
     const int32_t n = static_cast<int32_t>(pb.end(l) - b);
     const bool short_list = n <= kLaneItems;
-    if (place && short_list && n > 0 &&
-        place_ranks_lane(pb.relevance + b, pb.scores + b, n, lb, j)) {
-      lb.m[j] = n;
-      lb.placed[j] = true;
-      depth = std::max(depth, n);
-      continue;
+    if (place && short_list && n > 0) {
+      if (place_ranks_lane(pb.relevance + b, pb.scores + b, n, lb, j)) {
+        lb.m[j] = n;
+        lb.placed[j] = true;
+        depth = std::max(depth, n);
+        continue;
+      }
+      place = false;
     }
     fault = list_fault(pb, b, b + n, FLT_MAX);
     if (!fault.ok()) {
@@ -227,8 +227,12 @@ bool PlackettLuceLists::window(int64_t l0, int count, Scratch& sc, ListSum& part
 }
 
 void PlackettLuceLists::chunk(int64_t b, int64_t e, Scratch& sc, ListSum& part) const {
+  // Full ranks have no ties, so the shuffled order is theirs too; the metrics need the gather's
+  // buffers. The first list that is not full ranks ends the attempts in the chunk (a batch is
+  // mostly of one kind): either path puts the same entries in the lane.
+  bool place = bounded && !metrics;
   for (int64_t l = b; l < e; l += kLaneLists)
-    if (!window(l, static_cast<int>(std::min<int64_t>(kLaneLists, e - l)), sc, part)) return;
+    if (!window(l, static_cast<int>(std::min<int64_t>(kLaneLists, e - l)), sc, part, place)) return;
 }
 
 }  // namespace fl::ranking

@@ -55,8 +55,9 @@ struct PlackettLuceLists {
   void chunk(int64_t b, int64_t e, Scratch& sc, ListSum& part) const;
 
  private:
-  // Lists [l0, l0 + count), count <= kLaneLists; false at a fault (then in part).
-  bool window(int64_t l0, int count, Scratch& sc, ListSum& part) const;
+  // Lists [l0, l0 + count), count <= kLaneLists; false at a fault (then in part). `place`: try
+  // placing full ranks straight into the lanes (cleared at a list that is not).
+  bool window(int64_t l0, int count, Scratch& sc, ListSum& part, bool& place) const;
 };
 
 }  // namespace fl::ranking
