@@ -124,6 +124,22 @@ describe('listMLE: short lists swept side by side, 16 a window', () => {
       );
     });
   }
+  it('1, 2 and 8 threads give the same bits on full ranks, graded lists among them', () => {
+    const b = kindBatch(
+      Array.from({ length: 300 }, (_, l): [number, 'ranks' | 'graded'] => [64, l % 97 === 50 ? 'graded' : 'ranks']),
+      12,
+    );
+    const initial = getThreads();
+    const runs = [1, 2, 8].map((n) => {
+      setThreads(n);
+      return listMLE(b.scores, b.relevance, { listSize: 64, backend: NATIVE });
+    });
+    setThreads(initial);
+    for (const r of runs.slice(1)) {
+      expect(r.loss).toBe(runs[0].loss);
+      expect(bitwiseEqual(r.grad, runs[0].grad)).toBe(true);
+    }
+  });
   it("a list's gradient does not depend on its lane or on the lists beside it", () => {
     // The same four lists (placed, gathered, graded, rejected placement) at lanes 0-3 beside long
     // lists, and at lanes 5-8 beside short ones: the window's depth and the lanes differ.
