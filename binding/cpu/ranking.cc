@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "ranking_lanes.h"
 #include "ranking_lists.h"
 #include "ranking_sweeps.h"
 
@@ -92,12 +93,17 @@ Status listmle_cpu(const RankingProblem& pb, const ListMLEParams& p, double* los
   for (int64_t k = 0; k < longest; ++k) a[k] = weight(static_cast<int32_t>(k));
   const bool bounded = std::all_of(a.begin(), a.begin() + longest,
                                    [](float ak) { return ak <= ranking::kNarrowWeightMax; });
-  return sorted_lists(
-      pb, p.ties == Ties::Shuffle ? Order::Shuffled : Order::Relevance, p.seed,
-      [&](Scratch& sc, int32_t m) {
-        return ranking::plackett_luce_sweep(sc, m, a.data(), bounded);
-      },
-      loss, grad);
+  const ranking::MetricsPass metrics(pb, pb.metrics, pb.metrics_out);
+  const ranking::PlackettLuceLists lists{
+      pb,       p.ties == Ties::Shuffle ? Order::Shuffled : Order::Relevance,
+      p.seed,   inverse(pb.lists),
+      a.data(), bounded,
+      metrics,  grad};
+  const ListSum total = ranking::over_list_chunks(
+      pb.lists, pb.items(),
+      [&](int64_t b, int64_t e, Scratch& sc, ListSum& part) { lists.chunk(b, e, sc, part); });
+  *loss = mean(total, pb.lists);
+  return total.status;
 }
 
 Status ranklist_cpu(const RankingProblem& pb, const RankListParams& p, double* loss, float* grad) {

@@ -62,26 +62,15 @@ inline int64_t lists_per_chunk(int64_t lists, int64_t items) {
   return std::max<int64_t>(1, kChunkItems / avg);
 }
 
-// Runs body(l, scratch) -> ListSum for lists [0, lists) in parallel and sums the results in list
-// order within chunks and chunk order across them. A chunk stops at its first fault; the first
-// chunk's fault is returned, so the earliest bad list is reported.
-template <class Body>
-ListSum over_lists(int64_t lists, int64_t items, Body body) {
-  const int64_t chunk = lists_per_chunk(lists, items);
-  std::vector<ListSum> parts(static_cast<size_t>(chunk_count(lists, chunk)));
-  parallel_chunks(lists, chunk, [&](int64_t c, int64_t b, int64_t e) {
-    ListSum& part = parts[c];
-    Scratch& sc = scratch();
-    for (int64_t l = b; l < e; ++l) {
-      const ListSum one = body(l, sc);
-      if (!one.status.ok()) {
-        part.status = one.status;
-        return;
-      }
-      part.loss += one.loss;
-      part.pairs += one.pairs;
-    }
-  });
+// Runs chunk(b, e, scratch, part) for the chunks [b, e) of lists [0, lists) in parallel: it sums
+// its lists into part in list order, stopping at the first fault (its status). The chunks are
+// combined in order and the first chunk's fault is returned, so the earliest bad list is reported.
+template <class Chunk>
+ListSum over_list_chunks(int64_t lists, int64_t items, Chunk chunk) {
+  const int64_t size = lists_per_chunk(lists, items);
+  std::vector<ListSum> parts(static_cast<size_t>(chunk_count(lists, size)));
+  parallel_chunks(lists, size,
+                  [&](int64_t c, int64_t b, int64_t e) { chunk(b, e, scratch(), parts[c]); });
   ListSum total;
   for (const ListSum& p : parts) {
     if (!p.status.ok()) return p;
@@ -89,6 +78,26 @@ ListSum over_lists(int64_t lists, int64_t items, Body body) {
     total.pairs += p.pairs;
   }
   return total;
+}
+
+// Adds one list's result to a chunk's; false (and its status taken) at a fault.
+inline bool add_list(ListSum& part, const ListSum& one) {
+  if (!one.status.ok()) {
+    part.status = one.status;
+    return false;
+  }
+  part.loss += one.loss;
+  part.pairs += one.pairs;
+  return true;
+}
+
+// over_list_chunks with body(l, scratch) -> ListSum for one list at a time.
+template <class Body>
+ListSum over_lists(int64_t lists, int64_t items, Body body) {
+  return over_list_chunks(lists, items, [&](int64_t b, int64_t e, Scratch& sc, ListSum& part) {
+    for (int64_t l = b; l < e; ++l)
+      if (!add_list(part, body(l, sc))) return;
+  });
 }
 
 // Whether every item of a list of n is valid: relevance valid (at most `top`), score finite unless

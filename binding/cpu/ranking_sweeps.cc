@@ -197,12 +197,6 @@ FL_INLINE void clear_tail(float* v, int32_t m) {
   for (int32_t k = m; k <= (m | (kLanes - 1)) + 1; ++k) v[k] = 0.0f;
 }
 
-// A list whose scores span at most kNarrow is swept with one shift, its largest score: every
-// e^{s - top} >= e^{-kNarrow} is a normal float, their reciprocals and the sums of either (times
-// weights up to kNarrowWeightMax) stay far below FLT_MAX (n e^{kNarrow} < 1e27 for any int32 n),
-// and no running maximum is needed. Wider lists take the rescaling sweeps below.
-constexpr float kNarrow = 40.0f;
-
 // The shift of sc.s[0, m) (m >= 1) if the list is narrow, else NaN.
 FL_INLINE float narrow_shift(const float* s, int32_t m) {
   float top, neg_low;

@@ -14,6 +14,12 @@ namespace fl::ranking {
 // (n >= 1), sc.m[q] the suffix's largest v. Uses sc.m, sc.x, sc.y.
 void suffix_lse_sweep(const float* v, int32_t n, Scratch& sc, double* R);
 
+// A list whose scores span at most kNarrow is swept with one shift, its largest score: every
+// e^{s - top} >= e^{-kNarrow} is a normal float, their reciprocals and the sums of either (times
+// weights up to kNarrowWeightMax) stay far below FLT_MAX (n e^{kNarrow} < 1e27 for any int32 n),
+// and no running maximum is needed. Wider lists take the rescaling sweeps.
+constexpr float kNarrow = 40.0f;
+
 // Largest weight a_k the narrow (one-shift) Plackett-Luce sweep takes.
 constexpr float kNarrowWeightMax = 1e6f;
 
