@@ -1,6 +1,7 @@
 // Two builds of the addon in one process, timed interleaved on the streaming cases of the
-// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64) at
-// 1 and 2 threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle ...]`.
+// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64) and the
+// pair loops (LambdaLoss and RankNet, 8000 lists x 40) at 1 and 2 threads:
+// `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle|lambdaloss|ranknet ...]`.
 // Each round times a block of calls of A and of B (the order alternating by round); the figure
 // of a side is the median over rounds of its block medians, next to its share of the case's
 // limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, both
@@ -74,6 +75,32 @@ void (async () => {
     for (let l = 0; l < lists; l++) r.set(permutation(n, rand), l * n);
     const call = (out: Float32Array) => fl.listMLE(s, r, { listSize: n, backend: 'cpu', out }).loss;
     cases.push({ name: 'listMLE 4096x64', bytes: 12 * lists * n, exps: 2 * lists * n, call, length: lists * n });
+  }
+  {
+    // The pair loops (binding/cpu/ranking_pairs.cc) at bench/run.ts's metrics size: one exp per
+    // unordered pair.
+    const lists = 8000,
+      n = 40;
+    const s = normals(lists * n, rand);
+    const r = Float32Array.from({ length: lists * n }, () => Math.floor(rand() * 5));
+    const o = { listSize: n, backend: 'cpu' as const };
+    const exps = (lists * n * (n - 1)) / 2;
+    cases.push(
+      {
+        name: 'lambdaLoss 8000x40',
+        bytes: 12 * lists * n,
+        exps,
+        call: (out) => fl.lambdaLoss(s, r, { ...o, out }).loss,
+        length: lists * n,
+      },
+      {
+        name: 'rankNet 8000x40',
+        bytes: 12 * lists * n,
+        exps,
+        call: (out) => fl.rankNet(s, r, { ...o, out }).loss,
+        length: lists * n,
+      },
+    );
   }
   const chosen = words.length ? cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w))) : cases;
 
