@@ -51,6 +51,10 @@ void (async () => {
       call: (out) => fl.lambdaLoss(scores, relevance, { ...o, out, scheme: 'ndcgLoss1' }).loss,
     },
     { name: 'rankNet', call: (out) => fl.rankNet(scores, relevance, { ...o, out }).loss },
+    {
+      name: 'lambdaLoss + metrics',
+      call: (out) => fl.lambdaLoss(scores, relevance, { ...o, out, metrics: ['ndcg@10', 'mrr'] }).loss,
+    },
   ];
   const chosen = words.length ? cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w))) : cases;
   console.log(`A ${dirA}\nB ${dirB}\n${ROUNDS} rounds x ${BLOCK} calls a side`);

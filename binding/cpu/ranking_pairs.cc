@@ -31,11 +31,28 @@ struct Weights {
   float ij, ji;
 };
 
+// The loss of the float pair loop in double lanes, its terms summed first in float lanes flushed
+// every kBlockSteps blocks when they are bounded (float_terms), rows.h's practice.
+struct LossLanes {
+  Vec8d sum = {};
+  Vec8 part = {};
+  int32_t steps = 0;
+  FL_INLINE void add(const Vec8& terms) {
+    part += terms;
+    if (++steps == kBlockSteps) flush();
+  }
+  FL_INLINE void flush() {
+    sum += __builtin_convertvector(part, Vec8d);
+    part = Vec8{};
+    steps = 0;
+  }
+};
+
 // Lanes per batch of the float pair loop (see logistic_rows).
 constexpr int32_t kBatch = 2048;
 
 // Per-thread buffers of a batch of pairs, kept between calls: u, e = exp(-|u|), log1p(e) and the
-// weights of both directions.
+// weights of both directions, with a block of slack (a row's last block reads past its end).
 struct PairBatch {
   std::vector<float> u, e, lp, w, w2;
 };
@@ -43,7 +60,7 @@ struct PairBatch {
 PairBatch& pair_batch() {
   thread_local PairBatch b;
   if (b.u.empty())
-    for (auto* v : {&b.u, &b.e, &b.lp, &b.w, &b.w2}) v->resize(kBatch);
+    for (auto* v : {&b.u, &b.e, &b.lp, &b.w, &b.w2}) v->resize(kBatch + kLanes);
   return b;
 }
 
@@ -55,19 +72,16 @@ PairBatch& pair_batch() {
 #define FL_VECTORISE
 #endif
 
-// Row i's pairs j in [b, end) into a batch from its lane 0: u_j = sigma (s_j - s_i), 0 past k (s
-// is read there: Scratch's slack), and unless `uniform` the weights weigh(i, j). Functions of
-// their own so the __restrict parameters tell GCC that the rows do not overlap the inputs.
+// Row i's pairs j in [b, end) into a batch from its lane 0: u_j = sigma (s_j - s_i), and unless
+// `uniform` the weights weigh(i, j). Functions of their own so the __restrict parameters tell GCC
+// that the rows do not overlap the inputs.
 template <class Weigh>
-FL_INLINE void batch_row(const float* __restrict s, int32_t i, int32_t b, int32_t end, int32_t k,
-                         float sigma, Weigh weigh, bool uniform, float* __restrict u,
-                         float* __restrict w, float* __restrict w2) {
+FL_INLINE void batch_row(const float* __restrict s, int32_t i, int32_t b, int32_t end, float sigma,
+                         Weigh weigh, bool uniform, float* __restrict u, float* __restrict w,
+                         float* __restrict w2) {
   const float si = s[i];
   FL_VECTORISE
-  for (int32_t j = b; j < end; ++j) {
-    const float d = s[j] - si;
-    u[j - b] = j < k ? sigma * d : 0.0f;
-  }
+  for (int32_t j = b; j < end; ++j) u[j - b] = sigma * (s[j] - si);
   if (uniform) return;
   FL_VECTORISE
   for (int32_t j = b; j < end; ++j) {
@@ -77,9 +91,9 @@ FL_INLINE void batch_row(const float* __restrict s, int32_t i, int32_t b, int32_
   }
 }
 
-// The batch's n lanes of e and log1p(e): plain loops over the batch, whose short
-// bodies keep many lanes in flight (in one pass with the blocks below, each block's long chain
-// of dependent operations set the pace of the wasm build).
+// The batch's n lanes of e and log1p(e): plain loops over the batch, whose short bodies keep many
+// lanes in flight (in one pass with the blocks below, each block's long chain of dependent
+// operations set the pace of the wasm build).
 FL_INLINE void batch_terms(int32_t n, const float* __restrict u, float* __restrict e,
                            float* __restrict lp) {
   FL_VECTORISE
@@ -89,10 +103,10 @@ FL_INLINE void batch_terms(int32_t n, const float* __restrict u, float* __restri
 }
 
 // The logistic pairs i < j < k of a list (formulas D.4, D.5) with u = sigma (s_j - s_i) in float
-// (float_pairs). Row i's pairs are Vec8 blocks from j = i + 1; the blocks are taken in order, a
-// batch of up to kBatch lanes at a time: their u and weights (batch_row; the weigh(i, j) of every
-// pair when `uniform`), then e and log1p(e) (batch_terms), then block by block the
-// directions with r_i > r_j (every one when all_pairs) and j < k weighed, both terms
+// (float_pairs). Row i's pairs are Vec8 blocks from j = i + 1, taken in order a batch of up to
+// kBatch pairs at a time (the rows packed, without padding): their u and weights (batch_row; the
+// weigh(i, j) of every pair when `uniform`), then e and log1p(e) (batch_terms), then block by
+// block the directions with r_i > r_j (every one when all_pairs) and j < k weighed, their terms
 // (logistic_both) added into per-lane sums and the gradient. The loss goes into double lanes,
 // through float lanes flushed every kBlockSteps blocks when float_terms. The lanes are reduced in
 // a fixed order, so the result is the same on any thread. g must be zeroed over [0, k + kLanes).
@@ -106,27 +120,27 @@ FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restri
   float* __restrict lp = pb.lp.data();
   float* __restrict w = pb.w.data();
   float* __restrict w2 = pb.w2.data();
-  const auto row_end = [k](int32_t i) {
-    return i + 1 + (k - i - 1 + kLanes - 1) / kLanes * kLanes;
-  };
   const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  Vec8d loss = {};
+  LossLanes loss;
   Lanes counted = {};  // minus the directions counted, when not all_pairs
   double pairs = 0;
-  Vec8 row = {}, part = {};  // row i's sums: its gradient, and the float_terms loss
-  int32_t steps = 0;         // blocks in part
-  int32_t i = 0, b = 1;      // the next block: row i, from j = b
+  Vec8 row = {};         // row i's gradient sums
+  int32_t i = 0, b = 1;  // the next block: row i, from j = b
   while (i + 1 < k) {
+    // The rows from block (i, b) on, each row's pairs from the next: whole rows, or whole blocks of
+    // the last row that does not fit.
     int32_t fill_i = i, fill_b = b, n = 0;
-    while (fill_i + 1 < k && n < kBatch) {
-      const int32_t end = std::min(row_end(fill_i), fill_b + (kBatch - n));
-      batch_row(s, fill_i, fill_b, end, k, sigma, weigh, uniform, u + n, w + n, w2 + n);
-      n += end - fill_b;
-      fill_b = end;
-      if (end == row_end(fill_i)) fill_b = ++fill_i + 1;
+    while (fill_i + 1 < k) {
+      const int32_t room = k - fill_b <= kBatch - n ? k - fill_b : (kBatch - n) / kLanes * kLanes;
+      if (room == 0) break;
+      batch_row(s, fill_i, fill_b, fill_b + room, sigma, weigh, uniform, u + n, w + n, w2 + n);
+      n += room;
+      fill_b += room;
+      if (fill_b == k) fill_b = ++fill_i + 1;
     }
     batch_terms(n, u, e, lp);
-    for (int32_t q = 0; q < n; q += kLanes) {
+    for (int32_t q = 0; q < n;) {
+      // Lanes past the row's end hold the next row's pairs (or the slack): finite, and weighed 0.
       Vec8 ub, eb, lb, wb, w2b, rj, gb;
       load_vec(ub, u + q);
       load_vec(eb, e + q);
@@ -144,42 +158,53 @@ FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restri
       // wasm build, and-ing two masks of 8 lanes went through 16-bit lanes one by one.
       const Vec8 ri = Vec8{} + r[i];
       const Vec8 rk = lane + b < k ? rj : ri;
-      const Lanes ij = all_pairs ? lane + b < k : ri > rk, ji = all_pairs ? ij : rk > ri;
-      if (!all_pairs) counted += rk != ri;
-      const Vec8 a = ij ? wb : Vec8{}, bw = ji ? w2b : Vec8{};
-      const LogisticBoth<Vec8, Vec8> f = logistic_both(ub, eb, lb);
-      if (float_terms) {
-        part += a * f.softplus_up + bw * f.softplus_down;
-        if (++steps == kBlockSteps) {
-          loss += __builtin_convertvector(part, Vec8d);
-          part = Vec8{};
-          steps = 0;
-        }
+      Vec8 c;
+      if (all_pairs) {
+        const Lanes in = lane + b < k;
+        const Vec8 a = in ? wb : Vec8{}, bw = in ? w2b : Vec8{};
+        const LogisticBoth<Vec8, Vec8> f = logistic_both(ub, eb, lb);
+        if (float_terms)
+          loss.add(a * f.softplus_up + bw * f.softplus_down);
+        else
+          loss.sum +=
+              __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
+              __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
+        c = a * sigma * f.sigmoid_up - bw * sigma * f.sigmoid_down;
       } else {
-        loss +=
-            __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
-            __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
+        // One direction at most, r_i > r_j or r_j > r_i, weighed alike both ways: the term of u,
+        // or of -u with the sign of its c turned (the same values as both directions' terms with
+        // a weight of 0 for the other, without their selects).
+        const Lanes flip = rk > ri;
+        const Vec8 a = rk != ri ? wb : Vec8{};
+        counted += rk != ri;
+        const LogisticBoth<Vec8, Vec8> f = logistic_both(flip ? -ub : ub, eb, lb);
+        if (float_terms)
+          loss.add(a * f.softplus_up);
+        else
+          loss.sum +=
+              __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d);
+        const Vec8 cu = a * sigma * f.sigmoid_up;
+        c = flip ? -cu : cu;
       }
-      const Vec8 c = a * sigma * f.sigmoid_up - bw * sigma * f.sigmoid_down;
       row += c;
       load_vec(gb, g + b);
       store_vec(g + b, gb + c);
+      q += std::min(kLanes, k - b);
       b += kLanes;
-      if (b == row_end(i)) {  // row i done
-        loss += __builtin_convertvector(part, Vec8d);
+      if (b >= k) {  // row i done
+        loss.flush();
         float gi = 0.0f;
         for (int qi = 0; qi < kLanes; ++qi) gi += row[qi];
         g[i] -= gi;
         if (all_pairs) pairs += 2 * (k - i - 1);
-        row = part = Vec8{};
-        steps = 0;
+        row = Vec8{};
         b = ++i + 1;
       }
     }
   }
   ListSum one;
   for (int q = 0; q < kLanes; ++q) {
-    one.loss += loss[q];
+    one.loss += loss.sum[q];
     pairs -= counted[q];
   }
   one.pairs = pairs;
