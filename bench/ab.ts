@@ -1,8 +1,9 @@
 // Two builds of the addon in one process, timed interleaved on the streaming cases of the
-// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64) and
-// on the list losses alone and with ranking metrics (8000 lists of 40 graded 0-4, the metrics
-// bench's size: a build's metrics cost is its '+ metrics' row over the row above), at 1 and 2
-// threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle|metrics ...]`.
+// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64), the
+// pair loops (LambdaLoss and RankNet) and the list losses alone and with ranking metrics (8000
+// lists of 40 graded 0-4, the metrics bench's size: a build's metrics cost is its '+ metrics' row
+// over the row above), at 1 and 2 threads:
+// `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle|lambdaloss|ranknet|metrics ...]`.
 // Each round times a block of calls of A and of B (the order alternating by round); the figure
 // of a side is the median over rounds of its block medians, next to its share of the case's
 // limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, both
@@ -79,7 +80,8 @@ void (async () => {
   }
   {
     // The metrics bench's lists (bench/run.ts metricCases): each list loss alone, then with NDCG@10
-    // and MRR from the same call. LambdaLoss (0.6 s a call) is left to bench/run.ts.
+    // and MRR from the same call; and the pair loops (binding/cpu/ranking_pairs.cc), one exp per
+    // unordered pair.
     const lists = 8000,
       n = 40;
     const s = normals(lists * n, rand);
@@ -96,6 +98,24 @@ void (async () => {
         const label = `metrics: ${name}${metrics ? ' +' : ''}`;
         cases.push({ name: label, bytes: 12 * lists * n, exps: 0, call, length: lists * n });
       }
+    const o = { listSize: n, backend: 'cpu' as const };
+    const exps = (lists * n * (n - 1)) / 2;
+    cases.push(
+      {
+        name: 'lambdaLoss 8000x40',
+        bytes: 12 * lists * n,
+        exps,
+        call: (out) => fl.lambdaLoss(s, r, { ...o, out }).loss,
+        length: lists * n,
+      },
+      {
+        name: 'rankNet 8000x40',
+        bytes: 12 * lists * n,
+        exps,
+        call: (out) => fl.rankNet(s, r, { ...o, out }).loss,
+        length: lists * n,
+      },
+    );
   }
   const chosen = words.length ? cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w))) : cases;
 

@@ -1,8 +1,9 @@
 // The pair loops of rankNet, pairwiseHinge and lambdaLoss (binding/cpu/ranking_pairs.cc) visit each
-// unordered pair once, a row's pairs in blocks of 8 lanes with the last block masked, and take a
-// list's score differences in float unless its spread may pass float's range (then in double). Held
-// to the float64 reference: every list length around the block edges, cutoffs inside and past a
-// block, and batches whose lists take either path.
+// unordered pair once, a row's pairs in blocks of 8 lanes with the last block masked, a batch of
+// rows at a time, and take a list's score differences in float unless its spread may pass float's
+// range (then in double). Held to the float64 reference: every list length around the block edges,
+// cutoffs inside and past a block, lists longer than a batch, and batches whose lists take either
+// path.
 import { describe, expect, it } from 'vitest';
 import { lambdaLoss, pairwiseHinge, rankNet } from '../src';
 import { expectAgree, gpuBackends } from './helpers';
@@ -44,6 +45,24 @@ for (const { backend, skip } of backends) {
           pairwiseHinge(b.scores, b.relevance, { ...o, normalizeBy, backend: 'js' }),
           normalizeBy,
         );
+    });
+
+    // The float pair loop takes a list's pairs in batches of 2048: lists of about 95 and 2185 valid
+    // items fill several, with rows cut between batches at a block and rows longer than a batch.
+    it('lists whose pairs fill several batches of the pair loop', () => {
+      const long = listBatch([100, 2300], 12, { grades: 5, padding: 0.05 });
+      const lo = { offsets: long.offsets, sigma: 0.8 };
+      for (const scheme of ['none', 'ndcgLoss1'] as const)
+        expectAgree(
+          lambdaLoss(long.scores, long.relevance, { ...lo, scheme, backend }),
+          lambdaLoss(long.scores, long.relevance, { ...lo, scheme, backend: 'js' }),
+          scheme,
+        );
+      expectAgree(
+        rankNet(long.scores, long.relevance, { ...lo, weighting: 'label-diff', backend }),
+        rankNet(long.scores, long.relevance, { ...lo, weighting: 'label-diff', backend: 'js' }),
+        'rankNet label-diff',
+      );
     });
 
     // Spreads (largest score minus smallest) of 1e38 and 3e38 with sigma 1, 2 and 1e-3: the first

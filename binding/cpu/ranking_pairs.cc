@@ -31,118 +31,182 @@ struct Weights {
   float ij, ji;
 };
 
-// Per-thread rows of the float pair loop, kept between calls: u, e, log1p(e) and the weights.
-struct RowBuffers {
+// The loss of the float pair loop in double lanes, its terms summed first in float lanes flushed
+// every kBlockSteps blocks when they are bounded (float_terms), rows.h's practice.
+struct LossLanes {
+  Vec8d sum = {};
+  Vec8 part = {};
+  int32_t steps = 0;
+  FL_INLINE void add(const Vec8& terms) {
+    part += terms;
+    if (++steps == kBlockSteps) flush();
+  }
+  FL_INLINE void flush() {
+    sum += __builtin_convertvector(part, Vec8d);
+    part = Vec8{};
+    steps = 0;
+  }
+};
+
+// Lanes per batch of the float pair loop (see logistic_rows).
+constexpr int32_t kBatch = 2048;
+
+// Per-thread buffers of a batch of pairs, kept between calls: u, e = exp(-|u|), log1p(e) and the
+// weights of both directions, with a block of slack (a row's last block reads past its end).
+struct PairBatch {
   std::vector<float> u, e, lp, w, w2;
 };
 
-RowBuffers& row_buffers(int32_t n) {
-  thread_local RowBuffers b;
-  if (b.u.size() < static_cast<size_t>(n))
-    for (auto* v : {&b.u, &b.e, &b.lp, &b.w, &b.w2}) v->resize(static_cast<size_t>(n));
+PairBatch& pair_batch() {
+  thread_local PairBatch b;
+  if (b.u.empty())
+    for (auto* v : {&b.u, &b.e, &b.lp, &b.w, &b.w2}) v->resize(kBatch + kLanes);
   return b;
 }
 
-// Clang's cost model (Emscripten's, for wasm simd128) found the first pass not worth vectorising,
-// which left the wasm build's pair loop scalar; its 4 lanes are one v128 (or SSE, NEON) register.
+// Clang's cost model (Emscripten's, for wasm simd128) found these loops not worth vectorising;
+// its 4 lanes are one v128 (or SSE, NEON) register.
 #if defined(__clang__)
 #define FL_VECTORISE _Pragma("clang loop vectorize(enable) vectorize_width(4)")
 #else
 #define FL_VECTORISE
 #endif
 
-// The first pass of row i over j in [first, end) (see logistic_rows). A function of its own so its
-// __restrict parameters tell GCC that the rows do not overlap the inputs: as local pointers, the
-// runtime overlap checks it would need were too many, and the loop stayed scalar.
+// Row i's pairs j in [b, end) into a batch from its lane 0: u_j = sigma (s_j - s_i), and unless
+// `uniform` the weights weigh(i, j). Functions of their own so the __restrict parameters tell GCC
+// that the rows do not overlap the inputs.
 template <class Weigh>
-FL_INLINE void row_terms(const float* __restrict s, int32_t i, int32_t first, int32_t end,
-                         int32_t k, float sigma, Weigh weigh, float* __restrict u,
-                         float* __restrict e, float* __restrict lp, float* __restrict w,
+FL_INLINE void batch_row(const float* __restrict s, int32_t i, int32_t b, int32_t end, float sigma,
+                         Weigh weigh, bool uniform, float* __restrict u, float* __restrict w,
                          float* __restrict w2) {
   const float si = s[i];
   FL_VECTORISE
-  for (int32_t j = first; j < end; ++j) {
-    const float x = j < k ? sigma * (s[j] - si) : 0.0f;
-    const float ej = exp_nonpos(-std::fabs(x));
+  for (int32_t j = b; j < end; ++j) u[j - b] = sigma * (s[j] - si);
+  if (uniform) return;
+  FL_VECTORISE
+  for (int32_t j = b; j < end; ++j) {
     const Weights wt = weigh(i, j);
-    u[j] = x;
-    e[j] = ej;
-    lp[j] = log1p_unit(ej);
-    w[j] = wt.ij;
-    w2[j] = wt.ji;
+    w[j - b] = wt.ij;
+    w2[j - b] = wt.ji;
   }
 }
 
+// The batch's n lanes of e and log1p(e): plain loops over the batch, whose short bodies keep many
+// lanes in flight (in one pass with the blocks below, each block's long chain of dependent
+// operations set the pace of the wasm build).
+FL_INLINE void batch_terms(int32_t n, const float* __restrict u, float* __restrict e,
+                           float* __restrict lp) {
+  FL_VECTORISE
+  for (int32_t t = 0; t < n; ++t) e[t] = exp_nonpos(-std::fabs(u[t]));
+  FL_VECTORISE
+  for (int32_t t = 0; t < n; ++t) lp[t] = log1p_unit(e[t]);
+}
+
 // The logistic pairs i < j < k of a list (formulas D.4, D.5) with u = sigma (s_j - s_i) in float
-// (float_pairs). Row i's first pass, a plain loop that vectorises, takes u_j (0 past k), e_j =
-// exp(-|u_j|), log1p(e_j) and weigh(i, j); the second, in Vec8 blocks, weighs the directions with
-// r_i > r_j (every one when all_pairs) and j < k, takes both terms (logistic_both) and adds them
-// into per-lane sums and the gradient; the loss goes into double lanes, through float lanes
-// flushed every kBlockSteps blocks when float_terms. The lanes are reduced in a fixed order, so
-// the result is the same on any thread. g must be zeroed over [0, k + kLanes).
+// (float_pairs). Row i's pairs are Vec8 blocks from j = i + 1, taken in order a batch of up to
+// kBatch pairs at a time (the rows packed, without padding): their u and weights (batch_row; the
+// weigh(i, j) of every pair when `uniform`), then e and log1p(e) (batch_terms), then block by
+// block the directions with r_i > r_j (every one when all_pairs) and j < k weighed, their terms
+// (logistic_both) added into per-lane sums and the gradient. The loss goes into double lanes,
+// through float lanes flushed every kBlockSteps blocks when float_terms. The lanes are reduced in
+// a fixed order, so the result is the same on any thread. g must be zeroed over [0, k + kLanes).
 template <class Weigh>
 FL_INLINE ListSum logistic_rows(const float* __restrict s, const float* __restrict r, int32_t k,
-                                float sigma, float* __restrict g, Weigh weigh, bool all_pairs,
-                                bool float_terms) {
-  RowBuffers& rb = row_buffers(k + kLanes);
-  float* __restrict u = rb.u.data();
-  float* __restrict e = rb.e.data();
-  float* __restrict lp = rb.lp.data();
-  float* __restrict w = rb.w.data();
-  float* __restrict w2 = rb.w2.data();
+                                float sigma, float* __restrict g, Weigh weigh, bool uniform,
+                                bool all_pairs, bool float_terms) {
+  PairBatch& pb = pair_batch();
+  float* __restrict u = pb.u.data();
+  float* __restrict e = pb.e.data();
+  float* __restrict lp = pb.lp.data();
+  float* __restrict w = pb.w.data();
+  float* __restrict w2 = pb.w2.data();
   const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  Vec8d loss = {};
+  LossLanes loss;
+  Lanes counted = {};  // minus the directions counted, when not all_pairs
   double pairs = 0;
-  for (int32_t i = 0; i + 1 < k; ++i) {
-    const int32_t first = i + 1;
-    const int32_t end = first + (k - first + kLanes - 1) / kLanes * kLanes;
-    row_terms(s, i, first, end, k, sigma, weigh, u, e, lp, w, w2);
-    // The directions counted: every one, or those whose relevance differs (in either order).
-    int32_t n = 2 * (k - first);
-    if (!all_pairs) {
-      n = 0;
-      for (int32_t j = first; j < k; ++j) n += r[j] != r[i];
+  Vec8 row = {};         // row i's gradient sums
+  int32_t i = 0, b = 1;  // the next block: row i, from j = b
+  while (i + 1 < k) {
+    // The rows from block (i, b) on, each row's pairs from the next: whole rows, or whole blocks of
+    // the last row that does not fit.
+    int32_t fill_i = i, fill_b = b, n = 0;
+    while (fill_i + 1 < k) {
+      const int32_t room = k - fill_b <= kBatch - n ? k - fill_b : (kBatch - n) / kLanes * kLanes;
+      if (room == 0) break;
+      batch_row(s, fill_i, fill_b, fill_b + room, sigma, weigh, uniform, u + n, w + n, w2 + n);
+      n += room;
+      fill_b += room;
+      if (fill_b == k) fill_b = ++fill_i + 1;
     }
-    pairs += n;
-    const Vec8 ri = Vec8{} + r[i];
-    Vec8 row = {}, part = {};  // part: the float_terms sums, flushed every kBlockSteps blocks
-    int32_t steps = 0;
-    for (int32_t b = first; b < end; b += kLanes) {
+    batch_terms(n, u, e, lp);
+    for (int32_t q = 0; q < n;) {
+      // Lanes past the row's end hold the next row's pairs (or the slack): finite, and weighed 0.
       Vec8 ub, eb, lb, wb, w2b, rj, gb;
-      load_vec(ub, u + b);
-      load_vec(eb, e + b);
-      load_vec(lb, lp + b);
-      load_vec(wb, w + b);
-      load_vec(w2b, w2 + b);
+      load_vec(ub, u + q);
+      load_vec(eb, e + q);
+      load_vec(lb, lp + q);
       load_vec(rj, r + b);
-      const Lanes in = lane + b < k;
-      const Lanes ij = all_pairs ? in : in & (ri > rj), ji = all_pairs ? in : in & (rj > ri);
-      const Vec8 a = ij ? wb : Vec8{}, bw = ji ? w2b : Vec8{};
-      const LogisticBoth<Vec8, Vec8> f = logistic_both(ub, eb, lb);
-      if (float_terms) {
-        part += a * f.softplus_up + bw * f.softplus_down;
-        if (++steps == kBlockSteps) {
-          loss += __builtin_convertvector(part, Vec8d);
-          part = Vec8{};
-          steps = 0;
-        }
+      if (uniform) {
+        const Weights wt = weigh(i, b);
+        wb = Vec8{} + wt.ij;
+        w2b = Vec8{} + wt.ji;
       } else {
-        loss +=
-            __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
-            __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
+        load_vec(wb, w + q);
+        load_vec(w2b, w2 + q);
       }
-      const Vec8 c = a * sigma * f.sigmoid_up - bw * sigma * f.sigmoid_down;
+      // Past k, r_j as r_i: neither direction counts. Masks of float comparisons alone: in the
+      // wasm build, and-ing two masks of 8 lanes went through 16-bit lanes one by one.
+      const Vec8 ri = Vec8{} + r[i];
+      const Vec8 rk = lane + b < k ? rj : ri;
+      Vec8 c;
+      if (all_pairs) {
+        const Lanes in = lane + b < k;
+        const Vec8 a = in ? wb : Vec8{}, bw = in ? w2b : Vec8{};
+        const LogisticBoth<Vec8, Vec8> f = logistic_both(ub, eb, lb);
+        if (float_terms)
+          loss.add(a * f.softplus_up + bw * f.softplus_down);
+        else
+          loss.sum +=
+              __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d) +
+              __builtin_convertvector(bw, Vec8d) * __builtin_convertvector(f.softplus_down, Vec8d);
+        c = a * sigma * f.sigmoid_up - bw * sigma * f.sigmoid_down;
+      } else {
+        // One direction at most, r_i > r_j or r_j > r_i, weighed alike both ways: the term of u,
+        // or of -u with the sign of its c turned (the same values as both directions' terms with
+        // a weight of 0 for the other, without their selects).
+        const Lanes flip = rk > ri;
+        const Vec8 a = rk != ri ? wb : Vec8{};
+        counted += rk != ri;
+        const LogisticBoth<Vec8, Vec8> f = logistic_both(flip ? -ub : ub, eb, lb);
+        if (float_terms)
+          loss.add(a * f.softplus_up);
+        else
+          loss.sum +=
+              __builtin_convertvector(a, Vec8d) * __builtin_convertvector(f.softplus_up, Vec8d);
+        const Vec8 cu = a * sigma * f.sigmoid_up;
+        c = flip ? -cu : cu;
+      }
       row += c;
       load_vec(gb, g + b);
       store_vec(g + b, gb + c);
+      q += std::min(kLanes, k - b);
+      b += kLanes;
+      if (b >= k) {  // row i done
+        loss.flush();
+        float gi = 0.0f;
+        for (int qi = 0; qi < kLanes; ++qi) gi += row[qi];
+        g[i] -= gi;
+        if (all_pairs) pairs += 2 * (k - i - 1);
+        row = Vec8{};
+        b = ++i + 1;
+      }
     }
-    loss += __builtin_convertvector(part, Vec8d);
-    float gi = 0.0f;
-    for (int q = 0; q < kLanes; ++q) gi += row[q];
-    g[i] -= gi;
   }
   ListSum one;
-  for (int q = 0; q < kLanes; ++q) one.loss += loss[q];
+  for (int q = 0; q < kLanes; ++q) {
+    one.loss += loss.sum[q];
+    pairs -= counted[q];
+  }
   one.pairs = pairs;
   return one;
 }
@@ -201,7 +265,7 @@ FL_INLINE ListSum ranknet_rows(const float* s, const float* r, int32_t m, float 
           const float w = weight(i, j);
           return Weights{w, w};
         },
-        false, float_terms(spread, sigma, w_max));
+        W == PairWeighting::None, false, float_terms(spread, sigma, w_max));
   }
   return wide_rows(m, g, [&](int32_t i, int32_t j, int32_t& count) FL_LAMBDA_INLINE {
     const bool ij = r[i] > r[j], ji = r[j] > r[i];
@@ -323,8 +387,8 @@ FL_INLINE ListSum lambda_rows(const LambdaParams& p, const float* s, const float
         (S == LambdaScheme::None
              ? 1.0
              : (1.0 + p.mu) * lane_max(k, [&](int32_t i) FL_LAMBDA_INLINE { return G[i]; }));
-    one = logistic_rows(s, r, k, p.sigma, g, weigh, S == LambdaScheme::NdcgLoss1,
-                        float_terms(spread, p.sigma, w_max));
+    one = logistic_rows(s, r, k, p.sigma, g, weigh, S == LambdaScheme::None,
+                        S == LambdaScheme::NdcgLoss1, float_terms(spread, p.sigma, w_max));
   } else {
     one = wide_rows(k, g, [&](int32_t i, int32_t j, int32_t& count) FL_LAMBDA_INLINE {
       const bool ij = lambda_counts(S, r[i], r[j]), ji = lambda_counts(S, r[j], r[i]);
