@@ -70,27 +70,6 @@ describe('anyLoss cpu vs reference, binary', () => {
     );
   });
 
-  // Pass 1 leaves the labels in the stash's signs where every label is 0 or 1 and no weights are
-  // given; otherwise pass 2 reads them. Exact 0s and 1s among soft labels, one soft label in the
-  // last of many chunks, and hard labels with weights each take the second path.
-  it('labels mixing 0 and 1 with soft ones, or hard labels with weights, agree (pass 2 reads the labels)', () => {
-    const n = 50_000;
-    const x = randomScores(n, 16, 0.1),
-      hard = randomBinaryLabels(n, 17);
-    const mixed = hard.map((v, i) => (i % 3 ? v : 0.25 + 0.5 * v));
-    const oneSoft = hard.slice();
-    oneSoft[n - 1] = 0.5;
-    const w = randomWeights(n, 18);
-    for (const [what, labels, weights] of [
-      ['mixed', mixed, undefined],
-      ['one soft', oneSoft, undefined],
-      ['weighted', hard, w],
-    ] as const) {
-      const o: AnyLossOptions = { metric: 'mcc', weights };
-      expectAgree(anyLoss(x, labels, { ...o, backend: NATIVE }), anyLoss(x, labels, { ...o, backend: 'js' }), what);
-    }
-  });
-
   it('n = 10^6', () => {
     const n = 1_000_000;
     const x = randomScores(n, 1, 0.2),

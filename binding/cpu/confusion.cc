@@ -67,7 +67,6 @@ bool rows_valid(const ConfusionProblem& pb, const L* y, int64_t b, int64_t e) {
 struct Partial {
   std::vector<double> sums;
   Status status;
-  int soft = 0;  // binary AnyLoss: a label neither 0 nor 1 (pass 1's binary_sums)
 };
 
 Status first_fault(const std::vector<Partial>& parts) {
@@ -78,10 +77,7 @@ Status first_fault(const std::vector<Partial>& parts) {
 
 // ---- AnyLoss pass 1 ----
 // With a stash buffer (the gradient), pass 1 also leaves there what pass 2 needs per element:
-// d yhat / d score for binary rows, the probabilities for multi-class rows. A binary slope is
-// never negative, so its sign bit carries whether the label is 1: where every label is 0 or 1
-// and no weights are given, pass 2 then reads the stash alone, not the labels (8 bytes an element
-// instead of 12).
+// d yhat / d score for binary rows, the probabilities for multi-class rows.
 
 // Labels [b, e) as floats: the array itself when it holds floats, else converted into buf (at
 // most kBlockSteps * kLanes entries) so the math loops that follow see one type and vectorise.
@@ -103,11 +99,10 @@ FL_ISA_BODY const float* float_labels(const L* __restrict y, int64_t b, int64_t 
 // kLanes float lanes kept in registers (as an array indexed in a remainder loop they lived in
 // memory, and each step waited on the last one's store: 1.6x slower). The lanes past a block's
 // end add exact zeros, so lane j sums rows j, j + kLanes, ... of each block whatever the length.
-// `soft` becomes nonzero if a label of [b, e) is neither 0 nor 1.
 template <bool Logits, bool Weighted, bool Stash, class L>
 FL_ISA_BODY bool binary_sums(const float* __restrict x, const L* __restrict y,
                              const float* __restrict w, int64_t b, int64_t e, float amp,
-                             double* out /* tp, fn, fp, tn */, float* __restrict stash, int& soft) {
+                             double* out /* tp, fn, fp, tn */, float* __restrict stash) {
   constexpr int64_t kBlock = kBlockSteps * kLanes;
   double dtp[kLanes] = {}, dfn[kLanes] = {}, dfp[kLanes] = {}, dtn[kLanes] = {};
   int bad = 0;
@@ -121,7 +116,6 @@ FL_ISA_BODY bool binary_sums(const float* __restrict x, const L* __restrict y,
       const float xi = x[block + i], yi = yf[i];
       bad |= Logits ? !(std::fabs(xi) <= FLT_MAX) : !(xi >= 0.0f && xi <= 1.0f);
       bad |= !(yi >= 0.0f && yi <= 1.0f);
-      if (Stash) soft |= yi != 0.0f && yi != 1.0f;
       if (Weighted) bad |= !(wb[i] >= 0.0f && wb[i] <= FLT_MAX);
       const AmplifierInput in = amplifier_input<Logits>(xi, amp);
       z[i] = in.z;
@@ -132,7 +126,7 @@ FL_ISA_BODY bool binary_sums(const float* __restrict x, const L* __restrict y,
       const Amplified a = amplified(AmplifierInput{z[i], dz[i]});
       yhat[i] = a.yhat;
       rest[i] = a.rest;
-      if (Stash) stash[block + i] = yf[i] == 1.0f ? -a.slope : a.slope;
+      if (Stash) stash[block + i] = a.slope;
     }
     Vec8 ftp = {}, ffn = {}, ffp = {}, ftn = {};
     const auto add = [&](int64_t i, const Vec8& yv, const Vec8& wv) FL_LAMBDA_INLINE {
@@ -237,10 +231,9 @@ FL_ISA_BODY void multiclass_sums(const ConfusionProblem& pb, const L* y, int64_t
   }
 }
 
-// `labels_in_stash` (may be null) is set when pass 2 may take the labels from the stash's signs.
 template <class L>
-Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* counts, float* stash,
-                    bool* labels_in_stash) {
+Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* counts,
+                    float* stash) {
   const int32_t c = pb.classes;
   const int64_t rpc = rows_per_chunk(c);
   std::vector<Partial> parts(static_cast<size_t>(chunk_count(pb.rows, rpc)));
@@ -252,7 +245,7 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
       with_flags(
           [&](auto lg, auto wt, auto st) {
             valid = FL_ISA_CALL(binary_sums<lg.value, wt.value, st.value>(
-                pb.scores, y, pb.weights, b, e, amp, part.sums.data(), stash, part.soft));
+                pb.scores, y, pb.weights, b, e, amp, part.sums.data(), stash));
           },
           pb.input == Input::Logits, pb.weights != nullptr, stash != nullptr);
       if (!valid) part.status = find_fault(pb, y, b, e);
@@ -269,35 +262,26 @@ Status counts_typed(const ConfusionProblem& pb, const L* y, float amp, Counts* c
   const Status st = first_fault(parts);
   if (!st.ok()) return st;
   std::vector<double> total(4 * static_cast<size_t>(c), 0.0);
-  int soft = 0;
-  for (const Partial& p : parts) {
+  for (const Partial& p : parts)
     for (size_t j = 0; j < total.size(); ++j) total[j] += p.sums[j];
-    soft |= p.soft;
-  }
   for (int32_t k = 0; k < c; ++k)
     counts[k] = Counts{total[k], total[c + k], total[2 * c + k], total[3 * c + k]};
-  if (labels_in_stash) *labels_in_stash = c == 1 && stash && !pb.weights && !soft;
   return Status{};
 }
 
 // ---- AnyLoss pass 2 ----
 
-// Binary rows [b, e): g holds pass 1's stash, d yhat / d score signed by the label, and becomes
-// the gradient. `LabelsInStash`: every label is 0 or 1 and the sign says which (no weights).
-template <bool Weighted, bool LabelsInStash, class L>
+// Binary rows [b, e): g holds pass 1's stash, d yhat / d score, and becomes the gradient.
+template <bool Weighted, class L>
 FL_ISA_BODY void binary_backward(const L* __restrict y, const float* __restrict w, int64_t b,
                                  int64_t e, float dpos, float dneg, float* __restrict g) {
-  if constexpr (LabelsInStash) {
-    for (int64_t i = b; i < e; ++i) g[i] = std::fabs(g[i]) * (std::signbit(g[i]) ? dpos : dneg);
-    return;
-  }
   for (int64_t block = b; block < e; block += kBlockSteps * kLanes) {
     const int64_t end = std::min(e, block + kBlockSteps * kLanes);
     float ybuf[kBlockSteps * kLanes];
     const float* yf = float_labels(y, block, end, ybuf);
     for (int64_t i = block; i < end; ++i) {
       const float yi = yf[i - block], wi = Weighted ? w[i] : 1.0f;
-      g[i] = std::fabs(g[i]) * (wi * (yi * dpos + (1.0f - yi) * dneg));
+      g[i] *= wi * (yi * dpos + (1.0f - yi) * dneg);
     }
   }
 }
@@ -341,20 +325,17 @@ FL_ISA_BODY void multiclass_backward(const ConfusionProblem& pb, const L* y, int
 
 template <class L>
 void backward_typed(const ConfusionProblem& pb, const L* y, float amp, const double* dpos,
-                    const double* dneg, float* grad, bool labels_in_stash) {
+                    const double* dneg, float* grad) {
   const int32_t c = pb.classes;
   const std::vector<float> dp(dpos, dpos + c), dn(dneg, dneg + c);
   parallel_chunks(pb.rows, rows_per_chunk(c), [&](int64_t, int64_t b, int64_t e) {
     if (c == 1) {
       const float dp = static_cast<float>(dpos[0]), dn = static_cast<float>(dneg[0]);
-      if (labels_in_stash)  // never weighted
-        FL_ISA_CALL(binary_backward<false, true>(y, pb.weights, b, e, dp, dn, grad));
-      else
-        with_flags(
-            [&](auto wt) {
-              FL_ISA_CALL(binary_backward<wt.value, false>(y, pb.weights, b, e, dp, dn, grad));
-            },
-            pb.weights != nullptr);
+      with_flags(
+          [&](auto wt) {
+            FL_ISA_CALL(binary_backward<wt.value>(y, pb.weights, b, e, dp, dn, grad));
+          },
+          pb.weights != nullptr);
     } else {
       std::vector<float> u(static_cast<size_t>(e - b) * c);
       FL_ISA_CALL(multiclass_backward(pb, y, b, e, amp, dp.data(), dn.data(), grad, u.data()));
@@ -596,28 +577,23 @@ Status confusion_find_fault(const ConfusionProblem& pb, int64_t row_begin, int64
 
 Status confusion_counts_cpu(const ConfusionProblem& pb, float amplifier, Counts* counts,
                             float* stash) {
-  return with_labels(
-      pb, [&](auto y) { return counts_typed(pb, y, amplifier, counts, stash, nullptr); });
+  return with_labels(pb, [&](auto y) { return counts_typed(pb, y, amplifier, counts, stash); });
 }
 
-// The two passes in separate calls (a metric of the caller's own): pass 2 reads the labels.
 void confusion_backward_cpu(const ConfusionProblem& pb, float amplifier, const double* dpos,
                             const double* dneg, float* grad) {
-  with_labels(pb, [&](auto y) { backward_typed(pb, y, amplifier, dpos, dneg, grad, false); });
+  with_labels(pb, [&](auto y) { backward_typed(pb, y, amplifier, dpos, dneg, grad); });
 }
 
 Status anyloss_cpu(const ConfusionProblem& pb, float amplifier, Average avg, const MetricParams& mp,
                    double* loss, float* grad) {
   std::vector<Counts> counts(pb.classes);
-  bool labels_in_stash = false;
-  return with_labels(pb, [&](auto y) {
-    const Status st = counts_typed(pb, y, amplifier, counts.data(), grad, &labels_in_stash);
-    if (!st.ok()) return st;
-    std::vector<double> dpos(pb.classes), dneg(pb.classes);
-    *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
-    backward_typed(pb, y, amplifier, dpos.data(), dneg.data(), grad, labels_in_stash);
-    return Status{};
-  });
+  const Status st = confusion_counts_cpu(pb, amplifier, counts.data(), grad);
+  if (!st.ok()) return st;
+  std::vector<double> dpos(pb.classes), dneg(pb.classes);
+  *loss = anyloss_constants(counts.data(), pb.classes, avg, mp, dpos.data(), dneg.data());
+  confusion_backward_cpu(pb, amplifier, dpos.data(), dneg.data(), grad);
+  return Status{};
 }
 
 Status bce_cpu(const ConfusionProblem& pb, float pos_weight, bool sum, double* loss, float* grad) {

@@ -53,8 +53,7 @@ struct Counts {
 
 // Pass 1 of AnyLoss: counts[k] for k < classes, with yhat = sigmoid(amplifier * (p - 1/2)).
 // A non-null stash (the gradient buffer, rows x classes) receives what pass 2 needs per element:
-// d yhat / d score for binary rows (negated where the label is 1: the CPU's pass 2 takes its
-// magnitude), the softmax probabilities for multi-class logits.
+// d yhat / d score for binary rows, the softmax probabilities for multi-class logits.
 Status confusion_counts_cpu(const ConfusionProblem& pb, float amplifier, Counts* counts,
                             float* stash);
 
