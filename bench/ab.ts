@@ -1,9 +1,10 @@
 // Two builds of the addon in one process, timed interleaved on the streaming cases of the
-// roofline (AnyLoss F1 binary n = 1e6, softmax cross-entropy 4096 x 1000, ListMLE 4096 x 64), the
-// pair loops (LambdaLoss and RankNet) and the list losses alone and with ranking metrics (8000
-// lists of 40 graded 0-4, the metrics bench's size: a build's metrics cost is its '+ metrics' row
-// over the row above), at 1 and 2 threads:
-// `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|listmle|lambdaloss|ranknet|metrics ...]`.
+// roofline (AnyLoss F1 binary n = 1e6 with float and uint8 labels, softmax cross-entropy and
+// Z-loss at 4096 x 1000 and 256 x 50000, ListMLE 4096 x 64), the pair loops (LambdaLoss and
+// RankNet) and the list losses alone and with ranking metrics (8000 lists of 40 graded 0-4, the
+// metrics bench's size: a build's metrics cost is its '+ metrics' row over the row above), at 1
+// and 2 threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|zloss|listmle|
+// lambdaloss|ranknet|metrics ...]` (a word picks every case whose name contains it: "4096x1000", "u8").
 // Each round times a block of calls of A and of B (the order alternating by round); the figure
 // of a side is the median over rounds of its block medians, next to its share of the case's
 // limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, both
@@ -60,14 +61,22 @@ void (async () => {
     const y = Float32Array.from({ length: n }, () => (rand() < 0.1 ? 1 : 0));
     const call = (out: Float32Array) => fl.anyLoss(x, y, { backend: 'cpu', out }).loss;
     cases.push({ name: 'anyloss F1 n=1e6', bytes: 12 * n, exps: 2 * n, call, length: n });
+    const y8 = Uint8Array.from(y);
+    const call8 = (out: Float32Array) => fl.anyLoss(x, y8, { backend: 'cpu', out }).loss;
+    cases.push({ name: 'anyloss F1 u8 n=1e6', bytes: 9 * n, exps: 2 * n, call: call8, length: n });
   }
-  {
-    const rows = 4096,
-      c = 1000;
+  for (const [rows, c] of [
+    [4096, 1000],
+    [256, 50000],
+  ]) {
     const x = normals(rows * c, rand);
     const t = Int32Array.from({ length: rows }, () => Math.floor(rand() * c));
-    const call = (out: Float32Array) => fl.softmaxCrossEntropy(x, t, { backend: 'cpu', out }).loss;
-    cases.push({ name: 'softmax CE 4096x1000', bytes: rows * (8 * c + 4), exps: rows * c, call, length: rows * c });
+    const size = `${rows}x${c}`;
+    const bytes = rows * (8 * c + 4);
+    const softmax = (out: Float32Array) => fl.softmaxCrossEntropy(x, t, { backend: 'cpu', out }).loss;
+    const z = (out: Float32Array) => fl.zLoss(x, t, { backend: 'cpu', out }).loss;
+    cases.push({ name: `softmax CE ${size}`, bytes, exps: rows * c, call: softmax, length: rows * c });
+    cases.push({ name: `zloss ${size}`, bytes, exps: 0, call: z, length: rows * c });
   }
   {
     const lists = 4096,

@@ -68,6 +68,8 @@ async function cases(): Promise<Case[]> {
   const by = Float32Array.from({ length: n }, () => (rand() < 0.1 ? 1 : 0));
   const lx = normals(4096 * 64, rand);
   const ly = Float32Array.from({ length: 4096 * 64 }, (_, i) => i % 64);
+  const wx = normals(256 * 1024, rand);
+  const wy = Float32Array.from({ length: 256 * 1024 }, (_, i) => i % 1024);
   const px = normals(1024 * 128, rand);
   const py = Int32Array.from({ length: 1024 }, () => Math.floor(rand() * 64));
   const small = classInput(4096, 1000);
@@ -80,6 +82,7 @@ async function cases(): Promise<Case[]> {
       core(`zLoss ${size}`, x.length, (out) => zLoss(x, t, { backend: 'cpu', out })),
     ]),
     core('listMLE 4096x64', lx.length, (out) => listMLE(lx, ly, { listSize: 64, backend: 'cpu', out })),
+    core('listMLE 256x1024', wx.length, (out) => listMLE(wx, wy, { listSize: 1024, backend: 'cpu', out })),
     core('multiSimilarity N=1024 D=128', px.length, (out) =>
       multiSimilarity(px, py, { dim: 128, backend: 'cpu', out }),
     ),
