@@ -159,11 +159,11 @@ __device__ inline WarpTile warp_tile() {
   return WarpTile{16 * (w % 4), 32 * (w / 4)};
 }
 
-// similarity_tile (below) on the tensor cores, inputs of MmaIn<kBf16>, products as `math` says.
-template <bool kBf16>
+// similarity_tile (below) on the tensor cores, products as M (not Fma) says.
+template <TileMath M>
 __device__ void mma_similarity_tile(const DevSet& A, int64_t i0, const DevSet& B, int64_t j0,
-                                    TileShared<float>& sh, TileMath math) {
-  using In = MmaIn<kBf16>;
+                                    TileShared<float>& sh) {
+  using In = MmaIn<M == TileMath::Bf16>;
   auto& sl = mma_slices(sh.sl, In{});
   constexpr unsigned ld = kSlice + 16 / sizeof(typename In::Elem);
   const WarpTile w = warp_tile();
@@ -178,11 +178,11 @@ __device__ void mma_similarity_tile(const DevSet& A, int64_t i0, const DevSet& B
     __syncthreads();
     for (int k = 0; k < kSlice; k += In::kDepth) {
       typename In::RowA a;
-      In::load(a, &sl.a[w.row][k], ld, math);
+      In::load(a, &sl.a[w.row][k], ld, M);
       for (int f = 0; f < 2; ++f) {
         typename In::ColB b;  // B^T: B's rows, column-major
-        In::load(b, &sl.b[w.col + 16 * f][k], ld, math);
-        In::mma(acc[f], a, b, math);
+        In::load(b, &sl.b[w.col + 16 * f][k], ld, M);
+        In::mma(acc[f], a, b, M);
       }
     }
     __syncthreads();
@@ -194,17 +194,14 @@ __device__ void mma_similarity_tile(const DevSet& A, int64_t i0, const DevSet& B
 }
 #endif
 
-// sh.s = rows [i0, i0 + 64) of A times rows [j0, j0 + 64) of B, transposed, its products as
-// `math` says (float tiles; a double tile is always the FMAs'). Every thread of the block takes
-// part; sh.s is complete on return.
-template <class T>
+// sh.s = rows [i0, i0 + 64) of A times rows [j0, j0 + 64) of B, transposed, its products as M
+// says (float tiles; a double tile is always the FMAs'). Every thread of the block takes part;
+// sh.s is complete on return.
+template <TileMath M, class T>
 __device__ inline void similarity_tile(const DevSet& A, int64_t i0, const DevSet& B, int64_t j0,
-                                       TileShared<T>& sh, TileMath math) {
+                                       TileShared<T>& sh) {
 #if FL_HAS_TF32_WMMA
-  if constexpr (!kWideSim<T>) {
-    if (math == TileMath::Bf16) return mma_similarity_tile<true>(A, i0, B, j0, sh, math);
-    if (math != TileMath::Fma) return mma_similarity_tile<false>(A, i0, B, j0, sh, math);
-  }
+  if constexpr (!kWideSim<T> && M != TileMath::Fma) return mma_similarity_tile<M>(A, i0, B, j0, sh);
 #endif
   const int t = threadIdx.x, tx = t % kSide, ty = t / kSide;
   FmaSlices& sl = fma_slices(sh);
@@ -283,10 +280,9 @@ union ReduceShared {
   unsigned char lanes[sizeof(State) * kPairThreads];
 };
 
-template <class Op>
+template <class Op, TileMath M = TileMath::Fma>
 __global__ void __launch_bounds__(kPairThreads)
-    reduce_sweep(Op op, DevSet A, DevSet B, bool single, int64_t spans, typename Op::State* out,
-                 TileMath math = TileMath::Fma) {
+    reduce_sweep(Op op, DevSet A, DevSet B, bool single, int64_t spans, typename Op::State* out) {
   using State = typename Op::State;
   __shared__ ReduceShared<typename SimOf<Op>::type, State> shared;
   auto& sh = shared.tile;
@@ -298,7 +294,7 @@ __global__ void __launch_bounds__(kPairThreads)
   const ColumnSpan span = column_span(B, spans);
   State st{};
   for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
-    similarity_tile(A, i0, B, j0, sh, math);
+    similarity_tile<M>(A, i0, B, j0, sh);
     exact_diagonal(A, i0, j0, single, sh);
     pool_tile(op, sh, i0, j0);
     if (valid)
@@ -379,10 +375,10 @@ __device__ inline MmaGradient<__nv_bfloat16>& mma_gradient(AnySlices& sl, MmaIn<
 
 // fma_gradient_product on the tensor cores: each warp's 16 x 32 part of the 64 gradient columns
 // loaded from acc as accumulators, += W times B's rows, stored back.
-template <bool kBf16>
+template <TileMath M>
 __device__ void mma_gradient_product(const DevSet& A, int64_t i0, const DevSet& B, int64_t j0,
-                                     TileShared<float>& sh, float* acc, TileMath math) {
-  using In = MmaIn<kBf16>;
+                                     TileShared<float>& sh, float* acc) {
+  using In = MmaIn<M == TileMath::Bf16>;
   constexpr unsigned ldw = std::is_same_v<typename In::Elem, float> ? kSimLd<float> : kPairTile + 8;
   constexpr unsigned ldg = kPairTile + 16 / sizeof(typename In::Elem);
   const typename In::Elem* weights = mma_weights(sh, In{});
@@ -405,12 +401,12 @@ __device__ void mma_gradient_product(const DevSet& A, int64_t i0, const DevSet& 
       __syncthreads();
       for (int k = 0; k < kSlice; k += In::kDepth) {
         typename In::RowA wa;
-        In::load(wa, weights + w.row * ldw + c0 + k, ldw, math);
+        In::load(wa, weights + w.row * ldw + c0 + k, ldw, M);
         for (int f = 0; f < 2; ++f) {
           if (!live[f]) continue;
           typename In::RowB b;
-          In::load(b, &sl.g[k][w.col + 16 * f], ldg, math);
-          In::mma(part[f], wa, b, math);
+          In::load(b, &sl.g[k][w.col + 16 * f], ldg, M);
+          In::mma(part[f], wa, b, M);
         }
       }
       __syncthreads();
@@ -422,28 +418,24 @@ __device__ void mma_gradient_product(const DevSet& A, int64_t i0, const DevSet& 
 }
 #endif
 
-// The weight w of pair (r, c) of the tile, where the gradient product reads it.
-template <class T>
-__device__ inline void store_weight(TileShared<T>& sh, int r, int c, float w, TileMath math) {
+// The weight w of pair (r, c) of the tile, where the gradient product of M reads it.
+template <TileMath M, class T>
+__device__ inline void store_weight(TileShared<T>& sh, int r, int c, float w) {
 #if FL_HAS_TF32_WMMA
-  if constexpr (!kWideSim<T>) {
-    if (math == TileMath::Bf16) {
-      sh.sl.bf16_grad.w[r][c] = __float2bfloat16(w);
-      return;
-    }
+  if constexpr (!kWideSim<T> && M == TileMath::Bf16) {
+    sh.sl.bf16_grad.w[r][c] = __float2bfloat16(w);
+    return;
   }
 #endif
   sh.s[r][c] = w;
 }
 
-template <class T>
+template <TileMath M, class T>
 __device__ inline void gradient_product(const DevSet& A, int64_t i0, const DevSet& B, int64_t j0,
-                                        TileShared<T>& sh, float* acc, TileMath math) {
+                                        TileShared<T>& sh, float* acc) {
 #if FL_HAS_TF32_WMMA
-  if constexpr (!kWideSim<T>) {
-    if (math == TileMath::Bf16) return mma_gradient_product<true>(A, i0, B, j0, sh, acc, math);
-    if (math != TileMath::Fma) return mma_gradient_product<false>(A, i0, B, j0, sh, acc, math);
-  }
+  if constexpr (!kWideSim<T> && M != TileMath::Fma)
+    return mma_gradient_product<M>(A, i0, B, j0, sh, acc);
 #endif
   fma_gradient_product(A, i0, B, j0, sh, acc);
 }
@@ -453,10 +445,10 @@ __device__ inline void gradient_product(const DevSet& A, int64_t i0, const DevSe
 // (`transposed`): G + G^T for one set, G or G^T across two. g(query, reference, s, kind) is the
 // pair weight dL/dS. With row_sum (a stack of A.rows each), also the span's sum_j W_ij (the
 // distance losses' norm term).
-template <class G>
+template <class G, TileMath M = TileMath::Fma>
 __global__ void __launch_bounds__(kPairThreads)
     weight_sweep(G g, DevSet A, DevSet B, bool forward, bool transposed, int64_t spans, float* acc,
-                 double* row_sum, TileMath math = TileMath::Fma) {
+                 double* row_sum) {
   __shared__ TileShared<typename SimOf<G>::type> sh;
   __shared__ double sums[kPairThreads];
   const int t = threadIdx.x, r = t / kRowLanes, lane = t % kRowLanes;
@@ -468,7 +460,7 @@ __global__ void __launch_bounds__(kPairThreads)
   acc += blockIdx.y * A.rows * A.ld;
   double rs = 0;
   for (int64_t j0 = span.begin; j0 < span.end; j0 += kPairTile) {
-    similarity_tile(A, i0, B, j0, sh, math);
+    similarity_tile<M>(A, i0, B, j0, sh);
     exact_diagonal(A, i0, j0, single, sh);
     pool_tile(g, sh, i0, j0);
     for (int c = lane; c < kPairTile; c += kRowLanes) {
@@ -480,11 +472,11 @@ __global__ void __launch_bounds__(kPairThreads)
         if (forward) w += g(i, j, s, kind);
         if (transposed) w += g(j, i, s, kind);
       }
-      store_weight(sh, r, c, w, math);
+      store_weight<M>(sh, r, c, w);
       rs += w;
     }
     __syncthreads();
-    gradient_product(A, i0, B, j0, sh, acc, math);
+    gradient_product<M>(A, i0, B, j0, sh, acc);
   }
   if (!row_sum) return;
   sums[t] = rs;

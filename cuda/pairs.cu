@@ -5,6 +5,7 @@
 // Batch-hard triplet runs its two-entry G through the same weight sweep; OPL needs only class sums
 // (formulas E.6).
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "fusedloss/pair_given.h"
@@ -303,9 +304,28 @@ struct Call {
   DeviceSet q, r;
   bool cross;
   float* row_loss;  // per-anchor losses (PairProblem::row_loss), host memory
-  TileMath math;    // how the sweeps form their products (tile_math)
+  TileMath math;    // how the sweeps over float tiles form their products (tile_math)
   const DevSet& ref() const { return cross ? r.d : q.d; }
 };
+
+// f(std::integral_constant<TileMath, M>) with the M of a sweep over tiles of T: the FMAs for
+// double tiles (kWideSim), `math` (a tile_math) for float ones. Each M is its own kernel, so each
+// holds only the registers its own path needs.
+template <class T, class F>
+Status with_math(TileMath math, F&& f) {
+  if constexpr (kWideSim<T>) {
+    return f(std::integral_constant<TileMath, TileMath::Fma>{});
+  } else {
+    switch (math) {
+      case TileMath::Bf16:
+        return f(std::integral_constant<TileMath, TileMath::Bf16>{});
+      case TileMath::Tf32:
+        return f(std::integral_constant<TileMath, TileMath::Tf32>{});
+      default:
+        return f(std::integral_constant<TileMath, TileMath::Tf32x3>{});
+    }
+  }
+}
 
 // The grid of a sweep of a's row tiles against `spans` spans of column tiles.
 dim3 sweep_grid(const DevSet& a, int64_t spans) {
@@ -320,9 +340,14 @@ Status reduce(Call& c, const Op& op, std::vector<typename Op::State>* out) {
   State* dev = nullptr;
   Status st = c.s.buffer(Slot::Rows, static_cast<size_t>(spans * n), &dev);
   if (!st.ok()) return st;
-  FL_LAUNCH(sweep_grid(c.q.d, spans), kPairThreads, 0, c.s.stream(), reduce_sweep<Op>)
-  (op, c.q.d, c.ref(), !c.cross, spans, dev, c.math);
-  FL_CUDA_LAUNCHED("reduce_sweep");
+  st = with_math<typename SimOf<Op>::type>(c.math, [&](auto m) {
+    FL_LAUNCH(sweep_grid(c.q.d, spans), kPairThreads, 0, c.s.stream(),
+              reduce_sweep<Op, decltype(m)::value>)
+    (op, c.q.d, c.ref(), !c.cross, spans, dev);
+    FL_CUDA_LAUNCHED("reduce_sweep");
+    return Status{};
+  });
+  if (!st.ok()) return st;
   if (spans > 1) {
     FL_LAUNCH(grid_for(n, kPairThreads), kPairThreads, 0, c.s.stream(), merge_spans<State>)
     (dev, n, spans);
@@ -354,9 +379,14 @@ Status weigh_set(Session& s, const G& g, const DeviceSet& a, const DevSet& b, bo
     FL_CUDA_CHECK(cudaMemsetAsync(acc, 0, spans * cells * sizeof(float), s.stream()),
                   "clearing the gradient partials");
   }
-  FL_LAUNCH(sweep_grid(a.d, spans), kPairThreads, 0, s.stream(), weight_sweep<G>)
-  (g, a.d, b, forward, transposed, spans, acc, row_sum, math);
-  FL_CUDA_LAUNCHED("weight_sweep");
+  const Status st = with_math<typename SimOf<G>::type>(math, [&](auto m) {
+    FL_LAUNCH(sweep_grid(a.d, spans), kPairThreads, 0, s.stream(),
+              weight_sweep<G, decltype(m)::value>)
+    (g, a.d, b, forward, transposed, spans, acc, row_sum);
+    FL_CUDA_LAUNCHED("weight_sweep");
+    return Status{};
+  });
+  if (!st.ok()) return st;
   if (spans == 1) return Status{};
   const int64_t n = static_cast<int64_t>(cells);
   FL_LAUNCH(grid_for(n, kPairThreads), kPairThreads, 0, s.stream(), sum_spans<float>)
@@ -752,7 +782,7 @@ Status pair_loss(const PairProblem& pb, const PairParams& p, double* loss, float
   // Unnormalised rows at FP32 take S in double on the CUDA cores (kWideSim); TF32 and BF16 round
   // S far more than float does, so they keep it in float.
   const bool wide = !pb.normalize && p.precision == PairPrecision::Fp32;
-  Call c{s, p, {}, {}, cross, pb.row_loss, wide ? TileMath::Fma : tile_math(p.precision)};
+  Call c{s, p, {}, {}, cross, pb.row_loss, tile_math(p.precision)};
   int* bad = nullptr;
   Status st = s.status();
   if (st.ok()) st = s.buffer(Slot::Result, 1, &bad);
