@@ -77,8 +77,8 @@ __device__ __forceinline__ void mma_3xtf32(Acc& acc, const A& a_hi, const A& a_l
 
 // The two input types of the tile products as one interface (kBf16 false: tf32 m16n16k8, true:
 // bf16 m16n16k16): what shared memory stages (floats for tf32, rounded or split once loaded into
-// a fragment; bf16 values, rounded as they are staged), the fragments, and the products. An
-// Operand carries its low part for 3xTF32 (TileMath::Tf32x3) only.
+// a fragment; bf16 values, rounded as they are staged), the fragments, and the products. Only
+// 3xTF32 (TileMath::Tf32x3) uses an Operand's low part.
 template <bool kBf16>
 struct MmaIn {
   using Elem = std::conditional_t<kBf16, __nv_bfloat16, float>;

@@ -30,7 +30,7 @@ import { PAIR_LOSSES } from './pairs.fixtures';
  * The loss and grad bounds hold the largest error measured on random rows (N from 37 to 200, D
  * from 7 to 129) with a margin of about 2.
  */
-export const PRECISION_TOL: Record<PairPrecision, { loss: number; grad: number; exactGrad: number }> = {
+const PRECISION_TOL: Record<PairPrecision, { loss: number; grad: number; exactGrad: number }> = {
   fp32: { loss: TOL.loss, grad: TOL.grad, exactGrad: TOL.grad },
   tf32: { loss: 3e-4, grad: 1e-2, exactGrad: 2 * 2 ** -11 },
   bf16: { loss: 6e-4, grad: 8e-2, exactGrad: 2 * 2 ** -8 },
