@@ -50,7 +50,7 @@ struct ClassConstants {
   // class's k rows share a tile (ClassTiling), so this is local; the product's gradient then goes
   // to the chosen row alone.
   template <bool WCols>
-  __device__ bool pool(float (&s)[kPairTile][kPairTile + 1], int64_t w0) const {
+  __device__ bool pool(SimTile<float>& s, int64_t w0) const {
     if (sub == 1) return false;
     const int per = kPairTile / sub;
     const auto at = [&](int x, int w) -> float& { return WCols ? s[x][w] : s[w][x]; };
@@ -93,9 +93,7 @@ struct RowStatsOp {
     if (kind.same) st.target += z;
     if (smooth) st.smooth += k.weight(c) * z;
   }
-  __device__ bool pool(float (&s)[kPairTile][kPairTile + 1], int64_t, int64_t j0) const {
-    return k.pool<true>(s, j0);
-  }
+  __device__ bool pool(SimTile<float>& s, int64_t, int64_t j0) const { return k.pool<true>(s, j0); }
 };
 
 // G[row][class] as the weight sweep asks for it: (row, class) with A = hidden, (class, row) with
@@ -111,7 +109,7 @@ struct GradWeight {
     const Capped z = k.logit(s, r, c, kind.same);
     return linear_grad(rows[r], z.z, k.weight(c), kind.same) * z.slope;
   }
-  __device__ bool pool(float (&s)[kPairTile][kPairTile + 1], int64_t i0, int64_t j0) const {
+  __device__ bool pool(SimTile<float>& s, int64_t i0, int64_t j0) const {
     return k.pool<!Transposed>(s, Transposed ? i0 : j0);
   }
 };

@@ -5,6 +5,7 @@
 // Batch-hard triplet runs its two-entry G through the same weight sweep; OPL needs only class sums
 // (formulas E.6).
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "fusedloss/pair_given.h"
@@ -288,6 +289,14 @@ Status prepare_set(Session& s, const float* x, const int32_t* labels, int64_t n,
   return launch_rows(s, NormaliseRows{out->x, dim, d.ld, normalize, fn, q, scale, bad}, n, dim);
 }
 
+// The tensor-core products for a precision (PairPrecision): FP32 as 3xTF32. Kernels built for
+// devices before sm_80 take the FMAs whatever this says (FL_HAS_TF32_WMMA).
+TileMath tile_math(PairPrecision p) {
+  return p == PairPrecision::Bf16   ? TileMath::Bf16
+         : p == PairPrecision::Tf32 ? TileMath::Tf32
+                                    : TileMath::Tf32x3;
+}
+
 // One call on the device: the query set and, cross-batch, the reference set.
 struct Call {
   Session& s;
@@ -295,8 +304,28 @@ struct Call {
   DeviceSet q, r;
   bool cross;
   float* row_loss;  // per-anchor losses (PairProblem::row_loss), host memory
+  TileMath math;    // how the sweeps over float tiles form their products (tile_math)
   const DevSet& ref() const { return cross ? r.d : q.d; }
 };
+
+// f(std::integral_constant<TileMath, M>) with the M of a sweep over tiles of T: the FMAs for
+// double tiles (kWideSim), `math` (a tile_math) for float ones. Each M is its own kernel, so each
+// holds only the registers its own path needs.
+template <class T, class F>
+Status with_math(TileMath math, F&& f) {
+  if constexpr (kWideSim<T>) {
+    return f(std::integral_constant<TileMath, TileMath::Fma>{});
+  } else {
+    switch (math) {
+      case TileMath::Bf16:
+        return f(std::integral_constant<TileMath, TileMath::Bf16>{});
+      case TileMath::Tf32:
+        return f(std::integral_constant<TileMath, TileMath::Tf32>{});
+      default:
+        return f(std::integral_constant<TileMath, TileMath::Tf32x3>{});
+    }
+  }
+}
 
 // The grid of a sweep of a's row tiles against `spans` spans of column tiles.
 dim3 sweep_grid(const DevSet& a, int64_t spans) {
@@ -311,9 +340,14 @@ Status reduce(Call& c, const Op& op, std::vector<typename Op::State>* out) {
   State* dev = nullptr;
   Status st = c.s.buffer(Slot::Rows, static_cast<size_t>(spans * n), &dev);
   if (!st.ok()) return st;
-  FL_LAUNCH(sweep_grid(c.q.d, spans), kPairThreads, 0, c.s.stream(), reduce_sweep<Op>)
-  (op, c.q.d, c.ref(), !c.cross, spans, dev);
-  FL_CUDA_LAUNCHED("reduce_sweep");
+  st = with_math<typename SimOf<Op>::type>(c.math, [&](auto m) {
+    FL_LAUNCH(sweep_grid(c.q.d, spans), kPairThreads, 0, c.s.stream(),
+              reduce_sweep<Op, decltype(m)::value>)
+    (op, c.q.d, c.ref(), !c.cross, spans, dev);
+    FL_CUDA_LAUNCHED("reduce_sweep");
+    return Status{};
+  });
+  if (!st.ok()) return st;
   if (spans > 1) {
     FL_LAUNCH(grid_for(n, kPairThreads), kPairThreads, 0, c.s.stream(), merge_spans<State>)
     (dev, n, spans);
@@ -333,7 +367,7 @@ Status upload_rows(Call& c, const std::vector<T>& rows, T** dev) {
 // directly, with several into per-span partials summed in span order.
 template <class G>
 Status weigh_set(Session& s, const G& g, const DeviceSet& a, const DevSet& b, bool forward,
-                 bool transposed, bool distance) {
+                 bool transposed, bool distance, TileMath math) {
   const int64_t spans = column_spans(a.d.rows, b.rows);
   const size_t cells = static_cast<size_t>(a.d.rows) * a.d.ld;
   float* acc = a.acc;
@@ -345,9 +379,14 @@ Status weigh_set(Session& s, const G& g, const DeviceSet& a, const DevSet& b, bo
     FL_CUDA_CHECK(cudaMemsetAsync(acc, 0, spans * cells * sizeof(float), s.stream()),
                   "clearing the gradient partials");
   }
-  FL_LAUNCH(sweep_grid(a.d, spans), kPairThreads, 0, s.stream(), weight_sweep<G>)
-  (g, a.d, b, forward, transposed, spans, acc, row_sum);
-  FL_CUDA_LAUNCHED("weight_sweep");
+  const Status st = with_math<typename SimOf<G>::type>(math, [&](auto m) {
+    FL_LAUNCH(sweep_grid(a.d, spans), kPairThreads, 0, s.stream(),
+              weight_sweep<G, decltype(m)::value>)
+    (g, a.d, b, forward, transposed, spans, acc, row_sum);
+    FL_CUDA_LAUNCHED("weight_sweep");
+    return Status{};
+  });
+  if (!st.ok()) return st;
   if (spans == 1) return Status{};
   const int64_t n = static_cast<int64_t>(cells);
   FL_LAUNCH(grid_for(n, kPairThreads), kPairThreads, 0, s.stream(), sum_spans<float>)
@@ -364,9 +403,9 @@ Status weigh_set(Session& s, const G& g, const DeviceSet& a, const DevSet& b, bo
 // reference's (G^T Fq). Distance losses also get each row's weight sum.
 template <class G>
 Status weigh(Call& c, const G& g, bool distance) {
-  const Status st = weigh_set(c.s, g, c.q, c.ref(), true, !c.cross, distance);
+  const Status st = weigh_set(c.s, g, c.q, c.ref(), true, !c.cross, distance, c.math);
   if (!st.ok() || !c.cross) return st;
-  return weigh_set(c.s, g, c.r, c.q.d, false, true, distance);
+  return weigh_set(c.s, g, c.r, c.q.d, false, true, distance, c.math);
 }
 
 // ---- the losses: sweeps, row steps, weights ----
@@ -694,7 +733,7 @@ Status given_pairs(Call& c, const GivenPairs& g, double* loss) {
   return Status{};
 }
 
-// The losses whose logits scale S take it in double when the rows are unnormalised (kWideSim).
+// The losses whose logits scale S take it in double for unnormalised rows at FP32 (kWideSim).
 template <class T>
 Status run_loss(Call& c, const PairProblem& pb, double* loss) {
   switch (c.p.loss) {
@@ -740,7 +779,10 @@ Status pair_loss(const PairProblem& pb, const PairParams& p, double* loss, float
     return Status{};
   }
   Session s;
-  Call c{s, p, {}, {}, cross, pb.row_loss};
+  // Unnormalised rows at FP32 take S in double on the CUDA cores (kWideSim); TF32 and BF16 round
+  // S far more than float does, so they keep it in float.
+  const bool wide = !pb.normalize && p.precision == PairPrecision::Fp32;
+  Call c{s, p, {}, {}, cross, pb.row_loss, tile_math(p.precision)};
   int* bad = nullptr;
   Status st = s.status();
   if (st.ok()) st = s.buffer(Slot::Result, 1, &bad);
@@ -765,7 +807,7 @@ Status pair_loss(const PairProblem& pb, const PairParams& p, double* loss, float
   if (pb.given)
     st = given_pairs(c, *pb.given, &l);
   else
-    st = pb.normalize ? run_loss<float>(c, pb, &l) : run_loss<double>(c, pb, &l);
+    st = wide ? run_loss<double>(c, pb, &l) : run_loss<float>(c, pb, &l);
   // The given pairs' weights hold the distances' norm term (pair_given.h).
   const bool distance = !pb.given && given_distance(p);
   if (st.ok()) st = set_gradient(s, c.q, pb.normalize, distance);

@@ -154,6 +154,8 @@ export type {
   CrossBatchResult,
   WithReference,
   PerAnchorOptions,
+  PairPrecisionOptions,
+  PairPrecision,
   PairLossResult,
   TupleOptions,
   GivenPairs,

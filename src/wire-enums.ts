@@ -36,6 +36,11 @@ export const WIRE_ENUMS = {
     'nt-xent': ['NtXent', 5],
     'orthogonal-projection': ['OrthogonalProjection', 6],
   },
+  PairPrecision: {
+    fp32: ['Fp32', 0],
+    tf32: ['Tf32', 1],
+    bf16: ['Bf16', 2],
+  },
   MsSemantics: {
     paper: ['Paper', 0],
     pml: ['Pml', 1],

@@ -153,6 +153,7 @@ export interface PairWire
   semantics: WireId<'MsSemantics'>;
   mining: boolean;
   supConAllAnchors: boolean;
+  precision: WireId<'PairPrecision'>;
   givenPositives: number;
   givenNegatives: number;
 }

@@ -148,6 +148,7 @@ describe('the native layer checks again', () => {
     baseTemperature: 0.07,
     mining: true,
     supConAllAnchors: false,
+    precision: 0,
     givenPositives: 0,
     givenNegatives: 0,
     device: 0,
@@ -184,6 +185,12 @@ describe('the native layer checks again', () => {
       RangeError,
       INVALID,
       'options.device',
+    );
+    expectError(
+      () => addon.pairLoss(x, y, null, null, out, null, null, null, { ...params, precision: 3 as never }, false),
+      RangeError,
+      INVALID,
+      'precision',
     );
     // Given pairs (a1 | p | a2 | n): the glue checks every index itself, and the losses that take them.
     const given: PairWire = { ...params, loss: 1, givenPositives: 1, givenNegatives: 1 };

@@ -10,10 +10,12 @@ import {
   tripletBatchHard,
   type LossResult,
   type PairOptions,
+  type PairPrecisionOptions,
 } from '../src';
 import type { PairRefParams } from '../src/reference/pairs';
 
-type Call = (x: Float32Array | Float64Array, y: Int32Array, o: PairOptions) => LossResult;
+// precision: every loss but orthogonalProjection takes it.
+type Call = (x: Float32Array | Float64Array, y: Int32Array, o: PairOptions & PairPrecisionOptions) => LossResult;
 
 export const PAIR_LOSSES: [string, Call][] = [
   ['multiSimilarity pml', (x, y, o) => multiSimilarity(x, y, o)],

@@ -3,7 +3,7 @@
 // rowLoss|null (per-anchor losses, reduction 'none'), given|null (given pairs: a1, p, a2, n packed
 // in one Int32Array, formulas E.8), params{dim, loss, normalize, alpha, beta, base, epsilon,
 // semantics, posMargin, negMargin, margin, softMargin, m, gamma, temperature, baseTemperature,
-// mining, supConAllAnchors, givenPositives, givenNegatives, device}, async) -> loss
+// mining, supConAllAnchors, precision, givenPositives, givenNegatives, device}, async) -> loss
 #include "fusedloss/pairs.h"
 
 #include <memory>
@@ -49,6 +49,7 @@ PairParams pair_params(const Napi::Object& o) {
   p.gamma = number_field(o, "gamma", kNonNegative);
   p.temperature = number_field(o, "temperature", kPositive);
   p.base_temperature = number_field(o, "baseTemperature", kPositive);
+  p.precision = enum_field(o, "precision", PairPrecision::Bf16);
   return p;
 }
 

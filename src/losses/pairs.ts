@@ -46,8 +46,27 @@ export interface PairOptions {
   backend?: Backend;
 }
 
+/** The arithmetic of the CUDA backend for the losses built on similarity tiles (all but orthogonalProjection). */
+export interface PairPrecisionOptions {
+  /**
+   * How the 'cuda' backend forms the similarities S and the gradient products G F and G^T F
+   * (default 'fp32'; docs/metric-learning.md, "Precision on the GPU", has measured errors):
+   * 'fp32' at FP32 accuracy (on sm_80 and newer on the tensor cores, each operand split into two
+   * TF32 parts, three products: 3xTF32); 'tf32' one TF32 product (10-bit mantissas: S off by
+   * about 1e-4 at D = 128); 'bf16' one BF16 product (7-bit mantissas: S off by about 1e-3): one
+   * product where 'fp32' takes three, less exact. Devices before sm_80 compute in FP32 whatever this says. The 'cpu',
+   * 'wasm' and 'js' backends always compute in FP32 or wider and take the option without effect,
+   * so one options object serves 'auto' at every batch size. Given pairs (`pairs`, `triplets`)
+   * take each pair's S as a float64 dot product in any precision.
+   */
+  precision?: PairPrecision;
+}
+
+/** The values of {@link PairPrecisionOptions.precision}. */
+export type PairPrecision = 'fp32' | 'tf32' | 'bf16';
+
 /** Options of the losses that are a sum of per-anchor terms (all but orthogonalProjection). */
-export interface PerAnchorOptions extends PairOptions {
+export interface PerAnchorOptions extends PairOptions, PairPrecisionOptions {
   /**
    * 'mean' (default): the loss's own average (each loss says over what). 'none': `loss` is a
    * Float32Array with one loss per query row (anchor), 0 for an anchor that has no term, for a
@@ -204,6 +223,7 @@ export const PAIR_DEFAULTS = {
   temperature: 0.07,
   baseTemperature: 0.07,
   oplGamma: 0.5,
+  precision: 'fp32' as PairPrecision,
 };
 
 const positive = bounded('kPositive');
@@ -217,6 +237,7 @@ const pairSchema: Record<string, OptionSpec> = {
 const anchorSchema: Record<string, OptionSpec> = {
   ...pairSchema,
   reduction: { kind: 'enum', values: ['mean', 'none'] },
+  precision: { kind: 'enum', values: ['fp32', 'tf32', 'bf16'] },
 };
 // Given pairs or triplets (TupleOptions), checked by givenTuples.
 const tupleSchema: Record<string, OptionSpec> = { pairs: { kind: 'any' }, triplets: { kind: 'any' } };
@@ -506,6 +527,7 @@ function runPairs(
     supConAllAnchors,
     loss: wireId('PairLoss', loss),
     semantics: wireId('MsSemantics', p.semantics),
+    precision: wireId('PairPrecision', opt<PairPrecision>(o, 'precision', PAIR_DEFAULTS.precision)),
     dim,
     normalize,
     givenPositives: given?.positives ?? 0,

@@ -705,8 +705,8 @@ __global__ void similarity_kernel(const float* x, const float* y, unsigned d, fl
         split_fragment(fb, fb_lo);
         mma_3xtf32(acc, fa, fa_lo, fb, fb_lo);
       } else {
-        for (int t = 0; t < fa.num_elements; ++t) fa.x[t] = wmma::__float_to_tf32(fa.x[t]);
-        for (int t = 0; t < fb.num_elements; ++t) fb.x[t] = wmma::__float_to_tf32(fb.x[t]);
+        round_fragment(fa);
+        round_fragment(fb);
         wmma::mma_sync(acc, fa, fb, acc);
       }
     }
@@ -765,7 +765,7 @@ std::vector<float> unit_rows(Rng& rng, unsigned n, unsigned d) {
 std::string test_similarity_errors() {
   const unsigned n = 64;
   std::printf("     S = X Y^T, n = %u, unit rows; |error| vs float64, max / rms:\n", n);
-  for (unsigned d : {128u, 512u}) {
+  for (unsigned d : {64u, 128u, 512u}) {
     Rng rng(d);
     const std::vector<float> x = unit_rows(rng, n, d), y = unit_rows(rng, n, d);
     std::vector<double> exact(n * n);

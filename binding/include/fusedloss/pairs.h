@@ -61,6 +61,12 @@ enum class PairLoss : int32_t {
 // skipped) or pytorch-metric-learning (self removed by index; each non-empty half counts).
 enum class MsSemantics : int32_t { Paper = 0, Pml = 1 };
 
+// How the CUDA kernels form the similarity tiles S = Fq Fr^T and the gradient products G Fr and
+// G^T Fq: FP32 accuracy (3xTF32 on the tensor cores of sm_80+, FMAs before), or one pass of TF32
+// or BF16 tensor-core products (docs/metric-learning.md, "Precision on the GPU"). The CPU
+// kernels always compute in FP32 or wider and ignore it.
+enum class PairPrecision : int32_t { Fp32 = 0, Tf32 = 1, Bf16 = 2 };
+
 struct PairParams {
   PairLoss loss = PairLoss::MultiSimilarity;
   double alpha = 2, beta = 50, base = 0.5, epsilon = 0.1;  // Multi-Similarity
@@ -73,6 +79,7 @@ struct PairParams {
   double temperature = 0.07, base_temperature = 0.07;  // SupCon, NT-Xent
   bool supcon_all_anchors = false;  // SupCon's mean over every anchor (the authors' code), not
                                     // over those with a positive (formulas E.5)
+  PairPrecision precision = PairPrecision::Fp32;  // CUDA only
 };
 
 // The classes of a batch, for the class-sum form of OPL (formulas E.6): the rows ordered by label
