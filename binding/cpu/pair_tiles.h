@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "fusedloss/pairs_math.h"
@@ -58,6 +59,9 @@ void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
 // for the first `rows` rows of w (rounded up to the kernel's row block: w is 0 past them, to
 // kTile).
 void accumulate_tile(const float* w, int rows, const TileSet& b, int64_t j0, float* acc);
+// The same with W^T (kTile x kTile, w[j * kTile + r] the weight of output row r and b's row
+// j0 + j): `rows` valid output rows, the first of w's columns.
+void accumulate_tile_transposed(const float* w, int rows, const TileSet& b, int64_t j0, float* acc);
 
 // grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (n x ld): the normalisation
 // backward, (g - (g . fn) fn) / ||f|| (formulas E.0), or a copy without normalisation.
@@ -118,6 +122,31 @@ void gradient_sweep(const TileSet& a, const TileSet& b, std::vector<float>& acc,
       accumulate_tile(s, tile_rows(a, i0), b, j0, out);
     }
   });
+}
+
+// The pairs of row tiles (i <= j) of one set in rounds whose pairs share no tile: a round-robin
+// tournament over the tiles, where each tile also meets itself (at its bye with an odd count, in a
+// round of its own first with an even one). Fixed by the count alone.
+using TileRound = std::vector<std::pair<int64_t, int64_t>>;
+std::vector<TileRound> tile_rounds(int64_t tiles);
+
+// gradient_sweep of a on itself for a symmetric W (W_ji = W_ij, as G + G^T): each pair of tiles
+// is computed and weighed once and feeds both acc_I += W B_J and acc_J += W^T B_I, 3 N^2 D flops
+// where gradient_sweep takes 4. The rounds of tile_rounds run one after the other, their pairs in
+// parallel, so each tile's gradient receives its terms in round order whatever the thread count.
+template <class Weigh>
+void gradient_sweep_symmetric(const TileSet& a, std::vector<float>& acc, Weigh weigh) {
+  acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
+  for (const TileRound& round : tile_rounds(a.rows / kTile))
+    parallel_chunks(static_cast<int64_t>(round.size()), 1, [&](int64_t, int64_t k, int64_t) {
+      const int64_t i0 = round[k].first * kTile, j0 = round[k].second * kTile;
+      std::vector<float> s(static_cast<size_t>(kTile) * kTile);
+      similarity_tile(a, i0, a, j0, s.data());
+      weigh(i0, j0, s.data());
+      accumulate_tile(s.data(), tile_rows(a, i0), a, j0, acc.data() + i0 * a.ld);
+      if (i0 != j0)
+        accumulate_tile_transposed(s.data(), tile_rows(a, j0), a, i0, acc.data() + j0 * a.ld);
+    });
 }
 
 // The loss over given pairs (pair_given.cc, formulas E.8) on t's rows: acc (t.rows x ld) receives

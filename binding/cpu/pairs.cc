@@ -123,7 +123,7 @@ double multi_similarity(const PairSets& ps, const PairParams& p, Gradients& out)
   MsSymmetric sym;
   if constexpr (!kWideSim<T>) {
     if (!ps.cross && ms_symmetric(rows, c, ps.q.labels, sym)) {
-      gradient_sweep(ps.q, ps.q, out.q, [&](int64_t i0, int64_t j0, float* s) {
+      gradient_sweep_symmetric(ps.q, out.q, [&](int64_t i0, int64_t j0, float* s) {
         FL_ISA_CALL(ms_weigh_symmetric(sym, i0, j0, s));
       });
       return loss / static_cast<double>(count);
