@@ -105,22 +105,27 @@ void sweep_tiles_twice(const TileSet& a, const TileSet& b, First first, Second s
   });
 }
 
+// A weight tile as floats: s itself, or a double tile (kWideSim) rounded into w (kTile x kTile):
+// the weights need no more than float.
+template <class T>
+const float* float_tile(T* s, float* w) {
+  if constexpr (kWideSim<T>) {
+    std::copy(s, s + kTile * kTile, w);
+    return w;
+  } else {
+    return s;
+  }
+}
+
 // The last sweep: weigh(i0, j0, s) turns each S tile into its weight tile in place, which is
-// accumulated into acc (a.rows x ld): acc = d loss / d fn of a's rows. Double weights (kWideSim)
-// are rounded to a float tile first: the weights need no more than float.
+// accumulated into acc (a.rows x ld): acc = d loss / d fn of a's rows.
 template <class T = float, class Weigh>
 void gradient_sweep(const TileSet& a, const TileSet& b, std::vector<float>& acc, Weigh weigh) {
   acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
   sweep_tiles<T>(a, b, [&](int64_t i0, int64_t j0, T* s) {
     weigh(i0, j0, s);
-    float* out = acc.data() + i0 * a.ld;
-    if constexpr (kWideSim<T>) {
-      float w[kTile * kTile];
-      std::copy(s, s + kTile * kTile, w);
-      accumulate_tile(w, tile_rows(a, i0), b, j0, out);
-    } else {
-      accumulate_tile(s, tile_rows(a, i0), b, j0, out);
-    }
+    float w[kWideSim<T> ? kTile * kTile : 1];
+    accumulate_tile(float_tile(s, w), tile_rows(a, i0), b, j0, acc.data() + i0 * a.ld);
   });
 }
 
@@ -134,18 +139,20 @@ std::vector<TileRound> tile_rounds(int64_t tiles);
 // is computed and weighed once and feeds both acc_I += W B_J and acc_J += W^T B_I, 3 N^2 D flops
 // where gradient_sweep takes 4. The rounds of tile_rounds run one after the other, their pairs in
 // parallel, so each tile's gradient receives its terms in round order whatever the thread count.
-template <class Weigh>
+template <class T = float, class Weigh>
 void gradient_sweep_symmetric(const TileSet& a, std::vector<float>& acc, Weigh weigh) {
   acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
   for (const TileRound& round : tile_rounds(a.rows / kTile))
     parallel_chunks(static_cast<int64_t>(round.size()), 1, [&](int64_t, int64_t k, int64_t) {
       const int64_t i0 = round[k].first * kTile, j0 = round[k].second * kTile;
-      std::vector<float> s(static_cast<size_t>(kTile) * kTile);
+      std::vector<T> s(static_cast<size_t>(kTile) * kTile);
       similarity_tile(a, i0, a, j0, s.data());
       weigh(i0, j0, s.data());
-      accumulate_tile(s.data(), tile_rows(a, i0), a, j0, acc.data() + i0 * a.ld);
+      float w[kWideSim<T> ? kTile * kTile : 1];
+      const float* weights = float_tile(s.data(), w);
+      accumulate_tile(weights, tile_rows(a, i0), a, j0, acc.data() + i0 * a.ld);
       if (i0 != j0)
-        accumulate_tile_transposed(s.data(), tile_rows(a, j0), a, i0, acc.data() + j0 * a.ld);
+        accumulate_tile_transposed(weights, tile_rows(a, j0), a, i0, acc.data() + j0 * a.ld);
     });
 }
 
