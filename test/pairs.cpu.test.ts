@@ -1,8 +1,8 @@
 // The native CPU kernels of the pairwise family against the float64 reference: every loss, both
 // normalisations, the label patterns that empty a half (all labels equal, every label unique),
 // duplicated embeddings, widths that are not a multiple of the SIMD width, N from 1 to 4099 (past
-// several 96-row tiles, with a ragged last tile); the cross-batch form; and bitwise identical
-// results across thread counts.
+// several 96-row tiles, with a ragged last tile; even and odd tile counts); the cross-batch form;
+// and bitwise identical results across thread counts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, multiSimilarity, multiSimilarityAsync, setThreads, supConAsync } from '../src';
 import { bitwiseEqual, randomClassLabels, randomScores, expectAgree } from './helpers';
@@ -28,6 +28,9 @@ describe('pairwise losses cpu vs reference', () => {
         [3, 7],
         [40, 19],
         [101, 33],
+        // 4 tiles of 96 rows: one set's gradient sweep pairs its tiles in rounds, an even count
+        // taking a round of diagonal tiles and then 3 rounds of 2 pairs (11 tiles, below, are odd).
+        [300, 17],
       ] as const) {
         for (const [labelName, labels] of LABELS) {
           it(`N = ${N}, D = ${D}, ${labelName}`, () => {
