@@ -2,8 +2,9 @@
 // panel- and strip-packed copies for the micro-kernels), tiles of S = A B^T recomputed on demand,
 // and G B accumulated tile by tile. Nothing here is N x N: a sweep holds one kTile x kTile tile
 // per thread, or one kTile x N strip (sweep_tiles_twice). Row tiles are the unit of parallelism and
-// each owns its rows' statistics and gradient, visiting the column tiles in order, so results do
-// not depend on the thread count.
+// each owns its rows' statistics and gradient, visiting the column tiles in order (the symmetric
+// gradient sweep: pairs of tiles, in rounds that share no tile), so results do not depend on the
+// thread count.
 #pragma once
 
 #include <algorithm>
