@@ -143,17 +143,24 @@ std::vector<TileRound> tile_rounds(int64_t tiles);
 template <class T = float, class Weigh>
 void gradient_sweep_symmetric(const TileSet& a, std::vector<float>& acc, Weigh weigh) {
   acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
-  for (const TileRound& round : tile_rounds(a.rows / kTile))
+  // Tiles per side of a task: 2 from 16 tiles on, so what a task reads (both sides' rows, packed
+  // copies and gradients) serves twice the products.
+  const int64_t tiles = a.rows / kTile, group = tiles >= 16 ? 2 : 1;
+  for (const TileRound& round : tile_rounds((tiles + group - 1) / group))
     parallel_chunks(static_cast<int64_t>(round.size()), 1, [&](int64_t, int64_t k, int64_t) {
-      const int64_t i0 = round[k].first * kTile, j0 = round[k].second * kTile;
+      const int64_t gi = round[k].first * group, gj = round[k].second * group;
       std::vector<T> s(static_cast<size_t>(kTile) * kTile);
-      similarity_tile(a, i0, a, j0, s.data());
-      weigh(i0, j0, s.data());
       float w[kWideSim<T> ? kTile * kTile : 1];
-      const float* weights = float_tile(s.data(), w);
-      accumulate_tile(weights, tile_rows(a, i0), a, j0, acc.data() + i0 * a.ld);
-      if (i0 != j0)
-        accumulate_tile_transposed(weights, tile_rows(a, j0), a, i0, acc.data() + j0 * a.ld);
+      for (int64_t ti = gi; ti < std::min(tiles, gi + group); ++ti)
+        for (int64_t tj = gi == gj ? ti : gj; tj < std::min(tiles, gj + group); ++tj) {
+          const int64_t i0 = ti * kTile, j0 = tj * kTile;
+          similarity_tile(a, i0, a, j0, s.data());
+          weigh(i0, j0, s.data());
+          const float* weights = float_tile(s.data(), w);
+          accumulate_tile(weights, tile_rows(a, i0), a, j0, acc.data() + i0 * a.ld);
+          if (i0 != j0)
+            accumulate_tile_transposed(weights, tile_rows(a, j0), a, i0, acc.data() + j0 * a.ld);
+        }
     });
 }
 
