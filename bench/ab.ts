@@ -5,10 +5,13 @@
 // metrics bench's size: a build's metrics cost is its '+ metrics' row over the row above), at 1
 // and 2 threads: `node --import tsx bench/ab.ts A.node B.node [anyloss|softmax|zloss|listmle|
 // lambdaloss|ranknet|metrics ...]` (a word picks every case whose name contains it: "4096x1000", "u8").
+// Multi-Similarity's compute-bound cases (N 1024 and 4096 by D 128 and 512, 6 N^2 D flops at the
+// FMA probe's rate) run only when named: `... multisim` (all four), `multisim-4096` (both D),
+// `multisim-1024x128` (one).
 // Each round times a block of calls of A and of B (the order alternating by round); the figure
 // of a side is the median over rounds of its block medians, next to its share of the case's
-// limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, both
-// measured with A). One build against itself (A.node A.node) shows the harness's noise.
+// limit (bench/run.ts caseLimit: compulsory bytes at the triad, exps at the exp probe, flops at
+// the FMA probe, all measured with A). One build against itself (A.node A.node) shows the harness's noise.
 import * as path from 'node:path';
 import { mulberry32 } from '../src/random';
 import { median, normals, permutation } from './timing';
@@ -43,6 +46,9 @@ interface Case {
   name: string;
   bytes: number;
   exps: number;
+  flops?: number;
+  /** Only when a word names it (long cases). */
+  named?: boolean;
   call(out: Float32Array): number;
   length: number;
 }
@@ -51,6 +57,7 @@ void (async () => {
   const fl = await import('../src');
   const probe = A as unknown as {
     triadBandwidth(n: number, reps: number): number;
+    fmaPeak(iters: number, reps: number): { gflops: number; isa: string };
     expRate(iters: number, reps: number): { gexps: number; isa: string };
   };
   const rand = mulberry32(20240601);
@@ -126,19 +133,34 @@ void (async () => {
       },
     );
   }
-  const chosen = words.length ? cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w))) : cases;
+  for (const n of [1024, 4096])
+    for (const dim of [128, 512]) {
+      // As bench/run.ts pairCases: N rows of normals, 64 classes.
+      const x = normals(n * dim, rand);
+      const y = Int32Array.from({ length: n }, () => Math.floor(rand() * 64));
+      const call = (out: Float32Array) => fl.multiSimilarity(x, y, { dim, backend: 'cpu', out }).loss;
+      const name = `multisim-${n}x${dim}`;
+      cases.push({ name, bytes: 0, exps: 0, flops: 6 * n * n * dim, named: true, call, length: n * dim });
+    }
+  const chosen = words.length
+    ? cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w)))
+    : cases.filter((c) => !c.named);
 
   const threads = [1, 2];
-  const limits = new Map<number, { triad: number; gexps: number; isa: string }>();
+  const limits = new Map<number, { triad: number; gexps: number; gflops: number; isa: string }>();
   for (const t of threads) {
     fl.setThreads(t);
     const exp = probe.expRate(2000, 100);
-    limits.set(t, { triad: probe.triadBandwidth(2 ** 24, 5), gexps: exp.gexps, isa: exp.isa });
+    // As bench/run.ts: best of 100 runs of about 2 ms.
+    const gflops = probe.fmaPeak(5e5, 100).gflops;
+    limits.set(t, { triad: probe.triadBandwidth(2 ** 24, 5), gexps: exp.gexps, gflops, isa: exp.isa });
   }
   console.log(`A ${fileA}\nB ${fileB}\n${ROUNDS} rounds x ${BLOCK} calls a side; isa ${limits.get(1)?.isa}`);
   for (const t of threads) {
     const l = limits.get(t)!;
-    console.log(`  ${t}T: triad ${l.triad.toFixed(1)} GB/s, exp ${l.gexps.toFixed(2)} G/s`);
+    console.log(
+      `  ${t}T: triad ${l.triad.toFixed(1)} GB/s, exp ${l.gexps.toFixed(2)} G/s, FMA ${l.gflops.toFixed(1)} GFLOP/s`,
+    );
   }
   for (const c of chosen) {
     const outA = new Float32Array(c.length),
@@ -178,7 +200,7 @@ void (async () => {
         }
       }
       const l = limits.get(t)!;
-      const limit = Math.max(c.bytes / (l.triad * 1e6), c.exps / (l.gexps * 1e6));
+      const limit = Math.max(c.bytes / (l.triad * 1e6), c.exps / (l.gexps * 1e6), (c.flops ?? 0) / (l.gflops * 1e6));
       const ma = median(times.A),
         mb = median(times.B);
       const ratios = times.A.map((a, i) => times.B[i] / a);

@@ -1,8 +1,8 @@
 // The native CPU kernels of the pairwise family against the float64 reference: every loss, both
 // normalisations, the label patterns that empty a half (all labels equal, every label unique),
 // duplicated embeddings, widths that are not a multiple of the SIMD width, N from 1 to 4099 (past
-// several 96-row tiles, with a ragged last tile); the cross-batch form; and bitwise identical
-// results across thread counts.
+// several 96-row tiles, with a ragged last tile; even and odd tile counts); the cross-batch form;
+// and bitwise identical results across thread counts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, multiSimilarity, multiSimilarityAsync, setThreads, supConAsync } from '../src';
 import { bitwiseEqual, randomClassLabels, randomScores, expectAgree } from './helpers';
@@ -28,6 +28,9 @@ describe('pairwise losses cpu vs reference', () => {
         [3, 7],
         [40, 19],
         [101, 33],
+        // 4 tiles of 96 rows: one set's gradient sweep pairs its tiles in rounds, an even count
+        // taking a round of diagonal tiles and then 3 rounds of 2 pairs (11 tiles, below, are odd).
+        [300, 17],
       ] as const) {
         for (const [labelName, labels] of LABELS) {
           it(`N = ${N}, D = ${D}, ${labelName}`, () => {
@@ -133,17 +136,20 @@ describe('determinism', () => {
   afterAll(() => setThreads(threads));
   for (const [name, call] of PAIR_LOSSES) {
     it(`${name}: bitwise identical for 1, 2 and 8 threads`, () => {
-      const N = 1000,
-        D = 20;
-      const x = randomScores(N * D, 61),
-        y = randomClassLabels(N, 30, 62);
-      const runs = [1, 2, 8].map((t) => {
-        setThreads(t);
-        return call(x, y, { dim: D, backend: NATIVE });
-      });
-      for (const r of runs.slice(1)) {
-        expect(r.loss).toBe(runs[0].loss);
-        expect(bitwiseEqual(r.grad, runs[0].grad)).toBe(true);
+      // 11 and 17 tiles: the symmetric weight sweep's tasks take 1 tile a side below 16 tiles, 2 from
+      // there on.
+      for (const N of [1000, 1600]) {
+        const D = 20;
+        const x = randomScores(N * D, 61),
+          y = randomClassLabels(N, 30, 62);
+        const runs = [1, 2, 8].map((t) => {
+          setThreads(t);
+          return call(x, y, { dim: D, backend: NATIVE });
+        });
+        for (const r of runs.slice(1)) {
+          expect(r.loss).toBe(runs[0].loss);
+          expect(bitwiseEqual(r.grad, runs[0].grad)).toBe(true);
+        }
       }
     }, 30_000);
   }

@@ -216,6 +216,16 @@ void weigh_tile(const PairSets& ps, const G& g, const TileSet& a, int64_t i0, co
   }
 }
 
+// sum[c] += the sum of column c of a weight tile (0 off its valid rows), for c < cols.
+template <class T>
+void add_column_sums(const T* w, int64_t cols, double* sum) {
+  for (int64_t c = 0; c < cols; ++c) {
+    double t = 0;
+    for (int r = 0; r < kTile; ++r) t += w[r * kTile + c];
+    sum[c] += t;
+  }
+}
+
 // g(i, j, s, kind): G for query row i and reference row j at similarity s (of T, kWideSim).
 template <class T, class G>
 struct WeightSweeps {
@@ -229,11 +239,21 @@ struct WeightSweeps {
     std::vector<double> row_sum(distance ? a.n : 0);
     double* rs = distance ? row_sum.data() : nullptr;
     const bool back = ps.cross && &a == &ps.r;
-    gradient_sweep<T>(a, b, acc, [&](int64_t i0, int64_t j0, T* s) {
+    auto weigh = [&](int64_t i0, int64_t j0, T* s) {
       if constexpr (!kWideSim<T>)
         if (distance) FL_ISA_CALL(distance_tile(a, i0, b, j0, s));
       FL_ISA_CALL(weigh_tile(ps, g, a, i0, b, j0, s, back, rs));
-    });
+    };
+    if (ps.cross) {
+      gradient_sweep<T>(a, b, acc, weigh);
+    } else {
+      // One set: W = G + G^T is symmetric, so each pair of tiles once, its W^T adding the row
+      // sums of the mirrored tile's rows (W's column sums) too.
+      gradient_sweep_symmetric<T>(a, acc, [&](int64_t i0, int64_t j0, T* s) {
+        weigh(i0, j0, s);
+        if (rs && i0 != j0) add_column_sums(s, std::min<int64_t>(kTile, a.n - j0), rs + j0);
+      });
+    }
     if (!distance) return;
     for (int64_t i = 0; i < a.n; ++i)
       for (int32_t d = 0; d < a.dim; ++d)

@@ -116,17 +116,20 @@ FL_INLINE void similarity_kernel(const TileSet& a, int64_t i0, const TileSet& b,
 }
 
 // acc += W B on kNP strips of 16 gradient columns from d0: for each block of rows of W, the tile's
-// rows of B are broadcast-multiplied by the weights into registers.
-template <class V, int kNP>
+// rows of B are broadcast-multiplied by the weights into registers. kTransposed: W^T in place of W
+// (the weight of output row r and B row j is w[j * kTile + r]), for the mirrored tile of a
+// symmetric sweep; a row block's weights of one j are then contiguous.
+template <class V, int kNP, bool kTransposed>
 FL_INLINE void accumulate_strips(const float* w, int row_end, const TileSet& b, int64_t j0,
                                  int64_t d0, float* acc) {
   constexpr int kVecs = kPanel * sizeof(float) / sizeof(V), kRows = row_block<V>();
   constexpr int kW = kNP * kVecs;
+  constexpr int kRowStride = kTransposed ? 1 : kTile, kColStride = kTransposed ? kTile : 1;
   const int64_t ld = b.ld, strip = b.rows * kPanel;
   const int col_end = tile_rows(b, j0);
   const float* __restrict cols = b.strips.data() + (d0 * b.rows + j0 * kPanel);
   for (int r0 = 0; r0 < row_end; r0 += kRows) {
-    const float* __restrict wr = w + r0 * kTile;
+    const float* __restrict wr = w + r0 * kRowStride;
     V c[kRows][kW];
     for (int r = 0; r < kRows; ++r)
       for (int k = 0; k < kW; ++k)
@@ -137,7 +140,7 @@ FL_INLINE void accumulate_strips(const float* w, int row_end, const TileSet& b, 
         for (int k = 0; k < kVecs; ++k)
           load_vec(v[q * kVecs + k], cols + q * strip + j * kPanel + k * (kPanel / kVecs));
       for (int r = 0; r < kRows; ++r)
-        for (int k = 0; k < kW; ++k) c[r][k] += wr[r * kTile + j] * v[k];
+        for (int k = 0; k < kW; ++k) c[r][k] += wr[r * kRowStride + j * kColStride] * v[k];
     }
     for (int r = 0; r < kRows; ++r)
       for (int k = 0; k < kW; ++k)
@@ -148,7 +151,7 @@ FL_INLINE void accumulate_strips(const float* w, int row_end, const TileSet& b, 
 // acc += W B: strips outermost, so a strip of B (kTile x 16 floats, kNP of them) stays in L1 for
 // all the row blocks: with the row blocks outermost, a wide B tile (kTile x 512 floats) came from
 // L2 once per row block. A last odd strip takes the one-strip step.
-template <class V>
+template <class V, bool kTransposed = false>
 FL_INLINE void accumulate_kernel(const float* w, int rows, const TileSet& b, int64_t j0,
                                  float* acc) {
   constexpr int kNP = panel_block<V>();
@@ -156,9 +159,16 @@ FL_INLINE void accumulate_kernel(const float* w, int rows, const TileSet& b, int
   const int row_end = static_cast<int>(round_up(rows, row_block<V>()));
   int64_t d0 = 0;
   for (; d0 + kNP * kPanel <= b.ld; d0 += kNP * kPanel)
-    accumulate_strips<V, kNP>(w, row_end, b, j0, d0, acc);
+    accumulate_strips<V, kNP, kTransposed>(w, row_end, b, j0, d0, acc);
   if constexpr (kNP > 1)
-    for (; d0 < b.ld; d0 += kPanel) accumulate_strips<V, 1>(w, row_end, b, j0, d0, acc);
+    for (; d0 < b.ld; d0 += kPanel)
+      accumulate_strips<V, 1, kTransposed>(w, row_end, b, j0, d0, acc);
+}
+
+template <class V>
+FL_INLINE void accumulate_transposed_kernel(const float* w, int rows, const TileSet& b, int64_t j0,
+                                            float* acc) {
+  accumulate_kernel<V, true>(w, rows, b, j0, acc);
 }
 
 }  // namespace
@@ -199,6 +209,32 @@ FL_WIDE_DISPATCH(similarity_tile, similarity_kernel,
 FL_WIDE_DISPATCH(accumulate_tile, accumulate_kernel,
                  (const float* w, int rows, const TileSet& b, int64_t j0, float* acc),
                  (w, rows, b, j0, acc))
+FL_WIDE_DISPATCH(accumulate_tile_transposed, accumulate_transposed_kernel,
+                 (const float* w, int rows, const TileSet& b, int64_t j0, float* acc),
+                 (w, rows, b, j0, acc))
+
+std::vector<TileRound> tile_rounds(int64_t tiles) {
+  // The circle method: slot `last` stays, the others turn one step a round; slot k meets slot
+  // -k (mod last). With an odd count, slot `last` is the bye.
+  const int64_t slots = tiles + (tiles & 1), last = slots - 1;
+  std::vector<TileRound> rounds;
+  if (slots == tiles) {
+    rounds.emplace_back();
+    for (int64_t t = 0; t < tiles; ++t) rounds.back().push_back({t, t});
+  }
+  for (int64_t r = 0; r < last; ++r) {
+    TileRound round;
+    // k = 0 (slot `last` against r) at the end: with a bye it is the diagonal, the lighter task.
+    for (int64_t k = 1; k <= slots / 2; ++k) {
+      const int64_t kk = k % (slots / 2);
+      int64_t x = kk == 0 ? last : (r + kk) % last, y = (r - kk + last) % last;
+      if (x == tiles) x = y;
+      round.push_back({std::min(x, y), std::max(x, y)});
+    }
+    rounds.push_back(std::move(round));
+  }
+  return rounds;
+}
 
 void normalisation_backward(const TileSet& t, const float* acc, float* grad) {
   const int64_t ld = t.ld;

@@ -2,13 +2,15 @@
 // panel- and strip-packed copies for the micro-kernels), tiles of S = A B^T recomputed on demand,
 // and G B accumulated tile by tile. Nothing here is N x N: a sweep holds one kTile x kTile tile
 // per thread, or one kTile x N strip (sweep_tiles_twice). Row tiles are the unit of parallelism and
-// each owns its rows' statistics and gradient, visiting the column tiles in order, so results do
-// not depend on the thread count.
+// each owns its rows' statistics and gradient, visiting the column tiles in order (the symmetric
+// gradient sweep: pairs of tiles, in rounds that share no tile), so results do not depend on the
+// thread count.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "fusedloss/pairs_math.h"
@@ -58,6 +60,9 @@ void similarity_tile(const TileSet& a, int64_t i0, const TileSet& b, int64_t j0,
 // for the first `rows` rows of w (rounded up to the kernel's row block: w is 0 past them, to
 // kTile).
 void accumulate_tile(const float* w, int rows, const TileSet& b, int64_t j0, float* acc);
+// The same with W^T (kTile x kTile, w[j * kTile + r] the weight of output row r and b's row
+// j0 + j): `rows` valid output rows, the first of w's columns.
+void accumulate_tile_transposed(const float* w, int rows, const TileSet& b, int64_t j0, float* acc);
 
 // grad (n x dim) = d loss / d raw rows from acc = d loss / d fn (n x ld): the normalisation
 // backward, (g - (g . fn) fn) / ||f|| (formulas E.0), or a copy without normalisation.
@@ -101,23 +106,62 @@ void sweep_tiles_twice(const TileSet& a, const TileSet& b, First first, Second s
   });
 }
 
+// A weight tile as floats: s itself, or a double tile (kWideSim) rounded into w (kTile x kTile):
+// the weights need no more than float.
+template <class T>
+const float* float_tile(T* s, float* w) {
+  if constexpr (kWideSim<T>) {
+    std::copy(s, s + kTile * kTile, w);
+    return w;
+  } else {
+    return s;
+  }
+}
+
 // The last sweep: weigh(i0, j0, s) turns each S tile into its weight tile in place, which is
-// accumulated into acc (a.rows x ld): acc = d loss / d fn of a's rows. Double weights (kWideSim)
-// are rounded to a float tile first: the weights need no more than float.
+// accumulated into acc (a.rows x ld): acc = d loss / d fn of a's rows.
 template <class T = float, class Weigh>
 void gradient_sweep(const TileSet& a, const TileSet& b, std::vector<float>& acc, Weigh weigh) {
   acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
   sweep_tiles<T>(a, b, [&](int64_t i0, int64_t j0, T* s) {
     weigh(i0, j0, s);
-    float* out = acc.data() + i0 * a.ld;
-    if constexpr (kWideSim<T>) {
-      float w[kTile * kTile];
-      std::copy(s, s + kTile * kTile, w);
-      accumulate_tile(w, tile_rows(a, i0), b, j0, out);
-    } else {
-      accumulate_tile(s, tile_rows(a, i0), b, j0, out);
-    }
+    float w[kWideSim<T> ? kTile * kTile : 1];
+    accumulate_tile(float_tile(s, w), tile_rows(a, i0), b, j0, acc.data() + i0 * a.ld);
   });
+}
+
+// The pairs of row tiles (i <= j) of one set in rounds whose pairs share no tile: a round-robin
+// tournament over the tiles, where each tile also meets itself (at its bye with an odd count, in a
+// round of its own first with an even one). Fixed by the count alone.
+using TileRound = std::vector<std::pair<int64_t, int64_t>>;
+std::vector<TileRound> tile_rounds(int64_t tiles);
+
+// gradient_sweep of a on itself for a symmetric W (W_ji = W_ij, as G + G^T): each pair of tiles
+// is computed and weighed once and feeds both acc_I += W B_J and acc_J += W^T B_I, 3 N^2 D flops
+// where gradient_sweep takes 4. The rounds of tile_rounds run one after the other, their pairs in
+// parallel, so each tile's gradient receives its terms in round order whatever the thread count.
+template <class T = float, class Weigh>
+void gradient_sweep_symmetric(const TileSet& a, std::vector<float>& acc, Weigh weigh) {
+  acc.assign(static_cast<size_t>(a.rows) * a.ld, 0.0f);
+  // Tiles per side of a task: 2 from 16 tiles on, so what a task reads (both sides' rows, packed
+  // copies and gradients) serves twice the products.
+  const int64_t tiles = a.rows / kTile, group = tiles >= 16 ? 2 : 1;
+  for (const TileRound& round : tile_rounds((tiles + group - 1) / group))
+    parallel_chunks(static_cast<int64_t>(round.size()), 1, [&](int64_t, int64_t k, int64_t) {
+      const int64_t gi = round[k].first * group, gj = round[k].second * group;
+      std::vector<T> s(static_cast<size_t>(kTile) * kTile);
+      float w[kWideSim<T> ? kTile * kTile : 1];
+      for (int64_t ti = gi; ti < std::min(tiles, gi + group); ++ti)
+        for (int64_t tj = gi == gj ? ti : gj; tj < std::min(tiles, gj + group); ++tj) {
+          const int64_t i0 = ti * kTile, j0 = tj * kTile;
+          similarity_tile(a, i0, a, j0, s.data());
+          weigh(i0, j0, s.data());
+          const float* weights = float_tile(s.data(), w);
+          accumulate_tile(weights, tile_rows(a, i0), a, j0, acc.data() + i0 * a.ld);
+          if (i0 != j0)
+            accumulate_tile_transposed(weights, tile_rows(a, j0), a, i0, acc.data() + j0 * a.ld);
+        }
+    });
 }
 
 // The loss over given pairs (pair_given.cc, formulas E.8) on t's rows: acc (t.rows x ld) receives
