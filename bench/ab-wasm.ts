@@ -8,7 +8,7 @@ import { mulberry32 } from '../src/random';
 import { addonFor } from '../src/native';
 import { instantiateWasm, type WasmFactory } from '../src/wasm';
 import { guardAddon } from '../src/wire';
-import { median, normals } from './timing';
+import { median, normals, relativeGap } from './timing';
 
 const [dirA, dirB, ...words] = process.argv.slice(2).map((a, i) => (i < 2 ? path.resolve(a) : a));
 if (!dirA || !dirB) throw new Error('usage: bench/ab-wasm.ts DIR_A DIR_B [case ...]');
@@ -65,12 +65,6 @@ void (async () => {
     const la = c.call(outA);
     side = B;
     const lb = c.call(outB);
-    let maxDiff = 0,
-      maxRef = 0;
-    for (let i = 0; i < outA.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(outA[i] - outB[i]));
-      maxRef = Math.max(maxRef, Math.abs(outA[i]));
-    }
     // Warm-up: V8 runs a wasm function in its baseline tier (Liftoff) until it is hot.
     for (const [sd, out] of [
       [A, outA],
@@ -97,7 +91,7 @@ void (async () => {
       `${c.name.padEnd(24)} A ${median(times.A).toFixed(2)} ms  B ${median(times.B).toFixed(2)} ms  ` +
         `B/A ${median(ratios).toFixed(3)} (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` +
         `  min A ${Math.min(...times.A).toFixed(2)} B ${Math.min(...times.B).toFixed(2)}\n` +
-        `${''.padEnd(24)} loss A ${la} B ${lb}; grad max |A-B| ${(maxDiff / maxRef).toExponential(2)} of max |A|`,
+        `${''.padEnd(24)} loss A ${la} B ${lb}; grad max |A-B| ${relativeGap(outA, outB).toExponential(2)} of max |A|`,
     );
   }
 })();

@@ -14,7 +14,7 @@
 // the FMA probe, all measured with A). One build against itself (A.node A.node) shows the harness's noise.
 import * as path from 'node:path';
 import { mulberry32 } from '../src/random';
-import { median, normals, permutation } from './timing';
+import { median, normals, permutation, relativeGap } from './timing';
 
 const [fileA, fileB, ...words] = process.argv.slice(2).map((a, i) => (i < 2 ? path.resolve(a) : a));
 if (!fileA || !fileB) throw new Error('usage: bench/ab.ts A.node B.node [case ...]');
@@ -169,12 +169,6 @@ void (async () => {
     const la = c.call(outA);
     side = B;
     const lb = c.call(outB);
-    let maxDiff = 0,
-      maxRef = 0;
-    for (let i = 0; i < c.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(outA[i] - outB[i]));
-      maxRef = Math.max(maxRef, Math.abs(outA[i]));
-    }
     for (const t of threads) {
       fl.setThreads(t);
       const times = { A: [] as number[], B: [] as number[] };
@@ -213,6 +207,6 @@ void (async () => {
           ` cpu/call A ${median(cpu.A).toFixed(3)} B ${median(cpu.B).toFixed(3)} ms, B/A ${cpuRatio.toFixed(3)}`,
       );
     }
-    console.log(`  loss A ${la} B ${lb}; grad max |A-B| ${(maxDiff / maxRef).toExponential(2)} of max |A|`);
+    console.log(`  loss A ${la} B ${lb}; grad max |A-B| ${relativeGap(outA, outB).toExponential(2)} of max |A|`);
   }
 })();

@@ -38,6 +38,17 @@ export function timeCalls(
 }
 
 /** The median of `v` (the mean of the middle two for an even count). */
+/** The largest |a[i] - b[i]| over the largest |a[i]|: how far build B's gradient is from A's. */
+export function relativeGap(a: Float32Array, b: Float32Array): number {
+  let gap = 0,
+    scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    gap = Math.max(gap, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  return gap / scale;
+}
+
 export function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;
