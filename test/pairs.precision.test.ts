@@ -28,12 +28,15 @@ import { PAIR_LOSSES } from './pairs.fixtures';
  *   the loss meets fp32's bound; the gradient product still rounds the pair weights G, so the
  *   gradient is off by up to the unit roundoff (2^-11, 2^-8): twice that.
  * The loss and grad bounds hold the largest error measured on random rows (N from 37 to 200, D
- * from 7 to 129) with a margin of about 2.
+ * from 7 to 129) with a margin of about 2, and bf16's loss bound is about half its unit roundoff
+ * (as tf32's is 0.6 of its own): contrastive's distance sqrt(2 - 2 S) of a near pair turns S's
+ * rounding into more, and one such batch (N 65, D 17, unit rows) measured 6.6e-4 in
+ * cuda_parity_sim, past the 6e-4 first set here.
  */
 const PRECISION_TOL: Record<PairPrecision, { loss: number; grad: number; exactGrad: number }> = {
   fp32: { loss: TOL.loss, grad: TOL.grad, exactGrad: TOL.grad },
   tf32: { loss: 3e-4, grad: 1e-2, exactGrad: 2 * 2 ** -11 },
-  bf16: { loss: 6e-4, grad: 8e-2, exactGrad: 2 * 2 ** -8 },
+  bf16: { loss: 2e-3, grad: 8e-2, exactGrad: 2 * 2 ** -8 },
 };
 const PRECISIONS = Object.keys(PRECISION_TOL) as PairPrecision[];
 

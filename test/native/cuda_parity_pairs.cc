@@ -34,7 +34,7 @@ Tolerance precision_tolerance(fl::PairPrecision p) {
     case fl::PairPrecision::Tf32:
       return {3e-4, 1e-2, 0x1p-10};
     case fl::PairPrecision::Bf16:
-      return {6e-4, 8e-2, 0x1p-7};
+      return {2e-3, 8e-2, 0x1p-7};
     default:
       return {kLossTol, kGradTol, kGradTol};
   }
