@@ -2,17 +2,42 @@
 // on, and the comparison every backend is held to against the float64 reference.
 import { expect } from 'vitest';
 import {
+  approxNDCG,
+  lambdaLoss,
+  listMLE,
+  listNet,
   meanAveragePrecision,
   mrr,
   ndcg,
+  pairwiseHinge,
   precisionAtK,
+  rankList,
+  rankNet,
   recallAtK,
   type Backend,
+  type ListLossResult,
   type RankingMetricResult,
 } from '../src';
 import { listBatch, LAYOUTS } from './ranking.cases';
 
 type Run = (s: Float32Array, r: Float32Array, o: Record<string, unknown>) => RankingMetricResult;
+
+type ListLoss = (s: Float32Array, r: Float32Array, o: object) => ListLossResult;
+
+/**
+ * The list losses whose `metrics` option the suites check, in each order a loss gathers its lists
+ * before the metrics read them: by relevance (ties kept or shuffled), by index, by score.
+ */
+export const METRIC_LOSSES: Array<[string, ListLoss]> = [
+  ['listMLE', listMLE],
+  ['listMLE, ties shuffled', (s, r, o) => listMLE(s, r, { ...o, ties: 'shuffle', seed: 7 })],
+  ['rankList', rankList],
+  ['listNet', listNet],
+  ['rankNet', rankNet],
+  ['pairwiseHinge', pairwiseHinge],
+  ['approxNDCG', approxNDCG],
+  ['lambdaLoss', (s, r, o) => lambdaLoss(s, r, { ...o, scheme: 'ndcgLoss2PP', k: 10 })],
+];
 
 /** Each metric under each of its conventions, with cutoffs inside and past the lists. */
 export const METRIC_CASES: Array<[string, Run]> = [

@@ -2,25 +2,11 @@
 // tied lists, lists of 1 to 64, graded and fractional relevance), bitwise-identical across thread
 // counts, the async twins, bad input, and the list losses' `metrics` option.
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  approxNDCG,
-  getThreads,
-  lambdaLoss,
-  listMLE,
-  listMLEAsync,
-  listNet,
-  ndcg,
-  ndcgAsync,
-  pairwiseHinge,
-  rankList,
-  rankNet,
-  setThreads,
-  type ListLossResult,
-} from '../src';
+import { getThreads, listMLE, listMLEAsync, listNet, ndcg, ndcgAsync, rankNet, setThreads } from '../src';
 import { referenceRankingMetrics } from '../src/reference/ranking_metrics';
 import { expectError } from './helpers';
 import { NATIVE } from './native-backend';
-import { expectMetricsAgree, expectSameMetric, METRIC_CASES } from './ranking-metrics.cases';
+import { expectMetricsAgree, expectSameMetric, METRIC_CASES, METRIC_LOSSES } from './ranking-metrics.cases';
 import { listBatch } from './ranking.cases';
 
 describe('ranking metrics: cpu vs reference', () => {
@@ -151,18 +137,6 @@ describe('the metrics option of the list losses', () => {
     ['ndcg@17', 'mrr'],
     ['mrr'],
   ];
-  // Each loss gathers its lists in its own order (by relevance with shuffled ties, by relevance, by
-  // index, by score) and computes the metrics from that gather on the CPU.
-  const losses: Array<[string, (s: Float32Array, r: Float32Array, o: object) => ListLossResult]> = [
-    ['listMLE', listMLE],
-    ['listMLE, ties shuffled', (s, r, o) => listMLE(s, r, { ...o, ties: 'shuffle', seed: 7 })],
-    ['rankList', rankList],
-    ['listNet', listNet],
-    ['rankNet', rankNet],
-    ['pairwiseHinge', pairwiseHinge],
-    ['approxNDCG', approxNDCG],
-    ['lambdaLoss', (s, r, o) => lambdaLoss(s, r, { ...o, scheme: 'ndcgLoss2PP', k: 10 })],
-  ];
   const fixed = listBatch(Array(31).fill(33), 5, { grades: 4, padding: 0.1 });
   // Ragged, with empty lists, lists of 1, 2 and 7, ties, padding and fractional relevance.
   const ragged = listBatch([7, 0, 1, 2, 33, 40, 0, 3, 64, 2], 6, { grades: 5, padding: 0.15 });
@@ -178,7 +152,8 @@ describe('the metrics option of the list losses', () => {
   ];
   for (const [layout, b, o] of layouts) {
     const lists = b.offsets.length - 1;
-    for (const [name, loss] of losses) {
+    // Each loss computes the metrics from its own gather of the lists (METRIC_LOSSES' orders).
+    for (const [name, loss] of METRIC_LOSSES) {
       for (const [set, names] of nameSets.entries())
         for (const backend of [NATIVE, 'js'] as const) {
           const specs = names.map((n) => {

@@ -5,25 +5,19 @@
 // kernel's bits and (counted by the simulator) no kernel launched for them.
 import { describe, expect, it } from 'vitest';
 import {
-  approxNDCG,
-  lambdaLoss,
   listMLE,
-  listNet,
   meanAveragePrecision,
   mrr,
   ndcg,
   neuralNDCG,
-  pairwiseHinge,
   precisionAtK,
-  rankList,
-  rankNet,
   recallAtK,
   type ListLossResult,
   type RankingMetricResult,
 } from '../src';
 import { nativeAddon } from '../src/native';
 import { expectError, gpuBackends } from './helpers';
-import { expectMetricsAgree, expectSameMetric, METRIC_CASES } from './ranking-metrics.cases';
+import { expectMetricsAgree, expectSameMetric, METRIC_CASES, METRIC_LOSSES } from './ranking-metrics.cases';
 import { listBatch } from './ranking.cases';
 
 for (const { backend, skip } of gpuBackends()) {
@@ -66,14 +60,7 @@ for (const { backend, skip } of gpuBackends()) {
     // Each loss computes the metrics in its own pass over the lists it gathered (by relevance, by
     // score, by index): the same bits as the metrics kernel on the same lists.
     const lossCases: Array<[string, (s: Float32Array, r: Float32Array, o: object) => ListLossResult]> = [
-      ['listMLE', listMLE],
-      ['listMLE, ties shuffled', (s, r, o) => listMLE(s, r, { ...o, ties: 'shuffle', seed: 7 })],
-      ['rankList', rankList],
-      ['listNet', listNet],
-      ['rankNet', rankNet],
-      ['pairwiseHinge', pairwiseHinge],
-      ['approxNDCG', approxNDCG],
-      ['lambdaLoss', (s, r, o) => lambdaLoss(s, r, { ...o, scheme: 'ndcgLoss2PP', k: 10 })],
+      ...METRIC_LOSSES,
       ['neuralNDCG', neuralNDCG],
     ];
     const standalone: Array<[string, (s: Float32Array, r: Float32Array, o: object) => RankingMetricResult]> = [
