@@ -18,6 +18,8 @@ import {
   type PairPrecision,
   type PairPrecisionOptions,
 } from '../src';
+import { mulberry32 } from '../src/random';
+import { normals } from './timing';
 
 type Call = (x: Float32Array, y: Int32Array, o: PairOptions & PairPrecisionOptions) => LossResult;
 const LOSSES: [string, Call][] = [
@@ -29,18 +31,6 @@ const LOSSES: [string, Call][] = [
   ['ntXent', (x, y, o) => ntXent(x, y, o)],
 ];
 const PRECISIONS: PairPrecision[] = ['fp32', 'tf32', 'bf16'];
-
-// A seeded normal generator (Box-Muller on a xorshift), so the table is reproducible.
-function normals(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const u = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) + 0.5) / 4294967296;
-  };
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
-}
 
 function errors(got: LossResult, want: LossResult) {
   const l = Number(got.loss),
@@ -69,7 +59,7 @@ console.log(`N = ${n}, 16 classes, unit-norm rows; errors against the float64 re
 console.log('| loss | D | precision | loss rel. error | grad max error | grad RMS error |\n|---|---|---|---|---|---|');
 for (const [name, call] of chosen) {
   for (const dim of [64, 128, 512]) {
-    const x = normals(n * dim, 7 * dim + n);
+    const x = normals(n * dim, mulberry32(7 * dim + n));
     const y = Int32Array.from({ length: n }, (_, i) => i % 16);
     const want = call(x, y, { dim, backend: 'js' });
     for (const precision of PRECISIONS) {

@@ -53,11 +53,12 @@ export interface PairPrecisionOptions {
    * (default 'fp32'; docs/metric-learning.md, "Precision on the GPU", has measured errors):
    * 'fp32' at FP32 accuracy (on sm_80 and newer on the tensor cores, each operand split into two
    * TF32 parts, three products: 3xTF32); 'tf32' one TF32 product (10-bit mantissas: S off by
-   * about 1e-4 at D = 128); 'bf16' one BF16 product (7-bit mantissas: S off by about 1e-3): one
-   * product where 'fp32' takes three, less exact. Devices before sm_80 compute in FP32 whatever this says. The 'cpu',
-   * 'wasm' and 'js' backends always compute in FP32 or wider and take the option without effect,
-   * so one options object serves 'auto' at every batch size. Given pairs (`pairs`, `triplets`)
-   * take each pair's S as a float64 dot product in any precision.
+   * about 1e-4 at D = 128); 'bf16' one BF16 product (7-bit mantissas: S off by about 1e-3). The
+   * two take one product where 'fp32' takes three: faster, less exact. Devices before sm_80
+   * compute in FP32 whatever this says. The 'cpu', 'wasm' and 'js' backends always compute in FP32
+   * or wider and take the option without effect, so one options object serves 'auto' at every
+   * batch size. Given pairs (`pairs`, `triplets`) take each pair's S as a float64 dot product in
+   * any precision.
    */
   precision?: PairPrecision;
 }
